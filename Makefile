@@ -1,0 +1,67 @@
+# Quantix-vDC. `make run` boots the appliance, `make test` runs the tests; both set up first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+NODE_VERSION := 24.21.0
+CACHE        := $(CURDIR)/build/cache
+NODE_DIR     := $(CACHE)/node-v$(NODE_VERSION)
+STAMPS       := $(CACHE)/stamps
+export PATH  := $(NODE_DIR)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+# node-gyp (node-pty) builds against the headers of the runtime we ship, never a download.
+export npm_config_nodedir := $(NODE_DIR)
+
+.PHONY: help setup build guest libvirt dev test test-e2e test-appliance iso run bench lint typecheck clean
+
+help:
+	@echo "make run | test | dev | iso | test-appliance | bench | lint | typecheck | clean"
+
+setup: $(STAMPS)/npm
+
+$(STAMPS)/apt: build/dev/apt-packages.txt build/dev/setup-apt.sh
+	@mkdir -p $(STAMPS)
+	bash build/dev/setup-apt.sh
+	@touch $@
+
+$(NODE_DIR)/bin/node: | $(STAMPS)/apt
+	bash build/dev/install-node.sh $(NODE_VERSION) $(NODE_DIR)
+
+$(STAMPS)/npm: package.json package-lock.json $(wildcard */package.json) $(wildcard proto/quantix/agent/v1/*.proto) $(NODE_DIR)/bin/node $(STAMPS)/apt
+	npm ci --no-audit --no-fund
+	npm run -w @quantix/proto build
+	@touch $@
+
+build: setup
+	npm run build
+
+guest: setup
+	bash test/guest/build-guest.sh
+
+libvirt: setup
+	bash build/dev/libvirt-up.sh
+
+dev: setup guest libvirt
+	bash build/dev/dev.sh
+
+test: setup guest libvirt
+	npm test
+
+test-appliance: setup
+	bash test/appliance/run.sh
+
+iso: setup
+	bash build/iso/build-iso.sh
+
+run: iso
+	bash build/iso/run-qemu.sh
+
+bench: setup guest libvirt
+	bash test/bench/run-all.sh
+
+lint: setup
+	npx eslint .
+
+typecheck: setup
+	npm run typecheck
+
+clean:
+	rm -rf build/out build/work test/output proto/gen proto/dist */dist $(STAMPS)

@@ -1,0 +1,32 @@
+// Agent configuration: environment variables with defaults that work on the appliance and in `make dev`.
+
+export interface AgentConfig {
+  /** Identity, state (pool definitions), loop-pool backing files and mounts live below this. */
+  dataDir: string;
+  listenHost: string;
+  listenPort: number;
+  libvirtUri: string;
+  /** Where the one-time join token is written for the operator (console screen, file). */
+  joinTokenFile: string;
+}
+
+export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig {
+  const dataDir = env.QX_AGENT_DATA_DIR ?? '/var/lib/quantix/agent';
+  const [host, port] = splitHostPort(env.QX_AGENT_LISTEN ?? '0.0.0.0:9443');
+  return {
+    dataDir,
+    listenHost: host,
+    listenPort: port,
+    libvirtUri: env.QX_LIBVIRT_URI ?? 'qemu:///system',
+    joinTokenFile: env.QX_AGENT_JOIN_TOKEN_FILE ?? `${dataDir}/join-token`,
+  };
+}
+
+function splitHostPort(value: string): [string, number] {
+  const at = value.lastIndexOf(':');
+  const port = Number(value.slice(at + 1));
+  if (at < 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`QX_AGENT_LISTEN: expected host:port, got "${value}"`);
+  }
+  return [value.slice(0, at).replace(/^\[|\]$/g, ''), port];
+}

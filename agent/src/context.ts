@@ -1,0 +1,25 @@
+// What every gRPC handler module gets: configuration, identity, the libvirt connection and the
+// event bus that feeds HostService/Watch. Built once in main.ts (and by tests).
+import { EventEmitter } from 'node:events';
+import type { AgentConfig } from './config.js';
+import type { AgentIdentity } from './identity/agent-identity.js';
+import type { JoinToken } from './identity/join-token.js';
+import type { Virsh } from './libvirt/virsh.js';
+import type { WatchEvent } from '@quantix/proto/v1/host.js';
+
+/** Typed event bus: producers emit WatchEvents, HostService/Watch forwards them to subscribers. */
+export class WatchBus extends EventEmitter<{ event: [WatchEvent] }> {
+  publish(event: WatchEvent): void {
+    this.emit('event', event);
+  }
+}
+
+export interface AgentContext {
+  config: AgentConfig;
+  identity: AgentIdentity;
+  joinToken: JoinToken;
+  virsh: Virsh;
+  bus: WatchBus;
+  /** Replaces the vDC CA the agent trusts for client certificates (persisted by the caller). */
+  trustCa(caPem: string): void;
+}

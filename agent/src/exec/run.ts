@@ -1,0 +1,79 @@
+// The only child_process wrapper for one-shot commands: argv arrays (never a shell string),
+// a timeout, AbortSignal support, optional stdin. Long-lived interactive processes use node-pty.
+import { spawn } from 'node:child_process';
+
+export interface RunOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  input?: string | Buffer;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Output beyond this many bytes (per stream) is dropped. */
+  maxOutputBytes?: number;
+}
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+}
+
+export class ExecError extends Error {
+  override readonly name = 'ExecError';
+  constructor(
+    readonly command: string,
+    readonly args: readonly string[],
+    readonly exitCode: number | null,
+    readonly stderr: string,
+    readonly timedOut: boolean,
+  ) {
+    const why = timedOut ? 'timed out' : `exited with ${exitCode}`;
+    super(`${command} ${why}${stderr.trim() ? `: ${stderr.trim()}` : ''}`);
+  }
+}
+
+const DEFAULT_TIMEOUT_MS = 120_000;
+
+/** Runs `command` with `args`; resolves with its output or rejects with ExecError. */
+export function run(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  const limit = options.maxOutputBytes ?? 16 * 1024 * 1024;
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      signal: options.signal,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let outLen = 0;
+    let errLen = 0;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    child.stdout.on('data', (b: Buffer) => {
+      if (outLen < limit) out.push(b);
+      outLen += b.length;
+    });
+    child.stderr.on('data', (b: Buffer) => {
+      if (errLen < limit) err.push(b);
+      errLen += b.length;
+    });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const stdout = Buffer.concat(out).toString('utf8');
+      const stderr = Buffer.concat(err).toString('utf8');
+      if (code === 0 && !timedOut) resolve({ stdout, stderr });
+      else reject(new ExecError(command, args, code, stderr, timedOut));
+    });
+    child.stdin.on('error', () => {
+      /* the command may exit before reading its input */
+    });
+    child.stdin.end(options.input ?? '');
+  });
+}

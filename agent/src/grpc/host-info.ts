@@ -1,0 +1,58 @@
+// HostInfo from the OS and libvirt: identity, CPU, memory, versions, domain type, uptime.
+import { cpus, hostname, totalmem, uptime, release } from 'node:os';
+import { readFile } from 'node:fs/promises';
+import type { HostInfo } from '@quantix/proto/v1/host.js';
+import type { AgentContext } from '../context.js';
+import { hostDomainType } from '../libvirt/domain-type.js';
+import { localAddresses } from '../identity/agent-identity.js';
+
+export const AGENT_VERSION = '0.1.0';
+
+export async function readHostInfo(ctx: AgentContext): Promise<HostInfo> {
+  const [versions, mem, osRelease] = await Promise.all([libvirtVersions(ctx), memInfo(), prettyOsName()]);
+  return {
+    hostId: ctx.identity.hostId,
+    hostname: hostname(),
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    cpuCount: cpus().length,
+    memoryTotalBytes: mem.total,
+    memoryFreeBytes: mem.available,
+    libvirtVersion: versions.libvirt,
+    qemuVersion: versions.qemu,
+    domainType: hostDomainType(),
+    uptimeSeconds: Math.round(uptime()),
+    agentVersion: AGENT_VERSION,
+    osRelease,
+    kernel: release(),
+    certificateFingerprint: ctx.identity.fingerprint,
+    addresses: localAddresses().filter((a) => a !== '127.0.0.1'),
+  };
+}
+
+async function libvirtVersions(ctx: AgentContext): Promise<{ libvirt: string; qemu: string }> {
+  try {
+    const out = await ctx.virsh.exec(['version']);
+    return {
+      libvirt: /Using library: libvirt ([\d.]+)/.exec(out)?.[1] ?? 'unknown',
+      qemu: /Running hypervisor: QEMU ([\d.]+)/.exec(out)?.[1] ?? 'unknown',
+    };
+  } catch {
+    return { libvirt: 'unavailable', qemu: 'unavailable' };
+  }
+}
+
+/** Total and available memory from /proc/meminfo (MemAvailable, not MemFree). */
+export async function memInfo(): Promise<{ total: number; available: number }> {
+  const text = await readFile('/proc/meminfo', 'utf8');
+  const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? 0) * 1024;
+  return { total: kib('MemTotal') || totalmem(), available: kib('MemAvailable') };
+}
+
+async function prettyOsName(): Promise<string> {
+  try {
+    const text = await readFile('/etc/os-release', 'utf8');
+    return /^PRETTY_NAME="?([^"\n]*)"?/m.exec(text)?.[1] ?? 'Linux';
+  } catch {
+    return 'Linux';
+  }
+}

@@ -1,0 +1,73 @@
+// The agent's persistent identity under <dataDir>/identity: host id, TLS key and self-signed
+// certificate (created on first start), and the vDC CA once a server has joined this host.
+import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { hostname, networkInterfaces } from 'node:os';
+import { join } from 'node:path';
+import { createSelfSigned, fingerprintOf } from './certificates.js';
+
+export interface AgentIdentity {
+  hostId: string;
+  keyPem: string;
+  certPem: string;
+  fingerprint: string;
+  /** PEM of the vDC CA; undefined until a server joins. */
+  caPem: string | undefined;
+}
+
+const CERT_DAYS = 3650;
+
+export async function loadOrCreateIdentity(dataDir: string): Promise<AgentIdentity> {
+  const dir = join(dataDir, 'identity');
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  let hostId = await readOptional(join(dir, 'host-id'));
+  if (!hostId) {
+    hostId = randomUUID();
+    await writeAtomic(join(dir, 'host-id'), hostId, 0o600);
+  }
+  let keyPem = await readOptional(join(dir, 'agent.key'));
+  let certPem = await readOptional(join(dir, 'agent.crt'));
+  if (!keyPem || !certPem) {
+    const made = await createSelfSigned({
+      commonName: `quantix-agent ${hostname()}`,
+      dnsNames: [hostname(), 'localhost'],
+      ipAddresses: localAddresses(),
+      days: CERT_DAYS,
+      usages: ['server'],
+    });
+    keyPem = made.keyPem;
+    certPem = made.certPem;
+    await writeAtomic(join(dir, 'agent.key'), keyPem, 0o600);
+    await writeAtomic(join(dir, 'agent.crt'), certPem, 0o644);
+  }
+  const caPem = await readOptional(join(dir, 'vdc-ca.crt'));
+  return { hostId: hostId.trim(), keyPem, certPem, fingerprint: fingerprintOf(certPem), caPem: caPem || undefined };
+}
+
+/** Stores the vDC CA handed over by a server that proved it holds the join token. */
+export async function saveVdcCa(dataDir: string, caPem: string): Promise<void> {
+  await writeAtomic(join(dataDir, 'identity', 'vdc-ca.crt'), caPem, 0o644);
+}
+
+export function localAddresses(): string[] {
+  const all = Object.values(networkInterfaces()).flat();
+  return [
+    ...new Set(['127.0.0.1', ...all.filter((a) => a && !a.internal && a.family === 'IPv4').map((a) => a!.address)]),
+  ];
+}
+
+async function readOptional(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+/** Write to a temp file then rename: a crash never leaves a half-written file. */
+export async function writeAtomic(path: string, data: string, mode: number): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, data, { mode });
+  await rename(tmp, path);
+}

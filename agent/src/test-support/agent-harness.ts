@@ -1,0 +1,106 @@
+// Test harness: a real agent (gRPC over TLS, real libvirt) in a temp data dir, joined to a
+// throwaway vDC CA, with mTLS clients for every service. Used by the agent's tests and benches.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { credentials, type ChannelCredentials, type Client } from '@grpc/grpc-js';
+import { EnrollServiceClient, HostServiceClient } from '@quantix/proto/v1/host.js';
+import { VmServiceClient } from '@quantix/proto/v1/vm.js';
+import { StorageServiceClient } from '@quantix/proto/v1/storage.js';
+import { ImageServiceClient } from '@quantix/proto/v1/image.js';
+import { ConsoleServiceClient } from '@quantix/proto/v1/console.js';
+import { NetworkServiceClient } from '@quantix/proto/v1/network.js';
+import { loadAgentConfig, type AgentConfig } from '../config.js';
+import { loadOrCreateIdentity } from '../identity/agent-identity.js';
+import { JoinToken } from '../identity/join-token.js';
+import { createCa, fingerprintOf, issueCertificate, type KeyAndCert } from '../identity/certificates.js';
+import { Virsh } from '../libvirt/virsh.js';
+import { WatchBus } from '../context.js';
+import { startAgentServer, type RunningAgentServer } from '../grpc/server.js';
+import { promisify } from './promisify.js';
+
+export interface AgentClients {
+  host: HostServiceClient;
+  vm: VmServiceClient;
+  storage: StorageServiceClient;
+  image: ImageServiceClient;
+  console: ConsoleServiceClient;
+  network: NetworkServiceClient;
+}
+
+export interface TestAgent {
+  address: string;
+  dataDir: string;
+  config: AgentConfig;
+  server: RunningAgentServer;
+  ca: KeyAndCert;
+  clients: AgentClients;
+  /** TLS that pins the agent's certificate; with a client certificate when given. */
+  channel(client?: KeyAndCert): ChannelCredentials;
+  stop(): Promise<void>;
+}
+
+/** Client credentials that trust exactly the certificate with `fingerprint` (pinning). */
+export function pinnedCredentials(agentCertPem: string, client?: KeyAndCert): ChannelCredentials {
+  const fingerprint = fingerprintOf(agentCertPem);
+  return credentials.createSsl(
+    Buffer.from(agentCertPem),
+    client ? Buffer.from(client.keyPem) : null,
+    client ? Buffer.from(client.certPem) : null,
+    {
+      checkServerIdentity: (_host, cert) =>
+        cert.fingerprint256 === fingerprint
+          ? undefined
+          : new Error(`agent certificate changed: ${cert.fingerprint256}`),
+    },
+  );
+}
+
+export async function startTestAgent(env: NodeJS.ProcessEnv = {}): Promise<TestAgent> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'qx-agent-test-'));
+  const config = loadAgentConfig({ QX_AGENT_DATA_DIR: dataDir, QX_AGENT_LISTEN: '127.0.0.1:0', ...env });
+  const identity = await loadOrCreateIdentity(dataDir);
+  const joinToken = new JoinToken(config.joinTokenFile);
+  const server = await startAgentServer({
+    config,
+    identity,
+    joinToken,
+    virsh: new Virsh(config.libvirtUri),
+    bus: new WatchBus(),
+  });
+  const address = `127.0.0.1:${server.port}`;
+
+  const ca = await createCa('quantix test vDC CA', 2);
+  const clientCert = await issueCertificate(ca, { commonName: 'quantix test server', days: 2, usages: ['client'] });
+  const enroll = new EnrollServiceClient(address, pinnedCredentials(identity.certPem));
+  await promisify(
+    enroll,
+    enroll.join,
+  )({ joinToken: await joinToken.current(), caCertificatePem: ca.certPem, vdcId: 'test' });
+  enroll.close();
+
+  const creds = pinnedCredentials(identity.certPem, clientCert);
+  const opts = { 'grpc.max_receive_message_length': 8 * 1024 * 1024, 'grpc.max_send_message_length': 8 * 1024 * 1024 };
+  const clients: AgentClients = {
+    host: new HostServiceClient(address, creds, opts),
+    vm: new VmServiceClient(address, creds, opts),
+    storage: new StorageServiceClient(address, creds, opts),
+    image: new ImageServiceClient(address, creds, opts),
+    console: new ConsoleServiceClient(address, creds, opts),
+    network: new NetworkServiceClient(address, creds, opts),
+  };
+  return {
+    address,
+    dataDir,
+    config,
+    server,
+    ca,
+    clients,
+    channel: (client) => pinnedCredentials(identity.certPem, client),
+    async stop() {
+      for (const c of Object.values(clients) as Client[]) c.close();
+      await server.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}

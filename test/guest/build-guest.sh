@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Builds the test guest used by every VM and console test: a Debian kernel plus a
+# busybox-static initramfs, packed as a BIOS-bootable hybrid ISO (CD-ROM or disk) and a qcow2.
+# Output is cached in build/cache/guest and rebuilt only when this script or init changes.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+out=${QX_GUEST_DIR:-$root/build/cache/guest}
+stamp="$out/.inputs"
+inputs=$(cat "$here/build-guest.sh" "$here/init.sh" "$here/udhcpc.script" | sha256sum | cut -c1-16)
+if [[ -f "$stamp" && "$(cat "$stamp")" == "$inputs" && -f "$out/qx-test-guest.iso" && -f "$out/qx-test-guest.qcow2" ]]; then
+  exit 0
+fi
+mkdir -p "$out/debs"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+kpkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
+[[ -n "$kpkg" ]] || { echo "build-guest: cannot resolve the kernel package (run apt-get update)" >&2; exit 1; }
+(cd "$out/debs" && { ls "$kpkg"_*.deb >/dev/null 2>&1 || apt-get download "$kpkg"; } \
+  && { ls busybox-static_*.deb >/dev/null 2>&1 || apt-get download busybox-static; }) 2>&1 | grep -v '^W: Download is performed unsandboxed' || true
+dpkg-deb -x "$(ls "$out"/debs/"$kpkg"_*.deb | head -1)" "$work/k"
+dpkg-deb -x "$(ls "$out"/debs/busybox-static_*.deb | head -1)" "$work/bb"
+
+ir="$work/initramfs"
+mkdir -p "$ir"/{bin,sbin,etc/acpi/PWRF,proc,sys,dev,tmp,run,lib/modules,usr/share/udhcpc,var/run}
+cp "$work/bb/bin/busybox" "$ir/bin/busybox"
+for applet in $("$ir/bin/busybox" --list); do
+  [[ -e "$ir/bin/$applet" ]] || ln -s busybox "$ir/bin/$applet"
+done
+kver=$(ls "$work/k/lib/modules")
+for m in drivers/input/evdev.ko drivers/acpi/button.ko drivers/net/ethernet/intel/e1000/e1000.ko; do
+  cp "$work/k/lib/modules/$kver/kernel/$m" "$ir/lib/modules/"
+done
+install -m 0755 "$here/init.sh" "$ir/init"
+install -m 0755 "$here/udhcpc.script" "$ir/usr/share/udhcpc/default.script"
+# busybox acpid runs /etc/acpi/<EVENT>/<CODE>: the power button powers the guest off.
+printf '#!/bin/sh\necho "qx-guest: ACPI power button, powering off"\npoweroff -f\n' > "$ir/etc/acpi/PWRF/00000080"
+chmod 0755 "$ir/etc/acpi/PWRF/00000080"
+(cd "$ir" && find . | cpio -o -H newc --quiet | gzip -9) > "$work/initrd.img"
+
+iso="$work/iso"
+mkdir -p "$iso/boot/grub"
+cp "$work/k/boot/vmlinuz-$kver" "$iso/boot/vmlinuz"
+cp "$work/initrd.img" "$iso/boot/initrd.img"
+cat > "$iso/boot/grub/grub.cfg" <<'CFG'
+serial --unit=0 --speed=115200
+terminal_input serial console
+terminal_output serial console
+set timeout=0
+menuentry "Quantix test guest" {
+  linux /boot/vmlinuz console=ttyS0,115200 quiet loglevel=3 panic=-1
+  initrd /boot/initrd.img
+}
+CFG
+grub-mkrescue -o "$work/qx-test-guest.iso" "$iso" >"$work/mkrescue.log" 2>&1 || { cat "$work/mkrescue.log" >&2; exit 1; }
+qemu-img convert -f raw -O qcow2 "$work/qx-test-guest.iso" "$work/qx-test-guest.qcow2"
+cp "$iso/boot/vmlinuz" "$work/initrd.img" "$work/qx-test-guest.iso" "$work/qx-test-guest.qcow2" "$out/"
+echo "$inputs" > "$stamp"
+echo "build-guest: test guest ready in $out"

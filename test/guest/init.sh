@@ -1,0 +1,34 @@
+#!/bin/sh
+# PID 1 of the Quantix test guest. Prints a known banner on ttyS0, echoes every input line
+# with a known prefix (a line starting with "qx-run " is run as a command, for network tests), gets an address by DHCP when it has a NIC, and powers off on ACPI.
+export PATH=/bin:/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+for m in evdev button e1000; do insmod /lib/modules/$m.ko 2>/dev/null; done
+# acpid only watches the event nodes present when it starts: wait for the power button's node.
+i=0
+while [ $i -lt 50 ]; do
+  pb=$(grep -l "Power Button" /sys/class/input/event*/device/name 2>/dev/null | head -n1)
+  [ -n "$pb" ] && [ -e "/dev/input/$(basename "$(dirname "$(dirname "$pb")")")" ] && break
+  sleep 0.1; i=$((i + 1))
+done
+# -d: log to stderr (busybox acpid otherwise needs /var/log/acpid.log) and stay in the foreground.
+acpid -d -c /etc/acpi </dev/null >/dev/null 2>&1 &
+ip link set lo up
+if ip link show eth0 >/dev/null 2>&1; then
+  ip link set eth0 up
+  udhcpc -i eth0 -b -q -t 20 -T 1 -s /usr/share/udhcpc/default.script >/dev/null 2>&1 &
+fi
+echo ""
+echo "QUANTIX-TEST-GUEST READY"
+while true; do
+  if read -r line; then
+    case "$line" in
+      "qx-run "*) sh -c "${line#qx-run }" 2>&1; echo "qx-run-done: $?" ;;
+      *) echo "qx-echo: $line" ;;
+    esac
+  else
+    sleep 1
+  fi
+done </dev/ttyS0 >/dev/ttyS0 2>&1
