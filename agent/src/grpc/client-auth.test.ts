@@ -5,7 +5,7 @@ import { status, type ServiceError } from '@grpc/grpc-js';
 import { EnrollServiceClient, HostServiceClient } from '@quantix/proto/v1/host.js';
 import { startTestAgent, pinnedCredentials } from '../test-support/agent-harness.js';
 import { promisify } from '../test-support/promisify.js';
-import { createCa, issueCertificate } from '../identity/certificates.js';
+import { createCa, issueCertificate } from '@quantix/proto/tls/certificates.js';
 
 test('only clients with a certificate from the joined vDC CA are served; join tokens are one-time', async (t) => {
   const agent = await startTestAgent();

@@ -3,7 +3,7 @@
 // for everything else. The CA comes from the CaProvider and can change at runtime (join).
 import { X509Certificate } from 'node:crypto';
 import { ServerInterceptingCall, status, type ServerInterceptor } from '@grpc/grpc-js';
-import { isIssuedBy } from '../identity/certificates.js';
+import { isIssuedBy } from '@quantix/proto/tls/certificates.js';
 
 export const OPEN_METHODS = new Set(['/quantix.agent.v1.EnrollService/Join']);
 

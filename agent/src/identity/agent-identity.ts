@@ -4,7 +4,7 @@ import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import { createSelfSigned, fingerprintOf } from './certificates.js';
+import { createSelfSigned, fingerprintOf } from '@quantix/proto/tls/certificates.js';
 
 export interface AgentIdentity {
   hostId: string;

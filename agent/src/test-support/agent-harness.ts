@@ -13,7 +13,7 @@ import { NetworkServiceClient } from '@quantix/proto/v1/network.js';
 import { loadAgentConfig, type AgentConfig } from '../config.js';
 import { loadOrCreateIdentity } from '../identity/agent-identity.js';
 import { JoinToken } from '../identity/join-token.js';
-import { createCa, fingerprintOf, issueCertificate, type KeyAndCert } from '../identity/certificates.js';
+import { createCa, fingerprintOf, issueCertificate, type KeyAndCert } from '@quantix/proto/tls/certificates.js';
 import { Virsh } from '../libvirt/virsh.js';
 import { WatchBus } from '../context.js';
 import { startAgentServer, type RunningAgentServer } from '../grpc/server.js';

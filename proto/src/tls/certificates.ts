@@ -1,5 +1,6 @@
-// X.509 helpers on WebCrypto (@peculiar/x509): ECDSA P-256 keys, self-signed certificates,
-// CA-issued certificates, SHA-256 fingerprints. Pure functions, no file I/O.
+// X.509 profile of the agent/server handshake (part of the contract, used by both sides):
+// ECDSA P-256 keys on WebCrypto (@peculiar/x509), self-signed and CA-issued certificates,
+// SHA-256 fingerprints. Pure functions, no file I/O.
 import { webcrypto, X509Certificate } from 'node:crypto';
 // @peculiar/x509 (tsyringe inside) needs the Reflect metadata polyfill loaded first.
 import 'reflect-metadata';
