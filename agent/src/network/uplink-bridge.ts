@@ -1,0 +1,117 @@
+// Puts a host NIC under a new Linux bridge (bridged networks) and takes it out again. Addresses
+// and routes move in one `ip -batch` run; any failure runs the restore batch, leaving no half-made bridge.
+import { createHash } from 'node:crypto';
+import { AgentError, ErrorCode, failedPrecondition } from '../errors.js';
+import { ExecError, run } from '../exec/run.js';
+import type { HostInterfaceState } from './host-interfaces.js';
+import { moveToBridgeBatch, restoreUplinkBatch, type IpRoute, type UplinkState } from './uplink-batch.js';
+
+export interface UplinkBridge {
+  bridge: string;
+  uplink: string;
+  vlanId: number;
+}
+
+async function ipBatch(lines: string[], force = false): Promise<void> {
+  await run('ip', [...(force ? ['-force'] : []), '-batch', '-'], { input: `${lines.join('\n')}\n`, timeoutMs: 30_000 });
+}
+
+async function routesOf(dev: string): Promise<IpRoute[]> {
+  const out: IpRoute[] = [];
+  for (const family of [4, 6] as const) {
+    const { stdout } = await run('ip', ['-j', `-${family}`, 'route', 'show', 'dev', dev]);
+    for (const r of JSON.parse(stdout || '[]') as IpRoute[]) out.push({ ...r, family });
+  }
+  return out;
+}
+
+/** The VLAN sub-interface name for `uplink` and `vlanId` (≤ 15 characters). */
+export function vlanPortName(uplink: string, vlanId: number): string {
+  const plain = `${uplink}.${vlanId}`;
+  if (plain.length <= 15) return plain;
+  return `qxv${vlanId}-${createHash('sha256').update(uplink).digest('hex').slice(0, 15 - 4 - String(vlanId).length)}`;
+}
+
+/**
+ * Creates `bridge` over `nic`. Untagged: the NIC becomes a bridge port and its global addresses and
+ * routes move onto the bridge (which takes the NIC's MAC). Tagged: a VLAN port of the NIC joins the
+ * bridge and the NIC keeps its addresses.
+ */
+export async function attachUplinkBridge(target: UplinkBridge, nic: HostInterfaceState): Promise<void> {
+  if (target.vlanId) {
+    await attachVlanBridge(target);
+    return;
+  }
+  const state: UplinkState = {
+    uplink: nic.name,
+    bridge: target.bridge,
+    mac: nic.mac,
+    addresses: nic.globalAddresses,
+    routes: await routesOf(nic.name),
+    uplinkUp: nic.up,
+  };
+  try {
+    await ipBatch(moveToBridgeBatch(state));
+  } catch (err) {
+    await ipBatch(restoreUplinkBatch(state), true).catch(() => undefined);
+    throw new AgentError(
+      ErrorCode.Internal,
+      `moving ${nic.name}'s addresses onto bridge ${target.bridge} failed, restored ${nic.name}: ${(err as Error).message}`,
+      undefined,
+      { cause: err },
+    );
+  }
+}
+
+async function attachVlanBridge({ bridge, uplink, vlanId }: UplinkBridge): Promise<void> {
+  const port = vlanPortName(uplink, vlanId);
+  try {
+    await run('ip', ['link', 'add', 'link', uplink, 'name', port, 'type', 'vlan', 'id', String(vlanId)]);
+  } catch (err) {
+    const text = err instanceof ExecError ? err.stderr : String(err);
+    if (/unknown device type|not supported|no such file/i.test(text)) {
+      throw new AgentError(
+        ErrorCode.FailedPrecondition,
+        `spec.vlan_id: this host's kernel has no 802.1Q VLAN support (module 8021q); create the network without a VLAN id`,
+        'spec.vlan_id',
+        { cause: err },
+      );
+    }
+    throw err;
+  }
+  try {
+    await ipBatch([
+      `link add name ${bridge} type bridge`,
+      `link set dev ${port} master ${bridge}`,
+      `link set dev ${port} up`,
+      `link set dev ${bridge} up`,
+    ]);
+  } catch (err) {
+    await ipBatch([`link del dev ${port}`, `link del dev ${bridge}`], true).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Removes `bridge`, giving its addresses and routes back to the uplink NIC (or dropping the VLAN port). */
+export async function detachUplinkBridge({ bridge, uplink, vlanId }: UplinkBridge): Promise<void> {
+  if (!(await linkExists(bridge))) return;
+  if (vlanId) {
+    await ipBatch([`link del dev ${vlanPortName(uplink, vlanId)}`, `link del dev ${bridge}`], true).catch(() => undefined);
+  } else {
+    const { stdout } = await run('ip', ['-j', 'addr', 'show', 'dev', bridge]);
+    const [entry] = JSON.parse(stdout) as { addr_info?: { local: string; prefixlen: number; scope?: string }[] }[];
+    const addresses = (entry?.addr_info ?? []).filter((a) => a.scope === 'global').map((a) => `${a.local}/${a.prefixlen}`);
+    const state: UplinkState = { uplink, bridge, mac: '', addresses, routes: await routesOf(bridge), uplinkUp: true };
+    await ipBatch(restoreUplinkBatch(state), true).catch(() => undefined);
+  }
+  if (await linkExists(bridge)) throw failedPrecondition(`bridge ${bridge} could not be removed`);
+}
+
+export async function linkExists(name: string): Promise<boolean> {
+  try {
+    await run('ip', ['-j', 'link', 'show', 'dev', name]);
+    return true;
+  } catch {
+    return false;
+  }
+}
