@@ -1,0 +1,31 @@
+// DTOs shared by every resource: the error body, ids, timestamps, pagination query.
+import { int, named, obj, opt, str } from '../schema/schema.js';
+import type { Infer } from '../schema/schema.js';
+
+/** Every error reply: `{ error: { message, field? } }`; `field` names the offending input. */
+export const ErrorDto = named(
+  'ErrorDto',
+  obj({
+    error: obj({
+      message: str({ description: 'A sentence for the user, naming the object at fault.' }),
+      field: opt(str({ description: 'The body/query field at fault, e.g. "disks[0].sizeBytes".' })),
+    }),
+  }),
+);
+export type ErrorDto = Infer<typeof ErrorDto>;
+
+/** Letters, digits, ". _ -", 1..63, starting with a letter or digit (VMs, pools, volumes, networks). */
+export const objectName = (description = 'letters, digits, ". _ -"; at most 63 characters') =>
+  str({ minLength: 1, maxLength: 63, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$', description });
+
+/** ISO-8601 timestamp. */
+export const timestamp = () => str({ format: 'date-time' });
+
+/** Query strings arrive as strings: numbers are passed as decimal text. */
+export const LimitQuery = obj({
+  limit: opt(str({ pattern: '^[0-9]{1,4}$', description: 'at most this many (default 100, max 1000)' })),
+  before: opt(str({ description: 'only entries older than this id (paging)' })),
+});
+
+export const HealthDto = named('HealthDto', obj({ status: str(), version: str(), uptimeSeconds: int() }));
+export type HealthDto = Infer<typeof HealthDto>;

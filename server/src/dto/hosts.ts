@@ -1,0 +1,141 @@
+// Hosts (agents) and clusters: join a remote host (probe → confirm fingerprint + token), the
+// local host joined automatically, maintenance, live metrics; clusters group hosts for placement.
+import { arr, bool, int, named, num, obj, oneOf, opt, orNull, str } from '../schema/schema.js';
+import type { Infer } from '../schema/schema.js';
+import type { Operation } from './operation.js';
+import { timestamp } from './common.js';
+
+export const HOST_STATUSES = ['online', 'offline', 'connecting'] as const;
+
+export const HostMetricsDto = named(
+  'HostMetricsDto',
+  obj({
+    at: timestamp(),
+    cpuPercent: num(),
+    memoryTotalBytes: int(),
+    memoryUsedBytes: int(),
+    load1: num(),
+    netRxBytes: int(),
+    netTxBytes: int(),
+  }),
+);
+export type HostMetricsDto = Infer<typeof HostMetricsDto>;
+
+export const HostDto = named(
+  'HostDto',
+  obj({
+    id: str({ description: "the agent's host id" }),
+    name: str(),
+    address: str({ description: 'host:port of the agent' }),
+    local: bool({ description: 'the appliance itself' }),
+    status: oneOf(HOST_STATUSES),
+    statusMessage: str({ description: 'why offline, e.g. the last connection error' }),
+    lastSeenAt: orNull(timestamp()),
+    clusterId: orNull(str()),
+    maintenance: bool(),
+    fingerprint: str({ description: "pinned SHA-256 fingerprint of the agent's certificate" }),
+    hostname: str(),
+    cpuModel: str(),
+    cpuCount: int(),
+    memoryTotalBytes: int(),
+    memoryFreeBytes: int(),
+    domainType: str({ description: '"kvm" or "qemu" (TCG)' }),
+    libvirtVersion: str(),
+    qemuVersion: str(),
+    agentVersion: str(),
+    osRelease: str(),
+    kernel: str(),
+    addresses: arr(str()),
+    vmCount: int(),
+    metrics: orNull(HostMetricsDto),
+    joinedAt: timestamp(),
+  }),
+);
+export type HostDto = Infer<typeof HostDto>;
+
+export const hostAddress = () =>
+  str({
+    minLength: 3,
+    maxLength: 255,
+    pattern: '^(\\[[0-9a-fA-F:]+\\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$',
+    description: 'host or host:port of the agent (default port 9443)',
+  });
+
+export const ProbeHostDto = named('ProbeHostDto', obj({ address: hostAddress() }));
+export type ProbeHostDto = Infer<typeof ProbeHostDto>;
+
+export const HostProbeDto = named(
+  'HostProbeDto',
+  obj({
+    address: str({ description: 'normalised host:port' }),
+    fingerprint: str({ description: 'SHA-256 of the certificate the agent presented: compare with the host console' }),
+    subject: str(),
+    validTo: str(),
+  }),
+);
+export type HostProbeDto = Infer<typeof HostProbeDto>;
+
+export const AddHostDto = named(
+  'AddHostDto',
+  obj({
+    address: hostAddress(),
+    fingerprint: str({ minLength: 1, maxLength: 200, description: 'the fingerprint from the probe, as confirmed by the user' }),
+    joinToken: str({ minLength: 1, maxLength: 200, description: 'the one-time token shown on the host' }),
+    name: opt(str({ minLength: 1, maxLength: 63 })),
+    clusterId: opt(orNull(str())),
+  }),
+);
+export type AddHostDto = Infer<typeof AddHostDto>;
+
+export const UpdateHostDto = named(
+  'UpdateHostDto',
+  obj({
+    name: opt(str({ minLength: 1, maxLength: 63 })),
+    clusterId: opt(orNull(str())),
+    maintenance: opt(bool({ description: 'no new VMs are placed on a host in maintenance' })),
+  }),
+);
+export type UpdateHostDto = Infer<typeof UpdateHostDto>;
+
+export const ClusterDto = named(
+  'ClusterDto',
+  obj({
+    id: str(),
+    name: str(),
+    hostIds: arr(str()),
+    createdAt: timestamp(),
+  }),
+);
+export type ClusterDto = Infer<typeof ClusterDto>;
+
+export const clusterName = () =>
+  str({ minLength: 1, maxLength: 63, pattern: '^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$', description: 'letters, digits, space, ". _ -"' });
+
+export const CreateClusterDto = named('CreateClusterDto', obj({ name: clusterName(), hostIds: opt(arr(str())) }));
+export type CreateClusterDto = Infer<typeof CreateClusterDto>;
+
+export const UpdateClusterDto = named('UpdateClusterDto', obj({ name: opt(clusterName()), hostIds: opt(arr(str())) }));
+export type UpdateClusterDto = Infer<typeof UpdateClusterDto>;
+
+export const PlacementQuery = obj({ pool: str({ minLength: 1, maxLength: 63 }), memoryMib: opt(str({ pattern: '^[0-9]{1,9}$' })) });
+
+export const PlacementDto = named(
+  'PlacementDto',
+  obj({ hostId: str(), hostName: str(), memoryFreeBytes: int(), candidates: arr(obj({ hostId: str(), hostName: str(), memoryFreeBytes: int(), eligible: bool(), reason: str() })) }),
+);
+export type PlacementDto = Infer<typeof PlacementDto>;
+
+export const hostOperations: Operation[] = [
+  { id: 'listHosts', method: 'GET', path: '/api/v1/hosts', tag: 'hosts', role: 'viewer', status: 200, response: arr(HostDto), summary: 'All hosts with live status and metrics' },
+  { id: 'getHost', method: 'GET', path: '/api/v1/hosts/:id', tag: 'hosts', role: 'viewer', status: 200, response: HostDto, summary: 'One host' },
+  { id: 'probeHost', method: 'POST', path: '/api/v1/hosts/probe', tag: 'hosts', role: 'admin', body: ProbeHostDto, status: 200, response: HostProbeDto, summary: "Step 1 of adding a host: TLS handshake, returns the agent's certificate fingerprint to confirm" },
+  { id: 'addHost', method: 'POST', path: '/api/v1/hosts', tag: 'hosts', role: 'admin', body: AddHostDto, status: 201, response: HostDto, summary: 'Step 2: join with the one-time token; the confirmed fingerprint is pinned. 409 if the certificate changed, 403 wrong token' },
+  { id: 'updateHost', method: 'PATCH', path: '/api/v1/hosts/:id', tag: 'hosts', role: 'admin', body: UpdateHostDto, status: 200, response: HostDto, summary: 'Rename, move to a cluster, maintenance mode' },
+  { id: 'removeHost', method: 'DELETE', path: '/api/v1/hosts/:id', tag: 'hosts', role: 'admin', status: 204, summary: 'Forget a host (its VMs keep running there)' },
+  { id: 'listClusters', method: 'GET', path: '/api/v1/clusters', tag: 'clusters', role: 'viewer', status: 200, response: arr(ClusterDto), summary: 'All clusters' },
+  { id: 'getCluster', method: 'GET', path: '/api/v1/clusters/:id', tag: 'clusters', role: 'viewer', status: 200, response: ClusterDto, summary: 'One cluster' },
+  { id: 'createCluster', method: 'POST', path: '/api/v1/clusters', tag: 'clusters', role: 'admin', body: CreateClusterDto, status: 201, response: ClusterDto, summary: 'Create a cluster (optionally with hosts)' },
+  { id: 'updateCluster', method: 'PATCH', path: '/api/v1/clusters/:id', tag: 'clusters', role: 'admin', body: UpdateClusterDto, status: 200, response: ClusterDto, summary: 'Rename; hostIds replaces the member list' },
+  { id: 'deleteCluster', method: 'DELETE', path: '/api/v1/clusters/:id', tag: 'clusters', role: 'admin', status: 204, summary: 'Delete a cluster (hosts stay, unassigned)' },
+  { id: 'getPlacement', method: 'GET', path: '/api/v1/clusters/:id/placement', tag: 'clusters', role: 'viewer', query: PlacementQuery, status: 200, response: PlacementDto, summary: 'Which host a new VM on pool X would go to, and why the others not' },
+];

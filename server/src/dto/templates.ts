@@ -1,0 +1,66 @@
+// Templates: OVA files imported into a pool (streamed straight to the agent), kept as records
+// in the server's db; deploying clones the template volumes and defines a VM from its spec.
+import { arr, bool, int, named, obj, opt, str } from '../schema/schema.js';
+import type { Infer } from '../schema/schema.js';
+import type { Operation } from './operation.js';
+import { objectName, timestamp } from './common.js';
+import { TaskDto } from './tasks.js';
+import { CdromDto, DiskDto, NicDto } from './vms.js';
+
+export const TemplateDto = named(
+  'TemplateDto',
+  obj({
+    id: str(),
+    name: str(),
+    description: str(),
+    hostId: str(),
+    hostName: str(),
+    pool: str(),
+    volumes: arr(str({ description: 'volume names in the pool, in disk order' })),
+    osType: str(),
+    firmware: str(),
+    sockets: int(),
+    cores: int(),
+    memoryMib: int(),
+    disks: arr(DiskDto),
+    cdroms: arr(CdromDto),
+    nics: arr(NicDto),
+    sourceFile: str(),
+    sizeBytes: int(),
+    warnings: arr(str()),
+    createdAt: timestamp(),
+  }),
+);
+export type TemplateDto = Infer<typeof TemplateDto>;
+
+export const ImportOvaQuery = obj({
+  hostId: str({ minLength: 1 }),
+  pool: objectName(),
+  name: opt(objectName('template name; default from the OVF')),
+  fileName: opt(str({ maxLength: 255 })),
+});
+
+export const UpdateTemplateDto = named(
+  'UpdateTemplateDto',
+  obj({ name: opt(objectName()), description: opt(str({ maxLength: 1024 })) }),
+);
+export const DeployTemplateDto = named(
+  'DeployTemplateDto',
+  obj({
+    name: objectName('name of the new VM'),
+    linked: opt(bool({ description: 'linked clones of the template volumes (fast; default false)' })),
+    memoryMib: opt(int({ min: 16, max: 4_194_304 })),
+    start: opt(bool()),
+  }),
+);
+export type DeployTemplateDto = Infer<typeof DeployTemplateDto>;
+export const DeleteTemplateQuery = obj({ keepVolumes: opt(str({ pattern: '^(true|false)$' })) });
+
+export const templateOperations: Operation[] = [
+  { id: 'listTemplates', method: 'GET', path: '/api/v1/templates', tag: 'templates', role: 'viewer', status: 200, response: arr(TemplateDto), summary: 'All templates' },
+  { id: 'getTemplate', method: 'GET', path: '/api/v1/templates/:id', tag: 'templates', role: 'viewer', status: 200, response: TemplateDto, summary: 'One template' },
+  { id: 'importOva', method: 'POST', path: '/api/v1/templates/import', tag: 'templates', role: 'operator', body: 'stream', query: ImportOvaQuery, status: 201, response: TemplateDto, summary: 'Upload an OVA (raw body, Content-Length) streamed to the host for conversion; a task "ova.import" shows progress' },
+  { id: 'updateTemplate', method: 'PATCH', path: '/api/v1/templates/:id', tag: 'templates', role: 'operator', body: UpdateTemplateDto, status: 200, response: TemplateDto, summary: 'Rename / describe' },
+  { id: 'deleteTemplate', method: 'DELETE', path: '/api/v1/templates/:id', tag: 'templates', role: 'operator', query: DeleteTemplateQuery, status: 204, summary: 'Delete the template and its volumes (?keepVolumes=true keeps them)' },
+  { id: 'deployTemplate', method: 'POST', path: '/api/v1/templates/:id/deploy', tag: 'templates', role: 'operator', body: DeployTemplateDto, status: 202, response: TaskDto, summary: "Create a VM on the template's host: clone volumes, define, optionally start. Task result: {vmId}" },
+];

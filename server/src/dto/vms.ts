@@ -1,0 +1,197 @@
+// Virtual machines across all hosts. Every lifecycle action is long: it replies 202 with a
+// TaskDto whose progress arrives over SSE (event "task"); VM state changes arrive as "vm".
+import { arr, bool, int, named, num, obj, oneOf, opt, orNull, str } from '../schema/schema.js';
+import type { Infer } from '../schema/schema.js';
+import type { Operation } from './operation.js';
+import { objectName, timestamp } from './common.js';
+import { TaskDto } from './tasks.js';
+
+export const VM_STATES = ['running', 'paused', 'shutoff', 'shutting-down', 'crashed', 'pmsuspended', 'blocked', 'unknown'] as const;
+export const FIRMWARES = ['bios', 'uefi'] as const;
+export const DISK_BUSES = ['virtio', 'sata', 'scsi', 'ide'] as const;
+export const NIC_MODELS = ['virtio', 'e1000', 'e1000e', 'vmxnet3', 'rtl8139'] as const;
+export const NIC_KINDS = ['network', 'bridge', 'user'] as const;
+export const BOOT_DEVICES = ['disk', 'cdrom', 'network'] as const;
+
+export const DiskDto = named(
+  'DiskDto',
+  obj({ pool: str(), volume: str(), bus: oneOf(DISK_BUSES), readonly: bool() }),
+);
+export const CdromDto = named(
+  'CdromDto',
+  obj({ pool: str({ description: 'empty = empty drive' }), volume: str(), bus: oneOf(DISK_BUSES) }),
+);
+export const NicDto = named(
+  'NicDto',
+  obj({ kind: oneOf(NIC_KINDS), source: str(), model: oneOf(NIC_MODELS), mac: str() }),
+);
+
+export const VmStatsDto = named(
+  'VmStatsDto',
+  obj({
+    at: timestamp(),
+    cpuPercent: num(),
+    memoryBytes: int(),
+    memoryUsedBytes: int(),
+    diskReadBytes: int(),
+    diskWriteBytes: int(),
+    netRxBytes: int(),
+    netTxBytes: int(),
+  }),
+);
+export type VmStatsDto = Infer<typeof VmStatsDto>;
+
+export const VmDto = named(
+  'VmDto',
+  obj({
+    id: str({ description: 'libvirt UUID (unique across hosts)' }),
+    name: str(),
+    hostId: str(),
+    hostName: str(),
+    state: oneOf(VM_STATES),
+    hostOnline: bool({ description: 'false: state is the last known one' }),
+    sockets: int(),
+    cores: int(),
+    memoryMib: int(),
+    firmware: oneOf(FIRMWARES),
+    machine: str(),
+    disks: arr(DiskDto),
+    cdroms: arr(CdromDto),
+    nics: arr(NicDto),
+    bootOrder: arr(oneOf(BOOT_DEVICES)),
+    vnc: bool(),
+    description: str(),
+    tags: arr(str()),
+    osType: str(),
+    domainType: str(),
+    ipAddresses: arr(str()),
+    macs: arr(str()),
+    vncPort: int(),
+    stateChangedAt: orNull(timestamp()),
+    snapshotCount: int(),
+    stats: orNull(VmStatsDto),
+  }),
+);
+export type VmDto = Infer<typeof VmDto>;
+
+const memoryMib = () => int({ min: 16, max: 4_194_304 });
+const cpuCount = () => int({ min: 1, max: 256 });
+
+export const NewDiskDto = named(
+  'NewDiskDto',
+  obj({
+    pool: opt(objectName('pool on the chosen host; default: the VM pool')),
+    volume: opt(objectName('an existing volume; omit to create <vm>-disk<N>.qcow2')),
+    sizeBytes: opt(int({ min: 1_048_576, description: 'size of a new volume' })),
+    bus: opt(oneOf(DISK_BUSES)),
+    readonly: opt(bool()),
+  }),
+);
+export const NewCdromDto = named(
+  'NewCdromDto',
+  obj({ pool: opt(objectName()), volume: opt(objectName()), bus: opt(oneOf(DISK_BUSES)) }),
+);
+export const NewNicDto = named(
+  'NewNicDto',
+  obj({
+    kind: oneOf(NIC_KINDS),
+    source: opt(str({ maxLength: 63 })),
+    model: opt(oneOf(NIC_MODELS)),
+    mac: opt(str({ pattern: '^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$', description: 'aa:bb:cc:dd:ee:ff' })),
+  }),
+);
+
+export const CreateVmDto = named(
+  'CreateVmDto',
+  obj({
+    name: objectName(),
+    hostId: opt(str({ description: 'place on this host; else placement in clusterId (or all hosts)' })),
+    clusterId: opt(str()),
+    pool: objectName('pool for new disks; placement only considers hosts that have it'),
+    sockets: opt(cpuCount()),
+    cores: opt(cpuCount()),
+    memoryMib: memoryMib(),
+    firmware: opt(oneOf(FIRMWARES)),
+    machine: opt(str({ maxLength: 32 })),
+    disks: opt(arr(NewDiskDto, { maxItems: 16 })),
+    cdroms: opt(arr(NewCdromDto, { maxItems: 4 })),
+    nics: opt(arr(NewNicDto, { maxItems: 8 })),
+    bootOrder: opt(arr(oneOf(BOOT_DEVICES), { maxItems: 3 })),
+    vnc: opt(bool()),
+    description: opt(str({ maxLength: 1024 })),
+    tags: opt(arr(str({ maxLength: 64 }), { maxItems: 32 })),
+    osType: opt(str({ maxLength: 32 })),
+    start: opt(bool({ description: 'start after defining' })),
+  }),
+);
+export type CreateVmDto = Infer<typeof CreateVmDto>;
+
+export const UpdateVmDto = named(
+  'UpdateVmDto',
+  obj({
+    sockets: opt(cpuCount()),
+    cores: opt(cpuCount()),
+    memoryMib: opt(memoryMib()),
+    firmware: opt(oneOf(FIRMWARES)),
+    disks: opt(arr(obj({ pool: objectName(), volume: objectName(), bus: opt(oneOf(DISK_BUSES)), readonly: opt(bool()) }), { maxItems: 16 })),
+    cdroms: opt(arr(NewCdromDto, { maxItems: 4 })),
+    nics: opt(arr(NewNicDto, { maxItems: 8 })),
+    bootOrder: opt(arr(oneOf(BOOT_DEVICES), { maxItems: 3 })),
+    vnc: opt(bool()),
+    description: opt(str({ maxLength: 1024 })),
+    tags: opt(arr(str({ maxLength: 64 }), { maxItems: 32 })),
+  }),
+);
+export type UpdateVmDto = Infer<typeof UpdateVmDto>;
+
+export const ShutdownVmDto = named('ShutdownVmDto', obj({ timeoutSeconds: opt(int({ min: 1, max: 3600 })) }));
+export const DeleteVmQuery = obj({ deleteDisks: opt(oneOf(['true', 'false'] as const)) });
+export const CloneVmDto = named('CloneVmDto', obj({ name: objectName(), linked: opt(bool()) }));
+export type CloneVmDto = Infer<typeof CloneVmDto>;
+
+export const SnapshotDto = named(
+  'SnapshotDto',
+  obj({ name: str(), description: str(), createdAt: orNull(timestamp()), state: oneOf(VM_STATES), current: bool(), parent: str() }),
+);
+export type SnapshotDto = Infer<typeof SnapshotDto>;
+export const CreateSnapshotDto = named('CreateSnapshotDto', obj({ name: objectName(), description: opt(str({ maxLength: 1024 })) }));
+export type CreateSnapshotDto = Infer<typeof CreateSnapshotDto>;
+
+export const ConsoleTicketDto = named(
+  'ConsoleTicketDto',
+  obj({
+    ticket: str(),
+    url: str({ description: 'wss path with the ticket; open with the same session cookie within expiresAt' }),
+    expiresAt: timestamp(),
+  }),
+);
+export type ConsoleTicketDto = Infer<typeof ConsoleTicketDto>;
+
+export const ListVmsQuery = obj({ hostId: opt(str()), clusterId: opt(str()) });
+
+const vm = (id: string, method: Operation['method'], path: string, summary: string, extra: Partial<Operation> = {}): Operation => ({
+  id, method, path: `/api/v1/vms${path}`, tag: 'vms', role: method === 'GET' ? 'viewer' : 'operator', status: method === 'GET' ? 200 : 202, response: method === 'GET' ? VmDto : TaskDto, summary, ...extra,
+});
+
+export const vmOperations: Operation[] = [
+  vm('listVms', 'GET', '', 'All VMs on all hosts (from the live inventory)', { response: arr(VmDto), query: ListVmsQuery }),
+  vm('getVm', 'GET', '/:id', 'One VM'),
+  vm('createVm', 'POST', '', 'Create a VM: placement, new disk volumes, define (and start). Task result: {vmId}', { body: CreateVmDto }),
+  vm('updateVm', 'PATCH', '/:id', 'Change the definition (takes effect at next boot)', { body: UpdateVmDto, status: 200, response: VmDto }),
+  vm('startVm', 'POST', '/:id/start', 'Start'),
+  vm('shutdownVm', 'POST', '/:id/shutdown', 'ACPI shutdown, waits for power-off', { body: ShutdownVmDto }),
+  vm('forceOffVm', 'POST', '/:id/force-off', 'Pull the plug'),
+  vm('rebootVm', 'POST', '/:id/reboot', 'ACPI reboot'),
+  vm('resetVm', 'POST', '/:id/reset', 'Hard reset'),
+  vm('pauseVm', 'POST', '/:id/pause', 'Pause'),
+  vm('resumeVm', 'POST', '/:id/resume', 'Resume'),
+  vm('deleteVm', 'DELETE', '/:id', 'Undefine (must be off); ?deleteDisks=true also deletes disk volumes', { query: DeleteVmQuery }),
+  vm('cloneVm', 'POST', '/:id/clone', 'Clone on the same host. Task result: {vmId}', { body: CloneVmDto }),
+  vm('getVmStats', 'GET', '/:id/stats', 'Current statistics', { response: VmStatsDto }),
+  vm('listSnapshots', 'GET', '/:id/snapshots', 'Snapshots', { response: arr(SnapshotDto) }),
+  vm('createSnapshot', 'POST', '/:id/snapshots', 'Take a snapshot', { body: CreateSnapshotDto }),
+  vm('revertSnapshot', 'POST', '/:id/snapshots/:name/revert', 'Revert to a snapshot'),
+  vm('deleteSnapshot', 'DELETE', '/:id/snapshots/:name', 'Delete a snapshot'),
+  vm('exportVm', 'GET', '/:id/export.ova', 'Download the VM as an OVA (streamed)', { response: 'stream' }),
+  vm('createConsoleTicket', 'POST', '/:id/console-ticket', 'One-time ticket (30 s, bound to you and this VM) for the console websocket', { status: 201, response: ConsoleTicketDto }),
+];
