@@ -10,6 +10,8 @@ export interface RunOptions {
   cwd?: string;
   /** Output beyond this many bytes (per stream) is dropped. */
   maxOutputBytes?: number;
+  /** Sees every output chunk as it arrives (progress parsing), before the size limit applies. */
+  onOutput?: (chunk: Buffer, stream: 'stdout' | 'stderr') => void;
 }
 
 export interface RunResult {
@@ -53,10 +55,12 @@ export function run(command: string, args: readonly string[], options: RunOption
       child.kill('SIGKILL');
     }, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     child.stdout.on('data', (b: Buffer) => {
+      options.onOutput?.(b, 'stdout');
       if (outLen < limit) out.push(b);
       outLen += b.length;
     });
     child.stderr.on('data', (b: Buffer) => {
+      options.onOutput?.(b, 'stderr');
       if (errLen < limit) err.push(b);
       errLen += b.length;
     });
