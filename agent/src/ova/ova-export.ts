@@ -1,0 +1,101 @@
+// VM description + its disk files → OVA stream: OVF 1.0, streamOptimized VMDKs (qemu-img
+// convert -O vmdk -o subformat=streamOptimized), SHA256 manifest last. The inputs are the
+// operator's own volumes (backing chains allowed); temporary VMDKs are removed in any case.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import { run } from '../exec/run.js';
+import { invalidArgument } from '../errors.js';
+import { buildOvf, type ExportDescription, type ExportNic } from './ovf-build.js';
+import { writeTarEntry, writeTarEnd } from './tar-writer.js';
+import { safeStem } from './ova-import.js';
+
+export interface ExportSource {
+  name: string;
+  annotation?: string;
+  osType?: string;
+  firmware?: 'bios' | 'efi';
+  cpus: number;
+  coresPerSocket?: number;
+  memoryMib: number;
+  /** Disk image paths (any format qemu-img reads), in boot order. */
+  disks: string[];
+  nics?: ExportNic[];
+}
+
+export interface ExportOvaOptions {
+  /** Directory for the temporary VMDKs. */
+  workDir: string;
+  onPhase?: (phase: string, message: string) => void;
+  signal?: AbortSignal;
+}
+
+function validate(src: ExportSource): void {
+  if (!src.name.trim()) throw invalidArgument('name', 'is empty');
+  if (!Number.isInteger(src.cpus) || src.cpus < 1 || src.cpus > 512) throw invalidArgument('cpus', 'must be 1..512');
+  const cps = src.coresPerSocket ?? 1;
+  if (!Number.isInteger(cps) || cps < 1 || src.cpus % cps !== 0) throw invalidArgument('coresPerSocket', `must divide cpus (${src.cpus})`);
+  if (!Number.isInteger(src.memoryMib) || src.memoryMib < 1) throw invalidArgument('memoryMib', 'must be a positive integer');
+  if (src.disks.length === 0) throw invalidArgument('disks', 'at least one disk is needed');
+}
+
+async function* readFile(path: string, hash: ReturnType<typeof createHash>): AsyncGenerator<Buffer> {
+  for await (const c of createReadStream(path, { highWaterMark: 1024 * 1024 })) {
+    hash.update(c as Buffer);
+    yield c as Buffer;
+  }
+}
+
+async function* once(b: Buffer): AsyncGenerator<Buffer> {
+  yield b;
+}
+
+/** Writes the OVA for `src` to `out` (not ended: the caller ends or closes it). */
+export async function exportOva(src: ExportSource, out: Writable, o: ExportOvaOptions): Promise<void> {
+  validate(src);
+  const tmp = await mkdtemp(join(o.workDir, '.qx-ova-export-'));
+  try {
+    const stem = safeStem(src.name);
+    const vmdks: { href: string; path: string; fileSize: number; capacityBytes: number }[] = [];
+    for (const [i, disk] of src.disks.entries()) {
+      const { stdout } = await run('qemu-img', ['info', '--output=json', disk], { timeoutMs: 60_000 });
+      const info = JSON.parse(stdout) as { format: string; 'virtual-size': number };
+      const href = `${stem}-disk${i + 1}.vmdk`;
+      const path = join(tmp, href);
+      o.onPhase?.('converting', `disk ${i + 1}/${src.disks.length}`);
+      await run('qemu-img', ['convert', '-f', info.format, '-O', 'vmdk', '-o', 'subformat=streamOptimized', disk, path], {
+        timeoutMs: 24 * 3600_000,
+        signal: o.signal,
+      });
+      vmdks.push({ href, path, fileSize: (await stat(path)).size, capacityBytes: info['virtual-size'] });
+    }
+    const description: ExportDescription = {
+      name: src.name,
+      annotation: src.annotation ?? '',
+      osType: src.osType ?? 'other',
+      firmware: src.firmware ?? 'bios',
+      cpus: src.cpus,
+      coresPerSocket: src.coresPerSocket ?? 1,
+      memoryMib: src.memoryMib,
+      disks: vmdks,
+      nics: src.nics ?? [],
+    };
+    const ovf = Buffer.from(buildOvf(description));
+    const ovfName = `${stem}.ovf`;
+    const lines = [`SHA256(${ovfName})= ${createHash('sha256').update(ovf).digest('hex')}`];
+    o.onPhase?.('packing', ovfName);
+    await writeTarEntry(out, ovfName, ovf.length, once(ovf));
+    for (const v of vmdks) {
+      const hash = createHash('sha256');
+      await writeTarEntry(out, v.href, v.fileSize, readFile(v.path, hash));
+      lines.push(`SHA256(${v.href})= ${hash.digest('hex')}`);
+    }
+    const mf = Buffer.from(lines.join('\n') + '\n');
+    await writeTarEntry(out, `${stem}.mf`, mf.length, once(mf));
+    await writeTarEnd(out);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}

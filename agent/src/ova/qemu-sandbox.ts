@@ -1,0 +1,38 @@
+// bubblewrap argv for running qemu-img on untrusted images: no network or other namespaces
+// shared, no host files but the qemu-img binary and libraries, the input read-only and at most
+// one writable output directory. Image paths inside the sandbox are fixed (/in/…, /out/…).
+import { basename } from 'node:path';
+
+export interface SandboxMounts {
+  /** Host path of the input image, visible read-only as /in/<basename>. */
+  input: string;
+  /** Host directory visible writable as /out. */
+  outputDir?: string;
+}
+
+/** Where the input appears inside the sandbox. */
+export function sandboxInputPath(input: string): string {
+  return `/in/${basename(input)}`;
+}
+
+/** `bwrap` arguments that run `qemu-img <args…>` inside the sandbox. */
+export function sandboxedQemuImg(mounts: SandboxMounts, args: readonly string[]): string[] {
+  return [
+    '--unshare-all',
+    '--die-with-parent',
+    '--new-session',
+    '--clearenv',
+    '--setenv', 'PATH', '/usr/bin',
+    '--ro-bind', '/usr/lib', '/usr/lib',
+    '--ro-bind-try', '/usr/lib64', '/usr/lib64',
+    '--ro-bind', '/usr/bin/qemu-img', '/usr/bin/qemu-img',
+    '--symlink', 'usr/lib', '/lib',
+    '--symlink', 'usr/lib64', '/lib64',
+    '--dev', '/dev',
+    '--ro-bind', mounts.input, sandboxInputPath(mounts.input),
+    ...(mounts.outputDir ? ['--bind', mounts.outputDir, '/out'] : []),
+    '--chdir', '/',
+    '/usr/bin/qemu-img',
+    ...args,
+  ];
+}
