@@ -1,0 +1,73 @@
+// StorageService: pools, volumes, uploads (client stream) and downloads (server stream).
+// Builds the storage part of the agent once per server; creating it re-attaches the stored
+// pools (see PoolManager), so every agent start brings its pools back.
+import type { ServerReadableStream, ServerWritableStream, sendUnaryData } from '@grpc/grpc-js';
+import type { DataChunk } from '@quantix/proto/v1/common.js';
+import type { StorageServiceServer, UploadVolumeRequest, Volume, VolumeRef } from '@quantix/proto/v1/storage.js';
+import type { AgentContext } from '../context.js';
+import { sendDownload } from '../storage/download.js';
+import { PoolManager } from '../storage/pool-manager.js';
+import { receiveUpload } from '../storage/upload.js';
+import { Volumes } from '../storage/volumes.js';
+import { toServiceError } from './status.js';
+import { unary } from './unary.js';
+
+export function storageHandlers(ctx: AgentContext): StorageServiceServer {
+  const pools = new PoolManager({ dataDir: ctx.config.dataDir, virsh: ctx.virsh, bus: ctx.bus });
+  const volumes = new Volumes(pools, ctx.virsh);
+  return {
+    createPool: unary((req) =>
+      pools.create({ name: req.name, kind: req.kind, sizeBytes: req.sizeBytes, filesystem: req.filesystem, path: req.path }),
+    ),
+    listPools: unary(async () => ({ pools: await pools.list() })),
+    getPool: unary((req) => pools.get(req.name)),
+    startPool: unary((req) => pools.start(req.name)),
+    stopPool: unary((req) => pools.stop(req.name)),
+    growPool: unary((req) => pools.grow(req.name, req.sizeBytes)),
+    deletePool: unary(async (req) => {
+      await pools.delete(req.name, req.deleteBackingFile);
+      return {};
+    }),
+
+    createVolume: unary((req) =>
+      volumes.create({ pool: req.pool, name: req.name, format: req.format, capacityBytes: req.capacityBytes }),
+    ),
+    listVolumes: unary(async (req) => ({ volumes: await volumes.list(req.pool, req.format) })),
+    getVolume: unary((req) => volumes.get(req.pool, req.name)),
+    resizeVolume: unary((req) => volumes.resize(req.pool, req.name, req.capacityBytes)),
+    deleteVolume: unary(async (req) => {
+      await volumes.delete(req.pool, req.name);
+      return {};
+    }),
+    cloneVolume: unary((req) =>
+      volumes.clone({ pool: req.pool, name: req.name, targetName: req.targetName, targetPool: req.targetPool, linked: req.linked }),
+    ),
+
+    uploadVolume: (call: ServerReadableStream<UploadVolumeRequest, Volume>, callback: sendUnaryData<Volume>) => {
+      receiveUpload(pools, volumes, call).then(
+        (volume) => callback(null, volume),
+        (err: unknown) => callback(toServiceError(err)),
+      );
+    },
+    downloadVolume: (call: ServerWritableStream<VolumeRef, DataChunk>) => {
+      const sink = {
+        write: (data: Buffer) => call.write({ data }),
+        cancelled: () => call.cancelled,
+        waitDrain: () =>
+          new Promise<void>((resolve) => {
+            const done = () => {
+              call.off('drain', done);
+              call.off('cancelled', done);
+              resolve();
+            };
+            call.on('drain', done);
+            call.on('cancelled', done);
+          }),
+      };
+      sendDownload(pools, volumes, call.request.pool, call.request.name, sink).then(
+        () => call.end(),
+        (err: unknown) => call.emit('error', toServiceError(err)),
+      );
+    },
+  };
+}

@@ -1,0 +1,62 @@
+// Which libvirt domains use which disk files: every domain's XML (`virsh list --all`,
+// `virsh dumpxml`), disks with a file/block source or a pool/volume source. Lets the storage
+// code refuse to delete or resize what a defined VM uses.
+import { XMLParser } from 'fast-xml-parser';
+import type { Virsh } from '../libvirt/virsh.js';
+
+export interface DiskSource {
+  file?: string;
+  pool?: string;
+  volume?: string;
+}
+
+export interface DiskUse extends DiskSource {
+  domain: string;
+  running: boolean;
+}
+
+type XmlDisk = { '@_type'?: string; source?: Record<string, string> | Record<string, string>[] };
+
+/** The disk sources of a domain XML (pure). */
+export function parseDomainDisks(xml: string): DiskSource[] {
+  const parser = new XMLParser({
+    ignoreAttributes: false,
+    parseAttributeValue: false,
+    isArray: (name) => name === 'disk',
+  });
+  const doc = parser.parse(xml) as { domain?: { devices?: { disk?: XmlDisk[] } } };
+  const out: DiskSource[] = [];
+  for (const disk of doc.domain?.devices?.disk ?? []) {
+    const source = Array.isArray(disk.source) ? disk.source[0] : disk.source;
+    if (!source) continue;
+    const file = source['@_file'] ?? source['@_dev'];
+    if (file) out.push({ file });
+    else if (source['@_pool'] && source['@_volume']) out.push({ pool: source['@_pool'], volume: source['@_volume'] });
+  }
+  return out;
+}
+
+async function names(virsh: Virsh, all: boolean): Promise<string[]> {
+  const out = await virsh.exec(['list', all ? '--all' : '--state-running', '--name']);
+  return out
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+}
+
+/** Every disk of every domain (defined or running). Domains that vanish meanwhile are skipped. */
+export async function listDiskUses(virsh: Virsh): Promise<DiskUse[]> {
+  const [all, running] = await Promise.all([names(virsh, true), names(virsh, false)]);
+  const runningSet = new Set(running);
+  const perDomain = await Promise.all(
+    all.map(async (domain) => {
+      try {
+        const xml = await virsh.exec(['dumpxml', '--domain', domain]);
+        return parseDomainDisks(xml).map((d) => ({ ...d, domain, running: runningSet.has(domain) }));
+      } catch {
+        return [];
+      }
+    }),
+  );
+  return perDomain.flat();
+}

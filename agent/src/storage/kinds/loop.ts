@@ -1,0 +1,154 @@
+// Loop pools: a sparse backing file under <dataDir>/pools, attached with losetup, formatted
+// ext4 (or xfs) and mounted under <dataDir>/mnt/<pool>. Activation is idempotent (an attached
+// device is reused, a mounted filesystem is left alone); growth is online and never shrinks.
+import { existsSync } from 'node:fs';
+import { mkdir, open, rmdir, stat, truncate, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AgentError, ErrorCode, failedPrecondition, invalidArgument } from '../../errors.js';
+import { FILESYSTEMS, MIN_FILESYSTEM_BYTES, growFilesystem, makeFilesystem, spaceFigures } from '../filesystem.js';
+import type { PoolFilesystem } from '../filesystem.js';
+import { loopAttach, loopDetach, loopFind, loopRefreshCapacity } from '../loop-device.js';
+import { mountAt, mountFilesystem, readMounts, unmount } from '../mounts.js';
+import type { PoolRecord, StorageKind } from '../storage-kind.js';
+
+const MIB = 1024 * 1024;
+
+function backingFileOf(record: PoolRecord): string {
+  if (!record.backingFile) throw new Error(`pool ${record.name}: loop pool without a backing file`);
+  return record.backingFile;
+}
+
+/** Loop devices of the pool, the mounted one first. */
+async function devicesOf(record: PoolRecord): Promise<string[]> {
+  const file = backingFileOf(record);
+  if (!existsSync(file)) return [];
+  const devices = await loopFind(file);
+  const mounted = new Set((await readMounts()).map((m) => m.source));
+  return devices.sort((a, b) => Number(mounted.has(b)) - Number(mounted.has(a)));
+}
+
+export const loopKind: StorageKind = {
+  kind: 'loop',
+  canGrow: true,
+  hasBackingFile: true,
+
+  async plan(input, env) {
+    const fs = (input.filesystem || 'ext4') as PoolFilesystem;
+    if (!FILESYSTEMS.includes(fs)) throw invalidArgument('filesystem', `"${input.filesystem}" is not one of ext4, xfs`);
+    if (input.path) throw invalidArgument('path', 'loop pools live under the agent data dir; leave path empty');
+    if (!Number.isSafeInteger(input.sizeBytes) || input.sizeBytes <= 0) {
+      throw invalidArgument('size_bytes', 'must be a positive number of bytes');
+    }
+    const sizeBytes = Math.ceil(input.sizeBytes / MIB) * MIB;
+    if (sizeBytes < MIN_FILESYSTEM_BYTES[fs]) {
+      throw invalidArgument('size_bytes', `${fs} needs at least ${MIN_FILESYSTEM_BYTES[fs]} bytes`);
+    }
+    const poolsDir = join(env.dataDir, 'pools');
+    await mkdir(poolsDir, { recursive: true, mode: 0o700 });
+    const free = (await spaceFigures(poolsDir)).availableBytes;
+    if (sizeBytes > free) {
+      throw new AgentError(
+        ErrorCode.ResourceExhausted,
+        `size_bytes: ${sizeBytes} bytes is more than the ${free} bytes free on the data disk (${poolsDir})`,
+        'size_bytes',
+      );
+    }
+    const backingFile = join(poolsDir, `${input.name}.img`);
+    if (existsSync(backingFile)) {
+      throw new AgentError(
+        ErrorCode.AlreadyExists,
+        `pool ${input.name}: backing file ${backingFile} already exists (left by a deleted pool?)`,
+        'name',
+      );
+    }
+    const path = join(env.dataDir, 'mnt', input.name);
+    return { record: { name: input.name, kind: 'loop', path, backingFile, filesystem: fs, active: true }, sizeBytes };
+  },
+
+  async provision({ record, sizeBytes }, undo, env) {
+    const file = backingFileOf(record);
+    const fh = await open(file, 'wx', 0o600);
+    undo.push(`remove ${file}`, () => unlink(file));
+    try {
+      await fh.truncate(sizeBytes);
+    } finally {
+      await fh.close();
+    }
+    await env.step('backing-file');
+    await makeFilesystem(file, record.filesystem ?? 'ext4');
+    await env.step('formatted');
+  },
+
+  async activate(record, undo, env) {
+    const file = backingFileOf(record);
+    if (!existsSync(file)) throw failedPrecondition(`pool ${record.name}: backing file ${file} is missing`);
+    const [existing, ...extra] = await devicesOf(record);
+    let device = existing;
+    if (!device) {
+      device = await loopAttach(file);
+      const attached = device;
+      undo.push(`detach ${attached}`, () => loopDetach(attached));
+    }
+    await env.step('attached');
+    const mountedSources = new Set((await readMounts()).map((m) => m.source));
+    for (const dup of extra) if (!mountedSources.has(dup)) await loopDetach(dup);
+
+    if (!existsSync(record.path)) {
+      await mkdir(record.path, { recursive: true, mode: 0o711 });
+      undo.push(`remove ${record.path}`, () => rmdir(record.path));
+    }
+    const current = await mountAt(record.path);
+    if (current && current.source !== device) {
+      throw failedPrecondition(`pool ${record.name}: mount point ${record.path} is in use by ${current.source}`);
+    }
+    if (!current) {
+      await mountFilesystem(device, record.path, record.filesystem ?? 'ext4');
+      undo.push(`unmount ${record.path}`, () => unmount(record.path));
+    }
+    await env.step('mounted');
+  },
+
+  async deactivate(record) {
+    if (await mountAt(record.path)) await unmount(record.path);
+    for (const device of await devicesOf(record)) await loopDetach(device);
+  },
+
+  async isUp(record) {
+    const m = await mountAt(record.path);
+    return m !== undefined && (await devicesOf(record)).includes(m.source);
+  },
+
+  async device(record) {
+    return (await devicesOf(record))[0];
+  },
+
+  async size(record) {
+    return (await stat(backingFileOf(record))).size;
+  },
+
+  async grow(record, sizeBytes, env) {
+    const file = backingFileOf(record);
+    const device = (await devicesOf(record))[0];
+    if (!device || !(await this.isUp(record))) throw failedPrecondition(`pool ${record.name} is not started; start it first`);
+    const before = (await stat(file)).size;
+    await truncate(file, sizeBytes);
+    try {
+      await loopRefreshCapacity(device);
+      await env.step('device-grown');
+      await growFilesystem(device, record.path, record.filesystem ?? 'ext4');
+    } catch (err) {
+      // The filesystem did not grow: give the file and the device their old size back.
+      await truncate(file, before).catch(() => undefined);
+      await loopRefreshCapacity(device).catch(() => undefined);
+      throw err;
+    }
+  },
+
+  async destroy(record, deleteBackingFile) {
+    await this.deactivate(record);
+    await rmdir(record.path).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+    if (deleteBackingFile) await unlink(backingFileOf(record));
+  },
+};

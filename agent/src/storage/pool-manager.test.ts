@@ -1,0 +1,121 @@
+// PoolManager in-process with a fault hook: a failure injected after any step of creating a
+// loop pool leaves nothing behind (no file, loop device, mount, directory, libvirt pool, record);
+// invalid requests get errors that name the field. Real loop devices, ext4 and libvirt.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PoolKind } from '@quantix/proto/v1/storage.js';
+import { AgentError } from '../errors.js';
+import { Virsh } from '../libvirt/virsh.js';
+import { libvirtPoolNames } from './libvirt-pool.js';
+import { loopList } from './loop-device.js';
+import { readMounts } from './mounts.js';
+import { PoolManager } from './pool-manager.js';
+import { spaceFigures } from './filesystem.js';
+
+const MIB = 1024 * 1024;
+const virsh = new Virsh('qemu:///system');
+const CREATE_STEPS = ['backing-file', 'formatted', 'attached', 'mounted', 'libvirt-defined', 'libvirt-started'];
+
+async function leftovers(dataDir: string, prefix: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const d of await loopList()) if (d.backFile.startsWith(dataDir)) found.push(`loop ${d.name} ${d.backFile}`);
+  for (const m of await readMounts()) if (m.mountPoint.startsWith(dataDir)) found.push(`mount ${m.mountPoint}`);
+  for (const p of await libvirtPoolNames(virsh)) if (p.startsWith(prefix)) found.push(`libvirt pool ${p}`);
+  return found;
+}
+
+function rejectsWith(field: string, code: string) {
+  return (e: unknown) => e instanceof AgentError && e.code === code && e.field === field && e.message.includes(field);
+}
+
+test('a failure injected after any step of pool creation leaves nothing behind', async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'qxt-st-fault-'));
+  const prefix = `qxt-st-f${process.pid}-`;
+  let failAt = '';
+  const manager = new PoolManager({
+    dataDir,
+    virsh,
+    step: (s) => {
+      if (s === failAt) throw new Error(`injected failure after ${s}`);
+    },
+  });
+  t.after(async () => {
+    for (const p of await manager.list().catch(() => [])) await manager.delete(p.name, true).catch(() => undefined);
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  for (const step of CREATE_STEPS) {
+    failAt = step;
+    const name = `${prefix}${step}`;
+    await assert.rejects(
+      manager.create({ name, kind: PoolKind.POOL_KIND_LOOP, sizeBytes: 64 * MIB, filesystem: 'ext4', path: '' }),
+      new RegExp(`injected failure after ${step}`),
+    );
+    assert.deepEqual(await leftovers(dataDir, prefix), [], `after a failure at ${step}`);
+    assert.equal(existsSync(join(dataDir, 'pools', `${name}.img`)), false, `backing file left after ${step}`);
+    assert.equal(existsSync(join(dataDir, 'mnt', name)), false, `mount point left after ${step}`);
+    assert.deepEqual(await manager.list(), []);
+  }
+  assert.equal(existsSync(join(dataDir, 'storage', 'pools.json')), false, 'no record was ever saved');
+
+  // Without a fault the same pool comes up; a failure while growing it gives the old size back.
+  failAt = '';
+  const pool = await manager.create({ name: `${prefix}ok`, kind: PoolKind.POOL_KIND_LOOP, sizeBytes: 64 * MIB, filesystem: '', path: '' });
+  assert.equal(pool.filesystem, 'ext4');
+  const before = await spaceFigures(pool.path);
+  failAt = 'device-grown';
+  await assert.rejects(manager.grow(pool.name, 128 * MIB), /injected failure after device-grown/);
+  assert.equal((await stat(pool.backingFile)).size, 64 * MIB);
+  assert.equal((await spaceFigures(pool.path)).capacityBytes, before.capacityBytes);
+  const stored = JSON.parse(await readFile(join(dataDir, 'storage', 'pools.json'), 'utf8')) as { pools: { name: string }[] };
+  assert.deepEqual(stored.pools.map((p) => p.name), [pool.name]);
+
+  await manager.delete(pool.name, true);
+  assert.deepEqual(await leftovers(dataDir, prefix), []);
+  assert.equal(existsSync(pool.backingFile), false);
+});
+
+test('invalid pool requests are refused with errors naming the field, the pool or the path', async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'qxt-st-inval-'));
+  const dirA = await mkdtemp(join(tmpdir(), 'qxt-st-dir-'));
+  const prefix = `qxt-st-i${process.pid}-`;
+  const manager = new PoolManager({ dataDir, virsh });
+  t.after(async () => {
+    for (const p of await manager.list().catch(() => [])) await manager.delete(p.name, true).catch(() => undefined);
+    await rm(dataDir, { recursive: true, force: true });
+    await rm(dirA, { recursive: true, force: true });
+  });
+  const loop = (over: Partial<Parameters<PoolManager['create']>[0]>) =>
+    manager.create({ name: `${prefix}l`, kind: PoolKind.POOL_KIND_LOOP, sizeBytes: 64 * MIB, filesystem: 'ext4', path: '', ...over });
+  const dir = (path: string, name = `${prefix}d`) =>
+    manager.create({ name, kind: PoolKind.POOL_KIND_DIR, sizeBytes: 0, filesystem: '', path });
+
+  await assert.rejects(loop({ name: '../etc' }), rejectsWith('name', 'INVALID_ARGUMENT'));
+  await assert.rejects(loop({ sizeBytes: 0 }), rejectsWith('size_bytes', 'INVALID_ARGUMENT'));
+  await assert.rejects(loop({ sizeBytes: -5 }), rejectsWith('size_bytes', 'INVALID_ARGUMENT'));
+  await assert.rejects(loop({ sizeBytes: 2 ** 52 }), rejectsWith('size_bytes', 'RESOURCE_EXHAUSTED'));
+  await assert.rejects(loop({ filesystem: 'btrfs' }), rejectsWith('filesystem', 'INVALID_ARGUMENT'));
+  await assert.rejects(loop({ kind: PoolKind.POOL_KIND_UNSPECIFIED }), rejectsWith('kind', 'INVALID_ARGUMENT'));
+  await assert.rejects(dir('relative/path'), rejectsWith('path', 'INVALID_ARGUMENT'));
+  await assert.rejects(dir('/etc'), rejectsWith('path', 'INVALID_ARGUMENT'));
+  await assert.rejects(dir(join(dirA, 'missing')), rejectsWith('path', 'INVALID_ARGUMENT'));
+  await assert.rejects(dir(dataDir), rejectsWith('path', 'INVALID_ARGUMENT'));
+
+  const a = await dir(dirA);
+  assert.equal(a.path, dirA);
+  await assert.rejects(dir(dirA, `${prefix}d2`), (e: AgentError) => e.code === 'FAILED_PRECONDITION' && e.message.includes(`pool ${prefix}d`));
+  await mkdir(join(dirA, 'sub'));
+  await assert.rejects(dir(join(dirA, 'sub'), `${prefix}d3`), /already in use by pool/);
+  await assert.rejects(dir(dirA), (e: AgentError) => e.code === 'ALREADY_EXISTS');
+  await assert.rejects(manager.grow(a.name, 128 * MIB), /only loop pools can be grown/);
+  await assert.rejects(manager.delete(a.name, true), rejectsWith('delete_backing_file', 'INVALID_ARGUMENT'));
+  await assert.rejects(manager.get(`${prefix}nope`), (e: AgentError) => e.code === 'NOT_FOUND');
+
+  await manager.delete(a.name, false);
+  assert.ok(existsSync(dirA), 'a dir pool never removes its directory');
+  assert.deepEqual(await leftovers(dataDir, prefix), []);
+});

@@ -1,0 +1,392 @@
+// Pool lifecycle: create, list, start/stop, grow, delete and re-attachment on agent start.
+// Owns the pool records (pool-store.ts), serialises changes per pool, rolls every failed step
+// back (undo.ts) and publishes each change on the watch bus. Kinds do the kind-specific work.
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PoolKind, PoolState, type Pool } from '@quantix/proto/v1/storage.js';
+import type { WatchBus } from '../context.js';
+import { AgentError, ErrorCode, failedPrecondition, invalidArgument, notFound } from '../errors.js';
+import type { Virsh } from '../libvirt/virsh.js';
+import { log } from '../log.js';
+import { validateName } from '../validate/name.js';
+import { listDiskUses, type DiskUse } from './disk-usage.js';
+import { spaceFigures } from './filesystem.js';
+import { isInside } from './kinds/dir.js';
+import { KeyedLock } from './keyed-lock.js';
+import {
+  libvirtPoolDefine,
+  libvirtPoolNames,
+  libvirtPoolRefresh,
+  libvirtPoolStart,
+  libvirtPoolState,
+  libvirtPoolStop,
+  libvirtPoolTarget,
+  libvirtPoolUndefine,
+} from './libvirt-pool.js';
+import { PoolStore } from './pool-store.js';
+import { storageKind } from './registry.js';
+import type { KindEnv, PoolKindName, PoolRecord, StepHook } from './storage-kind.js';
+import { Undo } from './undo.js';
+
+const MIB = 1024 * 1024;
+const CREATE_KEY = '\0create';
+
+export interface PoolManagerOptions {
+  dataDir: string;
+  virsh: Virsh;
+  bus?: WatchBus;
+  /** Test-only fault injection: called after every step of create/start/grow. */
+  step?: StepHook;
+}
+
+export interface CreatePoolOptions {
+  name: string;
+  kind: PoolKind;
+  sizeBytes: number;
+  filesystem: string;
+  path: string;
+}
+
+const kindNames: Partial<Record<PoolKind, PoolKindName>> = {
+  [PoolKind.POOL_KIND_LOOP]: 'loop',
+  [PoolKind.POOL_KIND_DIR]: 'dir',
+};
+
+export class PoolManager {
+  private records: PoolRecord[] = [];
+  private readonly failures = new Map<string, string>();
+  private readonly transfers = new Map<string, number>();
+  private readonly lock = new KeyedLock();
+  private readonly store: PoolStore;
+  private readonly env: KindEnv;
+  /** Settles once the stored pools were loaded and brought up; every call waits for it. */
+  readonly ready: Promise<void>;
+
+  constructor(private readonly opts: PoolManagerOptions) {
+    this.store = new PoolStore(opts.dataDir);
+    this.env = { dataDir: opts.dataDir, step: opts.step ?? (() => undefined) };
+    this.ready = this.restore();
+  }
+
+  /** Loads the records and brings up every pool that should be active; one failure spares the rest. */
+  private async restore(): Promise<void> {
+    this.records = await this.store.load();
+    for (const record of this.records) {
+      if (!record.active) continue;
+      try {
+        await Undo.run((undo) => this.bringUp(record, undo));
+        log.info('pool up', { pool: record.name, path: record.path });
+      } catch (err) {
+        const reason = err instanceof Error ? err.message : String(err);
+        this.failures.set(record.name, reason);
+        log.error('pool failed to come up', { pool: record.name, reason });
+      }
+    }
+    for (const record of this.records) await this.publish(record.name);
+  }
+
+  async create(opts: CreatePoolOptions): Promise<Pool> {
+    await this.ready;
+    const name = validateName('name', opts.name);
+    const kindName = kindNames[opts.kind];
+    if (!kindName) throw invalidArgument('kind', 'must be POOL_KIND_LOOP or POOL_KIND_DIR');
+    const kind = storageKind(kindName);
+    return this.lock.with(CREATE_KEY, () =>
+      this.lock.with(name, async () => {
+        if (this.find(name)) throw new AgentError(ErrorCode.AlreadyExists, `pool ${name} already exists`, 'name');
+        if ((await libvirtPoolNames(this.opts.virsh)).includes(name)) {
+          throw new AgentError(ErrorCode.AlreadyExists, `a libvirt pool named ${name} already exists`, 'name');
+        }
+        const plan = await kind.plan({ name, sizeBytes: opts.sizeBytes, filesystem: opts.filesystem, path: opts.path }, this.env);
+        await this.checkPathFree(plan.record.path);
+        await Undo.run(async (undo) => {
+          await kind.provision(plan, undo, this.env);
+          await this.bringUp(plan.record, undo);
+          this.records = [...this.records, plan.record];
+          try {
+            await this.store.save(this.records);
+          } catch (err) {
+            this.records = this.records.filter((r) => r !== plan.record);
+            throw err;
+          }
+        });
+        log.info('pool created', { pool: name, kind: kindName, path: plan.record.path });
+        return this.publish(name);
+      }),
+    );
+  }
+
+  async list(): Promise<Pool[]> {
+    await this.ready;
+    return Promise.all(this.records.map((r) => this.view(r)));
+  }
+
+  async get(name: string): Promise<Pool> {
+    await this.ready;
+    return this.view(this.record(name));
+  }
+
+  async start(name: string): Promise<Pool> {
+    await this.ready;
+    const record = this.record(name);
+    return this.lock.with(record.name, async () => {
+      await Undo.run((undo) => this.bringUp(record, undo));
+      this.failures.delete(record.name);
+      await this.setActive(record, true);
+      return this.publish(record.name);
+    });
+  }
+
+  async stop(name: string): Promise<Pool> {
+    await this.ready;
+    const record = this.record(name);
+    return this.lock.with(record.name, async () => {
+      this.refuseTransfers(record, 'stopped');
+      const running = (await this.usesIn(record)).filter((u) => u.running);
+      if (running.length) {
+        throw failedPrecondition(`pool ${record.name} is used by running VM(s) ${domains(running)}; stop them first`);
+      }
+      await Undo.run(async (undo) => {
+        if ((await libvirtPoolState(this.opts.virsh, record.name)) === 'active') {
+          await libvirtPoolStop(this.opts.virsh, record.name);
+          undo.push(`start libvirt pool ${record.name}`, () => libvirtPoolStart(this.opts.virsh, record.name));
+        }
+        await storageKind(record.kind).deactivate(record);
+      });
+      this.failures.delete(record.name);
+      await this.setActive(record, false);
+      return this.publish(record.name);
+    });
+  }
+
+  async grow(name: string, sizeBytes: number): Promise<Pool> {
+    await this.ready;
+    const record = this.record(name);
+    const kind = storageKind(record.kind);
+    if (!kind.canGrow || !kind.grow || !kind.size) {
+      throw failedPrecondition(`pool ${record.name} is a ${record.kind} pool; only loop pools can be grown`);
+    }
+    if (!Number.isSafeInteger(sizeBytes) || sizeBytes <= 0) {
+      throw invalidArgument('size_bytes', 'must be a positive number of bytes');
+    }
+    const target = Math.ceil(sizeBytes / MIB) * MIB;
+    return this.lock.with(record.name, async () => {
+      const current = await kind.size!(record);
+      if (target <= current) {
+        throw invalidArgument('size_bytes', `must be larger than the current ${current} bytes of pool ${record.name}; pools never shrink`);
+      }
+      const free = (await spaceFigures(join(this.opts.dataDir, 'pools'))).availableBytes;
+      if (target - current > free) {
+        throw new AgentError(
+          ErrorCode.ResourceExhausted,
+          `size_bytes: growing pool ${record.name} by ${target - current} bytes needs more than the ${free} bytes free on the data disk`,
+          'size_bytes',
+        );
+      }
+      await kind.grow!(record, target, this.env);
+      await libvirtPoolRefresh(this.opts.virsh, record.name);
+      log.info('pool grown', { pool: record.name, sizeBytes: target });
+      return this.publish(record.name);
+    });
+  }
+
+  async delete(name: string, deleteBackingFile: boolean): Promise<void> {
+    await this.ready;
+    const record = this.record(name);
+    const kind = storageKind(record.kind);
+    if (deleteBackingFile && !kind.hasBackingFile) {
+      throw invalidArgument('delete_backing_file', `pool ${record.name} is a ${record.kind} pool and has no backing file`);
+    }
+    await this.lock.with(record.name, async () => {
+      this.refuseTransfers(record, 'deleted');
+      const uses = await this.usesIn(record);
+      if (uses.length) {
+        throw failedPrecondition(`pool ${record.name} has volumes used by VM(s) ${domains(uses)}; detach or delete them first`);
+      }
+      const libvirtState = await libvirtPoolState(this.opts.virsh, record.name);
+      await Undo.run(async (undo) => {
+        if (libvirtState === 'active') {
+          await libvirtPoolStop(this.opts.virsh, record.name);
+          undo.push(`start libvirt pool ${record.name}`, () => libvirtPoolStart(this.opts.virsh, record.name));
+        }
+        await kind.deactivate(record);
+      });
+      if (libvirtState !== 'missing') await libvirtPoolUndefine(this.opts.virsh, record.name);
+      await kind.destroy(record, deleteBackingFile);
+      this.records = this.records.filter((r) => r !== record);
+      this.failures.delete(record.name);
+      await this.store.save(this.records);
+      log.info('pool deleted', { pool: record.name, backingFileDeleted: deleteBackingFile });
+    });
+    this.opts.bus?.publish({ event: { $case: 'pool', value: { pool: emptyPool(record), removed: true } } });
+  }
+
+  /** The record of an active pool (mounted, libvirt pool running), for volume operations. */
+  async activeRecord(name: string, field = 'pool'): Promise<PoolRecord> {
+    await this.ready;
+    const record = this.find(validateName(field, name));
+    if (!record) throw notFound(`pool ${name}`);
+    if (!(await storageKind(record.kind).isUp(record))) {
+      throw failedPrecondition(`pool ${record.name} is not started`);
+    }
+    return record;
+  }
+
+  async activeRecords(): Promise<PoolRecord[]> {
+    await this.ready;
+    const up = await Promise.all(this.records.map((r) => storageKind(r.kind).isUp(r)));
+    return this.records.filter((_r, i) => up[i]);
+  }
+
+  /** Runs a volume change under the pool's lock. */
+  withPool<T>(pool: PoolRecord, fn: () => Promise<T>): Promise<T> {
+    return this.lock.with(pool.name, fn);
+  }
+
+  /** Marks an upload/download in flight (the pool cannot be stopped or deleted meanwhile). */
+  beginTransfer(pool: PoolRecord): () => void {
+    this.transfers.set(pool.name, (this.transfers.get(pool.name) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.transfers.set(pool.name, (this.transfers.get(pool.name) ?? 1) - 1);
+    };
+  }
+
+  /** After volumes changed: libvirt rescans the directory, watchers get the new figures. */
+  async volumesChanged(pool: PoolRecord): Promise<void> {
+    await libvirtPoolRefresh(this.opts.virsh, pool.name);
+    await this.publish(pool.name);
+  }
+
+  /** Disks of defined VMs inside `record`'s directory. */
+  async usesIn(record: PoolRecord, uses?: DiskUse[]): Promise<DiskUse[]> {
+    const all = uses ?? (await listDiskUses(this.opts.virsh));
+    return all.filter((u) => (u.file ? isInside(u.file, record.path) && u.file !== record.path : u.pool === record.name));
+  }
+
+  private find(name: string): PoolRecord | undefined {
+    return this.records.find((r) => r.name === name);
+  }
+
+  private record(name: string): PoolRecord {
+    const record = this.find(validateName('name', name));
+    if (!record) throw notFound(`pool ${name}`);
+    return record;
+  }
+
+  private refuseTransfers(record: PoolRecord, verb: string): void {
+    if ((this.transfers.get(record.name) ?? 0) > 0) {
+      throw failedPrecondition(`pool ${record.name} has uploads or downloads in progress and cannot be ${verb} now`);
+    }
+  }
+
+  /** A pool path must not be, contain or lie inside another pool's path (ours or libvirt's). */
+  private async checkPathFree(path: string): Promise<void> {
+    for (const r of this.records) {
+      if (isInside(path, r.path) || isInside(r.path, path)) {
+        throw failedPrecondition(`path ${path} is already in use by pool ${r.name} (${r.path})`);
+      }
+    }
+    for (const name of await libvirtPoolNames(this.opts.virsh)) {
+      const target = await libvirtPoolTarget(this.opts.virsh, name).catch(() => undefined);
+      if (target && (isInside(path, target) || isInside(target, path))) {
+        throw failedPrecondition(`path ${path} is already in use by libvirt pool ${name} (${target})`);
+      }
+    }
+  }
+
+  /** Storage up, then the libvirt pool defined (on the right path), started and refreshed. */
+  private async bringUp(record: PoolRecord, undo: Undo): Promise<void> {
+    const virsh = this.opts.virsh;
+    await storageKind(record.kind).activate(record, undo, this.env);
+    let state = await libvirtPoolState(virsh, record.name);
+    if (state === 'missing') {
+      await libvirtPoolDefine(virsh, record.name, record.path);
+      undo.push(`undefine libvirt pool ${record.name}`, () => libvirtPoolUndefine(virsh, record.name));
+      state = 'inactive';
+      await this.env.step('libvirt-defined');
+    } else {
+      const target = await libvirtPoolTarget(virsh, record.name);
+      if (target !== record.path) {
+        throw failedPrecondition(`libvirt pool ${record.name} points at ${target ?? '?'}, not at ${record.path}`);
+      }
+    }
+    if (state === 'inactive') {
+      await libvirtPoolStart(virsh, record.name);
+      undo.push(`stop libvirt pool ${record.name}`, () => libvirtPoolStop(virsh, record.name));
+      await this.env.step('libvirt-started');
+    } else {
+      await libvirtPoolRefresh(virsh, record.name);
+    }
+  }
+
+  private async setActive(record: PoolRecord, active: boolean): Promise<void> {
+    if (record.active === active) return;
+    record.active = active;
+    await this.store.save(this.records);
+  }
+
+  private async publish(name: string): Promise<Pool> {
+    const record = this.record(name);
+    const pool = await this.view(record);
+    this.opts.bus?.publish({ event: { $case: 'pool', value: { pool, removed: false } } });
+    return pool;
+  }
+
+  private async view(record: PoolRecord): Promise<Pool> {
+    const kind = storageKind(record.kind);
+    const [up, libvirtState, device] = await Promise.all([
+      kind.isUp(record),
+      libvirtPoolState(this.opts.virsh, record.name),
+      kind.device(record),
+    ]);
+    const pool = emptyPool(record);
+    pool.loopDevice = device ?? '';
+    const failure = this.failures.get(record.name);
+    if (failure) {
+      pool.state = PoolState.POOL_STATE_FAILED;
+      pool.error = failure;
+    } else if (up && libvirtState === 'active') {
+      pool.state = PoolState.POOL_STATE_ACTIVE;
+    } else if (!record.active) {
+      pool.state = PoolState.POOL_STATE_INACTIVE;
+    } else {
+      pool.state = PoolState.POOL_STATE_FAILED;
+      pool.error = up ? `libvirt pool ${record.name} is ${libvirtState}` : `pool ${record.name} is not mounted at ${record.path}`;
+    }
+    if (pool.state === PoolState.POOL_STATE_ACTIVE) {
+      const figures = await spaceFigures(record.path);
+      pool.capacityBytes = figures.capacityBytes;
+      pool.allocationBytes = figures.allocationBytes;
+      pool.availableBytes = figures.availableBytes;
+      const entries = await readdir(record.path, { withFileTypes: true });
+      pool.volumeCount = entries.filter((e) => e.isFile() && !e.name.startsWith('.')).length;
+    } else if (kind.size) {
+      pool.capacityBytes = await kind.size(record).catch(() => 0);
+    }
+    return pool;
+  }
+}
+
+function emptyPool(record: PoolRecord): Pool {
+  return {
+    name: record.name,
+    kind: record.kind === 'loop' ? PoolKind.POOL_KIND_LOOP : PoolKind.POOL_KIND_DIR,
+    state: PoolState.POOL_STATE_UNSPECIFIED,
+    path: record.path,
+    backingFile: record.backingFile ?? '',
+    loopDevice: '',
+    filesystem: record.filesystem ?? '',
+    capacityBytes: 0,
+    allocationBytes: 0,
+    availableBytes: 0,
+    error: '',
+    volumeCount: 0,
+  };
+}
+
+function domains(uses: DiskUse[]): string {
+  return [...new Set(uses.map((u) => u.domain))].join(', ');
+}

@@ -1,0 +1,60 @@
+// Pool definitions persisted in the agent's data dir (<dataDir>/storage/pools.json), written
+// atomically (temp file, fsync, rename, fsync of the directory) so a crash never leaves a
+// half-written file.
+import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { PoolRecord } from './storage-kind.js';
+
+interface StoreFile {
+  version: 1;
+  pools: PoolRecord[];
+}
+
+export class PoolStore {
+  readonly file: string;
+
+  constructor(dataDir: string) {
+    this.file = join(dataDir, 'storage', 'pools.json');
+  }
+
+  async load(): Promise<PoolRecord[]> {
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    const parsed = JSON.parse(text) as StoreFile;
+    if (parsed.version !== 1 || !Array.isArray(parsed.pools)) {
+      throw new Error(`${this.file}: unknown pool store version ${String(parsed.version)}`);
+    }
+    return parsed.pools;
+  }
+
+  async save(pools: PoolRecord[]): Promise<void> {
+    const dir = dirname(this.file);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    const body: StoreFile = { version: 1, pools };
+    const fh = await open(tmp, 'w', 0o600);
+    try {
+      await fh.writeFile(`${JSON.stringify(body, null, 2)}\n`);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    try {
+      await rename(tmp, this.file);
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      throw err;
+    }
+    const dh = await open(dir, 'r');
+    try {
+      await dh.sync();
+    } finally {
+      await dh.close();
+    }
+  }
+}

@@ -1,0 +1,71 @@
+// Volume upload from a stream of messages: header first (pool, name, declared format and size),
+// then data. Bytes go to a hidden temp file in the pool (never more than declared), are synced,
+// sniffed (header probe + sandboxed qemu-img info) and only then linked in under their name.
+// Any failure or cancellation removes the temp file.
+import { constants } from 'node:fs';
+import { open, unlink } from 'node:fs/promises';
+import { VolumeFormat, type UploadVolumeHeader, type UploadVolumeRequest, type Volume } from '@quantix/proto/v1/storage.js';
+import { invalidArgument } from '../errors.js';
+import { validateName } from '../validate/name.js';
+import { refusalReason, sandboxedImageInfo, type UploadFormat } from './image-sniff.js';
+import type { PoolManager } from './pool-manager.js';
+import { probeFile } from './volume-probe.js';
+import { publishFile, tempPathFor, type Volumes } from './volumes.js';
+
+const uploadFormats: Partial<Record<VolumeFormat, UploadFormat>> = {
+  [VolumeFormat.VOLUME_FORMAT_QCOW2]: 'qcow2',
+  [VolumeFormat.VOLUME_FORMAT_RAW]: 'raw',
+  [VolumeFormat.VOLUME_FORMAT_ISO]: 'iso',
+};
+
+/** Receives one upload; `messages` is the gRPC client stream (or any async iterable). */
+export async function receiveUpload(
+  pools: PoolManager,
+  volumes: Volumes,
+  messages: AsyncIterable<UploadVolumeRequest>,
+): Promise<Volume> {
+  const iterator = messages[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  if (first.done || first.value.msg?.$case !== 'header') throw invalidArgument('header', 'the first message must be the header');
+  const header: UploadVolumeHeader = first.value.msg.value;
+  const pool = await pools.activeRecord(header.pool, 'header.pool');
+  validateName('header.name', header.name);
+  const format = uploadFormats[header.format];
+  if (!format) throw invalidArgument('header.format', 'must be VOLUME_FORMAT_QCOW2, VOLUME_FORMAT_RAW or VOLUME_FORMAT_ISO');
+  const size = await volumes.checkCapacity(pool, header.sizeBytes, 'header.size_bytes');
+  if (size !== header.sizeBytes) throw invalidArgument('header.size_bytes', 'must be a multiple of 512 bytes');
+  await volumes.assertFree(pool, header.name, 'header.name');
+
+  const release = pools.beginTransfer(pool);
+  const tmp = tempPathFor(pool, header.name, 'upload');
+  try {
+    const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    let received = 0;
+    try {
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) break;
+        const msg = next.value.msg;
+        if (msg?.$case !== 'data') throw invalidArgument('header', 'only the first message may be a header');
+        received += msg.value.length;
+        if (received > size) {
+          throw invalidArgument('header.size_bytes', `more data arrived than the declared ${size} bytes`);
+        }
+        await fh.write(msg.value);
+      }
+      if (received !== size) throw invalidArgument('header.size_bytes', `the upload ended after ${received} of ${size} bytes`);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    const [probe, info] = await Promise.all([probeFile(tmp), sandboxedImageInfo(tmp)]);
+    const reason = refusalReason(format, probe, info);
+    if (reason) throw invalidArgument('data', `upload ${pool.name}/${header.name} refused: ${reason}`);
+    await pools.withPool(pool, () => publishFile(pool, tmp, header.name));
+    await pools.volumesChanged(pool);
+    return await volumes.view(pool, header.name);
+  } finally {
+    await unlink(tmp).catch(() => undefined);
+    release();
+  }
+}

@@ -1,0 +1,266 @@
+// Volumes: files directly in a pool's directory, named by validated names (no path can leave
+// the pool; symlinks and non-regular files are refused). Create, list, resize (grow only),
+// delete and clone with qemu-img; new files are written under a hidden temp name and linked
+// into place only when complete, so a failure never leaves a half-written volume.
+import { randomBytes } from 'node:crypto';
+import { link, lstat, readdir, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { VolumeFormat, type Volume } from '@quantix/proto/v1/storage.js';
+import { AgentError, ErrorCode, failedPrecondition, invalidArgument, notFound } from '../errors.js';
+import { run } from '../exec/run.js';
+import type { Virsh } from '../libvirt/virsh.js';
+import { validateName } from '../validate/name.js';
+import { listDiskUses, type DiskUse } from './disk-usage.js';
+import { spaceFigures } from './filesystem.js';
+import type { PoolManager } from './pool-manager.js';
+import type { PoolRecord } from './storage-kind.js';
+import { probeFile, type HeaderProbe } from './volume-probe.js';
+
+const SECTOR = 512;
+const NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,62}$/;
+const QEMU_IMG_TIMEOUT = 6 * 60 * 60_000;
+
+export interface CreateVolumeOptions {
+  pool: string;
+  name: string;
+  format: VolumeFormat;
+  capacityBytes: number;
+}
+
+export interface CloneVolumeOptions {
+  pool: string;
+  name: string;
+  targetName: string;
+  targetPool: string;
+  linked: boolean;
+}
+
+function formatOf(probe: HeaderProbe): VolumeFormat {
+  if (probe.format === 'qcow2') return VolumeFormat.VOLUME_FORMAT_QCOW2;
+  if (probe.format === 'iso') return VolumeFormat.VOLUME_FORMAT_ISO;
+  if (probe.format === 'raw') return VolumeFormat.VOLUME_FORMAT_RAW;
+  return VolumeFormat.VOLUME_FORMAT_UNSPECIFIED;
+}
+
+/** qemu-img's name of a format we write. ISO content is raw to qemu. */
+function qemuFormat(format: VolumeFormat): 'qcow2' | 'raw' {
+  return format === VolumeFormat.VOLUME_FORMAT_QCOW2 ? 'qcow2' : 'raw';
+}
+
+/** A hidden sibling name for a file being written; libvirt and listings skip dot files. */
+export function tempPathFor(pool: PoolRecord, name: string, purpose: string): string {
+  return join(pool.path, `.qx-${purpose}-${name}-${randomBytes(4).toString('hex')}`);
+}
+
+/** Puts a finished temp file in place without ever replacing an existing volume. */
+export async function publishFile(pool: PoolRecord, tmp: string, name: string): Promise<void> {
+  try {
+    await link(tmp, join(pool.path, name));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw volumeExists(pool, name);
+    throw err;
+  }
+  await unlink(tmp);
+}
+
+function volumeExists(pool: PoolRecord, name: string): AgentError {
+  return new AgentError(ErrorCode.AlreadyExists, `volume ${pool.name}/${name} already exists`, 'name');
+}
+
+async function removeQuietly(path: string): Promise<void> {
+  await unlink(path).catch(() => undefined);
+}
+
+export class Volumes {
+  constructor(
+    private readonly pools: PoolManager,
+    private readonly virsh: Virsh,
+  ) {}
+
+  /** The path of an existing volume; refuses anything that is not a regular file in the pool. */
+  async resolve(pool: PoolRecord, name: string, field = 'name'): Promise<string> {
+    validateName(field, name);
+    const path = join(pool.path, name);
+    let st;
+    try {
+      st = await lstat(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(`volume ${pool.name}/${name}`);
+      throw err;
+    }
+    if (st.isSymbolicLink()) throw invalidArgument(field, `${path} is a symbolic link; it could lead out of pool ${pool.name}`);
+    if (!st.isFile()) throw invalidArgument(field, `${path} is not a regular file`);
+    return path;
+  }
+
+  /** Refuses when `name` is taken in `pool`. */
+  async assertFree(pool: PoolRecord, name: string, field = 'name'): Promise<string> {
+    validateName(field, name);
+    const path = join(pool.path, name);
+    try {
+      await lstat(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return path;
+      throw err;
+    }
+    throw new AgentError(ErrorCode.AlreadyExists, `volume ${pool.name}/${name} already exists`, field);
+  }
+
+  async view(pool: PoolRecord, name: string, uses?: DiskUse[]): Promise<Volume> {
+    const path = await this.resolve(pool, name);
+    const [probe, st] = await Promise.all([probeFile(path), lstat(path)]);
+    const allUses = uses ?? (await listDiskUses(this.virsh));
+    const usedBy = allUses
+      .filter((u) => u.file === path || (u.pool === pool.name && u.volume === name))
+      .map((u) => u.domain);
+    return {
+      pool: pool.name,
+      name,
+      format: formatOf(probe),
+      capacityBytes: probe.virtualSize ?? st.size,
+      allocationBytes: st.blocks * 512,
+      path,
+      backingVolume: probe.backingFile ?? '',
+      usedBy: [...new Set(usedBy)],
+    };
+  }
+
+  async get(poolName: string, name: string): Promise<Volume> {
+    const pool = await this.pools.activeRecord(poolName);
+    return this.view(pool, name);
+  }
+
+  /** Volumes of one pool, or of every active pool when `poolName` is empty; optionally one format. */
+  async list(poolName: string, format: VolumeFormat): Promise<Volume[]> {
+    const pools = poolName ? [await this.pools.activeRecord(poolName)] : await this.pools.activeRecords();
+    const uses = await listDiskUses(this.virsh);
+    const out: Volume[] = [];
+    for (const pool of pools) {
+      const entries = await readdir(pool.path, { withFileTypes: true });
+      for (const e of entries) {
+        if (!e.isFile() || !NAME.test(e.name)) continue;
+        const volume = await this.view(pool, e.name, uses).catch(() => undefined);
+        if (volume && (format === VolumeFormat.VOLUME_FORMAT_UNSPECIFIED || volume.format === format)) out.push(volume);
+      }
+    }
+    return out.sort((a, b) => a.pool.localeCompare(b.pool) || a.name.localeCompare(b.name));
+  }
+
+  async create(opts: CreateVolumeOptions): Promise<Volume> {
+    const pool = await this.pools.activeRecord(opts.pool);
+    validateName('name', opts.name);
+    if (opts.format !== VolumeFormat.VOLUME_FORMAT_QCOW2 && opts.format !== VolumeFormat.VOLUME_FORMAT_RAW) {
+      throw invalidArgument('format', 'must be VOLUME_FORMAT_QCOW2 or VOLUME_FORMAT_RAW (upload ISO images)');
+    }
+    const capacity = await this.checkCapacity(pool, opts.capacityBytes, 'capacity_bytes');
+    return this.pools.withPool(pool, async () => {
+      await this.assertFree(pool, opts.name);
+      const tmp = tempPathFor(pool, opts.name, 'new');
+      try {
+        await run('qemu-img', ['create', '-q', '-f', qemuFormat(opts.format), tmp, String(capacity)]);
+        await publishFile(pool, tmp, opts.name);
+      } finally {
+        await removeQuietly(tmp);
+      }
+      await this.pools.volumesChanged(pool);
+      return this.view(pool, opts.name);
+    });
+  }
+
+  async resize(poolName: string, name: string, capacityBytes: number): Promise<Volume> {
+    const pool = await this.pools.activeRecord(poolName);
+    return this.pools.withPool(pool, async () => {
+      const current = await this.view(pool, name);
+      if (current.format === VolumeFormat.VOLUME_FORMAT_ISO || current.format === VolumeFormat.VOLUME_FORMAT_UNSPECIFIED) {
+        throw failedPrecondition(`volume ${pool.name}/${name} is not a qcow2 or raw disk and cannot be resized`);
+      }
+      if (!Number.isSafeInteger(capacityBytes) || capacityBytes <= current.capacityBytes) {
+        throw invalidArgument('capacity_bytes', `must be larger than the current ${current.capacityBytes} bytes; volumes never shrink`);
+      }
+      const target = Math.ceil(capacityBytes / SECTOR) * SECTOR;
+      await this.checkCapacity(pool, target - current.capacityBytes, 'capacity_bytes');
+      const running = (await listDiskUses(this.virsh)).filter(
+        (u) => u.running && (u.file === current.path || (u.pool === pool.name && u.volume === name)),
+      );
+      if (running.length) {
+        throw failedPrecondition(`volume ${pool.name}/${name} is in use by running VM ${running[0]!.domain}; stop it first`);
+      }
+      await run('qemu-img', ['resize', '-q', '-f', qemuFormat(current.format), current.path, String(target)]);
+      await this.pools.volumesChanged(pool);
+      return this.view(pool, name);
+    });
+  }
+
+  async delete(poolName: string, name: string): Promise<void> {
+    const pool = await this.pools.activeRecord(poolName);
+    await this.pools.withPool(pool, async () => {
+      const volume = await this.view(pool, name);
+      if (volume.usedBy.length) {
+        throw failedPrecondition(`volume ${pool.name}/${name} is used by VM(s) ${volume.usedBy.join(', ')}; detach it first`);
+      }
+      const dependants = (await this.list(pool.name, VolumeFormat.VOLUME_FORMAT_QCOW2)).filter(
+        (v) => v.backingVolume === name || v.backingVolume === volume.path,
+      );
+      if (dependants.length) {
+        throw failedPrecondition(
+          `volume ${pool.name}/${name} is the backing file of linked clone(s) ${dependants.map((v) => v.name).join(', ')}`,
+        );
+      }
+      await unlink(volume.path);
+      await this.pools.volumesChanged(pool);
+    });
+  }
+
+  async clone(opts: CloneVolumeOptions): Promise<Volume> {
+    const source = await this.pools.activeRecord(opts.pool);
+    const target = opts.targetPool ? await this.pools.activeRecord(opts.targetPool, 'target_pool') : source;
+    validateName('target_name', opts.targetName);
+    if (opts.linked && target !== source) throw invalidArgument('target_pool', 'linked clones stay in the pool of their source');
+    const volume = await this.view(source, opts.name);
+    if (volume.format === VolumeFormat.VOLUME_FORMAT_UNSPECIFIED) {
+      throw failedPrecondition(`volume ${source.name}/${opts.name} has a format the agent does not clone`);
+    }
+    if (opts.linked && volume.format === VolumeFormat.VOLUME_FORMAT_ISO) {
+      throw invalidArgument('linked', 'ISO images cannot have linked clones');
+    }
+    if ((await listDiskUses(this.virsh)).some((u) => u.running && (u.file === volume.path || (u.pool === source.name && u.volume === volume.name)))) {
+      throw failedPrecondition(`volume ${source.name}/${opts.name} is in use by a running VM; stop it before cloning`);
+    }
+    if (!opts.linked) await this.checkCapacity(target, volume.allocationBytes || 1, 'name');
+    return this.pools.withPool(target, async () => {
+      await this.assertFree(target, opts.targetName, 'target_name');
+      const tmp = tempPathFor(target, opts.targetName, 'clone');
+      const srcFormat = qemuFormat(volume.format);
+      try {
+        if (opts.linked) {
+          // A relative backing name: the overlay keeps working wherever the pool is mounted.
+          await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', volume.name, '-F', srcFormat, tmp]);
+        } else {
+          await run('qemu-img', ['convert', '-f', srcFormat, '-O', srcFormat, volume.path, tmp], {
+            timeoutMs: QEMU_IMG_TIMEOUT,
+          });
+        }
+        await publishFile(target, tmp, opts.targetName);
+      } finally {
+        await removeQuietly(tmp);
+      }
+      await this.pools.volumesChanged(target);
+      return this.view(target, opts.targetName);
+    });
+  }
+
+  /** Positive, sector-rounded, and no more than the pool has free. */
+  async checkCapacity(pool: PoolRecord, bytes: number, field: string): Promise<number> {
+    if (!Number.isSafeInteger(bytes) || bytes <= 0) throw invalidArgument(field, 'must be a positive number of bytes');
+    const rounded = Math.ceil(bytes / SECTOR) * SECTOR;
+    const free = (await spaceFigures(pool.path)).availableBytes;
+    if (rounded > free) {
+      throw new AgentError(
+        ErrorCode.ResourceExhausted,
+        `${field}: ${rounded} bytes is more than the ${free} bytes free in pool ${pool.name}`,
+        field,
+      );
+    }
+    return rounded;
+  }
+}
