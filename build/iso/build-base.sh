@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Builds the base OS layer (Debian bookworm minbase + packages.txt + Node runtime) as a zstd
+# squashfs with its kernel and live-boot initrd, cached by the hash of its inputs.
+# Usage: build-base.sh <node-dir>   → prints the cache directory holding base.squashfs, vmlinuz, initrd.img
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+node_dir=${1:?node dir}
+cache=$repo/build/cache
+mirror=${QX_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+node_version=$("$node_dir/bin/node" --version)
+hash=$( { cat "$here/packages.txt" "$here/build-base.sh" "$here/base-setup.sh"; echo "$node_version $mirror"; } | sha256sum | cut -c1-16)
+out=$cache/base/$hash
+if [[ -f $out/base.squashfs && -f $out/vmlinuz && -f $out/initrd.img ]]; then
+  echo "$out"; exit 0
+fi
+log() { echo "build-base: $*" >&2; }
+rootfs=$repo/build/work/base-rootfs
+archives=$cache/apt-archives
+mkdir -p "$cache/debootstrap" "$archives/partial" "$repo/build/work"
+
+mounts=()
+cleanup() {
+  local i
+  for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do umount -l "${mounts[i]}" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+bind() { mount --bind "$1" "$2"; mounts+=("$2"); }
+
+[[ -d $rootfs ]] && { umount -R -l "$rootfs"/{proc,sys,dev,var/cache/apt/archives} 2>/dev/null || true; rm -rf "$rootfs"; }
+log "debootstrap minbase bookworm"
+start=$SECONDS
+debootstrap --variant=minbase --cache-dir="$cache/debootstrap" bookworm "$rootfs" "$mirror" >&2
+log "debootstrap took $((SECONDS - start)) s"
+
+mount -t proc proc "$rootfs/proc"; mounts+=("$rootfs/proc")
+mount -t sysfs sys "$rootfs/sys"; mounts+=("$rootfs/sys")
+bind /dev "$rootfs/dev"
+bind "$archives" "$rootfs/var/cache/apt/archives"
+# No daemons start inside the chroot.
+printf '#!/bin/sh\nexit 101\n' >"$rootfs/usr/sbin/policy-rc.d"
+chmod 755 "$rootfs/usr/sbin/policy-rc.d"
+echo "deb $mirror bookworm main" >"$rootfs/etc/apt/sources.list"
+echo 'APT::Keep-Downloaded-Packages "true";' >"$rootfs/etc/apt/apt.conf.d/01keep"
+mapfile -t pkgs < <(grep -vE '^\s*(#|$)' "$here/packages.txt")
+log "installing ${#pkgs[@]} packages"
+start=$SECONDS
+chroot "$rootfs" env DEBIAN_FRONTEND=noninteractive LC_ALL=C apt-get update -qq >&2
+chroot "$rootfs" env DEBIAN_FRONTEND=noninteractive LC_ALL=C \
+  apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >&2
+log "packages took $((SECONDS - start)) s"
+
+install -d "$rootfs/usr/local/bin"
+install -m 755 "$node_dir/bin/node" "$rootfs/usr/local/bin/node"
+cp "$here/base-setup.sh" "$rootfs/tmp/base-setup.sh"
+chroot "$rootfs" bash /tmp/base-setup.sh >&2
+rm -f "$rootfs/tmp/base-setup.sh" "$rootfs/usr/sbin/policy-rc.d" "$rootfs/etc/apt/apt.conf.d/01keep"
+cleanup; mounts=()
+
+tmp=$out.tmp
+rm -rf "$tmp" && mkdir -p "$tmp"
+cp -L "$rootfs/vmlinuz" "$tmp/vmlinuz"
+cp -L "$rootfs/initrd.img" "$tmp/initrd.img"
+log "mksquashfs base"
+start=$SECONDS
+mksquashfs "$rootfs" "$tmp/base.squashfs" -comp zstd -Xcompression-level "${QX_BASE_ZSTD_LEVEL:-15}" \
+  -noappend -quiet -e boot/vmlinuz boot/initrd.img vmlinuz initrd.img vmlinuz.old initrd.img.old >&2
+log "mksquashfs took $((SECONDS - start)) s"
+rm -rf "$out" && mv "$tmp" "$out"
+echo "$out"
