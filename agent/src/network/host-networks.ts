@@ -92,7 +92,7 @@ export async function getNetwork(ctx: AgentContext, name: string): Promise<Netwo
   return describe(ctx.virsh, parsed, active.has(name), await domainNics(ctx.virsh));
 }
 
-export function createNetwork(ctx: AgentContext, spec: NetworkSpec): Promise<Network> {
+export async function createNetwork(ctx: AgentContext, spec: NetworkSpec): Promise<Network> {
   const plan = planNetwork(spec);
   return serialized(async () => {
     const [{ parsed }, interfaces] = await Promise.all([readParsedNetworks(ctx.virsh), readHostInterfaces()]);
@@ -114,7 +114,7 @@ export function createNetwork(ctx: AgentContext, spec: NetworkSpec): Promise<Net
   });
 }
 
-export function deleteNetwork(ctx: AgentContext, name: string): Promise<void> {
+export async function deleteNetwork(ctx: AgentContext, name: string): Promise<void> {
   validateName('name', name);
   return serialized(async () => {
     const network = await getNetwork(ctx, name);

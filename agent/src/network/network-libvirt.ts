@@ -1,5 +1,8 @@
 // libvirt network objects through virsh: list, dump, define/start/autostart, destroy/undefine,
 // DHCP leases; and the NICs of every defined domain (who uses which network or bridge).
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Lease } from '@quantix/proto/v1/network.js';
 import type { Virsh } from '../libvirt/virsh.js';
 import { parseDomainNics, type DomainNics } from './domain-nics-parse.js';
@@ -23,8 +26,16 @@ export function networkDumpXml(virsh: Virsh, name: string): Promise<string> {
   return virsh.exec(['net-dumpxml', '--', name]);
 }
 
+/** Defines from a private temp file (virsh cannot read /dev/stdin when it is a socket, as under Node). */
 export async function networkDefine(virsh: Virsh, xml: string): Promise<void> {
-  await virsh.exec(['net-define', '--file', '/dev/stdin'], { input: xml });
+  const dir = await mkdtemp(join(tmpdir(), 'qx-net-define-'));
+  try {
+    const file = join(dir, 'network.xml');
+    await writeFile(file, xml, { mode: 0o600 });
+    await virsh.exec(['net-define', '--file', file]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 export async function networkStart(virsh: Virsh, name: string): Promise<void> {
