@@ -6,9 +6,18 @@ import { enrollHandlers } from './enroll-handlers.js';
 import { hostHandlers } from './host-handlers.js';
 import { NetworkServiceService } from '@quantix/proto/v1/network.js';
 import { networkHandlers } from './network-handlers.js';
+import { VmServiceService } from '@quantix/proto/v1/vm.js';
+import { vmHandlers } from './vm-handlers.js';
+import { ConsoleServiceService } from '@quantix/proto/v1/console.js';
+import { consoleHandlers } from './console-handlers.js';
+import { StorageServiceService } from '@quantix/proto/v1/storage.js';
+import { storageHandlers } from './storage-handlers.js';
 
 export function registerServices(server: Server, ctx: AgentContext): void {
   server.addService(EnrollServiceService, enrollHandlers(ctx));
   server.addService(HostServiceService, hostHandlers(ctx));
   server.addService(NetworkServiceService, networkHandlers(ctx));
+  server.addService(VmServiceService, vmHandlers(ctx));
+  server.addService(ConsoleServiceService, consoleHandlers(ctx));
+  server.addService(StorageServiceService, storageHandlers(ctx));
 }

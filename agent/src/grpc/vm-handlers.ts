@@ -1,0 +1,56 @@
+// VmService: validates the request's identifiers and hands over to agent/src/libvirt/vm-*.ts.
+import type { VmServiceServer } from '@quantix/proto/v1/vm.js';
+import type { AgentContext } from '../context.js';
+import { cloneVm, defineVm, deleteVm, updateVm } from '../libvirt/vm-define.js';
+import {
+  forceOffVm,
+  pauseVm,
+  rebootVm,
+  resetVm,
+  resumeVm,
+  shutdownVm,
+  startVm,
+  vmTarget,
+} from '../libvirt/vm-lifecycle.js';
+import { listVms, readVm, vmId } from '../libvirt/vm-read.js';
+import { createSnapshot, deleteSnapshot, listSnapshots, revertSnapshot } from '../libvirt/vm-snapshots.js';
+import { VmStatsSampler } from '../libvirt/vm-stats.js';
+import { unary } from './unary.js';
+
+export function vmHandlers(ctx: AgentContext): VmServiceServer {
+  const v = ctx.virsh;
+  const sampler = new VmStatsSampler(v);
+  return {
+    listVms: unary(async () => ({ vms: await listVms(v) })),
+    getVm: unary((r) => readVm(v, vmId(r.id))),
+    defineVm: unary((r) => defineVm(v, r.spec)),
+    updateVm: unary((r) => updateVm(v, vmId(r.vm?.id), r.spec)),
+    startVm: unary((r) => startVm(v, vmId(r.id))),
+    shutdownVm: unary((r, call) => {
+      const abort = new AbortController();
+      call.on('cancelled', () => abort.abort());
+      return shutdownVm(v, vmId(r.vm?.id), r.timeoutSeconds, abort.signal);
+    }),
+    forceOffVm: unary((r) => forceOffVm(v, vmId(r.id))),
+    rebootVm: unary((r) => rebootVm(v, vmId(r.id))),
+    resetVm: unary((r) => resetVm(v, vmId(r.id))),
+    pauseVm: unary((r) => pauseVm(v, vmId(r.id))),
+    resumeVm: unary((r) => resumeVm(v, vmId(r.id))),
+    deleteVm: unary(async (r) => {
+      await deleteVm(v, vmId(r.vm?.id), r.deleteDisks);
+      return {};
+    }),
+    cloneVm: unary((r) => cloneVm(v, vmId(r.source?.id, 'source.id'), r.name, r.linked)),
+    createSnapshot: unary((r) => createSnapshot(v, vmId(r.vm?.id), r.name, r.description)),
+    listSnapshots: unary(async (r) => ({ snapshots: await listSnapshots(v, vmId(r.id)) })),
+    revertSnapshot: unary((r) => revertSnapshot(v, vmId(r.vm?.id), r.name)),
+    deleteSnapshot: unary(async (r) => {
+      await deleteSnapshot(v, vmId(r.vm?.id), r.name);
+      return {};
+    }),
+    getVmStats: unary(async (r) => {
+      const t = await vmTarget(v, vmId(r.id));
+      return sampler.one(t.uuid, t.name, t.uuid);
+    }),
+  };
+}

@@ -1,0 +1,112 @@
+// Defining VMs: define from a spec, update while shut off, delete (optionally with disks) and
+// clone (full copies or linked qcow2 overlays). Undoes its own partial work on failure.
+import { randomUUID } from 'node:crypto';
+import { Firmware, type Vm, type VmSpec } from '@quantix/proto/v1/vm.js';
+import { AgentError, ErrorCode, failedPrecondition } from '../errors.js';
+import { validateName } from '../validate/name.js';
+import { hostDomainType } from './domain-type.js';
+import { DomainState, domainDefine, domainDumpXml, domainNames, domainRename, domainUndefine } from './domain.js';
+import { ovmfFor } from './ovmf.js';
+import { volumeClone, volumeCreateOverlay, volumeDelete, volumeInfo } from './volume.js';
+import { noteStateChange, readVm } from './vm-read.js';
+import { vmTarget } from './vm-lifecycle.js';
+import { validateVmSpec } from './vm-spec-validate.js';
+import { buildDomainXml } from './xml/domain-build.js';
+import { parseDomainXml } from './xml/domain-parse.js';
+import type { Virsh } from './virsh.js';
+
+async function xmlFor(virsh: Virsh, spec: VmSpec, uuid: string, nvram?: string): Promise<string> {
+  const disks = await Promise.all(spec.disks.map((d) => volumeInfo(virsh, d.pool, d.volume)));
+  const cdroms = await Promise.all(spec.cdroms.map((c) => (c.pool ? volumeInfo(virsh, c.pool, c.volume) : undefined)));
+  const uefi = spec.firmware === Firmware.FIRMWARE_UEFI ? ovmfFor(uuid) : undefined;
+  if (uefi && nvram) uefi.nvram = nvram;
+  return buildDomainXml({ spec, uuid, domainType: hostDomainType(), disks, cdroms, ...(uefi ? { uefi } : {}) });
+}
+
+async function assertNameFree(virsh: Virsh, name: string): Promise<void> {
+  if ((await domainNames(virsh)).includes(name)) {
+    throw new AgentError(ErrorCode.AlreadyExists, `a VM named ${name} already exists`, 'spec.name');
+  }
+}
+
+export async function defineVm(virsh: Virsh, input: VmSpec | undefined): Promise<Vm> {
+  const spec = validateVmSpec(input);
+  await assertNameFree(virsh, spec.name);
+  const uuid = spec.uuid || randomUUID();
+  await domainDefine(virsh, spec.name, await xmlFor(virsh, spec, uuid));
+  noteStateChange(uuid);
+  return readVm(virsh, uuid);
+}
+
+/** Replaces the definition of a shut-off VM (same UUID; a new name renames it). */
+export async function updateVm(virsh: Virsh, id: string, input: VmSpec | undefined): Promise<Vm> {
+  const spec = validateVmSpec(input);
+  const t = await vmTarget(virsh, id);
+  if (t.state !== DomainState.Shutoff) {
+    throw failedPrecondition(`VM ${t.name} is running: shut it down before changing its settings`);
+  }
+  if (spec.uuid && spec.uuid.toLowerCase() !== t.uuid) {
+    throw new AgentError(ErrorCode.InvalidArgument, `spec.uuid: the UUID of VM ${t.name} cannot change`, 'spec.uuid');
+  }
+  const old = parseDomainXml(await domainDumpXml(virsh, t.uuid, true));
+  const nics = spec.nics.map((n, i) => ({ ...n, mac: n.mac || old.macs[i] || '' }));
+  const xml = await xmlFor(virsh, { ...spec, nics }, t.uuid, old.nvramPath || undefined);
+  if (spec.name !== t.name) {
+    await assertNameFree(virsh, spec.name);
+    await domainRename(virsh, t.uuid, spec.name);
+  }
+  await domainDefine(virsh, spec.name, xml);
+  return readVm(virsh, t.uuid);
+}
+
+/** Deletes a shut-off VM with its NVRAM and snapshots; its disk volumes too when asked. */
+export async function deleteVm(virsh: Virsh, id: string, deleteDisks: boolean): Promise<void> {
+  const t = await vmTarget(virsh, id);
+  if (t.state !== DomainState.Shutoff) throw failedPrecondition(`VM ${t.name} is running: force it off before deleting it`);
+  const { spec } = parseDomainXml(await domainDumpXml(virsh, t.uuid, true));
+  await domainUndefine(virsh, t.uuid);
+  noteStateChange(t.uuid);
+  if (!deleteDisks) return;
+  const failures: string[] = [];
+  for (const d of spec.disks) {
+    if (!d.pool) {
+      failures.push(`${d.volume} (not in a known pool)`);
+      continue;
+    }
+    await volumeDelete(virsh, d.pool, d.volume).catch((e: Error) => failures.push(`${d.pool}/${d.volume}: ${e.message}`));
+  }
+  if (failures.length) {
+    throw new AgentError(ErrorCode.Internal, `VM ${t.name} was deleted but some disks were not: ${failures.join('; ')}`);
+  }
+}
+
+function cloneVolumeName(newName: string, source: string, index: number): string {
+  const ext = /\.(qcow2|raw|img)$/.exec(source)?.[0] ?? '';
+  return validateName(`spec.disks[${index}].volume`, `${newName}-disk${index}${ext}`);
+}
+
+/** Clones a shut-off VM: new name, UUID and MACs; disks copied, or qcow2 overlays when linked. */
+export async function cloneVm(virsh: Virsh, id: string, name: string, linked: boolean): Promise<Vm> {
+  validateName('name', name);
+  const t = await vmTarget(virsh, id);
+  if (t.state !== DomainState.Shutoff) throw failedPrecondition(`VM ${t.name} is running: shut it down before cloning it`);
+  await assertNameFree(virsh, name);
+  const source = parseDomainXml(await domainDumpXml(virsh, t.uuid, true)).spec;
+  const created: { pool: string; volume: string }[] = [];
+  try {
+    const disks = [];
+    for (const [i, d] of source.disks.entries()) {
+      if (!d.pool) throw failedPrecondition(`VM ${t.name}: disk ${d.volume} is not in a storage pool, so it cannot be cloned`);
+      const volume = cloneVolumeName(name, d.volume, i);
+      if (linked) await volumeCreateOverlay(virsh, d.pool, d.volume, volume);
+      else await volumeClone(virsh, d.pool, d.volume, volume);
+      created.push({ pool: d.pool, volume });
+      disks.push({ ...d, volume });
+    }
+    const spec: VmSpec = { ...source, name, uuid: '', disks, nics: source.nics.map((n) => ({ ...n, mac: '' })) };
+    return await defineVm(virsh, spec);
+  } catch (err) {
+    for (const c of created) await volumeDelete(virsh, c.pool, c.volume).catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,61 @@
+// Storage volumes as VM disks: resolve {pool, volume} to a path and format, clone (full or
+// linked qcow2 overlay) and delete — all through virsh so any libvirt pool kind works.
+import { XMLParser } from 'fast-xml-parser';
+import { AgentError, ErrorCode, notFound } from '../errors.js';
+import { ExecError } from '../exec/run.js';
+import { Virsh } from './virsh.js';
+import type { ResolvedVolume } from './xml/domain-build.js';
+
+const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', parseTagValue: false });
+const NOT_FOUND = /Storage volume not found|failed to get vol|Storage pool not found|failed to get pool/i;
+
+async function volumeCall(virsh: Virsh, what: string, args: readonly string[]): Promise<string> {
+  try {
+    return await virsh.exec(args);
+  } catch (err) {
+    if (err instanceof ExecError && NOT_FOUND.test(err.stderr)) throw notFound(what);
+    throw new AgentError(ErrorCode.Internal, `${what}: ${Virsh.message(err)}`, undefined, { cause: err });
+  }
+}
+
+export interface VolumeInfo extends ResolvedVolume {
+  capacityBytes: number;
+}
+
+/** Path, format and capacity of volume `volume` in pool `pool`. */
+export async function volumeInfo(virsh: Virsh, pool: string, volume: string): Promise<VolumeInfo> {
+  const xml = await volumeCall(virsh, `volume ${pool}/${volume}`, ['vol-dumpxml', '--pool', pool, volume]);
+  const v = parser.parse(xml).volume ?? {};
+  const capacity = v.capacity;
+  return {
+    path: String(v.target?.path ?? ''),
+    format: String(v.target?.format?.['@type'] ?? 'raw'),
+    capacityBytes: Number(typeof capacity === 'object' ? capacity['#text'] : capacity) || 0,
+  };
+}
+
+export async function volumeDelete(virsh: Virsh, pool: string, volume: string): Promise<void> {
+  await volumeCall(virsh, `volume ${pool}/${volume}`, ['vol-delete', '--pool', pool, volume]);
+}
+
+/** Full copy of `volume` as `target` in the same pool (same format). */
+export async function volumeClone(virsh: Virsh, pool: string, volume: string, target: string): Promise<void> {
+  await volumeCall(virsh, `volume ${pool}/${volume}`, ['vol-clone', '--pool', pool, volume, target]);
+}
+
+/** A qcow2 overlay `target` whose backing file is `volume` (a linked clone's disk). */
+export async function volumeCreateOverlay(virsh: Virsh, pool: string, volume: string, target: string): Promise<void> {
+  const source = await volumeInfo(virsh, pool, volume);
+  await volumeCall(virsh, `volume ${pool}/${target}`, [
+    'vol-create-as',
+    pool,
+    target,
+    String(source.capacityBytes),
+    '--format',
+    'qcow2',
+    '--backing-vol',
+    source.path,
+    '--backing-vol-format',
+    source.format,
+  ]);
+}
