@@ -2,9 +2,11 @@
 // ext4 (or xfs) and mounted under <dataDir>/mnt/<pool>. Activation is idempotent (an attached
 // device is reused, a mounted filesystem is left alone); growth is online and never shrinks.
 import { existsSync } from 'node:fs';
-import { mkdir, open, rmdir, stat, truncate, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, mkdir, open, rmdir, stat, truncate, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { AgentError, ErrorCode, failedPrecondition, invalidArgument } from '../../errors.js';
+import { ExecError, run } from '../../exec/run.js';
+import { log } from '../../log.js';
 import { FILESYSTEMS, MIN_FILESYSTEM_BYTES, growFilesystem, makeFilesystem, spaceFigures } from '../filesystem.js';
 import type { PoolFilesystem } from '../filesystem.js';
 import { loopAttach, loopDetach, loopFind, loopRefreshCapacity } from '../loop-device.js';
@@ -16,6 +18,22 @@ const MIB = 1024 * 1024;
 function backingFileOf(record: PoolRecord): string {
   if (!record.backingFile) throw new Error(`pool ${record.name}: loop pool without a backing file`);
   return record.backingFile;
+}
+
+/**
+ * QEMU runs as its own user and must reach the volumes: the directories above a mount point
+ * (the agent's data dir and its mnt/) get search permission only (o+x, no listing).
+ */
+async function makeTraversable(mountPoint: string): Promise<void> {
+  for (const dir of [dirname(dirname(mountPoint)), dirname(mountPoint)]) {
+    const mode = (await stat(dir)).mode & 0o7777;
+    if ((mode & 0o011) !== 0o011) await chmod(dir, mode | 0o011);
+  }
+}
+
+/** resize2fs online needs CAP_SYS_RESOURCE, which containers often drop. */
+function lacksResizeCapability(err: unknown): boolean {
+  return err instanceof ExecError && /Permission denied to resize filesystem/.test(err.stderr);
 }
 
 /** Loop devices of the pool, the mounted one first. */
@@ -97,6 +115,7 @@ export const loopKind: StorageKind = {
       await mkdir(record.path, { recursive: true, mode: 0o711 });
       undo.push(`remove ${record.path}`, () => rmdir(record.path));
     }
+    await makeTraversable(record.path);
     const current = await mountAt(record.path);
     if (current && current.source !== device) {
       throw failedPrecondition(`pool ${record.name}: mount point ${record.path} is in use by ${current.source}`);
@@ -128,18 +147,40 @@ export const loopKind: StorageKind = {
 
   async grow(record, sizeBytes, env) {
     const file = backingFileOf(record);
+    const fs = record.filesystem ?? 'ext4';
     const device = (await devicesOf(record))[0];
     if (!device || !(await this.isUp(record))) throw failedPrecondition(`pool ${record.name} is not started; start it first`);
     const before = (await stat(file)).size;
+    let fsGrown = false;
     await truncate(file, sizeBytes);
     try {
       await loopRefreshCapacity(device);
       await env.step('device-grown');
-      await growFilesystem(device, record.path, record.filesystem ?? 'ext4');
+      try {
+        await growFilesystem(device, record.path, fs);
+        fsGrown = true;
+      } catch (err) {
+        if (fs !== 'ext4' || !lacksResizeCapability(err)) throw err;
+        // Without CAP_SYS_RESOURCE ext4 can only grow unmounted; umount fails while a VM has a
+        // volume open, and then nothing changed.
+        log.warn('online ext4 resize not permitted; growing unmounted', { pool: record.name });
+        await unmount(record.path);
+        try {
+          await run('e2fsck', ['-f', '-p', device], { timeoutMs: 600_000 }).catch((e: unknown) => {
+            if (!(e instanceof ExecError && e.exitCode === 1)) throw e; // 1: errors corrected
+          });
+          await run('resize2fs', [device], { timeoutMs: 600_000 });
+          fsGrown = true;
+        } finally {
+          await mountFilesystem(device, record.path, fs);
+        }
+      }
     } catch (err) {
       // The filesystem did not grow: give the file and the device their old size back.
-      await truncate(file, before).catch(() => undefined);
-      await loopRefreshCapacity(device).catch(() => undefined);
+      if (!fsGrown) {
+        await truncate(file, before).catch(() => undefined);
+        await loopRefreshCapacity(device).catch(() => undefined);
+      }
       throw err;
     }
   },
@@ -149,6 +190,10 @@ export const loopKind: StorageKind = {
     await rmdir(record.path).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;
     });
-    if (deleteBackingFile) await unlink(backingFileOf(record));
+    if (deleteBackingFile) {
+      await unlink(backingFileOf(record)).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
+    }
   },
 };
