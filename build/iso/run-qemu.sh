@@ -29,6 +29,6 @@ Quantix-vDC $version in QEMU ($kind), data disk $data
 MSG
 exec qemu-system-x86_64 "${accel[@]}" -m "${QX_MEMORY_MIB:-2048}" -smp "${QX_CPUS:-2}" \
   -drive "file=$iso,media=cdrom,readonly=on,if=ide,index=0" -boot d \
-  -drive "file=$data,format=raw,if=virtio,serial=qx-data" \
+  -drive "file=$data,format=raw,if=none,id=data" -device virtio-blk-pci,drive=data,serial=qx-data \
   -netdev "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:$port-:443" -device virtio-net-pci,netdev=net0 \
   -nographic -serial mon:stdio

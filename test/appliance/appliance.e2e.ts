@@ -1,0 +1,206 @@
+// The appliance end to end (run by `make test-appliance`, not `npm test`): boot the ISO in QEMU with
+// a blank data disk, drive it through the real API, install it to a second disk, boot that disk
+// without the ISO and find the admin, the pool and the VM again. Serial logs stay in
+// test/output/appliance/ (the failing boot's log tail is printed).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { testGuest, assertGuestBuilt } from '../guest/fixture.js';
+import { applianceIso, blankDisk, bootAppliance, extractBootFiles, repoRoot, waitForHttps } from './appliance-boot.js';
+import { ApplianceClient } from './appliance-client.js';
+import { buildGuestOva } from './guest-ova.js';
+import type { QemuMachine } from './qemu-machine.js';
+
+const workDir = join(repoRoot, 'test/output/appliance');
+const port = 18443 + (process.pid % 1000);
+const password = `qxt-App-${process.pid}-pw`;
+const minutes = (n: number) => n * 60_000;
+const names = { pool: 'qxt-app-pool', template: 'qxt-app-guest', vm: 'qxt-app-vm' };
+
+interface HostDto { id: string; local: boolean; status: string; statusMessage: string }
+interface TaskDto { id: string; status: string; error: string | null; result: unknown }
+interface VmDto { id: string; name: string; state: string }
+interface PoolDto { name: string }
+
+/** Prints the end of a boot's serial log so a failure shows what the appliance said. */
+function reportFailure(vm: QemuMachine | undefined, err: unknown): never {
+  if (vm) {
+    process.stderr.write(`\n--- last serial output of ${vm.options.name} (full log: ${vm.options.serialLog}) ---\n`);
+    process.stderr.write(vm.serial.slice(-6000) + '\n---\n');
+  }
+  throw err;
+}
+
+async function waitTask(api: ApplianceClient, task: TaskDto, timeoutMs: number): Promise<TaskDto> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const t = await api.expect<TaskDto>(200, 'GET', `/api/v1/tasks/${task.id}`);
+    if (t.status === 'succeeded') return t;
+    if (t.status === 'failed') throw new Error(`task ${t.id} failed: ${t.error}`);
+    if (Date.now() > deadline) throw new Error(`task ${t.id} still ${t.status} after ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
+async function localHost(api: ApplianceClient, timeoutMs: number): Promise<HostDto> {
+  const deadline = Date.now() + timeoutMs;
+  let last: HostDto | undefined;
+  while (Date.now() < deadline) {
+    last = (await api.expect<HostDto[]>(200, 'GET', '/api/v1/hosts')).find((h) => h.local);
+    if (last?.status === 'online') return last;
+    await new Promise((r) => setTimeout(r, 3000));
+  }
+  throw new Error(`local host not online: ${JSON.stringify(last)}`);
+}
+
+/** Reads the VM's serial console over the websocket until the test guest's banner shows. */
+async function readBanner(api: ApplianceClient, vmId: string, timeoutMs: number): Promise<void> {
+  const { url } = await api.expect<{ url: string }>(201, 'POST', `/api/v1/vms/${vmId}/console-ticket`);
+  const ws = api.openSocket(url);
+  let seen = '';
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no banner within ${timeoutMs / 1000} s; console said: ${seen.slice(-500)}`)), timeoutMs);
+      ws.on('message', (data, isBinary) => {
+        if (!isBinary) return;
+        seen += (data as Buffer).toString('utf8');
+        if (seen.includes(testGuest.banner)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      ws.on('close', (code) => {
+        clearTimeout(timer);
+        if (!seen.includes(testGuest.banner)) reject(new Error(`console closed (${code}) before the banner: ${seen.slice(-500)}`));
+      });
+      ws.on('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+    });
+  } finally {
+    ws.close();
+  }
+}
+
+test('appliance: live boot → API → install to disk → boot from disk', async (t) => {
+  assertGuestBuilt();
+  await rm(workDir, { recursive: true, force: true });
+  await mkdir(workDir, { recursive: true });
+  const iso = applianceIso();
+  const bootFiles = await extractBootFiles(iso, join(workDir, 'boot'));
+  const data = { ...(await blankDisk(join(workDir, 'data.img'), 8)), serial: 'qx-data' };
+  const target = { ...(await blankDisk(join(workDir, 'target.img'), 12)), serial: 'qx-target' };
+  let vm: QemuMachine | undefined;
+  t.after(async () => {
+    await vm?.stop();
+    await rm(data.file, { force: true });
+    await rm(target.file, { force: true });
+  });
+
+  let hostId = '';
+  let vmId = '';
+  await t.test('live boot with a blank data disk answers HTTPS; the status screen shows the fingerprint', async () => {
+    vm = bootAppliance(
+      {
+        name: 'live',
+        workDir,
+        iso,
+        cmdline: `quantix.data_disk=/dev/disk/by-id/virtio-qx-data quantix.admin_password=${password}`,
+        disks: [data],
+        httpsPort: port,
+      },
+      bootFiles,
+    );
+    try {
+      const fingerprint = await waitForHttps(vm, port, minutes(8));
+      const screen = await vm.waitForSerial(/TLS certificate SHA-256: ([0-9A-F:]{95})/, minutes(2));
+      assert.equal(screen[1], fingerprint, 'status screen fingerprint = served certificate');
+      await vm.waitForSerial(/Host join token: +qx-[a-z0-9-]+/, minutes(2));
+      assert.match(vm.serial, /quantix-data: formatting blank disk/);
+    } catch (err) {
+      reportFailure(vm, err);
+    }
+  });
+
+  const client = async () => {
+    const fp = await waitForHttps(vm!, port, minutes(8));
+    return new ApplianceClient(port, fp);
+  };
+
+  await t.test('admin from the kernel command line; local host online; loop pool; OVA import; VM console', async () => {
+    try {
+      const api = await client();
+      const status = await api.expect<{ needsSetup: boolean }>(200, 'GET', '/api/v1/setup/status');
+      assert.equal(status.needsSetup, false, 'quantix.admin_password= created the admin');
+      const denied = await api.call('GET', '/api/v1/hosts');
+      assert.equal(denied.status, 401);
+      await api.login('admin', password);
+      hostId = (await localHost(api, minutes(5))).id;
+
+      const poolTask = await api.expect<TaskDto>(202, 'POST', `/api/v1/hosts/${hostId}/pools`, {
+        name: names.pool,
+        kind: 'loop',
+        sizeBytes: 1024 ** 3,
+        filesystem: 'ext4',
+      });
+      await waitTask(api, poolTask, minutes(5));
+
+      const ova = await buildGuestOva(workDir, names.template);
+      const template = await api.expect<{ id: string }>(
+        201,
+        'POST',
+        `/api/v1/templates/import?hostId=${hostId}&pool=${names.pool}&name=${names.template}`,
+        ova,
+        minutes(10),
+      );
+      const deploy = await api.expect<TaskDto>(202, 'POST', `/api/v1/templates/${template.id}/deploy`, {
+        name: names.vm,
+        memoryMib: testGuest.memoryMib,
+        start: false,
+      });
+      vmId = ((await waitTask(api, deploy, minutes(5))).result as { vmId: string }).vmId;
+      await waitTask(api, await api.expect<TaskDto>(202, 'POST', `/api/v1/vms/${vmId}/start`), minutes(5));
+      await readBanner(api, vmId, minutes(10));
+      await waitTask(api, await api.expect<TaskDto>(202, 'POST', `/api/v1/vms/${vmId}/force-off`), minutes(3));
+    } catch (err) {
+      reportFailure(vm, err);
+    }
+  });
+
+  await t.test('unattended install to a second blank disk (quantix.install_disk=)', async () => {
+    try {
+      await vm!.powerdown();
+      await vm!.waitForExit(minutes(3));
+      await vm!.stop();
+      vm = bootAppliance(
+        { name: 'install', workDir, iso, cmdline: 'quantix.install_disk=/dev/disk/by-id/virtio-qx-target', disks: [data, target], httpsPort: port },
+        bootFiles,
+      );
+      await vm.waitForSerial(/quantix-install: installed on/, minutes(10));
+      await vm.waitForExit(minutes(3));
+      await vm.stop();
+    } catch (err) {
+      reportFailure(vm, err);
+    }
+  });
+
+  await t.test('the installed disk boots alone (its GRUB, no ISO) with the admin, pool and VM', async () => {
+    try {
+      vm = bootAppliance({ name: 'installed', workDir, disks: [target], httpsPort: port });
+      const api = await client();
+      await vm.waitForSerial(/Quantix-vDC/, minutes(1));
+      const status = await api.expect<{ needsSetup: boolean }>(200, 'GET', '/api/v1/setup/status');
+      assert.equal(status.needsSetup, false);
+      await api.login('admin', password);
+      await localHost(api, minutes(5));
+      const pools = await api.expect<PoolDto[]>(200, 'GET', `/api/v1/hosts/${hostId}/pools`);
+      assert.ok(pools.some((p) => p.name === names.pool), `pool ${names.pool} in ${JSON.stringify(pools)}`);
+      const vms = await api.expect<VmDto[]>(200, 'GET', '/api/v1/vms');
+      assert.ok(vms.some((v) => v.id === vmId && v.name === names.vm), `VM ${names.vm} in ${JSON.stringify(vms)}`);
+    } catch (err) {
+      reportFailure(vm, err);
+    }
+  });
+});

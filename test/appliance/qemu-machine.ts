@@ -1,0 +1,154 @@
+// One QEMU virtual machine for the appliance tests and benchmark: argv built here, serial console
+// captured to a log file (and searchable while it runs), ACPI power-down over QMP, cleanup on stop.
+// The network is QEMU user-mode with restrict=on: the guest reaches only the forwarded ports.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import type { WriteStream } from 'node:fs';
+import { connect } from 'node:net';
+
+export interface MachineDisk {
+  file: string;
+  format: 'raw' | 'qcow2';
+  /** Virtio serial: the guest sees /dev/disk/by-id/virtio-<serial>. */
+  serial: string;
+}
+
+export interface MachineOptions {
+  name: string;
+  memoryMib: number;
+  cpus?: number;
+  /** Boot this ISO as a CD-ROM (through its GRUB unless `kernel` is given). */
+  iso?: string;
+  /** Direct kernel boot (the ISO stays attached for the squashfs layers). */
+  kernel?: string;
+  initrd?: string;
+  append?: string;
+  disks: MachineDisk[];
+  /** host 127.0.0.1 port → guest port */
+  forwards: Array<{ host: number; guest: number }>;
+  serialLog: string;
+  qmpSocket: string;
+}
+
+/** KVM when the CPU has vmx/svm and /dev/kvm is usable, else TCG. */
+export function accelArgs(): string[] {
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  const hasVirt = /\b(vmx|svm)\b/.test(cpuinfo);
+  return hasVirt && existsSync('/dev/kvm') ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg', '-cpu', 'max'];
+}
+
+export function machineArgs(o: MachineOptions): string[] {
+  const args = [...accelArgs(), '-name', o.name, '-m', String(o.memoryMib), '-smp', String(o.cpus ?? 2)];
+  args.push('-nographic', '-serial', 'stdio', '-monitor', 'none', '-qmp', `unix:${o.qmpSocket},server=on,wait=off`);
+  if (o.iso) args.push('-drive', `file=${o.iso},media=cdrom,readonly=on,if=ide,index=0`);
+  if (o.kernel) {
+    args.push('-kernel', o.kernel, '-initrd', o.initrd ?? '', '-append', o.append ?? '');
+  } else {
+    args.push('-boot', o.iso ? 'd' : 'c');
+  }
+  o.disks.forEach((d, i) => {
+    args.push('-drive', `file=${d.file},format=${d.format},if=none,id=disk${i},cache=unsafe`);
+    args.push('-device', `virtio-blk-pci,drive=disk${i},serial=${d.serial}`);
+  });
+  const fwd = o.forwards.map((f) => `,hostfwd=tcp:127.0.0.1:${f.host}-:${f.guest}`).join('');
+  args.push('-netdev', `user,id=net0,restrict=on${fwd}`, '-device', 'virtio-net-pci,netdev=net0');
+  return args;
+}
+
+export class QemuMachine {
+  private readonly child: ChildProcess;
+  private readonly log: WriteStream;
+  private output = '';
+  private readonly exited: Promise<number | null>;
+  readonly startedAt = Date.now();
+
+  constructor(readonly options: MachineOptions) {
+    this.log = createWriteStream(options.serialLog);
+    this.child = spawn('qemu-system-x86_64', machineArgs(options), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const onData = (b: Buffer) => {
+      this.log.write(b);
+      this.output += b.toString('utf8');
+      if (this.output.length > 4_000_000) this.output = this.output.slice(-2_000_000);
+    };
+    this.child.stdout!.on('data', onData);
+    this.child.stderr!.on('data', onData);
+    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Serial output so far. */
+  get serial(): string {
+    return this.output;
+  }
+
+  /** Resolves with the first match of `pattern` on the serial console; rejects on timeout or exit. */
+  async waitForSerial(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const m = this.output.match(pattern);
+      if (m) return m;
+      if (!this.running) throw new Error(`${this.options.name}: QEMU exited while waiting for ${pattern}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    throw new Error(`${this.options.name}: no ${pattern} on the serial console within ${timeoutMs / 1000} s`);
+  }
+
+  /** Resolves with QEMU's exit code, or rejects after `timeoutMs`. */
+  async waitForExit(timeoutMs: number): Promise<number | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${this.options.name}: still running after ${timeoutMs / 1000} s`)), timeoutMs);
+    });
+    try {
+      return await Promise.race([this.exited, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** ACPI power button (a clean shutdown by systemd). */
+  async powerdown(): Promise<void> {
+    await qmp(this.options.qmpSocket, 'system_powerdown');
+  }
+
+  /** Stops QEMU (SIGKILL if it does not go) and closes the serial log. */
+  async stop(): Promise<void> {
+    if (this.running) {
+      this.child.kill('SIGTERM');
+      await this.waitForExit(10_000).catch(() => this.child.kill('SIGKILL'));
+    }
+    await new Promise<void>((r) => this.log.end(r));
+  }
+}
+
+/** Sends one QMP command after the capabilities handshake. */
+async function qmp(socketPath: string, command: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const sock = connect(socketPath);
+    let buf = '';
+    let sent = false;
+    sock.setTimeout(10_000, () => sock.destroy(new Error(`QMP ${command}: timeout`)));
+    sock.on('error', reject);
+    sock.on('data', (b) => {
+      buf += b.toString();
+      const lines = buf.split('\n');
+      buf = lines.pop() ?? '';
+      for (const line of lines) {
+        const msg = JSON.parse(line) as { QMP?: unknown; return?: unknown; error?: { desc: string } };
+        if (msg.QMP) sock.write(JSON.stringify({ execute: 'qmp_capabilities' }) + '\n');
+        else if (msg.error) sock.destroy(new Error(`QMP ${command}: ${msg.error.desc}`));
+        else if (msg.return !== undefined && !sent) {
+          sent = true;
+          sock.write(JSON.stringify({ execute: command }) + '\n');
+        } else if (msg.return !== undefined) {
+          sock.end();
+          resolve();
+        }
+      }
+    });
+  });
+}
