@@ -1,9 +1,6 @@
-// UI entry point.
-import { LitElement, html } from 'lit';
+// UI entry point: theme first (no flash), then the application shell.
+import './styles/theme.css';
+import { applyStoredTheme } from './app/theme.js';
+import './app/qx-app.js';
 
-class QxApp extends LitElement {
-  override render() {
-    return html`<h1>Quantix-vDC</h1>`;
-  }
-}
-customElements.define('qx-app', QxApp);
+applyStoredTheme();

@@ -1,0 +1,42 @@
+// Image library: OVA templates (import streamed to a host, a task "ova.import" reports the
+// conversion), deploy. ISOs are volumes of format "iso" (see storage.ts). No Lit imports.
+import { apiGet, apiPost, apiDelete } from './client.js';
+import { uploadFile, type UploadOptions } from './upload.js';
+import type { TaskDto } from './tasks.js';
+import type { VmCdromDto, VmDiskDto, VmNicDto } from './vms.js';
+
+export interface TemplateDto {
+  id: string;
+  name: string;
+  description: string;
+  hostId: string;
+  hostName: string;
+  pool: string;
+  volumes: string[];
+  osType: string;
+  firmware: string;
+  sockets: number;
+  cores: number;
+  memoryMib: number;
+  disks: VmDiskDto[];
+  cdroms: VmCdromDto[];
+  nics: VmNicDto[];
+  sourceFile: string;
+  sizeBytes: number;
+  warnings: string[];
+  createdAt: string;
+}
+
+export const fetchTemplates = (signal?: AbortSignal) => apiGet<TemplateDto[]>('/templates', { signal });
+export const deleteTemplate = (id: string) => apiDelete<void>(`/templates/${encodeURIComponent(id)}`);
+
+/** Streams an OVA to a host's pool; resolves with the template once converted. */
+export function uploadOva(req: { hostId: string; pool: string; file: File; name?: string }, opts?: UploadOptions): Promise<TemplateDto> {
+  const q = new URLSearchParams({ hostId: req.hostId, pool: req.pool, fileName: req.file.name });
+  if (req.name) q.set('name', req.name);
+  return uploadFile<TemplateDto>('POST', `/templates/import?${q}`, req.file, opts);
+}
+
+/** Creates a VM from a template; the task result carries `{vmId}`. */
+export const deployTemplate = (id: string, req: { name: string; linked?: boolean; memoryMib?: number; start?: boolean }) =>
+  apiPost<TaskDto>(`/templates/${encodeURIComponent(id)}/deploy`, req);

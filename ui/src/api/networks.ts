@@ -1,0 +1,56 @@
+// Host networks (NAT, isolated, bridged over a NIC) and host interfaces.
+// Shapes from server/src/dto/networks.ts. No Lit imports.
+import { apiGet, apiPost, apiDelete } from './client.js';
+
+export const NETWORK_KINDS = ['nat', 'isolated', 'bridged'] as const;
+export type NetworkKind = (typeof NETWORK_KINDS)[number];
+
+export interface NetworkDto {
+  hostId: string;
+  name: string;
+  kind: NetworkKind | 'unknown';
+  subnet: string;
+  dhcpStart: string;
+  dhcpEnd: string;
+  bridge: string;
+  uplink: string;
+  vlanId: number;
+  active: boolean;
+  leases: { mac: string; ip: string; hostname: string; expiryMs: number }[];
+  usedBy: string[];
+  error: string;
+}
+
+export interface CreateNetworkRequest {
+  name: string;
+  kind: NetworkKind;
+  subnet?: string;
+  dhcpStart?: string;
+  dhcpEnd?: string;
+  bridge?: string;
+  uplink?: string;
+  vlanId?: number;
+  confirmManagementMove?: boolean;
+}
+
+export interface HostInterfaceDto {
+  name: string;
+  mac: string;
+  addresses: string[];
+  up: boolean;
+  kind: string;
+  management: boolean;
+}
+
+const base = (hostId: string) => `/hosts/${encodeURIComponent(hostId)}`;
+
+export const fetchNetworks = (hostId: string, signal?: AbortSignal) => apiGet<NetworkDto[]>(`${base(hostId)}/networks`, { signal });
+export const createNetwork = (hostId: string, req: CreateNetworkRequest) => apiPost<NetworkDto>(`${base(hostId)}/networks`, req);
+export const deleteNetwork = (hostId: string, name: string) => apiDelete<void>(`${base(hostId)}/networks/${encodeURIComponent(name)}`);
+export const fetchHostInterfaces = (hostId: string, signal?: AbortSignal) => apiGet<HostInterfaceDto[]>(`${base(hostId)}/interfaces`, { signal });
+
+/** Networks of every given host, each list tagged with its host (hosts that fail are skipped). */
+export async function fetchAllNetworks(hostIds: string[], signal?: AbortSignal): Promise<NetworkDto[]> {
+  const lists = await Promise.all(hostIds.map((h) => fetchNetworks(h, signal).catch(() => [] as NetworkDto[])));
+  return lists.flat();
+}

@@ -1,0 +1,136 @@
+// Dashboard: hosts up/down, VMs by state, and CPU / memory / storage use with small live charts.
+import { LitElement, css, html } from 'lit';
+import { fetchHosts, type HostDto, type HostMetricsDto } from '../../api/hosts.js';
+import { fetchVms, type VmDto } from '../../api/vms.js';
+import { fetchPools, type PoolDto } from '../../api/storage.js';
+import { ResourceController } from '../../controllers/resource-controller.js';
+import { EventsController } from '../../controllers/events-controller.js';
+import { formatBytes } from '../../app/format.js';
+import { sharedStyles } from '../../components/shared-styles.js';
+import '../../components/qx-sparkline.js';
+
+const HISTORY = 60;
+
+interface Usage {
+  cpu: number;
+  memUsed: number;
+  memTotal: number;
+  stUsed: number;
+  stTotal: number;
+}
+
+/** Totals over online hosts and pools (pure). */
+export function aggregateUsage(hosts: HostDto[], pools: PoolDto[]): Usage {
+  const on = hosts.filter((h) => h.status === 'online');
+  const cpu = on.length ? on.reduce((s, h) => s + (h.metrics?.cpuPercent ?? 0), 0) / on.length : 0;
+  const sum = (xs: (number | undefined)[]) => xs.reduce<number>((s, x) => s + (x ?? 0), 0);
+  return {
+    cpu,
+    memUsed: sum(on.map((h) => h.metrics?.memoryUsedBytes ?? h.memoryTotalBytes - h.memoryFreeBytes)),
+    memTotal: sum(on.map((h) => h.metrics?.memoryTotalBytes ?? h.memoryTotalBytes)),
+    stUsed: sum(pools.map((p) => p.allocationBytes)),
+    stTotal: sum(pools.map((p) => p.capacityBytes)),
+  };
+}
+
+export class QxDashboardPage extends LitElement {
+  private hosts = new ResourceController<HostDto[]>(this, fetchHosts);
+  private vms = new ResourceController<VmDto[]>(this, fetchVms);
+  private pools = new ResourceController<PoolDto[]>(this, fetchPools);
+  private history: Usage[] = [];
+  private timer?: ReturnType<typeof setInterval>;
+
+  constructor() {
+    super();
+    new EventsController(this, {
+      host: () => void this.hosts.reload(),
+      'host-metrics': (d) => this.applyMetrics(d as { hostId: string; metrics: HostMetricsDto }),
+      pool: () => void this.pools.reload(),
+      vm: () => void this.vms.reload(),
+    });
+  }
+
+  static override styles = [
+    sharedStyles,
+    css`
+      .tiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(230px, 1fr)); gap: 1rem; margin-bottom: 1rem; }
+      .big { font-size: 2rem; font-weight: 600; line-height: 1.1; }
+      .label { color: var(--qx-text-muted); font-size: 0.85rem; text-transform: uppercase; letter-spacing: 0.04em; }
+      .states { display: flex; gap: 0.8rem; flex-wrap: wrap; margin-top: 0.3rem; font-size: 0.9rem; }
+      .ok { color: var(--qx-ok); } .bad { color: var(--qx-danger); }
+      qx-sparkline { margin-top: 0.5rem; }
+    `,
+  ];
+
+  /** Live metrics update the host in place (no refetch). */
+  private applyMetrics(d: { hostId: string; metrics: HostMetricsDto }): void {
+    const hosts = this.hosts.value;
+    if (!hosts || !d?.hostId) return;
+    this.hosts.value = hosts.map((h) => (h.id === d.hostId ? { ...h, metrics: d.metrics } : h));
+    this.requestUpdate();
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.timer = setInterval(() => void this.pools.reload(), 15000);
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    clearInterval(this.timer);
+  }
+
+  override willUpdate(): void {
+    if (!this.hosts.value) return;
+    const u = aggregateUsage(this.hosts.value, this.pools.value ?? []);
+    const last = this.history.at(-1);
+    if (!last || JSON.stringify(last) !== JSON.stringify(u) || this.history.length < 2) {
+      this.history = [...this.history, u].slice(-HISTORY);
+    }
+  }
+
+  override render() {
+    const hosts = this.hosts.value ?? [];
+    const vms = this.vms.value ?? [];
+    const up = hosts.filter((h) => h.status === 'online').length;
+    const byState = new Map<string, number>();
+    for (const v of vms) byState.set(v.state, (byState.get(v.state) ?? 0) + 1);
+    const u = this.history.at(-1) ?? aggregateUsage([], []);
+    const pct = (a: number, b: number) => (b ? (a / b) * 100 : 0);
+    const err = this.hosts.error ?? this.vms.error;
+    return html`<h1>Dashboard</h1>
+      ${err ? html`<div class="notice error" role="alert">${(err as Error).message}</div>` : ''}
+      <div class="tiles">
+        <section class="card" aria-label="Hosts">
+          <div class="label">Hosts</div>
+          <div class="big" data-testid="hosts-up">${up} / ${hosts.length}</div>
+          <div class="states"><span class="ok">${up} up</span><span class=${hosts.length - up ? 'bad' : 'muted'}>${hosts.length - up} down</span></div>
+        </section>
+        <section class="card" aria-label="Virtual machines">
+          <div class="label">Virtual machines</div>
+          <div class="big">${vms.length}</div>
+          <div class="states">${[...byState].map(([s, n]) => html`<span>${n} ${s}</span>`)}${vms.length === 0 ? html`<span class="muted">none yet</span>` : ''}</div>
+        </section>
+      </div>
+      <div class="tiles">
+        <section class="card" aria-label="CPU">
+          <div class="label">CPU</div>
+          <div class="big">${Math.round(u.cpu)}%</div>
+          <qx-sparkline .values=${this.history.map((h) => h.cpu)} label="CPU use over time"></qx-sparkline>
+        </section>
+        <section class="card" aria-label="Memory">
+          <div class="label">Memory</div>
+          <div class="big">${Math.round(pct(u.memUsed, u.memTotal))}%</div>
+          <div class="muted">${formatBytes(u.memUsed)} of ${formatBytes(u.memTotal)}</div>
+          <qx-sparkline .values=${this.history.map((h) => pct(h.memUsed, h.memTotal))} label="Memory use over time"></qx-sparkline>
+        </section>
+        <section class="card" aria-label="Storage">
+          <div class="label">Storage</div>
+          <div class="big">${Math.round(pct(u.stUsed, u.stTotal))}%</div>
+          <div class="muted">${formatBytes(u.stUsed)} of ${formatBytes(u.stTotal)}</div>
+          <qx-sparkline .values=${this.history.map((h) => pct(h.stUsed, h.stTotal))} label="Storage use over time"></qx-sparkline>
+        </section>
+      </div>`;
+  }
+}
+customElements.define('qx-dashboard-page', QxDashboardPage);

@@ -1,0 +1,140 @@
+// Networks: every network name with its status on each host (grouped by cluster), leases and
+// users; create on one host or on every host of a cluster (per-host result), delete.
+import { LitElement, html, nothing } from 'lit';
+import { NETWORK_KINDS, createNetwork, deleteNetwork, fetchAllNetworks, type CreateNetworkRequest, type NetworkDto, type NetworkKind } from '../../api/networks.js';
+import { fetchClusters, fetchHosts, type ClusterDto, type HostDto } from '../../api/hosts.js';
+import { fieldError, formError } from '../../api/client.js';
+import type { UserDto } from '../../api/session.js';
+import { ResourceController } from '../../controllers/resource-controller.js';
+import { formField } from '../../components/form-field.js';
+import { sharedStyles } from '../../components/shared-styles.js';
+import '../../components/qx-state-badge.js';
+
+const FIELDS = ['name', 'kind', 'subnet', 'dhcpStart', 'dhcpEnd', 'bridge', 'uplink', 'vlanId', 'confirmManagementMove'];
+
+/** Groups per-host networks by name (pure). */
+export function groupNetworks(nets: NetworkDto[]): Map<string, NetworkDto[]> {
+  const m = new Map<string, NetworkDto[]>();
+  for (const n of nets) m.set(n.name, [...(m.get(n.name) ?? []), n]);
+  return m;
+}
+
+export class QxNetworkList extends LitElement {
+  static override properties = { user: { attribute: false }, kind: { state: true }, error: { state: true }, results: { state: true }, busy: { state: true } };
+  declare user: UserDto | undefined;
+  declare kind: NetworkKind;
+  declare error: unknown;
+  declare results: string[];
+  declare busy: boolean;
+  private hosts = new ResourceController<HostDto[]>(this, fetchHosts);
+  private clusters = new ResourceController<ClusterDto[]>(this, (s) => fetchClusters(s).catch(() => []));
+  private nets = new ResourceController<NetworkDto[]>(this, async (s) => fetchAllNetworks((await fetchHosts(s)).filter((h) => h.status === 'online').map((h) => h.id), s));
+
+  static override styles = sharedStyles;
+
+  constructor() {
+    super();
+    this.kind = 'nat';
+    this.results = [];
+    this.busy = false;
+  }
+
+  private async onCreate(e: SubmitEvent): Promise<void> {
+    e.preventDefault();
+    const f = new FormData(e.target as HTMLFormElement);
+    const get = (k: string) => String(f.get(k) ?? '').trim() || undefined;
+    const req: CreateNetworkRequest = {
+      name: get('name') ?? '',
+      kind: this.kind,
+      ...(this.kind !== 'bridged' ? { subnet: get('subnet'), dhcpStart: get('dhcpStart'), dhcpEnd: get('dhcpEnd') } : { uplink: get('uplink'), bridge: get('bridge') }),
+      ...(get('vlanId') ? { vlanId: Number(get('vlanId')) } : {}),
+      ...(f.get('confirmManagementMove') === 'on' ? { confirmManagementMove: true } : {}),
+    };
+    const scope = String(f.get('scope'));
+    const hosts = this.hosts.value ?? [];
+    const targets = scope.startsWith('cluster:')
+      ? hosts.filter((h) => h.clusterId === scope.slice(8))
+      : hosts.filter((h) => h.id === scope.slice(5));
+    this.busy = true;
+    this.error = undefined;
+    this.results = [];
+    const out: string[] = [];
+    for (const h of targets) {
+      try {
+        await createNetwork(h.id, req);
+        out.push(`${h.name}: applied`);
+      } catch (err) {
+        if (targets.length === 1) this.error = err;
+        out.push(`${h.name}: failed — ${(err as Error).message}`);
+      }
+    }
+    this.results = targets.length > 1 ? out : [];
+    this.busy = false;
+    void this.nets.reload();
+  }
+
+  private async removeNetwork(n: NetworkDto): Promise<void> {
+    const host = this.hosts.value?.find((h) => h.id === n.hostId)?.name ?? n.hostId;
+    if (!confirm(`Delete network ${n.name} on ${host}?`)) return;
+    try {
+      await deleteNetwork(n.hostId, n.name);
+    } catch (err) {
+      this.error = err;
+    }
+    void this.nets.reload();
+  }
+
+  override render() {
+    const admin = this.user?.role === 'admin';
+    const hosts = this.hosts.value ?? [];
+    const clusters = this.clusters.value ?? [];
+    const hostName = (id: string) => hosts.find((h) => h.id === id)?.name ?? id;
+    const groups = groupNetworks(this.nets.value ?? []);
+    const err = (k: string) => fieldError(this.error, k);
+    const top = formError(this.error, FIELDS);
+    return html`<h1>Networks</h1>
+      ${admin ? html`<form class="card" style="margin-bottom:1rem" @submit=${this.onCreate} aria-label="New network">
+        <h2 style="margin-top:0">New network</h2>
+        ${top ? html`<div class="notice error" role="alert">${top}</div>` : nothing}
+        ${this.results.length ? html`<ul role="status">${this.results.map((r) => html`<li class=${r.includes('failed') ? 'error' : ''}>${r}</li>`)}</ul>` : nothing}
+        <div class="row">
+          ${formField('Apply to', 'scope', html`<select id="scope" name="scope">
+            ${clusters.map((c) => html`<option value="cluster:${c.id}">Every host of cluster ${c.name}</option>`)}
+            ${hosts.filter((h) => h.status === 'online').map((h) => html`<option value="host:${h.id}">Host ${h.name}</option>`)}</select>`)}
+          ${formField('Name', 'net-name', html`<input id="net-name" name="name" required aria-invalid=${!!err('name')} />`, err('name'))}
+          ${formField('Kind', 'net-kind', html`<select id="net-kind" @change=${(e: Event) => (this.kind = (e.target as HTMLSelectElement).value as NetworkKind)}>
+            ${NETWORK_KINDS.map((k) => html`<option value=${k} ?selected=${this.kind === k}>${k === 'nat' ? 'NAT' : k === 'isolated' ? 'Isolated' : 'Bridged (host NIC)'}</option>`)}</select>`, err('kind'))}
+        </div>
+        ${this.kind !== 'bridged'
+          ? html`<div class="row">
+              ${formField('Subnet', 'subnet', html`<input id="subnet" name="subnet" placeholder="10.77.0.0/24" aria-invalid=${!!err('subnet')} />`, err('subnet'))}
+              ${formField('DHCP start', 'dhcpStart', html`<input id="dhcpStart" name="dhcpStart" placeholder="10.77.0.100" aria-invalid=${!!err('dhcpStart')} />`, err('dhcpStart'))}
+              ${formField('DHCP end', 'dhcpEnd', html`<input id="dhcpEnd" name="dhcpEnd" placeholder="10.77.0.200" aria-invalid=${!!err('dhcpEnd')} />`, err('dhcpEnd'))}
+            </div>`
+          : html`<div class="row">
+              ${formField('Host NIC (uplink)', 'uplink', html`<input id="uplink" name="uplink" placeholder="eth0" aria-invalid=${!!err('uplink')} />`, err('uplink'))}
+              ${formField('Bridge name', 'bridge', html`<input id="bridge" name="bridge" placeholder="br0" aria-invalid=${!!err('bridge')} />`, err('bridge'))}
+              ${formField('VLAN id (optional)', 'vlanId', html`<input id="vlanId" name="vlanId" type="number" min="1" max="4094" aria-invalid=${!!err('vlanId')} />`, err('vlanId'))}
+            </div>
+            <label><input type="checkbox" name="confirmManagementMove" /> The NIC carries the management address: move it to the bridge (the host stays reachable; rolled back on failure)</label>
+            ${err('confirmManagementMove') ? html`<div class="field-error" role="alert">${err('confirmManagementMove')}</div>` : nothing}`}
+        <div style="margin-top:.8rem"><button class="primary" type="submit" ?disabled=${this.busy}>${this.busy ? 'Creating…' : 'Create network'}</button></div>
+      </form>` : nothing}
+      ${[...groups].map(([name, list]) => html`<section class="card" style="margin-bottom:1rem" aria-label="Network ${name}">
+        <h2 style="margin-top:0">${name} <span class="muted">${list[0].kind}${list[0].subnet ? ` · ${list[0].subnet}` : ''}${list[0].uplink ? ` · over ${list[0].uplink}` : ''}</span></h2>
+        <table><thead><tr><th>Host</th><th>Status</th><th>Bridge</th><th>DHCP</th><th>Leases</th><th>Used by</th>${admin ? html`<th></th>` : nothing}</tr></thead>
+          <tbody>${list.map((n) => html`<tr><td>${hostName(n.hostId)}</td>
+            <td><qx-state-badge .state=${n.error ? 'failed' : n.active ? 'active' : 'inactive'}></qx-state-badge>${n.error ? html`<div class="error">${n.error}</div>` : nothing}</td>
+            <td class="mono">${n.bridge}${n.vlanId ? ` (VLAN ${n.vlanId})` : ''}</td>
+            <td class="mono">${n.dhcpStart ? `${n.dhcpStart} – ${n.dhcpEnd}` : '—'}</td>
+            <td class="mono">${n.leases.map((l) => `${l.ip} (${l.hostname || l.mac})`).join(', ') || '—'}</td>
+            <td>${n.usedBy.join(', ') || '—'}</td>
+            ${admin ? html`<td><button class="danger" ?disabled=${n.usedBy.length > 0} title=${n.usedBy.length ? 'In use by VMs' : ''} @click=${() => this.removeNetwork(n)}>Delete</button></td>` : nothing}</tr>`)}
+            ${hosts.filter((h) => h.status === 'online' && !list.some((n) => n.hostId === h.id) && list.some((n) => hosts.find((x) => x.id === n.hostId)?.clusterId && hosts.find((x) => x.id === n.hostId)?.clusterId === h.clusterId))
+              .map((h) => html`<tr><td>${h.name}</td><td><qx-state-badge state="pending"></qx-state-badge> <span class="muted">not applied on this cluster member</span></td><td colspan="5"></td></tr>`)}
+          </tbody></table>
+      </section>`)}
+      ${groups.size === 0 && !this.nets.loading ? html`<p class="empty">No networks.</p>` : nothing}`;
+  }
+}
+customElements.define('qx-network-list', QxNetworkList);

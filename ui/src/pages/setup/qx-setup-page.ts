@@ -1,0 +1,65 @@
+// First-run setup: create the admin account (password ≥ 12 characters), then log in as it.
+import { LitElement, css, html, nothing } from 'lit';
+import { ApiError, fieldError, formError } from '../../api/client.js';
+import { completeSetup, fetchSession } from '../../api/session.js';
+import { formField } from '../../components/form-field.js';
+import { sharedStyles } from '../../components/shared-styles.js';
+
+export const MIN_PASSWORD = 12;
+
+export class QxSetupPage extends LitElement {
+  static override properties = { error: { state: true }, busy: { state: true } };
+  declare error: unknown;
+  declare busy: boolean;
+
+  static override styles = [
+    sharedStyles,
+    css`
+      :host { display: grid; place-items: center; min-height: 100vh; }
+      .card { width: 400px; padding: 1.8rem; }
+      input { width: 100%; box-sizing: border-box; }
+      button.primary { width: 100%; padding: 0.5rem; }
+    `,
+  ];
+
+  private async onSubmit(e: SubmitEvent): Promise<void> {
+    e.preventDefault();
+    const f = new FormData(e.target as HTMLFormElement);
+    const username = String(f.get('username')).trim();
+    const password = String(f.get('password'));
+    if (password.length < MIN_PASSWORD) {
+      this.error = new ApiError(400, `The password needs at least ${MIN_PASSWORD} characters.`, 'password');
+      return;
+    }
+    if (password !== String(f.get('confirm'))) {
+      this.error = new ApiError(400, 'The two passwords differ.', 'confirm');
+      return;
+    }
+    this.busy = true;
+    this.error = undefined;
+    try {
+      const s = (await completeSetup(username, password)) ?? (await fetchSession());
+      this.dispatchEvent(new CustomEvent('qx-session', { detail: s?.user, bubbles: true, composed: true }));
+    } catch (err) {
+      this.error = err;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  override render() {
+    const fields = ['username', 'password', 'confirm'];
+    const top = formError(this.error, fields);
+    const err = (f: string) => fieldError(this.error, f);
+    return html`<form class="card" @submit=${this.onSubmit} aria-labelledby="title">
+      <h1 id="title">Welcome to Quantix-vDC</h1>
+      <p class="muted">Create the administrator account to finish the first-run setup.</p>
+      ${top ? html`<div class="notice error" role="alert">${top}</div>` : nothing}
+      ${formField('Admin username', 'username', html`<input id="username" name="username" value="admin" required autocomplete="username" aria-invalid=${!!err('username')} />`, err('username'))}
+      ${formField('Password', 'password', html`<input id="password" name="password" type="password" required autocomplete="new-password" aria-invalid=${!!err('password')} />`, err('password'), `At least ${MIN_PASSWORD} characters.`)}
+      ${formField('Confirm password', 'confirm', html`<input id="confirm" name="confirm" type="password" required autocomplete="new-password" aria-invalid=${!!err('confirm')} />`, err('confirm'))}
+      <button class="primary" type="submit" ?disabled=${this.busy}>${this.busy ? 'Creating…' : 'Create admin and log in'}</button>
+    </form>`;
+  }
+}
+customElements.define('qx-setup-page', QxSetupPage);

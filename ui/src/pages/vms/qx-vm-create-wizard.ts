@@ -1,0 +1,268 @@
+// Create-VM wizard: name + placement, CPU/memory, disk from a pool, boot media (ISO / OVA template /
+// none), network, firmware, review. A server error naming a field sends the user to its step.
+import { LitElement, css, html, nothing } from 'lit';
+import { NIC_MODELS, createVm, type CreateVmRequest, type NicModel } from '../../api/vms.js';
+import { ApiError, formError } from '../../api/client.js';
+import { fetchClusters, fetchHosts, type ClusterDto, type HostDto } from '../../api/hosts.js';
+import { fetchAllVolumes, fetchPools, type PoolDto, type VolumeDto } from '../../api/storage.js';
+import { deployTemplate, fetchTemplates, type TemplateDto } from '../../api/images.js';
+import { fetchAllNetworks, type NetworkDto } from '../../api/networks.js';
+import { ResourceController } from '../../controllers/resource-controller.js';
+import { followIfTask } from '../../controllers/task-tracker.js';
+import { isTask } from '../../api/tasks.js';
+import { navigate } from '../../app/routes.js';
+import { formatBytes } from '../../app/format.js';
+import { formField } from '../../components/form-field.js';
+import { sharedStyles } from '../../components/shared-styles.js';
+
+const STEPS = ['Name & placement', 'CPU & memory', 'Disk', 'Boot media', 'Network', 'Firmware', 'Review'] as const;
+/** Which step owns each request field (server errors go to that step). */
+export function stepOfField(field: string): number | undefined {
+  const head = field.replace(/\[.*$/, '');
+  const map: Record<string, number> = {
+    name: 0, hostId: 0, clusterId: 0, cores: 1, sockets: 1, memoryMib: 1, pool: 2, disks: 2, cdroms: 3, bootOrder: 3, template: 3, nics: 4, firmware: 5,
+  };
+  return map[head];
+}
+
+export interface Draft {
+  name: string;
+  /** "auto", "cluster:<id>" or "host:<id>". */
+  placement: string;
+  cores: number;
+  memoryMib: number;
+  pool: string;
+  diskGib: number;
+  bootKind: 'none' | 'iso' | 'template';
+  /** "<hostId>|<pool>|<volume>" of an ISO volume. */
+  iso: string;
+  templateId: string;
+  network: string;
+  nicModel: NicModel;
+  firmware: 'bios' | 'uefi';
+  start: boolean;
+}
+
+/** The create request for a draft (pure; not used for templates, which deploy instead). */
+export function draftToRequest(d: Draft): CreateVmRequest {
+  const [kind, id] = d.placement.split(':');
+  const [isoHost, isoPool, isoVolume] = d.iso.split('|');
+  const iso = d.bootKind === 'iso' && isoVolume;
+  const hostId = iso ? isoHost : kind === 'host' ? id : undefined;
+  return {
+    name: d.name.trim(),
+    ...(hostId ? { hostId } : kind === 'cluster' ? { clusterId: id } : {}),
+    pool: d.pool,
+    sockets: 1,
+    cores: d.cores,
+    memoryMib: d.memoryMib,
+    firmware: d.firmware,
+    disks: d.diskGib > 0 ? [{ pool: d.pool, sizeBytes: Math.round(d.diskGib * 1024 ** 3) }] : [],
+    cdroms: iso ? [{ pool: isoPool, volume: isoVolume }] : [],
+    nics: d.network ? [{ kind: 'network', source: d.network, model: d.nicModel }] : [],
+    bootOrder: iso ? ['cdrom', 'disk'] : ['disk'],
+    start: d.start,
+  };
+}
+
+export class QxVmCreateWizard extends LitElement {
+  static override properties = { step: { state: true }, draft: { state: true }, error: { state: true }, busy: { state: true }, progress: { state: true } };
+  declare step: number;
+  declare draft: Draft;
+  declare error: unknown;
+  declare busy: boolean;
+  declare progress: string;
+  private hosts = new ResourceController<HostDto[]>(this, fetchHosts);
+  private clusters = new ResourceController<ClusterDto[]>(this, (s) => fetchClusters(s).catch(() => []));
+  private pools = new ResourceController<PoolDto[]>(this, fetchPools);
+  private isos = new ResourceController<VolumeDto[]>(this, async (s) => (await fetchAllVolumes(await fetchPools(s), s)).filter((v) => v.format === 'iso'));
+  private templates = new ResourceController<TemplateDto[]>(this, (s) => fetchTemplates(s).catch(() => []));
+  private networks = new ResourceController<NetworkDto[]>(this, async (s) => fetchAllNetworks((await fetchHosts(s)).filter((h) => h.status === 'online').map((h) => h.id), s));
+
+  constructor() {
+    super();
+    this.step = 0;
+    this.busy = false;
+    this.progress = '';
+    this.draft = {
+      name: '', placement: 'auto', cores: 1, memoryMib: 256, pool: '', diskGib: 1, bootKind: 'none', iso: '', templateId: '',
+      network: '', nicModel: 'e1000', firmware: 'bios', start: true,
+    };
+  }
+
+  static override styles = [
+    sharedStyles,
+    css`
+      .layout { display: grid; grid-template-columns: 200px minmax(0, 1fr); gap: 1.2rem; max-width: 920px; }
+      ol { list-style: none; padding: 0; margin: 0; counter-reset: s; }
+      ol li { padding: 0.45rem 0.6rem; border-radius: var(--qx-radius); color: var(--qx-text-muted); counter-increment: s; }
+      ol li::before { content: counter(s) '. '; }
+      ol li[aria-current='step'] { background: var(--qx-surface); border: 1px solid var(--qx-border); color: var(--qx-text); font-weight: 600; }
+      .nav { display: flex; gap: 0.5rem; margin-top: 1rem; }
+      .nav .spacer { flex: 1; }
+      input[type='text'], input[type='number'], select { width: 100%; box-sizing: border-box; }
+      .choices label { display: block; margin: 0.35rem 0; }
+    `,
+  ];
+
+  private set<K extends keyof Draft>(k: K, v: Draft[K]): void {
+    this.draft = { ...this.draft, [k]: v };
+  }
+
+  private input(k: keyof Draft, e: Event, num = false): void {
+    const t = e.target as HTMLInputElement;
+    this.set(k, (num ? Number(t.value) : t.type === 'checkbox' ? t.checked : t.value) as never);
+  }
+
+  /** Client-side checks of one step; the error names the field like the server would. */
+  private check(step: number): ApiError | undefined {
+    const d = this.draft;
+    const bad = (msg: string, field: string) => new ApiError(400, msg, field);
+    if (step === 0 && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(d.name.trim()))
+      return bad('Use 1–63 letters, digits, ". _ -", starting with a letter or digit.', 'name');
+    if (step === 1 && !(d.cores >= 1 && d.cores <= 256)) return bad('Between 1 and 256 vCPUs.', 'cores');
+    if (step === 1 && !(d.memoryMib >= 16)) return bad('At least 16 MiB.', 'memoryMib');
+    if (step === 2 && d.bootKind !== 'template' && !d.pool) return bad('Choose the pool for the VM’s disks.', 'pool');
+    if (step === 3 && d.bootKind === 'iso' && !d.iso) return bad('Choose an ISO.', 'cdroms');
+    if (step === 3 && d.bootKind === 'template' && !d.templateId) return bad('Choose a template.', 'template');
+    return undefined;
+  }
+
+  private next(): void {
+    const err = this.check(this.step);
+    this.error = err;
+    if (!err) this.step = Math.min(this.step + 1, STEPS.length - 1);
+  }
+
+  private async create(): Promise<void> {
+    for (let s = 0; s < STEPS.length - 1; s++) {
+      const err = this.check(s);
+      if (err) {
+        this.error = err;
+        this.step = s;
+        return;
+      }
+    }
+    this.busy = true;
+    this.error = undefined;
+    const d = this.draft;
+    try {
+      const task =
+        d.bootKind === 'template'
+          ? await deployTemplate(d.templateId, { name: d.name.trim(), memoryMib: d.memoryMib, start: d.start })
+          : await createVm(draftToRequest(d));
+      const done = await followIfTask(task, (t) => (this.progress = `${t.phase || t.kind}${t.progress !== null ? `: ${Math.round(t.progress)}%` : ''}`));
+      const vmId = isTask(done) ? String(done.result?.vmId ?? '') : '';
+      navigate(vmId ? `/vms/${encodeURIComponent(vmId)}` : '/vms');
+    } catch (err) {
+      this.error = err;
+      const step = err instanceof ApiError && err.field ? stepOfField(err.field) : undefined;
+      if (step !== undefined) this.step = step;
+    } finally {
+      this.busy = false;
+      this.progress = '';
+    }
+  }
+
+  /** The error for a field or any of its sub-fields (e.g. disks[0].sizeBytes under "disks"). */
+  private err(...fields: string[]): string | undefined {
+    const f = this.error instanceof ApiError ? this.error.field : undefined;
+    const hit = f && fields.find((x) => f === x || f.startsWith(`${x}[`) || f.startsWith(`${x}.`));
+    return hit ? (this.error as ApiError).message : undefined;
+  }
+
+  override render() {
+    const f = this.error instanceof ApiError ? this.error.field : undefined;
+    const top = f && stepOfField(f) !== undefined ? undefined : formError(this.error, []);
+    return html`<p><a href="#/vms">← Virtual machines</a></p><h1>New virtual machine</h1>
+      <div class="layout">
+        <ol aria-label="Steps">${STEPS.map((s, i) => html`<li aria-current=${i === this.step ? 'step' : nothing}>${s}</li>`)}</ol>
+        <form class="card" novalidate @submit=${(e: Event) => { e.preventDefault(); if (this.step === STEPS.length - 1) void this.create(); else this.next(); }}>
+          <h2 style="margin-top:0">${STEPS[this.step]}</h2>
+          ${top ? html`<div class="notice error" role="alert">${top}</div>` : nothing}
+          ${this.renderStep()}
+          ${this.progress ? html`<p role="status">${this.progress}</p>` : nothing}
+          <div class="nav">
+            <button type="button" ?disabled=${this.step === 0 || this.busy} @click=${() => (this.step -= 1)}>Back</button>
+            <span class="spacer"></span>
+            ${this.step < STEPS.length - 1
+              ? html`<button class="primary" type="submit">Next</button>`
+              : html`<button class="primary" type="submit" ?disabled=${this.busy}>${this.busy ? 'Creating…' : 'Create VM'}</button>`}
+          </div>
+        </form>
+      </div>`;
+  }
+
+  private renderStep() {
+    const d = this.draft;
+    switch (this.step) {
+      case 0:
+        return html`${formField('Name', 'name', html`<input id="name" type="text" .value=${d.name} @input=${(e: Event) => this.input('name', e)} required aria-invalid=${!!this.err('name')} />`, this.err('name'))}
+          ${formField('Placement', 'placement', html`<select id="placement" @change=${(e: Event) => this.input('placement', e)} aria-invalid=${!!this.err('hostId', 'clusterId')}>
+            <option value="auto" ?selected=${d.placement === 'auto'}>Automatic (the host with most free memory)</option>
+            ${(this.clusters.value ?? []).map((c) => html`<option value="cluster:${c.id}" ?selected=${d.placement === `cluster:${c.id}`}>Cluster ${c.name}</option>`)}
+            ${(this.hosts.value ?? []).map((h) => html`<option value="host:${h.id}" ?disabled=${h.status !== 'online' || h.maintenance} ?selected=${d.placement === `host:${h.id}`}>Host ${h.name}${h.status !== 'online' ? ' (offline)' : h.maintenance ? ' (maintenance)' : ''}</option>`)}
+          </select>`, this.err('hostId', 'clusterId'))}`;
+      case 1:
+        return html`<div class="row">
+          ${formField('vCPUs', 'cores', html`<input id="cores" type="number" min="1" max="256" .value=${String(d.cores)} @input=${(e: Event) => this.input('cores', e, true)} aria-invalid=${!!this.err('cores', 'sockets')} />`, this.err('cores', 'sockets'))}
+          ${formField('Memory (MiB)', 'memoryMib', html`<input id="memoryMib" type="number" min="16" step="16" .value=${String(d.memoryMib)} @input=${(e: Event) => this.input('memoryMib', e, true)} aria-invalid=${!!this.err('memoryMib')} />`, this.err('memoryMib'))}
+        </div>`;
+      case 2: {
+        const names = [...new Map((this.pools.value ?? []).map((p) => [p.name, p])).values()];
+        return html`${formField('Storage pool', 'pool', html`<select id="pool" @change=${(e: Event) => this.input('pool', e)} aria-invalid=${!!this.err('pool')}>
+            <option value="">Choose…</option>
+            ${names.map((p) => html`<option value=${p.name} ?selected=${d.pool === p.name}>${p.name} (${p.hostName}, ${formatBytes(p.availableBytes)} free)</option>`)}
+          </select>`, this.err('pool'), 'Placement only considers hosts that have this pool.')}
+          ${formField('New disk size (GiB, 0 for none)', 'diskGib', html`<input id="diskGib" type="number" min="0" step="0.25" .value=${String(d.diskGib)} @input=${(e: Event) => this.input('diskGib', e, true)} aria-invalid=${!!this.err('disks')} />`, this.err('disks'))}`;
+      }
+      case 3:
+        return html`<fieldset class="choices" style="border:0;padding:0;margin:0"><legend class="sr-only">Boot media</legend>
+            ${(['none', 'iso', 'template'] as const).map((k) => html`<label><input type="radio" name="bootKind" value=${k} .checked=${d.bootKind === k} @change=${() => this.set('bootKind', k)} />
+              ${k === 'none' ? 'None (boot from the empty disk)' : k === 'iso' ? 'Boot from an ISO' : 'Deploy an OVA template'}</label>`)}
+          </fieldset>
+          ${d.bootKind === 'iso' ? formField('ISO', 'iso', html`<select id="iso" @change=${(e: Event) => this.input('iso', e)} aria-invalid=${!!this.err('cdroms')}>
+              <option value="">Choose…</option>${(this.isos.value ?? []).map((v) => html`<option value="${v.hostId}|${v.pool}|${v.name}" ?selected=${d.iso === `${v.hostId}|${v.pool}|${v.name}`}>${v.name} (${v.pool}, ${formatBytes(v.capacityBytes)})</option>`)}
+            </select>`, this.err('cdroms', 'bootOrder'), 'The VM is placed on the host that holds the ISO.') : nothing}
+          ${d.bootKind === 'template' ? formField('Template', 'template', html`<select id="template" @change=${(e: Event) => this.pickTemplate((e.target as HTMLSelectElement).value)} aria-invalid=${!!this.err('template')}>
+              <option value="">Choose…</option>${(this.templates.value ?? []).map((t) => html`<option value=${t.id} ?selected=${d.templateId === t.id}>${t.name} (${t.sockets * t.cores} vCPU, ${t.memoryMib} MiB, ${t.disks.length} disk)</option>`)}
+            </select>`, this.err('template'), 'The VM gets the template’s disks and NICs, on the template’s host.') : nothing}`;
+      case 4:
+        if (d.bootKind === 'template') return html`<p class="muted">The VM gets the template’s network interfaces.</p>`;
+        return html`<div class="row">${formField('Network', 'network', html`<select id="network" @change=${(e: Event) => this.input('network', e)} aria-invalid=${!!this.err('nics')}>
+            <option value="">No network</option>
+            ${[...new Map((this.networks.value ?? []).map((n) => [n.name, n])).values()].map((n) => html`<option value=${n.name} ?selected=${d.network === n.name}>${n.name} (${n.kind}${n.subnet ? `, ${n.subnet}` : ''})</option>`)}
+          </select>`, this.err('nics'))}
+          ${formField('NIC model', 'nicModel', html`<select id="nicModel" @change=${(e: Event) => this.input('nicModel', e)}>${NIC_MODELS.map((m) => html`<option ?selected=${d.nicModel === m}>${m}</option>`)}</select>`)}</div>`;
+      case 5:
+        return html`<fieldset class="choices" style="border:0;padding:0;margin:0"><legend class="sr-only">Firmware</legend>
+          <label><input type="radio" name="firmware" .checked=${d.firmware === 'bios'} @change=${() => this.set('firmware', 'bios')} /> BIOS (SeaBIOS)</label>
+          <label><input type="radio" name="firmware" .checked=${d.firmware === 'uefi'} @change=${() => this.set('firmware', 'uefi')} /> UEFI (OVMF)</label>
+          ${this.err('firmware') ? html`<span class="field-error" role="alert">${this.err('firmware')}</span>` : nothing}</fieldset>`;
+      default:
+        return this.renderReview();
+    }
+  }
+
+  private pickTemplate(id: string): void {
+    const t = this.templates.value?.find((x) => x.id === id);
+    this.draft = { ...this.draft, templateId: id, ...(t ? { cores: t.sockets * t.cores, memoryMib: t.memoryMib } : {}) };
+  }
+
+  private renderReview() {
+    const d = this.draft;
+    const tpl = this.templates.value?.find((t) => t.id === d.templateId);
+    const r = draftToRequest(d);
+    return html`<dl class="props">
+        <dt>Name</dt><dd>${r.name}</dd>
+        <dt>Placement</dt><dd>${d.bootKind === 'template' ? `Template host ${tpl?.hostName ?? ''}` : r.hostId ? `Host ${this.hosts.value?.find((h) => h.id === r.hostId)?.name ?? r.hostId}` : r.clusterId ? `Cluster ${this.clusters.value?.find((c) => c.id === r.clusterId)?.name ?? ''}` : 'Automatic'}</dd>
+        <dt>CPU / memory</dt><dd>${d.cores} vCPU, ${d.memoryMib} MiB</dd>
+        <dt>Disk</dt><dd>${d.bootKind === 'template' ? `${tpl?.disks.length ?? 0} from the template` : d.diskGib > 0 ? `${d.diskGib} GiB in ${d.pool}` : `none (pool ${d.pool})`}</dd>
+        <dt>Boot</dt><dd>${d.bootKind === 'iso' ? `ISO ${d.iso.split('|')[2]}` : d.bootKind === 'template' ? `Template ${tpl?.name ?? ''}` : 'disk'}</dd>
+        <dt>Network</dt><dd>${d.bootKind === 'template' ? 'from the template' : d.network ? `${d.network} (${d.nicModel})` : 'none'}</dd>
+        <dt>Firmware</dt><dd>${d.bootKind === 'template' ? tpl?.firmware || 'from the template' : d.firmware.toUpperCase()}</dd>
+      </dl>
+      <label style="display:block;margin-top:1rem"><input type="checkbox" .checked=${d.start} @change=${(e: Event) => this.input('start', e)} /> Start the VM after creating it</label>`;
+  }
+}
+customElements.define('qx-vm-create-wizard', QxVmCreateWizard);
