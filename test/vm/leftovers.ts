@@ -18,7 +18,7 @@ export async function consoleProcesses(ids: readonly string[]): Promise<number[]
   const pids: number[] = [];
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    const argv = await readFile(`/proc/${entry}/cmdline`, 'utf8').then((s) => s.split('\0'), () => []);
+    const argv = await readFile(`/proc/${entry}/cmdline`, 'utf8').then((s) => s.split('\0'), () => [] as string[]);
     if (argv[0]?.endsWith('virsh') && argv.includes('console') && ids.some((id) => argv.includes(id))) {
       pids.push(Number(entry));
     }

@@ -88,7 +88,17 @@ export function parseDomainXml(xml: string): ParsedDomain {
     tags: list(meta.tag).map(text),
     osType: text(meta['os-type']),
   };
-  for (const disk of list(devices.disk)) {
+  // libvirt sorts disks by bus; the metadata keeps the order they were defined in.
+  const order = [...volumes.keys()];
+  const rank = (disk: X) => {
+    const i = order.indexOf(String(disk.target?.['@dev'] ?? ''));
+    return i < 0 ? order.length : i;
+  };
+  const sorted = list(devices.disk)
+    .map((disk, i) => ({ disk, i }))
+    .sort((a, b) => rank(a.disk) - rank(b.disk) || a.i - b.i)
+    .map((x) => x.disk);
+  for (const disk of sorted) {
     const dev = String(disk.target?.['@dev'] ?? '');
     const bus = buses[String(disk.target?.['@bus'] ?? '')] ?? DiskBus.DISK_BUS_UNSPECIFIED;
     const path = String(disk.source?.['@file'] ?? disk.source?.['@dev'] ?? '');

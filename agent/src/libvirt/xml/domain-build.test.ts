@@ -1,0 +1,104 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { XMLParser } from 'fast-xml-parser';
+import { BootDevice, DiskBus, Firmware, NicKind, NicModel, type VmSpec } from '@quantix/proto/v1/vm.js';
+import { buildDomainXml, targetDevs } from './domain-build.js';
+import { parseDomainXml } from './domain-parse.js';
+import { validateVmSpec } from '../vm-spec-validate.js';
+
+const uuid = '0b8a3c1e-1111-4222-8333-944455556666';
+const base = (over: Partial<VmSpec> = {}): VmSpec =>
+  validateVmSpec({
+    name: 'web01',
+    uuid: '',
+    sockets: 1,
+    cores: 2,
+    memoryMib: 1024,
+    firmware: Firmware.FIRMWARE_BIOS,
+    machine: '',
+    disks: [{ pool: 'p', volume: 'web01.qcow2', bus: DiskBus.DISK_BUS_VIRTIO, readonly: false }],
+    cdroms: [],
+    nics: [{ kind: NicKind.NIC_KIND_NETWORK, source: 'lan', model: NicModel.NIC_MODEL_VMXNET3, mac: '52:54:00:01:02:03' }],
+    bootOrder: [],
+    vnc: false,
+    description: '',
+    tags: [],
+    osType: '',
+    ...over,
+  });
+const vol = { path: '/pools/p/web01.qcow2', format: 'qcow2' };
+
+test('BIOS domain: type from the host, topology, memory, disk, NIC, serial pty, ACPI, no VNC', () => {
+  const xml = buildDomainXml({ spec: base(), uuid, domainType: 'qemu', disks: [vol], cdroms: [] });
+  const d = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@' }).parse(xml).domain;
+  assert.equal(d['@type'], 'qemu');
+  assert.equal(d.vcpu['#text'], 2);
+  assert.deepEqual(d.cpu.topology, { '@sockets': '1', '@dies': '1', '@cores': '2', '@threads': '1' });
+  assert.equal(d.memory['@unit'], 'MiB');
+  assert.equal(d.os.loader, undefined);
+  assert.equal(d.os.boot['@dev'], 'hd');
+  assert.ok('acpi' in d.features);
+  assert.equal(d.devices.disk.source['@file'], '/pools/p/web01.qcow2');
+  assert.equal(d.devices.disk.target['@dev'], 'vda');
+  assert.equal(d.devices.interface['@type'], 'network');
+  assert.equal(d.devices.interface.source['@network'], 'lan');
+  assert.equal(d.devices.interface.model['@type'], 'vmxnet3');
+  assert.equal(d.devices.serial['@type'], 'pty');
+  assert.equal(d.devices.console.target['@type'], 'serial');
+  assert.equal(d.devices.graphics, undefined);
+});
+
+test('round trip: what is built parses back to the same spec', () => {
+  const spec = base({
+    sockets: 2,
+    cores: 3,
+    machine: 'q35',
+    firmware: Firmware.FIRMWARE_UEFI,
+    disks: [
+      { pool: 'p', volume: 'a', bus: DiskBus.DISK_BUS_SATA, readonly: false },
+      { pool: 'p', volume: 'b', bus: DiskBus.DISK_BUS_SCSI, readonly: true },
+      { pool: 'q', volume: 'c', bus: DiskBus.DISK_BUS_VIRTIO, readonly: false },
+    ],
+    cdroms: [{ pool: 'iso', volume: 'debian.iso', bus: DiskBus.DISK_BUS_SATA }],
+    nics: [
+      { kind: NicKind.NIC_KIND_BRIDGE, source: 'br0', model: NicModel.NIC_MODEL_E1000E, mac: '52:54:00:aa:00:01' },
+      { kind: NicKind.NIC_KIND_USER, source: '', model: NicModel.NIC_MODEL_RTL8139, mac: '52:54:00:aa:00:02' },
+    ],
+    bootOrder: [BootDevice.BOOT_DEVICE_CDROM, BootDevice.BOOT_DEVICE_DISK, BootDevice.BOOT_DEVICE_NETWORK],
+    vnc: true,
+    description: 'line one\nline two',
+    tags: ['a', 'b c'],
+    osType: 'windows',
+  });
+  const xml = buildDomainXml({
+    spec,
+    uuid,
+    domainType: 'kvm',
+    disks: [vol, vol, vol],
+    cdroms: [{ path: '/iso/debian.iso', format: 'raw' }],
+    uefi: { code: '/usr/share/OVMF/OVMF_CODE_4M.fd', varsTemplate: '/usr/share/OVMF/OVMF_VARS_4M.fd', nvram: '/nv/x_VARS.fd' },
+  });
+  const parsed = parseDomainXml(xml);
+  assert.deepEqual(parsed.spec, { ...spec, uuid });
+  assert.equal(parsed.domainType, 'kvm');
+  assert.equal(parsed.nvramPath, '/nv/x_VARS.fd');
+  assert.match(xml, /<controller type="scsi" index="0" model="virtio-scsi"\/>/);
+  assert.match(xml, /<graphics type="vnc" port="-1" autoport="yes" listen="127.0.0.1">/);
+  assert.match(xml, /<clock offset="localtime"\/>/);
+});
+
+test('text and attributes are escaped by the builder: no markup injection', () => {
+  const evil = '</qx:description></qx:vm></metadata><devices><disk/></devices><x a="';
+  const xml = buildDomainXml({ spec: base({ description: evil, tags: ['"><b>'] }), uuid, domainType: 'qemu', disks: [vol], cdroms: [] });
+  assert.equal((xml.match(/<disk /g) ?? []).length, 1);
+  const parsed = parseDomainXml(xml);
+  assert.equal(parsed.spec.description, evil);
+  assert.deepEqual(parsed.spec.tags, ['"><b>']);
+});
+
+test('target names: vd for virtio, sd shared by SATA and SCSI, hd for IDE', () => {
+  assert.deepEqual(
+    targetDevs([DiskBus.DISK_BUS_VIRTIO, DiskBus.DISK_BUS_SATA, DiskBus.DISK_BUS_SCSI, DiskBus.DISK_BUS_IDE, DiskBus.DISK_BUS_VIRTIO, DiskBus.DISK_BUS_IDE]),
+    ['vda', 'sda', 'sdb', 'hda', 'vdb', 'hdb'],
+  );
+});
