@@ -80,6 +80,10 @@ export class PoolManager {
         const reason = err instanceof Error ? err.message : String(err);
         this.failures.set(record.name, reason);
         log.error('pool failed to come up', { pool: record.name, reason });
+        // A libvirt pool left running from before would expose the bare mount point directory.
+        if ((await libvirtPoolState(this.opts.virsh, record.name)) === 'active') {
+          await libvirtPoolStop(this.opts.virsh, record.name).catch(() => undefined);
+        }
       }
     }
     for (const record of this.records) await this.publish(record.name);
