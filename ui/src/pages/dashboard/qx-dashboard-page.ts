@@ -3,6 +3,7 @@ import { LitElement, css, html } from 'lit';
 import { fetchHosts, type HostDto, type HostMetricsDto } from '../../api/hosts.js';
 import { fetchVms, type VmDto } from '../../api/vms.js';
 import { fetchPools, type PoolDto } from '../../api/storage.js';
+import { aggregateUsage, type Usage } from './usage.js';
 import { ResourceController } from '../../controllers/resource-controller.js';
 import { EventsController } from '../../controllers/events-controller.js';
 import { formatBytes } from '../../app/format.js';
@@ -10,28 +11,6 @@ import { sharedStyles } from '../../components/shared-styles.js';
 import '../../components/qx-sparkline.js';
 
 const HISTORY = 60;
-
-interface Usage {
-  cpu: number;
-  memUsed: number;
-  memTotal: number;
-  stUsed: number;
-  stTotal: number;
-}
-
-/** Totals over online hosts and pools (pure). */
-export function aggregateUsage(hosts: HostDto[], pools: PoolDto[]): Usage {
-  const on = hosts.filter((h) => h.status === 'online');
-  const cpu = on.length ? on.reduce((s, h) => s + (h.metrics?.cpuPercent ?? 0), 0) / on.length : 0;
-  const sum = (xs: (number | undefined)[]) => xs.reduce<number>((s, x) => s + (x ?? 0), 0);
-  return {
-    cpu,
-    memUsed: sum(on.map((h) => h.metrics?.memoryUsedBytes ?? h.memoryTotalBytes - h.memoryFreeBytes)),
-    memTotal: sum(on.map((h) => h.metrics?.memoryTotalBytes ?? h.memoryTotalBytes)),
-    stUsed: sum(pools.map((p) => p.allocationBytes)),
-    stTotal: sum(pools.map((p) => p.capacityBytes)),
-  };
-}
 
 export class QxDashboardPage extends LitElement {
   private hosts = new ResourceController<HostDto[]>(this, fetchHosts);

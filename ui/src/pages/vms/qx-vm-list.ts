@@ -1,31 +1,13 @@
 // VM list: search, state filter, sortable columns, live state and IPs, bulk start/stop.
 import { LitElement, html, nothing } from 'lit';
 import { fetchVms, forceOffVm, shutdownVm, startVm, vmCpuCount, type VmDto } from '../../api/vms.js';
+import { selectVms, type SortKey } from './vm-select.js';
 import { canMutate, type UserDto } from '../../api/session.js';
 import { ResourceController } from '../../controllers/resource-controller.js';
 import { EventsController } from '../../controllers/events-controller.js';
 import { followIfTask } from '../../controllers/task-tracker.js';
 import { sharedStyles } from '../../components/shared-styles.js';
 import '../../components/qx-state-badge.js';
-
-type SortKey = 'name' | 'state' | 'hostName' | 'cpus' | 'memoryMib';
-
-/** Filters and sorts VMs for display (pure). */
-export function selectVms(vms: VmDto[], query: string, state: string, sort: SortKey, desc: boolean): VmDto[] {
-  const q = query.trim().toLowerCase();
-  const out = vms.filter(
-    (v) =>
-      (!state || v.state === state) &&
-      (!q || [v.name, v.hostName, ...v.ipAddresses].some((s) => s.toLowerCase().includes(q))),
-  );
-  out.sort((a, b) => {
-    const x = sort === 'cpus' ? vmCpuCount(a) : a[sort];
-    const y = sort === 'cpus' ? vmCpuCount(b) : b[sort];
-    const c = typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
-    return desc ? -c : c;
-  });
-  return out;
-}
 
 export class QxVmList extends LitElement {
   static override properties = {

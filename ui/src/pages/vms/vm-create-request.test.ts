@@ -1,0 +1,40 @@
+// The create-VM wizard sends the server's CreateVmDto shape, and server errors map to steps.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { draftToRequest, stepOfField, type Draft } from './vm-create-request.js';
+
+const base: Draft = {
+  name: ' web-1 ', placement: 'auto', cores: 2, memoryMib: 256, pool: 'pool1', diskGib: 1, bootKind: 'none', iso: '', templateId: '',
+  network: '', nicModel: 'e1000', firmware: 'bios', start: true,
+};
+
+test('an empty-disk VM with automatic placement', () => {
+  const r = draftToRequest(base);
+  assert.deepEqual(r, {
+    name: 'web-1', pool: 'pool1', sockets: 1, cores: 2, memoryMib: 256, firmware: 'bios',
+    disks: [{ pool: 'pool1', sizeBytes: 1024 ** 3 }], cdroms: [], nics: [], bootOrder: ['disk'], start: true,
+  });
+});
+
+test('booting an ISO pins the ISO host, adds the CD-ROM first in boot order; the NIC is a network source', () => {
+  const r = draftToRequest({ ...base, placement: 'cluster:c1', bootKind: 'iso', iso: 'h2|isos|guest.iso', network: 'default', diskGib: 0 });
+  assert.equal(r.hostId, 'h2');
+  assert.equal(r.clusterId, undefined);
+  assert.deepEqual(r.cdroms, [{ pool: 'isos', volume: 'guest.iso' }]);
+  assert.deepEqual(r.bootOrder, ['cdrom', 'disk']);
+  assert.deepEqual(r.disks, []);
+  assert.deepEqual(r.nics, [{ kind: 'network', source: 'default', model: 'e1000' }]);
+});
+
+test('placement on a cluster or host', () => {
+  assert.equal(draftToRequest({ ...base, placement: 'cluster:c1' }).clusterId, 'c1');
+  assert.equal(draftToRequest({ ...base, placement: 'host:h1' }).hostId, 'h1');
+});
+
+test('server error fields lead to the step that owns them', () => {
+  assert.equal(stepOfField('name'), 0);
+  assert.equal(stepOfField('disks[0].sizeBytes'), 2);
+  assert.equal(stepOfField('nics[0].source'), 4);
+  assert.equal(stepOfField('cdroms'), 3);
+  assert.equal(stepOfField('whatever'), undefined);
+});

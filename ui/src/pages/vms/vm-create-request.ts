@@ -1,0 +1,52 @@
+// The create-VM wizard's draft → the server's CreateVmDto, and which wizard step owns a field
+// named in a server error (pure; unit-tested without a browser).
+import type { CreateVmRequest, NicModel } from '../../api/vms.js';
+
+/** Which step owns each request field (server errors go to that step). */
+export function stepOfField(field: string): number | undefined {
+  const head = field.replace(/\[.*$/, '');
+  const map: Record<string, number> = {
+    name: 0, hostId: 0, clusterId: 0, cores: 1, sockets: 1, memoryMib: 1, pool: 2, disks: 2, cdroms: 3, bootOrder: 3, template: 3, nics: 4, firmware: 5,
+  };
+  return map[head];
+}
+
+export interface Draft {
+  name: string;
+  /** "auto", "cluster:<id>" or "host:<id>". */
+  placement: string;
+  cores: number;
+  memoryMib: number;
+  pool: string;
+  diskGib: number;
+  bootKind: 'none' | 'iso' | 'template';
+  /** "<hostId>|<pool>|<volume>" of an ISO volume. */
+  iso: string;
+  templateId: string;
+  network: string;
+  nicModel: NicModel;
+  firmware: 'bios' | 'uefi';
+  start: boolean;
+}
+
+/** The create request for a draft (pure; not used for templates, which deploy instead). */
+export function draftToRequest(d: Draft): CreateVmRequest {
+  const [kind, id] = d.placement.split(':');
+  const [isoHost, isoPool, isoVolume] = d.iso.split('|');
+  const iso = d.bootKind === 'iso' && isoVolume;
+  const hostId = iso ? isoHost : kind === 'host' ? id : undefined;
+  return {
+    name: d.name.trim(),
+    ...(hostId ? { hostId } : kind === 'cluster' ? { clusterId: id } : {}),
+    pool: d.pool,
+    sockets: 1,
+    cores: d.cores,
+    memoryMib: d.memoryMib,
+    firmware: d.firmware,
+    disks: d.diskGib > 0 ? [{ pool: d.pool, sizeBytes: Math.round(d.diskGib * 1024 ** 3) }] : [],
+    cdroms: iso ? [{ pool: isoPool, volume: isoVolume }] : [],
+    nics: d.network ? [{ kind: 'network', source: d.network, model: d.nicModel }] : [],
+    bootOrder: iso ? ['cdrom', 'disk'] : ['disk'],
+    start: d.start,
+  };
+}
