@@ -1,17 +1,113 @@
-// createApp(deps): the Koa application without listening, so tests drive it in-process.
-import Koa from 'koa';
+// createApp(services): the Koa application without listening, so tests drive it in-process.
+// Every operation of the contract (openapi.ts) is bound here to its handler with the same
+// pipeline: role check → CSRF → query/body validation → handler → audit (mutations).
+import Koa, { type Context } from 'koa';
 import Router from '@koa/router';
-import { buildOpenApi } from './openapi.js';
+import type { Services } from './compose.js';
+import { operations } from './openapi.js';
+import type { Operation } from './dto/operation.js';
+import { errorMiddleware, toHttp } from './middleware/error.js';
+import { authMiddleware } from './middleware/auth.js';
+import { checkCsrf } from './middleware/csrf.js';
+import { readJson } from './middleware/body.js';
+import { securityHeaders } from './middleware/security-headers.js';
+import { staticUi } from './middleware/static-ui.js';
+import { validate } from './schema/validate.js';
+import type { Schema } from './schema/schema.js';
+import type { Handlers } from './routes/handler.js';
+import { authHandlers } from './routes/auth.js';
+import { userHandlers } from './routes/users.js';
+import { hostHandlers } from './routes/hosts.js';
+import { vmHandlers } from './routes/vms.js';
+import { storageHandlers } from './routes/storage.js';
+import { networkHandlers } from './routes/networks.js';
+import { templateHandlers } from './routes/templates.js';
+import { systemHandlers } from './routes/system.js';
 
-export function createApp(): Koa {
-  const app = new Koa();
-  const api = new Router({ prefix: '/api/v1' });
-  api.get('/health', (ctx) => {
-    ctx.body = { status: 'ok' };
+export interface App {
+  koa: Koa;
+  router: Router;
+}
+
+export function createApp(s: Services): App {
+  const handlers: Handlers = {
+    ...systemHandlers(s),
+    ...authHandlers(s),
+    ...userHandlers(s),
+    ...hostHandlers(s),
+    ...vmHandlers(s),
+    ...storageHandlers(s),
+    ...networkHandlers(s),
+    ...templateHandlers(s),
+  };
+  const router = new Router();
+  for (const op of operations) {
+    const handler = handlers[op.id];
+    if (!handler) throw new Error(`operation ${op.id} (${op.method} ${op.path}) has no handler`);
+    router.register(op.path, [op.method], operationMiddleware(s, op, handler), { name: op.id });
+  }
+  const extra = Object.keys(handlers).filter((id) => !operations.some((o) => o.id === id));
+  if (extra.length) throw new Error(`handlers without an operation in the contract: ${extra.join(', ')}`);
+
+  const koa = new Koa({ proxy: false });
+  koa.use(errorMiddleware);
+  koa.use(securityHeaders);
+  koa.use(authMiddleware(s.auth));
+  koa.use(router.routes());
+  koa.use(router.allowedMethods());
+  koa.use(staticUi(s.config.uiDir));
+  return { koa, router };
+}
+
+function operationMiddleware(s: Services, op: Operation, handler: Handlers[string]) {
+  const mutating = op.method !== 'GET';
+  return async (ctx: Context): Promise<void> => {
+    const started = process.hrtime.bigint();
+    const principal = ctx.state.principal;
+    let status = 500;
+    let detail = '';
+    try {
+      s.auth.requireRole(principal, op.role);
+      if (op.role !== 'public') checkCsrf(op.method, principal, ctx.get('X-CSRF-Token'));
+      const query = op.query ? validate(op.query as Schema<Record<string, string>>, flatQuery(ctx)) : {};
+      let body: unknown;
+      if (op.body && op.body !== 'stream') body = validate(op.body, await readJson(ctx));
+      if (op.role === 'public' && typeof (body as { username?: unknown })?.username === 'string') {
+        ctx.state.attemptedUser = (body as { username: string }).username;
+      }
+      const result = await handler({ params: ctx.params as Record<string, string>, query, body, principal, ctx });
+      if (ctx.body === undefined || ctx.body === null) ctx.body = result === undefined ? null : result;
+      ctx.status = op.status;
+      if (op.status === 204) ctx.body = null;
+      status = op.status;
+    } catch (err) {
+      const e = toHttp(err);
+      status = e.status;
+      detail = e.message;
+      throw err;
+    } finally {
+      s.metrics.observeRequest(op.id, status, Number(process.hrtime.bigint() - started) / 1e9);
+      if (mutating) await audit(s, op, ctx, status, detail);
+    }
+  };
+}
+
+function flatQuery(ctx: Context): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(ctx.query)) out[k] = Array.isArray(v) ? v[0]! : (v ?? '');
+  return out;
+}
+
+async function audit(s: Services, op: Operation, ctx: Context, status: number, detail: string): Promise<void> {
+  const p = ctx.state.principal as { label: string } | undefined;
+  await s.audit.record({
+    user: p?.label ?? (ctx.state.attemptedUser as string | undefined) ?? '-',
+    action: op.id,
+    method: op.method,
+    path: ctx.path,
+    target: Object.values(ctx.params ?? {}).join('/'),
+    status,
+    detail,
+    remote: ctx.ip,
   });
-  api.get('/openapi.json', (ctx) => {
-    ctx.body = buildOpenApi('0.1.0');
-  });
-  app.use(api.routes()).use(api.allowedMethods());
-  return app;
 }

@@ -1,7 +1,25 @@
-// Server entry point.
-import { createApp } from './app.js';
+// Server entry point: config → services (db, agents) → HTTPS; prints the URL; stops cleanly.
+import { loadServerConfig } from './config.js';
+import { createServices } from './compose.js';
+import { startServer } from './server.js';
+import { log } from './log.js';
 
-const [host, port] = (process.env.QX_SERVER_LISTEN ?? '127.0.0.1:8443').split(':');
-createApp().listen(Number(port), host, () => {
-  process.stderr.write(`quantix server on http://${host}:${port}/\n`);
+const config = loadServerConfig();
+const services = await createServices(config);
+const running = await startServer(services);
+services.start();
+const shown = config.listenHost === '0.0.0.0' || config.listenHost === '::' ? 'localhost' : config.listenHost;
+log.info('quantix server listening', {
+  url: `https://${shown}:${running.port}/`,
+  dataDir: config.dataDir,
+  needsSetup: services.auth.needsSetup(),
+  certificate: services.certificate.dto().fingerprint,
 });
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    log.info('server stopping', { signal });
+    services.stop();
+    void running.close().then(() => process.exit(0));
+  });
+}

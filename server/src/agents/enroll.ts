@@ -1,0 +1,42 @@
+// Step 2 of joining a host: EnrollService.Join over TLS pinned to the certificate the user
+// confirmed, handing over the vDC CA with the one-time token. Afterwards: mutual TLS.
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { EnrollServiceClient, type HostInfo } from '@quantix/proto/v1/host.js';
+import { HttpError } from '../errors.js';
+import { pinnedCredentials } from './pinned-credentials.js';
+import { isServiceError } from './grpc-errors.js';
+
+export interface JoinInput {
+  address: string;
+  certificatePem: string;
+  joinToken: string;
+  caCertPem: string;
+  vdcId: string;
+}
+
+export function joinAgent(input: JoinInput): Promise<HostInfo> {
+  const client = new EnrollServiceClient(input.address, pinnedCredentials(input.certificatePem));
+  return new Promise<HostInfo>((resolve, reject) => {
+    client.join(
+      { joinToken: input.joinToken.trim(), caCertificatePem: input.caCertPem, vdcId: input.vdcId },
+      new Metadata(),
+      { deadline: Date.now() + 15_000 },
+      (err: ServiceError | null, res) => {
+        client.close();
+        if (!err) return resolve(res.host!);
+        reject(joinError(err, input.address));
+      },
+    );
+  });
+}
+
+function joinError(err: unknown, address: string): HttpError {
+  if (!isServiceError(err)) return new HttpError(502, `joining ${address} failed: ${String(err)}`);
+  if (err.code === status.PERMISSION_DENIED) return new HttpError(400, `joinToken: ${err.details}`, 'joinToken');
+  if (err.code === status.INVALID_ARGUMENT) return new HttpError(502, `the agent at ${address} refused the vDC CA: ${err.details}`);
+  if (err.code === status.UNAVAILABLE) {
+    const changed = /certificate changed/.test(err.details);
+    return new HttpError(changed ? 409 : 503, changed ? `the agent at ${address} now presents a different certificate than the one you confirmed: probe it again` : `host ${address} is offline (${err.details})`);
+  }
+  return new HttpError(502, `joining ${address} failed: ${err.details}`);
+}

@@ -1,0 +1,107 @@
+// The composition root: builds the db, repositories, agent pool and every service from the
+// config. main.ts and the tests call createServices(); createApp() takes the result.
+import type { ServerConfig } from './config.js';
+import { Db } from './store/db.js';
+import { SessionRepo, TokenRepo, UserRepo } from './store/user-repo.js';
+import { ClusterRepo, HostRepo, VdcRepo } from './store/host-repo.js';
+import { AuditRepo, TaskRepo, TemplateRepo } from './store/log-repo.js';
+import type { VdcRecord } from './store/records.js';
+import { AgentPool } from './agents/agent-pool.js';
+import { ensureVdcIdentity } from './agents/vdc-identity.js';
+import { AuthService } from './services/auth-service.js';
+import { LoginLimiter } from './services/login-limiter.js';
+import { EventHub } from './services/event-hub.js';
+import { TaskService } from './services/task-service.js';
+import { AuditService } from './services/audit-service.js';
+import { InventoryService } from './services/inventory-service.js';
+import { HostService } from './services/host-service.js';
+import { ClusterService } from './services/cluster-service.js';
+import { VmService } from './services/vm-service.js';
+import { StorageService } from './services/storage-service.js';
+import { NetworkService } from './services/network-service.js';
+import { TemplateService } from './services/template-service.js';
+import { MetricsService } from './services/metrics-service.js';
+import { TicketStore } from './console/ticket-store.js';
+import { HttpsCertificate } from './tls/https-certificate.js';
+import { log } from './log.js';
+
+export interface Services {
+  config: ServerConfig;
+  db: Db;
+  vdc: VdcRecord;
+  events: EventHub;
+  auth: AuthService;
+  tasks: TaskService;
+  audit: AuditService;
+  inventory: InventoryService;
+  pool: AgentPool;
+  hosts: HostService;
+  clusters: ClusterService;
+  vms: VmService;
+  storage: StorageService;
+  networks: NetworkService;
+  templates: TemplateService;
+  metrics: MetricsService;
+  tickets: TicketStore;
+  certificate: HttpsCertificate;
+  /** Connects to the joined hosts and joins the local agent (in the background). */
+  start(): void;
+  /** Stops background work (agent connections, local join retries). */
+  stop(): void;
+}
+
+export async function createServices(config: ServerConfig): Promise<Services> {
+  const db = await Db.open(config.dataDir);
+  const events = new EventHub();
+  const hostRepo = new HostRepo(db);
+  const clusterRepo = new ClusterRepo(db);
+  const vdc = await ensureVdcIdentity(new VdcRepo(db));
+  const inventory = new InventoryService(events);
+  const pool = new AgentPool({ keyPem: vdc.clientKeyPem, certPem: vdc.clientCertPem }, inventory);
+  const tasks = new TaskService(new TaskRepo(db), events);
+  await tasks.failInterrupted();
+  const auth = new AuthService(new UserRepo(db), new SessionRepo(db), new TokenRepo(db), new LoginLimiter(), config.sessionHours);
+  const clusters = new ClusterService(clusterRepo, hostRepo, pool, inventory, events);
+  const hosts = new HostService(hostRepo, clusterRepo, pool, inventory, vdc);
+  const abort = new AbortController();
+  await bootstrapAdmin(auth, config.adminPassword);
+  return {
+    config,
+    db,
+    vdc,
+    events,
+    auth,
+    tasks,
+    audit: new AuditService(new AuditRepo(db)),
+    inventory,
+    pool,
+    hosts,
+    clusters,
+    vms: new VmService(pool, inventory, clusters, tasks),
+    storage: new StorageService(pool, inventory, tasks),
+    networks: new NetworkService(pool),
+    templates: new TemplateService(new TemplateRepo(db), pool, tasks, events),
+    metrics: new MetricsService(pool, tasks),
+    tickets: new TicketStore(),
+    certificate: await HttpsCertificate.load(config.dataDir),
+    start() {
+      hosts.startAll();
+      if (config.localAgent) void hosts.joinLocalAgent(config.localAgent.address, config.localAgent.dataDir, abort.signal);
+    },
+    stop() {
+      abort.abort();
+      pool.stop();
+    },
+  };
+}
+
+/** The appliance passes the first admin password (env or kernel command line). */
+async function bootstrapAdmin(auth: AuthService, password: string | undefined): Promise<void> {
+  if (!password || !auth.needsSetup()) return;
+  if (password.length < 12) {
+    log.warn('initial admin password ignored: shorter than 12 characters; use the setup page');
+    return;
+  }
+  await auth.createUser('admin', password, 'admin');
+  log.info('created user "admin" from the initial password');
+}

@@ -1,0 +1,75 @@
+// Server configuration: an optional JSON file (QX_SERVER_CONFIG or <dataDir>/config.json)
+// overlaid by environment variables, with defaults that work in `make dev`.
+import { readFileSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface ServerConfig {
+  dataDir: string;
+  listenHost: string;
+  listenPort: number;
+  /** Plain-HTTP listener that only redirects to HTTPS; undefined = none. */
+  httpListen: { host: string; port: number } | undefined;
+  /** Built UI (ui/dist); served for every non-API path. */
+  uiDir: string;
+  /** The appliance's own agent, joined automatically at start. */
+  localAgent: { address: string; dataDir: string } | undefined;
+  /** First admin password (env QX_ADMIN_PASSWORD or kernel cmdline quantix.admin_password=). */
+  adminPassword: string | undefined;
+  /** Public origin(s) accepted for websocket Origin checks besides the request's own Host. */
+  extraOrigins: string[];
+  sessionHours: number;
+  version: string;
+}
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+export function loadServerConfig(env: NodeJS.ProcessEnv = process.env, cmdline = readCmdline()): ServerConfig {
+  const dataDir = resolve(env.QX_SERVER_DATA_DIR ?? '/var/lib/quantix/server');
+  const file = env.QX_SERVER_CONFIG ?? join(dataDir, 'config.json');
+  const fromFile = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string | undefined>) : {};
+  const get = (envName: string, key: string) => env[envName] ?? fromFile[key];
+  const [listenHost, listenPort] = splitHostPort(get('QX_SERVER_LISTEN', 'listen') ?? '0.0.0.0:443', 'QX_SERVER_LISTEN');
+  const httpListen = get('QX_SERVER_HTTP_LISTEN', 'httpListen');
+  const agentAddress = get('QX_LOCAL_AGENT_ADDRESS', 'localAgentAddress');
+  const agentDataDir = get('QX_LOCAL_AGENT_DATA_DIR', 'localAgentDataDir');
+  return {
+    dataDir,
+    listenHost,
+    listenPort,
+    httpListen: httpListen
+      ? (([host, port]) => ({ host, port }))(splitHostPort(httpListen, 'QX_SERVER_HTTP_LISTEN'))
+      : undefined,
+    uiDir: resolve(get('QX_UI_DIR', 'uiDir') ?? join(repoRoot, 'ui/dist')),
+    localAgent: agentAddress && agentDataDir ? { address: agentAddress, dataDir: agentDataDir } : undefined,
+    adminPassword: env.QX_ADMIN_PASSWORD || cmdlineValue(cmdline, 'quantix.admin_password'),
+    extraOrigins: (get('QX_SERVER_ORIGINS', 'origins') ?? '').split(',').filter(Boolean),
+    sessionHours: Number(get('QX_SESSION_HOURS', 'sessionHours') ?? 12),
+    version: '0.1.0',
+  };
+}
+
+function readCmdline(): string {
+  try {
+    return readFileSync('/proc/cmdline', 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** `key=value` from a kernel command line (value without spaces). */
+export function cmdlineValue(cmdline: string, key: string): string | undefined {
+  for (const word of cmdline.trim().split(/\s+/)) {
+    if (word.startsWith(`${key}=`)) return word.slice(key.length + 1) || undefined;
+  }
+  return undefined;
+}
+
+export function splitHostPort(value: string, what: string): [string, number] {
+  const at = value.lastIndexOf(':');
+  const port = Number(value.slice(at + 1));
+  if (at < 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`${what}: expected host:port, got "${value}"`);
+  }
+  return [value.slice(0, at).replace(/^\[|\]$/g, ''), port];
+}

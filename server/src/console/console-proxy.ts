@@ -1,0 +1,141 @@
+// Console and host-shell websockets: checks session cookie, role, Origin and the one-time
+// ticket before the upgrade, then relays bytes between the browser and the agent's
+// ConsoleService.Console / Shell bidi stream (resize travels as a control message).
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { ClientDuplexStream } from '@grpc/grpc-js';
+import { WebSocketServer, type WebSocket, type RawData } from 'ws';
+import type { ConsoleInput, ConsoleOutput } from '@quantix/proto/v1/console.js';
+import { HttpError } from '../errors.js';
+import type { AuthService, Principal } from '../services/auth-service.js';
+import type { VmService } from '../services/vm-service.js';
+import type { AgentPool } from '../agents/agent-pool.js';
+import { sockets } from '../openapi.js';
+import { readSessionCookie } from '../middleware/auth.js';
+import type { TicketStore, TicketKind } from './ticket-store.js';
+import { log } from '../log.js';
+
+export interface ConsoleProxyDeps {
+  auth: AuthService;
+  vms: VmService;
+  pool: AgentPool;
+  tickets: TicketStore;
+  extraOrigins: string[];
+}
+
+const routes: { kind: TicketKind; re: RegExp }[] = [
+  { kind: 'console', re: /^\/api\/v1\/vms\/([^/]+)\/console$/ },
+  { kind: 'shell', re: /^\/api\/v1\/hosts\/([^/]+)\/shell$/ },
+];
+
+export class ConsoleProxy {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+  /** Open sessions, for tests and /metrics. */
+  open = 0;
+
+  constructor(private readonly deps: ConsoleProxyDeps) {}
+
+  attach(server: Server): void {
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      void this.upgrade(req, socket, head).catch((err: unknown) => {
+        const e = err instanceof HttpError ? err : new HttpError(500, 'internal error');
+        if (!(err instanceof HttpError)) log.error('websocket upgrade failed', { error: String(err) });
+        reject(socket, e.status, e.message);
+      });
+    });
+  }
+
+  close(): void {
+    for (const ws of this.wss.clients) ws.terminate();
+    this.wss.close();
+  }
+
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const url = new URL(req.url ?? '/', 'https://x');
+    const route = routes.map((r) => ({ kind: r.kind, m: r.re.exec(url.pathname) })).find((r) => r.m);
+    if (!route) throw new HttpError(404, `no websocket at ${url.pathname}`);
+    const targetId = decodeURIComponent(route.m![1]!);
+    const cookie = readSessionCookie(req.headers.cookie);
+    const principal = cookie ? this.deps.auth.fromCookie(cookie) : undefined;
+    const endpoint = sockets.find((s) => s.id === (route.kind === 'console' ? 'openConsole' : 'openShell'))!;
+    this.deps.auth.requireRole(principal, endpoint.role);
+    this.checkOrigin(req);
+    const ticket = url.searchParams.get('ticket') ?? '';
+    const p = principal as Principal;
+    if (!this.deps.tickets.consume(ticket, p.user.id, route.kind, targetId)) {
+      throw new HttpError(401, 'the console ticket is missing, used, expired or not yours: request a new one');
+    }
+    let call: ClientDuplexStream<ConsoleInput, ConsoleOutput>;
+    let vmId = '';
+    if (route.kind === 'console') {
+      const { agent, vm } = this.deps.vms.online(targetId);
+      vmId = vm.spec!.uuid;
+      call = agent.console.console();
+    } else {
+      const agent = this.deps.pool.get(targetId).requireOnline();
+      call = agent.console.shell();
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.relay(ws, call, vmId, `${p.label} ${route.kind} ${targetId}`));
+  }
+
+  private relay(ws: WebSocket, call: ClientDuplexStream<ConsoleInput, ConsoleOutput>, vm: string, label: string): void {
+    this.open++;
+    log.info('console opened', { session: label });
+    let closed = false;
+    const finish = (reason: string, code = 1000) => {
+      if (closed) return;
+      closed = true;
+      this.open--;
+      if (ws.readyState === ws.OPEN) {
+        ws.send(JSON.stringify({ type: 'closed', reason }));
+        ws.close(code, reason.slice(0, 120));
+      }
+      call.cancel();
+      log.info('console closed', { session: label, reason });
+    };
+    call.write({ msg: { $case: 'open', value: { vm, size: { cols: 80, rows: 24 } } } });
+    call.on('data', (out: ConsoleOutput) => {
+      if (out.msg?.$case === 'data') {
+        if (ws.readyState === ws.OPEN) ws.send(out.msg.value, { binary: true });
+      } else if (out.msg?.$case === 'closed') finish(out.msg.value.reason || 'closed by the host');
+    });
+    call.on('error', (err: { details?: string }) => finish(err.details || 'the host closed the console', 1011));
+    call.on('end', () => finish('the host closed the console'));
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      if (isBinary) {
+        call.write({ msg: { $case: 'data', value: buf } });
+        return;
+      }
+      try {
+        const m = JSON.parse(buf.toString('utf8')) as { type?: string; cols?: number; rows?: number; data?: string };
+        if (m.type === 'resize' && Number.isInteger(m.cols) && Number.isInteger(m.rows)) {
+          call.write({ msg: { $case: 'resize', value: { cols: Math.min(1000, m.cols!), rows: Math.min(1000, m.rows!) } } });
+        } else if (m.type === 'data' && typeof m.data === 'string') {
+          call.write({ msg: { $case: 'data', value: Buffer.from(m.data, 'utf8') } });
+        }
+      } catch {
+        ws.send(JSON.stringify({ type: 'error', reason: 'text frames must be JSON control messages' }));
+      }
+    });
+    ws.on('close', () => finish('closed by client'));
+    ws.on('error', () => finish('websocket error'));
+  }
+
+  private checkOrigin(req: IncomingMessage): void {
+    const origin = req.headers.origin;
+    const host = req.headers.host;
+    const allowed = [`https://${host}`, ...this.deps.extraOrigins];
+    if (!origin || !allowed.includes(origin)) {
+      throw new HttpError(403, `websocket Origin ${origin ?? '(none)'} is not this server (${allowed[0]})`);
+    }
+  }
+}
+
+function reject(socket: Duplex, status: number, message: string): void {
+  const body = JSON.stringify({ error: { message } });
+  const text = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' }[status] ?? 'Error';
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}

@@ -1,0 +1,51 @@
+// Routes: health, OpenAPI, Prometheus metrics, SSE events, audit, tasks, HTTPS certificate.
+import { PassThrough } from 'node:stream';
+import type { InstallCertificateDto } from '../dto/system.js';
+import type { Services } from '../compose.js';
+import { buildOpenApi } from '../openapi.js';
+import type { EventName } from '../services/event-hub.js';
+import type { Handlers } from './handler.js';
+
+const started = Date.now();
+const limitOf = (q: Record<string, string | undefined>) => Math.min(1000, Number(q.limit ?? 100) || 100);
+
+export function systemHandlers(s: Services): Handlers {
+  let openapi: string | undefined;
+  return {
+    getHealth: () => ({ status: 'ok', version: s.config.version, uptimeSeconds: Math.round((Date.now() - started) / 1000) }),
+    getOpenApi: ({ ctx }) => {
+      ctx.type = 'application/json';
+      return (openapi ??= JSON.stringify(buildOpenApi(s.config.version)));
+    },
+    getMetrics: ({ ctx }) => {
+      ctx.type = 'text/plain; version=0.0.4';
+      return s.metrics.render();
+    },
+    streamEvents: ({ ctx }) => {
+      const out = new PassThrough();
+      const send = (name: EventName, data: unknown) => out.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
+      const keepAlive = setInterval(() => out.write(': keep-alive\n\n'), 15_000);
+      s.events.on('event', send);
+      const stop = () => {
+        clearInterval(keepAlive);
+        s.events.off('event', send);
+      };
+      ctx.req.on('close', stop);
+      out.on('close', stop);
+      ctx.req.socket.setTimeout(0);
+      ctx.set({ 'Cache-Control': 'no-cache, no-transform', 'X-Accel-Buffering': 'no' });
+      ctx.type = 'text/event-stream';
+      ctx.body = out;
+      send('hello', { serverTime: new Date().toISOString() });
+    },
+    listAudit: ({ query }) => s.audit.list(limitOf(query), query.before),
+    listTasks: ({ query }) => s.tasks.list(limitOf(query), query.before, query.status),
+    getTask: ({ params }) => s.tasks.get(params.id!),
+    getCertificate: () => s.certificate.dto(),
+    installCertificate: async ({ body }) => {
+      const b = body as InstallCertificateDto;
+      await s.certificate.install(b.certificatePem, b.privateKeyPem);
+      return s.certificate.dto();
+    },
+  };
+}

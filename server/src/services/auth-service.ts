@@ -1,0 +1,194 @@
+// Who is calling: first-run setup, sign-in with lockout, sessions (cookie value hashed in the
+// db, CSRF token per session), API tokens (Bearer, hashed), and role checks. Never imports Koa.
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { Role } from '../dto/operation.js';
+import { badRequest, conflict, forbidden, notFound, tooMany, unauthorized } from '../errors.js';
+import type { SessionRecord, TokenRecord, UserRecord } from '../store/records.js';
+import type { SessionRepo, TokenRepo, UserRepo } from '../store/user-repo.js';
+import { DUMMY_HASH, hashPassword, verifyPassword } from './password.js';
+import type { LoginLimiter } from './login-limiter.js';
+
+export const ROLE_RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
+
+/** The authenticated caller of one request. */
+export interface Principal {
+  user: UserRecord;
+  role: Role;
+  via: 'session' | 'token';
+  session?: SessionRecord;
+  token?: TokenRecord;
+  /** For the audit log: username, or "username/token:<name>". */
+  label: string;
+}
+
+export interface NewSession {
+  cookie: string;
+  session: SessionRecord;
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+export class AuthService {
+  constructor(
+    private readonly users: UserRepo,
+    private readonly sessions: SessionRepo,
+    private readonly tokens: TokenRepo,
+    private readonly limiter: LoginLimiter,
+    private readonly sessionHours: number,
+  ) {}
+
+  needsSetup(): boolean {
+    return this.users.list().length === 0;
+  }
+
+  /** Creates the first admin; refused once any user exists. */
+  async setup(username: string, password: string): Promise<UserRecord> {
+    if (!this.needsSetup()) throw conflict('setup is already done: sign in instead');
+    return this.createUser(username, password, 'admin');
+  }
+
+  async createUser(username: string, password: string, role: Role): Promise<UserRecord> {
+    if (this.users.byName(username)) throw conflict(`user "${username}" already exists`);
+    const user: UserRecord = {
+      id: randomUUID(),
+      username,
+      passwordHash: await hashPassword(password),
+      role,
+      disabled: false,
+      createdAt: new Date().toISOString(),
+      lastLoginAt: null,
+    };
+    await this.users.add(user);
+    return user;
+  }
+
+  /** Checks the password (with lockout) and opens a session. */
+  async login(username: string, password: string, address: string): Promise<{ user: UserRecord } & NewSession> {
+    const wait = this.limiter.retryAfter(username, address);
+    if (wait > 0) throw tooMany(`too many failed sign-ins for "${username}": try again in ${wait} s`);
+    const user = this.users.byName(username);
+    const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
+    if (!user || !ok || user.disabled) {
+      this.limiter.fail(username, address);
+      throw unauthorized(user?.disabled && ok ? `user "${username}" is disabled` : 'wrong username or password');
+    }
+    this.limiter.succeed(username);
+    await this.users.update(user.id, { lastLoginAt: new Date().toISOString() });
+    return { user, ...(await this.openSession(user)) };
+  }
+
+  async openSession(user: UserRecord): Promise<NewSession> {
+    const cookie = randomBytes(32).toString('base64url');
+    const now = Date.now();
+    const session: SessionRecord = {
+      idHash: sha256(cookie),
+      userId: user.id,
+      csrfToken: randomBytes(24).toString('base64url'),
+      createdAt: new Date(now).toISOString(),
+      expiresAt: new Date(now + this.sessionHours * 3_600_000).toISOString(),
+    };
+    await this.sessions.add(session);
+    return { cookie, session };
+  }
+
+  async logout(session: SessionRecord): Promise<void> {
+    await this.sessions.remove((s) => s.idHash === session.idHash);
+  }
+
+  /** Resolves a session cookie; undefined when unknown, expired or the user is gone/disabled. */
+  fromCookie(cookie: string): Principal | undefined {
+    const session = this.sessions.byHash(sha256(cookie));
+    if (!session || session.expiresAt <= new Date().toISOString()) return undefined;
+    const user = this.users.byId(session.userId);
+    if (!user || user.disabled) return undefined;
+    return { user, role: user.role, via: 'session', session, label: user.username };
+  }
+
+  /** Resolves a Bearer secret; revoked tokens are gone from the db at once. */
+  fromBearer(secret: string): Principal | undefined {
+    const token = this.tokens.bySecretHash(sha256(secret));
+    if (!token || (token.expiresAt && token.expiresAt <= new Date().toISOString())) return undefined;
+    const user = this.users.byId(token.userId);
+    if (!user || user.disabled) return undefined;
+    token.lastUsedAt = new Date().toISOString();
+    const role = ROLE_RANK[token.role] <= ROLE_RANK[user.role] ? token.role : user.role;
+    return { user, role, via: 'token', token, label: `${user.username}/token:${token.name}` };
+  }
+
+  requireRole(p: Principal | undefined, role: Role | 'public'): void {
+    if (role === 'public') return;
+    if (!p) throw unauthorized();
+    if (ROLE_RANK[p.role] < ROLE_RANK[role]) {
+      throw forbidden(`this needs the ${role} role; ${p.label} is ${p.role}`);
+    }
+  }
+
+  async changePassword(p: Principal, current: string, next: string): Promise<void> {
+    if (!(await verifyPassword(current, p.user.passwordHash))) throw badRequest('currentPassword: wrong password', 'currentPassword');
+    await this.users.update(p.user.id, { passwordHash: await hashPassword(next) });
+    await this.sessions.remove((s) => s.userId === p.user.id && s.idHash !== p.session?.idHash);
+  }
+
+  async updateUser(id: string, change: { role?: Role; password?: string; disabled?: boolean }): Promise<UserRecord> {
+    const user = this.users.byId(id);
+    if (!user) throw notFound(`user ${id}`);
+    const demotes = (change.role && change.role !== 'admin') || change.disabled;
+    if (user.role === 'admin' && demotes && this.activeAdmins() <= 1) throw conflict('the last admin cannot be demoted or disabled');
+    const update: Partial<UserRecord> = {};
+    if (change.role) update.role = change.role;
+    if (change.disabled !== undefined) update.disabled = change.disabled;
+    if (change.password) update.passwordHash = await hashPassword(change.password);
+    await this.users.update(id, update);
+    if (change.password || change.disabled || change.role) await this.sessions.remove((s) => s.userId === id);
+    return user;
+  }
+
+  async deleteUser(id: string): Promise<void> {
+    const user = this.users.byId(id);
+    if (!user) throw notFound(`user ${id}`);
+    if (user.role === 'admin' && this.activeAdmins() <= 1) throw conflict('the last admin cannot be deleted');
+    await this.users.remove(id);
+  }
+
+  listUsers(): UserRecord[] {
+    return this.users.list();
+  }
+
+  userById(id: string): UserRecord | undefined {
+    return this.users.byId(id);
+  }
+
+  async createToken(p: Principal, name: string, role: Role | undefined, expiresInDays: number | undefined) {
+    const r = role ?? p.role;
+    if (ROLE_RANK[r] > ROLE_RANK[p.role]) throw forbidden(`a token cannot have more than your role (${p.role})`);
+    const secret = `qxt_${randomBytes(30).toString('base64url')}`;
+    const now = Date.now();
+    const token: TokenRecord = {
+      id: randomUUID(),
+      name,
+      userId: p.user.id,
+      role: r,
+      secretHash: sha256(secret),
+      prefix: secret.slice(0, 10),
+      createdAt: new Date(now).toISOString(),
+      expiresAt: expiresInDays ? new Date(now + expiresInDays * 86_400_000).toISOString() : null,
+      lastUsedAt: null,
+    };
+    await this.tokens.add(token);
+    return { token, secret };
+  }
+
+  listTokens(p: Principal): TokenRecord[] {
+    return this.tokens.list().filter((t) => p.role === 'admin' || t.userId === p.user.id);
+  }
+
+  async revokeToken(p: Principal, id: string): Promise<void> {
+    const t = this.tokens.byId(id);
+    if (!t || (p.role !== 'admin' && t.userId !== p.user.id)) throw notFound(`token ${id}`);
+    await this.tokens.remove(id);
+  }
+
+  private activeAdmins(): number {
+    return this.users.list().filter((u) => u.role === 'admin' && !u.disabled).length;
+  }
+}

@@ -1,0 +1,142 @@
+// Hosts: list/get/update/remove, joining a remote host (probe → confirmed fingerprint + token →
+// Join → pinned mTLS) and joining the appliance's own agent automatically at start.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fingerprintOf } from '@quantix/proto/tls/certificates.js';
+import type { AddHostDto, HostDto, HostProbeDto, UpdateHostDto } from '../dto/hosts.js';
+import { conflict, notFound } from '../errors.js';
+import type { AgentPool } from '../agents/agent-pool.js';
+import { joinAgent } from '../agents/enroll.js';
+import { sameFingerprint } from '../agents/pinned-credentials.js';
+import { normaliseAddress, probeAgent } from '../agents/tls-probe.js';
+import type { ClusterRepo, HostRepo } from '../store/host-repo.js';
+import type { HostRecord, VdcRecord } from '../store/records.js';
+import type { InventoryService } from './inventory-service.js';
+import { log } from '../log.js';
+
+export class HostService {
+  constructor(
+    private readonly hosts: HostRepo,
+    private readonly clusters: ClusterRepo,
+    private readonly pool: AgentPool,
+    private readonly inventory: InventoryService,
+    private readonly vdc: VdcRecord,
+  ) {}
+
+  /** Connects to every stored host. */
+  startAll(): void {
+    for (const h of this.hosts.list()) this.pool.add(h);
+  }
+
+  list(): HostDto[] {
+    return this.pool.all().map((c) => this.inventory.hostDto(c));
+  }
+
+  get(id: string): HostDto {
+    return this.inventory.hostDto(this.pool.get(id));
+  }
+
+  async probe(address: string): Promise<HostProbeDto> {
+    const p = await probeAgent(address);
+    return { address: p.address, fingerprint: p.fingerprint, subject: p.subject, validTo: p.validTo };
+  }
+
+  async add(req: AddHostDto): Promise<HostDto> {
+    if (req.clusterId && !this.clusters.byId(req.clusterId)) throw notFound(`cluster ${req.clusterId}`);
+    const probe = await probeAgent(req.address);
+    if (!sameFingerprint(probe.fingerprint, req.fingerprint)) {
+      throw conflict(
+        `the agent at ${probe.address} presents certificate ${probe.fingerprint}, not the one you confirmed (${req.fingerprint}): probe again and compare with the host's console`,
+      );
+    }
+    const info = await joinAgent({
+      address: probe.address,
+      certificatePem: probe.certificatePem,
+      joinToken: req.joinToken,
+      caCertPem: this.vdc.caCertPem,
+      vdcId: this.vdc.id,
+    });
+    const existing = this.hosts.byId(info.hostId);
+    const record: HostRecord = {
+      id: info.hostId,
+      name: req.name ?? existing?.name ?? info.hostname ?? probe.address,
+      address: probe.address,
+      local: existing?.local ?? false,
+      certificatePem: probe.certificatePem,
+      fingerprint: probe.fingerprint,
+      clusterId: req.clusterId ?? existing?.clusterId ?? null,
+      maintenance: existing?.maintenance ?? false,
+      joinedAt: new Date().toISOString(),
+    };
+    await this.hosts.put(record);
+    const c = this.pool.add(record);
+    c.info = info;
+    return this.inventory.hostDto(c);
+  }
+
+  async update(id: string, req: UpdateHostDto): Promise<HostDto> {
+    const c = this.pool.get(id);
+    if (req.clusterId && !this.clusters.byId(req.clusterId)) throw notFound(`cluster ${req.clusterId}`);
+    const change: Partial<HostRecord> = {};
+    if (req.name !== undefined) change.name = req.name;
+    if (req.clusterId !== undefined) change.clusterId = req.clusterId;
+    if (req.maintenance !== undefined) change.maintenance = req.maintenance;
+    await this.hosts.update(id, change);
+    Object.assign(c.record, change);
+    this.inventory.hostChanged(c);
+    return this.inventory.hostDto(c);
+  }
+
+  async remove(id: string): Promise<void> {
+    this.pool.get(id);
+    this.pool.remove(id);
+    await this.hosts.remove(id);
+    this.inventory.hostRemoved(id);
+  }
+
+  /**
+   * The appliance's own agent: reads its certificate and join token from its data dir and joins
+   * it (once); retries in the background until the agent answers.
+   */
+  async joinLocalAgent(address: string, agentDataDir: string, signal: AbortSignal): Promise<void> {
+    let delay = 500;
+    while (!signal.aborted) {
+      try {
+        await this.tryJoinLocal(address, agentDataDir);
+        return;
+      } catch (err) {
+        log.warn('local agent not joined yet', { address, error: err instanceof Error ? err.message : String(err) });
+        await new Promise((r) => setTimeout(r, delay).unref());
+        delay = Math.min(delay * 2, 5_000);
+      }
+    }
+  }
+
+  private async tryJoinLocal(address: string, agentDataDir: string): Promise<void> {
+    const certPem = await readFile(join(agentDataDir, 'identity', 'agent.crt'), 'utf8');
+    const fingerprint = fingerprintOf(certPem);
+    const known = this.hosts.list().find((h) => h.local);
+    if (known && sameFingerprint(known.fingerprint, fingerprint) && known.address === normaliseAddress(address)) return;
+    const token = (await readFile(join(agentDataDir, 'join-token'), 'utf8')).trim();
+    const info = await joinAgent({ address, certificatePem: certPem, joinToken: token, caCertPem: this.vdc.caCertPem, vdcId: this.vdc.id });
+    if (known && known.id !== info.hostId) {
+      this.pool.remove(known.id);
+      await this.hosts.remove(known.id);
+      this.inventory.hostRemoved(known.id);
+    }
+    const record: HostRecord = {
+      id: info.hostId,
+      name: known?.name ?? info.hostname ?? 'local',
+      address: normaliseAddress(address),
+      local: true,
+      certificatePem: certPem,
+      fingerprint,
+      clusterId: known?.clusterId ?? null,
+      maintenance: known?.maintenance ?? false,
+      joinedAt: new Date().toISOString(),
+    };
+    await this.hosts.put(record);
+    this.pool.add(record).info = info;
+    log.info('local agent joined', { address, hostId: info.hostId });
+  }
+}

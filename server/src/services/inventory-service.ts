@@ -1,0 +1,137 @@
+// The live inventory as REST DTOs: listens to every HostConnection, keeps a serialised JSON
+// fragment per VM (re-serialised only when that VM changed) so GET /vms stays cheap with
+// thousands of VMs, and publishes host/vm/pool/metrics events for SSE.
+import type { HostMetrics, VmMetricsBatch } from '@quantix/proto/v1/host.js';
+import type { Pool } from '@quantix/proto/v1/storage.js';
+import type { Vm } from '@quantix/proto/v1/vm.js';
+import type { HostDto } from '../dto/hosts.js';
+import type { PoolDto } from '../dto/storage.js';
+import type { VmDto } from '../dto/vms.js';
+import type { ConnectionListener, HostConnection } from '../agents/host-connection.js';
+import type { EventHub } from './event-hub.js';
+import { toHostMetricsDto, toPoolDto, toVmDto, toVmStatsDto } from './dto-mapping.js';
+
+interface VmEntry {
+  hostId: string;
+  uuid: string;
+  json: string | undefined;
+}
+
+export class InventoryService implements ConnectionListener {
+  private readonly vms = new Map<string, VmEntry>();
+
+  constructor(private readonly events: EventHub) {}
+
+  hostDto(c: HostConnection): HostDto {
+    const r = c.record;
+    const i = c.info;
+    const m = c.metrics;
+    return {
+      id: r.id,
+      name: r.name,
+      address: r.address,
+      local: r.local,
+      status: c.status,
+      statusMessage: c.statusMessage,
+      lastSeenAt: c.lastSeen ? new Date(c.lastSeen).toISOString() : null,
+      clusterId: r.clusterId,
+      maintenance: r.maintenance,
+      fingerprint: r.fingerprint,
+      hostname: i?.hostname ?? '',
+      cpuModel: i?.cpuModel ?? '',
+      cpuCount: i?.cpuCount ?? 0,
+      memoryTotalBytes: m?.memoryTotalBytes || i?.memoryTotalBytes || 0,
+      memoryFreeBytes: freeMemory(c),
+      domainType: i?.domainType ?? '',
+      libvirtVersion: i?.libvirtVersion ?? '',
+      qemuVersion: i?.qemuVersion ?? '',
+      agentVersion: i?.agentVersion ?? '',
+      osRelease: i?.osRelease ?? '',
+      kernel: i?.kernel ?? '',
+      addresses: i?.addresses ?? [],
+      vmCount: c.vms.size,
+      metrics: m ? toHostMetricsDto(m) : null,
+      joinedAt: r.joinedAt,
+    };
+  }
+
+  vmDto(c: HostConnection, vm: Vm): VmDto {
+    return toVmDto(vm, { id: c.record.id, name: c.record.name, online: c.online }, c.vmStats.get(vm.spec!.uuid));
+  }
+
+  /** GET /vms as a JSON text, built from cached per-VM fragments. */
+  vmsJson(hosts: HostConnection[]): string {
+    const parts: string[] = [];
+    for (const c of hosts) {
+      for (const [uuid, vm] of c.vms) {
+        let e = this.vms.get(uuid);
+        if (!e || e.hostId !== c.record.id) {
+          e = { hostId: c.record.id, uuid, json: undefined };
+          this.vms.set(uuid, e);
+        }
+        e.json ??= JSON.stringify(this.vmDto(c, vm));
+        parts.push(e.json);
+      }
+    }
+    return `[${parts.join(',')}]`;
+  }
+
+  poolDtos(c: HostConnection): PoolDto[] {
+    return [...c.pools.values()].map((p) => toPoolDto(p, { id: c.record.id, name: c.record.name }));
+  }
+
+  /** A host's name, status or membership changed: every VM fragment of it is stale. */
+  hostChanged(c: HostConnection): void {
+    this.invalidateHost(c.record.id);
+    this.events.publish('host', this.hostDto(c));
+  }
+
+  hostRemoved(id: string): void {
+    this.invalidateHost(id);
+    this.events.publish('host', { id, removed: true });
+  }
+
+  vmChanged(c: HostConnection, uuid: string, vm: Vm | undefined): void {
+    if (!vm) {
+      this.vms.delete(uuid);
+      this.events.publish('vm', { id: uuid, hostId: c.record.id, removed: true });
+      return;
+    }
+    const e = this.vms.get(uuid);
+    if (e) e.json = undefined;
+    if (this.events.listenerCount('event') > 0) this.events.publish('vm', this.vmDto(c, vm));
+  }
+
+  poolChanged(c: HostConnection, name: string, pool: Pool | undefined): void {
+    if (this.events.listenerCount('event') === 0) return;
+    this.events.publish(
+      'pool',
+      pool ? { hostId: c.record.id, pool: toPoolDto(pool, { id: c.record.id, name: c.record.name }) } : { hostId: c.record.id, name, removed: true },
+    );
+  }
+
+  hostMetrics(c: HostConnection, m: HostMetrics): void {
+    if (this.events.listenerCount('event') > 0) this.events.publish('host-metrics', { hostId: c.record.id, metrics: toHostMetricsDto(m) });
+  }
+
+  vmMetrics(c: HostConnection, batch: VmMetricsBatch): void {
+    for (const s of batch.stats) {
+      const e = this.vms.get(s.uuid);
+      if (e) e.json = undefined;
+    }
+    if (this.events.listenerCount('event') > 0) {
+      this.events.publish('vm-metrics', { hostId: c.record.id, stats: batch.stats.map((s) => ({ id: s.uuid, ...toVmStatsDto(s) })) });
+    }
+  }
+
+  private invalidateHost(hostId: string): void {
+    for (const e of this.vms.values()) if (e.hostId === hostId) e.json = undefined;
+  }
+}
+
+/** Free memory from the latest metrics, else from the host info. */
+export function freeMemory(c: HostConnection): number {
+  const m = c.metrics;
+  if (m && m.memoryTotalBytes) return Math.max(0, m.memoryTotalBytes - m.memoryUsedBytes);
+  return c.info?.memoryFreeBytes ?? 0;
+}

@@ -1,0 +1,126 @@
+// Long operations as tasks: a record in the db (created and finished there), progress and log
+// lines in memory and over SSE as they happen. Callers get the TaskDto at once (HTTP 202).
+import { randomUUID } from 'node:crypto';
+import type { TaskDto } from '../dto/tasks.js';
+import { notFound } from '../errors.js';
+import { HttpError } from '../errors.js';
+import type { TaskRepo } from '../store/log-repo.js';
+import type { TaskRecord } from '../store/records.js';
+import type { EventHub } from './event-hub.js';
+
+export interface TaskContext {
+  progress(percent: number | null, phase?: string): void;
+  log(message: string): void;
+}
+
+export interface TaskStart {
+  kind: string;
+  target: { type: string; id: string; name: string };
+  hostId: string | null;
+  user: string;
+}
+
+const MAX_LOG_LINES = 200;
+
+export class TaskService {
+  /** Seconds each finished task took, by kind (for /metrics). */
+  readonly durations = new Map<string, { count: number; sum: number }>();
+
+  constructor(
+    private readonly repo: TaskRepo,
+    private readonly events: EventHub,
+  ) {}
+
+  /** Tasks that were running when the server stopped did not finish. */
+  async failInterrupted(): Promise<void> {
+    let changed = false;
+    for (const t of this.repo.list()) {
+      if (t.status === 'running') {
+        Object.assign(t, { status: 'failed', error: 'the server restarted while this task ran', finishedAt: new Date().toISOString() });
+        changed = true;
+      }
+    }
+    if (changed) await this.repo.save();
+  }
+
+  /** Starts `work` as a task; resolves once the task is recorded (not when it finishes). */
+  async start(info: TaskStart, work: (t: TaskContext) => Promise<unknown>): Promise<{ dto: TaskDto; done: Promise<TaskRecord> }> {
+    const rec: TaskRecord = {
+      id: randomUUID(),
+      ...info,
+      status: 'running',
+      progress: null,
+      phase: '',
+      log: [],
+      error: null,
+      result: null,
+      createdAt: new Date().toISOString(),
+      finishedAt: null,
+    };
+    await this.repo.add(rec);
+    this.events.publish('task', rec);
+    const ctx: TaskContext = {
+      progress: (percent, phase) => {
+        rec.progress = percent === null ? null : Math.max(0, Math.min(100, Math.round(percent * 10) / 10));
+        if (phase !== undefined) rec.phase = phase;
+        this.events.publish('task', rec);
+      },
+      log: (message) => {
+        rec.log.push({ at: new Date().toISOString(), message });
+        if (rec.log.length > MAX_LOG_LINES) rec.log.splice(0, rec.log.length - MAX_LOG_LINES);
+        this.events.publish('task', rec);
+      },
+    };
+    const done = this.run(rec, ctx, work);
+    return { dto: { ...rec }, done };
+  }
+
+  /** Starts a task and waits for it; throws its error (for synchronous uploads). */
+  async runToEnd(info: TaskStart, work: (t: TaskContext) => Promise<unknown>): Promise<TaskRecord> {
+    const { done } = await this.start(info, work);
+    const rec = await done;
+    if (rec.status === 'failed') throw (rec as TaskRecord & { cause?: unknown }).cause ?? new HttpError(500, rec.error ?? 'failed');
+    return rec;
+  }
+
+  list(limit: number, before?: string, status?: string): TaskDto[] {
+    const all = this.repo.list();
+    let end = all.length;
+    if (before) {
+      const i = all.findIndex((t) => t.id === before);
+      if (i >= 0) end = i;
+    }
+    const out: TaskDto[] = [];
+    for (let i = end - 1; i >= 0 && out.length < limit; i--) {
+      if (!status || all[i]!.status === status) out.push(all[i]!);
+    }
+    return out;
+  }
+
+  get(id: string): TaskDto {
+    const t = this.repo.byId(id);
+    if (!t) throw notFound(`task ${id}`);
+    return t;
+  }
+
+  private async run(rec: TaskRecord, ctx: TaskContext, work: (t: TaskContext) => Promise<unknown>): Promise<TaskRecord> {
+    const started = Date.now();
+    try {
+      rec.result = (await work(ctx)) ?? null;
+      rec.status = 'succeeded';
+      rec.progress = 100;
+    } catch (err) {
+      rec.status = 'failed';
+      rec.error = err instanceof Error ? err.message : String(err);
+      Object.defineProperty(rec, 'cause', { value: err, enumerable: false });
+    }
+    rec.finishedAt = new Date().toISOString();
+    const d = this.durations.get(rec.kind) ?? { count: 0, sum: 0 };
+    d.count++;
+    d.sum += (Date.now() - started) / 1000;
+    this.durations.set(rec.kind, d);
+    await this.repo.save();
+    this.events.publish('task', rec);
+    return rec;
+  }
+}

@@ -1,0 +1,187 @@
+// Templates: an OVA streamed from the request body straight into ImageService.ImportOva (no
+// buffering; a task shows progress), kept as a record in the db; deploy = clone the template's
+// volumes on its host, then DefineVm from the stored spec (undone on failure).
+import type { Readable } from 'node:stream';
+import { randomUUID } from 'node:crypto';
+import type { ImportOvaEvent, ImportOvaRequest, ImportOvaResult } from '@quantix/proto/v1/image.js';
+import { VmSpec } from '@quantix/proto/v1/vm.js';
+import type { DeployTemplateDto, TemplateDto } from '../dto/templates.js';
+import type { TaskDto } from '../dto/tasks.js';
+import { HttpError, conflict, notFound } from '../errors.js';
+import type { AgentPool } from '../agents/agent-pool.js';
+import { pumpBytes } from '../agents/stream-upload.js';
+import type { TemplateRepo } from '../store/log-repo.js';
+import type { TemplateRecord } from '../store/records.js';
+import type { EventHub } from './event-hub.js';
+import type { TaskService } from './task-service.js';
+import { specFields } from './dto-mapping.js';
+
+export class TemplateService {
+  constructor(
+    private readonly repo: TemplateRepo,
+    private readonly pool: AgentPool,
+    private readonly tasks: TaskService,
+    private readonly events: EventHub,
+  ) {}
+
+  list(): TemplateDto[] {
+    return this.repo.list().map((t) => this.dto(t));
+  }
+
+  get(id: string): TemplateDto {
+    return this.dto(this.record(id));
+  }
+
+  async update(id: string, change: { name?: string; description?: string }): Promise<TemplateDto> {
+    this.record(id);
+    if (change.name && this.repo.list().some((t) => t.name === change.name && t.id !== id)) throw conflict(`template "${change.name}" already exists`);
+    const t = (await this.repo.update(id, change))!;
+    const dto = this.dto(t);
+    this.events.publish('template', dto);
+    return dto;
+  }
+
+  async remove(id: string, keepVolumes: boolean): Promise<void> {
+    const t = this.record(id);
+    if (!keepVolumes) {
+      const a = this.pool.get(t.hostId).requireOnline();
+      for (const v of t.volumes) {
+        await a.call(a.storage, a.storage.deleteVolume, { pool: t.pool, name: v }).catch((err: unknown) => {
+          if (!(err instanceof HttpError && err.status === 404)) throw err;
+        });
+      }
+    }
+    await this.repo.remove(id);
+    this.events.publish('template', { id, removed: true });
+  }
+
+  /** Streams the OVA in `body` to the host; resolves with the new template. */
+  async importOva(
+    q: { hostId: string; pool: string; name?: string; fileName?: string },
+    sizeBytes: number,
+    body: Readable,
+    user: string,
+  ): Promise<TemplateDto> {
+    const c = this.pool.get(q.hostId);
+    const agent = c.requireOnline();
+    if (q.name && this.repo.list().some((t) => t.name === q.name)) throw conflict(`template "${q.name}" already exists`);
+    const label = q.name ?? q.fileName ?? 'OVA';
+    const rec = await this.tasks.runToEnd({ kind: 'ova.import', target: { type: 'template', id: '', name: label }, hostId: q.hostId, user }, async (t) => {
+      const call = agent.image.importOva();
+      const result = new Promise<ImportOvaResult>((resolve, reject) => {
+        let got: ImportOvaResult | undefined;
+        call.on('data', (e: ImportOvaEvent) => {
+          if (e.event?.$case === 'progress') {
+            const p = e.event.value;
+            t.progress(p.percent >= 0 ? p.percent : null, p.phase);
+            if (p.message) t.log(p.message);
+          } else if (e.event?.$case === 'result') got = e.event.value;
+        });
+        call.on('error', (err) => reject(agent.mapError(err)));
+        call.on('end', () => (got ? resolve(got) : reject(new HttpError(502, `host ${c.record.name} ended the import without a result`))));
+      });
+      call.write({ msg: { $case: 'header', value: { pool: q.pool, name: q.name ?? '', sizeBytes } } } as ImportOvaRequest);
+      t.progress(0, 'receiving');
+      pumpBytes(body, call, (data) => ({ msg: { $case: 'data' as const, value: data } }), () => undefined).catch((err: unknown) => {
+        call.cancel();
+        t.log(`upload interrupted: ${err instanceof Error ? err.message : String(err)}`);
+      });
+      const r = await result;
+      const spec = r.spec;
+      const record: TemplateRecord = {
+        id: randomUUID(),
+        name: this.uniqueName(q.name || spec?.name || q.fileName?.replace(/\.ova$/i, '') || 'template'),
+        description: spec?.annotation ?? '',
+        hostId: q.hostId,
+        pool: q.pool,
+        volumes: r.volumes.map((v) => v.name),
+        spec: r.suggestedSpec ? VmSpec.toJSON(r.suggestedSpec) : {},
+        osType: spec?.osType ?? '',
+        sourceFile: q.fileName ?? '',
+        sizeBytes,
+        warnings: spec?.warnings ?? [],
+        createdAt: new Date().toISOString(),
+      };
+      await this.repo.add(record);
+      this.events.publish('template', this.dto(record));
+      return { templateId: record.id };
+    });
+    return this.get((rec.result as { templateId: string }).templateId);
+  }
+
+  async deploy(id: string, req: DeployTemplateDto, user: string): Promise<TaskDto> {
+    const t = this.record(id);
+    const c = this.pool.get(t.hostId);
+    const agent = c.requireOnline();
+    if (c.record.maintenance) throw conflict(`host ${c.record.name} is in maintenance: no new VMs are placed there`);
+    const { dto } = await this.tasks.start({ kind: 'template.deploy', target: { type: 'template', id, name: req.name }, hostId: t.hostId, user }, async (task) => {
+      const cloned: string[] = [];
+      try {
+        const base = VmSpec.fromJSON(t.spec);
+        for (const [i, v] of t.volumes.entries()) {
+          const target = `${req.name}-disk${i}`;
+          task.log(`cloning ${t.pool}/${v} → ${target}`);
+          task.progress((i / Math.max(1, t.volumes.length)) * 80, 'cloning');
+          await agent.call(agent.storage, agent.storage.cloneVolume, { pool: t.pool, name: v, targetName: target, targetPool: '', linked: req.linked ?? false }, 3_600_000);
+          cloned.push(target);
+        }
+        const disks = base.disks.length
+          ? base.disks.map((d, i) => ({ ...d, pool: t.pool, volume: cloned[i] ?? d.volume }))
+          : cloned.map((v) => ({ pool: t.pool, volume: v, bus: 1, readonly: false }));
+        const spec = VmSpec.fromPartial({ ...base, name: req.name, uuid: '', disks, memoryMib: req.memoryMib ?? base.memoryMib });
+        task.progress(85, 'defining');
+        const vm = await agent.call(agent.vm, agent.vm.defineVm, { spec }, 120_000);
+        cloned.length = 0;
+        await c.refreshVm(vm.spec!.uuid);
+        if (req.start) {
+          await agent.call(agent.vm, agent.vm.startVm, { id: vm.spec!.uuid }, 180_000);
+          await c.refreshVm(vm.spec!.uuid);
+        }
+        return { vmId: vm.spec!.uuid, hostId: t.hostId };
+      } catch (err) {
+        for (const v of cloned) await agent.call(agent.storage, agent.storage.deleteVolume, { pool: t.pool, name: v }).catch(() => undefined);
+        throw err;
+      }
+    });
+    return dto;
+  }
+
+  private uniqueName(name: string): string {
+    const base = name.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 56) || 'template';
+    let n = base;
+    for (let i = 2; this.repo.list().some((t) => t.name === n); i++) n = `${base}-${i}`;
+    return n;
+  }
+
+  private record(id: string): TemplateRecord {
+    const t = this.repo.byId(id);
+    if (!t) throw notFound(`template ${id}`);
+    return t;
+  }
+
+  private dto(t: TemplateRecord): TemplateDto {
+    const spec = VmSpec.fromJSON(t.spec);
+    const f = specFields(spec);
+    return {
+      id: t.id,
+      name: t.name,
+      description: t.description,
+      hostId: t.hostId,
+      hostName: this.pool.find(t.hostId)?.record.name ?? '',
+      pool: t.pool,
+      volumes: t.volumes,
+      osType: t.osType,
+      firmware: f.firmware,
+      sockets: f.sockets,
+      cores: f.cores,
+      memoryMib: f.memoryMib,
+      disks: f.disks,
+      cdroms: f.cdroms,
+      nics: f.nics,
+      sourceFile: t.sourceFile,
+      sizeBytes: t.sizeBytes,
+      warnings: t.warnings,
+      createdAt: t.createdAt,
+    };
+  }
+}

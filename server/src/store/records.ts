@@ -1,0 +1,120 @@
+// Stored shapes (*Record): what the server keeps in its db file. REST shapes live in dto/.
+import type { Role } from '../dto/operation.js';
+import type { TaskStatus } from '../dto/tasks.js';
+
+export interface UserRecord {
+  id: string;
+  username: string;
+  passwordHash: string;
+  role: Role;
+  disabled: boolean;
+  createdAt: string;
+  lastLoginAt: string | null;
+}
+
+export interface SessionRecord {
+  /** SHA-256 of the cookie value (the cookie itself is never stored). */
+  idHash: string;
+  userId: string;
+  csrfToken: string;
+  createdAt: string;
+  expiresAt: string;
+}
+
+export interface TokenRecord {
+  id: string;
+  name: string;
+  userId: string;
+  role: Role;
+  secretHash: string;
+  prefix: string;
+  createdAt: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+}
+
+export interface VdcRecord {
+  id: string;
+  caKeyPem: string;
+  caCertPem: string;
+  clientKeyPem: string;
+  clientCertPem: string;
+}
+
+export interface HostRecord {
+  id: string;
+  name: string;
+  address: string;
+  local: boolean;
+  /** The agent's certificate, pinned at join (fingerprint checked on every connection). */
+  certificatePem: string;
+  fingerprint: string;
+  clusterId: string | null;
+  maintenance: boolean;
+  joinedAt: string;
+}
+
+export interface ClusterRecord {
+  id: string;
+  name: string;
+  createdAt: string;
+}
+
+export interface TaskRecord {
+  id: string;
+  kind: string;
+  target: { type: string; id: string; name: string };
+  hostId: string | null;
+  status: TaskStatus;
+  progress: number | null;
+  phase: string;
+  log: { at: string; message: string }[];
+  error: string | null;
+  result: unknown;
+  user: string;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+export interface AuditRecord {
+  id: string;
+  at: string;
+  user: string;
+  action: string;
+  method: string;
+  path: string;
+  target: string;
+  result: 'ok' | 'error';
+  status: number;
+  detail: string;
+  remote: string;
+}
+
+export interface TemplateRecord {
+  id: string;
+  name: string;
+  description: string;
+  hostId: string;
+  pool: string;
+  volumes: string[];
+  /** The agent's suggested VmSpec, as JSON (proto VmSpec.toJSON). */
+  spec: unknown;
+  osType: string;
+  sourceFile: string;
+  sizeBytes: number;
+  warnings: string[];
+  createdAt: string;
+}
+
+export interface DbData {
+  schemaVersion: number;
+  vdc: VdcRecord | null;
+  users: UserRecord[];
+  sessions: SessionRecord[];
+  tokens: TokenRecord[];
+  hosts: HostRecord[];
+  clusters: ClusterRecord[];
+  templates: TemplateRecord[];
+  tasks: TaskRecord[];
+  audit: AuditRecord[];
+}
