@@ -6,17 +6,15 @@ import { Virsh } from './libvirt/virsh.js';
 import { WatchBus } from './context.js';
 import { startAgentServer } from './grpc/server.js';
 import { log } from './log.js';
+import { startNetworks } from './network/network-startup.js';
 
 const config = loadAgentConfig();
 const identity = await loadOrCreateIdentity(config.dataDir);
 const joinToken = new JoinToken(config.joinTokenFile);
-const running = await startAgentServer({
-  config,
-  identity,
-  joinToken,
-  virsh: new Virsh(config.libvirtUri),
-  bus: new WatchBus(),
-});
+const virsh = new Virsh(config.libvirtUri);
+const bus = new WatchBus();
+const running = await startAgentServer({ config, identity, joinToken, virsh, bus });
+void startNetworks({ virsh, bus }, config.dataDir);
 log.info('agent listening', {
   address: `${config.listenHost}:${running.port}`,
   fingerprint: identity.fingerprint,

@@ -23,7 +23,10 @@ export interface HostInterfaceState extends HostInterface {
 }
 
 /** Pure: combines `ip -j -d addr` with the devices that carry a default route. */
-export function parseHostInterfaces(entries: IpAddrEntry[], defaultRouteDevs: ReadonlySet<string>): HostInterfaceState[] {
+export function parseHostInterfaces(
+  entries: IpAddrEntry[],
+  defaultRouteDevs: ReadonlySet<string>,
+): HostInterfaceState[] {
   return entries
     .filter((e) => e.link_type !== 'loopback')
     .map((e) => {

@@ -22,6 +22,9 @@ import { parseNetworkXml, type ParsedNetwork } from './network-xml-parse.js';
 import type { DomainNics } from './domain-nics-parse.js';
 import { attachUplinkBridge, detachUplinkBridge } from './uplink-bridge.js';
 
+/** What the network logic needs from the agent context (start-up code has no full context). */
+export type NetworkDeps = Pick<AgentContext, 'virsh' | 'bus'>;
+
 const kindOf: Record<string, NetworkKind> = {
   nat: NetworkKind.NETWORK_KIND_NAT,
   isolated: NetworkKind.NETWORK_KIND_ISOLATED,
@@ -46,7 +49,9 @@ function usersOf(n: ParsedNetwork, domains: DomainNics[]): string[] {
   return domains
     .filter((d) =>
       d.nics.some(
-        (nic) => (nic.type === 'network' && nic.network === n.name) || (nic.type === 'bridge' && n.bridge !== '' && nic.bridge === n.bridge),
+        (nic) =>
+          (nic.type === 'network' && nic.network === n.name) ||
+          (nic.type === 'bridge' && n.bridge !== '' && nic.bridge === n.bridge),
       ),
     )
     .map((d) => d.name)
@@ -55,10 +60,13 @@ function usersOf(n: ParsedNetwork, domains: DomainNics[]): string[] {
 
 async function describe(virsh: Virsh, n: ParsedNetwork, active: boolean, domains: DomainNics[]): Promise<Network> {
   let error = '';
-  const leases = active && n.subnet ? await networkLeases(virsh, n.name).catch((e: unknown) => {
-    error = `leases: ${Virsh.message(e)}`;
-    return [];
-  }) : [];
+  const leases =
+    active && n.subnet
+      ? await networkLeases(virsh, n.name).catch((e: unknown) => {
+          error = `leases: ${Virsh.message(e)}`;
+          return [];
+        })
+      : [];
   return {
     spec: {
       name: n.name,
@@ -79,12 +87,12 @@ async function describe(virsh: Virsh, n: ParsedNetwork, active: boolean, domains
   };
 }
 
-export async function listNetworks(ctx: AgentContext): Promise<Network[]> {
+export async function listNetworks(ctx: NetworkDeps): Promise<Network[]> {
   const [{ parsed, active }, domains] = await Promise.all([readParsedNetworks(ctx.virsh), domainNics(ctx.virsh)]);
   return Promise.all(parsed.map((n) => describe(ctx.virsh, n, active.has(n.name), domains)));
 }
 
-export async function getNetwork(ctx: AgentContext, name: string): Promise<Network> {
+export async function getNetwork(ctx: NetworkDeps, name: string): Promise<Network> {
   validateName('name', name);
   const { all, active } = await networkNames(ctx.virsh);
   if (!all.includes(name)) throw notFound(`network "${name}"`);
@@ -92,7 +100,7 @@ export async function getNetwork(ctx: AgentContext, name: string): Promise<Netwo
   return describe(ctx.virsh, parsed, active.has(name), await domainNics(ctx.virsh));
 }
 
-export async function createNetwork(ctx: AgentContext, spec: NetworkSpec): Promise<Network> {
+export async function createNetwork(ctx: NetworkDeps, spec: NetworkSpec): Promise<Network> {
   const plan = planNetwork(spec);
   return serialized(async () => {
     const [{ parsed }, interfaces] = await Promise.all([readParsedNetworks(ctx.virsh), readHostInterfaces()]);
@@ -106,7 +114,9 @@ export async function createNetwork(ctx: AgentContext, spec: NetworkSpec): Promi
     } catch (err) {
       if (defined) await networkRemove(ctx.virsh, plan.name).catch(() => undefined);
       if (plan.kind === 'bridged') await detachUplinkBridge(plan).catch(() => undefined);
-      throw new AgentError(ErrorCode.Internal, `network "${plan.name}": ${Virsh.message(err)}`, undefined, { cause: err });
+      throw new AgentError(ErrorCode.Internal, `network "${plan.name}": ${Virsh.message(err)}`, undefined, {
+        cause: err,
+      });
     }
     const network = await getNetwork(ctx, plan.name);
     ctx.bus.publish({ event: { $case: 'network', value: { network, removed: false } } });
@@ -114,12 +124,14 @@ export async function createNetwork(ctx: AgentContext, spec: NetworkSpec): Promi
   });
 }
 
-export async function deleteNetwork(ctx: AgentContext, name: string): Promise<void> {
+export async function deleteNetwork(ctx: NetworkDeps, name: string): Promise<void> {
   validateName('name', name);
   return serialized(async () => {
     const network = await getNetwork(ctx, name);
     if (network.usedBy.length > 0) {
-      throw failedPrecondition(`network "${name}" is used by VM(s) ${network.usedBy.join(', ')}; remove their NICs first`);
+      throw failedPrecondition(
+        `network "${name}" is used by VM(s) ${network.usedBy.join(', ')}; remove their NICs first`,
+      );
     }
     await networkRemove(ctx.virsh, name);
     if (network.spec!.kind === NetworkKind.NETWORK_KIND_BRIDGED && network.spec!.uplink) {

@@ -27,7 +27,10 @@ export function checkPlanAgainstHost(plan: NetworkPlan, host: HostView): HostInt
   if (plan.kind !== 'bridged') {
     for (const n of host.networks) {
       if (n.subnet && overlaps(n.subnet, plan.subnet)) {
-        throw invalidArgument('spec.subnet', `${formatCidr(plan.subnet)} overlaps network "${n.name}" (${n.subnetText})`);
+        throw invalidArgument(
+          'spec.subnet',
+          `${formatCidr(plan.subnet)} overlaps network "${n.name}" (${n.subnetText})`,
+        );
       }
     }
     for (const i of host.interfaces) {
@@ -49,7 +52,9 @@ export function checkPlanAgainstHost(plan: NetworkPlan, host: HostView): HostInt
   if (!nic) throw invalidArgument('spec.uplink', `host interface "${plan.uplink}" does not exist on this host`);
   if (nic.kind === 'bridge') throw invalidArgument('spec.uplink', `"${nic.name}" is itself a bridge; use a NIC`);
   if (nic.master) throw invalidArgument('spec.uplink', `"${nic.name}" is already a port of bridge ${nic.master}`);
-  const taken = host.networks.find((n) => n.kind === 'bridged' && n.uplink === plan.uplink && !plan.vlanId && !n.vlanId);
+  const taken = host.networks.find(
+    (n) => n.kind === 'bridged' && n.uplink === plan.uplink && !plan.vlanId && !n.vlanId,
+  );
   if (taken) throw invalidArgument('spec.uplink', `"${nic.name}" already carries network "${taken.name}"`);
   if (nic.management && !plan.vlanId && !plan.confirmManagementMove) {
     throw new AgentError(

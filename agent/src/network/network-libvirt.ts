@@ -59,9 +59,7 @@ export async function domainNics(virsh: Virsh): Promise<DomainNics[]> {
   const out: DomainNics[] = [];
   for (let i = 0; i < domains.length; i += 4) {
     const batch = await Promise.all(
-      domains.slice(i, i + 4).map((d) =>
-        virsh.exec(['dumpxml', '--', d]).then(parseDomainNics, () => undefined),
-      ),
+      domains.slice(i, i + 4).map((d) => virsh.exec(['dumpxml', '--', d]).then(parseDomainNics, () => undefined)),
     );
     for (const d of batch) if (d) out.push(d);
   }

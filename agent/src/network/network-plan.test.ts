@@ -23,9 +23,11 @@ const invalid = (field: string) => (e: unknown) =>
 
 test('a NAT plan takes the first address for the host and the rest for DHCP by default', () => {
   const plan = planNetwork(spec({}));
-  assert.equal(plan.kind, 'nat');
-  if (plan.kind === 'bridged') return;
-  assert.deepEqual([plan.bridge, plan.hostAddress, plan.dhcpStart, plan.dhcpEnd], ['qx-lab', '10.213.1.1', '10.213.1.2', '10.213.1.14']);
+  if (plan.kind !== 'nat') throw new Error(`expected a nat plan, got ${plan.kind}`);
+  assert.deepEqual(
+    [plan.bridge, plan.hostAddress, plan.dhcpStart, plan.dhcpEnd],
+    ['qx-lab', '10.213.1.1', '10.213.1.2', '10.213.1.14'],
+  );
 });
 
 test('long names get a hashed bridge name that fits 15 characters', () => {
@@ -70,7 +72,9 @@ test('NAT, isolated and bridged XML round-trip through the parser', () => {
   assert.equal(parseNetworkXml(isoXml).kind, 'isolated');
   const br = parseNetworkXml(
     buildNetworkXml(
-      planNetwork(spec({ kind: NetworkKind.NETWORK_KIND_BRIDGED, subnet: '', uplink: 'eno1', bridge: 'br0', vlanId: 12 })),
+      planNetwork(
+        spec({ kind: NetworkKind.NETWORK_KIND_BRIDGED, subnet: '', uplink: 'eno1', bridge: 'br0', vlanId: 12 }),
+      ),
     ),
   );
   assert.deepEqual([br.kind, br.bridge, br.uplink, br.vlanId, br.subnetText], ['bridged', 'br0', 'eno1', 12, '']);
@@ -87,5 +91,8 @@ test('parses libvirt-made networks (the default network as virsh dumps it)', () 
     <dhcp><range start='192.168.122.2' end='192.168.122.254'/></dhcp>
   </ip>
 </network>`);
-  assert.deepEqual([n.kind, n.bridge, n.subnetText, n.dhcpEnd, n.uplink], ['nat', 'virbr0', '192.168.122.0/24', '192.168.122.254', '']);
+  assert.deepEqual(
+    [n.kind, n.bridge, n.subnetText, n.dhcpEnd, n.uplink],
+    ['nat', 'virbr0', '192.168.122.0/24', '192.168.122.254', ''],
+  );
 });

@@ -6,7 +6,12 @@ import type { NetworkPlan } from './network-plan.js';
 /** Namespace of the agent's own element in a network's <metadata>. */
 export const QX_NETWORK_NS = 'https://quantix-vdc.dev/xmlns/network/1';
 
-const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', format: true, suppressEmptyNode: true });
+const builder = new XMLBuilder({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@_',
+  format: true,
+  suppressEmptyNode: true,
+});
 
 export function buildNetworkXml(plan: NetworkPlan): string {
   const meta: Record<string, unknown> = { '@_xmlns:qx': QX_NETWORK_NS, 'qx:kind': plan.kind };

@@ -15,7 +15,10 @@ test('leases: parses virsh net-dhcp-leases rows, skipping headers and blanks', (
   ].join('\n');
   const leases = parseLeases(text);
   assert.equal(leases.length, 2);
-  assert.deepEqual([leases[0]!.mac, leases[0]!.ip, leases[0]!.hostname], ['52:54:00:aa:bb:cc', '10.213.1.7', 'qxguest']);
+  assert.deepEqual(
+    [leases[0]!.mac, leases[0]!.ip, leases[0]!.hostname],
+    ['52:54:00:aa:bb:cc', '10.213.1.7', 'qxguest'],
+  );
   assert.equal(leases[1]!.hostname, '');
   assert.ok(leases[0]!.expiryMs > 0);
 });
@@ -40,7 +43,11 @@ test('domain NICs: network and bridge sources with MACs', () => {
 
 test('host interfaces: kinds, addresses, management and bridge ports', () => {
   const entries: IpAddrEntry[] = [
-    { ifname: 'lo', link_type: 'loopback', addr_info: [{ family: 'inet', local: '127.0.0.1', prefixlen: 8, scope: 'host' }] },
+    {
+      ifname: 'lo',
+      link_type: 'loopback',
+      addr_info: [{ family: 'inet', local: '127.0.0.1', prefixlen: 8, scope: 'host' }],
+    },
     {
       ifname: 'eth0',
       address: '02:FC:00:00:00:01',

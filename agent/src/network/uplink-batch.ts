@@ -45,7 +45,7 @@ function routeLine(verb: 'replace', r: IpRoute, dev: string): string {
 export function moveToBridgeBatch(s: UplinkState): string[] {
   return [
     `link add name ${s.bridge} type bridge`,
-    `link set dev ${s.bridge} address ${s.mac}`,
+    ...(s.mac ? [`link set dev ${s.bridge} address ${s.mac}`] : []),
     `link set dev ${s.bridge} up`,
     `link set dev ${s.uplink} master ${s.bridge}`,
     ...(s.uplinkUp ? [] : [`link set dev ${s.uplink} up`]),

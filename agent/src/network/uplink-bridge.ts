@@ -29,7 +29,10 @@ async function routesOf(dev: string): Promise<IpRoute[]> {
 export function vlanPortName(uplink: string, vlanId: number): string {
   const plain = `${uplink}.${vlanId}`;
   if (plain.length <= 15) return plain;
-  return `qxv${vlanId}-${createHash('sha256').update(uplink).digest('hex').slice(0, 15 - 4 - String(vlanId).length)}`;
+  return `qxv${vlanId}-${createHash('sha256')
+    .update(uplink)
+    .digest('hex')
+    .slice(0, 15 - 4 - String(vlanId).length)}`;
 }
 
 /**
@@ -55,9 +58,9 @@ export async function attachUplinkBridge(target: UplinkBridge, nic: HostInterfac
   } catch (err) {
     await ipBatch(restoreUplinkBatch(state), true).catch(() => undefined);
     throw new AgentError(
-      ErrorCode.Internal,
-      `moving ${nic.name}'s addresses onto bridge ${target.bridge} failed, restored ${nic.name}: ${(err as Error).message}`,
-      undefined,
+      ErrorCode.FailedPrecondition,
+      `spec.uplink: putting ${nic.name} under bridge ${target.bridge} failed (${nic.name} was restored): ${(err as Error).message}`,
+      'spec.uplink',
       { cause: err },
     );
   }
@@ -96,11 +99,15 @@ async function attachVlanBridge({ bridge, uplink, vlanId }: UplinkBridge): Promi
 export async function detachUplinkBridge({ bridge, uplink, vlanId }: UplinkBridge): Promise<void> {
   if (!(await linkExists(bridge))) return;
   if (vlanId) {
-    await ipBatch([`link del dev ${vlanPortName(uplink, vlanId)}`, `link del dev ${bridge}`], true).catch(() => undefined);
+    await ipBatch([`link del dev ${vlanPortName(uplink, vlanId)}`, `link del dev ${bridge}`], true).catch(
+      () => undefined,
+    );
   } else {
     const { stdout } = await run('ip', ['-j', 'addr', 'show', 'dev', bridge]);
     const [entry] = JSON.parse(stdout) as { addr_info?: { local: string; prefixlen: number; scope?: string }[] }[];
-    const addresses = (entry?.addr_info ?? []).filter((a) => a.scope === 'global').map((a) => `${a.local}/${a.prefixlen}`);
+    const addresses = (entry?.addr_info ?? [])
+      .filter((a) => a.scope === 'global')
+      .map((a) => `${a.local}/${a.prefixlen}`);
     const state: UplinkState = { uplink, bridge, mac: '', addresses, routes: await routesOf(bridge), uplinkUp: true };
     await ipBatch(restoreUplinkBatch(state), true).catch(() => undefined);
   }

@@ -1,0 +1,97 @@
+// Agent start-up for networks: bridged networks get their Linux bridge back after a reboot (the
+// kernel forgets it, libvirt does not), and with QX_AGENT_DEFAULT_NAT=1 a first start creates a NAT network.
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { NetworkKind } from '@quantix/proto/v1/network.js';
+import { AgentError } from '../errors.js';
+import { log } from '../log.js';
+import { createNetwork, type NetworkDeps } from './host-networks.js';
+import { readHostInterfaces } from './host-interfaces.js';
+import { networkDumpXml, networkNames } from './network-libvirt.js';
+import { parseNetworkXml } from './network-xml-parse.js';
+import { attachUplinkBridge, linkExists } from './uplink-bridge.js';
+
+export interface DefaultNatOptions {
+  name: string;
+  /** Tried in order; the first that overlaps nothing on the host is used. */
+  subnets: string[];
+  /** Written once the default network was made, so a network the operator deleted stays deleted. */
+  markerFile: string;
+}
+
+export const DEFAULT_NAT: Omit<DefaultNatOptions, 'markerFile'> = {
+  name: 'vm-nat',
+  subnets: ['10.77.0.0/24', '10.78.0.0/24', '172.31.77.0/24', '192.168.177.0/24'],
+};
+
+/** Re-creates missing bridges of bridged networks over their uplink and starts those networks. */
+export async function restoreBridgedNetworks(deps: NetworkDeps): Promise<string[]> {
+  const restored: string[] = [];
+  const { all, active } = await networkNames(deps.virsh);
+  for (const name of all) {
+    const n = parseNetworkXml(await networkDumpXml(deps.virsh, name));
+    if (n.kind !== 'bridged' || !n.uplink || (await linkExists(n.bridge))) continue;
+    const nic = (await readHostInterfaces()).find((i) => i.name === n.uplink);
+    if (!nic) {
+      log.warn('bridged network: uplink missing, bridge not restored', { network: name, uplink: n.uplink });
+      continue;
+    }
+    await attachUplinkBridge({ bridge: n.bridge, uplink: n.uplink, vlanId: n.vlanId }, nic);
+    if (!active.has(name)) await deps.virsh.exec(['net-start', '--', name]);
+    restored.push(name);
+  }
+  return restored;
+}
+
+/** Creates the default NAT network once (first start); returns its subnet, or undefined if it already ran. */
+export async function ensureDefaultNat(deps: NetworkDeps, options: DefaultNatOptions): Promise<string | undefined> {
+  if (existsSync(options.markerFile)) return undefined;
+  const { all } = await networkNames(deps.virsh);
+  let subnet: string | undefined;
+  if (!all.includes(options.name)) {
+    for (const candidate of options.subnets) {
+      try {
+        await createNetwork(deps, {
+          name: options.name,
+          kind: NetworkKind.NETWORK_KIND_NAT,
+          subnet: candidate,
+          dhcpStart: '',
+          dhcpEnd: '',
+          bridge: '',
+          uplink: '',
+          vlanId: 0,
+          confirmManagementMove: false,
+        });
+        subnet = candidate;
+        break;
+      } catch (err) {
+        if (!(err instanceof AgentError && err.field === 'spec.subnet')) throw err;
+      }
+    }
+    if (!subnet)
+      throw new Error(`default NAT network: every candidate subnet overlaps (${options.subnets.join(', ')})`);
+  }
+  await writeFile(options.markerFile, `${new Date().toISOString()}\n`);
+  return subnet ?? 'existing';
+}
+
+/** The start-up call main.ts makes; failures are logged, never fatal. */
+export async function startNetworks(
+  deps: NetworkDeps,
+  dataDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<void> {
+  try {
+    const restored = await restoreBridgedNetworks(deps);
+    if (restored.length) log.info('bridged networks restored', { networks: restored });
+  } catch (err) {
+    log.error('restoring bridged networks failed', { error: (err as Error).message });
+  }
+  if (env.QX_AGENT_DEFAULT_NAT !== '1') return;
+  try {
+    const subnet = await ensureDefaultNat(deps, { ...DEFAULT_NAT, markerFile: `${dataDir}/default-nat.done` });
+    if (subnet) log.info('default NAT network ready', { name: DEFAULT_NAT.name, subnet });
+  } catch (err) {
+    log.error('default NAT network failed', { error: (err as Error).message });
+  }
+}
