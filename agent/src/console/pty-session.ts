@@ -13,6 +13,11 @@ export interface PtyOptions {
   rows?: number;
   cwd?: string;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Output up to and including this text is the tool's own preamble: it is not shown, and
+   * input is held back until it has appeared (so keystrokes cannot get lost while connecting).
+   */
+  readyMarker?: string;
 }
 
 const clamp = (n: number | undefined, fallback: number) => Math.min(1000, Math.max(1, Math.floor(n || fallback)));
@@ -22,6 +27,8 @@ export class PtySession {
   private readonly viewers = new Set<Viewer>();
   private closeReason: string | undefined;
   private exited = false;
+  private ready: boolean;
+  private readonly pending: (Buffer | string)[] = [];
   /** Resolves once the process has exited. */
   readonly done: Promise<void>;
   /** Called once, after the process exited, with the reason given to viewers. */
@@ -36,10 +43,22 @@ export class PtySession {
       env: (options.env ?? process.env) as Record<string, string>,
       encoding: null,
     });
+    let preamble: Buffer | undefined = options.readyMarker ? Buffer.alloc(0) : undefined;
     this.pty.onData((d) => {
-      const chunk = typeof d === 'string' ? Buffer.from(d) : (d as Buffer);
+      let chunk = typeof d === 'string' ? Buffer.from(d) : (d as Buffer);
+      if (preamble) {
+        preamble = Buffer.concat([preamble, chunk]);
+        const at = preamble.indexOf(options.readyMarker!);
+        if (at < 0) return;
+        chunk = preamble.subarray(at + options.readyMarker!.length);
+        preamble = undefined;
+        for (const input of this.pending.splice(0)) this.pty.write(input);
+        this.ready = true;
+        if (chunk.length === 0) return;
+      }
       for (const v of this.viewers) v.data(chunk);
     });
+    this.ready = !options.readyMarker;
     this.done = new Promise((resolve) => {
       this.pty.onExit(() => {
         this.exited = true;
@@ -74,7 +93,9 @@ export class PtySession {
   }
 
   write(data: Buffer | string): void {
-    if (!this.closed) this.pty.write(data);
+    if (this.closed) return;
+    if (this.ready) this.pty.write(data);
+    else this.pending.push(data);
   }
 
   resize(cols: number, rows: number): void {

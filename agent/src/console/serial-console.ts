@@ -14,6 +14,8 @@ export interface ConsoleHandle {
 }
 
 const sessions = new Map<string, PtySession>();
+/** The last line virsh prints once the console is connected (LC_ALL=C keeps it in English). */
+const CONNECTED = 'Escape character is ^] (Ctrl + ])\r\n';
 
 /** Joins (or starts) the console of VM `uuid`. The caller checked that the VM runs. */
 export function joinSerialConsole(
@@ -25,9 +27,10 @@ export function joinSerialConsole(
   const key = `${virsh.uri} ${uuid}`;
   let session = sessions.get(key);
   if (!session || session.closed) {
-    const s = new PtySession('virsh', ['-q', '-c', virsh.uri, 'console', '--force', uuid], {
+    const s = new PtySession('virsh', ['-c', virsh.uri, 'console', '--force', uuid], {
       ...(size ? { cols: size.cols, rows: size.rows } : {}),
       env: { ...process.env, LC_ALL: 'C' },
+      readyMarker: CONNECTED,
     });
     sessions.set(key, s);
     s.onClose = () => {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DiskBus, Firmware, NicKind, NicModel, type VmSpec } from '@quantix/proto/v1/vm.js';
-import { AgentError } from '../errors.js';
+import type { AgentError } from '../errors.js';
 import { validateVmSpec } from './vm-spec-validate.js';
 
 const spec = (over: Partial<VmSpec> = {}): VmSpec => ({

@@ -75,8 +75,14 @@ export class VmStatsSampler {
     return this.toStats(name, uuid, r, Date.now());
   }
 
-  /** Stats of every running VM in one virsh call (for the Watch metrics batch). */
-  async running(uuids: Map<string, string>): Promise<VmStats[]> {
+  /** Stats of every running VM (for the Watch metrics batch): two virsh calls in all. */
+  async running(): Promise<VmStats[]> {
+    const uuids = new Map<string, string>();
+    for (const line of (await this.virsh.exec(['list', '--uuid', '--name'])).split('\n')) {
+      const [uuid, ...name] = line.trim().split(' ');
+      if (uuid && name.length) uuids.set(name.join(' '), uuid);
+    }
+    if (uuids.size === 0) return [];
     const text = await this.virsh.exec([...ARGS, '--list-running']);
     const now = Date.now();
     const stats: VmStats[] = [];

@@ -1,0 +1,183 @@
+// VmService, ConsoleService and Watch on the real libvirtd with the test guest: one booted guest
+// carries the lifecycle (console, shared viewers, stats, pause, graceful shutdown, snapshot
+// revert, out-of-band destroy seen as an event, update, clone, delete) — nothing left behind.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { status, type ServiceError } from '@grpc/grpc-js';
+import { NicKind, NicModel, VmState } from '@quantix/proto/v1/vm.js';
+import { startTestAgent } from '../../agent/src/test-support/agent-harness.js';
+import { promisify } from '../../agent/src/test-support/promisify.js';
+import { Virsh } from '../../agent/src/libvirt/virsh.js';
+import { createGuestPool, testName } from './guest-pool.js';
+import { ConsoleClient } from './console-client.js';
+import { WatchClient } from './watch-client.js';
+import { guestSpec } from './vm-spec.js';
+import { consoleProcesses, domainsWithPrefix, eventually } from './leftovers.js';
+import { testGuest } from '../guest/fixture.js';
+
+const virsh = new Virsh('qemu:///system');
+const code = (c: status, text?: RegExp) => (e: ServiceError) => e.code === c && (!text || text.test(e.details));
+
+test('VM lifecycle through the agent: console, events, shutdown, snapshots, update, clone, delete', async (t) => {
+  const agent = await startTestAgent();
+  const pool = await createGuestPool();
+  const name = testName('life');
+  const names = [name, `${name}-full`, `${name}-linked`];
+  t.after(async () => {
+    for (const n of names) {
+      await virsh.exec(['destroy', n]).catch(() => undefined);
+      await virsh.exec(['undefine', '--nvram', '--snapshots-metadata', n]).catch(() => undefined);
+    }
+    await agent.stop();
+    await pool.remove();
+  });
+  const vm = agent.clients.vm;
+  const getVm = promisify(vm, vm.getVm);
+  const watch = new WatchClient(agent.clients.host.watch({ metricsIntervalMs: 1000 }));
+  t.after(() => watch.close());
+
+  // Define: a user-mode e1000 NIC (the guest's driver) and metadata.
+  const volume = await pool.addGuestDisk(`${name}.qcow2`);
+  const spec = guestSpec(name, pool.name, volume, {
+    description: 'lifecycle <test>',
+    tags: ['qxt', 'life'],
+    nics: [{ kind: NicKind.NIC_KIND_USER, source: '', model: NicModel.NIC_MODEL_E1000, mac: '' }],
+  });
+  const defined = await promisify(vm, vm.defineVm)({ spec });
+  const uuid = defined.spec!.uuid;
+  await watch.vmState(name, 'Defined');
+  assert.equal(defined.state, VmState.VM_STATE_SHUTOFF);
+  assert.equal(defined.spec!.description, 'lifecycle <test>');
+  assert.deepEqual(defined.spec!.tags, ['qxt', 'life']);
+  assert.match(defined.macs[0]!, /^52:54:00:/);
+  await assert.rejects(promisify(vm, vm.defineVm)({ spec }), code(status.ALREADY_EXISTS, /already exists/));
+  assert.ok((await promisify(vm, vm.listVms)({})).vms.some((v) => v.spec!.uuid === uuid));
+  await assert.rejects(getVm({ id: 'qxt-vm-nobody' }), code(status.NOT_FOUND, /VM qxt-vm-nobody not found/));
+  await assert.rejects(promisify(vm, vm.forceOffVm)({ id: name }), code(status.FAILED_PRECONDITION, new RegExp(`VM ${name} is not running`)));
+
+  // Start; a second start is refused in plain words; editing a running VM too.
+  assert.equal((await promisify(vm, vm.startVm)({ id: name })).state, VmState.VM_STATE_RUNNING);
+  await watch.vmState(name, 'Started');
+  await assert.rejects(promisify(vm, vm.startVm)({ id: name }), code(status.FAILED_PRECONDITION, new RegExp(`VM ${name} is already running`)));
+  await assert.rejects(
+    promisify(vm, vm.updateVm)({ vm: { id: uuid }, spec: { ...spec, memoryMib: 160 } }),
+    code(status.FAILED_PRECONDITION, /shut it down before changing its settings/),
+  );
+
+  // Console: banner, echo round trip, resize; a second viewer shares the same pty.
+  const c1 = new ConsoleClient(agent.clients.console.console()).open(uuid, 100, 30);
+  await c1.waitFor(testGuest.banner, 90_000);
+  c1.send('one\r');
+  await c1.waitFor(`${testGuest.echoPrefix}one`);
+  c1.resize(120, 40);
+  const c2 = new ConsoleClient(agent.clients.console.console()).open(name);
+  const mark = c1.output.length;
+  c2.send('two\r');
+  await c2.waitFor(`${testGuest.echoPrefix}two`);
+  await c1.waitFor(`${testGuest.echoPrefix}two`, 30_000, mark);
+  assert.equal((await consoleProcesses([uuid])).length, 1, 'one shared virsh console for both viewers');
+  c1.call.end();
+  await c1.ended;
+  assert.equal(c1.closedReason, 'closed by client');
+  c2.send('three\r');
+  await c2.waitFor(`${testGuest.echoPrefix}three`);
+  c2.call.cancel(); // a client that goes away without closing
+  assert.ok(await eventually(async () => (await consoleProcesses([uuid])).length === 0), 'console process gone after cancel');
+
+  // Stats, metrics batch, pause/resume, reset.
+  const stats = await promisify(vm, vm.getVmStats)({ id: uuid });
+  assert.equal(stats.uuid, uuid);
+  assert.equal(stats.memoryBytes, testGuest.memoryMib * 1024 * 1024);
+  assert.ok(stats.cpuPercent >= 0 && stats.cpuPercent <= 100);
+  await watch.waitFor('vm metrics batch', (e) => e.event?.$case === 'vmMetrics' && e.event.value.stats.some((s) => s.uuid === uuid));
+  assert.equal((await promisify(vm, vm.pauseVm)({ id: uuid })).state, VmState.VM_STATE_PAUSED);
+  await assert.rejects(promisify(vm, vm.pauseVm)({ id: uuid }), code(status.FAILED_PRECONDITION, /already paused/));
+  assert.equal((await promisify(vm, vm.resumeVm)({ id: uuid })).state, VmState.VM_STATE_RUNNING);
+  await watch.vmState(name, 'Resumed');
+
+  // Graceful shutdown (the guest powers off on ACPI).
+  const c3 = new ConsoleClient(agent.clients.console.console()).open(uuid);
+  c3.send('ready?\r');
+  await c3.waitFor(`${testGuest.echoPrefix}ready?`);
+  const off = await promisify(vm, vm.shutdownVm)({ vm: { id: uuid }, timeoutSeconds: 60 });
+  assert.equal(off.state, VmState.VM_STATE_SHUTOFF);
+  await watch.vmState(name, 'Stopped Shutdown');
+  await c3.ended;
+  assert.equal(c3.closedReason, 'vm stopped');
+
+  // Snapshot while off; start; revert brings back the shut-off state; delete it.
+  const snap = await promisify(vm, vm.createSnapshot)({ vm: { id: uuid }, name: 'clean', description: 'before anything' });
+  assert.equal(snap.name, 'clean');
+  assert.equal(snap.state, VmState.VM_STATE_SHUTOFF);
+  await assert.rejects(promisify(vm, vm.createSnapshot)({ vm: { id: uuid }, name: 'clean', description: '' }), code(status.ALREADY_EXISTS));
+  const listed = await promisify(vm, vm.listSnapshots)({ id: uuid });
+  assert.deepEqual(listed.snapshots.map((s) => [s.name, s.description, s.current]), [['clean', 'before anything', true]]);
+  await promisify(vm, vm.startVm)({ id: uuid });
+  assert.equal((await getVm({ id: uuid })).snapshotCount, 1);
+  const reverted = await promisify(vm, vm.revertSnapshot)({ vm: { id: uuid }, name: 'clean' });
+  assert.equal(reverted.state, VmState.VM_STATE_SHUTOFF);
+  await assert.rejects(promisify(vm, vm.revertSnapshot)({ vm: { id: uuid }, name: 'nope' }), code(status.NOT_FOUND, /snapshot nope/));
+  await promisify(vm, vm.deleteSnapshot)({ vm: { id: uuid }, name: 'clean' });
+  assert.deepEqual((await promisify(vm, vm.listSnapshots)({ id: uuid })).snapshots, []);
+
+  // A guest that does not answer ACPI in time (still in its firmware): a clear error, no hang.
+  await promisify(vm, vm.startVm)({ id: uuid });
+  await assert.rejects(
+    promisify(vm, vm.shutdownVm)({ vm: { id: uuid }, timeoutSeconds: 1 }),
+    code(status.DEADLINE_EXCEEDED, /did not power off within 1 s .*use force off/),
+  );
+
+  // Out-of-band destroy with plain virsh: seen as an event; the console ends, no process left.
+  const c4 = new ConsoleClient(agent.clients.console.console()).open(uuid);
+  await eventually(async () => (await consoleProcesses([uuid])).length === 1);
+  if ((await getVm({ id: uuid })).state !== VmState.VM_STATE_RUNNING) await promisify(vm, vm.startVm)({ id: uuid });
+  await virsh.exec(['destroy', uuid]);
+  await watch.vmState(name, 'Stopped Destroyed');
+  await c4.ended;
+  assert.ok(await eventually(async () => (await consoleProcesses([uuid])).length === 0), 'console process gone after VM stop');
+  await assert.rejects(
+    (async () => {
+      const c = new ConsoleClient(agent.clients.console.console()).open(uuid);
+      await c.ended;
+      if (c.error) throw c.error;
+    })(),
+    code(status.FAILED_PRECONDITION, /is not running, so it has no console/),
+  );
+
+  // Update while off (memory, description, NIC model; MAC kept).
+  const updated = await promisify(vm, vm.updateVm)({
+    vm: { id: uuid },
+    spec: { ...spec, memoryMib: 160, description: 'updated', nics: [{ ...spec.nics[0]!, model: NicModel.NIC_MODEL_VMXNET3 }] },
+  });
+  assert.equal(updated.spec!.memoryMib, 160);
+  assert.equal(updated.spec!.description, 'updated');
+  assert.equal(updated.spec!.nics[0]!.model, NicModel.NIC_MODEL_VMXNET3);
+  assert.deepEqual(updated.macs, defined.macs);
+
+  // Clones: full copy and linked overlay; new identity; deleted with their disks.
+  const full = await promisify(vm, vm.cloneVm)({ source: { id: uuid }, name: names[1]!, linked: false });
+  const linked = await promisify(vm, vm.cloneVm)({ source: { id: uuid }, name: names[2]!, linked: true });
+  for (const c of [full, linked]) {
+    assert.notEqual(c.spec!.uuid, uuid);
+    assert.notEqual(c.macs[0], defined.macs[0]);
+    assert.equal(c.spec!.disks[0]!.pool, pool.name);
+    assert.ok(existsSync(`${pool.dir}/${c.spec!.disks[0]!.volume}`));
+  }
+  assert.match(await virsh.exec(['vol-dumpxml', '--pool', pool.name, linked.spec!.disks[0]!.volume]), new RegExp(`<backingStore>\\s*<path>${pool.dir}/${volume}`));
+  for (const c of [full, linked]) {
+    await promisify(vm, vm.deleteVm)({ vm: { id: c.spec!.uuid }, deleteDisks: true });
+    assert.equal(existsSync(`${pool.dir}/${c.spec!.disks[0]!.volume}`), false);
+  }
+
+  // Delete keeping the disk, then the events say it is gone.
+  await promisify(vm, vm.deleteVm)({ vm: { id: uuid }, deleteDisks: false });
+  await watch.vmState(name, 'Undefined');
+  const gone = watch.events.find((e) => e.event?.$case === 'vmState' && e.event.value.name === name && e.event.value.removed);
+  assert.equal(gone?.event?.$case === 'vmState' && gone.event.value.uuid, uuid);
+  assert.ok(existsSync(`${pool.dir}/${volume}`), 'disk kept');
+  await assert.rejects(getVm({ id: uuid }), code(status.NOT_FOUND));
+
+  assert.deepEqual((await domainsWithPrefix(name)).sort(), []);
+  assert.deepEqual(await consoleProcesses([uuid, name]), []);
+});

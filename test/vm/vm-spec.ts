@@ -1,0 +1,24 @@
+// The smallest VmSpec that boots the test guest from a pool volume (tests override fields).
+import { DiskBus, Firmware, type VmSpec } from '@quantix/proto/v1/vm.js';
+import { testGuest } from '../guest/fixture.js';
+
+export function guestSpec(name: string, pool: string, volume: string, over: Partial<VmSpec> = {}): VmSpec {
+  return {
+    name,
+    uuid: '',
+    sockets: 1,
+    cores: 1,
+    memoryMib: testGuest.memoryMib,
+    firmware: Firmware.FIRMWARE_BIOS,
+    machine: '',
+    disks: [{ pool, volume, bus: DiskBus.DISK_BUS_VIRTIO, readonly: false }],
+    cdroms: [],
+    nics: [],
+    bootOrder: [],
+    vnc: false,
+    description: '',
+    tags: [],
+    osType: 'linux',
+    ...over,
+  };
+}
