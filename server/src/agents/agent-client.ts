@@ -29,6 +29,8 @@ const CHANNEL_OPTIONS: ChannelOptions = {
   'grpc.keepalive_permit_without_calls': 1,
   'grpc.initial_reconnect_backoff_ms': 500,
   'grpc.max_reconnect_backoff_ms': 5_000,
+  // Agents are addressed by IP and pinned by fingerprint: no SNI with an IP (RFC 6066).
+  'grpc.ssl_target_name_override': 'quantix-agent',
 };
 
 export class AgentClient {

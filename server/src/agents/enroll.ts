@@ -15,7 +15,9 @@ export interface JoinInput {
 }
 
 export function joinAgent(input: JoinInput): Promise<HostInfo> {
-  const client = new EnrollServiceClient(input.address, pinnedCredentials(input.certificatePem));
+  const client = new EnrollServiceClient(input.address, pinnedCredentials(input.certificatePem), {
+    'grpc.ssl_target_name_override': 'quantix-agent',
+  });
   return new Promise<HostInfo>((resolve, reject) => {
     client.join(
       { joinToken: input.joinToken.trim(), caCertificatePem: input.caCertPem, vdcId: input.vdcId },
