@@ -88,7 +88,7 @@ test('qxt-srv router: auth, roles, CSRF and the OpenAPI document', async (t) => 
     }
     const routed = new Set<string>();
     for (const layer of s.running.app.router.stack) {
-      for (const m of layer.methods.filter((x) => x !== 'HEAD')) routed.add(`${m} ${layer.path.replace(/:([A-Za-z]+)/g, '{$1}')}`);
+      for (const m of layer.methods.filter((x) => x !== 'HEAD')) routed.add(`${m} ${String(layer.path).replace(/:([A-Za-z]+)/g, '{$1}')}`);
     }
     assert.deepEqual([...routed].sort(), [...documented].sort());
     const wsDocumented = Object.entries(r.json.paths)
