@@ -22,28 +22,28 @@ export function vmHandlers(ctx: AgentContext): VmServiceServer {
   const sampler = new VmStatsSampler(v);
   return {
     listVms: unary(async () => ({ vms: await listVms(v) })),
-    getVm: unary((r) => readVm(v, vmId(r.id))),
-    defineVm: unary((r) => defineVm(v, r.spec)),
-    updateVm: unary((r) => updateVm(v, vmId(r.vm?.id), r.spec)),
-    startVm: unary((r) => startVm(v, vmId(r.id))),
-    shutdownVm: unary((r, call) => {
+    getVm: unary(async (r) => readVm(v, vmId(r.id))),
+    defineVm: unary(async (r) => defineVm(v, r.spec)),
+    updateVm: unary(async (r) => updateVm(v, vmId(r.vm?.id), r.spec)),
+    startVm: unary(async (r) => startVm(v, vmId(r.id))),
+    shutdownVm: unary(async (r, call) => {
       const abort = new AbortController();
       call.on('cancelled', () => abort.abort());
       return shutdownVm(v, vmId(r.vm?.id), r.timeoutSeconds, abort.signal);
     }),
-    forceOffVm: unary((r) => forceOffVm(v, vmId(r.id))),
-    rebootVm: unary((r) => rebootVm(v, vmId(r.id))),
-    resetVm: unary((r) => resetVm(v, vmId(r.id))),
-    pauseVm: unary((r) => pauseVm(v, vmId(r.id))),
-    resumeVm: unary((r) => resumeVm(v, vmId(r.id))),
+    forceOffVm: unary(async (r) => forceOffVm(v, vmId(r.id))),
+    rebootVm: unary(async (r) => rebootVm(v, vmId(r.id))),
+    resetVm: unary(async (r) => resetVm(v, vmId(r.id))),
+    pauseVm: unary(async (r) => pauseVm(v, vmId(r.id))),
+    resumeVm: unary(async (r) => resumeVm(v, vmId(r.id))),
     deleteVm: unary(async (r) => {
       await deleteVm(v, vmId(r.vm?.id), r.deleteDisks);
       return {};
     }),
-    cloneVm: unary((r) => cloneVm(v, vmId(r.source?.id, 'source.id'), r.name, r.linked)),
-    createSnapshot: unary((r) => createSnapshot(v, vmId(r.vm?.id), r.name, r.description)),
+    cloneVm: unary(async (r) => cloneVm(v, vmId(r.source?.id, 'source.id'), r.name, r.linked)),
+    createSnapshot: unary(async (r) => createSnapshot(v, vmId(r.vm?.id), r.name, r.description)),
     listSnapshots: unary(async (r) => ({ snapshots: await listSnapshots(v, vmId(r.id)) })),
-    revertSnapshot: unary((r) => revertSnapshot(v, vmId(r.vm?.id), r.name)),
+    revertSnapshot: unary(async (r) => revertSnapshot(v, vmId(r.vm?.id), r.name)),
     deleteSnapshot: unary(async (r) => {
       await deleteSnapshot(v, vmId(r.vm?.id), r.name);
       return {};
