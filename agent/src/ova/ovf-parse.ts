@@ -259,8 +259,9 @@ export function parseOvf(xml: string): OvfDescriptor {
       case 16:
         hasCdrom = true;
         break;
-      case 1:
       case 0:
+      case 1:
+      case 24: // video: the VM always gets one
         break;
       default: {
         const what = text(it['ElementName']) || text(it['Caption']) || `resource type ${type}`;
@@ -334,8 +335,9 @@ export function parseOvf(xml: string): OvfDescriptor {
 /** "vmdk" | "qcow2" | "raw" from the Disk format URI (VMware/VirtualBox/QEMU spellings). */
 function formatOf(uri: string): string {
   if (/vmdk/i.test(uri)) return 'vmdk';
+  if (/#raw$|\braw\b/i.test(uri)) return 'raw';
   if (/qcow/i.test(uri)) return 'qcow2';
-  if (/raw|img/i.test(uri)) return 'raw';
+  if (/img/i.test(uri)) return 'raw';
   return 'vmdk';
 }
 
@@ -357,7 +359,7 @@ function firmwareOf(hw: Node, vs: Node, warnings: string[]): string {
 /** VirtualBox keeps NIC MACs in its own Machine section, by adapter slot. */
 function applyVirtualBoxMacs(vs: Node, nics: OvaNic[]): void {
   const machine = vs['Machine'] as Node | undefined;
-  const network = (machine?.['Hardware'] as Node | undefined)?.['Network'] as Node | undefined;
+  const network = list((machine?.['Hardware'] as Node | undefined)?.['Network'])[0];
   const adapters = list(network?.['Adapter'])
     .filter((a) => attr(a, 'enabled') === 'true')
     .sort((a, b) => Number(attr(a, 'slot')) - Number(attr(b, 'slot')));

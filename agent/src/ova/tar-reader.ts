@@ -82,12 +82,17 @@ function octal(h: Buffer, start: number, len: number, what: string): number {
   }
   const s = field(h, start, len).trim();
   if (s === '') return 0;
-  if (!/^[0-7]+$/.test(s)) throw tarError(`malformed ${what} "${s}" in a header`);
+  if (!/^[0-7]+$/.test(s)) throw tarError(`malformed ${what} in a header`);
   return parseInt(s, 8);
 }
 
 function checksumOk(h: Buffer): boolean {
-  const stored = octal(h, 148, 8, 'checksum');
+  let stored: number;
+  try {
+    stored = octal(h, 148, 8, 'checksum');
+  } catch {
+    return false;
+  }
   let sum = 0;
   for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 32 : h[i]!;
   return sum === stored;
