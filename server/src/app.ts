@@ -21,6 +21,7 @@ import { hostHandlers } from './routes/hosts.js';
 import { vmHandlers } from './routes/vms.js';
 import { storageHandlers } from './routes/storage.js';
 import { networkHandlers } from './routes/networks.js';
+import { clusterNetworkHandlers } from './routes/cluster-networks.js';
 import { templateHandlers } from './routes/templates.js';
 import { systemHandlers } from './routes/system.js';
 
@@ -38,6 +39,7 @@ export function createApp(s: Services): App {
     ...vmHandlers(s),
     ...storageHandlers(s),
     ...networkHandlers(s),
+    ...clusterNetworkHandlers(s),
     ...templateHandlers(s),
   };
   const router = new Router();

@@ -19,6 +19,8 @@ import { ClusterService } from './services/cluster-service.js';
 import { VmService } from './services/vm-service.js';
 import { StorageService } from './services/storage-service.js';
 import { NetworkService } from './services/network-service.js';
+import { ClusterNetworkService } from './services/cluster-network-service.js';
+import { ClusterNetworkRepo } from './store/cluster-network-repo.js';
 import { TemplateService } from './services/template-service.js';
 import { MetricsService } from './services/metrics-service.js';
 import { TicketStore } from './console/ticket-store.js';
@@ -40,6 +42,7 @@ export interface Services {
   vms: VmService;
   storage: StorageService;
   networks: NetworkService;
+  clusterNetworks: ClusterNetworkService;
   templates: TemplateService;
   metrics: MetricsService;
   tickets: TicketStore;
@@ -63,6 +66,7 @@ export async function createServices(config: ServerConfig): Promise<Services> {
   const auth = new AuthService(new UserRepo(db), new SessionRepo(db), new TokenRepo(db), new LoginLimiter(), config.sessionHours);
   const clusters = new ClusterService(clusterRepo, hostRepo, pool, inventory, events);
   const hosts = new HostService(hostRepo, clusterRepo, pool, inventory, vdc);
+  const networks = new NetworkService(pool);
   const abort = new AbortController();
   await bootstrapAdmin(auth, config.adminPassword);
   return {
@@ -79,7 +83,8 @@ export async function createServices(config: ServerConfig): Promise<Services> {
     clusters,
     vms: new VmService(pool, inventory, clusters, tasks),
     storage: new StorageService(pool, inventory, tasks),
-    networks: new NetworkService(pool),
+    networks,
+    clusterNetworks: new ClusterNetworkService(new ClusterNetworkRepo(db), hostRepo, clusterRepo, pool, networks, events),
     templates: new TemplateService(new TemplateRepo(db), pool, tasks, events),
     metrics: new MetricsService(pool, tasks),
     tickets: new TicketStore(),

@@ -10,6 +10,7 @@ import { hostOperations } from './dto/hosts.js';
 import { vmOperations } from './dto/vms.js';
 import { storageOperations } from './dto/storage.js';
 import { networkOperations } from './dto/networks.js';
+import { clusterNetworkOperations } from './dto/cluster-networks.js';
 import { templateOperations } from './dto/templates.js';
 import { taskOperations } from './dto/tasks.js';
 import { SSE_EVENTS, socketEndpoints, systemOperations } from './dto/system.js';
@@ -22,6 +23,7 @@ export const operations: readonly Operation[] = [
   ...vmOperations,
   ...storageOperations,
   ...networkOperations,
+  ...clusterNetworkOperations,
   ...templateOperations,
   ...taskOperations,
 ];

@@ -59,6 +59,7 @@ export const SSE_EVENTS = {
   pool: '{hostId, pool: PoolDto} or {hostId, name, removed: true}',
   template: 'TemplateDto on create/update; {id, removed: true} on delete',
   cluster: 'ClusterDto on create/update; {id, removed: true} on delete',
+  'cluster-network': 'ClusterNetworkDto when it or a host status changes; {clusterId, name, removed: true} on delete',
 } as const;
 
 export const systemOperations: Operation[] = [

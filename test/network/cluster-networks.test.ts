@@ -1,0 +1,163 @@
+// Cluster networks through the real server and two real agents: host A in the root network
+// namespace, host B in a netns of the test's own (reached over a veth pair). A bridged cluster
+// network over a NIC that only A has: B fails and says why, A (joining the cluster later) gets it.
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from '../../agent/src/exec/run.js';
+import { startTestServer } from '../../server/src/test-support/test-server.js';
+import { freePort, listening, spawnAgent, spawnNode, type Child } from '../../server/src/test-support/spawn.js';
+import type { ApiClient } from '../../server/src/test-support/api-client.js';
+import type { ClusterNetworkDto } from '../../server/src/dto/cluster-networks.js';
+
+const NS = 'qxt-net-hb';
+const B_ADDR = '10.213.70.2';
+const ip = (...args: string[]) => run('ip', args);
+const virsh = (...args: string[]) => run('virsh', ['-q', '-c', 'qemu:///system', ...args]);
+
+async function cleanUp(): Promise<void> {
+  for (const n of (await virsh('net-list', '--all', '--name')).stdout.split('\n').map((l) => l.trim())) {
+    if (!n.startsWith('qxt-net-cl')) continue;
+    await virsh('net-destroy', n).catch(() => undefined);
+    await virsh('net-undefine', n).catch(() => undefined);
+  }
+  for (const link of ['qxt-net-clb', 'qxt-net-up', 'qxt-net-hr'])
+    await ip('link', 'del', 'dev', link).catch(() => undefined);
+  await ip('netns', 'del', NS).catch(() => undefined);
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function expect<T>(api: ApiClient, status: number, method: string, path: string, body?: unknown): Promise<T> {
+  const r = await api.request<T>(method as 'GET', path, body === undefined ? {} : { body });
+  assert.equal(r.status, status, `${method} ${path}: ${r.text}`);
+  return r.json;
+}
+
+async function joinHost(api: ApiClient, address: string, dataDir: string, name: string): Promise<string> {
+  const probe = await expect<{ fingerprint: string }>(api, 200, 'POST', '/api/v1/hosts/probe', { address });
+  const joinToken = (await readFile(`${dataDir}/join-token`, 'utf8')).trim();
+  const host = await expect<{ id: string }>(api, 201, 'POST', '/api/v1/hosts', {
+    address,
+    fingerprint: probe.fingerprint,
+    joinToken,
+    name,
+  });
+  await until(`${name} online`, async () => {
+    const h = await expect<{ status: string }>(api, 200, 'GET', `/api/v1/hosts/${host.id}`);
+    return h.status === 'online' ? true : undefined;
+  });
+  return host.id;
+}
+
+test(
+  'a cluster network is applied per host and reports why a host failed',
+  { timeout: 300_000 },
+  async (t: TestContext) => {
+    await cleanUp();
+    const children: Child[] = [];
+    const dirs: string[] = [];
+    t.after(async () => {
+      for (const c of children) await c.kill();
+      await cleanUp();
+      for (const d of dirs) await rm(d, { recursive: true, force: true });
+    });
+
+    // Host B's network namespace, reachable from the root namespace over a /30.
+    await ip('netns', 'add', NS);
+    await ip('link', 'add', 'qxt-net-hr', 'type', 'veth', 'peer', 'name', 'qxt-net-hn');
+    await ip('link', 'set', 'qxt-net-hn', 'netns', NS);
+    await ip('addr', 'add', '10.213.70.1/30', 'dev', 'qxt-net-hr');
+    await ip('link', 'set', 'qxt-net-hr', 'up');
+    await ip('-n', NS, 'addr', 'add', `${B_ADDR}/30`, 'dev', 'qxt-net-hn');
+    await ip('-n', NS, 'link', 'set', 'qxt-net-hn', 'up');
+    await ip('-n', NS, 'link', 'set', 'lo', 'up');
+    // The uplink NIC exists on host A only (B's namespace has no such interface).
+    await ip('link', 'add', 'qxt-net-up', 'type', 'veth', 'peer', 'name', 'qxt-net-upp');
+
+    const server = await startTestServer();
+    t.after(() => server.stop());
+    const api = server.admin;
+
+    const dirA = await mkdtemp(join(tmpdir(), 'qxt-net-agent-a-'));
+    const dirB = await mkdtemp(join(tmpdir(), 'qxt-net-agent-b-'));
+    dirs.push(dirA, dirB);
+    const portA = await freePort();
+    children.push(await spawnAgent(dirA, portA));
+    children.push(
+      await spawnNode(
+        'agent/src/main.ts',
+        { QX_AGENT_DATA_DIR: dirB, QX_AGENT_LISTEN: `${B_ADDR}:9443` },
+        async () => existsSync(`${dirB}/join-token`) && (await listening(9443, B_ADDR)),
+        { command: ['ip', 'netns', 'exec', NS] },
+      ),
+    );
+    const hostA = await joinHost(api, `127.0.0.1:${portA}`, dirA, 'qxt-net-host-a');
+    const hostB = await joinHost(api, `${B_ADDR}:9443`, dirB, 'qxt-net-host-b');
+
+    const cluster = await expect<{ id: string }>(api, 201, 'POST', '/api/v1/clusters', {
+      name: 'qxt-net-cluster',
+      hostIds: [hostB],
+    });
+    const base = `/api/v1/clusters/${cluster.id}/networks`;
+    await expect(api, 400, 'POST', base, { name: 'qxt-net-cl', kind: 'nat', subnet: '10.213.72.0/28', bogus: 1 });
+
+    const created = await expect<ClusterNetworkDto>(api, 201, 'POST', base, {
+      name: 'qxt-net-cl',
+      kind: 'bridged',
+      uplink: 'qxt-net-up',
+      bridge: 'qxt-net-clb',
+    });
+    assert.deepEqual(
+      created.hosts.map((h) => [h.hostName, h.state]),
+      [['qxt-net-host-b', 'failed']],
+    );
+    assert.match(created.hosts[0]!.reason, /host interface "qxt-net-up" does not exist/);
+    await expect(api, 409, 'POST', base, { name: 'qxt-net-cl', kind: 'nat', subnet: '10.213.72.0/28' });
+
+    // Host A joins the cluster and gets the network without being asked.
+    await expect(api, 200, 'PATCH', `/api/v1/clusters/${cluster.id}`, { hostIds: [hostA, hostB] });
+    const applied = await until('the network on host A', async () => {
+      const n = await expect<ClusterNetworkDto>(api, 200, 'GET', `${base}/qxt-net-cl`);
+      return n.hosts.find((h) => h.hostId === hostA)?.state === 'applied' ? n : undefined;
+    });
+    assert.equal(applied.hosts.find((h) => h.hostId === hostB)?.state, 'failed');
+    const onA = await expect<{ kind: string; active: boolean; uplink: string }>(
+      api,
+      200,
+      'GET',
+      `/api/v1/hosts/${hostA}/networks/qxt-net-cl`,
+    );
+    assert.deepEqual([onA.kind, onA.active, onA.uplink], ['bridged', true, 'qxt-net-up']);
+    assert.equal(JSON.parse((await ip('-j', 'link', 'show', 'dev', 'qxt-net-up')).stdout)[0].master, 'qxt-net-clb');
+
+    // Placement's question: which hosts have the VM's networks?
+    assert.equal(server.services.clusterNetworks.placementProblem(hostA, ['qxt-net-cl']), '');
+    assert.match(
+      server.services.clusterNetworks.placementProblem(hostB, ['qxt-net-cl']),
+      /not applied here \(.*does not exist/,
+    );
+    assert.deepEqual(
+      (await expect<ClusterNetworkDto[]>(api, 200, 'GET', base)).map((n) => n.name),
+      ['qxt-net-cl'],
+    );
+
+    await expect(api, 204, 'DELETE', `${base}/qxt-net-cl`);
+    await expect(api, 404, 'GET', `${base}/qxt-net-cl`);
+    assert.equal(JSON.parse((await ip('-j', 'link', 'show', 'dev', 'qxt-net-up')).stdout)[0].master, undefined);
+    assert.doesNotMatch((await virsh('net-list', '--all', '--name')).stdout, /qxt-net-cl/);
+    const links = JSON.parse((await ip('-j', 'link', 'show')).stdout) as { ifname: string }[];
+    assert.ok(!links.some((l) => l.ifname === 'qxt-net-clb'), 'bridge removed from host A');
+  },
+);
