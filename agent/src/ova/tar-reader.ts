@@ -126,7 +126,7 @@ const refusedTypes: Record<string, string> = {
 
 /** Normalises and checks an entry path; throws for absolute, `..`, empty or control-character names. */
 export function checkEntryName(raw: string): string {
-  if (raw.includes('\0') || /[\x00-\x1f]/.test(raw)) throw tarError(`entry name with control characters refused`);
+  if ([...raw].some((c) => c.charCodeAt(0) < 0x20)) throw tarError(`entry name with control characters refused`);
   if (raw.startsWith('/') || /^[A-Za-z]:[\\/]/.test(raw)) throw tarError(`absolute path "${raw}" refused`);
   const parts = raw.replace(/\\/g, '/').split('/');
   if (parts.includes('..')) throw tarError(`path traversal "${raw}" refused`);
