@@ -206,6 +206,16 @@ test('networks on a real host', { timeout: 540_000 }, async (t: TestContext) => 
       return networks.find((n) => n.spec?.name === 'qxt-net-nat')?.leases.find((l) => l.mac === mac);
     });
     mark('lease listed');
+    const getVm = promisify(agent.clients.vm, agent.clients.vm.getVm);
+    const vm = await until(
+      'the address in GetVm',
+      async () => {
+        const v = await getVm({ id: 'qxt-net-guest' });
+        return v.ipAddresses.includes(lease.ip) ? v : undefined;
+      },
+      30_000,
+    );
+    assert.deepEqual(vm.macs, [mac]);
     assert.equal(lease.ip, guestSays);
     assert.ok(lease.ip.startsWith('10.213.21.'));
     await until(
