@@ -5,7 +5,7 @@ import { status as grpcStatus, type ClientReadableStream } from '@grpc/grpc-js';
 import type { KeyAndCert } from '@quantix/proto/tls/certificates.js';
 import type { HostInfo, HostMetrics, VmMetricsBatch, WatchEvent } from '@quantix/proto/v1/host.js';
 import type { Pool } from '@quantix/proto/v1/storage.js';
-import type { Vm, VmStats } from '@quantix/proto/v1/vm.js';
+import { Vm, type VmStats } from '@quantix/proto/v1/vm.js';
 import type { HostRecord } from '../store/records.js';
 import { AgentClient } from './agent-client.js';
 import { HttpError } from '../errors.js';
@@ -132,8 +132,9 @@ export class HostConnection {
       }
     }
     for (const vm of vms) {
+      const known = this.vms.get(vm.spec!.uuid);
       this.vms.set(vm.spec!.uuid, vm);
-      this.listener.vmChanged(this, vm.spec!.uuid, vm);
+      if (!known || !sameVm(known, vm)) this.listener.vmChanged(this, vm.spec!.uuid, vm);
     }
   }
 
@@ -266,4 +267,9 @@ export class HostConnection {
     this.statusMessage = message;
     if (changed) this.listener.hostChanged(this);
   }
+}
+
+/** Same content (the periodic resync only reports VMs that really changed). */
+function sameVm(a: Vm, b: Vm): boolean {
+  return Buffer.from(Vm.encode(a).finish()).equals(Buffer.from(Vm.encode(b).finish()));
 }

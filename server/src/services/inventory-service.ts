@@ -19,6 +19,9 @@ interface VmEntry {
 
 export class InventoryService implements ConnectionListener {
   private readonly vms = new Map<string, VmEntry>();
+  /** Bumped on every VM/host change; the last GET /vms reply is reused while it holds. */
+  private version = 0;
+  private lastList: { version: number; key: string; body: Buffer } | undefined;
 
   constructor(private readonly events: EventHub) {}
 
@@ -59,8 +62,11 @@ export class InventoryService implements ConnectionListener {
     return toVmDto(vm, { id: c.record.id, name: c.record.name, online: c.online }, c.vmStats.get(vm.spec!.uuid));
   }
 
-  /** GET /vms as a JSON text, built from cached per-VM fragments. */
-  vmsJson(hosts: HostConnection[]): string {
+  /** GET /vms as JSON bytes, built from cached per-VM fragments; reused until something changes. */
+  vmsJson(hosts: HostConnection[]): Buffer {
+    const key = hosts.map((c) => c.record.id).join(',');
+    if (this.lastList && this.lastList.version === this.version && this.lastList.key === key) return this.lastList.body;
+    const version = this.version;
     const parts: string[] = [];
     for (const c of hosts) {
       for (const [uuid, vm] of c.vms) {
@@ -73,7 +79,9 @@ export class InventoryService implements ConnectionListener {
         parts.push(e.json);
       }
     }
-    return `[${parts.join(',')}]`;
+    const body = Buffer.from(`[${parts.join(',')}]`);
+    this.lastList = { version, key, body };
+    return body;
   }
 
   poolDtos(c: HostConnection): PoolDto[] {
@@ -82,16 +90,19 @@ export class InventoryService implements ConnectionListener {
 
   /** A host's name, status or membership changed: every VM fragment of it is stale. */
   hostChanged(c: HostConnection): void {
+    this.version++;
     this.invalidateHost(c.record.id);
     this.events.publish('host', this.hostDto(c));
   }
 
   hostRemoved(id: string): void {
+    this.version++;
     this.invalidateHost(id);
     this.events.publish('host', { id, removed: true });
   }
 
   vmChanged(c: HostConnection, uuid: string, vm: Vm | undefined): void {
+    this.version++;
     if (!vm) {
       this.vms.delete(uuid);
       this.events.publish('vm', { id: uuid, hostId: c.record.id, removed: true });
@@ -115,6 +126,7 @@ export class InventoryService implements ConnectionListener {
   }
 
   vmMetrics(c: HostConnection, batch: VmMetricsBatch): void {
+    this.version++;
     for (const s of batch.stats) {
       const e = this.vms.get(s.uuid);
       if (e) e.json = undefined;

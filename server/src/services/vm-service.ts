@@ -26,7 +26,7 @@ export class VmService {
     private readonly tasks: TaskService,
   ) {}
 
-  listJson(filter: { hostId?: string; clusterId?: string }): string {
+  listJson(filter: { hostId?: string; clusterId?: string }): Buffer {
     const hosts = this.pool
       .all()
       .filter((c) => (!filter.hostId || c.record.id === filter.hostId) && (!filter.clusterId || c.record.clusterId === filter.clusterId));
