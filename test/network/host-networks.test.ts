@@ -111,8 +111,8 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutM
   }
 }
 
-/** The test guest booted from its kernel+initrd with one e1000 NIC on `network`, serial to a file. */
-function guestXml(name: string, network: string, mac: string, serialLog: string): string {
+/** The test guest booted from its kernel+initrd with one e1000 NIC on a libvirt network or a bridge, serial to a file. */
+function guestXml(name: string, nic: { network: string } | { bridge: string }, mac: string, serialLog: string): string {
   const b = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_' });
   return b.build({
     domain: {
@@ -128,9 +128,9 @@ function guestXml(name: string, network: string, mac: string, serialLog: string)
       },
       devices: {
         interface: {
-          '@_type': 'network',
+          '@_type': 'network' in nic ? 'network' : 'bridge',
           mac: { '@_address': mac },
-          source: { '@_network': network },
+          source: 'network' in nic ? { '@_network': nic.network } : { '@_bridge': nic.bridge },
           model: { '@_type': 'e1000' },
         },
         serial: { '@_type': 'file', source: { '@_path': serialLog } },
@@ -184,7 +184,7 @@ test('networks on a real host', { timeout: 540_000 }, async (t: TestContext) => 
     const mac = '52:54:00:21:00:07';
     const log = join(tmp, 'guest-serial.log');
     const xmlPath = join(tmp, 'guest.xml');
-    await run('tee', [xmlPath], { input: guestXml('qxt-net-guest', 'qxt-net-nat', mac, log) });
+    await run('tee', [xmlPath], { input: guestXml('qxt-net-guest', { network: 'qxt-net-nat' }, mac, log) });
     await virsh('define', xmlPath);
     await rejects(
       net.remove({ name: 'qxt-net-nat' }),
@@ -427,6 +427,20 @@ test('networks on a real host', { timeout: 540_000 }, async (t: TestContext) => 
         'spec.uplink',
         /port of bridge qxt-net-brb/,
       );
+
+      // A VM on the bridge itself (interface type "bridge") also keeps the network from being deleted.
+      const brXml = join(tmp, 'bridge-guest.xml');
+      await run('tee', [brXml], {
+        input: guestXml('qxt-net-brvm', { bridge: 'qxt-net-brb' }, '52:54:00:30:00:09', join(tmp, 'br.log')),
+      });
+      await virsh('define', brXml);
+      await rejects(
+        net.remove({ name: 'qxt-net-br' }),
+        status.FAILED_PRECONDITION,
+        undefined,
+        /used by VM\(s\) qxt-net-brvm/,
+      );
+      await virsh('undefine', 'qxt-net-brvm');
 
       // After a reboot the kernel has no bridge and the NIC its boot-time address; start-up restores the bridge.
       await virsh('net-destroy', 'qxt-net-br');
