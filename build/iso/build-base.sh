@@ -1,21 +1,24 @@
 #!/usr/bin/env bash
-# Builds the base OS layer (Debian bookworm minbase + packages.txt + Node runtime) as a zstd
+# Builds a base OS layer (Debian bookworm minbase + a package list [+ the Node runtime]) as a zstd
 # squashfs with its kernel and live-boot initrd, cached by the hash of its inputs.
-# Usage: build-base.sh <node-dir>   → prints the cache directory holding base.squashfs, vmlinuz, initrd.img
+# Usage: build-base.sh <packages.txt> [node-dir]
+#   → prints the cache directory holding base.squashfs, vmlinuz, initrd.img
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-node_dir=${1:?node dir}
+packages=$(realpath "${1:?packages file}")
+node_dir=${2:-}
 cache=$repo/build/cache
 mirror=${QX_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-node_version=$("$node_dir/bin/node" --version)
-hash=$( { cat "$here/packages.txt" "$here/build-base.sh" "$here/base-setup.sh"; echo "$node_version $mirror"; } | sha256sum | cut -c1-16)
+node_version=none
+[[ -n $node_dir ]] && node_version=$("$node_dir/bin/node" --version)
+hash=$( { cat "$packages" "$here/build-base.sh" "$here/base-setup.sh"; echo "$node_version $mirror"; } | sha256sum | cut -c1-16)
 out=$cache/base/$hash
 if [[ -f $out/base.squashfs && -f $out/vmlinuz && -f $out/initrd.img ]]; then
   echo "$out"; exit 0
 fi
 log() { echo "build-base: $*" >&2; }
-rootfs=$repo/build/work/base-rootfs
+rootfs=$repo/build/work/base-rootfs-$hash
 archives=$cache/apt-archives
 mkdir -p "$cache/debootstrap" "$archives/partial" "$repo/build/work"
 
@@ -42,7 +45,7 @@ printf '#!/bin/sh\nexit 101\n' >"$rootfs/usr/sbin/policy-rc.d"
 chmod 755 "$rootfs/usr/sbin/policy-rc.d"
 echo "deb $mirror bookworm main" >"$rootfs/etc/apt/sources.list"
 echo 'APT::Keep-Downloaded-Packages "true";' >"$rootfs/etc/apt/apt.conf.d/01keep"
-mapfile -t pkgs < <(grep -vE '^\s*(#|$)' "$here/packages.txt")
+mapfile -t pkgs < <(grep -vE '^\s*(#|$)' "$packages")
 log "installing ${#pkgs[@]} packages"
 start=$SECONDS
 chroot "$rootfs" env DEBIAN_FRONTEND=noninteractive LC_ALL=C apt-get update -qq >&2
@@ -50,8 +53,10 @@ chroot "$rootfs" env DEBIAN_FRONTEND=noninteractive LC_ALL=C \
   apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >&2
 log "packages took $((SECONDS - start)) s"
 
-install -d "$rootfs/usr/local/bin"
-install -m 755 "$node_dir/bin/node" "$rootfs/usr/local/bin/node"
+if [[ -n $node_dir ]]; then
+  install -d "$rootfs/usr/local/bin"
+  install -m 755 "$node_dir/bin/node" "$rootfs/usr/local/bin/node"
+fi
 cp "$here/base-setup.sh" "$rootfs/tmp/base-setup.sh"
 chroot "$rootfs" bash /tmp/base-setup.sh >&2
 rm -f "$rootfs/tmp/base-setup.sh" "$rootfs/usr/sbin/policy-rc.d" "$rootfs/etc/apt/apt.conf.d/01keep"
@@ -67,4 +72,5 @@ mksquashfs "$rootfs" "$tmp/base.squashfs" -comp zstd -Xcompression-level "${QX_B
   -noappend -quiet -e boot/vmlinuz boot/initrd.img vmlinuz initrd.img vmlinuz.old initrd.img.old >&2
 log "mksquashfs took $((SECONDS - start)) s"
 rm -rf "$out" && mv "$tmp" "$out"
+rm -rf "$rootfs"
 echo "$out"

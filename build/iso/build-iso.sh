@@ -10,7 +10,7 @@ iso=$repo/build/out/quantix-vdc-$version-amd64.iso
 log() { echo "build-iso: $*" >&2; }
 total=$SECONDS
 
-base=$(bash "$here/build-base.sh" "$node_dir")
+base=$(bash "$here/build-base.sh" "$here/packages.txt" "$node_dir")
 log "base layer: $base"
 
 stage=$repo/build/work/iso-root

@@ -27,7 +27,7 @@ Quantix-vDC $version in QEMU ($kind), data disk $data
   Login:   user admin; on the first visit the UI asks you to choose the admin password.
   Console: this terminal is the appliance's serial console (status screen). Quit: Ctrl-a x
 MSG
-exec qemu-system-x86_64 "${accel[@]}" -m "${QX_MEMORY_MIB:-2048}" -smp "${QX_CPUS:-2}" \
+exec qemu-system-x86_64 "${accel[@]}" -machine q35 -m "${QX_MEMORY_MIB:-2048}" -smp "${QX_CPUS:-2}" \
   -drive "file=$iso,media=cdrom,readonly=on,if=ide,index=0" -boot d \
   -drive "file=$data,format=raw,if=none,id=data" -device virtio-blk-pci,drive=data,serial=qx-data \
   -netdev "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:$port-:443" -device virtio-net-pci,netdev=net0 \

@@ -74,3 +74,29 @@ export async function waitForHttps(vm: QemuMachine, port: number, timeoutMs: num
   }
   throw new Error(`${vm.options.name}: no HTTPS on 127.0.0.1:${port} within ${timeoutMs / 1000} s`);
 }
+
+/** Polls GET `path` on 127.0.0.1:port (TLS or plain) until any HTTP response; returns ms waited. */
+export async function waitForHttpResponse(vm: QemuMachine, o: { port: number; tls: boolean; path: string; timeoutMs: number }): Promise<number> {
+  const { request: httpsRequest } = await import('node:https');
+  const { request: httpRequest } = await import('node:http');
+  const once = () =>
+    new Promise<boolean>((resolve) => {
+      const req = (o.tls ? httpsRequest : httpRequest)(
+        { host: '127.0.0.1', port: o.port, path: o.path, timeout: 5000, rejectUnauthorized: false },
+        (res) => {
+          res.resume();
+          resolve(true);
+        },
+      );
+      req.on('timeout', () => req.destroy());
+      req.on('error', () => resolve(false));
+      req.end();
+    });
+  const deadline = Date.now() + o.timeoutMs;
+  while (Date.now() < deadline) {
+    if (!vm.running) throw new Error(`${vm.options.name}: QEMU exited before it answered HTTP`);
+    if (await once()) return Date.now() - vm.startedAt;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  throw new Error(`${vm.options.name}: no HTTP answer on 127.0.0.1:${o.port} within ${o.timeoutMs / 1000} s`);
+}

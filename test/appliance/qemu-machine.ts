@@ -39,7 +39,7 @@ export function accelArgs(): string[] {
 }
 
 export function machineArgs(o: MachineOptions): string[] {
-  const args = [...accelArgs(), '-name', o.name, '-m', String(o.memoryMib), '-smp', String(o.cpus ?? 2)];
+  const args = [...accelArgs(), '-machine', 'q35', '-name', o.name, '-m', String(o.memoryMib), '-smp', String(o.cpus ?? 2)];
   args.push('-nographic', '-serial', 'stdio', '-monitor', 'none', '-qmp', `unix:${o.qmpSocket},server=on,wait=off`);
   if (o.iso) args.push('-drive', `file=${o.iso},media=cdrom,readonly=on,if=ide,index=0`);
   if (o.kernel) {
