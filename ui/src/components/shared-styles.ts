@@ -34,6 +34,8 @@ export const sharedStyles = css`
   th, td { text-align: left; padding: 0.45rem 0.7rem; border-bottom: 1px solid var(--qx-border); vertical-align: middle; }
   th { font-weight: 600; color: var(--qx-text-muted); font-size: 0.85rem; background: var(--qx-surface-2); }
   th button.sort { border: 0; background: none; padding: 0; font-weight: 600; color: inherit; }
+  button.link { border: 0; background: none; padding: 0; color: var(--qx-accent); text-decoration: underline; text-underline-offset: 2px; }
+  button.link:hover:not(:disabled) { background: none; text-decoration-thickness: 2px; }
   tr:last-child td { border-bottom: 0; }
   td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
   .muted { color: var(--qx-text-muted); }
@@ -55,6 +57,6 @@ export const sharedStyles = css`
   dl.props dd { margin: 0; }
   .tabs { display: flex; gap: 0.2rem; border-bottom: 1px solid var(--qx-border); margin-bottom: 1rem; }
   .tabs button { border: 0; border-bottom: 2px solid transparent; border-radius: 0; background: none; padding: 0.5rem 0.9rem; }
-  .tabs button[aria-selected='true'] { border-bottom-color: var(--qx-accent); color: var(--qx-accent); font-weight: 600; }
+  .tabs button[aria-selected="true"] { border-bottom-color: var(--qx-accent); color: var(--qx-accent); font-weight: 600; }
   .sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 `;

@@ -111,7 +111,7 @@ export class QxStoragePage extends LitElement {
         <tbody>${pools.map((p) => {
           const pct = p.capacityBytes ? (p.allocationBytes / p.capacityBytes) * 100 : 0;
           return html`<tr data-pool=${p.name} aria-selected=${poolKey(p) === this.selected}>
-            <td><button class="sort" style="color:var(--qx-accent)" @click=${() => (this.selected = poolKey(p))}>${p.name}</button></td>
+            <td><button class="link" @click=${() => (this.selected = poolKey(p))}>${p.name}</button></td>
             <td>${p.hostName}</td><td>${p.kind}</td>
             <td><qx-state-badge .state=${p.state}></qx-state-badge>${p.error ? html`<div class="error">${p.error}</div>` : nothing}</td>
             <td><qx-progress-bar .value=${pct} .label=${`${formatBytes(p.allocationBytes)} of ${formatBytes(p.capacityBytes)}`}></qx-progress-bar></td>
