@@ -1,6 +1,6 @@
 // Cluster networks through the real server and two real agents: host A in the root network
-// namespace, host B in a netns of the test's own (reached over a veth pair). A bridged cluster
-// network over a NIC that only A has: B fails and says why, A (joining the cluster later) gets it.
+// namespace, host B in a netns of the test's own (reached over a veth pair). A bridged cluster network
+// over a NIC that only A has: B fails and says why, A (joining later) gets it. Prefix qxt-netc-.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -13,18 +13,18 @@ import { freePort, listening, spawnAgent, spawnNode, type Child } from '../../se
 import type { ApiClient } from '../../server/src/test-support/api-client.js';
 import type { ClusterNetworkDto } from '../../server/src/dto/cluster-networks.js';
 
-const NS = 'qxt-net-hb';
+const NS = 'qxt-netc-hb';
 const B_ADDR = '10.213.70.2';
 const ip = (...args: string[]) => run('ip', args);
 const virsh = (...args: string[]) => run('virsh', ['-q', '-c', 'qemu:///system', ...args]);
 
 async function cleanUp(): Promise<void> {
   for (const n of (await virsh('net-list', '--all', '--name')).stdout.split('\n').map((l) => l.trim())) {
-    if (!n.startsWith('qxt-net-cl')) continue;
+    if (!n.startsWith('qxt-netc-cl')) continue;
     await virsh('net-destroy', n).catch(() => undefined);
     await virsh('net-undefine', n).catch(() => undefined);
   }
-  for (const link of ['qxt-net-clb', 'qxt-net-up', 'qxt-net-hr'])
+  for (const link of ['qxt-netc-clb', 'qxt-netc-up', 'qxt-netc-hr'])
     await ip('link', 'del', 'dev', link).catch(() => undefined);
   await ip('netns', 'del', NS).catch(() => undefined);
 }
@@ -76,22 +76,22 @@ test(
 
     // Host B's network namespace, reachable from the root namespace over a /30.
     await ip('netns', 'add', NS);
-    await ip('link', 'add', 'qxt-net-hr', 'type', 'veth', 'peer', 'name', 'qxt-net-hn');
-    await ip('link', 'set', 'qxt-net-hn', 'netns', NS);
-    await ip('addr', 'add', '10.213.70.1/30', 'dev', 'qxt-net-hr');
-    await ip('link', 'set', 'qxt-net-hr', 'up');
-    await ip('-n', NS, 'addr', 'add', `${B_ADDR}/30`, 'dev', 'qxt-net-hn');
-    await ip('-n', NS, 'link', 'set', 'qxt-net-hn', 'up');
+    await ip('link', 'add', 'qxt-netc-hr', 'type', 'veth', 'peer', 'name', 'qxt-netc-hn');
+    await ip('link', 'set', 'qxt-netc-hn', 'netns', NS);
+    await ip('addr', 'add', '10.213.70.1/30', 'dev', 'qxt-netc-hr');
+    await ip('link', 'set', 'qxt-netc-hr', 'up');
+    await ip('-n', NS, 'addr', 'add', `${B_ADDR}/30`, 'dev', 'qxt-netc-hn');
+    await ip('-n', NS, 'link', 'set', 'qxt-netc-hn', 'up');
     await ip('-n', NS, 'link', 'set', 'lo', 'up');
     // The uplink NIC exists on host A only (B's namespace has no such interface).
-    await ip('link', 'add', 'qxt-net-up', 'type', 'veth', 'peer', 'name', 'qxt-net-upp');
+    await ip('link', 'add', 'qxt-netc-up', 'type', 'veth', 'peer', 'name', 'qxt-netc-upp');
 
     const server = await startTestServer();
     t.after(() => server.stop());
     const api = server.admin;
 
-    const dirA = await mkdtemp(join(tmpdir(), 'qxt-net-agent-a-'));
-    const dirB = await mkdtemp(join(tmpdir(), 'qxt-net-agent-b-'));
+    const dirA = await mkdtemp(join(tmpdir(), 'qxt-netc-agent-a-'));
+    const dirB = await mkdtemp(join(tmpdir(), 'qxt-netc-agent-b-'));
     dirs.push(dirA, dirB);
     const portA = await freePort();
     children.push(await spawnAgent(dirA, portA));
@@ -103,33 +103,33 @@ test(
         { command: ['ip', 'netns', 'exec', NS] },
       ),
     );
-    const hostA = await joinHost(api, `127.0.0.1:${portA}`, dirA, 'qxt-net-host-a');
-    const hostB = await joinHost(api, `${B_ADDR}:9443`, dirB, 'qxt-net-host-b');
+    const hostA = await joinHost(api, `127.0.0.1:${portA}`, dirA, 'qxt-netc-host-a');
+    const hostB = await joinHost(api, `${B_ADDR}:9443`, dirB, 'qxt-netc-host-b');
 
     const cluster = await expect<{ id: string }>(api, 201, 'POST', '/api/v1/clusters', {
-      name: 'qxt-net-cluster',
+      name: 'qxt-netc-cluster',
       hostIds: [hostB],
     });
     const base = `/api/v1/clusters/${cluster.id}/networks`;
-    await expect(api, 400, 'POST', base, { name: 'qxt-net-cl', kind: 'nat', subnet: '10.213.72.0/28', bogus: 1 });
+    await expect(api, 400, 'POST', base, { name: 'qxt-netc-cl', kind: 'nat', subnet: '10.213.72.0/28', bogus: 1 });
 
     const created = await expect<ClusterNetworkDto>(api, 201, 'POST', base, {
-      name: 'qxt-net-cl',
+      name: 'qxt-netc-cl',
       kind: 'bridged',
-      uplink: 'qxt-net-up',
-      bridge: 'qxt-net-clb',
+      uplink: 'qxt-netc-up',
+      bridge: 'qxt-netc-clb',
     });
     assert.deepEqual(
       created.hosts.map((h) => [h.hostName, h.state]),
-      [['qxt-net-host-b', 'failed']],
+      [['qxt-netc-host-b', 'failed']],
     );
-    assert.match(created.hosts[0]!.reason, /host interface "qxt-net-up" does not exist/);
-    await expect(api, 409, 'POST', base, { name: 'qxt-net-cl', kind: 'nat', subnet: '10.213.72.0/28' });
+    assert.match(created.hosts[0]!.reason, /host interface "qxt-netc-up" does not exist/);
+    await expect(api, 409, 'POST', base, { name: 'qxt-netc-cl', kind: 'nat', subnet: '10.213.72.0/28' });
 
     // Host A joins the cluster and gets the network without being asked.
     await expect(api, 200, 'PATCH', `/api/v1/clusters/${cluster.id}`, { hostIds: [hostA, hostB] });
     const applied = await until('the network on host A', async () => {
-      const n = await expect<ClusterNetworkDto>(api, 200, 'GET', `${base}/qxt-net-cl`);
+      const n = await expect<ClusterNetworkDto>(api, 200, 'GET', `${base}/qxt-netc-cl`);
       return n.hosts.find((h) => h.hostId === hostA)?.state === 'applied' ? n : undefined;
     });
     assert.equal(applied.hosts.find((h) => h.hostId === hostB)?.state, 'failed');
@@ -137,27 +137,27 @@ test(
       api,
       200,
       'GET',
-      `/api/v1/hosts/${hostA}/networks/qxt-net-cl`,
+      `/api/v1/hosts/${hostA}/networks/qxt-netc-cl`,
     );
-    assert.deepEqual([onA.kind, onA.active, onA.uplink], ['bridged', true, 'qxt-net-up']);
-    assert.equal(JSON.parse((await ip('-j', 'link', 'show', 'dev', 'qxt-net-up')).stdout)[0].master, 'qxt-net-clb');
+    assert.deepEqual([onA.kind, onA.active, onA.uplink], ['bridged', true, 'qxt-netc-up']);
+    assert.equal(JSON.parse((await ip('-j', 'link', 'show', 'dev', 'qxt-netc-up')).stdout)[0].master, 'qxt-netc-clb');
 
     // Placement's question: which hosts have the VM's networks?
-    assert.equal(server.services.clusterNetworks.placementProblem(hostA, ['qxt-net-cl']), '');
+    assert.equal(server.services.clusterNetworks.placementProblem(hostA, ['qxt-netc-cl']), '');
     assert.match(
-      server.services.clusterNetworks.placementProblem(hostB, ['qxt-net-cl']),
+      server.services.clusterNetworks.placementProblem(hostB, ['qxt-netc-cl']),
       /not applied here \(.*does not exist/,
     );
     assert.deepEqual(
       (await expect<ClusterNetworkDto[]>(api, 200, 'GET', base)).map((n) => n.name),
-      ['qxt-net-cl'],
+      ['qxt-netc-cl'],
     );
 
-    await expect(api, 204, 'DELETE', `${base}/qxt-net-cl`);
-    await expect(api, 404, 'GET', `${base}/qxt-net-cl`);
-    assert.equal(JSON.parse((await ip('-j', 'link', 'show', 'dev', 'qxt-net-up')).stdout)[0].master, undefined);
-    assert.doesNotMatch((await virsh('net-list', '--all', '--name')).stdout, /qxt-net-cl/);
+    await expect(api, 204, 'DELETE', `${base}/qxt-netc-cl`);
+    await expect(api, 404, 'GET', `${base}/qxt-netc-cl`);
+    assert.equal(JSON.parse((await ip('-j', 'link', 'show', 'dev', 'qxt-netc-up')).stdout)[0].master, undefined);
+    assert.doesNotMatch((await virsh('net-list', '--all', '--name')).stdout, /qxt-netc-cl/);
     const links = JSON.parse((await ip('-j', 'link', 'show')).stdout) as { ifname: string }[];
-    assert.ok(!links.some((l) => l.ifname === 'qxt-net-clb'), 'bridge removed from host A');
+    assert.ok(!links.some((l) => l.ifname === 'qxt-netc-clb'), 'bridge removed from host A');
   },
 );

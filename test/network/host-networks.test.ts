@@ -66,7 +66,7 @@ async function footprint(): Promise<string[]> {
     () => '',
   );
   out.push(
-    ...rules.split('\n').filter((l) => l.includes('qx-qxt-net') || l.includes('qxt-net') || l.includes('10.213.2')),
+    ...rules.split('\n').filter((l) => l.includes('qx-qxt-net') || l.includes('qxt-net-') || l.includes('10.213.2')),
   );
   const ps = await run('ps', ['-eo', 'stat=,args=']);
   out.push(
@@ -447,7 +447,8 @@ test('networks on a real host', { timeout: 540_000 }, async (t: TestContext) => 
       await ip('link', 'del', 'dev', 'qxt-net-brb');
       await ip('addr', 'add', '10.213.30.1/24', 'dev', 'qxt-net-vh');
       await ip('route', 'add', '10.213.31.0/24', 'via', '10.213.30.2', 'dev', 'qxt-net-vh');
-      assert.deepEqual(await restoreBridgedNetworks(deps), ['qxt-net-br']);
+      // (Any agent starting meanwhile, e.g. in a concurrent test, runs the same restore: judge the outcome.)
+      await restoreBridgedNetworks(deps);
       assert.equal((await net.get({ name: 'qxt-net-br' })).active, true);
       assert.equal(JSON.parse((await ip('-j', 'link', 'show', 'dev', 'qxt-net-vh')).stdout)[0].master, 'qxt-net-brb');
       assert.match((await ip('route', 'show', '10.213.31.0/24')).stdout, /via 10\.213\.30\.2 dev qxt-net-brb/);

@@ -93,7 +93,6 @@ test('uplink batches move addresses and non-kernel routes and restore them', () 
     ],
   };
   assert.deepEqual(moveToBridgeBatch(state), [
-    'link add name br0 type bridge',
     'link set dev br0 address 02:00:00:00:00:01',
     'link set dev br0 up',
     'link set dev eno1 master br0',

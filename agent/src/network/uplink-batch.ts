@@ -41,10 +41,12 @@ function routeLine(verb: 'replace', r: IpRoute, dev: string): string {
   return parts.join(' ');
 }
 
-/** Creates the bridge with the NIC's MAC, enslaves the NIC and moves addresses then routes. */
+/**
+ * Gives the (just created, empty) bridge the NIC's MAC, enslaves the NIC and moves addresses then
+ * routes. The bridge is created by a separate call first, so a rollback never removes a bridge it did not make.
+ */
 export function moveToBridgeBatch(s: UplinkState): string[] {
   return [
-    `link add name ${s.bridge} type bridge`,
     ...(s.mac ? [`link set dev ${s.bridge} address ${s.mac}`] : []),
     `link set dev ${s.bridge} up`,
     `link set dev ${s.uplink} master ${s.bridge}`,

@@ -53,6 +53,7 @@ export async function attachUplinkBridge(target: UplinkBridge, nic: HostInterfac
     routes: await routesOf(nic.name),
     uplinkUp: nic.up,
   };
+  await createBridge(target.bridge);
   try {
     await ipBatch(moveToBridgeBatch(state));
   } catch (err) {
@@ -83,12 +84,13 @@ async function attachVlanBridge({ bridge, uplink, vlanId }: UplinkBridge): Promi
     throw err;
   }
   try {
-    await ipBatch([
-      `link add name ${bridge} type bridge`,
-      `link set dev ${port} master ${bridge}`,
-      `link set dev ${port} up`,
-      `link set dev ${bridge} up`,
-    ]);
+    await createBridge(bridge);
+  } catch (err) {
+    await run('ip', ['link', 'del', 'dev', port]).catch(() => undefined);
+    throw err;
+  }
+  try {
+    await ipBatch([`link set dev ${port} master ${bridge}`, `link set dev ${port} up`, `link set dev ${bridge} up`]);
   } catch (err) {
     await ipBatch([`link del dev ${port}`, `link del dev ${bridge}`], true).catch(() => undefined);
     throw err;
@@ -112,6 +114,22 @@ export async function detachUplinkBridge({ bridge, uplink, vlanId }: UplinkBridg
     await ipBatch(restoreUplinkBatch(state), true).catch(() => undefined);
   }
   if (await linkExists(bridge)) throw failedPrecondition(`bridge ${bridge} could not be removed`);
+}
+
+/** Creates an empty bridge; ALREADY_EXISTS when the name is taken (nothing to undo then). */
+async function createBridge(bridge: string): Promise<void> {
+  try {
+    await run('ip', ['link', 'add', 'name', bridge, 'type', 'bridge']);
+  } catch (err) {
+    throw new AgentError(
+      ErrorCode.AlreadyExists,
+      `spec.bridge: could not create bridge ${bridge}: ${(err as Error).message}`,
+      'spec.bridge',
+      {
+        cause: err,
+      },
+    );
+  }
 }
 
 export async function linkExists(name: string): Promise<boolean> {
