@@ -1,0 +1,132 @@
+// Uploads through the vDC are streamed, never buffered: a 256 MiB disk image (2 GiB: upload.bench.ts) and an OVA go from
+// the request body straight to the agent (StorageService.UploadVolume, ImageService.ImportOva)
+// while the server's RSS stays flat; the OVA becomes a template that deploys into a running VM.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmod, mkdtemp, open, rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import type { HostDto } from '../../server/src/dto/hosts.js';
+import type { TaskDto } from '../../server/src/dto/tasks.js';
+import type { TemplateDto } from '../../server/src/dto/templates.js';
+import type { VmDto } from '../../server/src/dto/vms.js';
+import type { ApiClient } from '../../server/src/test-support/api-client.js';
+import { freePort, spawnAgent, type Child } from '../../server/src/test-support/spawn.js';
+import { startTestServer } from '../../server/src/test-support/test-server.js';
+import { eventually, removeDomain, srvName } from '../../server/src/test-support/guest-pool.js';
+import { buildGuestOva } from '../appliance/guest-ova.js';
+
+const MiB = 1024 * 1024;
+const SIZE = 256 * MiB;
+
+/** Runs `work` while sampling RSS every 50 ms; returns the peak growth over the start value. */
+async function peakRssGrowth(work: () => Promise<void>): Promise<number> {
+  const start = process.memoryUsage().rss;
+  let peak = start;
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+  try {
+    await work();
+  } finally {
+    clearInterval(timer);
+  }
+  return Math.max(peak, process.memoryUsage().rss) - start;
+}
+
+const waitTask = (api: ApiClient, id: string) =>
+  eventually(`task ${id}`, async () => {
+    const t = (await api.request<TaskDto>('GET', `/api/v1/tasks/${id}`)).json;
+    return t.status !== 'running' && t;
+  }, 180_000);
+
+test('qxt-srv uploads stream through the server (disk image and OVA)', { timeout: 600_000 }, async (t) => {
+  const work = await mkdtemp(join(tmpdir(), 'qxt-srv-upload-'));
+  await chmod(work, 0o755);
+  const agentDir = join(work, 'agent');
+  const poolDir = join(work, 'pool');
+  await Promise.all([agentDir, poolDir].map((d) => import('node:fs/promises').then((f) => f.mkdir(d, { mode: 0o755 }))));
+  const port = await freePort();
+  const agent: Child = await spawnAgent(agentDir, port);
+  const s = await startTestServer({ QX_LOCAL_AGENT_ADDRESS: `127.0.0.1:${port}`, QX_LOCAL_AGENT_DATA_DIR: agentDir });
+  const vmName = srvName('ova');
+  const poolName = srvName('upool');
+  t.after(async () => {
+    await removeDomain(vmName);
+    await s.admin.request('DELETE', `/api/v1/hosts/${host.id}/pools/${poolName}`).catch(() => undefined);
+    await s.stop();
+    await agent.kill();
+    await rm(work, { recursive: true, force: true });
+  });
+  const api = s.admin;
+  const host = await eventually('the local host online', async () =>
+    (await api.request<HostDto[]>('GET', '/api/v1/hosts')).json.find((h) => h.status === 'online'),
+  );
+  const pt = await api.request<TaskDto>('POST', `/api/v1/hosts/${host.id}/pools`, { body: { name: poolName, kind: 'dir', path: poolDir } });
+  assert.equal(pt.status, 202, pt.text);
+  assert.equal((await waitTask(api, pt.json.id)).status, 'succeeded');
+
+  await t.test('a 256 MiB raw image streams with flat server memory', async () => {
+    const file = join(work, 'big.img');
+    const fh = await open(file, 'w');
+    await fh.truncate(SIZE);
+    await fh.close();
+    let status = 0;
+    let text = '';
+    const growth = await peakRssGrowth(async () => {
+      const r = await api.request(`PUT`, `/api/v1/hosts/${host.id}/pools/${poolName}/volumes/big.img/content?format=raw`, {
+        stream: createReadStream(file, { highWaterMark: MiB }),
+        headers: { 'Content-Length': String(SIZE), 'Content-Type': 'application/octet-stream' },
+      });
+      status = r.status;
+      text = r.text;
+    });
+    await rm(file);
+    assert.equal(status, 201, text);
+    assert.equal((JSON.parse(text) as { capacityBytes: number }).capacityBytes, SIZE);
+    assert.ok(growth < 128 * MiB, `server RSS grew by ${Math.round(growth / MiB)} MiB for a ${SIZE / MiB} MiB upload`);
+    const tasks = (await api.request<TaskDto[]>('GET', '/api/v1/tasks?limit=5')).json;
+    const upload = tasks.find((x) => x.kind === 'volume.upload');
+    assert.equal(upload?.status, 'succeeded');
+    assert.equal(upload?.progress, 100);
+  });
+
+  await t.test('an upload without Content-Length is refused', async () => {
+    const r = await api.request('PUT', `/api/v1/hosts/${host.id}/pools/${poolName}/volumes/none.img/content?format=raw`, {
+      stream: Readable.from([Buffer.alloc(10)]),
+      headers: { 'Transfer-Encoding': 'chunked' },
+    });
+    assert.equal(r.status, 411);
+  });
+
+  await t.test('an OVA streams to the agent, becomes a template and deploys a running VM', async () => {
+    const ova = await buildGuestOva(work, 'qxt-srv-guest');
+    const imported = await api.request<TemplateDto>(
+      'POST',
+      `/api/v1/templates/import?hostId=${host.id}&pool=${poolName}&name=qxt-srv-tpl&fileName=guest.ova`,
+      { stream: Readable.from([ova]), headers: { 'Content-Length': String(ova.length), 'Content-Type': 'application/octet-stream' } },
+    );
+    assert.equal(imported.status, 201, imported.text);
+    assert.equal(imported.json.name, 'qxt-srv-tpl');
+    assert.equal(imported.json.volumes.length, 1);
+    assert.equal(imported.json.memoryMib, 128);
+    const listed = (await api.request<TemplateDto[]>('GET', '/api/v1/templates')).json;
+    assert.ok(listed.some((x) => x.id === imported.json.id), 'the template is kept in the db');
+
+    const deploy = await api.request<TaskDto>('POST', `/api/v1/templates/${imported.json.id}/deploy`, { body: { name: vmName, start: true } });
+    assert.equal(deploy.status, 202, deploy.text);
+    const done = await waitTask(api, deploy.json.id);
+    assert.equal(done.status, 'succeeded', done.error ?? '');
+    const vm = (await api.request<VmDto>('GET', `/api/v1/vms/${(done.result as { vmId: string }).vmId}`)).json;
+    assert.equal(vm.state, 'running');
+    assert.equal(vm.disks[0]?.volume, `${vmName}-disk0`);
+
+    const off = await api.request<TaskDto>('POST', `/api/v1/vms/${vm.id}/force-off`);
+    assert.equal((await waitTask(api, off.json.id)).status, 'succeeded');
+    const del = await api.request<TaskDto>('DELETE', `/api/v1/vms/${vm.id}?deleteDisks=true`);
+    assert.equal((await waitTask(api, del.json.id)).status, 'succeeded');
+    assert.equal((await api.request('DELETE', `/api/v1/templates/${imported.json.id}`)).status, 204);
+    const vols = (await api.request<{ name: string }[]>('GET', `/api/v1/hosts/${host.id}/pools/${poolName}/volumes`)).json;
+    assert.deepEqual(vols.map((v) => v.name).sort(), ['big.img'], 'template and VM volumes are gone');
+  });
+});
