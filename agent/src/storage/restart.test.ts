@@ -13,7 +13,7 @@ import { promisify } from '../test-support/promisify.js';
 import { libvirtPoolNames, libvirtPoolStop, libvirtPoolUndefine } from './libvirt-pool.js';
 import { loopDetach, loopFind, loopList } from './loop-device.js';
 import { readMounts, unmount } from './mounts.js';
-import { newVdc, startAgentProcess, type AgentProcess } from './testing/agent-process.js';
+import { newVdc, startAgentProcess, type AgentProcess } from './test-support/agent-process.js';
 
 const MIB = 1024 * 1024;
 const virsh = new Virsh('qemu:///system');

@@ -21,7 +21,7 @@ import { spaceFigures } from './filesystem.js';
 import { libvirtPoolNames } from './libvirt-pool.js';
 import { loopList } from './loop-device.js';
 import { readMounts } from './mounts.js';
-import { downloadDigest, uploadChunks, uploadFile } from './testing/transfer-client.js';
+import { downloadDigest, uploadChunks, uploadFile } from './test-support/transfer-client.js';
 
 // Loaded by URL: test/ lies outside the agent's TypeScript root.
 const fixtureUrl = new URL('../../../test/guest/fixture.ts', import.meta.url).href;

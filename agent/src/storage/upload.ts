@@ -3,7 +3,7 @@
 // sniffed (header probe + sandboxed qemu-img info) and only then linked in under their name.
 // Any failure or cancellation removes the temp file.
 import { constants } from 'node:fs';
-import { open, unlink } from 'node:fs/promises';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { VolumeFormat, type UploadVolumeHeader, type UploadVolumeRequest, type Volume } from '@quantix/proto/v1/storage.js';
 import { invalidArgument } from '../errors.js';
 import { validateName } from '../validate/name.js';
@@ -40,22 +40,25 @@ export async function receiveUpload(
   const tmp = tempPathFor(pool, header.name, 'upload');
   try {
     const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-    let received = 0;
+    const writes = new PositionalWriter(fh);
     try {
+      let received = 0;
       for (;;) {
         const next = await iterator.next();
         if (next.done) break;
         const msg = next.value.msg;
         if (msg?.$case !== 'data') throw invalidArgument('header', 'only the first message may be a header');
-        received += msg.value.length;
-        if (received > size) {
+        if (received + msg.value.length > size) {
           throw invalidArgument('header.size_bytes', `more data arrived than the declared ${size} bytes`);
         }
-        await fh.write(msg.value);
+        await writes.write(msg.value, received);
+        received += msg.value.length;
       }
+      await writes.drain();
       if (received !== size) throw invalidArgument('header.size_bytes', `the upload ended after ${received} of ${size} bytes`);
       await fh.sync();
     } finally {
+      await writes.settle();
       await fh.close();
     }
     const [probe, info] = await Promise.all([probeFile(tmp), sandboxedImageInfo(tmp)]);
@@ -67,5 +70,54 @@ export async function receiveUpload(
   } finally {
     await unlink(tmp).catch(() => undefined);
     release();
+  }
+}
+
+/**
+ * Writes at explicit offsets with several writes in flight (up to MAX_IN_FLIGHT bytes), so the
+ * network keeps receiving while the disk writes; memory stays bounded by the same limit.
+ */
+class PositionalWriter {
+  private static readonly MAX_IN_FLIGHT = 8 * 1024 * 1024;
+  private readonly pending = new Set<Promise<void>>();
+  private inFlight = 0;
+  private failure: unknown;
+
+  constructor(private readonly fh: FileHandle) {}
+
+  async write(data: Buffer, position: number): Promise<void> {
+    this.check();
+    const length = data.length;
+    this.inFlight += length;
+    const p: Promise<void> = this.fh.write(data, 0, length, position).then(
+      ({ bytesWritten }) => {
+        if (bytesWritten !== length) this.failure ??= new Error(`short write at ${position}: ${bytesWritten} of ${length} bytes`);
+      },
+      (err: unknown) => {
+        this.failure ??= err;
+      },
+    );
+    this.pending.add(p);
+    void p.finally(() => {
+      this.pending.delete(p);
+      this.inFlight -= length;
+    });
+    while (this.inFlight > PositionalWriter.MAX_IN_FLIGHT && this.pending.size) await Promise.race(this.pending);
+    this.check();
+  }
+
+  /** Waits for every write; throws the first write error. */
+  async drain(): Promise<void> {
+    await this.settle();
+    this.check();
+  }
+
+  /** Waits for every write, ignoring errors (before closing the file on any path). */
+  async settle(): Promise<void> {
+    while (this.pending.size) await Promise.allSettled([...this.pending]);
+  }
+
+  private check(): void {
+    if (this.failure !== undefined) throw this.failure;
   }
 }

@@ -31,8 +31,8 @@ export async function uploadChunks(
   return answer;
 }
 
-export function uploadFile(client: StorageServiceClient, header: UploadVolumeHeader, path: string): Promise<Volume> {
-  return uploadChunks(client, header, createReadStream(path, { highWaterMark: UPLOAD_CHUNK }));
+export function uploadFile(client: StorageServiceClient, header: UploadVolumeHeader, path: string, chunkBytes = UPLOAD_CHUNK): Promise<Volume> {
+  return uploadChunks(client, header, createReadStream(path, { highWaterMark: chunkBytes }));
 }
 
 /** Downloads `pool/name`; resolves with the byte count and the sha256 of the content. */
