@@ -1,5 +1,5 @@
 // A real agent process joined automatically as the local host: a VM started through the vDC;
-// the agent killed → the host is offline within 10 s and requests to it get 503 naming it;
+// SSE reports the task and the VM; the admin's host shell works through the vDC; the agent killed → the host is offline within 10 s and requests to it get 503 naming it;
 // the agent restarted → online again by itself, and the VM kept running untouched.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +11,8 @@ import type { VmDto } from '../dto/vms.js';
 import type { TaskDto } from '../dto/tasks.js';
 import { freePort, spawnAgent, type Child } from '../test-support/spawn.js';
 import { startTestServer } from '../test-support/test-server.js';
+import { SseClient } from '../test-support/sse-client.js';
+import { ConsoleSocket } from '../test-support/console-socket.js';
 import { createGuestPool, eventually, removeDomain, srvName, virsh } from '../test-support/guest-pool.js';
 
 test('qxt-srv host: offline within 10 s of losing the agent, back by itself, VMs untouched', async (t) => {
@@ -33,6 +35,8 @@ test('qxt-srv host: offline within 10 s of losing the agent, back by itself, VMs
     return hosts.find((h) => h.local && h.status === 'online');
   });
 
+  const sse = await SseClient.open(s.base, s.services.certificate.current.certPem, api.cookie!);
+  t.after(() => sse.close());
   const volume = await pool.addGuestDisk(`${name}.qcow2`);
   const created = await api.request<TaskDto>('POST', '/api/v1/vms', {
     body: { name, hostId: host.id, pool: pool.name, memoryMib: 128, disks: [{ pool: pool.name, volume }], start: true },
@@ -47,6 +51,24 @@ test('qxt-srv host: offline within 10 s of losing the agent, back by itself, VMs
   const vm = (await api.request<VmDto>('GET', `/api/v1/vms/${vmId}`)).json;
   assert.equal(vm.state, 'running');
   assert.equal(vm.hostId, host.id);
+  await eventually('SSE task and vm events', async () =>
+    sse.events.some((e) => e.event === 'task' && (e.data as TaskDto).id === created.json.id && (e.data as TaskDto).status === 'succeeded') &&
+    sse.events.some((e) => e.event === 'vm' && (e.data as VmDto).id === vmId && (e.data as VmDto).state === 'running'),
+  );
+  assert.equal(sse.events[0]?.event, 'hello');
+
+  const shellTicket = await api.request<{ url: string }>('POST', `/api/v1/hosts/${host.id}/shell-ticket`);
+  assert.equal(shellTicket.status, 201, shellTicket.text);
+  const shell = await ConsoleSocket.open(`wss://127.0.0.1:${s.running.port}${shellTicket.json.url}`, {
+    ca: s.services.certificate.current.certPem,
+    cookie: api.cookie!,
+    origin: s.base,
+  });
+  shell.send('echo qxt-srv-shell-$((6*7))\r');
+  await shell.waitFor('qxt-srv-shell-42', 30_000);
+  shell.close();
+  const operator = await s.userWithRole('operator');
+  assert.equal((await operator.request('POST', `/api/v1/hosts/${host.id}/shell-ticket`)).status, 403, 'the shell is admin-only');
 
   await agent.kill('SIGKILL');
   const lostAt = Date.now();

@@ -1,0 +1,45 @@
+// Reads /api/v1/events (server-sent events) over HTTPS for tests; collects {event, data}.
+import { request } from 'node:https';
+import type { ClientRequest } from 'node:http';
+
+export interface SseEvent {
+  event: string;
+  data: unknown;
+}
+
+export class SseClient {
+  readonly events: SseEvent[] = [];
+  private req: ClientRequest | undefined;
+
+  static open(base: string, ca: string, cookie: string): Promise<SseClient> {
+    const c = new SseClient();
+    return new Promise((resolve, reject) => {
+      c.req = request(new URL('/api/v1/events', base), { ca, headers: { Cookie: cookie, Accept: 'text/event-stream' } }, (res) => {
+        if (res.statusCode !== 200) return reject(new Error(`events: HTTP ${res.statusCode}`));
+        let buf = '';
+        res.on('error', () => undefined);
+        res.on('data', (d: Buffer) => {
+          buf += d.toString('utf8');
+          let i: number;
+          while ((i = buf.indexOf('\n\n')) >= 0) {
+            const block = buf.slice(0, i);
+            buf = buf.slice(i + 2);
+            const event = /^event: (.*)$/m.exec(block)?.[1];
+            const data = /^data: (.*)$/m.exec(block)?.[1];
+            if (event && data) c.events.push({ event, data: JSON.parse(data) });
+          }
+        });
+        resolve(c);
+      });
+      c.req.on('error', (e) => (c.closed ? undefined : reject(e)));
+      c.req.end();
+    });
+  }
+
+  private closed = false;
+
+  close(): void {
+    this.closed = true;
+    this.req?.destroy();
+  }
+}
