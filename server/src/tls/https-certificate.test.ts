@@ -1,0 +1,69 @@
+// The HTTPS certificate: self-signed with the host's names on first start and kept while they
+// hold; a real certificate installed through the API is served to new connections at once
+// (checked by a TLS handshake) and survives a restart; bad input is refused naming the field;
+// the plain-HTTP port only redirects.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from 'node:tls';
+import { request } from 'node:http';
+import { X509Certificate } from 'node:crypto';
+import { createCa, issueCertificate } from '@quantix/proto/tls/certificates.js';
+import { HttpsCertificate, currentNames } from './https-certificate.js';
+import { startTestServer } from '../test-support/test-server.js';
+import { freePort } from '../test-support/spawn.js';
+
+function servedFingerprint(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port, servername: 'quantix.test', rejectUnauthorized: false }, () => {
+      resolve(new X509Certificate(s.getPeerCertificate(true).raw).fingerprint256);
+      s.destroy();
+    });
+    s.on('error', reject);
+  });
+}
+
+test('qxt-srv https certificate: generated, installed, redirect', async (t) => {
+  const httpPort = await freePort();
+  const s = await startTestServer({ QX_SERVER_HTTP_LISTEN: `127.0.0.1:${httpPort}` });
+  t.after(() => s.stop());
+
+  await t.test('first start: self-signed for the hostname and every current IPv4 address', async () => {
+    const dto = (await s.admin.request<{ selfSigned: boolean; source: string; names: string[] }>('GET', '/api/v1/settings/certificate')).json;
+    assert.equal(dto.selfSigned, true);
+    assert.equal(dto.source, 'generated');
+    for (const ip of currentNames().ips) assert.ok(dto.names.includes(`IP Address:${ip}`), ip);
+    const again = await HttpsCertificate.load(s.dataDir);
+    assert.equal(await again.refreshGenerated(), false, 'unchanged names keep the certificate');
+    assert.equal(again.current.certPem, s.services.certificate.current.certPem);
+  });
+
+  await t.test('a real certificate installed through the API is served at once and kept', async () => {
+    const ca = await createCa('qxt-srv test CA', 2);
+    const leaf = await issueCertificate(ca, { commonName: 'quantix.test', dnsNames: ['quantix.test'], days: 2, usages: ['server'] });
+    const bad = await s.admin.request('PUT', '/api/v1/settings/certificate', { body: { certificatePem: leaf.certPem, privateKeyPem: ca.keyPem } });
+    assert.equal(bad.status, 400);
+    assert.equal((bad.json as { error: { field: string } }).error.field, 'privateKeyPem');
+    const r = await s.admin.request<{ source: string; fingerprint: string }>('PUT', '/api/v1/settings/certificate', {
+      body: { certificatePem: leaf.certPem, privateKeyPem: leaf.keyPem },
+    });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.source, 'installed');
+    assert.equal(await servedFingerprint(s.running.port), new X509Certificate(leaf.certPem).fingerprint256);
+    const reloaded = await HttpsCertificate.load(s.dataDir);
+    assert.equal(reloaded.source, 'installed');
+    assert.equal(reloaded.current.certPem, leaf.certPem);
+  });
+
+  await t.test('plain HTTP redirects to HTTPS', async () => {
+    const res = await new Promise<{ status: number; location: string }>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: httpPort, path: '/api/v1/health', headers: { Host: 'quantix.test' } }, (r) => {
+        r.resume();
+        resolve({ status: r.statusCode ?? 0, location: String(r.headers.location) });
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(res.status, 308);
+    assert.equal(res.location, `https://quantix.test:${s.running.port}/api/v1/health`);
+  });
+});
