@@ -54,3 +54,41 @@ export async function fetchAllNetworks(hostIds: string[], signal?: AbortSignal):
   const lists = await Promise.all(hostIds.map((h) => fetchNetworks(h, signal).catch(() => [] as NetworkDto[])));
   return lists.flat();
 }
+
+/** Per-host outcome of a cluster network. */
+export interface ClusterNetworkHostDto {
+  hostId: string;
+  hostName: string;
+  state: 'applied' | 'failed' | 'pending';
+  reason: string;
+  updatedAt: string;
+}
+
+/** A network defined once for a cluster and applied to every host in it. */
+export interface ClusterNetworkDto {
+  clusterId: string;
+  name: string;
+  kind: NetworkKind;
+  subnet: string;
+  dhcpStart: string;
+  dhcpEnd: string;
+  bridge: string;
+  uplink: string;
+  vlanId: number;
+  createdAt: string;
+  hosts: ClusterNetworkHostDto[];
+}
+
+const cbase = (clusterId: string) => `/clusters/${encodeURIComponent(clusterId)}/networks`;
+
+export const fetchClusterNetworks = (clusterId: string, signal?: AbortSignal) => apiGet<ClusterNetworkDto[]>(cbase(clusterId), { signal });
+/** Defines the network for the whole cluster; per-host failures come back in `hosts`, not as an error. */
+export const createClusterNetwork = (clusterId: string, req: CreateNetworkRequest) => apiPost<ClusterNetworkDto>(cbase(clusterId), req);
+export const applyClusterNetwork = (clusterId: string, name: string) => apiPost<ClusterNetworkDto>(`${cbase(clusterId)}/${encodeURIComponent(name)}/apply`);
+export const deleteClusterNetwork = (clusterId: string, name: string) => apiDelete<void>(`${cbase(clusterId)}/${encodeURIComponent(name)}`);
+
+/** Cluster networks of every given cluster (clusters that fail are skipped). */
+export async function fetchAllClusterNetworks(clusterIds: string[], signal?: AbortSignal): Promise<ClusterNetworkDto[]> {
+  const lists = await Promise.all(clusterIds.map((c) => fetchClusterNetworks(c, signal).catch(() => [] as ClusterNetworkDto[])));
+  return lists.flat();
+}

@@ -1,7 +1,11 @@
-// Networks: every network name with its status on each host (grouped by cluster), leases and
-// users; create on one host or on every host of a cluster (per-host result), delete.
+// Networks: cluster networks (defined once, applied to every host of the cluster, status per
+// host with the reason of a failure) and the networks of each host with leases and users.
 import { LitElement, html, nothing } from 'lit';
-import { NETWORK_KINDS, createNetwork, deleteNetwork, fetchAllNetworks, type CreateNetworkRequest, type NetworkDto, type NetworkKind } from '../../api/networks.js';
+import {
+  NETWORK_KINDS, applyClusterNetwork, createClusterNetwork, createNetwork, deleteClusterNetwork, deleteNetwork, fetchAllClusterNetworks, fetchAllNetworks,
+  type ClusterNetworkDto, type CreateNetworkRequest, type NetworkDto, type NetworkKind,
+} from '../../api/networks.js';
+import { EventsController } from '../../controllers/events-controller.js';
 import { fetchClusters, fetchHosts, type ClusterDto, type HostDto } from '../../api/hosts.js';
 import { fieldError, formError } from '../../api/client.js';
 import type { UserDto } from '../../api/session.js';
@@ -28,6 +32,7 @@ export class QxNetworkList extends LitElement {
   declare busy: boolean;
   private hosts = new ResourceController<HostDto[]>(this, fetchHosts);
   private clusters = new ResourceController<ClusterDto[]>(this, (s) => fetchClusters(s).catch(() => []));
+  private clusterNets = new ResourceController<ClusterNetworkDto[]>(this, async (s) => fetchAllClusterNetworks((await fetchClusters(s)).map((c) => c.id), s));
   private nets = new ResourceController<NetworkDto[]>(this, async (s) => fetchAllNetworks((await fetchHosts(s)).filter((h) => h.status === 'online').map((h) => h.id), s));
 
   static override styles = sharedStyles;
@@ -37,6 +42,7 @@ export class QxNetworkList extends LitElement {
     this.kind = 'nat';
     this.results = [];
     this.busy = false;
+    new EventsController(this, { 'cluster-network': () => void this.clusterNets.reload() });
   }
 
   private async onCreate(e: SubmitEvent): Promise<void> {
@@ -51,25 +57,33 @@ export class QxNetworkList extends LitElement {
       ...(f.get('confirmManagementMove') === 'on' ? { confirmManagementMove: true } : {}),
     };
     const scope = String(f.get('scope'));
-    const hosts = this.hosts.value ?? [];
-    const targets = scope.startsWith('cluster:')
-      ? hosts.filter((h) => h.clusterId === scope.slice(8))
-      : hosts.filter((h) => h.id === scope.slice(5));
     this.busy = true;
     this.error = undefined;
     this.results = [];
-    const out: string[] = [];
-    for (const h of targets) {
-      try {
-        await createNetwork(h.id, req);
-        out.push(`${h.name}: applied`);
-      } catch (err) {
-        if (targets.length === 1) this.error = err;
-        out.push(`${h.name}: failed — ${(err as Error).message}`);
+    try {
+      if (scope.startsWith('cluster:')) {
+        const cn = await createClusterNetwork(scope.slice(8), req);
+        this.results = cn.hosts.map((h) => `${h.hostName}: ${h.state}${h.reason ? ` — ${h.reason}` : ''}`);
+      } else {
+        await createNetwork(scope.slice(5), req);
       }
+    } catch (err) {
+      this.error = err;
+    } finally {
+      this.busy = false;
+      void this.nets.reload();
+      void this.clusterNets.reload();
     }
-    this.results = targets.length > 1 ? out : [];
-    this.busy = false;
+  }
+
+  private async runCluster(fn: () => Promise<unknown>): Promise<void> {
+    this.error = undefined;
+    try {
+      await fn();
+    } catch (err) {
+      this.error = err;
+    }
+    void this.clusterNets.reload();
     void this.nets.reload();
   }
 
@@ -120,6 +134,19 @@ export class QxNetworkList extends LitElement {
             ${err('confirmManagementMove') ? html`<div class="field-error" role="alert">${err('confirmManagementMove')}</div>` : nothing}`}
         <div style="margin-top:.8rem"><button class="primary" type="submit" ?disabled=${this.busy}>${this.busy ? 'Creating…' : 'Create network'}</button></div>
       </form>` : nothing}
+      <h2>Cluster networks</h2>
+      ${(this.clusterNets.value ?? []).map((cn) => html`<section class="card" style="margin-bottom:1rem" aria-label="Cluster network ${cn.name}">
+        <div class="toolbar" style="margin:0 0 .5rem">
+          <strong>${cn.name}</strong><span class="muted">${clusters.find((c) => c.id === cn.clusterId)?.name ?? cn.clusterId} · ${cn.kind}${cn.subnet ? ` · ${cn.subnet}` : ''}${cn.uplink ? ` · over ${cn.uplink}` : ''}</span>
+          <span class="spacer"></span>
+          ${admin ? html`<button ?disabled=${cn.hosts.every((h) => h.state === 'applied')} @click=${() => this.runCluster(() => applyClusterNetwork(cn.clusterId, cn.name))}>Apply again</button>
+            <button class="danger" @click=${() => confirm(`Delete cluster network ${cn.name} from every host?`) && this.runCluster(() => deleteClusterNetwork(cn.clusterId, cn.name))}>Delete</button>` : nothing}
+        </div>
+        <table><thead><tr><th>Host</th><th>Status</th><th>Reason</th></tr></thead>
+          <tbody>${cn.hosts.map((h) => html`<tr><td>${h.hostName}</td><td><qx-state-badge .state=${h.state}></qx-state-badge></td><td class=${h.state === 'failed' ? 'error' : 'muted'}>${h.reason || '—'}</td></tr>`)}</tbody></table>
+      </section>`)}
+      ${(this.clusterNets.value ?? []).length === 0 && !this.clusterNets.loading ? html`<p class="empty">No cluster networks.${clusters.length === 0 ? ' Create a cluster on the Hosts page first.' : ''}</p>` : nothing}
+      <h2>Host networks</h2>
       ${[...groups].map(([name, list]) => html`<section class="card" style="margin-bottom:1rem" aria-label="Network ${name}">
         <h2 style="margin-top:0">${name} <span class="muted">${list[0].kind}${list[0].subnet ? ` · ${list[0].subnet}` : ''}${list[0].uplink ? ` · over ${list[0].uplink}` : ''}</span></h2>
         <table><thead><tr><th>Host</th><th>Status</th><th>Bridge</th><th>DHCP</th><th>Leases</th><th>Used by</th>${admin ? html`<th></th>` : nothing}</tr></thead>
@@ -130,8 +157,6 @@ export class QxNetworkList extends LitElement {
             <td class="mono">${n.leases.map((l) => `${l.ip} (${l.hostname || l.mac})`).join(', ') || '—'}</td>
             <td>${n.usedBy.join(', ') || '—'}</td>
             ${admin ? html`<td><button class="danger" ?disabled=${n.usedBy.length > 0} title=${n.usedBy.length ? 'In use by VMs' : ''} @click=${() => this.removeNetwork(n)}>Delete</button></td>` : nothing}</tr>`)}
-            ${hosts.filter((h) => h.status === 'online' && !list.some((n) => n.hostId === h.id) && list.some((n) => hosts.find((x) => x.id === n.hostId)?.clusterId && hosts.find((x) => x.id === n.hostId)?.clusterId === h.clusterId))
-              .map((h) => html`<tr><td>${h.name}</td><td><qx-state-badge state="pending"></qx-state-badge> <span class="muted">not applied on this cluster member</span></td><td colspan="5"></td></tr>`)}
           </tbody></table>
       </section>`)}
       ${groups.size === 0 && !this.nets.loading ? html`<p class="empty">No networks.</p>` : nothing}`;

@@ -16,6 +16,13 @@ import { formatBytes } from '../../app/format.js';
 import { formField } from '../../components/form-field.js';
 import { sharedStyles } from '../../components/shared-styles.js';
 
+const BOOT_LABEL = {
+  none: 'None (boot from the new empty disk)',
+  iso: 'Boot from an ISO',
+  image: 'Boot from an existing disk image',
+  template: 'Deploy an OVA template',
+} as const;
+
 const STEPS = ['Name & placement', 'CPU & memory', 'Disk', 'Boot media', 'Network', 'Firmware', 'Review'] as const;
 export class QxVmCreateWizard extends LitElement {
   static override properties = { step: { state: true }, draft: { state: true }, error: { state: true }, busy: { state: true }, progress: { state: true } };
@@ -27,7 +34,7 @@ export class QxVmCreateWizard extends LitElement {
   private hosts = new ResourceController<HostDto[]>(this, fetchHosts);
   private clusters = new ResourceController<ClusterDto[]>(this, (s) => fetchClusters(s).catch(() => []));
   private pools = new ResourceController<PoolDto[]>(this, fetchPools);
-  private isos = new ResourceController<VolumeDto[]>(this, async (s) => (await fetchAllVolumes(await fetchPools(s), s)).filter((v) => v.format === 'iso'));
+  private volumes = new ResourceController<VolumeDto[]>(this, async (s) => fetchAllVolumes(await fetchPools(s), s));
   private templates = new ResourceController<TemplateDto[]>(this, (s) => fetchTemplates(s).catch(() => []));
   private networks = new ResourceController<NetworkDto[]>(this, async (s) => fetchAllNetworks((await fetchHosts(s)).filter((h) => h.status === 'online').map((h) => h.id), s));
 
@@ -37,7 +44,7 @@ export class QxVmCreateWizard extends LitElement {
     this.busy = false;
     this.progress = '';
     this.draft = {
-      name: '', placement: 'auto', cores: 1, memoryMib: 256, pool: '', diskGib: 1, bootKind: 'none', iso: '', templateId: '',
+      name: '', placement: 'auto', cores: 1, memoryMib: 256, pool: '', diskGib: 1, bootKind: 'none', iso: '', image: '', templateId: '',
       network: '', nicModel: 'e1000', firmware: 'bios', start: true,
     };
   }
@@ -76,6 +83,7 @@ export class QxVmCreateWizard extends LitElement {
     if (step === 1 && !(d.memoryMib >= 16)) return bad('At least 16 MiB.', 'memoryMib');
     if (step === 2 && d.bootKind !== 'template' && !d.pool) return bad('Choose the pool for the VM’s disks.', 'pool');
     if (step === 3 && d.bootKind === 'iso' && !d.iso) return bad('Choose an ISO.', 'cdroms');
+    if (step === 3 && d.bootKind === 'image' && !d.image) return bad('Choose a disk image.', 'image');
     if (step === 3 && d.bootKind === 'template' && !d.templateId) return bad('Choose a template.', 'template');
     return undefined;
   }
@@ -170,12 +178,15 @@ export class QxVmCreateWizard extends LitElement {
       }
       case 3:
         return html`<fieldset class="choices" style="border:0;padding:0;margin:0"><legend class="sr-only">Boot media</legend>
-            ${(['none', 'iso', 'template'] as const).map((k) => html`<label><input type="radio" name="bootKind" value=${k} .checked=${d.bootKind === k} @change=${() => this.set('bootKind', k)} />
-              ${k === 'none' ? 'None (boot from the empty disk)' : k === 'iso' ? 'Boot from an ISO' : 'Deploy an OVA template'}</label>`)}
+            ${(['none', 'iso', 'image', 'template'] as const).map((k) => html`<label><input type="radio" name="bootKind" value=${k} .checked=${d.bootKind === k} @change=${() => this.set('bootKind', k)} />
+              ${BOOT_LABEL[k]}</label>`)}
           </fieldset>
           ${d.bootKind === 'iso' ? formField('ISO', 'iso', html`<select id="iso" @change=${(e: Event) => this.input('iso', e)} aria-invalid=${!!this.err('cdroms')}>
-              <option value="">Choose…</option>${(this.isos.value ?? []).map((v) => html`<option value="${v.hostId}|${v.pool}|${v.name}" ?selected=${d.iso === `${v.hostId}|${v.pool}|${v.name}`}>${v.name} (${v.pool}, ${formatBytes(v.capacityBytes)})</option>`)}
+              <option value="">Choose…</option>${(this.volumes.value ?? []).filter((v) => v.format === 'iso').map((v) => html`<option value="${v.hostId}|${v.pool}|${v.name}" ?selected=${d.iso === `${v.hostId}|${v.pool}|${v.name}`}>${v.name} (${v.pool}, ${formatBytes(v.capacityBytes)})</option>`)}
             </select>`, this.err('cdroms', 'bootOrder'), 'The VM is placed on the host that holds the ISO.') : nothing}
+          ${d.bootKind === 'image' ? formField('Disk image', 'image', html`<select id="image" @change=${(e: Event) => this.input('image', e)} aria-invalid=${!!this.err('image')}>
+              <option value="">Choose…</option>${(this.volumes.value ?? []).filter((v) => v.format === 'qcow2' || v.format === 'raw').map((v) => html`<option value="${v.hostId}|${v.pool}|${v.name}" ?selected=${d.image === `${v.hostId}|${v.pool}|${v.name}`} ?disabled=${v.usedBy.length > 0}>${v.name} (${v.pool}, ${v.format}, ${formatBytes(v.capacityBytes)})${v.usedBy.length ? ' — in use' : ''}</option>`)}
+            </select>`, this.err('image'), 'The VM boots from this volume (attached as its first disk), on the host that holds it.') : nothing}
           ${d.bootKind === 'template' ? formField('Template', 'template', html`<select id="template" @change=${(e: Event) => this.pickTemplate((e.target as HTMLSelectElement).value)} aria-invalid=${!!this.err('template')}>
               <option value="">Choose…</option>${(this.templates.value ?? []).map((t) => html`<option value=${t.id} ?selected=${d.templateId === t.id}>${t.name} (${t.sockets * t.cores} vCPU, ${t.memoryMib} MiB, ${t.disks.length} disk)</option>`)}
             </select>`, this.err('template'), 'The VM gets the template’s disks and NICs, on the template’s host.') : nothing}`;
@@ -209,8 +220,8 @@ export class QxVmCreateWizard extends LitElement {
         <dt>Name</dt><dd>${r.name}</dd>
         <dt>Placement</dt><dd>${d.bootKind === 'template' ? `Template host ${tpl?.hostName ?? ''}` : r.hostId ? `Host ${this.hosts.value?.find((h) => h.id === r.hostId)?.name ?? r.hostId}` : r.clusterId ? `Cluster ${this.clusters.value?.find((c) => c.id === r.clusterId)?.name ?? ''}` : 'Automatic'}</dd>
         <dt>CPU / memory</dt><dd>${d.cores} vCPU, ${d.memoryMib} MiB</dd>
-        <dt>Disk</dt><dd>${d.bootKind === 'template' ? `${tpl?.disks.length ?? 0} from the template` : d.diskGib > 0 ? `${d.diskGib} GiB in ${d.pool}` : `none (pool ${d.pool})`}</dd>
-        <dt>Boot</dt><dd>${d.bootKind === 'iso' ? `ISO ${d.iso.split('|')[2]}` : d.bootKind === 'template' ? `Template ${tpl?.name ?? ''}` : 'disk'}</dd>
+        <dt>Disk</dt><dd>${d.bootKind === 'template' ? `${tpl?.disks.length ?? 0} from the template` : [d.bootKind === 'image' ? d.image.split('|')[2] : '', d.diskGib > 0 ? `new ${d.diskGib} GiB in ${d.pool}` : ''].filter(Boolean).join(' + ') || `none (pool ${d.pool})`}</dd>
+        <dt>Boot</dt><dd>${d.bootKind === 'iso' ? `ISO ${d.iso.split('|')[2]}` : d.bootKind === 'image' ? `disk image ${d.image.split('|')[2]}` : d.bootKind === 'template' ? `Template ${tpl?.name ?? ''}` : 'disk'}</dd>
         <dt>Network</dt><dd>${d.bootKind === 'template' ? 'from the template' : d.network ? `${d.network} (${d.nicModel})` : 'none'}</dd>
         <dt>Firmware</dt><dd>${d.bootKind === 'template' ? tpl?.firmware || 'from the template' : d.firmware.toUpperCase()}</dd>
       </dl>

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { draftToRequest, stepOfField, type Draft } from './vm-create-request.js';
 
 const base: Draft = {
-  name: ' web-1 ', placement: 'auto', cores: 2, memoryMib: 256, pool: 'pool1', diskGib: 1, bootKind: 'none', iso: '', templateId: '',
+  name: ' web-1 ', placement: 'auto', cores: 2, memoryMib: 256, pool: 'pool1', diskGib: 1, bootKind: 'none', iso: '', image: '', templateId: '',
   network: '', nicModel: 'e1000', firmware: 'bios', start: true,
 };
 
@@ -24,6 +24,13 @@ test('booting an ISO pins the ISO host, adds the CD-ROM first in boot order; the
   assert.deepEqual(r.bootOrder, ['cdrom', 'disk']);
   assert.deepEqual(r.disks, []);
   assert.deepEqual(r.nics, [{ kind: 'network', source: 'default', model: 'e1000' }]);
+});
+
+test('booting an existing disk image attaches that volume first and pins its host', () => {
+  const r = draftToRequest({ ...base, bootKind: 'image', image: 'h3|p2|guest.qcow2', diskGib: 0.5 });
+  assert.equal(r.hostId, 'h3');
+  assert.deepEqual(r.disks, [{ pool: 'p2', volume: 'guest.qcow2' }, { pool: 'pool1', sizeBytes: 512 * 1024 ** 2 }]);
+  assert.deepEqual(r.bootOrder, ['disk']);
 });
 
 test('placement on a cluster or host', () => {

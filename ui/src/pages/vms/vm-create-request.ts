@@ -6,7 +6,7 @@ import type { CreateVmRequest, NicModel } from '../../api/vms.js';
 export function stepOfField(field: string): number | undefined {
   const head = field.replace(/\[.*$/, '');
   const map: Record<string, number> = {
-    name: 0, hostId: 0, clusterId: 0, cores: 1, sockets: 1, memoryMib: 1, pool: 2, disks: 2, cdroms: 3, bootOrder: 3, template: 3, nics: 4, firmware: 5,
+    name: 0, hostId: 0, clusterId: 0, cores: 1, sockets: 1, memoryMib: 1, pool: 2, disks: 2, image: 3, cdroms: 3, bootOrder: 3, template: 3, nics: 4, firmware: 5,
   };
   return map[head];
 }
@@ -19,9 +19,11 @@ export interface Draft {
   memoryMib: number;
   pool: string;
   diskGib: number;
-  bootKind: 'none' | 'iso' | 'template';
+  bootKind: 'none' | 'iso' | 'image' | 'template';
   /** "<hostId>|<pool>|<volume>" of an ISO volume. */
   iso: string;
+  /** "<hostId>|<pool>|<volume>" of an existing disk image (qcow2/raw) to boot from. */
+  image: string;
   templateId: string;
   network: string;
   nicModel: NicModel;
@@ -33,8 +35,11 @@ export interface Draft {
 export function draftToRequest(d: Draft): CreateVmRequest {
   const [kind, id] = d.placement.split(':');
   const [isoHost, isoPool, isoVolume] = d.iso.split('|');
+  const [imgHost, imgPool, imgVolume] = d.image.split('|');
   const iso = d.bootKind === 'iso' && isoVolume;
-  const hostId = iso ? isoHost : kind === 'host' ? id : undefined;
+  const image = d.bootKind === 'image' && imgVolume;
+  const hostId = iso ? isoHost : image ? imgHost : kind === 'host' ? id : undefined;
+  const newDisk = d.diskGib > 0 ? [{ pool: d.pool, sizeBytes: Math.round(d.diskGib * 1024 ** 3) }] : [];
   return {
     name: d.name.trim(),
     ...(hostId ? { hostId } : kind === 'cluster' ? { clusterId: id } : {}),
@@ -43,7 +48,7 @@ export function draftToRequest(d: Draft): CreateVmRequest {
     cores: d.cores,
     memoryMib: d.memoryMib,
     firmware: d.firmware,
-    disks: d.diskGib > 0 ? [{ pool: d.pool, sizeBytes: Math.round(d.diskGib * 1024 ** 3) }] : [],
+    disks: image ? [{ pool: imgPool, volume: imgVolume }, ...newDisk] : newDisk,
     cdroms: iso ? [{ pool: isoPool, volume: isoVolume }] : [],
     nics: d.network ? [{ kind: 'network', source: d.network, model: d.nicModel }] : [],
     bootOrder: iso ? ['cdrom', 'disk'] : ['disk'],
