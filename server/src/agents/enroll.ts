@@ -22,7 +22,7 @@ export function joinAgent(input: JoinInput): Promise<HostInfo> {
     client.join(
       { joinToken: input.joinToken.trim(), caCertificatePem: input.caCertPem, vdcId: input.vdcId },
       new Metadata(),
-      { deadline: Date.now() + 15_000 },
+      { deadline: Date.now() + 60_000 },
       (err: ServiceError | null, res) => {
         client.close();
         if (!err) return resolve(res.host!);

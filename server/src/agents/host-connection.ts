@@ -142,7 +142,7 @@ export class HostConnection {
     if (this.stopped) return;
     const gen = ++this.generation;
     try {
-      const info = await this.client.call(this.client.host, this.client.host.getHostInfo, {}, 5_000);
+      const info = await this.client.call(this.client.host, this.client.host.getHostInfo, {}, 20_000);
       if (info.hostId !== this.record.id) {
         throw new Error(`a different agent (host id ${info.hostId}) answers at ${this.record.address}`);
       }

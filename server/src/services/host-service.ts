@@ -2,7 +2,9 @@
 // Join → pinned mTLS) and joining the appliance's own agent automatically at start.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { hostname } from 'node:os';
 import { fingerprintOf } from '@quantix/proto/tls/certificates.js';
+import { HostInfo } from '@quantix/proto/v1/host.js';
 import type { AddHostDto, HostDto, HostProbeDto, UpdateHostDto } from '../dto/hosts.js';
 import { conflict, notFound } from '../errors.js';
 import type { AgentPool } from '../agents/agent-pool.js';
@@ -117,8 +119,13 @@ export class HostService {
     const fingerprint = fingerprintOf(certPem);
     const known = this.hosts.list().find((h) => h.local);
     if (known && sameFingerprint(known.fingerprint, fingerprint) && known.address === normaliseAddress(address)) return;
-    const token = (await readFile(join(agentDataDir, 'join-token'), 'utf8')).trim();
-    const info = await joinAgent({ address, certificatePem: certPem, joinToken: token, caCertPem: this.vdc.caCertPem, vdcId: this.vdc.id });
+    const info = (await this.alreadyTrusted(agentDataDir)) ?? (await joinAgent({
+      address,
+      certificatePem: certPem,
+      joinToken: (await readFile(join(agentDataDir, 'join-token'), 'utf8')).trim(),
+      caCertPem: this.vdc.caCertPem,
+      vdcId: this.vdc.id,
+    }));
     if (known && known.id !== info.hostId) {
       this.pool.remove(known.id);
       await this.hosts.remove(known.id);
@@ -126,7 +133,7 @@ export class HostService {
     }
     const record: HostRecord = {
       id: info.hostId,
-      name: known?.name ?? info.hostname ?? 'local',
+      name: known?.name ?? (info.hostname || 'local'),
       address: normaliseAddress(address),
       local: true,
       certificatePem: certPem,
@@ -136,7 +143,19 @@ export class HostService {
       joinedAt: new Date().toISOString(),
     };
     await this.hosts.put(record);
-    this.pool.add(record).info = info;
+    const c = this.pool.add(record);
+    if (info.hostname) c.info = info;
     log.info('local agent joined', { address, hostId: info.hostId });
+  }
+
+  /**
+   * The local agent already trusts this vDC's CA (a join whose reply was lost, or a server
+   * restarted without its host record): no token needed, its host id is in its data dir.
+   */
+  private async alreadyTrusted(agentDataDir: string): Promise<HostInfo | undefined> {
+    const ca = await readFile(join(agentDataDir, 'identity', 'vdc-ca.crt'), 'utf8').catch(() => '');
+    if (ca.trim() !== this.vdc.caCertPem.trim()) return undefined;
+    const hostId = (await readFile(join(agentDataDir, 'identity', 'host-id'), 'utf8')).trim();
+    return HostInfo.fromPartial({ hostId, hostname: hostname() });
   }
 }
