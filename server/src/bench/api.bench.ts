@@ -45,7 +45,7 @@ try {
   const vmsBytes = vms.bytes;
   console.log(`GET /api/v1/health (baseline): p50 ${health.p50.toFixed(2)} ms  p95 ${health.p95.toFixed(2)} ms`);
   console.log(
-    `GET /api/v1/vms (${vmCount} VMs, ${(vmsBytes / 1e6).toFixed(1)} MB): p50 ${vms.p50.toFixed(2)} ms  p95 ${vms.p95.toFixed(2)} ms  ` +
+    `GET /api/v1/vms (${vmCount} VMs, ${(vmsBytes / 1e6).toFixed(1)} MB JSON, gzip on the wire): p50 ${vms.p50.toFixed(2)} ms  p95 ${vms.p95.toFixed(2)} ms  ` +
       `= ${(vms.p95 / health.p95).toFixed(1)}× baseline p95  (target p95 ≤ 50 ms: ${vms.p95 <= 50 ? 'met' : 'NOT met'})`,
   );
 

@@ -10,7 +10,10 @@ export function vmHandlers(s: Services): Handlers {
   return {
     listVms: ({ query, ctx }) => {
       ctx.type = 'application/json';
-      return s.vms.listJson({ hostId: query.hostId, clusterId: query.clusterId });
+      ctx.vary('Accept-Encoding');
+      const gzip = ctx.acceptsEncodings('gzip', 'identity') === 'gzip';
+      if (gzip) ctx.set('Content-Encoding', 'gzip');
+      return s.vms.listJson({ hostId: query.hostId, clusterId: query.clusterId }, gzip);
     },
     getVm: ({ params }) => s.vms.get(params.id!),
     createVm: ({ body, principal }) => s.vms.create(body as CreateVmDto, principal.label),

@@ -1,6 +1,7 @@
 // The live inventory as REST DTOs: listens to every HostConnection, keeps a serialised JSON
 // fragment per VM (re-serialised only when that VM changed) so GET /vms stays cheap with
 // thousands of VMs, and publishes host/vm/pool/metrics events for SSE.
+import { gzipSync } from 'node:zlib';
 import type { HostMetrics, VmMetricsBatch } from '@quantix/proto/v1/host.js';
 import type { Pool } from '@quantix/proto/v1/storage.js';
 import type { Vm } from '@quantix/proto/v1/vm.js';
@@ -21,7 +22,7 @@ export class InventoryService implements ConnectionListener {
   private readonly vms = new Map<string, VmEntry>();
   /** Bumped on every VM/host change; the last GET /vms reply is reused while it holds. */
   private version = 0;
-  private lastList: { version: number; key: string; body: Buffer } | undefined;
+  private lastList: { version: number; key: string; body: Buffer; gzip?: Buffer } | undefined;
 
   constructor(private readonly events: EventHub) {}
 
@@ -60,6 +61,14 @@ export class InventoryService implements ConnectionListener {
 
   vmDto(c: HostConnection, vm: Vm): VmDto {
     return toVmDto(vm, { id: c.record.id, name: c.record.name, online: c.online }, c.vmStats.get(vm.spec!.uuid));
+  }
+
+  /** The GET /vms reply gzip-compressed (level 1), made once per version of the list. */
+  vmsJsonGzip(hosts: HostConnection[]): Buffer {
+    this.vmsJson(hosts);
+    const last = this.lastList!;
+    last.gzip ??= gzipSync(last.body, { level: 1 });
+    return last.gzip;
   }
 
   /** GET /vms as JSON bytes, built from cached per-VM fragments; reused until something changes. */

@@ -26,11 +26,12 @@ export class VmService {
     private readonly tasks: TaskService,
   ) {}
 
-  listJson(filter: { hostId?: string; clusterId?: string }): Buffer {
+  /** The VM list as JSON bytes (gzip-compressed when `gzip`), from the inventory's cache. */
+  listJson(filter: { hostId?: string; clusterId?: string }, gzip = false): Buffer {
     const hosts = this.pool
       .all()
       .filter((c) => (!filter.hostId || c.record.id === filter.hostId) && (!filter.clusterId || c.record.clusterId === filter.clusterId));
-    return this.inventory.vmsJson(hosts);
+    return gzip ? this.inventory.vmsJsonGzip(hosts) : this.inventory.vmsJson(hosts);
   }
 
   get(id: string): VmDto {
