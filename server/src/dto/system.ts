@@ -74,7 +74,7 @@ export const systemOperations: Operation[] = [
 ];
 
 const wsProtocol =
-  'Binary frames carry terminal bytes both ways. Text frames are JSON control messages: client→server {"type":"resize","cols":N,"rows":N}; server→client {"type":"closed","reason":"…"}. Needs the session cookie, the one-time ticket (?ticket=) and an Origin equal to the server origin. Close codes: 4401 not signed in / bad ticket, 4403 forbidden, 4404 not found, 4503 host offline.';
+  'Binary frames carry terminal bytes both ways. Text frames are JSON control messages: client→server {"type":"resize","cols":N,"rows":N} or {"type":"data","data":"text"}; server→client {"type":"closed","reason":"…"}. Needs the session cookie, the one-time ticket (?ticket=) and an Origin equal to the server origin. Close codes: 4401 not signed in / bad ticket, 4403 forbidden, 4404 not found, 4503 host offline.';
 
 export const socketEndpoints: SocketEndpoint[] = [
   { id: 'openConsole', path: '/api/v1/vms/:id/console', tag: 'vms', role: 'operator', summary: 'Serial console of a VM (websocket)', description: wsProtocol },

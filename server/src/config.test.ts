@@ -1,0 +1,28 @@
+// Configuration: defaults, environment over the config file, the admin password from the kernel
+// command line.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cmdlineValue, loadServerConfig } from './config.js';
+
+test('config: file, environment and kernel command line', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'qxt-srv-config-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const appliance = loadServerConfig({ QX_SERVER_DATA_DIR: dir }, 'BOOT_IMAGE=/vmlinuz quantix.admin_password=from-the-cmdline quiet');
+  assert.equal(appliance.listenHost, '0.0.0.0');
+  assert.equal(appliance.listenPort, 443);
+  assert.equal(appliance.adminPassword, 'from-the-cmdline');
+  assert.equal(appliance.localAgent, undefined);
+
+  await writeFile(join(dir, 'config.json'), JSON.stringify({ listen: '127.0.0.1:9000', httpListen: '127.0.0.1:9080', localAgentAddress: '127.0.0.1:9443', localAgentDataDir: '/a' }));
+  const fromFile = loadServerConfig({ QX_SERVER_DATA_DIR: dir, QX_SERVER_LISTEN: '127.0.0.1:8443', QX_ADMIN_PASSWORD: 'from-the-env-var' }, 'quantix.admin_password=ignored');
+  assert.equal(fromFile.listenPort, 8443, 'environment wins over the file');
+  assert.deepEqual(fromFile.httpListen, { host: '127.0.0.1', port: 9080 });
+  assert.deepEqual(fromFile.localAgent, { address: '127.0.0.1:9443', dataDir: '/a' });
+  assert.equal(fromFile.adminPassword, 'from-the-env-var');
+
+  assert.throws(() => loadServerConfig({ QX_SERVER_DATA_DIR: dir, QX_SERVER_LISTEN: 'nonsense' }, ''), /QX_SERVER_LISTEN: expected host:port/);
+  assert.equal(cmdlineValue('a=1 quantix.admin_password= b', 'quantix.admin_password'), undefined);
+});

@@ -1,0 +1,65 @@
+// Placement policy on inventory snapshots: the host with the most free memory among those in
+// the cluster that are online, not in maintenance and have the pool (active) wins; when none
+// qualifies the 409 says why for each host.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PoolState, type Pool } from '@quantix/proto/v1/storage.js';
+import { Db } from '../store/db.js';
+import { ClusterRepo, HostRepo } from '../store/host-repo.js';
+import { ClusterService } from './cluster-service.js';
+import { EventHub } from './event-hub.js';
+import { InventoryService } from './inventory-service.js';
+import type { AgentPool } from '../agents/agent-pool.js';
+import type { HostConnection } from '../agents/host-connection.js';
+import { HttpError } from '../errors.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const GiB = 2 ** 30;
+
+function snapshot(id: string, opts: { free: number; online?: boolean; maintenance?: boolean; pools?: [string, PoolState][]; clusterId?: string }): HostConnection {
+  return {
+    record: { id, name: id, clusterId: opts.clusterId ?? 'c1', maintenance: opts.maintenance ?? false },
+    online: opts.online ?? true,
+    pools: new Map((opts.pools ?? [['data', PoolState.POOL_STATE_ACTIVE]]).map(([n, st]) => [n, { name: n, state: st } as Pool])),
+    metrics: { memoryTotalBytes: 64 * GiB, memoryUsedBytes: 64 * GiB - opts.free },
+  } as unknown as HostConnection;
+}
+
+test('placement picks the eligible host with the most free memory', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'qxt-srv-placement-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const db = await Db.open(dir);
+  db.data.clusters.push({ id: 'c1', name: 'one', createdAt: '' });
+  const hosts = [
+    snapshot('small', { free: 4 * GiB }),
+    snapshot('big-but-maintenance', { free: 60 * GiB, maintenance: true }),
+    snapshot('big-but-offline', { free: 50 * GiB, online: false }),
+    snapshot('no-pool', { free: 40 * GiB, pools: [['other', PoolState.POOL_STATE_ACTIVE]] }),
+    snapshot('pool-inactive', { free: 30 * GiB, pools: [['data', PoolState.POOL_STATE_INACTIVE]] }),
+    snapshot('best', { free: 20 * GiB }),
+    snapshot('other-cluster', { free: 63 * GiB, clusterId: 'c2' }),
+  ];
+  const pool = { all: () => hosts } as unknown as AgentPool;
+  const svc = new ClusterService(new ClusterRepo(db), new HostRepo(db), pool, new InventoryService(new EventHub()), new EventHub());
+
+  const p = svc.placement('c1', 'data');
+  assert.equal(p.hostId, 'best');
+  const reasons = Object.fromEntries(p.candidates.map((c) => [c.hostId, c.reason]));
+  assert.deepEqual(reasons, {
+    'big-but-maintenance': 'in maintenance',
+    'big-but-offline': 'offline',
+    'no-pool': 'no pool "data"',
+    'pool-inactive': 'pool "data" is not active',
+    best: '',
+    small: '',
+  });
+  assert.equal(svc.placement(undefined, 'data').hostId, 'other-cluster', 'without a cluster every host counts');
+  assert.equal(svc.placement('c1', 'data', 8 * 1024).hostId, 'best');
+  assert.throws(
+    () => svc.placement('c1', 'data', 32 * 1024),
+    (e: unknown) => e instanceof HttpError && e.status === 409 && /best: not enough free memory/.test(e.message),
+  );
+  assert.throws(() => svc.placement('nope', 'data'), (e: unknown) => e instanceof HttpError && e.status === 404);
+});
