@@ -75,7 +75,7 @@ try {
           const d = app?.shadowRoot?.querySelector('qx-dashboard-page');
           const t = d?.shadowRoot?.querySelector('[data-testid="hosts-up"]')?.textContent ?? '';
           return /[1-9]\d* \/ \d+/.test(t);
-        }),
+        }, undefined, { timeout: 180_000 }),
       ),
     );
     await ctx.close();

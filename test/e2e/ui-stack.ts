@@ -114,5 +114,13 @@ export async function startUiStack(opts: { uiDir?: string } = {}): Promise<UiSta
     }
     await new Promise((r) => setTimeout(r, 300));
   }
+  // The local agent joins in the background: wait for it so pages see one online host.
+  while (!log.join('').includes('local agent joined')) {
+    if (Date.now() > deadline + 60_000) {
+      await stop();
+      throw new Error(`the local agent did not join:\n${log.join('').slice(-4000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
   return { url, uiDir, logs: () => log.join(''), stop };
 }

@@ -118,7 +118,8 @@ test('the web UI drives the whole product in Chromium', { timeout: 600_000 }, as
     await page.locator('qx-setup-page #password').fill(ADMIN.password);
     await page.locator('qx-setup-page #confirm').fill(ADMIN.password);
     await page.locator('qx-setup-page button[type=submit]').click();
-    await page.locator('qx-dashboard-page [data-testid=hosts-up]', { hasText: /1 \/ 1/ }).waitFor({ timeout: 30_000 });
+    // The local agent may still be connecting on a busy machine (slow libvirt host info).
+    await page.locator('qx-dashboard-page [data-testid=hosts-up]', { hasText: /1 \/ 1/ }).waitFor({ timeout: 180_000 });
     adminApi = await apiLogin(stack.url, ADMIN.username, ADMIN.password);
   });
 

@@ -6,12 +6,12 @@ import { ApiError, errorFromBody, fieldError, formError } from './client.js';
 test('the contract error body {error:{message, field}} keeps message and field', () => {
   const e = errorFromBody(400, JSON.stringify({ error: { message: 'name: use letters and digits', field: 'name' } }));
   assert.equal(e.status, 400);
-  assert.equal(e.message, 'name: use letters and digits');
+  assert.equal(e.message, 'Name: use letters and digits', 'sentences start with a capital');
   assert.equal(e.field, 'name');
-  assert.equal(fieldError(e, 'name'), 'name: use letters and digits');
+  assert.equal(fieldError(e, 'name'), 'Name: use letters and digits');
   assert.equal(fieldError(e, 'pool'), undefined);
   assert.equal(formError(e, ['name']), undefined, 'a field error is not repeated at the top of the form');
-  assert.equal(formError(e, ['pool']), 'name: use letters and digits', 'an unknown field is shown at the top');
+  assert.equal(formError(e, ['pool']), 'Name: use letters and digits', 'an unknown field is shown at the top');
 });
 
 test('bodies without a message fall back to a sentence per status', () => {

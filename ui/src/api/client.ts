@@ -91,7 +91,7 @@ export function errorFromBody(status: number, text: string, statusText = ''): Ap
     message = text.trim().slice(0, 300);
   }
   if (!message) message = fallbackMessage(status, statusText);
-  return new ApiError(status, message, field);
+  return new ApiError(status, message.charAt(0).toUpperCase() + message.slice(1), field);
 }
 
 function fallbackMessage(status: number, statusText: string): string {

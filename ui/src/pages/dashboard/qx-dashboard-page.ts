@@ -25,6 +25,7 @@ export class QxDashboardPage extends LitElement {
       host: () => void this.hosts.reload(),
       'host-metrics': (d) => this.applyMetrics(d as { hostId: string; metrics: HostMetricsDto }),
       pool: () => void this.pools.reload(),
+      hello: () => this.reloadAll(),
       vm: () => void this.vms.reload(),
     });
   }
@@ -49,9 +50,16 @@ export class QxDashboardPage extends LitElement {
     this.requestUpdate();
   }
 
+  private reloadAll(): void {
+    void this.hosts.reload();
+    void this.vms.reload();
+    void this.pools.reload();
+  }
+
   override connectedCallback(): void {
     super.connectedCallback();
-    this.timer = setInterval(() => void this.pools.reload(), 15000);
+    // Events keep it live; a slow full refresh covers anything missed while the stream reconnected.
+    this.timer = setInterval(() => this.reloadAll(), 10000);
   }
 
   override disconnectedCallback(): void {
@@ -72,6 +80,8 @@ export class QxDashboardPage extends LitElement {
     const hosts = this.hosts.value ?? [];
     const vms = this.vms.value ?? [];
     const up = hosts.filter((h) => h.status === 'online').length;
+    const down = hosts.filter((h) => h.status === 'offline').length;
+    const connecting = hosts.length - up - down;
     const byState = new Map<string, number>();
     for (const v of vms) byState.set(v.state, (byState.get(v.state) ?? 0) + 1);
     const u = this.history.at(-1) ?? aggregateUsage([], []);
@@ -83,7 +93,7 @@ export class QxDashboardPage extends LitElement {
         <section class="card" aria-label="Hosts">
           <div class="label">Hosts</div>
           <div class="big" data-testid="hosts-up">${up} / ${hosts.length}</div>
-          <div class="states"><span class="ok">${up} up</span><span class=${hosts.length - up ? 'bad' : 'muted'}>${hosts.length - up} down</span></div>
+          <div class="states"><span class="ok">${up} up</span><span class=${down ? 'bad' : 'muted'}>${down} down</span>${connecting ? html`<span class="muted">${connecting} connecting</span>` : ''}</div>
         </section>
         <section class="card" aria-label="Virtual machines">
           <div class="label">Virtual machines</div>
