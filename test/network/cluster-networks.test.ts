@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../agent/src/exec/run.js';
+import { takeRunLock } from './run-lock.js';
 import { startTestServer } from '../../server/src/test-support/test-server.js';
 import { freePort, listening, spawnAgent, spawnNode, type Child } from '../../server/src/test-support/spawn.js';
 import type { ApiClient } from '../../server/src/test-support/api-client.js';
@@ -65,6 +66,7 @@ test(
   'a cluster network is applied per host and reports why a host failed',
   { timeout: 300_000 },
   async (t: TestContext) => {
+    const release = await takeRunLock('/tmp/qxt-netc-cluster-networks.lock');
     await cleanUp();
     const children: Child[] = [];
     const dirs: string[] = [];
@@ -72,6 +74,7 @@ test(
       for (const c of children) await c.kill();
       await cleanUp();
       for (const d of dirs) await rm(d, { recursive: true, force: true });
+      await release();
     });
 
     // Host B's network namespace, reachable from the root namespace over a /30.

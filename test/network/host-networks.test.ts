@@ -11,6 +11,7 @@ import { status, type ServiceError } from '@grpc/grpc-js';
 import { NetworkKind, type NetworkSpec } from '@quantix/proto/v1/network.js';
 import type { WatchEvent } from '@quantix/proto/v1/host.js';
 import { run } from '../../agent/src/exec/run.js';
+import { takeRunLock } from './run-lock.js';
 import { hostDomainType } from '../../agent/src/libvirt/domain-type.js';
 import { Virsh } from '../../agent/src/libvirt/virsh.js';
 import { WatchBus } from '../../agent/src/context.js';
@@ -141,6 +142,7 @@ function guestXml(name: string, nic: { network: string } | { bridge: string }, m
 
 test('networks on a real host', { timeout: 540_000 }, async (t: TestContext) => {
   assertGuestBuilt();
+  const release = await takeRunLock('/tmp/qxt-net-host-networks.lock');
   await cleanUp();
   const before = await footprint();
   assert.deepEqual(before, [], 'left-overs from an earlier run were cleaned');
@@ -150,6 +152,7 @@ test('networks on a real host', { timeout: 540_000 }, async (t: TestContext) => 
     await agent.stop();
     await cleanUp();
     await rm(tmp, { recursive: true, force: true });
+    await release();
   });
   const net = api(agent);
   const events: WatchEvent[] = [];
@@ -445,6 +448,7 @@ test('networks on a real host', { timeout: 540_000 }, async (t: TestContext) => 
       // After a reboot the kernel has no bridge and the NIC its boot-time address; start-up restores the bridge.
       await virsh('net-destroy', 'qxt-net-br');
       await ip('link', 'del', 'dev', 'qxt-net-brb');
+      assert.match((await net.get({ name: 'qxt-net-br' })).error, /bridge qxt-net-brb is missing/);
       await ip('addr', 'add', '10.213.30.1/24', 'dev', 'qxt-net-vh');
       await ip('route', 'add', '10.213.31.0/24', 'via', '10.213.30.2', 'dev', 'qxt-net-vh');
       // (Any agent starting meanwhile, e.g. in a concurrent test, runs the same restore: judge the outcome.)

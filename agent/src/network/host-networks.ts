@@ -20,7 +20,7 @@ import { planNetwork } from './network-plan.js';
 import { buildNetworkXml } from './network-xml-build.js';
 import { parseNetworkXml, type ParsedNetwork } from './network-xml-parse.js';
 import type { DomainNics } from './domain-nics-parse.js';
-import { attachUplinkBridge, detachUplinkBridge } from './uplink-bridge.js';
+import { attachUplinkBridge, detachUplinkBridge, linkExists } from './uplink-bridge.js';
 
 /** What the network logic needs from the agent context (start-up code has no full context). */
 export type NetworkDeps = Pick<AgentContext, 'virsh' | 'bus'>;
@@ -41,8 +41,9 @@ function serialized<T>(fn: () => Promise<T>): Promise<T> {
 
 async function readParsedNetworks(virsh: Virsh): Promise<{ parsed: ParsedNetwork[]; active: Set<string> }> {
   const { all, active } = await networkNames(virsh);
-  const parsed = await Promise.all(all.map(async (n) => parseNetworkXml(await networkDumpXml(virsh, n))));
-  return { parsed, active };
+  // A network removed between the list and its dump (by someone else) is simply left out.
+  const parsed = await Promise.all(all.map((n) => networkDumpXml(virsh, n).then(parseNetworkXml, () => undefined)));
+  return { parsed: parsed.filter((p) => p !== undefined), active };
 }
 
 function usersOf(n: ParsedNetwork, domains: DomainNics[]): string[] {
@@ -60,6 +61,9 @@ function usersOf(n: ParsedNetwork, domains: DomainNics[]): string[] {
 
 async function describe(virsh: Virsh, n: ParsedNetwork, active: boolean, domains: DomainNics[]): Promise<Network> {
   let error = '';
+  if (n.kind === 'bridged' && n.bridge && !(await linkExists(n.bridge))) {
+    error = `bridge ${n.bridge} is missing${n.uplink ? ` (uplink ${n.uplink})` : ''}; the agent re-creates it at start-up`;
+  }
   const leases =
     active && n.subnet
       ? await networkLeases(virsh, n.name).catch((e: unknown) => {

@@ -29,7 +29,9 @@ export async function restoreBridgedNetworks(deps: NetworkDeps): Promise<string[
   const restored: string[] = [];
   const { all, active } = await networkNames(deps.virsh);
   for (const name of all) {
-    const n = parseNetworkXml(await networkDumpXml(deps.virsh, name));
+    const xml = await networkDumpXml(deps.virsh, name).catch(() => undefined);
+    if (!xml) continue;
+    const n = parseNetworkXml(xml);
     if (n.kind !== 'bridged' || !n.uplink || (await linkExists(n.bridge))) continue;
     const nic = (await readHostInterfaces()).find((i) => i.name === n.uplink);
     if (!nic) {
