@@ -13,6 +13,7 @@ import { readJson } from './middleware/body.js';
 import { securityHeaders } from './middleware/security-headers.js';
 import { staticUi } from './middleware/static-ui.js';
 import { validate } from './schema/validate.js';
+import { log } from './log.js';
 import type { Schema } from './schema/schema.js';
 import type { Handlers } from './routes/handler.js';
 import { authHandlers } from './routes/auth.js';
@@ -52,6 +53,11 @@ export function createApp(s: Services): App {
   if (extra.length) throw new Error(`handlers without an operation in the contract: ${extra.join(', ')}`);
 
   const koa = new Koa({ proxy: false });
+  koa.on('error', (err: NodeJS.ErrnoException) => {
+    // A client that goes away mid-stream (SSE, downloads) is not a server error.
+    if (['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'EPIPE'].includes(err.code ?? '')) return;
+    log.error('response failed', { error: err.stack ?? err.message });
+  });
   koa.use(errorMiddleware);
   koa.use(securityHeaders);
   koa.use(authMiddleware(s.auth));
