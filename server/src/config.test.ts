@@ -15,6 +15,8 @@ test('config: file, environment and kernel command line', async (t) => {
   assert.equal(appliance.listenPort, 443);
   assert.equal(appliance.adminPassword, 'from-the-cmdline');
   assert.equal(appliance.localAgent, undefined);
+  assert.deepEqual(appliance.httpListen, { host: '0.0.0.0', port: 80 }, 'the appliance redirects plain HTTP by default');
+  assert.equal(loadServerConfig({ QX_SERVER_DATA_DIR: dir, QX_SERVER_HTTP_LISTEN: 'off' }, '').httpListen, undefined);
 
   await writeFile(join(dir, 'config.json'), JSON.stringify({ listen: '127.0.0.1:9000', httpListen: '127.0.0.1:9080', localAgentAddress: '127.0.0.1:9443', localAgentDataDir: '/a' }));
   const fromFile = loadServerConfig({ QX_SERVER_DATA_DIR: dir, QX_SERVER_LISTEN: '127.0.0.1:8443', QX_ADMIN_PASSWORD: 'from-the-env-var' }, 'quantix.admin_password=ignored');

@@ -24,7 +24,7 @@ export async function startServer(s: Services): Promise<RunningServer> {
   https.requestTimeout = 0;
   https.keepAliveTimeout = 65_000;
   s.certificate.onChange((c) => https.setSecureContext({ key: c.keyPem, cert: c.certPem }));
-  const consoleProxy = new ConsoleProxy({ auth: s.auth, vms: s.vms, pool: s.pool, tickets: s.tickets, extraOrigins: s.config.extraOrigins });
+  const consoleProxy = new ConsoleProxy({ auth: s.auth, audit: s.audit, vms: s.vms, pool: s.pool, tickets: s.tickets, extraOrigins: s.config.extraOrigins });
   consoleProxy.attach(https);
   await new Promise<void>((resolve, reject) => {
     https.once('error', reject);

@@ -186,4 +186,10 @@ test('qxt-srv second host in its own netns with its own libvirt: join, placement
   const blocked = await api.request('GET', `/api/v1/hosts/${hostB}/pools`);
   assert.equal(blocked.status, 503);
   assert.match(blocked.text, /host qxt-srv-host-b is offline/);
+  const audit = (await api.request<{ action: string; target: string }[]>('GET', '/api/v1/audit?limit=1000')).json;
+  assert.ok(audit.some((e) => e.action === 'openConsole' && e.target === vmId), 'console sessions are audited');
+
+  assert.equal((await api.request('DELETE', `/api/v1/hosts/${hostB}`)).status, 204);
+  assert.equal((await api.request('GET', `/api/v1/hosts/${hostB}`)).status, 404);
+  assert.equal((await api.request<{ hostIds: string[] }>('GET', `/api/v1/clusters/${cluster.json.id}`)).json.hostIds.length, 0);
 });

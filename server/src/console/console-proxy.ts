@@ -9,6 +9,7 @@ import type { ConsoleInput, ConsoleOutput } from '@quantix/proto/v1/console.js';
 import { HttpError } from '../errors.js';
 import type { AuthService, Principal } from '../services/auth-service.js';
 import type { VmService } from '../services/vm-service.js';
+import type { AuditService } from '../services/audit-service.js';
 import type { AgentPool } from '../agents/agent-pool.js';
 import { sockets } from '../openapi.js';
 import { readSessionCookie } from '../middleware/auth.js';
@@ -17,6 +18,7 @@ import { log } from '../log.js';
 
 export interface ConsoleProxyDeps {
   auth: AuthService;
+  audit: AuditService;
   vms: VmService;
   pool: AgentPool;
   tickets: TicketStore;
@@ -75,6 +77,16 @@ export class ConsoleProxy {
       const agent = this.deps.pool.get(targetId).requireOnline();
       call = agent.console.shell();
     }
+    await this.deps.audit.record({
+      user: p.label,
+      action: endpoint.id,
+      method: 'GET',
+      path: url.pathname,
+      target: targetId,
+      status: 101,
+      detail: '',
+      remote: req.socket.remoteAddress ?? '',
+    });
     this.wss.handleUpgrade(req, socket, head, (ws) => this.relay(ws, call, vmId, `${p.label} ${route.kind} ${targetId}`));
   }
 

@@ -12,6 +12,8 @@ import type { ConnectionListener, HostConnection } from '../agents/host-connecti
 import type { EventHub } from './event-hub.js';
 import { toHostMetricsDto, toPoolDto, toVmDto, toVmStatsDto } from './dto-mapping.js';
 
+const STATS_REFRESH_MS = 30_000;
+
 interface VmEntry {
   hostId: string;
   uuid: string;
@@ -22,6 +24,7 @@ export class InventoryService implements ConnectionListener {
   private readonly vms = new Map<string, VmEntry>();
   /** Bumped on every VM/host change; the last GET /vms reply is reused while it holds. */
   private version = 0;
+  private statsBumpedAt = 0;
   private lastList: { version: number; key: string; body: Buffer; gzip?: Buffer } | undefined;
 
   constructor(private readonly events: EventHub) {}
@@ -135,7 +138,11 @@ export class InventoryService implements ConnectionListener {
   }
 
   vmMetrics(c: HostConnection, batch: VmMetricsBatch): void {
-    this.version++;
+    // Stats alone refresh the cached list at most every 30 s (live figures travel over SSE).
+    if (Date.now() - this.statsBumpedAt > STATS_REFRESH_MS) {
+      this.statsBumpedAt = Date.now();
+      this.version++;
+    }
     for (const s of batch.stats) {
       const e = this.vms.get(s.uuid);
       if (e) e.json = undefined;
