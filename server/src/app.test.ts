@@ -108,6 +108,11 @@ test('qxt-srv router: auth, roles, CSRF and the OpenAPI document', async (t) => 
     r = await s.admin.request('POST', '/api/v1/vms', { body: { name: 'qxt-srv-vm', pool: 'p', memoryMib: 128, disks: [{ sizeBytes: 'big' }] } });
     assert.equal(r.status, 400);
     assert.equal((r.json as { error: { field: string } }).error.field, 'disks[0].sizeBytes');
+    r = await s.admin.request('POST', '/api/v1/vms/qxt-srv-missing/shutdown');
+    assert.equal(r.status, 404, 'an all-optional body may be left out');
+    r = await s.admin.request('POST', '/api/v1/clusters');
+    assert.equal(r.status, 400);
+    assert.equal((r.json as { error: { field: string } }).error.field, 'body');
     r = await s.admin.request('GET', '/api/v1/no-such-thing');
     assert.equal(r.status, 404);
     r = await s.admin.request('GET', '/api/v1/vms/qxt-srv-missing');

@@ -79,7 +79,10 @@ function operationMiddleware(s: Services, op: Operation, handler: Handlers[strin
       if (op.role !== 'public') checkCsrf(op.method, principal, ctx.get('X-CSRF-Token'));
       const query = op.query ? validate(op.query as Schema<Record<string, string>>, flatQuery(ctx)) : {};
       let body: unknown;
-      if (op.body && op.body !== 'stream') body = validate(op.body, await readJson(ctx));
+      if (op.body && op.body !== 'stream') {
+        const raw = await readJson(ctx);
+        body = validate(op.body, raw === undefined && !hasRequiredFields(op.body) ? {} : raw);
+      }
       if (op.role === 'public' && typeof (body as { username?: unknown })?.username === 'string') {
         ctx.state.attemptedUser = (body as { username: string }).username;
       }
@@ -98,6 +101,11 @@ function operationMiddleware(s: Services, op: Operation, handler: Handlers[strin
       if (mutating) await audit(s, op, ctx, status, detail);
     }
   };
+}
+
+/** An all-optional body may be left out entirely (e.g. POST …/shutdown). */
+function hasRequiredFields(schema: Schema): boolean {
+  return schema.kind !== 'object' || Object.values(schema.props ?? {}).some((p) => !p.optional);
 }
 
 function flatQuery(ctx: Context): Record<string, string> {
