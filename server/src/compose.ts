@@ -67,6 +67,8 @@ export async function createServices(config: ServerConfig): Promise<Services> {
   const clusters = new ClusterService(clusterRepo, hostRepo, pool, inventory, events);
   const hosts = new HostService(hostRepo, clusterRepo, pool, inventory, vdc);
   const networks = new NetworkService(pool);
+  const clusterNetworks = new ClusterNetworkService(new ClusterNetworkRepo(db), hostRepo, clusterRepo, pool, networks, events);
+  clusters.networkCheck = (hostId, names) => clusterNetworks.placementProblem(hostId, names);
   const abort = new AbortController();
   await bootstrapAdmin(auth, config.adminPassword);
   return {
@@ -84,7 +86,7 @@ export async function createServices(config: ServerConfig): Promise<Services> {
     vms: new VmService(pool, inventory, clusters, tasks),
     storage: new StorageService(pool, inventory, tasks),
     networks,
-    clusterNetworks: new ClusterNetworkService(new ClusterNetworkRepo(db), hostRepo, clusterRepo, pool, networks, events),
+    clusterNetworks,
     templates: new TemplateService(new TemplateRepo(db), pool, tasks, events),
     metrics: new MetricsService(pool, tasks),
     tickets: new TicketStore(),

@@ -61,5 +61,7 @@ test('placement picks the eligible host with the most free memory', async (t) =>
     () => svc.placement('c1', 'data', 32 * 1024),
     (e: unknown) => e instanceof HttpError && e.status === 409 && /best: not enough free memory/.test(e.message),
   );
+  svc.networkCheck = (hostId, names) => (hostId === 'best' && names.includes('lan') ? 'network "lan" is not applied here' : '');
+  assert.equal(svc.placement('c1', 'data', 0, ['lan']).hostId, 'small', 'hosts without the VM networks are skipped');
   assert.throws(() => svc.placement('nope', 'data'), (e: unknown) => e instanceof HttpError && e.status === 404);
 });

@@ -11,7 +11,13 @@ import type { EventHub } from './event-hub.js';
 import { freeMemory, type InventoryService } from './inventory-service.js';
 import { PoolState } from '@quantix/proto/v1/storage.js';
 
+/** Why a host cannot take a VM on these networks ('' = it can); cluster networks answer it. */
+export type NetworkCheck = (hostId: string, networks: readonly string[]) => string;
+
 export class ClusterService {
+  /** Set by compose.ts once the cluster-network service exists. */
+  networkCheck: NetworkCheck = () => '';
+
   constructor(
     private readonly clusters: ClusterRepo,
     private readonly hosts: HostRepo,
@@ -63,11 +69,11 @@ export class ClusterService {
   }
 
   /** Candidates ranked; the first eligible one wins. 409 when none is eligible. */
-  placement(clusterId: string | undefined, poolName: string, memoryMib = 0): PlacementDto {
+  placement(clusterId: string | undefined, poolName: string, memoryMib = 0, networks: readonly string[] = []): PlacementDto {
     if (clusterId) this.record(clusterId);
     const conns = this.pool.all().filter((c) => !clusterId || c.record.clusterId === clusterId);
     const candidates = conns
-      .map((c) => ({ c, reason: this.ineligible(c, poolName, memoryMib) }))
+      .map((c) => ({ c, reason: this.ineligible(c, poolName, memoryMib) || this.networkCheck(c.record.id, networks) }))
       .sort((a, b) => freeMemory(b.c) - freeMemory(a.c))
       .map(({ c, reason }) => ({
         hostId: c.record.id,

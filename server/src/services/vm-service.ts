@@ -40,7 +40,8 @@ export class VmService {
   }
 
   async create(req: CreateVmDto, user: string): Promise<TaskDto> {
-    const hostId = req.hostId ?? this.clusters.placement(req.clusterId, req.pool, req.memoryMib).hostId;
+    const networks = (req.nics ?? []).filter((n) => n.kind === 'network' && n.source).map((n) => n.source!);
+    const hostId = req.hostId ?? this.clusters.placement(req.clusterId, req.pool, req.memoryMib, networks).hostId;
     const c = this.pool.get(hostId);
     const agent = c.requireOnline();
     if ([...c.vms.values()].some((v) => v.spec?.name === req.name)) throw badRequest(`name: a VM "${req.name}" already exists on ${c.record.name}`, 'name');
