@@ -12,6 +12,8 @@ import { ConsoleServiceService } from '@quantix/proto/v1/console.js';
 import { consoleHandlers } from './console-handlers.js';
 import { StorageServiceService } from '@quantix/proto/v1/storage.js';
 import { storageHandlers } from './storage-handlers.js';
+import { ImageServiceService } from '@quantix/proto/v1/image.js';
+import { imageHandlers } from './image-handlers.js';
 
 export function registerServices(server: Server, ctx: AgentContext): void {
   server.addService(EnrollServiceService, enrollHandlers(ctx));
@@ -20,4 +22,5 @@ export function registerServices(server: Server, ctx: AgentContext): void {
   server.addService(VmServiceService, vmHandlers(ctx));
   server.addService(ConsoleServiceService, consoleHandlers(ctx));
   server.addService(StorageServiceService, storageHandlers(ctx));
+  server.addService(ImageServiceService, imageHandlers(ctx));
 }

@@ -1,0 +1,139 @@
+// ImageService: ImportOva (OVA bytes in → progress events and a final result out) and ExportOva
+// (a defined VM → OVA bytes). The destination pool's directory comes from libvirt
+// (`virsh pool-dumpxml`), so this works with any directory-backed pool.
+import { basename } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { Writable } from 'node:stream';
+import { once } from 'node:events';
+import { XMLParser } from 'fast-xml-parser';
+import type { ServerDuplexStream, ServerWritableStream } from '@grpc/grpc-js';
+import type { ExportOvaRequest, ImageServiceServer, ImportOvaEvent, ImportOvaHeader, ImportOvaRequest } from '@quantix/proto/v1/image.js';
+import type { DataChunk } from '@quantix/proto/v1/common.js';
+import { VolumeFormat, type Volume } from '@quantix/proto/v1/storage.js';
+import type { AgentContext } from '../context.js';
+import { AgentError, ErrorCode, invalidArgument, failedPrecondition } from '../errors.js';
+import { run } from '../exec/run.js';
+import { Virsh } from '../libvirt/virsh.js';
+import { validateName } from '../validate/name.js';
+import { importOva } from '../ova/ova-import.js';
+import { exportOva } from '../ova/ova-export.js';
+import { exportSourceFromVm } from '../ova/vm-export-source.js';
+import { suggestVmSpec } from '../ova/vm-spec-mapping.js';
+import { toServiceError } from './status.js';
+
+const poolXml = new XMLParser({ processEntities: false, ignoreAttributes: true });
+
+/** The target directory of a libvirt pool. */
+async function poolDirectory(virsh: Virsh, pool: string): Promise<string> {
+  let xml: string;
+  try {
+    xml = await virsh.exec(['pool-dumpxml', pool]);
+  } catch (err) {
+    throw new AgentError(ErrorCode.NotFound, `storage pool ${pool} not found (${Virsh.message(err)})`, 'pool');
+  }
+  const path = (poolXml.parse(xml) as { pool?: { target?: { path?: string } } }).pool?.target?.path;
+  if (!path || !path.startsWith('/')) throw failedPrecondition(`storage pool ${pool} has no target directory`);
+  if (!(await stat(path).then((s) => s.isDirectory(), () => false))) {
+    throw failedPrecondition(`storage pool ${pool}: target directory ${path} does not exist (is the pool active?)`);
+  }
+  return path;
+}
+
+async function volumeOf(pool: string, path: string): Promise<Volume> {
+  const [{ stdout }, st] = await Promise.all([run('qemu-img', ['info', '--output=json', '-U', '-f', 'qcow2', path]), stat(path)]);
+  const info = JSON.parse(stdout) as { 'virtual-size': number };
+  return {
+    pool,
+    name: basename(path),
+    format: VolumeFormat.VOLUME_FORMAT_QCOW2,
+    capacityBytes: info['virtual-size'],
+    allocationBytes: st.blocks * 512,
+    path,
+    backingVolume: '',
+    usedBy: [],
+  };
+}
+
+/** The data messages after the header, as a byte stream; refuses more than the declared size. */
+async function* ovaBytes(call: AsyncIterable<ImportOvaRequest>, header: ImportOvaHeader): AsyncGenerator<Buffer> {
+  let received = 0;
+  for await (const req of call) {
+    if (req.msg?.$case !== 'data') throw invalidArgument('header', 'sent twice');
+    received += req.msg.value.length;
+    if (header.sizeBytes && received > header.sizeBytes) throw invalidArgument('header.size_bytes', `more than the declared ${header.sizeBytes} bytes arrived`);
+    yield req.msg.value;
+  }
+}
+
+async function firstHeader(it: AsyncIterator<ImportOvaRequest>): Promise<ImportOvaHeader> {
+  const first = await it.next();
+  if (first.done || first.value.msg?.$case !== 'header') throw invalidArgument('header', 'the first message must be the header');
+  const h = first.value.msg.value;
+  validateName('header.pool', h.pool);
+  if (h.name) validateName('header.name', h.name);
+  return h;
+}
+
+async function importOvaCall(ctx: AgentContext, call: ServerDuplexStream<ImportOvaRequest, ImportOvaEvent>): Promise<void> {
+  const abort = new AbortController();
+  call.on('cancelled', () => abort.abort());
+  // Not the default iterator: leaving it early would destroy the call before the status is sent.
+  const it = call.iterator({ destroyOnReturn: false }) as AsyncIterator<ImportOvaRequest>;
+  const header = await firstHeader(it);
+  const destDir = await poolDirectory(ctx.virsh, header.pool);
+  const send = (event: ImportOvaEvent['event']): void => {
+    if (!call.cancelled) call.write({ event });
+  };
+  const result = await importOva({
+    source: ovaBytes({ [Symbol.asyncIterator]: () => it }, header),
+    destDir,
+    namePrefix: header.name,
+    sizeBytes: header.sizeBytes,
+    signal: abort.signal,
+    onProgress: (p) => send({ $case: 'progress', value: p }),
+  });
+  await ctx.virsh.exec(['pool-refresh', header.pool]).catch(() => undefined);
+  const volumes = await Promise.all(result.outputs.map((p) => volumeOf(header.pool, p)));
+  const suggestedSpec = suggestVmSpec(result.spec, volumes.map((v) => ({ pool: v.pool, volume: v.name })));
+  send({ $case: 'result', value: { spec: result.spec, volumes, suggestedSpec } });
+}
+
+/** A Writable that forwards bytes as DataChunk messages, honouring the call's backpressure. */
+function chunkWriter(call: ServerWritableStream<ExportOvaRequest, DataChunk>): Writable {
+  return new Writable({
+    highWaterMark: 1024 * 1024,
+    write(chunk: Buffer, _enc, cb) {
+      if (call.cancelled) return cb(new AgentError(ErrorCode.Unavailable, 'export cancelled by the client'));
+      if (call.write({ data: chunk })) cb();
+      else once(call, 'drain').then(() => cb(), cb);
+    },
+  });
+}
+
+async function exportOvaCall(ctx: AgentContext, call: ServerWritableStream<ExportOvaRequest, DataChunk>): Promise<void> {
+  const id = call.request.vm?.id ?? '';
+  if (!id) throw invalidArgument('vm.id', 'is empty');
+  const src = await exportSourceFromVm(ctx.virsh, id).catch((err: unknown) => {
+    throw new AgentError(ErrorCode.NotFound, `VM ${id} not found (${Virsh.message(err)})`, 'vm.id');
+  });
+  const out = chunkWriter(call);
+  await exportOva(src, out, { workDir: ctx.config.dataDir });
+  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+}
+
+export function imageHandlers(ctx: AgentContext): ImageServiceServer {
+  return {
+    importOva(call) {
+      importOvaCall(ctx, call).then(
+        () => call.end(),
+        (err: unknown) => call.emit('error', toServiceError(err)),
+      );
+    },
+    exportOva(call) {
+      exportOvaCall(ctx, call).then(
+        () => call.end(),
+        (err: unknown) => call.emit('error', toServiceError(err)),
+      );
+    },
+  };
+}

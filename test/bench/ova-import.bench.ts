@@ -1,0 +1,120 @@
+// OVA import benchmark: a 2 GiB-capacity OVA (512 MiB random in 8 runs, the rest zeros) imported
+// end to end through the agent's ImportOva gRPC stream (mTLS, agent in its own process) vs the
+// floor measured in the same run: `cat` of the OVA to disk + a bare `qemu-img convert` of its
+// VMDK. Prints both, the ratio (target ≤ 1.15×) and the agent's peak RSS (target flat, < 150 MB).
+import { fork, execFileSync } from 'node:child_process';
+import { createWriteStream, openSync, closeSync, writeSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { finished } from 'node:stream/promises';
+import { ImageServiceClient } from '@quantix/proto/v1/image.js';
+import { issueCertificate, type KeyAndCert } from '@quantix/proto/tls/certificates.js';
+import { loadOrCreateIdentity } from '../../agent/src/identity/agent-identity.js';
+import { pinnedCredentials } from '../../agent/src/test-support/agent-harness.js';
+import { exportOva } from '../../agent/src/ova/ova-export.js';
+import { importOvaFile } from '../ova/import-client.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const dir = join(root, 'test/output/bench-ova');
+const MiB = 2 ** 20;
+const id = randomBytes(3).toString('hex');
+const pool = `qxt-ova-bench-${id}`;
+
+const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] }).toString();
+const secs = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
+
+function makeRaw(path: string, capacity: number, randomMiB: number): void {
+  const fd = openSync(path, 'w');
+  const runs = 8;
+  const step = capacity / runs;
+  for (let r = 0; r < runs; r++) {
+    for (let m = 0; m < randomMiB / runs; m++) writeSync(fd, randomBytes(MiB), 0, MiB, r * step + m * MiB);
+  }
+  closeSync(fd);
+  execFileSync('truncate', ['-s', String(capacity), path]);
+}
+
+async function makeOva(name: string, capacity: number, randomMiB: number): Promise<string> {
+  const raw = join(dir, `${name}.raw`);
+  makeRaw(raw, capacity, randomMiB);
+  const ova = join(dir, `${name}.ova`);
+  const out = createWriteStream(ova);
+  await exportOva({ name, cpus: 2, memoryMib: 1024, osType: 'linux', disks: [raw] }, out, { workDir: dir });
+  out.end();
+  await finished(out);
+  await rm(raw);
+  return ova;
+}
+
+function floor(ova: string, vmdk: string): number {
+  const t0 = process.hrtime.bigint();
+  const fd = openSync(join(dir, 'floor-copy.ova'), 'w');
+  execFileSync('cat', [ova], { stdio: ['ignore', fd, 'inherit'] });
+  closeSync(fd);
+  sh('qemu-img', ['convert', '-f', 'vmdk', '-O', 'qcow2', vmdk, join(dir, 'floor.qcow2')]);
+  const t = secs(t0);
+  execFileSync('rm', ['-f', join(dir, 'floor-copy.ova'), join(dir, 'floor.qcow2')]);
+  return t;
+}
+
+async function main(): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(join(dir, 'pool'), { recursive: true });
+  console.log('building OVAs (2 GiB capacity, 512 MiB random; 64 MiB capacity, 16 MiB random)…');
+  const big = await makeOva('bench-2g', 2048 * MiB, 512);
+  const small = await makeOva('bench-64m', 64 * MiB, 16);
+  sh('tar', ['-xf', big, '-C', dir, 'bench-2g-disk1.vmdk']);
+  const vmdk = join(dir, 'bench-2g-disk1.vmdk');
+  const ovaBytes = Number(sh('stat', ['-c', '%s', big]).trim());
+
+  sh('virsh', ['-q', '-c', 'qemu:///system', 'pool-define-as', pool, 'dir', '--target', join(dir, 'pool')]);
+  sh('virsh', ['-q', '-c', 'qemu:///system', 'pool-start', pool]);
+  const child = fork(join(root, 'test/bench/ova-agent-child.ts'), { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const ask = <T>(msg?: string) =>
+    new Promise<T>((resolve) => {
+      child.once('message', (m) => resolve(m as T));
+      if (msg) child.send(msg);
+    });
+  try {
+    const info = await ask<{ address: string; dataDir: string; ca: KeyAndCert }>();
+    const identity = await loadOrCreateIdentity(info.dataDir);
+    const clientCert = await issueCertificate(info.ca, { commonName: 'ova bench', days: 1, usages: ['client'] });
+    const client = new ImageServiceClient(info.address, pinnedCredentials(identity.certPem, clientCert));
+
+    const importOnce = async (ova: string, name: string): Promise<number> => {
+      const t0 = process.hrtime.bigint();
+      await importOvaFile(client, ova, { pool, name, sizeBytes: 0 });
+      const t = secs(t0);
+      await rm(join(dir, 'pool', `${name}-disk0.qcow2`));
+      return t;
+    };
+    await importOnce(small, 'warm');
+    const rssSmall = (await ask<{ maxRssKiB: number }>('rss')).maxRssKiB;
+
+    const floors: number[] = [];
+    const ours: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      floors.push(floor(big, vmdk));
+      ours.push(await importOnce(big, `big${i}`));
+    }
+    const rssBig = (await ask<{ maxRssKiB: number }>('rss')).maxRssKiB;
+    client.close();
+    const f = Math.min(...floors);
+    const o = Math.min(...ours);
+    console.log(`OVA: ${(ovaBytes / MiB).toFixed(0)} MiB file, 2048 MiB capacity`);
+    console.log(`floor (cat + qemu-img convert): ${f.toFixed(2)} s   [runs: ${floors.map((x) => x.toFixed(2)).join(', ')}]`);
+    console.log(`import via ImportOva gRPC:      ${o.toFixed(2)} s   [runs: ${ours.map((x) => x.toFixed(2)).join(', ')}]`);
+    console.log(`ratio: ${(o / f).toFixed(3)}x (target <= 1.15x)`);
+    console.log(`agent peak RSS: ${(rssSmall / 1024).toFixed(0)} MB after a 64 MiB OVA, ${(rssBig / 1024).toFixed(0)} MB after the 2 GiB OVA (target flat, < 150 MB)`);
+  } finally {
+    child.send('stop');
+    await new Promise((r) => child.once('exit', r));
+    execFileSync('virsh', ['-q', '-c', 'qemu:///system', 'pool-destroy', pool], { stdio: 'ignore' });
+    execFileSync('virsh', ['-q', '-c', 'qemu:///system', 'pool-undefine', pool], { stdio: 'ignore' });
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
