@@ -3,7 +3,9 @@
 import type { Readable } from 'node:stream';
 import type { ClientWritableStream } from '@grpc/grpc-js';
 
-const MAX_CHUNK = 1024 * 1024;
+/** Incoming HTTP chunks (~16–64 KiB) are coalesced into messages of this size: fewer, larger
+ * gRPC messages cost far less per byte. Memory stays bounded by one message plus backpressure. */
+const MESSAGE_BYTES = 512 * 1024;
 
 export async function pumpBytes<T>(
   source: Readable,
@@ -12,15 +14,27 @@ export async function pumpBytes<T>(
   onBytes: (total: number) => void,
 ): Promise<number> {
   let total = 0;
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  const flush = async () => {
+    if (!pendingBytes) return;
+    const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+    pending = [];
+    pendingBytes = 0;
+    if (!call.write(wrap(data))) await drained(call);
+  };
   for await (const chunk of source) {
     const buf = chunk as Buffer;
-    for (let off = 0; off < buf.length; off += MAX_CHUNK) {
-      const part = buf.subarray(off, off + MAX_CHUNK);
-      total += part.length;
-      if (!call.write(wrap(part))) await drained(call);
+    pending.push(buf);
+    pendingBytes += buf.length;
+    total += buf.length;
+    if (pendingBytes >= MESSAGE_BYTES) {
+      await flush();
+      onBytes(total);
     }
-    onBytes(total);
   }
+  await flush();
+  onBytes(total);
   call.end();
   return total;
 }
