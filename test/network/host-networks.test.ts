@@ -199,10 +199,14 @@ test('networks on a real host', { timeout: 540_000 }, async (t: TestContext) => 
 
     await virsh('start', 'qxt-net-guest');
     mark('guest started');
-    const guestSays = await until('the guest to print its lease', async () => {
-      const text = await readFile(log, 'utf8');
-      return new RegExp(`${testGuest.leasePrefix}(\\d+\\.\\d+\\.\\d+\\.\\d+)`).exec(text)?.[1];
-    });
+    const guestSays = await until(
+      'the guest to print its lease',
+      async () => {
+        const text = await readFile(log, 'utf8');
+        return new RegExp(`${testGuest.leasePrefix}(\\d+\\.\\d+\\.\\d+\\.\\d+)`).exec(text)?.[1];
+      },
+      300_000,
+    ); // TCG boot + udhcpc take ~20 s idle, over a minute on a loaded 2-core box
     mark(`guest printed lease ${guestSays}`);
     const lease = await until('the lease in ListNetworks', async () => {
       const { networks } = await net.list({});
