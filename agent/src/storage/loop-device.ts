@@ -1,6 +1,10 @@
 // Loop devices through losetup: attach a backing file, find the devices already attached to
 // it (`losetup -j`, so re-attaching is idempotent), refresh the size after growth, detach.
+import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { run } from '../exec/run.js';
+import { log } from '../log.js';
 import { ensureFreeLoopNode } from './loop-node.js';
 
 const T = { timeoutMs: 30_000 };
@@ -34,6 +38,14 @@ export async function loopRefreshCapacity(device: string): Promise<void> {
   await run('losetup', ['--set-capacity', device], T);
 }
 
-export async function loopDetach(device: string): Promise<void> {
+/**
+ * Detaches `device`. While something still holds it (e.g. a mount namespace being torn down)
+ * the kernel only marks it for auto-clear, so this waits a little for the backing file to go.
+ */
+export async function loopDetach(device: string, waitMs = 10_000): Promise<void> {
   await run('losetup', ['--detach', device], T);
+  const backing = `/sys/block/${basename(device)}/loop/backing_file`;
+  const deadline = Date.now() + waitMs;
+  while (existsSync(backing) && Date.now() < deadline) await sleep(100);
+  if (existsSync(backing)) log.warn('loop device still busy; it detaches once released', { device });
 }

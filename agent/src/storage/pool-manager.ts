@@ -13,6 +13,8 @@ import { listDiskUses, type DiskUse } from './disk-usage.js';
 import { spaceFigures } from './filesystem.js';
 import { isInside } from './kinds/dir.js';
 import { KeyedLock } from './keyed-lock.js';
+import { loopDetach, loopList } from './loop-device.js';
+import { readMounts, unmount } from './mounts.js';
 import {
   libvirtPoolDefine,
   libvirtPoolNames,
@@ -71,6 +73,7 @@ export class PoolManager {
   /** Loads the records and brings up every pool that should be active; one failure spares the rest. */
   private async restore(): Promise<void> {
     this.records = await this.store.load();
+    await this.releaseOrphans();
     for (const record of this.records) {
       if (!record.active) continue;
       try {
@@ -87,6 +90,23 @@ export class PoolManager {
       }
     }
     for (const record of this.records) await this.publish(record.name);
+  }
+
+  /**
+   * A create interrupted by a crash (the record is saved last) can leave its loop device
+   * attached and mounted: those are released. Backing files are never removed here.
+   */
+  private async releaseOrphans(): Promise<void> {
+    const poolsDir = join(this.opts.dataDir, 'pools') + '/';
+    const known = new Set(this.records.map((r) => r.backingFile));
+    const mounts = await readMounts();
+    for (const device of await loopList()) {
+      const file = device.backFile.replace(/ \(deleted\)$/, '');
+      if (!file.startsWith(poolsDir) || known.has(file)) continue;
+      for (const m of mounts.filter((m) => m.source === device.name)) await unmount(m.mountPoint);
+      await loopDetach(device.name);
+      log.warn('released the loop device of an unfinished pool', { device: device.name, backingFile: file });
+    }
   }
 
   async create(opts: CreatePoolOptions): Promise<Pool> {
@@ -187,7 +207,8 @@ export class PoolManager {
           'size_bytes',
         );
       }
-      await kind.grow!(record, target, this.env);
+      const offlineAllowed = !(await this.usesIn(record)).some((u) => u.running);
+      await kind.grow!(record, target, { ...this.env, offlineAllowed });
       await libvirtPoolRefresh(this.opts.virsh, record.name);
       log.info('pool grown', { pool: record.name, sizeBytes: target });
       return this.publish(record.name);

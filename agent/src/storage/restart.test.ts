@@ -1,19 +1,23 @@
 // Pools survive the agent: the real agent runs as a child process, is killed with SIGKILL and
 // started again. A pool left mounted is adopted (same single loop device, one mount), a pool
 // whose device and mount vanished (as after a reboot) is re-attached, and a pool whose backing
-// file is gone is reported FAILED with the reason while the others come up.
+// file is gone is reported FAILED with the reason while the others come up; the loop device and
+// mount of a create that never finished are released (its file is kept).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PoolKind, PoolState, VolumeFormat, type Pool } from '@quantix/proto/v1/storage.js';
+import { run } from '../exec/run.js';
 import { Virsh } from '../libvirt/virsh.js';
 import { promisify } from '../test-support/promisify.js';
-import { libvirtPoolNames, libvirtPoolStop, libvirtPoolUndefine } from './libvirt-pool.js';
-import { loopDetach, loopFind, loopList } from './loop-device.js';
-import { readMounts, unmount } from './mounts.js';
+import { libvirtPoolNames } from './libvirt-pool.js';
+import { loopAttach, loopDetach, loopFind, loopList } from './loop-device.js';
+import { mountFilesystem, readMounts, unmount } from './mounts.js';
 import { newVdc, startAgentProcess, type AgentProcess } from './test-support/agent-process.js';
+import { releaseStorageUnder } from './test-support/cleanup.js';
 
 const MIB = 1024 * 1024;
 const virsh = new Virsh('qemu:///system');
@@ -25,13 +29,7 @@ test('kill -9 and restart: pools come back without duplicate loop devices; a mis
   let agent: AgentProcess | undefined;
   t.after(async () => {
     await agent?.kill('SIGKILL');
-    // Best effort for a failed run: nothing of ours may stay attached, mounted or defined.
-    for (const m of (await readMounts()).filter((m) => m.mountPoint.startsWith(dataDir)).reverse()) await unmount(m.mountPoint).catch(() => undefined);
-    for (const d of (await loopList()).filter((d) => d.backFile.startsWith(dataDir))) await loopDetach(d.name).catch(() => undefined);
-    for (const p of (await libvirtPoolNames(virsh)).filter((n) => n.startsWith(prefix))) {
-      await libvirtPoolStop(virsh, p).catch(() => undefined);
-      await libvirtPoolUndefine(virsh, p).catch(() => undefined);
-    }
+    await releaseStorageUnder(dataDir, prefix, virsh);
     await rm(dataDir, { recursive: true, force: true });
   });
 
@@ -51,6 +49,14 @@ test('kill -9 and restart: pools come back without duplicate loop devices; a mis
     await loopDetach(p.loopDevice);
   }
   await rm(c.backingFile);
+  // An unfinished create (killed before its record was saved): attached and mounted, no record.
+  const orphanFile = join(dataDir, 'pools', `${prefix}orphan.img`);
+  const orphanMount = join(dataDir, 'mnt', `${prefix}orphan`);
+  await run('truncate', ['-s', '32M', orphanFile]);
+  await run('mkfs.ext4', ['-q', '-F', orphanFile]);
+  const orphanDevice = await loopAttach(orphanFile);
+  await mkdir(orphanMount);
+  await mountFilesystem(orphanDevice, orphanMount, 'ext4');
 
   agent = await startAgentProcess(dataDir, vdc);
   s = agent.storage;
@@ -67,6 +73,11 @@ test('kill -9 and restart: pools come back without duplicate loop devices; a mis
   assert.equal(b2.state, PoolState.POOL_STATE_ACTIVE, b2.error);
   assert.equal((await loopFind(b.backingFile)).length, 1);
   assert.equal((await readMounts()).filter((m) => m.mountPoint === b.path).length, 1);
+
+  assert.deepEqual(await loopFind(orphanFile), [], `the unfinished pool was released: ${agent.logs.filter((l) => /warn|error/.test(l)).join('\n')}`);
+  assert.equal((await readMounts()).some((m) => m.mountPoint === orphanMount), false);
+  assert.ok(existsSync(orphanFile), 'but its file is kept');
+  assert.equal(pools.has(`${prefix}orphan`), false);
 
   assert.equal(c2.state, PoolState.POOL_STATE_FAILED);
   assert.match(c2.error, new RegExp(`pool ${c.name}: backing file .*${c.name}\\.img is missing`));

@@ -57,7 +57,8 @@ export interface StorageKind {
   device(record: PoolRecord): Promise<string | undefined>;
   /** Current size of the backing storage in bytes (loop: the backing file). */
   size?(record: PoolRecord): Promise<number>;
-  grow?(record: PoolRecord, sizeBytes: number, env: KindEnv): Promise<void>;
+  /** `offlineAllowed`: no running VM uses the pool, so it may be unmounted briefly if it must. */
+  grow?(record: PoolRecord, sizeBytes: number, env: KindEnv & { offlineAllowed: boolean }): Promise<void>;
   /** Removes what provision made; the backing file only when `deleteBackingFile`. */
   destroy(record: PoolRecord, deleteBackingFile: boolean): Promise<void>;
 }

@@ -8,9 +8,11 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { XMLBuilder } from 'fast-xml-parser';
+import type { WatchEvent } from '@quantix/proto/v1/host.js';
 import { PoolKind, PoolState, VolumeFormat } from '@quantix/proto/v1/storage.js';
 import { run } from '../exec/run.js';
 import { hostDomainType } from '../libvirt/domain-type.js';
@@ -97,8 +99,8 @@ test('loop pool: volumes, uploads, download, a VM disk and an ISO CD-ROM, online
   const poolName = `qxt-st-${process.pid}`;
   const domain = `qxt-st-vm-${process.pid}`;
   t.after(async () => {
-    await virsh.exec(['destroy', domain]).catch(() => undefined);
-    await virsh.exec(['undefine', domain]).catch(() => undefined);
+    await virsh.exec(['destroy', domain], { timeoutMs: 180_000 }).catch(() => undefined);
+    await virsh.exec(['undefine', domain], { timeoutMs: 180_000 }).catch(() => undefined);
     for (const p of await call.listPools({}).then((r) => r.pools).catch(() => [])) {
       await call.deletePool({ name: p.name, deleteBackingFile: true }).catch(() => undefined);
     }
@@ -110,6 +112,19 @@ test('loop pool: volumes, uploads, download, a VM disk and an ISO CD-ROM, online
     assert.deepEqual((await readMounts()).filter((m) => m.mountPoint.startsWith(dataDir)), []);
     assert.deepEqual((await libvirtPoolNames(virsh)).filter((n) => n === poolName), []);
   });
+
+  // Pool changes reach HostService/Watch subscribers.
+  const poolEvents: { name: string; state: PoolState; removed: boolean }[] = [];
+  const watch = agent.clients.host.watch({ metricsIntervalMs: 60_000 });
+  watch.on('data', (e: WatchEvent) => {
+    if (e.event?.$case === 'pool') {
+      const { pool: p, removed } = e.event.value;
+      poolEvents.push({ name: p?.name ?? '', state: p?.state ?? PoolState.POOL_STATE_UNSPECIFIED, removed });
+    }
+  });
+  watch.on('error', () => undefined);
+  t.after(() => watch.cancel());
+  await once(watch, 'data');
 
   // Pool: a sparse file on a loop device, ext4, mounted, a running libvirt pool.
   const pool = await call.createPool({ name: poolName, kind: PoolKind.POOL_KIND_LOOP, sizeBytes: 256 * MIB, filesystem: 'ext4', path: '' });
@@ -210,8 +225,8 @@ test('loop pool: volumes, uploads, download, a VM disk and an ISO CD-ROM, online
     const log = join(work, 'console.log');
     const xmlFile = join(work, 'domain.xml');
     await writeFile(xmlFile, domainXml(domain, poolName, 'guest.qcow2', 'guest.iso', log));
-    await virsh.exec(['define', '--file', xmlFile]);
-    await virsh.exec(['start', domain]);
+    await virsh.exec(['define', '--file', xmlFile], { timeoutMs: 180_000 });
+    await virsh.exec(['start', domain], { timeoutMs: 180_000 });
     let text = '';
     for (let i = 0; i < 240 && !text.includes(testGuest.banner); i++) {
       await sleep(500);
@@ -225,10 +240,10 @@ test('loop pool: volumes, uploads, download, a VM disk and an ISO CD-ROM, online
     await assert.rejects(call.deleteVolume({ pool: poolName, name: 'guest.qcow2' }), code(status.FAILED_PRECONDITION, new RegExp(`used by VM\\(s\\) ${domain}`)));
     await assert.rejects(call.resizeVolume({ pool: poolName, name: 'guest.qcow2', capacityBytes: 64 * MIB }), code(status.FAILED_PRECONDITION, /running VM/));
     await assert.rejects(call.stopPool({ name: poolName }), code(status.FAILED_PRECONDITION, /running VM/));
-    await virsh.exec(['destroy', domain]);
+    await virsh.exec(['destroy', domain], { timeoutMs: 180_000 });
     // Shut off but still defined: deleting is still refused.
     await assert.rejects(call.deletePool({ name: poolName, deleteBackingFile: true }), code(status.FAILED_PRECONDITION, new RegExp(domain)));
-    await virsh.exec(['undefine', domain]);
+    await virsh.exec(['undefine', domain], { timeoutMs: 180_000 });
     await call.deleteVolume({ pool: poolName, name: 'guest.qcow2' });
   });
 
@@ -256,7 +271,7 @@ test('loop pool: volumes, uploads, download, a VM disk and an ISO CD-ROM, online
     assert.equal(existsSync(xfs.backingFile), false);
   });
 
-  await t.test('stop, start, delete keeping the backing file', async () => {
+  await t.test('stop, start, delete keeping the backing file; each change is published', async () => {
     const stopped = await call.stopPool({ name: poolName });
     assert.equal(stopped.state, PoolState.POOL_STATE_INACTIVE);
     assert.equal(stopped.loopDevice, '');
@@ -267,6 +282,11 @@ test('loop pool: volumes, uploads, download, a VM disk and an ISO CD-ROM, online
     assert.equal(started.volumeCount, 1);
     await call.deletePool({ name: poolName, deleteBackingFile: false });
     assert.ok(existsSync(pool.backingFile), 'the backing file stays unless asked');
+    await sleep(200);
+    const mine = poolEvents.filter((e) => e.name === poolName);
+    assert.deepEqual(mine[0], { name: poolName, state: PoolState.POOL_STATE_ACTIVE, removed: false });
+    assert.ok(mine.some((e) => e.state === PoolState.POOL_STATE_INACTIVE), 'stop was published');
+    assert.deepEqual(mine.at(-1)?.removed, true);
     assert.deepEqual((await loopList()).filter((d) => d.backFile === pool.backingFile), []);
     assert.equal(existsSync(pool.path), false);
     await assert.rejects(

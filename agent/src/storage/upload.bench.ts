@@ -8,8 +8,10 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PoolKind, VolumeFormat } from '@quantix/proto/v1/storage.js';
 import { run } from '../exec/run.js';
+import { Virsh } from '../libvirt/virsh.js';
 import { promisify } from '../test-support/promisify.js';
 import { newVdc, startAgentProcess, type AgentProcess } from './test-support/agent-process.js';
+import { releaseStorageUnder } from './test-support/cleanup.js';
 import { uploadFile } from './test-support/transfer-client.js';
 
 const GIB = 1024 * 1024 * 1024;
@@ -107,5 +109,6 @@ try {
   await promisify(s, s.deletePool)({ name: poolName, deleteBackingFile: true });
 } finally {
   await agent?.kill('SIGTERM');
+  await releaseStorageUnder(dataDir, poolName, new Virsh('qemu:///system'));
   await rm(dataDir, { recursive: true, force: true });
 }

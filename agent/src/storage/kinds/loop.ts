@@ -1,7 +1,8 @@
 // Loop pools: a sparse backing file under <dataDir>/pools, attached with losetup, formatted
 // ext4 (or xfs) and mounted under <dataDir>/mnt/<pool>. Activation is idempotent (an attached
 // device is reused, a mounted filesystem is left alone); growth is online and never shrinks.
-import { existsSync } from 'node:fs';
+import { constants, existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { chmod, mkdir, open, rmdir, stat, truncate, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { AgentError, ErrorCode, failedPrecondition, invalidArgument } from '../../errors.js';
@@ -34,6 +35,25 @@ async function makeTraversable(mountPoint: string): Promise<void> {
 /** resize2fs online needs CAP_SYS_RESOURCE, which containers often drop. */
 function lacksResizeCapability(err: unknown): boolean {
   return err instanceof ExecError && /Permission denied to resize filesystem/.test(err.stderr);
+}
+
+/**
+ * After umount a filesystem can stay busy for a moment (a VM's mount namespace being torn
+ * down): wait until the device opens exclusively, which fails while anything still holds it.
+ */
+async function waitUntilReleased(device: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await (await open(device, constants.O_RDONLY | constants.O_EXCL)).close();
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EBUSY' || Date.now() > deadline) {
+        throw failedPrecondition(`${device} is still in use after unmounting: ${(err as Error).message}`);
+      }
+      await sleep(250);
+    }
+  }
 }
 
 /** Loop devices of the pool, the mounted one first. */
@@ -161,11 +181,17 @@ export const loopKind: StorageKind = {
         fsGrown = true;
       } catch (err) {
         if (fs !== 'ext4' || !lacksResizeCapability(err)) throw err;
-        // Without CAP_SYS_RESOURCE ext4 can only grow unmounted; umount fails while a VM has a
-        // volume open, and then nothing changed.
+        // Without CAP_SYS_RESOURCE ext4 can only grow unmounted, which is only done while no
+        // running VM uses the pool (QEMU's own mount namespace would keep the filesystem busy).
+        if (!env.offlineAllowed) {
+          throw failedPrecondition(
+            `pool ${record.name}: growing ext4 while mounted needs CAP_SYS_RESOURCE, which the agent lacks; stop the VMs using the pool and retry`,
+          );
+        }
         log.warn('online ext4 resize not permitted; growing unmounted', { pool: record.name });
         await unmount(record.path);
         try {
+          await waitUntilReleased(device);
           await run('e2fsck', ['-f', '-p', device], { timeoutMs: 600_000 }).catch((e: unknown) => {
             if (!(e instanceof ExecError && e.exitCode === 1)) throw e; // 1: errors corrected
           });
