@@ -1,6 +1,7 @@
 // Uploads through the vDC are streamed, never buffered: a 256 MiB disk image (2 GiB: upload.bench.ts) and an OVA go from
 // the request body straight to the agent (StorageService.UploadVolume, ImageService.ImportOva)
-// while the server's RSS stays flat; the OVA becomes a template that deploys into a running VM.
+// while the server's RSS stays flat; the OVA becomes a template that deploys into a running VM;
+// volumes download and VMs export (OVA) as byte streams.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, mkdtemp, open, rm } from 'node:fs/promises';
@@ -91,6 +92,16 @@ test('qxt-srv uploads stream through the server (disk image and OVA)', { timeout
     assert.equal(upload?.progress, 100);
   });
 
+  await t.test('a volume downloads as a byte stream', async () => {
+    const v = await api.request('POST', `/api/v1/hosts/${host.id}/pools/${poolName}/volumes`, { body: { name: 'small.img', format: 'raw', capacityBytes: MiB } });
+    assert.equal(v.status, 201, v.text);
+    const d = await api.request('GET', `/api/v1/hosts/${host.id}/pools/${poolName}/volumes/small.img/content`);
+    assert.equal(d.status, 200);
+    assert.equal(d.raw.length, MiB);
+    assert.ok(d.raw.every((b) => b === 0));
+    assert.equal((await api.request('DELETE', `/api/v1/hosts/${host.id}/pools/${poolName}/volumes/small.img`)).status, 204);
+  });
+
   await t.test('an upload without Content-Length is refused', async () => {
     const r = await api.request('PUT', `/api/v1/hosts/${host.id}/pools/${poolName}/volumes/none.img/content?format=raw`, {
       stream: Readable.from([Buffer.alloc(10)]),
@@ -99,7 +110,7 @@ test('qxt-srv uploads stream through the server (disk image and OVA)', { timeout
     assert.equal(r.status, 411);
   });
 
-  await t.test('an OVA streams to the agent, becomes a template and deploys a running VM', async () => {
+  await t.test('an OVA streams to the agent, becomes a template, deploys a running VM that exports as an OVA', async () => {
     const ova = await buildGuestOva(work, 'qxt-srv-guest');
     const imported = await api.request<TemplateDto>(
       'POST',
@@ -123,6 +134,11 @@ test('qxt-srv uploads stream through the server (disk image and OVA)', { timeout
 
     const off = await api.request<TaskDto>('POST', `/api/v1/vms/${vm.id}/force-off`);
     assert.equal((await waitTask(api, off.json.id)).status, 'succeeded');
+    const exported = await api.request('GET', `/api/v1/vms/${vm.id}/export.ova`);
+    assert.equal(exported.status, 200, exported.text.slice(0, 300));
+    assert.match(String(exported.headers['content-disposition']), new RegExp(`${vmName}\\.ova`));
+    assert.equal(exported.raw.subarray(257, 262).toString(), 'ustar', 'the export is a tar stream');
+    assert.ok(exported.raw.length > 1024 * 1024, `the OVA carries the disk (${exported.raw.length} bytes)`);
     const del = await api.request<TaskDto>('DELETE', `/api/v1/vms/${vm.id}?deleteDisks=true`);
     assert.equal((await waitTask(api, del.json.id)).status, 'succeeded');
     assert.equal((await api.request('DELETE', `/api/v1/templates/${imported.json.id}`)).status, 204);

@@ -8,6 +8,8 @@ export interface ApiResponse<T = unknown> {
   headers: Record<string, string | string[] | undefined>;
   text: string;
   json: T;
+  /** The body bytes as received. */
+  raw: Buffer;
 }
 
 export interface RequestOptions {
@@ -46,7 +48,8 @@ export class ApiClient {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
+          const raw = Buffer.concat(chunks);
+          const text = raw.toString('utf8');
           let json: unknown;
           try {
             json = text ? JSON.parse(text) : undefined;
@@ -55,7 +58,7 @@ export class ApiClient {
           }
           const setCookie = res.headers['set-cookie']?.[0];
           if (setCookie?.startsWith('qx_session=')) this.cookie = setCookie.split(';')[0];
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: json as T });
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: json as T, raw });
         });
         res.on('error', reject);
       });
