@@ -1,10 +1,11 @@
 // PoolManager in-process with a fault hook: a failure injected after any step of creating a
 // loop pool leaves nothing behind (no file, loop device, mount, directory, libvirt pool, record);
-// invalid requests get errors that name the field. Real loop devices, ext4 and libvirt.
+// invalid requests get errors that name the field; symlinks never count as volumes. Real loop
+// devices, ext4 and libvirt.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PoolKind } from '@quantix/proto/v1/storage.js';
@@ -15,6 +16,7 @@ import { loopList } from './loop-device.js';
 import { readMounts } from './mounts.js';
 import { PoolManager } from './pool-manager.js';
 import { spaceFigures } from './filesystem.js';
+import { Volumes } from './volumes.js';
 
 const MIB = 1024 * 1024;
 const virsh = new Virsh('qemu:///system');
@@ -114,6 +116,14 @@ test('invalid pool requests are refused with errors naming the field, the pool o
   await assert.rejects(manager.grow(a.name, 128 * MIB), /only loop pools can be grown/);
   await assert.rejects(manager.delete(a.name, true), rejectsWith('delete_backing_file', 'INVALID_ARGUMENT'));
   await assert.rejects(manager.get(`${prefix}nope`), (e: AgentError) => e.code === 'NOT_FOUND');
+
+  // A symlink planted in a dir pool is no volume: it could lead anywhere on the host.
+  await symlink('/etc/passwd', join(dirA, 'passwd'));
+  await writeFile(join(dirA, 'disk.raw'), Buffer.alloc(4096));
+  const volumes = new Volumes(manager, virsh);
+  await assert.rejects(volumes.get(a.name, 'passwd'), (e: AgentError) => e.field === 'name' && /symbolic link.*out of pool/.test(e.message));
+  await assert.rejects(volumes.delete(a.name, 'passwd'), /symbolic link/);
+  assert.deepEqual((await volumes.list(a.name, 0)).map((v) => v.name), ['disk.raw']);
 
   await manager.delete(a.name, false);
   assert.ok(existsSync(dirA), 'a dir pool never removes its directory');
