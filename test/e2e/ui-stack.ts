@@ -2,7 +2,7 @@
 // real agent and a real server as child processes (temp data dirs, free loopback ports), stopped
 // cleanly. Only loopback traffic.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -81,6 +81,8 @@ async function stopChild(child: ChildProcess): Promise<void> {
 /** Starts agent + server with the UI; resolves once /api/v1/health answers. */
 export async function startUiStack(opts: { uiDir?: string } = {}): Promise<UiStack> {
   const dir = await mkdtemp(join(tmpdir(), 'qxt-ui-stack-'));
+  // QEMU runs as libvirt-qemu: it must be able to traverse to the pools under the agent's data dir.
+  await chmod(dir, 0o755);
   const uiDir = opts.uiDir ?? join(dir, 'ui');
   if (!opts.uiDir) await buildUi(uiDir);
   const [agentPort, serverPort] = [await freePort(), await freePort()];

@@ -155,7 +155,16 @@ export class QxApp extends LitElement {
     this.enterLogin('');
   }
 
-  private pageFor(match: RouteMatch): PageElement {
+  /** The page element for a route; undefined while its module loads (elements are only created
+   * once defined, so their properties are set on the real class, not on an un-upgraded element). */
+  private pageFor(match: RouteMatch): PageElement | undefined {
+    if (!customElements.get(match.route.tag)) {
+      match.route.load().then(
+        () => this.requestUpdate(),
+        (err: Error) => (this.loadError = `Could not load the page: ${err.message}`),
+      );
+      return undefined;
+    }
     const key = `${match.route.pattern}|${JSON.stringify(match.params)}`;
     if (this.page && this.pageKey === key) {
       this.page.user = this.user;
@@ -166,11 +175,6 @@ export class QxApp extends LitElement {
     el.params = match.params;
     this.page = el;
     this.pageKey = key;
-    if (!customElements.get(match.route.tag)) {
-      match.route.load().catch((err: Error) => {
-        this.loadError = `Could not load the page: ${err.message}`;
-      });
-    }
     return el;
   }
 
@@ -197,7 +201,7 @@ export class QxApp extends LitElement {
 
   private renderShell() {
     const match = matchRoute(this.path);
-    if (match?.route.bare) return this.pageFor(match);
+    if (match?.route.bare) return this.pageFor(match) ?? html`<div class="center">Loading…</div>`;
     const admin = this.user?.role === 'admin';
     const allowed = match && (!match.route.admin || admin);
     const section = '/' + (this.path.split('/')[1] ?? '');
@@ -221,7 +225,7 @@ export class QxApp extends LitElement {
       </nav>
       <main id="main" tabindex="-1">
         ${this.loadError ? html`<div class="notice" role="alert">${this.loadError}</div>` : nothing}
-        ${allowed ? this.pageFor(match) : html`<h1>Not found</h1><p>No page at ${this.path}. <a href="#/">Go to the dashboard</a></p>`}
+        ${allowed ? (this.pageFor(match) ?? html`<p style="color:var(--qx-text-muted)">Loading…</p>`) : html`<h1>Not found</h1><p>No page at ${this.path}. <a href="#/">Go to the dashboard</a></p>`}
       </main>
       ${this.tasksOpen ? html`<qx-tasks-panel @close=${() => (this.tasksOpen = false)}></qx-tasks-panel>` : nothing}
     `;
