@@ -138,41 +138,80 @@ export class HostConnection {
     }
   }
 
+  /**
+   * Online as soon as the watch stream delivers its first event (the agent sends a heartbeat at
+   * once); host info, VMs and pools are read next and retried while libvirt is slow.
+   */
   private async connect(): Promise<void> {
     if (this.stopped) return;
     const gen = ++this.generation;
     try {
-      const info = await this.client.call(this.client.host, this.client.host.getHostInfo, {}, 20_000);
-      if (info.hostId !== this.record.id) {
-        throw new Error(`a different agent (host id ${info.hostId}) answers at ${this.record.address}`);
-      }
-      this.info = info;
-      this.openWatch(gen);
-      await this.syncVms().catch((err: unknown) => {
-        if (!(err instanceof HttpError && err.status === 501)) throw err;
-      });
-      await this.syncPools();
+      await this.openWatch(gen);
       if (gen !== this.generation) return;
       this.attempt = 0;
       this.lastSeen = Date.now();
       this.setStatus('online', '');
+      void this.syncInventory(gen);
     } catch (err) {
       if (gen !== this.generation) return;
       await this.fail(gen, await this.explain(err));
     }
   }
 
-  private openWatch(gen: number): void {
+  private async syncInventory(gen: number): Promise<void> {
+    while (gen === this.generation && !this.stopped) {
+      try {
+        const info = await this.client.call(this.client.host, this.client.host.getHostInfo, {}, 60_000);
+        if (info.hostId !== this.record.id) {
+          await this.fail(gen, `a different agent (host id ${info.hostId}) answers at ${this.record.address}`);
+          return;
+        }
+        this.info = info;
+        await this.syncVms().catch((err: unknown) => {
+          if (!(err instanceof HttpError && err.status === 501)) throw err;
+        });
+        await this.syncPools();
+        if (gen === this.generation) this.setStatus('online', '');
+        this.listener.hostChanged(this);
+        return;
+      } catch (err) {
+        if (gen !== this.generation) return;
+        this.setStatus('online', `inventory not read yet: ${err instanceof Error ? err.message : String(err)}`);
+        await new Promise((r) => setTimeout(r, 5_000).unref());
+      }
+    }
+  }
+
+  /** Opens the watch stream; resolves on its first event, rejects if it fails before one. */
+  private openWatch(gen: number): Promise<void> {
     this.watch?.cancel();
     const call = this.client.host.watch({ metricsIntervalMs: 5_000 });
     this.watch = call;
-    call.on('data', (e: WatchEvent) => this.onEvent(e));
-    call.on('error', (err: { code?: number; details?: string }) => {
-      if (gen !== this.generation || err.code === grpcStatus.CANCELLED) return;
-      void this.fail(gen, `watch stream failed: ${err.details ?? String(err)}`);
-    });
-    call.on('end', () => {
-      if (gen === this.generation && !this.stopped) void this.fail(gen, 'the agent closed the watch stream');
+    return new Promise<void>((resolve, reject) => {
+      let first = true;
+      const timer = setTimeout(() => {
+        call.cancel();
+        reject(new Error(`host ${this.record.name} sent no heartbeat within 15 s`));
+      }, 15_000);
+      call.on('data', (e: WatchEvent) => {
+        if (first) {
+          first = false;
+          clearTimeout(timer);
+          resolve();
+        }
+        this.onEvent(e);
+      });
+      call.on('error', (err: Error & { code?: number; details?: string }) => {
+        clearTimeout(timer);
+        if (first) return reject(this.client.mapError(err));
+        if (gen !== this.generation || err.code === grpcStatus.CANCELLED) return;
+        void this.fail(gen, `watch stream failed: ${err.details ?? String(err)}`);
+      });
+      call.on('end', () => {
+        clearTimeout(timer);
+        if (first) return reject(new Error('the agent closed the watch stream'));
+        if (gen === this.generation && !this.stopped) void this.fail(gen, 'the agent closed the watch stream');
+      });
     });
   }
 

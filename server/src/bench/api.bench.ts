@@ -36,7 +36,10 @@ try {
     if (hosts.filter((h) => h.status === 'online').length === HOSTS) break;
     await new Promise((r) => setTimeout(r, 200));
   }
-  const vmCount = (await api.request<unknown[]>('GET', '/api/v1/vms')).json.length;
+  let vmCount = 0;
+  while ((vmCount = (await api.request<unknown[]>('GET', '/api/v1/vms')).json.length) < HOSTS * VMS) {
+    await new Promise((r) => setTimeout(r, 200));
+  }
   console.log(`load average on this machine: ${loadavg().map((l) => l.toFixed(1)).join(' ')} (${cpus().length} cores; other work shares them)`);
   console.log(`joined ${HOSTS} FakeAgents (${vmCount} VMs) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
