@@ -15,6 +15,10 @@ import { loadOrCreateIdentity } from '../../agent/src/identity/agent-identity.js
 import { pinnedCredentials } from '../../agent/src/test-support/agent-harness.js';
 import { exportOva } from '../../agent/src/ova/ova-export.js';
 import { importOvaFile } from '../ova/import-client.js';
+import { startTestServer } from '../../server/src/test-support/test-server.js';
+import { spawnAgent, freePort } from '../../server/src/test-support/spawn.js';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dir = join(root, 'test/output/bench-ova');
@@ -57,6 +61,51 @@ function floor(ova: string, vmdk: string): number {
   const t = secs(t0);
   execFileSync('rm', ['-f', join(dir, 'floor-copy.ova'), join(dir, 'floor.qcow2')]);
   return t;
+}
+
+function peakRssMb(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** The same import through the server's upload route (server in this process, agent as a child). */
+async function viaServer(big: string, small: string, runs: number): Promise<{ times: number[]; serverMb: number; agentMb: number; agentSmallMb: number }> {
+  const server = await startTestServer();
+  const agentDir = await mkdtemp(join(dir, 'agent-'));
+  const port = await freePort();
+  const agent = await spawnAgent(agentDir, port);
+  try {
+    const api = server.admin;
+    const token = readFileSync(join(agentDir, 'join-token'), 'utf8').trim();
+    const probe = await api.request<{ address: string; fingerprint: string }>('POST', '/api/v1/hosts/probe', { body: { address: `127.0.0.1:${port}` } });
+    if (probe.status !== 200) throw new Error(`probe: ${probe.text}`);
+    const added = await api.request<{ id: string }>('POST', '/api/v1/hosts', { body: { address: probe.json.address, fingerprint: probe.json.fingerprint, joinToken: token, name: `qxt-ova-bench-host-${id}` } });
+    if (added.status !== 201) throw new Error(`add host: ${added.text}`);
+    const hostId = added.json.id;
+    for (let i = 0; (await api.request<{ status: string }>('GET', `/api/v1/hosts/${hostId}`)).json.status !== 'online'; i++) {
+      if (i > 300) throw new Error('host did not come online');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const upload = async (file: string, name: string): Promise<number> => {
+      const t0 = process.hrtime.bigint();
+      const r = await api.request('POST', `/api/v1/templates/import?hostId=${hostId}&pool=${pool}&name=${name}`, {
+        stream: createReadStream(file, { highWaterMark: 1024 * 1024 }),
+        headers: { 'Content-Length': String(statSync(file).size), 'Content-Type': 'application/octet-stream' },
+      });
+      const t = secs(t0);
+      if (r.status !== 201) throw new Error(`upload: ${r.status} ${r.text}`);
+      await rm(join(dir, 'pool', `${name}-disk0.qcow2`));
+      return t;
+    };
+    await upload(small, `srvwarm${id}`);
+    const agentSmallMb = peakRssMb(agent.proc.pid!);
+    const times: number[] = [];
+    for (let i = 0; i < runs; i++) times.push(await upload(big, `srvbig${i}${id}`));
+    return { times, serverMb: process.resourceUsage().maxRSS / 1024, agentMb: peakRssMb(agent.proc.pid!), agentSmallMb };
+  } finally {
+    await agent.kill();
+    await server.stop();
+  }
 }
 
 async function main(): Promise<void> {
@@ -108,6 +157,10 @@ async function main(): Promise<void> {
     console.log(`import via ImportOva gRPC:      ${o.toFixed(2)} s   [runs: ${ours.map((x) => x.toFixed(2)).join(', ')}]`);
     console.log(`ratio: ${(o / f).toFixed(3)}x (target <= 1.15x)`);
     console.log(`agent peak RSS: ${(rssSmall / 1024).toFixed(0)} MB after a 64 MiB OVA, ${(rssBig / 1024).toFixed(0)} MB after the 2 GiB OVA (target flat, < 150 MB)`);
+    const srv = await viaServer(big, small, 1);
+    const s = Math.min(...srv.times);
+    console.log(`import via server upload (POST /api/v1/templates/import): ${s.toFixed(2)} s, ratio ${(s / f).toFixed(3)}x vs the floor above`);
+    console.log(`  server process peak RSS ${srv.serverMb.toFixed(0)} MB (this process: bench client + in-process server); agent ${srv.agentSmallMb.toFixed(0)} MB after 64 MiB, ${srv.agentMb.toFixed(0)} MB after 2 GiB`);
   } finally {
     child.send('stop');
     await new Promise((r) => child.once('exit', r));

@@ -17,7 +17,10 @@ export function importOvaFile(client: ImageServiceClient, file: string, header: 
   let result: ImportOvaResult | undefined;
   const done = new Promise<ImportOutcome>((resolve, reject) => {
     call.on('data', (e: ImportOvaEvent) => {
-      if (e.event?.$case === 'progress') progress.push(e.event.value);
+      if (e.event?.$case === 'progress') {
+        if (process.env.QX_DEBUG_PHASES && progress.at(-1)?.phase !== e.event.value.phase) console.log(Date.now(), e.event.value.phase);
+        progress.push(e.event.value);
+      }
       else if (e.event?.$case === 'result') result = e.event.value;
     });
     call.on('error', (err: ServiceError) => reject(err));

@@ -1,5 +1,6 @@
 // VM description + its disk files → OVA stream: OVF 1.0, streamOptimized VMDKs (qemu-img
-// convert -O vmdk -o subformat=streamOptimized), SHA256 manifest last. The inputs are the
+// convert -O vmdk -o subformat=streamOptimized), SHA256 manifest right after the OVF (ovftool's
+// order, so an importer knows the digest algorithm before the disks stream past). The inputs are the
 // operator's own volumes (backing chains allowed); temporary VMDKs are removed in any case.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -41,11 +42,14 @@ function validate(src: ExportSource): void {
   if (src.disks.length === 0) throw invalidArgument('disks', 'at least one disk is needed');
 }
 
-async function* readFile(path: string, hash: ReturnType<typeof createHash>): AsyncGenerator<Buffer> {
-  for await (const c of createReadStream(path, { highWaterMark: 1024 * 1024 })) {
-    hash.update(c as Buffer);
-    yield c as Buffer;
-  }
+async function* readFile(path: string): AsyncGenerator<Buffer> {
+  for await (const c of createReadStream(path, { highWaterMark: 1024 * 1024 })) yield c as Buffer;
+}
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const c of readFile(path)) hash.update(c);
+  return hash.digest('hex');
 }
 
 async function* once(b: Buffer): AsyncGenerator<Buffer> {
@@ -85,15 +89,12 @@ export async function exportOva(src: ExportSource, out: Writable, o: ExportOvaOp
     const ovf = Buffer.from(buildOvf(description));
     const ovfName = `${stem}.ovf`;
     const lines = [`SHA256(${ovfName})= ${createHash('sha256').update(ovf).digest('hex')}`];
+    for (const v of vmdks) lines.push(`SHA256(${v.href})= ${await sha256File(v.path)}`);
+    const mf = Buffer.from(lines.join('\n') + '\n');
     o.onPhase?.('packing', ovfName);
     await writeTarEntry(out, ovfName, ovf.length, once(ovf));
-    for (const v of vmdks) {
-      const hash = createHash('sha256');
-      await writeTarEntry(out, v.href, v.fileSize, readFile(v.path, hash));
-      lines.push(`SHA256(${v.href})= ${hash.digest('hex')}`);
-    }
-    const mf = Buffer.from(lines.join('\n') + '\n');
     await writeTarEntry(out, `${stem}.mf`, mf.length, once(mf));
+    for (const v of vmdks) await writeTarEntry(out, v.href, v.fileSize, readFile(v.path));
     await writeTarEnd(out);
   } finally {
     await rm(tmp, { recursive: true, force: true });
