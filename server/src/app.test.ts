@@ -50,6 +50,13 @@ test('qxt-srv router: auth, roles, CSRF and the OpenAPI document', async (t) => 
     }
   });
 
+  await t.test('a viewer cannot read guest data (volume download, OVA export)', async () => {
+    for (const op of operations.filter((o) => o.method === 'GET' && o.role !== 'viewer' && o.role !== 'public')) {
+      assert.equal((await viewer.request('GET', concrete(op.path))).status, 403, op.path);
+    }
+    assert.deepEqual(operations.filter((o) => o.method === 'GET' && o.role === 'operator').map((o) => o.id).sort(), ['downloadVolume', 'exportVm']);
+  });
+
   await t.test('a cookie session without the CSRF header gets 403 on every mutation', async () => {
     for (const op of operations.filter((o) => o.method !== 'GET' && o.role !== 'public')) {
       const r = await s.admin.request(op.method, concrete(op.path), { body: {}, noCsrf: true });

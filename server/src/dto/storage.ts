@@ -100,5 +100,5 @@ export const storageOperations: Operation[] = [
   op({ id: 'cloneVolume', method: 'POST', path: `${base}/:pool/volumes/:volume/clone`, body: CloneVolumeDto, status: 202, response: TaskDto, summary: 'Copy (or linked clone). Task result: VolumeDto' }),
   op({ id: 'deleteVolume', method: 'DELETE', path: `${base}/:pool/volumes/:volume`, status: 204, summary: 'Delete a volume (409 while a VM uses it)' }),
   op({ id: 'uploadVolume', method: 'PUT', path: `${base}/:pool/volumes/:volume/content`, body: 'stream', query: UploadQuery, status: 201, response: VolumeDto, summary: 'Upload an ISO/disk image: raw body with Content-Length, streamed to the host (a task shows progress)' }),
-  op({ id: 'downloadVolume', method: 'GET', path: `${base}/:pool/volumes/:volume/content`, status: 200, response: 'stream', summary: 'Download a volume (streamed)' }),
+  op({ id: 'downloadVolume', method: 'GET', path: `${base}/:pool/volumes/:volume/content`, role: 'operator', status: 200, response: 'stream', summary: 'Download a volume (streamed; operator: it carries the guest data)' }),
 ];

@@ -192,6 +192,6 @@ export const vmOperations: Operation[] = [
   vm('createSnapshot', 'POST', '/:id/snapshots', 'Take a snapshot', { body: CreateSnapshotDto }),
   vm('revertSnapshot', 'POST', '/:id/snapshots/:name/revert', 'Revert to a snapshot'),
   vm('deleteSnapshot', 'DELETE', '/:id/snapshots/:name', 'Delete a snapshot'),
-  vm('exportVm', 'GET', '/:id/export.ova', 'Download the VM as an OVA (streamed)', { response: 'stream' }),
+  vm('exportVm', 'GET', '/:id/export.ova', 'Download the VM as an OVA (streamed; operator: it carries the guest data)', { response: 'stream', role: 'operator' }),
   vm('createConsoleTicket', 'POST', '/:id/console-ticket', 'One-time ticket (30 s, bound to you and this VM) for the console websocket', { status: 201, response: ConsoleTicketDto }),
 ];
