@@ -201,6 +201,15 @@ test('loop pool: volumes, uploads, download, a VM disk and an ISO CD-ROM, online
       uploadChunks(s, { pool: poolName, name: 'big.raw', format: VolumeFormat.VOLUME_FORMAT_RAW, sizeBytes: 1024 * 1024 * MIB }, []),
       code(status.RESOURCE_EXHAUSTED, /header\.size_bytes/),
     );
+    // A client that gives up half-way: the temp file goes away.
+    const partial = s.uploadVolume(() => undefined);
+    partial.on('error', () => undefined);
+    partial.write({ msg: { $case: 'header', value: { pool: poolName, name: 'cancelled.raw', format: VolumeFormat.VOLUME_FORMAT_RAW, sizeBytes: 8 * MIB } } });
+    partial.write({ msg: { $case: 'data', value: Buffer.alloc(MIB, 1) } });
+    for (let i = 0; i < 50 && !(await readdir(pool.path)).some((f) => f.startsWith('.qx-upload-')); i++) await sleep(100);
+    assert.ok((await readdir(pool.path)).some((f) => f.startsWith('.qx-upload-')), 'the upload started');
+    partial.cancel();
+    for (let i = 0; i < 50 && (await readdir(pool.path)).length > 1; i++) await sleep(100);
     assert.deepEqual(await readdir(pool.path), ['lost+found'], 'nothing written, no temp file left');
 
     const guest = await uploadFile(s, { pool: poolName, name: 'guest.qcow2', format: VolumeFormat.VOLUME_FORMAT_QCOW2, sizeBytes: (await stat(testGuest.qcow2)).size }, testGuest.qcow2);

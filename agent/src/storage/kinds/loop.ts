@@ -41,7 +41,7 @@ function lacksResizeCapability(err: unknown): boolean {
  * After umount a filesystem can stay busy for a moment (a VM's mount namespace being torn
  * down): wait until the device opens exclusively, which fails while anything still holds it.
  */
-async function waitUntilReleased(device: string, timeoutMs = 15_000): Promise<void> {
+async function waitUntilReleased(device: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
