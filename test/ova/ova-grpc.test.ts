@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -104,6 +104,20 @@ test('ImportOva refuses a hostile OVA and leaves nothing in the pool; bad header
   await assert.rejects(importOvaFile(agent.clients.image, ova, { pool: '../x', name: '', sizeBytes: 0 }), (err: { code: number; details: string }) => err.code === status.INVALID_ARGUMENT && /header\.pool/.test(err.details));
   await assert.rejects(importOvaFile(agent.clients.image, ova, { pool: `qxt-ova-missing-${id}`, name: '', sizeBytes: 0 }), (err: { code: number }) => err.code === status.NOT_FOUND);
   await assert.rejects(importOvaFile(agent.clients.image, ova, { pool, name: 'small', sizeBytes: 1000 }), (err: { details: string }) => /declared 1000 bytes/.test(err.details));
+  assert.deepEqual(await readdir(poolDir), before);
+});
+
+test('a client that cancels mid-upload leaves no staging behind', async () => {
+  const before = await readdir(poolDir);
+  const call = agent.clients.image.importOva();
+  call.on('error', () => undefined);
+  call.write({ msg: { $case: 'header', value: { pool, name: 'cancelled', sizeBytes: 0 } } });
+  const head = (await readFile(ova)).subarray(0, 3 * 1024 * 1024);
+  call.write({ msg: { $case: 'data', value: head } });
+  for (let i = 0; i < 100 && (await readdir(poolDir)).length === before.length; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.ok((await readdir(poolDir)).some((f) => f.startsWith('.qx-ova-staging-')), 'staging exists while receiving');
+  call.cancel();
+  for (let i = 0; i < 100 && (await readdir(poolDir)).length !== before.length; i++) await new Promise((r) => setTimeout(r, 50));
   assert.deepEqual(await readdir(poolDir), before);
 });
 
