@@ -29,16 +29,23 @@ export async function readHostInfo(ctx: AgentContext): Promise<HostInfo> {
   };
 }
 
-async function libvirtVersions(ctx: AgentContext): Promise<{ libvirt: string; qemu: string }> {
-  try {
-    const out = await ctx.virsh.exec(['version']);
-    return {
+// Versions only change when libvirt is upgraded, which restarts the agent: read them once. A
+// busy libvirtd can take tens of seconds to answer `virsh version`, so the call is bounded and a
+// failed read is retried on the next request instead of being remembered.
+let versionsCache: Promise<{ libvirt: string; qemu: string }> | undefined;
+
+function libvirtVersions(ctx: AgentContext): Promise<{ libvirt: string; qemu: string }> {
+  versionsCache ??= ctx.virsh.exec(['version'], { timeoutMs: 10_000 }).then(
+    (out) => ({
       libvirt: /Using library: libvirt ([\d.]+)/.exec(out)?.[1] ?? 'unknown',
       qemu: /Running hypervisor: QEMU ([\d.]+)/.exec(out)?.[1] ?? 'unknown',
-    };
-  } catch {
-    return { libvirt: 'unavailable', qemu: 'unavailable' };
-  }
+    }),
+    () => {
+      versionsCache = undefined;
+      return { libvirt: 'unavailable', qemu: 'unavailable' };
+    },
+  );
+  return versionsCache;
 }
 
 /** Total and available memory from /proc/meminfo (MemAvailable, not MemFree). */
