@@ -9,7 +9,7 @@ import { mkdtemp, readdir, rm, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { inspectOva, importOva } from '../../agent/src/ova/ova-import.js';
+import { inspectOva, importOva, importOvaFile } from '../../agent/src/ova/ova-import.js';
 import { inspectJson } from '../../agent/src/cli/ova-command.js';
 import { buildCorpus, HOST_SECRET, PASSWD_MARKER, type CorpusCase } from './corpus.js';
 import { assertGuestBuilt, testGuest } from '../guest/fixture.js';
@@ -72,34 +72,40 @@ test('inspect: every benign OVA parses to its exact spec; every hostile one fail
   }
 });
 
-test('import: benign OVAs become qcow2 files with identical contents; hostile ones leave nothing', async () => {
-  for (const c of cases) {
-    const dest = join(work, c.name);
-    const phases = new Set<string>();
-    const run = importOva({ source: createReadStream(c.file), destDir: dest, onProgress: (p) => phases.add(p.phase) });
-    if (c.expect) {
-      const result = await run.catch((err: Error) => assert.fail(`${c.name}: ${err.message}`));
-      assert.deepEqual(inspectJson(result.spec), c.expect, c.name);
-      assert.equal(result.outputs.length, c.expect.disks.length);
-      assert.deepEqual((await readdir(dest)).sort(), result.outputs.map((o) => o.slice(dest.length + 1)).sort(), `${c.name}: only the outputs remain`);
-      for (const [i, out] of result.outputs.entries()) {
-        const info = JSON.parse((await exec('qemu-img', ['info', '--output=json', out])).stdout) as { format: string; 'virtual-size': number };
-        assert.equal(info.format, 'qcow2');
-        assert.equal(info['virtual-size'], c.expect.disks[i]!.capacityBytes);
-        if (c.originals?.[i]) await qemuCompare(c.originals[i]!, out);
+for (const path of ['stream', 'local file'] as const) {
+  test(`import (${path}): benign OVAs become qcow2 files with identical contents; hostile ones leave nothing`, async () => {
+    for (const c of cases) {
+      const dest = join(work, `${path === 'stream' ? 's' : 'f'}-${c.name}`);
+      const phases = new Set<string>();
+      const onProgress = (p: { phase: string }) => phases.add(p.phase);
+      const run =
+        path === 'stream'
+          ? importOva({ source: createReadStream(c.file), destDir: dest, onProgress })
+          : importOvaFile(c.file, { destDir: dest, onProgress });
+      if (c.expect) {
+        const result = await run.catch((err: Error) => assert.fail(`${c.name}: ${err.message}`));
+        assert.deepEqual(inspectJson(result.spec), c.expect, c.name);
+        assert.equal(result.outputs.length, c.expect.disks.length);
+        assert.deepEqual((await readdir(dest)).sort(), result.outputs.map((o) => o.slice(dest.length + 1)).sort(), `${c.name}: only the outputs remain`);
+        for (const [i, out] of result.outputs.entries()) {
+          const info = JSON.parse((await exec('qemu-img', ['info', '--output=json', out])).stdout) as { format: string; 'virtual-size': number };
+          assert.equal(info.format, 'qcow2');
+          assert.equal(info['virtual-size'], c.expect.disks[i]!.capacityBytes);
+          if (c.originals?.[i]) await qemuCompare(c.originals[i]!, out);
+        }
+        assert.ok(phases.has('converting') && phases.has('done'), `${c.name}: phases ${[...phases]}`);
+      } else {
+        await assert.rejects(run, (err: Error) => {
+          assert.match(err.message, c.error!, `${c.name}: ${err.message}`);
+          assertNoLeak(err.message);
+          return true;
+        });
+        assert.deepEqual(existsSync(dest) ? await readdir(dest) : [], [], `${c.name}: nothing left behind`);
       }
-      assert.ok(phases.has('converting') && phases.has('done'), `${c.name}: phases ${[...phases]}`);
-    } else {
-      await assert.rejects(run, (err: Error) => {
-        assert.match(err.message, c.error!, `${c.name}: ${err.message}`);
-        assertNoLeak(err.message);
-        return true;
-      });
-      assert.deepEqual(await readdir(dest), [], `${c.name}: nothing left behind`);
     }
-  }
-  assert.ok(!existsSync('/tmp/qxt-ova-evil'), 'traversal target written');
-});
+    assert.ok(!existsSync('/tmp/qxt-ova-evil'), 'traversal target written');
+  });
+}
 
 test('qx ova inspect: JSON on stdout; invalid input → exit ≠ 0 and one line on stderr', async () => {
   const ok = cases.find((c) => c.name === 'virtualbox-ovf2')!;

@@ -6,7 +6,7 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { finished } from 'node:stream/promises';
 import type { OvaSpec } from '@quantix/proto/v1/image.js';
-import { importOva, inspectOva } from '../ova/ova-import.js';
+import { importOvaFile, inspectOva } from '../ova/ova-import.js';
 import { exportOva, type ExportSource } from '../ova/ova-export.js';
 import { exportSourceFromVm } from '../ova/vm-export-source.js';
 import { Virsh } from '../libvirt/virsh.js';
@@ -115,11 +115,7 @@ export async function ovaCommand(argv: string[]): Promise<void> {
         options: { dest: { type: 'string' }, name: { type: 'string' } },
       });
       if (!values.dest) throw new Error('--dest DIR is required');
-      const result = await importOva({
-        source: createReadStream(oneFile(positionals, 'import'), { highWaterMark: 1024 * 1024 }),
-        destDir: resolve(values.dest),
-        namePrefix: values.name,
-      });
+      const result = await importOvaFile(resolve(oneFile(positionals, 'import')), { destDir: resolve(values.dest), namePrefix: values.name });
       print({ ...inspectJson(result.spec), outputs: result.outputs });
       return;
     }

@@ -3,11 +3,13 @@
 // own `-p` percentage as it goes.
 import { basename, dirname } from 'node:path';
 import { run } from '../exec/run.js';
-import { sandboxedQemuImg, sandboxInputPath } from './qemu-sandbox.js';
+import { qemuFilename, sandboxedQemuImg, type FileSlice } from './qemu-sandbox.js';
 
 export interface ConvertOptions {
   input: string;
   inputFormat: string;
+  /** Read only this byte range of `input` (a disk inside an OVA). */
+  inputSlice?: FileSlice;
   /** Host path of the result; its directory becomes the sandbox's only writable place. */
   output: string;
   outputFormat: 'qcow2' | 'vmdk';
@@ -23,10 +25,10 @@ export async function convertDisk(o: ConvertOptions): Promise<void> {
   const args = [
     'convert',
     '-p',
-    '-f', o.inputFormat,
+    ...(o.inputSlice ? [] : ['-f', o.inputFormat]),
     '-O', o.outputFormat,
     ...outOpts,
-    sandboxInputPath(o.input),
+    qemuFilename(o.input, o.inputFormat, o.inputSlice),
     `/out/${basename(o.output)}`,
   ];
   let last = -1;

@@ -74,6 +74,22 @@ test('a self-contained streamOptimized VMDK passes and converts with progress', 
   await assert.rejects(inspectDisk(join(dir, 'good.vmdk'), 'qcow2', 'good.vmdk'), /not a safe image/);
 });
 
+test('in place inside a tar (offset/size slice): a hostile KDMV is refused, a good VMDK passes', async () => {
+  const good = await readFile(join(dir, 'good.vmdk'));
+  const bad = kdmv(secretFile);
+  const tar = Buffer.concat([Buffer.alloc(1024, 1), bad, Buffer.alloc(512 - (bad.length % 512 || 512)), good]);
+  const file = join(dir, 'x.ova');
+  await writeFile(file, tar);
+  await assert.rejects(inspectDisk(file, 'vmdk', 'bad.vmdk', { offset: 1024, size: bad.length }), (err: Error) => {
+    assert.match(err.message, /not a safe image/);
+    assert.ok(!err.message.includes(SECRET));
+    return true;
+  });
+  const goodOffset = tar.length - good.length;
+  assert.deepEqual(await inspectDisk(file, 'vmdk', 'good.vmdk', { offset: goodOffset, size: good.length }), { format: 'vmdk', virtualSize: 4 * 2 ** 20 });
+  await assert.rejects(inspectDisk(file, 'vmdk', 'good.vmdk', { offset: goodOffset, size: good.length - 512 }), /not a safe image/);
+});
+
 test('judgeImageInfo (captured qemu-img 7.2 JSON): extents elsewhere, wrong create-type, backing, data file', () => {
   const vmdk = (createType: string, extent: string) =>
     JSON.stringify({ 'virtual-size': 512, filename: '/in/d', format: 'vmdk', 'format-specific': { type: 'vmdk', data: { 'create-type': createType, extents: [{ filename: extent, format: 'FLAT' }] } } });
@@ -84,4 +100,10 @@ test('judgeImageInfo (captured qemu-img 7.2 JSON): extents elsewhere, wrong crea
   assert.throws(() => judgeImageInfo(q({ 'backing-filename': '/etc/shadow' }), 'qcow2', '/in/d', 'd'), /backing file/);
   assert.throws(() => judgeImageInfo(q({ 'format-specific': { type: 'qcow2', data: { 'data-file': '/dev/sda' } } }), 'qcow2', '/in/d', 'd'), /external data file/);
   assert.throws(() => judgeImageInfo('not json', 'raw', '/in/d', 'd'), /not JSON/);
+  const raw = (o: number, f: string) => `json:{"offset": ${o}, "driver": "raw", "size": 100, "file": {"driver": "file", "filename": "${f}"}}`;
+  const slice = { offset: 5120, size: 100 };
+  assert.deepEqual(judgeImageInfo(vmdk('streamOptimized', raw(5120, '/in/j.ova')), 'vmdk', '/in/j.ova', 'd', slice), { format: 'vmdk', virtualSize: 512 });
+  assert.throws(() => judgeImageInfo(vmdk('streamOptimized', raw(0, '/in/j.ova')), 'vmdk', '/in/j.ova', 'd', slice), /extent refers to another file/);
+  assert.throws(() => judgeImageInfo(vmdk('streamOptimized', raw(5120, '/etc/passwd')), 'vmdk', '/in/j.ova', 'd', slice), /extent refers to another file/);
+  assert.throws(() => judgeImageInfo(vmdk('streamOptimized', '/in/j.ova'), 'vmdk', '/in/j.ova', 'd', slice), /extent refers to another file/);
 });

@@ -3,7 +3,7 @@
 // or raw pass. qemu-img follows VMDK extents and backing files to any host path otherwise.
 import { AgentError, ErrorCode } from '../errors.js';
 import { run, ExecError } from '../exec/run.js';
-import { sandboxedQemuImg, sandboxInputPath } from './qemu-sandbox.js';
+import { qemuFilename, sandboxedQemuImg, sandboxInputPath, type FileSlice } from './qemu-sandbox.js';
 
 export interface ImageInfo {
   format: string;
@@ -29,11 +29,23 @@ function unsafe(label: string, why: string): AgentError {
   return new AgentError(ErrorCode.InvalidArgument, `disk "${label}" is not a safe image: ${why}`, 'disk');
 }
 
+/** An extent is the image itself: the same file, or for a slice the same raw layer over it. */
+function isSelf(filename: string | undefined, path: string, slice?: FileSlice): boolean {
+  if (!slice) return filename === path;
+  if (!filename?.startsWith('json:')) return false;
+  try {
+    const f = JSON.parse(filename.slice(5)) as { driver?: string; offset?: number; size?: number; file?: { driver?: string; filename?: string } };
+    return f.driver === 'raw' && f.offset === slice.offset && f.size === slice.size && f.file?.driver === 'file' && f.file.filename === path;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Pure judgement of qemu-img's JSON for the image at `path` (as qemu-img saw it).
  * Throws AgentError naming the disk when the image is not self-contained or not `format`.
  */
-export function judgeImageInfo(json: string, format: string, path: string, label: string): ImageInfo {
+export function judgeImageInfo(json: string, format: string, path: string, label: string, slice?: FileSlice): ImageInfo {
   let info: QemuImgInfo;
   try {
     info = JSON.parse(json) as QemuImgInfo;
@@ -51,7 +63,7 @@ export function judgeImageInfo(json: string, format: string, path: string, label
     }
     const extents = data.extents ?? [];
     if (extents.length === 0) throw unsafe(label, 'VMDK without extents');
-    if (extents.some((e) => e.filename !== path)) throw unsafe(label, 'a VMDK extent refers to another file');
+    if (extents.some((e) => !isSelf(e.filename, path, slice))) throw unsafe(label, 'a VMDK extent refers to another file');
   }
   const virtualSize = info['virtual-size'];
   if (typeof virtualSize !== 'number' || !Number.isSafeInteger(virtualSize) || virtualSize <= 0) {
@@ -60,12 +72,15 @@ export function judgeImageInfo(json: string, format: string, path: string, label
   return { format, virtualSize };
 }
 
-/** Runs `qemu-img info` on `file` in the sandbox (nothing else visible) and judges the result. */
-export async function inspectDisk(file: string, format: string, label: string): Promise<ImageInfo> {
+/**
+ * Runs `qemu-img info` on `file` (or the `slice` of it) in the sandbox, where nothing else is
+ * visible, and judges the result.
+ */
+export async function inspectDisk(file: string, format: string, label: string, slice?: FileSlice): Promise<ImageInfo> {
   const inner = sandboxInputPath(file);
   let stdout: string;
   try {
-    ({ stdout } = await run('bwrap', sandboxedQemuImg({ input: file }, ['info', '--output=json', '-f', format, inner]), {
+    ({ stdout } = await run('bwrap', sandboxedQemuImg({ input: file }, ['info', '--output=json', ...(slice ? [] : ['-f', format]), qemuFilename(file, format, slice)]), {
       timeoutMs: 60_000,
       maxOutputBytes: 1024 * 1024,
     }));
@@ -76,5 +91,5 @@ export async function inspectDisk(file: string, format: string, label: string): 
     }
     throw err;
   }
-  return judgeImageInfo(stdout, format, inner, label);
+  return judgeImageInfo(stdout, format, inner, label, slice);
 }

@@ -1,6 +1,7 @@
 // OVA import end to end: one pass over the stream (disks staged once inside the destination),
 // then each disk judged (header sniff + sandboxed `qemu-img info`) and converted to qcow2 in
 // the sandbox. A converted qcow2 is the only lasting copy; any failure removes everything.
+import { createReadStream } from 'node:fs';
 import { link, mkdir, mkdtemp, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { OvaSpec } from '@quantix/proto/v1/image.js';
@@ -10,6 +11,7 @@ import { readOvaStream, type OvaStreamOptions } from './ova-stream.js';
 import { sniffDisk } from './disk-sniff.js';
 import { inspectDisk } from './disk-inspect.js';
 import { convertDisk } from './disk-convert.js';
+import type { FileSlice } from './qemu-sandbox.js';
 
 export interface ImportOvaOptions {
   source: AsyncIterable<Buffer | Uint8Array>;
@@ -47,16 +49,82 @@ export async function inspectOva(source: AsyncIterable<Buffer | Uint8Array>, lim
   return read.spec;
 }
 
+/** Where one disk is read from for inspection and conversion. */
+interface DiskInput {
+  file: string;
+  slice?: FileSlice;
+  head: Buffer;
+}
+
+/** Shared tail of both import paths: judge, convert into `outDir`, link into place. */
+async function convertInto(
+  spec: OvaSpec,
+  inputs: DiskInput[],
+  o: Pick<ImportOvaOptions, 'destDir' | 'namePrefix' | 'onProgress' | 'signal'>,
+  outDir: string,
+  outputs: string[],
+): Promise<void> {
+  const stem = safeStem(o.namePrefix || spec.name);
+  const targets = spec.disks.map((_, i) => join(o.destDir, `${stem}-disk${i}.qcow2`));
+  for (const t of targets) {
+    if (await stat(t).then(() => true, () => false)) {
+      throw new AgentError(ErrorCode.AlreadyExists, `volume file ${t} already exists: choose another name`, 'name');
+    }
+  }
+  o.onProgress?.(progress('verifying', 0, 0, -1, `${inputs.length} disk(s)`));
+  for (const [i, d] of inputs.entries()) {
+    const disk = spec.disks[i]!;
+    sniffDisk(d.head, disk.format, disk.file);
+    const info = await inspectDisk(d.file, disk.format, disk.file, d.slice);
+    if (info.virtualSize !== disk.capacityBytes) {
+      spec.warnings.push(`disk "${disk.file}": image size ${info.virtualSize} differs from the OVF capacity ${disk.capacityBytes}; using the image size`);
+      disk.capacityBytes = info.virtualSize;
+    }
+  }
+  for (const [i, d] of inputs.entries()) {
+    const disk = spec.disks[i]!;
+    const message = `disk ${i + 1}/${inputs.length}: ${disk.file}`;
+    o.onProgress?.(progress('converting', 0, 0, 0, message));
+    await convertDisk({
+      input: d.file,
+      inputFormat: disk.format,
+      inputSlice: d.slice,
+      output: join(outDir, `disk${i}.qcow2`),
+      outputFormat: 'qcow2',
+      signal: o.signal,
+      onPercent: (p) => o.onProgress?.(progress('converting', 0, 0, p, message)),
+    });
+    if (!d.slice) await rm(d.file);
+  }
+  for (const [i, t] of targets.entries()) {
+    await link(join(outDir, `disk${i}.qcow2`), t); // fails instead of overwriting
+    outputs.push(t);
+  }
+}
+
+/** Runs `body` with a fresh staging dir inside destDir; on failure removes it and any outputs. */
+async function withStaging<T>(destDir: string, body: (staging: string, outDir: string, outputs: string[]) => Promise<T>): Promise<T> {
+  await mkdir(destDir, { recursive: true });
+  const staging = await mkdtemp(join(destDir, '.qx-ova-staging-'));
+  const outDir = join(staging, 'out');
+  const outputs: string[] = [];
+  try {
+    await mkdir(outDir);
+    const result = await body(staging, outDir, outputs);
+    await rm(staging, { recursive: true, force: true });
+    return result;
+  } catch (err) {
+    await rm(staging, { recursive: true, force: true });
+    for (const t of outputs) await unlink(t).catch(() => undefined);
+    throw err;
+  }
+}
+
 /** Imports an OVA stream into `destDir`; throws AgentError and leaves nothing behind on failure. */
 export async function importOva(o: ImportOvaOptions): Promise<ImportedOva> {
-  await mkdir(o.destDir, { recursive: true });
-  const staging = await mkdtemp(join(o.destDir, '.qx-ova-staging-'));
-  const outDir = join(staging, 'out');
-  await mkdir(outDir);
   const total = o.sizeBytes ?? 0;
-  const outputs: string[] = [];
   let lastReport = 0;
-  try {
+  return withStaging(o.destDir, async (staging, outDir, outputs) => {
     const read = await readOvaStream(o.source, {
       stagingDir: staging,
       limits: o.limits,
@@ -67,51 +135,25 @@ export async function importOva(o: ImportOvaOptions): Promise<ImportedOva> {
         }
       },
     });
-    const spec = read.spec;
-    const stem = safeStem(o.namePrefix || spec.name);
-    const targets = spec.disks.map((_, i) => join(o.destDir, `${stem}-disk${i}.qcow2`));
-    for (const t of targets) {
-      if (await stat(t).then(() => true, () => false)) {
-        throw new AgentError(ErrorCode.AlreadyExists, `volume file ${t} already exists: choose another name`, 'name');
-      }
-    }
-    o.onProgress?.(progress('verifying', 0, 0, -1, `${read.disks.length} disk(s)`));
-    const infos = [];
-    for (const [i, d] of read.disks.entries()) {
-      const disk = spec.disks[i]!;
-      sniffDisk(d.head, disk.format, disk.file);
-      const info = await inspectDisk(d.path!, disk.format, disk.file);
-      if (info.virtualSize !== disk.capacityBytes) {
-        spec.warnings.push(`disk "${disk.file}": image size ${info.virtualSize} differs from the OVF capacity ${disk.capacityBytes}; using the image size`);
-        disk.capacityBytes = info.virtualSize;
-      }
-      infos.push(info);
-    }
-    for (const [i, d] of read.disks.entries()) {
-      const disk = spec.disks[i]!;
-      const out = join(outDir, `disk${i}.qcow2`);
-      const message = `disk ${i + 1}/${read.disks.length}: ${disk.file}`;
-      o.onProgress?.(progress('converting', 0, 0, 0, message));
-      await convertDisk({
-        input: d.path!,
-        inputFormat: disk.format,
-        output: out,
-        outputFormat: 'qcow2',
-        signal: o.signal,
-        onPercent: (p) => o.onProgress?.(progress('converting', 0, 0, p, message)),
-      });
-      await rm(d.path!);
-    }
-    for (const [i, t] of targets.entries()) {
-      await link(join(outDir, `disk${i}.qcow2`), t); // fails instead of overwriting
-      outputs.push(t);
-    }
-    await rm(staging, { recursive: true, force: true });
+    await convertInto(read.spec, read.disks.map((d) => ({ file: d.path!, head: d.head })), o, outDir, outputs);
     o.onProgress?.(progress('done', total, total, 100));
-    return { spec, outputs };
-  } catch (err) {
-    await rm(staging, { recursive: true, force: true });
-    for (const t of outputs) await unlink(t).catch(() => undefined);
-    throw err;
+    return { spec: read.spec, outputs };
+  });
+}
+
+/**
+ * Imports a local OVA file: one read pass verifies everything (nothing written), then qemu-img
+ * reads each plain disk in place inside the tar, so the only write is the qcow2. OVAs with
+ * compressed or chunked disks go through the streaming path instead.
+ */
+export async function importOvaFile(file: string, o: Omit<ImportOvaOptions, 'source'>): Promise<ImportedOva> {
+  const read = await readOvaStream(createReadStream(file, { highWaterMark: 1024 * 1024 }), { limits: o.limits });
+  if (read.disks.some((d) => !d.inTar)) {
+    return importOva({ ...o, source: createReadStream(file, { highWaterMark: 1024 * 1024 }) });
   }
+  return withStaging(o.destDir, async (_staging, outDir, outputs) => {
+    await convertInto(read.spec, read.disks.map((d) => ({ file, slice: d.inTar, head: d.head })), o, outDir, outputs);
+    o.onProgress?.(progress('done', 0, 0, 100));
+    return { spec: read.spec, outputs };
+  });
 }

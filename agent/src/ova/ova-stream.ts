@@ -32,6 +32,8 @@ export interface StreamedDisk {
   /** The first SNIFF_BYTES of the decompressed data. */
   head: Buffer;
   bytes: number;
+  /** Where the bytes sit in the tar when they are one plain (not compressed, not chunked) entry. */
+  inTar?: { offset: number; size: number };
 }
 
 export interface OvaStreamResult {
@@ -82,6 +84,8 @@ class DiskWriter {
   private failure: unknown;
   nextChunk = 0;
   compressed: boolean;
+  /** Tar offset and size of the first entry (meaningful for a single plain entry). */
+  entry = { offset: 0, size: 0 };
 
   constructor(
     readonly href: string,
@@ -120,6 +124,7 @@ class DiskWriter {
       head: Buffer.concat(this.meter.head),
       bytes: this.meter.total,
       compressed: this.compressed,
+      inTar: !this.compressed && this.nextChunk === 1 ? this.entry : undefined,
     };
   }
 
@@ -225,6 +230,7 @@ export async function readOvaStream(
             const gzip = declared !== undefined ? declared === 'gzip' : firstChunk[0] === 0x1f && firstChunk[1] === 0x8b;
             const path = options.stagingDir ? join(options.stagingDir, `disk-${stagedCount++}.img`) : undefined;
             w = new DiskWriter(t.href, path, gzip, maxDiskBytes);
+            w.entry = { offset: entry.offset, size: entry.size };
             writers.set(t.href, w);
           } else if (t.chunk !== w.nextChunk) {
             throw ovaError(`chunk ${t.chunk} of "${t.href}" is out of order (expected ${w.nextChunk})`);
@@ -263,7 +269,7 @@ export async function readOvaStream(
       throw ovaError(`disk file "${file.href}": compression does not match the OVF`, 'disk');
     }
     if (got.bytes === 0) throw ovaError(`disk file "${file.href}" is empty`, 'disk');
-    return { file, path: got.path, head: got.head, bytes: got.bytes };
+    return { file, path: got.path, head: got.head, bytes: got.bytes, inTar: got.inTar };
   });
   const used = new Set(descriptor.diskFiles.map((f) => f.href));
   for (const [href] of finished) {

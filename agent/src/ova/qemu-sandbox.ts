@@ -15,6 +15,22 @@ export function sandboxInputPath(input: string): string {
   return `/in/${basename(input)}`;
 }
 
+/** A byte range of a file (a disk inside an OVA's tar). */
+export interface FileSlice {
+  offset: number;
+  size: number;
+}
+
+/**
+ * The qemu filename for `input` inside the sandbox: the plain path, or for a slice qemu's
+ * json: syntax (`format` over a raw layer with offset/size) so the disk is read inside the tar.
+ */
+export function qemuFilename(input: string, format: string, slice?: FileSlice): string {
+  const path = sandboxInputPath(input);
+  if (!slice) return path;
+  return `json:${JSON.stringify({ driver: format, file: { driver: 'raw', offset: slice.offset, size: slice.size, file: { driver: 'file', filename: path } } })}`;
+}
+
 /** `bwrap` arguments that run `qemu-img <args…>` inside the sandbox. */
 export function sandboxedQemuImg(mounts: SandboxMounts, args: readonly string[]): string[] {
   return [
