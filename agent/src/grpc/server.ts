@@ -6,6 +6,7 @@ import type { AgentContext } from '../context.js';
 import { clientCertificateInterceptor } from './client-auth.js';
 import { StaticCertificateProvider } from './tls-provider.js';
 import { registerServices } from './services.js';
+import { widenReceiveWindow } from './flow-control.js';
 
 export interface RunningAgentServer {
   server: Server;
@@ -49,6 +50,7 @@ export async function startAgentServer(
     const host = ctx.config.listenHost.includes(':') ? `[${ctx.config.listenHost}]` : ctx.config.listenHost;
     server.bindAsync(`${host}:${ctx.config.listenPort}`, credentials, (err, p) => (err ? reject(err) : resolve(p)));
   });
+  widenReceiveWindow(server);
   return {
     server,
     port,
