@@ -45,6 +45,8 @@ export interface BootOptions {
   cmdline?: string;
   disks: MachineDisk[];
   httpsPort: number;
+  /** Guest port behind httpsPort (443 unless told). */
+  guestPort?: number;
   memoryMib?: number;
 }
 
@@ -57,7 +59,7 @@ export function bootAppliance(o: BootOptions, boot?: { kernel: string; initrd: s
     initrd: boot?.initrd,
     append: boot ? `boot=live components console=ttyS0,115200n8 ${o.cmdline ?? ''}`.trim() : undefined,
     disks: o.disks,
-    forwards: [{ host: o.httpsPort, guest: 443 }],
+    forwards: [{ host: o.httpsPort, guest: o.guestPort ?? 443 }],
     serialLog: join(o.workDir, `${o.name}.serial.log`),
     qmpSocket: join(o.workDir, `${o.name}.qmp`),
   });

@@ -22,7 +22,7 @@ console.log(`ISO size: ${mib(isoBytes)} MiB (target ≤ 450 MiB; ratio to target
 
 async function bootTime(name: string, image: string, tls: boolean): Promise<{ ms: number; vm: ReturnType<typeof bootAppliance> }> {
   const boot = await extractBootFiles(image, join(workDir, `${name}-boot`));
-  const vm = bootAppliance({ name, workDir, iso: image, disks: [], httpsPort: port, memoryMib: 1024 }, boot);
+  const vm = bootAppliance({ name, workDir, iso: image, disks: [], httpsPort: port, guestPort: tls ? 443 : 80, memoryMib: 1024 }, boot);
   try {
     const ms = await waitForHttpResponse(vm, { port, tls, path: tls ? '/api/v1/health' : '/', timeoutMs: 15 * 60_000 });
     return { ms, vm };

@@ -130,8 +130,9 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
   };
 
   await t.test('admin from the kernel command line; local host online; loop pool; OVA import; VM console', async () => {
+    let api: ApplianceClient | undefined;
     try {
-      const api = await client();
+      api = await client();
       const status = await api.expect<{ needsSetup: boolean }>(200, 'GET', '/api/v1/setup/status');
       assert.equal(status.needsSetup, false, 'quantix.admin_password= created the admin');
       const denied = await api.call('GET', '/api/v1/hosts');
@@ -165,6 +166,9 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
       await readBanner(api, vmId, minutes(10));
       await waitTask(api, await api.expect<TaskDto>(202, 'POST', `/api/v1/vms/${vmId}/force-off`), minutes(3));
     } catch (err) {
+      // The tasks say what the host did when a route only reports a 500.
+      const tasks = await api?.call<TaskDto[]>('GET', '/api/v1/tasks?limit=5').catch(() => undefined);
+      if (tasks) process.stderr.write(`recent tasks: ${JSON.stringify(tasks.body, null, 1)}\n`);
       reportFailure(vm, err);
     }
   });
