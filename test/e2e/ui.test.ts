@@ -1,8 +1,9 @@
 // The web UI in a real browser against the real server, agent and libvirt: first-run setup →
-// login → a loop pool → upload the test guest ISO and disk → create a VM booting it → its console shows
-// the banner and echoes a typed line; an OVA dropped in the image library becomes a template with
-// the right specs and deploys; a viewer sees no mutating control. Screenshots of the main pages go
-// to test/output/screenshots/. Libvirt objects carry the qxt-ui- prefix and are removed after.
+// login → a loop pool → upload the test guest ISO and disk → create a VM booting the disk → its
+// console shows the banner and echoes a typed line; the admin's host shell runs a command; an OVA
+// dropped in the image library becomes a template with the right specs and deploys; a viewer sees
+// no mutating control. Screenshots of the main pages go to test/output/screenshots/.
+// Libvirt objects carry the qxt-ui- prefix and are removed after.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -249,6 +250,11 @@ test('the web UI drives the whole product in Chromium', { timeout: 600_000 }, as
     await hostLink.click();
     await page.locator('qx-host-detail h2', { hasText: 'Virtual machines' }).waitFor();
     await shot(page, '14-host-detail');
+    await page.locator('qx-host-detail button', { hasText: 'Open host shell' }).click();
+    await page.locator('qx-host-detail qx-serial-console [data-state=open]').waitFor({ timeout: 30_000 });
+    await page.locator('qx-host-detail qx-serial-console .term').click();
+    await page.keyboard.type('echo qx-ui-shell-$((6*7))\n');
+    await page.locator('qx-host-detail qx-serial-console .xterm-rows', { hasText: 'qx-ui-shell-42' }).waitFor({ timeout: 30_000 });
     await go(page, '/');
     await page.locator('qx-app header button', { hasText: 'Dark theme' }).click();
     await shot(page, '15-dashboard-dark');

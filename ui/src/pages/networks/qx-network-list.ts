@@ -159,7 +159,7 @@ export class QxNetworkList extends LitElement {
             ${admin ? html`<td><button class="danger" ?disabled=${n.usedBy.length > 0} title=${n.usedBy.length ? 'In use by VMs' : ''} @click=${() => this.removeNetwork(n)}>Delete</button></td>` : nothing}</tr>`)}
           </tbody></table>
       </section>`)}
-      ${groups.size === 0 && !this.nets.loading ? html`<p class="empty">No networks.</p>` : nothing}`;
+      ${groups.size === 0 ? html`<p class="empty">${this.nets.loading ? 'Loading…' : 'No host networks.'}</p>` : nothing}`;
   }
 }
 customElements.define('qx-network-list', QxNetworkList);
