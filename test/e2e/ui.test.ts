@@ -21,6 +21,8 @@ import { buildGuestOva } from './ui-ova.js';
 const SHOTS = join(repoRoot, 'test/output/screenshots');
 const PREFIX = 'qxt-ui-';
 const suffix = Math.random().toString(36).slice(2, 7);
+/** Objects of this run only: another run (or engineer) may share the libvirtd. */
+const ours = (name: string) => name.startsWith(PREFIX) && name.endsWith(`-${suffix}`);
 const POOL = `${PREFIX}pool-${suffix}`;
 const VM = `${PREFIX}vm-${suffix}`;
 const DEPLOYED = `${PREFIX}dep-${suffix}`;
@@ -37,11 +39,11 @@ async function go(page: Page, hash: string): Promise<void> {
   await page.evaluate((h) => (location.hash = h), hash);
 }
 
-/** Removes what this test made, through the API first and then straight in libvirt. */
+/** Removes what this run made (its suffix), through the API first and then straight in libvirt. */
 async function cleanup(base: string, s: ApiSession | undefined): Promise<void> {
   if (s) {
     const vms = (await apiCall<{ id: string; name: string; state: string }[]>(base, 'GET', '/vms', undefined, s)).body;
-    for (const v of Array.isArray(vms) ? vms.filter((x) => x.name.startsWith(PREFIX)) : []) {
+    for (const v of Array.isArray(vms) ? vms.filter((x) => ours(x.name)) : []) {
       if (v.state !== 'shutoff') await apiCall(base, 'POST', `/vms/${v.id}/force-off`, {}, s);
       await waitUntil(async () => (await apiCall<{ state: string }>(base, 'GET', `/vms/${v.id}`, undefined, s)).body.state === 'shutoff', 20_000).catch(() => undefined);
       await apiCall(base, 'DELETE', `/vms/${v.id}?deleteDisks=true`, undefined, s);
@@ -50,15 +52,15 @@ async function cleanup(base: string, s: ApiSession | undefined): Promise<void> {
     for (const t of Array.isArray(tpls) ? tpls : []) await apiCall(base, 'DELETE', `/templates/${t.id}`, undefined, s);
     await waitUntil(async () => {
       const left = (await apiCall<{ name: string }[]>(base, 'GET', '/vms', undefined, s)).body;
-      return !Array.isArray(left) || !left.some((v) => v.name.startsWith(PREFIX));
+      return !Array.isArray(left) || !left.some((v) => ours(v.name));
     }, 30_000).catch(() => undefined);
     const pools = (await apiCall<{ hostId: string; name: string }[]>(base, 'GET', '/pools', undefined, s)).body;
-    for (const p of Array.isArray(pools) ? pools.filter((x) => x.name.startsWith(PREFIX)) : []) {
+    for (const p of Array.isArray(pools) ? pools.filter((x) => ours(x.name)) : []) {
       await apiCall(base, 'DELETE', `/hosts/${p.hostId}/pools/${p.name}?deleteBackingFile=true`, undefined, s);
     }
   }
   const virsh = new Virsh('qemu:///system');
-  const doms = (await virsh.exec(['list', '--all', '--name'])).split('\n').map((l) => l.trim()).filter((n) => n.startsWith(PREFIX));
+  const doms = (await virsh.exec(['list', '--all', '--name'])).split('\n').map((l) => l.trim()).filter(ours);
   for (const d of doms) {
     await virsh.exec(['destroy', d]).catch(() => undefined);
     await virsh.exec(['undefine', d, '--nvram', '--snapshots-metadata']).catch(() => virsh.exec(['undefine', d]).catch(() => undefined));
@@ -86,7 +88,7 @@ test('the web UI drives the whole product in Chromium', { timeout: 600_000 }, as
     await stack.stop();
     await rm(work, { recursive: true, force: true });
     const virsh = new Virsh('qemu:///system');
-    const left = (await virsh.exec(['list', '--all', '--name'])).split('\n').filter((n) => n.trim().startsWith(`${PREFIX}`) && n.includes(suffix));
+    const left = (await virsh.exec(['list', '--all', '--name'])).split('\n').map((n) => n.trim()).filter(ours);
     assert.deepEqual(left, [], 'no qxt-ui- domain of this run is left');
   });
 
@@ -175,7 +177,8 @@ test('the web UI drives the whole product in Chromium', { timeout: 600_000 }, as
     // Boots the uploaded qcow2: booting the uploaded ISO as a CD-ROM fails in the agent today
     // (its domain XML gives the CD-ROM driver type "iso"; libvirt wants "raw").
     await w.locator('input[value=image]').check();
-    await w.locator('#image').selectOption({ index: 1 });
+    const image = await w.locator('#image option', { hasText: POOL }).getAttribute('value');
+    await w.locator('#image').selectOption(image!);
     await next();
     await next();
     await next();
@@ -214,7 +217,8 @@ test('the web UI drives the whole product in Chromium', { timeout: 600_000 }, as
   await step('an OVA dropped into the library becomes a template with its specs and deploys', async () => {
     const ova = await buildGuestOva(work, OVA_NAME, 2, 160);
     await go(page, '/images');
-    await page.locator('qx-image-library #ova-target').selectOption({ index: 0 });
+    const target = await page.locator('qx-image-library #ova-target option', { hasText: POOL }).getAttribute('value');
+    await page.locator('qx-image-library #ova-target').selectOption(target!);
     await page.locator('qx-image-library #ova-file').setInputFiles(ova.file);
     await page.locator('qx-image-library [data-phase]').waitFor();
     const card = page.locator(`qx-image-library article[data-template="${OVA_NAME}"]`);
