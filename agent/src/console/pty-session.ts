@@ -2,6 +2,7 @@
 // for VM serial consoles (shared per VM) and host shells (one per viewer). Closing kills the
 // process (SIGHUP, then SIGKILL after 2 s) and tells every viewer why.
 import { spawn, type IPty } from 'node-pty';
+import { run } from '../exec/run.js';
 
 export interface Viewer {
   data(chunk: Buffer): void;
@@ -18,6 +19,8 @@ export interface PtyOptions {
    * input is held back until it has appeared (so keystrokes cannot get lost while connecting).
    */
   readyMarker?: string;
+  /** Input that makes the process leave by itself (virsh console: Ctrl-]), tried before signals. */
+  detachInput?: string;
 }
 
 const clamp = (n: number | undefined, fallback: number) => Math.min(1000, Math.max(1, Math.floor(n || fallback)));
@@ -34,7 +37,10 @@ export class PtySession {
   /** Called once, after the process exited, with the reason given to viewers. */
   onClose: ((reason: string) => void) | undefined;
 
+  private readonly detachInput: string | undefined;
+
   constructor(file: string, args: readonly string[], options: PtyOptions = {}) {
+    this.detachInput = options.detachInput;
     this.pty = spawn(file, [...args], {
       name: 'xterm-256color',
       cols: clamp(options.cols, 80),
@@ -52,8 +58,10 @@ export class PtySession {
         if (at < 0) return;
         chunk = preamble.subarray(at + options.readyMarker!.length);
         preamble = undefined;
-        for (const input of this.pending.splice(0)) this.pty.write(input);
-        this.ready = true;
+        void this.whenRaw().then(() => {
+          this.ready = true;
+          for (const input of this.pending.splice(0)) this.pty.write(input);
+        });
         if (chunk.length === 0) return;
       }
       for (const v of this.viewers) v.data(chunk);
@@ -69,6 +77,21 @@ export class PtySession {
         resolve();
       });
     });
+  }
+
+  /**
+   * virsh prints its "connected" line before it switches the terminal to raw mode, and that
+   * switch flushes pending input: so input waits until the pty really is raw (-icanon).
+   */
+  private async whenRaw(): Promise<void> {
+    const pts = (this.pty as unknown as { ptsName?: string }).ptsName;
+    if (!pts) return;
+    const until = Date.now() + 5_000;
+    while (Date.now() < until && !this.exited) {
+      const { stdout } = await run('stty', ['-F', pts, '-a'], { timeoutMs: 2_000 }).catch(() => ({ stdout: '' }));
+      if (/(^|\s)-icanon(\s|$)/.test(stdout)) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   get pid(): number {
@@ -102,19 +125,29 @@ export class PtySession {
     if (!this.closed) this.pty.resize(clamp(cols, 80), clamp(rows, 24));
   }
 
-  /** Ends the process; viewers still attached get `reason`. */
+  /**
+   * Ends the process — the detach input first (when set and connected), then SIGHUP after
+   * 500 ms, SIGKILL after 2.5 s — and resolves once it has exited; viewers get `reason`.
+   */
   async close(reason: string): Promise<void> {
     if (this.exited) return;
     this.closeReason ??= reason;
-    this.pty.kill('SIGHUP');
-    const force = setTimeout(() => {
+    const signal = (name: NodeJS.Signals) => {
       try {
-        process.kill(this.pty.pid, 'SIGKILL');
+        process.kill(this.pty.pid, name);
       } catch {
         // already gone
       }
-    }, 2_000);
+    };
+    const timers: NodeJS.Timeout[] = [];
+    if (this.detachInput && this.ready) {
+      this.pty.write(this.detachInput);
+      timers.push(setTimeout(() => signal('SIGHUP'), 500));
+    } else {
+      signal('SIGHUP');
+    }
+    timers.push(setTimeout(() => signal('SIGKILL'), 2_500));
     await this.done;
-    clearTimeout(force);
+    for (const t of timers) clearTimeout(t);
   }
 }

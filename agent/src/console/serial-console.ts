@@ -31,6 +31,7 @@ export function joinSerialConsole(
       ...(size ? { cols: size.cols, rows: size.rows } : {}),
       env: { ...process.env, LC_ALL: 'C' },
       readyMarker: CONNECTED,
+      detachInput: '\x1d',
     });
     sessions.set(key, s);
     s.onClose = () => {

@@ -22,7 +22,9 @@ const NOT_FOUND = /Domain not found|failed to get domain|no domain with matching
 /** Runs a virsh call about domain `id`, turning "no such domain" into NOT_FOUND. */
 export async function domainCall(virsh: Virsh, id: string, args: readonly string[], xml?: string): Promise<string> {
   try {
-    return await (xml === undefined ? virsh.exec(args) : virsh.execWithXml(xml, (file) => [...args, file]));
+    // Generous: a busy host (or one whose /dev/kvm lost its group) makes define/start take a minute.
+    const options = { timeoutMs: 300_000 };
+    return await (xml === undefined ? virsh.exec(args, options) : virsh.execWithXml(xml, (file) => [...args, file], options));
   } catch (err) {
     if (err instanceof ExecError && NOT_FOUND.test(err.stderr)) throw notFound(`VM ${id}`);
     throw new AgentError(ErrorCode.Internal, `VM ${id}: ${Virsh.message(err)}`, undefined, { cause: err });
