@@ -182,7 +182,7 @@ export class QxImageLibrary extends LitElement {
         ${t.warnings.map((w) => html`<div class="warn">⚠ ${w}</div>`)}
         ${mutate ? html`<form class="toolbar" style="margin:.8rem 0 0" @submit=${(e: SubmitEvent) => this.deploy(t, e)} aria-label="Deploy ${t.name}">
           <label class="sr-only" for="dep-${t.id}">New VM name</label>
-          <input id="dep-${t.id}" name="name" placeholder="New VM name" required pattern="[A-Za-z0-9][A-Za-z0-9._-]{0,62}" style="flex:1" />
+          <input id="dep-${t.id}" name="name" placeholder="New VM name" required pattern="[A-Za-z0-9][A-Za-z0-9._-]{0,62}" style="flex:1 1 100%" />
           <label><input type="checkbox" name="start" checked /> start</label>
           <button class="primary" type="submit" ?disabled=${this.deploying === t.id}>${this.deploying === t.id ? 'Deploying…' : 'Deploy'}</button>
           <button type="button" class="danger" @click=${async () => { if (confirm(`Delete template ${t.name} and its volumes?`)) { await deleteTemplate(t.id).catch((err: Error) => (this.error = err.message)); void this.templates.reload(); } }}>Delete</button>
