@@ -37,12 +37,23 @@ test('VM lifecycle through the agent: console, events, shutdown, snapshots, upda
   const watch = new WatchClient(agent.clients.host.watch({ metricsIntervalMs: 1000 }));
   t.after(() => watch.close());
 
-  // Define: a user-mode e1000 NIC (the guest's driver) and metadata.
+  // An isolated (no forwarding) transient libvirt network with DHCP, for the guest's address.
+  const net = `${name}-net`;
+  const octet = 100 + Math.floor(Math.random() * 150);
+  const bridge = `qxtvm${name.slice(-6)}`;
+  await virsh.execWithXml(
+    `<network><name>${net}</name><bridge name='${bridge}'/><ip address='10.213.${octet}.1' netmask='255.255.255.0'>` +
+      `<dhcp><range start='10.213.${octet}.10' end='10.213.${octet}.50'/></dhcp></ip></network>`,
+    (file) => ['net-create', file],
+  );
+  t.after(() => virsh.exec(['net-destroy', net]).catch(() => undefined));
+
+  // Define: an e1000 NIC (the guest's driver) on that network, and metadata.
   const volume = await pool.addGuestDisk(`${name}.qcow2`);
   const spec = guestSpec(name, pool.name, volume, {
     description: 'lifecycle <test>',
     tags: ['qxt', 'life'],
-    nics: [{ kind: NicKind.NIC_KIND_USER, source: '', model: NicModel.NIC_MODEL_E1000, mac: '' }],
+    nics: [{ kind: NicKind.NIC_KIND_NETWORK, source: net, model: NicModel.NIC_MODEL_E1000, mac: '' }],
   });
   const defined = await promisify(vm, vm.defineVm)({ spec });
   const uuid = defined.spec!.uuid;
@@ -71,6 +82,10 @@ test('VM lifecycle through the agent: console, events, shutdown, snapshots, upda
   c1.send('one\r');
   await c1.waitFor(`${testGuest.echoPrefix}one`);
   c1.resize(120, 40);
+  // The guest's DHCP address shows up in GetVm (from libvirt's lease).
+  await c1.waitFor(testGuest.leasePrefix, 60_000);
+  const leased = new RegExp(`${testGuest.leasePrefix}(\\S+)`).exec(c1.output)![1]!;
+  assert.ok(await eventually(async () => (await getVm({ id: uuid })).ipAddresses.includes(leased), 20_000), `GetVm lists ${leased}`);
   const c2 = new ConsoleClient(agent.clients.console.console()).open(name);
   const mark = c1.output.length;
   c2.send('two\r');
