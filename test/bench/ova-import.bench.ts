@@ -12,7 +12,7 @@ import { finished } from 'node:stream/promises';
 import { ImageServiceClient } from '@quantix/proto/v1/image.js';
 import { issueCertificate, type KeyAndCert } from '@quantix/proto/tls/certificates.js';
 import { loadOrCreateIdentity } from '../../agent/src/identity/agent-identity.js';
-import { pinnedCredentials } from '../../agent/src/test-support/agent-harness.js';
+import { pinnedCredentials } from '@quantix/proto/tls/pinned-credentials.js';
 import { exportOva } from '../../agent/src/ova/ova-export.js';
 import { importOvaFile } from '../ova/import-client.js';
 import { startTestServer } from '../../server/src/test-support/test-server.js';
@@ -26,7 +26,8 @@ const MiB = 2 ** 20;
 const id = randomBytes(3).toString('hex');
 const pool = `qxt-ova-bench-${id}`;
 
-const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] }).toString();
+const sh = (cmd: string, args: string[]) =>
+  execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] }).toString();
 const secs = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
 
 function makeRaw(path: string, capacity: number, randomMiB: number): void {
@@ -69,7 +70,11 @@ function peakRssMb(pid: number): number {
 }
 
 /** The same import through the server's upload route (server in this process, agent as a child). */
-async function viaServer(big: string, small: string, runs: number): Promise<{ times: number[]; serverMb: number; agentMb: number; agentSmallMb: number }> {
+async function viaServer(
+  big: string,
+  small: string,
+  runs: number,
+): Promise<{ times: number[]; serverMb: number; agentMb: number; agentSmallMb: number }> {
   const server = await startTestServer();
   const agentDir = await mkdtemp(join(dir, 'agent-'));
   const port = await freePort();
@@ -77,12 +82,25 @@ async function viaServer(big: string, small: string, runs: number): Promise<{ ti
   try {
     const api = server.admin;
     const token = readFileSync(join(agentDir, 'join-token'), 'utf8').trim();
-    const probe = await api.request<{ address: string; fingerprint: string }>('POST', '/api/v1/hosts/probe', { body: { address: `127.0.0.1:${port}` } });
+    const probe = await api.request<{ address: string; fingerprint: string }>('POST', '/api/v1/hosts/probe', {
+      body: { address: `127.0.0.1:${port}` },
+    });
     if (probe.status !== 200) throw new Error(`probe: ${probe.text}`);
-    const added = await api.request<{ id: string }>('POST', '/api/v1/hosts', { body: { address: probe.json.address, fingerprint: probe.json.fingerprint, joinToken: token, name: `qxt-ova-bench-host-${id}` } });
+    const added = await api.request<{ id: string }>('POST', '/api/v1/hosts', {
+      body: {
+        address: probe.json.address,
+        fingerprint: probe.json.fingerprint,
+        joinToken: token,
+        name: `qxt-ova-bench-host-${id}`,
+      },
+    });
     if (added.status !== 201) throw new Error(`add host: ${added.text}`);
     const hostId = added.json.id;
-    for (let i = 0; (await api.request<{ status: string }>('GET', `/api/v1/hosts/${hostId}`)).json.status !== 'online'; i++) {
+    for (
+      let i = 0;
+      (await api.request<{ status: string }>('GET', `/api/v1/hosts/${hostId}`)).json.status !== 'online';
+      i++
+    ) {
       if (i > 300) throw new Error('host did not come online');
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -101,7 +119,12 @@ async function viaServer(big: string, small: string, runs: number): Promise<{ ti
     const agentSmallMb = peakRssMb(agent.proc.pid!);
     const times: number[] = [];
     for (let i = 0; i < runs; i++) times.push(await upload(big, `srvbig${i}${id}`));
-    return { times, serverMb: process.resourceUsage().maxRSS / 1024, agentMb: peakRssMb(agent.proc.pid!), agentSmallMb };
+    return {
+      times,
+      serverMb: process.resourceUsage().maxRSS / 1024,
+      agentMb: peakRssMb(agent.proc.pid!),
+      agentSmallMb,
+    };
   } finally {
     await agent.kill();
     await server.stop();
@@ -120,7 +143,10 @@ async function main(): Promise<void> {
 
   sh('virsh', ['-q', '-c', 'qemu:///system', 'pool-define-as', pool, 'dir', '--target', join(dir, 'pool')]);
   sh('virsh', ['-q', '-c', 'qemu:///system', 'pool-start', pool]);
-  const child = fork(join(root, 'test/bench/ova-agent-child.ts'), { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const child = fork(join(root, 'test/bench/ova-agent-child.ts'), {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
   const ask = <T>(msg?: string) =>
     new Promise<T>((resolve) => {
       child.once('message', (m) => resolve(m as T));
@@ -153,14 +179,24 @@ async function main(): Promise<void> {
     const f = Math.min(...floors);
     const o = Math.min(...ours);
     console.log(`OVA: ${(ovaBytes / MiB).toFixed(0)} MiB file, 2048 MiB capacity`);
-    console.log(`floor (cat + qemu-img convert): ${f.toFixed(2)} s   [runs: ${floors.map((x) => x.toFixed(2)).join(', ')}]`);
-    console.log(`import via ImportOva gRPC:      ${o.toFixed(2)} s   [runs: ${ours.map((x) => x.toFixed(2)).join(', ')}]`);
+    console.log(
+      `floor (cat + qemu-img convert): ${f.toFixed(2)} s   [runs: ${floors.map((x) => x.toFixed(2)).join(', ')}]`,
+    );
+    console.log(
+      `import via ImportOva gRPC:      ${o.toFixed(2)} s   [runs: ${ours.map((x) => x.toFixed(2)).join(', ')}]`,
+    );
     console.log(`ratio: ${(o / f).toFixed(3)}x (target <= 1.15x)`);
-    console.log(`agent peak RSS: ${(rssSmall / 1024).toFixed(0)} MB after a 64 MiB OVA, ${(rssBig / 1024).toFixed(0)} MB after the 2 GiB OVA (target flat, < 150 MB)`);
+    console.log(
+      `agent peak RSS: ${(rssSmall / 1024).toFixed(0)} MB after a 64 MiB OVA, ${(rssBig / 1024).toFixed(0)} MB after the 2 GiB OVA (target flat, < 150 MB)`,
+    );
     const srv = await viaServer(big, small, 1);
     const s = Math.min(...srv.times);
-    console.log(`import via server upload (POST /api/v1/templates/import): ${s.toFixed(2)} s, ratio ${(s / f).toFixed(3)}x vs the floor above`);
-    console.log(`  server process peak RSS ${srv.serverMb.toFixed(0)} MB (this process: bench client + in-process server); agent ${srv.agentSmallMb.toFixed(0)} MB after 64 MiB, ${srv.agentMb.toFixed(0)} MB after 2 GiB`);
+    console.log(
+      `import via server upload (POST /api/v1/templates/import): ${s.toFixed(2)} s, ratio ${(s / f).toFixed(3)}x vs the floor above`,
+    );
+    console.log(
+      `  server process peak RSS ${srv.serverMb.toFixed(0)} MB (this process: bench client + in-process server); agent ${srv.agentSmallMb.toFixed(0)} MB after 64 MiB, ${srv.agentMb.toFixed(0)} MB after 2 GiB`,
+    );
   } finally {
     child.send('stop');
     await new Promise((r) => child.once('exit', r));

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { EnrollServiceClient, HostServiceClient } from '@quantix/proto/v1/host.js';
-import { startTestAgent, pinnedCredentials } from '../test-support/agent-harness.js';
+import { startTestAgent } from '../test-support/agent-harness.js';
+import { pinnedCredentials } from '@quantix/proto/tls/pinned-credentials.js';
 import { promisify } from '../test-support/promisify.js';
 import { createCa, issueCertificate } from '@quantix/proto/tls/certificates.js';
 

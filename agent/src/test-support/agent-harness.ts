@@ -3,7 +3,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { credentials, type ChannelCredentials, type Client } from '@grpc/grpc-js';
+import type { ChannelCredentials, Client } from '@grpc/grpc-js';
 import { EnrollServiceClient, HostServiceClient } from '@quantix/proto/v1/host.js';
 import { VmServiceClient } from '@quantix/proto/v1/vm.js';
 import { StorageServiceClient } from '@quantix/proto/v1/storage.js';
@@ -13,7 +13,8 @@ import { NetworkServiceClient } from '@quantix/proto/v1/network.js';
 import { loadAgentConfig, type AgentConfig } from '../config.js';
 import { loadOrCreateIdentity } from '../identity/agent-identity.js';
 import { JoinToken } from '../identity/join-token.js';
-import { createCa, fingerprintOf, issueCertificate, type KeyAndCert } from '@quantix/proto/tls/certificates.js';
+import { createCa, issueCertificate, type KeyAndCert } from '@quantix/proto/tls/certificates.js';
+import { pinnedCredentials } from '@quantix/proto/tls/pinned-credentials.js';
 import { Virsh } from '../libvirt/virsh.js';
 import { WatchBus } from '../context.js';
 import { startAgentServer, type RunningAgentServer } from '../grpc/server.js';
@@ -38,22 +39,6 @@ export interface TestAgent {
   /** TLS that pins the agent's certificate; with a client certificate when given. */
   channel(client?: KeyAndCert): ChannelCredentials;
   stop(): Promise<void>;
-}
-
-/** Client credentials that trust exactly the certificate with `fingerprint` (pinning). */
-export function pinnedCredentials(agentCertPem: string, client?: KeyAndCert): ChannelCredentials {
-  const fingerprint = fingerprintOf(agentCertPem);
-  return credentials.createSsl(
-    Buffer.from(agentCertPem),
-    client ? Buffer.from(client.keyPem) : null,
-    client ? Buffer.from(client.certPem) : null,
-    {
-      checkServerIdentity: (_host, cert) =>
-        cert.fingerprint256 === fingerprint
-          ? undefined
-          : new Error(`agent certificate changed: ${cert.fingerprint256}`),
-    },
-  );
 }
 
 export async function startTestAgent(env: NodeJS.ProcessEnv = {}): Promise<TestAgent> {

@@ -8,7 +8,7 @@ import { StorageServiceClient } from '@quantix/proto/v1/storage.js';
 import { ImageServiceClient } from '@quantix/proto/v1/image.js';
 import { ConsoleServiceClient } from '@quantix/proto/v1/console.js';
 import { NetworkServiceClient } from '@quantix/proto/v1/network.js';
-import { pinnedCredentials } from './pinned-credentials.js';
+import { pinnedCredentials } from '@quantix/proto/tls/pinned-credentials.js';
 import { toHttpError } from './grpc-errors.js';
 
 /** The last overload of a ts-proto unary method: (request, metadata, options, callback). */
@@ -60,7 +60,12 @@ export class AgentClient {
   }
 
   /** `await agent.call(agent.vm, agent.vm.startVm, { id })`; errors arrive as HttpError. */
-  call<Req, Res>(client: Client, method: UnaryMethod<Req, Res>, req: Req, timeoutMs = DEFAULT_DEADLINE_MS): Promise<Res> {
+  call<Req, Res>(
+    client: Client,
+    method: UnaryMethod<Req, Res>,
+    req: Req,
+    timeoutMs = DEFAULT_DEADLINE_MS,
+  ): Promise<Res> {
     return new Promise<Res>((resolve, reject) => {
       method.call(client, req, new Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) =>
         err ? reject(toHttpError(err, this.label())) : resolve(res),

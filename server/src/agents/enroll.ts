@@ -3,7 +3,7 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { EnrollServiceClient, type HostInfo } from '@quantix/proto/v1/host.js';
 import { HttpError } from '../errors.js';
-import { pinnedCredentials } from './pinned-credentials.js';
+import { pinnedCredentials } from '@quantix/proto/tls/pinned-credentials.js';
 import { isServiceError } from './grpc-errors.js';
 
 export interface JoinInput {
@@ -35,10 +35,16 @@ export function joinAgent(input: JoinInput): Promise<HostInfo> {
 function joinError(err: unknown, address: string): HttpError {
   if (!isServiceError(err)) return new HttpError(502, `joining ${address} failed: ${String(err)}`);
   if (err.code === status.PERMISSION_DENIED) return new HttpError(400, `joinToken: ${err.details}`, 'joinToken');
-  if (err.code === status.INVALID_ARGUMENT) return new HttpError(502, `the agent at ${address} refused the vDC CA: ${err.details}`);
+  if (err.code === status.INVALID_ARGUMENT)
+    return new HttpError(502, `the agent at ${address} refused the vDC CA: ${err.details}`);
   if (err.code === status.UNAVAILABLE) {
     const changed = /certificate changed/.test(err.details);
-    return new HttpError(changed ? 409 : 503, changed ? `the agent at ${address} now presents a different certificate than the one you confirmed: probe it again` : `host ${address} is offline (${err.details})`);
+    return new HttpError(
+      changed ? 409 : 503,
+      changed
+        ? `the agent at ${address} now presents a different certificate than the one you confirmed: probe it again`
+        : `host ${address} is offline (${err.details})`,
+    );
   }
   return new HttpError(502, `joining ${address} failed: ${err.details}`);
 }

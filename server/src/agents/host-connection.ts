@@ -10,7 +10,7 @@ import type { HostRecord } from '../store/records.js';
 import { AgentClient } from './agent-client.js';
 import { HttpError } from '../errors.js';
 import { probeAgent } from './tls-probe.js';
-import { sameFingerprint } from './pinned-credentials.js';
+import { sameFingerprint } from '@quantix/proto/tls/pinned-credentials.js';
 
 export type HostStatus = 'online' | 'offline' | 'connecting';
 
@@ -81,7 +81,10 @@ export class HostConnection {
   /** Throws 503 "host X is offline" unless connected. */
   requireOnline(): AgentClient {
     if (!this.online) {
-      throw new HttpError(503, `host ${this.record.name} is offline${this.statusMessage ? ` (${this.statusMessage})` : ''}`);
+      throw new HttpError(
+        503,
+        `host ${this.record.name} is offline${this.statusMessage ? ` (${this.statusMessage})` : ''}`,
+      );
     }
     return this.client;
   }

@@ -9,7 +9,7 @@ import type { AddHostDto, HostDto, HostProbeDto, UpdateHostDto } from '../dto/ho
 import { conflict, notFound } from '../errors.js';
 import type { AgentPool } from '../agents/agent-pool.js';
 import { joinAgent } from '../agents/enroll.js';
-import { sameFingerprint } from '../agents/pinned-credentials.js';
+import { sameFingerprint } from '@quantix/proto/tls/pinned-credentials.js';
 import { normaliseAddress, probeAgent } from '../agents/tls-probe.js';
 import type { ClusterRepo, HostRepo } from '../store/host-repo.js';
 import type { HostRecord, VdcRecord } from '../store/records.js';
@@ -119,13 +119,15 @@ export class HostService {
     const fingerprint = fingerprintOf(certPem);
     const known = this.hosts.list().find((h) => h.local);
     if (known && sameFingerprint(known.fingerprint, fingerprint) && known.address === normaliseAddress(address)) return;
-    const info = (await this.alreadyTrusted(agentDataDir)) ?? (await joinAgent({
-      address,
-      certificatePem: certPem,
-      joinToken: (await readFile(join(agentDataDir, 'join-token'), 'utf8')).trim(),
-      caCertPem: this.vdc.caCertPem,
-      vdcId: this.vdc.id,
-    }));
+    const info =
+      (await this.alreadyTrusted(agentDataDir)) ??
+      (await joinAgent({
+        address,
+        certificatePem: certPem,
+        joinToken: (await readFile(join(agentDataDir, 'join-token'), 'utf8')).trim(),
+        caCertPem: this.vdc.caCertPem,
+        vdcId: this.vdc.id,
+      }));
     if (known && known.id !== info.hostId) {
       this.pool.remove(known.id);
       await this.hosts.remove(known.id);

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { EnrollServiceClient } from '@quantix/proto/v1/host.js';
 import { StorageServiceClient } from '@quantix/proto/v1/storage.js';
 import { createCa, issueCertificate, type KeyAndCert } from '@quantix/proto/tls/certificates.js';
-import { pinnedCredentials } from '../../test-support/agent-harness.js';
+import { pinnedCredentials } from '@quantix/proto/tls/pinned-credentials.js';
 import { promisify } from '../../test-support/promisify.js';
 
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));

@@ -1,7 +1,8 @@
-// TLS to an agent that trusts exactly the pinned agent certificate (by SHA-256 fingerprint,
-// not by host name: agents are addressed by IP), optionally presenting the vDC client cert.
+// How a client reaches an agent: TLS that trusts exactly the pinned agent certificate (by SHA-256
+// fingerprint, not host name: agents are addressed by IP), optionally presenting a vDC client cert.
+// Part of the contract, used by the server and by every test or bench that talks to an agent.
 import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
-import { fingerprintOf, type KeyAndCert } from '@quantix/proto/tls/certificates.js';
+import { fingerprintOf, type KeyAndCert } from './certificates.js';
 
 export function pinnedCredentials(agentCertPem: string, client?: KeyAndCert): ChannelCredentials {
   const fingerprint = fingerprintOf(agentCertPem);
