@@ -142,6 +142,8 @@ test('VM lifecycle through the agent: console, events, shutdown, snapshots, upda
     promisify(vm, vm.shutdownVm)({ vm: { id: uuid }, timeoutSeconds: 1 }),
     code(status.DEADLINE_EXCEEDED, /did not power off within 1 s .*use force off/),
   );
+  // A hardware reset also drops the guest's pending ACPI request from the shutdown above.
+  assert.equal((await promisify(vm, vm.resetVm)({ id: uuid })).state, VmState.VM_STATE_RUNNING);
 
   // Out-of-band destroy with plain virsh: seen as an event; the console ends, no process left.
   const c4 = new ConsoleClient(agent.clients.console.console()).open(uuid);
