@@ -22,6 +22,14 @@ export interface VolumeInfo extends ResolvedVolume {
   capacityBytes: number;
 }
 
+/**
+ * The QEMU driver type for a libvirt volume format. libvirt's dir pools report ISO images as
+ * "iso", which QEMU refuses ("use 'raw'"): an ISO is read as raw bytes.
+ */
+export function qemuDriverFormat(libvirtFormat: string): string {
+  return libvirtFormat === 'iso' ? 'raw' : libvirtFormat;
+}
+
 /** Path, format and capacity of volume `volume` in pool `pool`. */
 export async function volumeInfo(virsh: Virsh, pool: string, volume: string): Promise<VolumeInfo> {
   const xml = await volumeCall(virsh, `volume ${pool}/${volume}`, ['vol-dumpxml', '--pool', pool, volume]);
@@ -29,7 +37,7 @@ export async function volumeInfo(virsh: Virsh, pool: string, volume: string): Pr
   const capacity = v.capacity;
   return {
     path: String(v.target?.path ?? ''),
-    format: String(v.target?.format?.['@type'] ?? 'raw'),
+    format: qemuDriverFormat(String(v.target?.format?.['@type'] ?? 'raw')),
     capacityBytes: Number(typeof capacity === 'object' ? capacity['#text'] : capacity) || 0,
   };
 }
