@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # `make iso`: base OS layer (cached by its inputs) + app layer + GRUB → hybrid BIOS/UEFI ISO at
-# build/out/quantix-vdc-<version>-amd64.iso. Prints the ISO path on stdout.
+# build/out/quantix-vdc-<version>-amd64.iso (QX_ISO_OUT overrides). Prints the ISO path on stdout.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 node_dir=${QX_NODE_DIR:-$(dirname "$(dirname "$(command -v node)")")}
 version=$(node -p "require('$repo/package.json').version")
-iso=$repo/build/out/quantix-vdc-$version-amd64.iso
+iso=${QX_ISO_OUT:-$repo/build/out/quantix-vdc-$version-amd64.iso}
 log() { echo "build-iso: $*" >&2; }
 total=$SECONDS
 

@@ -13,7 +13,7 @@ const mib = (n: number) => (n / 1024 / 1024).toFixed(0);
 const hour = 3_600_000;
 
 await mkdir(workDir, { recursive: true });
-const iso = (await run('bash', [join(repoRoot, 'build/iso/build-iso.sh')], { timeoutMs: hour })).stdout.trim();
+const iso = process.env.QX_ISO ?? (await run('bash', [join(repoRoot, 'build/iso/build-iso.sh')], { timeoutMs: hour })).stdout.trim();
 const baselineIso = (await run('bash', [join(repoRoot, 'build/iso/build-baseline-iso.sh')], { timeoutMs: hour })).stdout.trim();
 const emulation = accelArgs().includes('kvm') ? 'KVM' : 'TCG';
 

@@ -54,6 +54,17 @@ async function localHost(api: ApplianceClient, timeoutMs: number): Promise<HostD
   throw new Error(`local host not online: ${JSON.stringify(last)}`);
 }
 
+/** The server learns of a new VM from the host's inventory: wait until it lists it. */
+async function waitForVm(api: ApplianceClient, id: string, timeoutMs: number): Promise<VmDto> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const reply = await api.call<VmDto>('GET', `/api/v1/vms/${id}`);
+    if (reply.status === 200) return reply.body;
+    if (Date.now() > deadline) throw new Error(`VM ${id} not listed after ${timeoutMs / 1000} s: ${reply.status} ${JSON.stringify(reply.body)}`);
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
 /** Reads the VM's serial console over the websocket until the test guest's banner shows. */
 async function readBanner(api: ApplianceClient, vmId: string, timeoutMs: number): Promise<void> {
   const { url } = await api.expect<{ url: string }>(201, 'POST', `/api/v1/vms/${vmId}/console-ticket`);
@@ -162,6 +173,7 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
         start: false,
       });
       vmId = ((await waitTask(api, deploy, minutes(5))).result as { vmId: string }).vmId;
+      await waitForVm(api, vmId, minutes(3));
       await waitTask(api, await api.expect<TaskDto>(202, 'POST', `/api/v1/vms/${vmId}/start`), minutes(5));
       await readBanner(api, vmId, minutes(10));
       await waitTask(api, await api.expect<TaskDto>(202, 'POST', `/api/v1/vms/${vmId}/force-off`), minutes(3));
