@@ -40,7 +40,7 @@ try {
   await new Promise((r) => setTimeout(r, 90_000));
   const seenBefore = app.vm.serial.length;
   const m = await (async () => {
-    const deadline = Date.now() + 120_000;
+    const deadline = Date.now() + 300_000;
     while (Date.now() < deadline) {
       const lines = app.vm.serial.slice(seenBefore).match(/Memory \(RSS MiB\):.*total=\d+/g);
       if (lines) return lines[lines.length - 1];
