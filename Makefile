@@ -15,7 +15,7 @@ export npm_config_nodedir := $(NODE_DIR)
 help:
 	@echo "make run | test | dev | iso | test-appliance | bench | lint | typecheck | clean"
 
-setup: $(STAMPS)/npm
+setup: $(STAMPS)/npm $(STAMPS)/proto
 
 $(STAMPS)/apt: build/dev/apt-packages.txt build/dev/setup-apt.sh
 	@mkdir -p $(STAMPS)
@@ -25,8 +25,12 @@ $(STAMPS)/apt: build/dev/apt-packages.txt build/dev/setup-apt.sh
 $(NODE_DIR)/bin/node: | $(STAMPS)/apt
 	bash build/dev/install-node.sh $(NODE_VERSION) $(NODE_DIR)
 
-$(STAMPS)/npm: package.json package-lock.json $(wildcard */package.json) $(wildcard proto/quantix/agent/v1/*.proto) $(NODE_DIR)/bin/node $(STAMPS)/apt
+$(STAMPS)/npm: package.json package-lock.json $(wildcard */package.json) $(NODE_DIR)/bin/node $(STAMPS)/apt
 	npm ci --no-audit --no-fund
+	@touch $@
+
+# The generated gRPC code and the TLS profile, compiled: rebuilt whenever any of their inputs change.
+$(STAMPS)/proto: $(STAMPS)/npm $(wildcard proto/quantix/agent/v1/*.proto) $(wildcard proto/src/*/*.ts) proto/buf.gen.yaml proto/tsconfig.json
 	npm run -w @quantix/proto build
 	@touch $@
 
