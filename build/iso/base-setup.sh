@@ -6,8 +6,7 @@ echo quantix >/etc/hostname
 printf '127.0.0.1 localhost\n127.0.1.1 quantix\n::1 localhost\n' >/etc/hosts
 passwd -l root >/dev/null
 ln -sf /usr/share/zoneinfo/Etc/UTC /etc/localtime
-apt-get clean
-rm -rf /var/lib/apt/lists/* /usr/share/doc/* /usr/share/man/* /usr/share/info/* /usr/share/locale/* \
+rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /usr/share/doc/* /usr/share/man/* /usr/share/info/* /usr/share/locale/* \
   /var/log/*.log /var/cache/debconf/*-old /etc/machine-id /var/lib/dbus/machine-id
 touch /etc/machine-id
 # QEMU ships firmware for other architectures' boards in qemu-system-data; keep x86 only.

@@ -61,6 +61,8 @@ cp "$here/base-setup.sh" "$rootfs/tmp/base-setup.sh"
 chroot "$rootfs" bash /tmp/base-setup.sh >&2
 rm -f "$rootfs/tmp/base-setup.sh" "$rootfs/usr/sbin/policy-rc.d" "$rootfs/etc/apt/apt.conf.d/01keep"
 cleanup; mounts=()
+# The downloaded packages stay in build/cache/apt-archives (it was bind-mounted), not in the image.
+rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/cache/apt/archives/partial
 
 tmp=$out.tmp
 rm -rf "$tmp" && mkdir -p "$tmp"
