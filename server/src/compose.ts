@@ -64,10 +64,11 @@ export async function createServices(config: ServerConfig): Promise<Services> {
   const tasks = new TaskService(new TaskRepo(db), events);
   await tasks.failInterrupted();
   const auth = new AuthService(new UserRepo(db), new SessionRepo(db), new TokenRepo(db), new LoginLimiter(), config.sessionHours);
-  const clusters = new ClusterService(clusterRepo, hostRepo, pool, inventory, events);
+  const clusterNetworkRepo = new ClusterNetworkRepo(db);
+  const clusters = new ClusterService(clusterRepo, hostRepo, clusterNetworkRepo, pool, inventory, events);
   const hosts = new HostService(hostRepo, clusterRepo, pool, inventory, vdc);
   const networks = new NetworkService(pool);
-  const clusterNetworks = new ClusterNetworkService(new ClusterNetworkRepo(db), hostRepo, clusterRepo, pool, networks, events);
+  const clusterNetworks = new ClusterNetworkService(clusterNetworkRepo, hostRepo, clusterRepo, pool, networks, events);
   clusters.networkCheck = (hostId, names) => clusterNetworks.placementProblem(hostId, names);
   const abort = new AbortController();
   await bootstrapAdmin(auth, config.adminPassword);

@@ -1,6 +1,7 @@
 // Console and host-shell websockets: checks session cookie, role, Origin and the one-time
 // ticket before the upgrade, then relays bytes between the browser and the agent's
-// ConsoleService.Console / Shell bidi stream (resize travels as a control message).
+// ConsoleService.Console / Shell bidi stream (resize travels as a control message). An open
+// session ends when its user signs out, is disabled or demoted, or the session expires.
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ClientDuplexStream } from '@grpc/grpc-js';
@@ -8,6 +9,7 @@ import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import type { ConsoleInput, ConsoleOutput } from '@quantix/proto/v1/console.js';
 import { HttpError } from '../errors.js';
 import type { AuthService, Principal } from '../services/auth-service.js';
+import type { Role } from '../dto/operation.js';
 import type { VmService } from '../services/vm-service.js';
 import type { AuditService } from '../services/audit-service.js';
 import type { AgentPool } from '../agents/agent-pool.js';
@@ -87,16 +89,25 @@ export class ConsoleProxy {
       detail: '',
       remote: req.socket.remoteAddress ?? '',
     });
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.relay(ws, call, vmId, `${p.label} ${route.kind} ${targetId}`));
+    this.wss.handleUpgrade(req, socket, head, (ws) =>
+      this.relay(ws, call, { vm: vmId, principal: p, role: endpoint.role, label: `${p.label} ${route.kind} ${targetId}` }),
+    );
   }
 
-  private relay(ws: WebSocket, call: ClientDuplexStream<ConsoleInput, ConsoleOutput>, vm: string, label: string): void {
+  private relay(
+    ws: WebSocket,
+    call: ClientDuplexStream<ConsoleInput, ConsoleOutput>,
+    opts: { vm: string; principal: Principal; role: Role; label: string },
+  ): void {
+    const { vm, label } = opts;
     this.open++;
     log.info('console opened', { session: label });
     let closed = false;
+    let unwatch = () => {};
     const finish = (reason: string, code = 1000) => {
       if (closed) return;
       closed = true;
+      unwatch();
       this.open--;
       if (ws.readyState === ws.OPEN) {
         ws.send(JSON.stringify({ type: 'closed', reason }));
@@ -132,6 +143,8 @@ export class ConsoleProxy {
     });
     ws.on('close', () => finish('closed by client'));
     ws.on('error', () => finish('websocket error'));
+    // 1008 = policy violation: the credentials that opened this session are no longer valid.
+    unwatch = this.deps.auth.watch(opts.principal, opts.role, (reason) => finish(reason, 1008));
   }
 
   private checkOrigin(req: IncomingMessage): void {

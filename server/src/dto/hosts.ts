@@ -136,6 +136,6 @@ export const hostOperations: Operation[] = [
   { id: 'getCluster', method: 'GET', path: '/api/v1/clusters/:id', tag: 'clusters', role: 'viewer', status: 200, response: ClusterDto, summary: 'One cluster' },
   { id: 'createCluster', method: 'POST', path: '/api/v1/clusters', tag: 'clusters', role: 'admin', body: CreateClusterDto, status: 201, response: ClusterDto, summary: 'Create a cluster (optionally with hosts)' },
   { id: 'updateCluster', method: 'PATCH', path: '/api/v1/clusters/:id', tag: 'clusters', role: 'admin', body: UpdateClusterDto, status: 200, response: ClusterDto, summary: 'Rename; hostIds replaces the member list' },
-  { id: 'deleteCluster', method: 'DELETE', path: '/api/v1/clusters/:id', tag: 'clusters', role: 'admin', status: 204, summary: 'Delete a cluster (hosts stay, unassigned)' },
+  { id: 'deleteCluster', method: 'DELETE', path: '/api/v1/clusters/:id', tag: 'clusters', role: 'admin', status: 204, summary: 'Delete a cluster (hosts stay, unassigned); 409 while it has cluster networks' },
   { id: 'getPlacement', method: 'GET', path: '/api/v1/clusters/:id/placement', tag: 'clusters', role: 'viewer', query: PlacementQuery, status: 200, response: PlacementDto, summary: 'Which host a new VM on pool X would go to, and why the others not' },
 ];

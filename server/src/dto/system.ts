@@ -11,7 +11,7 @@ export const AuditEntryDto = named(
   obj({
     id: str(),
     at: timestamp(),
-    user: str({ description: 'username, "token:<name>" for API tokens, or "-"' }),
+    user: str({ description: 'username, "<username>/token:<name>" for API tokens, or "-"' }),
     action: str({ description: 'operationId, e.g. startVm' }),
     method: str(),
     path: str(),

@@ -25,7 +25,7 @@ export const TokenDto = named(
     role: oneOf(ROLES),
     prefix: str({ description: 'first characters of the secret, to recognise it' }),
     createdAt: timestamp(),
-    expiresAt: orNull(timestamp()),
+    expiresAt: timestamp(),
     lastUsedAt: orNull(timestamp()),
   }),
 );
@@ -36,7 +36,7 @@ export const CreateTokenDto = named(
   obj({
     name: str({ minLength: 1, maxLength: 64 }),
     role: opt(oneOf(ROLES, { description: 'at most your own role (default: your role)' })),
-    expiresInDays: opt(int({ min: 1, max: 3650 })),
+    expiresInDays: opt(int({ min: 1, max: 365, description: 'lifetime in days (default 90)' })),
   }),
 );
 export type CreateTokenDto = Infer<typeof CreateTokenDto>;
@@ -54,6 +54,6 @@ export const userOperations: Operation[] = [
   { id: 'updateUser', method: 'PATCH', path: '/api/v1/users/:id', tag: 'users', role: 'admin', body: UpdateUserDto, status: 200, response: UserDto, summary: 'Change role, password or disable (ends the user\'s sessions)' },
   { id: 'deleteUser', method: 'DELETE', path: '/api/v1/users/:id', tag: 'users', role: 'admin', status: 204, summary: 'Delete a user (not the last admin), with their sessions and tokens' },
   { id: 'listTokens', method: 'GET', path: '/api/v1/tokens', tag: 'tokens', role: 'viewer', status: 200, response: arr(TokenDto), summary: 'Your API tokens (admins: all)' },
-  { id: 'createToken', method: 'POST', path: '/api/v1/tokens', tag: 'tokens', role: 'operator', body: CreateTokenDto, status: 201, response: CreatedTokenDto, summary: 'Create an API token; the secret is shown once' },
+  { id: 'createToken', method: 'POST', path: '/api/v1/tokens', tag: 'tokens', role: 'operator', body: CreateTokenDto, status: 201, response: CreatedTokenDto, summary: 'Create an API token (signed-in users only, not with a token); the secret is shown once' },
   { id: 'revokeToken', method: 'DELETE', path: '/api/v1/tokens/:id', tag: 'tokens', role: 'operator', status: 204, summary: 'Revoke a token (effective at once)' },
 ];

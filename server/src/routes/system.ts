@@ -21,14 +21,21 @@ export function systemHandlers(s: Services): Handlers {
       ctx.type = 'text/plain; version=0.0.4';
       return s.metrics.render();
     },
-    streamEvents: ({ ctx }) => {
+    streamEvents: ({ ctx, principal }) => {
       const out = new PassThrough();
-      const send = (name: EventName, data: unknown) => out.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
-      const keepAlive = setInterval(() => out.write(': keep-alive\n\n'), 15_000);
+      const write = (text: string) => {
+        if (!out.writableEnded) out.write(text);
+      };
+      const send = (name: EventName, data: unknown) => write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
+      const keepAlive = setInterval(() => write(': keep-alive\n\n'), 15_000);
       s.events.on('event', send);
+      // Ends the stream once the caller signs out, is revoked, expires or is disabled; the
+      // browser's reconnect then gets 401. The reason travels as an SSE comment.
+      const unwatch = s.auth.watch(principal, 'viewer', (reason) => out.end(`: closed: ${reason}\n\n`));
       const stop = () => {
         clearInterval(keepAlive);
         s.events.off('event', send);
+        unwatch();
       };
       ctx.req.on('close', stop);
       out.on('close', stop);

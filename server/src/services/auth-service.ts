@@ -1,5 +1,7 @@
 // Who is calling: first-run setup, sign-in with lockout, sessions (cookie value hashed in the
-// db, CSRF token per session), API tokens (Bearer, hashed), and role checks. Never imports Koa.
+// db, CSRF token per session), API tokens (Bearer, hashed), role checks, and watch(): open
+// streams (SSE, console websockets) end when their caller's credentials stop being valid.
+// Never imports Koa.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Role } from '../dto/operation.js';
 import { badRequest, conflict, forbidden, notFound, tooMany, unauthorized } from '../errors.js';
@@ -9,6 +11,11 @@ import { DUMMY_HASH, hashPassword, verifyPassword } from './password.js';
 import type { LoginLimiter } from './login-limiter.js';
 
 export const ROLE_RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
+
+/** API tokens always expire: after this many days unless the creator asks for fewer. */
+export const TOKEN_DEFAULT_DAYS = 90;
+/** The longest lifetime a token may be given (the schema in dto/users.ts enforces it too). */
+export const TOKEN_MAX_DAYS = 365;
 
 /** The authenticated caller of one request. */
 export interface Principal {
@@ -26,9 +33,21 @@ export interface NewSession {
   session: SessionRecord;
 }
 
+/** An open stream bound to the caller that opened it (see AuthService.watch). */
+interface Watcher {
+  principal: Principal;
+  role: Role;
+  end: (reason: string) => void;
+  timer?: NodeJS.Timeout;
+}
+
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+/** setTimeout's limit (~24.8 days); longer waits re-arm. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class AuthService {
+  private readonly watchers = new Set<Watcher>();
+
   constructor(
     private readonly users: UserRepo,
     private readonly sessions: SessionRepo,
@@ -41,18 +60,29 @@ export class AuthService {
     return this.users.list().length === 0;
   }
 
-  /** Creates the first admin; refused once any user exists. */
-  async setup(username: string, password: string): Promise<UserRecord> {
-    if (!this.needsSetup()) throw conflict('setup is already done: sign in instead');
-    return this.createUser(username, password, 'admin');
+  /** Creates the first admin; refused once any user exists (also when two setups race). */
+  setup(username: string, password: string): Promise<UserRecord> {
+    return this.createUser(username, password, 'admin', { firstUser: true });
   }
 
-  async createUser(username: string, password: string, role: Role): Promise<UserRecord> {
-    if (this.users.byName(username)) throw conflict(`user "${username}" already exists`);
+  /** `firstUser`: only while no user exists (first-run setup). */
+  async createUser(username: string, password: string, role: Role, opts: { firstUser?: boolean } = {}): Promise<UserRecord> {
+    const refusal = () => {
+      if (opts.firstUser && !this.needsSetup()) return conflict('setup is already done: sign in instead');
+      if (this.users.byName(username)) return conflict(`user "${username}" already exists`);
+      return undefined;
+    };
+    const early = refusal();
+    if (early) throw early;
+    const passwordHash = await hashPassword(password);
+    // Checked again after the slow hash: a concurrent request may have added a user meanwhile.
+    // From here to the push inside users.add() nothing awaits, so check and insert are atomic.
+    const late = refusal();
+    if (late) throw late;
     const user: UserRecord = {
       id: randomUUID(),
       username,
-      passwordHash: await hashPassword(password),
+      passwordHash,
       role,
       disabled: false,
       createdAt: new Date().toISOString(),
@@ -93,6 +123,7 @@ export class AuthService {
 
   async logout(session: SessionRecord): Promise<void> {
     await this.sessions.remove((s) => s.idHash === session.idHash);
+    this.recheckWatchers();
   }
 
   /** Resolves a session cookie; undefined when unknown, expired or the user is gone/disabled. */
@@ -107,7 +138,7 @@ export class AuthService {
   /** Resolves a Bearer secret; revoked tokens are gone from the db at once. */
   fromBearer(secret: string): Principal | undefined {
     const token = this.tokens.bySecretHash(sha256(secret));
-    if (!token || (token.expiresAt && token.expiresAt <= new Date().toISOString())) return undefined;
+    if (!token || token.expiresAt <= new Date().toISOString()) return undefined;
     const user = this.users.byId(token.userId);
     if (!user || user.disabled) return undefined;
     token.lastUsedAt = new Date().toISOString();
@@ -127,6 +158,7 @@ export class AuthService {
     if (!(await verifyPassword(current, p.user.passwordHash))) throw badRequest('currentPassword: wrong password', 'currentPassword');
     await this.users.update(p.user.id, { passwordHash: await hashPassword(next) });
     await this.sessions.remove((s) => s.userId === p.user.id && s.idHash !== p.session?.idHash);
+    this.recheckWatchers();
   }
 
   async updateUser(id: string, change: { role?: Role; password?: string; disabled?: boolean }): Promise<UserRecord> {
@@ -140,6 +172,7 @@ export class AuthService {
     if (change.password) update.passwordHash = await hashPassword(change.password);
     await this.users.update(id, update);
     if (change.password || change.disabled || change.role) await this.sessions.remove((s) => s.userId === id);
+    this.recheckWatchers();
     return user;
   }
 
@@ -148,6 +181,7 @@ export class AuthService {
     if (!user) throw notFound(`user ${id}`);
     if (user.role === 'admin' && this.activeAdmins() <= 1) throw conflict('the last admin cannot be deleted');
     await this.users.remove(id);
+    this.recheckWatchers();
   }
 
   listUsers(): UserRecord[] {
@@ -158,7 +192,16 @@ export class AuthService {
     return this.users.byId(id);
   }
 
-  async createToken(p: Principal, name: string, role: Role | undefined, expiresInDays: number | undefined) {
+  /**
+   * Only a signed-in person (a session) may mint tokens: a token that could mint tokens would
+   * survive its own revocation through its offspring. Every token expires (default
+   * TOKEN_DEFAULT_DAYS, at most TOKEN_MAX_DAYS).
+   */
+  async createToken(p: Principal, name: string, role: Role | undefined, expiresInDays = TOKEN_DEFAULT_DAYS) {
+    if (p.via !== 'session') throw forbidden(`API tokens are created by a signed-in user, not with another token (${p.label})`);
+    if (!Number.isInteger(expiresInDays) || expiresInDays < 1 || expiresInDays > TOKEN_MAX_DAYS) {
+      throw badRequest(`expiresInDays: between 1 and ${TOKEN_MAX_DAYS} days`, 'expiresInDays');
+    }
     const r = role ?? p.role;
     if (ROLE_RANK[r] > ROLE_RANK[p.role]) throw forbidden(`a token cannot have more than your role (${p.role})`);
     const secret = `qxt_${randomBytes(30).toString('base64url')}`;
@@ -171,7 +214,7 @@ export class AuthService {
       secretHash: sha256(secret),
       prefix: secret.slice(0, 10),
       createdAt: new Date(now).toISOString(),
-      expiresAt: expiresInDays ? new Date(now + expiresInDays * 86_400_000).toISOString() : null,
+      expiresAt: new Date(now + expiresInDays * 86_400_000).toISOString(),
       lastUsedAt: null,
     };
     await this.tokens.add(token);
@@ -186,6 +229,65 @@ export class AuthService {
     const t = this.tokens.byId(id);
     if (!t || (p.role !== 'admin' && t.userId !== p.user.id)) throw notFound(`token ${id}`);
     await this.tokens.remove(id);
+    this.recheckWatchers();
+  }
+
+  /**
+   * Binds an open stream (SSE, console or shell websocket) to the caller that opened it: `end`
+   * runs once, with a sentence saying why, as soon as the session or token is gone (logout,
+   * revoke, password or role change) or expires, or the user is deleted, disabled or no longer
+   * has `role`. Returns the unsubscribe function for when the stream closes on its own.
+   */
+  watch(principal: Principal, role: Role, end: (reason: string) => void): () => void {
+    const w: Watcher = { principal, role, end };
+    this.watchers.add(w);
+    this.recheck(w);
+    return () => {
+      clearTimeout(w.timer);
+      this.watchers.delete(w);
+    };
+  }
+
+  /** Called after every change to users, sessions or tokens. */
+  private recheckWatchers(): void {
+    for (const w of [...this.watchers]) this.recheck(w);
+  }
+
+  /** Ends the watcher when its caller is no longer valid; else arms a timer for the expiry. */
+  private recheck(w: Watcher): void {
+    clearTimeout(w.timer);
+    const reason = this.invalidReason(w.principal, w.role);
+    if (reason) {
+      this.watchers.delete(w);
+      w.end(reason);
+      return;
+    }
+    const expiresAt = w.principal.via === 'session' ? w.principal.session!.expiresAt : w.principal.token!.expiresAt;
+    const wait = Math.min(MAX_TIMER_MS, Math.max(0, Date.parse(expiresAt) - Date.now()) + 1);
+    w.timer = setTimeout(() => this.recheck(w), wait);
+    w.timer.unref();
+  }
+
+  /** '' while the caller's session or token, user and role are still good; else why not. */
+  private invalidReason(p: Principal, role: Role): string {
+    const now = new Date().toISOString();
+    let tokenRole: Role | undefined;
+    if (p.via === 'session') {
+      const s = this.sessions.byHash(p.session!.idHash);
+      if (!s) return `the session of ${p.label} ended (signed out, or the password or role changed)`;
+      if (s.expiresAt <= now) return `the session of ${p.label} expired: sign in again`;
+    } else {
+      const t = this.tokens.byId(p.token!.id);
+      if (!t) return `API token ${p.label} was revoked`;
+      if (t.expiresAt <= now) return `API token ${p.label} expired`;
+      tokenRole = t.role;
+    }
+    const user = this.users.byId(p.user.id);
+    if (!user) return `user "${p.user.username}" was deleted`;
+    if (user.disabled) return `user "${user.username}" is disabled`;
+    const current = tokenRole && ROLE_RANK[tokenRole] < ROLE_RANK[user.role] ? tokenRole : user.role;
+    if (ROLE_RANK[current] < ROLE_RANK[role]) return `${p.label} no longer has the ${role} role`;
+    return '';
   }
 
   private activeAdmins(): number {

@@ -1,11 +1,12 @@
 // Placement policy on inventory snapshots: the host with the most free memory among those in
 // the cluster that are online, not in maintenance and have the pool (active) wins; when none
-// qualifies the 409 says why for each host.
+// qualifies the 409 says why for each host. A cluster with cluster networks cannot be deleted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PoolState, type Pool } from '@quantix/proto/v1/storage.js';
 import { Db } from '../store/db.js';
 import { ClusterRepo, HostRepo } from '../store/host-repo.js';
+import { ClusterNetworkRepo } from '../store/cluster-network-repo.js';
 import { ClusterService } from './cluster-service.js';
 import { EventHub } from './event-hub.js';
 import { InventoryService } from './inventory-service.js';
@@ -42,7 +43,7 @@ test('placement picks the eligible host with the most free memory', async (t) =>
     snapshot('other-cluster', { free: 63 * GiB, clusterId: 'c2' }),
   ];
   const pool = { all: () => hosts } as unknown as AgentPool;
-  const svc = new ClusterService(new ClusterRepo(db), new HostRepo(db), pool, new InventoryService(new EventHub()), new EventHub());
+  const svc = new ClusterService(new ClusterRepo(db), new HostRepo(db), new ClusterNetworkRepo(db), pool, new InventoryService(new EventHub()), new EventHub());
 
   const p = svc.placement('c1', 'data');
   assert.equal(p.hostId, 'best');
@@ -64,4 +65,30 @@ test('placement picks the eligible host with the most free memory', async (t) =>
   svc.networkCheck = (hostId, names) => (hostId === 'best' && names.includes('lan') ? 'network "lan" is not applied here' : '');
   assert.equal(svc.placement('c1', 'data', 0, ['lan']).hostId, 'small', 'hosts without the VM networks are skipped');
   assert.throws(() => svc.placement('nope', 'data'), (e: unknown) => e instanceof HttpError && e.status === 404);
+});
+
+test('a cluster with cluster networks refuses deletion, naming them; without them it goes', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'qxt-srv-cluster-delete-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const db = await Db.open(dir);
+  const networks = new ClusterNetworkRepo(db);
+  const pool = { all: () => [] } as unknown as AgentPool;
+  const svc = new ClusterService(new ClusterRepo(db), new HostRepo(db), networks, pool, new InventoryService(new EventHub()), new EventHub());
+  const cluster = await svc.create('qxt-srv-prod');
+  for (const name of ['qxt-srv-lan', 'qxt-srv-dmz']) {
+    await networks.add({ clusterId: cluster.id, name, spec: { name, kind: 'nat', subnet: '10.9.8.0/24' }, createdAt: '', hosts: [] });
+  }
+
+  await assert.rejects(
+    svc.remove(cluster.id),
+    (e: unknown) =>
+      e instanceof HttpError && e.status === 409 && e.message === 'cluster qxt-srv-prod still has cluster networks (qxt-srv-lan, qxt-srv-dmz): delete them first',
+  );
+  assert.equal(svc.get(cluster.id).name, 'qxt-srv-prod', 'the cluster is still there');
+  assert.equal(networks.list(cluster.id).length, 2, 'and so are its networks');
+
+  await networks.remove(cluster.id, 'qxt-srv-lan');
+  await networks.remove(cluster.id, 'qxt-srv-dmz');
+  await svc.remove(cluster.id);
+  assert.throws(() => svc.get(cluster.id), (e: unknown) => e instanceof HttpError && e.status === 404);
 });

@@ -1,11 +1,13 @@
 // Clusters (named groups of hosts) and placement: the host in the cluster with the most free
-// memory that has the chosen pool (active) and is online and not in maintenance.
+// memory that has the chosen pool (active) and is online and not in maintenance; a host chosen
+// by hand is refused while in maintenance (refuseNewVms).
 import { randomUUID } from 'node:crypto';
 import type { ClusterDto, PlacementDto } from '../dto/hosts.js';
 import { conflict, notFound } from '../errors.js';
 import type { AgentPool } from '../agents/agent-pool.js';
 import type { HostConnection } from '../agents/host-connection.js';
 import type { ClusterRepo, HostRepo } from '../store/host-repo.js';
+import type { ClusterNetworkRepo } from '../store/cluster-network-repo.js';
 import type { ClusterRecord } from '../store/records.js';
 import type { EventHub } from './event-hub.js';
 import { freeMemory, type InventoryService } from './inventory-service.js';
@@ -14,6 +16,11 @@ import { PoolState } from '@quantix/proto/v1/storage.js';
 /** Why a host cannot take a VM on these networks ('' = it can); cluster networks answer it. */
 export type NetworkCheck = (hostId: string, networks: readonly string[]) => string;
 
+/** 409 when new VMs may not go to this host (it is in maintenance), for hosts chosen by hand. */
+export function refuseNewVms(c: HostConnection): void {
+  if (c.record.maintenance) throw conflict(`host ${c.record.name} is in maintenance: no new VMs are placed there`);
+}
+
 export class ClusterService {
   /** Set by compose.ts once the cluster-network service exists. */
   networkCheck: NetworkCheck = () => '';
@@ -21,6 +28,7 @@ export class ClusterService {
   constructor(
     private readonly clusters: ClusterRepo,
     private readonly hosts: HostRepo,
+    private readonly clusterNetworks: ClusterNetworkRepo,
     private readonly pool: AgentPool,
     private readonly inventory: InventoryService,
     private readonly events: EventHub,
@@ -61,8 +69,18 @@ export class ClusterService {
     return this.changed(c);
   }
 
+  /**
+   * Refused (409) while the cluster has cluster networks: they are applied on its hosts and VMs
+   * may use them, so deleting the cluster must neither forget them silently (leaving networks on
+   * the hosts that nothing manages) nor tear them down as a side effect. The operator deletes
+   * them first (DELETE …/networks/:name), which removes them from the hosts or says why not.
+   */
   async remove(id: string): Promise<void> {
-    this.record(id);
+    const c = this.record(id);
+    const networks = this.clusterNetworks.list(id).map((n) => n.name);
+    if (networks.length) {
+      throw conflict(`cluster ${c.name} still has cluster networks (${networks.join(', ')}): delete them first`);
+    }
     await this.clusters.remove(id);
     for (const conn of this.pool.all()) this.inventory.hostChanged(conn);
     this.events.publish('cluster', { id, removed: true });

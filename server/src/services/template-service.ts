@@ -14,6 +14,7 @@ import type { TemplateRepo } from '../store/log-repo.js';
 import type { TemplateRecord } from '../store/records.js';
 import type { EventHub } from './event-hub.js';
 import type { TaskService } from './task-service.js';
+import { refuseNewVms } from './cluster-service.js';
 import { specFields } from './dto-mapping.js';
 
 export class TemplateService {
@@ -113,7 +114,7 @@ export class TemplateService {
     const t = this.record(id);
     const c = this.pool.get(t.hostId);
     const agent = c.requireOnline();
-    if (c.record.maintenance) throw conflict(`host ${c.record.name} is in maintenance: no new VMs are placed there`);
+    refuseNewVms(c);
     const { dto } = await this.tasks.start({ kind: 'template.deploy', target: { type: 'template', id, name: req.name }, hostId: t.hostId, user }, async (task) => {
       const cloned: string[] = [];
       try {

@@ -8,7 +8,7 @@ import type { TaskDto } from '../dto/tasks.js';
 import { badRequest, notFound } from '../errors.js';
 import type { AgentPool } from '../agents/agent-pool.js';
 import type { HostConnection } from '../agents/host-connection.js';
-import type { ClusterService } from './cluster-service.js';
+import { refuseNewVms, type ClusterService } from './cluster-service.js';
 import type { InventoryService } from './inventory-service.js';
 import type { TaskService } from './task-service.js';
 import { toSnapshotDto, toVmStatsDto } from './dto-mapping.js';
@@ -43,6 +43,7 @@ export class VmService {
     const networks = (req.nics ?? []).filter((n) => n.kind === 'network' && n.source).map((n) => n.source!);
     const hostId = req.hostId ?? this.clusters.placement(req.clusterId, req.pool, req.memoryMib, networks).hostId;
     const c = this.pool.get(hostId);
+    refuseNewVms(c);
     const agent = c.requireOnline();
     if ([...c.vms.values()].some((v) => v.spec?.name === req.name)) throw badRequest(`name: a VM "${req.name}" already exists on ${c.record.name}`, 'name');
     const { dto } = await this.tasks.start({ kind: 'vm.create', target: { type: 'vm', id: '', name: req.name }, hostId, user }, async (t) => {
@@ -150,7 +151,8 @@ export class VmService {
     });
   }
 
-  clone(id: string, req: CloneVmDto, user: string): Promise<TaskDto> {
+  async clone(id: string, req: CloneVmDto, user: string): Promise<TaskDto> {
+    refuseNewVms(this.locate(id).c);
     return this.vmTask(id, 'vm.clone', user, async (agent, c) => {
       const vm = await agent.call(agent.vm, agent.vm.cloneVm, { source: { id }, name: req.name, linked: req.linked ?? false }, 3_600_000);
       await c.refreshVm(vm.spec!.uuid);

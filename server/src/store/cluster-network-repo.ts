@@ -1,40 +1,18 @@
-// Cluster networks in the server's db file, as the `clusterNetworks` collection (added on first
-// use, so older db files need no migration).
+// Cluster networks in the server's db file (the `clusterNetworks` collection, schema 2).
 import type { Db } from './db.js';
-import type { CreateNetworkDto } from '../dto/networks.js';
-
-export interface ClusterNetworkHostRecord {
-  hostId: string;
-  state: 'applied' | 'failed' | 'pending';
-  reason: string;
-  updatedAt: string;
-}
-
-export interface ClusterNetworkRecord {
-  clusterId: string;
-  name: string;
-  spec: CreateNetworkDto;
-  createdAt: string;
-  hosts: ClusterNetworkHostRecord[];
-}
+import type { ClusterNetworkHostRecord, ClusterNetworkRecord } from './records.js';
 
 export class ClusterNetworkRepo {
   constructor(private readonly db: Db) {}
 
-  private get all(): ClusterNetworkRecord[] {
-    const data = this.db.data as unknown as { clusterNetworks?: ClusterNetworkRecord[] };
-    data.clusterNetworks ??= [];
-    return data.clusterNetworks;
-  }
-
   list(clusterId?: string): ClusterNetworkRecord[] {
-    return this.all.filter((n) => clusterId === undefined || n.clusterId === clusterId);
+    return this.db.data.clusterNetworks.filter((n) => clusterId === undefined || n.clusterId === clusterId);
   }
   get(clusterId: string, name: string): ClusterNetworkRecord | undefined {
-    return this.all.find((n) => n.clusterId === clusterId && n.name === name);
+    return this.db.data.clusterNetworks.find((n) => n.clusterId === clusterId && n.name === name);
   }
   async add(n: ClusterNetworkRecord): Promise<void> {
-    this.all.push(n);
+    this.db.data.clusterNetworks.push(n);
     await this.db.write();
   }
   /** Sets one host's outcome for one network and persists it. */
@@ -43,8 +21,8 @@ export class ClusterNetworkRepo {
     await this.db.write();
   }
   async remove(clusterId: string, name: string): Promise<void> {
-    const data = this.db.data as unknown as { clusterNetworks: ClusterNetworkRecord[] };
-    data.clusterNetworks = this.all.filter((n) => !(n.clusterId === clusterId && n.name === name));
+    const d = this.db.data;
+    d.clusterNetworks = d.clusterNetworks.filter((n) => !(n.clusterId === clusterId && n.name === name));
     await this.db.write();
   }
 }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { ApiClient } from '../test-support/api-client.js';
 import { freePort, listening, spawnNode } from '../test-support/spawn.js';
 import { ADMIN_PASSWORD } from '../test-support/test-server.js';
+import { SCHEMA_VERSION } from './db.js';
 
 test('qxt-srv db: kill -9 during writes loses no acknowledged write', async (t) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'qxt-srv-crash-'));
@@ -45,7 +46,7 @@ test('qxt-srv db: kill -9 during writes loses no acknowledged write', async (t) 
 
   assert.ok(acked.length > 10, `some writes were acknowledged (${acked.length})`);
   const db = JSON.parse(await readFile(join(dataDir, 'quantix.db.json'), 'utf8')) as { schemaVersion: number; clusters: { name: string }[] };
-  assert.equal(db.schemaVersion, 1);
+  assert.equal(db.schemaVersion, SCHEMA_VERSION);
   const stored = new Set(db.clusters.map((c) => c.name));
   const missing = acked.filter((n) => !stored.has(n));
   assert.deepEqual(missing, [], `${missing.length} of ${acked.length} acknowledged writes missing`);

@@ -6,7 +6,7 @@ import { Low } from 'lowdb';
 import { DataFile } from 'lowdb/node';
 import type { DbData } from './records.js';
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** Migrations from version N-1 to N, applied in order to older files. */
 const migrations: Record<number, (data: Record<string, unknown>) => void> = {
@@ -15,6 +15,15 @@ const migrations: Record<number, (data: Record<string, unknown>) => void> = {
       data[key] ??= [];
     }
     data.vdc ??= null;
+  },
+  2: (data) => {
+    // Cluster networks were added to the file on first use, outside the schema; records of
+    // clusters deleted meanwhile are dropped (nothing could reach them any more).
+    const clusters = new Set((data.clusters as { id: string }[]).map((c) => c.id));
+    data.clusterNetworks = ((data.clusterNetworks ?? []) as { clusterId: string }[]).filter((n) => clusters.has(n.clusterId));
+    // API tokens always expire from now on: never-expiring ones get a year (the new maximum).
+    const inAYear = new Date(Date.now() + 365 * 86_400_000).toISOString();
+    for (const t of data.tokens as { expiresAt: string | null }[]) t.expiresAt ??= inAYear;
   },
 };
 
@@ -27,6 +36,7 @@ function emptyDb(): DbData {
     tokens: [],
     hosts: [],
     clusters: [],
+    clusterNetworks: [],
     templates: [],
     tasks: [],
     audit: [],
@@ -55,8 +65,16 @@ export class Db {
     await low.read();
     const data = low.data as unknown as Record<string, unknown>;
     const from = Number(data.schemaVersion ?? 0);
+    const path = join(dataDir, 'quantix.db.json');
+    // Refused without writing: the file stays as it is for the server version that wrote it.
+    if (!Number.isInteger(from) || from < 0) {
+      throw new Error(`${path}: schemaVersion ${JSON.stringify(data.schemaVersion)} is not a version number; the file was left unchanged`);
+    }
     if (from > SCHEMA_VERSION) {
-      throw new Error(`${join(dataDir, 'quantix.db.json')}: schema version ${from} is newer than this server (${SCHEMA_VERSION})`);
+      throw new Error(
+        `${path}: schema version ${from} is newer than this server supports (${SCHEMA_VERSION}); ` +
+          'run the newer server, or restore a backup made by this version; the file was left unchanged',
+      );
     }
     for (let v = from + 1; v <= SCHEMA_VERSION; v++) migrations[v]!(data);
     if (from !== SCHEMA_VERSION) {

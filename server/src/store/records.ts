@@ -1,6 +1,7 @@
 // Stored shapes (*Record): what the server keeps in its db file. REST shapes live in dto/.
 import type { Role } from '../dto/operation.js';
 import type { TaskStatus } from '../dto/tasks.js';
+import type { CreateNetworkDto } from '../dto/networks.js';
 
 export interface UserRecord {
   id: string;
@@ -29,7 +30,8 @@ export interface TokenRecord {
   secretHash: string;
   prefix: string;
   createdAt: string;
-  expiresAt: string | null;
+  /** Every token expires (schema 2 gave older never-expiring ones a year). */
+  expiresAt: string;
   lastUsedAt: string | null;
 }
 
@@ -106,6 +108,23 @@ export interface TemplateRecord {
   createdAt: string;
 }
 
+/** The outcome of applying one cluster network on one member host. */
+export interface ClusterNetworkHostRecord {
+  hostId: string;
+  state: 'applied' | 'failed' | 'pending';
+  reason: string;
+  updatedAt: string;
+}
+
+/** A network defined once per cluster and applied to each member host as a host network. */
+export interface ClusterNetworkRecord {
+  clusterId: string;
+  name: string;
+  spec: CreateNetworkDto;
+  createdAt: string;
+  hosts: ClusterNetworkHostRecord[];
+}
+
 export interface DbData {
   schemaVersion: number;
   vdc: VdcRecord | null;
@@ -114,6 +133,7 @@ export interface DbData {
   tokens: TokenRecord[];
   hosts: HostRecord[];
   clusters: ClusterRecord[];
+  clusterNetworks: ClusterNetworkRecord[];
   templates: TemplateRecord[];
   tasks: TaskRecord[];
   audit: AuditRecord[];

@@ -6,8 +6,11 @@ export class ConsoleSocket {
   private out = '';
   private waiters: (() => void)[] = [];
   closedReason: string | undefined;
+  /** Resolves with the close code once the websocket is closed (by either side). */
+  readonly closed: Promise<number>;
 
   private constructor(private readonly ws: WebSocket) {
+    this.closed = new Promise((r) => ws.once('close', (code: number) => r(code)));
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (isBinary) this.out += data.toString('utf8');
       else {

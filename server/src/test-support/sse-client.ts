@@ -1,4 +1,5 @@
-// Reads /api/v1/events (server-sent events) over HTTPS for tests; collects {event, data}.
+// Reads /api/v1/events (server-sent events) over HTTPS for tests; collects {event, data} and
+// comment lines, and tells when the server ends the stream.
 import { request } from 'node:https';
 import type { ClientRequest } from 'node:http';
 
@@ -9,15 +10,27 @@ export interface SseEvent {
 
 export class SseClient {
   readonly events: SseEvent[] = [];
+  /** SSE comment lines (": …") without the colon, keep-alives included. */
+  readonly comments: string[] = [];
+  /** Resolves when the server ends the stream. */
+  readonly ended: Promise<void>;
+  private endedNow: () => void = () => undefined;
   private req: ClientRequest | undefined;
 
-  static open(base: string, ca: string, cookie: string): Promise<SseClient> {
+  private constructor() {
+    this.ended = new Promise((r) => (this.endedNow = r));
+  }
+
+  /** `auth`: the session cookie, or `{ bearer }` for an API token. */
+  static open(base: string, ca: string, auth: string | { bearer: string }): Promise<SseClient> {
     const c = new SseClient();
+    const credentials = typeof auth === 'string' ? { Cookie: auth } : { Authorization: `Bearer ${auth.bearer}` };
     return new Promise((resolve, reject) => {
-      c.req = request(new URL('/api/v1/events', base), { ca, headers: { Cookie: cookie, Accept: 'text/event-stream' } }, (res) => {
+      c.req = request(new URL('/api/v1/events', base), { ca, headers: { ...credentials, Accept: 'text/event-stream' } }, (res) => {
         if (res.statusCode !== 200) return reject(new Error(`events: HTTP ${res.statusCode}`));
         let buf = '';
         res.on('error', () => undefined);
+        res.on('end', () => c.endedNow());
         res.on('data', (d: Buffer) => {
           buf += d.toString('utf8');
           let i: number;
@@ -27,6 +40,7 @@ export class SseClient {
             const event = /^event: (.*)$/m.exec(block)?.[1];
             const data = /^data: (.*)$/m.exec(block)?.[1];
             if (event && data) c.events.push({ event, data: JSON.parse(data) });
+            for (const m of block.matchAll(/^: ?(.*)$/gm)) c.comments.push(m[1]!);
           }
         });
         resolve(c);
