@@ -54,7 +54,7 @@ export class QxTokenList extends LitElement {
         <div class="row">
           ${formField('Token name', 'tok-name', html`<input id="tok-name" name="name" required aria-invalid=${!!err('name')} />`, err('name'))}
           ${formField('Role', 'tok-role', html`<select id="tok-role" name="role">${myRoles.map((r) => html`<option ?selected=${r === this.user?.role}>${r}</option>`)}</select>`, err('role'))}
-          ${formField('Expires in (days, empty = never)', 'tok-exp', html`<input id="tok-exp" name="expiresInDays" type="number" min="1" max="3650" aria-invalid=${!!err('expiresInDays')} />`, err('expiresInDays'))}
+          ${formField('Expires in (days, 1–365; empty = 90)', 'tok-exp', html`<input id="tok-exp" name="expiresInDays" type="number" min="1" max="365" aria-invalid=${!!err('expiresInDays')} />`, err('expiresInDays'))}
         </div>
         <button class="primary" type="submit">Create token</button>
       </form>` : nothing}
