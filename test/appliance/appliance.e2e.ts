@@ -22,6 +22,7 @@ interface HostDto { id: string; local: boolean; status: string; statusMessage: s
 interface TaskDto { id: string; status: string; error: string | null; result: unknown }
 interface VmDto { id: string; name: string; state: string }
 interface PoolDto { name: string }
+interface NetworkDto { name: string; kind: string; active: boolean }
 
 /** Prints the end of a boot's serial log so a failure shows what the appliance said. */
 function reportFailure(vm: QemuMachine | undefined, err: unknown): never {
@@ -150,6 +151,9 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
       assert.equal(denied.status, 401);
       await api.login('admin', password);
       hostId = (await localHost(api, minutes(5))).id;
+      const networks = await api.expect<NetworkDto[]>(200, 'GET', `/api/v1/hosts/${hostId}/networks`);
+      const nat = networks.find((n) => n.name === 'vm-nat');
+      assert.ok(nat?.kind === 'nat' && nat.active, `first boot made the default NAT network: ${JSON.stringify(networks)}`);
 
       const poolTask = await api.expect<TaskDto>(202, 'POST', `/api/v1/hosts/${hostId}/pools`, {
         name: names.pool,
@@ -185,6 +189,40 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
     }
   });
 
+  await t.test('the console screen sets a static management address after an admin sign-in', async () => {
+    const screen = vm!;
+    const answer = async (prompt: RegExp, text: string, from: number) => {
+      await screen.waitForSerial(prompt, minutes(2), from);
+      screen.typeSerial(text);
+    };
+    try {
+      let from = screen.serial.length;
+      screen.typeSerial('n');
+      await answer(/Administrator user name: /, 'admin\r', from);
+      await answer(/Password: /, 'not-the-password\r', from);
+      await answer(/Not changed\. Press Enter/, '\r', from);
+      assert.doesNotMatch(screen.serial.slice(from), /Interface \[/, 'a wrong password gets no network settings');
+
+      from = screen.serial.length;
+      screen.typeSerial('n');
+      await answer(/Administrator user name: /, 'admin\r', from);
+      await answer(/Password: /, `${password}\r`, from);
+      const nic = (await screen.waitForSerial(/Interface \[([a-z0-9]+)\]: /, minutes(2), from))[1]!;
+      screen.typeSerial('\r');
+      // QEMU's user network forwards HTTPS to 10.0.2.15: keep that address, now static.
+      await answer(/dhcp or static \[dhcp\]: /, 'static\r', from);
+      await answer(/Address\/prefix[^:]*: /, '10.0.2.15/24\r', from);
+      await answer(/Gateway[^:]*: /, '10.0.2.2\r', from);
+      await answer(/DNS server[^:]*: /, '\r', from);
+      await answer(new RegExp(`static 10\\.0\\.2\\.15/24 on ${nic} saved.*\\n[^]*Press Enter to go back`), '\r', from);
+      await screen.waitForSerial(/https:\/\/10\.0\.2\.15\/ +static/, minutes(3), from);
+      assert.doesNotMatch(screen.serial.slice(from), new RegExp(password), 'the password is not echoed');
+      await waitForHttps(screen, port, minutes(2));
+    } catch (err) {
+      reportFailure(vm, err);
+    }
+  });
+
   await t.test('unattended install to a second blank disk (quantix.install_disk=)', async () => {
     try {
       await vm!.powerdown();
@@ -207,6 +245,7 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
       vm = bootAppliance({ name: 'installed', workDir, disks: [target], httpsPort: port });
       const api = await client();
       assert.match(vm.serial, /Quantix-vDC \(serial console ttyS0\)/, "booted through the installed disk's GRUB menu");
+      await vm.waitForSerial(/https:\/\/10\.0\.2\.15\/ +static/, minutes(3));
       const status = await api.expect<{ needsSetup: boolean }>(200, 'GET', '/api/v1/setup/status');
       assert.equal(status.needsSetup, false);
       await api.login('admin', password);

@@ -65,7 +65,7 @@ export class QemuMachine {
 
   constructor(readonly options: MachineOptions) {
     this.log = createWriteStream(options.serialLog);
-    this.child = spawn('qemu-system-x86_64', machineArgs(options), { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn('qemu-system-x86_64', machineArgs(options), { stdio: ['pipe', 'pipe', 'pipe'] });
     const onData = (b: Buffer) => {
       this.log.write(b);
       this.output += b.toString('utf8');
@@ -85,11 +85,16 @@ export class QemuMachine {
     return this.output;
   }
 
+  /** Types `text` on the serial console (ttyS0), as a person at that console would. */
+  typeSerial(text: string): void {
+    this.child.stdin!.write(text);
+  }
+
   /** Resolves with the first match of `pattern` on the serial console; rejects on timeout or exit. */
-  async waitForSerial(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
+  async waitForSerial(pattern: RegExp, timeoutMs: number, from = 0): Promise<RegExpMatchArray> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      const m = this.output.match(pattern);
+      const m = this.output.slice(from).match(pattern);
       if (m) return m;
       if (!this.running) throw new Error(`${this.options.name}: QEMU exited while waiting for ${pattern}`);
       await new Promise((r) => setTimeout(r, 500));
