@@ -1,14 +1,17 @@
 // VmService, ConsoleService and Watch on the real libvirtd with the test guest: one booted guest
-// carries the lifecycle (console, shared viewers, stats, pause, graceful shutdown, snapshot
-// revert, out-of-band destroy seen as an event, update, clone, delete) — nothing left behind.
+// carries the lifecycle (console and its pty size, shared viewers, stats, pause, reboot, graceful
+// shutdown, snapshot revert, out-of-band destroy seen as an event, update, clone, delete) —
+// nothing left behind.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { readlink } from 'node:fs/promises';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { NicKind, NicModel, VmState } from '@quantix/proto/v1/vm.js';
 import { startTestAgent } from '../../agent/src/test-support/agent-harness.js';
 import { promisify } from '../../agent/src/test-support/promisify.js';
 import { Virsh } from '../../agent/src/libvirt/virsh.js';
+import { run } from '../../agent/src/exec/run.js';
 import { createGuestPool, testName } from './guest-pool.js';
 import { ConsoleClient } from './console-client.js';
 import { WatchClient } from './watch-client.js';
@@ -18,6 +21,15 @@ import { testGuest } from '../guest/fixture.js';
 
 const virsh = new Virsh('qemu:///system');
 const code = (c: status, text?: RegExp) => (e: ServiceError) => e.code === c && (!text || text.test(e.details));
+
+/** "rows cols" of the pty the VM's one `virsh console` runs on, as `stty size` reads it. */
+async function consolePtySize(vm: string): Promise<string> {
+  const [pid, ...more] = await consoleProcesses([vm]);
+  assert.ok(pid !== undefined && more.length === 0, `one virsh console for ${vm}`);
+  const tty = await readlink(`/proc/${pid}/fd/0`);
+  assert.match(tty, /^\/dev\/pts\/\d+$/);
+  return (await run('stty', ['-F', tty, 'size'])).stdout.trim();
+}
 
 test('VM lifecycle through the agent: console, events, shutdown, snapshots, update, clone, delete', async (t) => {
   const agent = await startTestAgent();
@@ -81,7 +93,9 @@ test('VM lifecycle through the agent: console, events, shutdown, snapshots, upda
   await c1.waitFor(testGuest.banner, 90_000);
   c1.send('one\r');
   await c1.waitFor(`${testGuest.echoPrefix}one`);
+  assert.equal(await consolePtySize(uuid), '30 100', 'the pty has the size given at open');
   c1.resize(120, 40);
+  assert.ok(await eventually(async () => (await consolePtySize(uuid)) === '40 120'), 'the pty learned the new size');
   // The guest's DHCP address shows up in GetVm (from libvirt's lease).
   await c1.waitFor(testGuest.leasePrefix, 60_000);
   const leased = new RegExp(`${testGuest.leasePrefix}(\\S+)`).exec(c1.output)![1]!;
@@ -100,7 +114,7 @@ test('VM lifecycle through the agent: console, events, shutdown, snapshots, upda
   c2.call.cancel(); // a client that goes away without closing
   assert.ok(await eventually(async () => (await consoleProcesses([uuid])).length === 0), 'console process gone after cancel');
 
-  // Stats, metrics batch, pause/resume, reset.
+  // Stats, metrics batch, pause/resume (a paused VM refuses edits, naming its state), reboot.
   const stats = await promisify(vm, vm.getVmStats)({ id: uuid });
   assert.equal(stats.uuid, uuid);
   assert.equal(stats.memoryBytes, testGuest.memoryMib * 1024 * 1024);
@@ -108,13 +122,31 @@ test('VM lifecycle through the agent: console, events, shutdown, snapshots, upda
   await watch.waitFor('vm metrics batch', (e) => e.event?.$case === 'vmMetrics' && e.event.value.stats.some((s) => s.uuid === uuid));
   assert.equal((await promisify(vm, vm.pauseVm)({ id: uuid })).state, VmState.VM_STATE_PAUSED);
   await assert.rejects(promisify(vm, vm.pauseVm)({ id: uuid }), code(status.FAILED_PRECONDITION, /already paused/));
+  await assert.rejects(
+    promisify(vm, vm.updateVm)({ vm: { id: uuid }, spec: { ...spec, memoryMib: 160 } }),
+    code(status.FAILED_PRECONDITION, new RegExp(`^VM ${name} is paused: resume and shut it down, or force it off, before changing its settings$`)),
+  );
+  await assert.rejects(
+    promisify(vm, vm.deleteVm)({ vm: { id: uuid }, deleteDisks: false }),
+    code(status.FAILED_PRECONDITION, new RegExp(`^VM ${name} is paused: force it off before deleting it$`)),
+  );
+  await assert.rejects(promisify(vm, vm.rebootVm)({ id: uuid }), code(status.FAILED_PRECONDITION, /is paused: resume it before rebooting it/));
   assert.equal((await promisify(vm, vm.resumeVm)({ id: uuid })).state, VmState.VM_STATE_RUNNING);
   await watch.vmState(name, 'Resumed');
 
-  // Graceful shutdown (the guest powers off on ACPI).
+  // Reboot: the guest powers off on ACPI and libvirt starts it again in the same QEMU process,
+  // so the console stays attached and shows the guest booting again.
   const c3 = new ConsoleClient(agent.clients.console.console()).open(uuid);
   c3.send('ready?\r');
   await c3.waitFor(`${testGuest.echoPrefix}ready?`);
+  const beforeReboot = c3.output.length;
+  assert.equal((await promisify(vm, vm.rebootVm)({ id: uuid })).state, VmState.VM_STATE_RUNNING);
+  await c3.waitFor(testGuest.banner, 90_000, beforeReboot);
+  assert.equal((await getVm({ id: uuid })).state, VmState.VM_STATE_RUNNING);
+
+  // Graceful shutdown (the guest powers off on ACPI).
+  c3.send('ready again?\r');
+  await c3.waitFor(`${testGuest.echoPrefix}ready again?`, 30_000, beforeReboot);
   const off = await promisify(vm, vm.shutdownVm)({ vm: { id: uuid }, timeoutSeconds: 60 });
   assert.equal(off.state, VmState.VM_STATE_SHUTOFF);
   await watch.vmState(name, 'Stopped Shutdown');

@@ -11,6 +11,16 @@ import { VmStatsSampler } from '../libvirt/vm-stats.js';
 
 const HEARTBEAT_MS = 2_000;
 const DEFAULT_METRICS_MS = 5_000;
+/** Each tick runs `virsh domstats` and reads /proc: no faster than this. */
+export const MIN_METRICS_MS = 1_000;
+/** setInterval turns a delay above 2^31-1 ms into 1 ms; an hour is plenty. */
+export const MAX_METRICS_MS = 3_600_000;
+
+/** The metrics period for a requested `metrics_interval_ms`: 0 is the default, others are clamped. */
+export function metricsInterval(requestedMs: number): number {
+  if (!requestedMs) return DEFAULT_METRICS_MS;
+  return Math.min(MAX_METRICS_MS, Math.max(MIN_METRICS_MS, requestedMs));
+}
 
 export function hostHandlers(ctx: AgentContext): HostServiceServer {
   return {
@@ -23,7 +33,7 @@ export function hostHandlers(ctx: AgentContext): HostServiceServer {
         () => send({ event: { $case: 'heartbeat', value: { timestampMs: Date.now() } } }),
         HEARTBEAT_MS,
       );
-      const metricsEvery = call.request.metricsIntervalMs || DEFAULT_METRICS_MS;
+      const metricsEvery = metricsInterval(call.request.metricsIntervalMs);
       const vmStats = new VmStatsSampler(ctx.virsh);
       const metrics = setInterval(() => {
         sampleHostMetrics().then(

@@ -23,6 +23,23 @@ async function xmlFor(virsh: Virsh, spec: VmSpec, uuid: string, nvram?: string):
   return buildDomainXml({ spec, uuid, domainType: hostDomainType(), disks, cdroms, ...(uefi ? { uefi } : {}) });
 }
 
+const STATE_WORDS: Partial<Record<DomainState, string>> = {
+  [DomainState.Paused]: 'is paused',
+  [DomainState.Shutdown]: 'is shutting down',
+  [DomainState.Crashed]: 'has crashed',
+  [DomainState.PmSuspended]: 'is suspended by its guest',
+};
+
+/**
+ * Throws FAILED_PRECONDITION unless VM `t` is shut off, saying what state it is in and what to
+ * do first ("VM web01 is paused: resume and shut it down, or force it off, before cloning it").
+ */
+function requireShutOff(t: { name: string; state: DomainState }, before: string, how = 'shut it down'): void {
+  if (t.state === DomainState.Shutoff) return;
+  const advice = t.state === DomainState.Paused && how === 'shut it down' ? 'resume and shut it down, or force it off,' : how;
+  throw failedPrecondition(`VM ${t.name} ${STATE_WORDS[t.state] ?? 'is running'}: ${advice} before ${before}`);
+}
+
 async function assertNameFree(virsh: Virsh, name: string): Promise<void> {
   if ((await domainNames(virsh)).includes(name)) {
     throw new AgentError(ErrorCode.AlreadyExists, `a VM named ${name} already exists`, 'spec.name');
@@ -42,9 +59,7 @@ export async function defineVm(virsh: Virsh, input: VmSpec | undefined): Promise
 export async function updateVm(virsh: Virsh, id: string, input: VmSpec | undefined): Promise<Vm> {
   const spec = validateVmSpec(input);
   const t = await vmTarget(virsh, id);
-  if (t.state !== DomainState.Shutoff) {
-    throw failedPrecondition(`VM ${t.name} is running: shut it down before changing its settings`);
-  }
+  requireShutOff(t, 'changing its settings');
   if (spec.uuid && spec.uuid.toLowerCase() !== t.uuid) {
     throw new AgentError(ErrorCode.InvalidArgument, `spec.uuid: the UUID of VM ${t.name} cannot change`, 'spec.uuid');
   }
@@ -62,7 +77,7 @@ export async function updateVm(virsh: Virsh, id: string, input: VmSpec | undefin
 /** Deletes a shut-off VM with its NVRAM and snapshots; its disk volumes too when asked. */
 export async function deleteVm(virsh: Virsh, id: string, deleteDisks: boolean): Promise<void> {
   const t = await vmTarget(virsh, id);
-  if (t.state !== DomainState.Shutoff) throw failedPrecondition(`VM ${t.name} is running: force it off before deleting it`);
+  requireShutOff(t, 'deleting it', 'force it off');
   const { spec } = parseDomainXml(await domainDumpXml(virsh, t.uuid, true));
   await domainUndefine(virsh, t.uuid);
   noteStateChange(t.uuid);
@@ -89,7 +104,7 @@ function cloneVolumeName(newName: string, source: string, index: number): string
 export async function cloneVm(virsh: Virsh, id: string, name: string, linked: boolean): Promise<Vm> {
   validateName('name', name);
   const t = await vmTarget(virsh, id);
-  if (t.state !== DomainState.Shutoff) throw failedPrecondition(`VM ${t.name} is running: shut it down before cloning it`);
+  requireShutOff(t, 'cloning it');
   await assertNameFree(virsh, name);
   const source = parseDomainXml(await domainDumpXml(virsh, t.uuid, true)).spec;
   const created: { pool: string; volume: string }[] = [];

@@ -5,6 +5,7 @@ import type { Snapshot, Vm } from '@quantix/proto/v1/vm.js';
 import { AgentError, ErrorCode, notFound } from '../errors.js';
 import { ExecError } from '../exec/run.js';
 import { validateName } from '../validate/name.js';
+import { validateXmlText } from '../validate/xml-text.js';
 import { stateFromText } from './domain.js';
 import { vmTarget } from './vm-lifecycle.js';
 import { noteStateChange, readVm, vmState } from './vm-read.js';
@@ -45,7 +46,7 @@ async function currentName(virsh: Virsh, uuid: string): Promise<string> {
 
 export async function createSnapshot(virsh: Virsh, id: string, name: string, description: string): Promise<Snapshot> {
   validateName('name', name);
-  if (description.length > 1024) throw new AgentError(ErrorCode.InvalidArgument, 'description: is longer than 1024 characters', 'description');
+  validateXmlText('description', description, 1024);
   const t = await vmTarget(virsh, id);
   const args = ['snapshot-create-as', '--domain', t.uuid, '--name', name];
   if (description) args.push('--description', description);

@@ -59,6 +59,25 @@ test('each invalid field is named', () => {
   rejects(spec({ nics: [{ kind: NicKind.NIC_KIND_BRIDGE, source: 'a-very-long-bridge', model: 0, mac: '' }] }), 'spec.nics[0].source');
   rejects(spec({ bootOrder: [1, 1] }), 'spec.boot_order[1]');
   rejects(spec({ tags: ['ok', 'bad\u0000'] }), 'spec.tags[1]');
+  rejects(spec({ tags: ['tab\there'] }), 'spec.tags[0]');
+  rejects(spec({ description: 'x'.repeat(4097) }), 'spec.description');
   rejects(spec({ osType: 'beos' }), 'spec.os_type');
   assert.throws(() => validateVmSpec(undefined), /spec: is required/);
+});
+
+test('description: control characters XML 1.0 cannot carry are refused; tabs and newlines are kept', () => {
+  for (const bad of ['bell\u0007', 'nul\u0000', 'esc \u001b[31m', 'form\u000cfeed', '\ufffe']) {
+    rejects(spec({ description: bad }), 'spec.description');
+  }
+  const text = 'line 1\n\tline 2\r\n<b> & "x"';
+  assert.equal(validateVmSpec(spec({ description: text })).description, text);
+});
+
+test('names virsh would read as a domain ID or a UUID are refused for the VM and its references', () => {
+  for (const bad of ['3', '0', '4b2c8a0e-1f3d-4c5b-9a7e-0d1c2b3a4f5e']) {
+    rejects(spec({ name: bad }), 'spec.name');
+    rejects(spec({ disks: [{ pool: bad, volume: 'v', bus: 0, readonly: false }] }), 'spec.disks[0].pool');
+    rejects(spec({ nics: [{ kind: NicKind.NIC_KIND_NETWORK, source: bad, model: 0, mac: '' }] }), 'spec.nics[0].source');
+  }
+  assert.throws(() => validateVmSpec(spec({ name: '42' })), /^AgentError: spec\.name: "42" is not a valid name: a name of only digits would be read by virsh as a domain ID$/);
 });

@@ -10,6 +10,7 @@ import {
 } from '@quantix/proto/v1/vm.js';
 import { invalidArgument } from '../errors.js';
 import { isUuid, validateName } from '../validate/name.js';
+import { validateXmlText } from '../validate/xml-text.js';
 
 const MAX_VCPUS = 256;
 const MIN_MEMORY_MIB = 16;
@@ -96,7 +97,7 @@ export function validateVmSpec(spec: VmSpec | undefined): VmSpec {
     }
     if (boot.indexOf(b) !== i) throw invalidArgument(`spec.boot_order[${i}]`, 'is listed twice');
   });
-  if (spec.description.length > 4096) throw invalidArgument('spec.description', 'is longer than 4096 characters');
+  validateXmlText('spec.description', spec.description, 4096);
   spec.tags.forEach((t, i) => {
     if (!t || t.length > 63 || [...t].some((c) => c.charCodeAt(0) < 32 || c.charCodeAt(0) === 127)) {
       throw invalidArgument(`spec.tags[${i}]`, 'must be 1–63 printable characters');
