@@ -214,8 +214,8 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
       await answer(/Address\/prefix[^:]*: /, '10.0.2.15/24\r', from);
       await answer(/Gateway[^:]*: /, '10.0.2.2\r', from);
       await answer(/DNS server[^:]*: /, '\r', from);
-      await answer(new RegExp(`static 10\\.0\\.2\\.15/24 on ${nic} saved.*\\n[^]*Press Enter to go back`), '\r', from);
-      await screen.waitForSerial(/https:\/\/10\.0\.2\.15\/ +static/, minutes(3), from);
+      await answer(new RegExp(`static 10\\.0\\.2\\.15/24 on ${nic} saved[^]*Press Enter to go back`), '\r', from);
+      await screen.waitForSerial(/https:\/\/10\.0\.2\.15\/ +\(static\)/, minutes(3), from);
       assert.doesNotMatch(screen.serial.slice(from), new RegExp(password), 'the password is not echoed');
       await waitForHttps(screen, port, minutes(2));
     } catch (err) {
@@ -245,7 +245,7 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
       vm = bootAppliance({ name: 'installed', workDir, disks: [target], httpsPort: port });
       const api = await client();
       assert.match(vm.serial, /Quantix-vDC \(serial console ttyS0\)/, "booted through the installed disk's GRUB menu");
-      await vm.waitForSerial(/https:\/\/10\.0\.2\.15\/ +static/, minutes(3));
+      await vm.waitForSerial(/https:\/\/10\.0\.2\.15\/ +\(static\)/, minutes(3));
       const status = await api.expect<{ needsSetup: boolean }>(200, 'GET', '/api/v1/setup/status');
       assert.equal(status.needsSetup, false);
       await api.login('admin', password);
