@@ -46,7 +46,8 @@ async function makeOva(name: string, capacity: number, randomMiB: number): Promi
   makeRaw(raw, capacity, randomMiB);
   const ova = join(dir, `${name}.ova`);
   const out = createWriteStream(ova);
-  await exportOva({ name, cpus: 2, memoryMib: 1024, osType: 'linux', disks: [raw] }, out, { workDir: dir });
+  const disks = [{ path: raw, format: 'raw' as const }];
+  await exportOva({ name, cpus: 2, memoryMib: 1024, osType: 'linux', disks }, out, { workDir: dir });
   out.end();
   await finished(out);
   await rm(raw);

@@ -1,15 +1,16 @@
 // ImageService over the real agent (mTLS, libvirt): ImportOva into a libvirt dir pool with
-// progress and a suggested VmSpec, a hostile OVA refused with nothing left in the pool, and
-// ExportOva of a defined VM that re-imports to identical disk contents.
+// progress and a suggested VmSpec, a hostile OVA refused with nothing left in the pool,
+// ExportOva of a defined VM that re-imports to identical disk contents, and ExportOva of disks a
+// guest rewrote to point at a host file (read as the VM uses them, or refused).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { finished } from 'node:stream/promises';
 import { status } from '@grpc/grpc-js';
 import { XMLBuilder } from 'fast-xml-parser';
@@ -27,6 +28,8 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const id = randomBytes(3).toString('hex');
 const pool = `qxt-ova-pool-${id}`;
 const vm = `qxt-ova-vm-${id}`;
+const forgedVm = `qxt-ova-forged-${id}`;
+const forgedUuid = randomUUID();
 let agent: TestAgent;
 let work = '';
 let poolDir = '';
@@ -44,7 +47,7 @@ before(async () => {
   ova = join(work, 'guest.ova');
   const out = createWriteStream(ova);
   await exportOva(
-    { name: 'Guest From VMware', cpus: 2, coresPerSocket: 1, memoryMib: 128, osType: 'windows', firmware: 'bios', disks: [testGuest.qcow2], nics: [{ model: 'VmxNet3', network: 'VM Network', mac: '' }] },
+    { name: 'Guest From VMware', cpus: 2, coresPerSocket: 1, memoryMib: 128, osType: 'windows', firmware: 'bios', disks: [{ path: testGuest.qcow2, format: 'qcow2' }], nics: [{ model: 'VmxNet3', network: 'VM Network', mac: '' }] },
     out,
     { workDir: work },
   );
@@ -56,6 +59,7 @@ before(async () => {
 after(async () => {
   await agent?.stop();
   await virsh('undefine', vm).catch(() => undefined);
+  await virsh('undefine', forgedVm).catch(() => undefined);
   await virsh('pool-destroy', pool).catch(() => undefined);
   await virsh('pool-undefine', pool).catch(() => undefined);
   await rm(work, { recursive: true, force: true });
@@ -152,4 +156,56 @@ test('ExportOva of a defined VM re-imports to the same specs and identical disks
   assert.deepEqual(back.spec.nics, [{ model: 'E1000', network: 'default', mac: '52:54:00:0a:0b:0c' }]);
   await exec('qemu-img', ['compare', testGuest.qcow2, back.outputs[0]!]);
   await assert.rejects(exportOvaToFile(agent.clients.image, `qxt-ova-novm-${id}`, join(work, 'none.ova')), (err: { code: number }) => err.code === status.NOT_FOUND);
+});
+
+function diskVmXml(name: string, file: string, format: string): string {
+  return new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@' }).build({
+    domain: {
+      '@type': hostDomainType(),
+      name,
+      uuid: forgedUuid,
+      memory: { '@unit': 'MiB', '#text': 64 },
+      vcpu: 1,
+      os: { type: { '@arch': 'x86_64', '#text': 'hvm' } },
+      devices: { disk: { '@type': 'file', '@device': 'disk', driver: { '@name': 'qemu', '@type': format }, source: { '@file': file }, target: { '@dev': 'vda', '@bus': 'virtio' } } },
+    },
+  }) as string;
+}
+
+test('ExportOva never reads a host file through a disk a guest rewrote: raw stays raw, an outside backing file is refused', async () => {
+  const SECRET = 'QXT-OVA-EXPORT-SECRET-3b9d';
+  const outside = await mkdtemp(join(work, 'host-'));
+  const secret = join(outside, 'quantix.db.json');
+  await writeFile(secret, SECRET.repeat(65536));
+  const header = join(outside, 'header.qcow2');
+  await exec('qemu-img', ['create', '-q', '-f', 'qcow2', '-u', '-b', secret, '-F', 'raw', header, '4M']);
+
+  // The VM's raw disk, its first bytes rewritten by the guest into a qcow2 header backed by the host file.
+  const forged = join(poolDir, 'forged.raw');
+  await exec('qemu-img', ['create', '-q', '-f', 'raw', forged, '4M']);
+  const fh = await open(forged, 'r+');
+  await fh.write(await readFile(header), 0);
+  await fh.close();
+  assert.ok(!(await readFile(forged)).includes(SECRET));
+  await writeFile(join(work, 'forged.xml'), diskVmXml(forgedVm, forged, 'raw'));
+  await virsh('define', join(work, 'forged.xml'));
+  const exported = join(work, 'forged.ova');
+  await exportOvaToFile(agent.clients.image, forgedVm, exported);
+  const back = await importOva({ source: (await import('node:fs')).createReadStream(exported), destDir: join(work, 'forged-back') });
+  await exec('qemu-img', ['compare', '-f', 'raw', '-F', 'qcow2', forged, back.outputs[0]!]);
+  const backRaw = join(work, 'forged-back.raw');
+  await exec('qemu-img', ['convert', '-f', 'qcow2', '-O', 'raw', back.outputs[0]!, backRaw]);
+  assert.ok(!(await readFile(backRaw)).includes(SECRET), 'the host file is not in the exported disk');
+
+  // A disk the VM does use as qcow2, backed by a file outside its directory: refused, named.
+  const backed = join(poolDir, 'backed.qcow2');
+  await exec('qemu-img', ['create', '-q', '-f', 'qcow2', '-u', '-b', secret, '-F', 'raw', backed, '4M']);
+  await writeFile(join(work, 'forged.xml'), diskVmXml(forgedVm, backed, 'qcow2'));
+  await virsh('define', join(work, 'forged.xml'));
+  await assert.rejects(exportOvaToFile(agent.clients.image, forgedVm, join(work, 'backed.ova')), (err: { code: number; details: string }) => {
+    assert.equal(err.code, status.FAILED_PRECONDITION);
+    assert.ok(err.details.includes(secret), err.details);
+    assert.ok(!err.details.includes(SECRET));
+    return true;
+  });
 });

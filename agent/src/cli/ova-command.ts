@@ -7,9 +7,10 @@ import { parseArgs } from 'node:util';
 import { finished } from 'node:stream/promises';
 import type { OvaSpec } from '@quantix/proto/v1/image.js';
 import { importOvaFile, inspectOva } from '../ova/ova-import.js';
-import { exportOva, type ExportSource } from '../ova/ova-export.js';
+import { exportOva, type ExportDisk, type ExportSource } from '../ova/ova-export.js';
 import { exportSourceFromVm } from '../ova/vm-export-source.js';
 import { Virsh } from '../libvirt/virsh.js';
+import { probeFile } from '../storage/volume-probe.js';
 
 /** The `qx ova inspect` JSON. */
 export function inspectJson(spec: OvaSpec) {
@@ -35,6 +36,15 @@ function positiveInt(name: string, raw: string | undefined): number {
   if (raw === undefined) throw new Error(`--${name} is required`);
   if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new Error(`--${name} must be a positive integer, got "${raw}"`);
   return Number(raw);
+}
+
+/** A `--disk FILE`: qcow2 when its header says so, raw (or ISO) otherwise; export judges the chain. */
+async function exportDisk(file: string): Promise<ExportDisk> {
+  const path = resolve(file);
+  const { format } = await probeFile(path);
+  if (format === 'qcow2') return { path, format };
+  if (format === 'raw' || format === 'iso') return { path, format: 'raw' };
+  throw new Error(`--disk ${file}: ${format} images are not exported; convert to qcow2 or raw first`);
 }
 
 function oneFile(positionals: string[], what: string): string {
@@ -75,7 +85,7 @@ async function exportCommand(args: string[]): Promise<void> {
       memoryMib: positiveInt('memory-mib', values['memory-mib']),
       firmware,
       osType: values['os-type'] ?? 'other',
-      disks: values.disk.map((d) => resolve(d)),
+      disks: await Promise.all(values.disk.map(exportDisk)),
       nics: (values.nic ?? []).map((n) => {
         const [model = 'E1000', network = 'VM Network', ...mac] = n.split(':');
         return { model, network, mac: mac.join(':') };
@@ -95,7 +105,7 @@ async function exportCommand(args: string[]): Promise<void> {
     await rm(partial, { force: true });
     throw err;
   }
-  print({ ova: out, name: src.name, disks: src.disks });
+  print({ ova: out, name: src.name, disks: src.disks.map((d) => d.path) });
 }
 
 /** Runs `qx ova <sub> …`. */

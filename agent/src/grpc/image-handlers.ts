@@ -114,6 +114,7 @@ async function exportOvaCall(ctx: AgentContext, call: ServerWritableStream<Expor
   const id = call.request.vm?.id ?? '';
   if (!id) throw invalidArgument('vm.id', 'is empty');
   const src = await exportSourceFromVm(ctx.virsh, id).catch((err: unknown) => {
+    if (err instanceof AgentError) throw err;
     throw new AgentError(ErrorCode.NotFound, `VM ${id} not found (${Virsh.message(err)})`, 'vm.id');
   });
   const out = chunkWriter(call);

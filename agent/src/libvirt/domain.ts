@@ -17,7 +17,8 @@ export const DomainState = {
 } as const;
 export type DomainState = (typeof DomainState)[keyof typeof DomainState];
 
-const NOT_FOUND = /Domain not found|failed to get domain|no domain with matching/i;
+/** virsh's stderr for a domain that does not exist. */
+export const DOMAIN_NOT_FOUND = /Domain not found|failed to get domain|no domain with matching/i;
 
 /** Runs a virsh call about domain `id`, turning "no such domain" into NOT_FOUND. */
 export async function domainCall(virsh: Virsh, id: string, args: readonly string[], xml?: string): Promise<string> {
@@ -26,7 +27,7 @@ export async function domainCall(virsh: Virsh, id: string, args: readonly string
     const options = { timeoutMs: 300_000 };
     return await (xml === undefined ? virsh.exec(args, options) : virsh.execWithXml(xml, (file) => [...args, file], options));
   } catch (err) {
-    if (err instanceof ExecError && NOT_FOUND.test(err.stderr)) throw notFound(`VM ${id}`);
+    if (err instanceof ExecError && DOMAIN_NOT_FOUND.test(err.stderr)) throw notFound(`VM ${id}`);
     throw new AgentError(ErrorCode.Internal, `VM ${id}: ${Virsh.message(err)}`, undefined, { cause: err });
   }
 }

@@ -1,8 +1,12 @@
 // Storage volumes as VM disks: resolve {pool, volume} to a path and format, clone (full or
 // linked qcow2 overlay) and delete — all through virsh so any libvirt pool kind works.
+// libvirt reads a dir pool volume's format from its content, which a guest controls: only raw,
+// ISO and qcow2 whose backing chain stays in the pool are handed to QEMU or to vol-clone.
+import { dirname } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
-import { AgentError, ErrorCode, notFound } from '../errors.js';
+import { AgentError, ErrorCode, failedPrecondition, notFound } from '../errors.js';
 import { ExecError } from '../exec/run.js';
+import { inspectBackingChain } from '../ova/disk-inspect.js';
 import { Virsh } from './virsh.js';
 import type { ResolvedVolume } from './xml/domain-build.js';
 
@@ -30,24 +34,32 @@ export function qemuDriverFormat(libvirtFormat: string): string {
   return libvirtFormat === 'iso' ? 'raw' : libvirtFormat;
 }
 
-/** Path, format and capacity of volume `volume` in pool `pool`. */
+/**
+ * Path, format and capacity of volume `volume` in pool `pool`. Refuses formats other than raw,
+ * ISO and qcow2, and a qcow2 whose backing chain leaves the volume's directory (the pool).
+ */
 export async function volumeInfo(virsh: Virsh, pool: string, volume: string): Promise<VolumeInfo> {
   const xml = await volumeCall(virsh, `volume ${pool}/${volume}`, ['vol-dumpxml', '--pool', pool, volume]);
   const v = parser.parse(xml).volume ?? {};
   const capacity = v.capacity;
-  return {
-    path: String(v.target?.path ?? ''),
-    format: qemuDriverFormat(String(v.target?.format?.['@type'] ?? 'raw')),
-    capacityBytes: Number(typeof capacity === 'object' ? capacity['#text'] : capacity) || 0,
-  };
+  const path = String(v.target?.path ?? '');
+  const format = qemuDriverFormat(String(v.target?.format?.['@type'] ?? 'raw'));
+  if (format !== 'raw' && format !== 'qcow2') {
+    throw failedPrecondition(`volume ${pool}/${volume} is ${format}; VMs use raw, ISO and qcow2 volumes only`);
+  }
+  if (format === 'qcow2') {
+    await inspectBackingChain({ path, format, dir: dirname(path), label: `volume ${pool}/${volume}` });
+  }
+  return { path, format, capacityBytes: Number(typeof capacity === 'object' ? capacity['#text'] : capacity) || 0 };
 }
 
 export async function volumeDelete(virsh: Virsh, pool: string, volume: string): Promise<void> {
   await volumeCall(virsh, `volume ${pool}/${volume}`, ['vol-delete', '--pool', pool, volume]);
 }
 
-/** Full copy of `volume` as `target` in the same pool (same format). */
+/** Full copy of `volume` as `target` in the same pool (same format); libvirt runs qemu-img itself. */
 export async function volumeClone(virsh: Virsh, pool: string, volume: string, target: string): Promise<void> {
+  await volumeInfo(virsh, pool, volume);
   await volumeCall(virsh, `volume ${pool}/${volume}`, ['vol-clone', '--pool', pool, volume, target]);
 }
 

@@ -1,6 +1,6 @@
 // Converts one inspected image to qcow2 (or VMDK for export) with qemu-img inside the sandbox:
-// the input read-only, only the output directory writable, no network. Reports qemu-img's
-// own `-p` percentage as it goes.
+// the input (or, for a volume with a backing chain, its pool directory) read-only, only the
+// output directory writable, no network. Reports qemu-img's own `-p` percentage as it goes.
 import { basename, dirname } from 'node:path';
 import { run } from '../exec/run.js';
 import { qemuFilename, sandboxedQemuImg, type FileSlice } from './qemu-sandbox.js';
@@ -10,6 +10,11 @@ export interface ConvertOptions {
   inputFormat: string;
   /** Read only this byte range of `input` (a disk inside an OVA). */
   inputSlice?: FileSlice;
+  /**
+   * A volume whose backing chain (already judged) lies in this directory: the directory is
+   * visible read-only at its own path and `input` is opened there, so the chain resolves.
+   */
+  inputDir?: string;
   /** Host path of the result; its directory becomes the sandbox's only writable place. */
   output: string;
   outputFormat: 'qcow2' | 'vmdk';
@@ -28,11 +33,12 @@ export async function convertDisk(o: ConvertOptions): Promise<void> {
     ...(o.inputSlice ? [] : ['-f', o.inputFormat]),
     '-O', o.outputFormat,
     ...outOpts,
-    qemuFilename(o.input, o.inputFormat, o.inputSlice),
+    o.inputDir ? o.input : qemuFilename(o.input, o.inputFormat, o.inputSlice),
     `/out/${basename(o.output)}`,
   ];
+  const mounts = o.inputDir ? { readOnly: [o.inputDir] } : { input: o.input };
   let last = -1;
-  await run('bwrap', sandboxedQemuImg({ input: o.input, outputDir: dirname(o.output) }, args), {
+  await run('bwrap', sandboxedQemuImg({ ...mounts, outputDir: dirname(o.output) }, args), {
     timeoutMs: 24 * 3600_000,
     signal: o.signal,
     maxOutputBytes: 64 * 1024,

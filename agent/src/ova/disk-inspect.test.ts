@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inspectDisk, judgeImageInfo } from './disk-inspect.js';
+import { inspectBackingChain, inspectDisk, judgeBackingChain, judgeImageInfo, type VolumeChainTarget } from './disk-inspect.js';
 import { convertDisk } from './disk-convert.js';
 
 const SECRET = 'QXT-OVA-INSPECT-SECRET-55aa';
@@ -106,4 +106,41 @@ test('judgeImageInfo (captured qemu-img 7.2 JSON): extents elsewhere, wrong crea
   assert.throws(() => judgeImageInfo(vmdk('streamOptimized', raw(0, '/in/j.ova')), 'vmdk', '/in/j.ova', 'd', slice), /extent refers to another file/);
   assert.throws(() => judgeImageInfo(vmdk('streamOptimized', raw(5120, '/etc/passwd')), 'vmdk', '/in/j.ova', 'd', slice), /extent refers to another file/);
   assert.throws(() => judgeImageInfo(vmdk('streamOptimized', '/in/j.ova'), 'vmdk', '/in/j.ova', 'd', slice), /extent refers to another file/);
+});
+
+test('judgeBackingChain (captured qemu-img 7.2 --backing-chain JSON): in the pool passes, elsewhere is named', () => {
+  const top = { filename: '/p/ok2.qcow2', format: 'qcow2', 'virtual-size': 1048576, 'backing-filename': 'ok.qcow2', 'full-backing-filename': '/p/ok.qcow2', 'backing-filename-format': 'qcow2' };
+  const mid = { filename: '/p/ok.qcow2', format: 'qcow2', 'virtual-size': 1048576, 'backing-filename': 'base.raw', 'full-backing-filename': '/p/base.raw', 'backing-filename-format': 'raw' };
+  const base = { filename: '/p/base.raw', format: 'raw', 'virtual-size': 1048576 };
+  const target: VolumeChainTarget = { path: '/p/ok2.qcow2', format: 'qcow2', dir: '/p', label: 'volume p/ok2.qcow2' };
+  const judge = (chain: object[], t = target) => judgeBackingChain(JSON.stringify(chain), t);
+  assert.deepEqual(judge([top, mid, base]), { format: 'qcow2', virtualSize: 1048576 });
+  const outside = { ...mid, 'backing-filename': '/var/lib/quantix/server/quantix.db.json', 'full-backing-filename': '/var/lib/quantix/server/quantix.db.json' };
+  assert.throws(() => judge([top, outside, { ...base, filename: '/var/lib/quantix/server/quantix.db.json' }]), /^AgentError: volume p\/ok2\.qcow2: its backing file \/var\/lib\/quantix\/server\/quantix\.db\.json lies outside \/p/);
+  assert.throws(() => judge([{ ...top, 'full-backing-filename': '/p/sub/x', 'backing-filename': 'sub/x' }]), /backing file \/p\/sub\/x lies outside \/p/);
+  assert.throws(() => judge([{ ...top, 'backing-filename': 'json:{"driver":"file","filename":"/etc/shadow"}', 'full-backing-filename': undefined }]), /lies outside/);
+  assert.throws(() => judge([top, mid, { ...base, format: 'vmdk' }]), /backing file \/p\/base\.raw is vmdk, not qcow2 or raw/);
+  assert.throws(() => judge([top, { ...mid, 'format-specific': { type: 'qcow2', data: { 'data-file': '/dev/sda' } } }, base]), /backing file \/p\/ok\.qcow2: it has an external data file/);
+  assert.throws(() => judge([top, base]), /opened \/p\/base\.raw where \/p\/ok\.qcow2 was expected/);
+  assert.throws(() => judge([top, mid, base], { ...target, dir: undefined }), /backing file \/p\/ok\.qcow2 lies outside the volume/);
+  assert.throws(() => judge([]), /no backing chain/);
+});
+
+test('inspectBackingChain: a chain leaving the directory cannot even be opened in the sandbox', async () => {
+  const pool = await mkdtemp(join(dir, 'pool-'));
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', join(pool, 'base.qcow2'), '1M']);
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', 'base.qcow2', '-F', 'qcow2', join(pool, 'linked.qcow2')]);
+  assert.deepEqual(await inspectBackingChain({ path: join(pool, 'linked.qcow2'), format: 'qcow2', dir: pool, label: 'volume p/linked.qcow2' }), { format: 'qcow2', virtualSize: 2 ** 20 });
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-u', '-b', secretFile, '-F', 'raw', join(pool, 'evil.qcow2'), '1M']);
+  await assert.rejects(inspectBackingChain({ path: join(pool, 'evil.qcow2'), format: 'qcow2', dir: pool, label: 'volume p/evil.qcow2' }), (err: Error) => {
+    assert.match(err.message, /^volume p\/evil\.qcow2: its backing chain cannot be opened within /);
+    assert.ok(err.message.includes(secretFile), err.message);
+    assert.ok(!err.message.includes(SECRET));
+    return true;
+  });
+  // Even unjudged, a conversion that sees only the pool cannot read the host file.
+  const outDir = await mkdtemp(join(dir, 'out-'));
+  await assert.rejects(convertDisk({ input: join(pool, 'evil.qcow2'), inputFormat: 'qcow2', inputDir: pool, output: join(outDir, 'x.vmdk'), outputFormat: 'vmdk' }));
+  assert.deepEqual(await readdir(outDir), []);
+  await convertDisk({ input: join(pool, 'linked.qcow2'), inputFormat: 'qcow2', inputDir: pool, output: join(outDir, 'ok.vmdk'), outputFormat: 'vmdk' });
 });

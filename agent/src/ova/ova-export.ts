@@ -1,14 +1,17 @@
 // VM description + its disk files → OVA stream: OVF 1.0, streamOptimized VMDKs (qemu-img
 // convert -O vmdk -o subformat=streamOptimized), SHA256 manifest right after the OVF (ovftool's
-// order, so an importer knows the digest algorithm before the disks stream past). The inputs are the
-// operator's own volumes (backing chains allowed); temporary VMDKs are removed in any case.
+// order, so an importer knows the digest algorithm before the disks stream past). A guest can
+// write any header into its disk, so each disk is read as the format the VM uses it as, its
+// backing chain must stay in the disk's own directory, and qemu-img runs sandboxed with only
+// that directory visible. Temporary VMDKs are removed in any case.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
-import { run } from '../exec/run.js';
 import { invalidArgument } from '../errors.js';
+import { convertDisk } from './disk-convert.js';
+import { inspectBackingChain } from './disk-inspect.js';
 import { buildOvf, type ExportDescription, type ExportNic } from './ovf-build.js';
 import { writeTarEntry, writeTarEnd } from './tar-writer.js';
 import { safeStem } from './ova-import.js';
@@ -21,9 +24,16 @@ export interface ExportSource {
   cpus: number;
   coresPerSocket?: number;
   memoryMib: number;
-  /** Disk image paths (any format qemu-img reads), in boot order. */
-  disks: string[];
+  /** Disks in boot order. */
+  disks: ExportDisk[];
   nics?: ExportNic[];
+}
+
+export interface ExportDisk {
+  /** A file (its backing files must lie in the same directory) or a block device. */
+  path: string;
+  /** The format the VM uses it as (libvirt's <driver type>), never guessed from the content. */
+  format: 'qcow2' | 'raw';
 }
 
 export interface ExportOvaOptions {
@@ -64,16 +74,22 @@ export async function exportOva(src: ExportSource, out: Writable, o: ExportOvaOp
     const stem = safeStem(src.name);
     const vmdks: { href: string; path: string; fileSize: number; capacityBytes: number }[] = [];
     for (const [i, disk] of src.disks.entries()) {
-      const { stdout } = await run('qemu-img', ['info', '--output=json', disk], { timeoutMs: 60_000 });
-      const info = JSON.parse(stdout) as { format: string; 'virtual-size': number };
+      // A block device is visible alone and may have no backing file.
+      const dir = (await stat(disk.path)).isFile() ? dirname(disk.path) : undefined;
+      const label = `VM ${src.name}: disk ${i + 1} (${disk.path})`;
+      const info = await inspectBackingChain({ path: disk.path, format: disk.format, dir, label });
       const href = `${stem}-disk${i + 1}.vmdk`;
       const path = join(tmp, href);
       o.onPhase?.('converting', `disk ${i + 1}/${src.disks.length}`);
-      await run('qemu-img', ['convert', '-f', info.format, '-O', 'vmdk', '-o', 'subformat=streamOptimized', disk, path], {
-        timeoutMs: 24 * 3600_000,
+      await convertDisk({
+        input: disk.path,
+        inputFormat: disk.format,
+        inputDir: dir ?? disk.path,
+        output: path,
+        outputFormat: 'vmdk',
         signal: o.signal,
       });
-      vmdks.push({ href, path, fileSize: (await stat(path)).size, capacityBytes: info['virtual-size'] });
+      vmdks.push({ href, path, fileSize: (await stat(path)).size, capacityBytes: info.virtualSize });
     }
     const description: ExportDescription = {
       name: src.name,

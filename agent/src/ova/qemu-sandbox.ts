@@ -1,13 +1,18 @@
 // bubblewrap argv for running qemu-img on untrusted images: no network or other namespaces
-// shared, no host files but the qemu-img binary and libraries, the input read-only and at most
-// one writable output directory. Image paths inside the sandbox are fixed (/in/…, /out/…).
+// shared, no host files but the qemu-img binary and libraries and what the caller binds: an
+// input read-only at /in/…, an output directory writable at /out, or host paths (a pool's
+// directory, the one file being written) at their own place so backing names resolve as on the host.
 import { basename } from 'node:path';
 
 export interface SandboxMounts {
   /** Host path of the input image, visible read-only as /in/<basename>. */
-  input: string;
+  input?: string;
   /** Host directory visible writable as /out. */
   outputDir?: string;
+  /** Host paths visible read-only at their own place (e.g. a pool directory). */
+  readOnly?: readonly string[];
+  /** Existing host paths visible writable at their own place, bound after `readOnly`. */
+  writable?: readonly string[];
 }
 
 /** Where the input appears inside the sandbox. */
@@ -45,8 +50,10 @@ export function sandboxedQemuImg(mounts: SandboxMounts, args: readonly string[])
     '--symlink', 'usr/lib', '/lib',
     '--symlink', 'usr/lib64', '/lib64',
     '--dev', '/dev',
-    '--ro-bind', mounts.input, sandboxInputPath(mounts.input),
+    ...(mounts.input ? ['--ro-bind', mounts.input, sandboxInputPath(mounts.input)] : []),
     ...(mounts.outputDir ? ['--bind', mounts.outputDir, '/out'] : []),
+    ...(mounts.readOnly ?? []).flatMap((p) => ['--ro-bind', p, p]),
+    ...(mounts.writable ?? []).flatMap((p) => ['--bind', p, p]),
     '--chdir', '/',
     '/usr/bin/qemu-img',
     ...args,

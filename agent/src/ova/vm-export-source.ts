@@ -1,9 +1,10 @@
 // A libvirt domain (virsh dumpxml) → ExportSource: name, vCPUs and topology, memory, firmware,
-// file-backed disks in order, NICs. Parsing is pure; reading goes through the Virsh wrapper.
+// file-backed disks in order with the format the VM uses (<driver type>), NICs. Parsing is pure;
+// reading goes through the Virsh wrapper.
 import { XMLParser } from 'fast-xml-parser';
 import type { Virsh } from '../libvirt/virsh.js';
 import { failedPrecondition } from '../errors.js';
-import type { ExportSource } from './ova-export.js';
+import type { ExportDisk, ExportSource } from './ova-export.js';
 
 type Node = Record<string, unknown>;
 const parser = new XMLParser({
@@ -47,12 +48,16 @@ export function exportSourceFromDomainXml(xml: string, volumePath: (pool: string
   });
   const name = text(dom['name']);
   return Promise.all(
-    disks.map(async (d) => {
+    disks.map(async (d): Promise<ExportDisk> => {
+      const target = String((d['target'] as Node | undefined)?.['@dev'] ?? '?');
+      // libvirt never probes a disk's format: no <driver type> means raw.
+      const format = String(((d['driver'] as Node | undefined) ?? {})['@type'] ?? 'raw');
+      if (format !== 'qcow2' && format !== 'raw') throw failedPrecondition(`VM ${name}: disk ${target} is ${format}; only qcow2 and raw disks are exported`);
       const s = (d['source'] ?? {}) as Node;
-      if (typeof s['@file'] === 'string') return s['@file'];
-      if (typeof s['@pool'] === 'string' && typeof s['@volume'] === 'string') return volumePath(s['@pool'], s['@volume']);
-      if (typeof s['@dev'] === 'string') return s['@dev'];
-      throw failedPrecondition(`VM ${name}: disk ${String((d['target'] as Node | undefined)?.['@dev'] ?? '?')} has no file or volume source`);
+      if (typeof s['@file'] === 'string') return { path: s['@file'], format };
+      if (typeof s['@pool'] === 'string' && typeof s['@volume'] === 'string') return { path: await volumePath(s['@pool'], s['@volume']), format };
+      if (typeof s['@dev'] === 'string') return { path: s['@dev'], format };
+      throw failedPrecondition(`VM ${name}: disk ${target} has no file or volume source`);
     }),
   ).then((paths) => ({
     name,

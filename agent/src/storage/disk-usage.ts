@@ -2,7 +2,10 @@
 // `virsh dumpxml`), disks with a file/block source or a pool/volume source. Lets the storage
 // code refuse to delete or resize what a defined VM uses.
 import { XMLParser } from 'fast-xml-parser';
-import type { Virsh } from '../libvirt/virsh.js';
+import { AgentError, ErrorCode } from '../errors.js';
+import { ExecError } from '../exec/run.js';
+import { DOMAIN_NOT_FOUND } from '../libvirt/domain.js';
+import { Virsh } from '../libvirt/virsh.js';
 
 export interface DiskSource {
   file?: string;
@@ -44,7 +47,11 @@ async function names(virsh: Virsh, all: boolean): Promise<string[]> {
     .filter(Boolean);
 }
 
-/** Every disk of every domain (defined or running). Domains that vanish meanwhile are skipped. */
+/**
+ * Every disk of every domain (defined or running). Domains that vanish meanwhile are skipped;
+ * any other failure to read a domain fails the whole answer, since callers decide from it
+ * what is unused and may be deleted.
+ */
 export async function listDiskUses(virsh: Virsh): Promise<DiskUse[]> {
   const [all, running] = await Promise.all([names(virsh, true), names(virsh, false)]);
   const runningSet = new Set(running);
@@ -53,8 +60,14 @@ export async function listDiskUses(virsh: Virsh): Promise<DiskUse[]> {
       try {
         const xml = await virsh.exec(['dumpxml', '--domain', domain]);
         return parseDomainDisks(xml).map((d) => ({ ...d, domain, running: runningSet.has(domain) }));
-      } catch {
-        return [];
+      } catch (err) {
+        if (err instanceof ExecError && DOMAIN_NOT_FOUND.test(err.stderr)) return []; // undefined meanwhile
+        throw new AgentError(
+          ErrorCode.Unavailable,
+          `cannot tell which disks VM ${domain} uses: ${Virsh.message(err)}`,
+          undefined,
+          { cause: err },
+        );
       }
     }),
   );

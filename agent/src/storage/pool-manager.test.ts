@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { dirname, join } from 'node:path';
 import { PoolKind } from '@quantix/proto/v1/storage.js';
 import { AgentError } from '../errors.js';
 import { Virsh } from '../libvirt/virsh.js';
@@ -64,15 +65,20 @@ test('a failure injected after any step of pool creation leaves nothing behind',
   }
   assert.equal(existsSync(join(dataDir, 'storage', 'pools.json')), false, 'no record was ever saved');
 
-  // Without a fault the same pool comes up; a failure while growing it gives the old size back.
+  // Without a fault the same pool comes up. A failure while growing it never shrinks the file
+  // back (the filesystem may already use the new space); growing to the same size finishes.
   failAt = '';
   const pool = await manager.create({ name: `${prefix}ok`, kind: PoolKind.POOL_KIND_LOOP, sizeBytes: 64 * MIB, filesystem: '', path: '' });
   assert.equal(pool.filesystem, 'ext4');
   const before = await spaceFigures(pool.path);
   failAt = 'device-grown';
-  await assert.rejects(manager.grow(pool.name, 128 * MIB), /injected failure after device-grown/);
-  assert.equal((await stat(pool.backingFile)).size, 64 * MIB);
+  await assert.rejects(manager.grow(pool.name, 128 * MIB), /injected failure after device-grown.*stays at 134217728 bytes; grow the pool to 134217728 bytes again/);
+  assert.equal((await stat(pool.backingFile)).size, 128 * MIB);
   assert.equal((await spaceFigures(pool.path)).capacityBytes, before.capacityBytes);
+  failAt = '';
+  await assert.rejects(manager.grow(pool.name, 64 * MIB), (e: AgentError) => e.field === 'size_bytes' && /never shrink/.test(e.message));
+  const finished = await manager.grow(pool.name, 128 * MIB);
+  assert.ok(finished.capacityBytes > before.capacityBytes + 50 * MIB, `${before.capacityBytes} → ${finished.capacityBytes}`);
   const stored = JSON.parse(await readFile(join(dataDir, 'storage', 'pools.json'), 'utf8')) as { pools: { name: string }[] };
   assert.deepEqual(stored.pools.map((p) => p.name), [pool.name]);
 
@@ -106,6 +112,10 @@ test('invalid pool requests are refused with errors naming the field, the pool o
   await assert.rejects(dir('/etc'), rejectsWith('path', 'INVALID_ARGUMENT'));
   await assert.rejects(dir(join(dirA, 'missing')), rejectsWith('path', 'INVALID_ARGUMENT'));
   await assert.rejects(dir(dataDir), rejectsWith('path', 'INVALID_ARGUMENT'));
+  // System trees, libvirt's and Quantix's own, and their parents; shared directories themselves.
+  for (const p of ['/', '/var', '/var/lib', '/var/lib/libvirt', '/var/lib/libvirt/images', '/root', '/opt', '/tmp', '/home']) {
+    await assert.rejects(dir(p), rejectsWith('path', 'INVALID_ARGUMENT'), p);
+  }
 
   const a = await dir(dirA);
   assert.equal(a.path, dirA);
@@ -128,4 +138,20 @@ test('invalid pool requests are refused with errors naming the field, the pool o
   await manager.delete(a.name, false);
   assert.ok(existsSync(dirA), 'a dir pool never removes its directory');
   assert.deepEqual(await leftovers(dataDir, prefix), []);
+});
+
+test('an unreadable pools.json keeps the agent up: every pool call fails with the reason, the file is kept', async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'qxt-st-corrupt-'));
+  t.after(() => rm(dataDir, { recursive: true, force: true }));
+  const file = join(dataDir, 'storage', 'pools.json');
+  await mkdir(dirname(file), { recursive: true });
+  for (const text of ['{"version": 1, "pools": [', '{"version": 1, "pools": [{"name": "qxt-st-x", "kind": "zfs", "path": "/x", "active": true}]}']) {
+    await writeFile(file, text);
+    const manager = new PoolManager({ dataDir, virsh });
+    await sleep(200); // as in the agent: nobody waits for the restore before the first call
+    const unreadable = (e: AgentError) => e.code === 'FAILED_PRECONDITION' && e.message.includes(file);
+    await assert.rejects(manager.list(), unreadable);
+    await assert.rejects(manager.create({ name: 'qxt-st-new', kind: PoolKind.POOL_KIND_LOOP, sizeBytes: 64 * MIB, filesystem: '', path: '' }), unreadable);
+    assert.equal(await readFile(file, 'utf8'), text, 'the file is left for the operator');
+  }
 });

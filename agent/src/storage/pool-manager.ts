@@ -68,33 +68,43 @@ export class PoolManager {
     this.store = new PoolStore(opts.dataDir);
     this.env = { dataDir: opts.dataDir, step: opts.step ?? (() => undefined) };
     this.ready = this.restore();
+    // Only an unreadable store rejects: every call then fails with that reason, the agent stays up.
+    this.ready.catch((err: unknown) => log.error('storage unavailable', { reason: errorText(err) }));
   }
 
-  /** Loads the records and brings up every pool that should be active; one failure spares the rest. */
+  /** Loads the records and brings up every pool that should be active; each failure stays its pool's. */
   private async restore(): Promise<void> {
-    this.records = await this.store.load();
-    await this.releaseOrphans();
+    try {
+      this.records = await this.store.load();
+    } catch (err) {
+      throw failedPrecondition(`the pool definitions ${this.store.file} cannot be read (${errorText(err)}); repair or move the file and restart the agent`);
+    }
+    await this.releaseOrphans().catch((err: unknown) => log.error('could not look for unfinished pools', { reason: errorText(err) }));
     for (const record of this.records) {
       if (!record.active) continue;
       try {
         await Undo.run((undo) => this.bringUp(record, undo));
         log.info('pool up', { pool: record.name, path: record.path });
       } catch (err) {
-        const reason = err instanceof Error ? err.message : String(err);
+        const reason = errorText(err);
         this.failures.set(record.name, reason);
         log.error('pool failed to come up', { pool: record.name, reason });
         // A libvirt pool left running from before would expose the bare mount point directory.
-        if ((await libvirtPoolState(this.opts.virsh, record.name)) === 'active') {
-          await libvirtPoolStop(this.opts.virsh, record.name).catch(() => undefined);
+        try {
+          if ((await libvirtPoolState(this.opts.virsh, record.name)) === 'active') await libvirtPoolStop(this.opts.virsh, record.name);
+        } catch (stopErr) {
+          log.error('could not stop the libvirt pool of a failed pool', { pool: record.name, reason: errorText(stopErr) });
         }
       }
     }
-    for (const record of this.records) await this.publish(record.name);
+    for (const record of this.records) {
+      await this.publish(record.name).catch((err: unknown) => log.error('pool state unavailable', { pool: record.name, reason: errorText(err) }));
+    }
   }
 
   /**
    * A create interrupted by a crash (the record is saved last) can leave its loop device
-   * attached and mounted: those are released. Backing files are never removed here.
+   * attached and mounted: those are released, each on its own. Backing files are never removed here.
    */
   private async releaseOrphans(): Promise<void> {
     const poolsDir = join(this.opts.dataDir, 'pools') + '/';
@@ -103,9 +113,13 @@ export class PoolManager {
     for (const device of await loopList()) {
       const file = device.backFile.replace(/ \(deleted\)$/, '');
       if (!file.startsWith(poolsDir) || known.has(file)) continue;
-      for (const m of mounts.filter((m) => m.source === device.name)) await unmount(m.mountPoint);
-      await loopDetach(device.name);
-      log.warn('released the loop device of an unfinished pool', { device: device.name, backingFile: file });
+      try {
+        for (const m of mounts.filter((m) => m.source === device.name)) await unmount(m.mountPoint);
+        await loopDetach(device.name);
+        log.warn('released the loop device of an unfinished pool', { device: device.name, backingFile: file });
+      } catch (err) {
+        log.error('could not release the loop device of an unfinished pool', { device: device.name, backingFile: file, reason: errorText(err) });
+      }
     }
   }
 
@@ -195,9 +209,10 @@ export class PoolManager {
     }
     const target = Math.ceil(sizeBytes / MIB) * MIB;
     return this.lock.with(record.name, async () => {
+      // The same size again finishes a growth that failed after the backing file grew.
       const current = await kind.size!(record);
-      if (target <= current) {
-        throw invalidArgument('size_bytes', `must be larger than the current ${current} bytes of pool ${record.name}; pools never shrink`);
+      if (target < current) {
+        throw invalidArgument('size_bytes', `must be at least the current ${current} bytes of pool ${record.name}; pools never shrink`);
       }
       const free = (await spaceFigures(join(this.opts.dataDir, 'pools'))).availableBytes;
       if (target - current > free) {
@@ -259,7 +274,7 @@ export class PoolManager {
 
   async activeRecords(): Promise<PoolRecord[]> {
     await this.ready;
-    const up = await Promise.all(this.records.map((r) => storageKind(r.kind).isUp(r)));
+    const up = await Promise.all(this.records.map((r) => storageKind(r.kind).isUp(r).catch(() => false)));
     return this.records.filter((_r, i) => up[i]);
   }
 
@@ -360,7 +375,19 @@ export class PoolManager {
     return pool;
   }
 
+  /** The pool as the API shows it; a pool whose state cannot be read is FAILED with the reason. */
   private async view(record: PoolRecord): Promise<Pool> {
+    try {
+      return await this.describe(record);
+    } catch (err) {
+      const pool = emptyPool(record);
+      pool.state = PoolState.POOL_STATE_FAILED;
+      pool.error = `pool ${record.name}: ${errorText(err)}`;
+      return pool;
+    }
+  }
+
+  private async describe(record: PoolRecord): Promise<Pool> {
     const kind = storageKind(record.kind);
     const [up, libvirtState, device] = await Promise.all([
       kind.isUp(record),
@@ -410,6 +437,10 @@ function emptyPool(record: PoolRecord): Pool {
     error: '',
     volumeCount: 0,
   };
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 function domains(uses: DiskUse[]): string {

@@ -1,6 +1,6 @@
 // Pool definitions persisted in the agent's data dir (<dataDir>/storage/pools.json), written
 // atomically (temp file, fsync, rename, fsync of the directory) so a crash never leaves a
-// half-written file.
+// half-written file. Loading checks every record's shape: the file may have been edited by hand.
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { PoolRecord } from './storage-kind.js';
@@ -8,6 +8,20 @@ import type { PoolRecord } from './storage-kind.js';
 interface StoreFile {
   version: 1;
   pools: PoolRecord[];
+}
+
+/** What is wrong with a stored record's shape, or undefined (pure; the file may be hand-edited). */
+function recordProblem(p: unknown): string | undefined {
+  if (typeof p !== 'object' || p === null) return 'not an object';
+  const r = p as Partial<Record<keyof PoolRecord, unknown>>;
+  if (typeof r.name !== 'string' || !r.name) return 'no name';
+  if (r.kind !== 'loop' && r.kind !== 'dir') return `${r.name}: unknown kind ${JSON.stringify(r.kind)}`;
+  if (typeof r.path !== 'string' || !r.path.startsWith('/')) return `${r.name}: no absolute path`;
+  if (r.kind === 'loop' && !(typeof r.backingFile === 'string' && r.backingFile.startsWith('/'))) {
+    return `${r.name}: no backing file`;
+  }
+  if (typeof r.active !== 'boolean') return `${r.name}: no active flag`;
+  return undefined;
 }
 
 export class PoolStore {
@@ -29,6 +43,10 @@ export class PoolStore {
     if (parsed.version !== 1 || !Array.isArray(parsed.pools)) {
       throw new Error(`${this.file}: unknown pool store version ${String(parsed.version)}`);
     }
+    parsed.pools.forEach((p, i) => {
+      const problem = recordProblem(p);
+      if (problem) throw new Error(`pool ${i + 1}: ${problem}`);
+    });
     return parsed.pools;
   }
 

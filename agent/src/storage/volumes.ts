@@ -1,14 +1,19 @@
 // Volumes: files directly in a pool's directory, named by validated names (no path can leave
 // the pool; symlinks and non-regular files are refused). Create, list, resize (grow only),
 // delete and clone with qemu-img; new files are written under a hidden temp name and linked
-// into place only when complete, so a failure never leaves a half-written volume.
+// into place only when complete, so a failure never leaves a half-written volume. A format read
+// from the content is a guest's to choose (it can write a qcow2 header into its raw disk): before
+// a volume is used as qcow2 its backing chain must stay in its pool, and qemu-img on existing
+// volumes runs sandboxed with only the pool (read-only) and the one file it writes visible.
 import { randomBytes } from 'node:crypto';
-import { link, lstat, readdir, unlink } from 'node:fs/promises';
+import { link, lstat, readdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { VolumeFormat, type Volume } from '@quantix/proto/v1/storage.js';
 import { AgentError, ErrorCode, failedPrecondition, invalidArgument, notFound } from '../errors.js';
 import { run } from '../exec/run.js';
 import type { Virsh } from '../libvirt/virsh.js';
+import { inspectBackingChain } from '../ova/disk-inspect.js';
+import { sandboxedQemuImg, type SandboxMounts } from '../ova/qemu-sandbox.js';
 import { validateName } from '../validate/name.js';
 import { listDiskUses, type DiskUse } from './disk-usage.js';
 import { spaceFigures } from './filesystem.js';
@@ -69,6 +74,17 @@ function volumeExists(pool: PoolRecord, name: string): AgentError {
 
 async function removeQuietly(path: string): Promise<void> {
   await unlink(path).catch(() => undefined);
+}
+
+/** qemu-img on existing volumes: sandboxed, only `mounts` visible (files to write must exist). */
+async function runQemuImg(mounts: SandboxMounts, args: string[]): Promise<void> {
+  await run('bwrap', sandboxedQemuImg(mounts, args), { timeoutMs: QEMU_IMG_TIMEOUT, maxOutputBytes: 64 * 1024 });
+}
+
+/** Refuses a qcow2 volume whose backing chain (or data file) leads out of its pool. */
+async function checkBackingChain(pool: PoolRecord, volume: Volume): Promise<void> {
+  if (volume.format !== VolumeFormat.VOLUME_FORMAT_QCOW2) return;
+  await inspectBackingChain({ path: volume.path, format: 'qcow2', dir: pool.path, label: `volume ${pool.name}/${volume.name}` });
 }
 
 export class Volumes {
@@ -185,7 +201,8 @@ export class Volumes {
       if (running.length) {
         throw failedPrecondition(`volume ${pool.name}/${name} is in use by running VM ${running[0]!.domain}; stop it first`);
       }
-      await run('qemu-img', ['resize', '-q', '-f', qemuFormat(current.format), current.path, String(target)]);
+      await checkBackingChain(pool, current);
+      await runQemuImg({ readOnly: [pool.path], writable: [current.path] }, ['resize', '-q', '-f', qemuFormat(current.format), current.path, String(target)]);
       await this.pools.volumesChanged(pool);
       return this.view(pool, name);
     });
@@ -227,18 +244,19 @@ export class Volumes {
       throw failedPrecondition(`volume ${source.name}/${opts.name} is in use by a running VM; stop it before cloning`);
     }
     if (!opts.linked) await this.checkCapacity(target, volume.allocationBytes || 1, 'name');
+    await checkBackingChain(source, volume);
     return this.pools.withPool(target, async () => {
       await this.assertFree(target, opts.targetName, 'target_name');
       const tmp = tempPathFor(target, opts.targetName, 'clone');
       const srcFormat = qemuFormat(volume.format);
       try {
+        await writeFile(tmp, '', { flag: 'wx' });
+        const mounts = { readOnly: [source.path], writable: [tmp] };
         if (opts.linked) {
           // A relative backing name: the overlay keeps working wherever the pool is mounted.
-          await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', volume.name, '-F', srcFormat, tmp]);
+          await runQemuImg(mounts, ['create', '-q', '-f', 'qcow2', '-b', volume.name, '-F', srcFormat, tmp]);
         } else {
-          await run('qemu-img', ['convert', '-f', srcFormat, '-O', srcFormat, volume.path, tmp], {
-            timeoutMs: QEMU_IMG_TIMEOUT,
-          });
+          await runQemuImg(mounts, ['convert', '-f', srcFormat, '-O', srcFormat, volume.path, tmp]);
         }
         await publishFile(target, tmp, opts.targetName);
       } finally {

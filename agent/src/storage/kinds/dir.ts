@@ -6,9 +6,17 @@ import { isAbsolute, sep } from 'node:path';
 import { failedPrecondition, invalidArgument } from '../../errors.js';
 import type { StorageKind } from '../storage-kind.js';
 
-/** System trees a pool must never be placed in (or be a parent of). */
-const FORBIDDEN = ['/', '/bin', '/boot', '/dev', '/etc', '/lib', '/lib64', '/proc', '/run', '/sbin', '/sys', '/usr', '/var'];
-const FORBIDDEN_TREES = ['/bin', '/boot', '/dev', '/etc', '/lib', '/lib64', '/proc', '/run', '/sbin', '/sys', '/usr'];
+/**
+ * Trees a pool must neither lie in nor contain: the system, root's home, libvirt's own state and
+ * Quantix's program and data (the agent's data dir is added from its configuration).
+ */
+const FORBIDDEN_TREES = [
+  '/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/libx32', '/proc', '/root', '/run', '/sbin', '/sys', '/usr',
+  '/var/cache', '/var/lib/dpkg', '/var/lib/libvirt', '/var/lib/quantix', '/var/lib/systemd', '/var/log', '/var/run', '/var/spool',
+  '/opt/quantix',
+];
+/** Shared directories whose loose files belong to others: only a directory below them may be a pool. */
+const FORBIDDEN_EXACT = ['/home', '/tmp', '/var/tmp'];
 
 export function isInside(child: string, parent: string): boolean {
   return child === parent || child.startsWith(parent.endsWith(sep) ? parent : parent + sep);
@@ -31,11 +39,13 @@ export const dirKind: StorageKind = {
       throw invalidArgument('path', `${input.path} does not exist`);
     }
     if (!(await stat(path)).isDirectory()) throw invalidArgument('path', `${path} is not a directory`);
-    if (FORBIDDEN.includes(path) || FORBIDDEN_TREES.some((t) => isInside(path, t))) {
-      throw invalidArgument('path', `${path} is a system directory`);
-    }
-    if (isInside(path, env.dataDir) || isInside(env.dataDir, path)) {
-      throw invalidArgument('path', `${path} overlaps the agent's data dir ${env.dataDir}`);
+    if (FORBIDDEN_EXACT.includes(path)) throw invalidArgument('path', `${path} is shared by other users; use a directory below it`);
+    const dataDir = await realpath(env.dataDir).catch(() => env.dataDir);
+    for (const tree of [...FORBIDDEN_TREES, dataDir]) {
+      if (isInside(path, tree) || isInside(tree, path)) {
+        const what = tree === dataDir ? `the agent's data dir ${tree}` : `the system or Quantix directory ${tree}`;
+        throw invalidArgument('path', `${path} overlaps ${what}`);
+      }
     }
     return { record: { name: input.name, kind: 'dir', path, active: true }, sizeBytes: 0 };
   },

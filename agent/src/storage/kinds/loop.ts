@@ -1,6 +1,7 @@
 // Loop pools: a sparse backing file under <dataDir>/pools, attached with losetup, formatted
 // ext4 (or xfs) and mounted under <dataDir>/mnt/<pool>. Activation is idempotent (an attached
-// device is reused, a mounted filesystem is left alone); growth is online and never shrinks.
+// device is reused, a mounted filesystem is left alone); growth is online, never shrinks (not
+// even to undo a failed growth) and can be repeated at the same size.
 import { constants, existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chmod, mkdir, open, rmdir, stat, truncate, unlink } from 'node:fs/promises';
@@ -170,15 +171,12 @@ export const loopKind: StorageKind = {
     const fs = record.filesystem ?? 'ext4';
     const device = (await devicesOf(record))[0];
     if (!device || !(await this.isUp(record))) throw failedPrecondition(`pool ${record.name} is not started; start it first`);
-    const before = (await stat(file)).size;
-    let fsGrown = false;
     await truncate(file, sizeBytes);
     try {
       await loopRefreshCapacity(device);
       await env.step('device-grown');
       try {
         await growFilesystem(device, record.path, fs);
-        fsGrown = true;
       } catch (err) {
         if (fs !== 'ext4' || !lacksResizeCapability(err)) throw err;
         // Without CAP_SYS_RESOURCE ext4 can only grow unmounted, which is only done while no
@@ -196,18 +194,21 @@ export const loopKind: StorageKind = {
             if (!(e instanceof ExecError && e.exitCode === 1)) throw e; // 1: errors corrected
           });
           await run('resize2fs', [device], { timeoutMs: 600_000 });
-          fsGrown = true;
         } finally {
           await mountFilesystem(device, record.path, fs);
         }
       }
     } catch (err) {
-      // The filesystem did not grow: give the file and the device their old size back.
-      if (!fsGrown) {
-        await truncate(file, before).catch(() => undefined);
-        await loopRefreshCapacity(device).catch(() => undefined);
-      }
-      throw err;
+      // resize2fs and xfs_growfs can fail after growing part of the way: shrinking the file back
+      // could cut the filesystem off. The file keeps its new size; growing again finishes.
+      const why = err instanceof Error ? err.message : String(err);
+      log.warn('pool growth failed; the backing file keeps its new size', { pool: record.name, sizeBytes, reason: why });
+      throw new AgentError(
+        err instanceof AgentError ? err.code : ErrorCode.Internal,
+        `${why} (pool ${record.name}: the backing file ${file} stays at ${sizeBytes} bytes; grow the pool to ${sizeBytes} bytes again to finish)`,
+        undefined,
+        { cause: err },
+      );
     }
   },
 
