@@ -5,7 +5,7 @@ import type { Infer } from '../schema/schema.js';
 import type { Operation } from './operation.js';
 import { objectName, timestamp } from './common.js';
 import { TaskDto } from './tasks.js';
-import { CdromDto, DiskDto, NicDto } from './vms.js';
+import { CdromDto, DiskDto, NicDto, cpuCount } from './vms.js';
 
 export const TemplateDto = named(
   'TemplateDto',
@@ -49,6 +49,8 @@ export const DeployTemplateDto = named(
   obj({
     name: objectName('name of the new VM'),
     linked: opt(bool({ description: 'linked clones of the template volumes (fast; default false)' })),
+    sockets: opt(cpuCount("default: the template's")),
+    cores: opt(cpuCount("cores per socket; default: the template's")),
     memoryMib: opt(int({ min: 16, max: 4_194_304 })),
     start: opt(bool()),
   }),
@@ -62,5 +64,5 @@ export const templateOperations: Operation[] = [
   { id: 'importOva', method: 'POST', path: '/api/v1/templates/import', tag: 'templates', role: 'operator', body: 'stream', query: ImportOvaQuery, status: 201, response: TemplateDto, summary: 'Upload an OVA (raw body, Content-Length) streamed to the host for conversion; a task "ova.import" shows progress' },
   { id: 'updateTemplate', method: 'PATCH', path: '/api/v1/templates/:id', tag: 'templates', role: 'operator', body: UpdateTemplateDto, status: 200, response: TemplateDto, summary: 'Rename / describe' },
   { id: 'deleteTemplate', method: 'DELETE', path: '/api/v1/templates/:id', tag: 'templates', role: 'operator', query: DeleteTemplateQuery, status: 204, summary: 'Delete the template and its volumes (?keepVolumes=true keeps them)' },
-  { id: 'deployTemplate', method: 'POST', path: '/api/v1/templates/:id/deploy', tag: 'templates', role: 'operator', body: DeployTemplateDto, status: 202, response: TaskDto, summary: "Create a VM on the template's host: clone volumes, define, optionally start. Task result: {vmId}" },
+  { id: 'deployTemplate', method: 'POST', path: '/api/v1/templates/:id/deploy', tag: 'templates', role: 'operator', body: DeployTemplateDto, status: 202, response: TaskDto, summary: "Create a VM on the template's host: clone volumes, define (sockets, cores per socket and memory default to the template's; every NIC gets a new MAC), optionally start. Task result: {vmId}" },
 ];

@@ -75,7 +75,8 @@ export const VmDto = named(
 export type VmDto = Infer<typeof VmDto>;
 
 const memoryMib = () => int({ min: 16, max: 4_194_304 });
-const cpuCount = () => int({ min: 1, max: 256 });
+/** A count of sockets or of cores per socket (sockets × cores is at most 256, checked by the agent). */
+export const cpuCount = (description?: string) => int({ min: 1, max: 256, ...(description ? { description } : {}) });
 
 export const NewDiskDto = named(
   'NewDiskDto',
@@ -177,7 +178,7 @@ export const vmOperations: Operation[] = [
   vm('listVms', 'GET', '', 'All VMs on all hosts (from the live inventory)', { response: arr(VmDto), query: ListVmsQuery }),
   vm('getVm', 'GET', '/:id', 'One VM'),
   vm('createVm', 'POST', '', 'Create a VM: placement, new disk volumes, define (and start). Task result: {vmId}', { body: CreateVmDto }),
-  vm('updateVm', 'PATCH', '/:id', 'Change the definition (takes effect at next boot)', { body: UpdateVmDto, status: 200, response: VmDto }),
+  vm('updateVm', 'PATCH', '/:id', 'Change the definition of a shut-off VM. nics replaces the NIC list (add or remove NICs): a NIC without mac keeps the MAC of the NIC at its position, or gets a new one', { body: UpdateVmDto, status: 200, response: VmDto }),
   vm('startVm', 'POST', '/:id/start', 'Start'),
   vm('shutdownVm', 'POST', '/:id/shutdown', 'ACPI shutdown, waits for power-off', { body: ShutdownVmDto }),
   vm('forceOffVm', 'POST', '/:id/force-off', 'Pull the plug'),

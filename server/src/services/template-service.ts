@@ -1,13 +1,14 @@
 // Templates: an OVA streamed from the request body straight into ImageService.ImportOva (no
 // buffering; a task shows progress), kept as a record in the db; deploy = clone the template's
-// volumes on its host, then DefineVm from the stored spec (undone on failure).
+// volumes on its host, then DefineVm from the stored spec with the caller's CPU/memory and fresh
+// NIC MACs (undone on failure).
 import type { Readable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import type { ImportOvaEvent, ImportOvaRequest, ImportOvaResult } from '@quantix/proto/v1/image.js';
 import { VmSpec } from '@quantix/proto/v1/vm.js';
 import type { DeployTemplateDto, TemplateDto } from '../dto/templates.js';
 import type { TaskDto } from '../dto/tasks.js';
-import { HttpError, conflict, notFound } from '../errors.js';
+import { HttpError, badRequest, conflict, notFound } from '../errors.js';
 import type { AgentPool } from '../agents/agent-pool.js';
 import { pumpBytes } from '../agents/stream-upload.js';
 import type { TemplateRepo } from '../store/log-repo.js';
@@ -16,6 +17,30 @@ import type { EventHub } from './event-hub.js';
 import type { TaskService } from './task-service.js';
 import { refuseNewVms } from './cluster-service.js';
 import { specFields } from './dto-mapping.js';
+
+const MAX_VCPUS = 256;
+
+/**
+ * The VmSpec a deploy defines: the template's spec on the cloned `volumes` (disk order), with the
+ * request's name, sockets, cores per socket and memory (each defaulting to the template's). Every
+ * NIC's MAC is left empty so libvirt assigns a new one: the OVA's MACs would repeat on every deploy.
+ */
+export function deploySpec(template: TemplateRecord, req: DeployTemplateDto, volumes: readonly string[]): VmSpec {
+  const base = VmSpec.fromJSON(template.spec);
+  const disks = base.disks.length
+    ? base.disks.map((d, i) => ({ ...d, pool: template.pool, volume: volumes[i] ?? d.volume }))
+    : volumes.map((v) => ({ pool: template.pool, volume: v, bus: 1, readonly: false }));
+  return VmSpec.fromPartial({
+    ...base,
+    name: req.name,
+    uuid: '',
+    sockets: req.sockets ?? (base.sockets || 1),
+    cores: req.cores ?? (base.cores || 1),
+    memoryMib: req.memoryMib ?? base.memoryMib,
+    disks,
+    nics: base.nics.map((n) => ({ ...n, mac: '' })),
+  });
+}
 
 export class TemplateService {
   constructor(
@@ -115,10 +140,13 @@ export class TemplateService {
     const c = this.pool.get(t.hostId);
     const agent = c.requireOnline();
     refuseNewVms(c);
+    const probe = deploySpec(t, req, []);
+    if (probe.sockets * probe.cores > MAX_VCPUS) {
+      throw badRequest(`cores: ${probe.sockets} sockets × ${probe.cores} cores is more than ${MAX_VCPUS} vCPUs`, req.cores ? 'cores' : 'sockets');
+    }
     const { dto } = await this.tasks.start({ kind: 'template.deploy', target: { type: 'template', id, name: req.name }, hostId: t.hostId, user }, async (task) => {
       const cloned: string[] = [];
       try {
-        const base = VmSpec.fromJSON(t.spec);
         for (const [i, v] of t.volumes.entries()) {
           const target = `${req.name}-disk${i}`;
           task.log(`cloning ${t.pool}/${v} → ${target}`);
@@ -126,10 +154,7 @@ export class TemplateService {
           await agent.call(agent.storage, agent.storage.cloneVolume, { pool: t.pool, name: v, targetName: target, targetPool: '', linked: req.linked ?? false }, 3_600_000);
           cloned.push(target);
         }
-        const disks = base.disks.length
-          ? base.disks.map((d, i) => ({ ...d, pool: t.pool, volume: cloned[i] ?? d.volume }))
-          : cloned.map((v) => ({ pool: t.pool, volume: v, bus: 1, readonly: false }));
-        const spec = VmSpec.fromPartial({ ...base, name: req.name, uuid: '', disks, memoryMib: req.memoryMib ?? base.memoryMib });
+        const spec = deploySpec(t, req, cloned);
         task.progress(85, 'defining');
         const vm = await agent.call(agent.vm, agent.vm.defineVm, { spec }, 120_000);
         cloned.length = 0;

@@ -1,6 +1,7 @@
 // VMs across hosts: routed to the host that has them, long actions run as tasks, the
 // inventory re-read after each change. Creation: placement → disk volumes → DefineVm (→ start),
 // undone on failure.
+import { randomBytes } from 'node:crypto';
 import { VmSpec, type Vm } from '@quantix/proto/v1/vm.js';
 import { VolumeFormat } from '@quantix/proto/v1/storage.js';
 import type { CloneVmDto, CreateVmDto, SnapshotDto, UpdateVmDto, VmDto, VmStatsDto } from '../dto/vms.js';
@@ -17,6 +18,30 @@ import type { AgentClient } from '../agents/agent-client.js';
 
 type SimpleAction = 'start' | 'forceOff' | 'reboot' | 'reset' | 'pause' | 'resume';
 const LONG_MS = 180_000;
+
+/** A random MAC in QEMU's locally administered 52:54:00 range (the one libvirt uses). */
+export function randomMac(): string {
+  return `52:54:00:${[...randomBytes(3)].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
+}
+
+/**
+ * The MAC of each NIC of an update. A NIC given without one keeps the MAC of the current NIC at
+ * its position (as the agent would fill it in), unless another NIC of the request has that MAC
+ * — a NIC was removed before it and this one is new: then it gets a fresh MAC, never a duplicate.
+ */
+export function nicMacsForUpdate(nics: readonly { mac?: string }[], current: readonly { mac: string }[], fresh = randomMac): string[] {
+  const taken = new Set(nics.map((n) => n.mac?.toLowerCase() ?? '').filter(Boolean));
+  return nics.map((n, i) => {
+    if (n.mac) return n.mac;
+    let mac = current[i]?.mac.toLowerCase() ?? '';
+    if (mac && taken.has(mac)) {
+      do mac = fresh();
+      while (taken.has(mac));
+    }
+    if (mac) taken.add(mac);
+    return mac;
+  });
+}
 
 export class VmService {
   constructor(
@@ -104,6 +129,7 @@ export class VmService {
     const { c, agent } = this.online(id);
     const current = await agent.call(agent.vm, agent.vm.getVm, { id });
     const s = current.spec!;
+    const macs = req.nics ? nicMacsForUpdate(req.nics, s.nics) : [];
     const spec = VmSpec.fromPartial({
       ...s,
       sockets: req.sockets ?? s.sockets,
@@ -112,7 +138,7 @@ export class VmService {
       firmware: req.firmware ? firmware.num(req.firmware) : s.firmware,
       disks: req.disks ? req.disks.map((d) => ({ pool: d.pool, volume: d.volume, bus: diskBus.num(d.bus ?? 'virtio'), readonly: d.readonly ?? false })) : s.disks,
       cdroms: req.cdroms ? req.cdroms.map((cd) => ({ pool: cd.pool ?? '', volume: cd.volume ?? '', bus: diskBus.num(cd.bus ?? 'sata') })) : s.cdroms,
-      nics: req.nics ? req.nics.map((n) => ({ kind: nicKind.num(n.kind), source: n.source ?? '', model: nicModel.num(n.model ?? 'virtio'), mac: n.mac ?? '' })) : s.nics,
+      nics: req.nics ? req.nics.map((n, i) => ({ kind: nicKind.num(n.kind), source: n.source ?? '', model: nicModel.num(n.model ?? 'virtio'), mac: macs[i]! })) : s.nics,
       bootOrder: req.bootOrder ? req.bootOrder.map((b) => bootDevice.num(b)) : s.bootOrder,
       vnc: req.vnc ?? s.vnc,
       description: req.description ?? s.description,

@@ -37,6 +37,15 @@ export function uploadOva(req: { hostId: string; pool: string; file: File; name?
   return uploadFile<TemplateDto>('POST', `/templates/import?${q}`, req.file, opts);
 }
 
-/** Creates a VM from a template; the task result carries `{vmId}`. */
-export const deployTemplate = (id: string, req: { name: string; linked?: boolean; memoryMib?: number; start?: boolean }) =>
-  apiPost<TaskDto>(`/templates/${encodeURIComponent(id)}/deploy`, req);
+/** DeployTemplateDto: omitted sockets, cores (per socket) and memory are the template's. */
+export interface DeployTemplateRequest {
+  name: string;
+  linked?: boolean;
+  sockets?: number;
+  cores?: number;
+  memoryMib?: number;
+  start?: boolean;
+}
+
+/** Creates a VM from a template (its NICs get new MACs); the task result carries `{vmId}`. */
+export const deployTemplate = (id: string, req: DeployTemplateRequest) => apiPost<TaskDto>(`/templates/${encodeURIComponent(id)}/deploy`, req);

@@ -1,13 +1,15 @@
 // Create-VM wizard: name + placement, CPU/memory, disk from a pool, boot media (ISO / OVA template /
-// none), network, firmware, review. A server error naming a field sends the user to its step.
+// none), network (those where the VM will run), firmware, review. A server error naming a field
+// sends the user to its step.
 import { LitElement, css, html, nothing } from 'lit';
 import { NIC_MODELS, createVm } from '../../api/vms.js';
-import { draftToRequest, stepOfField, type Draft } from './vm-create-request.js';
+import { draftToDeploy, draftToRequest, stepOfField, type Draft } from './vm-create-request.js';
+import { networkChoices, type NetworkChoice } from './vm-network-choices.js';
 import { ApiError, formError } from '../../api/client.js';
 import { fetchClusters, fetchHosts, type ClusterDto, type HostDto } from '../../api/hosts.js';
 import { fetchAllVolumes, fetchPools, type PoolDto, type VolumeDto } from '../../api/storage.js';
 import { deployTemplate, fetchTemplates, type TemplateDto } from '../../api/images.js';
-import { fetchAllNetworks, type NetworkDto } from '../../api/networks.js';
+import { fetchAllClusterNetworks, fetchAllNetworks, type ClusterNetworkDto, type NetworkDto } from '../../api/networks.js';
 import { ResourceController } from '../../controllers/resource-controller.js';
 import { followIfTask } from '../../controllers/task-tracker.js';
 import { isTask } from '../../api/tasks.js';
@@ -37,6 +39,9 @@ export class QxVmCreateWizard extends LitElement {
   private volumes = new ResourceController<VolumeDto[]>(this, async (s) => fetchAllVolumes(await fetchPools(s), s));
   private templates = new ResourceController<TemplateDto[]>(this, (s) => fetchTemplates(s).catch(() => []));
   private networks = new ResourceController<NetworkDto[]>(this, async (s) => fetchAllNetworks((await fetchHosts(s)).filter((h) => h.status === 'online').map((h) => h.id), s));
+  private clusterNetworks = new ResourceController<ClusterNetworkDto[]>(this, async (s) =>
+    fetchAllClusterNetworks((await fetchClusters(s).catch(() => [])).map((c) => c.id), s),
+  );
 
   constructor() {
     super();
@@ -85,7 +90,17 @@ export class QxVmCreateWizard extends LitElement {
     if (step === 3 && d.bootKind === 'iso' && !d.iso) return bad('Choose an ISO.', 'cdroms');
     if (step === 3 && d.bootKind === 'image' && !d.image) return bad('Choose a disk image.', 'image');
     if (step === 3 && d.bootKind === 'template' && !d.templateId) return bad('Choose a template.', 'template');
+    const nets = step === 4 && d.bootKind !== 'template' && d.network ? this.networkChoices() : undefined;
+    if (nets && !nets.some((n) => n.name === d.network)) return bad(`Network ${d.network} is not available where this VM will run; choose another.`, 'nics');
     return undefined;
+  }
+
+  /** The networks the draft's VM can use (undefined while they load). */
+  private networkChoices(): NetworkChoice[] | undefined {
+    const [hosts, networks, clusterNetworks] = [this.hosts.value, this.networks.value, this.clusterNetworks.value];
+    if (!hosts || !networks || !clusterNetworks) return undefined;
+    const r = draftToRequest(this.draft);
+    return networkChoices({ hostId: r.hostId, clusterId: r.clusterId }, { hosts, networks, clusterNetworks });
   }
 
   private next(): void {
@@ -109,7 +124,7 @@ export class QxVmCreateWizard extends LitElement {
     try {
       const task =
         d.bootKind === 'template'
-          ? await deployTemplate(d.templateId, { name: d.name.trim(), memoryMib: d.memoryMib, start: d.start })
+          ? await deployTemplate(d.templateId, draftToDeploy(d, this.templates.value?.find((t) => t.id === d.templateId)))
           : await createVm(draftToRequest(d));
       const done = await followIfTask(task, (t) => (this.progress = `${t.phase || t.kind}${t.progress !== null ? `: ${Math.round(t.progress)}%` : ''}`));
       const vmId = isTask(done) ? String(done.result?.vmId ?? '') : '';
@@ -190,13 +205,24 @@ export class QxVmCreateWizard extends LitElement {
           ${d.bootKind === 'template' ? formField('Template', 'template', html`<select id="template" @change=${(e: Event) => this.pickTemplate((e.target as HTMLSelectElement).value)} aria-invalid=${!!this.err('template')}>
               <option value="">Choose…</option>${(this.templates.value ?? []).map((t) => html`<option value=${t.id} ?selected=${d.templateId === t.id}>${t.name} (${t.sockets * t.cores} vCPU, ${t.memoryMib} MiB, ${t.disks.length} disk)</option>`)}
             </select>`, this.err('template'), 'The VM gets the template’s disks and NICs, on the template’s host.') : nothing}`;
-      case 4:
-        if (d.bootKind === 'template') return html`<p class="muted">The VM gets the template’s network interfaces.</p>`;
+      case 4: {
+        if (d.bootKind === 'template') return html`<p class="muted">The VM gets the template’s network interfaces (with new MAC addresses).</p>`;
+        const choices = this.networkChoices();
+        const nets = choices ?? [];
+        const stale = choices && d.network && !nets.some((n) => n.name === d.network);
+        const r = draftToRequest(d);
+        const where = r.hostId
+          ? `Networks of host ${this.hosts.value?.find((h) => h.id === r.hostId)?.name ?? r.hostId}.`
+          : r.clusterId
+            ? 'Cluster networks of the chosen cluster.'
+            : 'Automatic placement: only the networks every host has. Choose a host or cluster for more.';
         return html`<div class="row">${formField('Network', 'network', html`<select id="network" @change=${(e: Event) => this.input('network', e)} aria-invalid=${!!this.err('nics')}>
             <option value="">No network</option>
-            ${[...new Map((this.networks.value ?? []).map((n) => [n.name, n])).values()].map((n) => html`<option value=${n.name} ?selected=${d.network === n.name}>${n.name} (${n.kind}${n.subnet ? `, ${n.subnet}` : ''})</option>`)}
-          </select>`, this.err('nics'))}
+            ${nets.map((n) => html`<option value=${n.name} ?selected=${d.network === n.name}>${n.name} (${n.detail})</option>`)}
+            ${stale ? html`<option value=${d.network} selected>${d.network} (not available here)</option>` : nothing}
+          </select>`, this.err('nics'), where)}
           ${formField('NIC model', 'nicModel', html`<select id="nicModel" @change=${(e: Event) => this.input('nicModel', e)}>${NIC_MODELS.map((m) => html`<option ?selected=${d.nicModel === m}>${m}</option>`)}</select>`)}</div>`;
+      }
       case 5:
         return html`<fieldset class="choices" style="border:0;padding:0;margin:0"><legend class="sr-only">Firmware</legend>
           <label><input type="radio" name="firmware" .checked=${d.firmware === 'bios'} @change=${() => this.set('firmware', 'bios')} /> BIOS (SeaBIOS)</label>

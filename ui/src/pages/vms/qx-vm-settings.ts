@@ -1,24 +1,41 @@
-// The settings tab of a VM: CPU, memory, firmware and the network of each NIC (takes effect at
-// the next boot). The NIC choice lists the networks of the VM's host.
-import { LitElement, html, nothing } from 'lit';
+// The settings tab of a VM: CPU, memory, firmware and its NICs — re-pointed, added or removed
+// (the server takes changes only while the VM is shut off; they apply at its next boot). The
+// network choices are the networks of the VM's host.
+import { LitElement, html, nothing, type PropertyValues } from 'lit';
 import { NIC_MODELS, updateVm, type NicModel, type VmDto } from '../../api/vms.js';
 import { fieldError, formError } from '../../api/client.js';
 import { fetchNetworks, type NetworkDto } from '../../api/networks.js';
 import { ResourceController } from '../../controllers/resource-controller.js';
 import { formField } from '../../components/form-field.js';
 import { sharedStyles } from '../../components/shared-styles.js';
+import { MAX_NICS, addNicRow, changeNicRow, nicsPatch, removeNicRow, sourceKey, sourceOptions, type NicRow } from './vm-settings-nics.js';
 
 const FIELDS = ['sockets', 'cores', 'memoryMib', 'firmware', 'nics'];
 
 export class QxVmSettings extends LitElement {
-  static override properties = { vm: { attribute: false }, error: { state: true }, saved: { state: true }, busy: { state: true } };
+  static override properties = { vm: { attribute: false }, error: { state: true }, saved: { state: true }, busy: { state: true }, nics: { state: true } };
   declare vm: VmDto;
   declare error: unknown;
   declare saved: boolean;
   declare busy: boolean;
+  /** The NICs as edited (saved with the form). */
+  declare nics: NicRow[];
   private networks = new ResourceController<NetworkDto[]>(this, (s) => fetchNetworks(this.vm.hostId, s));
 
   static override styles = sharedStyles;
+
+  constructor() {
+    super();
+    this.nics = [];
+  }
+
+  override willUpdate(changed: PropertyValues<this>): void {
+    // A new VM, or its NICs changed on the server (saved, or by someone else): start from them.
+    const old = changed.get('vm') as VmDto | undefined;
+    if (changed.has('vm') && (!old || old.id !== this.vm.id || JSON.stringify(old.nics) !== JSON.stringify(this.vm.nics))) {
+      this.nics = this.vm.nics.map((n) => ({ ...n }));
+    }
+  }
 
   private async onSubmit(e: SubmitEvent): Promise<void> {
     e.preventDefault();
@@ -27,16 +44,12 @@ export class QxVmSettings extends LitElement {
     this.error = undefined;
     this.saved = false;
     try {
-      const nics = this.vm.nics.map((n, i) => {
-        const [kind, source] = String(f.get(`nic${i}`) ?? `${n.kind}:${n.source}`).split(':');
-        return { kind: kind as 'network' | 'bridge' | 'user', source, model: String(f.get(`model${i}`) ?? n.model) as NicModel, mac: n.mac };
-      });
       await updateVm(this.vm.id, {
         sockets: Number(f.get('sockets')),
         cores: Number(f.get('cores')),
         memoryMib: Number(f.get('memoryMib')),
         firmware: f.get('firmware') === 'uefi' ? 'uefi' : 'bios',
-        nics,
+        nics: nicsPatch(this.nics),
       });
       this.saved = true;
       this.dispatchEvent(new Event('qx-saved'));
@@ -51,9 +64,10 @@ export class QxVmSettings extends LitElement {
     const vm = this.vm;
     const err = (k: string) => fieldError(this.error, k);
     const nets = this.networks.value ?? [];
-    const top = formError(this.error, [...FIELDS, ...vm.nics.map((_, i) => `nics[${i}].source`)]);
+    const off = vm.state === 'shutoff';
+    const top = formError(this.error, [...FIELDS, ...this.nics.map((_, i) => `nics[${i}].source`)]);
     return html`<form class="card" @submit=${this.onSubmit} style="max-width:640px" aria-label="VM settings">
-      <p class="muted" style="margin-top:0">Changes take effect at the next boot of ${vm.name}.</p>
+      <p class="muted" style="margin-top:0">${off ? `Changes take effect at the next boot of ${vm.name}.` : `Shut ${vm.name} down to change its settings.`}</p>
       ${top ? html`<div class="notice error" role="alert">${top}</div>` : nothing}
       ${this.saved ? html`<div class="notice ok" role="status">Saved.</div>` : nothing}
       <fieldset ?disabled=${this.busy} style="border:0;padding:0;margin:0">
@@ -63,19 +77,31 @@ export class QxVmSettings extends LitElement {
           ${formField('Memory (MiB)', 'memoryMib', html`<input id="memoryMib" name="memoryMib" type="number" min="16" .value=${String(vm.memoryMib)} aria-invalid=${!!err('memoryMib')} />`, err('memoryMib'))}
           ${formField('Firmware', 'firmware', html`<select id="firmware" name="firmware">${(['bios', 'uefi'] as const).map((f) => html`<option value=${f} ?selected=${vm.firmware === f}>${f.toUpperCase()}</option>`)}</select>`, err('firmware'))}
         </div>
-        ${vm.nics.map((n, i) => {
-          const current = `${n.kind}:${n.source}`;
-          const options = [...new Set([current, ...nets.map((x) => `network:${x.name}`)])];
-          const e = fieldError(this.error, `nics[${i}].source`) ?? (i === 0 ? err('nics') : undefined);
-          return html`<div class="row">
-            ${formField(`NIC ${i + 1} (${n.mac}) network`, `nic${i}`, html`<select id="nic${i}" name="nic${i}" aria-invalid=${!!e}>
-              ${options.map((o) => html`<option value=${o} ?selected=${o === current}>${o.replace(':', ' ')}</option>`)}</select>`, e)}
-            ${formField('Model', `model${i}`, html`<select id="model${i}" name="model${i}">${NIC_MODELS.map((m) => html`<option ?selected=${m === n.model}>${m}</option>`)}</select>`)}
-          </div>`;
-        })}
+        ${this.nics.map((n, i) => this.renderNic(n, i, nets, off))}
+        ${this.nics.length ? nothing : html`<p class="muted" data-testid="no-nics">No network interfaces.${err('nics') ? html` <span class="field-error" role="alert">${err('nics')}</span>` : nothing}</p>`}
+        <p>
+          <button type="button" data-action="add-nic" ?disabled=${!off || !nets.length || this.nics.length >= MAX_NICS}
+            @click=${() => (this.nics = addNicRow(this.nics, nets[0]!.name))}>Add network interface</button>
+          ${off ? (nets.length ? nothing : html`<span class="muted">The host of ${vm.name} has no networks.</span>`) : html`<span class="muted">Shut the VM down to add or remove network interfaces.</span>`}
+        </p>
         <button class="primary" type="submit">Save</button>
       </fieldset>
     </form>`;
+  }
+
+  private renderNic(n: NicRow, i: number, nets: NetworkDto[], off: boolean) {
+    const current = sourceKey(n);
+    const e = fieldError(this.error, `nics[${i}].source`) ?? (i === 0 ? fieldError(this.error, 'nics') : undefined);
+    return html`<div class="row" data-nic=${i}>
+      ${formField(`NIC ${i + 1} (${n.mac || 'new'}) network`, `nic${i}`, html`<select id="nic${i}" .value=${current} aria-invalid=${!!e}
+          @change=${(ev: Event) => (this.nics = changeNicRow(this.nics, i, { key: (ev.target as HTMLSelectElement).value }))}>
+        ${sourceOptions(n, nets).map((o) => html`<option value=${o} ?selected=${o === current}>${o.replace(':', ' ')}</option>`)}</select>`, e)}
+      ${formField('Model', `model${i}`, html`<select id="model${i}" .value=${n.model}
+          @change=${(ev: Event) => (this.nics = changeNicRow(this.nics, i, { model: (ev.target as HTMLSelectElement).value as NicModel }))}>
+        ${NIC_MODELS.map((m) => html`<option ?selected=${m === n.model}>${m}</option>`)}</select>`)}
+      <div class="field" style="flex:0 0 auto;min-width:0;justify-content:flex-end"><button type="button" data-action="remove-nic" ?disabled=${!off} aria-label="Remove NIC ${i + 1}"
+        @click=${() => (this.nics = removeNicRow(this.nics, i))}>Remove</button></div>
+    </div>`;
   }
 }
 customElements.define('qx-vm-settings', QxVmSettings);

@@ -1,7 +1,8 @@
-// The create-VM wizard sends the server's CreateVmDto shape, and server errors map to steps.
+// The create-VM wizard sends the server's CreateVmDto (or DeployTemplateDto) shape, and server
+// errors map to steps.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { draftToRequest, stepOfField, type Draft } from './vm-create-request.js';
+import { draftToDeploy, draftToRequest, stepOfField, type Draft } from './vm-create-request.js';
 
 const base: Draft = {
   name: ' web-1 ', placement: 'auto', cores: 2, memoryMib: 256, pool: 'pool1', diskGib: 1, bootKind: 'none', iso: '', image: '', templateId: '',
@@ -44,4 +45,12 @@ test('server error fields lead to the step that owns them', () => {
   assert.equal(stepOfField('nics[0].source'), 4);
   assert.equal(stepOfField('cdroms'), 3);
   assert.equal(stepOfField('whatever'), undefined);
+});
+
+test('a template deploy sends the edited vCPUs, keeping the template’s cores per socket when they divide', () => {
+  const d = { ...base, bootKind: 'template' as const, templateId: 't1', cores: 6, memoryMib: 512, start: false };
+  assert.deepEqual(draftToDeploy(d, { sockets: 2, cores: 2 }), { name: 'web-1', sockets: 3, cores: 2, memoryMib: 512, start: false });
+  assert.deepEqual(draftToDeploy({ ...d, cores: 4 }, { sockets: 2, cores: 2 }), { name: 'web-1', sockets: 2, cores: 2, memoryMib: 512, start: false });
+  assert.deepEqual(draftToDeploy({ ...d, cores: 5 }, { sockets: 1, cores: 2 }), { name: 'web-1', sockets: 1, cores: 5, memoryMib: 512, start: false });
+  assert.deepEqual(draftToDeploy({ ...d, cores: 3 }, undefined), { name: 'web-1', sockets: 1, cores: 3, memoryMib: 512, start: false });
 });

@@ -1,6 +1,7 @@
-// The create-VM wizard's draft → the server's CreateVmDto, and which wizard step owns a field
-// named in a server error (pure; unit-tested without a browser).
+// The create-VM wizard's draft → the server's CreateVmDto (or DeployTemplateDto), and which wizard
+// step owns a field named in a server error (pure; unit-tested without a browser).
 import type { CreateVmRequest, NicModel } from '../../api/vms.js';
+import type { DeployTemplateRequest } from '../../api/images.js';
 
 /** Which step owns each request field (server errors go to that step). */
 export function stepOfField(field: string): number | undefined {
@@ -54,4 +55,13 @@ export function draftToRequest(d: Draft): CreateVmRequest {
     bootOrder: iso ? ['cdrom', 'disk'] : ['disk'],
     start: d.start,
   };
+}
+
+/**
+ * The deploy request for a draft that deploys `template`: the draft's vCPUs keep the template's
+ * cores per socket when they divide evenly (2 × 2 → 3 × 2 for 6), else one socket of that many cores.
+ */
+export function draftToDeploy(d: Draft, template: { sockets: number; cores: number } | undefined): DeployTemplateRequest {
+  const perSocket = template && template.cores > 0 && d.cores % template.cores === 0 ? template.cores : d.cores;
+  return { name: d.name.trim(), sockets: d.cores / perSocket, cores: perSocket, memoryMib: d.memoryMib, start: d.start };
 }
