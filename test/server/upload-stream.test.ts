@@ -1,14 +1,14 @@
-// Uploads through the vDC are streamed, never buffered: a 256 MiB disk image (2 GiB: upload.bench.ts) and an OVA go from
-// the request body straight to the agent (StorageService.UploadVolume, ImageService.ImportOva)
-// while the server's RSS stays flat; the OVA becomes a template that deploys into a running VM;
-// volumes download and VMs export (OVA) as byte streams.
+// Uploads through the vDC are streamed, never buffered: a 256 MiB disk image (2 GiB: upload.bench.ts) and
+// OVAs (a small bootable one, and a 2 GiB one generated on the fly) go from the request body straight to the
+// agent (StorageService.UploadVolume, ImageService.ImportOva) while the server's RSS stays flat; the OVA
+// becomes a template that deploys into a running VM; volumes download and VMs export (OVA) as byte streams.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, mkdtemp, open, rm } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import type { HostDto } from '../../server/src/dto/hosts.js';
 import type { TaskDto } from '../../server/src/dto/tasks.js';
 import type { TemplateDto } from '../../server/src/dto/templates.js';
@@ -18,6 +18,8 @@ import { freePort, spawnAgent, type Child } from '../../server/src/test-support/
 import { startTestServer } from '../../server/src/test-support/test-server.js';
 import { eventually, removeDomain, srvName } from '../../server/src/test-support/guest-pool.js';
 import { buildGuestOva } from '../appliance/guest-ova.js';
+import { ovftoolOvf } from '../ova/ovf-templates.js';
+import { writeTarEnd, writeTarEntry } from '../../agent/src/ova/tar-writer.js';
 
 const MiB = 1024 * 1024;
 const SIZE = 256 * MiB;
@@ -33,6 +35,35 @@ async function peakRssGrowth(work: () => Promise<void>): Promise<number> {
     clearInterval(timer);
   }
   return Math.max(peak, process.memoryUsage().rss) - start;
+}
+
+/** A raw disk's OVF format URI (the spelling test/ova/corpus.ts uses; ovf-parse.ts reads it as "raw"). */
+const RAW_DISK_FORMAT = 'http://www.gnome.org/~markmc/qcow-image-format.html#raw';
+
+/**
+ * An OVA of `ovf` plus one disk entry of `diskBytes` zeros, produced while it is read (never held
+ * in memory or written to a file); the tar framing is the agent's own writer. `length` is the
+ * exact byte count, for Content-Length.
+ */
+function generatedOva(ovf: string, diskHref: string, diskBytes: number): { stream: Readable; length: number } {
+  const descriptor = Buffer.from(ovf);
+  const padded = (n: number) => Math.ceil(n / 512) * 512;
+  const length = 512 + padded(descriptor.length) + 512 + padded(diskBytes) + 1024;
+  const out = new PassThrough({ highWaterMark: MiB });
+  const zeros = Buffer.alloc(MiB);
+  async function* one(b: Buffer): AsyncGenerator<Buffer> {
+    yield b;
+  }
+  async function* disk(): AsyncGenerator<Buffer> {
+    for (let left = diskBytes; left > 0; left -= zeros.length) yield left >= zeros.length ? zeros : zeros.subarray(0, left);
+  }
+  (async () => {
+    await writeTarEntry(out, 'big.ovf', descriptor.length, one(descriptor));
+    await writeTarEntry(out, diskHref, diskBytes, disk());
+    await writeTarEnd(out);
+    out.end();
+  })().catch((err: unknown) => out.destroy(err instanceof Error ? err : new Error(String(err))));
+  return { stream: out, length };
 }
 
 const waitTask = (api: ApiClient, id: string) =>
@@ -144,5 +175,49 @@ test('qxt-srv uploads stream through the server (disk image and OVA)', { timeout
     assert.equal((await api.request('DELETE', `/api/v1/templates/${imported.json.id}`)).status, 204);
     const vols = (await api.request<{ name: string }[]>('GET', `/api/v1/hosts/${host.id}/pools/${poolName}/volumes`)).json;
     assert.deepEqual(vols.map((v) => v.name).sort(), ['big.img'], 'template and VM volumes are gone');
+  });
+
+  await t.test('a 2 GiB OVA (generated as it uploads) streams with flat server memory and becomes a template', async () => {
+    const DISK = 2048 * MiB;
+    const href = 'big-disk1.img';
+    const ovf = ovftoolOvf({
+      name: 'big',
+      id: 'big',
+      osId: 101,
+      osType: 'ubuntu64Guest',
+      cpus: '1',
+      memory: '256',
+      memoryUnits: 'byte * 2^20',
+      disks: [{ href, fileSize: DISK, capacity: DISK, controller: 'sata', format: RAW_DISK_FORMAT }],
+      nics: [],
+    });
+    const ova = generatedOva(ovf, href, DISK);
+    let status = 0;
+    let text = '';
+    const growth = await peakRssGrowth(async () => {
+      const r = await api.request('POST', `/api/v1/templates/import?hostId=${host.id}&pool=${poolName}&name=qxt-srv-big&fileName=big.ova`, {
+        stream: ova.stream,
+        headers: { 'Content-Length': String(ova.length), 'Content-Type': 'application/octet-stream' },
+      });
+      status = r.status;
+      text = r.text;
+    });
+    assert.equal(status, 201, text);
+    const tpl = JSON.parse(text) as TemplateDto;
+    assert.ok(ova.length > DISK, `the OVA carries the whole disk (${ova.length} bytes)`);
+    assert.ok(growth < 128 * MiB, `server RSS grew by ${Math.round(growth / MiB)} MiB for a ${Math.round(ova.length / MiB)} MiB OVA`);
+    assert.equal(tpl.name, 'qxt-srv-big');
+    assert.equal(tpl.sizeBytes, ova.length);
+    assert.equal(tpl.memoryMib, 256);
+    assert.deepEqual(tpl.volumes, ['qxt-srv-big-disk0.qcow2']);
+    const vols = (await api.request<{ name: string; capacityBytes: number }[]>('GET', `/api/v1/hosts/${host.id}/pools/${poolName}/volumes`)).json;
+    assert.equal(vols.find((v) => v.name === tpl.volumes[0])?.capacityBytes, DISK, "the template's disk has the OVF's 2 GiB capacity");
+    const task = (await api.request<TaskDto[]>('GET', '/api/v1/tasks?limit=5')).json.find((x) => x.kind === 'ova.import' && x.target.name === 'qxt-srv-big');
+    assert.equal(task?.status, 'succeeded');
+
+    assert.equal((await api.request('DELETE', `/api/v1/templates/${tpl.id}`)).status, 204);
+    const left = (await api.request<{ name: string }[]>('GET', `/api/v1/hosts/${host.id}/pools/${poolName}/volumes`)).json;
+    assert.ok(!left.some((v) => v.name === tpl.volumes[0]), 'the template volume is deleted with it');
+    assert.equal((await api.request('GET', `/api/v1/templates/${tpl.id}`)).status, 404);
   });
 });

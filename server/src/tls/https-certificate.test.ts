@@ -1,26 +1,31 @@
 // The HTTPS certificate: self-signed with the host's names on first start and kept while they
-// hold; a real certificate installed through the API is served to new connections at once
-// (checked by a TLS handshake) and survives a restart; bad input is refused naming the field;
-// the plain-HTTP port only redirects.
+// hold, regenerated (and served at once) when the IPv4 addresses change; a real certificate
+// installed through the API is served to new connections at once (checked by a TLS handshake)
+// and survives a restart; bad input is refused naming the field; the plain-HTTP port only redirects.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:tls';
 import { request } from 'node:http';
 import { X509Certificate } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createCa, issueCertificate } from '@quantix/proto/tls/certificates.js';
 import { HttpsCertificate, currentNames } from './https-certificate.js';
 import { startTestServer } from '../test-support/test-server.js';
 import { freePort } from '../test-support/spawn.js';
 
-function servedFingerprint(port: number): Promise<string> {
+function servedCertificate(port: number): Promise<X509Certificate> {
   return new Promise((resolve, reject) => {
     const s = connect({ host: '127.0.0.1', port, servername: 'quantix.test', rejectUnauthorized: false }, () => {
-      resolve(new X509Certificate(s.getPeerCertificate(true).raw).fingerprint256);
+      resolve(new X509Certificate(s.getPeerCertificate(true).raw));
       s.destroy();
     });
     s.on('error', reject);
   });
 }
+
+const servedFingerprint = async (port: number) => (await servedCertificate(port)).fingerprint256;
+const sans = (cert: X509Certificate) => (cert.subjectAltName ?? '').split(', ');
 
 test('qxt-srv https certificate: generated, installed, redirect', async (t) => {
   const httpPort = await freePort();
@@ -66,4 +71,40 @@ test('qxt-srv https certificate: generated, installed, redirect', async (t) => {
     assert.equal(res.status, 308);
     assert.equal(res.location, `https://quantix.test:${s.running.port}/api/v1/health`);
   });
+});
+
+test('qxt-srv https certificate: regenerated and served when the IPv4 addresses change', async (t) => {
+  const s = await startTestServer();
+  t.after(() => s.stop());
+  const cert = s.services.certificate;
+  const real = currentNames();
+  const NEW_IP = '192.0.2.77'; // TEST-NET-1: never one of this machine's addresses
+  assert.ok(!real.ips.includes(NEW_IP));
+  const first = new X509Certificate(cert.current.certPem);
+
+  const withNewIp = { dns: real.dns, ips: [...real.ips, NEW_IP].sort() };
+  assert.equal(await cert.refreshGenerated(withNewIp), true, 'an added address regenerates');
+  const second = new X509Certificate(cert.current.certPem);
+  assert.notEqual(second.fingerprint256, first.fingerprint256);
+  assert.ok(sans(second).includes(`IP Address:${NEW_IP}`), sans(second).join(', '));
+  for (const ip of real.ips) assert.ok(sans(second).includes(`IP Address:${ip}`), ip);
+  assert.equal(await readFile(join(s.dataDir, 'tls', 'self-signed.crt'), 'utf8'), cert.current.certPem, 'kept for the next start');
+
+  const served = await servedCertificate(s.running.port);
+  assert.equal(served.fingerprint256, second.fingerprint256, 'new connections get the new certificate at once');
+  assert.ok(sans(served).includes(`IP Address:${NEW_IP}`));
+  const fresh = s.client(); // pins the certificate current now
+  fresh.cookie = s.admin.cookie;
+  const dto = await fresh.request<{ fingerprint: string; names: string[]; source: string }>('GET', '/api/v1/settings/certificate');
+  assert.equal(dto.status, 200, dto.text);
+  assert.equal(dto.json.fingerprint, second.fingerprint256);
+  assert.ok(dto.json.names.includes(`IP Address:${NEW_IP}`));
+  assert.equal(dto.json.source, 'generated');
+
+  assert.equal(await cert.refreshGenerated(withNewIp), false, 'the same addresses keep it');
+  assert.equal(await cert.refreshGenerated(), true, 'the address gone again regenerates');
+  const third = await servedCertificate(s.running.port);
+  assert.equal(third.fingerprint256, new X509Certificate(cert.current.certPem).fingerprint256);
+  assert.notEqual(third.fingerprint256, second.fingerprint256);
+  assert.ok(!sans(third).includes(`IP Address:${NEW_IP}`), sans(third).join(', '));
 });

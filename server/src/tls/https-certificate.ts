@@ -50,10 +50,12 @@ export class HttpsCertificate {
     this.listeners.push(l);
   }
 
-  /** Regenerates the self-signed certificate when the host's names/IPs changed; true if it did. */
-  async refreshGenerated(): Promise<boolean> {
+  /**
+   * Regenerates the self-signed certificate when the host's names/IPs (`names`, read from the OS
+   * by default) differ from the ones it carries; true if it did.
+   */
+  async refreshGenerated(names: { dns: string[]; ips: string[] } = currentNames()): Promise<boolean> {
     if (this.source === 'installed') return false;
-    const names = currentNames();
     const existing = await this.read('self-signed');
     if (existing && sameNames(existing.certPem, names)) {
       this.kc = existing;
