@@ -1,6 +1,8 @@
 // Test fixture: a transient libvirt dir pool (prefix qxt-vm-) in a temp dir holding qcow2
-// overlays of the test guest — fast, no copy. remove() deletes the pool and the directory.
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+// overlays of the test guest. The guest image is copied into the pool once (the agent refuses
+// backing files outside a volume's pool), every overlay names it relatively. remove() deletes
+// the pool and the directory.
+import { chmod, copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -26,12 +28,14 @@ export async function createGuestPool(virsh: Virsh = new Virsh('qemu:///system')
   const name = testName('pool');
   const dir = await mkdtemp(join(tmpdir(), `${name}-`));
   await chmod(dir, 0o755);
+  const base = 'qxt-guest-base.qcow2';
+  await copyFile(testGuest.qcow2, join(dir, base));
   await virsh.exec(['pool-create-as', name, 'dir', '--target', dir]);
   return {
     name,
     dir,
     async addGuestDisk(volume) {
-      await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', testGuest.qcow2, join(dir, volume)]);
+      await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', base, join(dir, volume)]);
       await virsh.exec(['pool-refresh', name]);
       return volume;
     },
