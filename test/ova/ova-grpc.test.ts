@@ -88,11 +88,13 @@ test('ImportOva streams an OVA into a pool: progress, volumes, suggested VmSpec'
   assert.equal(spec.osType, 'windows');
   assert.deepEqual(spec.disks, [{ pool, volume: vol.name, bus: DiskBus.DISK_BUS_SATA, readonly: false }]);
   assert.equal(spec.nics[0]?.model, NicModel.NIC_MODEL_VMXNET3);
-  assert.deepEqual((await readdir(poolDir)).sort(), [vol.name]);
+  // The disk and the agent's record that it wrote it as qcow2 (storage/volume-formats.ts).
+  assert.deepEqual((await readdir(poolDir)).sort(), ['.qx-volume-formats.json', vol.name].sort());
+  assert.deepEqual(JSON.parse(await readFile(join(poolDir, '.qx-volume-formats.json'), 'utf8')).volumes, { [vol.name]: { format: 'qcow2' } });
 
   const again = importOvaFile(agent.clients.image, ova, { pool, name: '', sizeBytes: 0 });
   await assert.rejects(again, (err: { code: number; details: string }) => err.code === status.ALREADY_EXISTS && /already exists/.test(err.details));
-  assert.deepEqual(await readdir(poolDir), [vol.name]);
+  assert.deepEqual((await readdir(poolDir)).sort(), ['.qx-volume-formats.json', vol.name].sort());
 });
 
 test('ImportOva refuses a hostile OVA and leaves nothing in the pool; bad headers are named', async () => {

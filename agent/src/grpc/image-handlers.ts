@@ -2,7 +2,7 @@
 // (a defined VM → OVA bytes). The destination pool's directory comes from libvirt
 // (`virsh pool-dumpxml`), so this works with any directory-backed pool.
 import { basename } from 'node:path';
-import { stat } from 'node:fs/promises';
+import { stat, unlink } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { once } from 'node:events';
 import { XMLParser } from 'fast-xml-parser';
@@ -19,6 +19,7 @@ import { importOva } from '../ova/ova-import.js';
 import { exportOva } from '../ova/ova-export.js';
 import { exportSourceFromVm } from '../ova/vm-export-source.js';
 import { suggestVmSpec } from '../ova/vm-spec-mapping.js';
+import { forgetVolumeFormat, recordVolumeFormat } from '../storage/volume-formats.js';
 import { toServiceError } from './status.js';
 
 const poolXml = new XMLParser({ processEntities: false, ignoreAttributes: true });
@@ -37,6 +38,19 @@ async function poolDirectory(virsh: Virsh, pool: string): Promise<string> {
     throw failedPrecondition(`storage pool ${pool}: target directory ${path} does not exist (is the pool active?)`);
   }
   return path;
+}
+
+/** Records the imported disks as qcow2 volumes the agent wrote; removes them all if it cannot. */
+async function recordImported(destDir: string, outputs: string[]): Promise<void> {
+  try {
+    for (const p of outputs) await recordVolumeFormat(destDir, basename(p), { format: 'qcow2' });
+  } catch (err) {
+    for (const p of outputs) {
+      await unlink(p).catch(() => undefined);
+      await forgetVolumeFormat(destDir, basename(p)).catch(() => undefined);
+    }
+    throw err;
+  }
 }
 
 async function volumeOf(pool: string, path: string): Promise<Volume> {
@@ -92,6 +106,7 @@ async function importOvaCall(ctx: AgentContext, call: ServerDuplexStream<ImportO
     signal: abort.signal,
     onProgress: (p) => send({ $case: 'progress', value: p }),
   });
+  await recordImported(destDir, result.outputs);
   await ctx.virsh.exec(['pool-refresh', header.pool]).catch(() => undefined);
   const volumes = await Promise.all(result.outputs.map((p) => volumeOf(header.pool, p)));
   const suggestedSpec = suggestVmSpec(result.spec, volumes.map((v) => ({ pool: v.pool, volume: v.name })));

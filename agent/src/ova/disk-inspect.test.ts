@@ -114,7 +114,8 @@ test('judgeBackingChain (captured qemu-img 7.2 --backing-chain JSON): in the poo
   const base = { filename: '/p/base.raw', format: 'raw', 'virtual-size': 1048576 };
   const target: VolumeChainTarget = { path: '/p/ok2.qcow2', format: 'qcow2', dir: '/p', label: 'volume p/ok2.qcow2' };
   const judge = (chain: object[], t = target) => judgeBackingChain(JSON.stringify(chain), t);
-  assert.deepEqual(judge([top, mid, base]), { format: 'qcow2', virtualSize: 1048576 });
+  assert.deepEqual(judge([top, mid, base]), { format: 'qcow2', virtualSize: 1048576, backingFile: '/p/ok.qcow2' });
+  assert.deepEqual(judge([base], { ...target, path: '/p/base.raw', format: 'raw' }), { format: 'raw', virtualSize: 1048576 });
   const outside = { ...mid, 'backing-filename': '/var/lib/quantix/server/quantix.db.json', 'full-backing-filename': '/var/lib/quantix/server/quantix.db.json' };
   assert.throws(() => judge([top, outside, { ...base, filename: '/var/lib/quantix/server/quantix.db.json' }]), /^AgentError: volume p\/ok2\.qcow2: its backing file \/var\/lib\/quantix\/server\/quantix\.db\.json lies outside \/p/);
   assert.throws(() => judge([{ ...top, 'full-backing-filename': '/p/sub/x', 'backing-filename': 'sub/x' }]), /backing file \/p\/sub\/x lies outside \/p/);
@@ -130,7 +131,11 @@ test('inspectBackingChain: a chain leaving the directory cannot even be opened i
   const pool = await mkdtemp(join(dir, 'pool-'));
   execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', join(pool, 'base.qcow2'), '1M']);
   execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', 'base.qcow2', '-F', 'qcow2', join(pool, 'linked.qcow2')]);
-  assert.deepEqual(await inspectBackingChain({ path: join(pool, 'linked.qcow2'), format: 'qcow2', dir: pool, label: 'volume p/linked.qcow2' }), { format: 'qcow2', virtualSize: 2 ** 20 });
+  assert.deepEqual(await inspectBackingChain({ path: join(pool, 'linked.qcow2'), format: 'qcow2', dir: pool, label: 'volume p/linked.qcow2' }), {
+    format: 'qcow2',
+    virtualSize: 2 ** 20,
+    backingFile: join(pool, 'base.qcow2'),
+  });
   execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-u', '-b', secretFile, '-F', 'raw', join(pool, 'evil.qcow2'), '1M']);
   await assert.rejects(inspectBackingChain({ path: join(pool, 'evil.qcow2'), format: 'qcow2', dir: pool, label: 'volume p/evil.qcow2' }), (err: Error) => {
     assert.match(err.message, /^volume p\/evil\.qcow2: its backing chain cannot be opened within /);

@@ -13,6 +13,11 @@ export interface ImageInfo {
   virtualSize: number;
 }
 
+/** A checked volume: its backing file as qemu-img resolved it (absolute), when it has one. */
+export interface VolumeChainInfo extends ImageInfo {
+  backingFile?: string;
+}
+
 interface QemuImgInfo {
   filename?: string;
   format?: string;
@@ -101,7 +106,7 @@ export interface VolumeChainTarget {
  * without data file, each backing file directly in `target.dir`. Throws FAILED_PRECONDITION
  * naming the volume and the offending path.
  */
-export function judgeBackingChain(json: string, target: VolumeChainTarget): ImageInfo {
+export function judgeBackingChain(json: string, target: VolumeChainTarget): VolumeChainInfo {
   const refuse = (why: string) => failedPrecondition(`${target.label}: ${why}`);
   let chain: QemuImgInfo[];
   try {
@@ -126,7 +131,8 @@ export function judgeBackingChain(json: string, target: VolumeChainTarget): Imag
     const why = unsafeReason(info, format, file, undefined, true);
     if (why) throw refuse(i === 0 ? why : `${what}: ${why}`);
   });
-  return { format: target.format, virtualSize: chain[0]!['virtual-size']! };
+  const backingFile = chain[0]!['full-backing-filename'] ?? chain[0]!['backing-filename'];
+  return { format: target.format, virtualSize: chain[0]!['virtual-size']!, ...(backingFile === undefined ? {} : { backingFile }) };
 }
 
 /**
@@ -156,7 +162,7 @@ export async function inspectDisk(file: string, format: string, label: string, s
  * only `target.dir` (or the volume alone) visible, so a chain that leads elsewhere cannot be
  * opened, let alone read; qemu-img's complaint names the path it could not open.
  */
-export async function inspectBackingChain(target: VolumeChainTarget): Promise<ImageInfo> {
+export async function inspectBackingChain(target: VolumeChainTarget): Promise<VolumeChainInfo> {
   const args = ['info', '--backing-chain', '--output=json', '-U', '-f', target.format, target.path];
   let stdout: string;
   try {

@@ -1,8 +1,9 @@
 // Pool definitions persisted in the agent's data dir (<dataDir>/storage/pools.json), written
 // atomically (temp file, fsync, rename, fsync of the directory) so a crash never leaves a
 // half-written file. Loading checks every record's shape: the file may have been edited by hand.
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { writeFileAtomic } from './atomic-file.js';
 import type { PoolRecord } from './storage-kind.js';
 
 interface StoreFile {
@@ -51,28 +52,8 @@ export class PoolStore {
   }
 
   async save(pools: PoolRecord[]): Promise<void> {
-    const dir = dirname(this.file);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    const tmp = `${this.file}.${process.pid}.tmp`;
+    await mkdir(dirname(this.file), { recursive: true, mode: 0o700 });
     const body: StoreFile = { version: 1, pools };
-    const fh = await open(tmp, 'w', 0o600);
-    try {
-      await fh.writeFile(`${JSON.stringify(body, null, 2)}\n`);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    try {
-      await rename(tmp, this.file);
-    } catch (err) {
-      await unlink(tmp).catch(() => undefined);
-      throw err;
-    }
-    const dh = await open(dir, 'r');
-    try {
-      await dh.sync();
-    } finally {
-      await dh.close();
-    }
+    await writeFileAtomic(this.file, `${JSON.stringify(body, null, 2)}\n`);
   }
 }

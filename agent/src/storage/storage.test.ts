@@ -227,7 +227,12 @@ test('loop pool: volumes, uploads, download, a VM disk and an ISO CD-ROM, online
     const down = await downloadDigest(s, poolName, 'guest.qcow2');
     assert.equal(down.bytes, (await stat(testGuest.qcow2)).size);
     assert.equal(down.sha256, await sha256(testGuest.qcow2));
-    assert.deepEqual((await readdir(pool.path)).sort(), ['guest.iso', 'guest.qcow2', 'lost+found']);
+    // The volumes and the agent's record of what it wrote them as (the declared, checked formats).
+    assert.deepEqual((await readdir(pool.path)).sort(), ['.qx-volume-formats.json', 'guest.iso', 'guest.qcow2', 'lost+found']);
+    assert.deepEqual(JSON.parse(await readFile(join(pool.path, '.qx-volume-formats.json'), 'utf8')).volumes, {
+      'guest.qcow2': { format: 'qcow2' },
+      'guest.iso': { format: 'iso' },
+    });
   });
 
   await t.test('the test guest boots from a pool volume; a used volume and its pool cannot be deleted', async () => {

@@ -1,6 +1,7 @@
 // Volume upload from a stream of messages: header first (pool, name, declared format and size),
 // then data. Bytes go to a hidden temp file in the pool (never more than declared), are synced,
-// sniffed (header probe + sandboxed qemu-img info) and only then linked in under their name.
+// sniffed (header probe + sandboxed qemu-img info) and only then linked in under their name,
+// with the declared format recorded (volume-formats.ts).
 // Any failure or cancellation removes the temp file.
 import { constants } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
@@ -10,7 +11,7 @@ import { validateName } from '../validate/name.js';
 import { refusalReason, sandboxedImageInfo, type UploadFormat } from './image-sniff.js';
 import type { PoolManager } from './pool-manager.js';
 import { probeFile } from './volume-probe.js';
-import { publishFile, tempPathFor, type Volumes } from './volumes.js';
+import { publishVolume, tempPathFor, type Volumes } from './volumes.js';
 
 const uploadFormats: Partial<Record<VolumeFormat, UploadFormat>> = {
   [VolumeFormat.VOLUME_FORMAT_QCOW2]: 'qcow2',
@@ -64,7 +65,7 @@ export async function receiveUpload(
     const [probe, info] = await Promise.all([probeFile(tmp), sandboxedImageInfo(tmp)]);
     const reason = refusalReason(format, probe, info);
     if (reason) throw invalidArgument('data', `upload ${pool.name}/${header.name} refused: ${reason}`);
-    await pools.withPool(pool, () => publishFile(pool, tmp, header.name));
+    await pools.withPool(pool, () => publishVolume(pool, tmp, header.name, { format }));
     await pools.volumesChanged(pool);
     return await volumes.view(pool, header.name);
   } finally {

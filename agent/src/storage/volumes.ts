@@ -5,6 +5,7 @@
 // from the content is a guest's to choose (it can write a qcow2 header into its raw disk): before
 // a volume is used as qcow2 its backing chain must stay in its pool, and qemu-img on existing
 // volumes runs sandboxed with only the pool (read-only) and the one file it writes visible.
+// What the agent wrote a volume as is recorded (volume-formats.ts) and wins over its content.
 import { randomBytes } from 'node:crypto';
 import { link, lstat, readdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -20,6 +21,14 @@ import { spaceFigures } from './filesystem.js';
 import type { PoolManager } from './pool-manager.js';
 import type { PoolRecord } from './storage-kind.js';
 import { probeFile, type HeaderProbe } from './volume-probe.js';
+import {
+  checkRecordedBacking,
+  forgetVolumeFormat,
+  recordedVolumeFormat,
+  recordVolumeFormat,
+  type RecordedFormat,
+  type VolumeFormatRecord,
+} from './volume-formats.js';
 
 const SECTOR = 512;
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,62}$/;
@@ -47,6 +56,19 @@ function formatOf(probe: HeaderProbe): VolumeFormat {
   return VolumeFormat.VOLUME_FORMAT_UNSPECIFIED;
 }
 
+const recordedFormats: Record<RecordedFormat, VolumeFormat> = {
+  qcow2: VolumeFormat.VOLUME_FORMAT_QCOW2,
+  raw: VolumeFormat.VOLUME_FORMAT_RAW,
+  iso: VolumeFormat.VOLUME_FORMAT_ISO,
+};
+
+/** How a volume of (trusted) format `format` is recorded. */
+function recordedFormatOf(format: VolumeFormat): RecordedFormat {
+  if (format === VolumeFormat.VOLUME_FORMAT_QCOW2) return 'qcow2';
+  if (format === VolumeFormat.VOLUME_FORMAT_ISO) return 'iso';
+  return 'raw';
+}
+
 /** qemu-img's name of a format we write. ISO content is raw to qemu. */
 function qemuFormat(format: VolumeFormat): 'qcow2' | 'raw' {
   return format === VolumeFormat.VOLUME_FORMAT_QCOW2 ? 'qcow2' : 'raw';
@@ -58,7 +80,7 @@ export function tempPathFor(pool: PoolRecord, name: string, purpose: string): st
 }
 
 /** Puts a finished temp file in place without ever replacing an existing volume. */
-export async function publishFile(pool: PoolRecord, tmp: string, name: string): Promise<void> {
+async function publishFile(pool: PoolRecord, tmp: string, name: string): Promise<void> {
   try {
     await link(tmp, join(pool.path, name));
   } catch (err) {
@@ -66,6 +88,20 @@ export async function publishFile(pool: PoolRecord, tmp: string, name: string): 
     throw err;
   }
   await unlink(tmp);
+}
+
+/**
+ * Publishes a finished temp file as volume `name` and records what the agent wrote it as; if
+ * the record cannot be written, the volume is removed again (no unrecorded volume of ours).
+ */
+export async function publishVolume(pool: PoolRecord, tmp: string, name: string, record: VolumeFormatRecord): Promise<void> {
+  await publishFile(pool, tmp, name);
+  try {
+    await recordVolumeFormat(pool.path, name, record);
+  } catch (err) {
+    await removeQuietly(join(pool.path, name));
+    throw err;
+  }
 }
 
 function volumeExists(pool: PoolRecord, name: string): AgentError {
@@ -81,10 +117,16 @@ async function runQemuImg(mounts: SandboxMounts, args: string[]): Promise<void> 
   await run('bwrap', sandboxedQemuImg(mounts, args), { timeoutMs: QEMU_IMG_TIMEOUT, maxOutputBytes: 64 * 1024 });
 }
 
-/** Refuses a qcow2 volume whose backing chain (or data file) leads out of its pool. */
+/**
+ * Refuses a qcow2 volume whose backing chain (or data file) leads out of its pool, or, when the
+ * agent recorded it, whose backing file is not the one the agent gave it.
+ */
 async function checkBackingChain(pool: PoolRecord, volume: Volume): Promise<void> {
   if (volume.format !== VolumeFormat.VOLUME_FORMAT_QCOW2) return;
-  await inspectBackingChain({ path: volume.path, format: 'qcow2', dir: pool.path, label: `volume ${pool.name}/${volume.name}` });
+  const label = `volume ${pool.name}/${volume.name}`;
+  const chain = await inspectBackingChain({ path: volume.path, format: 'qcow2', dir: pool.path, label });
+  const record = await recordedVolumeFormat(pool.path, volume.name);
+  if (record) checkRecordedBacking(pool.path, record, chain.backingFile, label);
 }
 
 export class Volumes {
@@ -124,7 +166,9 @@ export class Volumes {
 
   async view(pool: PoolRecord, name: string, uses?: DiskUse[]): Promise<Volume> {
     const path = await this.resolve(pool, name);
-    const [probe, st] = await Promise.all([probeFile(path), lstat(path)]);
+    const [probe, st, record] = await Promise.all([probeFile(path), lstat(path), recordedVolumeFormat(pool.path, name)]);
+    // A recorded raw or ISO volume is that whatever its first bytes say now (a guest wrote them).
+    const header = !record || record.format === 'qcow2' ? probe : undefined;
     const allUses = uses ?? (await listDiskUses(this.virsh));
     const usedBy = allUses
       .filter((u) => u.file === path || (u.pool === pool.name && u.volume === name))
@@ -132,11 +176,11 @@ export class Volumes {
     return {
       pool: pool.name,
       name,
-      format: formatOf(probe),
-      capacityBytes: probe.virtualSize ?? st.size,
+      format: record ? recordedFormats[record.format] : formatOf(probe),
+      capacityBytes: header?.virtualSize ?? st.size,
       allocationBytes: st.blocks * 512,
       path,
-      backingVolume: probe.backingFile ?? '',
+      backingVolume: (record ? record.backing : probe.backingFile) ?? '',
       usedBy: [...new Set(usedBy)],
     };
   }
@@ -174,7 +218,7 @@ export class Volumes {
       const tmp = tempPathFor(pool, opts.name, 'new');
       try {
         await run('qemu-img', ['create', '-q', '-f', qemuFormat(opts.format), tmp, String(capacity)]);
-        await publishFile(pool, tmp, opts.name);
+        await publishVolume(pool, tmp, opts.name, { format: recordedFormatOf(opts.format) });
       } finally {
         await removeQuietly(tmp);
       }
@@ -224,6 +268,7 @@ export class Volumes {
         );
       }
       await unlink(volume.path);
+      await forgetVolumeFormat(pool.path, name);
       await this.pools.volumesChanged(pool);
     });
   }
@@ -258,7 +303,10 @@ export class Volumes {
         } else {
           await runQemuImg(mounts, ['convert', '-f', srcFormat, '-O', srcFormat, volume.path, tmp]);
         }
-        await publishFile(target, tmp, opts.targetName);
+        const record: VolumeFormatRecord = opts.linked
+          ? { format: 'qcow2', backing: volume.name }
+          : { format: recordedFormatOf(volume.format) };
+        await publishVolume(target, tmp, opts.targetName, record);
       } finally {
         await removeQuietly(tmp);
       }
