@@ -18,6 +18,8 @@ export const testName = (what: string) => `${TEST_PREFIX}${what}-${randomBytes(3
 export interface GuestPool {
   name: string;
   dir: string;
+  /** The copy of the test guest that every overlay names as its backing file. */
+  baseVolume: string;
   /** Adds a qcow2 overlay of the test guest as volume `volume` and returns its name. */
   addGuestDisk(volume: string): Promise<string>;
   remove(): Promise<void>;
@@ -34,6 +36,7 @@ export async function createGuestPool(virsh: Virsh = new Virsh('qemu:///system')
   return {
     name,
     dir,
+    baseVolume: base,
     async addGuestDisk(volume) {
       await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', base, join(dir, volume)]);
       await virsh.exec(['pool-refresh', name]);
