@@ -482,6 +482,11 @@ export function buildCorpus(dir: string): CorpusCase[] {
   add({ name: 'not-a-tar', error: /bad header checksum/ }, Buffer.from('this is not an OVA at all\n'.repeat(40)));
   bad('no-ovf', /no OVF descriptor/, [good[1]!]);
   bad('missing-disk', /disk file "web01-disk1\.vmdk" is missing/, [good[0]!]);
+  {
+    // 256 MiB of zeros gzip to ~256 KB; the OVF says the disk holds 8 MiB.
+    const vm = baseVm({ disks: [{ href: 'web01-disk1.vmdk.gz', capacity: 8 * MiB, controller: 'scsi', compression: 'gzip' }] });
+    bad('gzip-bomb', /disk "web01-disk1\.vmdk\.gz" expands beyond \d+ bytes/, simple(ovftoolOvf(vm), gzipSync(Buffer.alloc(256 * MiB)), 'web01-disk1.vmdk.gz'));
+  }
   bad('absurd-capacity', /capacity .* is absurdly large/, simple(ovftoolOvf(baseVm({ disks: [{ href: 'web01-disk1.vmdk', capacity: 9_000_000, units: 'byte * 2^40', controller: 'scsi' }] }))));
   bad('negative-cpu', /CPU VirtualQuantity -2 is out of range/, simple(ovftoolOvf(baseVm({ cpus: '-2' }))));
   bad('negative-memory', /Memory VirtualQuantity "-1024" is not an integer|Memory VirtualQuantity -1024 is out of range/, simple(ovftoolOvf(baseVm({ memory: '-1024' }))));

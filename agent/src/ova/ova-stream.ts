@@ -143,6 +143,20 @@ async function readSmall(entry: TarEntry, max: number, what: string, hashes: Has
   return Buffer.concat(parts);
 }
 
+/**
+ * The most a disk file may expand to (a gzip disk as it is written, any disk as it is staged): its
+ * disk's capacity plus room for image metadata (VMDK grain tables, qcow2 tables). A small gzip
+ * bomb then stops there instead of filling the pool.
+ */
+function expandedLimit(descriptor: OvfDescriptor | undefined, href: string, fallback: number): number {
+  const capacities = (descriptor?.spec.disks ?? [])
+    .filter((_, i) => descriptor?.diskFiles[i]?.href === href)
+    .map((d) => d.capacityBytes);
+  if (!capacities.length) return fallback;
+  const capacity = Math.max(...capacities);
+  return Math.min(fallback, capacity + Math.ceil(capacity / 16) + 64 * 2 ** 20);
+}
+
 /** Reads the whole OVA from `source`; throws AgentError on anything unsafe or inconsistent. */
 export async function readOvaStream(
   source: AsyncIterable<Buffer | Uint8Array>,
@@ -229,7 +243,7 @@ export async function readOvaStream(
             const declared = descriptor?.files.get(t.href)?.compression;
             const gzip = declared !== undefined ? declared === 'gzip' : firstChunk[0] === 0x1f && firstChunk[1] === 0x8b;
             const path = options.stagingDir ? join(options.stagingDir, `disk-${stagedCount++}.img`) : undefined;
-            w = new DiskWriter(t.href, path, gzip, maxDiskBytes);
+            w = new DiskWriter(t.href, path, gzip, expandedLimit(descriptor, t.href, maxDiskBytes));
             w.entry = { offset: entry.offset, size: entry.size };
             writers.set(t.href, w);
           } else if (t.chunk !== w.nextChunk) {
