@@ -1,15 +1,15 @@
 // PoolManager in-process with a fault hook: a failure injected after any step of creating a
 // loop pool leaves nothing behind (no file, loop device, mount, directory, libvirt pool, record);
-// invalid requests get errors that name the field; symlinks never count as volumes. Real loop
-// devices, ext4 and libvirt.
+// invalid requests get errors that name the field; symlinks never count as volumes; a restart
+// removes the temp files of interrupted work. Real loop devices, ext4 and libvirt.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, join } from 'node:path';
-import { PoolKind } from '@quantix/proto/v1/storage.js';
+import { PoolKind, VolumeFormat } from '@quantix/proto/v1/storage.js';
 import { AgentError } from '../errors.js';
 import { Virsh } from '../libvirt/virsh.js';
 import { libvirtPoolNames } from './libvirt-pool.js';
@@ -18,6 +18,7 @@ import { readMounts } from './mounts.js';
 import { PoolManager } from './pool-manager.js';
 import { spaceFigures } from './filesystem.js';
 import { Volumes } from './volumes.js';
+import { VOLUME_FORMATS_FILE } from './volume-formats.js';
 
 const MIB = 1024 * 1024;
 const virsh = new Virsh('qemu:///system');
@@ -154,4 +155,28 @@ test('an unreadable pools.json keeps the agent up: every pool call fails with th
     await assert.rejects(manager.create({ name: 'qxt-st-new', kind: PoolKind.POOL_KIND_LOOP, sizeBytes: 64 * MIB, filesystem: '', path: '' }), unreadable);
     assert.equal(await readFile(file, 'utf8'), text, 'the file is left for the operator');
   }
+});
+test('an agent restart removes what interrupted uploads, clones and OVA imports left in a pool, and nothing else', async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'qxt-st-sweep-'));
+  const dirA = await mkdtemp(join(tmpdir(), 'qxt-st-dir-'));
+  const name = `qxt-st-s${process.pid}`;
+  let manager = new PoolManager({ dataDir, virsh });
+  t.after(async () => {
+    await manager.delete(name, false).catch(() => undefined);
+    await rm(dataDir, { recursive: true, force: true });
+    await rm(dirA, { recursive: true, force: true });
+  });
+  await manager.create({ name, kind: PoolKind.POOL_KIND_DIR, sizeBytes: 0, filesystem: '', path: dirA });
+  await new Volumes(manager, virsh).create({ pool: name, name: 'keep.raw', format: VolumeFormat.VOLUME_FORMAT_RAW, capacityBytes: MIB });
+  // What a kill -9 in the middle of an upload, a clone and an OVA import leaves behind.
+  await writeFile(join(dirA, '.qx-upload-big.iso-0a1b2c3d'), Buffer.alloc(4096));
+  await writeFile(join(dirA, '.qx-clone-copy.qcow2-4e5f6a7b'), Buffer.alloc(4096));
+  await mkdir(join(dirA, '.qx-ova-staging-Xy12Ab'));
+  await writeFile(join(dirA, '.qx-ova-staging-Xy12Ab', 'disk-0.img'), Buffer.alloc(4096));
+  await writeFile(join(dirA, '.hidden-by-the-operator'), 'mine');
+
+  manager = new PoolManager({ dataDir, virsh });
+  await manager.ready;
+  assert.deepEqual((await readdir(dirA)).sort(), ['.hidden-by-the-operator', VOLUME_FORMATS_FILE, 'keep.raw'].sort());
+  assert.equal((await new Volumes(manager, virsh).get(name, 'keep.raw')).format, VolumeFormat.VOLUME_FORMAT_RAW);
 });

@@ -11,6 +11,7 @@ import { log } from '../log.js';
 import { validateName } from '../validate/name.js';
 import { listDiskUses, type DiskUse } from './disk-usage.js';
 import { spaceFigures } from './filesystem.js';
+import { removeInterruptedWork } from './interrupted-work.js';
 import { isInside } from './kinds/dir.js';
 import { KeyedLock } from './keyed-lock.js';
 import { loopDetach, loopList } from './loop-device.js';
@@ -85,6 +86,11 @@ export class PoolManager {
       try {
         await Undo.run((undo) => this.bringUp(record, undo));
         log.info('pool up', { pool: record.name, path: record.path });
+        const swept = await removeInterruptedWork(record.path).catch((err: unknown) => {
+          log.error('could not remove leftovers of interrupted work', { pool: record.name, reason: errorText(err) });
+          return [];
+        });
+        if (swept.length) log.warn('removed leftovers of interrupted work', { pool: record.name, entries: swept });
       } catch (err) {
         const reason = errorText(err);
         this.failures.set(record.name, reason);
