@@ -71,6 +71,9 @@ async function readBanner(api: ApplianceClient, vmId: string, timeoutMs: number)
   const { url } = await api.expect<{ url: string }>(201, 'POST', `/api/v1/vms/${vmId}/console-ticket`);
   const ws = api.openSocket(url);
   let seen = '';
+  // The guest may have printed its banner before the console attached: if it has not shown a
+  // minute after attaching, a hardware reset makes it boot (and print it) again while we watch.
+  const reset = setTimeout(() => void api.call('POST', `/api/v1/vms/${vmId}/reset`).catch(() => undefined), 60_000);
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no banner within ${timeoutMs / 1000} s; console said: ${seen.slice(-500)}`)), timeoutMs);
@@ -92,6 +95,7 @@ async function readBanner(api: ApplianceClient, vmId: string, timeoutMs: number)
       });
     });
   } finally {
+    clearTimeout(reset);
     ws.close();
   }
 }
