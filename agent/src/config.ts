@@ -8,6 +8,11 @@ export interface AgentConfig {
   libvirtUri: string;
   /** Where the one-time join token is written for the operator (console screen, file). */
   joinTokenFile: string;
+  /**
+   * Runtime systemd-networkd files for bridged networks (QX_AGENT_NETWORKD_DIR; "" = never). Unset:
+   * /run/systemd/network whenever networkd runs on the host.
+   */
+  networkdDir: string | undefined;
 }
 
 export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig {
@@ -19,6 +24,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
     listenPort: port,
     libvirtUri: env.QX_LIBVIRT_URI ?? 'qemu:///system',
     joinTokenFile: env.QX_AGENT_JOIN_TOKEN_FILE ?? `${dataDir}/join-token`,
+    networkdDir: env.QX_AGENT_NETWORKD_DIR,
   };
 }
 

@@ -14,7 +14,7 @@ const joinToken = new JoinToken(config.joinTokenFile);
 const virsh = new Virsh(config.libvirtUri);
 const bus = new WatchBus();
 const running = await startAgentServer({ config, identity, joinToken, virsh, bus });
-void startNetworks({ virsh, bus }, config.dataDir);
+void startNetworks({ virsh, bus, config }, config.dataDir);
 log.info('agent listening', {
   address: `${config.listenHost}:${running.port}`,
   fingerprint: identity.fingerprint,

@@ -1,9 +1,9 @@
 // NetworkService against real libvirt, iproute2 and the test guest: a NAT network hands the guest a
 // lease that the API reports and the host can ping; a bridged network over a veth into the test's own
-// netns; the error cases; nothing with the qxt-net- prefix left afterwards.
+// netns, with networkd's runtime files in a temp dir; the error cases; nothing with the qxt-net- prefix left afterwards.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XMLBuilder } from 'fast-xml-parser';
@@ -146,8 +146,11 @@ test('networks on a real host', { timeout: 540_000 }, async (t: TestContext) => 
   await cleanUp();
   const before = await footprint();
   assert.deepEqual(before, [], 'left-overs from an earlier run were cleaned');
-  const agent = await startTestAgent();
   const tmp = await mkdtemp(join(tmpdir(), 'qxt-net-'));
+  // What the agent writes for systemd-networkd where it runs (/run/systemd/network on the appliance).
+  const networkdDir = join(tmp, 'networkd');
+  const networkdFiles = () => readdir(networkdDir).catch(() => [] as string[]);
+  const agent = await startTestAgent({ QX_AGENT_NETWORKD_DIR: networkdDir });
   t.after(async () => {
     await agent.stop();
     await cleanUp();
@@ -330,6 +333,7 @@ test('networks on a real host', { timeout: 540_000 }, async (t: TestContext) => 
       /802\.1Q/,
     );
     await ip('link', 'del', 'dev', 'qxt-net-v2');
+    assert.deepEqual(await networkdFiles(), [], 'the VLAN port’s networkd files are gone with the failure');
 
     // A tun device cannot be a bridge port: the move fails after the bridge exists and must roll back.
     await ip('tuntap', 'add', 'dev', 'qxt-net-tun', 'mode', 'tun');
@@ -353,6 +357,7 @@ test('networks on a real host', { timeout: 540_000 }, async (t: TestContext) => 
     assert.equal((await ip('addr', 'show', 'dev', 'qxt-net-tun')).stdout, tunBefore, 'address back on the NIC');
     assert.match((await ip('route', 'show', '10.213.41.0/24')).stdout, /dev qxt-net-tun/, 'route back on the NIC');
     await assert.rejects(ip('link', 'show', 'dev', 'qxt-net-tnb'), 'no half-made bridge');
+    assert.deepEqual(await networkdFiles(), [], 'no networkd files for the failed bridge');
     assert.deepEqual(
       (await net.list({})).networks.filter((n) => n.spec?.name === 'qxt-net-tn'),
       [],
@@ -364,7 +369,7 @@ test('networks on a real host', { timeout: 540_000 }, async (t: TestContext) => 
 
   await t.test(
     'a bridged network over a veth reaches the test netns across the bridge and comes apart cleanly',
-    async () => {
+    async (st) => {
       await ip('netns', 'add', 'qxt-net-ns');
       await ip('link', 'add', 'qxt-net-vh', 'type', 'veth', 'peer', 'name', 'qxt-net-vn');
       await ip('link', 'set', 'qxt-net-vn', 'netns', 'qxt-net-ns');
@@ -388,7 +393,7 @@ test('networks on a real host', { timeout: 540_000 }, async (t: TestContext) => 
         /host interface qxt-net-vh/,
       );
       // First start with QX_AGENT_DEFAULT_NAT=1: the first candidate overlaps the veth, the second is used, once.
-      const deps = { virsh: new Virsh('qemu:///system'), bus: new WatchBus() };
+      const deps = { virsh: new Virsh('qemu:///system'), bus: new WatchBus(), config: agent.config };
       const dflt = {
         name: 'qxt-net-dflt',
         subnets: ['10.213.30.0/28', '10.213.52.0/28'],
@@ -419,6 +424,17 @@ test('networks on a real host', { timeout: 540_000 }, async (t: TestContext) => 
       const vh = JSON.parse((await ip('-j', 'link', 'show', 'dev', 'qxt-net-vh')).stdout)[0];
       assert.equal(vh.master, 'qxt-net-brb');
       assert.match((await ip('route', 'show', '10.213.31.0/24')).stdout, /via 10\.213\.30\.2 dev qxt-net-brb/);
+      // networkd (where it runs) leaves the port alone and gives the bridge the moved static address.
+      const portFile = join(networkdDir, '05-quantix-port-qxt-net-vh.network');
+      const bridgeFile = join(networkdDir, '05-quantix-bridge-qxt-net-brb.network');
+      assert.deepEqual((await networkdFiles()).sort(), [
+        '05-quantix-bridge-qxt-net-brb.network',
+        '05-quantix-port-qxt-net-vh.network',
+      ]);
+      assert.match(await readFile(portFile, 'utf8'), /\[Match\]\nName=qxt-net-vh\n[^]*KeepMaster=yes\nDHCP=no\n/);
+      const bridgeText = await readFile(bridgeFile, 'utf8');
+      assert.match(bridgeText, /\[Match\]\nName=qxt-net-brb\n[^]*\nAddress=10\.213\.30\.1\/24\n/);
+      assert.doesNotMatch(bridgeText, /DHCP=/, 'the veth had a static address, not a DHCP lease');
       await run('ping', ['-c', '1', '-W', '2', '10.213.30.2']);
       await run('ping', ['-c', '1', '-W', '2', '10.213.31.1']);
       await rejects(
@@ -449,20 +465,29 @@ test('networks on a real host', { timeout: 540_000 }, async (t: TestContext) => 
       );
       await virsh('undefine', 'qxt-net-brvm');
 
-      // After a reboot the kernel has no bridge and the NIC its boot-time address; start-up restores the bridge.
+      // After a reboot the kernel has no bridge, /run no networkd files and the NIC its boot-time address;
+      // start-up restores the bridge and writes the files again.
       await virsh('net-destroy', 'qxt-net-br');
       await ip('link', 'del', 'dev', 'qxt-net-brb');
+      await rm(networkdDir, { recursive: true });
       assert.match((await net.get({ name: 'qxt-net-br' })).error, /bridge qxt-net-brb is missing/);
       await ip('addr', 'add', '10.213.30.1/24', 'dev', 'qxt-net-vh');
       await ip('route', 'add', '10.213.31.0/24', 'via', '10.213.30.2', 'dev', 'qxt-net-vh');
       // (Any agent starting meanwhile, e.g. in a concurrent test, runs the same restore: judge the outcome.)
-      await restoreBridgedNetworks(deps);
+      const restored = await restoreBridgedNetworks(deps);
       assert.equal((await net.get({ name: 'qxt-net-br' })).active, true);
       assert.equal(JSON.parse((await ip('-j', 'link', 'show', 'dev', 'qxt-net-vh')).stdout)[0].master, 'qxt-net-brb');
       assert.match((await ip('route', 'show', '10.213.31.0/24')).stdout, /via 10\.213\.30\.2 dev qxt-net-brb/);
       await run('ping', ['-c', '1', '-W', '2', '10.213.31.1']);
+      if (restored.includes('qxt-net-br')) {
+        assert.equal(await readFile(bridgeFile, 'utf8'), bridgeText, 'the same files after the restore');
+        assert.ok((await networkdFiles()).includes('05-quantix-port-qxt-net-vh.network'));
+      } else {
+        st.diagnostic('another agent restored the bridge first (its own networkd dir): files not checked');
+      }
 
       await net.remove({ name: 'qxt-net-br' });
+      assert.deepEqual(await networkdFiles(), [], 'networkd files removed with the bridge');
       const links = JSON.parse((await ip('-j', 'link', 'show')).stdout) as { ifname: string; master?: string }[];
       assert.ok(!links.some((l) => l.ifname === 'qxt-net-brb'), 'bridge removed');
       assert.equal(links.find((l) => l.ifname === 'qxt-net-vh')?.master, undefined);

@@ -1,6 +1,7 @@
 // Host networks (NetworkService's logic): create with validation and rollback, list with
 // state/leases/users, delete refused while a VM uses the network. Publishes `network` WatchEvents.
 import { NetworkKind, type Network, type NetworkSpec } from '@quantix/proto/v1/network.js';
+import type { AgentConfig } from '../config.js';
 import type { AgentContext } from '../context.js';
 import { AgentError, ErrorCode, failedPrecondition, notFound } from '../errors.js';
 import { Virsh } from '../libvirt/virsh.js';
@@ -20,10 +21,11 @@ import { planNetwork } from './network-plan.js';
 import { buildNetworkXml } from './network-xml-build.js';
 import { parseNetworkXml, type ParsedNetwork } from './network-xml-parse.js';
 import type { DomainNics } from './domain-nics-parse.js';
+import { resolveNetworkdDir } from './networkd-runtime.js';
 import { attachUplinkBridge, detachUplinkBridge, linkExists } from './uplink-bridge.js';
 
 /** What the network logic needs from the agent context (start-up code has no full context). */
-export type NetworkDeps = Pick<AgentContext, 'virsh' | 'bus'>;
+export type NetworkDeps = Pick<AgentContext, 'virsh' | 'bus'> & { config: Pick<AgentConfig, 'networkdDir'> };
 
 const kindOf: Record<string, NetworkKind> = {
   nat: NetworkKind.NETWORK_KIND_NAT,
@@ -109,7 +111,8 @@ export async function createNetwork(ctx: NetworkDeps, spec: NetworkSpec): Promis
   return serialized(async () => {
     const [{ parsed }, interfaces] = await Promise.all([readParsedNetworks(ctx.virsh), readHostInterfaces()]);
     const nic = checkPlanAgainstHost(plan, { networks: parsed, interfaces });
-    if (plan.kind === 'bridged' && nic) await attachUplinkBridge(plan, nic);
+    const networkdDir = plan.kind === 'bridged' ? await resolveNetworkdDir(ctx.config.networkdDir) : undefined;
+    if (plan.kind === 'bridged' && nic) await attachUplinkBridge(plan, { nic, networkdDir });
     let defined = false;
     try {
       await networkDefine(ctx.virsh, buildNetworkXml(plan));
@@ -117,7 +120,7 @@ export async function createNetwork(ctx: NetworkDeps, spec: NetworkSpec): Promis
       await networkStart(ctx.virsh, plan.name);
     } catch (err) {
       if (defined) await networkRemove(ctx.virsh, plan.name).catch(() => undefined);
-      if (plan.kind === 'bridged') await detachUplinkBridge(plan).catch(() => undefined);
+      if (plan.kind === 'bridged') await detachUplinkBridge(plan, networkdDir).catch(() => undefined);
       throw new AgentError(ErrorCode.Internal, `network "${plan.name}": ${Virsh.message(err)}`, undefined, {
         cause: err,
       });
@@ -139,7 +142,10 @@ export async function deleteNetwork(ctx: NetworkDeps, name: string): Promise<voi
     }
     await networkRemove(ctx.virsh, name);
     if (network.spec!.kind === NetworkKind.NETWORK_KIND_BRIDGED && network.spec!.uplink) {
-      await detachUplinkBridge({ bridge: network.bridge, uplink: network.spec!.uplink, vlanId: network.spec!.vlanId });
+      await detachUplinkBridge(
+        { bridge: network.bridge, uplink: network.spec!.uplink, vlanId: network.spec!.vlanId },
+        await resolveNetworkdDir(ctx.config.networkdDir),
+      );
     }
     ctx.bus.publish({ event: { $case: 'network', value: { network, removed: true } } });
   });

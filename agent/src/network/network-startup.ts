@@ -1,5 +1,6 @@
 // Agent start-up for networks: bridged networks get their Linux bridge back after a reboot (the
-// kernel forgets it, libvirt does not), and with QX_AGENT_DEFAULT_NAT=1 a first start creates a NAT network.
+// kernel forgets it, libvirt does not; networkd's runtime files go with it), and with
+// QX_AGENT_DEFAULT_NAT=1 a first start creates a NAT network.
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { NetworkKind } from '@quantix/proto/v1/network.js';
@@ -7,6 +8,7 @@ import { AgentError } from '../errors.js';
 import { log } from '../log.js';
 import { createNetwork, type NetworkDeps } from './host-networks.js';
 import { readHostInterfaces } from './host-interfaces.js';
+import { resolveNetworkdDir } from './networkd-runtime.js';
 import { networkDumpXml, networkNames } from './network-libvirt.js';
 import { parseNetworkXml } from './network-xml-parse.js';
 import { attachUplinkBridge, linkExists } from './uplink-bridge.js';
@@ -28,6 +30,7 @@ export const DEFAULT_NAT: Omit<DefaultNatOptions, 'markerFile'> = {
 export async function restoreBridgedNetworks(deps: NetworkDeps): Promise<string[]> {
   const restored: string[] = [];
   const { all, active } = await networkNames(deps.virsh);
+  const networkdDir = await resolveNetworkdDir(deps.config.networkdDir);
   for (const name of all) {
     const xml = await networkDumpXml(deps.virsh, name).catch(() => undefined);
     if (!xml) continue;
@@ -38,7 +41,7 @@ export async function restoreBridgedNetworks(deps: NetworkDeps): Promise<string[
       log.warn('bridged network: uplink missing, bridge not restored', { network: name, uplink: n.uplink });
       continue;
     }
-    await attachUplinkBridge({ bridge: n.bridge, uplink: n.uplink, vlanId: n.vlanId }, nic);
+    await attachUplinkBridge({ bridge: n.bridge, uplink: n.uplink, vlanId: n.vlanId }, { nic, networkdDir });
     if (!active.has(name)) await deps.virsh.exec(['net-start', '--', name]);
     restored.push(name);
   }

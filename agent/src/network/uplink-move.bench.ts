@@ -79,8 +79,12 @@ try {
   const naive: { ms: number; lost: number }[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     const nic = (await readHostInterfaces()).find((n) => n.name === NIC)!;
-    batch.push(await measure(() => attachUplinkBridge({ bridge: BRIDGE, uplink: NIC, vlanId: 0 }, nic)));
-    await detachUplinkBridge({ bridge: BRIDGE, uplink: NIC, vlanId: 0 });
+    batch.push(
+      await measure(() =>
+        attachUplinkBridge({ bridge: BRIDGE, uplink: NIC, vlanId: 0 }, { nic, networkdDir: undefined }),
+      ),
+    );
+    await detachUplinkBridge({ bridge: BRIDGE, uplink: NIC, vlanId: 0 }, undefined);
     naive.push(await measure(naiveMove));
     await naiveRestore();
   }
