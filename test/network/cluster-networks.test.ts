@@ -1,6 +1,8 @@
 // Cluster networks through the real server and two real agents: host A in the root network
 // namespace, host B in a netns of the test's own (reached over a veth pair). A bridged cluster network
-// over a NIC that only A has: B fails and says why, A (joining later) gets it. Prefix qxt-netc-.
+// over a NIC that only A has: B fails and says why, A (joining later) gets it. One over B's management
+// NIC, created with the confirmation while B was not a member: B joins, is not moved, says why, and
+// moves on its own confirmation. Prefix qxt-netc-.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -25,7 +27,7 @@ async function cleanUp(): Promise<void> {
     await virsh('net-destroy', n).catch(() => undefined);
     await virsh('net-undefine', n).catch(() => undefined);
   }
-  for (const link of ['qxt-netc-clb', 'qxt-netc-up', 'qxt-netc-hr'])
+  for (const link of ['qxt-netc-clb', 'qxt-netc-clm', 'qxt-netc-up', 'qxt-netc-hr'])
     await ip('link', 'del', 'dev', link).catch(() => undefined);
   await ip('netns', 'del', NS).catch(() => undefined);
 }
@@ -162,5 +164,76 @@ test(
     assert.doesNotMatch((await virsh('net-list', '--all', '--name')).stdout, /qxt-netc-cl/);
     const links = JSON.parse((await ip('-j', 'link', 'show')).stdout) as { ifname: string }[];
     assert.ok(!links.some((l) => l.ifname === 'qxt-netc-clb'), 'bridge removed from host A');
+
+    // The confirmation given at creation covers the members of that moment, not a host that joins later.
+    // qxt-netc-hn carries B's default route (its management address); A has no NIC of that name.
+    await expect(api, 200, 'PATCH', `/api/v1/clusters/${cluster.id}`, { hostIds: [hostA] });
+    await ip('-n', NS, 'route', 'add', 'default', 'via', '10.213.70.1');
+    const bLink = async () =>
+      JSON.parse((await ip('-n', NS, '-j', 'addr', 'show', 'dev', 'qxt-netc-hn')).stdout)[0] as {
+        master?: string;
+        addr_info: { local: string }[];
+      };
+    const mgmt = { name: 'qxt-netc-clm', kind: 'bridged', uplink: 'qxt-netc-hn', bridge: 'qxt-netc-clm' };
+    const made = await expect<ClusterNetworkDto>(api, 201, 'POST', base, { ...mgmt, confirmManagementMove: true });
+    assert.deepEqual(
+      made.hosts.map((h) => [h.hostName, h.state, h.needsConfirmation]),
+      [['qxt-netc-host-a', 'failed', false]],
+    );
+    await expect(api, 200, 'PATCH', `/api/v1/clusters/${cluster.id}`, { hostIds: [hostA, hostB] });
+    const refused = await until('host B to refuse the move', async () => {
+      const n = await expect<ClusterNetworkDto>(api, 200, 'GET', `${base}/qxt-netc-clm`);
+      const b = n.hosts.find((h) => h.hostId === hostB);
+      return b?.state === 'failed' ? b : undefined;
+    });
+    assert.equal(refused.needsConfirmation, true);
+    assert.match(
+      refused.reason,
+      /^needs confirmation: NIC qxt-netc-hn carries the management address of host qxt-netc-host-b/,
+    );
+    assert.equal((await bLink()).master, undefined, "B's NIC was not moved");
+    assert.match(
+      server.services.clusterNetworks.placementProblem(hostB, ['qxt-netc-clm']),
+      /not applied here \(needs confirmation/,
+    );
+    // "Apply again" is no confirmation either.
+    const again = await expect<ClusterNetworkDto>(api, 200, 'POST', `${base}/qxt-netc-clm/apply`);
+    assert.equal(again.hosts.find((h) => h.hostId === hostB)?.needsConfirmation, true);
+    assert.equal((await bLink()).master, undefined);
+
+    // The per-host confirmation: admins only, CSRF like every change, members only.
+    const hostApply = `${base}/qxt-netc-clm/hosts/${hostB}/apply`;
+    const operator = await server.userWithRole('operator');
+    await expect(operator, 403, 'POST', hostApply, { confirmManagementMove: true });
+    const r = await api.request('POST', hostApply, { body: { confirmManagementMove: true }, noCsrf: true });
+    assert.equal(r.status, 403, r.text);
+    await expect(api, 400, 'POST', hostApply, { confirmManagementMove: 'yes' });
+    await expect(api, 404, 'POST', `${base}/qxt-netc-clm/hosts/no-such-host/apply`, { confirmManagementMove: true });
+    assert.equal((await bLink()).master, undefined);
+    const confirmed = await expect<ClusterNetworkDto>(api, 200, 'POST', hostApply, { confirmManagementMove: true });
+    const stateOf = (n: ClusterNetworkDto, id: string) => {
+      const h = n.hosts.find((x) => x.hostId === id);
+      return [h?.state, h?.needsConfirmation];
+    };
+    assert.deepEqual(stateOf(confirmed, hostB), ['applied', false]);
+    assert.deepEqual(stateOf(confirmed, hostA), ['failed', false], 'only host B was applied again');
+    assert.equal((await bLink()).master, 'qxt-netc-clm', "B's NIC is a port of the bridge now");
+    assert.ok(!(await bLink()).addr_info.some((a) => a.local === B_ADDR), 'the address moved off the NIC');
+    // B stays reachable: its address moved to the bridge.
+    const onB = await expect<{ kind: string; active: boolean }>(
+      api,
+      200,
+      'GET',
+      `/api/v1/hosts/${hostB}/networks/qxt-netc-clm`,
+    );
+    assert.deepEqual([onB.kind, onB.active], ['bridged', true]);
+    assert.equal(server.services.clusterNetworks.placementProblem(hostB, ['qxt-netc-clm']), '');
+
+    await expect(api, 204, 'DELETE', `${base}/qxt-netc-clm`);
+    assert.equal((await bLink()).master, undefined);
+    assert.ok(
+      (await bLink()).addr_info.some((a) => a.local === B_ADDR),
+      "B's address is back on its NIC",
+    );
   },
 );

@@ -1,6 +1,6 @@
 // Cluster networks: a network defined once per cluster (like a simplified vSphere port group) and
 // applied to every host in it, with the outcome per host (applied, or failed with the reason).
-import { arr, named, obj, oneOf, str, int } from '../schema/schema.js';
+import { arr, bool, named, obj, oneOf, opt, str, int } from '../schema/schema.js';
 import type { Infer } from '../schema/schema.js';
 import type { Operation } from './operation.js';
 import { CreateNetworkDto, NETWORK_KINDS } from './networks.js';
@@ -15,10 +15,24 @@ export const ClusterNetworkHostDto = named(
     hostName: str(),
     state: oneOf(CLUSTER_NETWORK_HOST_STATES),
     reason: str({ description: 'why it failed (the agent\'s sentence), or "" when applied' }),
+    needsConfirmation: bool({
+      description:
+        "failed because the uplink carries this host's management address: apply it on this host with confirmManagementMove",
+    }),
     updatedAt: timestamp(),
   }),
 );
 export type ClusterNetworkHostDto = Infer<typeof ClusterNetworkHostDto>;
+
+export const ApplyClusterNetworkHostDto = named(
+  'ApplyClusterNetworkHostDto',
+  obj({
+    confirmManagementMove: opt(
+      bool({ description: "move this host's management address to the bridge (for this host, this time only)" }),
+    ),
+  }),
+);
+export type ApplyClusterNetworkHostDto = Infer<typeof ApplyClusterNetworkHostDto>;
 
 export const ClusterNetworkDto = named(
   'ClusterNetworkDto',
@@ -80,7 +94,20 @@ export const clusterNetworkOperations: Operation[] = [
     role: 'admin',
     status: 200,
     response: ClusterNetworkDto,
-    summary: 'Apply again to every host where it is not applied (after fixing the reason)',
+    summary:
+      'Apply again to every host where it is not applied (after fixing the reason); never moves a management address',
+  },
+  {
+    id: 'applyClusterNetworkHost',
+    method: 'POST',
+    path: `${base}/:name/hosts/:hostId/apply`,
+    tag: 'clusters',
+    role: 'admin',
+    body: ApplyClusterNetworkHostDto,
+    status: 200,
+    response: ClusterNetworkDto,
+    summary:
+      "Apply on one member host; with confirmManagementMove the host's management address moves to the bridge (the confirmation given at creation covers only the hosts of that moment)",
   },
   {
     id: 'deleteClusterNetwork',

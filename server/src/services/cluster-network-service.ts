@@ -1,7 +1,8 @@
 // Cluster networks: defined once per cluster, applied through each host's agent as a host network,
 // with the outcome per host. Hosts that join the cluster (or come online) get the missing ones.
-// Placement asks placementProblem() whether a host has a VM's networks.
-import type { ClusterNetworkDto, ClusterNetworkHostDto } from '../dto/cluster-networks.js';
+// Moving a host's management address to a bridge needs a confirmation for that host: the one given
+// at creation covers the members of that moment only. Placement asks placementProblem().
+import type { ApplyClusterNetworkHostDto, ClusterNetworkDto, ClusterNetworkHostDto } from '../dto/cluster-networks.js';
 import type { CreateNetworkDto } from '../dto/networks.js';
 import { conflict, HttpError, notFound } from '../errors.js';
 import type { AgentPool } from '../agents/agent-pool.js';
@@ -39,10 +40,14 @@ export class ClusterNetworkService {
     return this.dto(this.record(clusterId, name));
   }
 
-  /** Stores the network and applies it to every host of the cluster; per-host failures are in the reply. */
-  async create(clusterId: string, spec: CreateNetworkDto): Promise<ClusterNetworkDto> {
+  /**
+   * Stores the network and applies it to every host of the cluster; per-host failures are in the reply.
+   * `confirmManagementMove` applies to these hosts now and is not stored.
+   */
+  async create(clusterId: string, req: CreateNetworkDto): Promise<ClusterNetworkDto> {
     this.cluster(clusterId);
-    if (this.repo.get(clusterId, spec.name)) throw conflict(`cluster network "${spec.name}" already exists`);
+    if (this.repo.get(clusterId, req.name)) throw conflict(`cluster network "${req.name}" already exists`);
+    const { confirmManagementMove, ...spec } = req;
     const rec: ClusterNetworkRecord = {
       clusterId,
       name: spec.name,
@@ -51,11 +56,11 @@ export class ClusterNetworkService {
       hosts: [],
     };
     await this.repo.add(rec);
-    await Promise.all(this.members(clusterId).map((h) => this.applyToHost(rec, h)));
+    await Promise.all(this.members(clusterId).map((h) => this.applyToHost(rec, h, confirmManagementMove === true)));
     return this.changed(rec);
   }
 
-  /** Applies again wherever the network is not applied yet. */
+  /** Applies again wherever the network is not applied yet (without moving a management address). */
   async apply(clusterId: string, name: string): Promise<ClusterNetworkDto> {
     const rec = this.record(clusterId, name);
     await Promise.all(
@@ -63,6 +68,23 @@ export class ClusterNetworkService {
         .filter((h) => rec.hosts.find((s) => s.hostId === h.id)?.state !== 'applied')
         .map((h) => this.applyToHost(rec, h)),
     );
+    return this.changed(rec);
+  }
+
+  /** Applies on one member host where it is not applied yet, with the operator's confirmation if given. */
+  async applyOnHost(
+    clusterId: string,
+    name: string,
+    hostId: string,
+    req: ApplyClusterNetworkHostDto,
+  ): Promise<ClusterNetworkDto> {
+    const rec = this.record(clusterId, name);
+    const host = this.members(clusterId).find((h) => h.id === hostId);
+    if (!host) throw notFound(`host ${hostId} in the cluster`);
+    await this.inFlight.get(this.key(rec, host))?.catch(() => undefined);
+    if (rec.hosts.find((s) => s.hostId === hostId)?.state !== 'applied') {
+      await this.applyToHost(rec, host, req.confirmManagementMove === true);
+    }
     return this.changed(rec);
   }
 
@@ -132,16 +154,21 @@ export class ClusterNetworkService {
     }
   }
 
-  private applyToHost(rec: ClusterNetworkRecord, host: HostRecord): Promise<void> {
-    const key = `${rec.clusterId}/${rec.name}/${host.id}`;
+  private key(rec: ClusterNetworkRecord, host: HostRecord): string {
+    return `${rec.clusterId}/${rec.name}/${host.id}`;
+  }
+
+  /** `confirm` only where the operator confirmed a management move for this host, at this moment. */
+  private applyToHost(rec: ClusterNetworkRecord, host: HostRecord, confirm = false): Promise<void> {
+    const key = this.key(rec, host);
     const running = this.inFlight.get(key);
     if (running) return running;
-    const p = this.createOnHost(rec, host).finally(() => this.inFlight.delete(key));
+    const p = this.createOnHost(rec, host, confirm).finally(() => this.inFlight.delete(key));
     this.inFlight.set(key, p);
     return p;
   }
 
-  private async createOnHost(rec: ClusterNetworkRecord, host: HostRecord): Promise<void> {
+  private async createOnHost(rec: ClusterNetworkRecord, host: HostRecord, confirm: boolean): Promise<void> {
     const conn = this.pool.all().find((c) => c.record.id === host.id);
     if (!conn?.online) {
       await this.repo.setHost(rec, {
@@ -153,9 +180,22 @@ export class ClusterNetworkService {
       return;
     }
     try {
-      await this.networks.create(host.id, rec.spec);
+      // A record stored before the confirmation stopped being stored may still carry one: never reuse it.
+      await this.networks.create(host.id, { ...rec.spec, confirmManagementMove: confirm });
       await this.repo.setHost(rec, { hostId: host.id, state: 'applied', reason: '', updatedAt: now() });
     } catch (err) {
+      if (refusedManagementMove(err)) {
+        await this.repo.setHost(rec, {
+          hostId: host.id,
+          state: 'failed',
+          reason:
+            `needs confirmation: NIC ${rec.spec.uplink ?? ''} carries the management address of host ${host.name}; ` +
+            'confirm on this host to move its addresses and routes to the bridge',
+          needsConfirmation: true,
+          updatedAt: now(),
+        });
+        return;
+      }
       const reason = await this.alreadyThere(host.id, rec.spec, err);
       await this.repo.setHost(rec, { hostId: host.id, state: reason ? 'failed' : 'applied', reason, updatedAt: now() });
     }
@@ -205,6 +245,7 @@ export class ClusterNetworkService {
         hostName: h.name,
         state: s?.state ?? 'pending',
         reason: s ? s.reason : 'not applied yet',
+        needsConfirmation: s?.needsConfirmation === true,
         updatedAt: s?.updatedAt ?? rec.createdAt,
       };
     });
@@ -232,3 +273,8 @@ export class ClusterNetworkService {
 }
 
 const now = () => new Date().toISOString();
+
+/** The agent's refusal to move a management address without confirm_management_move (a 409 naming that field). */
+function refusedManagementMove(err: unknown): boolean {
+  return err instanceof HttpError && err.status === 409 && err.message.startsWith('spec.confirm_management_move:');
+}

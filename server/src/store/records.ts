@@ -113,6 +113,8 @@ export interface ClusterNetworkHostRecord {
   hostId: string;
   state: 'applied' | 'failed' | 'pending';
   reason: string;
+  /** Failed because the uplink carries this host's management address: applied only on a per-host confirmation. */
+  needsConfirmation?: boolean;
   updatedAt: string;
 }
 
