@@ -61,6 +61,8 @@ export interface ClusterNetworkHostDto {
   hostName: string;
   state: 'applied' | 'failed' | 'pending';
   reason: string;
+  /** Failed because the uplink carries this host's management address: applyClusterNetworkOnHost with the confirmation. */
+  needsConfirmation: boolean;
   updatedAt: string;
 }
 
@@ -85,6 +87,9 @@ export const fetchClusterNetworks = (clusterId: string, signal?: AbortSignal) =>
 /** Defines the network for the whole cluster; per-host failures come back in `hosts`, not as an error. */
 export const createClusterNetwork = (clusterId: string, req: CreateNetworkRequest) => apiPost<ClusterNetworkDto>(cbase(clusterId), req);
 export const applyClusterNetwork = (clusterId: string, name: string) => apiPost<ClusterNetworkDto>(`${cbase(clusterId)}/${encodeURIComponent(name)}/apply`);
+/** Applies on one host; with confirmManagementMove that host's management address moves to the bridge. */
+export const applyClusterNetworkOnHost = (clusterId: string, name: string, hostId: string, req: { confirmManagementMove?: boolean }) =>
+  apiPost<ClusterNetworkDto>(`${cbase(clusterId)}/${encodeURIComponent(name)}/hosts/${encodeURIComponent(hostId)}/apply`, req);
 export const deleteClusterNetwork = (clusterId: string, name: string) => apiDelete<void>(`${cbase(clusterId)}/${encodeURIComponent(name)}`);
 
 /** Cluster networks of every given cluster (clusters that fail are skipped). */

@@ -1,9 +1,10 @@
 // Networks: cluster networks (defined once, applied to every host of the cluster, status per
-// host with the reason of a failure) and the networks of each host with leases and users.
+// host with the reason of a failure, a per-host confirmation where the move of a management address
+// waits for one) and the networks of each host with leases and users.
 import { LitElement, html, nothing } from 'lit';
 import {
-  NETWORK_KINDS, applyClusterNetwork, createClusterNetwork, createNetwork, deleteClusterNetwork, deleteNetwork, fetchAllClusterNetworks, fetchAllNetworks,
-  type ClusterNetworkDto, type CreateNetworkRequest, type NetworkDto, type NetworkKind,
+  NETWORK_KINDS, applyClusterNetwork, applyClusterNetworkOnHost, createClusterNetwork, createNetwork, deleteClusterNetwork, deleteNetwork, fetchAllClusterNetworks, fetchAllNetworks,
+  type ClusterNetworkDto, type ClusterNetworkHostDto, type CreateNetworkRequest, type NetworkDto, type NetworkKind,
 } from '../../api/networks.js';
 import { EventsController } from '../../controllers/events-controller.js';
 import { fetchClusters, fetchHosts, type ClusterDto, type HostDto } from '../../api/hosts.js';
@@ -87,6 +88,12 @@ export class QxNetworkList extends LitElement {
     void this.nets.reload();
   }
 
+  private confirmOnHost(cn: ClusterNetworkDto, h: ClusterNetworkHostDto): void {
+    const text = `Move the management address of ${h.hostName} from ${cn.uplink} to the bridge of ${cn.name}? The host stays reachable; a failed move is rolled back.`;
+    if (!confirm(text)) return;
+    void this.runCluster(() => applyClusterNetworkOnHost(cn.clusterId, cn.name, h.hostId, { confirmManagementMove: true }));
+  }
+
   private async removeNetwork(n: NetworkDto): Promise<void> {
     const host = this.hosts.value?.find((h) => h.id === n.hostId)?.name ?? n.hostId;
     if (!confirm(`Delete network ${n.name} on ${host}?`)) return;
@@ -143,7 +150,7 @@ export class QxNetworkList extends LitElement {
             <button class="danger" @click=${() => confirm(`Delete cluster network ${cn.name} from every host?`) && this.runCluster(() => deleteClusterNetwork(cn.clusterId, cn.name))}>Delete</button>` : nothing}
         </div>
         <table><thead><tr><th>Host</th><th>Status</th><th>Reason</th></tr></thead>
-          <tbody>${cn.hosts.map((h) => html`<tr><td>${h.hostName}</td><td><qx-state-badge .state=${h.state}></qx-state-badge></td><td class=${h.state === 'failed' ? 'error' : 'muted'}>${h.reason || '—'}</td></tr>`)}</tbody></table>
+          <tbody>${cn.hosts.map((h) => html`<tr><td>${h.hostName}</td><td><qx-state-badge .state=${h.state}></qx-state-badge></td><td class=${h.state === 'failed' ? 'error' : 'muted'}>${h.reason || '—'}${admin && h.needsConfirmation ? html` <button @click=${() => this.confirmOnHost(cn, h)}>Confirm and apply</button>` : nothing}</td></tr>`)}</tbody></table>
       </section>`)}
       ${(this.clusterNets.value ?? []).length === 0 && !this.clusterNets.loading ? html`<p class="empty">No cluster networks.${clusters.length === 0 ? ' Create a cluster on the Hosts page first.' : ''}</p>` : nothing}
       <h2>Host networks</h2>

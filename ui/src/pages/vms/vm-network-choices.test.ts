@@ -10,7 +10,7 @@ const net = (hostId: string, name: string, extra: Partial<NetworkDto> = {}): Net
 });
 const clusterNet = (clusterId: string, name: string, states: ('applied' | 'failed' | 'pending')[]): ClusterNetworkDto => ({
   clusterId, name, kind: 'bridged', subnet: '', dhcpStart: '', dhcpEnd: '', bridge: '', uplink: 'eth1', vlanId: 0, createdAt: '',
-  hosts: states.map((state, i) => ({ hostId: `h${i}`, hostName: `h${i}`, state, reason: '', updatedAt: '' })),
+  hosts: states.map((state, i) => ({ hostId: `h${i}`, hostName: `h${i}`, state, reason: '', needsConfirmation: false, updatedAt: '' })),
 });
 
 const src: NetworkSources = {
