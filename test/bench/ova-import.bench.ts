@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { finished } from 'node:stream/promises';
-import { ImageServiceClient } from '@quantix/proto/v1/image.js';
+import { ImageServiceClient } from '@quantix/proto/bulk/bulk-services.js';
 import { issueCertificate, type KeyAndCert } from '@quantix/proto/tls/certificates.js';
 import { loadOrCreateIdentity } from '../../agent/src/identity/agent-identity.js';
 import { pinnedCredentials } from '@quantix/proto/tls/pinned-credentials.js';

@@ -1,5 +1,5 @@
 // Client side of ImageService/ImportOva and ExportOva for tests and the benchmark: streams a
-// file in 1 MiB messages with backpressure, collects the events, resolves with the result.
+// file in 256 KiB messages with backpressure, collects the events, resolves with the result.
 import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { ServiceError } from '@grpc/grpc-js';
@@ -34,7 +34,7 @@ export function importOvaFile(client: ImageServiceClient, file: string, header: 
   void settled.then(() => (over = true));
   const send = async (): Promise<void> => {
     call.write({ msg: { $case: 'header', value: header } });
-    const input = createReadStream(file, { highWaterMark: 1024 * 1024 });
+    const input = createReadStream(file, { highWaterMark: 256 * 1024 });
     for await (const chunk of input) {
       if (over) break; // a server-side failure ended the call early
       if (!call.write({ msg: { $case: 'data', value: chunk as Buffer } })) await Promise.race([once(call, 'drain'), settled]);

@@ -7,7 +7,11 @@ import type { Http2SecureServer, Http2Server, ServerHttp2Session } from 'node:ht
 import type { Server } from '@grpc/grpc-js';
 import { log } from '../log.js';
 
-export const RECEIVE_WINDOW_BYTES = 16 * 1024 * 1024;
+/**
+ * 4 MiB: as fast as 16 MiB on loopback (~190 MB/s into a loop pool either way), and what an
+ * agent that writes slower than the network holds in memory stays small.
+ */
+export const RECEIVE_WINDOW_BYTES = 4 * 1024 * 1024;
 
 export function widenReceiveWindow(server: Server, bytes = RECEIVE_WINDOW_BYTES): void {
   const servers = (server as unknown as { http2Servers?: Map<Http2Server | Http2SecureServer, unknown> }).http2Servers;

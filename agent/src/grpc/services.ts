@@ -10,9 +10,8 @@ import { VmServiceService } from '@quantix/proto/v1/vm.js';
 import { vmHandlers } from './vm-handlers.js';
 import { ConsoleServiceService } from '@quantix/proto/v1/console.js';
 import { consoleHandlers } from './console-handlers.js';
-import { StorageServiceService } from '@quantix/proto/v1/storage.js';
 import { storageHandlers } from './storage-handlers.js';
-import { ImageServiceService } from '@quantix/proto/v1/image.js';
+import { ImageServiceDefinition, StorageServiceDefinition } from '@quantix/proto/bulk/bulk-services.js';
 import { imageHandlers } from './image-handlers.js';
 
 export function registerServices(server: Server, ctx: AgentContext): void {
@@ -21,6 +20,6 @@ export function registerServices(server: Server, ctx: AgentContext): void {
   server.addService(NetworkServiceService, networkHandlers(ctx));
   server.addService(VmServiceService, vmHandlers(ctx));
   server.addService(ConsoleServiceService, consoleHandlers(ctx));
-  server.addService(StorageServiceService, storageHandlers(ctx));
-  server.addService(ImageServiceService, imageHandlers(ctx));
+  server.addService(StorageServiceDefinition, storageHandlers(ctx));
+  server.addService(ImageServiceDefinition, imageHandlers(ctx));
 }

@@ -17,7 +17,7 @@ import { uploadFile } from './test-support/transfer-client.js';
 const GIB = 1024 * 1024 * 1024;
 const SIZE = 2 * GIB;
 const BLOCK = 16 * 1024 * 1024;
-const CHUNK = Number(process.env.QX_BENCH_CHUNK ?? 1024 * 1024);
+const CHUNK = Number(process.env.QX_BENCH_CHUNK ?? 256 * 1024);
 
 async function memoryOf(pid: number): Promise<{ rss: number; hwm: number }> {
   const text = await readFile(`/proc/${pid}/status`, 'utf8');

@@ -79,7 +79,7 @@ export async function receiveUpload(
  * network keeps receiving while the disk writes; memory stays bounded by the same limit.
  */
 class PositionalWriter {
-  private static readonly MAX_IN_FLIGHT = 8 * 1024 * 1024;
+  private static readonly MAX_IN_FLIGHT = 4 * 1024 * 1024;
   private readonly pending = new Set<Promise<void>>();
   private inFlight = 0;
   private failure: unknown;

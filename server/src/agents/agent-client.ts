@@ -4,8 +4,7 @@ import { Channel, Metadata, type ChannelOptions, type Client, type ServiceError 
 import type { KeyAndCert } from '@quantix/proto/tls/certificates.js';
 import { HostServiceClient } from '@quantix/proto/v1/host.js';
 import { VmServiceClient } from '@quantix/proto/v1/vm.js';
-import { StorageServiceClient } from '@quantix/proto/v1/storage.js';
-import { ImageServiceClient } from '@quantix/proto/v1/image.js';
+import { ImageServiceClient, StorageServiceClient } from '@quantix/proto/bulk/bulk-services.js';
 import { ConsoleServiceClient } from '@quantix/proto/v1/console.js';
 import { NetworkServiceClient } from '@quantix/proto/v1/network.js';
 import { pinnedCredentials } from '@quantix/proto/tls/pinned-credentials.js';

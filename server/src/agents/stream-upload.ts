@@ -5,7 +5,7 @@ import type { ClientWritableStream } from '@grpc/grpc-js';
 
 /** Incoming HTTP chunks (~16–64 KiB) are coalesced into messages of this size: fewer, larger
  * gRPC messages cost far less per byte. Memory stays bounded by one message plus backpressure. */
-const MESSAGE_BYTES = 512 * 1024;
+const MESSAGE_BYTES = 256 * 1024;
 
 export async function pumpBytes<T>(
   source: Readable,

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import type { ServiceError } from '@grpc/grpc-js';
 import type { StorageServiceClient, UploadVolumeHeader, Volume } from '@quantix/proto/v1/storage.js';
 
-export const UPLOAD_CHUNK = 1024 * 1024;
+export const UPLOAD_CHUNK = 256 * 1024;
 
 /** Streams `chunks` after `header`; resolves with the agent's answer. */
 export async function uploadChunks(
