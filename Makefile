@@ -58,7 +58,7 @@ iso: setup
 run: iso
 	bash build/iso/run-qemu.sh
 
-bench: setup guest libvirt
+bench: build guest libvirt
 	bash test/bench/run-all.sh
 
 lint: setup

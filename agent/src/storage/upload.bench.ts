@@ -1,7 +1,8 @@
 // Benchmark: a 2 GiB volume upload through the agent (gRPC client stream over mTLS into a loop
 // pool) against `cp` of the same file on the same filesystem, same run. Prints both throughputs,
 // the ratio (target ≥ 0.7× cp) and the agent's RSS during the upload (target flat, < 150 MB),
-// sampled from /proc/<pid>/status of the agent child process. Cleans up everything it made.
+// sampled from /proc/<pid>/status of the agent child process, built (agent/dist) as the image
+// runs it. Cleans up everything it made.
 import { randomFillSync } from 'node:crypto';
 import { open, mkdtemp, readFile, rm, stat, unlink } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -58,7 +59,7 @@ const dataDir = await mkdtemp(join(tmpdir(), 'qxt-st-bench-'));
 const poolName = `qxt-st-bench-${process.pid}`;
 let agent: AgentProcess | undefined;
 try {
-  agent = await startAgentProcess(dataDir, await newVdc());
+  agent = await startAgentProcess(dataDir, await newVdc(), { built: true });
   const s = agent.storage;
   const pool = await promisify(s, s.createPool)({ name: poolName, kind: PoolKind.POOL_KIND_LOOP, sizeBytes: 5 * GIB + 512 * 1024 * 1024, filesystem: 'ext4', path: '' });
   const source = join(pool.path, '.bench-source');

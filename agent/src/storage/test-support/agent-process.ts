@@ -1,14 +1,16 @@
-// Runs the real agent (`node --import tsx agent/src/main.ts`) as a child process with its own
-// data dir, joins it to a throwaway vDC CA and hands out a StorageService client. Used by the
-// restart test (kill -9) and the upload benchmark (which watches the child's memory).
+// Runs the real agent (`node --import tsx agent/src/main.ts`, or the built agent/dist/main.js as
+// the image ships it) as a child process with its own data dir, joins it to a throwaway vDC CA
+// and hands out a StorageService client. Used by the restart test (kill -9) and the upload
+// benchmark (which watches the built agent's memory: tsx alone adds ~20 MB).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { EnrollServiceClient } from '@quantix/proto/v1/host.js';
-import { StorageServiceClient } from '@quantix/proto/v1/storage.js';
+import { StorageServiceClient } from '@quantix/proto/bulk/bulk-services.js';
 import { createCa, issueCertificate, type KeyAndCert } from '@quantix/proto/tls/certificates.js';
 import { pinnedCredentials } from '@quantix/proto/tls/pinned-credentials.js';
 import { promisify } from '../../test-support/promisify.js';
@@ -33,14 +35,22 @@ export interface AgentProcess {
   kill(signal: NodeJS.Signals): Promise<void>;
 }
 
+/** agent/dist/main.js; throws when the agent has not been built. */
+function builtEntry(): string {
+  const entry = join(repoRoot, 'agent/dist/main.js');
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`make build\` first`);
+  return entry;
+}
+
 export async function newVdc(): Promise<Vdc> {
   const ca = await createCa('quantix storage test vDC', 2);
   return { ca, client: await issueCertificate(ca, { commonName: 'storage test', days: 2, usages: ['client'] }) };
 }
 
 /** Starts the agent on a free loopback port; joins it to `vdc` unless it is joined already. */
-export async function startAgentProcess(dataDir: string, vdc: Vdc): Promise<AgentProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'agent/src/main.ts'], {
+export async function startAgentProcess(dataDir: string, vdc: Vdc, opts: { built?: boolean } = {}): Promise<AgentProcess> {
+  const argv = opts.built ? [builtEntry()] : ['--import', 'tsx', 'agent/src/main.ts'];
+  const child = spawn(process.execPath, argv, {
     cwd: repoRoot,
     env: { ...process.env, QX_AGENT_DATA_DIR: dataDir, QX_AGENT_LISTEN: '127.0.0.1:0' },
     stdio: ['ignore', 'ignore', 'pipe'],
