@@ -1,24 +1,17 @@
-// OVA import benchmark: a 2 GiB-capacity OVA (512 MiB random in 8 runs, the rest zeros) imported
-// end to end through the agent's ImportOva gRPC stream (mTLS, agent in its own process) vs the
-// floor measured in the same run: `cat` of the OVA to disk + a bare `qemu-img convert` of its
-// VMDK. Prints both, the ratio (target ≤ 1.15×) and the agent's peak RSS (target flat, < 150 MB).
-import { fork, execFileSync } from 'node:child_process';
-import { createWriteStream, openSync, closeSync, writeSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { createReadStream, createWriteStream, openSync, closeSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { finished } from 'node:stream/promises';
 import { ImageServiceClient } from '@quantix/proto/bulk/bulk-services.js';
-import { issueCertificate, type KeyAndCert } from '@quantix/proto/tls/certificates.js';
-import { loadOrCreateIdentity } from '../../agent/src/identity/agent-identity.js';
 import { pinnedCredentials } from '@quantix/proto/tls/pinned-credentials.js';
 import { exportOva } from '../../agent/src/ova/ova-export.js';
+import { newVdc, startAgentProcess } from '../../agent/src/storage/test-support/agent-process.js';
 import { importOvaFile } from '../ova/import-client.js';
-import { startTestServer } from '../../server/src/test-support/test-server.js';
+import { startServerProcess } from '../../server/src/test-support/server-process.js';
 import { spawnAgent, freePort } from '../../server/src/test-support/spawn.js';
-import { createReadStream, readFileSync, statSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dir = join(root, 'test/output/bench-ova');
@@ -75,11 +68,11 @@ async function viaServer(
   big: string,
   small: string,
   runs: number,
-): Promise<{ times: number[]; serverMb: number; agentMb: number; agentSmallMb: number }> {
-  const server = await startTestServer();
+): Promise<{ times: number[]; serverMb: number; serverSmallMb: number; agentMb: number; agentSmallMb: number }> {
+  const server = await startServerProcess();
   const agentDir = await mkdtemp(join(dir, 'agent-'));
   const port = await freePort();
-  const agent = await spawnAgent(agentDir, port);
+  const agent = await spawnAgent(agentDir, port, {}, { built: true });
   try {
     const api = server.admin;
     const token = readFileSync(join(agentDir, 'join-token'), 'utf8').trim();
@@ -118,11 +111,13 @@ async function viaServer(
     };
     await upload(small, `srvwarm${id}`);
     const agentSmallMb = peakRssMb(agent.proc.pid!);
+    const serverSmallMb = peakRssMb(server.child.proc.pid!);
     const times: number[] = [];
     for (let i = 0; i < runs; i++) times.push(await upload(big, `srvbig${i}${id}`));
     return {
       times,
-      serverMb: process.resourceUsage().maxRSS / 1024,
+      serverMb: peakRssMb(server.child.proc.pid!),
+      serverSmallMb,
       agentMb: peakRssMb(agent.proc.pid!),
       agentSmallMb,
     };
@@ -144,20 +139,10 @@ async function main(): Promise<void> {
 
   sh('virsh', ['-q', '-c', 'qemu:///system', 'pool-define-as', pool, 'dir', '--target', join(dir, 'pool')]);
   sh('virsh', ['-q', '-c', 'qemu:///system', 'pool-start', pool]);
-  const child = fork(join(root, 'test/bench/ova-agent-child.ts'), {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
-  const ask = <T>(msg?: string) =>
-    new Promise<T>((resolve) => {
-      child.once('message', (m) => resolve(m as T));
-      if (msg) child.send(msg);
-    });
+  const agentDir = await mkdtemp(join(dir, 'agent-grpc-'));
+  const agent = await startAgentProcess(agentDir, await newVdc(), { built: true });
   try {
-    const info = await ask<{ address: string; dataDir: string; ca: KeyAndCert }>();
-    const identity = await loadOrCreateIdentity(info.dataDir);
-    const clientCert = await issueCertificate(info.ca, { commonName: 'ova bench', days: 1, usages: ['client'] });
-    const client = new ImageServiceClient(info.address, pinnedCredentials(identity.certPem, clientCert));
+    const client = new ImageServiceClient(agent.address, pinnedCredentials(agent.certPem, agent.vdc.client));
 
     const importOnce = async (ova: string, name: string): Promise<number> => {
       const t0 = process.hrtime.bigint();
@@ -167,7 +152,7 @@ async function main(): Promise<void> {
       return t;
     };
     await importOnce(small, 'warm');
-    const rssSmall = (await ask<{ maxRssKiB: number }>('rss')).maxRssKiB;
+    const rssSmall = peakRssMb(agent.pid);
 
     const floors: number[] = [];
     const ours: number[] = [];
@@ -175,7 +160,7 @@ async function main(): Promise<void> {
       floors.push(floor(big, vmdk));
       ours.push(await importOnce(big, `big${i}`));
     }
-    const rssBig = (await ask<{ maxRssKiB: number }>('rss')).maxRssKiB;
+    const rssBig = peakRssMb(agent.pid);
     client.close();
     const f = Math.min(...floors);
     const o = Math.min(...ours);
@@ -188,7 +173,7 @@ async function main(): Promise<void> {
     );
     console.log(`ratio: ${(o / f).toFixed(3)}x (target <= 1.15x)`);
     console.log(
-      `agent peak RSS: ${(rssSmall / 1024).toFixed(0)} MB after a 64 MiB OVA, ${(rssBig / 1024).toFixed(0)} MB after the 2 GiB OVA (target flat, < 150 MB)`,
+      `agent peak RSS: ${rssSmall.toFixed(0)} MB after a 64 MiB OVA, ${rssBig.toFixed(0)} MB after the 2 GiB OVA (target flat, < 150 MB)`,
     );
     const srv = await viaServer(big, small, 1);
     const s = Math.min(...srv.times);
@@ -196,11 +181,12 @@ async function main(): Promise<void> {
       `import via server upload (POST /api/v1/templates/import): ${s.toFixed(2)} s, ratio ${(s / f).toFixed(3)}x vs the floor above`,
     );
     console.log(
-      `  server process peak RSS ${srv.serverMb.toFixed(0)} MB (this process: bench client + in-process server); agent ${srv.agentSmallMb.toFixed(0)} MB after 64 MiB, ${srv.agentMb.toFixed(0)} MB after 2 GiB`,
+      `  peak RSS: server ${srv.serverSmallMb.toFixed(0)} MB after 64 MiB, ${srv.serverMb.toFixed(0)} MB after 2 GiB; ` +
+        `agent ${srv.agentSmallMb.toFixed(0)} MB after 64 MiB, ${srv.agentMb.toFixed(0)} MB after 2 GiB (target flat, < 150 MB each)`,
     );
   } finally {
-    child.send('stop');
-    await new Promise((r) => child.once('exit', r));
+    await agent.kill('SIGTERM');
+    await rm(agentDir, { recursive: true, force: true });
     execFileSync('virsh', ['-q', '-c', 'qemu:///system', 'pool-destroy', pool], { stdio: 'ignore' });
     execFileSync('virsh', ['-q', '-c', 'qemu:///system', 'pool-undefine', pool], { stdio: 'ignore' });
     await rm(dir, { recursive: true, force: true });

@@ -27,6 +27,8 @@ export interface AgentProcess {
   child: ChildProcess;
   pid: number;
   address: string;
+  /** The agent's own certificate, to pin. */
+  certPem: string;
   vdc: Vdc;
   storage: StorageServiceClient;
   /** The agent's log lines so far (stderr, JSON). */
@@ -87,6 +89,7 @@ export async function startAgentProcess(dataDir: string, vdc: Vdc, opts: { built
     child,
     pid: child.pid!,
     address,
+    certPem,
     vdc,
     storage,
     logs,

@@ -1,0 +1,43 @@
+// The built server (server/dist/main.js, as the image runs it) in a process of its own, for
+// benchmarks that measure the server's memory apart from the client driving it: HTTPS on a
+// free loopback port, a temp data dir, the first admin set up.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ApiClient } from './api-client.js';
+import { freePort, listening, spawnNode, type Child } from './spawn.js';
+
+export interface ServerProcess {
+  child: Child;
+  admin: ApiClient;
+  stop(): Promise<void>;
+}
+
+export async function startServerProcess(password = 'qxt-bench-admin-password'): Promise<ServerProcess> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'qxt-srvproc-'));
+  const port = await freePort();
+  const child = await spawnNode(
+    'server/dist/main.js',
+    { QX_SERVER_DATA_DIR: dataDir, QX_SERVER_LISTEN: `127.0.0.1:${port}`, QX_UI_DIR: join(dataDir, 'no-ui'), QX_LOG: 'silent' },
+    () => listening(port),
+  );
+  try {
+    const certPem = await readFile(join(dataDir, 'tls', 'self-signed.crt'), 'utf8');
+    const admin = new ApiClient(`https://127.0.0.1:${port}`, certPem);
+    const setup = await admin.request<{ csrfToken: string }>('POST', '/api/v1/setup', { body: { username: 'admin', password } });
+    if (setup.status !== 201) throw new Error(`setup failed: ${setup.status} ${setup.text}`);
+    admin.csrf = setup.json.csrfToken;
+    return {
+      child,
+      admin,
+      async stop() {
+        await child.kill();
+        await rm(dataDir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await child.kill();
+    await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+}
