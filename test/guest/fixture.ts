@@ -23,6 +23,8 @@ export const testGuest = {
   runDone: 'qx-run-done: ',
   /** Printed by udhcpc when the guest got a DHCP lease: `qx-guest: eth0 has <ip>`. */
   leasePrefix: 'qx-guest: eth0 has ',
+  /** The whole lease line: serial output arrives in pieces, so only the line end proves the address is complete. */
+  leaseLine: /qx-guest: eth0 has (\d+\.\d+\.\d+\.\d+)\r?\n/,
   /** Memory the guest needs. */
   memoryMib: 128,
 };

@@ -97,8 +97,8 @@ test('VM lifecycle through the agent: console, events, shutdown, snapshots, upda
   c1.resize(120, 40);
   assert.ok(await eventually(async () => (await consolePtySize(uuid)) === '40 120'), 'the pty learned the new size');
   // The guest's DHCP address shows up in GetVm (from libvirt's lease).
-  await c1.waitFor(testGuest.leasePrefix, 60_000);
-  const leased = new RegExp(`${testGuest.leasePrefix}(\\S+)`).exec(c1.output)![1]!;
+  await c1.waitFor(testGuest.leaseLine, 60_000);
+  const leased = testGuest.leaseLine.exec(c1.output)![1]!;
   assert.ok(await eventually(async () => (await getVm({ id: uuid })).ipAddresses.includes(leased), 20_000), `GetVm lists ${leased}`);
   const c2 = new ConsoleClient(agent.clients.console.console()).open(name);
   const mark = c1.output.length;
