@@ -23,6 +23,7 @@ interface TaskDto { id: string; status: string; error: string | null; result: un
 interface VmDto { id: string; name: string; state: string }
 interface PoolDto { name: string }
 interface NetworkDto { name: string; kind: string; active: boolean }
+interface HostInterfaceDto { name: string; kind: string; addresses: string[]; management: boolean }
 
 /** Prints the end of a boot's serial log so a failure shows what the appliance said. */
 function reportFailure(vm: QemuMachine | undefined, err: unknown): never {
@@ -189,6 +190,39 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
       // The tasks say what the host did when a route only reports a 500.
       const tasks = await api?.call<TaskDto[]>('GET', '/api/v1/tasks?limit=5').catch(() => undefined);
       if (tasks) process.stderr.write(`recent tasks: ${JSON.stringify(tasks.body, null, 1)}\n`);
+      reportFailure(vm, err);
+    }
+  });
+
+  await t.test('a bridged network over the management NIC: the address moves to the bridge and networkd leaves it there', async () => {
+    const bridged = 'qxt-app-br';
+    const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const interfaces = (api: ApplianceClient) => api.expect<HostInterfaceDto[]>(200, 'GET', `/api/v1/hosts/${hostId}/interfaces`);
+    const holds = (i: HostInterfaceDto | undefined) => !!i?.addresses.some((a) => a.startsWith('10.0.2.15/'));
+    try {
+      const api = await client();
+      await api.login('admin', password);
+      const nic = (await interfaces(api)).find((i) => i.management && i.kind === 'physical');
+      assert.ok(nic && holds(nic), `the management NIC holds the DHCP address: ${JSON.stringify(nic)}`);
+      const unconfirmed = await api.call('POST', `/api/v1/hosts/${hostId}/networks`, { name: bridged, kind: 'bridged', uplink: nic.name });
+      assert.equal(unconfirmed.status, 409, `moving the management address needs a confirmation: ${JSON.stringify(unconfirmed.body)}`);
+      await api.expect(201, 'POST', `/api/v1/hosts/${hostId}/networks`, { name: bridged, kind: 'bridged', uplink: nic.name, confirmManagementMove: true });
+      // The agent wrote networkd's runtime files and reloaded it: give networkd time to act on them.
+      await settle(20_000);
+      await waitForHttps(vm!, port, minutes(1));
+      const moved = await interfaces(api);
+      const bridge = moved.find((i) => i.kind === 'bridge' && holds(i));
+      assert.ok(bridge, `the management address is on a bridge: ${JSON.stringify(moved)}`);
+      assert.ok(!holds(moved.find((i) => i.name === nic.name)), `networkd gave the bridge port no address of its own: ${JSON.stringify(moved)}`);
+
+      await api.expect(204, 'DELETE', `/api/v1/hosts/${hostId}/networks/${bridged}`);
+      const deadline = Date.now() + minutes(2);
+      while (!holds((await interfaces(api).catch(() => [])).find((i) => i.name === nic.name))) {
+        if (Date.now() > deadline) throw new Error(`the NIC did not get its address back: ${JSON.stringify(await interfaces(api))}`);
+        await settle(3000);
+      }
+      await waitForHttps(vm!, port, minutes(1));
+    } catch (err) {
       reportFailure(vm, err);
     }
   });
