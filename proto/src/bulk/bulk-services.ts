@@ -1,8 +1,9 @@
 // The two services that carry bulk data (StorageService: UploadVolume/DownloadVolume,
-// ImageService: ImportOva/ExportOva), with their data messages encoded in one allocation
-// (bytes-field.ts) and counted for the transfer GC (transfer-gc.ts), on whichever end encodes
-// or decodes them; every other message goes through the generated code unchanged. Same wire
-// format, same types: use these definitions and clients wherever volumes or OVAs move.
+// ImageService: ImportOva/ExportOva), with their data messages encoded in one allocation and
+// decoded without a copy (bytes-field.ts), and counted for the transfer GC (transfer-gc.ts), on
+// whichever end encodes or decodes them; every other message goes through the generated code
+// unchanged. Same wire format, same types: use these definitions and clients wherever volumes
+// or OVAs move.
 import { makeGenericClientConstructor } from '@grpc/grpc-js';
 import type { DataChunk } from '../../gen/quantix/agent/v1/common.js';
 import type {
@@ -15,7 +16,7 @@ import type {
   UploadVolumeRequest,
 } from '../../gen/quantix/agent/v1/storage.js';
 import { StorageServiceService } from '../../gen/quantix/agent/v1/storage.js';
-import { encodeBytesField } from './bytes-field.js';
+import { bytesFieldView, encodeBytesField } from './bytes-field.js';
 import { noteBulkBytes } from './transfer-gc.js';
 
 const DATA_CHUNK_FIELD = 1; // DataChunk.data
@@ -35,11 +36,20 @@ function serializeRequest<T extends UploadVolumeRequest | ImportOvaRequest>(gene
   };
 }
 
-/** The generated decoder, counting the bytes of every message it decodes. */
-function counted<T>(generated: (value: Buffer) => T): (value: Buffer) => T {
-  return (value) => {
+/** A data chunk decoded as a view of the message; anything else through the generated decoder. */
+function deserializeChunk(generated: (value: Buffer) => DataChunk) {
+  return (value: Buffer): DataChunk => {
     noteBulkBytes(value.length);
-    return generated(value);
+    const data = bytesFieldView(DATA_CHUNK_FIELD, value);
+    return data ? { data } : generated(value);
+  };
+}
+
+function deserializeRequest<T extends UploadVolumeRequest | ImportOvaRequest>(generated: (value: Buffer) => T) {
+  return (value: Buffer): T => {
+    noteBulkBytes(value.length);
+    const data = bytesFieldView(REQUEST_DATA_FIELD, value);
+    return data ? ({ msg: { $case: 'data', value: data } } as T) : generated(value);
   };
 }
 
@@ -48,12 +58,12 @@ export const StorageServiceDefinition: typeof StorageServiceService = {
   uploadVolume: {
     ...StorageServiceService.uploadVolume,
     requestSerialize: serializeRequest(StorageServiceService.uploadVolume.requestSerialize),
-    requestDeserialize: counted(StorageServiceService.uploadVolume.requestDeserialize),
+    requestDeserialize: deserializeRequest(StorageServiceService.uploadVolume.requestDeserialize),
   },
   downloadVolume: {
     ...StorageServiceService.downloadVolume,
     responseSerialize: serializeChunk,
-    responseDeserialize: counted(StorageServiceService.downloadVolume.responseDeserialize),
+    responseDeserialize: deserializeChunk(StorageServiceService.downloadVolume.responseDeserialize),
   },
 };
 
@@ -62,12 +72,12 @@ export const ImageServiceDefinition: typeof ImageServiceService = {
   importOva: {
     ...ImageServiceService.importOva,
     requestSerialize: serializeRequest(ImageServiceService.importOva.requestSerialize),
-    requestDeserialize: counted(ImageServiceService.importOva.requestDeserialize),
+    requestDeserialize: deserializeRequest(ImageServiceService.importOva.requestDeserialize),
   },
   exportOva: {
     ...ImageServiceService.exportOva,
     responseSerialize: serializeChunk,
-    responseDeserialize: counted(ImageServiceService.exportOva.responseDeserialize),
+    responseDeserialize: deserializeChunk(ImageServiceService.exportOva.responseDeserialize),
   },
 };
 
