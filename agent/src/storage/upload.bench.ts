@@ -3,6 +3,12 @@
 // the ratio (target ≥ 0.7× cp) and the agent's RSS during the upload (target flat, < 150 MB),
 // sampled from /proc/<pid>/status of the agent child process, built (agent/dist) as the image
 // runs it. Cleans up everything it made.
+//
+// The disk under a VM is noisy: on this 2-core test machine cp + sync of 2 GiB ran anywhere from
+// 200 MB/s to 1 GB/s between consecutive runs (the host's cache absorbing the writes or not). So
+// the baseline and the upload alternate for QX_BENCH_ROUNDS rounds (default 3), each round's
+// ratio is printed, and the figure is their median: a drift of the disk hits both sides of a
+// round instead of one side of the whole run.
 import { randomFillSync } from 'node:crypto';
 import { open, mkdtemp, readFile, rm, stat, unlink } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -26,10 +32,10 @@ async function memoryOf(pid: number): Promise<{ rss: number; hwm: number }> {
   return { rss: kib('VmRSS'), hwm: kib('VmHWM') };
 }
 
-/** User + system CPU seconds of a process so far. */
-async function cpuSecondsOf(pid: number): Promise<number> {
+/** User and system CPU seconds of a process so far (all its threads). */
+async function cpuSecondsOf(pid: number): Promise<{ user: number; system: number }> {
   const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
 }
 
 async function writeSource(path: string): Promise<void> {
@@ -55,6 +61,17 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 const mb = (bytes: number) => (bytes / 1e6).toFixed(0);
 const rate = (seconds: number) => `${(SIZE / 1e6 / seconds).toFixed(0)} MB/s`;
 
+const ROUNDS = Number(process.env.QX_BENCH_ROUNDS ?? 3);
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+interface Round {
+  cp: number;
+  sync: number;
+  upload: number;
+  agentUser: number;
+  agentSystem: number;
+}
+
 const dataDir = await mkdtemp(join(tmpdir(), 'qxt-st-bench-'));
 const poolName = `qxt-st-bench-${process.pid}`;
 let agent: AgentProcess | undefined;
@@ -66,17 +83,13 @@ try {
   const copy = join(pool.path, '.bench-cp');
   await writeSource(source);
 
-  // Baseline: cp on the same filesystem, then made durable like the upload (which fsyncs).
-  const cpSeconds = await timed(() => run('cp', [source, copy], { timeoutMs: 600_000 }));
-  const syncSeconds = await timed(() => run('sync', [copy], { timeoutMs: 600_000 }));
-  await unlink(copy);
-
   const pid = agent.pid;
-  const before = await memoryOf(pid);
-  const cpuBefore = await cpuSecondsOf(pid);
-  let peakRss = before.rss;
+  const idle = await memoryOf(pid);
+  let peakRss = idle.rss;
   const samples: number[] = [];
+  let sampling = false;
   const poll = setInterval(() => {
+    if (!sampling) return;
     memoryOf(pid).then(
       (m) => {
         peakRss = Math.max(peakRss, m.rss);
@@ -85,27 +98,49 @@ try {
       () => undefined,
     );
   }, 50);
-  const uploadSeconds = await timed(() =>
-    uploadFile(s, { pool: poolName, name: 'bench.raw', format: VolumeFormat.VOLUME_FORMAT_RAW, sizeBytes: SIZE }, source, CHUNK),
-  );
-  const agentCpu = (await cpuSecondsOf(pid)) - cpuBefore;
+
+  const rounds: Round[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    // Baseline: cp on the same filesystem, then made durable like the upload (which fsyncs).
+    const cp = await timed(() => run('cp', [source, copy], { timeoutMs: 600_000 }));
+    const sync = await timed(() => run('sync', [copy], { timeoutMs: 600_000 }));
+    await unlink(copy);
+
+    const cpuBefore = await cpuSecondsOf(pid);
+    sampling = true;
+    const upload = await timed(() =>
+      uploadFile(s, { pool: poolName, name: 'bench.raw', format: VolumeFormat.VOLUME_FORMAT_RAW, sizeBytes: SIZE }, source, CHUNK),
+    );
+    sampling = false;
+    const cpuAfter = await cpuSecondsOf(pid);
+    if ((await stat(join(pool.path, 'bench.raw'))).size !== SIZE) throw new Error('uploaded volume has the wrong size');
+    await promisify(s, s.deleteVolume)({ pool: poolName, name: 'bench.raw' });
+    const round = { cp, sync, upload, agentUser: cpuAfter.user - cpuBefore.user, agentSystem: cpuAfter.system - cpuBefore.system };
+    rounds.push(round);
+    console.log(
+      `round ${i + 1}: cp + sync ${rate(cp + sync)} (cp alone ${rate(cp)}), upload ${rate(upload)}, ` +
+        `ratio ${((cp + sync) / upload).toFixed(2)}x; agent CPU ${round.agentUser.toFixed(1)} s user + ${round.agentSystem.toFixed(1)} s system`,
+    );
+  }
   clearInterval(poll);
   const after = await memoryOf(pid);
-  if ((await stat(join(pool.path, 'bench.raw'))).size !== SIZE) throw new Error('uploaded volume has the wrong size');
 
-  const cpTotal = cpSeconds + syncSeconds;
-  console.log(`cp (same filesystem) + sync:   ${rate(cpTotal)} (${cpTotal.toFixed(2)} s; cp alone ${rate(cpSeconds)})`);
-  console.log(`agent upload (gRPC, mTLS):     ${rate(uploadSeconds)} (${uploadSeconds.toFixed(2)} s, includes fsync and image sniffing)`);
-  console.log(`agent CPU during the upload:  ${agentCpu.toFixed(1)} s (${CHUNK / 1024} KiB messages); load average ${loadavg()[0]!.toFixed(1)}`);
-  console.log(`ratio upload / (cp + sync):    ${(cpTotal / uploadSeconds).toFixed(2)}x  (target >= 0.7)`);
-  console.log(`ratio upload / cp alone:       ${(cpSeconds / uploadSeconds).toFixed(2)}x`);
+  const ratios = rounds.map((r) => (r.cp + r.sync) / r.upload);
+  const cpTotal = median(rounds.map((r) => r.cp + r.sync));
+  const uploadSeconds = median(rounds.map((r) => r.upload));
+  console.log(`cp (same filesystem) + sync:   ${rate(cpTotal)} (median of ${ROUNDS}; cp alone ${rate(median(rounds.map((r) => r.cp)))})`);
+  console.log(`agent upload (gRPC, mTLS):     ${rate(uploadSeconds)} (median of ${ROUNDS}, includes fsync and image sniffing)`);
+  console.log(
+    `agent CPU per upload:          ${median(rounds.map((r) => r.agentUser + r.agentSystem)).toFixed(1)} s (median; ${CHUNK / 1024} KiB messages); ` +
+      `load average ${loadavg()[0]!.toFixed(1)}`,
+  );
+  console.log(`ratio upload / (cp + sync):    ${median(ratios).toFixed(2)}x median of the rounds' ratios (${ratios.map((r) => r.toFixed(2)).join(', ')}; target >= 0.7)`);
   const mid = samples.slice(Math.floor(samples.length / 4));
   console.log(
-    `agent RSS: before ${mb(before.rss)} MB, peak during upload ${mb(peakRss)} MB, VmHWM ${mb(after.hwm)} MB, ` +
-      `range over the last 3/4 of the upload ${mb(Math.min(...mid))}-${mb(Math.max(...mid))} MB (target flat, < 150 MB)`,
+    `agent RSS: idle ${mb(idle.rss)} MB, peak during the uploads ${mb(peakRss)} MB, VmHWM ${mb(after.hwm)} MB, ` +
+      `range over the last 3/4 of the samples ${mb(Math.min(...mid))}-${mb(Math.max(...mid))} MB (target flat, < 150 MB)`,
   );
 
-  await promisify(s, s.deleteVolume)({ pool: poolName, name: 'bench.raw' });
   await unlink(source);
   await promisify(s, s.deletePool)({ name: poolName, deleteBackingFile: true });
 } finally {
