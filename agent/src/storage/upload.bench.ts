@@ -8,9 +8,10 @@
 // never held makes the host filesystem (here on a thin-provisioned virtual disk) allocate them,
 // and cp + sync of 2 GiB runs at ~200 MB/s; once the backing file holds those blocks, rewriting
 // them runs at ~1.2 GB/s on this VM. The baseline and the upload therefore alternate for
-// QX_BENCH_ROUNDS rounds (default 3) so each round's pair meets the same state: round 1 writes
-// fresh blocks (disk-bound), later rounds reuse freed ones (then the gRPC transport is the
-// limit, see test/bench/grpc-transport.bench.ts). The summary figure is the median ratio.
+// QX_BENCH_ROUNDS rounds (default 3) so each round's pair meets the same state, and each round
+// prints how much the cp made the backing file allocate: the first rounds write fresh blocks
+// (disk-bound), later ones reuse freed blocks (then the gRPC transport is the limit, see
+// test/bench/grpc-transport.bench.ts). The summary figure is the median ratio.
 import { randomFillSync } from 'node:crypto';
 import { open, mkdtemp, readFile, rm, stat, unlink } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -38,6 +39,11 @@ async function memoryOf(pid: number): Promise<{ rss: number; hwm: number }> {
 async function cpuSecondsOf(pid: number): Promise<{ user: number; system: number }> {
   const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
   return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
+}
+
+/** Bytes the host filesystem holds for a (sparse) file. */
+async function allocatedBytes(path: string): Promise<number> {
+  return (await stat(path)).blocks * 512;
 }
 
 async function writeSource(path: string): Promise<void> {
@@ -104,9 +110,11 @@ try {
   const rounds: Round[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     // Baseline: cp on the same filesystem, then made durable like the upload (which fsyncs).
+    const allocatedBefore = await allocatedBytes(pool.backingFile);
     const cp = await timed(() => run('cp', [source, copy], { timeoutMs: 600_000 }));
     const sync = await timed(() => run('sync', [copy], { timeoutMs: 600_000 }));
     await unlink(copy);
+    const grown = (await allocatedBytes(pool.backingFile)) - allocatedBefore;
 
     const cpuBefore = await cpuSecondsOf(pid);
     sampling = true;
@@ -120,7 +128,7 @@ try {
     const round = { cp, sync, upload, agentUser: cpuAfter.user - cpuBefore.user, agentSystem: cpuAfter.system - cpuBefore.system };
     rounds.push(round);
     console.log(
-      `round ${i + 1} (${i === 0 ? 'fresh blocks' : 'reused blocks'}): cp + sync ${rate(cp + sync)} (cp alone ${rate(cp)}), upload ${rate(upload)}, ` +
+      `round ${i + 1} (cp made the backing file allocate ${(grown / GIB).toFixed(1)} GiB): cp + sync ${rate(cp + sync)} (cp alone ${rate(cp)}), upload ${rate(upload)}, ` +
         `ratio ${((cp + sync) / upload).toFixed(2)}x; agent CPU ${round.agentUser.toFixed(1)} s user + ${round.agentSystem.toFixed(1)} s system`,
     );
   }
