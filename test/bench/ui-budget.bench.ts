@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { BrowserContext, Page } from 'playwright-core';
 import { startUiStack } from '../e2e/ui-stack.js';
-import { launchChromium } from '../e2e/ui-browser.js';
+import { gotoPage, launchChromium } from '../e2e/ui-browser.js';
 import { apiCall, apiLogin } from '../e2e/ui-api.js';
 
 const RUNS = Number(process.env.QX_UI_BENCH_RUNS ?? 5);
@@ -35,7 +35,7 @@ async function measure(context: BrowserContext, url: string, ready: (p: Page) =>
   page.on('response', (r) => {
     if (/\.(js|css)(\?|$)/.test(r.url())) bodies.push(r.body().then((b) => ({ url: r.url(), gz: gzipSync(b, { level: 9 }).length })));
   });
-  await page.goto(url);
+  await gotoPage(page, url);
   await ready(page);
   const ms = await page.evaluate(() => performance.now());
   await page.waitForLoadState('networkidle');

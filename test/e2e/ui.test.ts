@@ -14,7 +14,7 @@ import type { Page } from 'playwright-core';
 import { Virsh } from '../../agent/src/libvirt/virsh.js';
 import { assertGuestBuilt, testGuest } from '../guest/fixture.js';
 import { repoRoot, startUiStack } from './ui-stack.js';
-import { launchChromium } from './ui-browser.js';
+import { gotoPage, launchChromium } from './ui-browser.js';
 import { apiCall, apiLogin, type ApiSession } from './ui-api.js';
 import { buildGuestOva } from './ui-ova.js';
 
@@ -111,7 +111,7 @@ test('the web UI drives the whole product in Chromium', { timeout: 600_000 }, as
   page.on('pageerror', (e) => pageErrors.push(e.message));
 
   await step('first-run setup creates the admin and lands on the dashboard', async () => {
-    await page.goto(stack.url);
+    await gotoPage(page, stack.url);
     await page.locator('qx-setup-page #password').waitFor();
     await shot(page, '01-setup');
     await page.locator('qx-setup-page #password').fill('short');
@@ -292,7 +292,7 @@ test('the web UI drives the whole product in Chromium', { timeout: 600_000 }, as
 
     const vctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 720 } });
     const v = await vctx.newPage();
-    await v.goto(stack.url);
+    await gotoPage(v, stack.url);
     await v.locator('qx-login-page #username').fill(VIEWER.username);
     await v.locator('qx-login-page #password').fill(VIEWER.password);
     await v.locator('qx-login-page button[type=submit]').click();
