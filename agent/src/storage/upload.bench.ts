@@ -4,14 +4,15 @@
 // sampled from /proc/<pid>/status of the agent child process, built (agent/dist) as the image
 // runs it. Cleans up everything it made.
 //
-// Two regimes, both printed: the pool's backing file is sparse, so a write into blocks it has
-// never held makes the host filesystem (here on a thin-provisioned virtual disk) allocate them,
-// and cp + sync of 2 GiB runs at ~200 MB/s; once the backing file holds those blocks, rewriting
-// them runs at ~1.2 GB/s on this VM. The baseline and the upload therefore alternate for
-// QX_BENCH_ROUNDS rounds (default 3) so each round's pair meets the same state, and each round
-// prints how much the cp made the backing file allocate: the first rounds write fresh blocks
-// (disk-bound), later ones reuse freed blocks (then the gRPC transport is the limit, see
-// test/bench/grpc-transport.bench.ts). The summary figure is the median ratio.
+// The disk under this VM has two speeds: cp + sync of 2 GiB in the pool ran at ~200 MB/s or at
+// ~1.2 GB/s, sometimes switching between consecutive rounds of one run. Writes that make the
+// pool's sparse backing file allocate were mostly the slow ones, rewrites of blocks it already
+// holds mostly the fast ones, but not always (a round once allocated 2 GiB at 1.2 GB/s): the
+// rest is below the guest (the thin-provisioned virtual disk, whose blocks the outer filesystem
+// discards). So the baseline and the upload alternate for QX_BENCH_ROUNDS rounds (default 3),
+// each round prints what its cp made the backing file allocate, and the summary figure is the
+// median of the rounds' ratios. At 1.2 GB/s the gRPC transport is the limit, not the disk (see
+// test/bench/grpc-transport.bench.ts).
 import { randomFillSync } from 'node:crypto';
 import { open, mkdtemp, readFile, rm, stat, unlink } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
