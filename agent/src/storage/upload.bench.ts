@@ -13,14 +13,10 @@
 // each round prints what its cp made the backing file allocate, and the summary figure is the
 // median of the rounds' ratios. At 1.2 GB/s the gRPC transport is the limit, not the disk (see
 // test/bench/grpc-transport.bench.ts).
-import { spawn } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { once } from 'node:events';
 import { open, mkdtemp, readFile, rm, stat, unlink } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { TRANSFER_HEAP_FLAGS } from '@quantix/proto/bulk/heap-flags.js';
 import { PoolKind, VolumeFormat } from '@quantix/proto/v1/storage.js';
 import { run } from '../exec/run.js';
 import { Virsh } from '../libvirt/virsh.js';
@@ -83,14 +79,6 @@ interface Round {
   upload: number;
   agentUser: number;
   agentSystem: number;
-}
-
-// This process is the sender, standing in for the server: it runs with the server's heap flags
-// (and the agent child with the agent's), started again with them when they are missing.
-if (!TRANSFER_HEAP_FLAGS.every((flag) => process.execArgv.includes(flag))) {
-  const child = spawn(process.execPath, [...TRANSFER_HEAP_FLAGS, ...process.execArgv, fileURLToPath(import.meta.url)], { stdio: 'inherit' });
-  const [code] = (await once(child, 'exit')) as [number | null];
-  process.exit(code ?? 1);
 }
 
 const dataDir = await mkdtemp(join(tmpdir(), 'qxt-st-bench-'));

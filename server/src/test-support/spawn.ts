@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { TRANSFER_HEAP_FLAGS } from '@quantix/proto/bulk/heap-flags.js';
+import { AGENT_HEAP_FLAGS } from '@quantix/proto/bulk/heap-flags.js';
 
 export const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 
@@ -29,7 +29,8 @@ export interface Child {
 export async function spawnNode(entry: string, env: Record<string, string>, ready: () => boolean | Promise<boolean>, opts: { command?: string[] } = {}): Promise<Child> {
   if (!entry.endsWith('.ts') && !existsSync(`${REPO}/${entry}`)) throw new Error(`${entry} is missing: run \`make build\` first`);
   const loader = entry.endsWith('.ts') ? ['--import', 'tsx'] : [];
-  const argv = [...(opts.command ?? []), process.execPath, ...TRANSFER_HEAP_FLAGS, ...loader, `${REPO}/${entry}`];
+  const heapFlags = entry.startsWith('agent/') ? AGENT_HEAP_FLAGS : []; // as the image starts it
+  const argv = [...(opts.command ?? []), process.execPath, ...heapFlags, ...loader, `${REPO}/${entry}`];
   const proc = spawn(argv[0]!, argv.slice(1), { cwd: REPO, env: { ...process.env, QX_LOG: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));

@@ -14,7 +14,7 @@ import { StorageServiceClient } from '@quantix/proto/bulk/bulk-services.js';
 import { createCa, issueCertificate, type KeyAndCert } from '@quantix/proto/tls/certificates.js';
 import { pinnedCredentials } from '@quantix/proto/tls/pinned-credentials.js';
 import { promisify } from '../../test-support/promisify.js';
-import { TRANSFER_HEAP_FLAGS } from '@quantix/proto/bulk/heap-flags.js';
+import { AGENT_HEAP_FLAGS } from '@quantix/proto/bulk/heap-flags.js';
 
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 
@@ -52,7 +52,7 @@ export async function newVdc(): Promise<Vdc> {
 
 /** Starts the agent on a free loopback port; joins it to `vdc` unless it is joined already. */
 export async function startAgentProcess(dataDir: string, vdc: Vdc, opts: { built?: boolean } = {}): Promise<AgentProcess> {
-  const argv = [...TRANSFER_HEAP_FLAGS, ...(opts.built ? [builtEntry()] : ['--import', 'tsx', 'agent/src/main.ts'])];
+  const argv = [...AGENT_HEAP_FLAGS, ...(opts.built ? [builtEntry()] : ['--import', 'tsx', 'agent/src/main.ts'])];
   const child = spawn(process.execPath, argv, {
     cwd: repoRoot,
     env: { ...process.env, QX_AGENT_DATA_DIR: dataDir, QX_AGENT_LISTEN: '127.0.0.1:0' },
