@@ -50,8 +50,8 @@ function readVarint(buf: Buffer, pos: number): { value: number; next: number } |
  * The data of a message that is exactly `{ <fieldNumber>: data }` (what encodeBytesField
  * writes), as a view into `message` rather than a copy; undefined for anything else (a header,
  * other or repeated fields), which then takes the generated decoder. grpc-js hands each
- * deserializer a buffer of its own (concatenated from the frames or sliced from one), so the
- * view stays valid for as long as the caller keeps it.
+ * deserializer a buffer of its own (its stream decoder copies every message out of the HTTP/2
+ * frames with Buffer.concat), so the view stays valid for as long as the caller keeps it.
  */
 export function bytesFieldView(fieldNumber: number, message: Buffer): Buffer | undefined {
   const tag = readVarint(message, 0);
