@@ -11,10 +11,10 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { EnrollServiceClient } from '@quantix/proto/v1/host.js';
 import { StorageServiceClient } from '@quantix/proto/bulk/bulk-services.js';
+import { AGENT_HEAP_FLAGS } from '@quantix/proto/bulk/heap-flags.js';
 import { createCa, issueCertificate, type KeyAndCert } from '@quantix/proto/tls/certificates.js';
 import { pinnedCredentials } from '@quantix/proto/tls/pinned-credentials.js';
 import { promisify } from '../../test-support/promisify.js';
-import { AGENT_HEAP_FLAGS } from '@quantix/proto/bulk/heap-flags.js';
 
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 
