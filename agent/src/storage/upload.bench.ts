@@ -11,7 +11,7 @@
 // rest is below the guest (the thin-provisioned virtual disk, whose blocks the outer filesystem
 // discards). So the baseline and the upload alternate for QX_BENCH_ROUNDS rounds (default 3),
 // each round prints what its cp made the backing file allocate, and the summary figure is the
-// median of the rounds' ratios. At 1.2 GB/s the gRPC transport is the limit, not the disk (see
+// median of the rounds' ratios. At 1.2 GB/s the gRPC transport and its sender are the limit, not the disk (see
 // test/bench/grpc-transport.bench.ts).
 import { randomFillSync } from 'node:crypto';
 import { open, mkdtemp, readFile, rm, stat, unlink } from 'node:fs/promises';
