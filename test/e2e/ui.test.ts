@@ -1,8 +1,9 @@
 // The web UI in a real browser against the real server, agent and libvirt: first-run setup →
 // login → a loop pool → upload the test guest ISO and disk → create a VM booting the disk → its
-// console shows the banner after a reboot from the toolbar and echoes a typed line; the admin's host shell runs a command; an OVA
-// dropped in the image library becomes a template with the right specs and deploys; a viewer sees
-// no mutating control. Screenshots of the main pages go to test/output/screenshots/.
+// console shows the banner after a reboot from the toolbar, echoes a typed line and shows it
+// again after a reconnect (scrollback); the admin's host shell runs a command; an OVA dropped in
+// the image library becomes a template with the right specs and deploys; a viewer sees no
+// mutating control. Screenshots of the main pages go to test/output/screenshots/.
 // Libvirt objects carry the qxt-ui- prefix and are removed after.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -189,7 +190,7 @@ test('the web UI drives the whole product in Chromium', { timeout: 600_000 }, as
     vmUrl = page.url();
   });
 
-  await step('after a reboot from the toolbar the console shows the banner and echoes a typed line', async () => {
+  await step('after a reboot from the toolbar the console shows the banner, echoes a typed line and keeps it across a reconnect', async () => {
     await page.locator('qx-vm-detail [role=tab]', { hasText: 'Console' }).click();
     const rows = page.locator('qx-serial-console .xterm-rows');
     await rows.waitFor({ timeout: 30_000 });
@@ -222,6 +223,11 @@ test('the web UI drives the whole product in Chromium', { timeout: 600_000 }, as
     await page.locator('qx-serial-console .term').click();
     await page.keyboard.type('hello-from-the-browser\n');
     await page.locator('qx-serial-console .xterm-rows', { hasText: `${testGuest.echoPrefix}hello-from-the-browser` }).waitFor({ timeout: 30_000 });
+    // Reconnect clears the terminal; the scrollback replayed from the VM's serial log brings the
+    // earlier lines back without anything typed again.
+    await page.locator('qx-serial-console [role=toolbar] button', { hasText: 'Reconnect' }).click();
+    await page.locator('qx-serial-console [data-state=open]').waitFor({ timeout: 30_000 });
+    await page.locator('qx-serial-console .xterm-rows', { hasText: `${testGuest.echoPrefix}hello-from-the-browser` }).waitFor({ timeout: 15_000 });
     await shot(page, '06-vm-console');
     await page.locator('qx-vm-detail [role=tab]', { hasText: 'Summary' }).click();
     await shot(page, '07-vm-summary');

@@ -1,7 +1,7 @@
 // VmService, ConsoleService and Watch on the real libvirtd with the test guest: one booted guest
-// carries the lifecycle (console and its pty size, shared viewers, stats, pause, reboot, graceful
-// shutdown, snapshot revert, out-of-band destroy seen as an event, update, clone, delete) —
-// nothing left behind.
+// carries the lifecycle (console and its pty size, shared viewers, scrollback for a late viewer,
+// stats, pause, reboot, graceful shutdown, snapshot revert, out-of-band destroy seen as an event,
+// update, clone, delete) — nothing left behind.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { NicKind, NicModel, VmState } from '@quantix/proto/v1/vm.js';
 import { startTestAgent } from '../../agent/src/test-support/agent-harness.js';
 import { promisify } from '../../agent/src/test-support/promisify.js';
 import { Virsh } from '../../agent/src/libvirt/virsh.js';
+import { consoleLogPath } from '../../agent/src/console/console-log.js';
 import { run } from '../../agent/src/exec/run.js';
 import { createGuestPool, testName } from './guest-pool.js';
 import { ConsoleClient } from './console-client.js';
@@ -113,6 +114,13 @@ test('VM lifecycle through the agent: console, events, shutdown, snapshots, upda
   await c2.waitFor(`${testGuest.echoPrefix}three`);
   c2.call.cancel(); // a client that goes away without closing
   assert.ok(await eventually(async () => (await consoleProcesses([uuid])).length === 0), 'console process gone after cancel');
+  // A viewer that attaches later first sees what the console showed before (the serial log),
+  // nothing typed this time.
+  const late = new ConsoleClient(agent.clients.console.console()).open(uuid);
+  await late.waitFor(`${testGuest.echoPrefix}three`, 15_000);
+  assert.ok(late.output.includes(testGuest.banner), 'the boot banner is in the replayed scrollback');
+  late.call.end();
+  await late.ended;
 
   // Stats, metrics batch, pause/resume (a paused VM refuses edits, naming its state), reboot.
   const stats = await promisify(vm, vm.getVmStats)({ id: uuid });
@@ -219,8 +227,10 @@ test('VM lifecycle through the agent: console, events, shutdown, snapshots, upda
     assert.equal(existsSync(`${pool.dir}/${c.spec!.disks[0]!.volume}`), false);
   }
 
-  // Delete keeping the disk, then the events say it is gone.
+  // Delete keeping the disk (the console log goes with the VM), then the events say it is gone.
+  assert.ok(existsSync(consoleLogPath(virsh.uri, uuid)), 'the VM has a serial log');
   await promisify(vm, vm.deleteVm)({ vm: { id: uuid }, deleteDisks: false });
+  assert.equal(existsSync(consoleLogPath(virsh.uri, uuid)), false, 'serial log removed with the VM');
   await watch.vmState(name, 'Undefined');
   const gone = watch.events.find((e) => e.event?.$case === 'vmState' && e.event.value.name === name && e.event.value.removed);
   assert.equal(gone?.event?.$case === 'vmState' && gone.event.value.uuid, uuid);

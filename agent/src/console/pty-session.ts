@@ -21,6 +21,11 @@ export interface PtyOptions {
   readyMarker?: string;
   /** Input that makes the process leave by itself (virsh console: Ctrl-]), tried before signals. */
   detachInput?: string;
+  /**
+   * What a viewer is shown first, before any live output (a VM console's scrollback): read when
+   * the process is ready for viewers already attached, on attach for later ones.
+   */
+  backlog?: () => Buffer;
 }
 
 const clamp = (n: number | undefined, fallback: number) => Math.min(1000, Math.max(1, Math.floor(n || fallback)));
@@ -38,9 +43,14 @@ export class PtySession {
   onClose: ((reason: string) => void) | undefined;
 
   private readonly detachInput: string | undefined;
+  private readonly backlog: (() => Buffer) | undefined;
+  /** True once live output flows to viewers (the ready marker has been seen). */
+  private live: boolean;
 
   constructor(file: string, args: readonly string[], options: PtyOptions = {}) {
     this.detachInput = options.detachInput;
+    this.backlog = options.backlog;
+    this.live = !options.readyMarker;
     this.pty = spawn(file, [...args], {
       name: 'xterm-256color',
       cols: clamp(options.cols, 80),
@@ -58,6 +68,8 @@ export class PtySession {
         if (at < 0) return;
         chunk = preamble.subarray(at + options.readyMarker!.length);
         preamble = undefined;
+        this.live = true;
+        for (const v of this.viewers) this.replayTo(v);
         void this.whenRaw().then(() => {
           this.ready = true;
           for (const input of this.pending.splice(0)) this.pty.write(input);
@@ -108,6 +120,12 @@ export class PtySession {
 
   attach(viewer: Viewer): void {
     this.viewers.add(viewer);
+    if (this.live) this.replayTo(viewer);
+  }
+
+  private replayTo(viewer: Viewer): void {
+    const past = this.backlog?.();
+    if (past?.length) viewer.data(past);
   }
 
   /** Removes a viewer without telling it (it asked to leave). */

@@ -1,7 +1,9 @@
 // VM serial consoles: one `virsh console --force <uuid>` under node-pty per VM, SHARED by every
 // viewer of that VM (all see the same output, all may type; the last resize wins). The pty is
 // closed when the last viewer leaves; when it ends by itself (VM stopped, or another client
-// took the console over with --force), every viewer is told why.
+// took the console over with --force), every viewer is told why. A viewer first gets the end of
+// the VM's serial log (console-log.ts), so it sees what was printed before it attached.
+import { consoleLogPath, readConsoleTail } from './console-log.js';
 import { PtySession, type Viewer } from './pty-session.js';
 import { DomainState, domainState } from '../libvirt/domain.js';
 import type { Virsh } from '../libvirt/virsh.js';
@@ -32,6 +34,7 @@ export function joinSerialConsole(
       env: { ...process.env, LC_ALL: 'C' },
       readyMarker: CONNECTED,
       detachInput: '\x1d',
+      backlog: () => readConsoleTail(consoleLogPath(virsh.uri, uuid)),
     });
     sessions.set(key, s);
     s.onClose = () => {

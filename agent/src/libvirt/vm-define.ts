@@ -2,6 +2,7 @@
 // clone (full copies or linked qcow2 overlays). Undoes its own partial work on failure.
 import { randomUUID } from 'node:crypto';
 import { Firmware, type Vm, type VmSpec } from '@quantix/proto/v1/vm.js';
+import { consoleLogPath, prepareConsoleLog, removeConsoleLog } from '../console/console-log.js';
 import { AgentError, ErrorCode, failedPrecondition } from '../errors.js';
 import { validateName } from '../validate/name.js';
 import { hostDomainType } from './domain-type.js';
@@ -20,7 +21,8 @@ async function xmlFor(virsh: Virsh, spec: VmSpec, uuid: string, nvram?: string):
   const cdroms = await Promise.all(spec.cdroms.map((c) => (c.pool ? volumeInfo(virsh, c.pool, c.volume) : undefined)));
   const uefi = spec.firmware === Firmware.FIRMWARE_UEFI ? ovmfFor(uuid) : undefined;
   if (uefi && nvram) uefi.nvram = nvram;
-  return buildDomainXml({ spec, uuid, domainType: hostDomainType(), disks, cdroms, ...(uefi ? { uefi } : {}) });
+  const consoleLog = await prepareConsoleLog(virsh.uri, uuid);
+  return buildDomainXml({ spec, uuid, domainType: hostDomainType(), disks, cdroms, consoleLog, ...(uefi ? { uefi } : {}) });
 }
 
 const STATE_WORDS: Partial<Record<DomainState, string>> = {
@@ -74,13 +76,14 @@ export async function updateVm(virsh: Virsh, id: string, input: VmSpec | undefin
   return readVm(virsh, t.uuid);
 }
 
-/** Deletes a shut-off VM with its NVRAM and snapshots; its disk volumes too when asked. */
+/** Deletes a shut-off VM with its NVRAM, snapshots and console log; its disk volumes too when asked. */
 export async function deleteVm(virsh: Virsh, id: string, deleteDisks: boolean): Promise<void> {
   const t = await vmTarget(virsh, id);
   requireShutOff(t, 'deleting it', 'force it off');
   const { spec } = parseDomainXml(await domainDumpXml(virsh, t.uuid, true));
   await domainUndefine(virsh, t.uuid);
   noteStateChange(t.uuid);
+  await removeConsoleLog(consoleLogPath(virsh.uri, t.uuid)).catch(() => undefined);
   if (!deleteDisks) return;
   const failures: string[] = [];
   for (const d of spec.disks) {

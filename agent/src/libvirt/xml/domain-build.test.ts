@@ -27,9 +27,10 @@ const base = (over: Partial<VmSpec> = {}): VmSpec =>
     ...over,
   });
 const vol = { path: '/pools/p/web01.qcow2', format: 'qcow2' };
+const consoleLog = `/var/log/libvirt/qemu/qx-${uuid}-serial0.log`;
 
-test('BIOS domain: type from the host, topology, memory, disk, NIC, serial pty, ACPI, no VNC', () => {
-  const xml = buildDomainXml({ spec: base(), uuid, domainType: 'qemu', disks: [vol], cdroms: [] });
+test('BIOS domain: type from the host, topology, memory, disk, NIC, serial pty with its log, ACPI, no VNC', () => {
+  const xml = buildDomainXml({ spec: base(), uuid, domainType: 'qemu', disks: [vol], cdroms: [], consoleLog });
   const d = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@' }).parse(xml).domain;
   assert.equal(d['@type'], 'qemu');
   assert.equal(d.vcpu['#text'], 2);
@@ -44,6 +45,8 @@ test('BIOS domain: type from the host, topology, memory, disk, NIC, serial pty, 
   assert.equal(d.devices.interface.source['@network'], 'lan');
   assert.equal(d.devices.interface.model['@type'], 'vmxnet3');
   assert.equal(d.devices.serial['@type'], 'pty');
+  // The console's scrollback: appended across restarts, not truncated at each start.
+  assert.deepEqual(d.devices.serial.log, { '@file': consoleLog, '@append': 'on' });
   assert.equal(d.devices.console.target['@type'], 'serial');
   assert.equal(d.devices.graphics, undefined);
 });
@@ -76,6 +79,7 @@ test('round trip: what is built parses back to the same spec', () => {
     domainType: 'kvm',
     disks: [vol, vol, vol],
     cdroms: [{ path: '/iso/debian.iso', format: 'raw' }],
+    consoleLog,
     uefi: { code: '/usr/share/OVMF/OVMF_CODE_4M.fd', varsTemplate: '/usr/share/OVMF/OVMF_VARS_4M.fd', nvram: '/nv/x_VARS.fd' },
   });
   const parsed = parseDomainXml(xml);
@@ -89,7 +93,7 @@ test('round trip: what is built parses back to the same spec', () => {
 
 test('text and attributes are escaped by the builder: no markup injection', () => {
   const evil = '</qx:description></qx:vm></metadata><devices><disk/></devices><x a="';
-  const xml = buildDomainXml({ spec: base({ description: evil, tags: ['"><b>'] }), uuid, domainType: 'qemu', disks: [vol], cdroms: [] });
+  const xml = buildDomainXml({ spec: base({ description: evil, tags: ['"><b>'] }), uuid, domainType: 'qemu', disks: [vol], cdroms: [], consoleLog });
   assert.equal((xml.match(/<disk /g) ?? []).length, 1);
   const parsed = parseDomainXml(xml);
   assert.equal(parsed.spec.description, evil);

@@ -22,6 +22,8 @@ export interface DomainBuildInput {
   disks: ResolvedVolume[];
   /** One per spec.cdroms entry; undefined = empty drive. */
   cdroms: (ResolvedVolume | undefined)[];
+  /** The file libvirt copies the serial console's output to (console/console-log.ts). */
+  consoleLog: string;
   /** For UEFI: the OVMF code/vars template and this VM's NVRAM file. */
   uefi?: { code: string; varsTemplate: string; nvram: string };
 }
@@ -124,7 +126,7 @@ export function buildDomainXml(input: DomainBuildInput): string {
       disk: [...disks, ...cdroms],
       ...(needsScsi ? { controller: { '@_type': 'scsi', '@_index': 0, '@_model': 'virtio-scsi' } } : {}),
       interface: interfaces,
-      serial: { '@_type': 'pty', target: { '@_port': 0 } },
+      serial: { '@_type': 'pty', log: { '@_file': input.consoleLog, '@_append': 'on' }, target: { '@_port': 0 } },
       console: { '@_type': 'pty', target: { '@_type': 'serial', '@_port': 0 } },
       ...(spec.vnc
         ? {
