@@ -232,7 +232,7 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
     }
   });
 
-  await t.test('a bridged network over the management NIC: the address moves to the bridge and networkd leaves it there', async () => {
+  await t.test('a bridged network over the management NIC: the address moves to the bridge, networkd leaves it there, the console menu refuses to address the port', async () => {
     const bridged = 'qxt-app-br';
     const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
     const interfaces = (api: ApplianceClient) => api.expect<HostInterfaceDto[]>(200, 'GET', `/api/v1/hosts/${hostId}/interfaces`);
@@ -252,6 +252,11 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
       const bridge = moved.find((i) => i.kind === 'bridge' && holds(i));
       assert.ok(bridge, `the management address is on a bridge: ${JSON.stringify(moved)}`);
       assert.ok(!holds(moved.find((i) => i.name === nic.name)), `networkd gave the bridge port no address of its own: ${JSON.stringify(moved)}`);
+      // The console screen's network menu now refuses a static address for the bridged NIC (saved,
+      // it would do nothing: the agent's networkd files for the bridge win).
+      const refused = await runOnHost(api, hostId, `/usr/lib/quantix/quantix-network static ${nic.name} 10.0.2.15/24 10.0.2.2; echo "qx-rc=$?"`);
+      assert.match(refused, new RegExp(`interface: ${nic.name} is a port of bridge \\S+, which carries its address`), refused);
+      assert.match(refused, /qx-rc=1/, refused);
 
       await api.expect(204, 'DELETE', `/api/v1/hosts/${hostId}/networks/${bridged}`);
       const deadline = Date.now() + minutes(2);
