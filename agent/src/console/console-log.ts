@@ -9,7 +9,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 
 /** What a viewer is shown of the past on attach: enough for a boot log, a screen or two more than xterm shows. */
-export const REPLAY_BYTES = 64 * 1024;
+const REPLAY_BYTES = 64 * 1024;
 /** virtlogd keeps rotated copies as <file>.0, <file>.1, … (max_backups, 3 by default). */
 const MAX_ROTATED = 10;
 
@@ -63,7 +63,7 @@ export function readConsoleTail(path: string, maxBytes = REPLAY_BYTES): Buffer {
 }
 
 /** `tail` without the partial first line when it was cut out of a longer log. */
-export function fromLineStart(tail: Buffer, cut: boolean): Buffer {
+function fromLineStart(tail: Buffer, cut: boolean): Buffer {
   if (!cut) return tail;
   const newline = tail.indexOf(0x0a);
   return newline < 0 ? Buffer.alloc(0) : tail.subarray(newline + 1);
