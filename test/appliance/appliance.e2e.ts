@@ -24,7 +24,7 @@ interface TaskDto { id: string; status: string; error: string | null; result: un
 interface VmDto { id: string; name: string; state: string }
 interface PoolDto { name: string }
 interface NetworkDto { name: string; kind: string; active: boolean }
-interface HostInterfaceDto { name: string; kind: string; addresses: string[]; management: boolean }
+interface HostInterfaceDto { name: string; mac: string; kind: string; addresses: string[]; management: boolean }
 
 /** Prints the end of a boot's serial log so a failure shows what the appliance said. */
 function reportFailure(vm: QemuMachine | undefined, err: unknown): never {
@@ -251,6 +251,9 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
       const moved = await interfaces(api);
       const bridge = moved.find((i) => i.kind === 'bridge' && holds(i));
       assert.ok(bridge, `the management address is on a bridge: ${JSON.stringify(moved)}`);
+      // Made with the NIC's MAC, which udev (MACAddressPolicy=persistent) must not replace: with
+      // another MAC, QEMU's DHCP server gives the bridge a new address (10.0.2.16) and HTTPS is lost.
+      assert.equal(bridge.mac, nic.mac, `the bridge has the NIC's MAC: ${JSON.stringify(moved)}`);
       assert.ok(!holds(moved.find((i) => i.name === nic.name)), `networkd gave the bridge port no address of its own: ${JSON.stringify(moved)}`);
       // The console screen's network menu now refuses a static address for the bridged NIC (saved,
       // it would do nothing: the agent's networkd files for the bridge win).
@@ -272,8 +275,16 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
 
   await t.test('the console screen sets a static management address after an admin sign-in', async () => {
     const screen = vm!;
+    // A miss names what the console said since the last answer (CI shows only the error message).
+    let answered = 0;
     const answer = async (prompt: RegExp, text: string, from: number) => {
-      await screen.waitForSerial(prompt, minutes(2), from);
+      try {
+        await screen.waitForSerial(prompt, minutes(2), from);
+      } catch (err) {
+        const said = screen.serial.slice(Math.max(from, answered)).replaceAll(password, '<password>');
+        throw new Error(`${(err as Error).message}; the console said: ${JSON.stringify(said.slice(-1500))}`, { cause: err });
+      }
+      answered = screen.serial.length;
       screen.typeSerial(text);
     };
     try {

@@ -423,6 +423,10 @@ test('networks on a real host', { timeout: 540_000 }, async (t: TestContext) => 
       assert.ok(!ifs.find((i) => i.name === 'qxt-net-vh')?.addresses.includes('10.213.30.1/24'));
       const vh = JSON.parse((await ip('-j', 'link', 'show', 'dev', 'qxt-net-vh')).stdout)[0];
       assert.equal(vh.master, 'qxt-net-brb');
+      // The NIC's MAC, set when the bridge was made (addr_assign_type 3, NET_ADDR_SET): udev leaves
+      // it alone, and a DHCP server sees the same client, so the management address stays.
+      assert.equal(bridge?.mac, vh.address, "the bridge has the NIC's MAC");
+      assert.equal((await readFile('/sys/class/net/qxt-net-brb/addr_assign_type', 'utf8')).trim(), '3');
       assert.match((await ip('route', 'show', '10.213.31.0/24')).stdout, /via 10\.213\.30\.2 dev qxt-net-brb/);
       // networkd (where it runs) leaves the port alone and gives the bridge the moved static address.
       const portFile = join(networkdDir, '05-quantix-port-qxt-net-vh.network');

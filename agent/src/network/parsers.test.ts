@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { parseLeases } from './lease-parse.js';
 import { parseDomainNics } from './domain-nics-parse.js';
 import { parseHostInterfaces, type IpAddrEntry } from './host-interfaces.js';
-import { moveToBridgeBatch, restoreUplinkBatch } from './uplink-batch.js';
+import { createBridgeArgs, moveToBridgeBatch, restoreUplinkBatch } from './uplink-batch.js';
 
 test('leases: parses virsh net-dhcp-leases rows, skipping headers and blanks', () => {
   const text = [
@@ -82,7 +82,6 @@ test('uplink batches move addresses and non-kernel routes and restore them', () 
   const state = {
     uplink: 'eno1',
     bridge: 'br0',
-    mac: '02:00:00:00:00:01',
     addresses: ['192.0.2.2/24'],
     uplinkUp: true,
     routes: [
@@ -92,8 +91,18 @@ test('uplink batches move addresses and non-kernel routes and restore them', () 
       { dst: 'fe80::/64', protocol: 'kernel', family: 6 as const },
     ],
   };
+  assert.deepEqual(createBridgeArgs('br0', '02:00:00:00:00:01'), [
+    'link',
+    'add',
+    'name',
+    'br0',
+    'address',
+    '02:00:00:00:00:01',
+    'type',
+    'bridge',
+  ]);
+  assert.deepEqual(createBridgeArgs('br0'), ['link', 'add', 'name', 'br0', 'type', 'bridge']);
   assert.deepEqual(moveToBridgeBatch(state), [
-    'link set dev br0 address 02:00:00:00:00:01',
     'link set dev br0 up',
     'link set dev eno1 master br0',
     'address flush dev eno1 scope global',

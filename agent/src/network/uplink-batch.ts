@@ -16,7 +16,6 @@ export interface IpRoute {
 export interface UplinkState {
   uplink: string;
   bridge: string;
-  mac: string;
   /** Global addresses "ip/prefix" to move. */
   addresses: string[];
   routes: IpRoute[];
@@ -42,12 +41,21 @@ function routeLine(verb: 'replace', r: IpRoute, dev: string): string {
 }
 
 /**
- * Gives the (just created, empty) bridge the NIC's MAC, enslaves the NIC and moves addresses then
- * routes. The bridge is created by a separate call first, so a rollback never removes a bridge it did not make.
+ * `ip` arguments creating an empty bridge; with `mac`, the bridge has that MAC from its first moment.
+ * Set later, udev's MACAddressPolicy=persistent (99-default.link) can overwrite it: udev reads
+ * addr_assign_type when it handles the new link and leaves only a MAC set at creation alone. A
+ * bridge over a NIC must keep the NIC's MAC, or its DHCP lease (and the management address) changes.
+ */
+export function createBridgeArgs(bridge: string, mac = ''): string[] {
+  return ['link', 'add', 'name', bridge, ...(mac ? ['address', mac] : []), 'type', 'bridge'];
+}
+
+/**
+ * Enslaves the NIC to the (just created, empty) bridge and moves addresses then routes. The bridge
+ * is created by a separate call first, so a rollback never removes a bridge it did not make.
  */
 export function moveToBridgeBatch(s: UplinkState): string[] {
   return [
-    ...(s.mac ? [`link set dev ${s.bridge} address ${s.mac}`] : []),
     `link set dev ${s.bridge} up`,
     `link set dev ${s.uplink} master ${s.bridge}`,
     ...(s.uplinkUp ? [] : [`link set dev ${s.uplink} up`]),

@@ -7,7 +7,13 @@ import { ExecError, run } from '../exec/run.js';
 import type { HostInterfaceState } from './host-interfaces.js';
 import { readUplinkAddressing, removeBridgeNetworkd, writeBridgeNetworkd } from './networkd-runtime.js';
 import { NO_ADDRESSING } from './networkd-files.js';
-import { moveToBridgeBatch, restoreUplinkBatch, type IpRoute, type UplinkState } from './uplink-batch.js';
+import {
+  createBridgeArgs,
+  moveToBridgeBatch,
+  restoreUplinkBatch,
+  type IpRoute,
+  type UplinkState,
+} from './uplink-batch.js';
 
 export interface UplinkBridge {
   bridge: string;
@@ -58,14 +64,14 @@ export async function attachUplinkBridge(target: UplinkBridge, { nic, networkdDi
   const state: UplinkState = {
     uplink: nic.name,
     bridge: target.bridge,
-    mac: nic.mac,
     addresses: nic.globalAddresses,
     routes,
     uplinkUp: nic.up,
   };
   // Read before the move: afterwards the NIC has no addresses left to tell DHCP from static.
   const addressing = networkdDir ? await readUplinkAddressing(nic.name, routes) : undefined;
-  await createBridge(target.bridge);
+  // The NIC's MAC: the bridge then renews the NIC's DHCP lease instead of asking for a new address.
+  await createBridge(target.bridge, nic.mac);
   try {
     await ipBatch(moveToBridgeBatch(state));
     // After the move: networkd's reload stops its DHCP client on the NIC and starts one on the bridge.
@@ -154,7 +160,7 @@ export async function detachUplinkBridge(
       const addresses = (entry?.addr_info ?? [])
         .filter((a) => a.scope === 'global')
         .map((a) => `${a.local}/${a.prefixlen}`);
-      const state: UplinkState = { uplink, bridge, mac: '', addresses, routes: await routesOf(bridge), uplinkUp: true };
+      const state: UplinkState = { uplink, bridge, addresses, routes: await routesOf(bridge), uplinkUp: true };
       await ipBatch(restoreUplinkBatch(state), true).catch(() => undefined);
     }
     if (await linkExists(bridge)) throw failedPrecondition(`bridge ${bridge} could not be removed`);
@@ -162,10 +168,10 @@ export async function detachUplinkBridge(
   if (networkdDir) await removeBridgeNetworkd(networkdDir, bridge, port);
 }
 
-/** Creates an empty bridge; ALREADY_EXISTS when the name is taken (nothing to undo then). */
-async function createBridge(bridge: string): Promise<void> {
+/** Creates an empty bridge (with `mac`, if given); ALREADY_EXISTS when the name is taken (nothing to undo then). */
+async function createBridge(bridge: string, mac = ''): Promise<void> {
   try {
-    await run('ip', ['link', 'add', 'name', bridge, 'type', 'bridge']);
+    await run('ip', createBridgeArgs(bridge, mac));
   } catch (err) {
     throw new AgentError(
       ErrorCode.AlreadyExists,

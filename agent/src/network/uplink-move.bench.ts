@@ -3,7 +3,7 @@
 // veth whose peer sits in a netns of the bench's own that pings the address every 5 ms throughout.
 import { run } from '../exec/run.js';
 import { readHostInterfaces } from './host-interfaces.js';
-import { moveToBridgeBatch, restoreUplinkBatch, type UplinkState } from './uplink-batch.js';
+import { createBridgeArgs, moveToBridgeBatch, restoreUplinkBatch, type UplinkState } from './uplink-batch.js';
 import { attachUplinkBridge, detachUplinkBridge } from './uplink-bridge.js';
 
 const NS = 'qxt-net-bn';
@@ -39,12 +39,11 @@ async function naiveMove(): Promise<void> {
   const state: UplinkState = {
     uplink: NIC,
     bridge: BRIDGE,
-    mac: nic.mac,
     addresses: nic.globalAddresses,
     routes: [],
     uplinkUp: nic.up,
   };
-  await ip('link', 'add', 'name', BRIDGE, 'type', 'bridge');
+  await ip(...createBridgeArgs(BRIDGE, nic.mac));
   for (const line of moveToBridgeBatch(state)) await run('ip', line.split(' '));
 }
 
@@ -52,7 +51,6 @@ async function naiveRestore(): Promise<void> {
   const state: UplinkState = {
     uplink: NIC,
     bridge: BRIDGE,
-    mac: '',
     addresses: ['10.213.90.1/24'],
     routes: [],
     uplinkUp: true,
