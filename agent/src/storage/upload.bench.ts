@@ -11,8 +11,10 @@
 // rest is below the guest (the thin-provisioned virtual disk, whose blocks the outer filesystem
 // discards). So the baseline and the upload alternate for QX_BENCH_ROUNDS rounds (default 3),
 // each round prints what its cp made the backing file allocate, and the summary figure is the
-// median of the rounds' ratios. At 1.2 GB/s the gRPC transport and its sender are the limit, not the disk (see
-// test/bench/grpc-transport.bench.ts).
+// median of the rounds' ratios. At 1.2 GB/s the CPU is the limit, not the disk: per 2 GiB the
+// agent spends ~6 s (half of it system time) and the sender ~3 s, both printed per round: with
+// the kernel's writeback through the loop device, most of both cores of this VM for the 6-8 s an
+// upload takes (test/bench/grpc-transport.bench.ts: what grpc-js and TLS alone cost).
 import { randomFillSync } from 'node:crypto';
 import { open, mkdtemp, readFile, rm, stat, unlink } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -79,6 +81,8 @@ interface Round {
   upload: number;
   agentUser: number;
   agentSystem: number;
+  /** CPU seconds of this process, the sender (standing in for the server). */
+  sender: number;
 }
 
 const dataDir = await mkdtemp(join(tmpdir(), 'qxt-st-bench-'));
@@ -118,19 +122,21 @@ try {
     const grown = (await allocatedBytes(pool.backingFile)) - allocatedBefore;
 
     const cpuBefore = await cpuSecondsOf(pid);
+    const senderBefore = process.cpuUsage();
     sampling = true;
     const upload = await timed(() =>
       uploadFile(s, { pool: poolName, name: 'bench.raw', format: VolumeFormat.VOLUME_FORMAT_RAW, sizeBytes: SIZE }, source, CHUNK),
     );
     sampling = false;
+    const sender = process.cpuUsage(senderBefore);
     const cpuAfter = await cpuSecondsOf(pid);
     if ((await stat(join(pool.path, 'bench.raw'))).size !== SIZE) throw new Error('uploaded volume has the wrong size');
     await promisify(s, s.deleteVolume)({ pool: poolName, name: 'bench.raw' });
-    const round = { cp, sync, upload, agentUser: cpuAfter.user - cpuBefore.user, agentSystem: cpuAfter.system - cpuBefore.system };
+    const round = { cp, sync, upload, agentUser: cpuAfter.user - cpuBefore.user, agentSystem: cpuAfter.system - cpuBefore.system, sender: (sender.user + sender.system) / 1e6 };
     rounds.push(round);
     console.log(
       `round ${i + 1} (cp made the backing file allocate ${(grown / GIB).toFixed(1)} GiB): cp + sync ${rate(cp + sync)} (cp alone ${rate(cp)}), upload ${rate(upload)}, ` +
-        `ratio ${((cp + sync) / upload).toFixed(2)}x; agent CPU ${round.agentUser.toFixed(1)} s user + ${round.agentSystem.toFixed(1)} s system`,
+        `ratio ${((cp + sync) / upload).toFixed(2)}x; agent CPU ${round.agentUser.toFixed(1)} s user + ${round.agentSystem.toFixed(1)} s system, sender ${round.sender.toFixed(1)} s`,
     );
   }
   clearInterval(poll);
@@ -143,6 +149,7 @@ try {
   console.log(`agent upload (gRPC, mTLS):     ${rate(uploadSeconds)} (median of ${ROUNDS}, includes fsync and image sniffing)`);
   console.log(
     `agent CPU per upload:          ${median(rounds.map((r) => r.agentUser + r.agentSystem)).toFixed(1)} s (median; ${CHUNK / 1024} KiB messages); ` +
+      `sender ${median(rounds.map((r) => r.sender)).toFixed(1)} s; ` +
       `load average ${loadavg()[0]!.toFixed(1)}`,
   );
   console.log(`ratio upload / (cp + sync):    ${median(ratios).toFixed(2)}x median of the rounds' ratios (${ratios.map((r) => r.toFixed(2)).join(', ')}; target >= 0.7)`);
