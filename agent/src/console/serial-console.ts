@@ -64,7 +64,3 @@ export async function consoleEndReason(virsh: Virsh, uuid: string): Promise<stri
     : 'vm stopped';
 }
 
-/** PIDs of the console processes the agent holds open (for tests and diagnostics). */
-export function serialConsolePids(): number[] {
-  return [...sessions.values()].map((s) => s.pid);
-}

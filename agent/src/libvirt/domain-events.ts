@@ -90,10 +90,6 @@ class DomainEventPublisher {
   stop(): Promise<void> {
     return this.process.stop();
   }
-
-  get pid(): number | undefined {
-    return this.process.pid;
-  }
 }
 
 const publishers = new WeakMap<WatchBus, DomainEventPublisher>();
@@ -122,7 +118,3 @@ export function watchDomainEvents(virsh: Virsh, bus: WatchBus): () => Promise<vo
   };
 }
 
-/** PID of the virsh event child serving `bus`, if one runs (for tests). */
-export function domainEventsPid(bus: WatchBus): number | undefined {
-  return publishers.get(bus)?.pid;
-}

@@ -76,11 +76,6 @@ export async function domainNames(virsh: Virsh): Promise<string[]> {
   return out.split('\n').map((l) => l.trim()).filter(Boolean);
 }
 
-/** UUID of a domain addressed by name or UUID. */
-export async function domainUuid(virsh: Virsh, id: string): Promise<string> {
-  return (await domainCall(virsh, id, ['domuuid', id])).trim();
-}
-
 /** Guest addresses from DHCP leases, then the ARP table; [] when none are known. */
 export async function domainAddresses(virsh: Virsh, id: string): Promise<string[]> {
   for (const source of ['lease', 'arp']) {

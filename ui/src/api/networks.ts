@@ -33,22 +33,11 @@ export interface CreateNetworkRequest {
   confirmManagementMove?: boolean;
 }
 
-export interface HostInterfaceDto {
-  name: string;
-  mac: string;
-  addresses: string[];
-  up: boolean;
-  kind: string;
-  management: boolean;
-}
-
 const base = (hostId: string) => `/hosts/${encodeURIComponent(hostId)}`;
 
 export const fetchNetworks = (hostId: string, signal?: AbortSignal) => apiGet<NetworkDto[]>(`${base(hostId)}/networks`, { signal });
 export const createNetwork = (hostId: string, req: CreateNetworkRequest) => apiPost<NetworkDto>(`${base(hostId)}/networks`, req);
 export const deleteNetwork = (hostId: string, name: string) => apiDelete<void>(`${base(hostId)}/networks/${encodeURIComponent(name)}`);
-export const fetchHostInterfaces = (hostId: string, signal?: AbortSignal) => apiGet<HostInterfaceDto[]>(`${base(hostId)}/interfaces`, { signal });
-
 /** Networks of every given host, each list tagged with its host (hosts that fail are skipped). */
 export async function fetchAllNetworks(hostIds: string[], signal?: AbortSignal): Promise<NetworkDto[]> {
   const lists = await Promise.all(hostIds.map((h) => fetchNetworks(h, signal).catch(() => [] as NetworkDto[])));

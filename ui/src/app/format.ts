@@ -13,11 +13,6 @@ export function formatBytes(n: number | undefined): string {
   return `${v >= 10 || i === 0 ? Math.round(v) : v.toFixed(1)} ${UNITS[i]}`;
 }
 
-export function formatPercent(used: number | undefined, total: number | undefined): string {
-  if (!used || !total) return '—';
-  return `${Math.round((used / total) * 100)}%`;
-}
-
 export function formatTime(iso: string | undefined): string {
   if (!iso) return '—';
   const d = new Date(iso);
