@@ -8,6 +8,8 @@ export interface AgentConfig {
   libvirtUri: string;
   /** Where the one-time join token is written for the operator (console screen, file). */
   joinTokenFile: string;
+  /** How long a join token is valid (QX_AGENT_JOIN_TOKEN_LIFETIME_S, default an hour). */
+  joinTokenLifetimeMs: number;
   /**
    * Runtime systemd-networkd files for bridged networks (QX_AGENT_NETWORKD_DIR; "" = never). Unset:
    * /run/systemd/network whenever networkd runs on the host.
@@ -24,8 +26,17 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
     listenPort: port,
     libvirtUri: env.QX_LIBVIRT_URI ?? 'qemu:///system',
     joinTokenFile: env.QX_AGENT_JOIN_TOKEN_FILE ?? `${dataDir}/join-token`,
+    joinTokenLifetimeMs:
+      positiveSeconds(env.QX_AGENT_JOIN_TOKEN_LIFETIME_S ?? '3600', 'QX_AGENT_JOIN_TOKEN_LIFETIME_S') * 1000,
     networkdDir: env.QX_AGENT_NETWORKD_DIR,
   };
+}
+
+function positiveSeconds(value: string, name: string): number {
+  const n = Number(value);
+  if (!/^[0-9]+$/.test(value) || n < 1)
+    throw new Error(`${name}: expected a whole number of seconds >= 1, got "${value}"`);
+  return n;
 }
 
 function splitHostPort(value: string): [string, number] {

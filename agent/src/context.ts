@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events';
 import type { AgentConfig } from './config.js';
 import type { AgentIdentity } from './identity/agent-identity.js';
-import type { JoinToken } from './identity/join-token.js';
+import type { VdcMembership } from './identity/vdc-membership.js';
 import type { Virsh } from './libvirt/virsh.js';
 import type { WatchEvent } from '@quantix/proto/v1/host.js';
 
@@ -17,9 +17,8 @@ export class WatchBus extends EventEmitter<{ event: [WatchEvent] }> {
 export interface AgentContext {
   config: AgentConfig;
   identity: AgentIdentity;
-  joinToken: JoinToken;
+  /** The vDC this host is joined to (its CA decides which client certificates are served). */
+  membership: VdcMembership;
   virsh: Virsh;
   bus: WatchBus;
-  /** Replaces the vDC CA the agent trusts for client certificates (persisted by the caller). */
-  trustCa(caPem: string): void;
 }

@@ -2,6 +2,8 @@
 import { loadAgentConfig } from './config.js';
 import { loadOrCreateIdentity } from './identity/agent-identity.js';
 import { JoinToken } from './identity/join-token.js';
+import { VdcMembership } from './identity/vdc-membership.js';
+import { startControlSocket } from './identity/control-socket.js';
 import { Virsh } from './libvirt/virsh.js';
 import { WatchBus } from './context.js';
 import { startAgentServer } from './grpc/server.js';
@@ -10,22 +12,28 @@ import { startNetworks } from './network/network-startup.js';
 
 const config = loadAgentConfig();
 const identity = await loadOrCreateIdentity(config.dataDir);
-const joinToken = new JoinToken(config.joinTokenFile);
+const membership = await VdcMembership.load(
+  config.dataDir,
+  new JoinToken(config.joinTokenFile, config.joinTokenLifetimeMs),
+);
 const virsh = new Virsh(config.libvirtUri);
 const bus = new WatchBus();
-const running = await startAgentServer({ config, identity, joinToken, virsh, bus });
+const running = await startAgentServer({ config, identity, membership, virsh, bus });
+const control = await startControlSocket(config.dataDir, membership);
 void startNetworks({ virsh, bus, config }, config.dataDir);
 log.info('agent listening', {
   address: `${config.listenHost}:${running.port}`,
   fingerprint: identity.fingerprint,
-  joined: identity.caPem !== undefined,
+  joined: membership.joined,
   joinTokenFile: config.joinTokenFile,
 });
-if (!identity.caPem) log.info('join token', { token: await joinToken.current() });
+const { token, tokenExpiresAt } = membership.status();
+if (token) log.info('join token', { token, expiresAt: tokenExpiresAt });
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
     log.info('agent stopping', { signal });
+    control.close();
     void running.close().then(() => process.exit(0));
   });
 }

@@ -1,6 +1,7 @@
 // `qx` command line: dispatches to the command modules. Every failure becomes one line on
 // stderr ("qx: …") and exit code 1; results go to stdout as JSON.
 import { ovaCommand } from './ova-command.js';
+import { agentCommand } from './agent-command.js';
 
 const usage = `usage:
   qx ova inspect FILE.ova
@@ -8,11 +9,14 @@ const usage = `usage:
   qx ova export --disk DISK [--disk DISK …] --name NAME --cpus N --memory-mib N
                 [--cores-per-socket N] [--firmware bios|efi] [--os-type linux|windows|other]
                 [--nic MODEL[:NETWORK[:MAC]] …] --out FILE.ova
-  qx ova export --vm NAME [--connect URI] --out FILE.ova`;
+  qx ova export --vm NAME [--connect URI] --out FILE.ova
+  qx agent status|renew-token|leave [--data-dir DIR]
+                the host's vDC membership: leave forgets the vDC CA and makes a new join token`;
 
 async function main(argv: string[]): Promise<void> {
   const [group, ...rest] = argv;
   if (group === 'ova') return ovaCommand(rest);
+  if (group === 'agent') return agentCommand(rest);
   if (group === undefined || group === '--help' || group === '-h') {
     process.stdout.write(usage + '\n');
     return;

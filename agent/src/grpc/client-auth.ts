@@ -1,14 +1,29 @@
 // Mutual TLS on one port: TLS asks every client for a certificate; this interceptor lets
 // EnrollService/Join through without one and requires a certificate issued by the vDC CA
-// for everything else. The CA comes from the CaProvider and can change at runtime (join).
+// for everything else. The CA can change at runtime (join, leave): calls already running under
+// the old one (a host shell, a Watch stream) are ended then, not left open.
 import { X509Certificate } from 'node:crypto';
-import { ServerInterceptingCall, status, type ServerInterceptor } from '@grpc/grpc-js';
+import {
+  ServerInterceptingCall,
+  status,
+  type ServerInterceptingCallInterface,
+  type ServerInterceptor,
+} from '@grpc/grpc-js';
 import { isIssuedBy } from '@quantix/proto/tls/certificates.js';
 
 export const OPEN_METHODS = new Set(['/quantix.agent.v1.EnrollService/Join']);
+/** Ends by itself right after it changed the CA: it must get its answer out. */
+const LEAVE_METHOD = '/quantix.agent.v1.HostService/Leave';
 
-export function clientCertificateInterceptor(getCa: () => X509Certificate | undefined): ServerInterceptor {
-  return (method, call) =>
+export interface ClientAuth {
+  interceptor: ServerInterceptor;
+  /** Ends every call admitted under the previous CA (call after the CA changed). */
+  revokeAll(details: string): void;
+}
+
+export function clientCertificateAuth(getCa: () => X509Certificate | undefined): ClientAuth {
+  const admitted = new Set<ServerInterceptingCallInterface>();
+  const interceptor: ServerInterceptor = (method, call) =>
     new ServerInterceptingCall(call, {
       start: (next) => {
         next({
@@ -28,9 +43,26 @@ export function clientCertificateInterceptor(getCa: () => X509Certificate | unde
                 details: "a client certificate issued by this host's vDC CA is required",
               });
             }
+            if (method.path !== LEAVE_METHOD) admitted.add(call);
             mdNext(metadata);
+          },
+          onCancel: () => {
+            admitted.delete(call);
           },
         });
       },
+      sendStatus: (s, next) => {
+        admitted.delete(call);
+        next(s);
+      },
     });
+  return {
+    interceptor,
+    revokeAll(details) {
+      const calls = [...admitted];
+      admitted.clear();
+      // sendStatus on the inner call ends the stream and tells the handler it was cancelled.
+      for (const c of calls) c.sendStatus({ code: status.UNAUTHENTICATED, details });
+    },
+  };
 }

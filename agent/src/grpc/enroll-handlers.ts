@@ -1,10 +1,8 @@
-// EnrollService: a server that knows the one-time join token hands over its CA; from then on
-// only clients with certificates from that CA are served (see client-auth.ts).
-import type { EnrollServiceServer } from '@quantix/proto/v1/host.js';
-import { X509Certificate } from 'node:crypto';
+// EnrollService/Join: a server that knows the join token hands over its CA, once, while this host
+// is joined to no vDC; HostService/Leave (mutual TLS: only that vDC can call it) releases the host.
+// The rules live in identity/vdc-membership.ts; client-auth.ts serves clients of the joined CA.
+import type { EnrollServiceServer, HostServiceServer } from '@quantix/proto/v1/host.js';
 import type { AgentContext } from '../context.js';
-import { AgentError, ErrorCode, invalidArgument } from '../errors.js';
-import { saveVdcCa } from '../identity/agent-identity.js';
 import { log } from '../log.js';
 import { unary } from './unary.js';
 import { readHostInfo } from './host-info.js';
@@ -12,24 +10,24 @@ import { readHostInfo } from './host-info.js';
 export function enrollHandlers(ctx: AgentContext): EnrollServiceServer {
   return {
     join: unary(async (req) => {
-      let ca: X509Certificate;
       try {
-        ca = new X509Certificate(req.caCertificatePem);
-      } catch {
-        throw invalidArgument('ca_certificate_pem', 'not a PEM certificate');
+        await ctx.membership.join(req.joinToken, req.caCertificatePem, req.vdcId);
+      } catch (err) {
+        log.warn('join refused', { vdcId: req.vdcId, error: err instanceof Error ? err.message : String(err) });
+        throw err;
       }
-      if (!ca.ca) throw invalidArgument('ca_certificate_pem', 'the certificate is not a CA');
-      if (!(await ctx.joinToken.consume(req.joinToken))) {
-        log.warn('join refused: wrong token');
-        throw new AgentError(
-          ErrorCode.PermissionDenied,
-          'the join token is wrong or was already used; read the current token on the host',
-        );
-      }
-      await saveVdcCa(ctx.config.dataDir, req.caCertificatePem);
-      ctx.trustCa(req.caCertificatePem);
-      log.info('joined a vDC', { vdcId: req.vdcId, caFingerprint: ca.fingerprint256 });
+      log.info('joined a vDC', { vdcId: req.vdcId, caFingerprint: ctx.membership.ca?.fingerprint256 });
       return { host: await readHostInfo(ctx) };
     }),
   };
+}
+
+/** HostService/Leave: the vDC removed this host; a fresh join token appears on its console. */
+export function leaveHandler(ctx: AgentContext): HostServiceServer['leave'] {
+  return unary(async (req) => {
+    const was = ctx.membership.describe();
+    const token = await ctx.membership.leave();
+    log.info('left the vDC: it removed this host', { vdc: was, askedBy: req.vdcId, tokenExpiresAt: token.expiresAt });
+    return {};
+  });
 }

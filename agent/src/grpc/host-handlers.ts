@@ -4,6 +4,7 @@ import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { HostServiceServer, WatchEvent, WatchRequest } from '@quantix/proto/v1/host.js';
 import type { AgentContext } from '../context.js';
 import { unary } from './unary.js';
+import { leaveHandler } from './enroll-handlers.js';
 import { readHostInfo } from './host-info.js';
 import { sampleHostMetrics } from './host-metrics.js';
 import { watchDomainEvents } from '../libvirt/domain-events.js';
@@ -25,6 +26,7 @@ export function metricsInterval(requestedMs: number): number {
 export function hostHandlers(ctx: AgentContext): HostServiceServer {
   return {
     getHostInfo: unary(() => readHostInfo(ctx)),
+    leave: leaveHandler(ctx),
     watch: (call: ServerWritableStream<WatchRequest, WatchEvent>) => {
       const send = (event: WatchEvent) => {
         if (!call.cancelled && !call.writableEnded) call.write(event);

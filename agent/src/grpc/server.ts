@@ -1,9 +1,9 @@
 // Builds and binds the agent's gRPC server: TLS with the agent's identity, client certificates
 // checked against the vDC CA (client-auth.ts), every service from services.ts.
-import { X509Certificate } from 'node:crypto';
 import { Server, experimental } from '@grpc/grpc-js';
 import type { AgentContext } from '../context.js';
-import { clientCertificateInterceptor } from './client-auth.js';
+import { log } from '../log.js';
+import { clientCertificateAuth } from './client-auth.js';
 import { StaticCertificateProvider } from './tls-provider.js';
 import { registerServices } from './services.js';
 import { widenReceiveWindow } from './flow-control.js';
@@ -16,27 +16,26 @@ export interface RunningAgentServer {
 
 const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
 
-/** Creates the server; `ctx.trustCa` is wired here so a join takes effect at once. */
-export async function startAgentServer(
-  ctx: Omit<AgentContext, 'trustCa'> & { trustCa?: AgentContext['trustCa'] },
-): Promise<RunningAgentServer> {
-  // Before a join there is no vDC CA: TLS still needs one to ask for client certificates, so the
-  // agent's own certificate stands in (nobody else holds its key, so no client can match it).
-  let ca = ctx.identity.caPem ? new X509Certificate(ctx.identity.caPem) : undefined;
-  const provider = new StaticCertificateProvider(Buffer.from(ctx.identity.caPem ?? ctx.identity.certPem), {
+/** Creates the server; it follows `ctx.membership`, so a join or leave takes effect at once. */
+export async function startAgentServer(ctx: AgentContext): Promise<RunningAgentServer> {
+  // While joined to no vDC there is no CA: TLS still needs one to ask for client certificates, so
+  // the agent's own certificate stands in (nobody else holds its key, so no client can match it).
+  const trusted = () => Buffer.from(ctx.membership.caCertificatePem ?? ctx.identity.certPem);
+  const provider = new StaticCertificateProvider(trusted(), {
     certificate: Buffer.from(ctx.identity.certPem),
     privateKey: Buffer.from(ctx.identity.keyPem),
   });
-  const full: AgentContext = {
-    ...ctx,
-    trustCa: (pem) => {
-      ca = new X509Certificate(pem);
-      provider.setCa(Buffer.from(pem));
-    },
-  };
+  let ca = ctx.membership.ca;
+  const auth = clientCertificateAuth(() => ca);
+  const unsubscribe = ctx.membership.onChange(() => {
+    ca = ctx.membership.ca;
+    provider.setCa(trusted());
+    auth.revokeAll(ca ? 'this host was joined to another vDC' : 'this host left its vDC');
+    log.info('vDC CA changed: calls under the old one ended', { joined: ca !== undefined });
+  });
   const credentials = experimental.createServerCredentialsWithInterceptors(
     experimental.createCertificateProviderServerCredentials(provider, provider, false),
-    [clientCertificateInterceptor(() => ca)],
+    [auth.interceptor],
   );
   const server = new Server({
     'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
@@ -45,7 +44,7 @@ export async function startAgentServer(
     'grpc.keepalive_timeout_ms': 5_000,
     'grpc.keepalive_permit_without_calls': 1,
   });
-  registerServices(server, full);
+  registerServices(server, ctx);
   const port = await new Promise<number>((resolve, reject) => {
     const host = ctx.config.listenHost.includes(':') ? `[${ctx.config.listenHost}]` : ctx.config.listenHost;
     server.bindAsync(`${host}:${ctx.config.listenPort}`, credentials, (err, p) => (err ? reject(err) : resolve(p)));
@@ -56,6 +55,7 @@ export async function startAgentServer(
     port,
     close: () =>
       new Promise<void>((resolve) => {
+        unsubscribe();
         server.tryShutdown(() => resolve());
         setTimeout(() => {
           server.forceShutdown();

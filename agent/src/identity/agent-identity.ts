@@ -1,5 +1,5 @@
 // The agent's persistent identity under <dataDir>/identity: host id, TLS key and self-signed
-// certificate (created on first start), and the vDC CA once a server has joined this host.
+// certificate (created on first start). The vDC it is joined to: vdc-membership.ts.
 import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { hostname, networkInterfaces } from 'node:os';
@@ -11,8 +11,6 @@ export interface AgentIdentity {
   keyPem: string;
   certPem: string;
   fingerprint: string;
-  /** PEM of the vDC CA; undefined until a server joins. */
-  caPem: string | undefined;
 }
 
 const CERT_DAYS = 3650;
@@ -40,13 +38,7 @@ export async function loadOrCreateIdentity(dataDir: string): Promise<AgentIdenti
     await writeAtomic(join(dir, 'agent.key'), keyPem, 0o600);
     await writeAtomic(join(dir, 'agent.crt'), certPem, 0o644);
   }
-  const caPem = await readOptional(join(dir, 'vdc-ca.crt'));
-  return { hostId: hostId.trim(), keyPem, certPem, fingerprint: fingerprintOf(certPem), caPem: caPem || undefined };
-}
-
-/** Stores the vDC CA handed over by a server that proved it holds the join token. */
-export async function saveVdcCa(dataDir: string, caPem: string): Promise<void> {
-  await writeAtomic(join(dataDir, 'identity', 'vdc-ca.crt'), caPem, 0o644);
+  return { hostId: hostId.trim(), keyPem, certPem, fingerprint: fingerprintOf(certPem) };
 }
 
 export function localAddresses(): string[] {

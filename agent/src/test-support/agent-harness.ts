@@ -12,6 +12,7 @@ import { NetworkServiceClient } from '@quantix/proto/v1/network.js';
 import { loadAgentConfig, type AgentConfig } from '../config.js';
 import { loadOrCreateIdentity } from '../identity/agent-identity.js';
 import { JoinToken } from '../identity/join-token.js';
+import { VdcMembership } from '../identity/vdc-membership.js';
 import { createCa, issueCertificate, type KeyAndCert } from '@quantix/proto/tls/certificates.js';
 import { pinnedCredentials } from '@quantix/proto/tls/pinned-credentials.js';
 import { Virsh } from '../libvirt/virsh.js';
@@ -34,6 +35,7 @@ export interface TestAgent {
   config: AgentConfig;
   server: RunningAgentServer;
   ca: KeyAndCert;
+  membership: VdcMembership;
   clients: AgentClients;
   /** TLS that pins the agent's certificate; with a client certificate when given. */
   channel(client?: KeyAndCert): ChannelCredentials;
@@ -44,11 +46,11 @@ export async function startTestAgent(env: NodeJS.ProcessEnv = {}): Promise<TestA
   const dataDir = await mkdtemp(join(tmpdir(), 'qx-agent-test-'));
   const config = loadAgentConfig({ QX_AGENT_DATA_DIR: dataDir, QX_AGENT_LISTEN: '127.0.0.1:0', ...env });
   const identity = await loadOrCreateIdentity(dataDir);
-  const joinToken = new JoinToken(config.joinTokenFile);
+  const membership = await VdcMembership.load(dataDir, new JoinToken(config.joinTokenFile, config.joinTokenLifetimeMs));
   const server = await startAgentServer({
     config,
     identity,
-    joinToken,
+    membership,
     virsh: new Virsh(config.libvirtUri),
     bus: new WatchBus(),
   });
@@ -60,7 +62,7 @@ export async function startTestAgent(env: NodeJS.ProcessEnv = {}): Promise<TestA
   await promisify(
     enroll,
     enroll.join,
-  )({ joinToken: await joinToken.current(), caCertificatePem: ca.certPem, vdcId: 'test' });
+  )({ joinToken: membership.status().token, caCertificatePem: ca.certPem, vdcId: 'test' });
   enroll.close();
 
   const creds = pinnedCredentials(identity.certPem, clientCert);
@@ -79,6 +81,7 @@ export async function startTestAgent(env: NodeJS.ProcessEnv = {}): Promise<TestA
     config,
     server,
     ca,
+    membership,
     clients,
     channel: (client) => pinnedCredentials(identity.certPem, client),
     async stop() {
