@@ -5,6 +5,8 @@ import type { AgentConfig } from './config.js';
 import type { AgentIdentity } from './identity/agent-identity.js';
 import type { VdcMembership } from './identity/vdc-membership.js';
 import type { Virsh } from './libvirt/virsh.js';
+import type { PoolManager } from './storage/pool-manager.js';
+import type { Volumes } from './storage/volumes.js';
 import type { WatchEvent } from '@quantix/proto/v1/host.js';
 
 /** Typed event bus: producers emit WatchEvents, HostService/Watch forwards them to subscribers. */
@@ -21,4 +23,7 @@ export interface AgentContext {
   membership: VdcMembership;
   virsh: Virsh;
   bus: WatchBus;
+  /** The one volume layer: every pool and volume change goes through these (one lock per pool). */
+  pools: PoolManager;
+  volumes: Volumes;
 }

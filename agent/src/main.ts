@@ -9,6 +9,8 @@ import { WatchBus } from './context.js';
 import { startAgentServer } from './grpc/server.js';
 import { log } from './log.js';
 import { startNetworks } from './network/network-startup.js';
+import { PoolManager } from './storage/pool-manager.js';
+import { Volumes } from './storage/volumes.js';
 
 const config = loadAgentConfig();
 const identity = await loadOrCreateIdentity(config.dataDir);
@@ -18,7 +20,10 @@ const membership = await VdcMembership.load(
 );
 const virsh = new Virsh(config.libvirtUri);
 const bus = new WatchBus();
-const running = await startAgentServer({ config, identity, membership, virsh, bus });
+// Re-attaches the stored pools; every handler's volume change goes through this one instance.
+const pools = new PoolManager({ dataDir: config.dataDir, virsh, bus });
+const volumes = new Volumes(pools, virsh);
+const running = await startAgentServer({ config, identity, membership, virsh, bus, pools, volumes });
 const control = await startControlSocket(config.dataDir, membership);
 void startNetworks({ virsh, bus, config }, config.dataDir);
 log.info('agent listening', {

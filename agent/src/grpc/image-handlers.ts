@@ -1,60 +1,62 @@
 // ImageService: ImportOva (OVA bytes in → progress events and a final result out) and ExportOva
-// (a defined VM → OVA bytes). The destination pool's directory comes from libvirt
-// (`virsh pool-dumpxml`), so this works with any directory-backed pool.
-import { basename } from 'node:path';
+// (a defined VM → OVA bytes). An import goes through the pool manager like every volume change:
+// it counts as work running into its pool (which cannot be stopped meanwhile) and publishes its
+// disks under the pool lock, recorded as the qcow2 the agent wrote.
+import { basename, join } from 'node:path';
 import { stat, unlink } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { once } from 'node:events';
-import { XMLParser } from 'fast-xml-parser';
 import type { ServerDuplexStream, ServerWritableStream } from '@grpc/grpc-js';
-import type { ExportOvaRequest, ImageServiceServer, ImportOvaEvent, ImportOvaHeader, ImportOvaRequest } from '@quantix/proto/v1/image.js';
+import type {
+  ExportOvaRequest,
+  ImageServiceServer,
+  ImportOvaEvent,
+  ImportOvaHeader,
+  ImportOvaRequest,
+} from '@quantix/proto/v1/image.js';
 import type { DataChunk } from '@quantix/proto/v1/common.js';
 import { VolumeFormat, type Volume } from '@quantix/proto/v1/storage.js';
 import type { AgentContext } from '../context.js';
-import { AgentError, ErrorCode, invalidArgument, failedPrecondition } from '../errors.js';
+import { AgentError, ErrorCode, invalidArgument } from '../errors.js';
 import { run } from '../exec/run.js';
 import { Virsh } from '../libvirt/virsh.js';
 import { validateName } from '../validate/name.js';
-import { importOva } from '../ova/ova-import.js';
+import { importOva, type StagedDisk } from '../ova/ova-import.js';
 import { exportOva } from '../ova/ova-export.js';
 import { exportSourceFromVm } from '../ova/vm-export-source.js';
 import { suggestVmSpec } from '../ova/vm-spec-mapping.js';
-import { forgetVolumeFormat, recordVolumeFormat } from '../storage/volume-formats.js';
+import type { PoolRecord } from '../storage/storage-kind.js';
+import { forgetVolumeFormat } from '../storage/volume-formats.js';
+import { publishVolume } from '../storage/volumes.js';
 import { toServiceError } from './status.js';
 
-const poolXml = new XMLParser({ processEntities: false, ignoreAttributes: true });
-
-/** The target directory of a libvirt pool. */
-async function poolDirectory(virsh: Virsh, pool: string): Promise<string> {
-  let xml: string;
-  try {
-    xml = await virsh.exec(['pool-dumpxml', pool]);
-  } catch (err) {
-    throw new AgentError(ErrorCode.NotFound, `storage pool ${pool} not found (${Virsh.message(err)})`, 'pool');
-  }
-  const path = (poolXml.parse(xml) as { pool?: { target?: { path?: string } } }).pool?.target?.path;
-  if (!path || !path.startsWith('/')) throw failedPrecondition(`storage pool ${pool} has no target directory`);
-  if (!(await stat(path).then((s) => s.isDirectory(), () => false))) {
-    throw failedPrecondition(`storage pool ${pool}: target directory ${path} does not exist (is the pool active?)`);
-  }
-  return path;
-}
-
-/** Records the imported disks as qcow2 volumes the agent wrote; removes them all if it cannot. */
-async function recordImported(destDir: string, outputs: string[]): Promise<void> {
-  try {
-    for (const p of outputs) await recordVolumeFormat(destDir, basename(p), { format: 'qcow2' });
-  } catch (err) {
-    for (const p of outputs) {
-      await unlink(p).catch(() => undefined);
-      await forgetVolumeFormat(destDir, basename(p)).catch(() => undefined);
+/**
+ * Publishes the converted disks of an import into `pool` under its lock, each recorded as the
+ * qcow2 the agent wrote; all or none (a record that cannot be written removes them all).
+ */
+async function publishImported(ctx: AgentContext, pool: PoolRecord, disks: StagedDisk[]): Promise<void> {
+  await ctx.pools.withPool(pool, async () => {
+    const done: string[] = [];
+    try {
+      for (const d of disks) {
+        await publishVolume(pool, d.file, basename(d.target), { format: 'qcow2' });
+        done.push(basename(d.target));
+      }
+    } catch (err) {
+      for (const name of done) {
+        await unlink(join(pool.path, name)).catch(() => undefined);
+        await forgetVolumeFormat(pool.path, name).catch(() => undefined);
+      }
+      throw err;
     }
-    throw err;
-  }
+  });
 }
 
 async function volumeOf(pool: string, path: string): Promise<Volume> {
-  const [{ stdout }, st] = await Promise.all([run('qemu-img', ['info', '--output=json', '-U', '-f', 'qcow2', path]), stat(path)]);
+  const [{ stdout }, st] = await Promise.all([
+    run('qemu-img', ['info', '--output=json', '-U', '-f', 'qcow2', path]),
+    stat(path),
+  ]);
   const info = JSON.parse(stdout) as { 'virtual-size': number };
   return {
     pool,
@@ -74,42 +76,56 @@ async function* ovaBytes(call: AsyncIterable<ImportOvaRequest>, header: ImportOv
   for await (const req of call) {
     if (req.msg?.$case !== 'data') throw invalidArgument('header', 'sent twice');
     received += req.msg.value.length;
-    if (header.sizeBytes && received > header.sizeBytes) throw invalidArgument('header.size_bytes', `more than the declared ${header.sizeBytes} bytes arrived`);
+    if (header.sizeBytes && received > header.sizeBytes)
+      throw invalidArgument('header.size_bytes', `more than the declared ${header.sizeBytes} bytes arrived`);
     yield req.msg.value;
   }
 }
 
 async function firstHeader(it: AsyncIterator<ImportOvaRequest>): Promise<ImportOvaHeader> {
   const first = await it.next();
-  if (first.done || first.value.msg?.$case !== 'header') throw invalidArgument('header', 'the first message must be the header');
+  if (first.done || first.value.msg?.$case !== 'header')
+    throw invalidArgument('header', 'the first message must be the header');
   const h = first.value.msg.value;
   validateName('header.pool', h.pool);
   if (h.name) validateName('header.name', h.name);
   return h;
 }
 
-async function importOvaCall(ctx: AgentContext, call: ServerDuplexStream<ImportOvaRequest, ImportOvaEvent>): Promise<void> {
+async function importOvaCall(
+  ctx: AgentContext,
+  call: ServerDuplexStream<ImportOvaRequest, ImportOvaEvent>,
+): Promise<void> {
   const abort = new AbortController();
   call.on('cancelled', () => abort.abort());
   // Not the default iterator: leaving it early would destroy the call before the status is sent.
   const it = call.iterator({ destroyOnReturn: false }) as AsyncIterator<ImportOvaRequest>;
   const header = await firstHeader(it);
-  const destDir = await poolDirectory(ctx.virsh, header.pool);
+  const pool = await ctx.pools.volumePool(header.pool, 'header.pool');
   const send = (event: ImportOvaEvent['event']): void => {
     if (!call.cancelled) call.write({ event });
   };
-  const result = await importOva({
-    source: ovaBytes({ [Symbol.asyncIterator]: () => it }, header),
-    destDir,
-    namePrefix: header.name,
-    sizeBytes: header.sizeBytes,
-    signal: abort.signal,
-    onProgress: (p) => send({ $case: 'progress', value: p }),
-  });
-  await recordImported(destDir, result.outputs);
-  await ctx.virsh.exec(['pool-refresh', header.pool]).catch(() => undefined);
+  const release = ctx.pools.beginTransfer(pool, `an OVA import${header.name ? ` of ${header.name}` : ''} into it`);
+  let result;
+  try {
+    result = await importOva({
+      source: ovaBytes({ [Symbol.asyncIterator]: () => it }, header),
+      destDir: pool.path,
+      namePrefix: header.name,
+      sizeBytes: header.sizeBytes,
+      signal: abort.signal,
+      onProgress: (p) => send({ $case: 'progress', value: p }),
+      publish: (disks) => publishImported(ctx, pool, disks),
+    });
+  } finally {
+    release();
+  }
+  await ctx.pools.volumesChanged(pool).catch(() => undefined);
   const volumes = await Promise.all(result.outputs.map((p) => volumeOf(header.pool, p)));
-  const suggestedSpec = suggestVmSpec(result.spec, volumes.map((v) => ({ pool: v.pool, volume: v.name })));
+  const suggestedSpec = suggestVmSpec(
+    result.spec,
+    volumes.map((v) => ({ pool: v.pool, volume: v.name })),
+  );
   send({ $case: 'result', value: { spec: result.spec, volumes, suggestedSpec } });
 }
 
@@ -125,7 +141,10 @@ function chunkWriter(call: ServerWritableStream<ExportOvaRequest, DataChunk>): W
   });
 }
 
-async function exportOvaCall(ctx: AgentContext, call: ServerWritableStream<ExportOvaRequest, DataChunk>): Promise<void> {
+async function exportOvaCall(
+  ctx: AgentContext,
+  call: ServerWritableStream<ExportOvaRequest, DataChunk>,
+): Promise<void> {
   const id = call.request.vm?.id ?? '';
   if (!id) throw invalidArgument('vm.id', 'is empty');
   const src = await exportSourceFromVm(ctx.virsh, id).catch((err: unknown) => {

@@ -1,23 +1,25 @@
-// StorageService: pools, volumes, uploads (client stream) and downloads (server stream).
-// Builds the storage part of the agent once per server; creating it re-attaches the stored
-// pools (see PoolManager), so every agent start brings its pools back.
+// StorageService: pools, volumes, uploads (client stream) and downloads (server stream), on the
+// agent's one PoolManager and Volumes (built in main.ts).
 import type { ServerReadableStream, ServerWritableStream, sendUnaryData } from '@grpc/grpc-js';
 import type { DataChunk } from '@quantix/proto/v1/common.js';
 import type { StorageServiceServer, UploadVolumeRequest, Volume, VolumeRef } from '@quantix/proto/v1/storage.js';
 import type { AgentContext } from '../context.js';
 import { sendDownload } from '../storage/download.js';
-import { PoolManager } from '../storage/pool-manager.js';
 import { receiveUpload } from '../storage/upload.js';
-import { Volumes } from '../storage/volumes.js';
 import { toServiceError } from './status.js';
 import { unary } from './unary.js';
 
 export function storageHandlers(ctx: AgentContext): StorageServiceServer {
-  const pools = new PoolManager({ dataDir: ctx.config.dataDir, virsh: ctx.virsh, bus: ctx.bus });
-  const volumes = new Volumes(pools, ctx.virsh);
+  const { pools, volumes } = ctx;
   return {
     createPool: unary((req) =>
-      pools.create({ name: req.name, kind: req.kind, sizeBytes: req.sizeBytes, filesystem: req.filesystem, path: req.path }),
+      pools.create({
+        name: req.name,
+        kind: req.kind,
+        sizeBytes: req.sizeBytes,
+        filesystem: req.filesystem,
+        path: req.path,
+      }),
     ),
     listPools: unary(async () => ({ pools: await pools.list() })),
     getPool: unary((req) => pools.get(req.name)),
@@ -40,7 +42,13 @@ export function storageHandlers(ctx: AgentContext): StorageServiceServer {
       return {};
     }),
     cloneVolume: unary((req) =>
-      volumes.clone({ pool: req.pool, name: req.name, targetName: req.targetName, targetPool: req.targetPool, linked: req.linked }),
+      volumes.clone({
+        pool: req.pool,
+        name: req.name,
+        targetName: req.targetName,
+        targetPool: req.targetPool,
+        linked: req.linked,
+      }),
     ),
 
     uploadVolume: (call: ServerReadableStream<UploadVolumeRequest, Volume>, callback: sendUnaryData<Volume>) => {

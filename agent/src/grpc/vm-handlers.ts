@@ -19,12 +19,13 @@ import { unary } from './unary.js';
 
 export function vmHandlers(ctx: AgentContext): VmServiceServer {
   const v = ctx.virsh;
+  const volumes = ctx.volumes;
   const sampler = new VmStatsSampler(v);
   return {
     listVms: unary(async () => ({ vms: await listVms(v) })),
     getVm: unary(async (r) => readVm(v, vmId(r.id))),
-    defineVm: unary(async (r) => defineVm(v, r.spec)),
-    updateVm: unary(async (r) => updateVm(v, vmId(r.vm?.id), r.spec)),
+    defineVm: unary(async (r) => defineVm(v, volumes, r.spec)),
+    updateVm: unary(async (r) => updateVm(v, volumes, vmId(r.vm?.id), r.spec)),
     startVm: unary(async (r) => startVm(v, vmId(r.id))),
     shutdownVm: unary(async (r, call) => {
       const abort = new AbortController();
@@ -36,11 +37,8 @@ export function vmHandlers(ctx: AgentContext): VmServiceServer {
     resetVm: unary(async (r) => resetVm(v, vmId(r.id))),
     pauseVm: unary(async (r) => pauseVm(v, vmId(r.id))),
     resumeVm: unary(async (r) => resumeVm(v, vmId(r.id))),
-    deleteVm: unary(async (r) => {
-      await deleteVm(v, vmId(r.vm?.id), r.deleteDisks);
-      return {};
-    }),
-    cloneVm: unary(async (r) => cloneVm(v, vmId(r.source?.id, 'source.id'), r.name, r.linked)),
+    deleteVm: unary(async (r) => ({ keptDisks: await deleteVm(v, volumes, vmId(r.vm?.id), r.deleteDisks) })),
+    cloneVm: unary(async (r) => cloneVm(v, volumes, vmId(r.source?.id, 'source.id'), r.name, r.linked)),
     createSnapshot: unary(async (r) => createSnapshot(v, vmId(r.vm?.id), r.name, r.description)),
     listSnapshots: unary(async (r) => ({ snapshots: await listSnapshots(v, vmId(r.id)) })),
     revertSnapshot: unary(async (r) => revertSnapshot(v, vmId(r.vm?.id), r.name)),

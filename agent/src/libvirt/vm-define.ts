@@ -1,14 +1,17 @@
 // Defining VMs: define from a spec, update while shut off, delete (optionally with disks) and
-// clone (full copies or linked qcow2 overlays). Undoes its own partial work on failure.
+// clone (full copies or linked qcow2 overlays). Undoes its own partial work on failure. Disk
+// volumes change only through storage/volumes.ts (the pool manager's layer): a define holds its
+// disks' pool locks, so a volume delete (checked under the same lock) cannot race an attach.
 import { randomUUID } from 'node:crypto';
-import { Firmware, type Vm, type VmSpec } from '@quantix/proto/v1/vm.js';
+import { Firmware, type KeptDisk, type Vm, type VmSpec } from '@quantix/proto/v1/vm.js';
 import { consoleLogPath, prepareConsoleLog, removeConsoleLog } from '../console/console-log.js';
 import { AgentError, ErrorCode, failedPrecondition } from '../errors.js';
 import { validateName } from '../validate/name.js';
 import { hostDomainType } from './domain-type.js';
 import { DomainState, domainDefine, domainDumpXml, domainNames, domainRename, domainUndefine } from './domain.js';
 import { ovmfFor } from './ovmf.js';
-import { volumeClone, volumeCreateOverlay, volumeDelete, volumeInfo } from './volume.js';
+import type { Volumes } from '../storage/volumes.js';
+import { volumeInfo } from './volume.js';
 import { noteStateChange, readVm } from './vm-read.js';
 import { vmTarget } from './vm-lifecycle.js';
 import { validateVmSpec } from './vm-spec-validate.js';
@@ -22,7 +25,15 @@ async function xmlFor(virsh: Virsh, spec: VmSpec, uuid: string, nvram?: string):
   const uefi = spec.firmware === Firmware.FIRMWARE_UEFI ? ovmfFor(uuid) : undefined;
   if (uefi && nvram) uefi.nvram = nvram;
   const consoleLog = await prepareConsoleLog(virsh.uri, uuid);
-  return buildDomainXml({ spec, uuid, domainType: hostDomainType(), disks, cdroms, consoleLog, ...(uefi ? { uefi } : {}) });
+  return buildDomainXml({
+    spec,
+    uuid,
+    domainType: hostDomainType(),
+    disks,
+    cdroms,
+    consoleLog,
+    ...(uefi ? { uefi } : {}),
+  });
 }
 
 const STATE_WORDS: Partial<Record<DomainState, string>> = {
@@ -38,7 +49,8 @@ const STATE_WORDS: Partial<Record<DomainState, string>> = {
  */
 function requireShutOff(t: { name: string; state: DomainState }, before: string, how = 'shut it down'): void {
   if (t.state === DomainState.Shutoff) return;
-  const advice = t.state === DomainState.Paused && how === 'shut it down' ? 'resume and shut it down, or force it off,' : how;
+  const advice =
+    t.state === DomainState.Paused && how === 'shut it down' ? 'resume and shut it down, or force it off,' : how;
   throw failedPrecondition(`VM ${t.name} ${STATE_WORDS[t.state] ?? 'is running'}: ${advice} before ${before}`);
 }
 
@@ -48,17 +60,22 @@ async function assertNameFree(virsh: Virsh, name: string): Promise<void> {
   }
 }
 
-export async function defineVm(virsh: Virsh, input: VmSpec | undefined): Promise<Vm> {
+/** The pools whose volumes `spec` attaches (disks and CD-ROMs). */
+function poolsOf(spec: VmSpec): string[] {
+  return [...spec.disks.map((d) => d.pool), ...spec.cdroms.map((c) => c.pool)].filter(Boolean);
+}
+
+export async function defineVm(virsh: Virsh, volumes: Volumes, input: VmSpec | undefined): Promise<Vm> {
   const spec = validateVmSpec(input);
   await assertNameFree(virsh, spec.name);
   const uuid = spec.uuid || randomUUID();
-  await domainDefine(virsh, spec.name, await xmlFor(virsh, spec, uuid));
+  await volumes.withPools(poolsOf(spec), async () => domainDefine(virsh, spec.name, await xmlFor(virsh, spec, uuid)));
   noteStateChange(uuid);
   return readVm(virsh, uuid);
 }
 
 /** Replaces the definition of a shut-off VM (same UUID; a new name renames it). */
-export async function updateVm(virsh: Virsh, id: string, input: VmSpec | undefined): Promise<Vm> {
+export async function updateVm(virsh: Virsh, volumes: Volumes, id: string, input: VmSpec | undefined): Promise<Vm> {
   const spec = validateVmSpec(input);
   const t = await vmTarget(virsh, id);
   requireShutOff(t, 'changing its settings');
@@ -67,35 +84,44 @@ export async function updateVm(virsh: Virsh, id: string, input: VmSpec | undefin
   }
   const old = parseDomainXml(await domainDumpXml(virsh, t.uuid, true));
   const nics = spec.nics.map((n, i) => ({ ...n, mac: n.mac || old.macs[i] || '' }));
-  const xml = await xmlFor(virsh, { ...spec, nics }, t.uuid, old.nvramPath || undefined);
-  if (spec.name !== t.name) {
-    await assertNameFree(virsh, spec.name);
-    await domainRename(virsh, t.uuid, spec.name);
-  }
-  await domainDefine(virsh, spec.name, xml);
+  await volumes.withPools(poolsOf(spec), async () => {
+    const xml = await xmlFor(virsh, { ...spec, nics }, t.uuid, old.nvramPath || undefined);
+    if (spec.name !== t.name) {
+      await assertNameFree(virsh, spec.name);
+      await domainRename(virsh, t.uuid, spec.name);
+    }
+    await domainDefine(virsh, spec.name, xml);
+  });
   return readVm(virsh, t.uuid);
 }
 
-/** Deletes a shut-off VM with its NVRAM, snapshots and console log; its disk volumes too when asked. */
-export async function deleteVm(virsh: Virsh, id: string, deleteDisks: boolean): Promise<void> {
+/**
+ * Deletes a shut-off VM with its NVRAM, snapshots and console log; its disk volumes too when
+ * asked, except those something else holds (another VM's disk, a linked clone's backing file):
+ * those are kept and returned with the reason. The VM is gone either way.
+ */
+export async function deleteVm(virsh: Virsh, volumes: Volumes, id: string, deleteDisks: boolean): Promise<KeptDisk[]> {
   const t = await vmTarget(virsh, id);
   requireShutOff(t, 'deleting it', 'force it off');
   const { spec } = parseDomainXml(await domainDumpXml(virsh, t.uuid, true));
   await domainUndefine(virsh, t.uuid);
   noteStateChange(t.uuid);
   await removeConsoleLog(consoleLogPath(virsh.uri, t.uuid)).catch(() => undefined);
-  if (!deleteDisks) return;
-  const failures: string[] = [];
+  if (!deleteDisks) return [];
+  const kept: KeptDisk[] = [];
   for (const d of spec.disks) {
     if (!d.pool) {
-      failures.push(`${d.volume} (not in a known pool)`);
+      kept.push({ pool: '', volume: d.volume, path: d.volume, reason: 'it is not in a storage pool' });
       continue;
     }
-    await volumeDelete(virsh, d.pool, d.volume).catch((e: Error) => failures.push(`${d.pool}/${d.volume}: ${e.message}`));
+    try {
+      const r = await volumes.deleteUnlessHeld(d.pool, d.volume);
+      if (r.kept) kept.push({ pool: d.pool, volume: d.volume, path: r.path, reason: `it is ${r.kept}` });
+    } catch (err) {
+      kept.push({ pool: d.pool, volume: d.volume, path: '', reason: `deleting it failed: ${(err as Error).message}` });
+    }
   }
-  if (failures.length) {
-    throw new AgentError(ErrorCode.Internal, `VM ${t.name} was deleted but some disks were not: ${failures.join('; ')}`);
-  }
+  return kept;
 }
 
 function cloneVolumeName(newName: string, source: string, index: number): string {
@@ -104,7 +130,7 @@ function cloneVolumeName(newName: string, source: string, index: number): string
 }
 
 /** Clones a shut-off VM: new name, UUID and MACs; disks copied, or qcow2 overlays when linked. */
-export async function cloneVm(virsh: Virsh, id: string, name: string, linked: boolean): Promise<Vm> {
+export async function cloneVm(virsh: Virsh, volumes: Volumes, id: string, name: string, linked: boolean): Promise<Vm> {
   validateName('name', name);
   const t = await vmTarget(virsh, id);
   requireShutOff(t, 'cloning it');
@@ -114,17 +140,17 @@ export async function cloneVm(virsh: Virsh, id: string, name: string, linked: bo
   try {
     const disks = [];
     for (const [i, d] of source.disks.entries()) {
-      if (!d.pool) throw failedPrecondition(`VM ${t.name}: disk ${d.volume} is not in a storage pool, so it cannot be cloned`);
+      if (!d.pool)
+        throw failedPrecondition(`VM ${t.name}: disk ${d.volume} is not in a storage pool, so it cannot be cloned`);
       const volume = cloneVolumeName(name, d.volume, i);
-      if (linked) await volumeCreateOverlay(virsh, d.pool, d.volume, volume);
-      else await volumeClone(virsh, d.pool, d.volume, volume);
+      await volumes.clone({ pool: d.pool, name: d.volume, targetName: volume, targetPool: '', linked });
       created.push({ pool: d.pool, volume });
       disks.push({ ...d, volume });
     }
     const spec: VmSpec = { ...source, name, uuid: '', disks, nics: source.nics.map((n) => ({ ...n, mac: '' })) };
-    return await defineVm(virsh, spec);
+    return await defineVm(virsh, volumes, spec);
   } catch (err) {
-    for (const c of created) await volumeDelete(virsh, c.pool, c.volume).catch(() => undefined);
+    for (const c of created.reverse()) await volumes.delete(c.pool, c.volume).catch(() => undefined);
     throw err;
   }
 }

@@ -24,6 +24,31 @@ export interface ImportOvaOptions {
   onProgress?: (p: Progress) => void;
   limits?: OvaStreamOptions['limits'];
   signal?: AbortSignal;
+  /**
+   * Puts the converted disks (staged file → target path) in place, all or none. The agent's
+   * import does this through its pool manager (pool lock, format records); default: hard links
+   * that never replace an existing file.
+   */
+  publish?: (disks: StagedDisk[]) => Promise<void>;
+}
+
+/** A converted disk in the staging directory and the path it is published as. */
+export interface StagedDisk {
+  file: string;
+  target: string;
+}
+
+async function linkDisks(disks: StagedDisk[]): Promise<void> {
+  const done: string[] = [];
+  try {
+    for (const d of disks) {
+      await link(d.file, d.target); // fails instead of overwriting
+      done.push(d.target);
+    }
+  } catch (err) {
+    for (const t of done) await unlink(t).catch(() => undefined);
+    throw err;
+  }
 }
 
 export interface ImportedOva {
@@ -60,7 +85,7 @@ interface DiskInput {
 async function convertInto(
   spec: OvaSpec,
   inputs: DiskInput[],
-  o: Pick<ImportOvaOptions, 'destDir' | 'namePrefix' | 'onProgress' | 'signal'>,
+  o: Pick<ImportOvaOptions, 'destDir' | 'namePrefix' | 'onProgress' | 'signal' | 'publish'>,
   outDir: string,
   outputs: string[],
 ): Promise<void> {
@@ -96,10 +121,8 @@ async function convertInto(
     });
     if (!d.slice) await rm(d.file);
   }
-  for (const [i, t] of targets.entries()) {
-    await link(join(outDir, `disk${i}.qcow2`), t); // fails instead of overwriting
-    outputs.push(t);
-  }
+  await (o.publish ?? linkDisks)(targets.map((target, i) => ({ file: join(outDir, `disk${i}.qcow2`), target })));
+  outputs.push(...targets);
 }
 
 /** Runs `body` with a fresh staging dir inside destDir; on failure removes it and any outputs. */

@@ -18,7 +18,7 @@ export interface ChunkSink {
 export async function sendDownload(pools: PoolManager, volumes: Volumes, poolName: string, name: string, sink: ChunkSink): Promise<void> {
   const pool = await pools.activeRecord(poolName);
   const path = await volumes.resolve(pool, name);
-  const release = pools.beginTransfer(pool);
+  const release = pools.beginTransfer(pool, `a download of volume ${name} from it`);
   try {
     const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
     try {

@@ -16,7 +16,7 @@ import { AgentError } from '../errors.js';
 import { run } from '../exec/run.js';
 import { cloneVm, defineVm, deleteVm } from '../libvirt/vm-define.js';
 import { Virsh } from '../libvirt/virsh.js';
-import { volumeClone, volumeCreateOverlay, volumeDelete, volumeInfo } from '../libvirt/volume.js';
+import { volumeInfo } from '../libvirt/volume.js';
 import { PoolManager } from './pool-manager.js';
 import { recordedVolumeFormat, VOLUME_FORMATS_FILE } from './volume-formats.js';
 import { Volumes } from './volumes.js';
@@ -156,10 +156,10 @@ test('an unrecorded raw volume rewritten as qcow2 backed by a host file: clone, 
   await overwriteStart(guestDisk, await readFile(header));
   await virsh.exec(['pool-refresh', pool]);
   assert.match(await virsh.exec(['vol-dumpxml', '--pool', pool, 'guest.raw']), /<format type='qcow2'\/>/);
-  await assert.rejects(defineVm(virsh, vmSpec(vm, pool, 'guest.raw')), refused(secret));
+  await assert.rejects(defineVm(virsh, volumes, vmSpec(vm, pool, 'guest.raw')), refused(secret));
   assert.doesNotMatch(await virsh.exec(['list', '--all', '--name']), new RegExp(vm));
-  await assert.rejects(volumeClone(virsh, pool, 'guest.raw', 'vclone.raw'), refused(secret));
-  await assert.rejects(volumeCreateOverlay(virsh, pool, 'guest.raw', 'voverlay.qcow2'), refused(secret));
+  await assert.rejects(volumes.clone({ pool, name: 'guest.raw', targetName: 'vclone.raw', targetPool: '', linked: false }), refused(secret));
+  await assert.rejects(volumes.clone({ pool, name: 'guest.raw', targetName: 'voverlay.qcow2', targetPool: '', linked: true }), refused(secret));
   assert.deepEqual((await readdir(poolDir)).sort(), before, 'nothing was written');
   // A linked clone within the pool still passes the gate every VM disk goes through.
   assert.deepEqual(await volumeInfo(virsh, pool, 'linked.qcow2'), {
@@ -189,7 +189,7 @@ test('a recorded raw volume rewritten as qcow2 backed by another volume of the p
   const manager = new PoolManager({ dataDir, virsh });
   const volumes = new Volumes(manager, virsh);
   t.after(async () => {
-    for (const name of [vmLinked, vm]) await deleteVm(virsh, name, false).catch(() => undefined);
+    for (const name of [vmLinked, `${vm}-full`, vm]) await deleteVm(virsh, volumes, name, false).catch(() => undefined);
     await manager.delete(pool, false).catch(() => undefined);
     for (const d of [dataDir, poolDir, outside]) await rm(d, { recursive: true, force: true });
   });
@@ -237,28 +237,23 @@ test('a recorded raw volume rewritten as qcow2 backed by another volume of the p
   await virsh.exec(['pool-refresh', pool]);
   assert.match(await virsh.exec(['vol-dumpxml', '--pool', pool, 'guest.raw']), /<format type='qcow2'\/>/);
   assert.deepEqual(await volumeInfo(virsh, pool, 'guest.raw'), { path: guestDisk, format: 'raw', capacityBytes: 8 * MIB });
-  await defineVm(virsh, vmSpec(vm, pool, 'guest.raw'));
+  await defineVm(virsh, volumes, vmSpec(vm, pool, 'guest.raw'));
   const xml = await virsh.exec(['dumpxml', vm]);
   assert.match(xml, /<driver name='qemu' type='raw'\/>\s*<source file='[^']*guest\.raw'/);
-  // libvirt's vol-clone would copy it as qcow2 (through VM B's disk): refused, naming the volume.
-  const refused = (e: unknown) => {
-    assert.ok(e instanceof AgentError, String(e));
-    assert.equal(e.code, 'FAILED_PRECONDITION');
-    assert.match(e.message, new RegExp(`volume ${pool}/guest\\.raw: the agent wrote it as raw`));
-    return true;
-  };
-  await assert.rejects(volumeClone(virsh, pool, 'guest.raw', 'vclone.raw'), refused);
-  await assert.rejects(cloneVm(virsh, vm, `${vm}-full`, false), refused);
+  // A full VM clone copies the disk as the raw it was recorded as (libvirt's vol-clone, which VM
+  // clones used before, would have copied it as qcow2 through VM B's disk).
+  const fullVm = await cloneVm(virsh, volumes, vm, `${vm}-full`, false);
+  const fullDisk = fullVm.spec!.disks[0]!.volume;
+  assert.deepEqual(await recordedVolumeFormat(poolDir, fullDisk), { format: 'raw' });
+  await noSecret(fullDisk);
+  assert.deepEqual(await deleteVm(virsh, volumes, `${vm}-full`, true), []);
   // A linked VM clone: an overlay backed by the disk read as raw.
-  const linkedVm = await cloneVm(virsh, vm, vmLinked, true);
+  const linkedVm = await cloneVm(virsh, volumes, vm, vmLinked, true);
   const linkedDisk = linkedVm.spec!.disks[0]!.volume;
   assert.deepEqual(await recordedVolumeFormat(poolDir, linkedDisk), { format: 'qcow2', backing: 'guest.raw' });
   await noSecret(linkedDisk, 'qcow2');
-  await deleteVm(virsh, vmLinked, true);
+  assert.deepEqual(await deleteVm(virsh, volumes, vmLinked, true), []);
   assert.equal(await recordedVolumeFormat(poolDir, linkedDisk), undefined, 'deleting the disk drops its record');
-  await volumeCreateOverlay(virsh, pool, 'guest.raw', 'voverlay.qcow2');
-  await noSecret('voverlay.qcow2', 'qcow2');
-  await volumeDelete(virsh, pool, 'voverlay.qcow2');
   assert.equal(await recordedVolumeFormat(poolDir, 'voverlay.qcow2'), undefined);
   assert.deepEqual(await recordedVolumeFormat(poolDir, 'vclone.raw'), undefined);
 
@@ -269,7 +264,7 @@ test('a recorded raw volume rewritten as qcow2 backed by another volume of the p
   assert.equal((await volumeInfo(virsh, pool, 'linked.qcow2')).format, 'qcow2');
   const flat = await volumes.clone({ pool, name: 'linked.qcow2', targetName: 'flat.qcow2', targetPool: '', linked: false });
   assert.equal(flat.backingVolume, '');
-  await volumeClone(virsh, pool, 'linked.qcow2', 'vflat.qcow2');
+  await volumes.clone({ pool, name: 'linked.qcow2', targetName: 'vflat.qcow2', targetPool: '', linked: false });
   assert.deepEqual(await recordedVolumeFormat(poolDir, 'vflat.qcow2'), { format: 'qcow2' });
   await run('qemu-img', ['rebase', '-q', '-u', '-f', 'qcow2', '-b', 'victim.raw', '-F', 'raw', join(poolDir, 'linked.qcow2')]);
   const tampered = (e: unknown) => {

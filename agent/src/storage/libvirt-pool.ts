@@ -15,6 +15,18 @@ export function parsePoolTarget(xml: string): string | undefined {
   return typeof path === 'string' ? path : undefined;
 }
 
+/** The type and target path of a pool XML (pure). */
+export function parsePoolXml(xml: string): { type?: string; target?: string } {
+  const parsed = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', parseTagValue: false }).parse(
+    xml,
+  ) as {
+    pool?: { '@type'?: unknown; target?: { path?: unknown } };
+  };
+  const type = parsed.pool?.['@type'];
+  const path = parsed.pool?.target?.path;
+  return { ...(typeof type === 'string' ? { type } : {}), ...(typeof path === 'string' ? { target: path } : {}) };
+}
+
 export async function libvirtPoolNames(virsh: Virsh): Promise<string[]> {
   const out = await virsh.exec(['pool-list', '--all', '--name']);
   return out
@@ -35,6 +47,11 @@ export async function libvirtPoolState(virsh: Virsh, name: string): Promise<Libv
 
 export async function libvirtPoolTarget(virsh: Virsh, name: string): Promise<string | undefined> {
   return parsePoolTarget(await virsh.exec(['pool-dumpxml', '--pool', name]));
+}
+
+/** The pool's type and target path as libvirt defines it. */
+export async function libvirtPoolInfo(virsh: Virsh, name: string): Promise<{ type?: string; target?: string }> {
+  return parsePoolXml(await virsh.exec(['pool-dumpxml', '--pool', name]));
 }
 
 export async function libvirtPoolDefine(virsh: Virsh, name: string, path: string): Promise<void> {

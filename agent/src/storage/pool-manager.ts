@@ -1,6 +1,8 @@
 // Pool lifecycle: create, list, start/stop, grow, delete and re-attachment on agent start.
 // Owns the pool records (pool-store.ts), serialises changes per pool, rolls every failed step
 // back (undo.ts) and publishes each change on the watch bus. Kinds do the kind-specific work.
+// Built once per agent (main.ts); every volume change in any pool (ours or a libvirt directory
+// pool defined outside the agent) takes its per-pool lock and its transfer accounting here.
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PoolKind, PoolState, type Pool } from '@quantix/proto/v1/storage.js';
@@ -18,6 +20,7 @@ import { loopDetach, loopList } from './loop-device.js';
 import { readMounts, unmount } from './mounts.js';
 import {
   libvirtPoolDefine,
+  libvirtPoolInfo,
   libvirtPoolNames,
   libvirtPoolRefresh,
   libvirtPoolStart,
@@ -33,6 +36,8 @@ import { Undo } from './undo.js';
 
 const MIB = 1024 * 1024;
 const CREATE_KEY = '\0create';
+/** libvirt pool types whose target is a plain directory of volume files. */
+const DIRECTORY_POOL_TYPES = new Set(['dir', 'fs', 'netfs']);
 
 export interface PoolManagerOptions {
   dataDir: string;
@@ -58,7 +63,9 @@ const kindNames: Partial<Record<PoolKind, PoolKindName>> = {
 export class PoolManager {
   private records: PoolRecord[] = [];
   private readonly failures = new Map<string, string>();
-  private readonly transfers = new Map<string, number>();
+  /** Per pool: what is running into or out of it (upload, import, clone, download). */
+  private readonly transfers = new Map<string, Map<number, string>>();
+  private transferIds = 0;
   private readonly lock = new KeyedLock();
   private readonly store: PoolStore;
   private readonly env: KindEnv;
@@ -78,9 +85,13 @@ export class PoolManager {
     try {
       this.records = await this.store.load();
     } catch (err) {
-      throw failedPrecondition(`the pool definitions ${this.store.file} cannot be read (${errorText(err)}); repair or move the file and restart the agent`);
+      throw failedPrecondition(
+        `the pool definitions ${this.store.file} cannot be read (${errorText(err)}); repair or move the file and restart the agent`,
+      );
     }
-    await this.releaseOrphans().catch((err: unknown) => log.error('could not look for unfinished pools', { reason: errorText(err) }));
+    await this.releaseOrphans().catch((err: unknown) =>
+      log.error('could not look for unfinished pools', { reason: errorText(err) }),
+    );
     for (const record of this.records) {
       if (!record.active) continue;
       try {
@@ -97,14 +108,20 @@ export class PoolManager {
         log.error('pool failed to come up', { pool: record.name, reason });
         // A libvirt pool left running from before would expose the bare mount point directory.
         try {
-          if ((await libvirtPoolState(this.opts.virsh, record.name)) === 'active') await libvirtPoolStop(this.opts.virsh, record.name);
+          if ((await libvirtPoolState(this.opts.virsh, record.name)) === 'active')
+            await libvirtPoolStop(this.opts.virsh, record.name);
         } catch (stopErr) {
-          log.error('could not stop the libvirt pool of a failed pool', { pool: record.name, reason: errorText(stopErr) });
+          log.error('could not stop the libvirt pool of a failed pool', {
+            pool: record.name,
+            reason: errorText(stopErr),
+          });
         }
       }
     }
     for (const record of this.records) {
-      await this.publish(record.name).catch((err: unknown) => log.error('pool state unavailable', { pool: record.name, reason: errorText(err) }));
+      await this.publish(record.name).catch((err: unknown) =>
+        log.error('pool state unavailable', { pool: record.name, reason: errorText(err) }),
+      );
     }
   }
 
@@ -124,7 +141,11 @@ export class PoolManager {
         await loopDetach(device.name);
         log.warn('released the loop device of an unfinished pool', { device: device.name, backingFile: file });
       } catch (err) {
-        log.error('could not release the loop device of an unfinished pool', { device: device.name, backingFile: file, reason: errorText(err) });
+        log.error('could not release the loop device of an unfinished pool', {
+          device: device.name,
+          backingFile: file,
+          reason: errorText(err),
+        });
       }
     }
   }
@@ -141,7 +162,10 @@ export class PoolManager {
         if ((await libvirtPoolNames(this.opts.virsh)).includes(name)) {
           throw new AgentError(ErrorCode.AlreadyExists, `a libvirt pool named ${name} already exists`, 'name');
         }
-        const plan = await kind.plan({ name, sizeBytes: opts.sizeBytes, filesystem: opts.filesystem, path: opts.path }, this.env);
+        const plan = await kind.plan(
+          { name, sizeBytes: opts.sizeBytes, filesystem: opts.filesystem, path: opts.path },
+          this.env,
+        );
         await this.checkPathFree(plan.record.path);
         await Undo.run(async (undo) => {
           await kind.provision(plan, undo, this.env);
@@ -184,6 +208,7 @@ export class PoolManager {
   async stop(name: string): Promise<Pool> {
     await this.ready;
     const record = this.record(name);
+    this.refuseTransfers(record, 'stopped');
     return this.lock.with(record.name, async () => {
       this.refuseTransfers(record, 'stopped');
       const running = (await this.usesIn(record)).filter((u) => u.running);
@@ -218,7 +243,10 @@ export class PoolManager {
       // The same size again finishes a growth that failed after the backing file grew.
       const current = await kind.size!(record);
       if (target < current) {
-        throw invalidArgument('size_bytes', `must be at least the current ${current} bytes of pool ${record.name}; pools never shrink`);
+        throw invalidArgument(
+          'size_bytes',
+          `must be at least the current ${current} bytes of pool ${record.name}; pools never shrink`,
+        );
       }
       const free = (await spaceFigures(join(this.opts.dataDir, 'pools'))).availableBytes;
       if (target - current > free) {
@@ -241,13 +269,19 @@ export class PoolManager {
     const record = this.record(name);
     const kind = storageKind(record.kind);
     if (deleteBackingFile && !kind.hasBackingFile) {
-      throw invalidArgument('delete_backing_file', `pool ${record.name} is a ${record.kind} pool and has no backing file`);
+      throw invalidArgument(
+        'delete_backing_file',
+        `pool ${record.name} is a ${record.kind} pool and has no backing file`,
+      );
     }
+    this.refuseTransfers(record, 'deleted');
     await this.lock.with(record.name, async () => {
       this.refuseTransfers(record, 'deleted');
       const uses = await this.usesIn(record);
       if (uses.length) {
-        throw failedPrecondition(`pool ${record.name} has volumes used by VM(s) ${domains(uses)}; detach or delete them first`);
+        throw failedPrecondition(
+          `pool ${record.name} has volumes used by VM(s) ${domains(uses)}; detach or delete them first`,
+        );
       }
       const libvirtState = await libvirtPoolState(this.opts.virsh, record.name);
       await Undo.run(async (undo) => {
@@ -280,8 +314,48 @@ export class PoolManager {
 
   async activeRecords(): Promise<PoolRecord[]> {
     await this.ready;
-    const up = await Promise.all(this.records.map((r) => storageKind(r.kind).isUp(r).catch(() => false)));
+    const up = await Promise.all(
+      this.records.map((r) =>
+        storageKind(r.kind)
+          .isUp(r)
+          .catch(() => false),
+      ),
+    );
     return this.records.filter((_r, i) => up[i]);
+  }
+
+  /**
+   * The pool that holds VM disks and volume work: an active pool of ours, or else an active
+   * libvirt directory pool defined outside the agent (its directory as libvirt names it), so
+   * every volume change goes through this one layer whatever created the pool.
+   */
+  async volumePool(name: string, field = 'pool'): Promise<PoolRecord> {
+    await this.ready;
+    validateName(field, name);
+    if (this.find(name)) return this.activeRecord(name, field);
+    const foreign = await this.libvirtDirectoryPool(name);
+    if (!foreign) throw notFound(`pool ${name}`);
+    if ((await libvirtPoolState(this.opts.virsh, name)) !== 'active')
+      throw failedPrecondition(`pool ${name} is not started`);
+    return foreign;
+  }
+
+  /** Every active pool whose directory holds volumes: ours and libvirt directory pools defined outside the agent. */
+  async volumePools(): Promise<PoolRecord[]> {
+    const ours = await this.activeRecords();
+    const out = [...ours];
+    for (const name of await libvirtPoolNames(this.opts.virsh)) {
+      if (this.find(name) || (await libvirtPoolState(this.opts.virsh, name)) !== 'active') continue;
+      const foreign = await this.libvirtDirectoryPool(name).catch(() => undefined);
+      if (foreign) out.push(foreign);
+    }
+    return out;
+  }
+
+  private async libvirtDirectoryPool(name: string): Promise<PoolRecord | undefined> {
+    const info = await libvirtPoolInfo(this.opts.virsh, name).catch(() => undefined);
+    if (!info?.target || !info.type || !DIRECTORY_POOL_TYPES.has(info.type)) return undefined;
+    return { name, kind: 'dir', path: info.target, active: true };
   }
 
   /** Runs a volume change under the pool's lock. */
@@ -289,27 +363,41 @@ export class PoolManager {
     return this.lock.with(pool.name, fn);
   }
 
-  /** Marks an upload/download in flight (the pool cannot be stopped or deleted meanwhile). */
-  beginTransfer(pool: PoolRecord): () => void {
-    this.transfers.set(pool.name, (this.transfers.get(pool.name) ?? 0) + 1);
-    let done = false;
+  /** Runs `fn` holding the locks of every pool in `names` (taken in name order: no deadlock). */
+  withPools<T>(names: Iterable<string>, fn: () => Promise<T>): Promise<T> {
+    const sorted = [...new Set(names)].sort();
+    const take = (i: number): Promise<T> =>
+      i === sorted.length ? fn() : this.lock.with(sorted[i]!, () => take(i + 1));
+    return take(0);
+  }
+
+  /**
+   * Marks work running into or out of a pool (`what`, e.g. "upload of volume p/x"): the pool
+   * cannot be stopped or deleted until the returned release is called.
+   */
+  beginTransfer(pool: PoolRecord, what: string): () => void {
+    const id = ++this.transferIds;
+    const running = this.transfers.get(pool.name) ?? new Map<number, string>();
+    running.set(id, what);
+    this.transfers.set(pool.name, running);
     return () => {
-      if (done) return;
-      done = true;
-      this.transfers.set(pool.name, (this.transfers.get(pool.name) ?? 1) - 1);
+      running.delete(id);
+      if (!running.size && this.transfers.get(pool.name) === running) this.transfers.delete(pool.name);
     };
   }
 
-  /** After volumes changed: libvirt rescans the directory, watchers get the new figures. */
+  /** After volumes changed: libvirt rescans the directory, watchers get the new figures (of our pools). */
   async volumesChanged(pool: PoolRecord): Promise<void> {
     await libvirtPoolRefresh(this.opts.virsh, pool.name);
-    await this.publish(pool.name);
+    if (this.find(pool.name)) await this.publish(pool.name);
   }
 
   /** Disks of defined VMs inside `record`'s directory. */
   async usesIn(record: PoolRecord, uses?: DiskUse[]): Promise<DiskUse[]> {
     const all = uses ?? (await listDiskUses(this.opts.virsh));
-    return all.filter((u) => (u.file ? isInside(u.file, record.path) && u.file !== record.path : u.pool === record.name));
+    return all.filter((u) =>
+      u.file ? isInside(u.file, record.path) && u.file !== record.path : u.pool === record.name,
+    );
   }
 
   private find(name: string): PoolRecord | undefined {
@@ -323,8 +411,11 @@ export class PoolManager {
   }
 
   private refuseTransfers(record: PoolRecord, verb: string): void {
-    if ((this.transfers.get(record.name) ?? 0) > 0) {
-      throw failedPrecondition(`pool ${record.name} has uploads or downloads in progress and cannot be ${verb} now`);
+    const running = [...(this.transfers.get(record.name)?.values() ?? [])];
+    if (running.length) {
+      throw failedPrecondition(
+        `pool ${record.name} cannot be ${verb} while ${running.join(', ')} ${running.length > 1 ? 'are' : 'is'} running; wait for it to finish`,
+      );
     }
   }
 
@@ -412,7 +503,9 @@ export class PoolManager {
       pool.state = PoolState.POOL_STATE_INACTIVE;
     } else {
       pool.state = PoolState.POOL_STATE_FAILED;
-      pool.error = up ? `libvirt pool ${record.name} is ${libvirtState}` : `pool ${record.name} is not mounted at ${record.path}`;
+      pool.error = up
+        ? `libvirt pool ${record.name} is ${libvirtState}`
+        : `pool ${record.name} is not mounted at ${record.path}`;
     }
     if (pool.state === PoolState.POOL_STATE_ACTIVE) {
       const figures = await spaceFigures(record.path);

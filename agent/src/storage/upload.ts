@@ -37,7 +37,7 @@ export async function receiveUpload(
   if (size !== header.sizeBytes) throw invalidArgument('header.size_bytes', 'must be a multiple of 512 bytes');
   await volumes.assertFree(pool, header.name, 'header.name');
 
-  const release = pools.beginTransfer(pool);
+  const release = pools.beginTransfer(pool, `an upload of volume ${header.name} into it`);
   const tmp = tempPathFor(pool, header.name, 'upload');
   try {
     const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);

@@ -20,6 +20,7 @@ import { listDiskUses, type DiskUse } from './disk-usage.js';
 import { spaceFigures } from './filesystem.js';
 import type { PoolManager } from './pool-manager.js';
 import type { PoolRecord } from './storage-kind.js';
+import { holdsOn } from './volume-holds.js';
 import { probeFile, type HeaderProbe } from './volume-probe.js';
 import {
   checkRecordedBacking,
@@ -94,7 +95,12 @@ async function publishFile(pool: PoolRecord, tmp: string, name: string): Promise
  * Publishes a finished temp file as volume `name` and records what the agent wrote it as; if
  * the record cannot be written, the volume is removed again (no unrecorded volume of ours).
  */
-export async function publishVolume(pool: PoolRecord, tmp: string, name: string, record: VolumeFormatRecord): Promise<void> {
+export async function publishVolume(
+  pool: PoolRecord,
+  tmp: string,
+  name: string,
+  record: VolumeFormatRecord,
+): Promise<void> {
   await publishFile(pool, tmp, name);
   try {
     await recordVolumeFormat(pool.path, name, record);
@@ -146,7 +152,8 @@ export class Volumes {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(`volume ${pool.name}/${name}`);
       throw err;
     }
-    if (st.isSymbolicLink()) throw invalidArgument(field, `${path} is a symbolic link; it could lead out of pool ${pool.name}`);
+    if (st.isSymbolicLink())
+      throw invalidArgument(field, `${path} is a symbolic link; it could lead out of pool ${pool.name}`);
     if (!st.isFile()) throw invalidArgument(field, `${path} is not a regular file`);
     return path;
   }
@@ -166,7 +173,11 @@ export class Volumes {
 
   async view(pool: PoolRecord, name: string, uses?: DiskUse[]): Promise<Volume> {
     const path = await this.resolve(pool, name);
-    const [probe, st, record] = await Promise.all([probeFile(path), lstat(path), recordedVolumeFormat(pool.path, name)]);
+    const [probe, st, record] = await Promise.all([
+      probeFile(path),
+      lstat(path),
+      recordedVolumeFormat(pool.path, name),
+    ]);
     // A recorded raw or ISO volume is that whatever its first bytes say now (a guest wrote them).
     const header = !record || record.format === 'qcow2' ? probe : undefined;
     const allUses = uses ?? (await listDiskUses(this.virsh));
@@ -231,11 +242,17 @@ export class Volumes {
     const pool = await this.pools.activeRecord(poolName);
     return this.pools.withPool(pool, async () => {
       const current = await this.view(pool, name);
-      if (current.format === VolumeFormat.VOLUME_FORMAT_ISO || current.format === VolumeFormat.VOLUME_FORMAT_UNSPECIFIED) {
+      if (
+        current.format === VolumeFormat.VOLUME_FORMAT_ISO ||
+        current.format === VolumeFormat.VOLUME_FORMAT_UNSPECIFIED
+      ) {
         throw failedPrecondition(`volume ${pool.name}/${name} is not a qcow2 or raw disk and cannot be resized`);
       }
       if (!Number.isSafeInteger(capacityBytes) || capacityBytes <= current.capacityBytes) {
-        throw invalidArgument('capacity_bytes', `must be larger than the current ${current.capacityBytes} bytes; volumes never shrink`);
+        throw invalidArgument(
+          'capacity_bytes',
+          `must be larger than the current ${current.capacityBytes} bytes; volumes never shrink`,
+        );
       }
       const target = Math.ceil(capacityBytes / SECTOR) * SECTOR;
       await this.checkCapacity(pool, target - current.capacityBytes, 'capacity_bytes');
@@ -243,41 +260,103 @@ export class Volumes {
         (u) => u.running && (u.file === current.path || (u.pool === pool.name && u.volume === name)),
       );
       if (running.length) {
-        throw failedPrecondition(`volume ${pool.name}/${name} is in use by running VM ${running[0]!.domain}; stop it first`);
+        throw failedPrecondition(
+          `volume ${pool.name}/${name} is in use by running VM ${running[0]!.domain}; stop it first`,
+        );
       }
       await checkBackingChain(pool, current);
-      await runQemuImg({ readOnly: [pool.path], writable: [current.path] }, ['resize', '-q', '-f', qemuFormat(current.format), current.path, String(target)]);
+      await runQemuImg({ readOnly: [pool.path], writable: [current.path] }, [
+        'resize',
+        '-q',
+        '-f',
+        qemuFormat(current.format),
+        current.path,
+        String(target),
+      ]);
       await this.pools.volumesChanged(pool);
       return this.view(pool, name);
     });
   }
 
+  /**
+   * Deletes a volume nothing holds: refused while any defined VM uses it or it is the backing
+   * file of any volume (in any pool) or VM disk. Checked and deleted under the pool lock.
+   */
   async delete(poolName: string, name: string): Promise<void> {
-    const pool = await this.pools.activeRecord(poolName);
+    const pool = await this.pools.volumePool(poolName);
     await this.pools.withPool(pool, async () => {
-      const volume = await this.view(pool, name);
-      if (volume.usedBy.length) {
-        throw failedPrecondition(`volume ${pool.name}/${name} is used by VM(s) ${volume.usedBy.join(', ')}; detach it first`);
-      }
-      const dependants = (await this.list(pool.name, VolumeFormat.VOLUME_FORMAT_QCOW2)).filter(
-        (v) => v.backingVolume === name || v.backingVolume === volume.path,
-      );
-      if (dependants.length) {
+      const path = await this.resolve(pool, name);
+      const reasons = await this.holds(pool, name, path);
+      if (reasons.length) {
         throw failedPrecondition(
-          `volume ${pool.name}/${name} is the backing file of linked clone(s) ${dependants.map((v) => v.name).join(', ')}`,
+          `volume ${pool.name}/${name} is ${reasons.join(' and ')}; detach or delete those first`,
         );
       }
-      await unlink(volume.path);
-      await forgetVolumeFormat(pool.path, name);
-      await this.pools.volumesChanged(pool);
+      await this.remove(pool, name, path);
     });
   }
 
+  /**
+   * For VM delete: deletes volume `name` unless something holds it, and says what did.
+   * `kept` is empty when the volume was deleted (or was already gone).
+   */
+  async deleteUnlessHeld(poolName: string, name: string): Promise<{ path: string; kept: string }> {
+    const pool = await this.pools.volumePool(poolName);
+    return this.pools.withPool(pool, async () => {
+      let path: string;
+      try {
+        path = await this.resolve(pool, name);
+      } catch (err) {
+        if (err instanceof AgentError && err.code === ErrorCode.NotFound)
+          return { path: join(pool.path, name), kept: '' };
+        throw err;
+      }
+      const reasons = await this.holds(pool, name, path);
+      if (reasons.length) return { path, kept: `${reasons.join(' and ')}` };
+      await this.remove(pool, name, path);
+      return { path, kept: '' };
+    });
+  }
+
+  /** Runs `fn` holding the locks of the named pools (a VM define or update attaching their volumes). */
+  withPools<T>(poolNames: Iterable<string>, fn: () => Promise<T>): Promise<T> {
+    return this.pools.withPools(poolNames, fn);
+  }
+
+  /** What holds volume `name` of `pool` (see volume-holds.ts); call under the pool lock. */
+  private async holds(pool: PoolRecord, name: string, path: string): Promise<string[]> {
+    const [uses, pools] = await Promise.all([listDiskUses(this.virsh), this.pools.volumePools()]);
+    return holdsOn({ pool, name, path }, pools, uses);
+  }
+
+  private async remove(pool: PoolRecord, name: string, path: string): Promise<void> {
+    await unlink(path);
+    await forgetVolumeFormat(pool.path, name);
+    await this.pools.volumesChanged(pool);
+  }
+
+  /**
+   * Full copy or linked clone (a qcow2 overlay in the same pool). Counted as work running into
+   * the target pool (and out of the source pool) so neither can be stopped meanwhile; checked
+   * and written holding both pools' locks, so a delete of the source cannot slip in between.
+   */
   async clone(opts: CloneVolumeOptions): Promise<Volume> {
-    const source = await this.pools.activeRecord(opts.pool);
-    const target = opts.targetPool ? await this.pools.activeRecord(opts.targetPool, 'target_pool') : source;
+    const source = await this.pools.volumePool(opts.pool);
+    const target = opts.targetPool ? await this.pools.volumePool(opts.targetPool, 'target_pool') : source;
     validateName('target_name', opts.targetName);
-    if (opts.linked && target !== source) throw invalidArgument('target_pool', 'linked clones stay in the pool of their source');
+    if (opts.linked && target.name !== source.name)
+      throw invalidArgument('target_pool', 'linked clones stay in the pool of their source');
+    const what = `${opts.linked ? 'a linked clone' : 'a copy'} of volume ${source.name}/${opts.name} as ${opts.targetName}`;
+    const releases = [this.pools.beginTransfer(target, `${what} into it`)];
+    if (target.name !== source.name) releases.push(this.pools.beginTransfer(source, `${what} from it`));
+    try {
+      return await this.pools.withPools([source.name, target.name], () => this.cloneLocked(source, target, opts));
+    } finally {
+      for (const release of releases) release();
+    }
+  }
+
+  private async cloneLocked(source: PoolRecord, target: PoolRecord, opts: CloneVolumeOptions): Promise<Volume> {
     const volume = await this.view(source, opts.name);
     if (volume.format === VolumeFormat.VOLUME_FORMAT_UNSPECIFIED) {
       throw failedPrecondition(`volume ${source.name}/${opts.name} has a format the agent does not clone`);
@@ -285,34 +364,36 @@ export class Volumes {
     if (opts.linked && volume.format === VolumeFormat.VOLUME_FORMAT_ISO) {
       throw invalidArgument('linked', 'ISO images cannot have linked clones');
     }
-    if ((await listDiskUses(this.virsh)).some((u) => u.running && (u.file === volume.path || (u.pool === source.name && u.volume === volume.name)))) {
+    if (
+      (await listDiskUses(this.virsh)).some(
+        (u) => u.running && (u.file === volume.path || (u.pool === source.name && u.volume === volume.name)),
+      )
+    ) {
       throw failedPrecondition(`volume ${source.name}/${opts.name} is in use by a running VM; stop it before cloning`);
     }
     if (!opts.linked) await this.checkCapacity(target, volume.allocationBytes || 1, 'name');
     await checkBackingChain(source, volume);
-    return this.pools.withPool(target, async () => {
-      await this.assertFree(target, opts.targetName, 'target_name');
-      const tmp = tempPathFor(target, opts.targetName, 'clone');
-      const srcFormat = qemuFormat(volume.format);
-      try {
-        await writeFile(tmp, '', { flag: 'wx' });
-        const mounts = { readOnly: [source.path], writable: [tmp] };
-        if (opts.linked) {
-          // A relative backing name: the overlay keeps working wherever the pool is mounted.
-          await runQemuImg(mounts, ['create', '-q', '-f', 'qcow2', '-b', volume.name, '-F', srcFormat, tmp]);
-        } else {
-          await runQemuImg(mounts, ['convert', '-f', srcFormat, '-O', srcFormat, volume.path, tmp]);
-        }
-        const record: VolumeFormatRecord = opts.linked
-          ? { format: 'qcow2', backing: volume.name }
-          : { format: recordedFormatOf(volume.format) };
-        await publishVolume(target, tmp, opts.targetName, record);
-      } finally {
-        await removeQuietly(tmp);
+    await this.assertFree(target, opts.targetName, 'target_name');
+    const tmp = tempPathFor(target, opts.targetName, 'clone');
+    const srcFormat = qemuFormat(volume.format);
+    try {
+      await writeFile(tmp, '', { flag: 'wx' });
+      const mounts = { readOnly: [source.path], writable: [tmp] };
+      if (opts.linked) {
+        // A relative backing name: the overlay keeps working wherever the pool is mounted.
+        await runQemuImg(mounts, ['create', '-q', '-f', 'qcow2', '-b', volume.name, '-F', srcFormat, tmp]);
+      } else {
+        await runQemuImg(mounts, ['convert', '-f', srcFormat, '-O', srcFormat, volume.path, tmp]);
       }
-      await this.pools.volumesChanged(target);
-      return this.view(target, opts.targetName);
-    });
+      const record: VolumeFormatRecord = opts.linked
+        ? { format: 'qcow2', backing: volume.name }
+        : { format: recordedFormatOf(volume.format) };
+      await publishVolume(target, tmp, opts.targetName, record);
+    } finally {
+      await removeQuietly(tmp);
+    }
+    await this.pools.volumesChanged(target);
+    return this.view(target, opts.targetName);
   }
 
   /** Positive, sector-rounded, and no more than the pool has free. */

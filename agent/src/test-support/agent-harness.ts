@@ -18,6 +18,8 @@ import { pinnedCredentials } from '@quantix/proto/tls/pinned-credentials.js';
 import { Virsh } from '../libvirt/virsh.js';
 import { WatchBus } from '../context.js';
 import { startAgentServer, type RunningAgentServer } from '../grpc/server.js';
+import { PoolManager } from '../storage/pool-manager.js';
+import { Volumes } from '../storage/volumes.js';
 import { promisify } from './promisify.js';
 
 export interface AgentClients {
@@ -47,12 +49,17 @@ export async function startTestAgent(env: NodeJS.ProcessEnv = {}): Promise<TestA
   const config = loadAgentConfig({ QX_AGENT_DATA_DIR: dataDir, QX_AGENT_LISTEN: '127.0.0.1:0', ...env });
   const identity = await loadOrCreateIdentity(dataDir);
   const membership = await VdcMembership.load(dataDir, new JoinToken(config.joinTokenFile, config.joinTokenLifetimeMs));
+  const virsh = new Virsh(config.libvirtUri);
+  const bus = new WatchBus();
+  const pools = new PoolManager({ dataDir: config.dataDir, virsh, bus });
   const server = await startAgentServer({
     config,
     identity,
     membership,
-    virsh: new Virsh(config.libvirtUri),
-    bus: new WatchBus(),
+    virsh,
+    bus,
+    pools,
+    volumes: new Volumes(pools, virsh),
   });
   const address = `127.0.0.1:${server.port}`;
 
