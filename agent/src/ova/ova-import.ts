@@ -1,6 +1,6 @@
 // OVA import end to end: one pass over the stream (disks staged once inside the destination),
-// then each disk judged (header sniff + sandboxed `qemu-img info`) and converted to qcow2 in
-// the sandbox. A converted qcow2 is the only lasting copy; any failure removes everything.
+// then each disk judged (disk-inspect.ts: header probe + sandboxed `qemu-img info`) and converted
+// to qcow2 in the sandbox. A converted qcow2 is the only lasting copy; any failure removes everything.
 import { createReadStream } from 'node:fs';
 import { link, mkdir, mkdtemp, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -8,8 +8,7 @@ import type { OvaSpec } from '@quantix/proto/v1/image.js';
 import type { Progress } from '@quantix/proto/v1/common.js';
 import { AgentError, ErrorCode } from '../errors.js';
 import { readOvaStream, type OvaStreamOptions } from './ova-stream.js';
-import { sniffDisk } from './disk-sniff.js';
-import { inspectDisk } from './disk-inspect.js';
+import { inspectDisk, judgeImageHead, ovaDisk } from './disk-inspect.js';
 import { convertDisk } from './disk-convert.js';
 import type { FileSlice } from './qemu-sandbox.js';
 
@@ -59,7 +58,10 @@ export interface ImportedOva {
 
 /** Letters, digits, ". _ -": a safe file/volume name stem from an OVF name. */
 export function safeStem(name: string): string {
-  const s = name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+|[-.]+$/g, '').slice(0, 48);
+  const s = name
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .replace(/^[-.]+|[-.]+$/g, '')
+    .slice(0, 48);
   return s || 'imported';
 }
 
@@ -67,10 +69,14 @@ function progress(phase: string, bytesDone: number, bytesTotal: number, percent:
   return { phase, bytesDone, bytesTotal, percent, message };
 }
 
-/** Inspects only: reads the stream once, writes nothing, sniffs each disk's header. */
-export async function inspectOva(source: AsyncIterable<Buffer | Uint8Array>, limits?: OvaStreamOptions['limits']): Promise<OvaSpec> {
+/** Inspects only: reads the stream once, writes nothing, judges each disk's header. */
+export async function inspectOva(
+  source: AsyncIterable<Buffer | Uint8Array>,
+  limits?: OvaStreamOptions['limits'],
+): Promise<OvaSpec> {
   const read = await readOvaStream(source, { limits });
-  read.disks.forEach((d, i) => sniffDisk(d.head, read.spec.disks[i]!.format, d.file.href));
+  for (const [i, d] of read.disks.entries())
+    await judgeImageHead(d.head, ovaDisk(d.file.href, read.spec.disks[i]!.format));
   return read.spec;
 }
 
@@ -92,17 +98,23 @@ async function convertInto(
   const stem = safeStem(o.namePrefix || spec.name);
   const targets = spec.disks.map((_, i) => join(o.destDir, `${stem}-disk${i}.qcow2`));
   for (const t of targets) {
-    if (await stat(t).then(() => true, () => false)) {
+    if (
+      await stat(t).then(
+        () => true,
+        () => false,
+      )
+    ) {
       throw new AgentError(ErrorCode.AlreadyExists, `volume file ${t} already exists: choose another name`, 'name');
     }
   }
   o.onProgress?.(progress('verifying', 0, 0, -1, `${inputs.length} disk(s)`));
   for (const [i, d] of inputs.entries()) {
     const disk = spec.disks[i]!;
-    sniffDisk(d.head, disk.format, disk.file);
     const info = await inspectDisk(d.file, disk.format, disk.file, d.slice);
     if (info.virtualSize !== disk.capacityBytes) {
-      spec.warnings.push(`disk "${disk.file}": image size ${info.virtualSize} differs from the OVF capacity ${disk.capacityBytes}; using the image size`);
+      spec.warnings.push(
+        `disk "${disk.file}": image size ${info.virtualSize} differs from the OVF capacity ${disk.capacityBytes}; using the image size`,
+      );
       disk.capacityBytes = info.virtualSize;
     }
   }
@@ -126,7 +138,10 @@ async function convertInto(
 }
 
 /** Runs `body` with a fresh staging dir inside destDir; on failure removes it and any outputs. */
-async function withStaging<T>(destDir: string, body: (staging: string, outDir: string, outputs: string[]) => Promise<T>): Promise<T> {
+async function withStaging<T>(
+  destDir: string,
+  body: (staging: string, outDir: string, outputs: string[]) => Promise<T>,
+): Promise<T> {
   await mkdir(destDir, { recursive: true });
   const staging = await mkdtemp(join(destDir, '.qx-ova-staging-'));
   const outDir = join(staging, 'out');
@@ -158,7 +173,13 @@ export async function importOva(o: ImportOvaOptions): Promise<ImportedOva> {
         }
       },
     });
-    await convertInto(read.spec, read.disks.map((d) => ({ file: d.path!, head: d.head })), o, outDir, outputs);
+    await convertInto(
+      read.spec,
+      read.disks.map((d) => ({ file: d.path!, head: d.head })),
+      o,
+      outDir,
+      outputs,
+    );
     o.onProgress?.(progress('done', total, total, 100));
     return { spec: read.spec, outputs };
   });
@@ -175,7 +196,13 @@ export async function importOvaFile(file: string, o: Omit<ImportOvaOptions, 'sou
     return importOva({ ...o, source: createReadStream(file, { highWaterMark: 1024 * 1024 }) });
   }
   return withStaging(o.destDir, async (_staging, outDir, outputs) => {
-    await convertInto(read.spec, read.disks.map((d) => ({ file, slice: d.inTar, head: d.head })), o, outDir, outputs);
+    await convertInto(
+      read.spec,
+      read.disks.map((d) => ({ file, slice: d.inTar, head: d.head })),
+      o,
+      outDir,
+      outputs,
+    );
     o.onProgress?.(progress('done', 0, 0, 100));
     return { spec: read.spec, outputs };
   });

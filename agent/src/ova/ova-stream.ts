@@ -12,8 +12,16 @@ import type { OvaSpec } from '@quantix/proto/v1/image.js';
 import { AgentError, ErrorCode } from '../errors.js';
 import { readTar, defaultTarLimits, type TarLimits, type TarEntry } from './tar-reader.js';
 import { parseOvf, MAX_OVF_BYTES, type OvfDescriptor, type OvfFile } from './ovf-parse.js';
-import { parseManifest, verifyManifest, MAX_MANIFEST_BYTES, type DigestAlgorithm, type ManifestEntry } from './manifest.js';
-import { SNIFF_BYTES } from './disk-sniff.js';
+import {
+  parseManifest,
+  verifyManifest,
+  MAX_MANIFEST_BYTES,
+  type DigestAlgorithm,
+  type ManifestEntry,
+} from './manifest.js';
+
+/** Bytes of each disk kept for judging its header (`qx ova inspect` has nothing else). */
+export const SNIFF_BYTES = 64 * 1024;
 
 export interface OvaStreamOptions {
   /** Where disks are written (created by the caller, removed by the caller on failure). */
@@ -116,7 +124,10 @@ class DiskWriter {
       await this.done;
     } catch (err) {
       if (err instanceof AgentError) throw err;
-      throw ovaError(`disk "${this.href}": ${err instanceof Error ? err.message : String(err)} (corrupt compressed data?)`, 'disk');
+      throw ovaError(
+        `disk "${this.href}": ${err instanceof Error ? err.message : String(err)} (corrupt compressed data?)`,
+        'disk',
+      );
     }
     return {
       file: { id: '', href: this.href, size: 0, compression: '', chunkSize: 0 },
@@ -241,7 +252,8 @@ export async function readOvaStream(
           if (!w) {
             if (t.chunk > 0) throw ovaError(`chunk ${t.chunk} of "${t.href}" comes before chunk 0`);
             const declared = descriptor?.files.get(t.href)?.compression;
-            const gzip = declared !== undefined ? declared === 'gzip' : firstChunk[0] === 0x1f && firstChunk[1] === 0x8b;
+            const gzip =
+              declared !== undefined ? declared === 'gzip' : firstChunk[0] === 0x1f && firstChunk[1] === 0x8b;
             const path = options.stagingDir ? join(options.stagingDir, `disk-${stagedCount++}.img`) : undefined;
             w = new DiskWriter(t.href, path, gzip, expandedLimit(descriptor, t.href, maxDiskBytes));
             w.entry = { offset: entry.offset, size: entry.size };

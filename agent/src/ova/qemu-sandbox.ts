@@ -1,7 +1,8 @@
-// bubblewrap argv for running qemu-img on untrusted images: no network or other namespaces
-// shared, no host files but the qemu-img binary and libraries and what the caller binds: an
-// input read-only at /in/…, an output directory writable at /out, or host paths (a pool's
-// directory, the one file being written) at their own place so backing names resolve as on the host.
+// The one sandbox for qemu-img on untrusted images (uploads, OVA disks, volumes): bubblewrap argv
+// with no network or other namespaces shared, no environment, no /proc, no host files but the
+// qemu-img binary and libraries and what the caller binds: an input read-only at /in/…, an output
+// directory writable at /out, or host paths (a pool's directory, the one file being written) at
+// their own place so backing names resolve as on the host.
 import { basename } from 'node:path';
 
 export interface SandboxMounts {
@@ -28,16 +29,19 @@ export interface FileSlice {
 
 /**
  * The qemu filename for `input` inside the sandbox: the plain path, or for a slice qemu's
- * json: syntax (`format` over a raw layer with offset/size) so the disk is read inside the tar.
+ * json: syntax (`format`, or without it qemu's own probe, over a raw layer with offset/size) so
+ * the disk is read inside the tar.
  */
-export function qemuFilename(input: string, format: string, slice?: FileSlice): string {
+export function qemuFilename(input: string, format: string | undefined, slice?: FileSlice): string {
   const path = sandboxInputPath(input);
   if (!slice) return path;
-  return `json:${JSON.stringify({ driver: format, file: { driver: 'raw', offset: slice.offset, size: slice.size, file: { driver: 'file', filename: path } } })}`;
+  const file = { driver: 'raw', offset: slice.offset, size: slice.size, file: { driver: 'file', filename: path } };
+  return `json:${JSON.stringify(format === undefined ? { file } : { driver: format, file })}`;
 }
 
 /** `bwrap` arguments that run `qemu-img <args…>` inside the sandbox. */
 export function sandboxedQemuImg(mounts: SandboxMounts, args: readonly string[]): string[] {
+  // prettier-ignore
   return [
     '--unshare-all',
     '--die-with-parent',

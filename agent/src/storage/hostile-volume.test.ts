@@ -18,6 +18,7 @@ import { cloneVm, defineVm, deleteVm } from '../libvirt/vm-define.js';
 import { Virsh } from '../libvirt/virsh.js';
 import { volumeInfo } from '../libvirt/volume.js';
 import { PoolManager } from './pool-manager.js';
+import { receiveUpload } from './upload.js';
 import { recordedVolumeFormat, VOLUME_FORMATS_FILE } from './volume-formats.js';
 import { Volumes } from './volumes.js';
 
@@ -158,8 +159,14 @@ test('an unrecorded raw volume rewritten as qcow2 backed by a host file: clone, 
   assert.match(await virsh.exec(['vol-dumpxml', '--pool', pool, 'guest.raw']), /<format type='qcow2'\/>/);
   await assert.rejects(defineVm(virsh, volumes, vmSpec(vm, pool, 'guest.raw')), refused(secret));
   assert.doesNotMatch(await virsh.exec(['list', '--all', '--name']), new RegExp(vm));
-  await assert.rejects(volumes.clone({ pool, name: 'guest.raw', targetName: 'vclone.raw', targetPool: '', linked: false }), refused(secret));
-  await assert.rejects(volumes.clone({ pool, name: 'guest.raw', targetName: 'voverlay.qcow2', targetPool: '', linked: true }), refused(secret));
+  await assert.rejects(
+    volumes.clone({ pool, name: 'guest.raw', targetName: 'vclone.raw', targetPool: '', linked: false }),
+    refused(secret),
+  );
+  await assert.rejects(
+    volumes.clone({ pool, name: 'guest.raw', targetName: 'voverlay.qcow2', targetPool: '', linked: true }),
+    refused(secret),
+  );
   assert.deepEqual((await readdir(poolDir)).sort(), before, 'nothing was written');
   // A linked clone within the pool still passes the gate every VM disk goes through.
   assert.deepEqual(await volumeInfo(virsh, pool, 'linked.qcow2'), {
@@ -194,7 +201,8 @@ test('a recorded raw volume rewritten as qcow2 backed by another volume of the p
     for (const d of [dataDir, poolDir, outside]) await rm(d, { recursive: true, force: true });
   });
   await manager.create({ name: pool, kind: PoolKind.POOL_KIND_DIR, sizeBytes: 0, filesystem: '', path: poolDir });
-  const raw = (name: string) => volumes.create({ pool, name, format: VolumeFormat.VOLUME_FORMAT_RAW, capacityBytes: 4 * MIB });
+  const raw = (name: string) =>
+    volumes.create({ pool, name, format: VolumeFormat.VOLUME_FORMAT_RAW, capacityBytes: 4 * MIB });
 
   // VM B's disk holds its data; VM A's guest forges a header in its own disk pointing at it.
   await raw('victim.raw');
@@ -223,7 +231,13 @@ test('a recorded raw volume rewritten as qcow2 backed by another volume of the p
   assert.equal(copy.format, VolumeFormat.VOLUME_FORMAT_RAW);
   await noSecret('copy.raw');
   // Linked clone: an overlay that reads the guest's disk as raw.
-  const overlay = await volumes.clone({ pool, name: 'guest.raw', targetName: 'overlay.qcow2', targetPool: '', linked: true });
+  const overlay = await volumes.clone({
+    pool,
+    name: 'guest.raw',
+    targetName: 'overlay.qcow2',
+    targetPool: '',
+    linked: true,
+  });
   assert.equal(overlay.format, VolumeFormat.VOLUME_FORMAT_QCOW2);
   assert.equal(overlay.backingVolume, 'guest.raw');
   await noSecret('overlay.qcow2', 'qcow2');
@@ -236,7 +250,11 @@ test('a recorded raw volume rewritten as qcow2 backed by another volume of the p
   // The VM side: libvirt sniffs qcow2, the agent hands QEMU the disk as raw.
   await virsh.exec(['pool-refresh', pool]);
   assert.match(await virsh.exec(['vol-dumpxml', '--pool', pool, 'guest.raw']), /<format type='qcow2'\/>/);
-  assert.deepEqual(await volumeInfo(virsh, pool, 'guest.raw'), { path: guestDisk, format: 'raw', capacityBytes: 8 * MIB });
+  assert.deepEqual(await volumeInfo(virsh, pool, 'guest.raw'), {
+    path: guestDisk,
+    format: 'raw',
+    capacityBytes: 8 * MIB,
+  });
   await defineVm(virsh, volumes, vmSpec(vm, pool, 'guest.raw'));
   const xml = await virsh.exec(['dumpxml', vm]);
   assert.match(xml, /<driver name='qemu' type='raw'\/>\s*<source file='[^']*guest\.raw'/);
@@ -262,19 +280,42 @@ test('a recorded raw volume rewritten as qcow2 backed by another volume of the p
   await volumes.create({ pool, name: 'base.qcow2', format: VolumeFormat.VOLUME_FORMAT_QCOW2, capacityBytes: 4 * MIB });
   await volumes.clone({ pool, name: 'base.qcow2', targetName: 'linked.qcow2', targetPool: '', linked: true });
   assert.equal((await volumeInfo(virsh, pool, 'linked.qcow2')).format, 'qcow2');
-  const flat = await volumes.clone({ pool, name: 'linked.qcow2', targetName: 'flat.qcow2', targetPool: '', linked: false });
+  const flat = await volumes.clone({
+    pool,
+    name: 'linked.qcow2',
+    targetName: 'flat.qcow2',
+    targetPool: '',
+    linked: false,
+  });
   assert.equal(flat.backingVolume, '');
   await volumes.clone({ pool, name: 'linked.qcow2', targetName: 'vflat.qcow2', targetPool: '', linked: false });
   assert.deepEqual(await recordedVolumeFormat(poolDir, 'vflat.qcow2'), { format: 'qcow2' });
-  await run('qemu-img', ['rebase', '-q', '-u', '-f', 'qcow2', '-b', 'victim.raw', '-F', 'raw', join(poolDir, 'linked.qcow2')]);
+  await run('qemu-img', [
+    'rebase',
+    '-q',
+    '-u',
+    '-f',
+    'qcow2',
+    '-b',
+    'victim.raw',
+    '-F',
+    'raw',
+    join(poolDir, 'linked.qcow2'),
+  ]);
   const tampered = (e: unknown) => {
     assert.ok(e instanceof AgentError, String(e));
     assert.equal(e.code, 'FAILED_PRECONDITION');
-    assert.match(e.message, new RegExp(`volume ${pool}/linked\\.qcow2: its backing file is ${join(poolDir, 'victim.raw')}`));
+    assert.match(
+      e.message,
+      new RegExp(`volume ${pool}/linked\\.qcow2: its backing file is ${join(poolDir, 'victim.raw')}`),
+    );
     assert.ok(e.message.includes(join(poolDir, 'base.qcow2')), e.message);
     return true;
   };
-  await assert.rejects(volumes.clone({ pool, name: 'linked.qcow2', targetName: 'x.qcow2', targetPool: '', linked: false }), tampered);
+  await assert.rejects(
+    volumes.clone({ pool, name: 'linked.qcow2', targetName: 'x.qcow2', targetPool: '', linked: false }),
+    tampered,
+  );
   await assert.rejects(volumes.resize(pool, 'linked.qcow2', 8 * MIB), tampered);
   await assert.rejects(volumeInfo(virsh, pool, 'linked.qcow2'), tampered);
 
@@ -284,7 +325,10 @@ test('a recorded raw volume rewritten as qcow2 backed by another volume of the p
   const restarted = new Volumes(new PoolManager({ dataDir, virsh }), virsh);
   assert.equal((await restarted.get(pool, 'guest.raw')).format, VolumeFormat.VOLUME_FORMAT_RAW);
   assert.equal((await restarted.get(pool, 'overlay.qcow2')).backingVolume, 'guest.raw');
-  await assert.rejects(restarted.clone({ pool, name: 'linked.qcow2', targetName: 'x.qcow2', targetPool: '', linked: true }), tampered);
+  await assert.rejects(
+    restarted.clone({ pool, name: 'linked.qcow2', targetName: 'x.qcow2', targetPool: '', linked: true }),
+    tampered,
+  );
   const recorded = JSON.parse(await readFile(join(poolDir, VOLUME_FORMATS_FILE), 'utf8')) as { volumes: object };
   assert.deepEqual(Object.keys(recorded.volumes).sort(), [
     'base.qcow2',
@@ -295,4 +339,37 @@ test('a recorded raw volume rewritten as qcow2 backed by another volume of the p
     'vflat.qcow2',
     'victim.raw',
   ]);
+});
+
+test('an uploaded qcow2 claiming 100 TiB is refused (OVA import bounded disk sizes, uploads did not)', async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'qxt-st-huge-data-'));
+  const poolDir = await mkdtemp(join(tmpdir(), 'qxt-st-huge-pool-'));
+  const pool = `qxt-st-huge-${process.pid}`;
+  const manager = new PoolManager({ dataDir, virsh });
+  const volumes = new Volumes(manager, virsh);
+  t.after(async () => {
+    await manager.delete(pool, false).catch(() => undefined);
+    for (const d of [dataDir, poolDir]) await rm(d, { recursive: true, force: true });
+  });
+  await manager.create({ name: pool, kind: PoolKind.POOL_KIND_DIR, sizeBytes: 0, filesystem: '', path: poolDir });
+  const image = join(dataDir, 'huge.qcow2');
+  await run('qemu-img', ['create', '-q', '-f', 'qcow2', image, '100T']);
+  const bytes = await readFile(image);
+  const padded = Buffer.concat([bytes, Buffer.alloc((512 - (bytes.length % 512)) % 512)]);
+  async function* messages() {
+    yield {
+      msg: {
+        $case: 'header' as const,
+        value: { pool, name: 'huge.qcow2', format: VolumeFormat.VOLUME_FORMAT_QCOW2, sizeBytes: padded.length },
+      },
+    };
+    yield { msg: { $case: 'data' as const, value: padded } };
+  }
+  await assert.rejects(receiveUpload(manager, volumes, messages()), (e: unknown) => {
+    assert.ok(e instanceof AgentError, String(e));
+    assert.equal(e.code, 'INVALID_ARGUMENT');
+    assert.match(e.message, /upload .*huge\.qcow2.*virtual size 109951162777600 bytes is more than/);
+    return true;
+  });
+  assert.deepEqual(await readdir(poolDir), [], 'nothing left in the pool');
 });

@@ -218,7 +218,7 @@ test('loop pool: volumes, uploads, download, a VM disk and an ISO CD-ROM, online
     assert.equal(iso.format, VolumeFormat.VOLUME_FORMAT_ISO);
     await assert.rejects(
       uploadFile(s, { pool: poolName, name: 'not-an.iso', format: VolumeFormat.VOLUME_FORMAT_ISO, sizeBytes: (await stat(testGuest.qcow2)).size }, testGuest.qcow2),
-      code(status.INVALID_ARGUMENT, /declared iso but the content is qcow2/),
+      code(status.INVALID_ARGUMENT, /it is qcow2, the upload says iso/),
     );
     // The ISO library: ISO volumes across every active pool.
     const library = await call.listVolumes({ pool: '', format: VolumeFormat.VOLUME_FORMAT_ISO });

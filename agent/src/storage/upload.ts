@@ -1,19 +1,23 @@
 // Volume upload from a stream of messages: header first (pool, name, declared format and size),
 // then data. Bytes go to a hidden temp file in the pool (never more than declared), are synced,
-// sniffed (header probe + sandboxed qemu-img info) and only then linked in under their name,
+// judged (disk-inspect.ts, as OVA disks are) and only then linked in under their name,
 // with the declared format recorded (volume-formats.ts).
 // Any failure or cancellation removes the temp file.
 import { constants } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
-import { VolumeFormat, type UploadVolumeHeader, type UploadVolumeRequest, type Volume } from '@quantix/proto/v1/storage.js';
+import {
+  VolumeFormat,
+  type UploadVolumeHeader,
+  type UploadVolumeRequest,
+  type Volume,
+} from '@quantix/proto/v1/storage.js';
 import { invalidArgument } from '../errors.js';
 import { validateName } from '../validate/name.js';
-import { refusalReason, sandboxedImageInfo, type UploadFormat } from './image-sniff.js';
+import { judgeImage, UPLOAD_FORMATS } from '../ova/disk-inspect.js';
 import type { PoolManager } from './pool-manager.js';
-import { probeFile } from './volume-probe.js';
 import { publishVolume, tempPathFor, type Volumes } from './volumes.js';
 
-const uploadFormats: Partial<Record<VolumeFormat, UploadFormat>> = {
+const uploadFormats: Partial<Record<VolumeFormat, 'qcow2' | 'raw' | 'iso'>> = {
   [VolumeFormat.VOLUME_FORMAT_QCOW2]: 'qcow2',
   [VolumeFormat.VOLUME_FORMAT_RAW]: 'raw',
   [VolumeFormat.VOLUME_FORMAT_ISO]: 'iso',
@@ -27,12 +31,14 @@ export async function receiveUpload(
 ): Promise<Volume> {
   const iterator = messages[Symbol.asyncIterator]();
   const first = await iterator.next();
-  if (first.done || first.value.msg?.$case !== 'header') throw invalidArgument('header', 'the first message must be the header');
+  if (first.done || first.value.msg?.$case !== 'header')
+    throw invalidArgument('header', 'the first message must be the header');
   const header: UploadVolumeHeader = first.value.msg.value;
   const pool = await pools.activeRecord(header.pool, 'header.pool');
   validateName('header.name', header.name);
   const format = uploadFormats[header.format];
-  if (!format) throw invalidArgument('header.format', 'must be VOLUME_FORMAT_QCOW2, VOLUME_FORMAT_RAW or VOLUME_FORMAT_ISO');
+  if (!format)
+    throw invalidArgument('header.format', 'must be VOLUME_FORMAT_QCOW2, VOLUME_FORMAT_RAW or VOLUME_FORMAT_ISO');
   const size = await volumes.checkCapacity(pool, header.sizeBytes, 'header.size_bytes');
   if (size !== header.sizeBytes) throw invalidArgument('header.size_bytes', 'must be a multiple of 512 bytes');
   await volumes.assertFree(pool, header.name, 'header.name');
@@ -56,15 +62,21 @@ export async function receiveUpload(
         received += msg.value.length;
       }
       await writes.drain();
-      if (received !== size) throw invalidArgument('header.size_bytes', `the upload ended after ${received} of ${size} bytes`);
+      if (received !== size)
+        throw invalidArgument('header.size_bytes', `the upload ended after ${received} of ${size} bytes`);
       await fh.sync();
     } finally {
       await writes.settle();
       await fh.close();
     }
-    const [probe, info] = await Promise.all([probeFile(tmp), sandboxedImageInfo(tmp)]);
-    const reason = refusalReason(format, probe, info);
-    if (reason) throw invalidArgument('data', `upload ${pool.name}/${header.name} refused: ${reason}`);
+    await judgeImage({
+      file: tmp,
+      declared: format,
+      allowed: UPLOAD_FORMATS,
+      label: `upload ${pool.name}/${header.name}`,
+      field: 'data',
+      declaredBy: 'the upload says',
+    });
     await pools.withPool(pool, () => publishVolume(pool, tmp, header.name, { format }));
     await pools.volumesChanged(pool);
     return await volumes.view(pool, header.name);
@@ -92,7 +104,8 @@ class PositionalWriter {
     this.inFlight += length;
     const p: Promise<void> = this.fh.write(data, 0, length, position).then(
       ({ bytesWritten }) => {
-        if (bytesWritten !== length) this.failure ??= new Error(`short write at ${position}: ${bytesWritten} of ${length} bytes`);
+        if (bytesWritten !== length)
+          this.failure ??= new Error(`short write at ${position}: ${bytesWritten} of ${length} bytes`);
       },
       (err: unknown) => {
         this.failure ??= err;
