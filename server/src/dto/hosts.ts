@@ -97,6 +97,16 @@ export const UpdateHostDto = named(
 );
 export type UpdateHostDto = Infer<typeof UpdateHostDto>;
 
+export const RemovedHostDto = named(
+  'RemovedHostDto',
+  obj({
+    id: str(),
+    agentReleased: bool({ description: 'the agent was told and forgot this vDC; false: it was unreachable and still trusts this vDC until reset at its console' }),
+    message: str({ description: 'what happened, for the user' }),
+  }),
+);
+export type RemovedHostDto = Infer<typeof RemovedHostDto>;
+
 export const ClusterDto = named(
   'ClusterDto',
   obj({
@@ -131,7 +141,7 @@ export const hostOperations: Operation[] = [
   { id: 'probeHost', method: 'POST', path: '/api/v1/hosts/probe', tag: 'hosts', role: 'admin', body: ProbeHostDto, status: 200, response: HostProbeDto, summary: "Step 1 of adding a host: TLS handshake, returns the agent's certificate fingerprint to confirm" },
   { id: 'addHost', method: 'POST', path: '/api/v1/hosts', tag: 'hosts', role: 'admin', body: AddHostDto, status: 201, response: HostDto, summary: 'Step 2: join with the one-time token; the confirmed fingerprint is pinned. 409 if the certificate changed, 403 wrong token' },
   { id: 'updateHost', method: 'PATCH', path: '/api/v1/hosts/:id', tag: 'hosts', role: 'admin', body: UpdateHostDto, status: 200, response: HostDto, summary: 'Rename, move to a cluster, maintenance mode' },
-  { id: 'removeHost', method: 'DELETE', path: '/api/v1/hosts/:id', tag: 'hosts', role: 'admin', status: 204, summary: 'Forget a host (its VMs keep running there)' },
+  { id: 'removeHost', method: 'DELETE', path: '/api/v1/hosts/:id', tag: 'hosts', role: 'admin', status: 200, response: RemovedHostDto, summary: 'Forget a host (its VMs keep running there); its agent is told to leave this vDC, best effort' },
   { id: 'listClusters', method: 'GET', path: '/api/v1/clusters', tag: 'clusters', role: 'viewer', status: 200, response: arr(ClusterDto), summary: 'All clusters' },
   { id: 'getCluster', method: 'GET', path: '/api/v1/clusters/:id', tag: 'clusters', role: 'viewer', status: 200, response: ClusterDto, summary: 'One cluster' },
   { id: 'createCluster', method: 'POST', path: '/api/v1/clusters', tag: 'clusters', role: 'admin', body: CreateClusterDto, status: 201, response: ClusterDto, summary: 'Create a cluster (optionally with hosts)' },

@@ -1,20 +1,24 @@
 // Hosts: list/get/update/remove, joining a remote host (probe → confirmed fingerprint + token →
-// Join → pinned mTLS) and joining the appliance's own agent automatically at start.
+// Join → pinned mTLS) and joining the appliance's own agent automatically at start. Removing a
+// host releases its agent (HostService/Leave) so that it trusts this vDC no longer.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { fingerprintOf } from '@quantix/proto/tls/certificates.js';
 import { HostInfo } from '@quantix/proto/v1/host.js';
-import type { AddHostDto, HostDto, HostProbeDto, UpdateHostDto } from '../dto/hosts.js';
+import type { AddHostDto, HostDto, HostProbeDto, RemovedHostDto, UpdateHostDto } from '../dto/hosts.js';
 import { conflict, notFound } from '../errors.js';
 import type { AgentPool } from '../agents/agent-pool.js';
-import { joinAgent } from '../agents/enroll.js';
+import { AlreadyJoinedError, joinAgent } from '../agents/enroll.js';
 import { sameFingerprint } from '@quantix/proto/tls/pinned-credentials.js';
 import { normaliseAddress, probeAgent } from '../agents/tls-probe.js';
 import type { ClusterRepo, HostRepo } from '../store/host-repo.js';
 import type { HostRecord, VdcRecord } from '../store/records.js';
 import type { InventoryService } from './inventory-service.js';
 import { log } from '../log.js';
+
+/** An online agent answers Leave at once; an offline one is not waited for long. */
+const LEAVE_DEADLINE_MS = 10_000;
 
 export class HostService {
   constructor(
@@ -89,11 +93,27 @@ export class HostService {
     return this.inventory.hostDto(c);
   }
 
-  async remove(id: string): Promise<void> {
-    this.pool.get(id);
+  /**
+   * Tells the agent to leave this vDC, then forgets the host. Best effort: an agent that cannot be
+   * reached is removed all the same, and the answer says it still trusts this vDC until it is
+   * reset at its console.
+   */
+  async remove(id: string): Promise<RemovedHostDto> {
+    const c = this.pool.get(id);
+    let agentReleased = true;
+    let message = `host ${c.record.name} removed; its agent left this vDC and shows a new join token`;
+    try {
+      await c.client.call(c.client.host, c.client.host.leave, { vdcId: this.vdc.id }, LEAVE_DEADLINE_MS);
+    } catch (err) {
+      agentReleased = false;
+      const why = err instanceof Error ? err.message : String(err);
+      message = `host ${c.record.name} removed, but its agent could not be told (${why}): unless it was reset at its console, it still trusts this vDC until it is (key R there)`;
+      log.warn('removed host: agent not released', { hostId: id, error: why });
+    }
     this.pool.remove(id);
     await this.hosts.remove(id);
     this.inventory.hostRemoved(id);
+    return { id, agentReleased, message };
   }
 
   /**
@@ -107,6 +127,11 @@ export class HostService {
         await this.tryJoinLocal(address, agentDataDir);
         return;
       } catch (err) {
+        if (err instanceof AlreadyJoinedError) {
+          // Trying again cannot help: the operator decides (the host's console, or that vDC).
+          log.error('local agent not joined: it belongs to another vDC', { address, error: err.message });
+          return;
+        }
         log.warn('local agent not joined yet', { address, error: err instanceof Error ? err.message : String(err) });
         await new Promise((r) => setTimeout(r, delay).unref());
         delay = Math.min(delay * 2, 5_000);

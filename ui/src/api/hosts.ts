@@ -66,7 +66,13 @@ export const addHost = (req: { address: string; fingerprint: string; joinToken: 
   apiPost<HostDto>('/hosts', req);
 export const updateHost = (id: string, patch: { name?: string; clusterId?: string | null; maintenance?: boolean }) =>
   apiPatch<HostDto>(hostPath(id), patch);
-export const removeHost = (id: string) => apiDelete<void>(hostPath(id));
+/** What removing a host did: `agentReleased` false when its agent could not be told to leave. */
+export interface RemovedHostDto {
+  id: string;
+  agentReleased: boolean;
+  message: string;
+}
+export const removeHost = (id: string) => apiDelete<RemovedHostDto>(hostPath(id));
 export const createShellTicket = (id: string) => apiPost<ConsoleTicketDto>(`${hostPath(id)}/shell-ticket`);
 
 export const fetchClusters = (signal?: AbortSignal) => apiGet<ClusterDto[]>('/clusters', { signal });

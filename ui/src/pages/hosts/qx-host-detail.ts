@@ -84,7 +84,11 @@ export class QxHostDetail extends LitElement {
         <button @click=${() => this.run(() => updateHost(h.id, { maintenance: !h.maintenance }))}>${h.maintenance ? 'Exit maintenance mode' : 'Enter maintenance mode'}</button>
         <button ?disabled=${h.status !== 'online'} @click=${this.openShell}>Open host shell</button>
         <span class="spacer"></span>
-        ${h.local ? nothing : html`<button class="danger" @click=${() => confirm(`Remove host ${h.name}?`) && this.run(async () => { await removeHost(h.id); navigate('/hosts'); })}>Remove host</button>`}
+        ${h.local ? nothing : html`<button class="danger" @click=${() => confirm(`Remove host ${h.name}?`) && this.run(async () => {
+          const removed = await removeHost(h.id);
+          if (!removed.agentReleased) alert(removed.message); // the agent still trusts this vDC
+          navigate('/hosts');
+        })}>Remove host</button>`}
       </div>` : nothing}
       ${this.error ? html`<div class="notice error" role="alert">${this.error}</div>` : nothing}
       <div class="grid">

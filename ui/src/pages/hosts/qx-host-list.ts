@@ -81,7 +81,10 @@ export class QxHostList extends LitElement {
             <td class="num">${h.vmCount}</td>
             ${admin ? html`<td>
               <button @click=${() => this.run(() => updateHost(h.id, { maintenance: !h.maintenance }))}>${h.maintenance ? 'Exit maintenance' : 'Maintenance'}</button>
-              ${h.local ? nothing : html`<button class="danger" @click=${() => confirm(`Remove host ${h.name}? Its VMs keep running there.`) && this.run(() => removeHost(h.id))}>Remove</button>`}
+              ${h.local ? nothing : html`<button class="danger" @click=${() => confirm(`Remove host ${h.name}? Its VMs keep running there.`) && this.run(async () => {
+                const removed = await removeHost(h.id);
+                if (!removed.agentReleased) this.error = removed.message; // the agent still trusts this vDC
+              })}>Remove</button>`}
             </td>` : nothing}
           </tr>`,
         )}</tbody>
