@@ -1,5 +1,6 @@
-// Loop pools: a sparse backing file under <dataDir>/pools, attached with losetup, formatted
-// ext4 (or xfs) and mounted under <dataDir>/mnt/<pool>. Activation is idempotent (an attached
+// Loop pools: a sparse backing file under <dataDir>/pools (its size counted against what other
+// loop pools there promised, loop-space.ts), attached with losetup, formatted ext4 (or xfs) and
+// mounted under <dataDir>/mnt/<pool>. Activation is idempotent (an attached
 // device is reused, a mounted filesystem is left alone); growth is online, never shrinks (not
 // even to undo a failed growth) and can be repeated at the same size.
 import { constants, existsSync } from 'node:fs';
@@ -9,9 +10,10 @@ import { dirname, join } from 'node:path';
 import { AgentError, ErrorCode, failedPrecondition, invalidArgument } from '../../errors.js';
 import { ExecError, run } from '../../exec/run.js';
 import { log } from '../../log.js';
-import { FILESYSTEMS, MIN_FILESYSTEM_BYTES, growFilesystem, makeFilesystem, spaceFigures } from '../filesystem.js';
+import { FILESYSTEMS, MIN_FILESYSTEM_BYTES, growFilesystem, makeFilesystem } from '../filesystem.js';
 import type { PoolFilesystem } from '../filesystem.js';
 import { loopAttach, loopDetach, loopFind, loopRefreshCapacity } from '../loop-device.js';
+import { describeLoopSpace, loopPoolSpace } from '../loop-space.js';
 import { mountAt, mountFilesystem, readMounts, unmount } from '../mounts.js';
 import type { PoolRecord, StorageKind } from '../storage-kind.js';
 
@@ -84,11 +86,13 @@ export const loopKind: StorageKind = {
     }
     const poolsDir = join(env.dataDir, 'pools');
     await mkdir(poolsDir, { recursive: true, mode: 0o700 });
-    const free = (await spaceFigures(poolsDir)).availableBytes;
-    if (sizeBytes > free) {
+    // Sparse accounting rather than allocating up front (fallocate): creation stays instant, the
+    // pool stays thin (fstrim in it gives blocks back), and pools made before are counted too.
+    const space = await loopPoolSpace(poolsDir);
+    if (sizeBytes > space.availableBytes) {
       throw new AgentError(
         ErrorCode.ResourceExhausted,
-        `size_bytes: ${sizeBytes} bytes is more than the ${free} bytes free on the data disk (${poolsDir})`,
+        `size_bytes: pool ${input.name} needs ${sizeBytes} bytes, more than available: ${describeLoopSpace(space, poolsDir)}`,
         'size_bytes',
       );
     }
@@ -170,7 +174,8 @@ export const loopKind: StorageKind = {
     const file = backingFileOf(record);
     const fs = record.filesystem ?? 'ext4';
     const device = (await devicesOf(record))[0];
-    if (!device || !(await this.isUp(record))) throw failedPrecondition(`pool ${record.name} is not started; start it first`);
+    if (!device || !(await this.isUp(record)))
+      throw failedPrecondition(`pool ${record.name} is not started; start it first`);
     await truncate(file, sizeBytes);
     try {
       await loopRefreshCapacity(device);
@@ -202,7 +207,11 @@ export const loopKind: StorageKind = {
       // resize2fs and xfs_growfs can fail after growing part of the way: shrinking the file back
       // could cut the filesystem off. The file keeps its new size; growing again finishes.
       const why = err instanceof Error ? err.message : String(err);
-      log.warn('pool growth failed; the backing file keeps its new size', { pool: record.name, sizeBytes, reason: why });
+      log.warn('pool growth failed; the backing file keeps its new size', {
+        pool: record.name,
+        sizeBytes,
+        reason: why,
+      });
       throw new AgentError(
         err instanceof AgentError ? err.code : ErrorCode.Internal,
         `${why} (pool ${record.name}: the backing file ${file} stays at ${sizeBytes} bytes; grow the pool to ${sizeBytes} bytes again to finish)`,
