@@ -20,6 +20,26 @@ export interface ServerConfig {
   extraOrigins: string[];
   sessionHours: number;
   version: string;
+  /** Limits against slow or greedy clients (see ConnectionBounds). */
+  bounds: ConnectionBounds;
+}
+
+/** Timeouts in ms, sizes in bytes; env overrides in seconds / bytes (tests use short ones). */
+export interface ConnectionBounds {
+  /** A request's headers must arrive within this (QX_SERVER_HEADERS_TIMEOUT, 20 s). */
+  headersTimeoutMs: number;
+  /** A whole request (headers and body) must arrive within this, streaming uploads excepted (QX_SERVER_REQUEST_TIMEOUT, 60 s). */
+  requestTimeoutMs: number;
+  /** Streaming uploads and downloads: closed after this long without a byte moving (QX_SERVER_IDLE_TIMEOUT, 60 s). */
+  idleTimeoutMs: number;
+  /** A TLS handshake must finish within this (QX_SERVER_TLS_HANDSHAKE_TIMEOUT, 10 s). */
+  handshakeTimeoutMs: number;
+  /** Open connections per source address; more are closed at accept (QX_SERVER_MAX_CONNECTIONS_PER_ADDRESS, 64). */
+  maxConnectionsPerAddress: number;
+  /** An SSE stream whose unsent bytes pass this is closed (QX_SERVER_SSE_BUFFER_BYTES, 1 MiB). */
+  sseBufferBytes: number;
+  /** A console/shell websocket whose unsent bytes pass this is closed (QX_SERVER_WS_BUFFER_BYTES, 4 MiB). */
+  wsBufferBytes: number;
 }
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -48,6 +68,28 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env, cmdline =
     extraOrigins: (get('QX_SERVER_ORIGINS', 'origins') ?? '').split(',').filter(Boolean),
     sessionHours: Number(get('QX_SESSION_HOURS', 'sessionHours') ?? 12),
     version: '0.1.0',
+    bounds: loadBounds(env),
+  };
+}
+
+function loadBounds(env: NodeJS.ProcessEnv): ConnectionBounds {
+  const num = (name: string, fallback: number, scale: number, integer = false): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+      throw new Error(`${name}: expected a positive ${integer ? 'integer' : 'number'}, got "${raw}"`);
+    }
+    return Math.round(n * scale);
+  };
+  return {
+    headersTimeoutMs: num('QX_SERVER_HEADERS_TIMEOUT', 20_000, 1000),
+    requestTimeoutMs: num('QX_SERVER_REQUEST_TIMEOUT', 60_000, 1000),
+    idleTimeoutMs: num('QX_SERVER_IDLE_TIMEOUT', 60_000, 1000),
+    handshakeTimeoutMs: num('QX_SERVER_TLS_HANDSHAKE_TIMEOUT', 10_000, 1000),
+    maxConnectionsPerAddress: num('QX_SERVER_MAX_CONNECTIONS_PER_ADDRESS', 64, 1, true),
+    sseBufferBytes: num('QX_SERVER_SSE_BUFFER_BYTES', 1024 * 1024, 1, true),
+    wsBufferBytes: num('QX_SERVER_WS_BUFFER_BYTES', 4 * 1024 * 1024, 1, true),
   };
 }
 

@@ -1,7 +1,9 @@
 // Console and host-shell websockets: checks session cookie, role, Origin and the one-time
 // ticket before the upgrade, then relays bytes between the browser and the agent's
 // ConsoleService.Console / Shell bidi stream (resize travels as a control message). An open
-// session ends when its user signs out, is disabled or demoted, or the session expires.
+// session ends when its user signs out, is disabled or demoted, or the session expires. Memory
+// per session is bounded: agent output pauses while the browser lags, and a session whose send
+// buffer still passes wsBufferBytes is closed.
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ClientDuplexStream } from '@grpc/grpc-js';
@@ -25,7 +27,13 @@ export interface ConsoleProxyDeps {
   pool: AgentPool;
   tickets: TicketStore;
   extraOrigins: string[];
+  /** A session whose websocket holds more unsent bytes than this is closed. */
+  wsBufferBytes: number;
 }
+
+/** Agent output pauses above HIGH unsent bytes on the websocket and resumes below LOW. */
+const HIGH_WATER = 256 * 1024;
+const LOW_WATER = 64 * 1024;
 
 const routes: { kind: TicketKind; re: RegExp }[] = [
   { kind: 'console', re: /^\/api\/v1\/vms\/([^/]+)\/console$/ },
@@ -90,7 +98,12 @@ export class ConsoleProxy {
       remote: req.socket.remoteAddress ?? '',
     });
     this.wss.handleUpgrade(req, socket, head, (ws) =>
-      this.relay(ws, call, { vm: vmId, principal: p, role: endpoint.role, label: `${p.label} ${route.kind} ${targetId}` }),
+      this.relay(ws, call, {
+        vm: vmId,
+        principal: p,
+        role: endpoint.role,
+        label: `${p.label} ${route.kind} ${targetId}`,
+      }),
     );
   }
 
@@ -117,9 +130,17 @@ export class ConsoleProxy {
       log.info('console closed', { session: label, reason });
     };
     call.write({ msg: { $case: 'open', value: { vm, size: { cols: 80, rows: 24 } } } });
+    const resumeWhenDrained = () => {
+      if (!closed && call.isPaused() && ws.bufferedAmount < LOW_WATER) call.resume();
+    };
     call.on('data', (out: ConsoleOutput) => {
       if (out.msg?.$case === 'data') {
-        if (ws.readyState === ws.OPEN) ws.send(out.msg.value, { binary: true });
+        if (ws.readyState !== ws.OPEN) return;
+        ws.send(out.msg.value, { binary: true }, resumeWhenDrained);
+        if (ws.bufferedAmount > this.deps.wsBufferBytes) {
+          finish('the browser reads too slowly', 1008);
+          ws.terminate();
+        } else if (ws.bufferedAmount > HIGH_WATER) call.pause();
       } else if (out.msg?.$case === 'closed') finish(out.msg.value.reason || 'closed by the host');
     });
     call.on('error', (err: { details?: string }) => finish(err.details || 'the host closed the console', 1011));
@@ -127,13 +148,19 @@ export class ConsoleProxy {
     ws.on('message', (data: RawData, isBinary: boolean) => {
       const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
       if (isBinary) {
-        call.write({ msg: { $case: 'data', value: buf } });
+        // Typing faster than the agent takes it: stop reading the browser until it drains.
+        if (!call.write({ msg: { $case: 'data', value: buf } })) {
+          ws.pause();
+          call.once('drain', () => ws.resume());
+        }
         return;
       }
       try {
         const m = JSON.parse(buf.toString('utf8')) as { type?: string; cols?: number; rows?: number; data?: string };
         if (m.type === 'resize' && Number.isInteger(m.cols) && Number.isInteger(m.rows)) {
-          call.write({ msg: { $case: 'resize', value: { cols: Math.min(1000, m.cols!), rows: Math.min(1000, m.rows!) } } });
+          call.write({
+            msg: { $case: 'resize', value: { cols: Math.min(1000, m.cols!), rows: Math.min(1000, m.rows!) } },
+          });
         } else if (m.type === 'data' && typeof m.data === 'string') {
           call.write({ msg: { $case: 'data', value: Buffer.from(m.data, 'utf8') } });
         }
@@ -159,7 +186,8 @@ export class ConsoleProxy {
 
 function reject(socket: Duplex, status: number, message: string): void {
   const body = JSON.stringify({ error: { message } });
-  const text = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' }[status] ?? 'Error';
+  const text =
+    { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' }[status] ?? 'Error';
   socket.end(
     `HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );

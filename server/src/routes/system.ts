@@ -12,7 +12,11 @@ const limitOf = (q: Record<string, string | undefined>) => Math.min(1000, Number
 export function systemHandlers(s: Services): Handlers {
   let openapi: string | undefined;
   return {
-    getHealth: () => ({ status: 'ok', version: s.config.version, uptimeSeconds: Math.round((Date.now() - started) / 1000) }),
+    getHealth: () => ({
+      status: 'ok',
+      version: s.config.version,
+      uptimeSeconds: Math.round((Date.now() - started) / 1000),
+    }),
     getOpenApi: ({ ctx }) => {
       ctx.type = 'application/json';
       return (openapi ??= JSON.stringify(buildOpenApi(s.config.version)));
@@ -23,8 +27,17 @@ export function systemHandlers(s: Services): Handlers {
     },
     streamEvents: ({ ctx, principal }) => {
       const out = new PassThrough();
+      // A client that does not read would make the server buffer every event: past the bound
+      // its connection is closed (the browser reconnects; a stalled reader is gone).
+      const unsent = () => out.writableLength + out.readableLength + ctx.res.writableLength;
       const write = (text: string) => {
-        if (!out.writableEnded) out.write(text);
+        if (out.writableEnded || out.destroyed) return;
+        if (unsent() + text.length > s.config.bounds.sseBufferBytes) {
+          ctx.res.destroy();
+          out.destroy();
+          return;
+        }
+        out.write(text);
       };
       const send = (name: EventName, data: unknown) => write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
       const keepAlive = setInterval(() => write(': keep-alive\n\n'), 15_000);

@@ -13,6 +13,8 @@ interface Histogram {
 
 export class MetricsService {
   private readonly api = new Map<string, Histogram>();
+  /** Connections closed at accept: their source address had too many open (server.ts). */
+  connectionsRefused = 0;
 
   constructor(
     private readonly pool: AgentPool,
@@ -52,6 +54,8 @@ export class MetricsService {
       lines.push(`quantix_task_duration_seconds_sum{kind="${esc(kind)}"} ${d.sum}`);
       lines.push(`quantix_task_duration_seconds_count{kind="${esc(kind)}"} ${d.count}`);
     }
+    lines.push('# HELP quantix_connections_refused_total Connections closed at accept, by reason.', '# TYPE quantix_connections_refused_total counter');
+    lines.push(`quantix_connections_refused_total{reason="per-address-cap"} ${this.connectionsRefused}`);
     lines.push('# HELP quantix_api_request_duration_seconds API latency by operation.', '# TYPE quantix_api_request_duration_seconds histogram');
     for (const [key, h] of this.api) {
       const [op, cls] = key.split('|');

@@ -1,0 +1,237 @@
+// Slow and greedy clients (issue #19 "Trust"): stalled headers and silent TLS handshakes are closed,
+// one source address cannot hold more than its share of connections, an SSE client that never
+// reads is cut off once its buffer passes the bound, and a stalled upload is closed after the idle
+// timeout while a slow but moving one is not cut by the request timeout. Real server and agent.
+import { describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { connect as netConnect, type Socket } from 'node:net';
+import { request } from 'node:https';
+import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { attack } from '../attack.js';
+import type { HostDto } from '../../../server/src/dto/hosts.js';
+import type { TaskDto } from '../../../server/src/dto/tasks.js';
+import { startTestServer, type TestServer } from '../../../server/src/test-support/test-server.js';
+import { freePort, spawnAgent, type Child } from '../../../server/src/test-support/spawn.js';
+import { eventually, srvName, virsh } from '../../../server/src/test-support/guest-pool.js';
+
+const MiB = 1024 * 1024;
+/** Short limits so the attacks finish quickly; each wait below is many times longer. */
+const SHORT = {
+  QX_SERVER_HEADERS_TIMEOUT: '1',
+  QX_SERVER_REQUEST_TIMEOUT: '1',
+  QX_SERVER_IDLE_TIMEOUT: '3',
+  QX_SERVER_TLS_HANDSHAKE_TIMEOUT: '1',
+};
+/** How long the test waits for the server to act on a limit of at most 3 s. */
+const DEADLINE_MS = 30_000;
+
+/** Resolves when `socket` closes; rejects after DEADLINE_MS naming `what`. Reads (and drops)
+ * what the server sends, so a close after a reply (408) is seen too. */
+function closed(socket: Socket, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (socket.destroyed) return resolve();
+    socket.resume();
+    const timer = setTimeout(() => reject(new Error(`${what}: still open after ${DEADLINE_MS / 1000} s`)), DEADLINE_MS);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+function tlsOpen(port: number, localAddress = '127.0.0.1'): Promise<TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const s = tlsConnect({ host: '127.0.0.1', port, localAddress, rejectUnauthorized: false }, () => resolve(s));
+    s.on('error', reject);
+  });
+}
+
+describe('bounds', () => {
+  let s: TestServer;
+  let capped: TestServer;
+  let agent: Child | undefined;
+  let work: string;
+
+  before(async () => {
+    work = await mkdtemp(join(tmpdir(), 'qxt-bounds-'));
+    await chmod(work, 0o755);
+    const agentDir = join(work, 'agent');
+    await mkdir(agentDir);
+    const port = await freePort();
+    agent = await spawnAgent(agentDir, port);
+    s = await startTestServer({
+      ...SHORT,
+      QX_LOCAL_AGENT_ADDRESS: `127.0.0.1:${port}`,
+      QX_LOCAL_AGENT_DATA_DIR: agentDir,
+    });
+    capped = await startTestServer({ QX_SERVER_MAX_CONNECTIONS_PER_ADDRESS: '4' });
+  });
+  after(async () => {
+    await s?.stop();
+    await capped?.stop();
+    await agent?.kill();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  attack('50 TLS connections send part of a request header and stall', async () => {
+    const sockets = await Promise.all(Array.from({ length: 50 }, () => tlsOpen(s.running.port)));
+    for (const sock of sockets) {
+      sock.on('error', () => undefined);
+      sock.write('GET /api/v1/health HTTP/1.1\r\nHost: quantix.test\r\nX-Slow: ');
+    }
+    const results = await Promise.allSettled(sockets.map((sock, i) => closed(sock, `connection ${i}`)));
+    const open = results.filter((r) => r.status === 'rejected').length;
+    for (const sock of sockets) sock.destroy();
+    assert.equal(open, 0, `${open} of 50 stalled connections were still open`);
+  });
+
+  attack('20 TCP connections never send a TLS ClientHello', async () => {
+    const sockets = await Promise.all(
+      Array.from(
+        { length: 20 },
+        () =>
+          new Promise<Socket>((resolve, reject) => {
+            const sock = netConnect({ host: '127.0.0.1', port: s.running.port }, () => resolve(sock));
+            sock.on('error', reject);
+          }),
+      ),
+    );
+    for (const sock of sockets) sock.on('error', () => undefined);
+    const results = await Promise.allSettled(sockets.map((sock, i) => closed(sock, `connection ${i}`)));
+    const open = results.filter((r) => r.status === 'rejected').length;
+    for (const sock of sockets) sock.destroy();
+    assert.equal(open, 0, `${open} of 20 silent connections were still open`);
+  });
+
+  attack('one source address opens more connections than its cap', async () => {
+    const port = capped.running.port;
+    const held = await Promise.all(Array.from({ length: 4 }, () => tlsOpen(port, '127.0.0.2')));
+    try {
+      const extra = tlsConnect({ host: '127.0.0.1', port, localAddress: '127.0.0.2', rejectUnauthorized: false });
+      let secured = false;
+      extra.on('secureConnect', () => (secured = true));
+      extra.on('error', () => undefined);
+      await closed(extra, 'the connection over the cap');
+      assert.equal(secured, false, 'the connection over the cap completed its TLS handshake');
+      const health = await new Promise<number>((resolve, reject) => {
+        const req = request(
+          {
+            host: '127.0.0.1',
+            port,
+            path: '/api/v1/health',
+            localAddress: '127.0.0.1',
+            ca: capped.services.certificate.current.certPem,
+            servername: 'localhost',
+            agent: false,
+          },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+      assert.equal(health, 200, 'another address is still served');
+      const metrics = await capped.admin.request('GET', '/metrics');
+      assert.match(metrics.text, /^quantix_connections_refused_total\{reason="per-address-cap"\} [1-9]/m);
+    } finally {
+      for (const h of held) h.destroy();
+    }
+  });
+
+  attack('an SSE client never reads while events are published', async () => {
+    const hub = s.services.events;
+    const before = hub.listenerCount('event');
+    const req = request(new URL('/api/v1/events', s.base), {
+      ca: s.services.certificate.current.certPem,
+      headers: { Cookie: s.admin.cookie!, Accept: 'text/event-stream' },
+      agent: false,
+    });
+    req.on('error', () => undefined);
+    const res = await new Promise<import('node:http').IncomingMessage>((resolve) => req.on('response', resolve).end());
+    assert.equal(res.statusCode, 200);
+    res.socket.pause(); // reads nothing from now on
+    await eventually('the SSE subscription', async () => hub.listenerCount('event') > before);
+    // 64 KiB events until the server drops the subscriber; a server that buffers without bound
+    // would still hold it after 256 MiB.
+    const payload = { blob: 'x'.repeat(64 * 1024) };
+    let published = 0;
+    while (hub.listenerCount('event') > before && published < 256 * MiB) {
+      hub.publish('task', payload);
+      published += 64 * 1024;
+      await nextTurn();
+    }
+    req.destroy();
+    assert.equal(
+      hub.listenerCount('event'),
+      before,
+      `the silent SSE client was still subscribed after ${published / MiB} MiB of events`,
+    );
+    // The bound (1 MiB) plus what the kernel's socket buffers hold on loopback.
+    assert.ok(published < 64 * MiB, `cut off only after ${published / MiB} MiB`);
+  });
+
+  attack('an upload stalls mid-body; a slow one keeps moving', async () => {
+    const api = s.admin;
+    const host = await eventually('the local host online', async () =>
+      (await api.request<HostDto[]>('GET', '/api/v1/hosts')).json.find((h) => h.status === 'online'),
+    );
+    const poolName = srvName('bpool');
+    const poolDir = join(work, 'pool');
+    await mkdir(poolDir, { mode: 0o755 });
+    const pt = await api.request<TaskDto>('POST', `/api/v1/hosts/${host.id}/pools`, {
+      body: { name: poolName, kind: 'dir', path: poolDir },
+    });
+    assert.equal(pt.status, 202, pt.text);
+    const created = await eventually('the pool task', async () => {
+      const t = (await api.request<TaskDto>('GET', `/api/v1/tasks/${pt.json.id}`)).json;
+      return t.status !== 'running' && t;
+    });
+    assert.equal(created.status, 'succeeded', created.error ?? '');
+    try {
+      const url = (v: string) =>
+        new URL(`/api/v1/hosts/${host.id}/pools/${poolName}/volumes/${v}/content?format=raw`, s.base);
+      // Stalled: 64 KiB of a declared 1 MiB, then nothing.
+      const stalled = request(url('stalled.img'), {
+        method: 'PUT',
+        ca: s.services.certificate.current.certPem,
+        headers: { Cookie: api.cookie!, 'X-CSRF-Token': api.csrf!, 'Content-Length': String(MiB) },
+        agent: false,
+      });
+      stalled.on('error', () => undefined);
+      stalled.on('response', (r) => r.resume());
+      stalled.write(Buffer.alloc(64 * 1024));
+      const sock = await new Promise<Socket>((resolve) => stalled.once('socket', resolve));
+      await closed(sock, 'the stalled upload');
+
+      // Trickling: 1 MiB in 32 KiB pieces every 100 ms (3.2 s: past the 1 s request timeout, and
+      // no gap near the 3 s idle timeout).
+      const piece = Buffer.alloc(32 * 1024, 1);
+      const trickle = Readable.from(
+        (async function* () {
+          for (let i = 0; i < MiB / piece.length; i++) {
+            yield piece;
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        })(),
+      );
+      const r = await api.request('PUT', url('trickled.img').pathname + url('trickled.img').search, {
+        stream: trickle,
+        headers: { 'Content-Length': String(MiB) },
+      });
+      assert.equal(r.status, 201, `a slow but moving upload: ${r.status} ${r.text}`);
+    } finally {
+      const d = await api.request('DELETE', `/api/v1/hosts/${host.id}/pools/${poolName}`).catch(() => undefined);
+      if (d?.status !== 204) {
+        await virsh(['pool-destroy', poolName]).catch(() => undefined);
+        await virsh(['pool-undefine', poolName]).catch(() => undefined);
+      }
+    }
+  });
+});
