@@ -10,6 +10,7 @@ import { AgentPool } from './agents/agent-pool.js';
 import { ensureVdcIdentity } from './agents/vdc-identity.js';
 import { AuthService } from './services/auth-service.js';
 import { LoginLimiter } from './services/login-limiter.js';
+import { SetupCode } from './services/setup-code.js';
 import { EventHub } from './services/event-hub.js';
 import { TaskService } from './services/task-service.js';
 import { AuditService } from './services/audit-service.js';
@@ -63,7 +64,12 @@ export async function createServices(config: ServerConfig): Promise<Services> {
   const pool = new AgentPool({ keyPem: vdc.clientKeyPem, certPem: vdc.clientCertPem }, inventory);
   const tasks = new TaskService(new TaskRepo(db), events);
   await tasks.failInterrupted();
-  const auth = new AuthService(new UserRepo(db), new SessionRepo(db), new TokenRepo(db), new LoginLimiter(), config.sessionHours);
+  const setupCode = new SetupCode(config.dataDir);
+  const limiter = await LoginLimiter.open(config.dataDir);
+  const auth = new AuthService(new UserRepo(db), new SessionRepo(db), new TokenRepo(db), limiter, config.sessionHours, setupCode);
+  // The kernel-command-line admin (if any) exists before setup is opened with a code.
+  await bootstrapAdmin(auth, config.adminPassword);
+  await setupCode.prepare(auth.needsSetup(), config.setupCode);
   const clusterNetworkRepo = new ClusterNetworkRepo(db);
   const clusters = new ClusterService(clusterRepo, hostRepo, clusterNetworkRepo, pool, inventory, events);
   const hosts = new HostService(hostRepo, clusterRepo, pool, inventory, vdc);
@@ -71,7 +77,6 @@ export async function createServices(config: ServerConfig): Promise<Services> {
   const clusterNetworks = new ClusterNetworkService(clusterNetworkRepo, hostRepo, clusterRepo, pool, networks, events);
   clusters.networkCheck = (hostId, names) => clusterNetworks.placementProblem(hostId, names);
   const abort = new AbortController();
-  await bootstrapAdmin(auth, config.adminPassword);
   return {
     config,
     db,

@@ -1,6 +1,7 @@
 // DTOs shared by every resource: the error body, ids, timestamps, pagination query.
 import { int, named, obj, opt, str } from '../schema/schema.js';
 import type { Infer } from '../schema/schema.js';
+import { OBJECT_NAME_MAX_LENGTH, OBJECT_NAME_PATTERN, objectNameProblem } from '@quantix/proto/names/object-name.js';
 
 /** Every error reply: `{ error: { message, field? } }`; `field` names the offending input. */
 export const ErrorDto = named(
@@ -14,9 +15,17 @@ export const ErrorDto = named(
 );
 export type ErrorDto = Infer<typeof ErrorDto>;
 
-/** Letters, digits, ". _ -", 1..63, starting with a letter or digit (VMs, pools, volumes, networks). */
-export const objectName = (description = 'letters, digits, ". _ -"; at most 63 characters') =>
-  str({ minLength: 1, maxLength: 63, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$', description });
+/** A name that reaches virsh, a path or XML (VMs, pools, volumes, networks): the agent's own rule. */
+export const objectName = (
+  description = 'letters, digits, ". _ -"; at most 63 characters; not only digits, not shaped like a UUID',
+) =>
+  str({
+    minLength: 1,
+    maxLength: OBJECT_NAME_MAX_LENGTH,
+    pattern: OBJECT_NAME_PATTERN,
+    problem: objectNameProblem,
+    description,
+  });
 
 /** ISO-8601 timestamp. */
 export const timestamp = () => str({ format: 'date-time' });

@@ -28,6 +28,8 @@ interface Opts {
   pattern?: string;
   format?: string;
   maxItems?: number;
+  /** A rule beyond the pattern, as a sentence naming what is wrong (validation only). */
+  problem?: (value: string) => string | undefined;
 }
 
 export type Infer<S> = S extends Schema<infer T> ? T : never;

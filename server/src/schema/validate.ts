@@ -25,6 +25,10 @@ function check(s: Schema, v: unknown, path: string): void {
       if (o.minLength !== undefined && v.length < o.minLength)
         fail(path, o.minLength === 1 ? 'must not be empty' : `must be at least ${o.minLength} characters`);
       if (o.maxLength !== undefined && v.length > o.maxLength) fail(path, `must be at most ${o.maxLength} characters`);
+      if (o.problem) {
+        const problem = o.problem(v);
+        if (problem) fail(path, problem);
+      }
       if (o.pattern && !new RegExp(o.pattern, 'u').test(v)) fail(path, o.description ?? `must match ${o.pattern}`);
       return;
     case 'integer':
