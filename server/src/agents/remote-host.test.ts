@@ -93,7 +93,8 @@ test('qxt-srv second host in its own netns with its own libvirt: join, placement
     spawnNode(
       'agent/src/main.ts',
       { QX_AGENT_DATA_DIR: dataDir, QX_AGENT_LISTEN: B_ADDR, QX_LIBVIRT_URI: 'qemu:///session', XDG_RUNTIME_DIR: xdg, HOME: home },
-      async () => existsSync(join(dataDir, 'join-token')) && (await listening(9443, B_IP)),
+      // A joined agent has no join token, only the vDC CA.
+      async () => (existsSync(join(dataDir, 'join-token')) || existsSync(join(dataDir, 'identity', 'vdc-ca.crt'))) && (await listening(9443, B_IP)),
       { command: ['ip', 'netns', 'exec', NS, 'runuser', '-u', USER, '--'] },
     );
   agent = await startAgent();
