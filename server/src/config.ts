@@ -16,6 +16,8 @@ export interface ServerConfig {
   localAgent: { address: string; dataDir: string } | undefined;
   /** First admin password (env QX_ADMIN_PASSWORD or kernel cmdline quantix.admin_password=). */
   adminPassword: string | undefined;
+  /** First-run setup code (env QX_SETUP_CODE or kernel cmdline quantix.setup_code=); else one is made. */
+  setupCode: string | undefined;
   /** Public origin(s) accepted for websocket Origin checks besides the request's own Host. */
   extraOrigins: string[];
   sessionHours: number;
@@ -65,6 +67,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env, cmdline =
     uiDir: resolve(get('QX_UI_DIR', 'uiDir') ?? join(repoRoot, 'ui/dist')),
     localAgent: agentAddress && agentDataDir ? { address: agentAddress, dataDir: agentDataDir } : undefined,
     adminPassword: env.QX_ADMIN_PASSWORD || cmdlineValue(cmdline, 'quantix.admin_password'),
+    setupCode: env.QX_SETUP_CODE || cmdlineValue(cmdline, 'quantix.setup_code'),
     extraOrigins: (get('QX_SERVER_ORIGINS', 'origins') ?? '').split(',').filter(Boolean),
     sessionHours: Number(get('QX_SESSION_HOURS', 'sessionHours') ?? 12),
     version: '0.1.0',

@@ -3,6 +3,8 @@
 
 export class HttpError extends Error {
   override readonly name = 'HttpError';
+  /** Seconds for the Retry-After header (429). */
+  retryAfter?: number;
   constructor(
     readonly status: number,
     message: string,
@@ -19,5 +21,6 @@ export const forbidden = (message: string) => new HttpError(403, message);
 export const notFound = (what: string) => new HttpError(404, `${what} not found`);
 export const conflict = (message: string) => new HttpError(409, message);
 export const tooLarge = (message: string) => new HttpError(413, message);
-export const tooMany = (message: string) => new HttpError(429, message);
+export const tooMany = (message: string, retryAfterSeconds?: number) =>
+  Object.assign(new HttpError(429, message), { retryAfter: retryAfterSeconds });
 export const unavailable = (message: string) => new HttpError(503, message);

@@ -15,6 +15,7 @@ export async function errorMiddleware(ctx: Context, next: Next): Promise<void> {
     ctx.status = e.status;
     ctx.body = { error: e.field ? { message: e.message, field: e.field } : { message: e.message } };
     if (e.status === 401) ctx.set('WWW-Authenticate', 'Bearer realm="quantix"');
+    if (e.retryAfter) ctx.set('Retry-After', String(e.retryAfter));
     if (e.status >= 500 && !(err instanceof HttpError)) {
       log.error('request failed', { method: ctx.method, path: ctx.path, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
     }

@@ -18,7 +18,7 @@ export function authHandlers(s: Services): Handlers {
     getSetupStatus: () => ({ needsSetup: s.auth.needsSetup() }),
     setup: async ({ body, ctx }) => {
       const b = body as SetupRequestDto;
-      const user = await s.auth.setup(b.username, b.password);
+      const user = await s.auth.setup(b.username, b.password, b.setupCode, ctx.ip);
       return signedIn(ctx, user, await s.auth.openSession(user));
     },
     login: async ({ body, ctx }) => {
@@ -35,9 +35,9 @@ export function authHandlers(s: Services): Handlers {
       if (principal.session) await s.auth.logout(principal.session);
       ctx.set('Set-Cookie', sessionCookie('', undefined));
     },
-    changePassword: async ({ principal, body }) => {
+    changePassword: async ({ principal, body, ctx }) => {
       const b = body as ChangePasswordDto;
-      await s.auth.changePassword(principal, b.currentPassword, b.newPassword);
+      await s.auth.changePassword(principal, b.currentPassword, b.newPassword, ctx.ip);
     },
   };
 }

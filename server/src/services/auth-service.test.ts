@@ -18,13 +18,18 @@ import { Db } from '../store/db.js';
 import { SessionRepo, TokenRepo, UserRepo } from '../store/user-repo.js';
 import { AuthService, type Principal } from './auth-service.js';
 import { LoginLimiter } from './login-limiter.js';
+import { SetupCode } from './setup-code.js';
 
 const DAY_MS = 86_400_000;
+/** The setup code authOnTempDb() opens setup with. */
+const CODE = 'QXT-TEST-CODE';
 
 /** Resolves with `p`, or fails the test naming `what` after `ms`. */
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)));
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)),
+  );
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
@@ -37,7 +42,16 @@ async function authOnTempDb(t: { after(fn: () => Promise<void>): void }, session
   const dir = await mkdtemp(join(tmpdir(), 'qxt-srv-auth-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const db = await Db.open(dir);
-  return new AuthService(new UserRepo(db), new SessionRepo(db), new TokenRepo(db), new LoginLimiter(), sessionHours);
+  const code = new SetupCode(dir);
+  await code.prepare(true, CODE);
+  return new AuthService(
+    new UserRepo(db),
+    new SessionRepo(db),
+    new TokenRepo(db),
+    new LoginLimiter(),
+    sessionHours,
+    code,
+  );
 }
 
 test('qxt-srv auth: setup, lockout, tokens, logout', async (t) => {
@@ -48,23 +62,32 @@ test('qxt-srv auth: setup, lockout, tokens, logout', async (t) => {
     const c = s.client();
     const st = await c.request<{ needsSetup: boolean }>('GET', '/api/v1/setup/status');
     assert.equal(st.json.needsSetup, false);
-    const r = await c.request('POST', '/api/v1/setup', { body: { username: 'intruder', password: 'long-enough-password' } });
+    const r = await c.request('POST', '/api/v1/setup', {
+      body: { username: 'intruder', password: 'long-enough-password' },
+    });
     assert.equal(r.status, 409);
   });
 
   await t.test('passwords shorter than 12 characters are refused naming the field', async () => {
-    const r = await s.admin.request('POST', '/api/v1/users', { body: { username: 'qxt-short', password: 'short', role: 'viewer' } });
+    const r = await s.admin.request('POST', '/api/v1/users', {
+      body: { username: 'qxt-short', password: 'short', role: 'viewer' },
+    });
     assert.equal(r.status, 400);
     assert.equal((r.json as { error: { field: string } }).error.field, 'password');
   });
 
   await t.test('five wrong passwords lock the account; the right one is refused meanwhile', async () => {
-    await s.admin.request('POST', '/api/v1/users', { body: { username: 'qxt-lock', password: ADMIN_PASSWORD, role: 'operator' } });
+    await s.admin.request('POST', '/api/v1/users', {
+      body: { username: 'qxt-lock', password: ADMIN_PASSWORD, role: 'operator' },
+    });
     const c = s.client();
     for (let i = 0; i < 5; i++) assert.equal((await c.login('qxt-lock', 'wrong-password-xx')).status, 401);
     const r = await c.login('qxt-lock', ADMIN_PASSWORD);
     assert.equal(r.status, 429);
-    assert.match((r.json as unknown as { error: { message: string } }).error.message, /too many failed sign-ins for "qxt-lock": try again in \d+ s/);
+    assert.match(
+      (r.json as unknown as { error: { message: string } }).error.message,
+      /too many failed sign-ins for "qxt-lock" from this address: try again in \d+ s/,
+    );
     assert.equal((await s.client().login('admin', ADMIN_PASSWORD)).status, 200, 'other users are not locked');
   });
 
@@ -76,7 +99,11 @@ test('qxt-srv auth: setup, lockout, tokens, logout', async (t) => {
     const bot = s.client();
     bot.bearer = created.json.secret;
     assert.equal((await bot.request('GET', '/api/v1/vms')).status, 200);
-    assert.equal((await bot.request('POST', '/api/v1/clusters', { body: { name: 'qxt-srv-bot' } })).status, 403, 'token role viewer');
+    assert.equal(
+      (await bot.request('POST', '/api/v1/clusters', { body: { name: 'qxt-srv-bot' } })).status,
+      403,
+      'token role viewer',
+    );
     const revoked = await s.admin.request('DELETE', `/api/v1/tokens/${created.json.token.id}`);
     assert.equal(revoked.status, 204);
     assert.equal((await bot.request('GET', '/api/v1/vms')).status, 401);
@@ -88,29 +115,51 @@ test('qxt-srv auth: setup, lockout, tokens, logout', async (t) => {
     assert.equal(r.status, 403);
   });
 
-  await t.test('a token cannot mint tokens; tokens expire after 90 days unless asked for fewer, at most 365', async () => {
-    const created = await s.admin.request<{ token: { expiresAt: string }; secret: string }>('POST', '/api/v1/tokens', {
-      body: { name: 'qxt-srv-minter', role: 'admin' },
-    });
-    assert.equal(created.status, 201);
-    assert.ok(Math.abs(Date.parse(created.json.token.expiresAt) - (Date.now() + 90 * DAY_MS)) < 60_000, created.json.token.expiresAt);
-    const bot = s.client();
-    bot.bearer = created.json.secret;
-    const minted = await bot.request<{ error: { message: string } }>('POST', '/api/v1/tokens', { body: { name: 'qxt-srv-child', expiresInDays: 1 } });
-    assert.equal(minted.status, 403);
-    assert.equal(minted.json.error.message, 'API tokens are created by a signed-in user, not with another token (admin/token:qxt-srv-minter)');
-    const tooLong = await s.admin.request<{ error: { field: string } }>('POST', '/api/v1/tokens', { body: { name: 'qxt-srv-long', expiresInDays: 366 } });
-    assert.equal(tooLong.status, 400);
-    assert.equal(tooLong.json.error.field, 'expiresInDays');
-    const week = await s.admin.request<{ token: { expiresAt: string } }>('POST', '/api/v1/tokens', { body: { name: 'qxt-srv-week', expiresInDays: 7 } });
-    assert.ok(Math.abs(Date.parse(week.json.token.expiresAt) - (Date.now() + 7 * DAY_MS)) < 60_000);
-  });
+  await t.test(
+    'a token cannot mint tokens; tokens expire after 90 days unless asked for fewer, at most 365',
+    async () => {
+      const created = await s.admin.request<{ token: { expiresAt: string }; secret: string }>(
+        'POST',
+        '/api/v1/tokens',
+        {
+          body: { name: 'qxt-srv-minter', role: 'admin' },
+        },
+      );
+      assert.equal(created.status, 201);
+      assert.ok(
+        Math.abs(Date.parse(created.json.token.expiresAt) - (Date.now() + 90 * DAY_MS)) < 60_000,
+        created.json.token.expiresAt,
+      );
+      const bot = s.client();
+      bot.bearer = created.json.secret;
+      const minted = await bot.request<{ error: { message: string } }>('POST', '/api/v1/tokens', {
+        body: { name: 'qxt-srv-child', expiresInDays: 1 },
+      });
+      assert.equal(minted.status, 403);
+      assert.equal(
+        minted.json.error.message,
+        'API tokens are created by a signed-in user, not with another token (admin/token:qxt-srv-minter)',
+      );
+      const tooLong = await s.admin.request<{ error: { field: string } }>('POST', '/api/v1/tokens', {
+        body: { name: 'qxt-srv-long', expiresInDays: 366 },
+      });
+      assert.equal(tooLong.status, 400);
+      assert.equal(tooLong.json.error.field, 'expiresInDays');
+      const week = await s.admin.request<{ token: { expiresAt: string } }>('POST', '/api/v1/tokens', {
+        body: { name: 'qxt-srv-week', expiresInDays: 7 },
+      });
+      assert.ok(Math.abs(Date.parse(week.json.token.expiresAt) - (Date.now() + 7 * DAY_MS)) < 60_000);
+    },
+  );
 
   await t.test('the audit log names token callers in the documented form', async () => {
     const documented = /"([^"]*token:<name>)"/.exec(AuditEntryDto.props!.user!.opts.description ?? '')?.[1];
     assert.ok(documented, 'AuditEntryDto.user documents the form for API tokens');
     const expected = documented.replace('<username>', 'admin').replace('<name>', 'qxt-srv-minter');
-    const audit = await s.admin.request<{ user: string; action: string; status: number }[]>('GET', '/api/v1/audit?limit=1000');
+    const audit = await s.admin.request<{ user: string; action: string; status: number }[]>(
+      'GET',
+      '/api/v1/audit?limit=1000',
+    );
     assert.ok(
       audit.json.some((e) => e.action === 'createToken' && e.status === 403 && e.user === expected),
       `an audit entry by "${expected}"; got ${JSON.stringify(audit.json.filter((e) => e.action === 'createToken').map((e) => e.user))}`,
@@ -139,7 +188,10 @@ test('qxt-srv auth: setup, lockout, tokens, logout', async (t) => {
 
 test('qxt-srv auth: two concurrent first-run setups create exactly one admin', async (t) => {
   const auth = await authOnTempDb(t);
-  const results = await Promise.allSettled([auth.setup('qxt-first', ADMIN_PASSWORD), auth.setup('qxt-second', ADMIN_PASSWORD)]);
+  const results = await Promise.allSettled([
+    auth.setup('qxt-first', ADMIN_PASSWORD, CODE, '127.0.0.1'),
+    auth.setup('qxt-second', ADMIN_PASSWORD, CODE, '127.0.0.1'),
+  ]);
   assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1, 'one setup wins');
   const lost = results.find((r) => r.status === 'rejected');
   assert.ok(lost?.reason instanceof HttpError && lost.reason.status === 409, String(lost?.reason));
@@ -150,7 +202,7 @@ test('qxt-srv auth: two concurrent first-run setups create exactly one admin', a
 
 test('qxt-srv auth: watch() ends a stream when its session expires, its token is revoked or loses the role', async (t) => {
   const auth = await authOnTempDb(t, 0.3 / 3600);
-  const admin = await auth.setup('qxt-admin', ADMIN_PASSWORD);
+  const admin = await auth.setup('qxt-admin', ADMIN_PASSWORD, CODE, '127.0.0.1');
   await auth.createUser('qxt-admin2', ADMIN_PASSWORD, 'admin');
   const ended = (p: Principal, role: 'viewer' | 'admin') => {
     let unwatch = () => {};
@@ -160,7 +212,10 @@ test('qxt-srv auth: watch() ends a stream when its session expires, its token is
 
   const session = auth.fromCookie((await auth.openSession(admin)).cookie)!;
   const expiry = ended(session, 'viewer');
-  assert.equal(await within(expiry.reason, 2_000, 'the end at session expiry'), 'the session of qxt-admin expired: sign in again');
+  assert.equal(
+    await within(expiry.reason, 2_000, 'the end at session expiry'),
+    'the session of qxt-admin expired: sign in again',
+  );
 
   // A token's role is capped by its user's: demoting the user ends an admin-only stream.
   const fresh = auth.fromCookie((await auth.openSession(admin)).cookie)!;
@@ -168,14 +223,23 @@ test('qxt-srv auth: watch() ends a stream when its session expires, its token is
   const shellLike = ended(auth.fromBearer(secret)!, 'admin');
   const eventsLike = ended(auth.fromBearer(secret)!, 'viewer');
   await auth.updateUser(admin.id, { role: 'operator' });
-  assert.equal(await within(shellLike.reason, 1_000, 'the end at demotion'), 'qxt-admin/token:qxt-bot no longer has the admin role');
+  assert.equal(
+    await within(shellLike.reason, 1_000, 'the end at demotion'),
+    'qxt-admin/token:qxt-bot no longer has the admin role',
+  );
   assert.ok(await stillPending(eventsLike.reason, 50), 'a viewer-level stream of the token stays open');
   await auth.revokeToken(auth.fromCookie((await auth.openSession(auth.userById(admin.id)!)).cookie)!, token.id);
-  assert.equal(await within(eventsLike.reason, 1_000, 'the end at revocation'), 'API token qxt-admin/token:qxt-bot was revoked');
+  assert.equal(
+    await within(eventsLike.reason, 1_000, 'the end at revocation'),
+    'API token qxt-admin/token:qxt-bot was revoked',
+  );
 
   const closedByClient = ended(auth.fromCookie((await auth.openSession(admin)).cookie)!, 'viewer');
   closedByClient.unwatch();
-  assert.ok(await stillPending(closedByClient.reason, 500), 'an unwatched stream is not ended later (expiry timer cleared)');
+  assert.ok(
+    await stillPending(closedByClient.reason, 500),
+    'an unwatched stream is not ended later (expiry timer cleared)',
+  );
 });
 
 /** A host whose shell is a fake gRPC call: records writes and whether the server cancelled it. */
@@ -206,11 +270,16 @@ test('qxt-srv auth: open event streams and shell websockets end when their crede
     const sse = await SseClient.open(s.base, ca, viewer.cookie!);
     assert.equal((await viewer.request('POST', '/api/v1/auth/logout')).status, 204);
     await within(sse.ended, 2_000, 'the stream end after logout');
-    assert.ok(sse.comments.some((c) => /^closed: the session of qxt-viewer-\d+ ended/.test(c)), sse.comments.join('\n'));
+    assert.ok(
+      sse.comments.some((c) => /^closed: the session of qxt-viewer-\d+ ended/.test(c)),
+      sse.comments.join('\n'),
+    );
   });
 
   await t.test('revoking a token ends the event stream opened with it', async () => {
-    const created = await s.admin.request<{ token: { id: string }; secret: string }>('POST', '/api/v1/tokens', { body: { name: 'qxt-srv-sse', role: 'viewer' } });
+    const created = await s.admin.request<{ token: { id: string }; secret: string }>('POST', '/api/v1/tokens', {
+      body: { name: 'qxt-srv-sse', role: 'viewer' },
+    });
     const sse = await SseClient.open(s.base, ca, { bearer: created.json.secret });
     assert.equal((await s.admin.request('DELETE', `/api/v1/tokens/${created.json.token.id}`)).status, 204);
     await within(sse.ended, 2_000, 'the stream end after revoke');
@@ -221,7 +290,10 @@ test('qxt-srv auth: open event streams and shell websockets end when their crede
     const viewer = await s.userWithRole('viewer');
     const me = await viewer.request<{ user: { id: string } }>('GET', '/api/v1/auth/me');
     const sse = await SseClient.open(s.base, ca, viewer.cookie!);
-    assert.equal((await s.admin.request('PATCH', `/api/v1/users/${me.json.user.id}`, { body: { disabled: true } })).status, 200);
+    assert.equal(
+      (await s.admin.request('PATCH', `/api/v1/users/${me.json.user.id}`, { body: { disabled: true } })).status,
+      200,
+    );
     await within(sse.ended, 2_000, 'the stream end after disable');
   });
 
@@ -234,9 +306,16 @@ test('qxt-srv auth: open event streams and shell websockets end when their crede
     const me = await admin2.request<{ user: { id: string } }>('GET', '/api/v1/auth/me');
     const ticket = await admin2.request<{ url: string }>('POST', '/api/v1/hosts/qxt-srv-fake-host/shell-ticket');
     assert.equal(ticket.status, 201, ticket.text);
-    const shell = await ConsoleSocket.open(`wss://127.0.0.1:${s.running.port}${ticket.json.url}`, { ca, cookie: admin2.cookie!, origin: s.base });
+    const shell = await ConsoleSocket.open(`wss://127.0.0.1:${s.running.port}${ticket.json.url}`, {
+      ca,
+      cookie: admin2.cookie!,
+      origin: s.base,
+    });
     assert.equal(s.running.console.open, 1);
-    assert.equal((await s.admin.request('PATCH', `/api/v1/users/${me.json.user.id}`, { body: { role: 'operator' } })).status, 200);
+    assert.equal(
+      (await s.admin.request('PATCH', `/api/v1/users/${me.json.user.id}`, { body: { role: 'operator' } })).status,
+      200,
+    );
     assert.equal(await within(shell.closed, 2_000, 'the shell close after demotion'), 1008);
     assert.match(shell.closedReason ?? '', /^the session of qxt-admin-\d+ ended/);
     assert.ok(call.cancelled, 'the agent shell stream is cancelled');

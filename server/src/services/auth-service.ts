@@ -1,14 +1,15 @@
-// Who is calling: first-run setup, sign-in with lockout, sessions (cookie value hashed in the
+// Who is calling: first-run setup (with its one-time code), sign-in with lockout, sessions (cookie value hashed in the
 // db, CSRF token per session), API tokens (Bearer, hashed), role checks, and watch(): open
 // streams (SSE, console websockets) end when their caller's credentials stop being valid.
 // Never imports Koa.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Role } from '../dto/operation.js';
-import { badRequest, conflict, forbidden, notFound, tooMany, unauthorized } from '../errors.js';
+import { badRequest, conflict, forbidden, HttpError, notFound, tooMany, unauthorized } from '../errors.js';
 import type { SessionRecord, TokenRecord, UserRecord } from '../store/records.js';
 import type { SessionRepo, TokenRepo, UserRepo } from '../store/user-repo.js';
 import { DUMMY_HASH, hashPassword, verifyPassword } from './password.js';
 import type { LoginLimiter } from './login-limiter.js';
+import type { SetupCode } from './setup-code.js';
 
 export const ROLE_RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
 
@@ -41,6 +42,9 @@ interface Watcher {
   timer?: NodeJS.Timeout;
 }
 
+/** The limiter's name for setup-code attempts (no username can contain parentheses). */
+const SETUP_ATTEMPTS = '(setup)';
+
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 /** setTimeout's limit (~24.8 days); longer waits re-arm. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -54,19 +58,48 @@ export class AuthService {
     private readonly tokens: TokenRepo,
     private readonly limiter: LoginLimiter,
     private readonly sessionHours: number,
+    /** The first-run setup code; without one, setup is refused. */
+    private readonly setupCode?: SetupCode,
   ) {}
 
   needsSetup(): boolean {
     return this.users.list().length === 0;
   }
 
-  /** Creates the first admin; refused once any user exists (also when two setups race). */
-  setup(username: string, password: string): Promise<UserRecord> {
-    return this.createUser(username, password, 'admin', { firstUser: true });
+  /**
+   * Creates the first admin; needs the one-time setup code (attempts limited like sign-ins) and
+   * is refused once any user exists (also when two setups race). The code is gone afterwards.
+   */
+  async setup(username: string, password: string, code: string | undefined, address: string): Promise<UserRecord> {
+    if (!this.needsSetup()) throw conflict('setup is already done: sign in instead');
+    this.admit(SETUP_ATTEMPTS, address, 'wrong setup codes');
+    if (!this.setupCode?.matches(code)) {
+      await this.limiter.saved();
+      throw new HttpError(
+        403,
+        `setupCode: ${code ? 'wrong' : 'missing'} setup code: it is shown on the appliance console (or in the server's data dir, file setup-code)`,
+        'setupCode',
+      );
+    }
+    this.limiter.succeed(SETUP_ATTEMPTS, address);
+    const user = await this.createUser(username, password, 'admin', { firstUser: true });
+    await this.setupCode.consume();
+    return user;
+  }
+
+  /** Counts an attempt before its secret is checked; 429 with Retry-After while locked out. */
+  private admit(name: string, address: string, what: string): void {
+    const wait = this.limiter.attempt(name, address);
+    if (wait > 0) throw tooMany(`too many ${what} for "${name}" from this address: try again in ${wait} s`, wait);
   }
 
   /** `firstUser`: only while no user exists (first-run setup). */
-  async createUser(username: string, password: string, role: Role, opts: { firstUser?: boolean } = {}): Promise<UserRecord> {
+  async createUser(
+    username: string,
+    password: string,
+    role: Role,
+    opts: { firstUser?: boolean } = {},
+  ): Promise<UserRecord> {
     const refusal = () => {
       if (opts.firstUser && !this.needsSetup()) return conflict('setup is already done: sign in instead');
       if (this.users.byName(username)) return conflict(`user "${username}" already exists`);
@@ -94,15 +127,15 @@ export class AuthService {
 
   /** Checks the password (with lockout) and opens a session. */
   async login(username: string, password: string, address: string): Promise<{ user: UserRecord } & NewSession> {
-    const wait = this.limiter.retryAfter(username, address);
-    if (wait > 0) throw tooMany(`too many failed sign-ins for "${username}": try again in ${wait} s`);
+    // Counted before the hash runs: parallel guesses cannot all pass the limit.
+    this.admit(username, address, 'failed sign-ins');
     const user = this.users.byName(username);
     const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
     if (!user || !ok || user.disabled) {
-      this.limiter.fail(username, address);
+      await this.limiter.saved();
       throw unauthorized(user?.disabled && ok ? `user "${username}" is disabled` : 'wrong username or password');
     }
-    this.limiter.succeed(username);
+    this.limiter.succeed(username, address);
     await this.users.update(user.id, { lastLoginAt: new Date().toISOString() });
     return { user, ...(await this.openSession(user)) };
   }
@@ -154,10 +187,22 @@ export class AuthService {
     }
   }
 
-  async changePassword(p: Principal, current: string, next: string): Promise<void> {
-    if (!(await verifyPassword(current, p.user.passwordHash))) throw badRequest('currentPassword: wrong password', 'currentPassword');
+  /** Own password: checked like a sign-in; ends the user's other sessions and revokes their API tokens. */
+  async changePassword(p: Principal, current: string, next: string, address: string): Promise<void> {
+    this.admit(p.user.username, address, 'failed sign-ins');
+    if (!(await verifyPassword(current, p.user.passwordHash))) {
+      await this.limiter.saved();
+      throw badRequest('currentPassword: wrong password', 'currentPassword');
+    }
+    this.limiter.succeed(p.user.username, address);
     await this.users.update(p.user.id, { passwordHash: await hashPassword(next) });
-    await this.sessions.remove((s) => s.userId === p.user.id && s.idHash !== p.session?.idHash);
+    await this.endCredentials(p.user.id, p.session?.idHash);
+  }
+
+  /** After a password change: every session but `keepSession` ends and every API token is revoked. */
+  private async endCredentials(userId: string, keepSession?: string): Promise<void> {
+    await this.sessions.remove((s) => s.userId === userId && s.idHash !== keepSession);
+    for (const t of this.tokens.list().filter((x) => x.userId === userId)) await this.tokens.remove(t.id);
     this.recheckWatchers();
   }
 
@@ -165,13 +210,15 @@ export class AuthService {
     const user = this.users.byId(id);
     if (!user) throw notFound(`user ${id}`);
     const demotes = (change.role && change.role !== 'admin') || change.disabled;
-    if (user.role === 'admin' && demotes && this.activeAdmins() <= 1) throw conflict('the last admin cannot be demoted or disabled');
+    if (user.role === 'admin' && demotes && this.activeAdmins() <= 1)
+      throw conflict('the last admin cannot be demoted or disabled');
     const update: Partial<UserRecord> = {};
     if (change.role) update.role = change.role;
     if (change.disabled !== undefined) update.disabled = change.disabled;
     if (change.password) update.passwordHash = await hashPassword(change.password);
     await this.users.update(id, update);
-    if (change.password || change.disabled || change.role) await this.sessions.remove((s) => s.userId === id);
+    if (change.password) await this.endCredentials(id);
+    else if (change.disabled || change.role) await this.sessions.remove((s) => s.userId === id);
     this.recheckWatchers();
     return user;
   }
@@ -198,7 +245,8 @@ export class AuthService {
    * TOKEN_DEFAULT_DAYS, at most TOKEN_MAX_DAYS).
    */
   async createToken(p: Principal, name: string, role: Role | undefined, expiresInDays = TOKEN_DEFAULT_DAYS) {
-    if (p.via !== 'session') throw forbidden(`API tokens are created by a signed-in user, not with another token (${p.label})`);
+    if (p.via !== 'session')
+      throw forbidden(`API tokens are created by a signed-in user, not with another token (${p.label})`);
     if (!Number.isInteger(expiresInDays) || expiresInDays < 1 || expiresInDays > TOKEN_MAX_DAYS) {
       throw badRequest(`expiresInDays: between 1 and ${TOKEN_MAX_DAYS} days`, 'expiresInDays');
     }

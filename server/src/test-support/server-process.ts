@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiClient } from './api-client.js';
 import { freePort, listening, spawnNode, type Child } from './spawn.js';
+import { readSetupCode } from '../services/setup-code.js';
 
 export interface ServerProcess {
   child: Child;
@@ -18,13 +19,19 @@ export async function startServerProcess(password = 'qxt-bench-admin-password'):
   const port = await freePort();
   const child = await spawnNode(
     'server/dist/main.js',
-    { QX_SERVER_DATA_DIR: dataDir, QX_SERVER_LISTEN: `127.0.0.1:${port}`, QX_UI_DIR: join(dataDir, 'no-ui'), QX_LOG: 'silent' },
+    {
+      QX_SERVER_DATA_DIR: dataDir,
+      QX_SERVER_LISTEN: `127.0.0.1:${port}`,
+      QX_UI_DIR: join(dataDir, 'no-ui'),
+      QX_LOG: 'silent',
+    },
     () => listening(port),
   );
   try {
     const certPem = await readFile(join(dataDir, 'tls', 'self-signed.crt'), 'utf8');
     const admin = new ApiClient(`https://127.0.0.1:${port}`, certPem);
-    const setup = await admin.request<{ csrfToken: string }>('POST', '/api/v1/setup', { body: { username: 'admin', password } });
+    const body = { username: 'admin', password, setupCode: await readSetupCode(dataDir) };
+    const setup = await admin.request<{ csrfToken: string }>('POST', '/api/v1/setup', { body });
     if (setup.status !== 201) throw new Error(`setup failed: ${setup.status} ${setup.text}`);
     admin.csrf = setup.json.csrfToken;
     return {

@@ -1,5 +1,6 @@
-// A real server for tests: temp data dir, HTTPS on a free loopback port, the first admin set up;
-// helpers for clients signed in with each role. Optionally auto-joins a local agent.
+// A real server for tests: temp data dir, HTTPS on a free loopback port, the first admin set up
+// (with the setup code the server wrote to its data dir); helpers for clients signed in with each
+// role. Optionally auto-joins a local agent; `setup: false` leaves first-run setup open.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,7 @@ import { createServices, type Services } from '../compose.js';
 import { startServer, type RunningServer } from '../server.js';
 import type { Role } from '../dto/operation.js';
 import { ApiClient } from './api-client.js';
+import { readSetupCode } from '../services/setup-code.js';
 
 export const ADMIN_PASSWORD = 'qxt-srv-admin-password';
 
@@ -25,19 +27,36 @@ export interface TestServer {
 
 let users = 0;
 
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export interface TestServerOptions {
+  /** An existing data dir (e.g. to restart on the same state); kept by stop(). */
+  dataDir?: string;
+  /** false = leave first-run setup to the test (`admin` is then not signed in). */
+  setup?: boolean;
+}
+
+export async function startTestServer(
+  env: Record<string, string> = {},
+  opts: TestServerOptions = {},
+): Promise<TestServer> {
   process.env.QX_LOG ??= 'silent';
-  const dataDir = await mkdtemp(join(tmpdir(), 'qxt-srv-'));
-  const config = loadServerConfig({ QX_SERVER_DATA_DIR: dataDir, QX_SERVER_LISTEN: '127.0.0.1:0', QX_UI_DIR: join(dataDir, 'no-ui'), ...env }, '');
+  const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'qxt-srv-')));
+  const config = loadServerConfig(
+    { QX_SERVER_DATA_DIR: dataDir, QX_SERVER_LISTEN: '127.0.0.1:0', QX_UI_DIR: join(dataDir, 'no-ui'), ...env },
+    '',
+  );
   const services = await createServices(config);
   const running = await startServer(services);
   services.start();
   const base = `https://127.0.0.1:${running.port}`;
   const client = () => new ApiClient(base, services.certificate.current.certPem);
   const admin = client();
-  const setup = await admin.request<{ csrfToken: string }>('POST', '/api/v1/setup', { body: { username: 'admin', password: ADMIN_PASSWORD } });
-  if (setup.status !== 201) throw new Error(`setup failed: ${setup.status} ${setup.text}`);
-  admin.csrf = setup.json.csrfToken;
+  if (opts.setup !== false) {
+    const setupCode = await readSetupCode(dataDir);
+    const body = { username: 'admin', password: ADMIN_PASSWORD, setupCode };
+    const setup = await admin.request<{ csrfToken: string }>('POST', '/api/v1/setup', { body });
+    if (setup.status !== 201) throw new Error(`setup failed: ${setup.status} ${setup.text}`);
+    admin.csrf = setup.json.csrfToken;
+  }
   return {
     dataDir,
     services,
@@ -56,7 +75,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     async stop() {
       services.stop();
       await running.close();
-      await rm(dataDir, { recursive: true, force: true });
+      if (!opts.dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
 }
