@@ -2,7 +2,13 @@
 // agent's one PoolManager and Volumes (built in main.ts).
 import type { ServerReadableStream, ServerWritableStream, sendUnaryData } from '@grpc/grpc-js';
 import type { DataChunk } from '@quantix/proto/v1/common.js';
-import type { StorageServiceServer, UploadVolumeRequest, Volume, VolumeRef } from '@quantix/proto/v1/storage.js';
+import {
+  Pool,
+  type StorageServiceServer,
+  type UploadVolumeRequest,
+  type Volume,
+  type VolumeRef,
+} from '@quantix/proto/v1/storage.js';
 import type { AgentContext } from '../context.js';
 import { sendDownload } from '../storage/download.js';
 import { receiveUpload } from '../storage/upload.js';
@@ -12,15 +18,18 @@ import { unary } from './unary.js';
 export function storageHandlers(ctx: AgentContext): StorageServiceServer {
   const { pools, volumes } = ctx;
   return {
-    createPool: unary((req) =>
-      pools.create({
+    createPool: unary(async (req) => {
+      const opts = {
         name: req.name,
         kind: req.kind,
         sizeBytes: req.sizeBytes,
         filesystem: req.filesystem,
         path: req.path,
-      }),
-    ),
+      };
+      if (!req.validateOnly) return pools.create(opts);
+      await pools.checkCreate(opts);
+      return Pool.fromPartial({});
+    }),
     listPools: unary(async () => ({ pools: await pools.list() })),
     getPool: unary((req) => pools.get(req.name)),
     startPool: unary((req) => pools.start(req.name)),

@@ -31,7 +31,7 @@ import {
 } from './libvirt-pool.js';
 import { PoolStore } from './pool-store.js';
 import { storageKind } from './registry.js';
-import type { KindEnv, PoolKindName, PoolRecord, StepHook } from './storage-kind.js';
+import type { KindEnv, PoolKindName, PoolPlan, PoolRecord, StepHook, StorageKind } from './storage-kind.js';
 import { Undo } from './undo.js';
 
 const MIB = 1024 * 1024;
@@ -150,23 +150,37 @@ export class PoolManager {
     }
   }
 
-  async create(opts: CreatePoolOptions): Promise<Pool> {
+  /** Checks a create as `create` would, making nothing (CreatePool's validate_only). */
+  async checkCreate(opts: CreatePoolOptions): Promise<void> {
     await this.ready;
+    const name = validateName('name', opts.name);
+    await this.lock.with(CREATE_KEY, () => this.lock.with(name, () => this.planCreate(opts)));
+  }
+
+  /** Validates a create and plans it; called under the create and name locks. */
+  private async planCreate(opts: CreatePoolOptions): Promise<{ kind: StorageKind; plan: PoolPlan }> {
     const name = validateName('name', opts.name);
     const kindName = kindNames[opts.kind];
     if (!kindName) throw invalidArgument('kind', 'must be POOL_KIND_LOOP or POOL_KIND_DIR');
     const kind = storageKind(kindName);
+    if (this.find(name)) throw new AgentError(ErrorCode.AlreadyExists, `pool ${name} already exists`, 'name');
+    if ((await libvirtPoolNames(this.opts.virsh)).includes(name)) {
+      throw new AgentError(ErrorCode.AlreadyExists, `a libvirt pool named ${name} already exists`, 'name');
+    }
+    const plan = await kind.plan(
+      { name, sizeBytes: opts.sizeBytes, filesystem: opts.filesystem, path: opts.path },
+      this.env,
+    );
+    await this.checkPathFree(plan.record.path);
+    return { kind, plan };
+  }
+
+  async create(opts: CreatePoolOptions): Promise<Pool> {
+    await this.ready;
+    const name = validateName('name', opts.name);
     return this.lock.with(CREATE_KEY, () =>
       this.lock.with(name, async () => {
-        if (this.find(name)) throw new AgentError(ErrorCode.AlreadyExists, `pool ${name} already exists`, 'name');
-        if ((await libvirtPoolNames(this.opts.virsh)).includes(name)) {
-          throw new AgentError(ErrorCode.AlreadyExists, `a libvirt pool named ${name} already exists`, 'name');
-        }
-        const plan = await kind.plan(
-          { name, sizeBytes: opts.sizeBytes, filesystem: opts.filesystem, path: opts.path },
-          this.env,
-        );
-        await this.checkPathFree(plan.record.path);
+        const { kind, plan } = await this.planCreate(opts);
         await Undo.run(async (undo) => {
           await kind.provision(plan, undo, this.env);
           await this.bringUp(plan.record, undo);
@@ -178,7 +192,7 @@ export class PoolManager {
             throw err;
           }
         });
-        log.info('pool created', { pool: name, kind: kindName, path: plan.record.path });
+        log.info('pool created', { pool: name, kind: plan.record.kind, path: plan.record.path });
         return this.publish(name);
       }),
     );

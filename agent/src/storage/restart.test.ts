@@ -36,7 +36,7 @@ test('kill -9 and restart: pools come back without duplicate loop devices; a mis
   agent = await startAgentProcess(dataDir, vdc);
   let s = agent.storage;
   const create = (name: string) =>
-    promisify(s, s.createPool)({ name: prefix + name, kind: PoolKind.POOL_KIND_LOOP, sizeBytes: 64 * MIB, filesystem: 'ext4', path: '' });
+    promisify(s, s.createPool)({ name: prefix + name, kind: PoolKind.POOL_KIND_LOOP, sizeBytes: 64 * MIB, filesystem: 'ext4', path: '', validateOnly: false });
   const a = await create('a');
   const b = await create('b');
   const c = await create('c');

@@ -127,7 +127,7 @@ test('loop pool: volumes, uploads, download, a VM disk and an ISO CD-ROM, online
   await once(watch, 'data');
 
   // Pool: a sparse file on a loop device, ext4, mounted, a running libvirt pool.
-  const pool = await call.createPool({ name: poolName, kind: PoolKind.POOL_KIND_LOOP, sizeBytes: 256 * MIB, filesystem: 'ext4', path: '' });
+  const pool = await call.createPool({ name: poolName, kind: PoolKind.POOL_KIND_LOOP, sizeBytes: 256 * MIB, filesystem: 'ext4', path: '', validateOnly: false });
   assert.equal(pool.state, PoolState.POOL_STATE_ACTIVE);
   assert.match(pool.loopDevice, /^\/dev\/loop\d+$/);
   assert.equal(pool.path, join(agent.dataDir, 'mnt', poolName));
@@ -138,7 +138,7 @@ test('loop pool: volumes, uploads, download, a VM disk and an ISO CD-ROM, online
   assert.equal((await readMounts()).find((m) => m.mountPoint === pool.path)?.source, pool.loopDevice);
   assert.match(await virsh.exec(['pool-info', '--pool', poolName]), /State:\s+running/);
   await assert.rejects(
-    call.createPool({ name: poolName, kind: PoolKind.POOL_KIND_LOOP, sizeBytes: 64 * MIB, filesystem: '', path: '' }),
+    call.createPool({ name: poolName, kind: PoolKind.POOL_KIND_LOOP, sizeBytes: 64 * MIB, filesystem: '', path: '', validateOnly: false }),
     code(status.ALREADY_EXISTS, new RegExp(poolName)),
   );
 
@@ -274,7 +274,7 @@ test('loop pool: volumes, uploads, download, a VM disk and an ISO CD-ROM, online
     assert.deepEqual((await call.listVolumes({ pool: poolName, format: 0 })).volumes.map((v) => v.name), ['guest.iso']);
 
     // xfs grows online even without CAP_SYS_RESOURCE: the mount stays the same one.
-    const xfs = await call.createPool({ name: `${poolName}-xfs`, kind: PoolKind.POOL_KIND_LOOP, sizeBytes: 320 * MIB, filesystem: 'xfs', path: '' });
+    const xfs = await call.createPool({ name: `${poolName}-xfs`, kind: PoolKind.POOL_KIND_LOOP, sizeBytes: 320 * MIB, filesystem: 'xfs', path: '', validateOnly: false });
     assert.equal(xfs.filesystem, 'xfs');
     assert.equal((await readMounts()).find((m) => m.mountPoint === xfs.path)?.fsType, 'xfs');
     const id = await mountId(xfs.path);
@@ -304,7 +304,7 @@ test('loop pool: volumes, uploads, download, a VM disk and an ISO CD-ROM, online
     assert.deepEqual((await loopList()).filter((d) => d.backFile === pool.backingFile), []);
     assert.equal(existsSync(pool.path), false);
     await assert.rejects(
-      call.createPool({ name: poolName, kind: PoolKind.POOL_KIND_LOOP, sizeBytes: 64 * MIB, filesystem: '', path: '' }),
+      call.createPool({ name: poolName, kind: PoolKind.POOL_KIND_LOOP, sizeBytes: 64 * MIB, filesystem: '', path: '', validateOnly: false }),
       code(status.ALREADY_EXISTS, /backing file .* already exists/),
     );
     await rm(pool.backingFile);

@@ -91,7 +91,7 @@ let agent: AgentProcess | undefined;
 try {
   agent = await startAgentProcess(dataDir, await newVdc(), { built: true });
   const s = agent.storage;
-  const pool = await promisify(s, s.createPool)({ name: poolName, kind: PoolKind.POOL_KIND_LOOP, sizeBytes: 5 * GIB + 512 * 1024 * 1024, filesystem: 'ext4', path: '' });
+  const pool = await promisify(s, s.createPool)({ name: poolName, kind: PoolKind.POOL_KIND_LOOP, sizeBytes: 5 * GIB + 512 * 1024 * 1024, filesystem: 'ext4', path: '', validateOnly: false });
   const source = join(pool.path, '.bench-source');
   const copy = join(pool.path, '.bench-cp');
   await writeSource(source);

@@ -1,5 +1,5 @@
 // gRPC status from an agent → HttpError: INVALID_ARGUMENT→400 with the field (metadata
-// "qx-field"), NOT_FOUND→404, FAILED_PRECONDITION/ALREADY_EXISTS→409, UNAVAILABLE→503
+// "qx-field"), RESOURCE_EXHAUSTED→400 with its field (else 507), NOT_FOUND→404, FAILED_PRECONDITION/ALREADY_EXISTS→409, UNAVAILABLE→503
 // "host X is offline", DEADLINE_EXCEEDED→504; anything else 502 with the agent's sentence.
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { HttpError } from '../errors.js';
@@ -24,7 +24,10 @@ export function toHttpError(err: unknown, hostName: string): HttpError {
     case status.ABORTED:
       return new HttpError(409, details, undefined, opts);
     case status.RESOURCE_EXHAUSTED:
-      return new HttpError(507, `host ${hostName}: ${details}`, undefined, opts);
+      // A size the host has no room for is the request's fault when the agent names the field.
+      return field
+        ? new HttpError(400, `host ${hostName}: ${details}`, field, opts)
+        : new HttpError(507, `host ${hostName}: ${details}`, undefined, opts);
     case status.PERMISSION_DENIED:
       return new HttpError(403, `host ${hostName}: ${details}`, undefined, opts);
     case status.UNAUTHENTICATED:

@@ -41,13 +41,12 @@ export class StorageService {
 
   async createPool(hostId: string, req: CreatePoolDto, user: string): Promise<TaskDto> {
     const { c, agent } = this.host(hostId);
+    const create = { name: req.name, kind: poolKind.num(req.kind), sizeBytes: req.sizeBytes ?? 0, filesystem: req.filesystem ?? '', path: req.path ?? '' };
+    // The agent checks first (name, path, size against the space it has): a refusal is this
+    // request's answer, naming the field, not a task that fails later.
+    await agent.call(agent.storage, agent.storage.createPool, { ...create, validateOnly: true });
     const { dto } = await this.tasks.start({ kind: 'pool.create', target: { type: 'pool', id: req.name, name: req.name }, hostId, user }, async () => {
-      const p = await agent.call(
-        agent.storage,
-        agent.storage.createPool,
-        { name: req.name, kind: poolKind.num(req.kind), sizeBytes: req.sizeBytes ?? 0, filesystem: req.filesystem ?? '', path: req.path ?? '' },
-        LONG_MS,
-      );
+      const p = await agent.call(agent.storage, agent.storage.createPool, { ...create, validateOnly: false }, LONG_MS);
       await c.syncPools();
       return toPoolDto(p, this.ref(c));
     });
