@@ -53,7 +53,7 @@ const stack = await startUiStack();
 const browser = await launchChromium();
 try {
   await writeFile(join(stack.uiDir, 'blank.html'), '<!doctype html><title>blank</title><p>blank</p>');
-  const setup = await apiCall(stack.url, 'POST', '/setup', ADMIN);
+  const setup = await apiCall(stack.url, 'POST', '/setup', { ...ADMIN, setupCode: await stack.setupCode() });
   if (setup.status !== 201) throw new Error(`setup failed: ${setup.status} ${JSON.stringify(setup.body)}`);
   // Measure a settled system: the local host online before the first timed navigation.
   const api = await apiLogin(stack.url, ADMIN.username, ADMIN.password);

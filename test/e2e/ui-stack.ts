@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../../agent/src/exec/run.js';
+import { readSetupCode } from '../../server/src/services/setup-code.js';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -16,6 +17,8 @@ export interface UiStack {
   /** https://127.0.0.1:<port> */
   url: string;
   uiDir: string;
+  /** The first-run setup code the server wrote to its data dir (while setup is open). */
+  setupCode(): Promise<string>;
   /** Output of both processes so far (for failure messages). */
   logs(): string;
   stop(): Promise<void>;
@@ -124,5 +127,5 @@ export async function startUiStack(opts: { uiDir?: string } = {}): Promise<UiSta
     }
     await new Promise((r) => setTimeout(r, 300));
   }
-  return { url, uiDir, logs: () => log.join(''), stop };
+  return { url, uiDir, setupCode: () => readSetupCode(join(dir, 'server')), logs: () => log.join(''), stop };
 }

@@ -115,6 +115,7 @@ test('the web UI drives the whole product in Chromium', { timeout: 600_000 }, as
     await gotoPage(page, stack.url);
     await page.locator('qx-setup-page #password').waitFor();
     await shot(page, '01-setup');
+    await page.locator('qx-setup-page #setupCode').fill(await stack.setupCode());
     await page.locator('qx-setup-page #password').fill('short');
     await page.locator('qx-setup-page #confirm').fill('short');
     await page.locator('qx-setup-page button[type=submit]').click();

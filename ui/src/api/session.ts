@@ -29,9 +29,12 @@ export function fetchSetupStatus(signal?: AbortSignal): Promise<SetupStatusDto> 
   return apiGet<SetupStatusDto>('/setup/status', { signal, quiet401: true });
 }
 
-/** Creates the first admin and logs in as that admin. */
-export async function completeSetup(username: string, password: string): Promise<SessionDto> {
-  const s = await apiPost<SessionDto>('/setup', { username, password });
+/**
+ * Creates the first admin and logs in as that admin. `setupCode` is the one-time code shown on
+ * the appliance console (printed by `make run` / `make dev`).
+ */
+export async function completeSetup(username: string, password: string, setupCode: string): Promise<SessionDto> {
+  const s = await apiPost<SessionDto>('/setup', { username, password, setupCode });
   setCsrfToken(s?.csrfToken);
   return s;
 }

@@ -1,4 +1,5 @@
-// First-run setup: create the admin account (password ≥ 12 characters), then log in as it.
+// First-run setup: with the one-time setup code from the appliance console, create the admin
+// account (password ≥ 12 characters), then log in as it.
 import { LitElement, css, html, nothing } from 'lit';
 import { ApiError, fieldError, formError } from '../../api/client.js';
 import { completeSetup, fetchSession } from '../../api/session.js';
@@ -15,16 +16,30 @@ export class QxSetupPage extends LitElement {
   static override styles = [
     sharedStyles,
     css`
-      :host { display: grid; place-items: center; min-height: 100vh; }
-      .card { width: 400px; padding: 1.8rem; }
-      input { width: 100%; box-sizing: border-box; }
-      button.primary { width: 100%; padding: 0.5rem; }
+      :host {
+        display: grid;
+        place-items: center;
+        min-height: 100vh;
+      }
+      .card {
+        width: 400px;
+        padding: 1.8rem;
+      }
+      input {
+        width: 100%;
+        box-sizing: border-box;
+      }
+      button.primary {
+        width: 100%;
+        padding: 0.5rem;
+      }
     `,
   ];
 
   private async onSubmit(e: SubmitEvent): Promise<void> {
     e.preventDefault();
     const f = new FormData(e.target as HTMLFormElement);
+    const setupCode = String(f.get('setupCode')).trim();
     const username = String(f.get('username')).trim();
     const password = String(f.get('password'));
     if (password.length < MIN_PASSWORD) {
@@ -38,7 +53,7 @@ export class QxSetupPage extends LitElement {
     this.busy = true;
     this.error = undefined;
     try {
-      const s = (await completeSetup(username, password)) ?? (await fetchSession());
+      const s = (await completeSetup(username, password, setupCode)) ?? (await fetchSession());
       this.dispatchEvent(new CustomEvent('qx-session', { detail: s?.user, bubbles: true, composed: true }));
     } catch (err) {
       this.error = err;
@@ -48,17 +63,20 @@ export class QxSetupPage extends LitElement {
   }
 
   override render() {
-    const fields = ['username', 'password', 'confirm'];
+    const fields = ['setupCode', 'username', 'password', 'confirm'];
     const top = formError(this.error, fields);
     const err = (f: string) => fieldError(this.error, f);
     return html`<form class="card" @submit=${this.onSubmit} aria-labelledby="title">
       <h1 id="title">Welcome to Quantix-vDC</h1>
       <p class="muted">Create the administrator account to finish the first-run setup.</p>
       ${top ? html`<div class="notice error" role="alert">${top}</div>` : nothing}
+      ${formField('Setup code', 'setupCode', html`<input id="setupCode" name="setupCode" required autocomplete="off" spellcheck="false" placeholder="XXXX-XXXX" aria-invalid=${!!err('setupCode')} />`, err('setupCode'), 'Shown on the appliance console (and printed by make run / make dev).')}
       ${formField('Admin username', 'username', html`<input id="username" name="username" value="admin" required autocomplete="username" aria-invalid=${!!err('username')} />`, err('username'))}
       ${formField('Password', 'password', html`<input id="password" name="password" type="password" required autocomplete="new-password" aria-invalid=${!!err('password')} />`, err('password'), `At least ${MIN_PASSWORD} characters.`)}
       ${formField('Confirm password', 'confirm', html`<input id="confirm" name="confirm" type="password" required autocomplete="new-password" aria-invalid=${!!err('confirm')} />`, err('confirm'))}
-      <button class="primary" type="submit" ?disabled=${this.busy}>${this.busy ? 'Creating…' : 'Create admin and log in'}</button>
+      <button class="primary" type="submit" ?disabled=${this.busy}>
+        ${this.busy ? 'Creating…' : 'Create admin and log in'}
+      </button>
     </form>`;
   }
 }
