@@ -1,13 +1,17 @@
-// The HTTPS certificate: an installed one (<dataDir>/tls/installed.{crt,key}, via the API or by
-// dropping the files there) wins; else a self-signed one for the hostname and current IPs,
-// generated on first start and again whenever those names change (IPv4 SANs).
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+// The HTTPS certificate: an installed one (via the API, or a pair dropped in <dataDir>/tls as
+// installed.{crt,key}) wins; else a self-signed one for the hostname and the management IPv4
+// addresses, generated on first start and again whenever those names change. Each pair lives in one
+// file, <name>.pem (key then certificate), replaced atomically, so no reader ever sees a certificate
+// with another key; <name>.crt is a copy of the certificate alone for clients and the status screen.
+import { open, readFile, rename, rm, mkdir } from 'node:fs/promises';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { hostname, networkInterfaces } from 'node:os';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createSelfSigned } from '@quantix/proto/tls/certificates.js';
 import type { CertificateDto } from '../dto/system.js';
 import { badRequest } from '../errors.js';
+import { log } from '../log.js';
+import { managementAddresses } from './management-addresses.js';
 
 export interface KeyCert {
   keyPem: string;
@@ -15,11 +19,10 @@ export interface KeyCert {
 }
 
 export function currentNames(): { dns: string[]; ips: string[] } {
-  const ips = Object.values(networkInterfaces())
-    .flat()
-    .filter((a) => a && a.family === 'IPv4')
-    .map((a) => a!.address);
-  return { dns: [...new Set([hostname(), 'localhost'])], ips: [...new Set(['127.0.0.1', ...ips])].sort() };
+  return {
+    dns: [...new Set([hostname(), 'localhost'])],
+    ips: [...new Set(['127.0.0.1', ...managementAddresses()])].sort(),
+  };
 }
 
 export class HttpsCertificate {
@@ -61,7 +64,13 @@ export class HttpsCertificate {
       this.kc = existing;
       return false;
     }
-    const made = await createSelfSigned({ commonName: hostname(), dnsNames: names.dns, ipAddresses: names.ips, days: 825, usages: ['server'] });
+    const made = await createSelfSigned({
+      commonName: hostname(),
+      dnsNames: names.dns,
+      ipAddresses: names.ips,
+      days: 825,
+      usages: ['server'],
+    });
     await this.write('self-signed', made);
     this.set(made);
     return true;
@@ -80,8 +89,10 @@ export class HttpsCertificate {
     } catch {
       throw badRequest('privateKeyPem: not a PEM private key', 'privateKeyPem');
     }
-    if (!cert.checkPrivateKey(key)) throw badRequest('privateKeyPem: the key does not belong to the certificate', 'privateKeyPem');
-    if (new Date(cert.validTo) < new Date()) throw badRequest(`certificatePem: expired on ${cert.validTo}`, 'certificatePem');
+    if (!cert.checkPrivateKey(key))
+      throw badRequest('privateKeyPem: the key does not belong to the certificate', 'privateKeyPem');
+    if (new Date(cert.validTo) < new Date())
+      throw badRequest(`certificatePem: expired on ${cert.validTo}`, 'certificatePem');
     const kc = { certPem, keyPem };
     await this.write('installed', kc);
     this.source = 'installed';
@@ -107,23 +118,90 @@ export class HttpsCertificate {
     for (const l of this.listeners) l(kc);
   }
 
+  /**
+   * The pair `name`: a pair dropped as <name>.crt + <name>.key (or left by an older version) is
+   * adopted into <name>.pem when the key belongs to the certificate; else <name>.pem.
+   */
   private async read(name: string): Promise<KeyCert | undefined> {
-    try {
-      return {
-        certPem: await readFile(join(this.dir, `${name}.crt`), 'utf8'),
-        keyPem: await readFile(join(this.dir, `${name}.key`), 'utf8'),
-      };
-    } catch {
-      return undefined;
+    const path = (ext: string) => join(this.dir, `${name}.${ext}`);
+    const dropped = await readPair(path('crt'), path('key'));
+    if (dropped) {
+      if (matches(dropped)) {
+        await this.write(name, dropped);
+        return dropped;
+      }
+      log.error('HTTPS certificate: the key does not belong to the certificate; ignored', {
+        certificate: path('crt'),
+        key: path('key'),
+      });
     }
+    const pem = await readFile(path('pem'), 'utf8').catch(() => undefined);
+    if (pem === undefined) return undefined;
+    const kc = splitPair(pem);
+    if (kc && matches(kc)) {
+      // The certificate copy may lag the pair after a crash between the two renames.
+      if ((await readFile(path('crt'), 'utf8').catch(() => '')) !== kc.certPem)
+        await writeAtomic(path('crt'), kc.certPem, 0o644);
+      return kc;
+    }
+    log.error('HTTPS certificate: not a key and its certificate; ignored', { file: path('pem') });
+    return undefined;
   }
 
+  /**
+   * The pair first (one atomic file: key and certificate together), then the certificate copy; a
+   * separate key file (dropped by hand) is superseded and removed.
+   */
   private async write(name: string, kc: KeyCert): Promise<void> {
-    for (const [ext, data, mode] of [['key', kc.keyPem, 0o600], ['crt', kc.certPem, 0o644]] as const) {
-      const path = join(this.dir, `${name}.${ext}`);
-      await writeFile(`${path}.tmp`, data, { mode });
-      await rename(`${path}.tmp`, path);
-    }
+    await writeAtomic(join(this.dir, `${name}.pem`), `${kc.keyPem.trimEnd()}\n${kc.certPem}`, 0o600);
+    await writeAtomic(join(this.dir, `${name}.crt`), kc.certPem, 0o644);
+    await rm(join(this.dir, `${name}.key`), { force: true });
+  }
+}
+
+async function readPair(certFile: string, keyFile: string): Promise<KeyCert | undefined> {
+  try {
+    return { keyPem: await readFile(keyFile, 'utf8'), certPem: await readFile(certFile, 'utf8') };
+  } catch {
+    return undefined;
+  }
+}
+
+const KEY_BLOCK = /-----BEGIN ([A-Z ]*)PRIVATE KEY-----[\s\S]+?-----END \1PRIVATE KEY-----\r?\n?/;
+
+/** <name>.pem → key and certificate (chain); undefined unless both are there. */
+function splitPair(pem: string): KeyCert | undefined {
+  const key = KEY_BLOCK.exec(pem);
+  if (!key) return undefined;
+  const certPem = pem.slice(key.index + key[0].length).trimStart();
+  return certPem.includes('-----BEGIN CERTIFICATE-----') ? { keyPem: key[0], certPem } : undefined;
+}
+
+function matches(kc: KeyCert): boolean {
+  try {
+    return new X509Certificate(kc.certPem).checkPrivateKey(createPrivateKey(kc.keyPem));
+  } catch {
+    return false;
+  }
+}
+
+/** Temp file, fsync, rename, directory fsync: the file is whole, old or new, also after a power cut. */
+async function writeAtomic(path: string, text: string, mode: number): Promise<void> {
+  const tmp = `${path}.tmp`;
+  const f = await open(tmp, 'w', mode);
+  try {
+    await f.writeFile(text);
+    await f.chmod(mode);
+    await f.sync();
+  } finally {
+    await f.close();
+  }
+  await rename(tmp, path);
+  const dir = await open(join(path, '..'), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
   }
 }
 
