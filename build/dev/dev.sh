@@ -28,5 +28,6 @@ echo
 echo "Quantix-vDC (dev) on ${url}  — health: ${url}api/v1/health"
 if curl -fsk "${url}api/v1/setup/status" | grep -q '"needsSetup":true'; then
   echo "first run: open ${url} to create the admin (or restart with QX_ADMIN_PASSWORD=...)"
+  echo "  Setup code: $(cat "$QX_SERVER_DATA_DIR/setup-code" 2>/dev/null || echo '(not written: see the server log)')"
 fi
 wait -n "${pids[@]}"

@@ -101,7 +101,9 @@ export function buildOpenApi(version: string): JsonSchema {
       title: 'Quantix-vDC API',
       version,
       description: [
-        'Auth: GET /api/v1/setup/status; while needsSetup, POST /api/v1/setup creates the first admin.',
+        'Auth: GET /api/v1/setup/status; while needsSetup, POST /api/v1/setup {username, password, setupCode} creates the first admin',
+        '(setupCode: the one-time code on the appliance console, in <dataDir>/setup-code; 403 field setupCode without it).',
+        'Sign-in and setup attempts are limited per user and source address: 429 with Retry-After while locked out.',
         `POST /api/v1/auth/login sets the HttpOnly cookie "${SESSION_COOKIE}" and returns {user, csrfToken};`,
         `send the token as header "${CSRF_HEADER}" on every POST/PUT/PATCH/DELETE made with the cookie.`,
         'API tokens: "Authorization: Bearer <secret>" (no CSRF header needed).',
