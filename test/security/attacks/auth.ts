@@ -30,10 +30,18 @@ function call(
   s: TestServer,
   method: string,
   path: string,
-  opts: { from: string; body?: unknown; agent?: Agent; cookie?: string; csrf?: string; bearer?: string },
+  opts: {
+    from: string;
+    body?: unknown;
+    agent?: Agent;
+    cookie?: string;
+    csrf?: string;
+    bearer?: string;
+    headers?: Record<string, string>;
+  },
 ): Promise<Reply> {
   const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...opts.headers };
   if (payload) headers['content-type'] = 'application/json';
   if (opts.cookie) headers.cookie = opts.cookie;
   if (opts.csrf) headers['x-csrf-token'] = opts.csrf;
@@ -112,6 +120,13 @@ describe('auth', () => {
     }
     const right = await login(s, '127.0.0.3', ADMIN_PASSWORD);
     assert.equal(right.status, 429, 'the right password from the locked-out address is refused meanwhile');
+    // The server keys on the socket's peer, not on a header the client writes.
+    const spoofed = await call(s, 'POST', '/api/v1/auth/login', {
+      from: '127.0.0.3',
+      headers: { 'x-forwarded-for': '127.0.0.1', 'x-real-ip': '127.0.0.1' },
+      body: { username: 'admin', password: ADMIN_PASSWORD },
+    });
+    assert.equal(spoofed.status, 429, 'X-Forwarded-For does not move the attacker to another address');
   });
 
   attack('an attacker at one address locks the admin out everywhere (web UI and console screen)', async () => {
