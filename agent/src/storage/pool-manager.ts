@@ -17,6 +17,7 @@ import { removeInterruptedWork } from './interrupted-work.js';
 import { isInside } from './kinds/dir.js';
 import { KeyedLock } from './keyed-lock.js';
 import { loopDetach, loopList } from './loop-device.js';
+import { describeLoopSpace, loopPoolSpace } from './loop-space.js';
 import { readMounts, unmount } from './mounts.js';
 import {
   libvirtPoolDefine,
@@ -262,11 +263,13 @@ export class PoolManager {
           `must be at least the current ${current} bytes of pool ${record.name}; pools never shrink`,
         );
       }
-      const free = (await spaceFigures(join(this.opts.dataDir, 'pools'))).availableBytes;
-      if (target - current > free) {
+      // The growth is a new promise on top of every loop pool's (this one's included).
+      const poolsDir = join(this.opts.dataDir, 'pools');
+      const space = await loopPoolSpace(poolsDir);
+      if (target - current > space.availableBytes) {
         throw new AgentError(
           ErrorCode.ResourceExhausted,
-          `size_bytes: growing pool ${record.name} by ${target - current} bytes needs more than the ${free} bytes free on the data disk`,
+          `size_bytes: growing pool ${record.name} by ${target - current} bytes needs more than available: ${describeLoopSpace(space, poolsDir)}`,
           'size_bytes',
         );
       }

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PoolKind } from '@quantix/proto/v1/storage.js';
@@ -75,6 +75,22 @@ test('a second loop pool of 70% of the free space is refused with the figures; n
     (await manager.list()).map((p) => p.name),
     [first],
   );
+
+  // Growing makes a promise too: the first pool cannot grow into what is not available either.
+  const available = (await loopPoolSpace(poolsDir)).availableBytes;
+  await assert.rejects(manager.grow(first, size + available + 16 * MIB), (e: unknown) => {
+    assert.ok(e instanceof AgentError, String(e));
+    assert.equal(e.code, 'RESOURCE_EXHAUSTED');
+    assert.equal(e.field, 'size_bytes');
+    assert.match(
+      e.message,
+      new RegExp(
+        `^size_bytes: growing pool ${first} by \\d+ bytes needs more than available: .*\\(pool ${first}: \\d+ bytes\\)`,
+      ),
+    );
+    return true;
+  });
+  assert.equal((await stat(join(poolsDir, `${first}.img`))).size, size, 'the backing file did not grow');
 
   // What is still available is still usable.
   const rest = (await loopPoolSpace(poolsDir)).availableBytes;
