@@ -115,6 +115,11 @@ test('the web UI drives the whole product in Chromium', { timeout: 600_000 }, as
     await gotoPage(page, stack.url);
     await page.locator('qx-setup-page #password').waitFor();
     await shot(page, '01-setup');
+    await page.locator('qx-setup-page #setupCode').fill('WRNG-CODE');
+    await page.locator('qx-setup-page #password').fill(ADMIN.password);
+    await page.locator('qx-setup-page #confirm').fill(ADMIN.password);
+    await page.locator('qx-setup-page button[type=submit]').click();
+    await page.locator('qx-setup-page #setupCode-error', { hasText: 'wrong setup code' }).waitFor();
     await page.locator('qx-setup-page #setupCode').fill(await stack.setupCode());
     await page.locator('qx-setup-page #password').fill('short');
     await page.locator('qx-setup-page #confirm').fill('short');
