@@ -2,7 +2,7 @@
 // only) through which `qx agent …` asks the running agent for its vDC status, a new join token, or
 // to leave its vDC (the console's T and R keys). One JSON line in, one JSON line out.
 import { createConnection, createServer, type Server } from 'node:net';
-import { rm } from 'node:fs/promises';
+import { chmod, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { VdcMembership, VdcStatus } from './vdc-membership.js';
 import { log } from '../log.js';
@@ -30,11 +30,14 @@ export async function startControlSocket(dataDir: string, membership: VdcMembers
   await rm(path, { force: true }); // left by an agent that did not stop cleanly
   const server = createServer((socket) => {
     let input = '';
+    let handled = false;
     socket.setEncoding('utf8');
     socket.on('error', () => undefined);
     socket.on('data', (chunk: string) => {
+      if (handled) return; // one request per connection
       input += chunk;
       if (!input.includes('\n')) return void (input.length > 1024 && socket.destroy());
+      handled = true;
       const answer = (reply: Reply) => socket.end(`${JSON.stringify(reply)}\n`);
       let verb: unknown;
       try {
@@ -55,6 +58,7 @@ export async function startControlSocket(dataDir: string, membership: VdcMembers
     server.once('error', reject);
     server.listen(path, () => resolve());
   });
+  await chmod(path, 0o600); // the identity dir (0700) already keeps others out
   return server;
 }
 
