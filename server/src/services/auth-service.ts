@@ -1,6 +1,7 @@
-// Who is calling: first-run setup (with its one-time code), sign-in with lockout, sessions (cookie value hashed in the
-// db, CSRF token per session), API tokens (Bearer, hashed), role checks, and watch(): open
-// streams (SSE, console websockets) end when their caller's credentials stop being valid.
+// Who is calling: first-run setup (with its one-time code), sign-in with lockout, sessions
+// (cookie value hashed in the db, CSRF token per session), API tokens (Bearer, hashed), role
+// checks, and watch(): open streams (SSE, console websockets) end when their caller's
+// credentials stop being valid.
 // Never imports Koa.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Role } from '../dto/operation.js';
@@ -72,7 +73,7 @@ export class AuthService {
    */
   async setup(username: string, password: string, code: string | undefined, address: string): Promise<UserRecord> {
     if (!this.needsSetup()) throw conflict('setup is already done: sign in instead');
-    this.admit(SETUP_ATTEMPTS, address, 'wrong setup codes');
+    this.admit(SETUP_ATTEMPTS, address, 'too many wrong setup codes');
     if (!this.setupCode?.matches(code)) {
       await this.limiter.saved();
       throw new HttpError(
@@ -88,9 +89,9 @@ export class AuthService {
   }
 
   /** Counts an attempt before its secret is checked; 429 with Retry-After while locked out. */
-  private admit(name: string, address: string, what: string): void {
+  private admit(name: string, address: string, refusal: string): void {
     const wait = this.limiter.attempt(name, address);
-    if (wait > 0) throw tooMany(`too many ${what} for "${name}" from this address: try again in ${wait} s`, wait);
+    if (wait > 0) throw tooMany(`${refusal} from this address: try again in ${wait} s`, wait);
   }
 
   /** `firstUser`: only while no user exists (first-run setup). */
@@ -128,7 +129,7 @@ export class AuthService {
   /** Checks the password (with lockout) and opens a session. */
   async login(username: string, password: string, address: string): Promise<{ user: UserRecord } & NewSession> {
     // Counted before the hash runs: parallel guesses cannot all pass the limit.
-    this.admit(username, address, 'failed sign-ins');
+    this.admit(username, address, `too many failed sign-ins for "${username}"`);
     const user = this.users.byName(username);
     const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
     if (!user || !ok || user.disabled) {
@@ -189,7 +190,7 @@ export class AuthService {
 
   /** Own password: checked like a sign-in; ends the user's other sessions and revokes their API tokens. */
   async changePassword(p: Principal, current: string, next: string, address: string): Promise<void> {
-    this.admit(p.user.username, address, 'failed sign-ins');
+    this.admit(p.user.username, address, `too many failed sign-ins for "${p.user.username}"`);
     if (!(await verifyPassword(current, p.user.passwordHash))) {
       await this.limiter.saved();
       throw badRequest('currentPassword: wrong password', 'currentPassword');

@@ -183,6 +183,8 @@ describe('auth', () => {
       [403, 403, 403, 403, 429, 429],
       'wrong codes count like failed sign-ins (the code-less try was the first)',
     );
+    assert.match(guesses[4]!.message, /too many wrong setup codes from this address: try again in \d+ s/);
+    assert.ok(Number(guesses[4]!.retryAfter) > 0, `Retry-After: ${guesses[4]!.retryAfter}`);
     assert.equal(fresh.services.auth.listUsers().length, 0, 'nothing was created');
     const ok = await call(fresh, 'POST', '/api/v1/setup', {
       from: '127.0.0.1',
