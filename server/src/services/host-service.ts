@@ -129,7 +129,13 @@ export class HostService {
       } catch (err) {
         if (err instanceof AlreadyJoinedError) {
           // Trying again cannot help: the operator decides (the host's console, or that vDC).
-          log.error('local agent not joined: it belongs to another vDC', { address, error: err.message });
+          log.error(
+            'local agent not joined: it belongs to another vDC; release it with R on the console or `qx agent leave`',
+            {
+              address,
+              error: err.message,
+            },
+          );
           return;
         }
         log.warn('local agent not joined yet', { address, error: err instanceof Error ? err.message : String(err) });
