@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { access, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ADMIN_PASSWORD, startTestServer } from '../test-support/test-server.js';
@@ -18,7 +18,8 @@ import { Db } from '../store/db.js';
 import { SessionRepo, TokenRepo, UserRepo } from '../store/user-repo.js';
 import { AuthService, type Principal } from './auth-service.js';
 import { LoginLimiter } from './login-limiter.js';
-import { SetupCode } from './setup-code.js';
+import { readSetupCode, SETUP_CODE_FILE, SetupCode } from './setup-code.js';
+import { loadServerConfig } from '../config.js';
 
 const DAY_MS = 86_400_000;
 /** The setup code authOnTempDb() opens setup with. */
@@ -184,6 +185,26 @@ test('qxt-srv auth: setup, lockout, tokens, logout', async (t) => {
     assert.doesNotMatch(users.text, /scrypt|passwordHash/);
     assert.match(s.services.db.data.users[0]!.passwordHash, /^scrypt\$/);
   });
+});
+
+test('qxt-srv auth: the setup code comes from the kernel command line when given; an initial admin password makes none', async (t) => {
+  assert.equal(
+    loadServerConfig({ QX_SERVER_DATA_DIR: '/nonexistent' }, 'ro quantix.setup_code=WXYZ-2345').setupCode,
+    'WXYZ-2345',
+  );
+  const given = await startTestServer({ QX_SETUP_CODE: 'ABCD-EFGH' }, { setup: false });
+  t.after(() => given.stop());
+  assert.equal(await readSetupCode(given.dataDir), 'ABCD-EFGH');
+  const c = given.client();
+  const r = await c.request('POST', '/api/v1/setup', {
+    body: { username: 'admin', password: ADMIN_PASSWORD, setupCode: 'abcdefgh' },
+  });
+  assert.equal(r.status, 201, 'case and dashes do not matter');
+
+  const preset = await startTestServer({ QX_ADMIN_PASSWORD: ADMIN_PASSWORD }, { setup: false });
+  t.after(() => preset.stop());
+  await assert.rejects(access(join(preset.dataDir, SETUP_CODE_FILE)), /ENOENT/, 'no setup code once the admin exists');
+  assert.equal((await preset.client().login('admin', ADMIN_PASSWORD)).status, 200);
 });
 
 test('qxt-srv auth: two concurrent first-run setups create exactly one admin', async (t) => {
