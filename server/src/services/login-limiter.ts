@@ -1,6 +1,7 @@
 // Sign-in attempt limiting (logins and the first-run setup code). An attempt is counted before
-// its secret is checked, so parallel guesses cannot pass the limit. Kept in <dataDir>/login-limiter.json
-// (written atomically) so a restart forgives nothing; bounded in size, idle entries expire.
+// its secret is checked, so parallel guesses cannot pass the limit. Kept in
+// <dataDir>/login-limiter.json (written atomically): a restart forgives nothing. Bounded in size;
+// idle entries expire.
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
@@ -57,7 +58,8 @@ export function addressKey(ip: string): string {
     .join(':')}::/64`;
 }
 
-const isLoopback = (key: string) => key.startsWith('127.') || key === '::1' || key === '0:0:0:0::/64';
+/** 127.0.0.0/8, and ::1 (keyed as the /64 it lies in, which holds no other real peer). */
+const isLoopback = (key: string) => key.startsWith('127.') || key === '0:0:0:0::/64';
 
 export class LoginLimiter {
   private readonly counters = new Map<string, Counter>();
