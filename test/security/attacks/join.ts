@@ -156,6 +156,14 @@ describe('join', () => {
         /^UNAUTHENTICATED/,
         "the attacker's certificate opens no shell",
       );
+      // Nor can it make the host leave its vDC.
+      const leaver = new HostServiceClient(agent.address, pinnedCredentials(agent.certPem, attacker.client), GRPC_OPTS);
+      const left = await unary(leaver, leaver.leave, { vdcId: 'attacker' }).then(
+        () => 'left',
+        (e: ServiceError) => status[e.code],
+      );
+      leaver.close();
+      assert.equal(left, 'UNAUTHENTICATED');
       assert.equal(await hostInfoWith(agent, vdcClient()), `served ${hostId}`, 'the vDC still reaches the agent');
       const host = (await s.admin.request<HostDto>('GET', `/api/v1/hosts/${hostId}`)).json;
       assert.equal(host.status, 'online');
