@@ -58,7 +58,7 @@ export class QxAddHostWizard extends LitElement {
       ${top ? html`<div class="notice error" role="alert">${top}</div>` : nothing}
       ${!this.probe
         ? html`<form @submit=${this.onProbe}>
-            ${formField('Agent address', 'address', html`<input id="address" name="address" placeholder="10.0.0.12 or host:9443" required aria-invalid=${!!err('address')} />`, err('address'), 'The host’s console shows its address and a one-time join token.')}
+            ${formField('Agent address', 'address', html`<input id="address" name="address" placeholder="10.0.0.12 or host:9443" required aria-invalid=${!!err('address')} />`, err('address'), 'The host’s console shows its address and a one-time join token (valid for an hour; T there makes a new one). A host that belongs to another vDC must leave it first.')}
             <div class="toolbar"><button class="primary" type="submit" ?disabled=${this.busy}>${this.busy ? 'Connecting…' : 'Connect'}</button>${cancel}</div>
           </form>`
         : html`<form @submit=${this.onJoin}>
