@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { operations, sockets } from './openapi.js';
 import { startTestServer, type TestServer } from './test-support/test-server.js';
+import { metricSample } from './test-support/prometheus-text.js';
 
 const concrete = (path: string) => path.replace(/:([A-Za-z]+)/g, 'qxt-srv-$1');
 const SELF_SERVICE = new Set(['logout', 'changePassword']);
@@ -54,7 +55,13 @@ test('qxt-srv router: auth, roles, CSRF and the OpenAPI document', async (t) => 
     for (const op of operations.filter((o) => o.method === 'GET' && o.role !== 'viewer' && o.role !== 'public')) {
       assert.equal((await viewer.request('GET', concrete(op.path))).status, 403, op.path);
     }
-    assert.deepEqual(operations.filter((o) => o.method === 'GET' && o.role === 'operator').map((o) => o.id).sort(), ['downloadVolume', 'exportVm']);
+    assert.deepEqual(
+      operations
+        .filter((o) => o.method === 'GET' && o.role === 'operator')
+        .map((o) => o.id)
+        .sort(),
+      ['downloadVolume', 'exportVm'],
+    );
   });
 
   await t.test('a cookie session without the CSRF header gets 403 on every mutation', async () => {
@@ -67,7 +74,10 @@ test('qxt-srv router: auth, roles, CSRF and the OpenAPI document', async (t) => 
 
   await t.test('viewer-level mutations (logout, own password) still need CSRF but not a higher role', () => {
     assert.deepEqual(
-      operations.filter((o) => o.method !== 'GET' && o.role === 'viewer').map((o) => o.id).sort(),
+      operations
+        .filter((o) => o.method !== 'GET' && o.role === 'viewer')
+        .map((o) => o.id)
+        .sort(),
       [...SELF_SERVICE].sort(),
     );
   });
@@ -76,7 +86,11 @@ test('qxt-srv router: auth, roles, CSRF and the OpenAPI document', async (t) => 
     for (const ws of sockets) {
       assert.equal(await wsStatus(s, `${concrete(ws.path)}?ticket=x`), 401, ws.path);
       assert.equal(await wsStatus(s, `${concrete(ws.path)}?ticket=x`, { cookie: viewer.cookie }), 403, ws.path);
-      assert.equal(await wsStatus(s, `${concrete(ws.path)}?ticket=bogus`, { cookie: s.admin.cookie }), 401, `${ws.path} bad ticket`);
+      assert.equal(
+        await wsStatus(s, `${concrete(ws.path)}?ticket=bogus`, { cookie: s.admin.cookie }),
+        401,
+        `${ws.path} bad ticket`,
+      );
       assert.equal(
         await wsStatus(s, `${concrete(ws.path)}?ticket=x`, { cookie: s.admin.cookie, origin: 'https://evil.example' }),
         403,
@@ -87,15 +101,20 @@ test('qxt-srv router: auth, roles, CSRF and the OpenAPI document', async (t) => 
   });
 
   await t.test('the OpenAPI document matches the router', async () => {
-    const r = await anon.request<{ paths: Record<string, Record<string, { 'x-qx-websocket'?: boolean }>> }>('GET', '/api/v1/openapi.json');
+    const r = await anon.request<{ paths: Record<string, Record<string, { 'x-qx-websocket'?: boolean }>> }>(
+      'GET',
+      '/api/v1/openapi.json',
+    );
     assert.equal(r.status, 200);
     const documented = new Set<string>();
     for (const [path, methods] of Object.entries(r.json.paths)) {
-      for (const [m, item] of Object.entries(methods)) if (!item['x-qx-websocket']) documented.add(`${m.toUpperCase()} ${path}`);
+      for (const [m, item] of Object.entries(methods))
+        if (!item['x-qx-websocket']) documented.add(`${m.toUpperCase()} ${path}`);
     }
     const routed = new Set<string>();
     for (const layer of s.running.app.router.stack) {
-      for (const m of layer.methods.filter((x) => x !== 'HEAD')) routed.add(`${m} ${String(layer.path).replace(/:([A-Za-z]+)/g, '{$1}')}`);
+      for (const m of layer.methods.filter((x) => x !== 'HEAD'))
+        routed.add(`${m} ${String(layer.path).replace(/:([A-Za-z]+)/g, '{$1}')}`);
     }
     assert.deepEqual([...routed].sort(), [...documented].sort());
     const wsDocumented = Object.entries(r.json.paths)
@@ -112,7 +131,9 @@ test('qxt-srv router: auth, roles, CSRF and the OpenAPI document', async (t) => 
     r = await s.admin.request('POST', '/api/v1/clusters', { body: { name: 'qxt-srv-a', colour: 'red' } });
     assert.equal(r.status, 400);
     assert.equal((r.json as { error: { field: string } }).error.field, 'colour');
-    r = await s.admin.request('POST', '/api/v1/vms', { body: { name: 'qxt-srv-vm', pool: 'p', memoryMib: 128, disks: [{ sizeBytes: 'big' }] } });
+    r = await s.admin.request('POST', '/api/v1/vms', {
+      body: { name: 'qxt-srv-vm', pool: 'p', memoryMib: 128, disks: [{ sizeBytes: 'big' }] },
+    });
     assert.equal(r.status, 400);
     assert.equal((r.json as { error: { field: string } }).error.field, 'disks[0].sizeBytes');
     r = await s.admin.request('POST', '/api/v1/vms/qxt-srv-missing/shutdown');
@@ -128,11 +149,26 @@ test('qxt-srv router: auth, roles, CSRF and the OpenAPI document', async (t) => 
   });
 
   await t.test('mutations are audited with user, action and result', async () => {
-    const r = await s.admin.request<{ user: string; action: string; result: string }[]>('GET', '/api/v1/audit?limit=1000');
+    const r = await s.admin.request<{ user: string; action: string; result: string }[]>(
+      'GET',
+      '/api/v1/audit?limit=1000',
+    );
     assert.equal(r.status, 200);
     assert.ok(r.json.some((e) => e.action === 'createCluster' && e.result === 'error' && e.user === 'admin'));
     assert.ok(r.json.some((e) => e.action === 'createUser' && e.result === 'ok'));
-    assert.ok(r.json.some((e) => e.action === 'startVm' && e.user === '-' && e.result === 'error'));
+    assert.ok(
+      !r.json.some((e) => e.user === '-'),
+      'requests refused without credentials are counted, not audited one by one',
+    );
+    const m = await s.admin.request('GET', '/metrics');
+    const refused = metricSample(
+      m.text,
+      'quantix_unauthenticated_requests_total{reason="no-credentials",status="401"}',
+    );
+    assert.ok(
+      refused >= operations.filter((o) => o.role !== 'public').length,
+      `refusals counted in /metrics (${refused})`,
+    );
   });
 
   await t.test('HTTPS answers carry HSTS; JSON bodies over 1 MiB are refused', async () => {
@@ -142,4 +178,3 @@ test('qxt-srv router: auth, roles, CSRF and the OpenAPI document', async (t) => 
     assert.equal(big.status, 413);
   });
 });
-

@@ -1,19 +1,21 @@
 // createApp(services): the Koa application without listening, so tests drive it in-process.
 // Every operation of the contract (openapi.ts) is bound here to its handler with the same
-// pipeline: role check → CSRF → query/body validation → handler → audit (mutations).
+// pipeline: role check → CSRF → query/body validation → handler → audit (mutations and downloads
+// of guest data; requests refused before anyone was identified are counted, not audited).
 import Koa, { type Context } from 'koa';
 import Router from '@koa/router';
 import type { Services } from './compose.js';
 import { operations } from './openapi.js';
 import type { Operation } from './dto/operation.js';
 import { errorMiddleware, toHttp } from './middleware/error.js';
-import { authMiddleware } from './middleware/auth.js';
+import { authMiddleware, readSessionCookie } from './middleware/auth.js';
 import { checkCsrf } from './middleware/csrf.js';
 import { readJson } from './middleware/body.js';
 import { securityHeaders } from './middleware/security-headers.js';
 import { staticUi } from './middleware/static-ui.js';
 import { validate } from './schema/validate.js';
 import { log } from './log.js';
+import type { RefusalReason } from './services/metrics-service.js';
 import type { Schema } from './schema/schema.js';
 import type { Handlers } from './routes/handler.js';
 import { authHandlers } from './routes/auth.js';
@@ -68,7 +70,8 @@ export function createApp(s: Services): App {
 }
 
 function operationMiddleware(s: Services, op: Operation, handler: Handlers[string]) {
-  const mutating = op.method !== 'GET';
+  // Streamed replies (volume download, OVA export) carry guest data: audited like a mutation.
+  const audited = op.method !== 'GET' || op.response === 'stream';
   return async (ctx: Context): Promise<void> => {
     const started = process.hrtime.bigint();
     const principal = ctx.state.principal;
@@ -98,9 +101,22 @@ function operationMiddleware(s: Services, op: Operation, handler: Handlers[strin
       throw err;
     } finally {
       s.metrics.observeRequest(op.id, status, Number(process.hrtime.bigint() - started) / 1e9);
-      if (mutating) await audit(s, op, ctx, status, detail);
+      const refused = refusal(op, ctx, status);
+      if (refused) s.metrics.refuse(refused, status);
+      else if (audited) await audit(s, op, ctx, status, detail);
     }
   };
+}
+
+/**
+ * Why a request from no one in particular failed, or undefined when it is worth an audit row: a
+ * signed-in caller, a success, or a wrong password at sign-in (the login limiter bounds those;
+ * its 429s are counted).
+ */
+function refusal(op: Operation, ctx: Context, status: number): RefusalReason | undefined {
+  if (ctx.state.principal || status < 400 || (op.id === 'login' && status === 401)) return undefined;
+  if (op.role === 'public') return 'refused';
+  return ctx.get('Authorization') || readSessionCookie(ctx.get('Cookie')) ? 'invalid-credentials' : 'no-credentials';
 }
 
 /** An all-optional body may be left out entirely (e.g. POST …/shutdown). */

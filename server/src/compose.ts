@@ -62,11 +62,18 @@ export async function createServices(config: ServerConfig): Promise<Services> {
   const vdc = await ensureVdcIdentity(new VdcRepo(db));
   const inventory = new InventoryService(events);
   const pool = new AgentPool({ keyPem: vdc.clientKeyPem, certPem: vdc.clientCertPem }, inventory);
-  const tasks = new TaskService(new TaskRepo(db), events);
+  const tasks = new TaskService(await TaskRepo.open(config.dataDir), events);
   await tasks.failInterrupted();
   const setupCode = new SetupCode(config.dataDir);
   const limiter = await LoginLimiter.open(config.dataDir);
-  const auth = new AuthService(new UserRepo(db), new SessionRepo(db), new TokenRepo(db), limiter, config.sessionHours, setupCode);
+  const auth = new AuthService(
+    new UserRepo(db),
+    new SessionRepo(db),
+    new TokenRepo(db),
+    limiter,
+    config.sessionHours,
+    setupCode,
+  );
   // The kernel-command-line admin (if any) exists before setup is opened with a code.
   await bootstrapAdmin(auth, config.adminPassword);
   await setupCode.prepare(auth.needsSetup(), config.setupCode);
@@ -77,6 +84,8 @@ export async function createServices(config: ServerConfig): Promise<Services> {
   const clusterNetworks = new ClusterNetworkService(clusterNetworkRepo, hostRepo, clusterRepo, pool, networks, events);
   clusters.networkCheck = (hostId, names) => clusterNetworks.placementProblem(hostId, names);
   const abort = new AbortController();
+  const audit = new AuditService(await AuditRepo.open(config.dataDir));
+  if (db.problem) await reportDbProblem(audit, db.problem);
   return {
     config,
     db,
@@ -84,7 +93,7 @@ export async function createServices(config: ServerConfig): Promise<Services> {
     events,
     auth,
     tasks,
-    audit: new AuditService(new AuditRepo(db)),
+    audit,
     inventory,
     pool,
     hosts,
@@ -99,13 +108,28 @@ export async function createServices(config: ServerConfig): Promise<Services> {
     certificate: await HttpsCertificate.load(config.dataDir),
     start() {
       hosts.startAll();
-      if (config.localAgent) void hosts.joinLocalAgent(config.localAgent.address, config.localAgent.dataDir, abort.signal);
+      if (config.localAgent)
+        void hosts.joinLocalAgent(config.localAgent.address, config.localAgent.dataDir, abort.signal);
     },
     stop() {
       abort.abort();
       pool.stop();
     },
   };
+}
+
+/** A configuration file replaced at start by its last good copy: the admin sees it in the audit log. */
+function reportDbProblem(audit: AuditService, problem: string): Promise<void> {
+  return audit.record({
+    user: 'system',
+    action: 'recoverConfiguration',
+    method: '-',
+    path: '',
+    target: 'quantix.db.json',
+    status: 500,
+    detail: problem,
+    remote: '',
+  });
 }
 
 /** The appliance passes the first admin password (env or kernel command line). */

@@ -1,4 +1,5 @@
-// The audit log: one entry per mutating request (who, what, target, when, result).
+// The audit log: one entry per mutating request and per download of guest data (who, what,
+// target, when, result). Text fields are cut to MAX_FIELD characters: a caller chooses the path.
 import { randomUUID } from 'node:crypto';
 import type { AuditEntryDto } from '../dto/system.js';
 import type { AuditRepo } from '../store/log-repo.js';
@@ -14,6 +15,9 @@ export interface AuditInput {
   remote: string;
 }
 
+/** Longest stored text field; longer ones keep their start and say how much was cut. */
+export const MAX_FIELD = 512;
+
 export class AuditService {
   constructor(private readonly repo: AuditRepo) {}
 
@@ -22,17 +26,24 @@ export class AuditService {
       id: randomUUID(),
       at: new Date().toISOString(),
       result: e.status < 400 ? 'ok' : 'error',
-      ...e,
+      user: cut(e.user),
+      action: e.action,
+      method: e.method,
+      path: cut(e.path),
+      target: cut(e.target),
+      status: e.status,
+      detail: cut(e.detail),
+      remote: cut(e.remote),
     });
   }
 
-  list(limit: number, before?: string): AuditEntryDto[] {
-    const all = this.repo.list();
-    let end = all.length;
-    if (before) {
-      const i = all.findIndex((t) => t.id === before);
-      if (i >= 0) end = i;
-    }
-    return all.slice(Math.max(0, end - limit), end).reverse();
+  list(limit: number, before?: string): Promise<AuditEntryDto[]> {
+    return this.repo.page(limit, before);
   }
+}
+
+function cut(text: string): string {
+  if (text.length <= MAX_FIELD) return text;
+  const note = `… (${text.length} characters)`;
+  return text.slice(0, MAX_FIELD - note.length) + note;
 }

@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentPool } from '../agents/agent-pool.js';
-import { Db } from '../store/db.js';
 import { TaskRepo } from '../store/log-repo.js';
 import { histogramBuckets, metricSample } from '../test-support/prometheus-text.js';
 import { EventHub } from './event-hub.js';
@@ -21,7 +20,9 @@ const info = (kind: string) => ({ kind, target: { type: 'vm', id: 'v1', name: 'w
 test('metrics: task durations by kind, API latency histograms by operation and status class', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'qxt-srv-metrics-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  const tasks = new TaskService(new TaskRepo(await Db.open(dir)), new EventHub());
+  const repo = await TaskRepo.open(dir);
+  t.after(() => repo.close());
+  const tasks = new TaskService(repo, new EventHub());
   const metrics = new MetricsService(noHosts, tasks);
 
   const began = Date.now();
@@ -40,15 +41,34 @@ test('metrics: task durations by kind, API latency histograms by operation and s
   assert.match(text, /^# TYPE quantix_task_duration_seconds summary$/m);
   assert.equal(metricSample(text, 'quantix_task_duration_seconds_count{kind="vm.create"}'), 2);
   const createSum = metricSample(text, 'quantix_task_duration_seconds_sum{kind="vm.create"}');
-  assert.ok(createSum >= 0.09 && createSum <= wallSeconds, `vm.create sum ${createSum} s (one task slept 100 ms; all ran in ${wallSeconds} s)`);
-  assert.equal(metricSample(text, 'quantix_task_duration_seconds_count{kind="volume.clone"}'), 1, 'failed tasks are timed too');
+  assert.ok(
+    createSum >= 0.09 && createSum <= wallSeconds,
+    `vm.create sum ${createSum} s (one task slept 100 ms; all ran in ${wallSeconds} s)`,
+  );
+  assert.equal(
+    metricSample(text, 'quantix_task_duration_seconds_count{kind="volume.clone"}'),
+    1,
+    'failed tasks are timed too',
+  );
 
   assert.match(text, /^# TYPE quantix_api_request_duration_seconds histogram$/m);
   const h = 'quantix_api_request_duration_seconds';
   const ok = 'operation="getVm",status="2xx"';
   assert.deepEqual(
     histogramBuckets(text, h, ok).map((b) => [b.le, b.count]),
-    [[0.005, 1], [0.01, 1], [0.025, 1], [0.05, 1], [0.1, 2], [0.25, 2], [0.5, 2], [1, 2], [2.5, 2], [5, 2], [10, 2]],
+    [
+      [0.005, 1],
+      [0.01, 1],
+      [0.025, 1],
+      [0.05, 1],
+      [0.1, 2],
+      [0.25, 2],
+      [0.5, 2],
+      [1, 2],
+      [2.5, 2],
+      [5, 2],
+      [10, 2],
+    ],
   );
   assert.equal(metricSample(text, `${h}_bucket{${ok},le="+Inf"}`), 2);
   assert.equal(metricSample(text, `${h}_count{${ok}}`), 2);
@@ -60,7 +80,10 @@ test('metrics: task durations by kind, API latency histograms by operation and s
   assert.equal(metricSample(text, `${h}_bucket{${notFound},le="0.01"}`), 0);
 
   const slow = 'operation="startVm",status="5xx"';
-  assert.ok(histogramBuckets(text, h, slow).every((b) => b.count === 0), 'a 12 s request is in no finite bucket');
+  assert.ok(
+    histogramBuckets(text, h, slow).every((b) => b.count === 0),
+    'a 12 s request is in no finite bucket',
+  );
   assert.equal(metricSample(text, `${h}_bucket{${slow},le="+Inf"}`), 1);
   assert.equal(metricSample(text, `${h}_sum{${slow}}`), 12);
 });

@@ -1,5 +1,6 @@
-// Long operations as tasks: a record in the db (created and finished there), progress and log
-// lines in memory and over SSE as they happen. Callers get the TaskDto at once (HTTP 202).
+// Long operations as tasks: a record in the task log (appended when created and when finished),
+// progress and log lines in memory and over SSE as they happen. Callers get the TaskDto at once
+// (HTTP 202).
 import { randomUUID } from 'node:crypto';
 import type { TaskDto } from '../dto/tasks.js';
 import { notFound } from '../errors.js';
@@ -33,18 +34,23 @@ export class TaskService {
 
   /** Tasks that were running when the server stopped did not finish. */
   async failInterrupted(): Promise<void> {
-    let changed = false;
     for (const t of this.repo.list()) {
       if (t.status === 'running') {
-        Object.assign(t, { status: 'failed', error: 'the server restarted while this task ran', finishedAt: new Date().toISOString() });
-        changed = true;
+        Object.assign(t, {
+          status: 'failed',
+          error: 'the server restarted while this task ran',
+          finishedAt: new Date().toISOString(),
+        });
+        await this.repo.save(t);
       }
     }
-    if (changed) await this.repo.save();
   }
 
   /** Starts `work` as a task; resolves once the task is recorded (not when it finishes). */
-  async start(info: TaskStart, work: (t: TaskContext) => Promise<unknown>): Promise<{ dto: TaskDto; done: Promise<TaskRecord> }> {
+  async start(
+    info: TaskStart,
+    work: (t: TaskContext) => Promise<unknown>,
+  ): Promise<{ dto: TaskDto; done: Promise<TaskRecord> }> {
     const rec: TaskRecord = {
       id: randomUUID(),
       ...info,
@@ -79,7 +85,8 @@ export class TaskService {
   async runToEnd(info: TaskStart, work: (t: TaskContext) => Promise<unknown>): Promise<TaskRecord> {
     const { done } = await this.start(info, work);
     const rec = await done;
-    if (rec.status === 'failed') throw (rec as TaskRecord & { cause?: unknown }).cause ?? new HttpError(500, rec.error ?? 'failed');
+    if (rec.status === 'failed')
+      throw (rec as TaskRecord & { cause?: unknown }).cause ?? new HttpError(500, rec.error ?? 'failed');
     return rec;
   }
 
@@ -103,7 +110,11 @@ export class TaskService {
     return t;
   }
 
-  private async run(rec: TaskRecord, ctx: TaskContext, work: (t: TaskContext) => Promise<unknown>): Promise<TaskRecord> {
+  private async run(
+    rec: TaskRecord,
+    ctx: TaskContext,
+    work: (t: TaskContext) => Promise<unknown>,
+  ): Promise<TaskRecord> {
     const started = Date.now();
     try {
       rec.result = (await work(ctx)) ?? null;
@@ -119,7 +130,7 @@ export class TaskService {
     d.count++;
     d.sum += (Date.now() - started) / 1000;
     this.durations.set(rec.kind, d);
-    await this.repo.save();
+    await this.repo.save(rec);
     this.events.publish('task', rec);
     return rec;
   }

@@ -1,15 +1,17 @@
-// The server's state: one lowdb JSON file (<dataDir>/quantix.db.json) written atomically
-// (temp file + rename, via steno), with a schema version and forward migrations on load.
+// The server's configuration: one lowdb JSON file (<dataDir>/quantix.db.json) written durably
+// by DbFile (fsync, last good copy, recovery at start), with a schema version and forward
+// migrations on load. History (audit, tasks) lives in append-only logs (log-repo.ts).
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
-import { DataFile } from 'lowdb/node';
-import type { DbData } from './records.js';
+import type { AuditRecord, DbData, TaskRecord } from './records.js';
+import { DbFile } from './db-file.js';
+import { importHistory } from './log-repo.js';
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** Migrations from version N-1 to N, applied in order to older files. */
-const migrations: Record<number, (data: Record<string, unknown>) => void> = {
+const migrations: Record<number, (data: Record<string, unknown>, dataDir: string) => void | Promise<void>> = {
   1: (data) => {
     for (const key of ['users', 'sessions', 'tokens', 'hosts', 'clusters', 'templates', 'tasks', 'audit']) {
       data[key] ??= [];
@@ -20,10 +22,21 @@ const migrations: Record<number, (data: Record<string, unknown>) => void> = {
     // Cluster networks were added to the file on first use, outside the schema; records of
     // clusters deleted meanwhile are dropped (nothing could reach them any more).
     const clusters = new Set((data.clusters as { id: string }[]).map((c) => c.id));
-    data.clusterNetworks = ((data.clusterNetworks ?? []) as { clusterId: string }[]).filter((n) => clusters.has(n.clusterId));
+    data.clusterNetworks = ((data.clusterNetworks ?? []) as { clusterId: string }[]).filter((n) =>
+      clusters.has(n.clusterId),
+    );
     // API tokens always expire from now on: never-expiring ones get a year (the new maximum).
     const inAYear = new Date(Date.now() + 365 * 86_400_000).toISOString();
     for (const t of data.tokens as { expiresAt: string | null }[]) t.expiresAt ??= inAYear;
+  },
+  3: async (data, dataDir) => {
+    // Audit entries and tasks move to append-only logs; the file keeps only the configuration.
+    await importHistory(dataDir, {
+      audit: (data.audit ?? []) as AuditRecord[],
+      tasks: (data.tasks ?? []) as TaskRecord[],
+    });
+    delete data.audit;
+    delete data.tasks;
   },
 };
 
@@ -38,13 +51,19 @@ function emptyDb(): DbData {
     clusters: [],
     clusterNetworks: [],
     templates: [],
-    tasks: [],
-    audit: [],
   };
 }
 
 export class Db {
-  private constructor(private readonly low: Low<DbData>) {}
+  private constructor(
+    private readonly low: Low<DbData>,
+    private readonly file: DbFile<DbData>,
+  ) {}
+
+  /** What was wrong with the file at start (it was replaced by its last good copy), if anything. */
+  get problem(): string | undefined {
+    return this.file.problem;
+  }
 
   get data(): DbData {
     return this.low.data;
@@ -55,20 +74,24 @@ export class Db {
     return this.low.write();
   }
 
+  /** Resolves once every write so far is on disk. */
+  flush(): Promise<void> {
+    return this.file.flush();
+  }
+
   static async open(dataDir: string): Promise<Db> {
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
-    const file = new DataFile<DbData>(join(dataDir, 'quantix.db.json'), {
-      parse: (text) => JSON.parse(text) as DbData,
-      stringify: (data) => JSON.stringify(data),
-    });
+    const path = join(dataDir, 'quantix.db.json');
+    const file = new DbFile<DbData>(path);
     const low = new Low<DbData>(file, emptyDb());
     await low.read();
     const data = low.data as unknown as Record<string, unknown>;
     const from = Number(data.schemaVersion ?? 0);
-    const path = join(dataDir, 'quantix.db.json');
     // Refused without writing: the file stays as it is for the server version that wrote it.
     if (!Number.isInteger(from) || from < 0) {
-      throw new Error(`${path}: schemaVersion ${JSON.stringify(data.schemaVersion)} is not a version number; the file was left unchanged`);
+      throw new Error(
+        `${path}: schemaVersion ${JSON.stringify(data.schemaVersion)} is not a version number; the file was left unchanged`,
+      );
     }
     if (from > SCHEMA_VERSION) {
       throw new Error(
@@ -76,11 +99,12 @@ export class Db {
           'run the newer server, or restore a backup made by this version; the file was left unchanged',
       );
     }
-    for (let v = from + 1; v <= SCHEMA_VERSION; v++) migrations[v]!(data);
-    if (from !== SCHEMA_VERSION) {
+    for (let v = from + 1; v <= SCHEMA_VERSION; v++) await migrations[v]!(data, dataDir);
+    if (from !== SCHEMA_VERSION || file.problem) {
       data.schemaVersion = SCHEMA_VERSION;
       await low.write();
     }
-    return new Db(low);
+    await file.keepAsLastGood(low.data);
+    return new Db(low, file);
   }
 }

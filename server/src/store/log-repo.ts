@@ -1,42 +1,141 @@
-// Tasks, audit entries and templates in the db. Tasks and audit are capped (oldest dropped).
+// History and templates. Audit entries and task records live in append-only logs under
+// <dataDir>/history/ (a request costs the same with any amount of history); templates stay in
+// the db. Recent audit entries and all retained tasks are kept in memory for listing.
+import { join } from 'node:path';
+import { AppendLog } from './append-log.js';
 import type { Db } from './db.js';
 import type { AuditRecord, TaskRecord, TemplateRecord } from './records.js';
 
 const MAX_TASKS = 2_000;
-const MAX_AUDIT = 20_000;
+/** Audit entries kept in memory; older pages are read from the files. */
+const AUDIT_TAIL = 2_000;
+const MiB = 1024 * 1024;
+const AUDIT_LOG = { name: 'audit', maxBytes: 8 * MiB, keep: 2 };
+const TASK_LOG = { name: 'tasks', maxBytes: 8 * MiB, keep: 2 };
 
+const historyDir = (dataDir: string) => join(dataDir, 'history');
+
+/** Tasks: one record appended per state change (start, finish); the latest per id wins on load. */
 export class TaskRepo {
-  constructor(private readonly db: Db) {}
+  private constructor(
+    private readonly log: AppendLog<TaskRecord>,
+    /** By id, in order of creation, at most MAX_TASKS. */
+    private readonly tasks: Map<string, TaskRecord>,
+  ) {}
+
+  static async open(dataDir: string): Promise<TaskRepo> {
+    const log = await AppendLog.open<TaskRecord>({ dir: historyDir(dataDir), ...TASK_LOG });
+    const tasks = new Map<string, TaskRecord>();
+    for await (const t of log.records()) keepTask(tasks, t);
+    return new TaskRepo(log, tasks);
+  }
 
   list(): TaskRecord[] {
-    return this.db.data.tasks;
+    return [...this.tasks.values()];
   }
   byId(id: string): TaskRecord | undefined {
-    return this.db.data.tasks.find((t) => t.id === id);
+    return this.tasks.get(id);
   }
-  async add(t: TaskRecord): Promise<void> {
-    const d = this.db.data;
-    d.tasks.push(t);
-    if (d.tasks.length > MAX_TASKS) d.tasks.splice(0, d.tasks.length - MAX_TASKS);
-    await this.db.write();
+  add(t: TaskRecord): Promise<void> {
+    keepTask(this.tasks, t);
+    return this.log.append(t);
   }
-  /** The record was changed in place; persist it. */
-  save(): Promise<void> {
-    return this.db.write();
+  /** `t` changed (status, result); appends its new state. */
+  save(t: TaskRecord): Promise<void> {
+    return this.log.append(t);
+  }
+  close(): Promise<void> {
+    return this.log.close();
   }
 }
 
-export class AuditRepo {
-  constructor(private readonly db: Db) {}
+/** A later record of the same task replaces the earlier one in place (creation order stays). */
+function keepTask(tasks: Map<string, TaskRecord>, t: TaskRecord): void {
+  tasks.set(t.id, t);
+  if (tasks.size > MAX_TASKS) tasks.delete(tasks.keys().next().value!);
+}
 
-  list(): AuditRecord[] {
-    return this.db.data.audit;
+/** Audit entries: appended, never changed. */
+export class AuditRepo {
+  private constructor(
+    private readonly log: AppendLog<AuditRecord>,
+    /** The newest entries, oldest first. */
+    private readonly tail: AuditRecord[],
+    /** Whether the files hold entries older than the tail. */
+    private older: boolean,
+  ) {}
+
+  static async open(dataDir: string): Promise<AuditRepo> {
+    const log = await AppendLog.open<AuditRecord>({ dir: historyDir(dataDir), ...AUDIT_LOG });
+    const tail: AuditRecord[] = [];
+    let older = false;
+    for await (const e of log.records()) {
+      tail.push(e);
+      if (tail.length >= 2 * AUDIT_TAIL) {
+        tail.splice(0, tail.length - AUDIT_TAIL);
+        older = true;
+      }
+    }
+    if (tail.length > AUDIT_TAIL) {
+      tail.splice(0, tail.length - AUDIT_TAIL);
+      older = true;
+    }
+    return new AuditRepo(log, tail, older);
   }
-  async add(e: AuditRecord): Promise<void> {
-    const d = this.db.data;
-    d.audit.push(e);
-    if (d.audit.length > MAX_AUDIT) d.audit.splice(0, d.audit.length - MAX_AUDIT);
-    await this.db.write();
+
+  add(e: AuditRecord): Promise<void> {
+    this.tail.push(e);
+    if (this.tail.length >= 2 * AUDIT_TAIL) {
+      this.tail.splice(0, this.tail.length - AUDIT_TAIL);
+      this.older = true;
+    }
+    return this.log.append(e);
+  }
+
+  /**
+   * Up to `limit` entries, newest first, that came before the entry `before` (or the newest when
+   * `before` is absent or unknown). Served from memory unless the page reaches past the tail.
+   */
+  async page(limit: number, before?: string): Promise<AuditRecord[]> {
+    const at = before ? this.tail.findIndex((e) => e.id === before) : -1;
+    const end = at >= 0 ? at : before && this.older ? -1 : this.tail.length;
+    if (end >= 0 && (end >= limit || !this.older)) return this.tail.slice(Math.max(0, end - limit), end).reverse();
+    // Past the tail: scan the files, keeping the last `limit` entries seen before `before`.
+    const ring: AuditRecord[] = [];
+    for await (const e of this.log.records()) {
+      if (e.id === before) break;
+      ring.push(e);
+      if (ring.length > limit) ring.shift();
+    }
+    return ring.reverse();
+  }
+
+  close(): Promise<void> {
+    return this.log.close();
+  }
+}
+
+/**
+ * Moves history out of an older db file (schema 3) into the logs. Entries already in a log (a
+ * move interrupted before the db was written back) are not appended twice.
+ */
+export async function importHistory(
+  dataDir: string,
+  history: { audit: AuditRecord[]; tasks: TaskRecord[] },
+): Promise<void> {
+  for (const [opts, records] of [
+    [AUDIT_LOG, history.audit],
+    [TASK_LOG, history.tasks],
+  ] as const) {
+    if (!records.length) continue;
+    const log = await AppendLog.open<{ id: string }>({ dir: historyDir(dataDir), ...opts });
+    try {
+      const present = new Set<string>();
+      for await (const r of log.records()) present.add(r.id);
+      await Promise.all(records.filter((r) => !present.has(r.id)).map((r) => log.append(r)));
+    } finally {
+      await log.close();
+    }
   }
 }
 

@@ -1,4 +1,5 @@
-// Stored shapes (*Record): what the server keeps in its db file. REST shapes live in dto/.
+// Stored shapes (*Record): what the server keeps in its db file and history logs. REST shapes
+// live in dto/.
 import type { Role } from '../dto/operation.js';
 import type { TaskStatus } from '../dto/tasks.js';
 import type { CreateNetworkDto } from '../dto/networks.js';
@@ -137,6 +138,4 @@ export interface DbData {
   clusters: ClusterRecord[];
   clusterNetworks: ClusterNetworkRecord[];
   templates: TemplateRecord[];
-  tasks: TaskRecord[];
-  audit: AuditRecord[];
 }
