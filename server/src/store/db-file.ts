@@ -10,6 +10,7 @@ import { log } from '../log.js';
 export class DbFile<T> implements Adapter<T> {
   /** What was wrong with the file at start, for the admin; undefined when it was fine. */
   problem: string | undefined;
+  /** The last write (or last good copy) started; the next one waits for it. */
   private running: Promise<unknown> = Promise.resolve();
   private queued: Promise<void> | undefined;
 
@@ -34,20 +35,20 @@ export class DbFile<T> implements Adapter<T> {
   }
 
   /**
-   * Persists `data`; resolves once the file on disk holds it. Writes run one at a time; callers
-   * arriving during a write share the next one (it holds their change too).
+   * Persists `data`: resolves once the file and its last good copy hold it. Writes run one at a
+   * time; callers arriving while one waits to start share it (it holds their change too).
    */
   write(data: T): Promise<void> {
-    this.queued ??= this.running.then(() => {
-      this.queued = undefined;
-      const text = JSON.stringify(data);
-      const written = writeFileAtomic(this.path, text);
-      // The last good copy follows off the caller's path, skipped when a newer write is waiting.
-      this.running = written
-        .then(() => (this.queued ? undefined : writeFileAtomic(this.lastGoodPath, text)))
-        .catch((err: Error) => log.error('db write failed', { file: this.path, error: err.message }));
-      return written;
-    });
+    if (!this.queued) {
+      const next = this.running.then(async () => {
+        this.queued = undefined;
+        const text = JSON.stringify(data);
+        await writeFileAtomic(this.path, text);
+        await writeFileAtomic(this.lastGoodPath, text);
+      });
+      this.queued = next;
+      this.running = next.catch(() => undefined);
+    }
     return this.queued;
   }
 
@@ -56,12 +57,6 @@ export class DbFile<T> implements Adapter<T> {
     const kept = this.running.then(() => writeFileAtomic(this.lastGoodPath, JSON.stringify(data)));
     this.running = kept.catch(() => undefined);
     return kept;
-  }
-
-  /** Resolves once every write started so far (and its last good copy) is done. */
-  async flush(): Promise<void> {
-    while (this.queued) await this.queued.catch(() => undefined);
-    await this.running;
   }
 
   private async recover(what: string): Promise<T | null> {

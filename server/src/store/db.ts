@@ -69,14 +69,9 @@ export class Db {
     return this.low.data;
   }
 
-  /** Persists the current state; resolves once the file on disk holds it. */
+  /** Persists the current state; resolves once the file on disk (and its last good copy) holds it. */
   write(): Promise<void> {
     return this.low.write();
-  }
-
-  /** Resolves once every write so far is on disk. */
-  flush(): Promise<void> {
-    return this.file.flush();
   }
 
   static async open(dataDir: string): Promise<Db> {
