@@ -147,6 +147,20 @@ export type UpdateVmDto = Infer<typeof UpdateVmDto>;
 
 export const ShutdownVmDto = named('ShutdownVmDto', obj({ timeoutSeconds: opt(int({ min: 1, max: 3600 })) }));
 export const DeleteVmQuery = obj({ deleteDisks: opt(oneOf(['true', 'false'] as const)) });
+/** A disk a delete with deleteDisks left in place because something else holds it. */
+export const KeptDiskDto = named(
+  'KeptDiskDto',
+  obj({
+    pool: str({ description: 'empty when the disk is in no storage pool' }),
+    volume: str(),
+    path: str(),
+    reason: str({ description: 'e.g. "it is used by VM(s) web02" or "it is the backing file of pool/web01-clone-disk0.qcow2"' }),
+  }),
+);
+export type KeptDiskDto = Infer<typeof KeptDiskDto>;
+/** The result of a vm.delete task. */
+export const DeleteVmResultDto = named('DeleteVmResultDto', obj({ keptDisks: arr(KeptDiskDto) }));
+export type DeleteVmResultDto = Infer<typeof DeleteVmResultDto>;
 export const CloneVmDto = named('CloneVmDto', obj({ name: objectName(), linked: opt(bool()) }));
 export type CloneVmDto = Infer<typeof CloneVmDto>;
 
@@ -186,7 +200,7 @@ export const vmOperations: Operation[] = [
   vm('resetVm', 'POST', '/:id/reset', 'Hard reset'),
   vm('pauseVm', 'POST', '/:id/pause', 'Pause'),
   vm('resumeVm', 'POST', '/:id/resume', 'Resume'),
-  vm('deleteVm', 'DELETE', '/:id', 'Undefine (must be off); ?deleteDisks=true also deletes disk volumes', { query: DeleteVmQuery }),
+  vm('deleteVm', 'DELETE', '/:id', 'Undefine (must be off); ?deleteDisks=true also deletes disk volumes, except those another VM uses or that back another volume (a linked clone). Task result: DeleteVmResultDto {keptDisks}', { query: DeleteVmQuery }),
   vm('cloneVm', 'POST', '/:id/clone', 'Clone on the same host. Task result: {vmId}', { body: CloneVmDto }),
   vm('getVmStats', 'GET', '/:id/stats', 'Current statistics', { response: VmStatsDto }),
   vm('listSnapshots', 'GET', '/:id/snapshots', 'Snapshots', { response: arr(SnapshotDto) }),

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { VmSpec, type Vm } from '@quantix/proto/v1/vm.js';
 import { VolumeFormat } from '@quantix/proto/v1/storage.js';
-import type { CloneVmDto, CreateVmDto, SnapshotDto, UpdateVmDto, VmDto, VmStatsDto } from '../dto/vms.js';
+import type { CloneVmDto, CreateVmDto, DeleteVmResultDto, SnapshotDto, UpdateVmDto, VmDto, VmStatsDto } from '../dto/vms.js';
 import type { TaskDto } from '../dto/tasks.js';
 import { badRequest, notFound } from '../errors.js';
 import type { AgentPool } from '../agents/agent-pool.js';
@@ -171,9 +171,11 @@ export class VmService {
     });
   }
 
+  /** The task result names every disk the host kept (another VM uses it, or it backs a linked clone) and why. */
   delete(id: string, deleteDisks: boolean, user: string): Promise<TaskDto> {
-    return this.vmTask(id, 'vm.delete', user, async (agent) => {
-      await agent.call(agent.vm, agent.vm.deleteVm, { vm: { id }, deleteDisks }, LONG_MS);
+    return this.vmTask(id, 'vm.delete', user, async (agent): Promise<DeleteVmResultDto> => {
+      const r = await agent.call(agent.vm, agent.vm.deleteVm, { vm: { id }, deleteDisks }, LONG_MS);
+      return { keptDisks: r.keptDisks.map((k) => ({ pool: k.pool, volume: k.volume, path: k.path, reason: k.reason })) };
     });
   }
 

@@ -120,6 +120,20 @@ export const createVm = (req: CreateVmRequest) => apiPost<TaskDto>('/vms', req);
 export const updateVm = (id: string, patch: UpdateVmRequest) => apiPatch<VmDto>(vmPath(id), patch);
 export const deleteVm = (id: string, deleteDisks: boolean) => apiDelete<TaskDto>(`${vmPath(id)}?deleteDisks=${deleteDisks}`);
 
+/** A disk a delete kept because something else holds it (server: KeptDiskDto). */
+export interface KeptDiskDto {
+  pool: string;
+  volume: string;
+  path: string;
+  reason: string;
+}
+
+/** The disks a finished vm.delete task kept (its result {keptDisks}); none for anything else. */
+export function keptDisksOf(task: unknown): KeptDiskDto[] {
+  const result = (task as Partial<TaskDto> | undefined)?.result as { keptDisks?: unknown } | null | undefined;
+  return Array.isArray(result?.keptDisks) ? (result.keptDisks as KeptDiskDto[]) : [];
+}
+
 /** A lifecycle action (start, shutdown = ACPI, force-off = pull the plug, …). */
 export const actOnVm = (id: string, action: VmAction) => apiPost<TaskDto>(`${vmPath(id)}/${action}`);
 export const startVm = (id: string) => actOnVm(id, 'start');

@@ -1,7 +1,8 @@
 // VM detail: summary + power actions, console (lazy), snapshots, disks, NICs, settings, tasks.
 import { LitElement, css, html, nothing } from 'lit';
 import {
-  actOnVm, createConsoleTicket, deleteVm, fetchVm, socketUrl, vmCpuCount, vmIsOn, type VmAction, type VmDto,
+  actOnVm, createConsoleTicket, deleteVm, fetchVm, keptDisksOf, socketUrl, vmCpuCount, vmIsOn,
+  type KeptDiskDto, type VmAction, type VmDto,
 } from '../../api/vms.js';
 import { canMutate, type UserDto } from '../../api/session.js';
 import { fetchHost, type HostDto } from '../../api/hosts.js';
@@ -30,6 +31,7 @@ export class QxVmDetail extends LitElement {
     actionError: { state: true },
     busy: { state: true },
     consoleReady: { state: true },
+    deleted: { state: true },
   };
   declare user: UserDto | undefined;
   declare params: { id: string };
@@ -37,6 +39,8 @@ export class QxVmDetail extends LitElement {
   declare actionError: string;
   declare busy: string;
   declare consoleReady: boolean;
+  /** Set when a delete kept disks: the page then shows which and why instead of the VM. */
+  declare deleted: { name: string; kept: KeptDiskDto[] } | undefined;
   private vm = new ResourceController<VmDto>(this, (s) => fetchVm(this.params.id, s));
   private host = new ResourceController<HostDto | undefined>(this, async (s) => {
     const vm = this.vm.value ?? (await fetchVm(this.params.id, s));
@@ -56,7 +60,10 @@ export class QxVmDetail extends LitElement {
       vm: (d) => {
         const v = d as VmDto & { removed?: boolean };
         if (v?.id !== this.params.id) return;
-        if (v.removed) navigate('/vms');
+        // Our own delete decides where to go once its task says which disks it kept.
+        if (v.removed) {
+          if (this.busy !== 'delete') navigate('/vms');
+        }
         else if (this.vm.value) {
           this.vm.value = { ...this.vm.value, ...v };
           this.requestUpdate();
@@ -100,8 +107,9 @@ export class QxVmDetail extends LitElement {
     this.actionError = '';
     try {
       if (action === 'delete') {
-        await followIfTask(await deleteVm(vm.id, true));
-        navigate('/vms');
+        const kept = keptDisksOf(await followIfTask(await deleteVm(vm.id, true)));
+        if (kept.length) this.deleted = { name: vm.name, kept };
+        else navigate('/vms');
         return;
       }
       await followIfTask(await actOnVm(vm.id, action));
@@ -123,6 +131,7 @@ export class QxVmDetail extends LitElement {
   }
 
   override render() {
+    if (this.deleted) return this.renderDeleted(this.deleted);
     const vm = this.vm.value;
     if (this.vm.error && !vm) return html`<div class="notice error" role="alert">${(this.vm.error as Error).message}</div>`;
     if (!vm) return html`<p class="muted">Loading…</p>`;
@@ -148,6 +157,14 @@ export class QxVmDetail extends LitElement {
         )}
       </div>
       <section id="panel" role="tabpanel" aria-labelledby="tab-${this.tab}">${this.renderTab(vm)}</section>`;
+  }
+
+  private renderDeleted(d: { name: string; kept: KeptDiskDto[] }) {
+    return html`<p><a href="#/vms">← Virtual machines</a></p>
+      <div class="notice info" role="status" data-testid="kept-disks">
+        <p>VM ${d.name} was deleted. ${d.kept.length === 1 ? 'One disk was' : `${d.kept.length} disks were`} kept:</p>
+        <ul>${d.kept.map((k) => html`<li><span class="mono">${k.pool ? `${k.pool}/${k.volume}` : k.path || k.volume}</span>: ${k.reason}</li>`)}</ul>
+      </div>`;
   }
 
   private renderTab(vm: VmDto) {
