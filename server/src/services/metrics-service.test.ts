@@ -87,3 +87,20 @@ test('metrics: task durations by kind, API latency histograms by operation and s
   assert.equal(metricSample(text, `${h}_bucket{${slow},le="+Inf"}`), 1);
   assert.equal(metricSample(text, `${h}_sum{${slow}}`), 12);
 });
+
+test('metrics: requests refused before anyone was identified are counted by reason and status', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'qxt-srv-metrics-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const repo = await TaskRepo.open(dir);
+  t.after(() => repo.close());
+  const metrics = new MetricsService(noHosts, new TaskService(repo, new EventHub()));
+  for (let i = 0; i < 3; i++) metrics.refuse('no-credentials', 401);
+  metrics.refuse('invalid-credentials', 401);
+  metrics.refuse('refused', 429);
+  const text = metrics.render();
+  assert.match(text, /^# TYPE quantix_unauthenticated_requests_total counter$/m);
+  const c = 'quantix_unauthenticated_requests_total';
+  assert.equal(metricSample(text, `${c}{reason="no-credentials",status="401"}`), 3);
+  assert.equal(metricSample(text, `${c}{reason="invalid-credentials",status="401"}`), 1);
+  assert.equal(metricSample(text, `${c}{reason="refused",status="429"}`), 1);
+});
