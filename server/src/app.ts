@@ -115,7 +115,7 @@ function operationMiddleware(s: Services, op: Operation, handler: Handlers[strin
  */
 function refusal(op: Operation, ctx: Context, status: number): RefusalReason | undefined {
   if (ctx.state.principal || status < 400 || (op.id === 'login' && status === 401)) return undefined;
-  if (op.role === 'public') return 'refused';
+  if (op.role === 'public') return 'sign-in-refused';
   return ctx.get('Authorization') || readSessionCookie(ctx.get('Cookie')) ? 'invalid-credentials' : 'no-credentials';
 }
 

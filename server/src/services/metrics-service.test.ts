@@ -96,11 +96,11 @@ test('metrics: requests refused before anyone was identified are counted by reas
   const metrics = new MetricsService(noHosts, new TaskService(repo, new EventHub()));
   for (let i = 0; i < 3; i++) metrics.refuse('no-credentials', 401);
   metrics.refuse('invalid-credentials', 401);
-  metrics.refuse('refused', 429);
+  metrics.refuse('sign-in-refused', 429);
   const text = metrics.render();
   assert.match(text, /^# TYPE quantix_unauthenticated_requests_total counter$/m);
   const c = 'quantix_unauthenticated_requests_total';
   assert.equal(metricSample(text, `${c}{reason="no-credentials",status="401"}`), 3);
   assert.equal(metricSample(text, `${c}{reason="invalid-credentials",status="401"}`), 1);
-  assert.equal(metricSample(text, `${c}{reason="refused",status="429"}`), 1);
+  assert.equal(metricSample(text, `${c}{reason="sign-in-refused",status="429"}`), 1);
 });

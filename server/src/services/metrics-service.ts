@@ -9,7 +9,7 @@ const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const SUMMARY_MS = 60_000;
 
 /** Why a request without a valid principal was refused (label of the refusal counter). */
-export type RefusalReason = 'no-credentials' | 'invalid-credentials' | 'refused';
+export type RefusalReason = 'no-credentials' | 'invalid-credentials' | 'sign-in-refused';
 
 interface Histogram {
   buckets: number[];

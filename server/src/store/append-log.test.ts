@@ -86,3 +86,17 @@ test('append log: a garbled line in the middle is skipped; a file with no newlin
   await log.append({ id: 5, text: 'e' });
   assert.deepEqual(await all(log), [1, 2, 5]);
 });
+
+test('append log: records still current are carried into each new file, so rotation never drops them', async (t) => {
+  const dir = await tempDir(t);
+  const running: Row = { id: -1, text: 'still running' };
+  const log = await AppendLog.open<Row>({ dir, name: 'tasks', maxBytes: 500, keep: 1, carry: () => [running] });
+  t.after(() => log.close());
+  await log.append(running);
+  for (let id = 0; id < 40; id++) await log.append({ id, text: 'z'.repeat(80) });
+  const ids = await all(log);
+  assert.ok(!ids.includes(0), 'the oldest records were dropped with their file');
+  assert.ok(ids.includes(-1), `the running record survives the rotations (${ids.join(' ')})`);
+  const current = (await readFile(join(dir, 'tasks.jsonl'), 'utf8')).split('\n');
+  assert.equal((JSON.parse(current[0]!) as Row).id, -1, 'the newest file starts with it');
+});

@@ -16,6 +16,9 @@ export interface AppendLogOptions {
   maxBytes: number;
   /** Rotated files kept (at least 1). */
   keep: number;
+  /** Records still current (e.g. running tasks), written again at the start of each new file so
+   * that rotation never drops their latest state. */
+  carry?: () => unknown[];
 }
 
 interface Pending {
@@ -125,7 +128,10 @@ export class AppendLog<T> {
       });
     }
     this.handle = await open(this.fileAt(0), 'a+', 0o600);
-    this.size = 0;
+    const carried = (this.opts.carry?.() ?? []).map((r) => `${JSON.stringify(r)}\n`).join('');
+    if (carried) await this.handle.appendFile(carried);
+    await this.handle.datasync();
+    this.size = Buffer.byteLength(carried);
     const dir = await open(this.opts.dir, 'r');
     try {
       await dir.sync();

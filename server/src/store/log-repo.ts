@@ -24,8 +24,9 @@ export class TaskRepo {
   ) {}
 
   static async open(dataDir: string): Promise<TaskRepo> {
-    const log = await AppendLog.open<TaskRecord>({ dir: historyDir(dataDir), ...TASK_LOG });
     const tasks = new Map<string, TaskRecord>();
+    const running = () => [...tasks.values()].filter((t) => t.status === 'running');
+    const log = await AppendLog.open<TaskRecord>({ dir: historyDir(dataDir), ...TASK_LOG, carry: running });
     for await (const t of log.records()) keepTask(tasks, t);
     return new TaskRepo(log, tasks);
   }
