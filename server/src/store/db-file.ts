@@ -74,12 +74,12 @@ export class DbFile<T> implements Adapter<T> {
 
 /** The parsed object, or why the text is not one (a sentence fragment). */
 function parseObject<T>(text: string): T | string {
-  if (!text.trim()) return `is empty (${text.length} bytes)`;
+  if (!text.trim()) return `is empty (${Buffer.byteLength(text)} bytes)`;
   let v: unknown;
   try {
     v = JSON.parse(text);
   } catch (err) {
-    return `is not valid JSON (${text.length} bytes, torn or corrupted: ${(err as Error).message})`;
+    return `is not valid JSON (${Buffer.byteLength(text)} bytes, torn or corrupted: ${(err as Error).message})`;
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'does not hold a JSON object';
   return v as T;
