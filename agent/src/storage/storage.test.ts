@@ -169,7 +169,7 @@ test('loop pool: volumes, uploads, download, a VM disk and an ISO CD-ROM, online
     assert.equal(full.capacityBytes, 96 * MIB);
     const linked = await call.cloneVolume({ pool: poolName, name: 'disk1.qcow2', targetName: 'linked.qcow2', targetPool: '', linked: true });
     assert.equal(linked.backingVolume, 'disk1.qcow2');
-    await assert.rejects(call.deleteVolume({ pool: poolName, name: 'disk1.qcow2' }), code(status.FAILED_PRECONDITION, /linked clone\(s\) linked\.qcow2/));
+    await assert.rejects(call.deleteVolume({ pool: poolName, name: 'disk1.qcow2' }), code(status.FAILED_PRECONDITION, new RegExp(`linked clone\\(s\\) ${poolName}/linked\\.qcow2`)));
 
     const listed = await call.listVolumes({ pool: poolName, format: VolumeFormat.VOLUME_FORMAT_UNSPECIFIED });
     assert.deepEqual(listed.volumes.map((v) => v.name), ['disk1.qcow2', 'disk2.raw', 'full.qcow2', 'linked.qcow2']);

@@ -95,11 +95,11 @@ test('a volume another VM uses or that backs a volume in any pool is never delet
   await virsh.exec(['pool-refresh', foreign]);
   await assert.rejects(
     volumes.delete(a, 'base.qcow2'),
-    held(a, 'base.qcow2', new RegExp(`the backing file of ${b}/over\\.qcow2`)),
+    held(a, 'base.qcow2', new RegExp(`the backing file of linked clone\\(s\\) ${b}/over\\.qcow2`)),
   );
   await assert.rejects(
     volumes.delete(a, 'base2.qcow2'),
-    held(a, 'base2.qcow2', new RegExp(`the backing file of ${foreign}/fover\\.qcow2`)),
+    held(a, 'base2.qcow2', new RegExp(`the backing file of linked clone\\(s\\) ${foreign}/fover\\.qcow2`)),
   );
   assert.ok(existsSync(join(dirA, 'base.qcow2')) && existsSync(join(dirA, 'base2.qcow2')));
   // Volumes of the foreign pool change through the same layer: deleting the overlay frees base2.
@@ -153,7 +153,7 @@ test('a volume another VM uses or that backs a volume in any pool is never delet
       pool: a,
       volume: 'base.qcow2',
       path: join(dirA, 'base.qcow2'),
-      reason: `it is the backing file of ${b}/over.qcow2`,
+      reason: `it is the backing file of linked clone(s) ${b}/over.qcow2`,
     },
   ]);
   assert.equal(existsSync(join(dirA, 'own.qcow2')), false, 'what nothing holds is deleted');

@@ -98,6 +98,6 @@ export async function holdsOn(
   const users = await usersOf(volume, uses);
   if (users.length) reasons.push(`used by VM(s) ${users.join(', ')}`);
   const dependants = await dependantsOf(volume, pools, uses);
-  if (dependants.length) reasons.push(`the backing file of ${dependants.join(', ')}`);
+  if (dependants.length) reasons.push(`the backing file of linked clone(s) ${dependants.join(', ')}`);
   return reasons;
 }

@@ -154,7 +154,7 @@ export const KeptDiskDto = named(
     pool: str({ description: 'empty when the disk is in no storage pool' }),
     volume: str(),
     path: str(),
-    reason: str({ description: 'e.g. "it is used by VM(s) web02" or "it is the backing file of pool/web01-clone-disk0.qcow2"' }),
+    reason: str({ description: 'e.g. "it is used by VM(s) web02" or "it is the backing file of linked clone(s) pool/web01-clone-disk0.qcow2"' }),
   }),
 );
 export type KeptDiskDto = Infer<typeof KeptDiskDto>;

@@ -127,7 +127,7 @@ describe('volumes', () => {
       assert.equal(kept.pool, pool.name);
       assert.equal(kept.volume, disk);
       assert.equal(kept.path, join(pool.dir, disk));
-      assert.match(kept.reason, new RegExp(`backing file of ${pool.name}/${clone}-disk0\\.qcow2`));
+      assert.match(kept.reason, new RegExp(`backing file of linked clone\\(s\\) ${pool.name}/${clone}-disk0\\.qcow2`));
       // Deleting the clone (with its overlay) frees the base: a plain volume delete now works.
       assert.deepEqual((await deleteWithDisks(cloneId)).keptDisks, []);
       const freed = await api.request('DELETE', `/api/v1/hosts/${hostId}/pools/${pool.name}/volumes/${disk}`);
