@@ -44,6 +44,7 @@ export class ConsoleProxy {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
   /** Open sessions, for tests and /metrics. */
   open = 0;
+  private readonly sessions = new Set<{ ws: WebSocket; call: ClientDuplexStream<ConsoleInput, ConsoleOutput> }>();
 
   constructor(private readonly deps: ConsoleProxyDeps) {}
 
@@ -55,6 +56,14 @@ export class ConsoleProxy {
         reject(socket, e.status, e.message);
       });
     });
+  }
+
+  /** Per open session: bytes not yet sent to the browser, and whether the agent stream is paused (tests). */
+  backlog(): { bufferedBytes: number; agentPaused: boolean }[] {
+    return [...this.sessions].map(({ ws, call }) => ({
+      bufferedBytes: ws.bufferedAmount,
+      agentPaused: call.isPaused(),
+    }));
   }
 
   close(): void {
@@ -114,6 +123,8 @@ export class ConsoleProxy {
   ): void {
     const { vm, label } = opts;
     this.open++;
+    const session = { ws, call };
+    this.sessions.add(session);
     log.info('console opened', { session: label });
     let closed = false;
     let unwatch = () => {};
@@ -122,6 +133,7 @@ export class ConsoleProxy {
       closed = true;
       unwatch();
       this.open--;
+      this.sessions.delete(session);
       if (ws.readyState === ws.OPEN) {
         ws.send(JSON.stringify({ type: 'closed', reason }));
         ws.close(code, reason.slice(0, 120));

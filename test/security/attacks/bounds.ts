@@ -1,6 +1,7 @@
 // Slow and greedy clients (issue #19 "Trust"): stalled headers and silent TLS handshakes are closed,
 // one source address cannot hold more than its share of connections, an SSE client that never
-// reads is cut off once its buffer passes the bound, and a stalled upload is closed after the idle
+// reads is cut off once its buffer passes the bound, a host shell flooding a browser that does not
+// read pauses the agent's stream with the backlog bounded, and a stalled upload is closed after the idle
 // timeout while a slow but moving one is not cut by the request timeout. Real server and agent.
 import { describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import WebSocket from 'ws';
 import { attack } from '../attack.js';
 import type { HostDto } from '../../../server/src/dto/hosts.js';
 import type { TaskDto } from '../../../server/src/dto/tasks.js';
@@ -44,9 +46,15 @@ function closed(socket: Socket, what: string): Promise<void> {
   });
 }
 
+/** A TLS connection to the server from `localAddress` (any 127.x address works on Linux). */
+function tlsFrom(port: number, localAddress: string): TLSSocket {
+  return tlsConnect({ socket: netConnect({ host: '127.0.0.1', port, localAddress }), rejectUnauthorized: false });
+}
+
 function tlsOpen(port: number, localAddress = '127.0.0.1'): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
-    const s = tlsConnect({ host: '127.0.0.1', port, localAddress, rejectUnauthorized: false }, () => resolve(s));
+    const s = tlsFrom(port, localAddress);
+    s.once('secureConnect', () => resolve(s));
     s.on('error', reject);
   });
 }
@@ -112,7 +120,7 @@ describe('bounds', () => {
     const port = capped.running.port;
     const held = await Promise.all(Array.from({ length: 4 }, () => tlsOpen(port, '127.0.0.2')));
     try {
-      const extra = tlsConnect({ host: '127.0.0.1', port, localAddress: '127.0.0.2', rejectUnauthorized: false });
+      const extra = tlsFrom(port, '127.0.0.2');
       let secured = false;
       extra.on('secureConnect', () => (secured = true));
       extra.on('error', () => undefined);
@@ -175,6 +183,42 @@ describe('bounds', () => {
     );
     // The bound (1 MiB) plus what the kernel's socket buffers hold on loopback.
     assert.ok(published < 64 * MiB, `cut off only after ${published / MiB} MiB`);
+  });
+
+  attack('a host shell floods a browser that never reads', async () => {
+    const api = s.admin;
+    const host = await eventually('the local host online', async () =>
+      (await api.request<HostDto[]>('GET', '/api/v1/hosts')).json.find((h) => h.status === 'online'),
+    );
+    const ticket = await api.request<{ url: string }>('POST', `/api/v1/hosts/${host.id}/shell-ticket`);
+    assert.equal(ticket.status, 201, ticket.text);
+    const ws = new WebSocket(`wss://127.0.0.1:${s.running.port}${ticket.json.url}`, {
+      ca: s.services.certificate.current.certPem,
+      headers: { Cookie: api.cookie! },
+      origin: s.base,
+    });
+    ws.on('error', () => undefined);
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('unexpected-response', reject));
+    try {
+      const firstOutput = new Promise((resolve) => ws.once('message', resolve));
+      ws.send(Buffer.from('yes qxt-bounds-flood\r'), { binary: true });
+      await firstOutput;
+      ws.pause(); // reads nothing from now on
+      const proxy = s.running.console;
+      const held = await eventually(
+        'the agent stream paused for the slow browser',
+        async () => proxy.backlog().find((b) => b.agentPaused),
+        DEADLINE_MS,
+      );
+      assert.ok(
+        held.bufferedBytes <= s.services.config.bounds.wsBufferBytes,
+        `${held.bufferedBytes} bytes held for the browser`,
+      );
+    } finally {
+      ws.resume();
+      ws.send(Buffer.from('\x03'), { binary: true });
+      ws.terminate();
+    }
   });
 
   attack('an upload stalls mid-body; a slow one keeps moving', async () => {
