@@ -10,10 +10,16 @@ export async function readJson(ctx: Context): Promise<unknown> {
   if (length > JSON_LIMIT) throw tooLarge(`the request body is larger than ${JSON_LIMIT} bytes`);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of ctx.req) {
-    size += (chunk as Buffer).length;
-    if (size > JSON_LIMIT) throw tooLarge(`the request body is larger than ${JSON_LIMIT} bytes`);
-    chunks.push(chunk as Buffer);
+  try {
+    for await (const chunk of ctx.req) {
+      size += (chunk as Buffer).length;
+      if (size > JSON_LIMIT) throw tooLarge(`the request body is larger than ${JSON_LIMIT} bytes`);
+      chunks.push(chunk as Buffer);
+    }
+  } catch (err) {
+    // The connection went before the body was whole (the client left, or the request timeout).
+    if (ctx.req.destroyed && !(err instanceof HttpError)) throw new HttpError(408, 'the request body did not arrive');
+    throw err;
   }
   if (size === 0) return undefined;
   if (!ctx.is('application/json')) throw new HttpError(415, 'send the body as Content-Type: application/json');

@@ -22,8 +22,8 @@ export function boundRequest(
   if (kind !== 'upload') {
     const timer = setTimeout(() => {
       if (req.complete) return;
-      if (res.headersSent) socket.destroy();
-      else socket.end(TIMEOUT_408);
+      if (!res.headersSent) socket.write(TIMEOUT_408);
+      socket.destroy();
     }, bounds.requestTimeoutMs);
     res.once('close', () => clearTimeout(timer));
   }

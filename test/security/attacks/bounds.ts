@@ -1,8 +1,9 @@
-// Slow and greedy clients (issue #19 "Trust"): stalled headers and silent TLS handshakes are closed,
-// one source address cannot hold more than its share of connections, an SSE client that never
-// reads is cut off once its buffer passes the bound, a host shell flooding a browser that does not
-// read pauses the agent's stream with the backlog bounded, and a stalled upload is closed after the idle
-// timeout while a slow but moving one is not cut by the request timeout. Real server and agent.
+// Slow and greedy clients (issue #19 "Trust"): stalled headers, unfinished request bodies and
+// silent TLS handshakes are closed; one source address cannot hold more than its share of
+// connections; an SSE client that never reads is cut off once its buffer passes the bound; a host
+// shell flooding a browser that does not read pauses the agent's stream with the backlog bounded;
+// a stalled upload is closed after the idle timeout while a slow but moving one is not cut by the
+// request timeout. Real server and agent.
 import { describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
@@ -96,6 +97,18 @@ describe('bounds', () => {
     const open = results.filter((r) => r.status === 'rejected').length;
     for (const sock of sockets) sock.destroy();
     assert.equal(open, 0, `${open} of 50 stalled connections were still open`);
+  });
+
+  attack('a JSON request body that never finishes arriving', async () => {
+    const sock = await tlsOpen(s.running.port);
+    let reply = '';
+    sock.on('data', (d: Buffer) => (reply += d.toString('latin1')));
+    sock.on('error', () => undefined);
+    sock.write(
+      'POST /api/v1/auth/login HTTP/1.1\r\nHost: quantix.test\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"user',
+    );
+    await closed(sock, 'the connection with the unfinished body');
+    assert.match(reply, /^HTTP\/1\.1 408 /);
   });
 
   attack('20 TCP connections never send a TLS ClientHello', async () => {
