@@ -30,7 +30,7 @@ export interface ServerConfig {
 export interface ConnectionBounds {
   /** A request's headers must arrive within this (QX_SERVER_HEADERS_TIMEOUT, 20 s). */
   headersTimeoutMs: number;
-  /** A whole request (headers and body) must arrive within this, streaming uploads excepted (QX_SERVER_REQUEST_TIMEOUT, 60 s). */
+  /** A request's body must arrive within this after its headers, streaming uploads excepted (QX_SERVER_REQUEST_TIMEOUT, 60 s). */
   requestTimeoutMs: number;
   /** Streaming uploads and downloads: closed after this long without a byte moving (QX_SERVER_IDLE_TIMEOUT, 60 s). */
   idleTimeoutMs: number;
