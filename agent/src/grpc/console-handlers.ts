@@ -1,6 +1,7 @@
 // ConsoleService: adapts the bidi gRPC stream (open → data/resize, closed ← data) to a VM's
 // shared serial console (console/serial-console.ts) or a host shell (console/host-shell.ts).
-// Ending or cancelling the call leaves the session; the session ending ends the call.
+// Ending or cancelling the call leaves the session; the session ending ends the call. A caller
+// that stops reading is left once MAX_UNSENT bytes wait for it (the agent's memory stays bounded).
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { ConsoleInput, ConsoleOutput, ConsoleServiceServer, TerminalSize } from '@quantix/proto/v1/console.js';
 import type { AgentContext } from '../context.js';
@@ -8,13 +9,16 @@ import { failedPrecondition, invalidArgument } from '../errors.js';
 import { consoleEndReason, joinSerialConsole, type ConsoleHandle } from '../console/serial-console.js';
 import { startHostShell } from '../console/host-shell.js';
 import type { Viewer } from '../console/pty-session.js';
-import { vmTarget } from '../libvirt/vm-lifecycle.js';
-import { vmId } from '../libvirt/vm-read.js';
+import { vmTarget } from '../vm/vm-lifecycle.js';
+import { vmId } from '../vm/vm-read.js';
 import { DomainState } from '../libvirt/domain.js';
 import { toServiceError } from './status.js';
 
 type Call = ServerDuplexStream<ConsoleInput, ConsoleOutput>;
 type Opener = (open: { vm: string; size: TerminalSize | undefined }, viewer: Viewer) => Promise<ConsoleHandle>;
+
+/** Output bytes waiting for a caller that does not read; past this its session is left. */
+export const MAX_UNSENT = 8 * 1024 * 1024;
 
 const sizeOf = (s: TerminalSize | undefined) => (s && s.cols && s.rows ? { cols: s.cols, rows: s.rows } : undefined);
 
@@ -35,9 +39,13 @@ function serveTerminal(call: Call, open: Opener, refineReason: (reason: string) 
     finished = true;
     call.emit('error', toServiceError(err));
   };
+  let unsent = 0;
   const viewer: Viewer = {
     data: (chunk) => {
-      if (!finished && !call.cancelled) call.write({ msg: { $case: 'data', value: chunk } });
+      if (finished || call.cancelled) return;
+      if (unsent > MAX_UNSENT) return leave('the console output is not being read');
+      unsent += chunk.length;
+      call.write({ msg: { $case: 'data', value: chunk } }, () => (unsent -= chunk.length));
     },
     closed: (reason) => {
       void refineReason(reason).then(finish);
@@ -58,7 +66,8 @@ function serveTerminal(call: Call, open: Opener, refineReason: (reason: string) 
       return;
     }
     if (m?.$case === 'data') void handle.then((h) => h.write(m.value)).catch(() => undefined);
-    else if (m?.$case === 'resize') void handle.then((h) => h.resize(m.value.cols, m.value.rows)).catch(() => undefined);
+    else if (m?.$case === 'resize')
+      void handle.then((h) => h.resize(m.value.cols, m.value.rows)).catch(() => undefined);
   });
   call.on('end', () => leave('closed by client'));
   call.on('cancelled', () => leave('client went away'));
