@@ -5,7 +5,7 @@ import type { EnrollServiceServer, HostServiceServer } from '@quantix/proto/v1/h
 import type { AgentContext } from '../context.js';
 import { log } from '../log.js';
 import { unary } from './unary.js';
-import { readHostInfo } from './host-info.js';
+import { readHostInfo } from '../host/host-info.js';
 
 export function enrollHandlers(ctx: AgentContext): EnrollServiceServer {
   return {

@@ -5,10 +5,10 @@ import type { HostServiceServer, WatchEvent, WatchRequest } from '@quantix/proto
 import type { AgentContext } from '../context.js';
 import { unary } from './unary.js';
 import { leaveHandler } from './enroll-handlers.js';
-import { readHostInfo } from './host-info.js';
-import { sampleHostMetrics } from './host-metrics.js';
-import { watchDomainEvents } from '../libvirt/domain-events.js';
-import { VmStatsSampler } from '../libvirt/vm-stats.js';
+import { readHostInfo } from '../host/host-info.js';
+import { sampleHostMetrics } from '../host/host-metrics.js';
+import { watchDomainEvents } from '../vm/domain-events.js';
+import { VmStatsSampler } from '../vm/vm-stats.js';
 
 const HEARTBEAT_MS = 2_000;
 const DEFAULT_METRICS_MS = 5_000;

@@ -1,9 +1,7 @@
 // ImageService: ImportOva (OVA bytes in → progress events and a final result out) and ExportOva
 // (a defined VM → OVA bytes). An import goes through the pool manager like every volume change:
 // it counts as work running into its pool (which cannot be stopped meanwhile) and publishes its
-// disks under the pool lock, recorded as the qcow2 the agent wrote.
-import { basename, join } from 'node:path';
-import { stat, unlink } from 'node:fs/promises';
+// disks under the pool lock (ova/ova-publish.ts).
 import { Writable } from 'node:stream';
 import { once } from 'node:events';
 import type { ServerDuplexStream, ServerWritableStream } from '@grpc/grpc-js';
@@ -15,60 +13,16 @@ import type {
   ImportOvaRequest,
 } from '@quantix/proto/v1/image.js';
 import type { DataChunk } from '@quantix/proto/v1/common.js';
-import { VolumeFormat, type Volume } from '@quantix/proto/v1/storage.js';
 import type { AgentContext } from '../context.js';
 import { AgentError, ErrorCode, invalidArgument } from '../errors.js';
-import { run } from '../exec/run.js';
 import { Virsh } from '../libvirt/virsh.js';
 import { validateName } from '../validate/name.js';
-import { importOva, type StagedDisk } from '../ova/ova-import.js';
+import { importOva } from '../ova/ova-import.js';
+import { importedVolume, publishImportedDisks } from '../ova/ova-publish.js';
 import { exportOva } from '../ova/ova-export.js';
 import { exportSourceFromVm } from '../ova/vm-export-source.js';
 import { suggestVmSpec } from '../ova/vm-spec-mapping.js';
-import type { PoolRecord } from '../storage/storage-kind.js';
-import { forgetVolumeFormat } from '../storage/volume-formats.js';
-import { publishVolume } from '../storage/volumes.js';
 import { toServiceError } from './status.js';
-
-/**
- * Publishes the converted disks of an import into `pool` under its lock, each recorded as the
- * qcow2 the agent wrote; all or none (a record that cannot be written removes them all).
- */
-async function publishImported(ctx: AgentContext, pool: PoolRecord, disks: StagedDisk[]): Promise<void> {
-  await ctx.pools.withPool(pool, async () => {
-    const done: string[] = [];
-    try {
-      for (const d of disks) {
-        await publishVolume(pool, d.file, basename(d.target), { format: 'qcow2' });
-        done.push(basename(d.target));
-      }
-    } catch (err) {
-      for (const name of done) {
-        await unlink(join(pool.path, name)).catch(() => undefined);
-        await forgetVolumeFormat(pool.path, name).catch(() => undefined);
-      }
-      throw err;
-    }
-  });
-}
-
-async function volumeOf(pool: string, path: string): Promise<Volume> {
-  const [{ stdout }, st] = await Promise.all([
-    run('qemu-img', ['info', '--output=json', '-U', '-f', 'qcow2', path]),
-    stat(path),
-  ]);
-  const info = JSON.parse(stdout) as { 'virtual-size': number };
-  return {
-    pool,
-    name: basename(path),
-    format: VolumeFormat.VOLUME_FORMAT_QCOW2,
-    capacityBytes: info['virtual-size'],
-    allocationBytes: st.blocks * 512,
-    path,
-    backingVolume: '',
-    usedBy: [],
-  };
-}
 
 /** The data messages after the header, as a byte stream; refuses more than the declared size. */
 async function* ovaBytes(call: AsyncIterable<ImportOvaRequest>, header: ImportOvaHeader): AsyncGenerator<Buffer> {
@@ -115,13 +69,13 @@ async function importOvaCall(
       sizeBytes: header.sizeBytes,
       signal: abort.signal,
       onProgress: (p) => send({ $case: 'progress', value: p }),
-      publish: (disks) => publishImported(ctx, pool, disks),
+      publish: (disks) => publishImportedDisks(ctx.pools, pool, disks),
     });
   } finally {
     release();
   }
   await ctx.pools.volumesChanged(pool).catch(() => undefined);
-  const volumes = await Promise.all(result.outputs.map((p) => volumeOf(header.pool, p)));
+  const volumes = await Promise.all(result.outputs.map((p) => importedVolume(header.pool, p)));
   const suggestedSpec = suggestVmSpec(
     result.spec,
     volumes.map((v) => ({ pool: v.pool, volume: v.name })),

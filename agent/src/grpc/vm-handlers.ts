@@ -1,20 +1,11 @@
-// VmService: validates the request's identifiers and hands over to agent/src/libvirt/vm-*.ts.
+// VmService: validates the request's identifiers and hands over to agent/src/vm/.
 import type { VmServiceServer } from '@quantix/proto/v1/vm.js';
 import type { AgentContext } from '../context.js';
-import { cloneVm, defineVm, deleteVm, updateVm } from '../libvirt/vm-define.js';
-import {
-  forceOffVm,
-  pauseVm,
-  rebootVm,
-  resetVm,
-  resumeVm,
-  shutdownVm,
-  startVm,
-  vmTarget,
-} from '../libvirt/vm-lifecycle.js';
-import { listVms, readVm, vmId } from '../libvirt/vm-read.js';
-import { createSnapshot, deleteSnapshot, listSnapshots, revertSnapshot } from '../libvirt/vm-snapshots.js';
-import { VmStatsSampler } from '../libvirt/vm-stats.js';
+import { cloneVm, defineVm, deleteVm, updateVm } from '../vm/vm-define.js';
+import { forceOffVm, pauseVm, rebootVm, resetVm, resumeVm, shutdownVm, startVm, vmTarget } from '../vm/vm-lifecycle.js';
+import { listVms, readVm, vmId } from '../vm/vm-read.js';
+import { createSnapshot, deleteSnapshot, listSnapshots, revertSnapshot } from '../vm/vm-snapshots.js';
+import { VmStatsSampler } from '../vm/vm-stats.js';
 import { unary } from './unary.js';
 
 export function vmHandlers(ctx: AgentContext): VmServiceServer {

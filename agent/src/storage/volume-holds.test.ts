@@ -13,7 +13,7 @@ import { PoolKind, VolumeFormat } from '@quantix/proto/v1/storage.js';
 import { DiskBus, Firmware, type VmSpec } from '@quantix/proto/v1/vm.js';
 import { AgentError } from '../errors.js';
 import { run } from '../exec/run.js';
-import { defineVm, deleteVm } from '../libvirt/vm-define.js';
+import { defineVm, deleteVm } from '../vm/vm-define.js';
 import { Virsh } from '../libvirt/virsh.js';
 import { PoolManager } from './pool-manager.js';
 import { Volumes } from './volumes.js';

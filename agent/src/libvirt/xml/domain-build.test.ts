@@ -4,7 +4,7 @@ import { XMLParser } from 'fast-xml-parser';
 import { BootDevice, DiskBus, Firmware, NicKind, NicModel, type VmSpec } from '@quantix/proto/v1/vm.js';
 import { buildDomainXml, targetDevs } from './domain-build.js';
 import { parseDomainXml } from './domain-parse.js';
-import { validateVmSpec } from '../vm-spec-validate.js';
+import { validateVmSpec } from '../../vm/vm-spec-validate.js';
 
 const uuid = '0b8a3c1e-1111-4222-8333-944455556666';
 const base = (over: Partial<VmSpec> = {}): VmSpec =>
@@ -18,7 +18,9 @@ const base = (over: Partial<VmSpec> = {}): VmSpec =>
     machine: '',
     disks: [{ pool: 'p', volume: 'web01.qcow2', bus: DiskBus.DISK_BUS_VIRTIO, readonly: false }],
     cdroms: [],
-    nics: [{ kind: NicKind.NIC_KIND_NETWORK, source: 'lan', model: NicModel.NIC_MODEL_VMXNET3, mac: '52:54:00:01:02:03' }],
+    nics: [
+      { kind: NicKind.NIC_KIND_NETWORK, source: 'lan', model: NicModel.NIC_MODEL_VMXNET3, mac: '52:54:00:01:02:03' },
+    ],
     bootOrder: [],
     vnc: false,
     description: '',
@@ -80,7 +82,11 @@ test('round trip: what is built parses back to the same spec', () => {
     disks: [vol, vol, vol],
     cdroms: [{ path: '/iso/debian.iso', format: 'raw' }],
     consoleLog,
-    uefi: { code: '/usr/share/OVMF/OVMF_CODE_4M.fd', varsTemplate: '/usr/share/OVMF/OVMF_VARS_4M.fd', nvram: '/nv/x_VARS.fd' },
+    uefi: {
+      code: '/usr/share/OVMF/OVMF_CODE_4M.fd',
+      varsTemplate: '/usr/share/OVMF/OVMF_VARS_4M.fd',
+      nvram: '/nv/x_VARS.fd',
+    },
   });
   const parsed = parseDomainXml(xml);
   assert.deepEqual(parsed.spec, { ...spec, uuid });
@@ -93,7 +99,14 @@ test('round trip: what is built parses back to the same spec', () => {
 
 test('text and attributes are escaped by the builder: no markup injection', () => {
   const evil = '</qx:description></qx:vm></metadata><devices><disk/></devices><x a="';
-  const xml = buildDomainXml({ spec: base({ description: evil, tags: ['"><b>'] }), uuid, domainType: 'qemu', disks: [vol], cdroms: [], consoleLog });
+  const xml = buildDomainXml({
+    spec: base({ description: evil, tags: ['"><b>'] }),
+    uuid,
+    domainType: 'qemu',
+    disks: [vol],
+    cdroms: [],
+    consoleLog,
+  });
   assert.equal((xml.match(/<disk /g) ?? []).length, 1);
   const parsed = parseDomainXml(xml);
   assert.equal(parsed.spec.description, evil);
@@ -102,7 +115,14 @@ test('text and attributes are escaped by the builder: no markup injection', () =
 
 test('target names: vd for virtio, sd shared by SATA and SCSI, hd for IDE', () => {
   assert.deepEqual(
-    targetDevs([DiskBus.DISK_BUS_VIRTIO, DiskBus.DISK_BUS_SATA, DiskBus.DISK_BUS_SCSI, DiskBus.DISK_BUS_IDE, DiskBus.DISK_BUS_VIRTIO, DiskBus.DISK_BUS_IDE]),
+    targetDevs([
+      DiskBus.DISK_BUS_VIRTIO,
+      DiskBus.DISK_BUS_SATA,
+      DiskBus.DISK_BUS_SCSI,
+      DiskBus.DISK_BUS_IDE,
+      DiskBus.DISK_BUS_VIRTIO,
+      DiskBus.DISK_BUS_IDE,
+    ]),
     ['vda', 'sda', 'sdb', 'hda', 'vdb', 'hdb'],
   );
 });

@@ -13,10 +13,10 @@ import {
   domainStart,
   domainState,
   domainSuspend,
-} from './domain.js';
+} from '../libvirt/domain.js';
 import { noteStateChange, readVm } from './vm-read.js';
-import { parseDomainXml } from './xml/domain-parse.js';
-import type { Virsh } from './virsh.js';
+import { parseDomainXml } from '../libvirt/xml/domain-parse.js';
+import type { Virsh } from '../libvirt/virsh.js';
 
 const DEFAULT_SHUTDOWN_S = 60;
 
@@ -31,7 +31,8 @@ async function target(virsh: Virsh, id: string): Promise<Target> {
   return { uuid, name: spec.name, state: await domainState(virsh, uuid) };
 }
 
-const isOn = (s: DomainState) => s === DomainState.Running || s === DomainState.Blocked || s === DomainState.Paused || s === DomainState.Shutdown;
+const isOn = (s: DomainState) =>
+  s === DomainState.Running || s === DomainState.Blocked || s === DomainState.Paused || s === DomainState.Shutdown;
 
 function requireOn(t: Target): void {
   if (!isOn(t.state)) throw failedPrecondition(`VM ${t.name} is not running`);
@@ -64,7 +65,8 @@ export async function forceOffVm(virsh: Virsh, id: string): Promise<Vm> {
 export async function shutdownVm(virsh: Virsh, id: string, timeoutSeconds = 0, signal?: AbortSignal): Promise<Vm> {
   const t = await target(virsh, id);
   requireOn(t);
-  if (t.state === DomainState.Paused) throw failedPrecondition(`VM ${t.name} is paused: resume it before shutting it down`);
+  if (t.state === DomainState.Paused)
+    throw failedPrecondition(`VM ${t.name} is paused: resume it before shutting it down`);
   const limit = (timeoutSeconds || DEFAULT_SHUTDOWN_S) * 1000;
   await domainShutdown(virsh, t.uuid);
   const deadline = Date.now() + limit;

@@ -24,7 +24,10 @@ const spec = (over: Partial<VmSpec> = {}): VmSpec => ({
 });
 
 const rejects = (s: VmSpec, field: string) =>
-  assert.throws(() => validateVmSpec(s), (e: AgentError) => e.code === 'INVALID_ARGUMENT' && e.field === field);
+  assert.throws(
+    () => validateVmSpec(s),
+    (e: AgentError) => e.code === 'INVALID_ARGUMENT' && e.field === field,
+  );
 
 test('defaults: 1 socket × 1 core, BIOS, virtio disk, SATA CD-ROM, virtio NIC, boot from disk', () => {
   const s = validateVmSpec(spec());
@@ -40,7 +43,11 @@ test('injection names never pass, wherever they appear', () => {
     rejects(spec({ name: bad }), 'spec.name');
     rejects(spec({ disks: [{ pool: bad, volume: 'v', bus: 0, readonly: false }] }), 'spec.disks[0].pool');
     rejects(spec({ disks: [{ pool: 'p', volume: bad, bus: 0, readonly: false }] }), 'spec.disks[0].volume');
-    if (bad) rejects(spec({ nics: [{ kind: NicKind.NIC_KIND_NETWORK, source: bad, model: 0, mac: '' }] }), 'spec.nics[0].source');
+    if (bad)
+      rejects(
+        spec({ nics: [{ kind: NicKind.NIC_KIND_NETWORK, source: bad, model: 0, mac: '' }] }),
+        'spec.nics[0].source',
+      );
   }
 });
 
@@ -50,13 +57,22 @@ test('each invalid field is named', () => {
   rejects(spec({ sockets: 16, cores: 32 }), 'spec.cores');
   rejects(spec({ uuid: 'nope' }), 'spec.uuid');
   rejects(spec({ machine: 'pc; reboot' }), 'spec.machine');
-  rejects(spec({ machine: 'q35', disks: [{ pool: 'p', volume: 'v', bus: DiskBus.DISK_BUS_IDE, readonly: false }] }), 'spec.disks[0].bus');
+  rejects(
+    spec({ machine: 'q35', disks: [{ pool: 'p', volume: 'v', bus: DiskBus.DISK_BUS_IDE, readonly: false }] }),
+    'spec.disks[0].bus',
+  );
   rejects(spec({ cdroms: [{ pool: '', volume: '', bus: DiskBus.DISK_BUS_VIRTIO }] }), 'spec.cdroms[0].bus');
   rejects(spec({ nics: [{ kind: NicKind.NIC_KIND_USER, source: '', model: 0, mac: 'zz:zz' }] }), 'spec.nics[0].mac');
-  rejects(spec({ nics: [{ kind: NicKind.NIC_KIND_USER, source: '', model: 0, mac: '01:00:5e:00:00:01' }] }), 'spec.nics[0].mac');
+  rejects(
+    spec({ nics: [{ kind: NicKind.NIC_KIND_USER, source: '', model: 0, mac: '01:00:5e:00:00:01' }] }),
+    'spec.nics[0].mac',
+  );
   rejects(spec({ nics: [{ kind: NicKind.NIC_KIND_UNSPECIFIED, source: '', model: 0, mac: '' }] }), 'spec.nics[0].kind');
   rejects(spec({ nics: [{ kind: NicKind.NIC_KIND_USER, source: 'x', model: 0, mac: '' }] }), 'spec.nics[0].source');
-  rejects(spec({ nics: [{ kind: NicKind.NIC_KIND_BRIDGE, source: 'a-very-long-bridge', model: 0, mac: '' }] }), 'spec.nics[0].source');
+  rejects(
+    spec({ nics: [{ kind: NicKind.NIC_KIND_BRIDGE, source: 'a-very-long-bridge', model: 0, mac: '' }] }),
+    'spec.nics[0].source',
+  );
   rejects(spec({ bootOrder: [1, 1] }), 'spec.boot_order[1]');
   rejects(spec({ tags: ['ok', 'bad\u0000'] }), 'spec.tags[1]');
   rejects(spec({ tags: ['tab\there'] }), 'spec.tags[0]');
@@ -77,7 +93,13 @@ test('names virsh would read as a domain ID or a UUID are refused for the VM and
   for (const bad of ['3', '0', '4b2c8a0e-1f3d-4c5b-9a7e-0d1c2b3a4f5e']) {
     rejects(spec({ name: bad }), 'spec.name');
     rejects(spec({ disks: [{ pool: bad, volume: 'v', bus: 0, readonly: false }] }), 'spec.disks[0].pool');
-    rejects(spec({ nics: [{ kind: NicKind.NIC_KIND_NETWORK, source: bad, model: 0, mac: '' }] }), 'spec.nics[0].source');
+    rejects(
+      spec({ nics: [{ kind: NicKind.NIC_KIND_NETWORK, source: bad, model: 0, mac: '' }] }),
+      'spec.nics[0].source',
+    );
   }
-  assert.throws(() => validateVmSpec(spec({ name: '42' })), /^AgentError: spec\.name: "42" is not a valid name: a name of only digits would be read by virsh as a domain ID$/);
+  assert.throws(
+    () => validateVmSpec(spec({ name: '42' })),
+    /^AgentError: spec\.name: "42" is not a valid name: a name of only digits would be read by virsh as a domain ID$/,
+  );
 });

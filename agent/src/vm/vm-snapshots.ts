@@ -6,10 +6,10 @@ import { AgentError, ErrorCode, notFound } from '../errors.js';
 import { ExecError } from '../exec/run.js';
 import { validateName } from '../validate/name.js';
 import { validateXmlText } from '../validate/xml-text.js';
-import { stateFromText } from './domain.js';
+import { stateFromText } from '../libvirt/domain.js';
 import { vmTarget } from './vm-lifecycle.js';
 import { noteStateChange, readVm, vmState } from './vm-read.js';
-import { Virsh } from './virsh.js';
+import { Virsh } from '../libvirt/virsh.js';
 
 const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', parseTagValue: false });
 
@@ -27,7 +27,13 @@ async function snapshotCall(virsh: Virsh, vmName: string, snapshot: string, args
   }
 }
 
-async function readSnapshot(virsh: Virsh, uuid: string, vmName: string, name: string, current: string): Promise<Snapshot> {
+async function readSnapshot(
+  virsh: Virsh,
+  uuid: string,
+  vmName: string,
+  name: string,
+  current: string,
+): Promise<Snapshot> {
   const xml = await snapshotCall(virsh, vmName, name, ['snapshot-dumpxml', uuid, name]);
   const s = parser.parse(xml).domainsnapshot ?? {};
   return {
@@ -56,7 +62,10 @@ export async function createSnapshot(virsh: Virsh, id: string, name: string, des
 
 export async function listSnapshots(virsh: Virsh, id: string): Promise<Snapshot[]> {
   const t = await vmTarget(virsh, id);
-  const names = (await virsh.exec(['snapshot-list', '--name', '--topological', t.uuid])).split('\n').map((l) => l.trim()).filter(Boolean);
+  const names = (await virsh.exec(['snapshot-list', '--name', '--topological', t.uuid]))
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const current = await currentName(virsh, t.uuid);
   return Promise.all(names.map((n) => readSnapshot(virsh, t.uuid, t.name, n, current)));
 }

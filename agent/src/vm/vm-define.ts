@@ -7,17 +7,24 @@ import { Firmware, type KeptDisk, type Vm, type VmSpec } from '@quantix/proto/v1
 import { consoleLogPath, prepareConsoleLog, removeConsoleLog } from '../console/console-log.js';
 import { AgentError, ErrorCode, failedPrecondition } from '../errors.js';
 import { validateName } from '../validate/name.js';
-import { hostDomainType } from './domain-type.js';
-import { DomainState, domainDefine, domainDumpXml, domainNames, domainRename, domainUndefine } from './domain.js';
-import { ovmfFor } from './ovmf.js';
+import { hostDomainType } from '../libvirt/domain-type.js';
+import {
+  DomainState,
+  domainDefine,
+  domainDumpXml,
+  domainNames,
+  domainRename,
+  domainUndefine,
+} from '../libvirt/domain.js';
+import { ovmfFor } from '../libvirt/ovmf.js';
 import type { Volumes } from '../storage/volumes.js';
-import { volumeInfo } from './volume.js';
+import { volumeInfo } from '../libvirt/volume.js';
 import { noteStateChange, readVm } from './vm-read.js';
 import { vmTarget } from './vm-lifecycle.js';
 import { validateVmSpec } from './vm-spec-validate.js';
-import { buildDomainXml } from './xml/domain-build.js';
-import { parseDomainXml } from './xml/domain-parse.js';
-import type { Virsh } from './virsh.js';
+import { buildDomainXml } from '../libvirt/xml/domain-build.js';
+import { parseDomainXml } from '../libvirt/xml/domain-parse.js';
+import type { Virsh } from '../libvirt/virsh.js';
 
 async function xmlFor(virsh: Virsh, spec: VmSpec, uuid: string, nvram?: string): Promise<string> {
   const disks = await Promise.all(spec.disks.map((d) => volumeInfo(virsh, d.pool, d.volume)));

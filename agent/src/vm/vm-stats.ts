@@ -1,8 +1,8 @@
 // Per-VM statistics from `virsh domstats`: CPU % from the delta of cpu.time between two samples
 // (the previous sample is kept per VM), memory from the balloon, disk and network byte counters.
 import type { VmStats } from '@quantix/proto/v1/vm.js';
-import { domainCall } from './domain.js';
-import type { Virsh } from './virsh.js';
+import { domainCall } from '../libvirt/domain.js';
+import type { Virsh } from '../libvirt/virsh.js';
 
 const ARGS = ['domstats', '--state', '--cpu-total', '--balloon', '--interface', '--block', '--vcpu'];
 

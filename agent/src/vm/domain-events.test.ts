@@ -6,11 +6,14 @@ import { parseLifecycleLine, stateAfter } from './domain-events.js';
 test('parses virsh lifecycle event lines (captured from `virsh event --loop --event lifecycle`)', () => {
   const e = parseLifecycleLine("event 'lifecycle' for domain 'qxt-vm-probe': Defined Added");
   assert.deepEqual(e, { name: 'qxt-vm-probe', event: 'Defined', detail: 'Added' });
-  assert.deepEqual(parseLifecycleLine("2026-11-22 14:18:00.087+0000: event 'lifecycle' for domain 'a b': Undefined Removed"), {
-    name: 'a b',
-    event: 'Undefined',
-    detail: 'Removed',
-  });
+  assert.deepEqual(
+    parseLifecycleLine("2026-11-22 14:18:00.087+0000: event 'lifecycle' for domain 'a b': Undefined Removed"),
+    {
+      name: 'a b',
+      event: 'Undefined',
+      detail: 'Removed',
+    },
+  );
   assert.equal(parseLifecycleLine('events received: 2'), undefined);
   assert.equal(parseLifecycleLine(''), undefined);
 });

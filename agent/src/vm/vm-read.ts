@@ -3,9 +3,9 @@
 import { VmState, type Vm } from '@quantix/proto/v1/vm.js';
 import { invalidArgument } from '../errors.js';
 import { isUuid, validateName } from '../validate/name.js';
-import { DomainState, domainAddresses, domainDumpXml, domainNames, domainState } from './domain.js';
-import { parseDomainXml } from './xml/domain-parse.js';
-import type { Virsh } from './virsh.js';
+import { DomainState, domainAddresses, domainDumpXml, domainNames, domainState } from '../libvirt/domain.js';
+import { parseDomainXml } from '../libvirt/xml/domain-parse.js';
+import type { Virsh } from '../libvirt/virsh.js';
 
 /** Checks a VmRef id (UUID or name) before it reaches virsh. */
 export function vmId(id: string | undefined, field = 'vm.id'): string {

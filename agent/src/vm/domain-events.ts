@@ -4,9 +4,9 @@
 import { VmState } from '@quantix/proto/v1/vm.js';
 import type { VmStateChanged } from '@quantix/proto/v1/host.js';
 import type { WatchBus } from '../context.js';
-import { VirshEventProcess } from './event-process.js';
+import { VirshEventProcess } from '../libvirt/event-process.js';
 import { noteStateChange } from './vm-read.js';
-import type { Virsh } from './virsh.js';
+import type { Virsh } from '../libvirt/virsh.js';
 
 export interface LifecycleEvent {
   name: string;
@@ -49,7 +49,11 @@ class DomainEventPublisher {
     private readonly virsh: Virsh,
     private readonly bus: WatchBus,
   ) {
-    this.process = new VirshEventProcess(virsh.uri, (line) => void this.onLine(line), () => void this.refreshUuids());
+    this.process = new VirshEventProcess(
+      virsh.uri,
+      (line) => void this.onLine(line),
+      () => void this.refreshUuids(),
+    );
     this.process.start();
   }
 
@@ -83,7 +87,14 @@ class DomainEventPublisher {
     if (removed) this.uuids.delete(e.name);
     const timestampMs = Date.now();
     if (uuid) noteStateChange(uuid, timestampMs);
-    const value: VmStateChanged = { uuid, name: e.name, state, reason: `${e.event} ${e.detail}`.trim(), removed, timestampMs };
+    const value: VmStateChanged = {
+      uuid,
+      name: e.name,
+      state,
+      reason: `${e.event} ${e.detail}`.trim(),
+      removed,
+      timestampMs,
+    };
     this.bus.publish({ event: { $case: 'vmState', value } });
   }
 
@@ -117,4 +128,3 @@ export function watchDomainEvents(virsh: Virsh, bus: WatchBus): () => Promise<vo
     }
   };
 }
-

@@ -1,13 +1,6 @@
 // Validates and normalizes a VmSpec from the wire before anything reaches virsh or XML:
 // every problem is INVALID_ARGUMENT naming the field ("spec.nics[1].mac"). Defaults filled here.
-import {
-  BootDevice,
-  DiskBus,
-  Firmware,
-  NicKind,
-  NicModel,
-  type VmSpec,
-} from '@quantix/proto/v1/vm.js';
+import { BootDevice, DiskBus, Firmware, NicKind, NicModel, type VmSpec } from '@quantix/proto/v1/vm.js';
 import { invalidArgument } from '../errors.js';
 import { isUuid, validateName } from '../validate/name.js';
 import { validateXmlText } from '../validate/xml-text.js';
@@ -92,7 +85,11 @@ export function validateVmSpec(spec: VmSpec | undefined): VmSpec {
   });
   const boot = spec.bootOrder.length ? spec.bootOrder : [BootDevice.BOOT_DEVICE_DISK];
   boot.forEach((b, i) => {
-    if (b !== BootDevice.BOOT_DEVICE_DISK && b !== BootDevice.BOOT_DEVICE_CDROM && b !== BootDevice.BOOT_DEVICE_NETWORK) {
+    if (
+      b !== BootDevice.BOOT_DEVICE_DISK &&
+      b !== BootDevice.BOOT_DEVICE_CDROM &&
+      b !== BootDevice.BOOT_DEVICE_NETWORK
+    ) {
       throw invalidArgument(`spec.boot_order[${i}]`, 'must be disk, cdrom or network');
     }
     if (boot.indexOf(b) !== i) throw invalidArgument(`spec.boot_order[${i}]`, 'is listed twice');
