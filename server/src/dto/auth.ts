@@ -3,7 +3,7 @@
 import { bool, named, obj, oneOf, opt, orNull, str } from '../schema/schema.js';
 import type { Infer } from '../schema/schema.js';
 import type { Operation } from './operation.js';
-import { ROLES } from './operation.js';
+import { ROLES } from './enums.js';
 import { timestamp } from './common.js';
 
 export const username = () =>

@@ -3,10 +3,9 @@
 import { arr, bool, named, obj, oneOf, opt, str, int } from '../schema/schema.js';
 import type { Infer } from '../schema/schema.js';
 import type { Operation } from './operation.js';
-import { CreateNetworkDto, NETWORK_KINDS } from './networks.js';
+import { CreateNetworkDto } from './networks.js';
+import { CLUSTER_NETWORK_HOST_STATES, NETWORK_KINDS } from './enums.js';
 import { timestamp } from './common.js';
-
-export const CLUSTER_NETWORK_HOST_STATES = ['applied', 'failed', 'pending'] as const;
 
 export const ClusterNetworkHostDto = named(
   'ClusterNetworkHostDto',

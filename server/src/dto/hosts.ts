@@ -4,8 +4,7 @@ import { arr, bool, int, named, num, obj, oneOf, opt, orNull, str } from '../sch
 import type { Infer } from '../schema/schema.js';
 import type { Operation } from './operation.js';
 import { timestamp } from './common.js';
-
-export const HOST_STATUSES = ['online', 'offline', 'connecting'] as const;
+import { HOST_STATUSES } from './enums.js';
 
 export const HostMetricsDto = named(
   'HostMetricsDto',

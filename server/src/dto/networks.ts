@@ -3,8 +3,7 @@ import { arr, bool, int, named, obj, oneOf, opt, str } from '../schema/schema.js
 import type { Infer } from '../schema/schema.js';
 import type { Operation } from './operation.js';
 import { objectName } from './common.js';
-
-export const NETWORK_KINDS = ['nat', 'isolated', 'bridged'] as const;
+import { NETWORK_KINDS } from './enums.js';
 
 const spec = {
   name: objectName(),

@@ -1,9 +1,10 @@
 // The shape of one REST operation in the contract: method, path, who may call it, body and
 // reply schemas. app.ts binds a handler to every operation; openapi.ts documents them.
 import type { Schema } from '../schema/schema.js';
+import type { Role } from './enums.js';
 
-export const ROLES = ['viewer', 'operator', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
+/** Who may call an operation (the list is in enums.ts). */
+export type { Role };
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 

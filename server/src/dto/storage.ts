@@ -5,10 +5,7 @@ import type { Infer } from '../schema/schema.js';
 import type { Operation } from './operation.js';
 import { objectName } from './common.js';
 import { TaskDto } from './tasks.js';
-
-export const POOL_KINDS = ['loop', 'dir'] as const;
-export const POOL_STATES = ['active', 'inactive', 'failed', 'unknown'] as const;
-export const VOLUME_FORMATS = ['qcow2', 'raw', 'iso'] as const;
+import { POOL_KINDS, POOL_STATES, VOLUME_FORMATS } from './enums.js';
 
 export const PoolDto = named(
   'PoolDto',
@@ -44,6 +41,7 @@ export const CreatePoolDto = named(
 export type CreatePoolDto = Infer<typeof CreatePoolDto>;
 
 export const GrowPoolDto = named('GrowPoolDto', obj({ sizeBytes: int({ min: 1 }) }));
+export type GrowPoolDto = Infer<typeof GrowPoolDto>;
 export const DeletePoolQuery = obj({ deleteBackingFile: opt(oneOf(['true', 'false'] as const)) });
 
 export const VolumeDto = named(

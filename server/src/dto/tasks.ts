@@ -3,9 +3,9 @@ import { any, arr, named, num, obj, oneOf, opt, orNull, str } from '../schema/sc
 import type { Infer } from '../schema/schema.js';
 import type { Operation } from './operation.js';
 import { LimitQuery, timestamp } from './common.js';
+import { TASK_STATUSES } from './enums.js';
 
-export const TASK_STATUSES = ['running', 'succeeded', 'failed'] as const;
-export type TaskStatus = (typeof TASK_STATUSES)[number];
+export type { TaskStatus } from './enums.js';
 
 export const TaskDto = named(
   'TaskDto',

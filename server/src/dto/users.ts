@@ -2,7 +2,7 @@
 import { arr, bool, int, named, obj, oneOf, opt, orNull, str } from '../schema/schema.js';
 import type { Infer } from '../schema/schema.js';
 import type { Operation } from './operation.js';
-import { ROLES } from './operation.js';
+import { ROLES } from './enums.js';
 import { password, username, UserDto } from './auth.js';
 import { timestamp } from './common.js';
 

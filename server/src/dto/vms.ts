@@ -5,26 +5,23 @@ import type { Infer } from '../schema/schema.js';
 import type { Operation } from './operation.js';
 import { objectName, timestamp } from './common.js';
 import { TaskDto } from './tasks.js';
-
-export const VM_STATES = ['running', 'paused', 'shutoff', 'shutting-down', 'crashed', 'pmsuspended', 'blocked', 'unknown'] as const;
-export const FIRMWARES = ['bios', 'uefi'] as const;
-export const DISK_BUSES = ['virtio', 'sata', 'scsi', 'ide'] as const;
-export const NIC_MODELS = ['virtio', 'e1000', 'e1000e', 'vmxnet3', 'rtl8139'] as const;
-export const NIC_KINDS = ['network', 'bridge', 'user'] as const;
-export const BOOT_DEVICES = ['disk', 'cdrom', 'network'] as const;
+import { BOOT_DEVICES, DISK_BUSES, FIRMWARES, NIC_KINDS, NIC_MODELS, VM_STATES } from './enums.js';
 
 export const DiskDto = named(
   'DiskDto',
   obj({ pool: str(), volume: str(), bus: oneOf(DISK_BUSES), readonly: bool() }),
 );
+export type DiskDto = Infer<typeof DiskDto>;
 export const CdromDto = named(
   'CdromDto',
   obj({ pool: str({ description: 'empty = empty drive' }), volume: str(), bus: oneOf(DISK_BUSES) }),
 );
+export type CdromDto = Infer<typeof CdromDto>;
 export const NicDto = named(
   'NicDto',
   obj({ kind: oneOf(NIC_KINDS), source: str(), model: oneOf(NIC_MODELS), mac: str() }),
 );
+export type NicDto = Infer<typeof NicDto>;
 
 export const VmStatsDto = named(
   'VmStatsDto',
@@ -88,10 +85,12 @@ export const NewDiskDto = named(
     readonly: opt(bool()),
   }),
 );
+export type NewDiskDto = Infer<typeof NewDiskDto>;
 export const NewCdromDto = named(
   'NewCdromDto',
   obj({ pool: opt(objectName()), volume: opt(objectName()), bus: opt(oneOf(DISK_BUSES)) }),
 );
+export type NewCdromDto = Infer<typeof NewCdromDto>;
 export const NewNicDto = named(
   'NewNicDto',
   obj({
@@ -101,6 +100,7 @@ export const NewNicDto = named(
     mac: opt(str({ pattern: '^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$', description: 'aa:bb:cc:dd:ee:ff' })),
   }),
 );
+export type NewNicDto = Infer<typeof NewNicDto>;
 
 export const CreateVmDto = named(
   'CreateVmDto',

@@ -1,59 +1,18 @@
 // Hosts and clusters: inventory, add-host (probe → confirm fingerprint → join with token),
-// maintenance, removal, host shell tickets. Shapes from server/src/dto/hosts.ts. No Lit imports.
+// maintenance, removal, host shell tickets. Shapes are the server's (server/src/dto/hosts.ts).
+// No Lit imports.
+import type { ConsoleTicketDto } from '@dto/vms.js';
+import type {
+  AddHostDto,
+  ClusterDto,
+  CreateClusterDto,
+  HostDto,
+  HostProbeDto,
+  RemovedHostDto,
+  UpdateClusterDto,
+  UpdateHostDto,
+} from '@dto/hosts.js';
 import { apiGet, apiPost, apiPatch, apiDelete } from './client.js';
-import type { ConsoleTicketDto } from './vms.js';
-
-export interface HostMetricsDto {
-  at: string;
-  cpuPercent: number;
-  memoryTotalBytes: number;
-  memoryUsedBytes: number;
-  load1: number;
-  netRxBytes: number;
-  netTxBytes: number;
-}
-
-export interface HostDto {
-  id: string;
-  name: string;
-  address: string;
-  local: boolean;
-  status: 'online' | 'offline' | 'connecting';
-  statusMessage: string;
-  lastSeenAt: string | null;
-  clusterId: string | null;
-  maintenance: boolean;
-  fingerprint: string;
-  hostname: string;
-  cpuModel: string;
-  cpuCount: number;
-  memoryTotalBytes: number;
-  memoryFreeBytes: number;
-  domainType: string;
-  libvirtVersion: string;
-  qemuVersion: string;
-  agentVersion: string;
-  osRelease: string;
-  kernel: string;
-  addresses: string[];
-  vmCount: number;
-  metrics: HostMetricsDto | null;
-  joinedAt: string;
-}
-
-export interface ClusterDto {
-  id: string;
-  name: string;
-  hostIds: string[];
-  createdAt: string;
-}
-
-export interface HostProbeDto {
-  address: string;
-  fingerprint: string;
-  subject: string;
-  validTo: string;
-}
 
 const hostPath = (id: string) => `/hosts/${encodeURIComponent(id)}`;
 
@@ -62,21 +21,14 @@ export const fetchHost = (id: string, signal?: AbortSignal) => apiGet<HostDto>(h
 /** Step 1 of add-host: TLS handshake with the address, returns the fingerprint to confirm. */
 export const probeHost = (address: string) => apiPost<HostProbeDto>('/hosts/probe', { address });
 /** Step 2: join with the confirmed fingerprint and the host's one-time token. */
-export const addHost = (req: { address: string; fingerprint: string; joinToken: string; name?: string; clusterId?: string | null }) =>
-  apiPost<HostDto>('/hosts', req);
-export const updateHost = (id: string, patch: { name?: string; clusterId?: string | null; maintenance?: boolean }) =>
-  apiPatch<HostDto>(hostPath(id), patch);
-/** What removing a host did: `agentReleased` false when its agent could not be told to leave. */
-export interface RemovedHostDto {
-  id: string;
-  agentReleased: boolean;
-  message: string;
-}
+export const addHost = (req: AddHostDto) => apiPost<HostDto>('/hosts', req);
+export const updateHost = (id: string, patch: UpdateHostDto) => apiPatch<HostDto>(hostPath(id), patch);
+/** Forgets a host; `agentReleased` is false when its agent could not be told to leave. */
 export const removeHost = (id: string) => apiDelete<RemovedHostDto>(hostPath(id));
 export const createShellTicket = (id: string) => apiPost<ConsoleTicketDto>(`${hostPath(id)}/shell-ticket`);
 
 export const fetchClusters = (signal?: AbortSignal) => apiGet<ClusterDto[]>('/clusters', { signal });
-export const createCluster = (name: string) => apiPost<ClusterDto>('/clusters', { name });
-export const updateCluster = (id: string, patch: { name?: string; hostIds?: string[] }) =>
+export const createCluster = (req: CreateClusterDto) => apiPost<ClusterDto>('/clusters', req);
+export const updateCluster = (id: string, patch: UpdateClusterDto) =>
   apiPatch<ClusterDto>(`/clusters/${encodeURIComponent(id)}`, patch);
 export const deleteCluster = (id: string) => apiDelete<void>(`/clusters/${encodeURIComponent(id)}`);

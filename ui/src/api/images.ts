@@ -1,51 +1,26 @@
 // Image library: OVA templates (import streamed to a host, a task "ova.import" reports the
 // conversion), deploy. ISOs are volumes of format "iso" (see storage.ts). No Lit imports.
+import type { DeployTemplateDto, TemplateDto } from '@dto/templates.js';
+import type { TaskDto } from '@dto/tasks.js';
 import { apiGet, apiPost, apiDelete } from './client.js';
 import { uploadFile, type UploadOptions } from './upload.js';
-import type { TaskDto } from './tasks.js';
-import type { VmCdromDto, VmDiskDto, VmNicDto } from './vms.js';
-
-export interface TemplateDto {
-  id: string;
-  name: string;
-  description: string;
-  hostId: string;
-  hostName: string;
-  pool: string;
-  volumes: string[];
-  osType: string;
-  firmware: string;
-  sockets: number;
-  cores: number;
-  memoryMib: number;
-  disks: VmDiskDto[];
-  cdroms: VmCdromDto[];
-  nics: VmNicDto[];
-  sourceFile: string;
-  sizeBytes: number;
-  warnings: string[];
-  createdAt: string;
-}
 
 export const fetchTemplates = (signal?: AbortSignal) => apiGet<TemplateDto[]>('/templates', { signal });
 export const deleteTemplate = (id: string) => apiDelete<void>(`/templates/${encodeURIComponent(id)}`);
 
 /** Streams an OVA to a host's pool; resolves with the template once converted. */
-export function uploadOva(req: { hostId: string; pool: string; file: File; name?: string }, opts?: UploadOptions): Promise<TemplateDto> {
+export function uploadOva(
+  req: { hostId: string; pool: string; file: File; name?: string },
+  opts?: UploadOptions,
+): Promise<TemplateDto> {
   const q = new URLSearchParams({ hostId: req.hostId, pool: req.pool, fileName: req.file.name });
   if (req.name) q.set('name', req.name);
   return uploadFile<TemplateDto>('POST', `/templates/import?${q}`, req.file, opts);
 }
 
-/** DeployTemplateDto: omitted sockets, cores (per socket) and memory are the template's. */
-export interface DeployTemplateRequest {
-  name: string;
-  linked?: boolean;
-  sockets?: number;
-  cores?: number;
-  memoryMib?: number;
-  start?: boolean;
-}
-
-/** Creates a VM from a template (its NICs get new MACs); the task result carries `{vmId}`. */
-export const deployTemplate = (id: string, req: DeployTemplateRequest) => apiPost<TaskDto>(`/templates/${encodeURIComponent(id)}/deploy`, req);
+/**
+ * Creates a VM from a template (its NICs get new MACs; omitted sockets, cores per socket and memory
+ * are the template's); the task result carries `{vmId}`.
+ */
+export const deployTemplate = (id: string, req: DeployTemplateDto) =>
+  apiPost<TaskDto>(`/templates/${encodeURIComponent(id)}/deploy`, req);

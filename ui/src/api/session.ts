@@ -1,28 +1,7 @@
-// First-run setup, login, logout and the current session. No Lit imports.
+// First-run setup, login, logout and the current session. Shapes are the server's
+// (server/src/dto/auth.ts). No Lit imports.
+import type { LoginRequestDto, SessionDto, SetupRequestDto, SetupStatusDto, UserDto } from '@dto/auth.js';
 import { apiGet, apiPost, setCsrfToken } from './client.js';
-
-export const ROLES = ['admin', 'operator', 'viewer'] as const;
-export type Role = (typeof ROLES)[number];
-
-export interface UserDto {
-  id: string;
-  username: string;
-  role: Role;
-  disabled: boolean;
-  createdAt: string;
-  lastLoginAt: string | null;
-}
-
-export interface SessionDto {
-  user: UserDto;
-  csrfToken: string;
-  expiresAt: string;
-}
-
-export interface SetupStatusDto {
-  /** True while no user exists: only the setup flow is open. */
-  needsSetup: boolean;
-}
 
 /** Whether the first-run setup still has to create the admin. */
 export function fetchSetupStatus(signal?: AbortSignal): Promise<SetupStatusDto> {
@@ -33,8 +12,8 @@ export function fetchSetupStatus(signal?: AbortSignal): Promise<SetupStatusDto> 
  * Creates the first admin and logs in as that admin. `setupCode` is the one-time code shown on
  * the appliance console (printed by `make run` / `make dev`).
  */
-export async function completeSetup(username: string, password: string, setupCode: string): Promise<SessionDto> {
-  const s = await apiPost<SessionDto>('/setup', { username, password, setupCode });
+export async function completeSetup(req: SetupRequestDto): Promise<SessionDto> {
+  const s = await apiPost<SessionDto>('/setup', req);
   setCsrfToken(s?.csrfToken);
   return s;
 }
@@ -51,8 +30,8 @@ export async function fetchSession(signal?: AbortSignal): Promise<SessionDto | u
   }
 }
 
-export async function login(username: string, password: string): Promise<SessionDto> {
-  const s = await apiPost<SessionDto>('/auth/login', { username, password }, { quiet401: true });
+export async function login(req: LoginRequestDto): Promise<SessionDto> {
+  const s = await apiPost<SessionDto>('/auth/login', req, { quiet401: true });
   setCsrfToken(s.csrfToken);
   return s;
 }

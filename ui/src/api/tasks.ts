@@ -1,33 +1,11 @@
-// Tasks: long operations the UI follows (202 + task, then SSE "task" updates). No Lit imports.
+// Tasks: long operations the UI follows (202 + task, then SSE "task" updates). Shapes are the
+// server's (server/src/dto/tasks.ts). No Lit imports.
+import type { TaskDto } from '@dto/tasks.js';
 import { apiGet } from './client.js';
 
-export const TASK_STATUSES = ['running', 'succeeded', 'failed'] as const;
-export type TaskStatus = (typeof TASK_STATUSES)[number];
-
-export interface TaskDto {
-  id: string;
-  kind: string;
-  target: { type: string; id: string; name: string };
-  hostId: string | null;
-  status: TaskStatus;
-  /** Percent; null when unknown. */
-  progress: number | null;
-  phase: string;
-  log: { at: string; message: string }[];
-  error: string | null;
-  result: Record<string, unknown> | null;
-  user: string;
-  createdAt: string;
-  finishedAt: string | null;
-}
-
 export const fetchTasks = (signal?: AbortSignal) => apiGet<TaskDto[]>('/tasks?limit=100', { signal });
-export const fetchTask = (id: string, signal?: AbortSignal) => apiGet<TaskDto>(`/tasks/${encodeURIComponent(id)}`, { signal });
-
-/** True for an object that looks like a task reply (202). */
-export function isTask(x: unknown): x is TaskDto {
-  return !!x && typeof x === 'object' && 'kind' in x && 'status' in x && 'id' in x && 'target' in x;
-}
+export const fetchTask = (id: string, signal?: AbortSignal) =>
+  apiGet<TaskDto>(`/tasks/${encodeURIComponent(id)}`, { signal });
 
 export function taskDone(t: TaskDto): boolean {
   return t.status !== 'running';
@@ -36,4 +14,15 @@ export function taskDone(t: TaskDto): boolean {
 /** A short label for the task's target. */
 export function taskTargetLabel(t: TaskDto): string {
   return t.target ? t.target.name || `${t.target.type} ${t.target.id}` : '';
+}
+
+/** The VM a finished vm.create / template deploy task made (its result `{vmId}`), '' if none. */
+export function createdVmId(task: Partial<TaskDto> | undefined): string {
+  const vmId = (task?.result as { vmId?: unknown } | null | undefined)?.vmId;
+  return typeof vmId === 'string' ? vmId : '';
+}
+
+/** "phase: 42%" of a running task, for a status line. */
+export function taskProgressText(t: TaskDto): string {
+  return `${t.phase || t.kind}${t.progress !== null ? `: ${Math.round(t.progress)}%` : ''}`;
 }

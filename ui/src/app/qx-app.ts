@@ -1,8 +1,9 @@
 // The application shell: decides between setup, login and the app; navigation, header (theme,
 // live indicator, tasks, user), and the routed page. Pages get `user` and `params` as properties.
 import { LitElement, css, html, nothing } from 'lit';
+import type { UserDto } from '@dto/auth.js';
 import { sessionEvents } from '../api/client.js';
-import { fetchSession, fetchSetupStatus, logout, type UserDto } from '../api/session.js';
+import { fetchSession, fetchSetupStatus, logout } from '../api/session.js';
 import { closeStream, isStreamConnected, openStream, streamStatus } from '../controllers/event-stream.js';
 import { startTaskTracking, stopTaskTracking } from '../controllers/task-tracker.js';
 import { currentPath, matchRoute, type RouteMatch } from './routes.js';
@@ -65,30 +66,128 @@ export class QxApp extends LitElement {
   }
 
   static override styles = css`
-    :host { display: grid; grid-template-columns: 220px 1fr; grid-template-rows: 52px 1fr; height: 100vh; }
-    :host([bare]) { display: block; }
-    header { grid-column: 1 / 3; display: flex; align-items: center; gap: 0.8rem; padding: 0 1rem;
-      background: var(--qx-nav-bg); color: var(--qx-nav-text); border-bottom: 1px solid #0006; }
-    .brand { font-weight: 700; color: #fff; letter-spacing: 0.02em; font-size: 1.05rem; }
-    .brand span { color: #6ea8ff; }
-    .spacer { flex: 1; }
-    header button { font: inherit; background: transparent; color: var(--qx-nav-text); border: 1px solid #ffffff30;
-      border-radius: var(--qx-radius); padding: 0.25rem 0.7rem; cursor: pointer; }
-    header button:hover { background: #ffffff14; }
-    header button:focus-visible, nav a:focus-visible { outline: none; box-shadow: var(--qx-focus); }
-    .live { font-size: 0.8rem; display: flex; align-items: center; gap: 0.35rem; }
-    .live::before { content: ''; width: 8px; height: 8px; border-radius: 50%; background: #888; }
-    .live.on::before { background: #3fb950; }
-    nav { background: var(--qx-nav-bg); padding: 0.6rem 0; overflow-y: auto; }
-    nav a { display: block; color: var(--qx-nav-text); text-decoration: none; padding: 0.5rem 1.1rem; border-left: 3px solid transparent; }
-    nav a:hover { background: var(--qx-nav-active); }
-    nav a[aria-current='page'] { background: var(--qx-nav-active); border-left-color: #6ea8ff; color: #fff; }
-    main { overflow: auto; padding: 1.2rem 1.5rem; position: relative; }
-    .center { display: grid; place-items: center; height: 100vh; color: var(--qx-text-muted); }
-    .notice { margin-bottom: 1rem; padding: 0.6rem 0.8rem; border: 1px solid var(--qx-danger); border-radius: var(--qx-radius); color: var(--qx-danger); }
-    qx-tasks-panel { position: fixed; right: 0; top: 52px; bottom: 0; width: 380px; z-index: 10; }
-    .skip { position: absolute; left: -999px; }
-    .skip:focus { left: 1rem; top: 0.5rem; z-index: 20; background: #fff; color: #000; padding: 0.3rem; }
+    :host {
+      display: grid;
+      grid-template-columns: 220px 1fr;
+      grid-template-rows: 52px 1fr;
+      height: 100vh;
+    }
+    :host([bare]) {
+      display: block;
+    }
+    header {
+      grid-column: 1 / 3;
+      display: flex;
+      align-items: center;
+      gap: 0.8rem;
+      padding: 0 1rem;
+      background: var(--qx-nav-bg);
+      color: var(--qx-nav-text);
+      border-bottom: 1px solid #0006;
+    }
+    .brand {
+      font-weight: 700;
+      color: #fff;
+      letter-spacing: 0.02em;
+      font-size: 1.05rem;
+    }
+    .brand span {
+      color: #6ea8ff;
+    }
+    .spacer {
+      flex: 1;
+    }
+    header button {
+      font: inherit;
+      background: transparent;
+      color: var(--qx-nav-text);
+      border: 1px solid #ffffff30;
+      border-radius: var(--qx-radius);
+      padding: 0.25rem 0.7rem;
+      cursor: pointer;
+    }
+    header button:hover {
+      background: #ffffff14;
+    }
+    header button:focus-visible,
+    nav a:focus-visible {
+      outline: none;
+      box-shadow: var(--qx-focus);
+    }
+    .live {
+      font-size: 0.8rem;
+      display: flex;
+      align-items: center;
+      gap: 0.35rem;
+    }
+    .live::before {
+      content: '';
+      width: 8px;
+      height: 8px;
+      border-radius: 50%;
+      background: #888;
+    }
+    .live.on::before {
+      background: #3fb950;
+    }
+    nav {
+      background: var(--qx-nav-bg);
+      padding: 0.6rem 0;
+      overflow-y: auto;
+    }
+    nav a {
+      display: block;
+      color: var(--qx-nav-text);
+      text-decoration: none;
+      padding: 0.5rem 1.1rem;
+      border-left: 3px solid transparent;
+    }
+    nav a:hover {
+      background: var(--qx-nav-active);
+    }
+    nav a[aria-current='page'] {
+      background: var(--qx-nav-active);
+      border-left-color: #6ea8ff;
+      color: #fff;
+    }
+    main {
+      overflow: auto;
+      padding: 1.2rem 1.5rem;
+      position: relative;
+    }
+    .center {
+      display: grid;
+      place-items: center;
+      height: 100vh;
+      color: var(--qx-text-muted);
+    }
+    .notice {
+      margin-bottom: 1rem;
+      padding: 0.6rem 0.8rem;
+      border: 1px solid var(--qx-danger);
+      border-radius: var(--qx-radius);
+      color: var(--qx-danger);
+    }
+    qx-tasks-panel {
+      position: fixed;
+      right: 0;
+      top: 52px;
+      bottom: 0;
+      width: 380px;
+      z-index: 10;
+    }
+    .skip {
+      position: absolute;
+      left: -999px;
+    }
+    .skip:focus {
+      left: 1rem;
+      top: 0.5rem;
+      z-index: 20;
+      background: #fff;
+      color: #000;
+      padding: 0.3rem;
+    }
   `;
 
   override connectedCallback(): void {
@@ -191,9 +290,14 @@ export class QxApp extends LitElement {
       case 'unreachable':
         return html`<div class="center" role="alert">The Quantix server cannot be reached: ${this.loadError}</div>`;
       case 'setup':
-        return html`<qx-setup-page @qx-session=${(e: CustomEvent<UserDto>) => this.enterApp(e.detail)}></qx-setup-page>`;
+        return html`<qx-setup-page
+          @qx-session=${(e: CustomEvent<UserDto>) => this.enterApp(e.detail)}
+        ></qx-setup-page>`;
       case 'login':
-        return html`<qx-login-page .notice=${this.notice} @qx-session=${(e: CustomEvent<UserDto>) => this.enterApp(e.detail)}></qx-login-page>`;
+        return html`<qx-login-page
+          .notice=${this.notice}
+          @qx-session=${(e: CustomEvent<UserDto>) => this.enterApp(e.detail)}
+        ></qx-login-page>`;
       default:
         return this.renderShell();
     }
@@ -206,13 +310,24 @@ export class QxApp extends LitElement {
     const allowed = match && (!match.route.admin || admin);
     const section = '/' + (this.path.split('/')[1] ?? '');
     return html`
-      <a class="skip" href="#main" @click=${(e: Event) => { e.preventDefault(); this.renderRoot.querySelector('main')?.focus(); }}>Skip to content</a>
+      <a
+        class="skip"
+        href="#main"
+        @click=${(e: Event) => {
+          e.preventDefault();
+          this.renderRoot.querySelector('main')?.focus();
+        }}
+        >Skip to content</a
+      >
       <header>
         <div class="brand">Quantix<span>-vDC</span></div>
         <div class="spacer"></div>
         <span class="live ${this.live ? 'on' : ''}" title="Live updates">${this.live ? 'Live' : 'Offline'}</span>
         <button @click=${() => (this.tasksOpen = !this.tasksOpen)} aria-expanded=${this.tasksOpen}>Tasks</button>
-        <button @click=${() => (this.theme = toggleTheme())} aria-label="Switch to ${this.theme === 'dark' ? 'light' : 'dark'} theme">
+        <button
+          @click=${() => (this.theme = toggleTheme())}
+          aria-label="Switch to ${this.theme === 'dark' ? 'light' : 'dark'} theme"
+        >
           ${this.theme === 'dark' ? 'Light' : 'Dark'} theme
         </button>
         <span>${this.user?.username} <span style="opacity:.7">(${this.user?.role})</span></span>
@@ -220,16 +335,25 @@ export class QxApp extends LitElement {
       </header>
       <nav aria-label="Main">
         ${NAV.filter((n) => !n.admin || admin).map(
-          (n) => html`<a href="#${n.path}" aria-current=${section === n.path || (n.path === '/' && this.path === '/') ? 'page' : nothing}>${n.label}</a>`,
+          (n) =>
+            html`<a
+              href="#${n.path}"
+              aria-current=${section === n.path || (n.path === '/' && this.path === '/') ? 'page' : nothing}
+              >${n.label}</a
+            >`,
         )}
       </nav>
       <main id="main" tabindex="-1">
         ${this.loadError ? html`<div class="notice" role="alert">${this.loadError}</div>` : nothing}
-        ${allowed ? (this.pageFor(match) ?? html`<p style="color:var(--qx-text-muted)">Loading…</p>`) : html`<h1>Not found</h1><p>No page at ${this.path}. <a href="#/">Go to the dashboard</a></p>`}
+        ${
+          allowed
+            ? (this.pageFor(match) ?? html`<p style="color:var(--qx-text-muted)">Loading…</p>`)
+            : html`<h1>Not found</h1>
+                <p>No page at ${this.path}. <a href="#/">Go to the dashboard</a></p>`
+        }
       </main>
       ${this.tasksOpen ? html`<qx-tasks-panel @close=${() => (this.tasksOpen = false)}></qx-tasks-panel>` : nothing}
     `;
   }
 }
 customElements.define('qx-app', QxApp);
-

@@ -1,9 +1,11 @@
 // The slide-in panel of recent tasks with live progress and failure messages.
 import { LitElement, css, html, nothing } from 'lit';
-import { taskTargetLabel, type TaskDto } from '../api/tasks.js';
-import { recentTasks, taskChanges } from '../controllers/task-tracker.js';
+import type { TaskDto } from '@dto/tasks.js';
+import { taskTargetLabel } from '../api/tasks.js';
+import { RecentTasksController } from '../controllers/recent-tasks-controller.js';
 import { formatTime } from '../app/format.js';
 import { sharedStyles } from './shared-styles.js';
+import { emptyView } from './status-views.js';
 import './qx-state-badge.js';
 import './qx-progress-bar.js';
 
@@ -11,32 +13,56 @@ export class QxTasksPanel extends LitElement {
   static override styles = [
     sharedStyles,
     css`
-      :host { background: var(--qx-surface); border-left: 1px solid var(--qx-border); box-shadow: -4px 0 16px #0002; overflow-y: auto; padding: 1rem; box-sizing: border-box; }
-      .head { display: flex; justify-content: space-between; align-items: center; }
-      ul { list-style: none; margin: 0; padding: 0; }
-      li { border-bottom: 1px solid var(--qx-border); padding: 0.6rem 0; }
-      .line { display: flex; justify-content: space-between; gap: 0.5rem; align-items: center; }
-      .kind { font-weight: 600; }
+      :host {
+        background: var(--qx-surface);
+        border-left: 1px solid var(--qx-border);
+        box-shadow: -4px 0 16px #0002;
+        overflow-y: auto;
+        padding: 1rem;
+        box-sizing: border-box;
+      }
+      .head {
+        display: flex;
+        justify-content: space-between;
+        align-items: center;
+      }
+      ul {
+        list-style: none;
+        margin: 0;
+        padding: 0;
+      }
+      li {
+        border-bottom: 1px solid var(--qx-border);
+        padding: 0.6rem 0;
+      }
+      .line {
+        display: flex;
+        justify-content: space-between;
+        gap: 0.5rem;
+        align-items: center;
+      }
+      .kind {
+        font-weight: 600;
+      }
     `,
   ];
 
-  private onChange = () => this.requestUpdate();
-
-  override connectedCallback(): void {
-    super.connectedCallback();
-    taskChanges.addEventListener('change', this.onChange);
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
-    taskChanges.removeEventListener('change', this.onChange);
-  }
+  private recent = new RecentTasksController(this);
 
   override render() {
-    const list = recentTasks().slice(0, 30);
+    const list = this.recent.tasks.slice(0, 30);
     return html`<section aria-label="Recent tasks">
-      <div class="head"><h2>Recent tasks</h2><button @click=${() => this.dispatchEvent(new Event('close'))} aria-label="Close tasks panel">Close</button></div>
-      ${list.length === 0 ? html`<p class="empty">No tasks yet.</p>` : html`<ul>${list.map((t) => this.renderTask(t))}</ul>`}
+      <div class="head">
+        <h2>Recent tasks</h2>
+        <button @click=${() => this.dispatchEvent(new Event('close'))} aria-label="Close tasks panel">Close</button>
+      </div>
+      ${
+        list.length === 0
+          ? emptyView('No tasks yet.')
+          : html`<ul>
+              ${list.map((t) => this.renderTask(t))}
+            </ul>`
+      }
       <p><a href="#/tasks">All tasks</a></p>
     </section>`;
   }

@@ -1,6 +1,7 @@
 // Keeps the tasks the UI knows about, fed by SSE `task` events and by 202 replies; lets a page
 // wait for a task to finish (polls as a safety net, often while SSE is down). No Lit imports.
-import { fetchTask, fetchTasks, isTask, taskDone, type TaskDto } from '../api/tasks.js';
+import type { TaskDto } from '@dto/tasks.js';
+import { fetchTask, fetchTasks, taskDone } from '../api/tasks.js';
 import { isStreamConnected, subscribeEvents } from './event-stream.js';
 
 export const taskChanges = new EventTarget();
@@ -65,9 +66,4 @@ export function waitForTask(task: TaskDto, onUpdate?: (t: TaskDto) => void, sign
     });
     check(tasks.get(task.id));
   });
-}
-
-/** Waits for the task when a mutation answered with one (202); otherwise returns the reply. */
-export async function followIfTask<T>(reply: T | TaskDto, onUpdate?: (t: TaskDto) => void): Promise<T | TaskDto> {
-  return isTask(reply) ? waitForTask(reply, onUpdate) : reply;
 }

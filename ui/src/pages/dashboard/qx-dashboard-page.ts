@@ -1,8 +1,11 @@
 // Dashboard: hosts up/down, VMs by state, and CPU / memory / storage use with small live charts.
 import { LitElement, css, html } from 'lit';
-import { fetchHosts, type HostDto, type HostMetricsDto } from '../../api/hosts.js';
-import { fetchVms, type VmDto } from '../../api/vms.js';
-import { fetchPools, type PoolDto } from '../../api/storage.js';
+import type { HostDto, HostMetricsDto } from '@dto/hosts.js';
+import type { PoolDto } from '@dto/storage.js';
+import type { VmDto } from '@dto/vms.js';
+import { fetchHosts } from '../../api/hosts.js';
+import { fetchVms } from '../../api/vms.js';
+import { fetchPools } from '../../api/storage.js';
 import { aggregateUsage, type Usage } from './usage.js';
 import { ResourceController } from '../../controllers/resource-controller.js';
 import { EventsController } from '../../controllers/events-controller.js';
@@ -33,12 +36,39 @@ export class QxDashboardPage extends LitElement {
   static override styles = [
     sharedStyles,
     css`
-      .tiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(230px, 1fr)); gap: 1rem; margin-bottom: 1rem; }
-      .big { font-size: 2rem; font-weight: 600; line-height: 1.1; }
-      .label { color: var(--qx-text-muted); font-size: 0.85rem; text-transform: uppercase; letter-spacing: 0.04em; }
-      .states { display: flex; gap: 0.8rem; flex-wrap: wrap; margin-top: 0.3rem; font-size: 0.9rem; }
-      .ok { color: var(--qx-ok); } .bad { color: var(--qx-danger); }
-      qx-sparkline { margin-top: 0.5rem; }
+      .tiles {
+        display: grid;
+        grid-template-columns: repeat(auto-fit, minmax(230px, 1fr));
+        gap: 1rem;
+        margin-bottom: 1rem;
+      }
+      .big {
+        font-size: 2rem;
+        font-weight: 600;
+        line-height: 1.1;
+      }
+      .label {
+        color: var(--qx-text-muted);
+        font-size: 0.85rem;
+        text-transform: uppercase;
+        letter-spacing: 0.04em;
+      }
+      .states {
+        display: flex;
+        gap: 0.8rem;
+        flex-wrap: wrap;
+        margin-top: 0.3rem;
+        font-size: 0.9rem;
+      }
+      .ok {
+        color: var(--qx-ok);
+      }
+      .bad {
+        color: var(--qx-danger);
+      }
+      qx-sparkline {
+        margin-top: 0.5rem;
+      }
     `,
   ];
 
@@ -46,8 +76,7 @@ export class QxDashboardPage extends LitElement {
   private applyMetrics(d: { hostId: string; metrics: HostMetricsDto }): void {
     const hosts = this.hosts.value;
     if (!hosts || !d?.hostId) return;
-    this.hosts.value = hosts.map((h) => (h.id === d.hostId ? { ...h, metrics: d.metrics } : h));
-    this.requestUpdate();
+    this.hosts.set(hosts.map((h) => (h.id === d.hostId ? { ...h, metrics: d.metrics } : h)));
   }
 
   private reloadAll(): void {
@@ -86,19 +115,24 @@ export class QxDashboardPage extends LitElement {
     for (const v of vms) byState.set(v.state, (byState.get(v.state) ?? 0) + 1);
     const u = this.history.at(-1) ?? aggregateUsage([], []);
     const pct = (a: number, b: number) => (b ? (a / b) * 100 : 0);
-    const err = this.hosts.error ?? this.vms.error;
     return html`<h1>Dashboard</h1>
-      ${err ? html`<div class="notice error" role="alert">${(err as Error).message}</div>` : ''}
+      ${this.hosts.status === 'error' ? this.hosts.errorNotice() : this.vms.errorNotice()}
       <div class="tiles">
         <section class="card" aria-label="Hosts">
           <div class="label">Hosts</div>
           <div class="big" data-testid="hosts-up">${up} / ${hosts.length}</div>
-          <div class="states"><span class="ok">${up} up</span><span class=${down ? 'bad' : 'muted'}>${down} down</span>${connecting ? html`<span class="muted">${connecting} connecting</span>` : ''}</div>
+          <div class="states">
+            <span class="ok">${up} up</span
+            ><span class=${down ? 'bad' : 'muted'}>${down} down</span
+            >${connecting ? html`<span class="muted">${connecting} connecting</span>` : ''}
+          </div>
         </section>
         <section class="card" aria-label="Virtual machines">
           <div class="label">Virtual machines</div>
           <div class="big">${vms.length}</div>
-          <div class="states">${[...byState].map(([s, n]) => html`<span>${n} ${s}</span>`)}${vms.length === 0 ? html`<span class="muted">none yet</span>` : ''}</div>
+          <div class="states">
+            ${[...byState].map(([s, n]) => html`<span>${n} ${s}</span>`)}${vms.length === 0 ? html`<span class="muted">none yet</span>` : ''}
+          </div>
         </section>
       </div>
       <div class="tiles">
@@ -111,13 +145,19 @@ export class QxDashboardPage extends LitElement {
           <div class="label">Memory</div>
           <div class="big">${Math.round(pct(u.memUsed, u.memTotal))}%</div>
           <div class="muted">${formatBytes(u.memUsed)} of ${formatBytes(u.memTotal)}</div>
-          <qx-sparkline .values=${this.history.map((h) => pct(h.memUsed, h.memTotal))} label="Memory use over time"></qx-sparkline>
+          <qx-sparkline
+            .values=${this.history.map((h) => pct(h.memUsed, h.memTotal))}
+            label="Memory use over time"
+          ></qx-sparkline>
         </section>
         <section class="card" aria-label="Storage">
           <div class="label">Storage</div>
           <div class="big">${Math.round(pct(u.stUsed, u.stTotal))}%</div>
           <div class="muted">${formatBytes(u.stUsed)} of ${formatBytes(u.stTotal)}</div>
-          <qx-sparkline .values=${this.history.map((h) => pct(h.stUsed, h.stTotal))} label="Storage use over time"></qx-sparkline>
+          <qx-sparkline
+            .values=${this.history.map((h) => pct(h.stUsed, h.stTotal))}
+            label="Storage use over time"
+          ></qx-sparkline>
         </section>
       </div>`;
   }

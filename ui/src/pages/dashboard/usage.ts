@@ -1,6 +1,6 @@
 // Cluster-wide CPU / memory / storage totals for the dashboard (pure; unit-tested).
-import type { HostDto } from '../../api/hosts.js';
-import type { PoolDto } from '../../api/storage.js';
+import type { HostDto } from '@dto/hosts.js';
+import type { PoolDto } from '@dto/storage.js';
 
 export interface Usage {
   cpu: number;

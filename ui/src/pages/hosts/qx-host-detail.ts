@@ -1,27 +1,33 @@
 // Host detail: facts, live CPU/memory charts (host-metrics events), its VMs, maintenance,
 // removal, and the host shell for admins (the terminal chunk loads when the shell opens).
 import { LitElement, html, nothing } from 'lit';
-import { createShellTicket, fetchHost, removeHost, updateHost, type HostDto, type HostMetricsDto } from '../../api/hosts.js';
-import { fetchVms, socketUrl, vmCpuCount, type VmDto } from '../../api/vms.js';
-import type { UserDto } from '../../api/session.js';
+import type { HostDto, HostMetricsDto } from '@dto/hosts.js';
+import type { UserDto } from '@dto/auth.js';
+import type { VmDto } from '@dto/vms.js';
+import { createShellTicket, fetchHost, removeHost, updateHost } from '../../api/hosts.js';
+import { fetchVms, socketUrl, vmCpuCount } from '../../api/vms.js';
 import { ResourceController } from '../../controllers/resource-controller.js';
+import { ActionController } from '../../controllers/action-controller.js';
 import { EventsController } from '../../controllers/events-controller.js';
 import { navigate } from '../../app/routes.js';
 import { formatBytes, formatTime } from '../../app/format.js';
 import { sharedStyles } from '../../components/shared-styles.js';
+import { errorNotice } from '../../components/status-views.js';
 import '../../components/qx-state-badge.js';
 import '../../components/qx-sparkline.js';
 
 const HISTORY = 60;
 
 export class QxHostDetail extends LitElement {
-  static override properties = { user: { attribute: false }, params: { attribute: false }, error: { state: true }, shell: { state: true } };
+  static override properties = { user: { attribute: false }, params: { attribute: false }, shell: { state: true } };
   declare user: UserDto | undefined;
   declare params: { id: string };
-  declare error: string;
   declare shell: boolean;
+  private action = new ActionController(this);
   private host = new ResourceController<HostDto>(this, (s) => fetchHost(this.params.id, s));
-  private vms = new ResourceController<VmDto[]>(this, async (s) => (await fetchVms(s)).filter((v) => v.hostId === this.params.id));
+  private vms = new ResourceController<VmDto[]>(this, async (s) =>
+    (await fetchVms(s)).filter((v) => v.hostId === this.params.id),
+  );
   private cpu: number[] = [];
   private mem: number[] = [];
 
@@ -29,7 +35,6 @@ export class QxHostDetail extends LitElement {
 
   constructor() {
     super();
-    this.error = '';
     this.shell = false;
     new EventsController(this, {
       host: (d) => {
@@ -56,12 +61,7 @@ export class QxHostDetail extends LitElement {
   }
 
   private async run(fn: () => Promise<unknown>): Promise<void> {
-    this.error = '';
-    try {
-      await fn();
-    } catch (err) {
-      this.error = (err as Error).message;
-    }
+    await this.action.run(fn);
     void this.host.reload();
   }
 
@@ -71,51 +71,118 @@ export class QxHostDetail extends LitElement {
   }
 
   override render() {
-    const h = this.host.value;
-    if (this.host.error && !h) return html`<div class="notice error" role="alert">${(this.host.error as Error).message}</div>`;
-    if (!h) return html`<p class="muted">Loading…</p>`;
+    return this.host.render({ complete: (h) => this.renderHost(h) });
+  }
+
+  private renderHost(h: HostDto) {
     const admin = this.user?.role === 'admin';
     const m = h.metrics;
     const vms = this.vms.value ?? [];
     return html`<p><a href="#/hosts">← Hosts & clusters</a></p>
-      <h1>${h.name} <qx-state-badge .state=${h.status}></qx-state-badge>${h.maintenance ? html` <qx-state-badge state="maintenance"></qx-state-badge>` : nothing}</h1>
-      ${h.status !== 'online' && h.statusMessage ? html`<div class="notice error" role="alert">${h.statusMessage}</div>` : nothing}
-      ${admin ? html`<div class="toolbar">
-        <button @click=${() => this.run(() => updateHost(h.id, { maintenance: !h.maintenance }))}>${h.maintenance ? 'Exit maintenance mode' : 'Enter maintenance mode'}</button>
-        <button ?disabled=${h.status !== 'online'} @click=${this.openShell}>Open host shell</button>
-        <span class="spacer"></span>
-        ${h.local ? nothing : html`<button class="danger" @click=${() => confirm(`Remove host ${h.name}?`) && this.run(async () => {
-          const removed = await removeHost(h.id);
-          if (!removed.agentReleased) alert(removed.message); // the agent still trusts this vDC
-          navigate('/hosts');
-        })}>Remove host</button>`}
-      </div>` : nothing}
-      ${this.error ? html`<div class="notice error" role="alert">${this.error}</div>` : nothing}
+      <h1>
+        ${h.name}
+        <qx-state-badge .state=${h.status}></qx-state-badge
+        >${h.maintenance ? html` <qx-state-badge state="maintenance"></qx-state-badge>` : nothing}
+      </h1>
+      ${errorNotice(h.status !== 'online' ? h.statusMessage : '')}
+      ${
+        admin
+          ? html`<div class="toolbar">
+              <button @click=${() => this.run(() => updateHost(h.id, { maintenance: !h.maintenance }))}>
+                ${h.maintenance ? 'Exit maintenance mode' : 'Enter maintenance mode'}
+              </button>
+              <button ?disabled=${h.status !== 'online'} @click=${this.openShell}>Open host shell</button>
+              <span class="spacer"></span>
+              ${
+                h.local
+                  ? nothing
+                  : html`<button
+                      class="danger"
+                      @click=${() =>
+                        confirm(`Remove host ${h.name}?`) &&
+                        this.run(async () => {
+                          const removed = await removeHost(h.id);
+                          if (!removed.agentReleased) alert(removed.message); // the agent still trusts this vDC
+                          navigate('/hosts');
+                        })}
+                    >
+                      Remove host
+                    </button>`
+              }
+            </div>`
+          : nothing
+      }
+      ${this.action.errorNotice()}
       <div class="grid">
-        <section class="card" aria-label="CPU"><div class="muted">CPU</div><strong>${m ? `${Math.round(m.cpuPercent)}%` : '—'}</strong> of ${h.cpuCount} CPUs
-          <qx-sparkline .values=${this.cpu} label="CPU use of ${h.name}"></qx-sparkline></section>
-        <section class="card" aria-label="Memory"><div class="muted">Memory</div><strong>${m ? formatBytes(m.memoryUsedBytes) : formatBytes(h.memoryTotalBytes - h.memoryFreeBytes)}</strong> of ${formatBytes(h.memoryTotalBytes)}
-          <qx-sparkline .values=${this.mem} label="Memory use of ${h.name}"></qx-sparkline></section>
+        <section class="card" aria-label="CPU">
+          <div class="muted">CPU</div>
+          <strong>${m ? `${Math.round(m.cpuPercent)}%` : '—'}</strong> of ${h.cpuCount} CPUs
+          <qx-sparkline .values=${this.cpu} label="CPU use of ${h.name}"></qx-sparkline>
+        </section>
+        <section class="card" aria-label="Memory">
+          <div class="muted">Memory</div>
+          <strong>${m ? formatBytes(m.memoryUsedBytes) : formatBytes(h.memoryTotalBytes - h.memoryFreeBytes)}</strong>
+          of ${formatBytes(h.memoryTotalBytes)}
+          <qx-sparkline .values=${this.mem} label="Memory use of ${h.name}"></qx-sparkline>
+        </section>
       </div>
       <h2>Details</h2>
-      <div class="card"><dl class="props">
-        <dt>Address</dt><dd class="mono">${h.address}</dd>
-        <dt>Hostname</dt><dd>${h.hostname}</dd>
-        <dt>IP addresses</dt><dd class="mono">${h.addresses.join(', ')}</dd>
-        <dt>CPU</dt><dd>${h.cpuModel} (${h.cpuCount})</dd>
-        <dt>Virtualization</dt><dd>${h.domainType === 'kvm' ? 'KVM' : 'QEMU (TCG, no hardware acceleration)'}</dd>
-        <dt>Versions</dt><dd>libvirt ${h.libvirtVersion}, QEMU ${h.qemuVersion}, agent ${h.agentVersion}</dd>
-        <dt>OS</dt><dd>${h.osRelease} · ${h.kernel}</dd>
-        <dt>Fingerprint</dt><dd class="mono" style="word-break:break-all">${h.fingerprint}</dd>
-        <dt>Last seen</dt><dd>${formatTime(h.lastSeenAt ?? undefined)}</dd>
-      </dl></div>
+      <div class="card">
+        <dl class="props">
+          <dt>Address</dt>
+          <dd class="mono">${h.address}</dd>
+          <dt>Hostname</dt>
+          <dd>${h.hostname}</dd>
+          <dt>IP addresses</dt>
+          <dd class="mono">${h.addresses.join(', ')}</dd>
+          <dt>CPU</dt>
+          <dd>${h.cpuModel} (${h.cpuCount})</dd>
+          <dt>Virtualization</dt>
+          <dd>${h.domainType === 'kvm' ? 'KVM' : 'QEMU (TCG, no hardware acceleration)'}</dd>
+          <dt>Versions</dt>
+          <dd>libvirt ${h.libvirtVersion}, QEMU ${h.qemuVersion}, agent ${h.agentVersion}</dd>
+          <dt>OS</dt>
+          <dd>${h.osRelease} · ${h.kernel}</dd>
+          <dt>Fingerprint</dt>
+          <dd class="mono" style="word-break:break-all">${h.fingerprint}</dd>
+          <dt>Last seen</dt>
+          <dd>${formatTime(h.lastSeenAt ?? undefined)}</dd>
+        </dl>
+      </div>
       <h2>Virtual machines on ${h.name}</h2>
-      <table><thead><tr><th>Name</th><th>State</th><th class="num">vCPUs</th><th class="num">Memory</th><th>IP addresses</th></tr></thead>
-        <tbody>${vms.map((v) => html`<tr><td><a href="#/vms/${encodeURIComponent(v.id)}">${v.name}</a></td><td><qx-state-badge .state=${v.state}></qx-state-badge></td>
-          <td class="num">${vmCpuCount(v)}</td><td class="num">${v.memoryMib} MiB</td><td class="mono">${v.ipAddresses.join(', ') || '—'}</td></tr>`)}</tbody></table>
-      ${vms.length === 0 ? html`<p class="empty">No VMs on this host.</p>` : nothing}
-      ${this.shell ? html`<h2>Host shell</h2>
-        <qx-serial-console .label=${`Shell on ${h.name}`} .connectUrl=${async () => socketUrl((await createShellTicket(h.id)).url)}></qx-serial-console>` : nothing}`;
+      <table>
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>State</th>
+            <th class="num">vCPUs</th>
+            <th class="num">Memory</th>
+            <th>IP addresses</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${vms.map(
+            (v) =>
+              html`<tr>
+                <td><a href="#/vms/${encodeURIComponent(v.id)}">${v.name}</a></td>
+                <td><qx-state-badge .state=${v.state}></qx-state-badge></td>
+                <td class="num">${vmCpuCount(v)}</td>
+                <td class="num">${v.memoryMib} MiB</td>
+                <td class="mono">${v.ipAddresses.join(', ') || '—'}</td>
+              </tr>`,
+          )}
+        </tbody>
+      </table>
+      ${this.vms.empty('No VMs on this host.')}
+      ${
+        this.shell
+          ? html`<h2>Host shell</h2>
+              <qx-serial-console
+                .label=${`Shell on ${h.name}`}
+                .connectUrl=${async () => socketUrl((await createShellTicket(h.id)).url)}
+              ></qx-serial-console>`
+          : nothing
+      }`;
   }
 }
 customElements.define('qx-host-detail', QxHostDetail);

@@ -1,12 +1,19 @@
 // Hosts and clusters: host list with live status, maintenance and removal; clusters with their
 // members; the add-host wizard (admin).
 import { LitElement, html, nothing } from 'lit';
+import type { ClusterDto, HostDto } from '@dto/hosts.js';
+import type { UserDto } from '@dto/auth.js';
 import {
-  createCluster, deleteCluster, fetchClusters, fetchHosts, removeHost, updateCluster, updateHost, type ClusterDto, type HostDto,
+  createCluster,
+  deleteCluster,
+  fetchClusters,
+  fetchHosts,
+  removeHost,
+  updateCluster,
+  updateHost,
 } from '../../api/hosts.js';
-import { fieldError, formError } from '../../api/client.js';
-import type { UserDto } from '../../api/session.js';
 import { ResourceController } from '../../controllers/resource-controller.js';
+import { ActionController } from '../../controllers/action-controller.js';
 import { EventsController } from '../../controllers/events-controller.js';
 import { formatBytes } from '../../app/format.js';
 import { formField } from '../../components/form-field.js';
@@ -15,30 +22,26 @@ import '../../components/qx-state-badge.js';
 import './qx-add-host-wizard.js';
 
 export class QxHostList extends LitElement {
-  static override properties = { user: { attribute: false }, adding: { state: true }, error: { state: true }, clusterError: { state: true } };
+  static override properties = { user: { attribute: false }, adding: { state: true } };
   declare user: UserDto | undefined;
   declare adding: boolean;
-  declare error: string;
-  declare clusterError: unknown;
   private hosts = new ResourceController<HostDto[]>(this, fetchHosts);
   private clusters = new ResourceController<ClusterDto[]>(this, fetchClusters);
+  /** Actions in the tables (maintenance, cluster membership, removal, rename). */
+  private rowAction = new ActionController(this);
+  /** The new-cluster form. */
+  private clusterForm = new ActionController(this);
 
   static override styles = sharedStyles;
 
   constructor() {
     super();
     this.adding = false;
-    this.error = '';
     new EventsController(this, { host: () => void this.hosts.reload(), cluster: () => void this.clusters.reload() });
   }
 
   private async run(fn: () => Promise<unknown>): Promise<void> {
-    this.error = '';
-    try {
-      await fn();
-    } catch (err) {
-      this.error = (err as Error).message;
-    }
+    await this.rowAction.run(fn);
     void this.hosts.reload();
     void this.clusters.reload();
   }
@@ -46,14 +49,11 @@ export class QxHostList extends LitElement {
   private async onCreateCluster(e: SubmitEvent): Promise<void> {
     e.preventDefault();
     const form = e.target as HTMLFormElement;
-    this.clusterError = undefined;
-    try {
-      await createCluster(String(new FormData(form).get('name')).trim());
+    await this.clusterForm.run(async () => {
+      await createCluster({ name: String(new FormData(form).get('name')).trim() });
       form.reset();
       void this.clusters.reload();
-    } catch (err) {
-      this.clusterError = err;
-    }
+    });
   }
 
   override render() {
@@ -62,50 +62,153 @@ export class QxHostList extends LitElement {
     const clusters = this.clusters.value ?? [];
     const clusterName = (id: string | null) => clusters.find((c) => c.id === id)?.name ?? '—';
     return html`<h1>Hosts & clusters</h1>
-      <div class="toolbar"><span class="spacer"></span>${admin ? html`<button class="primary" @click=${() => (this.adding = !this.adding)} aria-expanded=${this.adding}>Add host</button>` : nothing}</div>
-      ${this.adding ? html`<qx-add-host-wizard .clusters=${clusters} @qx-done=${() => { this.adding = false; void this.hosts.reload(); }} @qx-cancel=${() => (this.adding = false)}></qx-add-host-wizard>` : nothing}
-      ${this.error ? html`<div class="notice error" role="alert">${this.error}</div>` : nothing}
-      ${this.hosts.error ? html`<div class="notice error" role="alert">${(this.hosts.error as Error).message}</div>` : nothing}
+      <div class="toolbar">
+        <span class="spacer"></span
+        >${admin ? html`<button class="primary" @click=${() => (this.adding = !this.adding)} aria-expanded=${this.adding}>Add host</button>` : nothing}
+      </div>
+      ${
+        this.adding
+          ? html`<qx-add-host-wizard
+              .clusters=${clusters}
+              @qx-done=${() => {
+                this.adding = false;
+                void this.hosts.reload();
+              }}
+              @qx-cancel=${() => (this.adding = false)}
+            ></qx-add-host-wizard>`
+          : nothing
+      }
+      ${this.rowAction.errorNotice()} ${this.hosts.errorNotice()}
       <table>
-        <thead><tr><th>Name</th><th>Status</th><th>Address</th><th>Cluster</th><th class="num">CPU</th><th class="num">Memory</th><th class="num">VMs</th>${admin ? html`<th>Actions</th>` : nothing}</tr></thead>
-        <tbody>${hosts.map(
-          (h) => html`<tr>
-            <td><a href="#/hosts/${encodeURIComponent(h.id)}">${h.name}</a>${h.local ? html` <span class="muted">(local)</span>` : nothing}</td>
-            <td><qx-state-badge .state=${h.status}></qx-state-badge>${h.maintenance ? html` <qx-state-badge state="maintenance"></qx-state-badge>` : nothing}
-              ${h.status !== 'online' && h.statusMessage ? html`<div class="error" style="font-size:.85rem">${h.statusMessage}</div>` : nothing}</td>
-            <td class="mono">${h.address}</td>
-            <td>${admin ? html`<label class="sr-only" for="cl-${h.id}">Cluster of ${h.name}</label><select id="cl-${h.id}" @change=${(e: Event) => this.run(() => updateHost(h.id, { clusterId: (e.target as HTMLSelectElement).value || null }))}>
-              <option value="">—</option>${clusters.map((c) => html`<option value=${c.id} ?selected=${h.clusterId === c.id}>${c.name}</option>`)}</select>` : clusterName(h.clusterId)}</td>
-            <td class="num">${h.metrics ? `${Math.round(h.metrics.cpuPercent)}%` : '—'} <span class="muted">of ${h.cpuCount}</span></td>
-            <td class="num">${formatBytes(h.memoryTotalBytes - h.memoryFreeBytes)} / ${formatBytes(h.memoryTotalBytes)}</td>
-            <td class="num">${h.vmCount}</td>
-            ${admin ? html`<td>
-              <button @click=${() => this.run(() => updateHost(h.id, { maintenance: !h.maintenance }))}>${h.maintenance ? 'Exit maintenance' : 'Maintenance'}</button>
-              ${h.local ? nothing : html`<button class="danger" @click=${() => confirm(`Remove host ${h.name}? Its VMs keep running there.`) && this.run(async () => {
-                const removed = await removeHost(h.id);
-                if (!removed.agentReleased) this.error = removed.message; // the agent still trusts this vDC
-              })}>Remove</button>`}
-            </td>` : nothing}
-          </tr>`,
-        )}</tbody>
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>Status</th>
+            <th>Address</th>
+            <th>Cluster</th>
+            <th class="num">CPU</th>
+            <th class="num">Memory</th>
+            <th class="num">VMs</th>
+            ${admin ? html`<th>Actions</th>` : nothing}
+          </tr>
+        </thead>
+        <tbody>
+          ${hosts.map(
+            (h) =>
+              html`<tr>
+                <td>
+                  <a href="#/hosts/${encodeURIComponent(h.id)}">${h.name}</a
+                  >${h.local ? html` <span class="muted">(local)</span>` : nothing}
+                </td>
+                <td>
+                  <qx-state-badge .state=${h.status}></qx-state-badge
+                  >${h.maintenance ? html` <qx-state-badge state="maintenance"></qx-state-badge>` : nothing}
+                  ${h.status !== 'online' && h.statusMessage ? html`<div class="error" style="font-size:.85rem">${h.statusMessage}</div>` : nothing}
+                </td>
+                <td class="mono">${h.address}</td>
+                <td>
+                  ${
+                    admin
+                      ? html`<label class="sr-only" for="cl-${h.id}">Cluster of ${h.name}</label
+                          ><select
+                            id="cl-${h.id}"
+                            @change=${(e: Event) => this.run(() => updateHost(h.id, { clusterId: (e.target as HTMLSelectElement).value || null }))}
+                          >
+                            <option value="">—</option>
+                            ${clusters.map((c) => html`<option value=${c.id} ?selected=${h.clusterId === c.id}>${c.name}</option>`)}
+                          </select>`
+                      : clusterName(h.clusterId)
+                  }
+                </td>
+                <td class="num">
+                  ${h.metrics ? `${Math.round(h.metrics.cpuPercent)}%` : '—'}
+                  <span class="muted">of ${h.cpuCount}</span>
+                </td>
+                <td class="num">
+                  ${formatBytes(h.memoryTotalBytes - h.memoryFreeBytes)} / ${formatBytes(h.memoryTotalBytes)}
+                </td>
+                <td class="num">${h.vmCount}</td>
+                ${
+                  admin
+                    ? html`<td>
+                        <button @click=${() => this.run(() => updateHost(h.id, { maintenance: !h.maintenance }))}>
+                          ${h.maintenance ? 'Exit maintenance' : 'Maintenance'}
+                        </button>
+                        ${
+                          h.local
+                            ? nothing
+                            : html`<button
+                                class="danger"
+                                @click=${() =>
+                                  confirm(`Remove host ${h.name}? Its VMs keep running there.`) &&
+                                  this.run(async () => {
+                                    const removed = await removeHost(h.id);
+                                    if (!removed.agentReleased) throw new Error(removed.message); // the agent still trusts this vDC
+                                  })}
+                              >
+                                Remove
+                              </button>`
+                        }
+                      </td>`
+                    : nothing
+                }
+              </tr>`,
+          )}
+        </tbody>
       </table>
-      ${hosts.length === 0 && !this.hosts.loading ? html`<p class="empty">No hosts.</p>` : nothing}
+      ${this.hosts.empty('No hosts.')}
 
       <h2>Clusters</h2>
-      ${admin ? html`<form class="toolbar" @submit=${this.onCreateCluster} aria-label="New cluster">
-        ${formField('New cluster name', 'cluster-name', html`<input id="cluster-name" name="name" required aria-invalid=${!!fieldError(this.clusterError, 'name')} />`, fieldError(this.clusterError, 'name'))}
-        <button type="submit">Create cluster</button>
-        ${formError(this.clusterError, ['name']) ? html`<span class="error" role="alert">${formError(this.clusterError, ['name'])}</span>` : nothing}
-      </form>` : nothing}
+      ${
+        admin
+          ? html`<form class="toolbar" @submit=${this.onCreateCluster} aria-label="New cluster">
+              ${formField('New cluster name', 'cluster-name', html`<input id="cluster-name" name="name" required aria-invalid=${!!this.clusterForm.fieldError('name')} />`, this.clusterForm.fieldError('name'))}
+              <button type="submit">Create cluster</button>
+              ${this.clusterForm.formError(['name']) ? html`<span class="error" role="alert">${this.clusterForm.formError(['name'])}</span>` : nothing}
+            </form>`
+          : nothing
+      }
       <table>
-        <thead><tr><th>Name</th><th>Hosts</th>${admin ? html`<th>Actions</th>` : nothing}</tr></thead>
-        <tbody>${clusters.map(
-          (c) => html`<tr><td>${c.name}</td><td>${c.hostIds.map((id) => hosts.find((h) => h.id === id)?.name ?? id).join(', ') || html`<span class="muted">none</span>`}</td>
-            ${admin ? html`<td><button @click=${() => { const n = prompt('New name', c.name); if (n) void this.run(() => updateCluster(c.id, { name: n })); }}>Rename</button>
-              <button class="danger" @click=${() => confirm(`Delete cluster ${c.name}? Its hosts stay, unassigned.`) && this.run(() => deleteCluster(c.id))}>Delete</button></td>` : nothing}</tr>`,
-        )}</tbody>
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>Hosts</th>
+            ${admin ? html`<th>Actions</th>` : nothing}
+          </tr>
+        </thead>
+        <tbody>
+          ${clusters.map(
+            (c) =>
+              html`<tr>
+                <td>${c.name}</td>
+                <td>
+                  ${c.hostIds.map((id) => hosts.find((h) => h.id === id)?.name ?? id).join(', ') || html`<span class="muted">none</span>`}
+                </td>
+                ${
+                  admin
+                    ? html`<td>
+                        <button
+                          @click=${() => {
+                            const n = prompt('New name', c.name);
+                            if (n) void this.run(() => updateCluster(c.id, { name: n }));
+                          }}
+                        >
+                          Rename
+                        </button>
+                        <button
+                          class="danger"
+                          @click=${() => confirm(`Delete cluster ${c.name}? Its hosts stay, unassigned.`) && this.run(() => deleteCluster(c.id))}
+                        >
+                          Delete
+                        </button>
+                      </td>`
+                    : nothing
+                }
+              </tr>`,
+          )}
+        </tbody>
       </table>
-      ${clusters.length === 0 ? html`<p class="empty">No clusters yet.</p>` : nothing}`;
+      ${this.clusters.empty('No clusters yet.')}`;
   }
 }
 customElements.define('qx-host-list', QxHostList);

@@ -2,20 +2,41 @@
 // host with the reason of a failure, a per-host confirmation where the move of a management address
 // waits for one) and the networks of each host with leases and users.
 import { LitElement, html, nothing } from 'lit';
+import type { ClusterDto, HostDto } from '@dto/hosts.js';
+import type { ClusterNetworkDto, ClusterNetworkHostDto } from '@dto/cluster-networks.js';
+import type { CreateNetworkDto, NetworkDto } from '@dto/networks.js';
+import type { UserDto } from '@dto/auth.js';
+import { NETWORK_KINDS, type NetworkKind } from '@dto/enums.js';
 import {
-  NETWORK_KINDS, applyClusterNetwork, applyClusterNetworkOnHost, createClusterNetwork, createNetwork, deleteClusterNetwork, deleteNetwork, fetchAllClusterNetworks, fetchAllNetworks,
-  type ClusterNetworkDto, type ClusterNetworkHostDto, type CreateNetworkRequest, type NetworkDto, type NetworkKind,
+  applyClusterNetwork,
+  applyClusterNetworkOnHost,
+  createClusterNetwork,
+  createNetwork,
+  deleteClusterNetwork,
+  deleteNetwork,
+  fetchAllClusterNetworks,
+  fetchAllNetworks,
 } from '../../api/networks.js';
 import { EventsController } from '../../controllers/events-controller.js';
-import { fetchClusters, fetchHosts, type ClusterDto, type HostDto } from '../../api/hosts.js';
-import { fieldError, formError } from '../../api/client.js';
-import type { UserDto } from '../../api/session.js';
+import { fetchClusters, fetchHosts } from '../../api/hosts.js';
 import { ResourceController } from '../../controllers/resource-controller.js';
+import { ActionController } from '../../controllers/action-controller.js';
 import { formField } from '../../components/form-field.js';
 import { sharedStyles } from '../../components/shared-styles.js';
+import { emptyView } from '../../components/status-views.js';
 import '../../components/qx-state-badge.js';
 
-const FIELDS = ['name', 'kind', 'subnet', 'dhcpStart', 'dhcpEnd', 'bridge', 'uplink', 'vlanId', 'confirmManagementMove'];
+const FIELDS = [
+  'name',
+  'kind',
+  'subnet',
+  'dhcpStart',
+  'dhcpEnd',
+  'bridge',
+  'uplink',
+  'vlanId',
+  'confirmManagementMove',
+];
 
 /** Groups per-host networks by name (pure). */
 export function groupNetworks(nets: NetworkDto[]): Map<string, NetworkDto[]> {
@@ -25,16 +46,25 @@ export function groupNetworks(nets: NetworkDto[]): Map<string, NetworkDto[]> {
 }
 
 export class QxNetworkList extends LitElement {
-  static override properties = { user: { attribute: false }, kind: { state: true }, error: { state: true }, results: { state: true }, busy: { state: true } };
+  static override properties = { user: { attribute: false }, kind: { state: true }, results: { state: true } };
   declare user: UserDto | undefined;
   declare kind: NetworkKind;
-  declare error: unknown;
   declare results: string[];
-  declare busy: boolean;
+  private action = new ActionController(this);
   private hosts = new ResourceController<HostDto[]>(this, fetchHosts);
   private clusters = new ResourceController<ClusterDto[]>(this, (s) => fetchClusters(s).catch(() => []));
-  private clusterNets = new ResourceController<ClusterNetworkDto[]>(this, async (s) => fetchAllClusterNetworks((await fetchClusters(s)).map((c) => c.id), s));
-  private nets = new ResourceController<NetworkDto[]>(this, async (s) => fetchAllNetworks((await fetchHosts(s)).filter((h) => h.status === 'online').map((h) => h.id), s));
+  private clusterNets = new ResourceController<ClusterNetworkDto[]>(this, async (s) =>
+    fetchAllClusterNetworks(
+      (await fetchClusters(s)).map((c) => c.id),
+      s,
+    ),
+  );
+  private nets = new ResourceController<NetworkDto[]>(this, async (s) =>
+    fetchAllNetworks(
+      (await fetchHosts(s)).filter((h) => h.status === 'online').map((h) => h.id),
+      s,
+    ),
+  );
 
   static override styles = sharedStyles;
 
@@ -42,7 +72,6 @@ export class QxNetworkList extends LitElement {
     super();
     this.kind = 'nat';
     this.results = [];
-    this.busy = false;
     new EventsController(this, { 'cluster-network': () => void this.clusterNets.reload() });
   }
 
@@ -50,40 +79,31 @@ export class QxNetworkList extends LitElement {
     e.preventDefault();
     const f = new FormData(e.target as HTMLFormElement);
     const get = (k: string) => String(f.get(k) ?? '').trim() || undefined;
-    const req: CreateNetworkRequest = {
+    const req: CreateNetworkDto = {
       name: get('name') ?? '',
       kind: this.kind,
-      ...(this.kind !== 'bridged' ? { subnet: get('subnet'), dhcpStart: get('dhcpStart'), dhcpEnd: get('dhcpEnd') } : { uplink: get('uplink'), bridge: get('bridge') }),
+      ...(this.kind !== 'bridged'
+        ? { subnet: get('subnet'), dhcpStart: get('dhcpStart'), dhcpEnd: get('dhcpEnd') }
+        : { uplink: get('uplink'), bridge: get('bridge') }),
       ...(get('vlanId') ? { vlanId: Number(get('vlanId')) } : {}),
       ...(f.get('confirmManagementMove') === 'on' ? { confirmManagementMove: true } : {}),
     };
     const scope = String(f.get('scope'));
-    this.busy = true;
-    this.error = undefined;
     this.results = [];
-    try {
+    await this.action.run(async () => {
       if (scope.startsWith('cluster:')) {
         const cn = await createClusterNetwork(scope.slice(8), req);
         this.results = cn.hosts.map((h) => `${h.hostName}: ${h.state}${h.reason ? ` — ${h.reason}` : ''}`);
       } else {
         await createNetwork(scope.slice(5), req);
       }
-    } catch (err) {
-      this.error = err;
-    } finally {
-      this.busy = false;
-      void this.nets.reload();
-      void this.clusterNets.reload();
-    }
+    }, 'create');
+    void this.nets.reload();
+    void this.clusterNets.reload();
   }
 
   private async runCluster(fn: () => Promise<unknown>): Promise<void> {
-    this.error = undefined;
-    try {
-      await fn();
-    } catch (err) {
-      this.error = err;
-    }
+    await this.action.run(fn);
     void this.clusterNets.reload();
     void this.nets.reload();
   }
@@ -91,17 +111,15 @@ export class QxNetworkList extends LitElement {
   private confirmOnHost(cn: ClusterNetworkDto, h: ClusterNetworkHostDto): void {
     const text = `Move the management address of ${h.hostName} from ${cn.uplink} to the bridge of ${cn.name}? The host stays reachable; a failed move is rolled back.`;
     if (!confirm(text)) return;
-    void this.runCluster(() => applyClusterNetworkOnHost(cn.clusterId, cn.name, h.hostId, { confirmManagementMove: true }));
+    void this.runCluster(() =>
+      applyClusterNetworkOnHost(cn.clusterId, cn.name, h.hostId, { confirmManagementMove: true }),
+    );
   }
 
   private async removeNetwork(n: NetworkDto): Promise<void> {
     const host = this.hosts.value?.find((h) => h.id === n.hostId)?.name ?? n.hostId;
     if (!confirm(`Delete network ${n.name} on ${host}?`)) return;
-    try {
-      await deleteNetwork(n.hostId, n.name);
-    } catch (err) {
-      this.error = err;
-    }
+    await this.action.run(() => deleteNetwork(n.hostId, n.name));
     void this.nets.reload();
   }
 
@@ -111,62 +129,163 @@ export class QxNetworkList extends LitElement {
     const clusters = this.clusters.value ?? [];
     const hostName = (id: string) => hosts.find((h) => h.id === id)?.name ?? id;
     const groups = groupNetworks(this.nets.value ?? []);
-    const err = (k: string) => fieldError(this.error, k);
-    const top = formError(this.error, FIELDS);
+    const err = (k: string) => this.action.fieldError(k);
     return html`<h1>Networks</h1>
-      ${admin ? html`<form class="card" style="margin-bottom:1rem" @submit=${this.onCreate} aria-label="New network">
-        <h2 style="margin-top:0">New network</h2>
-        ${top ? html`<div class="notice error" role="alert">${top}</div>` : nothing}
-        ${this.results.length ? html`<ul role="status">${this.results.map((r) => html`<li class=${r.includes('failed') ? 'error' : ''}>${r}</li>`)}</ul>` : nothing}
-        <div class="row">
-          ${formField('Apply to', 'scope', html`<select id="scope" name="scope">
-            ${clusters.map((c) => html`<option value="cluster:${c.id}">Every host of cluster ${c.name}</option>`)}
-            ${hosts.filter((h) => h.status === 'online').map((h) => html`<option value="host:${h.id}">Host ${h.name}</option>`)}</select>`)}
-          ${formField('Name', 'net-name', html`<input id="net-name" name="name" required aria-invalid=${!!err('name')} />`, err('name'))}
-          ${formField('Kind', 'net-kind', html`<select id="net-kind" @change=${(e: Event) => (this.kind = (e.target as HTMLSelectElement).value as NetworkKind)}>
-            ${NETWORK_KINDS.map((k) => html`<option value=${k} ?selected=${this.kind === k}>${k === 'nat' ? 'NAT' : k === 'isolated' ? 'Isolated' : 'Bridged (host NIC)'}</option>`)}</select>`, err('kind'))}
-        </div>
-        ${this.kind !== 'bridged'
-          ? html`<div class="row">
-              ${formField('Subnet', 'subnet', html`<input id="subnet" name="subnet" placeholder="10.77.0.0/24" aria-invalid=${!!err('subnet')} />`, err('subnet'))}
-              ${formField('DHCP start', 'dhcpStart', html`<input id="dhcpStart" name="dhcpStart" placeholder="10.77.0.100" aria-invalid=${!!err('dhcpStart')} />`, err('dhcpStart'))}
-              ${formField('DHCP end', 'dhcpEnd', html`<input id="dhcpEnd" name="dhcpEnd" placeholder="10.77.0.200" aria-invalid=${!!err('dhcpEnd')} />`, err('dhcpEnd'))}
-            </div>`
-          : html`<div class="row">
-              ${formField('Host NIC (uplink)', 'uplink', html`<input id="uplink" name="uplink" placeholder="eth0" aria-invalid=${!!err('uplink')} />`, err('uplink'))}
-              ${formField('Bridge name', 'bridge', html`<input id="bridge" name="bridge" placeholder="br0" aria-invalid=${!!err('bridge')} />`, err('bridge'))}
-              ${formField('VLAN id (optional)', 'vlanId', html`<input id="vlanId" name="vlanId" type="number" min="1" max="4094" aria-invalid=${!!err('vlanId')} />`, err('vlanId'))}
-            </div>
-            <label><input type="checkbox" name="confirmManagementMove" /> The NIC carries the management address: move it to the bridge (the host stays reachable; rolled back on failure)</label>
-            ${err('confirmManagementMove') ? html`<div class="field-error" role="alert">${err('confirmManagementMove')}</div>` : nothing}`}
-        <div style="margin-top:.8rem"><button class="primary" type="submit" ?disabled=${this.busy}>${this.busy ? 'Creating…' : 'Create network'}</button></div>
-      </form>` : nothing}
+      ${
+        admin
+          ? html`<form class="card" style="margin-bottom:1rem" @submit=${this.onCreate} aria-label="New network">
+              <h2 style="margin-top:0">New network</h2>
+              ${this.action.errorNotice(FIELDS)}
+              ${
+                this.results.length
+                  ? html`<ul role="status">
+                      ${this.results.map((r) => html`<li class=${r.includes('failed') ? 'error' : ''}>${r}</li>`)}
+                    </ul>`
+                  : nothing
+              }
+              <div class="row">
+                ${formField(
+                  'Apply to',
+                  'scope',
+                  html`<select id="scope" name="scope">
+                    ${clusters.map((c) => html`<option value="cluster:${c.id}">Every host of cluster ${c.name}</option>`)}
+                    ${hosts.filter((h) => h.status === 'online').map((h) => html`<option value="host:${h.id}">Host ${h.name}</option>`)}
+                  </select>`,
+                )}
+                ${formField('Name', 'net-name', html`<input id="net-name" name="name" required aria-invalid=${!!err('name')} />`, err('name'))}
+                ${formField(
+                  'Kind',
+                  'net-kind',
+                  html`<select
+                    id="net-kind"
+                    @change=${(e: Event) => (this.kind = (e.target as HTMLSelectElement).value as NetworkKind)}
+                  >
+                    ${NETWORK_KINDS.map((k) => html`<option value=${k} ?selected=${this.kind === k}>${k === 'nat' ? 'NAT' : k === 'isolated' ? 'Isolated' : 'Bridged (host NIC)'}</option>`)}
+                  </select>`,
+                  err('kind'),
+                )}
+              </div>
+              ${
+                this.kind !== 'bridged'
+                  ? html`<div class="row">
+                      ${formField('Subnet', 'subnet', html`<input id="subnet" name="subnet" placeholder="10.77.0.0/24" aria-invalid=${!!err('subnet')} />`, err('subnet'))}
+                      ${formField('DHCP start', 'dhcpStart', html`<input id="dhcpStart" name="dhcpStart" placeholder="10.77.0.100" aria-invalid=${!!err('dhcpStart')} />`, err('dhcpStart'))}
+                      ${formField('DHCP end', 'dhcpEnd', html`<input id="dhcpEnd" name="dhcpEnd" placeholder="10.77.0.200" aria-invalid=${!!err('dhcpEnd')} />`, err('dhcpEnd'))}
+                    </div>`
+                  : html`<div class="row">
+                        ${formField('Host NIC (uplink)', 'uplink', html`<input id="uplink" name="uplink" placeholder="eth0" aria-invalid=${!!err('uplink')} />`, err('uplink'))}
+                        ${formField('Bridge name', 'bridge', html`<input id="bridge" name="bridge" placeholder="br0" aria-invalid=${!!err('bridge')} />`, err('bridge'))}
+                        ${formField('VLAN id (optional)', 'vlanId', html`<input id="vlanId" name="vlanId" type="number" min="1" max="4094" aria-invalid=${!!err('vlanId')} />`, err('vlanId'))}
+                      </div>
+                      <label
+                        ><input type="checkbox" name="confirmManagementMove" /> The NIC carries the management address:
+                        move it to the bridge (the host stays reachable; rolled back on failure)</label
+                      >
+                      ${err('confirmManagementMove') ? html`<div class="field-error" role="alert">${err('confirmManagementMove')}</div>` : nothing}`
+              }
+              <div style="margin-top:.8rem">
+                <button class="primary" type="submit" ?disabled=${this.action.running === 'create'}>
+                  ${this.action.running === 'create' ? 'Creating…' : 'Create network'}
+                </button>
+              </div>
+            </form>`
+          : nothing
+      }
       <h2>Cluster networks</h2>
-      ${(this.clusterNets.value ?? []).map((cn) => html`<section class="card" style="margin-bottom:1rem" aria-label="Cluster network ${cn.name}">
-        <div class="toolbar" style="margin:0 0 .5rem">
-          <strong>${cn.name}</strong><span class="muted">${clusters.find((c) => c.id === cn.clusterId)?.name ?? cn.clusterId} · ${cn.kind}${cn.subnet ? ` · ${cn.subnet}` : ''}${cn.uplink ? ` · over ${cn.uplink}` : ''}</span>
-          <span class="spacer"></span>
-          ${admin ? html`<button ?disabled=${cn.hosts.every((h) => h.state === 'applied')} @click=${() => this.runCluster(() => applyClusterNetwork(cn.clusterId, cn.name))}>Apply again</button>
-            <button class="danger" @click=${() => confirm(`Delete cluster network ${cn.name} from every host?`) && this.runCluster(() => deleteClusterNetwork(cn.clusterId, cn.name))}>Delete</button>` : nothing}
-        </div>
-        <table><thead><tr><th>Host</th><th>Status</th><th>Reason</th></tr></thead>
-          <tbody>${cn.hosts.map((h) => html`<tr><td>${h.hostName}</td><td><qx-state-badge .state=${h.state}></qx-state-badge></td><td class=${h.state === 'failed' ? 'error' : 'muted'}>${h.reason || '—'}${admin && h.needsConfirmation ? html` <button @click=${() => this.confirmOnHost(cn, h)}>Confirm and apply</button>` : nothing}</td></tr>`)}</tbody></table>
-      </section>`)}
-      ${(this.clusterNets.value ?? []).length === 0 && !this.clusterNets.loading ? html`<p class="empty">No cluster networks.${clusters.length === 0 ? ' Create a cluster on the Hosts page first.' : ''}</p>` : nothing}
+      ${(this.clusterNets.value ?? []).map(
+        (cn) =>
+          html`<section class="card" style="margin-bottom:1rem" aria-label="Cluster network ${cn.name}">
+            <div class="toolbar" style="margin:0 0 .5rem">
+              <strong>${cn.name}</strong
+              ><span class="muted"
+                >${clusters.find((c) => c.id === cn.clusterId)?.name ?? cn.clusterId} ·
+                ${cn.kind}${cn.subnet ? ` · ${cn.subnet}` : ''}${cn.uplink ? ` · over ${cn.uplink}` : ''}</span
+              >
+              <span class="spacer"></span>
+              ${
+                admin
+                  ? html`<button
+                        ?disabled=${cn.hosts.every((h) => h.state === 'applied')}
+                        @click=${() => this.runCluster(() => applyClusterNetwork(cn.clusterId, cn.name))}
+                      >
+                        Apply again
+                      </button>
+                      <button
+                        class="danger"
+                        @click=${() => confirm(`Delete cluster network ${cn.name} from every host?`) && this.runCluster(() => deleteClusterNetwork(cn.clusterId, cn.name))}
+                      >
+                        Delete
+                      </button>`
+                  : nothing
+              }
+            </div>
+            <table>
+              <thead>
+                <tr>
+                  <th>Host</th>
+                  <th>Status</th>
+                  <th>Reason</th>
+                </tr>
+              </thead>
+              <tbody>
+                ${cn.hosts.map(
+                  (h) =>
+                    html`<tr>
+                      <td>${h.hostName}</td>
+                      <td><qx-state-badge .state=${h.state}></qx-state-badge></td>
+                      <td class=${h.state === 'failed' ? 'error' : 'muted'}>
+                        ${h.reason || '—'}${admin && h.needsConfirmation ? html` <button @click=${() => this.confirmOnHost(cn, h)}>Confirm and apply</button>` : nothing}
+                      </td>
+                    </tr>`,
+                )}
+              </tbody>
+            </table>
+          </section>`,
+      )}
+      ${this.clusterNets.empty(`No cluster networks.${clusters.length === 0 ? ' Create a cluster on the Hosts page first.' : ''}`)}
       <h2>Host networks</h2>
-      ${[...groups].map(([name, list]) => html`<section class="card" style="margin-bottom:1rem" aria-label="Network ${name}">
-        <h2 style="margin-top:0">${name} <span class="muted">${list[0].kind}${list[0].subnet ? ` · ${list[0].subnet}` : ''}${list[0].uplink ? ` · over ${list[0].uplink}` : ''}</span></h2>
-        <table><thead><tr><th>Host</th><th>Status</th><th>Bridge</th><th>DHCP</th><th>Leases</th><th>Used by</th>${admin ? html`<th></th>` : nothing}</tr></thead>
-          <tbody>${list.map((n) => html`<tr><td>${hostName(n.hostId)}</td>
-            <td><qx-state-badge .state=${n.error ? 'failed' : n.active ? 'active' : 'inactive'}></qx-state-badge>${n.error ? html`<div class="error">${n.error}</div>` : nothing}</td>
-            <td class="mono">${n.bridge}${n.vlanId ? ` (VLAN ${n.vlanId})` : ''}</td>
-            <td class="mono">${n.dhcpStart ? `${n.dhcpStart} – ${n.dhcpEnd}` : '—'}</td>
-            <td class="mono">${n.leases.map((l) => `${l.ip} (${l.hostname || l.mac})`).join(', ') || '—'}</td>
-            <td>${n.usedBy.join(', ') || '—'}</td>
-            ${admin ? html`<td><button class="danger" ?disabled=${n.usedBy.length > 0} title=${n.usedBy.length ? 'In use by VMs' : ''} @click=${() => this.removeNetwork(n)}>Delete</button></td>` : nothing}</tr>`)}
-          </tbody></table>
-      </section>`)}
-      ${groups.size === 0 ? html`<p class="empty">${this.nets.loading ? 'Loading…' : 'No host networks.'}</p>` : nothing}`;
+      ${[...groups].map(
+        ([name, list]) =>
+          html`<section class="card" style="margin-bottom:1rem" aria-label="Network ${name}">
+            <h2 style="margin-top:0">
+              ${name}
+              <span class="muted"
+                >${list[0].kind}${list[0].subnet ? ` · ${list[0].subnet}` : ''}${list[0].uplink ? ` · over ${list[0].uplink}` : ''}</span
+              >
+            </h2>
+            <table>
+              <thead>
+                <tr>
+                  <th>Host</th>
+                  <th>Status</th>
+                  <th>Bridge</th>
+                  <th>DHCP</th>
+                  <th>Leases</th>
+                  <th>Used by</th>
+                  ${admin ? html`<th></th>` : nothing}
+                </tr>
+              </thead>
+              <tbody>
+                ${list.map(
+                  (n) =>
+                    html`<tr>
+                      <td>${hostName(n.hostId)}</td>
+                      <td>
+                        <qx-state-badge .state=${n.error ? 'failed' : n.active ? 'active' : 'inactive'}></qx-state-badge
+                        >${n.error ? html`<div class="error">${n.error}</div>` : nothing}
+                      </td>
+                      <td class="mono">${n.bridge}${n.vlanId ? ` (VLAN ${n.vlanId})` : ''}</td>
+                      <td class="mono">${n.dhcpStart ? `${n.dhcpStart} – ${n.dhcpEnd}` : '—'}</td>
+                      <td class="mono">${n.leases.map((l) => `${l.ip} (${l.hostname || l.mac})`).join(', ') || '—'}</td>
+                      <td>${n.usedBy.join(', ') || '—'}</td>
+                      ${admin ? html`<td><button class="danger" ?disabled=${n.usedBy.length > 0} title=${n.usedBy.length ? 'In use by VMs' : ''} @click=${() => this.removeNetwork(n)}>Delete</button></td>` : nothing}
+                    </tr>`,
+                )}
+              </tbody>
+            </table>
+          </section>`,
+      )}
+      ${this.nets.render({ complete: (list) => (list.length ? nothing : emptyView('No host networks.')), pending: () => emptyView('Loading…') })}`;
   }
 }
 customElements.define('qx-network-list', QxNetworkList);

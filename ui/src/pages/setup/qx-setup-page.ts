@@ -1,7 +1,8 @@
 // First-run setup: with the one-time setup code from the appliance console, create the admin
 // account (password ≥ 12 characters), then log in as it.
-import { LitElement, css, html, nothing } from 'lit';
-import { ApiError, fieldError, formError } from '../../api/client.js';
+import { LitElement, css, html } from 'lit';
+import { ApiError } from '../../api/client.js';
+import { ActionController } from '../../controllers/action-controller.js';
 import { completeSetup, fetchSession } from '../../api/session.js';
 import { formField } from '../../components/form-field.js';
 import { sharedStyles } from '../../components/shared-styles.js';
@@ -9,9 +10,7 @@ import { sharedStyles } from '../../components/shared-styles.js';
 export const MIN_PASSWORD = 12;
 
 export class QxSetupPage extends LitElement {
-  static override properties = { error: { state: true }, busy: { state: true } };
-  declare error: unknown;
-  declare busy: boolean;
+  private action = new ActionController(this);
 
   static override styles = [
     sharedStyles,
@@ -43,39 +42,32 @@ export class QxSetupPage extends LitElement {
     const username = String(f.get('username')).trim();
     const password = String(f.get('password'));
     if (password.length < MIN_PASSWORD) {
-      this.error = new ApiError(400, `The password needs at least ${MIN_PASSWORD} characters.`, 'password');
+      this.action.fail(new ApiError(400, `The password needs at least ${MIN_PASSWORD} characters.`, 'password'));
       return;
     }
     if (password !== String(f.get('confirm'))) {
-      this.error = new ApiError(400, 'The two passwords differ.', 'confirm');
+      this.action.fail(new ApiError(400, 'The two passwords differ.', 'confirm'));
       return;
     }
-    this.busy = true;
-    this.error = undefined;
-    try {
-      const s = (await completeSetup(username, password, setupCode)) ?? (await fetchSession());
+    await this.action.run(async () => {
+      const s = (await completeSetup({ username, password, setupCode })) ?? (await fetchSession());
       this.dispatchEvent(new CustomEvent('qx-session', { detail: s?.user, bubbles: true, composed: true }));
-    } catch (err) {
-      this.error = err;
-    } finally {
-      this.busy = false;
-    }
+    });
   }
 
   override render() {
     const fields = ['setupCode', 'username', 'password', 'confirm'];
-    const top = formError(this.error, fields);
-    const err = (f: string) => fieldError(this.error, f);
+    const err = (f: string) => this.action.fieldError(f);
     return html`<form class="card" @submit=${this.onSubmit} aria-labelledby="title">
       <h1 id="title">Welcome to Quantix-vDC</h1>
       <p class="muted">Create the administrator account to finish the first-run setup.</p>
-      ${top ? html`<div class="notice error" role="alert">${top}</div>` : nothing}
+      ${this.action.errorNotice(fields)}
       ${formField('Setup code', 'setupCode', html`<input id="setupCode" name="setupCode" required autocomplete="off" spellcheck="false" placeholder="XXXX-XXXX" aria-invalid=${!!err('setupCode')} />`, err('setupCode'), 'Shown on the appliance console (and printed by make run / make dev).')}
       ${formField('Admin username', 'username', html`<input id="username" name="username" value="admin" required autocomplete="username" aria-invalid=${!!err('username')} />`, err('username'))}
       ${formField('Password', 'password', html`<input id="password" name="password" type="password" required autocomplete="new-password" aria-invalid=${!!err('password')} />`, err('password'), `At least ${MIN_PASSWORD} characters.`)}
       ${formField('Confirm password', 'confirm', html`<input id="confirm" name="confirm" type="password" required autocomplete="new-password" aria-invalid=${!!err('confirm')} />`, err('confirm'))}
-      <button class="primary" type="submit" ?disabled=${this.busy}>
-        ${this.busy ? 'Creating…' : 'Create admin and log in'}
+      <button class="primary" type="submit" ?disabled=${this.action.busy}>
+        ${this.action.busy ? 'Creating…' : 'Create admin and log in'}
       </button>
     </form>`;
   }

@@ -1,17 +1,22 @@
 // The volumes of one pool, with upload (ISO / qcow2 / raw) through XHR so the progress bar shows
 // real bytes sent, and delete.
 import { LitElement, html, nothing } from 'lit';
-import {
-  deleteVolume, fetchVolumes, formatForFile, uploadVolume, volumeNameFor, type PoolDto, type VolumeDto,
-} from '../../api/storage.js';
+import type { PoolDto, VolumeDto } from '@dto/storage.js';
+import { deleteVolume, fetchVolumes, formatForFile, uploadVolume, volumeNameFor } from '../../api/storage.js';
 import { ResourceController } from '../../controllers/resource-controller.js';
+import { ActionController } from '../../controllers/action-controller.js';
 import { formatBytes } from '../../app/format.js';
 import { sharedStyles } from '../../components/shared-styles.js';
 import '../../components/qx-progress-bar.js';
 
 export class QxPoolVolumes extends LitElement {
   static override properties = {
-    pool: { attribute: false }, canMutate: { type: Boolean }, progress: { state: true }, uploading: { state: true }, error: { state: true }, done: { state: true },
+    pool: { attribute: false },
+    canMutate: { type: Boolean },
+    progress: { state: true },
+    uploading: { state: true },
+    error: { state: true },
+    done: { state: true },
   };
   declare pool: PoolDto;
   declare canMutate: boolean;
@@ -21,6 +26,8 @@ export class QxPoolVolumes extends LitElement {
   declare done: string;
   private abort?: AbortController;
   private volumes = new ResourceController<VolumeDto[]>(this, (s) => fetchVolumes(this.pool.hostId, this.pool.name, s));
+  /** Volume delete (the upload keeps its own progress and message). */
+  private action = new ActionController(this);
 
   static override styles = sharedStyles;
 
@@ -52,7 +59,10 @@ export class QxPoolVolumes extends LitElement {
       this.done = `Uploaded ${name} (${formatBytes(file.size)}).`;
       this.dispatchEvent(new Event('qx-changed'));
     } catch (err) {
-      this.error = (err as Error).name === 'AbortError' ? 'Upload cancelled.' : `Upload of ${file.name} failed: ${(err as Error).message}`;
+      this.error =
+        (err as Error).name === 'AbortError'
+          ? 'Upload cancelled.'
+          : `Upload of ${file.name} failed: ${(err as Error).message}`;
     } finally {
       this.uploading = '';
       void this.volumes.reload();
@@ -62,11 +72,7 @@ export class QxPoolVolumes extends LitElement {
   private async removeVolume(v: VolumeDto): Promise<void> {
     if (!confirm(`Delete volume ${v.name}?`)) return;
     this.error = '';
-    try {
-      await deleteVolume(v.hostId, v.pool, v.name);
-    } catch (err) {
-      this.error = (err as Error).message;
-    }
+    await this.action.run(() => deleteVolume(v.hostId, v.pool, v.name));
     void this.volumes.reload();
     this.dispatchEvent(new Event('qx-changed'));
   }
@@ -74,20 +80,54 @@ export class QxPoolVolumes extends LitElement {
   override render() {
     const list = this.volumes.value ?? [];
     return html`<h2>Volumes in ${this.pool.name} <span class="muted">on ${this.pool.hostName}</span></h2>
-      ${this.canMutate ? html`<div class="toolbar">
-        <label for="upload">Upload ISO or disk image:</label>
-        <input id="upload" type="file" accept=".iso,.qcow2,.img,.raw" ?disabled=${!!this.uploading}
-          @change=${(e: Event) => { const f = (e.target as HTMLInputElement).files?.[0]; if (f) void this.upload(f); }} />
-        ${this.uploading ? html`<button @click=${() => this.abort?.abort()}>Cancel upload</button>` : nothing}
-      </div>` : nothing}
+      ${
+        this.canMutate
+          ? html`<div class="toolbar">
+              <label for="upload">Upload ISO or disk image:</label>
+              <input
+                id="upload"
+                type="file"
+                accept=".iso,.qcow2,.img,.raw"
+                ?disabled=${!!this.uploading}
+                @change=${(e: Event) => {
+                  const f = (e.target as HTMLInputElement).files?.[0];
+                  if (f) void this.upload(f);
+                }}
+              />
+              ${this.uploading ? html`<button @click=${() => this.abort?.abort()}>Cancel upload</button>` : nothing}
+            </div>`
+          : nothing
+      }
       ${this.uploading ? html`<qx-progress-bar style="margin-bottom:.8rem" .value=${this.progress} .label=${`Uploading ${this.uploading}`}></qx-progress-bar>` : nothing}
       ${this.done ? html`<div class="notice ok" role="status">${this.done}</div>` : nothing}
       ${this.error ? html`<div class="notice error" role="alert">${this.error}</div>` : nothing}
-      <table><thead><tr><th>Volume</th><th>Format</th><th class="num">Size</th><th class="num">Allocated</th><th>Used by</th>${this.canMutate ? html`<th>Actions</th>` : nothing}</tr></thead>
-        <tbody>${list.map((v) => html`<tr data-volume=${v.name}><td>${v.name}</td><td>${v.format}</td><td class="num">${formatBytes(v.capacityBytes)}</td>
-          <td class="num">${formatBytes(v.allocationBytes)}</td><td>${v.usedBy.join(', ') || html`<span class="muted">—</span>`}</td>
-          ${this.canMutate ? html`<td><button class="danger" ?disabled=${v.usedBy.length > 0} @click=${() => this.removeVolume(v)}>Delete</button></td>` : nothing}</tr>`)}</tbody></table>
-      ${list.length === 0 && !this.volumes.loading ? html`<p class="empty">No volumes in this pool.</p>` : nothing}`;
+      ${this.action.errorNotice()}
+      <table>
+        <thead>
+          <tr>
+            <th>Volume</th>
+            <th>Format</th>
+            <th class="num">Size</th>
+            <th class="num">Allocated</th>
+            <th>Used by</th>
+            ${this.canMutate ? html`<th>Actions</th>` : nothing}
+          </tr>
+        </thead>
+        <tbody>
+          ${list.map(
+            (v) =>
+              html`<tr data-volume=${v.name}>
+                <td>${v.name}</td>
+                <td>${v.format}</td>
+                <td class="num">${formatBytes(v.capacityBytes)}</td>
+                <td class="num">${formatBytes(v.allocationBytes)}</td>
+                <td>${v.usedBy.join(', ') || html`<span class="muted">—</span>`}</td>
+                ${this.canMutate ? html`<td><button class="danger" ?disabled=${v.usedBy.length > 0} @click=${() => this.removeVolume(v)}>Delete</button></td>` : nothing}
+              </tr>`,
+          )}
+        </tbody>
+      </table>
+      ${this.volumes.empty('No volumes in this pool.')}`;
   }
 }
 customElements.define('qx-pool-volumes', QxPoolVolumes);

@@ -2,21 +2,29 @@
 // none), network (those where the VM will run), firmware, review. A server error naming a field
 // sends the user to its step.
 import { LitElement, css, html, nothing } from 'lit';
-import { NIC_MODELS, createVm } from '../../api/vms.js';
+import type { ClusterDto, HostDto } from '@dto/hosts.js';
+import type { ClusterNetworkDto } from '@dto/cluster-networks.js';
+import type { NetworkDto } from '@dto/networks.js';
+import type { PoolDto, VolumeDto } from '@dto/storage.js';
+import type { TemplateDto } from '@dto/templates.js';
+import { NIC_MODELS } from '@dto/enums.js';
+import { createVm } from '../../api/vms.js';
 import { draftToDeploy, draftToRequest, stepOfField, type Draft } from './vm-create-request.js';
 import { networkChoices, type NetworkChoice } from './vm-network-choices.js';
-import { ApiError, formError } from '../../api/client.js';
-import { fetchClusters, fetchHosts, type ClusterDto, type HostDto } from '../../api/hosts.js';
-import { fetchAllVolumes, fetchPools, type PoolDto, type VolumeDto } from '../../api/storage.js';
-import { deployTemplate, fetchTemplates, type TemplateDto } from '../../api/images.js';
-import { fetchAllClusterNetworks, fetchAllNetworks, type ClusterNetworkDto, type NetworkDto } from '../../api/networks.js';
+import { ApiError } from '../../api/client.js';
+import { fetchClusters, fetchHosts } from '../../api/hosts.js';
+import { fetchAllVolumes, fetchPools } from '../../api/storage.js';
+import { deployTemplate, fetchTemplates } from '../../api/images.js';
+import { fetchAllClusterNetworks, fetchAllNetworks } from '../../api/networks.js';
 import { ResourceController } from '../../controllers/resource-controller.js';
-import { followIfTask } from '../../controllers/task-tracker.js';
-import { isTask } from '../../api/tasks.js';
+import { ActionController } from '../../controllers/action-controller.js';
+import { TaskController } from '../../controllers/task-controller.js';
+import { createdVmId } from '../../api/tasks.js';
 import { navigate } from '../../app/routes.js';
 import { formatBytes } from '../../app/format.js';
 import { formField } from '../../components/form-field.js';
 import { sharedStyles } from '../../components/shared-styles.js';
+import { errorNotice } from '../../components/status-views.js';
 
 const BOOT_LABEL = {
   none: 'None (boot from the new empty disk)',
@@ -27,45 +35,98 @@ const BOOT_LABEL = {
 
 const STEPS = ['Name & placement', 'CPU & memory', 'Disk', 'Boot media', 'Network', 'Firmware', 'Review'] as const;
 export class QxVmCreateWizard extends LitElement {
-  static override properties = { step: { state: true }, draft: { state: true }, error: { state: true }, busy: { state: true }, progress: { state: true } };
+  static override properties = { step: { state: true }, draft: { state: true } };
   declare step: number;
   declare draft: Draft;
-  declare error: unknown;
-  declare busy: boolean;
-  declare progress: string;
+  private action = new ActionController(this);
+  private task = new TaskController(this);
   private hosts = new ResourceController<HostDto[]>(this, fetchHosts);
   private clusters = new ResourceController<ClusterDto[]>(this, (s) => fetchClusters(s).catch(() => []));
   private pools = new ResourceController<PoolDto[]>(this, fetchPools);
   private volumes = new ResourceController<VolumeDto[]>(this, async (s) => fetchAllVolumes(await fetchPools(s), s));
   private templates = new ResourceController<TemplateDto[]>(this, (s) => fetchTemplates(s).catch(() => []));
-  private networks = new ResourceController<NetworkDto[]>(this, async (s) => fetchAllNetworks((await fetchHosts(s)).filter((h) => h.status === 'online').map((h) => h.id), s));
+  private networks = new ResourceController<NetworkDto[]>(this, async (s) =>
+    fetchAllNetworks(
+      (await fetchHosts(s)).filter((h) => h.status === 'online').map((h) => h.id),
+      s,
+    ),
+  );
   private clusterNetworks = new ResourceController<ClusterNetworkDto[]>(this, async (s) =>
-    fetchAllClusterNetworks((await fetchClusters(s).catch(() => [])).map((c) => c.id), s),
+    fetchAllClusterNetworks(
+      (await fetchClusters(s).catch(() => [])).map((c) => c.id),
+      s,
+    ),
   );
 
   constructor() {
     super();
     this.step = 0;
-    this.busy = false;
-    this.progress = '';
     this.draft = {
-      name: '', placement: 'auto', cores: 1, memoryMib: 256, pool: '', diskGib: 1, bootKind: 'none', iso: '', image: '', templateId: '',
-      network: '', nicModel: 'e1000', firmware: 'bios', start: true,
+      name: '',
+      placement: 'auto',
+      cores: 1,
+      memoryMib: 256,
+      pool: '',
+      diskGib: 1,
+      bootKind: 'none',
+      iso: '',
+      image: '',
+      templateId: '',
+      network: '',
+      nicModel: 'e1000',
+      firmware: 'bios',
+      start: true,
     };
   }
 
   static override styles = [
     sharedStyles,
     css`
-      .layout { display: grid; grid-template-columns: 200px minmax(0, 1fr); gap: 1.2rem; max-width: 920px; }
-      ol { list-style: none; padding: 0; margin: 0; counter-reset: s; }
-      ol li { padding: 0.45rem 0.6rem; border-radius: var(--qx-radius); color: var(--qx-text-muted); counter-increment: s; }
-      ol li::before { content: counter(s) '. '; }
-      ol li[aria-current='step'] { background: var(--qx-surface); border: 1px solid var(--qx-border); color: var(--qx-text); font-weight: 600; }
-      .nav { display: flex; gap: 0.5rem; margin-top: 1rem; }
-      .nav .spacer { flex: 1; }
-      input[type='text'], input[type='number'], select { width: 100%; box-sizing: border-box; }
-      .choices label { display: block; margin: 0.35rem 0; }
+      .layout {
+        display: grid;
+        grid-template-columns: 200px minmax(0, 1fr);
+        gap: 1.2rem;
+        max-width: 920px;
+      }
+      ol {
+        list-style: none;
+        padding: 0;
+        margin: 0;
+        counter-reset: s;
+      }
+      ol li {
+        padding: 0.45rem 0.6rem;
+        border-radius: var(--qx-radius);
+        color: var(--qx-text-muted);
+        counter-increment: s;
+      }
+      ol li::before {
+        content: counter(s) '. ';
+      }
+      ol li[aria-current='step'] {
+        background: var(--qx-surface);
+        border: 1px solid var(--qx-border);
+        color: var(--qx-text);
+        font-weight: 600;
+      }
+      .nav {
+        display: flex;
+        gap: 0.5rem;
+        margin-top: 1rem;
+      }
+      .nav .spacer {
+        flex: 1;
+      }
+      input[type='text'],
+      input[type='number'],
+      select {
+        width: 100%;
+        box-sizing: border-box;
+      }
+      .choices label {
+        display: block;
+        margin: 0.35rem 0;
+      }
     `,
   ];
 
@@ -91,7 +152,8 @@ export class QxVmCreateWizard extends LitElement {
     if (step === 3 && d.bootKind === 'image' && !d.image) return bad('Choose a disk image.', 'image');
     if (step === 3 && d.bootKind === 'template' && !d.templateId) return bad('Choose a template.', 'template');
     const nets = step === 4 && d.bootKind !== 'template' && d.network ? this.networkChoices() : undefined;
-    if (nets && !nets.some((n) => n.name === d.network)) return bad(`Network ${d.network} is not available where this VM will run; choose another.`, 'nics');
+    if (nets && !nets.some((n) => n.name === d.network))
+      return bad(`Network ${d.network} is not available where this VM will run; choose another.`, 'nics');
     return undefined;
   }
 
@@ -105,7 +167,8 @@ export class QxVmCreateWizard extends LitElement {
 
   private next(): void {
     const err = this.check(this.step);
-    this.error = err;
+    if (err) this.action.fail(err);
+    else this.action.clear();
     if (!err) this.step = Math.min(this.step + 1, STEPS.length - 1);
   }
 
@@ -113,56 +176,72 @@ export class QxVmCreateWizard extends LitElement {
     for (let s = 0; s < STEPS.length - 1; s++) {
       const err = this.check(s);
       if (err) {
-        this.error = err;
+        this.action.fail(err);
         this.step = s;
         return;
       }
     }
-    this.busy = true;
-    this.error = undefined;
     const d = this.draft;
-    try {
+    const ok = await this.action.run(async () => {
       const task =
         d.bootKind === 'template'
-          ? await deployTemplate(d.templateId, draftToDeploy(d, this.templates.value?.find((t) => t.id === d.templateId)))
+          ? await deployTemplate(
+              d.templateId,
+              draftToDeploy(
+                d,
+                this.templates.value?.find((t) => t.id === d.templateId),
+              ),
+            )
           : await createVm(draftToRequest(d));
-      const done = await followIfTask(task, (t) => (this.progress = `${t.phase || t.kind}${t.progress !== null ? `: ${Math.round(t.progress)}%` : ''}`));
-      const vmId = isTask(done) ? String(done.result?.vmId ?? '') : '';
+      const vmId = createdVmId(await this.task.follow(task));
       navigate(vmId ? `/vms/${encodeURIComponent(vmId)}` : '/vms');
-    } catch (err) {
-      this.error = err;
-      const step = err instanceof ApiError && err.field ? stepOfField(err.field) : undefined;
-      if (step !== undefined) this.step = step;
-    } finally {
-      this.busy = false;
-      this.progress = '';
-    }
+    });
+    const err = this.action.error;
+    const step = !ok && err instanceof ApiError && err.field ? stepOfField(err.field) : undefined;
+    if (step !== undefined) this.step = step;
   }
 
   /** The error for a field or any of its sub-fields (e.g. disks[0].sizeBytes under "disks"). */
   private err(...fields: string[]): string | undefined {
-    const f = this.error instanceof ApiError ? this.error.field : undefined;
+    const e = this.action.error;
+    const f = e instanceof ApiError ? e.field : undefined;
     const hit = f && fields.find((x) => f === x || f.startsWith(`${x}[`) || f.startsWith(`${x}.`));
-    return hit ? (this.error as ApiError).message : undefined;
+    return hit ? (e as ApiError).message : undefined;
   }
 
   override render() {
-    const f = this.error instanceof ApiError ? this.error.field : undefined;
-    const top = f && stepOfField(f) !== undefined ? undefined : formError(this.error, []);
-    return html`<p><a href="#/vms">← Virtual machines</a></p><h1>New virtual machine</h1>
+    const f = this.action.error instanceof ApiError ? this.action.error.field : undefined;
+    const top = f && stepOfField(f) !== undefined ? undefined : this.action.formError();
+    return html`<p><a href="#/vms">← Virtual machines</a></p>
+      <h1>New virtual machine</h1>
       <div class="layout">
-        <ol aria-label="Steps">${STEPS.map((s, i) => html`<li aria-current=${i === this.step ? 'step' : nothing}>${s}</li>`)}</ol>
-        <form class="card" novalidate @submit=${(e: Event) => { e.preventDefault(); if (this.step === STEPS.length - 1) void this.create(); else this.next(); }}>
+        <ol aria-label="Steps">
+          ${STEPS.map((s, i) => html`<li aria-current=${i === this.step ? 'step' : nothing}>${s}</li>`)}
+        </ol>
+        <form
+          class="card"
+          novalidate
+          @submit=${(e: Event) => {
+            e.preventDefault();
+            if (this.step === STEPS.length - 1) void this.create();
+            else this.next();
+          }}
+        >
           <h2 style="margin-top:0">${STEPS[this.step]}</h2>
-          ${top ? html`<div class="notice error" role="alert">${top}</div>` : nothing}
-          ${this.renderStep()}
-          ${this.progress ? html`<p role="status">${this.progress}</p>` : nothing}
+          ${errorNotice(top)} ${this.renderStep()}
+          ${this.task.progressText ? html`<p role="status">${this.task.progressText}</p>` : nothing}
           <div class="nav">
-            <button type="button" ?disabled=${this.step === 0 || this.busy} @click=${() => (this.step -= 1)}>Back</button>
+            <button type="button" ?disabled=${this.step === 0 || this.action.busy} @click=${() => (this.step -= 1)}>
+              Back
+            </button>
             <span class="spacer"></span>
-            ${this.step < STEPS.length - 1
-              ? html`<button class="primary" type="submit">Next</button>`
-              : html`<button class="primary" type="submit" ?disabled=${this.busy}>${this.busy ? 'Creating…' : 'Create VM'}</button>`}
+            ${
+              this.step < STEPS.length - 1
+                ? html`<button class="primary" type="submit">Next</button>`
+                : html`<button class="primary" type="submit" ?disabled=${this.action.busy}>
+                    ${this.action.busy ? 'Creating…' : 'Create VM'}
+                  </button>`
+            }
           </div>
         </form>
       </div>`;
@@ -173,11 +252,20 @@ export class QxVmCreateWizard extends LitElement {
     switch (this.step) {
       case 0:
         return html`${formField('Name', 'name', html`<input id="name" type="text" .value=${d.name} @input=${(e: Event) => this.input('name', e)} required aria-invalid=${!!this.err('name')} />`, this.err('name'))}
-          ${formField('Placement', 'placement', html`<select id="placement" @change=${(e: Event) => this.input('placement', e)} aria-invalid=${!!this.err('hostId', 'clusterId')}>
+        ${formField(
+          'Placement',
+          'placement',
+          html`<select
+            id="placement"
+            @change=${(e: Event) => this.input('placement', e)}
+            aria-invalid=${!!this.err('hostId', 'clusterId')}
+          >
             <option value="auto" ?selected=${d.placement === 'auto'}>Automatic (the host with most free memory)</option>
             ${(this.clusters.value ?? []).map((c) => html`<option value="cluster:${c.id}" ?selected=${d.placement === `cluster:${c.id}`}>Cluster ${c.name}</option>`)}
             ${(this.hosts.value ?? []).map((h) => html`<option value="host:${h.id}" ?disabled=${h.status !== 'online' || h.maintenance} ?selected=${d.placement === `host:${h.id}`}>Host ${h.name}${h.status !== 'online' ? ' (offline)' : h.maintenance ? ' (maintenance)' : ''}</option>`)}
-          </select>`, this.err('hostId', 'clusterId'))}`;
+          </select>`,
+          this.err('hostId', 'clusterId'),
+        )}`;
       case 1:
         return html`<div class="row">
           ${formField('vCPUs', 'cores', html`<input id="cores" type="number" min="1" max="256" .value=${String(d.cores)} @input=${(e: Event) => this.input('cores', e, true)} aria-invalid=${!!this.err('cores', 'sockets')} />`, this.err('cores', 'sockets'))}
@@ -185,28 +273,92 @@ export class QxVmCreateWizard extends LitElement {
         </div>`;
       case 2: {
         const names = [...new Map((this.pools.value ?? []).map((p) => [p.name, p])).values()];
-        return html`${formField('Storage pool', 'pool', html`<select id="pool" @change=${(e: Event) => this.input('pool', e)} aria-invalid=${!!this.err('pool')}>
+        return html`${formField(
+          'Storage pool',
+          'pool',
+          html`<select id="pool" @change=${(e: Event) => this.input('pool', e)} aria-invalid=${!!this.err('pool')}>
             <option value="">Choose…</option>
             ${names.map((p) => html`<option value=${p.name} ?selected=${d.pool === p.name}>${p.name} (${p.hostName}, ${formatBytes(p.availableBytes)} free)</option>`)}
-          </select>`, this.err('pool'), 'Placement only considers hosts that have this pool.')}
-          ${formField('New disk size (GiB, 0 for none)', 'diskGib', html`<input id="diskGib" type="number" min="0" step="0.25" .value=${String(d.diskGib)} @input=${(e: Event) => this.input('diskGib', e, true)} aria-invalid=${!!this.err('disks')} />`, this.err('disks'))}`;
+          </select>`,
+          this.err('pool'),
+          'Placement only considers hosts that have this pool.',
+        )}
+        ${formField('New disk size (GiB, 0 for none)', 'diskGib', html`<input id="diskGib" type="number" min="0" step="0.25" .value=${String(d.diskGib)} @input=${(e: Event) => this.input('diskGib', e, true)} aria-invalid=${!!this.err('disks')} />`, this.err('disks'))}`;
       }
       case 3:
-        return html`<fieldset class="choices" style="border:0;padding:0;margin:0"><legend class="sr-only">Boot media</legend>
-            ${(['none', 'iso', 'image', 'template'] as const).map((k) => html`<label><input type="radio" name="bootKind" value=${k} .checked=${d.bootKind === k} @change=${() => this.set('bootKind', k)} />
-              ${BOOT_LABEL[k]}</label>`)}
+        return html`<fieldset class="choices" style="border:0;padding:0;margin:0">
+            <legend class="sr-only">Boot media</legend>
+            ${(['none', 'iso', 'image', 'template'] as const).map(
+              (k) =>
+                html`<label
+                  ><input
+                    type="radio"
+                    name="bootKind"
+                    value=${k}
+                    .checked=${d.bootKind === k}
+                    @change=${() => this.set('bootKind', k)}
+                  />
+                  ${BOOT_LABEL[k]}</label
+                >`,
+            )}
           </fieldset>
-          ${d.bootKind === 'iso' ? formField('ISO', 'iso', html`<select id="iso" @change=${(e: Event) => this.input('iso', e)} aria-invalid=${!!this.err('cdroms')}>
-              <option value="">Choose…</option>${(this.volumes.value ?? []).filter((v) => v.format === 'iso').map((v) => html`<option value="${v.hostId}|${v.pool}|${v.name}" ?selected=${d.iso === `${v.hostId}|${v.pool}|${v.name}`}>${v.name} (${v.pool}, ${formatBytes(v.capacityBytes)})</option>`)}
-            </select>`, this.err('cdroms', 'bootOrder'), 'The VM is placed on the host that holds the ISO.') : nothing}
-          ${d.bootKind === 'image' ? formField('Disk image', 'image', html`<select id="image" @change=${(e: Event) => this.input('image', e)} aria-invalid=${!!this.err('image')}>
-              <option value="">Choose…</option>${(this.volumes.value ?? []).filter((v) => v.format === 'qcow2' || v.format === 'raw').map((v) => html`<option value="${v.hostId}|${v.pool}|${v.name}" ?selected=${d.image === `${v.hostId}|${v.pool}|${v.name}`} ?disabled=${v.usedBy.length > 0}>${v.name} (${v.pool}, ${v.format}, ${formatBytes(v.capacityBytes)})${v.usedBy.length ? ' — in use' : ''}</option>`)}
-            </select>`, this.err('image'), 'The VM boots from this volume (attached as its first disk), on the host that holds it.') : nothing}
-          ${d.bootKind === 'template' ? formField('Template', 'template', html`<select id="template" @change=${(e: Event) => this.pickTemplate((e.target as HTMLSelectElement).value)} aria-invalid=${!!this.err('template')}>
-              <option value="">Choose…</option>${(this.templates.value ?? []).map((t) => html`<option value=${t.id} ?selected=${d.templateId === t.id}>${t.name} (${t.sockets * t.cores} vCPU, ${t.memoryMib} MiB, ${t.disks.length} disk)</option>`)}
-            </select>`, this.err('template'), 'The VM gets the template’s disks and NICs, on the template’s host.') : nothing}`;
+          ${
+            d.bootKind === 'iso'
+              ? formField(
+                  'ISO',
+                  'iso',
+                  html`<select
+                    id="iso"
+                    @change=${(e: Event) => this.input('iso', e)}
+                    aria-invalid=${!!this.err('cdroms')}
+                  >
+                    <option value="">Choose…</option>
+                    ${(this.volumes.value ?? []).filter((v) => v.format === 'iso').map((v) => html`<option value="${v.hostId}|${v.pool}|${v.name}" ?selected=${d.iso === `${v.hostId}|${v.pool}|${v.name}`}>${v.name} (${v.pool}, ${formatBytes(v.capacityBytes)})</option>`)}
+                  </select>`,
+                  this.err('cdroms', 'bootOrder'),
+                  'The VM is placed on the host that holds the ISO.',
+                )
+              : nothing
+          }
+          ${
+            d.bootKind === 'image'
+              ? formField(
+                  'Disk image',
+                  'image',
+                  html`<select
+                    id="image"
+                    @change=${(e: Event) => this.input('image', e)}
+                    aria-invalid=${!!this.err('image')}
+                  >
+                    <option value="">Choose…</option>
+                    ${(this.volumes.value ?? []).filter((v) => v.format === 'qcow2' || v.format === 'raw').map((v) => html`<option value="${v.hostId}|${v.pool}|${v.name}" ?selected=${d.image === `${v.hostId}|${v.pool}|${v.name}`} ?disabled=${v.usedBy.length > 0}>${v.name} (${v.pool}, ${v.format}, ${formatBytes(v.capacityBytes)})${v.usedBy.length ? ' — in use' : ''}</option>`)}
+                  </select>`,
+                  this.err('image'),
+                  'The VM boots from this volume (attached as its first disk), on the host that holds it.',
+                )
+              : nothing
+          }
+          ${
+            d.bootKind === 'template'
+              ? formField(
+                  'Template',
+                  'template',
+                  html`<select
+                    id="template"
+                    @change=${(e: Event) => this.pickTemplate((e.target as HTMLSelectElement).value)}
+                    aria-invalid=${!!this.err('template')}
+                  >
+                    <option value="">Choose…</option>
+                    ${(this.templates.value ?? []).map((t) => html`<option value=${t.id} ?selected=${d.templateId === t.id}>${t.name} (${t.sockets * t.cores} vCPU, ${t.memoryMib} MiB, ${t.disks.length} disk)</option>`)}
+                  </select>`,
+                  this.err('template'),
+                  'The VM gets the template’s disks and NICs, on the template’s host.',
+                )
+              : nothing
+          }`;
       case 4: {
-        if (d.bootKind === 'template') return html`<p class="muted">The VM gets the template’s network interfaces (with new MAC addresses).</p>`;
+        if (d.bootKind === 'template')
+          return html`<p class="muted">The VM gets the template’s network interfaces (with new MAC addresses).</p>`;
         const choices = this.networkChoices();
         const nets = choices ?? [];
         const stale = choices && d.network && !nets.some((n) => n.name === d.network);
@@ -216,18 +368,54 @@ export class QxVmCreateWizard extends LitElement {
           : r.clusterId
             ? 'Cluster networks of the chosen cluster.'
             : 'Automatic placement: only the networks every host has. Choose a host or cluster for more.';
-        return html`<div class="row">${formField('Network', 'network', html`<select id="network" @change=${(e: Event) => this.input('network', e)} aria-invalid=${!!this.err('nics')}>
-            <option value="">No network</option>
-            ${nets.map((n) => html`<option value=${n.name} ?selected=${d.network === n.name}>${n.name} (${n.detail})</option>`)}
-            ${stale ? html`<option value=${d.network} selected>${d.network} (not available here)</option>` : nothing}
-          </select>`, this.err('nics'), where)}
-          ${formField('NIC model', 'nicModel', html`<select id="nicModel" @change=${(e: Event) => this.input('nicModel', e)}>${NIC_MODELS.map((m) => html`<option ?selected=${d.nicModel === m}>${m}</option>`)}</select>`)}</div>`;
+        return html`<div class="row">
+          ${formField(
+            'Network',
+            'network',
+            html`<select
+              id="network"
+              @change=${(e: Event) => this.input('network', e)}
+              aria-invalid=${!!this.err('nics')}
+            >
+              <option value="">No network</option>
+              ${nets.map((n) => html`<option value=${n.name} ?selected=${d.network === n.name}>${n.name} (${n.detail})</option>`)}
+              ${stale ? html`<option value=${d.network} selected>${d.network} (not available here)</option>` : nothing}
+            </select>`,
+            this.err('nics'),
+            where,
+          )}
+          ${formField(
+            'NIC model',
+            'nicModel',
+            html`<select id="nicModel" @change=${(e: Event) => this.input('nicModel', e)}>
+              ${NIC_MODELS.map((m) => html`<option ?selected=${d.nicModel === m}>${m}</option>`)}
+            </select>`,
+          )}
+        </div>`;
       }
       case 5:
-        return html`<fieldset class="choices" style="border:0;padding:0;margin:0"><legend class="sr-only">Firmware</legend>
-          <label><input type="radio" name="firmware" .checked=${d.firmware === 'bios'} @change=${() => this.set('firmware', 'bios')} /> BIOS (SeaBIOS)</label>
-          <label><input type="radio" name="firmware" .checked=${d.firmware === 'uefi'} @change=${() => this.set('firmware', 'uefi')} /> UEFI (OVMF)</label>
-          ${this.err('firmware') ? html`<span class="field-error" role="alert">${this.err('firmware')}</span>` : nothing}</fieldset>`;
+        return html`<fieldset class="choices" style="border:0;padding:0;margin:0">
+          <legend class="sr-only">Firmware</legend>
+          <label
+            ><input
+              type="radio"
+              name="firmware"
+              .checked=${d.firmware === 'bios'}
+              @change=${() => this.set('firmware', 'bios')}
+            />
+            BIOS (SeaBIOS)</label
+          >
+          <label
+            ><input
+              type="radio"
+              name="firmware"
+              .checked=${d.firmware === 'uefi'}
+              @change=${() => this.set('firmware', 'uefi')}
+            />
+            UEFI (OVMF)</label
+          >
+          ${this.err('firmware') ? html`<span class="field-error" role="alert">${this.err('firmware')}</span>` : nothing}
+        </fieldset>`;
       default:
         return this.renderReview();
     }
@@ -235,7 +423,11 @@ export class QxVmCreateWizard extends LitElement {
 
   private pickTemplate(id: string): void {
     const t = this.templates.value?.find((x) => x.id === id);
-    this.draft = { ...this.draft, templateId: id, ...(t ? { cores: t.sockets * t.cores, memoryMib: t.memoryMib } : {}) };
+    this.draft = {
+      ...this.draft,
+      templateId: id,
+      ...(t ? { cores: t.sockets * t.cores, memoryMib: t.memoryMib } : {}),
+    };
   }
 
   private renderReview() {
@@ -243,15 +435,33 @@ export class QxVmCreateWizard extends LitElement {
     const tpl = this.templates.value?.find((t) => t.id === d.templateId);
     const r = draftToRequest(d);
     return html`<dl class="props">
-        <dt>Name</dt><dd>${r.name}</dd>
-        <dt>Placement</dt><dd>${d.bootKind === 'template' ? `Template host ${tpl?.hostName ?? ''}` : r.hostId ? `Host ${this.hosts.value?.find((h) => h.id === r.hostId)?.name ?? r.hostId}` : r.clusterId ? `Cluster ${this.clusters.value?.find((c) => c.id === r.clusterId)?.name ?? ''}` : 'Automatic'}</dd>
-        <dt>CPU / memory</dt><dd>${d.cores} vCPU, ${d.memoryMib} MiB</dd>
-        <dt>Disk</dt><dd>${d.bootKind === 'template' ? `${tpl?.disks.length ?? 0} from the template` : [d.bootKind === 'image' ? d.image.split('|')[2] : '', d.diskGib > 0 ? `new ${d.diskGib} GiB in ${d.pool}` : ''].filter(Boolean).join(' + ') || `none (pool ${d.pool})`}</dd>
-        <dt>Boot</dt><dd>${d.bootKind === 'iso' ? `ISO ${d.iso.split('|')[2]}` : d.bootKind === 'image' ? `disk image ${d.image.split('|')[2]}` : d.bootKind === 'template' ? `Template ${tpl?.name ?? ''}` : 'disk'}</dd>
-        <dt>Network</dt><dd>${d.bootKind === 'template' ? 'from the template' : d.network ? `${d.network} (${d.nicModel})` : 'none'}</dd>
-        <dt>Firmware</dt><dd>${d.bootKind === 'template' ? tpl?.firmware || 'from the template' : d.firmware.toUpperCase()}</dd>
+        <dt>Name</dt>
+        <dd>${r.name}</dd>
+        <dt>Placement</dt>
+        <dd>
+          ${d.bootKind === 'template' ? `Template host ${tpl?.hostName ?? ''}` : r.hostId ? `Host ${this.hosts.value?.find((h) => h.id === r.hostId)?.name ?? r.hostId}` : r.clusterId ? `Cluster ${this.clusters.value?.find((c) => c.id === r.clusterId)?.name ?? ''}` : 'Automatic'}
+        </dd>
+        <dt>CPU / memory</dt>
+        <dd>${d.cores} vCPU, ${d.memoryMib} MiB</dd>
+        <dt>Disk</dt>
+        <dd>
+          ${d.bootKind === 'template' ? `${tpl?.disks.length ?? 0} from the template` : [d.bootKind === 'image' ? d.image.split('|')[2] : '', d.diskGib > 0 ? `new ${d.diskGib} GiB in ${d.pool}` : ''].filter(Boolean).join(' + ') || `none (pool ${d.pool})`}
+        </dd>
+        <dt>Boot</dt>
+        <dd>
+          ${d.bootKind === 'iso' ? `ISO ${d.iso.split('|')[2]}` : d.bootKind === 'image' ? `disk image ${d.image.split('|')[2]}` : d.bootKind === 'template' ? `Template ${tpl?.name ?? ''}` : 'disk'}
+        </dd>
+        <dt>Network</dt>
+        <dd>
+          ${d.bootKind === 'template' ? 'from the template' : d.network ? `${d.network} (${d.nicModel})` : 'none'}
+        </dd>
+        <dt>Firmware</dt>
+        <dd>${d.bootKind === 'template' ? tpl?.firmware || 'from the template' : d.firmware.toUpperCase()}</dd>
       </dl>
-      <label style="display:block;margin-top:1rem"><input type="checkbox" .checked=${d.start} @change=${(e: Event) => this.input('start', e)} /> Start the VM after creating it</label>`;
+      <label style="display:block;margin-top:1rem"
+        ><input type="checkbox" .checked=${d.start} @change=${(e: Event) => this.input('start', e)} /> Start the VM
+        after creating it</label
+      >`;
   }
 }
 customElements.define('qx-vm-create-wizard', QxVmCreateWizard);

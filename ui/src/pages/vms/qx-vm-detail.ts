@@ -1,18 +1,31 @@
 // VM detail: summary + power actions, console (lazy), snapshots, disks, NICs, settings, tasks.
 import { LitElement, css, html, nothing } from 'lit';
+import type { HostDto } from '@dto/hosts.js';
+import type { KeptDiskDto, VmDto } from '@dto/vms.js';
+import type { UserDto } from '@dto/auth.js';
 import {
-  actOnVm, createConsoleTicket, deleteVm, fetchVm, keptDisksOf, socketUrl, vmCpuCount, vmIsOn,
-  type KeptDiskDto, type VmAction, type VmDto,
+  actOnVm,
+  createConsoleTicket,
+  deleteVm,
+  fetchVm,
+  keptDisksOf,
+  socketUrl,
+  vmCpuCount,
+  vmIsOn,
+  type VmAction,
 } from '../../api/vms.js';
-import { canMutate, type UserDto } from '../../api/session.js';
-import { fetchHost, type HostDto } from '../../api/hosts.js';
+import { canMutate } from '../../api/session.js';
+import { fetchHost } from '../../api/hosts.js';
 import { taskTargetLabel } from '../../api/tasks.js';
 import { ResourceController } from '../../controllers/resource-controller.js';
 import { EventsController } from '../../controllers/events-controller.js';
-import { followIfTask, recentTasks, taskChanges } from '../../controllers/task-tracker.js';
+import { ActionController } from '../../controllers/action-controller.js';
+import { TaskController } from '../../controllers/task-controller.js';
+import { RecentTasksController } from '../../controllers/recent-tasks-controller.js';
 import { navigate } from '../../app/routes.js';
 import { formatTime } from '../../app/format.js';
 import { sharedStyles } from '../../components/shared-styles.js';
+import { emptyView } from '../../components/status-views.js';
 import '../../components/qx-state-badge.js';
 import './qx-vm-snapshots.js';
 import './qx-vm-settings.js';
@@ -20,7 +33,13 @@ import './qx-vm-settings.js';
 const TABS = ['summary', 'console', 'snapshots', 'disks', 'nics', 'settings', 'tasks'] as const;
 type Tab = (typeof TABS)[number];
 const TAB_LABEL: Record<Tab, string> = {
-  summary: 'Summary', console: 'Console', snapshots: 'Snapshots', disks: 'Disks', nics: 'NICs', settings: 'Settings', tasks: 'Tasks',
+  summary: 'Summary',
+  console: 'Console',
+  snapshots: 'Snapshots',
+  disks: 'Disks',
+  nics: 'NICs',
+  settings: 'Settings',
+  tasks: 'Tasks',
 };
 
 export class QxVmDetail extends LitElement {
@@ -28,16 +47,12 @@ export class QxVmDetail extends LitElement {
     user: { attribute: false },
     params: { attribute: false },
     tab: { state: true },
-    actionError: { state: true },
-    busy: { state: true },
     consoleReady: { state: true },
     deleted: { state: true },
   };
   declare user: UserDto | undefined;
   declare params: { id: string };
   declare tab: Tab;
-  declare actionError: string;
-  declare busy: string;
   declare consoleReady: boolean;
   /** Set when a delete kept disks: the page then shows which and why instead of the VM. */
   declare deleted: { name: string; kept: KeptDiskDto[] } | undefined;
@@ -46,15 +61,13 @@ export class QxVmDetail extends LitElement {
     const vm = this.vm.value ?? (await fetchVm(this.params.id, s));
     return fetchHost(vm.hostId, s).catch(() => undefined);
   });
-  private onTasks = () => {
-    if (this.tab === 'tasks') this.requestUpdate();
-  };
+  private action = new ActionController(this);
+  private task = new TaskController(this);
+  private recent = new RecentTasksController(this);
 
   constructor() {
     super();
     this.tab = 'summary';
-    this.actionError = '';
-    this.busy = '';
     this.consoleReady = false;
     new EventsController(this, {
       vm: (d) => {
@@ -62,12 +75,8 @@ export class QxVmDetail extends LitElement {
         if (v?.id !== this.params.id) return;
         // Our own delete decides where to go once its task says which disks it kept.
         if (v.removed) {
-          if (this.busy !== 'delete') navigate('/vms');
-        }
-        else if (this.vm.value) {
-          this.vm.value = { ...this.vm.value, ...v };
-          this.requestUpdate();
-        }
+          if (this.action.running !== 'delete') navigate('/vms');
+        } else if (this.vm.value) this.vm.set({ ...this.vm.value, ...v });
       },
       host: () => void this.host.reload(),
     });
@@ -76,20 +85,17 @@ export class QxVmDetail extends LitElement {
   static override styles = [
     sharedStyles,
     css`
-      .title { display: flex; align-items: center; gap: 0.8rem; margin-bottom: 0.6rem; }
-      .title h1 { margin: 0; }
+      .title {
+        display: flex;
+        align-items: center;
+        gap: 0.8rem;
+        margin-bottom: 0.6rem;
+      }
+      .title h1 {
+        margin: 0;
+      }
     `,
   ];
-
-  override connectedCallback(): void {
-    super.connectedCallback();
-    taskChanges.addEventListener('change', this.onTasks);
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
-    taskChanges.removeEventListener('change', this.onTasks);
-  }
 
   private async selectTab(t: Tab): Promise<void> {
     this.tab = t;
@@ -103,27 +109,26 @@ export class QxVmDetail extends LitElement {
     const vm = this.vm.value;
     if (!vm) return;
     if (action === 'delete' && !confirm(`Delete VM ${vm.name} and its disk volumes?`)) return;
-    this.busy = action;
-    this.actionError = '';
-    try {
-      if (action === 'delete') {
-        const kept = keptDisksOf(await followIfTask(await deleteVm(vm.id, true)));
-        if (kept.length) this.deleted = { name: vm.name, kept };
-        else navigate('/vms');
+    await this.action.run(async () => {
+      if (action !== 'delete') {
+        await this.task.follow(await actOnVm(vm.id, action));
         return;
       }
-      await followIfTask(await actOnVm(vm.id, action));
-    } catch (err) {
-      this.actionError = (err as Error).message;
-    } finally {
-      this.busy = '';
-      void this.vm.reload();
-    }
+      const kept = keptDisksOf(await this.task.follow(await deleteVm(vm.id, true)));
+      if (kept.length) this.deleted = { name: vm.name, kept };
+      else navigate('/vms');
+    }, action);
+    void this.vm.reload();
   }
 
   private onTabKey(e: KeyboardEvent): void {
     const i = TABS.indexOf(this.tab);
-    const next = e.key === 'ArrowRight' ? TABS[(i + 1) % TABS.length] : e.key === 'ArrowLeft' ? TABS[(i + TABS.length - 1) % TABS.length] : undefined;
+    const next =
+      e.key === 'ArrowRight'
+        ? TABS[(i + 1) % TABS.length]
+        : e.key === 'ArrowLeft'
+          ? TABS[(i + TABS.length - 1) % TABS.length]
+          : undefined;
     if (!next) return;
     e.preventDefault();
     void this.selectTab(next);
@@ -132,28 +137,49 @@ export class QxVmDetail extends LitElement {
 
   override render() {
     if (this.deleted) return this.renderDeleted(this.deleted);
-    const vm = this.vm.value;
-    if (this.vm.error && !vm) return html`<div class="notice error" role="alert">${(this.vm.error as Error).message}</div>`;
-    if (!vm) return html`<p class="muted">Loading…</p>`;
+    return this.vm.render({ complete: (vm) => this.renderVm(vm) });
+  }
+
+  private renderVm(vm: VmDto) {
     const mutate = canMutate(this.user);
     const on = vmIsOn(vm.state);
     return html`<p><a href="#/vms">← Virtual machines</a></p>
-      <div class="title"><h1>${vm.name}</h1><qx-state-badge .state=${vm.state}></qx-state-badge></div>
-      ${mutate
-        ? html`<div class="toolbar" role="toolbar" aria-label="Power actions">
-            <button class="primary" ?disabled=${on || !!this.busy} @click=${() => this.act('start')}>Start</button>
-            <button ?disabled=${!on || !!this.busy} @click=${() => this.act('shutdown')}>Shut down</button>
-            <button ?disabled=${!on || !!this.busy} @click=${() => this.act('reboot')}>Reboot</button>
-            <button class="danger" ?disabled=${!on || !!this.busy} @click=${() => this.act('force-off')}>Power off</button>
-            <span class="spacer"></span>
-            <button class="danger" ?disabled=${on || !!this.busy} @click=${() => this.act('delete')}>Delete</button>
-          </div>`
-        : nothing}
-      ${this.actionError ? html`<div class="notice error" role="alert">${this.actionError}</div>` : nothing}
+      <div class="title">
+        <h1>${vm.name}</h1>
+        <qx-state-badge .state=${vm.state}></qx-state-badge>
+      </div>
+      ${
+        mutate
+          ? html`<div class="toolbar" role="toolbar" aria-label="Power actions">
+              <button class="primary" ?disabled=${on || this.action.busy} @click=${() => this.act('start')}>
+                Start
+              </button>
+              <button ?disabled=${!on || this.action.busy} @click=${() => this.act('shutdown')}>Shut down</button>
+              <button ?disabled=${!on || this.action.busy} @click=${() => this.act('reboot')}>Reboot</button>
+              <button class="danger" ?disabled=${!on || this.action.busy} @click=${() => this.act('force-off')}>
+                Power off
+              </button>
+              <span class="spacer"></span>
+              <button class="danger" ?disabled=${on || this.action.busy} @click=${() => this.act('delete')}>
+                Delete
+              </button>
+            </div>`
+          : nothing
+      }
+      ${this.action.errorNotice()}
       <div class="tabs" role="tablist" aria-label="VM sections" @keydown=${this.onTabKey}>
         ${TABS.filter((t) => (t !== 'settings' && t !== 'console') || mutate).map(
-          (t) => html`<button role="tab" id="tab-${t}" aria-selected=${this.tab === t} tabindex=${this.tab === t ? 0 : -1} aria-controls="panel"
-            @click=${() => this.selectTab(t)}>${TAB_LABEL[t]}</button>`,
+          (t) =>
+            html`<button
+              role="tab"
+              id="tab-${t}"
+              aria-selected=${this.tab === t}
+              tabindex=${this.tab === t ? 0 : -1}
+              aria-controls="panel"
+              @click=${() => this.selectTab(t)}
+            >
+              ${TAB_LABEL[t]}
+            </button>`,
         )}
       </div>
       <section id="panel" role="tabpanel" aria-labelledby="tab-${this.tab}">${this.renderTab(vm)}</section>`;
@@ -163,47 +189,135 @@ export class QxVmDetail extends LitElement {
     return html`<p><a href="#/vms">← Virtual machines</a></p>
       <div class="notice info" role="status" data-testid="kept-disks">
         <p>VM ${d.name} was deleted. ${d.kept.length === 1 ? 'One disk was' : `${d.kept.length} disks were`} kept:</p>
-        <ul>${d.kept.map((k) => html`<li><span class="mono">${k.pool ? `${k.pool}/${k.volume}` : k.path || k.volume}</span>: ${k.reason}</li>`)}</ul>
+        <ul>
+          ${d.kept.map((k) => html`<li><span class="mono">${k.pool ? `${k.pool}/${k.volume}` : k.path || k.volume}</span>: ${k.reason}</li>`)}
+        </ul>
       </div>`;
   }
 
   private renderTab(vm: VmDto) {
     switch (this.tab) {
       case 'summary':
-        return html`<div class="card"><dl class="props">
-          <dt>State</dt><dd><qx-state-badge .state=${vm.state}></qx-state-badge></dd>
-          <dt>Host</dt><dd><a href="#/hosts/${encodeURIComponent(vm.hostId)}">${vm.hostName}</a>${vm.hostOnline ? '' : html` <span class="error">(offline: state is the last known one)</span>`}</dd>
-          <dt>vCPUs</dt><dd>${vmCpuCount(vm)} (${vm.sockets} socket × ${vm.cores} core)</dd>
-          <dt>Memory</dt><dd>${vm.memoryMib} MiB</dd>
-          <dt>Firmware</dt><dd>${vm.firmware.toUpperCase()}</dd>
-          <dt>IP addresses</dt><dd class="mono" data-testid="vm-ips">${vm.ipAddresses.join(', ') || '—'}</dd>
-          <dt>Disks</dt><dd>${vm.disks.length} disk(s), ${vm.cdroms.length} CD-ROM(s)</dd>
-          <dt>Boot order</dt><dd>${vm.bootOrder.join(', ') || '—'}</dd>
-          <dt>CPU use</dt><dd>${vm.stats ? `${Math.round(vm.stats.cpuPercent)}%` : '—'}</dd>
-          <dt>State since</dt><dd>${formatTime(vm.stateChangedAt ?? undefined)}</dd>
-          ${vm.description ? html`<dt>Description</dt><dd>${vm.description}</dd>` : nothing}
-        </dl></div>`;
+        return html`<div class="card">
+          <dl class="props">
+            <dt>State</dt>
+            <dd><qx-state-badge .state=${vm.state}></qx-state-badge></dd>
+            <dt>Host</dt>
+            <dd>
+              <a href="#/hosts/${encodeURIComponent(vm.hostId)}">${vm.hostName}</a
+              >${vm.hostOnline ? '' : html` <span class="error">(offline: state is the last known one)</span>`}
+            </dd>
+            <dt>vCPUs</dt>
+            <dd>${vmCpuCount(vm)} (${vm.sockets} socket × ${vm.cores} core)</dd>
+            <dt>Memory</dt>
+            <dd>${vm.memoryMib} MiB</dd>
+            <dt>Firmware</dt>
+            <dd>${vm.firmware.toUpperCase()}</dd>
+            <dt>IP addresses</dt>
+            <dd class="mono" data-testid="vm-ips">${vm.ipAddresses.join(', ') || '—'}</dd>
+            <dt>Disks</dt>
+            <dd>${vm.disks.length} disk(s), ${vm.cdroms.length} CD-ROM(s)</dd>
+            <dt>Boot order</dt>
+            <dd>${vm.bootOrder.join(', ') || '—'}</dd>
+            <dt>CPU use</dt>
+            <dd>${vm.stats ? `${Math.round(vm.stats.cpuPercent)}%` : '—'}</dd>
+            <dt>State since</dt>
+            <dd>${formatTime(vm.stateChangedAt ?? undefined)}</dd>
+            ${
+              vm.description
+                ? html`<dt>Description</dt>
+                    <dd>${vm.description}</dd>`
+                : nothing
+            }
+          </dl>
+        </div>`;
       case 'console':
         return this.renderConsole(vm);
       case 'snapshots':
         return html`<qx-vm-snapshots .vmId=${vm.id} .canMutate=${canMutate(this.user)}></qx-vm-snapshots>`;
       case 'disks':
-        return html`<table><thead><tr><th>Device</th><th>Pool</th><th>Volume</th><th>Bus</th><th>Mode</th></tr></thead>
-          <tbody>${vm.disks.map((d) => html`<tr><td>disk</td><td>${d.pool}</td><td>${d.volume}</td><td>${d.bus}</td><td>${d.readonly ? 'read-only' : 'read-write'}</td></tr>`)}
-            ${vm.cdroms.map((d) => html`<tr><td>CD-ROM</td><td>${d.pool || '—'}</td><td>${d.volume || 'empty'}</td><td>${d.bus}</td><td>read-only</td></tr>`)}</tbody></table>
-          ${vm.disks.length + vm.cdroms.length === 0 ? html`<p class="empty">No disks.</p>` : nothing}`;
+        return html`<table>
+            <thead>
+              <tr>
+                <th>Device</th>
+                <th>Pool</th>
+                <th>Volume</th>
+                <th>Bus</th>
+                <th>Mode</th>
+              </tr>
+            </thead>
+            <tbody>
+              ${vm.disks.map(
+                (d) =>
+                  html`<tr>
+                    <td>disk</td>
+                    <td>${d.pool}</td>
+                    <td>${d.volume}</td>
+                    <td>${d.bus}</td>
+                    <td>${d.readonly ? 'read-only' : 'read-write'}</td>
+                  </tr>`,
+              )}
+              ${vm.cdroms.map(
+                (d) =>
+                  html`<tr>
+                    <td>CD-ROM</td>
+                    <td>${d.pool || '—'}</td>
+                    <td>${d.volume || 'empty'}</td>
+                    <td>${d.bus}</td>
+                    <td>read-only</td>
+                  </tr>`,
+              )}
+            </tbody>
+          </table>
+          ${vm.disks.length + vm.cdroms.length === 0 ? emptyView('No disks.') : nothing}`;
       case 'nics':
-        return html`<table><thead><tr><th>MAC</th><th>Attached to</th><th>Model</th></tr></thead>
-          <tbody>${vm.nics.map((n) => html`<tr><td class="mono">${n.mac}</td><td>${n.kind} ${n.source}</td><td>${n.model}</td></tr>`)}</tbody></table>
-          ${vm.nics.length === 0 ? html`<p class="empty">No network interfaces.</p>` : nothing}
+        return html`<table>
+            <thead>
+              <tr>
+                <th>MAC</th>
+                <th>Attached to</th>
+                <th>Model</th>
+              </tr>
+            </thead>
+            <tbody>
+              ${vm.nics.map(
+                (n) =>
+                  html`<tr>
+                    <td class="mono">${n.mac}</td>
+                    <td>${n.kind} ${n.source}</td>
+                    <td>${n.model}</td>
+                  </tr>`,
+              )}
+            </tbody>
+          </table>
+          ${vm.nics.length === 0 ? emptyView('No network interfaces.') : nothing}
           <p>IP addresses: <span class="mono">${vm.ipAddresses.join(', ') || '— (none reported yet)'}</span></p>`;
       case 'settings':
         return html`<qx-vm-settings .vm=${vm} @qx-saved=${() => this.vm.reload()}></qx-vm-settings>`;
       case 'tasks': {
-        const mine = recentTasks().filter((t) => t.target?.id === vm.id || taskTargetLabel(t) === vm.name);
-        return html`<table><thead><tr><th>Task</th><th>Status</th><th>Started</th><th>Message</th></tr></thead>
-          <tbody>${mine.map((t) => html`<tr><td>${t.kind}</td><td><qx-state-badge .state=${t.status}></qx-state-badge></td><td>${formatTime(t.createdAt)}</td><td class=${t.status === 'failed' ? 'error' : ''}>${t.error ?? t.phase}</td></tr>`)}</tbody></table>
-          ${mine.length === 0 ? html`<p class="empty">No recent tasks for this VM.</p>` : nothing}`;
+        const mine = this.recent.tasks.filter((t) => t.target?.id === vm.id || taskTargetLabel(t) === vm.name);
+        return html`<table>
+            <thead>
+              <tr>
+                <th>Task</th>
+                <th>Status</th>
+                <th>Started</th>
+                <th>Message</th>
+              </tr>
+            </thead>
+            <tbody>
+              ${mine.map(
+                (t) =>
+                  html`<tr>
+                    <td>${t.kind}</td>
+                    <td><qx-state-badge .state=${t.status}></qx-state-badge></td>
+                    <td>${formatTime(t.createdAt)}</td>
+                    <td class=${t.status === 'failed' ? 'error' : ''}>${t.error ?? t.phase}</td>
+                  </tr>`,
+              )}
+            </tbody>
+          </table>
+          ${mine.length === 0 ? emptyView('No recent tasks for this VM.') : nothing}`;
       }
     }
   }

@@ -1,12 +1,16 @@
 // VM list: search, state filter, sortable columns, live state and IPs, bulk start/stop.
 import { LitElement, html, nothing } from 'lit';
-import { fetchVms, forceOffVm, shutdownVm, startVm, vmCpuCount, type VmDto } from '../../api/vms.js';
+import type { UserDto } from '@dto/auth.js';
+import type { VmDto } from '@dto/vms.js';
+import { fetchVms, forceOffVm, shutdownVm, startVm, vmCpuCount } from '../../api/vms.js';
 import { selectVms, type SortKey } from './vm-select.js';
-import { canMutate, type UserDto } from '../../api/session.js';
+import { canMutate } from '../../api/session.js';
 import { ResourceController } from '../../controllers/resource-controller.js';
 import { EventsController } from '../../controllers/events-controller.js';
-import { followIfTask } from '../../controllers/task-tracker.js';
+import { ActionController } from '../../controllers/action-controller.js';
+import { TaskController } from '../../controllers/task-controller.js';
 import { sharedStyles } from '../../components/shared-styles.js';
+import { messageOf } from '../../components/status-views.js';
 import '../../components/qx-state-badge.js';
 
 export class QxVmList extends LitElement {
@@ -17,8 +21,6 @@ export class QxVmList extends LitElement {
     sort: { state: true },
     desc: { state: true },
     selected: { state: true },
-    actionError: { state: true },
-    busy: { state: true },
   };
   declare user: UserDto | undefined;
   declare query: string;
@@ -26,9 +28,9 @@ export class QxVmList extends LitElement {
   declare sort: SortKey;
   declare desc: boolean;
   declare selected: Set<string>;
-  declare actionError: string;
-  declare busy: boolean;
   private vms = new ResourceController<VmDto[]>(this, fetchVms);
+  private action = new ActionController(this);
+  private task = new TaskController(this);
 
   static override styles = sharedStyles;
 
@@ -39,8 +41,6 @@ export class QxVmList extends LitElement {
     this.sort = 'name';
     this.desc = false;
     this.selected = new Set();
-    this.actionError = '';
-    this.busy = false;
     new EventsController(this, { vm: (d) => this.applyVmEvent(d as VmDto & { removed?: boolean }) });
   }
 
@@ -49,8 +49,13 @@ export class QxVmList extends LitElement {
     const list = this.vms.value;
     if (!list || !d?.id) return;
     const rest = list.filter((v) => v.id !== d.id);
-    this.vms.value = d.removed ? rest : list.some((v) => v.id === d.id) ? list.map((v) => (v.id === d.id ? { ...v, ...d } : v)) : [...rest, d];
-    this.requestUpdate();
+    this.vms.set(
+      d.removed
+        ? rest
+        : list.some((v) => v.id === d.id)
+          ? list.map((v) => (v.id === d.id ? { ...v, ...d } : v))
+          : [...rest, d],
+    );
   }
 
   private toggleSort(k: SortKey): void {
@@ -61,21 +66,26 @@ export class QxVmList extends LitElement {
     }
   }
 
+  /** Runs `action` on every selected VM; the error names each VM that failed and why. */
   private async bulk(action: 'start' | 'shutdown' | 'force-off'): Promise<void> {
-    this.busy = true;
-    this.actionError = '';
     const fn = action === 'start' ? startVm : action === 'shutdown' ? shutdownVm : forceOffVm;
-    const results = await Promise.allSettled([...this.selected].map(async (id) => followIfTask(await fn(id))));
-    const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${[...this.selected][i]}: ${(r.reason as Error).message}`] : []));
-    this.actionError = failed.join('; ');
-    this.busy = false;
+    const ids = [...this.selected];
+    await this.action.run(async () => {
+      const results = await Promise.allSettled(ids.map(async (id) => this.task.follow(await fn(id))));
+      const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${ids[i]}: ${messageOf(r.reason)}`] : []));
+      if (failed.length) throw new Error(failed.join('; '));
+    }, action);
     this.selected = new Set();
     void this.vms.reload();
   }
 
   private th(label: string, k: SortKey, cls = '') {
     const sorted = this.sort === k ? (this.desc ? 'descending' : 'ascending') : 'none';
-    return html`<th class=${cls} aria-sort=${sorted}><button class="sort" @click=${() => this.toggleSort(k)}>${label}${this.sort === k ? (this.desc ? ' ▾' : ' ▴') : ''}</button></th>`;
+    return html`<th class=${cls} aria-sort=${sorted}>
+      <button class="sort" @click=${() => this.toggleSort(k)}>
+        ${label}${this.sort === k ? (this.desc ? ' ▾' : ' ▴') : ''}
+      </button>
+    </th>`;
   }
 
   override render() {
@@ -86,45 +96,92 @@ export class QxVmList extends LitElement {
     return html`<h1>Virtual machines</h1>
       <div class="toolbar">
         <label class="sr-only" for="q">Search</label>
-        <input id="q" type="search" placeholder="Search name, host, IP" .value=${this.query} @input=${(e: InputEvent) => (this.query = (e.target as HTMLInputElement).value)} />
+        <input
+          id="q"
+          type="search"
+          placeholder="Search name, host, IP"
+          .value=${this.query}
+          @input=${(e: InputEvent) => (this.query = (e.target as HTMLInputElement).value)}
+        />
         <label class="sr-only" for="state">State</label>
         <select id="state" @change=${(e: Event) => (this.stateFilter = (e.target as HTMLSelectElement).value)}>
           <option value="">All states</option>
           ${states.map((s) => html`<option value=${s}>${s}</option>`)}
         </select>
         <span class="spacer"></span>
-        ${mutate
-          ? html`<button ?disabled=${!this.selected.size || this.busy} @click=${() => this.bulk('start')}>Start selected</button>
-              <button ?disabled=${!this.selected.size || this.busy} @click=${() => this.bulk('shutdown')}>Shut down selected</button>
-              <button ?disabled=${!this.selected.size || this.busy} @click=${() => this.bulk('force-off')}>Power off selected</button>
-              <a class="button primary" href="#/vms/new" style="background:var(--qx-accent);color:var(--qx-accent-text)">New VM</a>`
-          : nothing}
+        ${
+          mutate
+            ? html`<button ?disabled=${!this.selected.size || this.action.busy} @click=${() => this.bulk('start')}>
+                  Start selected
+                </button>
+                <button ?disabled=${!this.selected.size || this.action.busy} @click=${() => this.bulk('shutdown')}>
+                  Shut down selected
+                </button>
+                <button ?disabled=${!this.selected.size || this.action.busy} @click=${() => this.bulk('force-off')}>
+                  Power off selected
+                </button>
+                <a
+                  class="button primary"
+                  href="#/vms/new"
+                  style="background:var(--qx-accent);color:var(--qx-accent-text)"
+                  >New VM</a
+                >`
+            : nothing
+        }
       </div>
-      ${this.actionError ? html`<div class="notice error" role="alert">${this.actionError}</div>` : nothing}
-      ${this.vms.error ? html`<div class="notice error" role="alert">${(this.vms.error as Error).message}</div>` : nothing}
+      ${this.action.errorNotice()} ${this.vms.errorNotice()}
       <table>
-        <thead><tr>
-          ${mutate ? html`<th><input type="checkbox" aria-label="Select all" .checked=${list.length > 0 && list.every((v) => this.selected.has(v.id))}
-            @change=${(e: Event) => (this.selected = new Set((e.target as HTMLInputElement).checked ? list.map((v) => v.id) : []))} /></th>` : nothing}
-          ${this.th('Name', 'name')}${this.th('State', 'state')}${this.th('Host', 'hostName')}
-          ${this.th('vCPUs', 'cpus', 'num')}${this.th('Memory', 'memoryMib', 'num')}<th>IP addresses</th>
-        </tr></thead>
+        <thead>
+          <tr>
+            ${
+              mutate
+                ? html`<th>
+                    <input
+                      type="checkbox"
+                      aria-label="Select all"
+                      .checked=${list.length > 0 && list.every((v) => this.selected.has(v.id))}
+                      @change=${(e: Event) => (this.selected = new Set((e.target as HTMLInputElement).checked ? list.map((v) => v.id) : []))}
+                    />
+                  </th>`
+                : nothing
+            }
+            ${this.th('Name', 'name')}${this.th('State', 'state')}${this.th('Host', 'hostName')}
+            ${this.th('vCPUs', 'cpus', 'num')}${this.th('Memory', 'memoryMib', 'num')}
+            <th>IP addresses</th>
+          </tr>
+        </thead>
         <tbody>
           ${list.map(
-            (v) => html`<tr data-vm=${v.name}>
-              ${mutate ? html`<td><input type="checkbox" aria-label="Select ${v.name}" .checked=${this.selected.has(v.id)}
-                @change=${(e: Event) => { const s = new Set(this.selected); if ((e.target as HTMLInputElement).checked) s.add(v.id); else s.delete(v.id); this.selected = s; }} /></td>` : nothing}
-              <td><a href="#/vms/${encodeURIComponent(v.id)}">${v.name}</a></td>
-              <td><qx-state-badge .state=${v.state}></qx-state-badge></td>
-              <td>${v.hostName}${v.hostOnline ? '' : html` <span class="error">(host offline)</span>`}</td>
-              <td class="num">${vmCpuCount(v)}</td>
-              <td class="num">${v.memoryMib} MiB</td>
-              <td class="mono">${v.ipAddresses.join(', ') || html`<span class="muted">—</span>`}</td>
-            </tr>`,
+            (v) =>
+              html`<tr data-vm=${v.name}>
+                ${
+                  mutate
+                    ? html`<td>
+                        <input
+                          type="checkbox"
+                          aria-label="Select ${v.name}"
+                          .checked=${this.selected.has(v.id)}
+                          @change=${(e: Event) => {
+                            const s = new Set(this.selected);
+                            if ((e.target as HTMLInputElement).checked) s.add(v.id);
+                            else s.delete(v.id);
+                            this.selected = s;
+                          }}
+                        />
+                      </td>`
+                    : nothing
+                }
+                <td><a href="#/vms/${encodeURIComponent(v.id)}">${v.name}</a></td>
+                <td><qx-state-badge .state=${v.state}></qx-state-badge></td>
+                <td>${v.hostName}${v.hostOnline ? '' : html` <span class="error">(host offline)</span>`}</td>
+                <td class="num">${vmCpuCount(v)}</td>
+                <td class="num">${v.memoryMib} MiB</td>
+                <td class="mono">${v.ipAddresses.join(', ') || html`<span class="muted">—</span>`}</td>
+              </tr>`,
           )}
         </tbody>
       </table>
-      ${list.length === 0 && !this.vms.loading ? html`<p class="empty">${all.length ? 'No VM matches the filter.' : 'No virtual machines yet.'}</p>` : nothing}`;
+      ${this.vms.empty(all.length ? 'No VM matches the filter.' : 'No virtual machines yet.', list)}`;
   }
 }
 customElements.define('qx-vm-list', QxVmList);

@@ -2,25 +2,36 @@
 // (the server takes changes only while the VM is shut off; they apply at its next boot). The
 // network choices are the networks of the VM's host.
 import { LitElement, html, nothing, type PropertyValues } from 'lit';
-import { NIC_MODELS, updateVm, type NicModel, type VmDto } from '../../api/vms.js';
-import { fieldError, formError } from '../../api/client.js';
-import { fetchNetworks, type NetworkDto } from '../../api/networks.js';
+import type { NetworkDto } from '@dto/networks.js';
+import type { VmDto } from '@dto/vms.js';
+import { FIRMWARES, NIC_MODELS, type NicModel } from '@dto/enums.js';
+import { updateVm } from '../../api/vms.js';
+import { fetchNetworks } from '../../api/networks.js';
 import { ResourceController } from '../../controllers/resource-controller.js';
+import { ActionController } from '../../controllers/action-controller.js';
 import { formField } from '../../components/form-field.js';
 import { sharedStyles } from '../../components/shared-styles.js';
-import { MAX_NICS, addNicRow, changeNicRow, nicsPatch, removeNicRow, sourceKey, sourceOptions, type NicRow } from './vm-settings-nics.js';
+import {
+  MAX_NICS,
+  addNicRow,
+  changeNicRow,
+  nicsPatch,
+  removeNicRow,
+  sourceKey,
+  sourceOptions,
+  type NicRow,
+} from './vm-settings-nics.js';
 
 const FIELDS = ['sockets', 'cores', 'memoryMib', 'firmware', 'nics'];
 
 export class QxVmSettings extends LitElement {
-  static override properties = { vm: { attribute: false }, error: { state: true }, saved: { state: true }, busy: { state: true }, nics: { state: true } };
+  static override properties = { vm: { attribute: false }, saved: { state: true }, nics: { state: true } };
   declare vm: VmDto;
-  declare error: unknown;
   declare saved: boolean;
-  declare busy: boolean;
   /** The NICs as edited (saved with the form). */
   declare nics: NicRow[];
   private networks = new ResourceController<NetworkDto[]>(this, (s) => fetchNetworks(this.vm.hostId, s));
+  private action = new ActionController(this);
 
   static override styles = sharedStyles;
 
@@ -32,7 +43,10 @@ export class QxVmSettings extends LitElement {
   override willUpdate(changed: PropertyValues<this>): void {
     // A new VM, or its NICs changed on the server (saved, or by someone else): start from them.
     const old = changed.get('vm') as VmDto | undefined;
-    if (changed.has('vm') && (!old || old.id !== this.vm.id || JSON.stringify(old.nics) !== JSON.stringify(this.vm.nics))) {
+    if (
+      changed.has('vm') &&
+      (!old || old.id !== this.vm.id || JSON.stringify(old.nics) !== JSON.stringify(this.vm.nics))
+    ) {
       this.nics = this.vm.nics.map((n) => ({ ...n }));
     }
   }
@@ -40,10 +54,8 @@ export class QxVmSettings extends LitElement {
   private async onSubmit(e: SubmitEvent): Promise<void> {
     e.preventDefault();
     const f = new FormData(e.target as HTMLFormElement);
-    this.busy = true;
-    this.error = undefined;
     this.saved = false;
-    try {
+    await this.action.run(async () => {
       await updateVm(this.vm.id, {
         sockets: Number(f.get('sockets')),
         cores: Number(f.get('cores')),
@@ -53,35 +65,46 @@ export class QxVmSettings extends LitElement {
       });
       this.saved = true;
       this.dispatchEvent(new Event('qx-saved'));
-    } catch (err) {
-      this.error = err;
-    } finally {
-      this.busy = false;
-    }
+    });
   }
 
   override render() {
     const vm = this.vm;
-    const err = (k: string) => fieldError(this.error, k);
+    const err = (k: string) => this.action.fieldError(k);
     const nets = this.networks.value ?? [];
     const off = vm.state === 'shutoff';
-    const top = formError(this.error, [...FIELDS, ...this.nics.map((_, i) => `nics[${i}].source`)]);
+    const fields = [...FIELDS, ...this.nics.map((_, i) => `nics[${i}].source`)];
     return html`<form class="card" @submit=${this.onSubmit} style="max-width:640px" aria-label="VM settings">
-      <p class="muted" style="margin-top:0">${off ? `Changes take effect at the next boot of ${vm.name}.` : `Shut ${vm.name} down to change its settings.`}</p>
-      ${top ? html`<div class="notice error" role="alert">${top}</div>` : nothing}
+      <p class="muted" style="margin-top:0">
+        ${off ? `Changes take effect at the next boot of ${vm.name}.` : `Shut ${vm.name} down to change its settings.`}
+      </p>
+      ${this.action.errorNotice(fields)}
       ${this.saved ? html`<div class="notice ok" role="status">Saved.</div>` : nothing}
-      <fieldset ?disabled=${this.busy} style="border:0;padding:0;margin:0">
+      <fieldset ?disabled=${this.action.busy} style="border:0;padding:0;margin:0">
         <div class="row">
           ${formField('Sockets', 'sockets', html`<input id="sockets" name="sockets" type="number" min="1" max="256" .value=${String(vm.sockets)} aria-invalid=${!!err('sockets')} />`, err('sockets'))}
           ${formField('Cores per socket', 'cores', html`<input id="cores" name="cores" type="number" min="1" max="256" .value=${String(vm.cores)} aria-invalid=${!!err('cores')} />`, err('cores'))}
           ${formField('Memory (MiB)', 'memoryMib', html`<input id="memoryMib" name="memoryMib" type="number" min="16" .value=${String(vm.memoryMib)} aria-invalid=${!!err('memoryMib')} />`, err('memoryMib'))}
-          ${formField('Firmware', 'firmware', html`<select id="firmware" name="firmware">${(['bios', 'uefi'] as const).map((f) => html`<option value=${f} ?selected=${vm.firmware === f}>${f.toUpperCase()}</option>`)}</select>`, err('firmware'))}
+          ${formField(
+            'Firmware',
+            'firmware',
+            html`<select id="firmware" name="firmware">
+              ${FIRMWARES.map((f) => html`<option value=${f} ?selected=${vm.firmware === f}>${f.toUpperCase()}</option>`)}
+            </select>`,
+            err('firmware'),
+          )}
         </div>
         ${this.nics.map((n, i) => this.renderNic(n, i, nets, off))}
         ${this.nics.length ? nothing : html`<p class="muted" data-testid="no-nics">No network interfaces.${err('nics') ? html` <span class="field-error" role="alert">${err('nics')}</span>` : nothing}</p>`}
         <p>
-          <button type="button" data-action="add-nic" ?disabled=${!off || !nets.length || this.nics.length >= MAX_NICS}
-            @click=${() => (this.nics = addNicRow(this.nics, nets[0]!.name))}>Add network interface</button>
+          <button
+            type="button"
+            data-action="add-nic"
+            ?disabled=${!off || !nets.length || this.nics.length >= MAX_NICS}
+            @click=${() => (this.nics = addNicRow(this.nics, nets[0]!.name))}
+          >
+            Add network interface
+          </button>
           ${off ? (nets.length ? nothing : html`<span class="muted">The host of ${vm.name} has no networks.</span>`) : html`<span class="muted">Shut the VM down to add or remove network interfaces.</span>`}
         </p>
         <button class="primary" type="submit">Save</button>
@@ -91,16 +114,43 @@ export class QxVmSettings extends LitElement {
 
   private renderNic(n: NicRow, i: number, nets: NetworkDto[], off: boolean) {
     const current = sourceKey(n);
-    const e = fieldError(this.error, `nics[${i}].source`) ?? (i === 0 ? fieldError(this.error, 'nics') : undefined);
+    const e = this.action.fieldError(`nics[${i}].source`) ?? (i === 0 ? this.action.fieldError('nics') : undefined);
     return html`<div class="row" data-nic=${i}>
-      ${formField(`NIC ${i + 1} (${n.mac || 'new'}) network`, `nic${i}`, html`<select id="nic${i}" .value=${current} aria-invalid=${!!e}
-          @change=${(ev: Event) => (this.nics = changeNicRow(this.nics, i, { key: (ev.target as HTMLSelectElement).value }))}>
-        ${sourceOptions(n, nets).map((o) => html`<option value=${o} ?selected=${o === current}>${o.replace(':', ' ')}</option>`)}</select>`, e)}
-      ${formField('Model', `model${i}`, html`<select id="model${i}" .value=${n.model}
-          @change=${(ev: Event) => (this.nics = changeNicRow(this.nics, i, { model: (ev.target as HTMLSelectElement).value as NicModel }))}>
-        ${NIC_MODELS.map((m) => html`<option ?selected=${m === n.model}>${m}</option>`)}</select>`)}
-      <div class="field" style="flex:0 0 auto;min-width:0;justify-content:flex-end"><button type="button" data-action="remove-nic" ?disabled=${!off} aria-label="Remove NIC ${i + 1}"
-        @click=${() => (this.nics = removeNicRow(this.nics, i))}>Remove</button></div>
+      ${formField(
+        `NIC ${i + 1} (${n.mac || 'new'}) network`,
+        `nic${i}`,
+        html`<select
+          id="nic${i}"
+          .value=${current}
+          aria-invalid=${!!e}
+          @change=${(ev: Event) => (this.nics = changeNicRow(this.nics, i, { key: (ev.target as HTMLSelectElement).value }))}
+        >
+          ${sourceOptions(n, nets).map((o) => html`<option value=${o} ?selected=${o === current}>${o.replace(':', ' ')}</option>`)}
+        </select>`,
+        e,
+      )}
+      ${formField(
+        'Model',
+        `model${i}`,
+        html`<select
+          id="model${i}"
+          .value=${n.model}
+          @change=${(ev: Event) => (this.nics = changeNicRow(this.nics, i, { model: (ev.target as HTMLSelectElement).value as NicModel }))}
+        >
+          ${NIC_MODELS.map((m) => html`<option ?selected=${m === n.model}>${m}</option>`)}
+        </select>`,
+      )}
+      <div class="field" style="flex:0 0 auto;min-width:0;justify-content:flex-end">
+        <button
+          type="button"
+          data-action="remove-nic"
+          ?disabled=${!off}
+          aria-label="Remove NIC ${i + 1}"
+          @click=${() => (this.nics = removeNicRow(this.nics, i))}
+        >
+          Remove
+        </button>
+      </div>
     </div>`;
   }
 }

@@ -1,13 +1,27 @@
 // The create-VM wizard's draft → the server's CreateVmDto (or DeployTemplateDto), and which wizard
 // step owns a field named in a server error (pure; unit-tested without a browser).
-import type { CreateVmRequest, NicModel } from '../../api/vms.js';
-import type { DeployTemplateRequest } from '../../api/images.js';
+import type { CreateVmDto } from '@dto/vms.js';
+import type { DeployTemplateDto } from '@dto/templates.js';
+import type { Firmware, NicModel } from '@dto/enums.js';
 
 /** Which step owns each request field (server errors go to that step). */
 export function stepOfField(field: string): number | undefined {
   const head = field.replace(/\[.*$/, '');
   const map: Record<string, number> = {
-    name: 0, hostId: 0, clusterId: 0, cores: 1, sockets: 1, memoryMib: 1, pool: 2, disks: 2, image: 3, cdroms: 3, bootOrder: 3, template: 3, nics: 4, firmware: 5,
+    name: 0,
+    hostId: 0,
+    clusterId: 0,
+    cores: 1,
+    sockets: 1,
+    memoryMib: 1,
+    pool: 2,
+    disks: 2,
+    image: 3,
+    cdroms: 3,
+    bootOrder: 3,
+    template: 3,
+    nics: 4,
+    firmware: 5,
   };
   return map[head];
 }
@@ -28,12 +42,12 @@ export interface Draft {
   templateId: string;
   network: string;
   nicModel: NicModel;
-  firmware: 'bios' | 'uefi';
+  firmware: Firmware;
   start: boolean;
 }
 
 /** The create request for a draft (pure; not used for templates, which deploy instead). */
-export function draftToRequest(d: Draft): CreateVmRequest {
+export function draftToRequest(d: Draft): CreateVmDto {
   const [kind, id] = d.placement.split(':');
   const [isoHost, isoPool, isoVolume] = d.iso.split('|');
   const [imgHost, imgPool, imgVolume] = d.image.split('|');
@@ -61,7 +75,13 @@ export function draftToRequest(d: Draft): CreateVmRequest {
  * The deploy request for a draft that deploys `template`: the draft's vCPUs keep the template's
  * cores per socket when they divide evenly (2 × 2 → 3 × 2 for 6), else one socket of that many cores.
  */
-export function draftToDeploy(d: Draft, template: { sockets: number; cores: number } | undefined): DeployTemplateRequest {
+export function draftToDeploy(d: Draft, template: { sockets: number; cores: number } | undefined): DeployTemplateDto {
   const perSocket = template && template.cores > 0 && d.cores % template.cores === 0 ? template.cores : d.cores;
-  return { name: d.name.trim(), sockets: d.cores / perSocket, cores: perSocket, memoryMib: d.memoryMib, start: d.start };
+  return {
+    name: d.name.trim(),
+    sockets: d.cores / perSocket,
+    cores: perSocket,
+    memoryMib: d.memoryMib,
+    start: d.start,
+  };
 }

@@ -1,16 +1,50 @@
 // The create wizard offers only networks the VM can get where it will run: the chosen host's,
 // the chosen cluster's (applied somewhere), or with automatic placement those every usable host has.
+import type { ClusterNetworkDto } from '@dto/cluster-networks.js';
+import type { NetworkDto } from '@dto/networks.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ClusterNetworkDto, NetworkDto } from '../../api/networks.js';
 import { networkChoices, type NetworkSources } from './vm-network-choices.js';
 
 const net = (hostId: string, name: string, extra: Partial<NetworkDto> = {}): NetworkDto => ({
-  hostId, name, kind: 'nat', subnet: '', dhcpStart: '', dhcpEnd: '', bridge: '', uplink: '', vlanId: 0, active: true, leases: [], usedBy: [], error: '', ...extra,
+  hostId,
+  name,
+  kind: 'nat',
+  subnet: '',
+  dhcpStart: '',
+  dhcpEnd: '',
+  bridge: '',
+  uplink: '',
+  vlanId: 0,
+  active: true,
+  leases: [],
+  usedBy: [],
+  error: '',
+  ...extra,
 });
-const clusterNet = (clusterId: string, name: string, states: ('applied' | 'failed' | 'pending')[]): ClusterNetworkDto => ({
-  clusterId, name, kind: 'bridged', subnet: '', dhcpStart: '', dhcpEnd: '', bridge: '', uplink: 'eth1', vlanId: 0, createdAt: '',
-  hosts: states.map((state, i) => ({ hostId: `h${i}`, hostName: `h${i}`, state, reason: '', needsConfirmation: false, updatedAt: '' })),
+const clusterNet = (
+  clusterId: string,
+  name: string,
+  states: ('applied' | 'failed' | 'pending')[],
+): ClusterNetworkDto => ({
+  clusterId,
+  name,
+  kind: 'bridged',
+  subnet: '',
+  dhcpStart: '',
+  dhcpEnd: '',
+  bridge: '',
+  uplink: 'eth1',
+  vlanId: 0,
+  createdAt: '',
+  hosts: states.map((state, i) => ({
+    hostId: `h${i}`,
+    hostName: `h${i}`,
+    state,
+    reason: '',
+    needsConfirmation: false,
+    updatedAt: '',
+  })),
 });
 
 const src: NetworkSources = {
@@ -27,14 +61,21 @@ const src: NetworkSources = {
     net('h2', 'dmz'),
     net('h3', 'only-h3'),
   ],
-  clusterNetworks: [clusterNet('c1', 'vm-lan', ['applied', 'failed']), clusterNet('c1', 'broken', ['failed']), clusterNet('c2', 'other', ['applied'])],
+  clusterNetworks: [
+    clusterNet('c1', 'vm-lan', ['applied', 'failed']),
+    clusterNet('c1', 'broken', ['failed']),
+    clusterNet('c2', 'other', ['applied']),
+  ],
 };
 const names = (t: Parameters<typeof networkChoices>[0]) => networkChoices(t, src).map((n) => n.name);
 
 test('a chosen host offers its own networks only', () => {
   assert.deepEqual(names({ hostId: 'h1' }), ['default', 'lab']);
   assert.deepEqual(names({ hostId: 'h2' }), ['default', 'dmz']);
-  assert.deepEqual(networkChoices({ hostId: 'h1' }, src).map((n) => n.detail), ['nat, 192.168.122.0/24', 'isolated, inactive']);
+  assert.deepEqual(
+    networkChoices({ hostId: 'h1' }, src).map((n) => n.detail),
+    ['nat, 192.168.122.0/24', 'isolated, inactive'],
+  );
 });
 
 test('a chosen cluster offers its cluster networks that are applied on some host', () => {

@@ -1,8 +1,9 @@
 // Which networks the create-VM wizard offers: those of the host the VM will run on, the cluster
 // networks of its cluster, or — with automatic placement — the networks every usable host has
 // (placement does not look at host networks). Pure; unit-tested without a browser.
-import type { HostDto } from '../../api/hosts.js';
-import type { ClusterNetworkDto, NetworkDto } from '../../api/networks.js';
+import type { ClusterNetworkDto } from '@dto/cluster-networks.js';
+import type { HostDto } from '@dto/hosts.js';
+import type { NetworkDto } from '@dto/networks.js';
 
 /** One network the VM can be put on; `detail` is shown next to the name. */
 export interface NetworkChoice {
@@ -23,12 +24,15 @@ export interface NetworkSources {
   clusterNetworks: readonly ClusterNetworkDto[];
 }
 
-const detailOf = (n: { kind: string; subnet: string }, extra = '') => `${n.kind}${n.subnet ? `, ${n.subnet}` : ''}${extra}`;
+const detailOf = (n: { kind: string; subnet: string }, extra = '') =>
+  `${n.kind}${n.subnet ? `, ${n.subnet}` : ''}${extra}`;
 
 /** The networks a VM placed at `target` can use, by name. */
 export function networkChoices(target: NetworkTarget, src: NetworkSources): NetworkChoice[] {
   if (target.hostId) {
-    return src.networks.filter((n) => n.hostId === target.hostId).map((n) => ({ name: n.name, detail: detailOf(n, n.active ? '' : ', inactive') }));
+    return src.networks
+      .filter((n) => n.hostId === target.hostId)
+      .map((n) => ({ name: n.name, detail: detailOf(n, n.active ? '' : ', inactive') }));
   }
   if (target.clusterId) {
     // Placement skips hosts where a cluster network is not applied: one applied nowhere cannot be used.

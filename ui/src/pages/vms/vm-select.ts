@@ -1,5 +1,6 @@
 // Search, state filter and sort of the VM list (pure; unit-tested without a browser).
-import { vmCpuCount, type VmDto } from '../../api/vms.js';
+import type { VmDto } from '@dto/vms.js';
+import { vmCpuCount } from '../../api/vms.js';
 
 export type SortKey = 'name' | 'state' | 'hostName' | 'cpus' | 'memoryMib';
 

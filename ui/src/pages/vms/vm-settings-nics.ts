@@ -1,10 +1,11 @@
 // The NIC list of the VM settings tab: rows re-pointed, added and removed (the server only takes
 // them while the VM is shut off), and the UpdateVmDto nics they become, each with its MAC. Pure;
 // unit-tested without a browser.
-import type { NicModel, UpdateVmRequest, VmNicDto } from '../../api/vms.js';
+import type { NicDto, UpdateVmDto } from '@dto/vms.js';
+import type { NicModel } from '@dto/enums.js';
 
 /** One NIC as edited; `mac` is '' for a NIC added here (it gets a new MAC when saved). */
-export type NicRow = VmNicDto;
+export type NicRow = NicDto;
 
 /** At most this many NICs (UpdateVmDto). */
 export const MAX_NICS = 8;
@@ -29,7 +30,11 @@ export function addNicRow(rows: readonly NicRow[], network: string, model: NicMo
 export const removeNicRow = (rows: readonly NicRow[], index: number): NicRow[] => rows.filter((_, i) => i !== index);
 
 /** `rows` with row `index` changed. */
-export function changeNicRow(rows: readonly NicRow[], index: number, change: { key?: string; model?: NicModel }): NicRow[] {
+export function changeNicRow(
+  rows: readonly NicRow[],
+  index: number,
+  change: { key?: string; model?: NicModel },
+): NicRow[] {
   return rows.map((r, i) => {
     if (i !== index) return r;
     const [kind, ...rest] = (change.key ?? sourceKey(r)).split(':');
@@ -46,7 +51,7 @@ export function randomMac(): string {
  * The whole NIC list for the update: kept NICs with their MAC, added ones with a new MAC (sent
  * without one, the server would give an added NIC the MAC of a removed NIC at its position).
  */
-export function nicsPatch(rows: readonly NicRow[], fresh = randomMac): NonNullable<UpdateVmRequest['nics']> {
+export function nicsPatch(rows: readonly NicRow[], fresh = randomMac): NonNullable<UpdateVmDto['nics']> {
   const taken = new Set(rows.map((r) => r.mac.toLowerCase()));
   return rows.map((r) => {
     let mac = r.mac;

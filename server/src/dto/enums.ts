@@ -1,0 +1,47 @@
+// The value lists of the REST contract, each once: the DTO schemas use them (oneOf) and the UI
+// shows them (NIC models, disk buses, roles, …). No imports, so the UI bundles only these arrays.
+
+/** Least privilege first: a role may do what the roles before it may. */
+export const ROLES = ['viewer', 'operator', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const VM_STATES = [
+  'running',
+  'paused',
+  'shutoff',
+  'shutting-down',
+  'crashed',
+  'pmsuspended',
+  'blocked',
+  'unknown',
+] as const;
+export type VmState = (typeof VM_STATES)[number];
+export const FIRMWARES = ['bios', 'uefi'] as const;
+export type Firmware = (typeof FIRMWARES)[number];
+export const DISK_BUSES = ['virtio', 'sata', 'scsi', 'ide'] as const;
+export type DiskBus = (typeof DISK_BUSES)[number];
+export const NIC_MODELS = ['virtio', 'e1000', 'e1000e', 'vmxnet3', 'rtl8139'] as const;
+export type NicModel = (typeof NIC_MODELS)[number];
+export const NIC_KINDS = ['network', 'bridge', 'user'] as const;
+export type NicKind = (typeof NIC_KINDS)[number];
+export const BOOT_DEVICES = ['disk', 'cdrom', 'network'] as const;
+export type BootDevice = (typeof BOOT_DEVICES)[number];
+
+export const HOST_STATUSES = ['online', 'offline', 'connecting'] as const;
+export type HostStatus = (typeof HOST_STATUSES)[number];
+
+export const NETWORK_KINDS = ['nat', 'isolated', 'bridged'] as const;
+export type NetworkKind = (typeof NETWORK_KINDS)[number];
+export const CLUSTER_NETWORK_HOST_STATES = ['applied', 'failed', 'pending'] as const;
+export type ClusterNetworkHostState = (typeof CLUSTER_NETWORK_HOST_STATES)[number];
+
+export const POOL_KINDS = ['loop', 'dir'] as const;
+export type PoolKind = (typeof POOL_KINDS)[number];
+export const POOL_STATES = ['active', 'inactive', 'failed', 'unknown'] as const;
+export type PoolState = (typeof POOL_STATES)[number];
+/** What a volume can be uploaded as; a listed volume may also be 'unknown'. */
+export const VOLUME_FORMATS = ['qcow2', 'raw', 'iso'] as const;
+export type VolumeFormat = (typeof VOLUME_FORMATS)[number];
+
+export const TASK_STATUSES = ['running', 'succeeded', 'failed'] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
