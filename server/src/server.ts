@@ -19,6 +19,8 @@ export interface RunningServer {
   http: HttpServer | undefined;
   port: number;
   console: ConsoleProxy;
+  /** Open connections (HTTPS and the redirect port) from one source address. */
+  openConnections(address: string): number;
   close(): Promise<void>;
 }
 
@@ -89,6 +91,7 @@ export async function startServer(s: Services): Promise<RunningServer> {
     http,
     port,
     console: consoleProxy,
+    openConnections: (address) => cap.count(address),
     async close() {
       clearInterval(ipCheck);
       consoleProxy.close();

@@ -2,8 +2,8 @@
 // silent TLS handshakes are closed; one source address cannot hold more than its share of
 // connections; an SSE client that never reads is cut off once its buffer passes the bound; a host
 // shell flooding a browser that does not read pauses the agent's stream with the backlog bounded;
-// a stalled upload is closed after the idle timeout while a slow but moving one is not cut by the
-// request timeout. Real server and agent.
+// a stalled upload or download is closed after the idle timeout while a slow but moving upload is
+// not cut by the request timeout. Real server and agent.
 import { describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
@@ -16,6 +16,7 @@ import { Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { attack } from '../attack.js';
+import type { UploadDto } from '../../../server/src/dto/uploads.js';
 import type { HostDto } from '../../../server/src/dto/hosts.js';
 import type { TaskDto } from '../../../server/src/dto/tasks.js';
 import { startTestServer, type TestServer } from '../../../server/src/test-support/test-server.js';
@@ -65,6 +66,30 @@ describe('bounds', () => {
   let capped: TestServer;
   let agent: Child | undefined;
   let work: string;
+  let storage: { hostId: string; pool: string } | undefined;
+
+  /** A dir pool on the local host (made once, for the upload and download attacks). */
+  async function volumePool(): Promise<{ hostId: string; pool: string }> {
+    if (storage) return storage;
+    const api = s.admin;
+    const host = await eventually('the local host online', async () =>
+      (await api.request<HostDto[]>('GET', '/api/v1/hosts')).json.find((h) => h.status === 'online'),
+    );
+    const pool = srvName('bpool');
+    const poolDir = join(work, 'pool');
+    await mkdir(poolDir, { mode: 0o755 });
+    const pt = await api.request<TaskDto>('POST', `/api/v1/hosts/${host.id}/pools`, {
+      body: { name: pool, kind: 'dir', path: poolDir },
+    });
+    assert.equal(pt.status, 202, pt.text);
+    storage = { hostId: host.id, pool };
+    const created = await eventually('the pool task', async () => {
+      const t = (await api.request<TaskDto>('GET', `/api/v1/tasks/${pt.json.id}`)).json;
+      return t.status !== 'running' && t;
+    });
+    assert.equal(created.status, 'succeeded', created.error ?? '');
+    return storage;
+  }
 
   before(async () => {
     work = await mkdtemp(join(tmpdir(), 'qxt-bounds-'));
@@ -81,6 +106,15 @@ describe('bounds', () => {
     capped = await startTestServer({ QX_SERVER_MAX_CONNECTIONS_PER_ADDRESS: '4' });
   });
   after(async () => {
+    if (storage) {
+      const d = await s.admin
+        .request('DELETE', `/api/v1/hosts/${storage.hostId}/pools/${storage.pool}`)
+        .catch(() => undefined);
+      if (d?.status !== 204) {
+        await virsh(['pool-destroy', storage.pool]).catch(() => undefined);
+        await virsh(['pool-undefine', storage.pool]).catch(() => undefined);
+      }
+    }
     await s?.stop();
     await capped?.stop();
     await agent?.kill();
@@ -236,26 +270,17 @@ describe('bounds', () => {
 
   attack('an upload stalls mid-body; a slow one keeps moving', async () => {
     const api = s.admin;
-    const host = await eventually('the local host online', async () =>
-      (await api.request<HostDto[]>('GET', '/api/v1/hosts')).json.find((h) => h.status === 'online'),
-    );
-    const poolName = srvName('bpool');
-    const poolDir = join(work, 'pool');
-    await mkdir(poolDir, { mode: 0o755 });
-    const pt = await api.request<TaskDto>('POST', `/api/v1/hosts/${host.id}/pools`, {
-      body: { name: poolName, kind: 'dir', path: poolDir },
-    });
-    assert.equal(pt.status, 202, pt.text);
-    const created = await eventually('the pool task', async () => {
-      const t = (await api.request<TaskDto>('GET', `/api/v1/tasks/${pt.json.id}`)).json;
-      return t.status !== 'running' && t;
-    });
-    assert.equal(created.status, 'succeeded', created.error ?? '');
-    try {
-      const url = (v: string) =>
-        new URL(`/api/v1/hosts/${host.id}/pools/${poolName}/volumes/${v}/content?format=raw`, s.base);
+    const { hostId, pool } = await volumePool();
+    {
+      const url = async (name: string) => {
+        const opened = await api.request<UploadDto>('POST', `/api/v1/hosts/${hostId}/pools/${pool}/uploads`, {
+          body: { name, format: 'raw', sizeBytes: MiB },
+        });
+        assert.equal(opened.status, 202, opened.text);
+        return new URL(opened.json.uploadUrl, s.base);
+      };
       // Stalled: 64 KiB of a declared 1 MiB, then nothing.
-      const stalled = request(url('stalled.img'), {
+      const stalled = request(await url('stalled.img'), {
         method: 'PUT',
         ca: s.services.certificate.current.certPem,
         headers: { Cookie: api.cookie!, 'X-CSRF-Token': api.csrf!, 'Content-Length': String(MiB) },
@@ -278,17 +303,41 @@ describe('bounds', () => {
           }
         })(),
       );
-      const r = await api.request('PUT', url('trickled.img').pathname + url('trickled.img').search, {
+      const r = await api.request('PUT', (await url('trickled.img')).pathname, {
         stream: trickle,
         headers: { 'Content-Length': String(MiB) },
       });
-      assert.equal(r.status, 201, `a slow but moving upload: ${r.status} ${r.text}`);
+      assert.equal(r.status, 200, `a slow but moving upload: ${r.status} ${r.text}`);
+    }
+  });
+
+  attack('a download whose client stops reading', async () => {
+    const { hostId, pool } = await volumePool();
+    const created = await s.admin.request('POST', `/api/v1/hosts/${hostId}/pools/${pool}/volumes`, {
+      body: { name: 'big.img', format: 'raw', capacityBytes: 256 * MiB },
+    });
+    assert.equal(created.status, 201, created.text);
+    // From an address of its own, so the server's count of its connections is this download's.
+    const from = '127.0.0.5';
+    const req = request(new URL(`/api/v1/hosts/${hostId}/pools/${pool}/volumes/big.img/content`, s.base), {
+      ca: s.services.certificate.current.certPem,
+      headers: { Cookie: s.admin.cookie! },
+      localAddress: from,
+      agent: false,
+    });
+    req.on('error', () => undefined);
+    const res = await new Promise<import('node:http').IncomingMessage>((resolve) => req.on('response', resolve).end());
+    assert.equal(res.statusCode, 200);
+    await new Promise((resolve) => res.once('data', resolve));
+    res.socket.pause(); // reads nothing from now on
+    try {
+      await eventually(
+        'the server to close the stalled download',
+        async () => s.running.openConnections(from) === 0,
+        DEADLINE_MS,
+      );
     } finally {
-      const d = await api.request('DELETE', `/api/v1/hosts/${host.id}/pools/${poolName}`).catch(() => undefined);
-      if (d?.status !== 204) {
-        await virsh(['pool-destroy', poolName]).catch(() => undefined);
-        await virsh(['pool-undefine', poolName]).catch(() => undefined);
-      }
+      req.destroy();
     }
   });
 });
