@@ -27,6 +27,7 @@ import { networkHandlers } from './routes/networks.js';
 import { clusterNetworkHandlers } from './routes/cluster-networks.js';
 import { templateHandlers } from './routes/templates.js';
 import { systemHandlers } from './routes/system.js';
+import { uploadHandlers } from './routes/uploads.js';
 
 export interface App {
   koa: Koa;
@@ -44,6 +45,7 @@ export function createApp(s: Services): App {
     ...networkHandlers(s),
     ...clusterNetworkHandlers(s),
     ...templateHandlers(s),
+    ...uploadHandlers(s),
   };
   const router = new Router();
   for (const op of operations) {

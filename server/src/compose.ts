@@ -19,6 +19,7 @@ import { HostService } from './services/host-service.js';
 import { ClusterService } from './services/cluster-service.js';
 import { VmService } from './services/vm-service.js';
 import { StorageService } from './services/storage-service.js';
+import { UploadService } from './services/upload-service.js';
 import { NetworkService } from './services/network-service.js';
 import { ClusterNetworkService } from './services/cluster-network-service.js';
 import { ClusterNetworkRepo } from './store/cluster-network-repo.js';
@@ -42,6 +43,7 @@ export interface Services {
   clusters: ClusterService;
   vms: VmService;
   storage: StorageService;
+  uploads: UploadService;
   networks: NetworkService;
   clusterNetworks: ClusterNetworkService;
   templates: TemplateService;
@@ -64,6 +66,7 @@ export async function createServices(config: ServerConfig): Promise<Services> {
   const pool = new AgentPool({ keyPem: vdc.clientKeyPem, certPem: vdc.clientCertPem }, inventory);
   const tasks = new TaskService(await TaskRepo.open(config.dataDir), events);
   await tasks.failInterrupted();
+  const uploads = new UploadService(tasks, config.bounds.idleTimeoutMs);
   const setupCode = new SetupCode(config.dataDir);
   const limiter = await LoginLimiter.open(config.dataDir);
   const auth = new AuthService(
@@ -99,10 +102,11 @@ export async function createServices(config: ServerConfig): Promise<Services> {
     hosts,
     clusters,
     vms: new VmService(pool, inventory, clusters, tasks),
-    storage: new StorageService(pool, inventory, tasks),
+    storage: new StorageService(pool, inventory, tasks, uploads),
     networks,
     clusterNetworks,
-    templates: new TemplateService(new TemplateRepo(db), pool, tasks, events),
+    templates: new TemplateService(new TemplateRepo(db), pool, tasks, events, uploads),
+    uploads,
     metrics: new MetricsService(pool, tasks),
     tickets: new TicketStore(),
     certificate: await HttpsCertificate.load(config.dataDir),

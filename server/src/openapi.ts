@@ -13,6 +13,7 @@ import { networkOperations } from './dto/networks.js';
 import { clusterNetworkOperations } from './dto/cluster-networks.js';
 import { templateOperations } from './dto/templates.js';
 import { taskOperations } from './dto/tasks.js';
+import { uploadOperations } from './dto/uploads.js';
 import { SSE_EVENTS, socketEndpoints, systemOperations } from './dto/system.js';
 
 export const operations: readonly Operation[] = [
@@ -26,6 +27,7 @@ export const operations: readonly Operation[] = [
   ...clusterNetworkOperations,
   ...templateOperations,
   ...taskOperations,
+  ...uploadOperations,
 ];
 
 export const sockets: readonly SocketEndpoint[] = socketEndpoints;
@@ -77,9 +79,15 @@ export function buildOpenApi(version: string): JsonSchema {
     };
     if (op.description) item.description = op.description;
     if (op.body === 'stream') {
-      item.requestBody = { required: true, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } };
+      item.requestBody = {
+        required: true,
+        content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+      };
     } else if (op.body) {
-      item.requestBody = { required: true, content: { 'application/json': { schema: toJsonSchema(op.body, components, false) } } };
+      item.requestBody = {
+        required: true,
+        content: { 'application/json': { schema: toJsonSchema(op.body, components, false) } },
+      };
     }
     (paths[openApiPath(op.path)] ??= {})[op.method.toLowerCase()] = item;
   }
@@ -108,7 +116,10 @@ export function buildOpenApi(version: string): JsonSchema {
         `send the token as header "${CSRF_HEADER}" on every POST/PUT/PATCH/DELETE made with the cookie.`,
         'API tokens: "Authorization: Bearer <secret>" (no CSRF header needed).',
         'Errors: {error: {message, field?}}. Long operations: 202 + TaskDto, progress over SSE.',
-        `SSE /api/v1/events names: ${Object.entries(SSE_EVENTS).map(([k, v]) => `${k} (${v})`).join('; ')}.`,
+        'Uploads: POST …/uploads {…, sizeBytes} → 202 {task, uploadUrl}; PUT the raw file to uploadUrl (same user, Content-Length = sizeBytes) → the finished task.',
+        `SSE /api/v1/events names: ${Object.entries(SSE_EVENTS)
+          .map(([k, v]) => `${k} (${v})`)
+          .join('; ')}.`,
         'Console/shell: POST …/console-ticket or …/shell-ticket → {ticket, url}; open wss://<host><url> with the cookie.',
       ].join('\n'),
     },
@@ -137,7 +148,8 @@ function queryParams(op: Operation, components: Record<string, JsonSchema>): Jso
 function successResponse(op: Operation, components: Record<string, JsonSchema>): unknown {
   const description = op.status === 202 ? 'accepted: follow the task' : 'ok';
   if (!op.response) return { description };
-  if (op.response === 'stream') return { description, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } };
+  if (op.response === 'stream')
+    return { description, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } };
   if (op.response === 'sse') return { description, content: { 'text/event-stream': { schema: { type: 'string' } } } };
   if (op.response === 'text') return { description, content: { 'text/plain': { schema: { type: 'string' } } } };
   return { description, content: { 'application/json': { schema: toJsonSchema(op.response, components, false) } } };

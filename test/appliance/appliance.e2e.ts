@@ -19,12 +19,38 @@ const password = `qxt-App-${process.pid}-pw`;
 const minutes = (n: number) => n * 60_000;
 const names = { pool: 'qxt-app-pool', template: 'qxt-app-guest', vm: 'qxt-app-vm' };
 
-interface HostDto { id: string; local: boolean; status: string; statusMessage: string }
-interface TaskDto { id: string; status: string; error: string | null; result: unknown }
-interface VmDto { id: string; name: string; state: string }
-interface PoolDto { name: string }
-interface NetworkDto { name: string; kind: string; active: boolean }
-interface HostInterfaceDto { name: string; mac: string; kind: string; addresses: string[]; management: boolean }
+interface HostDto {
+  id: string;
+  local: boolean;
+  status: string;
+  statusMessage: string;
+}
+interface TaskDto {
+  id: string;
+  status: string;
+  error: string | null;
+  result: unknown;
+}
+interface VmDto {
+  id: string;
+  name: string;
+  state: string;
+}
+interface PoolDto {
+  name: string;
+}
+interface NetworkDto {
+  name: string;
+  kind: string;
+  active: boolean;
+}
+interface HostInterfaceDto {
+  name: string;
+  mac: string;
+  kind: string;
+  addresses: string[];
+  management: boolean;
+}
 
 /** Prints the end of a boot's serial log so a failure shows what the appliance said. */
 function reportFailure(vm: QemuMachine | undefined, err: unknown): never {
@@ -63,7 +89,8 @@ async function waitForVm(api: ApplianceClient, id: string, timeoutMs: number): P
   for (;;) {
     const reply = await api.call<VmDto>('GET', `/api/v1/vms/${id}`);
     if (reply.status === 200) return reply.body;
-    if (Date.now() > deadline) throw new Error(`VM ${id} not listed after ${timeoutMs / 1000} s: ${reply.status} ${JSON.stringify(reply.body)}`);
+    if (Date.now() > deadline)
+      throw new Error(`VM ${id} not listed after ${timeoutMs / 1000} s: ${reply.status} ${JSON.stringify(reply.body)}`);
     await new Promise((r) => setTimeout(r, 2000));
   }
 }
@@ -76,7 +103,11 @@ const probeEcho = new RegExp(`${testGuest.echoPrefix}[^\\n]*qx-probe`);
  * echoes one of the probe lines typed every 5 s. The banner alone proves less: it may come from
  * the scrollback replayed on attach (the serial log), not from the live console.
  */
-async function watchConsole(api: ApplianceClient, vmId: string, timeoutMs: number): Promise<{ up: boolean; seen: string; why: string }> {
+async function watchConsole(
+  api: ApplianceClient,
+  vmId: string,
+  timeoutMs: number,
+): Promise<{ up: boolean; seen: string; why: string }> {
   const { url } = await api.expect<{ url: string }>(201, 'POST', `/api/v1/vms/${vmId}/console-ticket`);
   const ws = api.openSocket(url);
   const started = Date.now();
@@ -90,7 +121,10 @@ async function watchConsole(api: ApplianceClient, vmId: string, timeoutMs: numbe
         resolve({ up, seen, why });
       };
       const isUp = () => probeEcho.test(seen);
-      const timer = setTimeout(() => end(false, `no echo within ${timeoutMs / 1000} s (${probes} probes typed)`), timeoutMs);
+      const timer = setTimeout(
+        () => end(false, `no echo within ${timeoutMs / 1000} s (${probes} probes typed)`),
+        timeoutMs,
+      );
       ws.on('message', (data, isBinary) => {
         if (!isBinary) return;
         seen += (data as Buffer).toString('utf8');
@@ -120,7 +154,13 @@ function vmDiagnostics(api: ApplianceClient, hostId: string): Promise<string> {
  * reported with what libvirt and QEMU inside the appliance say, and the VM is powered off and
  * started again, up to `attempts` times.
  */
-async function awaitGuestConsole(api: ApplianceClient, hostId: string, vmId: string, attempts: number, attemptMs: number): Promise<void> {
+async function awaitGuestConsole(
+  api: ApplianceClient,
+  hostId: string,
+  vmId: string,
+  attempts: number,
+  attemptMs: number,
+): Promise<void> {
   const misses: string[] = [];
   for (let attempt = 1; attempt <= attempts; attempt++) {
     const look = await watchConsole(api, vmId, attemptMs);
@@ -197,7 +237,10 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
       hostId = (await localHost(api, minutes(5))).id;
       const networks = await api.expect<NetworkDto[]>(200, 'GET', `/api/v1/hosts/${hostId}/networks`);
       const nat = networks.find((n) => n.name === 'vm-nat');
-      assert.ok(nat?.kind === 'nat' && nat.active, `first boot made the default NAT network: ${JSON.stringify(networks)}`);
+      assert.ok(
+        nat?.kind === 'nat' && nat.active,
+        `first boot made the default NAT network: ${JSON.stringify(networks)}`,
+      );
 
       const poolTask = await api.expect<TaskDto>(202, 'POST', `/api/v1/hosts/${hostId}/pools`, {
         name: names.pool,
@@ -208,13 +251,14 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
       await waitTask(api, poolTask, minutes(5));
 
       const ova = await buildGuestOva(workDir, names.template);
-      const template = await api.expect<{ id: string }>(
-        201,
-        'POST',
-        `/api/v1/templates/import?hostId=${hostId}&pool=${names.pool}&name=${names.template}`,
-        ova,
-        minutes(10),
-      );
+      const opened = await api.expect<{ uploadUrl: string }>(202, 'POST', '/api/v1/templates/uploads', {
+        hostId,
+        pool: names.pool,
+        name: names.template,
+        sizeBytes: ova.length,
+      });
+      const imported = await api.expect<TaskDto>(200, 'PUT', opened.uploadUrl, ova, minutes(10));
+      const template = { id: (imported.result as { templateId: string }).templateId };
       const deploy = await api.expect<TaskDto>(202, 'POST', `/api/v1/templates/${template.id}/deploy`, {
         name: names.vm,
         memoryMib: testGuest.memoryMib,
@@ -233,46 +277,75 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
     }
   });
 
-  await t.test('a bridged network over the management NIC: the address moves to the bridge, networkd leaves it there, the console menu refuses to address the port', async () => {
-    const bridged = 'qxt-app-br';
-    const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
-    const interfaces = (api: ApplianceClient) => api.expect<HostInterfaceDto[]>(200, 'GET', `/api/v1/hosts/${hostId}/interfaces`);
-    const holds = (i: HostInterfaceDto | undefined) => !!i?.addresses.some((a) => a.startsWith('10.0.2.15/'));
-    try {
-      const api = await client();
-      await api.login('admin', password);
-      const nic = (await interfaces(api)).find((i) => i.management && i.kind === 'physical');
-      assert.ok(nic && holds(nic), `the management NIC holds the DHCP address: ${JSON.stringify(nic)}`);
-      const unconfirmed = await api.call('POST', `/api/v1/hosts/${hostId}/networks`, { name: bridged, kind: 'bridged', uplink: nic.name });
-      assert.equal(unconfirmed.status, 409, `moving the management address needs a confirmation: ${JSON.stringify(unconfirmed.body)}`);
-      await api.expect(201, 'POST', `/api/v1/hosts/${hostId}/networks`, { name: bridged, kind: 'bridged', uplink: nic.name, confirmManagementMove: true });
-      // The agent wrote networkd's runtime files and reloaded it: give networkd time to act on them.
-      await settle(20_000);
-      await waitForHttps(vm!, port, minutes(1));
-      const moved = await interfaces(api);
-      const bridge = moved.find((i) => i.kind === 'bridge' && holds(i));
-      assert.ok(bridge, `the management address is on a bridge: ${JSON.stringify(moved)}`);
-      // Made with the NIC's MAC, which udev (MACAddressPolicy=persistent) must not replace: with
-      // another MAC, QEMU's DHCP server gives the bridge a new address (10.0.2.16) and HTTPS is lost.
-      assert.equal(bridge.mac, nic.mac, `the bridge has the NIC's MAC: ${JSON.stringify(moved)}`);
-      assert.ok(!holds(moved.find((i) => i.name === nic.name)), `networkd gave the bridge port no address of its own: ${JSON.stringify(moved)}`);
-      // The console screen's network menu now refuses a static address for the bridged NIC (saved,
-      // it would do nothing: the agent's networkd files for the bridge win).
-      const refused = await runOnHost(api, hostId, `/usr/lib/quantix/quantix-network static ${nic.name} 10.0.2.15/24 10.0.2.2; echo "qx-rc=$?"`);
-      assert.match(refused, new RegExp(`interface: ${nic.name} is a port of bridge \\S+, which carries its address`), refused);
-      assert.match(refused, /qx-rc=1/, refused);
+  await t.test(
+    'a bridged network over the management NIC: the address moves to the bridge, networkd leaves it there, the console menu refuses to address the port',
+    async () => {
+      const bridged = 'qxt-app-br';
+      const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
+      const interfaces = (api: ApplianceClient) =>
+        api.expect<HostInterfaceDto[]>(200, 'GET', `/api/v1/hosts/${hostId}/interfaces`);
+      const holds = (i: HostInterfaceDto | undefined) => !!i?.addresses.some((a) => a.startsWith('10.0.2.15/'));
+      try {
+        const api = await client();
+        await api.login('admin', password);
+        const nic = (await interfaces(api)).find((i) => i.management && i.kind === 'physical');
+        assert.ok(nic && holds(nic), `the management NIC holds the DHCP address: ${JSON.stringify(nic)}`);
+        const unconfirmed = await api.call('POST', `/api/v1/hosts/${hostId}/networks`, {
+          name: bridged,
+          kind: 'bridged',
+          uplink: nic.name,
+        });
+        assert.equal(
+          unconfirmed.status,
+          409,
+          `moving the management address needs a confirmation: ${JSON.stringify(unconfirmed.body)}`,
+        );
+        await api.expect(201, 'POST', `/api/v1/hosts/${hostId}/networks`, {
+          name: bridged,
+          kind: 'bridged',
+          uplink: nic.name,
+          confirmManagementMove: true,
+        });
+        // The agent wrote networkd's runtime files and reloaded it: give networkd time to act on them.
+        await settle(20_000);
+        await waitForHttps(vm!, port, minutes(1));
+        const moved = await interfaces(api);
+        const bridge = moved.find((i) => i.kind === 'bridge' && holds(i));
+        assert.ok(bridge, `the management address is on a bridge: ${JSON.stringify(moved)}`);
+        // Made with the NIC's MAC, which udev (MACAddressPolicy=persistent) must not replace: with
+        // another MAC, QEMU's DHCP server gives the bridge a new address (10.0.2.16) and HTTPS is lost.
+        assert.equal(bridge.mac, nic.mac, `the bridge has the NIC's MAC: ${JSON.stringify(moved)}`);
+        assert.ok(
+          !holds(moved.find((i) => i.name === nic.name)),
+          `networkd gave the bridge port no address of its own: ${JSON.stringify(moved)}`,
+        );
+        // The console screen's network menu now refuses a static address for the bridged NIC (saved,
+        // it would do nothing: the agent's networkd files for the bridge win).
+        const refused = await runOnHost(
+          api,
+          hostId,
+          `/usr/lib/quantix/quantix-network static ${nic.name} 10.0.2.15/24 10.0.2.2; echo "qx-rc=$?"`,
+        );
+        assert.match(
+          refused,
+          new RegExp(`interface: ${nic.name} is a port of bridge \\S+, which carries its address`),
+          refused,
+        );
+        assert.match(refused, /qx-rc=1/, refused);
 
-      await api.expect(204, 'DELETE', `/api/v1/hosts/${hostId}/networks/${bridged}`);
-      const deadline = Date.now() + minutes(2);
-      while (!holds((await interfaces(api).catch(() => [])).find((i) => i.name === nic.name))) {
-        if (Date.now() > deadline) throw new Error(`the NIC did not get its address back: ${JSON.stringify(await interfaces(api))}`);
-        await settle(3000);
+        await api.expect(204, 'DELETE', `/api/v1/hosts/${hostId}/networks/${bridged}`);
+        const deadline = Date.now() + minutes(2);
+        while (!holds((await interfaces(api).catch(() => [])).find((i) => i.name === nic.name))) {
+          if (Date.now() > deadline)
+            throw new Error(`the NIC did not get its address back: ${JSON.stringify(await interfaces(api))}`);
+          await settle(3000);
+        }
+        await waitForHttps(vm!, port, minutes(1));
+      } catch (err) {
+        reportFailure(vm, err);
       }
-      await waitForHttps(vm!, port, minutes(1));
-    } catch (err) {
-      reportFailure(vm, err);
-    }
-  });
+    },
+  );
 
   await t.test('the console screen sets a static management address after an admin sign-in', async () => {
     const screen = vm!;
@@ -283,7 +356,9 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
         await screen.waitForSerial(prompt, minutes(2), from);
       } catch (err) {
         const said = screen.serial.slice(Math.max(from, answered)).replaceAll(password, '<password>');
-        throw new Error(`${(err as Error).message}; the console said: ${JSON.stringify(said.slice(-1500))}`, { cause: err });
+        throw new Error(`${(err as Error).message}; the console said: ${JSON.stringify(said.slice(-1500))}`, {
+          cause: err,
+        });
       }
       answered = screen.serial.length;
       screen.typeSerial(text);
@@ -322,11 +397,22 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
       await vm!.waitForExit(minutes(3));
       await vm!.stop();
       vm = bootAppliance(
-        { name: 'install', workDir, iso, cmdline: 'quantix.install_disk=/dev/disk/by-id/virtio-qx-target', disks: [data, target], httpsPort: port },
+        {
+          name: 'install',
+          workDir,
+          iso,
+          cmdline: 'quantix.install_disk=/dev/disk/by-id/virtio-qx-target',
+          disks: [data, target],
+          httpsPort: port,
+        },
         bootFiles,
       );
       await vm.waitForExit(minutes(15));
-      assert.match(vm.serial, /quantix-install: installed on \/dev\/vd/, 'the installer finished (it powers off either way)');
+      assert.match(
+        vm.serial,
+        /quantix-install: installed on \/dev\/vd/,
+        'the installer finished (it powers off either way)',
+      );
       await vm.stop();
     } catch (err) {
       reportFailure(vm, err);
@@ -344,7 +430,10 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
       await api.login('admin', password);
       await localHost(api, minutes(5));
       const pools = await api.expect<PoolDto[]>(200, 'GET', `/api/v1/hosts/${hostId}/pools`);
-      assert.ok(pools.some((p) => p.name === names.pool), `pool ${names.pool} in ${JSON.stringify(pools)}`);
+      assert.ok(
+        pools.some((p) => p.name === names.pool),
+        `pool ${names.pool} in ${JSON.stringify(pools)}`,
+      );
       // The server fills its inventory from the host after it comes online.
       const vm2 = await waitForVm(api, vmId, minutes(3));
       assert.equal(vm2.name, names.vm);

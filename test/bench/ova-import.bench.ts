@@ -100,12 +100,13 @@ async function viaServer(
     }
     const upload = async (file: string, name: string): Promise<number> => {
       const t0 = process.hrtime.bigint();
-      const r = await api.request('POST', `/api/v1/templates/import?hostId=${hostId}&pool=${pool}&name=${name}`, {
-        stream: createReadStream(file, { highWaterMark: 1024 * 1024 }),
-        headers: { 'Content-Length': String(statSync(file).size), 'Content-Type': 'application/octet-stream' },
-      });
+      const { reply: r } = await api.upload(
+        '/api/v1/templates/uploads',
+        { hostId, pool, name, sizeBytes: statSync(file).size },
+        createReadStream(file, { highWaterMark: 1024 * 1024 }),
+      );
       const t = secs(t0);
-      if (r.status !== 201) throw new Error(`upload: ${r.status} ${r.text}`);
+      if (r.status !== 200) throw new Error(`upload: ${r.status} ${r.text}`);
       await rm(join(dir, 'pool', `${name}-disk0.qcow2`));
       return t;
     };
@@ -178,7 +179,7 @@ async function main(): Promise<void> {
     const srv = await viaServer(big, small, 1);
     const s = Math.min(...srv.times);
     console.log(
-      `import via server upload (POST /api/v1/templates/import): ${s.toFixed(2)} s, ratio ${(s / f).toFixed(3)}x vs the floor above`,
+      `import via server upload (POST /api/v1/templates/uploads + PUT): ${s.toFixed(2)} s, ratio ${(s / f).toFixed(3)}x vs the floor above`,
     );
     console.log(
       `  peak RSS: server ${srv.serverSmallMb.toFixed(0)} MB after 64 MiB, ${srv.serverMb.toFixed(0)} MB after 2 GiB; ` +

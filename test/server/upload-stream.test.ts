@@ -12,6 +12,7 @@ import { PassThrough, Readable } from 'node:stream';
 import type { HostDto } from '../../server/src/dto/hosts.js';
 import type { TaskDto } from '../../server/src/dto/tasks.js';
 import type { TemplateDto } from '../../server/src/dto/templates.js';
+import type { UploadDto } from '../../server/src/dto/uploads.js';
 import type { VmDto } from '../../server/src/dto/vms.js';
 import type { ApiClient } from '../../server/src/test-support/api-client.js';
 import { freePort, spawnAgent, type Child } from '../../server/src/test-support/spawn.js';
@@ -59,7 +60,8 @@ function generatedOva(ovf: string, diskHref: string, diskBytes: number): { strea
     yield b;
   }
   async function* disk(): AsyncGenerator<Buffer> {
-    for (let left = diskBytes; left > 0; left -= zeros.length) yield left >= zeros.length ? zeros : zeros.subarray(0, left);
+    for (let left = diskBytes; left > 0; left -= zeros.length)
+      yield left >= zeros.length ? zeros : zeros.subarray(0, left);
   }
   (async () => {
     await writeTarEntry(out, 'big.ovf', descriptor.length, one(descriptor));
@@ -70,18 +72,30 @@ function generatedOva(ovf: string, diskHref: string, diskBytes: number): { strea
   return { stream: out, length };
 }
 
+/** The template an ova.import task made (its result names it). */
+const templateOf = async (api: ApiClient, task: TaskDto) => {
+  assert.equal(task.status, 'succeeded', task.error ?? '');
+  return api.request<TemplateDto>('GET', `/api/v1/templates/${(task.result as { templateId: string }).templateId}`);
+};
+
 const waitTask = (api: ApiClient, id: string) =>
-  eventually(`task ${id}`, async () => {
-    const t = (await api.request<TaskDto>('GET', `/api/v1/tasks/${id}`)).json;
-    return t.status !== 'running' && t;
-  }, 180_000);
+  eventually(
+    `task ${id}`,
+    async () => {
+      const t = (await api.request<TaskDto>('GET', `/api/v1/tasks/${id}`)).json;
+      return t.status !== 'running' && t;
+    },
+    180_000,
+  );
 
 test('qxt-srv uploads stream through the server (disk image and OVA)', { timeout: 600_000 }, async (t) => {
   const work = await mkdtemp(join(tmpdir(), 'qxt-srv-upload-'));
   await chmod(work, 0o755);
   const agentDir = join(work, 'agent');
   const poolDir = join(work, 'pool');
-  await Promise.all([agentDir, poolDir].map((d) => import('node:fs/promises').then((f) => f.mkdir(d, { mode: 0o755 }))));
+  await Promise.all(
+    [agentDir, poolDir].map((d) => import('node:fs/promises').then((f) => f.mkdir(d, { mode: 0o755 }))),
+  );
   const port = await freePort();
   const agent: Child = await spawnAgent(agentDir, port);
   const s = await startTestServer({ QX_LOCAL_AGENT_ADDRESS: `127.0.0.1:${port}`, QX_LOCAL_AGENT_DATA_DIR: agentDir });
@@ -98,11 +112,14 @@ test('qxt-srv uploads stream through the server (disk image and OVA)', { timeout
   const host = await eventually('the local host online', async () =>
     (await api.request<HostDto[]>('GET', '/api/v1/hosts')).json.find((h) => h.status === 'online'),
   );
-  const pt = await api.request<TaskDto>('POST', `/api/v1/hosts/${host.id}/pools`, { body: { name: poolName, kind: 'dir', path: poolDir } });
+  const pt = await api.request<TaskDto>('POST', `/api/v1/hosts/${host.id}/pools`, {
+    body: { name: poolName, kind: 'dir', path: poolDir },
+  });
   assert.equal(pt.status, 202, pt.text);
   assert.equal((await waitTask(api, pt.json.id)).status, 'succeeded');
 
   await t.test('a 1 GiB raw image streams with flat server memory', async () => {
+    let taskId = '';
     const file = join(work, 'big.img');
     const fh = await open(file, 'w');
     await fh.truncate(SIZE);
@@ -110,118 +127,182 @@ test('qxt-srv uploads stream through the server (disk image and OVA)', { timeout
     let status = 0;
     let text = '';
     const growth = await peakRssGrowth(async () => {
-      const r = await api.request(`PUT`, `/api/v1/hosts/${host.id}/pools/${poolName}/volumes/big.img/content?format=raw`, {
-        stream: createReadStream(file, { highWaterMark: MiB }),
-        headers: { 'Content-Length': String(SIZE), 'Content-Type': 'application/octet-stream' },
-      });
-      status = r.status;
-      text = r.text;
+      const { opened, reply } = await api.upload(
+        `/api/v1/hosts/${host.id}/pools/${poolName}/uploads`,
+        { name: 'big.img', format: 'raw', sizeBytes: SIZE },
+        createReadStream(file, { highWaterMark: MiB }),
+      );
+      assert.equal(opened.status, 202, opened.text);
+      assert.equal(opened.json.task.kind, 'volume.upload');
+      taskId = opened.json.task.id;
+      status = reply.status;
+      text = reply.text;
     });
     await rm(file);
-    assert.equal(status, 201, text);
-    assert.equal((JSON.parse(text) as { capacityBytes: number }).capacityBytes, SIZE);
+    assert.equal(status, 200, text);
+    const done = JSON.parse(text) as TaskDto;
+    assert.equal(done.id, taskId, 'the PUT answers with the task the POST opened');
+    assert.equal(done.status, 'succeeded');
+    assert.equal(done.progress, 100);
+    assert.equal((done.result as { capacityBytes: number }).capacityBytes, SIZE);
     assert.ok(growth < RSS_BOUND, `server RSS grew by ${Math.round(growth / MiB)} MiB for a ${SIZE / MiB} MiB upload`);
-    const tasks = (await api.request<TaskDto[]>('GET', '/api/v1/tasks?limit=5')).json;
-    const upload = tasks.find((x) => x.kind === 'volume.upload');
-    assert.equal(upload?.status, 'succeeded');
-    assert.equal(upload?.progress, 100);
   });
 
   await t.test('a volume downloads as a byte stream', async () => {
-    const v = await api.request('POST', `/api/v1/hosts/${host.id}/pools/${poolName}/volumes`, { body: { name: 'small.img', format: 'raw', capacityBytes: MiB } });
+    const v = await api.request('POST', `/api/v1/hosts/${host.id}/pools/${poolName}/volumes`, {
+      body: { name: 'small.img', format: 'raw', capacityBytes: MiB },
+    });
     assert.equal(v.status, 201, v.text);
     const d = await api.request('GET', `/api/v1/hosts/${host.id}/pools/${poolName}/volumes/small.img/content`);
     assert.equal(d.status, 200);
     assert.equal(d.raw.length, MiB);
     assert.ok(d.raw.every((b) => b === 0));
-    assert.equal((await api.request('DELETE', `/api/v1/hosts/${host.id}/pools/${poolName}/volumes/small.img`)).status, 204);
+    assert.equal(
+      (await api.request('DELETE', `/api/v1/hosts/${host.id}/pools/${poolName}/volumes/small.img`)).status,
+      204,
+    );
   });
 
-  await t.test('an upload without Content-Length is refused', async () => {
-    const r = await api.request('PUT', `/api/v1/hosts/${host.id}/pools/${poolName}/volumes/none.img/content?format=raw`, {
+  await t.test('an upload body without Content-Length, or of another size than opened, is refused', async () => {
+    const opened = await api.request<UploadDto>('POST', `/api/v1/hosts/${host.id}/pools/${poolName}/uploads`, {
+      body: { name: 'none.img', format: 'raw', sizeBytes: 10 },
+    });
+    assert.equal(opened.status, 202, opened.text);
+    const chunked = await api.request(`PUT`, opened.json.uploadUrl, {
       stream: Readable.from([Buffer.alloc(10)]),
       headers: { 'Transfer-Encoding': 'chunked' },
     });
-    assert.equal(r.status, 411);
-  });
-
-  await t.test('an OVA streams to the agent, becomes a template, deploys a running VM that exports as an OVA', async () => {
-    const ova = await buildGuestOva(work, 'qxt-srv-guest');
-    const imported = await api.request<TemplateDto>(
-      'POST',
-      `/api/v1/templates/import?hostId=${host.id}&pool=${poolName}&name=qxt-srv-tpl&fileName=guest.ova`,
-      { stream: Readable.from([ova]), headers: { 'Content-Length': String(ova.length), 'Content-Type': 'application/octet-stream' } },
+    assert.equal(chunked.status, 411);
+    const longer = await api.request(`PUT`, opened.json.uploadUrl, {
+      stream: Readable.from([Buffer.alloc(11)]),
+      headers: { 'Content-Length': '11' },
+    });
+    assert.equal(longer.status, 400, longer.text);
+    assert.match(longer.text, /Content-Length: 11 bytes sent, but the upload was opened for 10/);
+    // The same URL, with the right size: the one-time upload then is used.
+    const right = await api.request<TaskDto>(`PUT`, opened.json.uploadUrl, {
+      stream: Readable.from([Buffer.alloc(10)]),
+      headers: { 'Content-Length': '10' },
+    });
+    assert.equal(right.status, 200, right.text);
+    assert.equal(right.json.id, opened.json.task.id);
+    const again = await api.request(`PUT`, opened.json.uploadUrl, {
+      stream: Readable.from([Buffer.alloc(10)]),
+      headers: { 'Content-Length': '10' },
+    });
+    assert.equal(again.status, 404, again.text);
+    assert.equal(
+      (await api.request('DELETE', `/api/v1/hosts/${host.id}/pools/${poolName}/volumes/none.img`)).status,
+      204,
     );
-    assert.equal(imported.status, 201, imported.text);
-    assert.equal(imported.json.name, 'qxt-srv-tpl');
-    assert.equal(imported.json.volumes.length, 1);
-    assert.equal(imported.json.memoryMib, 128);
-    const listed = (await api.request<TemplateDto[]>('GET', '/api/v1/templates')).json;
-    assert.ok(listed.some((x) => x.id === imported.json.id), 'the template is kept in the db');
-
-    const deploy = await api.request<TaskDto>('POST', `/api/v1/templates/${imported.json.id}/deploy`, { body: { name: vmName, start: true } });
-    assert.equal(deploy.status, 202, deploy.text);
-    const done = await waitTask(api, deploy.json.id);
-    assert.equal(done.status, 'succeeded', done.error ?? '');
-    const vm = (await api.request<VmDto>('GET', `/api/v1/vms/${(done.result as { vmId: string }).vmId}`)).json;
-    assert.equal(vm.state, 'running');
-    assert.equal(vm.disks[0]?.volume, `${vmName}-disk0`);
-
-    const off = await api.request<TaskDto>('POST', `/api/v1/vms/${vm.id}/force-off`);
-    assert.equal((await waitTask(api, off.json.id)).status, 'succeeded');
-    const exported = await api.request('GET', `/api/v1/vms/${vm.id}/export.ova`);
-    assert.equal(exported.status, 200, exported.text.slice(0, 300));
-    assert.match(String(exported.headers['content-disposition']), new RegExp(`${vmName}\\.ova`));
-    assert.equal(exported.raw.subarray(257, 262).toString(), 'ustar', 'the export is a tar stream');
-    assert.ok(exported.raw.length > 1024 * 1024, `the OVA carries the disk (${exported.raw.length} bytes)`);
-    const del = await api.request<TaskDto>('DELETE', `/api/v1/vms/${vm.id}?deleteDisks=true`);
-    assert.equal((await waitTask(api, del.json.id)).status, 'succeeded');
-    assert.equal((await api.request('DELETE', `/api/v1/templates/${imported.json.id}`)).status, 204);
-    const vols = (await api.request<{ name: string }[]>('GET', `/api/v1/hosts/${host.id}/pools/${poolName}/volumes`)).json;
-    assert.deepEqual(vols.map((v) => v.name).sort(), ['big.img'], 'template and VM volumes are gone');
   });
 
-  await t.test('a 2 GiB OVA (generated as it uploads) streams with flat server memory and becomes a template', async () => {
-    const DISK = 2048 * MiB;
-    const href = 'big-disk1.img';
-    const ovf = ovftoolOvf({
-      name: 'big',
-      id: 'big',
-      osId: 101,
-      osType: 'ubuntu64Guest',
-      cpus: '1',
-      memory: '256',
-      memoryUnits: 'byte * 2^20',
-      disks: [{ href, fileSize: DISK, capacity: DISK, controller: 'sata', format: RAW_DISK_FORMAT }],
-      nics: [],
-    });
-    const ova = generatedOva(ovf, href, DISK);
-    let status = 0;
-    let text = '';
-    const growth = await peakRssGrowth(async () => {
-      const r = await api.request('POST', `/api/v1/templates/import?hostId=${host.id}&pool=${poolName}&name=qxt-srv-big&fileName=big.ova`, {
-        stream: ova.stream,
-        headers: { 'Content-Length': String(ova.length), 'Content-Type': 'application/octet-stream' },
+  await t.test(
+    'an OVA streams to the agent, becomes a template, deploys a running VM that exports as an OVA',
+    async () => {
+      const ova = await buildGuestOva(work, 'qxt-srv-guest');
+      const { reply } = await api.upload(
+        '/api/v1/templates/uploads',
+        { hostId: host.id, pool: poolName, name: 'qxt-srv-tpl', fileName: 'guest.ova', sizeBytes: ova.length },
+        Readable.from([ova]),
+      );
+      assert.equal(reply.status, 200, reply.text);
+      const imported = await templateOf(api, reply.json);
+      assert.equal(imported.json.name, 'qxt-srv-tpl');
+      assert.equal(imported.json.volumes.length, 1);
+      assert.equal(imported.json.memoryMib, 128);
+      const listed = (await api.request<TemplateDto[]>('GET', '/api/v1/templates')).json;
+      assert.ok(
+        listed.some((x) => x.id === imported.json.id),
+        'the template is kept in the db',
+      );
+
+      const deploy = await api.request<TaskDto>('POST', `/api/v1/templates/${imported.json.id}/deploy`, {
+        body: { name: vmName, start: true },
       });
-      status = r.status;
-      text = r.text;
-    });
-    assert.equal(status, 201, text);
-    const tpl = JSON.parse(text) as TemplateDto;
-    assert.ok(ova.length > DISK, `the OVA carries the whole disk (${ova.length} bytes)`);
-    assert.ok(growth < RSS_BOUND, `server RSS grew by ${Math.round(growth / MiB)} MiB for a ${Math.round(ova.length / MiB)} MiB OVA`);
-    assert.equal(tpl.name, 'qxt-srv-big');
-    assert.equal(tpl.sizeBytes, ova.length);
-    assert.equal(tpl.memoryMib, 256);
-    assert.deepEqual(tpl.volumes, ['qxt-srv-big-disk0.qcow2']);
-    const vols = (await api.request<{ name: string; capacityBytes: number }[]>('GET', `/api/v1/hosts/${host.id}/pools/${poolName}/volumes`)).json;
-    assert.equal(vols.find((v) => v.name === tpl.volumes[0])?.capacityBytes, DISK, "the template's disk has the OVF's 2 GiB capacity");
-    const task = (await api.request<TaskDto[]>('GET', '/api/v1/tasks?limit=5')).json.find((x) => x.kind === 'ova.import' && x.target.name === 'qxt-srv-big');
-    assert.equal(task?.status, 'succeeded');
+      assert.equal(deploy.status, 202, deploy.text);
+      const done = await waitTask(api, deploy.json.id);
+      assert.equal(done.status, 'succeeded', done.error ?? '');
+      const vm = (await api.request<VmDto>('GET', `/api/v1/vms/${(done.result as { vmId: string }).vmId}`)).json;
+      assert.equal(vm.state, 'running');
+      assert.equal(vm.disks[0]?.volume, `${vmName}-disk0`);
 
-    assert.equal((await api.request('DELETE', `/api/v1/templates/${tpl.id}`)).status, 204);
-    const left = (await api.request<{ name: string }[]>('GET', `/api/v1/hosts/${host.id}/pools/${poolName}/volumes`)).json;
-    assert.ok(!left.some((v) => v.name === tpl.volumes[0]), 'the template volume is deleted with it');
-    assert.equal((await api.request('GET', `/api/v1/templates/${tpl.id}`)).status, 404);
-  });
+      const off = await api.request<TaskDto>('POST', `/api/v1/vms/${vm.id}/force-off`);
+      assert.equal((await waitTask(api, off.json.id)).status, 'succeeded');
+      const exported = await api.request('GET', `/api/v1/vms/${vm.id}/export.ova`);
+      assert.equal(exported.status, 200, exported.text.slice(0, 300));
+      assert.match(String(exported.headers['content-disposition']), new RegExp(`${vmName}\\.ova`));
+      assert.equal(exported.raw.subarray(257, 262).toString(), 'ustar', 'the export is a tar stream');
+      assert.ok(exported.raw.length > 1024 * 1024, `the OVA carries the disk (${exported.raw.length} bytes)`);
+      const del = await api.request<TaskDto>('DELETE', `/api/v1/vms/${vm.id}?deleteDisks=true`);
+      assert.equal((await waitTask(api, del.json.id)).status, 'succeeded');
+      assert.equal((await api.request('DELETE', `/api/v1/templates/${imported.json.id}`)).status, 204);
+      const vols = (await api.request<{ name: string }[]>('GET', `/api/v1/hosts/${host.id}/pools/${poolName}/volumes`))
+        .json;
+      assert.deepEqual(vols.map((v) => v.name).sort(), ['big.img'], 'template and VM volumes are gone');
+    },
+  );
+
+  await t.test(
+    'a 2 GiB OVA (generated as it uploads) streams with flat server memory and becomes a template',
+    async () => {
+      const DISK = 2048 * MiB;
+      const href = 'big-disk1.img';
+      const ovf = ovftoolOvf({
+        name: 'big',
+        id: 'big',
+        osId: 101,
+        osType: 'ubuntu64Guest',
+        cpus: '1',
+        memory: '256',
+        memoryUnits: 'byte * 2^20',
+        disks: [{ href, fileSize: DISK, capacity: DISK, controller: 'sata', format: RAW_DISK_FORMAT }],
+        nics: [],
+      });
+      const ova = generatedOva(ovf, href, DISK);
+      let status = 0;
+      let text = '';
+      const growth = await peakRssGrowth(async () => {
+        const { reply } = await api.upload(
+          '/api/v1/templates/uploads',
+          { hostId: host.id, pool: poolName, name: 'qxt-srv-big', fileName: 'big.ova', sizeBytes: ova.length },
+          ova.stream,
+        );
+        status = reply.status;
+        text = reply.text;
+      });
+      assert.equal(status, 200, text);
+      const tpl = (await templateOf(api, JSON.parse(text) as TaskDto)).json;
+      assert.ok(ova.length > DISK, `the OVA carries the whole disk (${ova.length} bytes)`);
+      assert.ok(
+        growth < RSS_BOUND,
+        `server RSS grew by ${Math.round(growth / MiB)} MiB for a ${Math.round(ova.length / MiB)} MiB OVA`,
+      );
+      assert.equal(tpl.name, 'qxt-srv-big');
+      assert.equal(tpl.sizeBytes, ova.length);
+      assert.equal(tpl.memoryMib, 256);
+      assert.deepEqual(tpl.volumes, ['qxt-srv-big-disk0.qcow2']);
+      const vols = (
+        await api.request<{ name: string; capacityBytes: number }[]>(
+          'GET',
+          `/api/v1/hosts/${host.id}/pools/${poolName}/volumes`,
+        )
+      ).json;
+      assert.equal(
+        vols.find((v) => v.name === tpl.volumes[0])?.capacityBytes,
+        DISK,
+        "the template's disk has the OVF's 2 GiB capacity",
+      );
+      const task = (await api.request<TaskDto[]>('GET', '/api/v1/tasks?limit=5')).json.find(
+        (x) => x.kind === 'ova.import' && x.target.name === 'qxt-srv-big',
+      );
+      assert.equal(task?.status, 'succeeded');
+
+      assert.equal((await api.request('DELETE', `/api/v1/templates/${tpl.id}`)).status, 204);
+      const left = (await api.request<{ name: string }[]>('GET', `/api/v1/hosts/${host.id}/pools/${poolName}/volumes`))
+        .json;
+      assert.ok(!left.some((v) => v.name === tpl.volumes[0]), 'the template volume is deleted with it');
+      assert.equal((await api.request('GET', `/api/v1/templates/${tpl.id}`)).status, 404);
+    },
+  );
 });

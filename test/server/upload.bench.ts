@@ -30,8 +30,13 @@ try {
   const host = await eventually('the local host online', async () =>
     (await api.request<HostDto[]>('GET', '/api/v1/hosts')).json.find((h) => h.status === 'online'),
   );
-  const pt = await api.request<TaskDto>('POST', `/api/v1/hosts/${host.id}/pools`, { body: { name: poolName, kind: 'dir', path: poolDir } });
-  await eventually('pool', async () => (await api.request<TaskDto>('GET', `/api/v1/tasks/${pt.json.id}`)).json.status === 'succeeded');
+  const pt = await api.request<TaskDto>('POST', `/api/v1/hosts/${host.id}/pools`, {
+    body: { name: poolName, kind: 'dir', path: poolDir },
+  });
+  await eventually(
+    'pool',
+    async () => (await api.request<TaskDto>('GET', `/api/v1/tasks/${pt.json.id}`)).json.status === 'succeeded',
+  );
   const file = join(work, 'big.img');
   const fh = await open(file, 'w');
   await fh.truncate(SIZE);
@@ -46,16 +51,21 @@ try {
   let peak = start;
   const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
   const u0 = Date.now();
-  const r = await api.request('PUT', `/api/v1/hosts/${host.id}/pools/${poolName}/volumes/big.img/content?format=raw`, {
-    stream: createReadStream(file, { highWaterMark: MiB }),
-    headers: { 'Content-Length': String(SIZE), 'Content-Type': 'application/octet-stream' },
-  });
+  const { reply: r } = await api.upload(
+    `/api/v1/hosts/${host.id}/pools/${poolName}/uploads`,
+    { name: 'big.img', format: 'raw', sizeBytes: SIZE },
+    createReadStream(file, { highWaterMark: MiB }),
+  );
   const uploadMs = Date.now() - u0;
   clearInterval(timer);
-  if (r.status !== 201) throw new Error(`upload failed: ${r.status} ${r.text}`);
+  if (r.status !== 200) throw new Error(`upload failed: ${r.status} ${r.text}`);
   const growth = peak - start;
-  console.log(`upload ${SIZE / MiB} MiB through the vDC: ${(uploadMs / 1000).toFixed(1)} s = ${((SIZE / MiB) / (uploadMs / 1000)).toFixed(0)} MiB/s`);
-  console.log(`baseline local copy of the same file: ${(copyMs / 1000).toFixed(1)} s; upload/copy time ratio ${(uploadMs / Math.max(1, copyMs)).toFixed(1)}×`);
+  console.log(
+    `upload ${SIZE / MiB} MiB through the vDC: ${(uploadMs / 1000).toFixed(1)} s = ${(SIZE / MiB / (uploadMs / 1000)).toFixed(0)} MiB/s`,
+  );
+  console.log(
+    `baseline local copy of the same file: ${(copyMs / 1000).toFixed(1)} s; upload/copy time ratio ${(uploadMs / Math.max(1, copyMs)).toFixed(1)}×`,
+  );
   console.log(
     `server process peak RSS growth during the upload: ${(growth / MiB).toFixed(0)} MiB = ${((growth / SIZE) * 100).toFixed(1)} % of the file size (flat = a few %)`,
   );

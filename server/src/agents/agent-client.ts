@@ -1,17 +1,32 @@
-// One host's gRPC clients (ts-proto, grpc-js) over a single mutual-TLS channel with the agent
-// certificate pinned; unary calls with deadlines and gRPC status → HTTP mapping.
+// One host's agent over a single mutual-TLS channel with the agent certificate pinned, offered as
+// typed verbs (startVm, uploadVolume, importOva, …): deadlines, streams and the gRPC status →
+// HTTP mapping live here, so services never touch a generated client, metadata or a stream.
+import type { Readable } from 'node:stream';
 import { Channel, Metadata, type ChannelOptions, type Client, type ServiceError } from '@grpc/grpc-js';
 import type { KeyAndCert } from '@quantix/proto/tls/certificates.js';
 import { HostServiceClient } from '@quantix/proto/v1/host.js';
-import { VmServiceClient } from '@quantix/proto/v1/vm.js';
+import { VmServiceClient, type VmSpec } from '@quantix/proto/v1/vm.js';
 import { ImageServiceClient, StorageServiceClient } from '@quantix/proto/bulk/bulk-services.js';
 import { ConsoleServiceClient } from '@quantix/proto/v1/console.js';
-import { NetworkServiceClient } from '@quantix/proto/v1/network.js';
+import { NetworkServiceClient, type NetworkSpec } from '@quantix/proto/v1/network.js';
+import type { Progress } from '@quantix/proto/v1/common.js';
+import type { ImportOvaHeader, ImportOvaResult } from '@quantix/proto/v1/image.js';
+import {
+  ListVolumesRequest,
+  type CloneVolumeRequest,
+  type CreatePoolRequest,
+  type CreateVolumeRequest,
+  type UploadVolumeHeader,
+  type Volume,
+} from '@quantix/proto/v1/storage.js';
 import { pinnedCredentials } from '@quantix/proto/tls/pinned-credentials.js';
+import { HttpError } from '../errors.js';
 import { toHttpError } from './grpc-errors.js';
+import { sendBody } from './stream-upload.js';
+import { byteStream } from './stream-download.js';
 
 /** The last overload of a ts-proto unary method: (request, metadata, options, callback). */
-export type UnaryMethod<Req, Res> = (
+type UnaryMethod<Req, Res> = (
   req: Req,
   metadata: Metadata,
   options: { deadline: number },
@@ -19,6 +34,15 @@ export type UnaryMethod<Req, Res> = (
 ) => unknown;
 
 export const DEFAULT_DEADLINE_MS = 30_000;
+/** Changes to a VM: libvirt may wait on a slow disk or a guest. */
+const LONG_MS = 180_000;
+/** Pools and volumes: a loop pool's backing file and mkfs, qemu-img on a big volume. */
+const STORAGE_MS = 600_000;
+/** Copies of whole disks (clones, snapshots of big guests). */
+const COPY_MS = 3_600_000;
+
+/** VM actions that take just the VM's id. */
+export type VmAction = 'start' | 'forceOff' | 'reboot' | 'reset' | 'pause' | 'resume';
 
 const CHANNEL_OPTIONS: ChannelOptions = {
   'grpc.max_receive_message_length': 16 * 1024 * 1024,
@@ -33,12 +57,13 @@ const CHANNEL_OPTIONS: ChannelOptions = {
 };
 
 export class AgentClient {
-  readonly host: HostServiceClient;
-  readonly vm: VmServiceClient;
-  readonly storage: StorageServiceClient;
-  readonly image: ImageServiceClient;
+  private readonly hostSvc: HostServiceClient;
+  private readonly vmSvc: VmServiceClient;
+  private readonly storageSvc: StorageServiceClient;
+  private readonly imageSvc: ImageServiceClient;
+  private readonly networkSvc: NetworkServiceClient;
+  /** The console relay (console/console-proxy.ts) owns these bidirectional streams. */
   readonly console: ConsoleServiceClient;
-  readonly network: NetworkServiceClient;
   private readonly channel: Channel;
 
   constructor(
@@ -50,16 +75,144 @@ export class AgentClient {
     this.channel = new Channel(address, pinnedCredentials(agentCertPem, clientCert), CHANNEL_OPTIONS);
     const opts = { channelOverride: this.channel };
     const creds = pinnedCredentials(agentCertPem, clientCert);
-    this.host = new HostServiceClient(address, creds, opts);
-    this.vm = new VmServiceClient(address, creds, opts);
-    this.storage = new StorageServiceClient(address, creds, opts);
-    this.image = new ImageServiceClient(address, creds, opts);
+    this.hostSvc = new HostServiceClient(address, creds, opts);
+    this.vmSvc = new VmServiceClient(address, creds, opts);
+    this.storageSvc = new StorageServiceClient(address, creds, opts);
+    this.imageSvc = new ImageServiceClient(address, creds, opts);
     this.console = new ConsoleServiceClient(address, creds, opts);
-    this.network = new NetworkServiceClient(address, creds, opts);
+    this.networkSvc = new NetworkServiceClient(address, creds, opts);
   }
 
-  /** `await agent.call(agent.vm, agent.vm.startVm, { id })`; errors arrive as HttpError. */
-  call<Req, Res>(
+  // Host
+  getHostInfo = (ms = DEFAULT_DEADLINE_MS) => this.call(this.hostSvc, this.hostSvc.getHostInfo, {}, ms);
+  /** The live event stream (heartbeats, VM states, metrics, pools); host-connection.ts reads it. */
+  watch = (metricsIntervalMs: number) => this.hostSvc.watch({ metricsIntervalMs });
+  leave = (vdcId: string, ms: number) => this.call(this.hostSvc, this.hostSvc.leave, { vdcId }, ms);
+
+  // VMs
+  listVms = (ms = DEFAULT_DEADLINE_MS) => this.call(this.vmSvc, this.vmSvc.listVms, {}, ms);
+  getVm = (id: string, ms = DEFAULT_DEADLINE_MS) => this.call(this.vmSvc, this.vmSvc.getVm, { id }, ms);
+  defineVm = (spec: VmSpec) => this.call(this.vmSvc, this.vmSvc.defineVm, { spec }, LONG_MS);
+  updateVm = (id: string, spec: VmSpec) => this.call(this.vmSvc, this.vmSvc.updateVm, { vm: { id }, spec }, LONG_MS);
+  startVm = (id: string) => this.vmAction('start', id);
+  vmAction(action: VmAction, id: string) {
+    const s = this.vmSvc;
+    const method = {
+      start: s.startVm,
+      forceOff: s.forceOffVm,
+      reboot: s.rebootVm,
+      reset: s.resetVm,
+      pause: s.pauseVm,
+      resume: s.resumeVm,
+    }[action];
+    return this.call(s, method, { id }, LONG_MS);
+  }
+  /** Waits for the guest up to `timeoutSeconds` (0 = the agent's default of 60 s), plus 30 s. */
+  shutdownVm = (id: string, timeoutSeconds: number) =>
+    this.call(this.vmSvc, this.vmSvc.shutdownVm, { vm: { id }, timeoutSeconds }, ((timeoutSeconds || 60) + 30) * 1000);
+  deleteVm = (id: string, deleteDisks: boolean) =>
+    this.call(this.vmSvc, this.vmSvc.deleteVm, { vm: { id }, deleteDisks }, LONG_MS);
+  cloneVm = (id: string, name: string, linked: boolean) =>
+    this.call(this.vmSvc, this.vmSvc.cloneVm, { source: { id }, name, linked }, COPY_MS);
+  getVmStats = (id: string) => this.call(this.vmSvc, this.vmSvc.getVmStats, { id });
+  listSnapshots = (id: string) => this.call(this.vmSvc, this.vmSvc.listSnapshots, { id });
+  createSnapshot = (id: string, name: string, description: string) =>
+    this.call(this.vmSvc, this.vmSvc.createSnapshot, { vm: { id }, name, description }, COPY_MS);
+  revertSnapshot = (id: string, name: string) =>
+    this.call(this.vmSvc, this.vmSvc.revertSnapshot, { vm: { id }, name }, COPY_MS);
+  deleteSnapshot = (id: string, name: string) =>
+    this.call(this.vmSvc, this.vmSvc.deleteSnapshot, { vm: { id }, name }, COPY_MS);
+
+  // Pools and volumes
+  listPools = (ms = DEFAULT_DEADLINE_MS) => this.call(this.storageSvc, this.storageSvc.listPools, {}, ms);
+  getPool = (name: string) => this.call(this.storageSvc, this.storageSvc.getPool, { name });
+  createPool = (req: CreatePoolRequest) =>
+    this.call(this.storageSvc, this.storageSvc.createPool, req, req.validateOnly ? DEFAULT_DEADLINE_MS : STORAGE_MS);
+  startPool = (name: string) => this.call(this.storageSvc, this.storageSvc.startPool, { name }, STORAGE_MS);
+  stopPool = (name: string) => this.call(this.storageSvc, this.storageSvc.stopPool, { name }, STORAGE_MS);
+  growPool = (name: string, sizeBytes: number) =>
+    this.call(this.storageSvc, this.storageSvc.growPool, { name, sizeBytes }, STORAGE_MS);
+  deletePool = (name: string, deleteBackingFile: boolean) =>
+    this.call(this.storageSvc, this.storageSvc.deletePool, { name, deleteBackingFile }, STORAGE_MS);
+  listVolumes = (pool: string) =>
+    this.call(this.storageSvc, this.storageSvc.listVolumes, ListVolumesRequest.fromPartial({ pool }));
+  getVolume = (pool: string, name: string) => this.call(this.storageSvc, this.storageSvc.getVolume, { pool, name });
+  createVolume = (req: CreateVolumeRequest) =>
+    this.call(this.storageSvc, this.storageSvc.createVolume, req, STORAGE_MS);
+  resizeVolume = (pool: string, name: string, capacityBytes: number) =>
+    this.call(this.storageSvc, this.storageSvc.resizeVolume, { pool, name, capacityBytes }, STORAGE_MS);
+  cloneVolume = (req: CloneVolumeRequest) => this.call(this.storageSvc, this.storageSvc.cloneVolume, req, COPY_MS);
+  deleteVolume = (pool: string, name: string) =>
+    this.call(this.storageSvc, this.storageSvc.deleteVolume, { pool, name }, STORAGE_MS);
+  /** The volume's bytes; an agent error destroys the stream with the mapped error. */
+  downloadVolume = (pool: string, name: string): Readable =>
+    byteStream(this.storageSvc.downloadVolume({ pool, name }), (e) => this.mapError(e));
+
+  /**
+   * Streams `body` into a new volume; `onBytes` hears the running total. A body that breaks off
+   * cancels the call, and the agent removes what it wrote.
+   */
+  uploadVolume(header: UploadVolumeHeader, body: Readable, onBytes: (total: number) => void): Promise<Volume> {
+    return new Promise<Volume>((resolve, reject) => {
+      const call = this.storageSvc.uploadVolume((err, v) => (err ? reject(this.mapError(err)) : resolve(v)));
+      sendBody(
+        call,
+        { msg: { $case: 'header', value: header } },
+        body,
+        (data) => ({ msg: { $case: 'data' as const, value: data } }),
+        onBytes,
+      ).catch((err: unknown) => reject(interrupted(err)));
+    });
+  }
+
+  // OVA
+  /** Streams an OVA in `body` to the agent, which converts its disks; `onProgress` hears each phase. */
+  importOva(header: ImportOvaHeader, body: Readable, onProgress: (p: Progress) => void): Promise<ImportOvaResult> {
+    return new Promise<ImportOvaResult>((resolve, reject) => {
+      const call = this.imageSvc.importOva();
+      let result: ImportOvaResult | undefined;
+      call.on(
+        'data',
+        (e: { event?: { $case: 'progress'; value: Progress } | { $case: 'result'; value: ImportOvaResult } }) => {
+          if (e.event?.$case === 'progress') onProgress(e.event.value);
+          else if (e.event?.$case === 'result') result = e.event.value;
+        },
+      );
+      call.on('error', (err) => reject(this.mapError(err)));
+      call.on('end', () =>
+        result ? resolve(result) : reject(new HttpError(502, `host ${this.label()} ended the import without a result`)),
+      );
+      sendBody(
+        call,
+        { msg: { $case: 'header', value: header } },
+        body,
+        (data) => ({ msg: { $case: 'data' as const, value: data } }),
+        () => undefined,
+      ).catch((err: unknown) => reject(interrupted(err)));
+    });
+  }
+  /** The VM as an OVA (tar) byte stream. */
+  exportOva = (id: string): Readable => byteStream(this.imageSvc.exportOva({ vm: { id } }), (e) => this.mapError(e));
+
+  // Networks
+  listNetworks = () => this.call(this.networkSvc, this.networkSvc.listNetworks, {});
+  getNetwork = (name: string) => this.call(this.networkSvc, this.networkSvc.getNetwork, { name });
+  createNetwork = (spec: NetworkSpec) => this.call(this.networkSvc, this.networkSvc.createNetwork, spec, 120_000);
+  deleteNetwork = (name: string) => this.call(this.networkSvc, this.networkSvc.deleteNetwork, { name }, 120_000);
+  listHostInterfaces = () => this.call(this.networkSvc, this.networkSvc.listHostInterfaces, {});
+
+  mapError(err: unknown): Error {
+    return toHttpError(err, this.label());
+  }
+
+  close(): void {
+    for (const c of [this.hostSvc, this.vmSvc, this.storageSvc, this.imageSvc, this.console, this.networkSvc])
+      c.close();
+    this.channel.close();
+  }
+
+  /** One unary call with a deadline; errors arrive as HttpError. */
+  private call<Req, Res>(
     client: Client,
     method: UnaryMethod<Req, Res>,
     req: Req,
@@ -71,18 +224,9 @@ export class AgentClient {
       );
     });
   }
+}
 
-  /** Deadline for streaming calls. */
-  deadline(ms: number): { deadline: number } {
-    return { deadline: Date.now() + ms };
-  }
-
-  mapError(err: unknown): Error {
-    return toHttpError(err, this.label());
-  }
-
-  close(): void {
-    for (const c of [this.host, this.vm, this.storage, this.image, this.console, this.network]) c.close();
-    this.channel.close();
-  }
+/** The request body broke off before its end (client gone, connection cut, idle timeout). */
+function interrupted(err: unknown): HttpError {
+  return new HttpError(400, `the upload was interrupted: ${err instanceof Error ? err.message : String(err)}`);
 }

@@ -92,7 +92,7 @@ export class HostConnection {
   /** Re-reads one VM after a change made through the server (or an event). */
   async refreshVm(uuid: string): Promise<Vm | undefined> {
     try {
-      const vm = await this.client.call(this.client.vm, this.client.vm.getVm, { id: uuid }, 10_000);
+      const vm = await this.client.getVm(uuid, 10_000);
       this.vms.set(vm.spec!.uuid, vm);
       this.listener.vmChanged(this, vm.spec!.uuid, vm);
       return vm;
@@ -107,7 +107,7 @@ export class HostConnection {
   async syncPools(): Promise<void> {
     let pools: Pool[];
     try {
-      pools = (await this.client.call(this.client.storage, this.client.storage.listPools, {}, 10_000)).pools;
+      pools = (await this.client.listPools(10_000)).pools;
     } catch (err) {
       if (err instanceof HttpError && err.status === 501) return;
       throw err;
@@ -126,7 +126,7 @@ export class HostConnection {
   }
 
   private async syncVms(): Promise<void> {
-    const { vms } = await this.client.call(this.client.vm, this.client.vm.listVms, {}, 15_000);
+    const { vms } = await this.client.listVms(15_000);
     const seen = new Set(vms.map((v) => v.spec!.uuid));
     for (const uuid of [...this.vms.keys()]) {
       if (!seen.has(uuid)) {
@@ -164,7 +164,7 @@ export class HostConnection {
   private async syncInventory(gen: number): Promise<void> {
     while (gen === this.generation && !this.stopped) {
       try {
-        const info = await this.client.call(this.client.host, this.client.host.getHostInfo, {}, 60_000);
+        const info = await this.client.getHostInfo(60_000);
         if (info.hostId !== this.record.id) {
           await this.fail(gen, `a different agent (host id ${info.hostId}) answers at ${this.record.address}`);
           return;
@@ -188,7 +188,7 @@ export class HostConnection {
   /** Opens the watch stream; resolves on its first event, rejects if it fails before one. */
   private openWatch(gen: number): Promise<void> {
     this.watch?.cancel();
-    const call = this.client.host.watch({ metricsIntervalMs: 5_000 });
+    const call = this.client.watch(5_000);
     this.watch = call;
     return new Promise<void>((resolve, reject) => {
       let first = true;

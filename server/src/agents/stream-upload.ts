@@ -1,5 +1,5 @@
-// Streams an incoming byte stream (an HTTP request body) into a gRPC client stream as
-// `data` messages, honouring backpressure on both sides so nothing is buffered in memory.
+// Streams an incoming byte stream (an HTTP request body) into a gRPC client stream: a header
+// message, then `data` messages, honouring backpressure on both sides so nothing is buffered.
 import type { Readable } from 'node:stream';
 import type { ClientWritableStream } from '@grpc/grpc-js';
 
@@ -7,7 +7,28 @@ import type { ClientWritableStream } from '@grpc/grpc-js';
  * gRPC messages cost far less per byte. Memory stays bounded by one message plus backpressure. */
 const MESSAGE_BYTES = 256 * 1024;
 
-export async function pumpBytes<T>(
+/**
+ * Writes `header`, then `body` as data messages, then ends the call; resolves with the byte
+ * count. If the body fails, the call is cancelled (the agent drops what it received) and the
+ * promise rejects with the body's error.
+ */
+export async function sendBody<T>(
+  call: ClientWritableStream<T>,
+  header: T,
+  body: Readable,
+  wrap: (data: Buffer) => T,
+  onBytes: (total: number) => void,
+): Promise<number> {
+  call.write(header);
+  try {
+    return await pumpBytes(body, call, wrap, onBytes);
+  } catch (err) {
+    call.cancel();
+    throw err;
+  }
+}
+
+async function pumpBytes<T>(
   source: Readable,
   call: ClientWritableStream<T>,
   wrap: (data: Buffer) => T,

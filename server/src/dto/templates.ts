@@ -1,10 +1,11 @@
-// Templates: OVA files imported into a pool (streamed straight to the agent), kept as records
+// Templates: OVA files imported into a pool (an upload streamed straight to the agent), kept as records
 // in the server's db; deploying clones the template volumes and defines a VM from its spec.
 import { arr, bool, int, named, obj, opt, str } from '../schema/schema.js';
 import type { Infer } from '../schema/schema.js';
 import type { Operation } from './operation.js';
 import { objectName, timestamp } from './common.js';
 import { TaskDto } from './tasks.js';
+import { UploadDto } from './uploads.js';
 import { CdromDto, DiskDto, NicDto, cpuCount } from './vms.js';
 
 export const TemplateDto = named(
@@ -33,12 +34,17 @@ export const TemplateDto = named(
 );
 export type TemplateDto = Infer<typeof TemplateDto>;
 
-export const ImportOvaQuery = obj({
-  hostId: str({ minLength: 1 }),
-  pool: objectName(),
-  name: opt(objectName('template name; default from the OVF')),
-  fileName: opt(str({ maxLength: 255 })),
-});
+export const OvaUploadDto = named(
+  'OvaUploadDto',
+  obj({
+    hostId: str({ minLength: 1 }),
+    pool: objectName(),
+    name: opt(objectName('template name; default from the OVF')),
+    fileName: opt(str({ maxLength: 255 })),
+    sizeBytes: int({ min: 1, description: 'the size of the OVA: the Content-Length of the PUT' }),
+  }),
+);
+export type OvaUploadDto = Infer<typeof OvaUploadDto>;
 
 export const UpdateTemplateDto = named(
   'UpdateTemplateDto',
@@ -59,10 +65,69 @@ export type DeployTemplateDto = Infer<typeof DeployTemplateDto>;
 export const DeleteTemplateQuery = obj({ keepVolumes: opt(str({ pattern: '^(true|false)$' })) });
 
 export const templateOperations: Operation[] = [
-  { id: 'listTemplates', method: 'GET', path: '/api/v1/templates', tag: 'templates', role: 'viewer', status: 200, response: arr(TemplateDto), summary: 'All templates' },
-  { id: 'getTemplate', method: 'GET', path: '/api/v1/templates/:id', tag: 'templates', role: 'viewer', status: 200, response: TemplateDto, summary: 'One template' },
-  { id: 'importOva', method: 'POST', path: '/api/v1/templates/import', tag: 'templates', role: 'operator', body: 'stream', query: ImportOvaQuery, status: 201, response: TemplateDto, summary: 'Upload an OVA (raw body, Content-Length) streamed to the host for conversion; a task "ova.import" shows progress' },
-  { id: 'updateTemplate', method: 'PATCH', path: '/api/v1/templates/:id', tag: 'templates', role: 'operator', body: UpdateTemplateDto, status: 200, response: TemplateDto, summary: 'Rename / describe' },
-  { id: 'deleteTemplate', method: 'DELETE', path: '/api/v1/templates/:id', tag: 'templates', role: 'operator', query: DeleteTemplateQuery, status: 204, summary: 'Delete the template and its volumes (?keepVolumes=true keeps them)' },
-  { id: 'deployTemplate', method: 'POST', path: '/api/v1/templates/:id/deploy', tag: 'templates', role: 'operator', body: DeployTemplateDto, status: 202, response: TaskDto, summary: "Create a VM on the template's host: clone volumes, define (sockets, cores per socket and memory default to the template's; every NIC gets a new MAC), optionally start. Task result: {vmId}" },
+  {
+    id: 'listTemplates',
+    method: 'GET',
+    path: '/api/v1/templates',
+    tag: 'templates',
+    role: 'viewer',
+    status: 200,
+    response: arr(TemplateDto),
+    summary: 'All templates',
+  },
+  {
+    id: 'getTemplate',
+    method: 'GET',
+    path: '/api/v1/templates/:id',
+    tag: 'templates',
+    role: 'viewer',
+    status: 200,
+    response: TemplateDto,
+    summary: 'One template',
+  },
+  {
+    id: 'openOvaImport',
+    method: 'POST',
+    path: '/api/v1/templates/uploads',
+    tag: 'templates',
+    role: 'operator',
+    body: OvaUploadDto,
+    status: 202,
+    response: UploadDto,
+    summary:
+      'Open the upload of an OVA, streamed to the host for conversion: the task "ova.import" (result: {templateId}) and the URL to PUT the file to',
+  },
+  {
+    id: 'updateTemplate',
+    method: 'PATCH',
+    path: '/api/v1/templates/:id',
+    tag: 'templates',
+    role: 'operator',
+    body: UpdateTemplateDto,
+    status: 200,
+    response: TemplateDto,
+    summary: 'Rename / describe',
+  },
+  {
+    id: 'deleteTemplate',
+    method: 'DELETE',
+    path: '/api/v1/templates/:id',
+    tag: 'templates',
+    role: 'operator',
+    query: DeleteTemplateQuery,
+    status: 204,
+    summary: 'Delete the template and its volumes (?keepVolumes=true keeps them)',
+  },
+  {
+    id: 'deployTemplate',
+    method: 'POST',
+    path: '/api/v1/templates/:id/deploy',
+    tag: 'templates',
+    role: 'operator',
+    body: DeployTemplateDto,
+    status: 202,
+    response: TaskDto,
+    summary:
+      "Create a VM on the template's host: clone volumes, define (sockets, cores per socket and memory default to the template's; every NIC gets a new MAC), optionally start. Task result: {vmId}",
+  },
 ];

@@ -2,7 +2,6 @@
 import type { CloneVmDto, CreateSnapshotDto, CreateVmDto, UpdateVmDto } from '../dto/vms.js';
 import type { Services } from '../compose.js';
 import type { Handlers } from './handler.js';
-import { streamChunks } from './stream-chunks.js';
 
 export function vmHandlers(s: Services): Handlers {
   const act = (a: 'start' | 'forceOff' | 'reboot' | 'reset' | 'pause' | 'resume') =>
@@ -37,11 +36,10 @@ export function vmHandlers(s: Services): Handlers {
     revertSnapshot: ({ params, principal }) => s.vms.revertSnapshot(params.id!, params.name!, principal.label),
     deleteSnapshot: ({ params, principal }) => s.vms.deleteSnapshot(params.id!, params.name!, principal.label),
     exportVm: ({ params, ctx }) => {
-      const { agent, vm } = s.vms.online(params.id!);
-      const stream = agent.image.exportOva({ vm: { id: vm.spec!.uuid } });
+      const { name, stream } = s.vms.exportOva(params.id!);
       ctx.type = 'application/x-tar';
-      ctx.attachment(`${vm.spec!.name}.ova`);
-      ctx.body = streamChunks(stream, (e) => agent.mapError(e));
+      ctx.attachment(`${name}.ova`);
+      ctx.body = stream;
     },
     createConsoleTicket: ({ params, principal }) => {
       s.vms.online(params.id!);

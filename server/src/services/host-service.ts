@@ -103,7 +103,7 @@ export class HostService {
     let agentReleased = true;
     let message = `host ${c.record.name} removed; its agent left this vDC and shows a new join token`;
     try {
-      await c.client.call(c.client.host, c.client.host.leave, { vdcId: this.vdc.id }, LEAVE_DEADLINE_MS);
+      await c.client.leave(this.vdc.id, LEAVE_DEADLINE_MS);
     } catch (err) {
       agentReleased = false;
       const why = err instanceof Error ? err.message : String(err);

@@ -9,42 +9,37 @@ export class NetworkService {
 
   async list(hostId: string): Promise<NetworkDto[]> {
     const a = this.pool.get(hostId).requireOnline();
-    return (await a.call(a.network, a.network.listNetworks, {})).networks.map((n) => toNetworkDto(n, hostId));
+    return (await a.listNetworks()).networks.map((n) => toNetworkDto(n, hostId));
   }
 
   async get(hostId: string, name: string): Promise<NetworkDto> {
     const a = this.pool.get(hostId).requireOnline();
-    return toNetworkDto(await a.call(a.network, a.network.getNetwork, { name }), hostId);
+    return toNetworkDto(await a.getNetwork(name), hostId);
   }
 
   async create(hostId: string, req: CreateNetworkDto): Promise<NetworkDto> {
     const a = this.pool.get(hostId).requireOnline();
-    const n = await a.call(
-      a.network,
-      a.network.createNetwork,
-      {
-        name: req.name,
-        kind: networkKind.num(req.kind),
-        subnet: req.subnet ?? '',
-        dhcpStart: req.dhcpStart ?? '',
-        dhcpEnd: req.dhcpEnd ?? '',
-        bridge: req.bridge ?? '',
-        uplink: req.uplink ?? '',
-        vlanId: req.vlanId ?? 0,
-        confirmManagementMove: req.confirmManagementMove ?? false,
-      },
-      120_000,
-    );
+    const n = await a.createNetwork({
+      name: req.name,
+      kind: networkKind.num(req.kind),
+      subnet: req.subnet ?? '',
+      dhcpStart: req.dhcpStart ?? '',
+      dhcpEnd: req.dhcpEnd ?? '',
+      bridge: req.bridge ?? '',
+      uplink: req.uplink ?? '',
+      vlanId: req.vlanId ?? 0,
+      confirmManagementMove: req.confirmManagementMove ?? false,
+    });
     return toNetworkDto(n, hostId);
   }
 
   async delete(hostId: string, name: string): Promise<void> {
     const a = this.pool.get(hostId).requireOnline();
-    await a.call(a.network, a.network.deleteNetwork, { name }, 120_000);
+    await a.deleteNetwork(name);
   }
 
   async interfaces(hostId: string): Promise<HostInterfaceDto[]> {
     const a = this.pool.get(hostId).requireOnline();
-    return (await a.call(a.network, a.network.listHostInterfaces, {})).interfaces.map(toHostInterfaceDto);
+    return (await a.listHostInterfaces()).interfaces.map(toHostInterfaceDto);
   }
 }

@@ -81,13 +81,9 @@ export class TaskService {
     return { dto: { ...rec }, done };
   }
 
-  /** Starts a task and waits for it; throws its error (for synchronous uploads). */
+  /** Starts a task and waits for it; throws its error. */
   async runToEnd(info: TaskStart, work: (t: TaskContext) => Promise<unknown>): Promise<TaskRecord> {
-    const { done } = await this.start(info, work);
-    const rec = await done;
-    if (rec.status === 'failed')
-      throw (rec as TaskRecord & { cause?: unknown }).cause ?? new HttpError(500, rec.error ?? 'failed');
-    return rec;
+    return finished((await this.start(info, work)).done);
   }
 
   list(limit: number, before?: string, status?: string): TaskDto[] {
@@ -134,4 +130,12 @@ export class TaskService {
     this.events.publish('task', rec);
     return rec;
   }
+}
+
+/** The task once it ended; a failed task throws the error it failed with. */
+export async function finished(done: Promise<TaskRecord>): Promise<TaskRecord> {
+  const rec = await done;
+  if (rec.status === 'failed')
+    throw (rec as TaskRecord & { cause?: unknown }).cause ?? new HttpError(500, rec.error ?? 'failed');
+  return rec;
 }

@@ -7,6 +7,7 @@ import { NicKind, NicModel, VmSpec } from '@quantix/proto/v1/vm.js';
 import { TemplateService, deploySpec } from './template-service.js';
 import { EventHub } from './event-hub.js';
 import type { TaskService } from './task-service.js';
+import type { UploadService } from './upload-service.js';
 import type { AgentPool } from '../agents/agent-pool.js';
 import type { HostConnection } from '../agents/host-connection.js';
 import type { TemplateRepo } from '../store/log-repo.js';
@@ -29,7 +30,12 @@ const template: TemplateRecord = {
       cores: 2,
       memoryMib: 512,
       disks: [{ pool: 'data', volume: 'qxt-srv-tpl-disk0', bus: 1 }],
-      nics: OVA_MACS.map((mac) => ({ kind: NicKind.NIC_KIND_NETWORK, source: 'default', model: NicModel.NIC_MODEL_E1000, mac })),
+      nics: OVA_MACS.map((mac) => ({
+        kind: NicKind.NIC_KIND_NETWORK,
+        source: 'default',
+        model: NicModel.NIC_MODEL_E1000,
+        mac,
+      })),
     }),
   ),
   osType: '',
@@ -45,16 +51,16 @@ function fixture() {
   const clones: string[] = [];
   let n = 0;
   const agent = {
-    storage: { cloneVolume: 'cloneVolume', deleteVolume: 'deleteVolume' },
-    vm: { defineVm: 'defineVm', startVm: 'startVm' },
-    call: (_svc: unknown, method: string, req: { spec?: VmSpec; targetName?: string }) => {
-      if (method === 'cloneVolume') clones.push(req.targetName!);
-      if (method === 'defineVm') {
-        defined.push(req.spec!);
-        return Promise.resolve({ spec: { ...req.spec!, uuid: `qxt-srv-uuid-${++n}` } });
-      }
+    cloneVolume: (req: { targetName: string }) => {
+      clones.push(req.targetName);
       return Promise.resolve({});
     },
+    deleteVolume: () => Promise.resolve(),
+    defineVm: (spec: VmSpec) => {
+      defined.push(spec);
+      return Promise.resolve({ spec: { ...spec, uuid: `qxt-srv-uuid-${++n}` } });
+    },
+    startVm: () => Promise.resolve({}),
   };
   const host = {
     record: { id: template.hostId, name: 'qxt-srv-host', clusterId: null, maintenance: false },
@@ -70,8 +76,11 @@ function fixture() {
       return Promise.resolve({ dto: {}, done: runs.at(-1) });
     },
   } as unknown as TaskService;
-  const repo = { byId: (id: string) => (id === template.id ? template : undefined), list: () => [template] } as unknown as TemplateRepo;
-  const svc = new TemplateService(repo, pool, tasks, new EventHub());
+  const repo = {
+    byId: (id: string) => (id === template.id ? template : undefined),
+    list: () => [template],
+  } as unknown as TemplateRepo;
+  const svc = new TemplateService(repo, pool, tasks, new EventHub(), {} as UploadService);
   return { svc, defined, clones, runs };
 }
 
@@ -80,11 +89,17 @@ test('a deploy takes the chosen sockets, cores per socket and memory, else the t
   await svc.deploy(template.id, { name: 'qxt-srv-a', sockets: 1, cores: 6, memoryMib: 1024 }, 'admin');
   await svc.deploy(template.id, { name: 'qxt-srv-b' }, 'admin');
   await Promise.all(runs);
-  assert.deepEqual(defined.map((s) => [s.name, s.sockets, s.cores, s.memoryMib]), [
-    ['qxt-srv-a', 1, 6, 1024],
-    ['qxt-srv-b', 2, 2, 512],
-  ]);
-  assert.deepEqual(defined[0]!.disks.map((d) => [d.pool, d.volume]), [['data', 'qxt-srv-a-disk0']]);
+  assert.deepEqual(
+    defined.map((s) => [s.name, s.sockets, s.cores, s.memoryMib]),
+    [
+      ['qxt-srv-a', 1, 6, 1024],
+      ['qxt-srv-b', 2, 2, 512],
+    ],
+  );
+  assert.deepEqual(
+    defined[0]!.disks.map((d) => [d.pool, d.volume]),
+    [['data', 'qxt-srv-a-disk0']],
+  );
 });
 
 test('every deploy leaves the NIC MACs to libvirt instead of repeating the OVAâ€™s', async () => {
@@ -93,12 +108,19 @@ test('every deploy leaves the NIC MACs to libvirt instead of repeating the OVAâ€
   await svc.deploy(template.id, { name: 'qxt-srv-b' }, 'admin');
   await Promise.all(runs);
   for (const spec of defined) {
-    assert.deepEqual(spec.nics.map((nic) => [nic.source, nic.model, nic.mac]), [
-      ['default', NicModel.NIC_MODEL_E1000, ''],
-      ['default', NicModel.NIC_MODEL_E1000, ''],
-    ]);
+    assert.deepEqual(
+      spec.nics.map((nic) => [nic.source, nic.model, nic.mac]),
+      [
+        ['default', NicModel.NIC_MODEL_E1000, ''],
+        ['default', NicModel.NIC_MODEL_E1000, ''],
+      ],
+    );
   }
-  assert.deepEqual(VmSpec.fromJSON(template.spec).nics.map((nic) => nic.mac), OVA_MACS, 'the template keeps its own record');
+  assert.deepEqual(
+    VmSpec.fromJSON(template.spec).nics.map((nic) => nic.mac),
+    OVA_MACS,
+    'the template keeps its own record',
+  );
 });
 
 test('more than 256 vCPUs is refused before any volume is cloned', async () => {
@@ -115,5 +137,8 @@ test('deploySpec without cloned volumes keeps the template disks (pure)', () => 
   assert.equal(s.sockets, 2);
   assert.equal(s.cores, 3);
   assert.equal(s.uuid, '');
-  assert.deepEqual(s.disks.map((d) => d.volume), ['qxt-srv-tpl-disk0']);
+  assert.deepEqual(
+    s.disks.map((d) => d.volume),
+    ['qxt-srv-tpl-disk0'],
+  );
 });

@@ -1,20 +1,21 @@
-// Templates: an OVA streamed from the request body straight into ImageService.ImportOva (no
-// buffering; a task shows progress), kept as a record in the db; deploy = clone the template's
-// volumes on its host, then DefineVm from the stored spec with the caller's CPU/memory and fresh
-// NIC MACs (undone on failure).
+// Templates: an OVA upload (upload-service.ts) streamed straight into the agent's import (no
+// buffering; the task "ova.import" shows progress), kept as a record in the db; deploy = clone
+// the template's volumes on its host, then define a VM from the stored spec with the caller's
+// CPU/memory and fresh NIC MACs (undone on failure).
 import type { Readable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
-import type { ImportOvaEvent, ImportOvaRequest, ImportOvaResult } from '@quantix/proto/v1/image.js';
 import { VmSpec } from '@quantix/proto/v1/vm.js';
-import type { DeployTemplateDto, TemplateDto } from '../dto/templates.js';
+import type { DeployTemplateDto, OvaUploadDto, TemplateDto } from '../dto/templates.js';
 import type { TaskDto } from '../dto/tasks.js';
+import type { UploadDto } from '../dto/uploads.js';
 import { HttpError, badRequest, conflict, notFound } from '../errors.js';
 import type { AgentPool } from '../agents/agent-pool.js';
-import { pumpBytes } from '../agents/stream-upload.js';
 import type { TemplateRepo } from '../store/log-repo.js';
 import type { TemplateRecord } from '../store/records.js';
 import type { EventHub } from './event-hub.js';
 import type { TaskService } from './task-service.js';
+import type { UploadService } from './upload-service.js';
+import type { Principal } from './auth-service.js';
 import { refuseNewVms } from './cluster-service.js';
 import { specFields } from './dto-mapping.js';
 
@@ -48,6 +49,7 @@ export class TemplateService {
     private readonly pool: AgentPool,
     private readonly tasks: TaskService,
     private readonly events: EventHub,
+    private readonly uploads: UploadService,
   ) {}
 
   list(): TemplateDto[] {
@@ -60,7 +62,8 @@ export class TemplateService {
 
   async update(id: string, change: { name?: string; description?: string }): Promise<TemplateDto> {
     this.record(id);
-    if (change.name && this.repo.list().some((t) => t.name === change.name && t.id !== id)) throw conflict(`template "${change.name}" already exists`);
+    if (change.name && this.repo.list().some((t) => t.name === change.name && t.id !== id))
+      throw conflict(`template "${change.name}" already exists`);
     const t = (await this.repo.update(id, change))!;
     const dto = this.dto(t);
     this.events.publish('template', dto);
@@ -72,7 +75,7 @@ export class TemplateService {
     if (!keepVolumes) {
       const a = this.pool.get(t.hostId).requireOnline();
       for (const v of t.volumes) {
-        await a.call(a.storage, a.storage.deleteVolume, { pool: t.pool, name: v }).catch((err: unknown) => {
+        await a.deleteVolume(t.pool, v).catch((err: unknown) => {
           if (!(err instanceof HttpError && err.status === 404)) throw err;
         });
       }
@@ -81,38 +84,26 @@ export class TemplateService {
     this.events.publish('template', { id, removed: true });
   }
 
-  /** Streams the OVA in `body` to the host; resolves with the new template. */
-  async importOva(
-    q: { hostId: string; pool: string; name?: string; fileName?: string },
-    sizeBytes: number,
-    body: Readable,
-    user: string,
-  ): Promise<TemplateDto> {
+  /** Opens an OVA upload: the task "ova.import" (result: {templateId}) and its upload URL. */
+  openImport(q: OvaUploadDto, principal: Principal): Promise<UploadDto> {
     const c = this.pool.get(q.hostId);
     const agent = c.requireOnline();
-    if (q.name && this.repo.list().some((t) => t.name === q.name)) throw conflict(`template "${q.name}" already exists`);
+    if (q.name && this.repo.list().some((t) => t.name === q.name))
+      throw conflict(`template "${q.name}" already exists`);
     const label = q.name ?? q.fileName ?? 'OVA';
-    const rec = await this.tasks.runToEnd({ kind: 'ova.import', target: { type: 'template', id: '', name: label }, hostId: q.hostId, user }, async (t) => {
-      const call = agent.image.importOva();
-      const result = new Promise<ImportOvaResult>((resolve, reject) => {
-        let got: ImportOvaResult | undefined;
-        call.on('data', (e: ImportOvaEvent) => {
-          if (e.event?.$case === 'progress') {
-            const p = e.event.value;
-            t.progress(p.percent >= 0 ? p.percent : null, p.phase);
-            if (p.message) t.log(p.message);
-          } else if (e.event?.$case === 'result') got = e.event.value;
-        });
-        call.on('error', (err) => reject(agent.mapError(err)));
-        call.on('end', () => (got ? resolve(got) : reject(new HttpError(502, `host ${c.record.name} ended the import without a result`))));
-      });
-      call.write({ msg: { $case: 'header', value: { pool: q.pool, name: q.name ?? '', sizeBytes } } } as ImportOvaRequest);
+    const { sizeBytes } = q;
+    const task = {
+      kind: 'ova.import',
+      target: { type: 'template', id: '', name: label },
+      hostId: q.hostId,
+      user: principal.label,
+    };
+    return this.uploads.open(task, principal.user.id, sizeBytes, async (body: Readable, t) => {
       t.progress(0, 'receiving');
-      pumpBytes(body, call, (data) => ({ msg: { $case: 'data' as const, value: data } }), () => undefined).catch((err: unknown) => {
-        call.cancel();
-        t.log(`upload interrupted: ${err instanceof Error ? err.message : String(err)}`);
+      const r = await agent.importOva({ pool: q.pool, name: q.name ?? '', sizeBytes }, body, (p) => {
+        t.progress(p.percent >= 0 ? p.percent : null, p.phase);
+        if (p.message) t.log(p.message);
       });
-      const r = await result;
       const spec = r.spec;
       const record: TemplateRecord = {
         id: randomUUID(),
@@ -132,7 +123,6 @@ export class TemplateService {
       this.events.publish('template', this.dto(record));
       return { templateId: record.id };
     });
-    return this.get((rec.result as { templateId: string }).templateId);
   }
 
   async deploy(id: string, req: DeployTemplateDto, user: string): Promise<TaskDto> {
@@ -142,33 +132,45 @@ export class TemplateService {
     refuseNewVms(c);
     const probe = deploySpec(t, req, []);
     if (probe.sockets * probe.cores > MAX_VCPUS) {
-      throw badRequest(`cores: ${probe.sockets} sockets × ${probe.cores} cores is more than ${MAX_VCPUS} vCPUs`, req.cores ? 'cores' : 'sockets');
+      throw badRequest(
+        `cores: ${probe.sockets} sockets × ${probe.cores} cores is more than ${MAX_VCPUS} vCPUs`,
+        req.cores ? 'cores' : 'sockets',
+      );
     }
-    const { dto } = await this.tasks.start({ kind: 'template.deploy', target: { type: 'template', id, name: req.name }, hostId: t.hostId, user }, async (task) => {
-      const cloned: string[] = [];
-      try {
-        for (const [i, v] of t.volumes.entries()) {
-          const target = `${req.name}-disk${i}`;
-          task.log(`cloning ${t.pool}/${v} → ${target}`);
-          task.progress((i / Math.max(1, t.volumes.length)) * 80, 'cloning');
-          await agent.call(agent.storage, agent.storage.cloneVolume, { pool: t.pool, name: v, targetName: target, targetPool: '', linked: req.linked ?? false }, 3_600_000);
-          cloned.push(target);
-        }
-        const spec = deploySpec(t, req, cloned);
-        task.progress(85, 'defining');
-        const vm = await agent.call(agent.vm, agent.vm.defineVm, { spec }, 120_000);
-        cloned.length = 0;
-        await c.refreshVm(vm.spec!.uuid);
-        if (req.start) {
-          await agent.call(agent.vm, agent.vm.startVm, { id: vm.spec!.uuid }, 180_000);
+    const { dto } = await this.tasks.start(
+      { kind: 'template.deploy', target: { type: 'template', id, name: req.name }, hostId: t.hostId, user },
+      async (task) => {
+        const cloned: string[] = [];
+        try {
+          for (const [i, v] of t.volumes.entries()) {
+            const target = `${req.name}-disk${i}`;
+            task.log(`cloning ${t.pool}/${v} → ${target}`);
+            task.progress((i / Math.max(1, t.volumes.length)) * 80, 'cloning');
+            await agent.cloneVolume({
+              pool: t.pool,
+              name: v,
+              targetName: target,
+              targetPool: '',
+              linked: req.linked ?? false,
+            });
+            cloned.push(target);
+          }
+          const spec = deploySpec(t, req, cloned);
+          task.progress(85, 'defining');
+          const vm = await agent.defineVm(spec);
+          cloned.length = 0;
           await c.refreshVm(vm.spec!.uuid);
+          if (req.start) {
+            await agent.startVm(vm.spec!.uuid);
+            await c.refreshVm(vm.spec!.uuid);
+          }
+          return { vmId: vm.spec!.uuid, hostId: t.hostId };
+        } catch (err) {
+          for (const v of cloned) await agent.deleteVolume(t.pool, v).catch(() => undefined);
+          throw err;
         }
-        return { vmId: vm.spec!.uuid, hostId: t.hostId };
-      } catch (err) {
-        for (const v of cloned) await agent.call(agent.storage, agent.storage.deleteVolume, { pool: t.pool, name: v }).catch(() => undefined);
-        throw err;
-      }
-    });
+      },
+    );
     return dto;
   }
 

@@ -27,9 +27,14 @@ test('a host in maintenance refuses new VMs placed on it by hand', async () => {
   } as unknown as TaskService;
   const svc = new VmService(pool, new InventoryService(new EventHub()), {} as ClusterService, tasks);
   const inMaintenance = (e: unknown) =>
-    e instanceof HttpError && e.status === 409 && e.message === 'host qxt-srv-maint is in maintenance: no new VMs are placed there';
+    e instanceof HttpError &&
+    e.status === 409 &&
+    e.message === 'host qxt-srv-maint is in maintenance: no new VMs are placed there';
 
-  await assert.rejects(svc.create({ name: 'qxt-srv-new', pool: 'data', memoryMib: 128, hostId: 'qxt-srv-h1' }, 'admin'), inMaintenance);
+  await assert.rejects(
+    svc.create({ name: 'qxt-srv-new', pool: 'data', memoryMib: 128, hostId: 'qxt-srv-h1' }, 'admin'),
+    inMaintenance,
+  );
   await assert.rejects(svc.clone('qxt-srv-uuid', { name: 'qxt-srv-copy' }, 'admin'), inMaintenance);
 });
 
@@ -46,11 +51,10 @@ function updateFixture(macs: string[]) {
   const vm = { spec } as Vm;
   const applied: VmSpec[] = [];
   const agent = {
-    vm: { getVm: 'getVm', updateVm: 'updateVm' },
-    call: (_svc: unknown, method: string, req: { spec?: VmSpec }) => {
-      if (method === 'getVm') return Promise.resolve(vm);
-      applied.push(req.spec!);
-      return Promise.resolve({ spec: req.spec });
+    getVm: () => Promise.resolve(vm),
+    updateVm: (_id: string, spec: VmSpec) => {
+      applied.push(spec);
+      return Promise.resolve({ spec });
     },
   };
   const host = {
@@ -68,25 +72,41 @@ function updateFixture(macs: string[]) {
 test('a NIC can be added to a VM that has none; libvirt picks its MAC', async () => {
   const { svc, applied } = updateFixture([]);
   const dto = await svc.update('qxt-srv-nics', { nics: [{ kind: 'network', source: 'lan', model: 'e1000' }] });
-  assert.deepEqual(applied[0]!.nics.map((n) => [n.kind, n.source, n.model, n.mac]), [[NicKind.NIC_KIND_NETWORK, 'lan', NicModel.NIC_MODEL_E1000, '']]);
+  assert.deepEqual(
+    applied[0]!.nics.map((n) => [n.kind, n.source, n.model, n.mac]),
+    [[NicKind.NIC_KIND_NETWORK, 'lan', NicModel.NIC_MODEL_E1000, '']],
+  );
   assert.deepEqual(dto.nics, [{ kind: 'network', source: 'lan', model: 'e1000', mac: '' }]);
 });
 
 test('removing the first NIC and adding one gives the new NIC a fresh MAC, not the kept one', async () => {
   const { svc, applied } = updateFixture(['52:54:00:00:00:0a', '52:54:00:00:00:0b']);
-  await svc.update('qxt-srv-nics', { nics: [{ kind: 'network', source: 'lan', mac: '52:54:00:00:00:0b' }, { kind: 'network', source: 'wan' }] });
+  await svc.update('qxt-srv-nics', {
+    nics: [
+      { kind: 'network', source: 'lan', mac: '52:54:00:00:00:0b' },
+      { kind: 'network', source: 'wan' },
+    ],
+  });
   const macs = applied[0]!.nics.map((n) => n.mac);
   assert.equal(macs[0], '52:54:00:00:00:0b');
   assert.match(macs[1]!, /^52:54:00(:[0-9a-f]{2}){3}$/);
   assert.notEqual(macs[1], '52:54:00:00:00:0b');
   await svc.update('qxt-srv-nics', { nics: [{ kind: 'network', source: 'wan' }] });
-  assert.deepEqual(applied[1]!.nics.map((n) => [n.source, n.mac]), [['wan', '52:54:00:00:00:0a']], 'a NIC given without a MAC keeps the one at its position');
+  assert.deepEqual(
+    applied[1]!.nics.map((n) => [n.source, n.mac]),
+    [['wan', '52:54:00:00:00:0a']],
+    'a NIC given without a MAC keeps the one at its position',
+  );
   await svc.update('qxt-srv-nics', { nics: [] });
   assert.deepEqual(applied[2]!.nics, [], 'every NIC can be removed');
 });
 
 test('nicMacsForUpdate never hands out a MAC twice', () => {
   const fresh = ['52:54:00:00:00:0b', '52:54:00:00:00:0c'];
-  const macs = nicMacsForUpdate([{ mac: '52:54:00:00:00:0B' }, {}, {}], [{ mac: '52:54:00:00:00:0a' }, { mac: '52:54:00:00:00:0b' }], () => fresh.shift()!);
+  const macs = nicMacsForUpdate(
+    [{ mac: '52:54:00:00:00:0B' }, {}, {}],
+    [{ mac: '52:54:00:00:00:0a' }, { mac: '52:54:00:00:00:0b' }],
+    () => fresh.shift()!,
+  );
   assert.deepEqual(macs, ['52:54:00:00:00:0B', '52:54:00:00:00:0c', '']);
 });

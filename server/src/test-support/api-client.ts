@@ -2,6 +2,8 @@
 // session cookie and CSRF token, or a Bearer token, like the UI or a script would.
 import { request } from 'node:https';
 import type { Readable } from 'node:stream';
+import type { TaskDto } from '../dto/tasks.js';
+import type { UploadDto } from '../dto/uploads.js';
 
 export interface ApiResponse<T = unknown> {
   status: number;
@@ -66,6 +68,29 @@ export class ApiClient {
       if (opts.stream) opts.stream.pipe(req);
       else req.end(payload);
     });
+  }
+
+  /**
+   * An upload in its two steps: POST `open` to `openPath` (202: the task and the upload URL), then
+   * PUT `stream` (`open.sizeBytes` long) to that URL. `reply` is the PUT's answer (the finished
+   * task, or the error), or the POST's when that refused.
+   */
+  async upload(
+    openPath: string,
+    open: Record<string, unknown> & { sizeBytes: number },
+    stream: Readable,
+    headers: Record<string, string> = {},
+  ): Promise<{ opened: ApiResponse<UploadDto>; reply: ApiResponse<TaskDto> }> {
+    const opened = await this.request<UploadDto>('POST', openPath, { body: open });
+    if (opened.status !== 202) {
+      stream.destroy();
+      return { opened, reply: opened as ApiResponse<never> };
+    }
+    const reply = await this.request<TaskDto>('PUT', opened.json.uploadUrl, {
+      stream,
+      headers: { 'Content-Length': String(open.sizeBytes), 'Content-Type': 'application/octet-stream', ...headers },
+    });
+    return { opened, reply };
   }
 
   async login(username: string, password: string): Promise<ApiResponse<{ csrfToken: string }>> {

@@ -185,20 +185,19 @@ describe('volumes', () => {
   };
 
   /**
-   * Sends `bytes` as a streamed request body: the first half, then `meanwhile()` once a hidden
+   * Uploads `bytes` (opened at `openPath` with `open`): the first half, then `meanwhile()` once a hidden
    * file starting with `marker` shows the transfer running in the pool, then the rest.
    */
   const streamed = async (
     pool: TestPool,
-    method: string,
-    path: string,
+    openPath: string,
+    open: Record<string, unknown>,
     bytes: Buffer,
     marker: string,
     meanwhile: () => Promise<void>,
   ) => {
     const body = new PassThrough();
-    const headers = { 'Content-Type': 'application/octet-stream', 'Content-Length': String(bytes.length) };
-    const reply = api.request(method, path, { stream: body, headers });
+    const reply = api.upload(openPath, { ...open, sizeBytes: bytes.length }, body).then((u) => u.reply);
     body.write(bytes.subarray(0, bytes.length >> 1));
     try {
       await eventually('the transfer running on the host', async () =>
@@ -214,11 +213,12 @@ describe('volumes', () => {
   attack('a pool cannot be stopped or deleted while an upload runs into it', async () => {
     const pool = await createPool('vol-upload');
     const raw = Buffer.alloc(8 * 1024 * 1024, 7);
-    const path = `/api/v1/hosts/${hostId}/pools/${pool.name}/volumes/up.raw/content?format=raw`;
-    const uploaded = await streamed(pool, 'PUT', path, raw, '.qx-upload-', () =>
+    const path = `/api/v1/hosts/${hostId}/pools/${pool.name}/uploads`;
+    const uploaded = await streamed(pool, path, { name: 'up.raw', format: 'raw' }, raw, '.qx-upload-', () =>
       refusedWhileRunning(pool, /upload of volume up\.raw/),
     );
-    assert.equal(uploaded.status, 201, uploaded.text);
+    assert.equal(uploaded.status, 200, uploaded.text);
+    assert.equal(uploaded.json.status, 'succeeded');
     await stopAndDelete(pool);
   });
 
@@ -232,11 +232,12 @@ describe('volumes', () => {
     assert.equal(ova.status, 200, ova.text.slice(0, 200));
     await succeeded(await api.request<TaskDto>('DELETE', `/api/v1/vms/${vmId}?deleteDisks=true`));
 
-    const path = `/api/v1/templates/import?hostId=${hostId}&pool=${pool.name}&name=${vmName}-tpl`;
-    const imported = await streamed(pool, 'POST', path, ova.raw, '.qx-ova-staging-', () =>
+    const open = { hostId, pool: pool.name, name: `${vmName}-tpl` };
+    const imported = await streamed(pool, '/api/v1/templates/uploads', open, ova.raw, '.qx-ova-staging-', () =>
       refusedWhileRunning(pool, /OVA import/),
     );
-    assert.equal(imported.status, 201, imported.text);
+    assert.equal(imported.status, 200, imported.text);
+    assert.equal(imported.json.status, 'succeeded');
     await stopAndDelete(pool);
   });
 });

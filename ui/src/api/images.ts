@@ -8,14 +8,14 @@ import { uploadFile, type UploadOptions } from './upload.js';
 export const fetchTemplates = (signal?: AbortSignal) => apiGet<TemplateDto[]>('/templates', { signal });
 export const deleteTemplate = (id: string) => apiDelete<void>(`/templates/${encodeURIComponent(id)}`);
 
-/** Streams an OVA to a host's pool; resolves with the template once converted. */
-export function uploadOva(
+/** Streams an OVA to a host's pool; resolves with the template once converted (the task "ova.import"). */
+export async function uploadOva(
   req: { hostId: string; pool: string; file: File; name?: string },
   opts?: UploadOptions,
 ): Promise<TemplateDto> {
-  const q = new URLSearchParams({ hostId: req.hostId, pool: req.pool, fileName: req.file.name });
-  if (req.name) q.set('name', req.name);
-  return uploadFile<TemplateDto>('POST', `/templates/import?${q}`, req.file, opts);
+  const open = { hostId: req.hostId, pool: req.pool, fileName: req.file.name, ...(req.name ? { name: req.name } : {}) };
+  const task = await uploadFile('/templates/uploads', open, req.file, opts);
+  return apiGet<TemplateDto>(`/templates/${encodeURIComponent((task.result as { templateId: string }).templateId)}`);
 }
 
 /**

@@ -1,4 +1,4 @@
-// Storage pools and volumes of each host, ISO/disk uploads (XHR PUT with progress).
+// Storage pools and volumes of each host, ISO/disk uploads (a task, then XHR PUT with progress).
 // Shapes are the server's (server/src/dto/storage.ts). A pool is identified by (hostId, name).
 // No Lit imports.
 import type { CreatePoolDto, GrowPoolDto, PoolDto, VolumeDto } from '@dto/storage.js';
@@ -47,18 +47,15 @@ export function formatForFile(fileName: string): VolumeFormat {
   return 'raw';
 }
 
-/** Uploads an ISO or disk image into a pool with upload progress. */
-export const uploadVolume = (
+/** Uploads an ISO or disk image into a new volume of a pool; resolves with the volume. */
+export async function uploadVolume(
   hostId: string,
   pool: string,
   name: string,
   file: Blob,
   format: VolumeFormat,
   opts?: UploadOptions,
-) =>
-  uploadFile<VolumeDto>(
-    'PUT',
-    `${poolPath(hostId, pool)}/volumes/${encodeURIComponent(name)}/content?format=${format}`,
-    file,
-    opts,
-  );
+): Promise<VolumeDto> {
+  const task = await uploadFile(`${poolPath(hostId, pool)}/uploads`, { name, format }, file, opts);
+  return task.result as VolumeDto;
+}

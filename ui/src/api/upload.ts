@@ -1,17 +1,42 @@
-// File uploads over XHR, because fetch cannot report upload progress. Sends the raw file as the
-// body (streamed by the server) with the CSRF header; reports bytes sent.
-import { errorFromBody, mutationHeaders, sessionEvents } from './client.js';
+// File uploads in the server's two steps: a JSON POST opens the upload (202: its task and a
+// one-time upload URL), then the raw file is PUT to that URL over XHR, because fetch cannot report
+// upload progress. The caller follows the task by its id from the start. No Lit imports.
+import type { TaskDto } from '@dto/tasks.js';
+import type { UploadDto } from '@dto/uploads.js';
+import { apiPost, errorFromBody, mutationHeaders, sessionEvents } from './client.js';
 
 export interface UploadOptions {
+  /** Bytes of the file sent so far. */
   onProgress?: (sent: number, total: number) => void;
+  /** The upload's task, as soon as it is opened (before any byte is sent). */
+  onTask?: (task: TaskDto) => void;
   signal?: AbortSignal;
 }
 
-/** Sends `file` as the raw body to `/api/v1${path}` and resolves with the parsed JSON reply. */
-export function uploadFile<T>(method: 'POST' | 'PUT', path: string, file: Blob, opts: UploadOptions = {}): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
+/**
+ * Opens an upload at `/api/v1${openPath}` with `open` (plus the file's size), then sends `file`;
+ * resolves with the upload's task once it ended well, rejects with its error otherwise.
+ */
+export async function uploadFile(
+  openPath: string,
+  open: object,
+  file: Blob,
+  opts: UploadOptions = {},
+): Promise<TaskDto> {
+  const { task, uploadUrl } = await apiPost<UploadDto>(
+    openPath,
+    { ...open, sizeBytes: file.size },
+    { signal: opts.signal },
+  );
+  opts.onTask?.(task);
+  return sendFile(uploadUrl, file, opts);
+}
+
+/** PUTs `file` as the raw body to `url` (an upload URL) and resolves with the finished task. */
+function sendFile(url: string, file: Blob, opts: UploadOptions): Promise<TaskDto> {
+  return new Promise<TaskDto>((resolve, reject) => {
     const xhr = new XMLHttpRequest();
-    xhr.open(method, `/api/v1${path}`);
+    xhr.open('PUT', url);
     xhr.withCredentials = true;
     xhr.setRequestHeader('Content-Type', 'application/octet-stream');
     xhr.setRequestHeader('Accept', 'application/json');
@@ -19,7 +44,7 @@ export function uploadFile<T>(method: 'POST' | 'PUT', path: string, file: Blob, 
     xhr.upload.onprogress = (e) => opts.onProgress?.(e.loaded, e.lengthComputable ? e.total : file.size);
     xhr.onload = () => {
       if (xhr.status >= 200 && xhr.status < 300) {
-        resolve((xhr.responseText ? JSON.parse(xhr.responseText) : undefined) as T);
+        resolve(JSON.parse(xhr.responseText) as TaskDto);
         return;
       }
       if (xhr.status === 401) sessionEvents.dispatchEvent(new Event('expired'));

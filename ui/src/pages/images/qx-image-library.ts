@@ -48,7 +48,8 @@ export class QxImageLibrary extends LitElement {
   private isos = new ResourceController<VolumeDto[]>(this, async (s) =>
     (await fetchAllVolumes(await fetchPools(s), s)).filter((v) => v.format === 'iso'),
   );
-  private uploadStartedAt = '';
+  /** The ova.import task of the upload under way (its events drive the conversion bar). */
+  private uploadTaskId = '';
   /** Deploy (keyed by template id) and delete of a template. */
   private action = new ActionController(this);
   private task = new TaskController(this);
@@ -94,12 +95,8 @@ export class QxImageLibrary extends LitElement {
 
   private onTask = (e: Event) => {
     const t = (e as CustomEvent<TaskDto>).detail;
-    if (!this.upload || this.upload.phase === 'done' || this.upload.phase === 'failed' || t.kind !== 'ova.import')
-      return;
-    if (t.createdAt < this.uploadStartedAt) return;
-    const converting = this.upload.phase === 'convert' || (t.phase && !/upload|receiv/i.test(t.phase));
-    if (converting)
-      this.upload = { ...this.upload, phase: 'convert', percent: t.progress ?? this.upload.percent, detail: t.phase };
+    if (t.id !== this.uploadTaskId || this.upload?.phase !== 'convert') return;
+    this.upload = { ...this.upload, percent: t.progress ?? this.upload.percent, detail: t.phase };
   };
 
   override connectedCallback(): void {
@@ -124,12 +121,13 @@ export class QxImageLibrary extends LitElement {
       this.error = `${file.name} is not an .ova file.`;
       return;
     }
-    this.uploadStartedAt = new Date(Date.now() - 5000).toISOString();
+    this.uploadTaskId = '';
     this.upload = { file: file.name, phase: 'upload', percent: 0, detail: '' };
     try {
       const tpl = await uploadOva(
         { hostId, pool, file },
         {
+          onTask: (task) => (this.uploadTaskId = task.id),
           onProgress: (sent, total) => {
             if (this.upload?.phase !== 'upload') return;
             const percent = total ? (sent / total) * 100 : 0;
@@ -143,9 +141,7 @@ export class QxImageLibrary extends LitElement {
       this.upload = { file: file.name, phase: 'done', percent: 100, detail: '' };
       this.message = `Template ${tpl.name} imported.`;
     } catch (err) {
-      const failed = recentTasks().find(
-        (t) => t.kind === 'ova.import' && t.status === 'failed' && t.createdAt >= this.uploadStartedAt,
-      );
+      const failed = recentTasks().find((t) => t.id === this.uploadTaskId && t.status === 'failed');
       this.upload = { file: file.name, phase: 'failed', percent: 100, detail: '' };
       this.error = `Import of ${file.name} failed: ${failed?.error ?? (err as Error).message}`;
     } finally {

@@ -1,0 +1,11 @@
+// Route: the body of an opened upload (the open is the resource's own operation).
+import type { Services } from '../compose.js';
+import type { Handlers } from './handler.js';
+import { requireLength } from './upload-length.js';
+
+export function uploadHandlers(s: Services): Handlers {
+  return {
+    sendUpload: ({ params, ctx, principal }) =>
+      s.uploads.receive(params.uploadId!, principal.user.id, requireLength(ctx), ctx.req),
+  };
+}
