@@ -6,7 +6,7 @@
 // raw, ISO and qcow2 whose backing chain stays in the pool are handed to QEMU.
 import { stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { XMLParser } from 'fast-xml-parser';
+import { xmlReader } from './xml/parser.js';
 import { AgentError, ErrorCode, failedPrecondition, notFound } from '../errors.js';
 import { ExecError } from '../exec/run.js';
 import { inspectBackingChain } from '../ova/disk-inspect.js';
@@ -14,7 +14,7 @@ import { checkRecordedBacking, recordedVolumeFormat } from '../storage/volume-fo
 import { Virsh } from './virsh.js';
 import type { ResolvedVolume } from './xml/domain-build.js';
 
-const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', parseTagValue: false });
+const read = xmlReader([]);
 const NOT_FOUND = /Storage volume not found|failed to get vol|Storage pool not found|failed to get pool/i;
 
 async function volumeCall(virsh: Virsh, what: string, args: readonly string[]): Promise<string> {
@@ -47,7 +47,7 @@ export function qemuDriverFormat(libvirtFormat: string): string {
 export async function volumeInfo(virsh: Virsh, pool: string, volume: string): Promise<VolumeInfo> {
   const label = `volume ${pool}/${volume}`;
   const xml = await volumeCall(virsh, label, ['vol-dumpxml', '--pool', pool, volume]);
-  const v = parser.parse(xml).volume ?? {};
+  const v = read(xml).volume ?? {};
   const capacity = v.capacity;
   const path = String(v.target?.path ?? '');
   const libvirtFormat = qemuDriverFormat(String(v.target?.format?.['@type'] ?? 'raw'));

@@ -1,6 +1,6 @@
 // Parses `virsh net-dumpxml` into the fields the agent reports and checks against. Pure.
 // Networks the agent did not make (e.g. libvirt's "default") are read from forward mode and <ip>.
-import { XMLParser } from 'fast-xml-parser';
+import { xmlReader } from '../libvirt/xml/parser.js';
 import { cidrOf, formatCidr, parseIpv4, type Cidr } from './cidr.js';
 
 export interface ParsedNetwork {
@@ -17,40 +17,32 @@ export interface ParsedNetwork {
   vlanId: number;
 }
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@_',
-  removeNSPrefix: true,
-  parseTagValue: false,
-  parseAttributeValue: false,
-  processEntities: true,
-  isArray: (name) => name === 'ip' || name === 'range',
-});
+const read = xmlReader(['ip', 'range']);
 
 type Node = Record<string, unknown>;
 const str = (v: unknown): string => (v === undefined || v === null ? '' : String(v));
 
 export function parseNetworkXml(xml: string): ParsedNetwork {
-  const net = ((parser.parse(xml) as Node).network ?? {}) as Node;
+  const net = ((read(xml) as Node).network ?? {}) as Node;
   const meta = ((net.metadata as Node | undefined)?.network ?? {}) as Node;
-  const forward = str((net.forward as Node | undefined)?.['@_mode']);
+  const forward = str((net.forward as Node | undefined)?.['@mode']);
   const kind = str(meta.kind) || (forward === '' ? 'isolated' : forward);
-  const ipv4 = ((net.ip ?? []) as Node[]).find((ip) => str(ip['@_family']) !== 'ipv6' && ip['@_address']);
+  const ipv4 = ((net.ip ?? []) as Node[]).find((ip) => str(ip['@family']) !== 'ipv6' && ip['@address']);
   let subnet: Cidr | undefined;
   let dhcpStart = '';
   let dhcpEnd = '';
   if (ipv4) {
-    const address = parseIpv4('ip.address', str(ipv4['@_address']));
-    const prefix = ipv4['@_prefix'] !== undefined ? Number(ipv4['@_prefix']) : prefixOfNetmask(str(ipv4['@_netmask']));
+    const address = parseIpv4('ip.address', str(ipv4['@address']));
+    const prefix = ipv4['@prefix'] !== undefined ? Number(ipv4['@prefix']) : prefixOfNetmask(str(ipv4['@netmask']));
     subnet = cidrOf(address, prefix);
     const range = ((ipv4.dhcp as Node | undefined)?.range as Node[] | undefined)?.[0];
-    dhcpStart = str(range?.['@_start']);
-    dhcpEnd = str(range?.['@_end']);
+    dhcpStart = str(range?.['@start']);
+    dhcpEnd = str(range?.['@end']);
   }
   return {
     name: str(net.name),
     kind,
-    bridge: str((net.bridge as Node | undefined)?.['@_name']),
+    bridge: str((net.bridge as Node | undefined)?.['@name']),
     subnet,
     subnetText: subnet ? formatCidr(subnet) : '',
     dhcpStart,

@@ -1,11 +1,11 @@
 // Which libvirt domains use which disk files: every domain's XML (`virsh list --all`,
 // `virsh dumpxml`), disks with a file/block source or a pool/volume source. Lets the storage
 // code refuse to delete or resize what a defined VM uses.
-import { XMLParser } from 'fast-xml-parser';
 import { AgentError, ErrorCode } from '../errors.js';
 import { ExecError } from '../exec/run.js';
 import { DOMAIN_NOT_FOUND } from '../libvirt/domain.js';
 import { Virsh } from '../libvirt/virsh.js';
+import { readDomainXml } from '../libvirt/xml/domain-parse.js';
 
 export interface DiskSource {
   file?: string;
@@ -18,23 +18,13 @@ export interface DiskUse extends DiskSource {
   running: boolean;
 }
 
-type XmlDisk = { '@_type'?: string; source?: Record<string, string> | Record<string, string>[] };
-
 /** The disk sources of a domain XML (pure). */
 export function parseDomainDisks(xml: string): DiskSource[] {
-  const parser = new XMLParser({
-    ignoreAttributes: false,
-    parseAttributeValue: false,
-    isArray: (name) => name === 'disk',
-  });
-  const doc = parser.parse(xml) as { domain?: { devices?: { disk?: XmlDisk[] } } };
   const out: DiskSource[] = [];
-  for (const disk of doc.domain?.devices?.disk ?? []) {
-    const source = Array.isArray(disk.source) ? disk.source[0] : disk.source;
-    if (!source) continue;
-    const file = source['@_file'] ?? source['@_dev'];
+  for (const { source } of readDomainXml(xml).disks) {
+    const file = source.file ?? source.dev;
     if (file) out.push({ file });
-    else if (source['@_pool'] && source['@_volume']) out.push({ pool: source['@_pool'], volume: source['@_volume'] });
+    else if (source.pool && source.volume) out.push({ pool: source.pool, volume: source.volume });
   }
   return out;
 }

@@ -1,27 +1,21 @@
 // The libvirt side of a pool: every Quantix pool is a libvirt `dir` pool on its volume
 // directory (a loop pool's mount point), so `virsh vol-path --pool P V` resolves its volumes.
 // The agent starts these pools itself (no libvirt autostart: a loop pool must be mounted first).
-import { XMLParser } from 'fast-xml-parser';
+import { xmlReader } from '../libvirt/xml/parser.js';
 import type { Virsh } from '../libvirt/virsh.js';
 
 export type LibvirtPoolState = 'missing' | 'active' | 'inactive';
 
+const read = xmlReader([]);
+
 /** The target path of a pool XML (pure). */
 export function parsePoolTarget(xml: string): string | undefined {
-  const parsed = new XMLParser({ ignoreAttributes: false, parseTagValue: false }).parse(xml) as {
-    pool?: { target?: { path?: unknown } };
-  };
-  const path = parsed.pool?.target?.path;
-  return typeof path === 'string' ? path : undefined;
+  return parsePoolXml(xml).target;
 }
 
 /** The type and target path of a pool XML (pure). */
 export function parsePoolXml(xml: string): { type?: string; target?: string } {
-  const parsed = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', parseTagValue: false }).parse(
-    xml,
-  ) as {
-    pool?: { '@type'?: unknown; target?: { path?: unknown } };
-  };
+  const parsed = read(xml) as { pool?: { '@type'?: unknown; target?: { path?: unknown } } };
   const type = parsed.pool?.['@type'];
   const path = parsed.pool?.target?.path;
   return { ...(typeof type === 'string' ? { type } : {}), ...(typeof path === 'string' ? { target: path } : {}) };

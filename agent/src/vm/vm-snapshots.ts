@@ -1,6 +1,6 @@
 // VM snapshots through libvirt (internal qcow2 snapshots, with memory when the VM runs):
 // create, list, revert, delete. Snapshot names are validated like every other name.
-import { XMLParser } from 'fast-xml-parser';
+import { xmlReader } from '../libvirt/xml/parser.js';
 import type { Snapshot, Vm } from '@quantix/proto/v1/vm.js';
 import { AgentError, ErrorCode, notFound } from '../errors.js';
 import { ExecError } from '../exec/run.js';
@@ -11,7 +11,7 @@ import { vmTarget } from './vm-lifecycle.js';
 import { noteStateChange, readVm, vmState } from './vm-read.js';
 import { Virsh } from '../libvirt/virsh.js';
 
-const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', parseTagValue: false });
+const read = xmlReader([]);
 
 async function snapshotCall(virsh: Virsh, vmName: string, snapshot: string, args: readonly string[]): Promise<string> {
   try {
@@ -35,7 +35,7 @@ async function readSnapshot(
   current: string,
 ): Promise<Snapshot> {
   const xml = await snapshotCall(virsh, vmName, name, ['snapshot-dumpxml', uuid, name]);
-  const s = parser.parse(xml).domainsnapshot ?? {};
+  const s = read(xml).domainsnapshot ?? {};
   return {
     name,
     description: String(s.description ?? ''),

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { XMLParser } from 'fast-xml-parser';
 import { BootDevice, DiskBus, Firmware, NicKind, NicModel, type VmSpec } from '@quantix/proto/v1/vm.js';
 import { buildDomainXml, targetDevs } from './domain-build.js';
 import { parseDomainXml } from './domain-parse.js';
+import { xmlReader } from './parser.js';
 import { validateVmSpec } from '../../vm/vm-spec-validate.js';
 
 const uuid = '0b8a3c1e-1111-4222-8333-944455556666';
@@ -33,9 +33,9 @@ const consoleLog = `/var/log/libvirt/qemu/qx-${uuid}-serial0.log`;
 
 test('BIOS domain: type from the host, topology, memory, disk, NIC, serial pty with its log, ACPI, no VNC', () => {
   const xml = buildDomainXml({ spec: base(), uuid, domainType: 'qemu', disks: [vol], cdroms: [], consoleLog });
-  const d = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@' }).parse(xml).domain;
+  const d = xmlReader([])(xml).domain;
   assert.equal(d['@type'], 'qemu');
-  assert.equal(d.vcpu['#text'], 2);
+  assert.equal(d.vcpu['#text'], '2');
   assert.deepEqual(d.cpu.topology, { '@sockets': '1', '@dies': '1', '@cores': '2', '@threads': '1' });
   assert.equal(d.memory['@unit'], 'MiB');
   assert.equal(d.os.loader, undefined);

@@ -1,7 +1,8 @@
-// libvirt domain XML (as `virsh dumpxml` prints it) → VmSpec and the runtime facts around it.
+// libvirt domain XML (as `virsh dumpxml` prints it) → DomainXml, the one typed reading every module
+// uses (VM read, network and disk users, OVA export), and → VmSpec with the runtime facts around it.
 // Pure; the inverse of domain-build.ts for everything the agent defines, tolerant of foreign domains.
-import { XMLParser } from 'fast-xml-parser';
 import { BootDevice, DiskBus, Firmware, NicKind, NicModel, type VmSpec } from '@quantix/proto/v1/vm.js';
+import { xmlAttr, xmlList, xmlReader, xmlText, xmlTexts, type XmlNode } from './parser.js';
 
 export interface ParsedDomain {
   spec: VmSpec;
@@ -17,15 +18,138 @@ export interface ParsedDomain {
   files: { dev: string; device: 'disk' | 'cdrom'; path: string; format: string }[];
 }
 
-const ARRAYS = new Set(['disk', 'interface', 'boot', 'tag', 'volume', 'graphics', 'listen']);
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@',
-  removeNSPrefix: true,
-  parseTagValue: false,
-  parseAttributeValue: false,
-  isArray: (name) => ARRAYS.has(name),
-});
+/** A <disk> as libvirt wrote it. */
+export interface DomainDisk {
+  /** "disk", "cdrom", "floppy", "lun". */
+  device: string;
+  /** Target device name (vda, sdb, …). */
+  dev: string;
+  bus: string;
+  /** The first <source>'s attributes that name what the disk reads. */
+  source: { file?: string; dev?: string; pool?: string; volume?: string };
+  /** <driver type>; libvirt never probes a disk's format, so none means raw. */
+  format: string;
+  readonly: boolean;
+}
+
+/** An <interface> as libvirt wrote it; '' for what it lacks. */
+export interface DomainInterface {
+  /** "network", "bridge", "user", … */
+  type: string;
+  network: string;
+  bridge: string;
+  /** <model type>: "virtio", "e1000", … */
+  model: string;
+  mac: string;
+}
+
+/** The domain XML read into types, close to the document: what every reader of domain XML uses. */
+export interface DomainXml {
+  /** The domain's type attribute ("kvm", "qemu"). */
+  type: string;
+  name: string;
+  uuid: string;
+  /** libvirt's own <description> (not the Quantix metadata's). */
+  description: string;
+  memoryBytes: number;
+  vcpus: number;
+  /** <cpu><topology>, each count undefined when not written. */
+  topology: { sockets?: number; cores?: number; threads?: number };
+  os: { efi: boolean; machine: string; boot: string[]; nvram: string };
+  disks: DomainDisk[];
+  interfaces: DomainInterface[];
+  graphics: { type: string; port: string }[];
+  /** The Quantix metadata element (<qx:vm>): volumes by target dev, description, tags, OS type. */
+  meta: { volumes: Map<string, { pool: string; volume: string }>; description: string; tags: string[]; osType: string };
+}
+
+const read = xmlReader(['disk', 'interface', 'boot', 'tag', 'volume', 'graphics', 'listen']);
+
+/** Bytes per libvirt memory unit (https://libvirt.org/formatdomain.html#memory-allocation); none = KiB. */
+const MEMORY_UNIT_BYTES: Record<string, number> = {
+  b: 1,
+  bytes: 1,
+  k: 2 ** 10,
+  kib: 2 ** 10,
+  m: 2 ** 20,
+  mib: 2 ** 20,
+  g: 2 ** 30,
+  gib: 2 ** 30,
+  t: 2 ** 40,
+  tib: 2 ** 40,
+};
+
+function memoryBytes(node: unknown): number {
+  const unit = (xmlAttr(node, 'unit') || 'KiB').toLowerCase();
+  return Number(xmlText(node)) * (MEMORY_UNIT_BYTES[unit] ?? 2 ** 10);
+}
+
+const count = (raw: string): number | undefined => (raw === '' ? undefined : Number(raw));
+const optional = (raw: string): string | undefined => (raw === '' ? undefined : raw);
+
+/** Reads domain XML (`virsh dumpxml`) into a DomainXml; throws if the document is no domain. */
+export function readDomainXml(xml: string): DomainXml {
+  const d = read(xml).domain as XmlNode | undefined;
+  if (!d || typeof d !== 'object') throw new Error('not a libvirt domain XML document');
+  const meta = (d.metadata?.vm ?? {}) as XmlNode;
+  const os = (d.os ?? {}) as XmlNode;
+  const topology = d.cpu?.topology as XmlNode | undefined;
+  const devices = (d.devices ?? {}) as XmlNode;
+  return {
+    type: xmlAttr(d, 'type'),
+    name: xmlText(d.name),
+    uuid: xmlText(d.uuid),
+    description: xmlText(d.description),
+    memoryBytes: memoryBytes(d.memory),
+    vcpus: Number(xmlText(d.vcpu)),
+    topology: {
+      sockets: count(xmlAttr(topology, 'sockets')),
+      cores: count(xmlAttr(topology, 'cores')),
+      threads: count(xmlAttr(topology, 'threads')),
+    },
+    os: {
+      efi: Boolean(os.loader) || xmlAttr(os, 'firmware') === 'efi',
+      machine: xmlAttr(os.type, 'machine'),
+      boot: xmlList(os.boot).map((b) => xmlAttr(b, 'dev')),
+      nvram: xmlText(os.nvram),
+    },
+    disks: xmlList(devices.disk).map((disk) => {
+      const source = xmlList(disk.source)[0];
+      return {
+        device: xmlAttr(disk, 'device') || 'disk',
+        dev: xmlAttr(disk.target, 'dev'),
+        bus: xmlAttr(disk.target, 'bus'),
+        source: {
+          file: optional(xmlAttr(source, 'file')),
+          dev: optional(xmlAttr(source, 'dev')),
+          pool: optional(xmlAttr(source, 'pool')),
+          volume: optional(xmlAttr(source, 'volume')),
+        },
+        format: xmlAttr(disk.driver, 'type') || 'raw',
+        readonly: disk.readonly !== undefined,
+      };
+    }),
+    interfaces: xmlList(devices.interface).map((nic) => ({
+      type: xmlAttr(nic, 'type'),
+      network: xmlAttr(nic.source, 'network'),
+      bridge: xmlAttr(nic.source, 'bridge'),
+      model: xmlAttr(nic.model, 'type'),
+      mac: xmlAttr(nic.mac, 'address'),
+    })),
+    graphics: xmlList(devices.graphics).map((g) => ({ type: xmlAttr(g, 'type'), port: xmlAttr(g, 'port') })),
+    meta: {
+      volumes: new Map(
+        xmlList(meta.volume).map((v) => [
+          xmlAttr(v, 'dev'),
+          { pool: xmlAttr(v, 'pool'), volume: xmlAttr(v, 'volume') },
+        ]),
+      ),
+      description: xmlText(meta.description),
+      tags: xmlTexts(meta.tag),
+      osType: xmlText(meta['os-type']),
+    },
+  };
+}
 
 const buses: Record<string, DiskBus> = {
   virtio: DiskBus.DISK_BUS_VIRTIO,
@@ -45,95 +169,75 @@ const boots: Record<string, BootDevice> = {
   cdrom: BootDevice.BOOT_DEVICE_CDROM,
   network: BootDevice.BOOT_DEVICE_NETWORK,
 };
+const kinds: Record<string, NicKind> = {
+  network: NicKind.NIC_KIND_NETWORK,
+  bridge: NicKind.NIC_KIND_BRIDGE,
+  user: NicKind.NIC_KIND_USER,
+};
 
-// The parser's output is untyped by nature; these helpers keep the walking below readable.
-type X = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-const text = (v: unknown): string => (v === undefined || v === null ? '' : typeof v === 'object' ? String((v as X)['#text'] ?? '') : String(v));
-const list = (v: unknown): X[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]) as X[];
-
-/** Memory in MiB from a libvirt <memory unit=…> element (default KiB). */
-function mib(node: unknown): number {
-  const value = Number(text(node));
-  const unit = (typeof node === 'object' && node ? String((node as X)['@unit'] ?? 'KiB') : 'KiB').toLowerCase();
-  const factor: Record<string, number> = { b: 1 / 1048576, bytes: 1 / 1048576, kib: 1 / 1024, k: 1 / 1024, mib: 1, m: 1, gib: 1024, g: 1024, tib: 1048576, t: 1048576 };
-  return Math.round(value * (factor[unit] ?? 1 / 1024));
-}
-
+/** Domain XML → the VmSpec it was defined from, plus the runtime facts around it. */
 export function parseDomainXml(xml: string): ParsedDomain {
-  const d = (parser.parse(xml) as X).domain as X | undefined;
-  if (!d) throw new Error('not a libvirt domain XML document');
-  const meta = (d.metadata?.vm ?? {}) as X;
-  const volumes = new Map(list(meta.volume).map((v) => [String(v['@dev']), { pool: String(v['@pool']), volume: String(v['@volume']) }]));
-  const os = (d.os ?? {}) as X;
-  const topology = (d.cpu?.topology ?? {}) as X;
-  const vcpus = Number(text(d.vcpu)) || 1;
-  const sockets = Number(topology['@sockets']) || 1;
-  const cores = Number(topology['@cores']) || Math.max(1, Math.floor(vcpus / sockets));
-  const devices = (d.devices ?? {}) as X;
+  const d = readDomainXml(xml);
+  const vcpus = d.vcpus || 1;
+  const sockets = d.topology.sockets || 1;
+  const cores = d.topology.cores || Math.max(1, Math.floor(vcpus / sockets));
   const files: ParsedDomain['files'] = [];
   const spec: VmSpec = {
-    name: text(d.name),
-    uuid: text(d.uuid),
+    name: d.name,
+    uuid: d.uuid,
     sockets,
     cores,
-    memoryMib: mib(d.memory),
-    firmware: os.loader || os['@firmware'] === 'efi' ? Firmware.FIRMWARE_UEFI : Firmware.FIRMWARE_BIOS,
-    machine: String(os.type?.['@machine'] ?? ''),
+    memoryMib: Math.round(d.memoryBytes / 2 ** 20),
+    firmware: d.os.efi ? Firmware.FIRMWARE_UEFI : Firmware.FIRMWARE_BIOS,
+    machine: d.os.machine,
     disks: [],
     cdroms: [],
     nics: [],
-    bootOrder: list(os.boot).map((b) => boots[String(b['@dev'])] ?? BootDevice.BOOT_DEVICE_UNSPECIFIED),
-    vnc: list(devices.graphics).some((g) => g['@type'] === 'vnc'),
-    description: text(meta.description),
-    tags: list(meta.tag).map(text),
-    osType: text(meta['os-type']),
+    bootOrder: d.os.boot.map((b) => boots[b] ?? BootDevice.BOOT_DEVICE_UNSPECIFIED),
+    vnc: d.graphics.some((g) => g.type === 'vnc'),
+    description: d.meta.description,
+    tags: d.meta.tags,
+    osType: d.meta.osType,
   };
   // libvirt sorts disks by bus; the metadata keeps the order they were defined in.
-  const order = [...volumes.keys()];
-  const rank = (disk: X) => {
-    const i = order.indexOf(String(disk.target?.['@dev'] ?? ''));
+  const order = [...d.meta.volumes.keys()];
+  const rank = (disk: DomainDisk) => {
+    const i = order.indexOf(disk.dev);
     return i < 0 ? order.length : i;
   };
-  const sorted = list(devices.disk)
+  const sorted = d.disks
     .map((disk, i) => ({ disk, i }))
     .sort((a, b) => rank(a.disk) - rank(b.disk) || a.i - b.i)
     .map((x) => x.disk);
   for (const disk of sorted) {
-    const dev = String(disk.target?.['@dev'] ?? '');
-    const bus = buses[String(disk.target?.['@bus'] ?? '')] ?? DiskBus.DISK_BUS_UNSPECIFIED;
-    const path = String(disk.source?.['@file'] ?? disk.source?.['@dev'] ?? '');
-    const ref = volumes.get(dev) ?? { pool: '', volume: path ? path.slice(path.lastIndexOf('/') + 1) : '' };
-    const format = String(disk.driver?.['@type'] ?? 'raw');
-    if (disk['@device'] === 'cdrom') {
+    const { dev, format } = disk;
+    const bus = buses[disk.bus] ?? DiskBus.DISK_BUS_UNSPECIFIED;
+    const path = disk.source.file ?? disk.source.dev ?? '';
+    const ref = d.meta.volumes.get(dev) ?? { pool: '', volume: path ? path.slice(path.lastIndexOf('/') + 1) : '' };
+    if (disk.device === 'cdrom') {
       spec.cdroms.push({ pool: path ? ref.pool : '', volume: path ? ref.volume : '', bus });
       files.push({ dev, device: 'cdrom', path, format });
-    } else if ((disk['@device'] ?? 'disk') === 'disk') {
-      spec.disks.push({ pool: ref.pool, volume: ref.volume, bus, readonly: disk.readonly !== undefined });
+    } else if (disk.device === 'disk') {
+      spec.disks.push({ pool: ref.pool, volume: ref.volume, bus, readonly: disk.readonly });
       files.push({ dev, device: 'disk', path, format });
     }
   }
-  const macs: string[] = [];
-  for (const nic of list(devices.interface)) {
-    const type = String(nic['@type']);
-    const kind =
-      type === 'network' ? NicKind.NIC_KIND_NETWORK : type === 'bridge' ? NicKind.NIC_KIND_BRIDGE : type === 'user' ? NicKind.NIC_KIND_USER : NicKind.NIC_KIND_UNSPECIFIED;
-    const mac = String(nic.mac?.['@address'] ?? '');
-    macs.push(mac);
+  for (const nic of d.interfaces) {
     spec.nics.push({
-      kind,
-      source: String(nic.source?.['@network'] ?? nic.source?.['@bridge'] ?? ''),
-      model: models[String(nic.model?.['@type'] ?? '')] ?? NicModel.NIC_MODEL_UNSPECIFIED,
-      mac,
+      kind: kinds[nic.type] ?? NicKind.NIC_KIND_UNSPECIFIED,
+      source: nic.network || nic.bridge,
+      model: models[nic.model] ?? NicModel.NIC_MODEL_UNSPECIFIED,
+      mac: nic.mac,
     });
   }
-  const vnc = list(devices.graphics).find((g) => g['@type'] === 'vnc');
+  const vnc = d.graphics.find((g) => g.type === 'vnc');
   return {
     spec,
     uuid: spec.uuid,
-    domainType: String(d['@type'] ?? ''),
-    macs,
-    vncPort: Math.max(0, Number(vnc?.['@port'] ?? 0) || 0),
-    nvramPath: text(os.nvram),
+    domainType: d.type,
+    macs: d.interfaces.map((n) => n.mac),
+    vncPort: Math.max(0, Number(vnc?.port ?? 0) || 0),
+    nvramPath: d.os.nvram,
     files,
   };
 }
