@@ -17,7 +17,7 @@ import { validate } from './schema/validate.js';
 import { log } from './log.js';
 import type { RefusalReason } from './services/metrics-service.js';
 import type { Schema } from './schema/schema.js';
-import type { Handlers } from './routes/handler.js';
+import { bindable, type Handlers } from './routes/handler.js';
 import { authHandlers } from './routes/auth.js';
 import { userHandlers } from './routes/users.js';
 import { hostHandlers } from './routes/hosts.js';
@@ -36,16 +36,16 @@ export interface App {
 
 export function createApp(s: Services): App {
   const handlers: Handlers = {
-    ...systemHandlers(s),
-    ...authHandlers(s),
-    ...userHandlers(s),
-    ...hostHandlers(s),
-    ...vmHandlers(s),
-    ...storageHandlers(s),
-    ...networkHandlers(s),
-    ...clusterNetworkHandlers(s),
-    ...templateHandlers(s),
-    ...uploadHandlers(s),
+    ...bindable(systemHandlers(s)),
+    ...bindable(authHandlers(s)),
+    ...bindable(userHandlers(s)),
+    ...bindable(hostHandlers(s)),
+    ...bindable(vmHandlers(s)),
+    ...bindable(storageHandlers(s)),
+    ...bindable(networkHandlers(s)),
+    ...bindable(clusterNetworkHandlers(s)),
+    ...bindable(templateHandlers(s)),
+    ...bindable(uploadHandlers(s)),
   };
   const router = new Router();
   for (const op of operations) {
@@ -88,9 +88,8 @@ function operationMiddleware(s: Services, op: Operation, handler: Handlers[strin
         const raw = await readJson(ctx);
         body = validate(op.body, raw === undefined && !hasRequiredFields(op.body) ? {} : raw);
       }
-      if (op.role === 'public' && typeof (body as { username?: unknown })?.username === 'string') {
-        ctx.state.attemptedUser = (body as { username: string }).username;
-      }
+      const attempted = typeof body === 'object' && body !== null && 'username' in body ? body.username : undefined;
+      if (op.role === 'public' && typeof attempted === 'string') ctx.state.attemptedUser = attempted;
       const result = await handler({ params: ctx.params as Record<string, string>, query, body, principal, ctx });
       if (ctx.body === undefined || ctx.body === null) ctx.body = result === undefined ? null : result;
       ctx.status = op.status;

@@ -63,7 +63,7 @@ export const ChangePasswordDto = named(
 );
 export type ChangePasswordDto = Infer<typeof ChangePasswordDto>;
 
-export const authOperations: Operation[] = [
+export const authOperations = [
   {
     id: 'getSetupStatus',
     method: 'GET',
@@ -126,4 +126,4 @@ export const authOperations: Operation[] = [
     status: 204,
     summary: 'Change your own password: your other sessions end and your API tokens are revoked',
   },
-];
+] as const satisfies readonly Operation[];

@@ -52,7 +52,7 @@ export const ClusterNetworkDto = named(
 export type ClusterNetworkDto = Infer<typeof ClusterNetworkDto>;
 
 const base = '/api/v1/clusters/:id/networks';
-export const clusterNetworkOperations: Operation[] = [
+export const clusterNetworkOperations = [
   {
     id: 'listClusterNetworks',
     method: 'GET',
@@ -117,4 +117,4 @@ export const clusterNetworkOperations: Operation[] = [
     status: 204,
     summary: 'Remove from every host, then forget it (409 naming the hosts that refused, e.g. VMs still use it)',
   },
-];
+] as const satisfies readonly Operation[];

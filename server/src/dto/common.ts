@@ -31,10 +31,12 @@ export const objectName = (
 export const timestamp = () => str({ format: 'date-time' });
 
 /** Query strings arrive as strings: numbers are passed as decimal text. */
-export const LimitQuery = obj({
+/** Paging of a list, newest first (other list queries add their filters to these). */
+export const limitProps = {
   limit: opt(str({ pattern: '^[0-9]{1,4}$', description: 'at most this many (default 100, max 1000)' })),
   before: opt(str({ description: 'only entries older than this id (paging)' })),
-});
+};
+export const LimitQuery = obj(limitProps);
 
 export const HealthDto = named('HealthDto', obj({ status: str(), version: str(), uptimeSeconds: int() }));
 export type HealthDto = Infer<typeof HealthDto>;

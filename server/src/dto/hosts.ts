@@ -5,6 +5,7 @@ import type { Infer } from '../schema/schema.js';
 import type { Operation } from './operation.js';
 import { timestamp } from './common.js';
 import { HOST_STATUSES } from './enums.js';
+import { ConsoleTicketDto } from './vms.js';
 
 export const HostMetricsDto = named(
   'HostMetricsDto',
@@ -78,7 +79,11 @@ export const AddHostDto = named(
   'AddHostDto',
   obj({
     address: hostAddress(),
-    fingerprint: str({ minLength: 1, maxLength: 200, description: 'the fingerprint from the probe, as confirmed by the user' }),
+    fingerprint: str({
+      minLength: 1,
+      maxLength: 200,
+      description: 'the fingerprint from the probe, as confirmed by the user',
+    }),
     joinToken: str({ minLength: 1, maxLength: 200, description: 'the one-time token shown on the host' }),
     name: opt(str({ minLength: 1, maxLength: 63 })),
     clusterId: opt(orNull(str())),
@@ -100,7 +105,10 @@ export const RemovedHostDto = named(
   'RemovedHostDto',
   obj({
     id: str(),
-    agentReleased: bool({ description: 'the agent was told and forgot this vDC; false: it was unreachable and still trusts this vDC until reset at its console' }),
+    agentReleased: bool({
+      description:
+        'the agent was told and forgot this vDC; false: it was unreachable and still trusts this vDC until reset at its console',
+    }),
     message: str({ description: 'what happened, for the user' }),
   }),
 );
@@ -118,7 +126,12 @@ export const ClusterDto = named(
 export type ClusterDto = Infer<typeof ClusterDto>;
 
 export const clusterName = () =>
-  str({ minLength: 1, maxLength: 63, pattern: '^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$', description: 'letters, digits, space, ". _ -"' });
+  str({
+    minLength: 1,
+    maxLength: 63,
+    pattern: '^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$',
+    description: 'letters, digits, space, ". _ -"',
+  });
 
 export const CreateClusterDto = named('CreateClusterDto', obj({ name: clusterName(), hostIds: opt(arr(str())) }));
 export type CreateClusterDto = Infer<typeof CreateClusterDto>;
@@ -126,25 +139,157 @@ export type CreateClusterDto = Infer<typeof CreateClusterDto>;
 export const UpdateClusterDto = named('UpdateClusterDto', obj({ name: opt(clusterName()), hostIds: opt(arr(str())) }));
 export type UpdateClusterDto = Infer<typeof UpdateClusterDto>;
 
-export const PlacementQuery = obj({ pool: str({ minLength: 1, maxLength: 63 }), memoryMib: opt(str({ pattern: '^[0-9]{1,9}$' })) });
+export const PlacementQuery = obj({
+  pool: str({ minLength: 1, maxLength: 63 }),
+  memoryMib: opt(str({ pattern: '^[0-9]{1,9}$' })),
+});
 
 export const PlacementDto = named(
   'PlacementDto',
-  obj({ hostId: str(), hostName: str(), memoryFreeBytes: int(), candidates: arr(obj({ hostId: str(), hostName: str(), memoryFreeBytes: int(), eligible: bool(), reason: str() })) }),
+  obj({
+    hostId: str(),
+    hostName: str(),
+    memoryFreeBytes: int(),
+    candidates: arr(obj({ hostId: str(), hostName: str(), memoryFreeBytes: int(), eligible: bool(), reason: str() })),
+  }),
 );
 export type PlacementDto = Infer<typeof PlacementDto>;
 
-export const hostOperations: Operation[] = [
-  { id: 'listHosts', method: 'GET', path: '/api/v1/hosts', tag: 'hosts', role: 'viewer', status: 200, response: arr(HostDto), summary: 'All hosts with live status and metrics' },
-  { id: 'getHost', method: 'GET', path: '/api/v1/hosts/:id', tag: 'hosts', role: 'viewer', status: 200, response: HostDto, summary: 'One host' },
-  { id: 'probeHost', method: 'POST', path: '/api/v1/hosts/probe', tag: 'hosts', role: 'admin', body: ProbeHostDto, status: 200, response: HostProbeDto, summary: "Step 1 of adding a host: TLS handshake, returns the agent's certificate fingerprint to confirm" },
-  { id: 'addHost', method: 'POST', path: '/api/v1/hosts', tag: 'hosts', role: 'admin', body: AddHostDto, status: 201, response: HostDto, summary: 'Step 2: join with the one-time token; the confirmed fingerprint is pinned. 409 if the certificate changed, 403 wrong token' },
-  { id: 'updateHost', method: 'PATCH', path: '/api/v1/hosts/:id', tag: 'hosts', role: 'admin', body: UpdateHostDto, status: 200, response: HostDto, summary: 'Rename, move to a cluster, maintenance mode' },
-  { id: 'removeHost', method: 'DELETE', path: '/api/v1/hosts/:id', tag: 'hosts', role: 'admin', status: 200, response: RemovedHostDto, summary: 'Forget a host (its VMs keep running there); its agent is told to leave this vDC, best effort' },
-  { id: 'listClusters', method: 'GET', path: '/api/v1/clusters', tag: 'clusters', role: 'viewer', status: 200, response: arr(ClusterDto), summary: 'All clusters' },
-  { id: 'getCluster', method: 'GET', path: '/api/v1/clusters/:id', tag: 'clusters', role: 'viewer', status: 200, response: ClusterDto, summary: 'One cluster' },
-  { id: 'createCluster', method: 'POST', path: '/api/v1/clusters', tag: 'clusters', role: 'admin', body: CreateClusterDto, status: 201, response: ClusterDto, summary: 'Create a cluster (optionally with hosts)' },
-  { id: 'updateCluster', method: 'PATCH', path: '/api/v1/clusters/:id', tag: 'clusters', role: 'admin', body: UpdateClusterDto, status: 200, response: ClusterDto, summary: 'Rename; hostIds replaces the member list' },
-  { id: 'deleteCluster', method: 'DELETE', path: '/api/v1/clusters/:id', tag: 'clusters', role: 'admin', status: 204, summary: 'Delete a cluster (hosts stay, unassigned); 409 while it has cluster networks' },
-  { id: 'getPlacement', method: 'GET', path: '/api/v1/clusters/:id/placement', tag: 'clusters', role: 'viewer', query: PlacementQuery, status: 200, response: PlacementDto, summary: 'Which host a new VM on pool X would go to, and why the others not' },
-];
+export const hostOperations = [
+  {
+    id: 'listHosts',
+    method: 'GET',
+    path: '/api/v1/hosts',
+    tag: 'hosts',
+    role: 'viewer',
+    status: 200,
+    response: arr(HostDto),
+    summary: 'All hosts with live status and metrics',
+  },
+  {
+    id: 'getHost',
+    method: 'GET',
+    path: '/api/v1/hosts/:id',
+    tag: 'hosts',
+    role: 'viewer',
+    status: 200,
+    response: HostDto,
+    summary: 'One host',
+  },
+  {
+    id: 'probeHost',
+    method: 'POST',
+    path: '/api/v1/hosts/probe',
+    tag: 'hosts',
+    role: 'admin',
+    body: ProbeHostDto,
+    status: 200,
+    response: HostProbeDto,
+    summary: "Step 1 of adding a host: TLS handshake, returns the agent's certificate fingerprint to confirm",
+  },
+  {
+    id: 'addHost',
+    method: 'POST',
+    path: '/api/v1/hosts',
+    tag: 'hosts',
+    role: 'admin',
+    body: AddHostDto,
+    status: 201,
+    response: HostDto,
+    summary:
+      'Step 2: join with the one-time token; the confirmed fingerprint is pinned. 409 if the certificate changed, 403 wrong token',
+  },
+  {
+    id: 'updateHost',
+    method: 'PATCH',
+    path: '/api/v1/hosts/:id',
+    tag: 'hosts',
+    role: 'admin',
+    body: UpdateHostDto,
+    status: 200,
+    response: HostDto,
+    summary: 'Rename, move to a cluster, maintenance mode',
+  },
+  {
+    id: 'removeHost',
+    method: 'DELETE',
+    path: '/api/v1/hosts/:id',
+    tag: 'hosts',
+    role: 'admin',
+    status: 200,
+    response: RemovedHostDto,
+    summary: 'Forget a host (its VMs keep running there); its agent is told to leave this vDC, best effort',
+  },
+  {
+    id: 'listClusters',
+    method: 'GET',
+    path: '/api/v1/clusters',
+    tag: 'clusters',
+    role: 'viewer',
+    status: 200,
+    response: arr(ClusterDto),
+    summary: 'All clusters',
+  },
+  {
+    id: 'getCluster',
+    method: 'GET',
+    path: '/api/v1/clusters/:id',
+    tag: 'clusters',
+    role: 'viewer',
+    status: 200,
+    response: ClusterDto,
+    summary: 'One cluster',
+  },
+  {
+    id: 'createCluster',
+    method: 'POST',
+    path: '/api/v1/clusters',
+    tag: 'clusters',
+    role: 'admin',
+    body: CreateClusterDto,
+    status: 201,
+    response: ClusterDto,
+    summary: 'Create a cluster (optionally with hosts)',
+  },
+  {
+    id: 'updateCluster',
+    method: 'PATCH',
+    path: '/api/v1/clusters/:id',
+    tag: 'clusters',
+    role: 'admin',
+    body: UpdateClusterDto,
+    status: 200,
+    response: ClusterDto,
+    summary: 'Rename; hostIds replaces the member list',
+  },
+  {
+    id: 'deleteCluster',
+    method: 'DELETE',
+    path: '/api/v1/clusters/:id',
+    tag: 'clusters',
+    role: 'admin',
+    status: 204,
+    summary: 'Delete a cluster (hosts stay, unassigned); 409 while it has cluster networks',
+  },
+  {
+    id: 'getPlacement',
+    method: 'GET',
+    path: '/api/v1/clusters/:id/placement',
+    tag: 'clusters',
+    role: 'viewer',
+    query: PlacementQuery,
+    status: 200,
+    response: PlacementDto,
+    summary: 'Which host a new VM on pool X would go to, and why the others not',
+  },
+  {
+    id: 'createShellTicket',
+    method: 'POST',
+    path: '/api/v1/hosts/:id/shell-ticket',
+    tag: 'hosts',
+    role: 'admin',
+    status: 201,
+    response: ConsoleTicketDto,
+    summary: 'One-time ticket for the host shell websocket (admin only)',
+  },
+] as const satisfies readonly Operation[];

@@ -46,10 +46,55 @@ export const HostInterfaceDto = named(
 export type HostInterfaceDto = Infer<typeof HostInterfaceDto>;
 
 const base = '/api/v1/hosts/:hostId';
-export const networkOperations: Operation[] = [
-  { id: 'listNetworks', method: 'GET', path: `${base}/networks`, tag: 'networks', role: 'viewer', status: 200, response: arr(NetworkDto), summary: 'Networks of a host' },
-  { id: 'createNetwork', method: 'POST', path: `${base}/networks`, tag: 'networks', role: 'admin', body: CreateNetworkDto, status: 201, response: NetworkDto, summary: 'Create a network' },
-  { id: 'getNetwork', method: 'GET', path: `${base}/networks/:name`, tag: 'networks', role: 'viewer', status: 200, response: NetworkDto, summary: 'One network' },
-  { id: 'deleteNetwork', method: 'DELETE', path: `${base}/networks/:name`, tag: 'networks', role: 'admin', status: 204, summary: 'Delete a network (409 while VMs use it)' },
-  { id: 'listHostInterfaces', method: 'GET', path: `${base}/interfaces`, tag: 'networks', role: 'viewer', status: 200, response: arr(HostInterfaceDto), summary: 'NICs and bridges of a host' },
-];
+export const networkOperations = [
+  {
+    id: 'listNetworks',
+    method: 'GET',
+    path: `${base}/networks`,
+    tag: 'networks',
+    role: 'viewer',
+    status: 200,
+    response: arr(NetworkDto),
+    summary: 'Networks of a host',
+  },
+  {
+    id: 'createNetwork',
+    method: 'POST',
+    path: `${base}/networks`,
+    tag: 'networks',
+    role: 'admin',
+    body: CreateNetworkDto,
+    status: 201,
+    response: NetworkDto,
+    summary: 'Create a network',
+  },
+  {
+    id: 'getNetwork',
+    method: 'GET',
+    path: `${base}/networks/:name`,
+    tag: 'networks',
+    role: 'viewer',
+    status: 200,
+    response: NetworkDto,
+    summary: 'One network',
+  },
+  {
+    id: 'deleteNetwork',
+    method: 'DELETE',
+    path: `${base}/networks/:name`,
+    tag: 'networks',
+    role: 'admin',
+    status: 204,
+    summary: 'Delete a network (409 while VMs use it)',
+  },
+  {
+    id: 'listHostInterfaces',
+    method: 'GET',
+    path: `${base}/interfaces`,
+    tag: 'networks',
+    role: 'viewer',
+    status: 200,
+    response: arr(HostInterfaceDto),
+    summary: 'NICs and bridges of a host',
+  },
+] as const satisfies readonly Operation[];

@@ -37,3 +37,8 @@ export interface SocketEndpoint {
   role: Role;
   description: string;
 }
+
+/** The usual least role: viewers read, operators change (typed wide, so an operation may ask for more). */
+export function leastRole(method: Method): Operation['role'] {
+  return method === 'GET' ? 'viewer' : 'operator';
+}

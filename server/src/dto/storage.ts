@@ -2,7 +2,7 @@
 // to the upload URL and streamed to the agent, never buffered; see uploads.ts) and downloads.
 import { arr, bool, int, named, obj, oneOf, opt, str } from '../schema/schema.js';
 import type { Infer } from '../schema/schema.js';
-import type { Operation } from './operation.js';
+import { leastRole, type Operation } from './operation.js';
 import { objectName } from './common.js';
 import { TaskDto } from './tasks.js';
 import { UploadDto } from './uploads.js';
@@ -83,13 +83,13 @@ export const VolumeUploadDto = named(
 export type VolumeUploadDto = Infer<typeof VolumeUploadDto>;
 
 const base = '/api/v1/hosts/:hostId/pools';
-const op = (o: Omit<Operation, 'tag' | 'role'> & { role?: Operation['role'] }): Operation => ({
-  tag: 'storage',
-  role: o.method === 'GET' ? 'viewer' : 'operator',
+const op = <const O extends Omit<Operation, 'tag' | 'role'> & { role?: Operation['role'] }>(o: O) => ({
+  tag: 'storage' as const,
+  role: leastRole(o.method),
   ...o,
 });
 
-export const storageOperations: Operation[] = [
+export const storageOperations = [
   op({
     id: 'listAllPools',
     method: 'GET',
@@ -216,4 +216,4 @@ export const storageOperations: Operation[] = [
     response: 'stream',
     summary: 'Download a volume (streamed; operator: it carries the guest data)',
   }),
-];
+] as const satisfies readonly Operation[];

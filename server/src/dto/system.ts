@@ -4,16 +4,18 @@ import { arr, bool, int, named, obj, oneOf, str } from '../schema/schema.js';
 import type { Infer } from '../schema/schema.js';
 import type { Operation, SocketEndpoint } from './operation.js';
 import { HealthDto, LimitQuery, timestamp } from './common.js';
-import { ConsoleTicketDto } from './vms.js';
 
 export const AuditEntryDto = named(
   'AuditEntryDto',
   obj({
     id: str(),
     at: timestamp(),
-    user: str({ description: 'username, "<username>/token:<name>" for API tokens, "system" for the server itself, or "-"' }),
+    user: str({
+      description: 'username, "<username>/token:<name>" for API tokens, "system" for the server itself, or "-"',
+    }),
     action: str({
-      description: 'operationId, e.g. startVm; recoverConfiguration: the server found its configuration file damaged at start and used the last good copy (detail says what)',
+      description:
+        'operationId, e.g. startVm; recoverConfiguration: the server found its configuration file damaged at start and used the last good copy (detail says what)',
     }),
     method: str(),
     path: str({ description: 'request path; this and the other text fields are cut to 512 characters' }),
@@ -64,22 +66,99 @@ export const SSE_EVENTS = {
   'cluster-network': 'ClusterNetworkDto when it or a host status changes; {clusterId, name, removed: true} on delete',
 } as const;
 
-export const systemOperations: Operation[] = [
-  { id: 'getHealth', method: 'GET', path: '/api/v1/health', tag: 'system', role: 'public', status: 200, response: HealthDto, summary: 'Liveness' },
-  { id: 'getOpenApi', method: 'GET', path: '/api/v1/openapi.json', tag: 'system', role: 'public', status: 200, summary: 'This document' },
-  { id: 'getMetrics', method: 'GET', path: '/metrics', tag: 'system', role: 'viewer', status: 200, response: 'text', summary: 'Prometheus text format (use a Bearer token)' },
-  { id: 'streamEvents', method: 'GET', path: '/api/v1/events', tag: 'system', role: 'viewer', status: 200, response: 'sse', summary: `Server-sent events. Names: ${Object.keys(SSE_EVENTS).join(', ')}` },
-  { id: 'listAudit', method: 'GET', path: '/api/v1/audit', tag: 'system', role: 'admin', query: LimitQuery, status: 200, response: arr(AuditEntryDto), summary: 'Audit log of every mutation and guest-data download, newest first (requests refused without credentials are counted in /metrics instead)' },
-  { id: 'getCertificate', method: 'GET', path: '/api/v1/settings/certificate', tag: 'system', role: 'viewer', status: 200, response: CertificateDto, summary: 'The HTTPS certificate in use' },
-  { id: 'installCertificate', method: 'PUT', path: '/api/v1/settings/certificate', tag: 'system', role: 'admin', body: InstallCertificateDto, status: 200, response: CertificateDto, summary: 'Install a real certificate (takes effect for new connections at once)' },
-  { id: 'createShellTicket', method: 'POST', path: '/api/v1/hosts/:id/shell-ticket', tag: 'hosts', role: 'admin', status: 201, response: ConsoleTicketDto, summary: 'One-time ticket for the host shell websocket (admin only)' },
-];
+export const systemOperations = [
+  {
+    id: 'getHealth',
+    method: 'GET',
+    path: '/api/v1/health',
+    tag: 'system',
+    role: 'public',
+    status: 200,
+    response: HealthDto,
+    summary: 'Liveness',
+  },
+  {
+    id: 'getOpenApi',
+    method: 'GET',
+    path: '/api/v1/openapi.json',
+    tag: 'system',
+    role: 'public',
+    status: 200,
+    summary: 'This document',
+  },
+  {
+    id: 'getMetrics',
+    method: 'GET',
+    path: '/metrics',
+    tag: 'system',
+    role: 'viewer',
+    status: 200,
+    response: 'text',
+    summary: 'Prometheus text format (use a Bearer token)',
+  },
+  {
+    id: 'streamEvents',
+    method: 'GET',
+    path: '/api/v1/events',
+    tag: 'system',
+    role: 'viewer',
+    status: 200,
+    response: 'sse',
+    summary: `Server-sent events. Names: ${Object.keys(SSE_EVENTS).join(', ')}`,
+  },
+  {
+    id: 'listAudit',
+    method: 'GET',
+    path: '/api/v1/audit',
+    tag: 'system',
+    role: 'admin',
+    query: LimitQuery,
+    status: 200,
+    response: arr(AuditEntryDto),
+    summary:
+      'Audit log of every mutation and guest-data download, newest first (requests refused without credentials are counted in /metrics instead)',
+  },
+  {
+    id: 'getCertificate',
+    method: 'GET',
+    path: '/api/v1/settings/certificate',
+    tag: 'system',
+    role: 'viewer',
+    status: 200,
+    response: CertificateDto,
+    summary: 'The HTTPS certificate in use',
+  },
+  {
+    id: 'installCertificate',
+    method: 'PUT',
+    path: '/api/v1/settings/certificate',
+    tag: 'system',
+    role: 'admin',
+    body: InstallCertificateDto,
+    status: 200,
+    response: CertificateDto,
+    summary: 'Install a real certificate (takes effect for new connections at once)',
+  },
+] as const satisfies readonly Operation[];
 
 const wsProtocol =
   'Binary frames carry terminal bytes both ways. Text frames are JSON control messages: client→server {"type":"resize","cols":N,"rows":N} or {"type":"data","data":"text"}; server→client {"type":"closed","reason":"…"}. Needs the session cookie, the one-time ticket (?ticket=) and an Origin equal to the server origin. Close codes: 4401 not signed in / bad ticket, 4403 forbidden, 4404 not found, 4503 host offline.';
 
 export const socketEndpoints: SocketEndpoint[] = [
-  { id: 'openConsole', path: '/api/v1/vms/:id/console', tag: 'vms', role: 'operator', summary: 'Serial console of a VM (websocket)', description: wsProtocol },
-  { id: 'openShell', path: '/api/v1/hosts/:id/shell', tag: 'hosts', role: 'admin', summary: 'Root shell on a host (websocket, admin only)', description: wsProtocol },
+  {
+    id: 'openConsole',
+    path: '/api/v1/vms/:id/console',
+    tag: 'vms',
+    role: 'operator',
+    summary: 'Serial console of a VM (websocket)',
+    description: wsProtocol,
+  },
+  {
+    id: 'openShell',
+    path: '/api/v1/hosts/:id/shell',
+    tag: 'hosts',
+    role: 'admin',
+    summary: 'Root shell on a host (websocket, admin only)',
+    description: wsProtocol,
+  },
 ];
-

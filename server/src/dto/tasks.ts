@@ -2,7 +2,7 @@
 import { any, arr, named, num, obj, oneOf, opt, orNull, str } from '../schema/schema.js';
 import type { Infer } from '../schema/schema.js';
 import type { Operation } from './operation.js';
-import { LimitQuery, timestamp } from './common.js';
+import { limitProps, timestamp } from './common.js';
 import { TASK_STATUSES } from './enums.js';
 
 export type { TaskStatus } from './enums.js';
@@ -28,12 +28,30 @@ export const TaskDto = named(
 export type TaskDto = Infer<typeof TaskDto>;
 
 export const ListTasksQuery = obj({
-  limit: LimitQuery.props!.limit!,
-  before: LimitQuery.props!.before!,
+  ...limitProps,
   status: opt(oneOf(TASK_STATUSES)),
 });
 
-export const taskOperations: Operation[] = [
-  { id: 'listTasks', method: 'GET', path: '/api/v1/tasks', tag: 'tasks', role: 'viewer', query: ListTasksQuery, status: 200, response: arr(TaskDto), summary: 'Tasks, newest first' },
-  { id: 'getTask', method: 'GET', path: '/api/v1/tasks/:id', tag: 'tasks', role: 'viewer', status: 200, response: TaskDto, summary: 'One task' },
-];
+export const taskOperations = [
+  {
+    id: 'listTasks',
+    method: 'GET',
+    path: '/api/v1/tasks',
+    tag: 'tasks',
+    role: 'viewer',
+    query: ListTasksQuery,
+    status: 200,
+    response: arr(TaskDto),
+    summary: 'Tasks, newest first',
+  },
+  {
+    id: 'getTask',
+    method: 'GET',
+    path: '/api/v1/tasks/:id',
+    tag: 'tasks',
+    role: 'viewer',
+    status: 200,
+    response: TaskDto,
+    summary: 'One task',
+  },
+] as const satisfies readonly Operation[];

@@ -64,7 +64,7 @@ export const DeployTemplateDto = named(
 export type DeployTemplateDto = Infer<typeof DeployTemplateDto>;
 export const DeleteTemplateQuery = obj({ keepVolumes: opt(str({ pattern: '^(true|false)$' })) });
 
-export const templateOperations: Operation[] = [
+export const templateOperations = [
   {
     id: 'listTemplates',
     method: 'GET',
@@ -130,4 +130,4 @@ export const templateOperations: Operation[] = [
     summary:
       "Create a VM on the template's host: clone volumes, define (sockets, cores per socket and memory default to the template's; every NIC gets a new MAC), optionally start. Task result: {vmId}",
   },
-];
+] as const satisfies readonly Operation[];

@@ -6,7 +6,10 @@ import { ROLES } from './enums.js';
 import { password, username, UserDto } from './auth.js';
 import { timestamp } from './common.js';
 
-export const CreateUserDto = named('CreateUserDto', obj({ username: username(), password: password(), role: oneOf(ROLES) }));
+export const CreateUserDto = named(
+  'CreateUserDto',
+  obj({ username: username(), password: password(), role: oneOf(ROLES) }),
+);
 export type CreateUserDto = Infer<typeof CreateUserDto>;
 
 export const UpdateUserDto = named(
@@ -47,13 +50,76 @@ export const CreatedTokenDto = named(
 );
 export type CreatedTokenDto = Infer<typeof CreatedTokenDto>;
 
-
-export const userOperations: Operation[] = [
-  { id: 'listUsers', method: 'GET', path: '/api/v1/users', tag: 'users', role: 'admin', status: 200, response: arr(UserDto), summary: 'All users' },
-  { id: 'createUser', method: 'POST', path: '/api/v1/users', tag: 'users', role: 'admin', body: CreateUserDto, status: 201, response: UserDto, summary: 'Create a user' },
-  { id: 'updateUser', method: 'PATCH', path: '/api/v1/users/:id', tag: 'users', role: 'admin', body: UpdateUserDto, status: 200, response: UserDto, summary: 'Change role, password or disable (a new password ends the user\'s sessions and revokes their API tokens)' },
-  { id: 'deleteUser', method: 'DELETE', path: '/api/v1/users/:id', tag: 'users', role: 'admin', status: 204, summary: 'Delete a user (not the last admin), with their sessions and tokens' },
-  { id: 'listTokens', method: 'GET', path: '/api/v1/tokens', tag: 'tokens', role: 'viewer', status: 200, response: arr(TokenDto), summary: 'Your API tokens (admins: all)' },
-  { id: 'createToken', method: 'POST', path: '/api/v1/tokens', tag: 'tokens', role: 'operator', body: CreateTokenDto, status: 201, response: CreatedTokenDto, summary: 'Create an API token (signed-in users only, not with a token); the secret is shown once' },
-  { id: 'revokeToken', method: 'DELETE', path: '/api/v1/tokens/:id', tag: 'tokens', role: 'operator', status: 204, summary: 'Revoke a token (effective at once)' },
-];
+export const userOperations = [
+  {
+    id: 'listUsers',
+    method: 'GET',
+    path: '/api/v1/users',
+    tag: 'users',
+    role: 'admin',
+    status: 200,
+    response: arr(UserDto),
+    summary: 'All users',
+  },
+  {
+    id: 'createUser',
+    method: 'POST',
+    path: '/api/v1/users',
+    tag: 'users',
+    role: 'admin',
+    body: CreateUserDto,
+    status: 201,
+    response: UserDto,
+    summary: 'Create a user',
+  },
+  {
+    id: 'updateUser',
+    method: 'PATCH',
+    path: '/api/v1/users/:id',
+    tag: 'users',
+    role: 'admin',
+    body: UpdateUserDto,
+    status: 200,
+    response: UserDto,
+    summary: "Change role, password or disable (a new password ends the user's sessions and revokes their API tokens)",
+  },
+  {
+    id: 'deleteUser',
+    method: 'DELETE',
+    path: '/api/v1/users/:id',
+    tag: 'users',
+    role: 'admin',
+    status: 204,
+    summary: 'Delete a user (not the last admin), with their sessions and tokens',
+  },
+  {
+    id: 'listTokens',
+    method: 'GET',
+    path: '/api/v1/tokens',
+    tag: 'tokens',
+    role: 'viewer',
+    status: 200,
+    response: arr(TokenDto),
+    summary: 'Your API tokens (admins: all)',
+  },
+  {
+    id: 'createToken',
+    method: 'POST',
+    path: '/api/v1/tokens',
+    tag: 'tokens',
+    role: 'operator',
+    body: CreateTokenDto,
+    status: 201,
+    response: CreatedTokenDto,
+    summary: 'Create an API token (signed-in users only, not with a token); the secret is shown once',
+  },
+  {
+    id: 'revokeToken',
+    method: 'DELETE',
+    path: '/api/v1/tokens/:id',
+    tag: 'tokens',
+    role: 'operator',
+    status: 204,
+    summary: 'Revoke a token (effective at once)',
+  },
+] as const satisfies readonly Operation[];

@@ -2,15 +2,12 @@
 // TaskDto whose progress arrives over SSE (event "task"); VM state changes arrive as "vm".
 import { arr, bool, int, named, num, obj, oneOf, opt, orNull, str } from '../schema/schema.js';
 import type { Infer } from '../schema/schema.js';
-import type { Operation } from './operation.js';
+import { leastRole, type Operation } from './operation.js';
 import { objectName, timestamp } from './common.js';
 import { TaskDto } from './tasks.js';
 import { BOOT_DEVICES, DISK_BUSES, FIRMWARES, NIC_KINDS, NIC_MODELS, VM_STATES } from './enums.js';
 
-export const DiskDto = named(
-  'DiskDto',
-  obj({ pool: str(), volume: str(), bus: oneOf(DISK_BUSES), readonly: bool() }),
-);
+export const DiskDto = named('DiskDto', obj({ pool: str(), volume: str(), bus: oneOf(DISK_BUSES), readonly: bool() }));
 export type DiskDto = Infer<typeof DiskDto>;
 export const CdromDto = named(
   'CdromDto',
@@ -134,7 +131,11 @@ export const UpdateVmDto = named(
     cores: opt(cpuCount()),
     memoryMib: opt(memoryMib()),
     firmware: opt(oneOf(FIRMWARES)),
-    disks: opt(arr(obj({ pool: objectName(), volume: objectName(), bus: opt(oneOf(DISK_BUSES)), readonly: opt(bool()) }), { maxItems: 16 })),
+    disks: opt(
+      arr(obj({ pool: objectName(), volume: objectName(), bus: opt(oneOf(DISK_BUSES)), readonly: opt(bool()) }), {
+        maxItems: 16,
+      }),
+    ),
     cdroms: opt(arr(NewCdromDto, { maxItems: 4 })),
     nics: opt(arr(NewNicDto, { maxItems: 8 })),
     bootOrder: opt(arr(oneOf(BOOT_DEVICES), { maxItems: 3 })),
@@ -154,7 +155,10 @@ export const KeptDiskDto = named(
     pool: str({ description: 'empty when the disk is in no storage pool' }),
     volume: str(),
     path: str(),
-    reason: str({ description: 'e.g. "it is used by VM(s) web02" or "it is the backing file of linked clone(s) pool/web01-clone-disk0.qcow2"' }),
+    reason: str({
+      description:
+        'e.g. "it is used by VM(s) web02" or "it is the backing file of linked clone(s) pool/web01-clone-disk0.qcow2"',
+    }),
   }),
 );
 export type KeptDiskDto = Infer<typeof KeptDiskDto>;
@@ -166,10 +170,20 @@ export type CloneVmDto = Infer<typeof CloneVmDto>;
 
 export const SnapshotDto = named(
   'SnapshotDto',
-  obj({ name: str(), description: str(), createdAt: orNull(timestamp()), state: oneOf(VM_STATES), current: bool(), parent: str() }),
+  obj({
+    name: str(),
+    description: str(),
+    createdAt: orNull(timestamp()),
+    state: oneOf(VM_STATES),
+    current: bool(),
+    parent: str(),
+  }),
 );
 export type SnapshotDto = Infer<typeof SnapshotDto>;
-export const CreateSnapshotDto = named('CreateSnapshotDto', obj({ name: objectName(), description: opt(str({ maxLength: 1024 })) }));
+export const CreateSnapshotDto = named(
+  'CreateSnapshotDto',
+  obj({ name: objectName(), description: opt(str({ maxLength: 1024 })) }),
+);
 export type CreateSnapshotDto = Infer<typeof CreateSnapshotDto>;
 
 export const ConsoleTicketDto = named(
@@ -184,29 +198,112 @@ export type ConsoleTicketDto = Infer<typeof ConsoleTicketDto>;
 
 export const ListVmsQuery = obj({ hostId: opt(str()), clusterId: opt(str()) });
 
-const vm = (id: string, method: Operation['method'], path: string, summary: string, extra: Partial<Operation> = {}): Operation => ({
-  id, method, path: `/api/v1/vms${path}`, tag: 'vms', role: method === 'GET' ? 'viewer' : 'operator', status: method === 'GET' ? 200 : 202, response: method === 'GET' ? VmDto : TaskDto, summary, ...extra,
+const base = '/api/v1/vms';
+const vm = <const O extends Omit<Operation, 'tag' | 'role' | 'status' | 'response'> & Partial<Operation>>(o: O) => ({
+  tag: 'vms' as const,
+  role: leastRole(o.method),
+  status: o.method === 'GET' ? 200 : 202,
+  response: o.method === 'GET' ? VmDto : TaskDto,
+  ...o,
 });
 
-export const vmOperations: Operation[] = [
-  vm('listVms', 'GET', '', 'All VMs on all hosts (from the live inventory)', { response: arr(VmDto), query: ListVmsQuery }),
-  vm('getVm', 'GET', '/:id', 'One VM'),
-  vm('createVm', 'POST', '', 'Create a VM: placement, new disk volumes, define (and start). Task result: {vmId}', { body: CreateVmDto }),
-  vm('updateVm', 'PATCH', '/:id', 'Change the definition of a shut-off VM. nics replaces the NIC list (add or remove NICs): a NIC without mac keeps the MAC of the NIC at its position, or gets a new one', { body: UpdateVmDto, status: 200, response: VmDto }),
-  vm('startVm', 'POST', '/:id/start', 'Start'),
-  vm('shutdownVm', 'POST', '/:id/shutdown', 'ACPI shutdown, waits for power-off', { body: ShutdownVmDto }),
-  vm('forceOffVm', 'POST', '/:id/force-off', 'Pull the plug'),
-  vm('rebootVm', 'POST', '/:id/reboot', 'ACPI reboot'),
-  vm('resetVm', 'POST', '/:id/reset', 'Hard reset'),
-  vm('pauseVm', 'POST', '/:id/pause', 'Pause'),
-  vm('resumeVm', 'POST', '/:id/resume', 'Resume'),
-  vm('deleteVm', 'DELETE', '/:id', 'Undefine (must be off); ?deleteDisks=true also deletes disk volumes, except those another VM uses or that back another volume (a linked clone). Task result: DeleteVmResultDto {keptDisks}', { query: DeleteVmQuery }),
-  vm('cloneVm', 'POST', '/:id/clone', 'Clone on the same host. Task result: {vmId}', { body: CloneVmDto }),
-  vm('getVmStats', 'GET', '/:id/stats', 'Current statistics', { response: VmStatsDto }),
-  vm('listSnapshots', 'GET', '/:id/snapshots', 'Snapshots', { response: arr(SnapshotDto) }),
-  vm('createSnapshot', 'POST', '/:id/snapshots', 'Take a snapshot', { body: CreateSnapshotDto }),
-  vm('revertSnapshot', 'POST', '/:id/snapshots/:name/revert', 'Revert to a snapshot'),
-  vm('deleteSnapshot', 'DELETE', '/:id/snapshots/:name', 'Delete a snapshot'),
-  vm('exportVm', 'GET', '/:id/export.ova', 'Download the VM as an OVA (streamed; operator: it carries the guest data)', { response: 'stream', role: 'operator' }),
-  vm('createConsoleTicket', 'POST', '/:id/console-ticket', 'One-time ticket (30 s, bound to you and this VM) for the console websocket', { status: 201, response: ConsoleTicketDto }),
-];
+export const vmOperations = [
+  vm({
+    id: 'listVms',
+    method: 'GET',
+    path: base,
+    summary: 'All VMs on all hosts (from the live inventory)',
+    response: arr(VmDto),
+    query: ListVmsQuery,
+  }),
+  vm({ id: 'getVm', method: 'GET', path: `${base}/:id`, summary: 'One VM' }),
+  vm({
+    id: 'createVm',
+    method: 'POST',
+    path: base,
+    summary: 'Create a VM: placement, new disk volumes, define (and start). Task result: {vmId}',
+    body: CreateVmDto,
+  }),
+  vm({
+    id: 'updateVm',
+    method: 'PATCH',
+    path: `${base}/:id`,
+    summary:
+      'Change the definition of a shut-off VM. nics replaces the NIC list (add or remove NICs): a NIC without mac keeps the MAC of the NIC at its position, or gets a new one',
+    body: UpdateVmDto,
+    status: 200,
+    response: VmDto,
+  }),
+  vm({ id: 'startVm', method: 'POST', path: `${base}/:id/start`, summary: 'Start' }),
+  vm({
+    id: 'shutdownVm',
+    method: 'POST',
+    path: `${base}/:id/shutdown`,
+    summary: 'ACPI shutdown, waits for power-off',
+    body: ShutdownVmDto,
+  }),
+  vm({ id: 'forceOffVm', method: 'POST', path: `${base}/:id/force-off`, summary: 'Pull the plug' }),
+  vm({ id: 'rebootVm', method: 'POST', path: `${base}/:id/reboot`, summary: 'ACPI reboot' }),
+  vm({ id: 'resetVm', method: 'POST', path: `${base}/:id/reset`, summary: 'Hard reset' }),
+  vm({ id: 'pauseVm', method: 'POST', path: `${base}/:id/pause`, summary: 'Pause' }),
+  vm({ id: 'resumeVm', method: 'POST', path: `${base}/:id/resume`, summary: 'Resume' }),
+  vm({
+    id: 'deleteVm',
+    method: 'DELETE',
+    path: `${base}/:id`,
+    summary:
+      'Undefine (must be off); ?deleteDisks=true also deletes disk volumes, except those another VM uses or that back another volume (a linked clone). Task result: DeleteVmResultDto {keptDisks}',
+    query: DeleteVmQuery,
+  }),
+  vm({
+    id: 'cloneVm',
+    method: 'POST',
+    path: `${base}/:id/clone`,
+    summary: 'Clone on the same host. Task result: {vmId}',
+    body: CloneVmDto,
+  }),
+  vm({
+    id: 'getVmStats',
+    method: 'GET',
+    path: `${base}/:id/stats`,
+    summary: 'Current statistics',
+    response: VmStatsDto,
+  }),
+  vm({
+    id: 'listSnapshots',
+    method: 'GET',
+    path: `${base}/:id/snapshots`,
+    summary: 'Snapshots',
+    response: arr(SnapshotDto),
+  }),
+  vm({
+    id: 'createSnapshot',
+    method: 'POST',
+    path: `${base}/:id/snapshots`,
+    summary: 'Take a snapshot',
+    body: CreateSnapshotDto,
+  }),
+  vm({
+    id: 'revertSnapshot',
+    method: 'POST',
+    path: `${base}/:id/snapshots/:name/revert`,
+    summary: 'Revert to a snapshot',
+  }),
+  vm({ id: 'deleteSnapshot', method: 'DELETE', path: `${base}/:id/snapshots/:name`, summary: 'Delete a snapshot' }),
+  vm({
+    id: 'exportVm',
+    method: 'GET',
+    path: `${base}/:id/export.ova`,
+    summary: 'Download the VM as an OVA (streamed; operator: it carries the guest data)',
+    response: 'stream',
+    role: 'operator',
+  }),
+  vm({
+    id: 'createConsoleTicket',
+    method: 'POST',
+    path: `${base}/:id/console-ticket`,
+    summary: 'One-time ticket (30 s, bound to you and this VM) for the console websocket',
+    status: 201,
+    response: ConsoleTicketDto,
+  }),
+] as const satisfies readonly Operation[];

@@ -1,29 +1,28 @@
 // Routes: setup, sign-in/out, the current session, own password.
 import type { Context } from 'koa';
-import type { ChangePasswordDto, LoginRequestDto, SessionDto, SetupRequestDto } from '../dto/auth.js';
+import type { SessionDto } from '../dto/auth.js';
 import type { Services } from '../compose.js';
 import { sessionCookie } from '../middleware/auth.js';
 import { toUserDto } from './users.js';
 import type { NewSession } from '../services/auth-service.js';
 import type { UserRecord } from '../store/records.js';
-import type { Handlers } from './handler.js';
+import type { HandlersOf } from './handler.js';
+import type { authOperations } from '../dto/auth.js';
 
 function signedIn(ctx: Context, user: UserRecord, s: NewSession): SessionDto {
   ctx.set('Set-Cookie', sessionCookie(s.cookie, new Date(s.session.expiresAt)));
   return { user: toUserDto(user), csrfToken: s.session.csrfToken, expiresAt: s.session.expiresAt };
 }
 
-export function authHandlers(s: Services): Handlers {
+export function authHandlers(s: Services): HandlersOf<typeof authOperations> {
   return {
     getSetupStatus: () => ({ needsSetup: s.auth.needsSetup() }),
     setup: async ({ body, ctx }) => {
-      const b = body as SetupRequestDto;
-      const user = await s.auth.setup(b.username, b.password, b.setupCode, ctx.ip);
+      const user = await s.auth.setup(body.username, body.password, body.setupCode, ctx.ip);
       return signedIn(ctx, user, await s.auth.openSession(user));
     },
     login: async ({ body, ctx }) => {
-      const b = body as LoginRequestDto;
-      const r = await s.auth.login(b.username, b.password, ctx.ip);
+      const r = await s.auth.login(body.username, body.password, ctx.ip);
       return signedIn(ctx, r.user, r);
     },
     getMe: ({ principal }) => ({
@@ -36,8 +35,7 @@ export function authHandlers(s: Services): Handlers {
       ctx.set('Set-Cookie', sessionCookie('', undefined));
     },
     changePassword: async ({ principal, body, ctx }) => {
-      const b = body as ChangePasswordDto;
-      await s.auth.changePassword(principal, b.currentPassword, b.newPassword, ctx.ip);
+      await s.auth.changePassword(principal, body.currentPassword, body.newPassword, ctx.ip);
     },
   };
 }

@@ -1,29 +1,28 @@
 // Routes: hosts, clusters, placement, host-shell tickets.
-import type { AddHostDto, CreateClusterDto, UpdateClusterDto, UpdateHostDto } from '../dto/hosts.js';
 import type { Services } from '../compose.js';
-import type { Handlers } from './handler.js';
+import type { HandlersOf } from './handler.js';
+import type { hostOperations } from '../dto/hosts.js';
 
-export function hostHandlers(s: Services): Handlers {
+export function hostHandlers(s: Services): HandlersOf<typeof hostOperations> {
   return {
     listHosts: () => s.hosts.list(),
-    getHost: ({ params }) => s.hosts.get(params.id!),
-    probeHost: ({ body }) => s.hosts.probe((body as { address: string }).address),
-    addHost: ({ body }) => s.hosts.add(body as AddHostDto),
-    updateHost: ({ params, body }) => s.hosts.update(params.id!, body as UpdateHostDto),
-    removeHost: ({ params }) => s.hosts.remove(params.id!),
+    getHost: ({ params }) => s.hosts.get(params.id),
+    probeHost: ({ body }) => s.hosts.probe(body.address),
+    addHost: ({ body }) => s.hosts.add(body),
+    updateHost: ({ params, body }) => s.hosts.update(params.id, body),
+    removeHost: ({ params }) => s.hosts.remove(params.id),
     createShellTicket: ({ params, principal }) => {
-      s.pool.get(params.id!).requireOnline();
-      const t = s.tickets.issue(principal.user.id, 'shell', params.id!);
-      return { ...t, url: `/api/v1/hosts/${encodeURIComponent(params.id!)}/shell?ticket=${t.ticket}` };
+      s.pool.get(params.id).requireOnline();
+      const t = s.tickets.issue(principal.user.id, 'shell', params.id);
+      return { ...t, url: `/api/v1/hosts/${encodeURIComponent(params.id)}/shell?ticket=${t.ticket}` };
     },
     listClusters: () => s.clusters.list(),
-    getCluster: ({ params }) => s.clusters.get(params.id!),
+    getCluster: ({ params }) => s.clusters.get(params.id),
     createCluster: ({ body }) => {
-      const b = body as CreateClusterDto;
-      return s.clusters.create(b.name, b.hostIds);
+      return s.clusters.create(body.name, body.hostIds);
     },
-    updateCluster: ({ params, body }) => s.clusters.update(params.id!, body as UpdateClusterDto),
-    deleteCluster: ({ params }) => s.clusters.remove(params.id!),
-    getPlacement: ({ params, query }) => s.clusters.placement(params.id!, query.pool!, Number(query.memoryMib ?? 0)),
+    updateCluster: ({ params, body }) => s.clusters.update(params.id, body),
+    deleteCluster: ({ params }) => s.clusters.remove(params.id),
+    getPlacement: ({ params, query }) => s.clusters.placement(params.id, query.pool, Number(query.memoryMib ?? 0)),
   };
 }

@@ -1,15 +1,16 @@
 // Routes: health, OpenAPI, Prometheus metrics, SSE events, audit, tasks, HTTPS certificate.
 import { PassThrough } from 'node:stream';
-import type { InstallCertificateDto } from '../dto/system.js';
 import type { Services } from '../compose.js';
 import { buildOpenApi } from '../openapi.js';
 import type { EventName } from '../services/event-hub.js';
-import type { Handlers } from './handler.js';
+import type { HandlersOf } from './handler.js';
+import type { systemOperations } from '../dto/system.js';
+import type { taskOperations } from '../dto/tasks.js';
 
 const started = Date.now();
 const limitOf = (q: Record<string, string | undefined>) => Math.min(1000, Number(q.limit ?? 100) || 100);
 
-export function systemHandlers(s: Services): Handlers {
+export function systemHandlers(s: Services): HandlersOf<[...typeof systemOperations, ...typeof taskOperations]> {
   let openapi: string | undefined;
   return {
     getHealth: () => ({
@@ -60,11 +61,10 @@ export function systemHandlers(s: Services): Handlers {
     },
     listAudit: ({ query }) => s.audit.list(limitOf(query), query.before),
     listTasks: ({ query }) => s.tasks.list(limitOf(query), query.before, query.status),
-    getTask: ({ params }) => s.tasks.get(params.id!),
+    getTask: ({ params }) => s.tasks.get(params.id),
     getCertificate: () => s.certificate.dto(),
     installCertificate: async ({ body }) => {
-      const b = body as InstallCertificateDto;
-      await s.certificate.install(b.certificatePem, b.privateKeyPem);
+      await s.certificate.install(body.certificatePem, body.privateKeyPem);
       return s.certificate.dto();
     },
   };

@@ -1,15 +1,23 @@
 // Routes: users (admin) and API tokens.
-import type { CreateTokenDto, CreateUserDto, TokenDto, UpdateUserDto } from '../dto/users.js';
+import type { TokenDto } from '../dto/users.js';
 import type { UserDto } from '../dto/auth.js';
 import type { Services } from '../compose.js';
 import type { TokenRecord, UserRecord } from '../store/records.js';
-import type { Handlers } from './handler.js';
+import type { HandlersOf } from './handler.js';
+import type { userOperations } from '../dto/users.js';
 
 export function toUserDto(u: UserRecord): UserDto {
-  return { id: u.id, username: u.username, role: u.role, disabled: u.disabled, createdAt: u.createdAt, lastLoginAt: u.lastLoginAt };
+  return {
+    id: u.id,
+    username: u.username,
+    role: u.role,
+    disabled: u.disabled,
+    createdAt: u.createdAt,
+    lastLoginAt: u.lastLoginAt,
+  };
 }
 
-export function userHandlers(s: Services): Handlers {
+export function userHandlers(s: Services): HandlersOf<typeof userOperations> {
   const tokenDto = (t: TokenRecord): TokenDto => ({
     id: t.id,
     name: t.name,
@@ -24,17 +32,15 @@ export function userHandlers(s: Services): Handlers {
   return {
     listUsers: () => s.auth.listUsers().map(toUserDto),
     createUser: async ({ body }) => {
-      const b = body as CreateUserDto;
-      return toUserDto(await s.auth.createUser(b.username, b.password, b.role));
+      return toUserDto(await s.auth.createUser(body.username, body.password, body.role));
     },
-    updateUser: async ({ params, body }) => toUserDto(await s.auth.updateUser(params.id!, body as UpdateUserDto)),
-    deleteUser: ({ params }) => s.auth.deleteUser(params.id!),
+    updateUser: async ({ params, body }) => toUserDto(await s.auth.updateUser(params.id, body)),
+    deleteUser: ({ params }) => s.auth.deleteUser(params.id),
     listTokens: ({ principal }) => s.auth.listTokens(principal).map(tokenDto),
     createToken: async ({ principal, body }) => {
-      const b = body as CreateTokenDto;
-      const r = await s.auth.createToken(principal, b.name, b.role, b.expiresInDays);
+      const r = await s.auth.createToken(principal, body.name, body.role, body.expiresInDays);
       return { token: tokenDto(r.token), secret: r.secret };
     },
-    revokeToken: ({ principal, params }) => s.auth.revokeToken(principal, params.id!),
+    revokeToken: ({ principal, params }) => s.auth.revokeToken(principal, params.id),
   };
 }

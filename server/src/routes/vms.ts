@@ -1,11 +1,15 @@
 // Routes: VMs, snapshots, export, console tickets.
-import type { CloneVmDto, CreateSnapshotDto, CreateVmDto, UpdateVmDto } from '../dto/vms.js';
 import type { Services } from '../compose.js';
-import type { Handlers } from './handler.js';
+import type { VmAction } from '../agents/agent-client.js';
+import type { Principal } from '../services/auth-service.js';
+import type { HandlersOf } from './handler.js';
+import type { vmOperations } from '../dto/vms.js';
 
-export function vmHandlers(s: Services): Handlers {
-  const act = (a: 'start' | 'forceOff' | 'reboot' | 'reset' | 'pause' | 'resume') =>
-    (({ params, principal }) => s.vms.action(params.id!, a, principal.label)) as Handlers[string];
+export function vmHandlers(s: Services): HandlersOf<typeof vmOperations> {
+  const act =
+    (a: VmAction) =>
+    ({ params, principal }: { params: { id: string }; principal: Principal }) =>
+      s.vms.action(params.id, a, principal.label);
   return {
     listVms: ({ query, ctx }) => {
       ctx.type = 'application/json';
@@ -14,37 +18,35 @@ export function vmHandlers(s: Services): Handlers {
       if (gzip) ctx.set('Content-Encoding', 'gzip');
       return s.vms.listJson({ hostId: query.hostId, clusterId: query.clusterId }, gzip);
     },
-    getVm: ({ params }) => s.vms.get(params.id!),
-    createVm: ({ body, principal }) => s.vms.create(body as CreateVmDto, principal.label),
-    updateVm: ({ params, body }) => s.vms.update(params.id!, body as UpdateVmDto),
+    getVm: ({ params }) => s.vms.get(params.id),
+    createVm: ({ body, principal }) => s.vms.create(body, principal.label),
+    updateVm: ({ params, body }) => s.vms.update(params.id, body),
     startVm: act('start'),
     forceOffVm: act('forceOff'),
     rebootVm: act('reboot'),
     resetVm: act('reset'),
     pauseVm: act('pause'),
     resumeVm: act('resume'),
-    shutdownVm: ({ params, body, principal }) =>
-      s.vms.shutdown(params.id!, (body as { timeoutSeconds?: number } | undefined)?.timeoutSeconds, principal.label),
-    deleteVm: ({ params, query, principal }) => s.vms.delete(params.id!, query.deleteDisks === 'true', principal.label),
-    cloneVm: ({ params, body, principal }) => s.vms.clone(params.id!, body as CloneVmDto, principal.label),
-    getVmStats: ({ params }) => s.vms.stats(params.id!),
-    listSnapshots: ({ params }) => s.vms.snapshots(params.id!),
+    shutdownVm: ({ params, body, principal }) => s.vms.shutdown(params.id, body.timeoutSeconds, principal.label),
+    deleteVm: ({ params, query, principal }) => s.vms.delete(params.id, query.deleteDisks === 'true', principal.label),
+    cloneVm: ({ params, body, principal }) => s.vms.clone(params.id, body, principal.label),
+    getVmStats: ({ params }) => s.vms.stats(params.id),
+    listSnapshots: ({ params }) => s.vms.snapshots(params.id),
     createSnapshot: ({ params, body, principal }) => {
-      const b = body as CreateSnapshotDto;
-      return s.vms.createSnapshot(params.id!, b.name, b.description ?? '', principal.label);
+      return s.vms.createSnapshot(params.id, body.name, body.description ?? '', principal.label);
     },
-    revertSnapshot: ({ params, principal }) => s.vms.revertSnapshot(params.id!, params.name!, principal.label),
-    deleteSnapshot: ({ params, principal }) => s.vms.deleteSnapshot(params.id!, params.name!, principal.label),
+    revertSnapshot: ({ params, principal }) => s.vms.revertSnapshot(params.id, params.name, principal.label),
+    deleteSnapshot: ({ params, principal }) => s.vms.deleteSnapshot(params.id, params.name, principal.label),
     exportVm: ({ params, ctx }) => {
-      const { name, stream } = s.vms.exportOva(params.id!);
+      const { name, stream } = s.vms.exportOva(params.id);
       ctx.type = 'application/x-tar';
       ctx.attachment(`${name}.ova`);
       ctx.body = stream;
     },
     createConsoleTicket: ({ params, principal }) => {
-      s.vms.online(params.id!);
-      const t = s.tickets.issue(principal.user.id, 'console', params.id!);
-      return { ...t, url: `/api/v1/vms/${encodeURIComponent(params.id!)}/console?ticket=${t.ticket}` };
+      s.vms.online(params.id);
+      const t = s.tickets.issue(principal.user.id, 'console', params.id);
+      return { ...t, url: `/api/v1/vms/${encodeURIComponent(params.id)}/console?ticket=${t.ticket}` };
     },
   };
 }
