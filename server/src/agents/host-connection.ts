@@ -7,12 +7,11 @@ import type { HostInfo, HostMetrics, VmMetricsBatch, WatchEvent } from '@quantix
 import type { Pool } from '@quantix/proto/v1/storage.js';
 import { Vm, type VmStats } from '@quantix/proto/v1/vm.js';
 import type { HostRecord } from '../store/records.js';
+import type { HostStatus } from '../dto/enums.js';
 import { AgentClient } from './agent-client.js';
 import { HttpError } from '../errors.js';
 import { probeAgent } from './tls-probe.js';
 import { sameFingerprint } from '@quantix/proto/tls/pinned-credentials.js';
-
-export type HostStatus = 'online' | 'offline' | 'connecting';
 
 /** What the inventory layer hears about (it turns these into DTOs and SSE events). */
 export interface ConnectionListener {
