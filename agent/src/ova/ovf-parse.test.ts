@@ -19,8 +19,22 @@ test('ovftool OVF 1.0: Windows, EFI, SATA + SCSI, gzip + chunked file, NICs, CD-
     coresPerSocket: 2,
     memoryMib: 4096,
     disks: [
-      { file: 'win-efi-disk1.vmdk', capacityBytes: 40 * GiB, populatedBytes: 0, controller: 'sata', address: '0', format: 'vmdk' },
-      { file: 'win-efi-disk2.vmdk', capacityBytes: GiB, populatedBytes: 0, controller: 'scsi', address: '1', format: 'vmdk' },
+      {
+        file: 'win-efi-disk1.vmdk',
+        capacityBytes: 40 * GiB,
+        populatedBytes: 0,
+        controller: 'sata',
+        address: '0',
+        format: 'vmdk',
+      },
+      {
+        file: 'win-efi-disk2.vmdk',
+        capacityBytes: GiB,
+        populatedBytes: 0,
+        controller: 'scsi',
+        address: '1',
+        format: 'vmdk',
+      },
     ],
     nics: [
       { model: 'E1000e', network: 'Office LAN', mac: '' },
@@ -32,10 +46,13 @@ test('ovftool OVF 1.0: Windows, EFI, SATA + SCSI, gzip + chunked file, NICs, CD-
     certificatePresent: false,
     warnings: ['floppy drive not imported'],
   });
-  assert.deepEqual(d.diskFiles.map((f) => [f.href, f.size, f.compression, f.chunkSize]), [
-    ['win-efi-disk1.vmdk', 1234, '', 0],
-    ['win-efi-disk2.vmdk', 0, 'gzip', 1000000],
-  ]);
+  assert.deepEqual(
+    d.diskFiles.map((f) => [f.href, f.size, f.compression, f.chunkSize]),
+    [
+      ['win-efi-disk1.vmdk', 1234, '', 0],
+      ['win-efi-disk2.vmdk', 0, 'gzip', 1000000],
+    ],
+  );
 });
 
 test('VirtualBox OVF 2.0: name from the VirtualSystem id, StorageItem/EthernetPortItem, MACs and EFI from vbox:Machine', () => {
@@ -45,10 +62,13 @@ test('VirtualBox OVF 2.0: name from the VirtualSystem id, StorageItem/EthernetPo
   assert.equal(spec.firmware, 'efi');
   assert.equal(spec.cpus, 2);
   assert.equal(spec.memoryMib, 2048);
-  assert.deepEqual(spec.disks.map((x) => [x.file, x.capacityBytes, x.controller]), [
-    ['Ubuntu 22.04-disk001.vmdk', 10 * GiB, 'sata'],
-    ['Ubuntu 22.04-disk002.vmdk', GiB, 'ide'],
-  ]);
+  assert.deepEqual(
+    spec.disks.map((x) => [x.file, x.capacityBytes, x.controller]),
+    [
+      ['Ubuntu 22.04-disk001.vmdk', 10 * GiB, 'sata'],
+      ['Ubuntu 22.04-disk002.vmdk', GiB, 'ide'],
+    ],
+  );
   assert.deepEqual(spec.nics, [
     { model: 'E1000', network: 'NAT', mac: '08:00:27:a1:b2:c3' },
     { model: 'virtio', network: 'NAT', mac: '08:00:27:00:00:02' },
@@ -58,13 +78,29 @@ test('VirtualBox OVF 2.0: name from the VirtualSystem id, StorageItem/EthernetPo
 });
 
 test('XXE and entity bombs are refused before parsing; /etc/passwd never appears', () => {
-  assert.throws(() => parseOvf(fixture('xxe.ovf')), (err: Error) => {
-    assert.match(err.message, /DTD \(<!DOCTYPE>\) is not allowed/);
-    assert.ok(!err.message.includes('root:x:0:0'));
-    return true;
-  });
+  assert.throws(
+    () => parseOvf(fixture('xxe.ovf')),
+    (err: Error) => {
+      assert.match(err.message, /DTD \(<!DOCTYPE>\) is not allowed/);
+      assert.ok(!err.message.includes('root:x:0:0'));
+      return true;
+    },
+  );
   const bomb = '<?xml version="1.0"?>\n<!ENTITY a "aaaa"><Envelope/>';
   assert.throws(() => parseOvf(bomb), /entity declarations are not allowed/);
+});
+
+test('predefined XML entities in names and networks read as the characters they stand for', () => {
+  const { spec } = parseOvf(
+    fixture('ovftool-windows-efi.ovf')
+      .replace('<Name>win-efi</Name>', '<Name>R&amp;D &lt;win&gt;</Name>')
+      .replace(
+        '<rasd:Connection>Office LAN</rasd:Connection>',
+        '<rasd:Connection>Office &quot;LAN&quot;</rasd:Connection>',
+      ),
+  );
+  assert.equal(spec.name, 'R&D <win>');
+  assert.equal(spec.nics[0]!.network, 'Office "LAN"');
 });
 
 test('malformed, oversized and out-of-range descriptors name the field', () => {
@@ -72,14 +108,40 @@ test('malformed, oversized and out-of-range descriptors name the field', () => {
   assert.throws(() => parseOvf('<Envelope><VirtualSystem'), /OVF descriptor: /);
   assert.throws(() => parseOvf('x'.repeat(5 * 1024 * 1024)), /larger than/);
   assert.throws(() => parseOvf('<Other/>'), /no Envelope element/);
-  assert.throws(() => parseOvf(base.replace('<rasd:VirtualQuantity>4</rasd:VirtualQuantity>', '<rasd:VirtualQuantity>-4</rasd:VirtualQuantity>')), /CPU VirtualQuantity -4 is out of range/);
-  assert.throws(() => parseOvf(base.replace('byte * 2^30</rasd:AllocationUnits>', 'furlongs</rasd:AllocationUnits>')), /unknown allocation units "furlongs"/);
-  assert.throws(() => parseOvf(base.replace('ovf:capacity="40"', 'ovf:capacity="99999999999"')), /capacity .* is absurdly large/);
-  assert.throws(() => parseOvf(base.replace('ovf:href="win-efi-disk1.vmdk"', 'ovf:href="../../etc/passwd"')), /leaves the OVA/);
+  assert.throws(
+    () =>
+      parseOvf(
+        base.replace(
+          '<rasd:VirtualQuantity>4</rasd:VirtualQuantity>',
+          '<rasd:VirtualQuantity>-4</rasd:VirtualQuantity>',
+        ),
+      ),
+    /CPU VirtualQuantity -4 is out of range/,
+  );
+  assert.throws(
+    () => parseOvf(base.replace('byte * 2^30</rasd:AllocationUnits>', 'furlongs</rasd:AllocationUnits>')),
+    /unknown allocation units "furlongs"/,
+  );
+  assert.throws(
+    () => parseOvf(base.replace('ovf:capacity="40"', 'ovf:capacity="99999999999"')),
+    /capacity .* is absurdly large/,
+  );
+  assert.throws(
+    () => parseOvf(base.replace('ovf:href="win-efi-disk1.vmdk"', 'ovf:href="../../etc/passwd"')),
+    /leaves the OVA/,
+  );
   const deep = `<Envelope>${'<a>'.repeat(200)}${'</a>'.repeat(200)}</Envelope>`;
   assert.throws(() => parseOvf(deep), /OVF descriptor/);
   assert.throws(
-    () => parseOvf(base.replace('<VirtualSystem ovf:id="win-efi">', '<VirtualSystemCollection ovf:id="c"><VirtualSystem ovf:id="win-efi">').replace('</VirtualSystem>', '</VirtualSystem></VirtualSystemCollection>')),
+    () =>
+      parseOvf(
+        base
+          .replace(
+            '<VirtualSystem ovf:id="win-efi">',
+            '<VirtualSystemCollection ovf:id="c"><VirtualSystem ovf:id="win-efi">',
+          )
+          .replace('</VirtualSystem>', '</VirtualSystem></VirtualSystemCollection>'),
+      ),
     /VirtualSystemCollection/,
   );
 });
@@ -97,7 +159,7 @@ test('allocation units: programmatic and named', () => {
   assert.equal(unitBytes('hertz * 10^6'), undefined);
 });
 
-test('OS family from CIM id, then the tool\'s os type string', () => {
+test("OS family from CIM id, then the tool's os type string", () => {
   assert.equal(osFamily(105, undefined), 'windows');
   assert.equal(osFamily(120, undefined), 'windows');
   assert.equal(osFamily(96, undefined), 'linux');
