@@ -62,8 +62,7 @@ export class AgentClient {
   private readonly storageSvc: StorageServiceClient;
   private readonly imageSvc: ImageServiceClient;
   private readonly networkSvc: NetworkServiceClient;
-  /** The console relay (console/console-proxy.ts) owns these bidirectional streams. */
-  readonly console: ConsoleServiceClient;
+  private readonly consoleSvc: ConsoleServiceClient;
   private readonly channel: Channel;
 
   constructor(
@@ -79,7 +78,7 @@ export class AgentClient {
     this.vmSvc = new VmServiceClient(address, creds, opts);
     this.storageSvc = new StorageServiceClient(address, creds, opts);
     this.imageSvc = new ImageServiceClient(address, creds, opts);
-    this.console = new ConsoleServiceClient(address, creds, opts);
+    this.consoleSvc = new ConsoleServiceClient(address, creds, opts);
     this.networkSvc = new NetworkServiceClient(address, creds, opts);
   }
 
@@ -201,12 +200,18 @@ export class AgentClient {
   deleteNetwork = (name: string) => this.call(this.networkSvc, this.networkSvc.deleteNetwork, { name }, 120_000);
   listHostInterfaces = () => this.call(this.networkSvc, this.networkSvc.listHostInterfaces, {});
 
+  // Consoles: bidirectional streams the relay (console/console-proxy.ts) pumps with backpressure.
+  /** A VM's serial console (the first message names the VM). */
+  openConsole = () => this.consoleSvc.console();
+  /** The host's shell. */
+  openShell = () => this.consoleSvc.shell();
+
   mapError(err: unknown): Error {
     return toHttpError(err, this.label());
   }
 
   close(): void {
-    for (const c of [this.hostSvc, this.vmSvc, this.storageSvc, this.imageSvc, this.console, this.networkSvc])
+    for (const c of [this.hostSvc, this.vmSvc, this.storageSvc, this.imageSvc, this.consoleSvc, this.networkSvc])
       c.close();
     this.channel.close();
   }

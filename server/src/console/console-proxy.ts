@@ -91,10 +91,10 @@ export class ConsoleProxy {
     if (route.kind === 'console') {
       const { agent, vm } = this.deps.vms.online(targetId);
       vmId = vm.spec!.uuid;
-      call = agent.console.console();
+      call = agent.openConsole();
     } else {
       const agent = this.deps.pool.get(targetId).requireOnline();
-      call = agent.console.shell();
+      call = agent.openShell();
     }
     await this.deps.audit.record({
       user: p.label,

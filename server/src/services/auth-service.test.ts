@@ -275,7 +275,7 @@ function fakeShellHost(id: string) {
   const host = {
     record: { id, name: id, clusterId: null, maintenance: false },
     online: true,
-    requireOnline: () => ({ console: { shell: () => call } }),
+    requireOnline: () => ({ openShell: () => call }),
   } as unknown as HostConnection;
   return { host, call };
 }

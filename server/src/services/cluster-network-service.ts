@@ -10,7 +10,7 @@ import type { ClusterRepo, HostRepo } from '../store/host-repo.js';
 import type { ClusterNetworkRepo } from '../store/cluster-network-repo.js';
 import type { ClusterNetworkRecord, HostRecord } from '../store/records.js';
 import type { EventHub } from './event-hub.js';
-import type { NetworkService } from './network-service.js';
+import { networkFields, type NetworkService } from './network-service.js';
 import { log } from '../log.js';
 
 export class ClusterNetworkService {
@@ -249,17 +249,10 @@ export class ClusterNetworkService {
         updatedAt: s?.updatedAt ?? rec.createdAt,
       };
     });
-    const s = rec.spec;
     return {
       clusterId: rec.clusterId,
+      ...networkFields(rec.spec),
       name: rec.name,
-      kind: s.kind,
-      subnet: s.subnet ?? '',
-      dhcpStart: s.dhcpStart ?? '',
-      dhcpEnd: s.dhcpEnd ?? '',
-      bridge: s.bridge ?? '',
-      uplink: s.uplink ?? '',
-      vlanId: s.vlanId ?? 0,
       createdAt: rec.createdAt,
       hosts,
     };

@@ -4,6 +4,20 @@ import type { AgentPool } from '../agents/agent-pool.js';
 import { toHostInterfaceDto, toNetworkDto } from './dto-mapping.js';
 import { networkKind } from './proto-enums.js';
 
+/** A network request's fields with the optional ones filled in ('' / 0: the agent's default). */
+export function networkFields(req: CreateNetworkDto) {
+  return {
+    name: req.name,
+    kind: req.kind,
+    subnet: req.subnet ?? '',
+    dhcpStart: req.dhcpStart ?? '',
+    dhcpEnd: req.dhcpEnd ?? '',
+    bridge: req.bridge ?? '',
+    uplink: req.uplink ?? '',
+    vlanId: req.vlanId ?? 0,
+  };
+}
+
 export class NetworkService {
   constructor(private readonly pool: AgentPool) {}
 
@@ -20,14 +34,8 @@ export class NetworkService {
   async create(hostId: string, req: CreateNetworkDto): Promise<NetworkDto> {
     const a = this.pool.get(hostId).requireOnline();
     const n = await a.createNetwork({
-      name: req.name,
+      ...networkFields(req),
       kind: networkKind.num(req.kind),
-      subnet: req.subnet ?? '',
-      dhcpStart: req.dhcpStart ?? '',
-      dhcpEnd: req.dhcpEnd ?? '',
-      bridge: req.bridge ?? '',
-      uplink: req.uplink ?? '',
-      vlanId: req.vlanId ?? 0,
       confirmManagementMove: req.confirmManagementMove ?? false,
     });
     return toNetworkDto(n, hostId);
