@@ -3,6 +3,7 @@
 import { NetworkKind, type Network, type NetworkSpec } from '@quantix/proto/v1/network.js';
 import type { AgentConfig } from '../config.js';
 import type { AgentContext } from '../context.js';
+import { networkKindNames } from '../enum-names.js';
 import { AgentError, ErrorCode, failedPrecondition, notFound } from '../errors.js';
 import { Virsh } from '../libvirt/virsh.js';
 import { validateName } from '../validate/name.js';
@@ -26,12 +27,6 @@ import { attachUplinkBridge, detachUplinkBridge, linkExists } from './uplink-bri
 
 /** What the network logic needs from the agent context (start-up code has no full context). */
 export type NetworkDeps = Pick<AgentContext, 'virsh' | 'bus'> & { config: Pick<AgentConfig, 'networkdDir'> };
-
-const kindOf: Record<string, NetworkKind> = {
-  nat: NetworkKind.NETWORK_KIND_NAT,
-  isolated: NetworkKind.NETWORK_KIND_ISOLATED,
-  bridged: NetworkKind.NETWORK_KIND_BRIDGED,
-};
 
 /** One change at a time: the overlap and name checks must see the previous change's result. */
 let queue: Promise<unknown> = Promise.resolve();
@@ -76,7 +71,7 @@ async function describe(virsh: Virsh, n: ParsedNetwork, active: boolean, domains
   return {
     spec: {
       name: n.name,
-      kind: kindOf[n.kind] ?? NetworkKind.NETWORK_KIND_UNSPECIFIED,
+      kind: networkKindNames.value(n.kind) ?? NetworkKind.NETWORK_KIND_UNSPECIFIED,
       subnet: n.subnetText,
       dhcpStart: n.dhcpStart,
       dhcpEnd: n.dhcpEnd,

@@ -1,7 +1,8 @@
 // Validates a NetworkSpec into a NetworkPlan: everything needed to build the libvirt XML and,
 // for bridged networks, the Linux bridge. Pure: checks against the host (overlaps, NICs) live in
 // network-checks.ts.
-import { NetworkKind, type NetworkSpec } from '@quantix/proto/v1/network.js';
+import type { NetworkSpec } from '@quantix/proto/v1/network.js';
+import { networkKindNames } from '../enum-names.js';
 import { invalidArgument } from '../errors.js';
 import { validateName } from '../validate/name.js';
 import { broadcastOf, contains, formatCidr, formatIpv4, parseCidr, parseIpv4, type Cidr } from './cidr.js';
@@ -32,16 +33,10 @@ export interface BridgedPlan {
 
 export type NetworkPlan = RoutedPlan | BridgedPlan;
 
-const kinds: Partial<Record<NetworkKind, NetworkPlanKind>> = {
-  [NetworkKind.NETWORK_KIND_NAT]: 'nat',
-  [NetworkKind.NETWORK_KIND_ISOLATED]: 'isolated',
-  [NetworkKind.NETWORK_KIND_BRIDGED]: 'bridged',
-};
-
 /** Checks every field of `spec` (field names as in the proto, prefixed "spec."). */
 export function planNetwork(spec: NetworkSpec): NetworkPlan {
   const name = validateName('spec.name', spec.name);
-  const kind = kinds[spec.kind];
+  const kind = networkKindNames.name(spec.kind);
   if (!kind) throw invalidArgument('spec.kind', 'must be NAT, ISOLATED or BRIDGED');
   const bridge = spec.bridge ? validateInterfaceName('spec.bridge', spec.bridge) : deriveBridgeName(name);
   if (kind === 'bridged') return planBridged(spec, name, bridge);

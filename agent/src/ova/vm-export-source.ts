@@ -3,16 +3,10 @@
 // domain of libvirt/xml/domain-parse.ts. Pure but for resolving volumes; reading goes through Virsh.
 import type { Virsh } from '../libvirt/virsh.js';
 import { readDomainXml } from '../libvirt/xml/domain-parse.js';
+import { NicModel } from '@quantix/proto/v1/vm.js';
+import { nicModelNames, ovfNicModelNames } from '../enum-names.js';
 import { failedPrecondition } from '../errors.js';
 import type { ExportDisk, ExportSource } from './ova-export.js';
-
-const nicModels: Record<string, string> = {
-  e1000: 'E1000',
-  e1000e: 'E1000e',
-  vmxnet3: 'VmxNet3',
-  virtio: 'VirtioNet',
-  rtl8139: 'RTL8139',
-};
 
 /** Parses domain XML; `volumePath` resolves `<source pool volume>` disks. */
 export async function exportSourceFromDomainXml(
@@ -23,7 +17,8 @@ export async function exportSourceFromDomainXml(
   const { name, vcpus: cpus } = dom;
   const cores = (dom.topology.cores ?? 1) * (dom.topology.threads ?? 1);
   const nics = dom.interfaces.map((n) => ({
-    model: nicModels[n.model || 'e1000'] ?? 'E1000',
+    // No <model> is libvirt's default for x86 guests, an e1000; anything unknown is exported as one.
+    model: ovfNicModelNames.name(nicModelNames.value(n.model || 'e1000') ?? NicModel.NIC_MODEL_E1000) ?? 'E1000',
     network: n.network || n.bridge || 'VM Network',
     mac: n.mac,
   }));

@@ -2,6 +2,7 @@
 // disk boots without virtio drivers: IDE stays IDE, everything else becomes SATA (AHCI drivers
 // ship with every modern OS). NIC models map to what QEMU emulates; firmware is kept. Pure.
 import type { OvaSpec } from '@quantix/proto/v1/image.js';
+import { firmwareNames } from '../enum-names.js';
 import { BootDevice, DiskBus, Firmware, NicKind, NicModel, type VmSpec } from '@quantix/proto/v1/vm.js';
 
 export interface MappedVolume {
@@ -26,7 +27,10 @@ function nicModel(model: string): NicModel {
 
 /** The VM name: OVF name reduced to letters, digits, ". _ -", at most 63 characters. */
 export function vmNameOf(name: string): string {
-  const s = name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+|[-.]+$/g, '').slice(0, 63);
+  const s = name
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .replace(/^[-.]+|[-.]+$/g, '')
+    .slice(0, 63);
   return s || 'imported-vm';
 }
 
@@ -39,11 +43,21 @@ export function suggestVmSpec(spec: OvaSpec, volumes: readonly MappedVolume[], n
     sockets: Math.max(1, Math.floor(spec.cpus / cores)),
     cores,
     memoryMib: spec.memoryMib,
-    firmware: spec.firmware === 'efi' ? Firmware.FIRMWARE_UEFI : Firmware.FIRMWARE_BIOS,
+    firmware: firmwareNames.value(spec.firmware) ?? Firmware.FIRMWARE_BIOS,
     machine: spec.firmware === 'efi' ? 'q35' : '',
-    disks: volumes.map((v, i) => ({ pool: v.pool, volume: v.volume, bus: diskBus(spec.disks[i]?.controller ?? ''), readonly: false })),
+    disks: volumes.map((v, i) => ({
+      pool: v.pool,
+      volume: v.volume,
+      bus: diskBus(spec.disks[i]?.controller ?? ''),
+      readonly: false,
+    })),
     cdroms: spec.hasCdrom ? [{ pool: '', volume: '', bus: DiskBus.DISK_BUS_SATA }] : [],
-    nics: spec.nics.map((n) => ({ kind: NicKind.NIC_KIND_NETWORK, source: network, model: nicModel(n.model), mac: n.mac })),
+    nics: spec.nics.map((n) => ({
+      kind: NicKind.NIC_KIND_NETWORK,
+      source: network,
+      model: nicModel(n.model),
+      mac: n.mac,
+    })),
     bootOrder: [BootDevice.BOOT_DEVICE_DISK],
     vnc: true,
     description: spec.annotation,

@@ -7,6 +7,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PoolKind, PoolState, type Pool } from '@quantix/proto/v1/storage.js';
 import type { WatchBus } from '../context.js';
+import { poolKindNames } from '../enum-names.js';
 import { AgentError, ErrorCode, failedPrecondition, invalidArgument, notFound } from '../errors.js';
 import type { Virsh } from '../libvirt/virsh.js';
 import { log } from '../log.js';
@@ -32,7 +33,7 @@ import {
 } from './libvirt-pool.js';
 import { PoolStore } from './pool-store.js';
 import { storageKind } from './registry.js';
-import type { KindEnv, PoolKindName, PoolPlan, PoolRecord, StepHook, StorageKind } from './storage-kind.js';
+import type { KindEnv, PoolPlan, PoolRecord, StepHook, StorageKind } from './storage-kind.js';
 import { Undo } from './undo.js';
 
 const MIB = 1024 * 1024;
@@ -55,11 +56,6 @@ export interface CreatePoolOptions {
   filesystem: string;
   path: string;
 }
-
-const kindNames: Partial<Record<PoolKind, PoolKindName>> = {
-  [PoolKind.POOL_KIND_LOOP]: 'loop',
-  [PoolKind.POOL_KIND_DIR]: 'dir',
-};
 
 export class PoolManager {
   private records: PoolRecord[] = [];
@@ -161,7 +157,7 @@ export class PoolManager {
   /** Validates a create and plans it; called under the create and name locks. */
   private async planCreate(opts: CreatePoolOptions): Promise<{ kind: StorageKind; plan: PoolPlan }> {
     const name = validateName('name', opts.name);
-    const kindName = kindNames[opts.kind];
+    const kindName = poolKindNames.name(opts.kind);
     if (!kindName) throw invalidArgument('kind', 'must be POOL_KIND_LOOP or POOL_KIND_DIR');
     const kind = storageKind(kindName);
     if (this.find(name)) throw new AgentError(ErrorCode.AlreadyExists, `pool ${name} already exists`, 'name');
@@ -541,7 +537,7 @@ export class PoolManager {
 function emptyPool(record: PoolRecord): Pool {
   return {
     name: record.name,
-    kind: record.kind === 'loop' ? PoolKind.POOL_KIND_LOOP : PoolKind.POOL_KIND_DIR,
+    kind: poolKindNames.value(record.kind) ?? PoolKind.POOL_KIND_DIR,
     state: PoolState.POOL_STATE_UNSPECIFIED,
     path: record.path,
     backingFile: record.backingFile ?? '',

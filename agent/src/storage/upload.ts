@@ -5,23 +5,13 @@
 // Any failure or cancellation removes the temp file.
 import { constants } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
-import {
-  VolumeFormat,
-  type UploadVolumeHeader,
-  type UploadVolumeRequest,
-  type Volume,
-} from '@quantix/proto/v1/storage.js';
+import { type UploadVolumeHeader, type UploadVolumeRequest, type Volume } from '@quantix/proto/v1/storage.js';
+import { volumeFormatNames } from '../enum-names.js';
 import { invalidArgument } from '../errors.js';
 import { validateName } from '../validate/name.js';
 import { judgeImage, UPLOAD_FORMATS } from '../ova/disk-inspect.js';
 import type { PoolManager } from './pool-manager.js';
 import { publishVolume, tempPathFor, type Volumes } from './volumes.js';
-
-const uploadFormats: Partial<Record<VolumeFormat, 'qcow2' | 'raw' | 'iso'>> = {
-  [VolumeFormat.VOLUME_FORMAT_QCOW2]: 'qcow2',
-  [VolumeFormat.VOLUME_FORMAT_RAW]: 'raw',
-  [VolumeFormat.VOLUME_FORMAT_ISO]: 'iso',
-};
 
 /** Receives one upload; `messages` is the gRPC client stream (or any async iterable). */
 export async function receiveUpload(
@@ -36,7 +26,7 @@ export async function receiveUpload(
   const header: UploadVolumeHeader = first.value.msg.value;
   const pool = await pools.activeRecord(header.pool, 'header.pool');
   validateName('header.name', header.name);
-  const format = uploadFormats[header.format];
+  const format = volumeFormatNames.name(header.format);
   if (!format)
     throw invalidArgument('header.format', 'must be VOLUME_FORMAT_QCOW2, VOLUME_FORMAT_RAW or VOLUME_FORMAT_ISO');
   const size = await volumes.checkCapacity(pool, header.sizeBytes, 'header.size_bytes');

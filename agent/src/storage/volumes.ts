@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { link, lstat, readdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { VolumeFormat, type Volume } from '@quantix/proto/v1/storage.js';
+import { volumeFormatNames } from '../enum-names.js';
 import { AgentError, ErrorCode, failedPrecondition, invalidArgument, notFound } from '../errors.js';
 import { run } from '../exec/run.js';
 import type { Virsh } from '../libvirt/virsh.js';
@@ -51,23 +52,12 @@ export interface CloneVolumeOptions {
 }
 
 function formatOf(probe: HeaderProbe): VolumeFormat {
-  if (probe.format === 'qcow2') return VolumeFormat.VOLUME_FORMAT_QCOW2;
-  if (probe.format === 'iso') return VolumeFormat.VOLUME_FORMAT_ISO;
-  if (probe.format === 'raw') return VolumeFormat.VOLUME_FORMAT_RAW;
-  return VolumeFormat.VOLUME_FORMAT_UNSPECIFIED;
+  return volumeFormatNames.value(probe.format) ?? VolumeFormat.VOLUME_FORMAT_UNSPECIFIED;
 }
-
-const recordedFormats: Record<RecordedFormat, VolumeFormat> = {
-  qcow2: VolumeFormat.VOLUME_FORMAT_QCOW2,
-  raw: VolumeFormat.VOLUME_FORMAT_RAW,
-  iso: VolumeFormat.VOLUME_FORMAT_ISO,
-};
 
 /** How a volume of (trusted) format `format` is recorded. */
 function recordedFormatOf(format: VolumeFormat): RecordedFormat {
-  if (format === VolumeFormat.VOLUME_FORMAT_QCOW2) return 'qcow2';
-  if (format === VolumeFormat.VOLUME_FORMAT_ISO) return 'iso';
-  return 'raw';
+  return volumeFormatNames.name(format) ?? 'raw';
 }
 
 /** qemu-img's name of a format we write. ISO content is raw to qemu. */
@@ -187,7 +177,7 @@ export class Volumes {
     return {
       pool: pool.name,
       name,
-      format: record ? recordedFormats[record.format] : formatOf(probe),
+      format: record ? volumeFormatNames.value(record.format)! : formatOf(probe),
       capacityBytes: header?.virtualSize ?? st.size,
       allocationBytes: st.blocks * 512,
       path,

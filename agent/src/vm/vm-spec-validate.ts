@@ -1,6 +1,7 @@
 // Validates and normalizes a VmSpec from the wire before anything reaches virsh or XML:
 // every problem is INVALID_ARGUMENT naming the field ("spec.nics[1].mac"). Defaults filled here.
 import { BootDevice, DiskBus, Firmware, NicKind, NicModel, type VmSpec } from '@quantix/proto/v1/vm.js';
+import { OS_TYPES } from '../enum-names.js';
 import { invalidArgument } from '../errors.js';
 import { isUuid, validateName } from '../validate/name.js';
 import { validateXmlText } from '../validate/xml-text.js';
@@ -10,7 +11,6 @@ const MIN_MEMORY_MIB = 16;
 const MAX_MEMORY_MIB = 4 * 1024 * 1024;
 const MACHINE = /^[a-z0-9][a-z0-9._-]{0,39}$/;
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
-const OS_TYPES = ['', 'linux', 'windows', 'other'];
 
 /** Returns a copy of `spec` with defaults applied, or throws INVALID_ARGUMENT naming the field. */
 export function validateVmSpec(spec: VmSpec | undefined): VmSpec {

@@ -1,7 +1,8 @@
 // VmSpec → libvirt domain XML, a pure function over fast-xml-parser's XMLBuilder (every value
 // escaped by the builder, never concatenated). Disk paths come resolved from their pools.
 import { XMLBuilder } from 'fast-xml-parser';
-import { BootDevice, DiskBus, Firmware, NicKind, NicModel, type VmSpec } from '@quantix/proto/v1/vm.js';
+import { DiskBus, Firmware, NicKind, type VmSpec } from '@quantix/proto/v1/vm.js';
+import { bootDeviceNames, diskBusNames, nicKindNames, nicModelNames } from '../../enum-names.js';
 import type { DomainType } from '../domain-type.js';
 
 /** The namespace of the agent's element inside <metadata>. */
@@ -28,26 +29,12 @@ export interface DomainBuildInput {
   uefi?: { code: string; varsTemplate: string; nvram: string };
 }
 
-const busName: Record<number, string> = {
-  [DiskBus.DISK_BUS_VIRTIO]: 'virtio',
-  [DiskBus.DISK_BUS_SATA]: 'sata',
-  [DiskBus.DISK_BUS_SCSI]: 'scsi',
-  [DiskBus.DISK_BUS_IDE]: 'ide',
-};
-const modelName: Record<number, string> = {
-  [NicModel.NIC_MODEL_VIRTIO]: 'virtio',
-  [NicModel.NIC_MODEL_E1000]: 'e1000',
-  [NicModel.NIC_MODEL_E1000E]: 'e1000e',
-  [NicModel.NIC_MODEL_VMXNET3]: 'vmxnet3',
-  [NicModel.NIC_MODEL_RTL8139]: 'rtl8139',
-};
-const bootName: Record<number, string> = {
-  [BootDevice.BOOT_DEVICE_DISK]: 'hd',
-  [BootDevice.BOOT_DEVICE_CDROM]: 'cdrom',
-  [BootDevice.BOOT_DEVICE_NETWORK]: 'network',
-};
-
-const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', format: true, suppressEmptyNode: true });
+const builder = new XMLBuilder({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@_',
+  format: true,
+  suppressEmptyNode: true,
+});
 
 /** Target device names: vdX for virtio, sdX shared by SATA and SCSI, hdX for IDE. */
 export function targetDevs(buses: readonly DiskBus[]): string[] {
@@ -72,7 +59,7 @@ export function buildDomainXml(input: DomainBuildInput): string {
       '@_device': 'disk',
       driver: { '@_name': 'qemu', '@_type': vol.format },
       source: { '@_file': vol.path },
-      target: { '@_dev': devs[i], '@_bus': busName[d.bus] },
+      target: { '@_dev': devs[i], '@_bus': diskBusNames.name(d.bus) },
       ...(d.readonly ? { readonly: '' } : {}),
     };
   });
@@ -83,16 +70,16 @@ export function buildDomainXml(input: DomainBuildInput): string {
       '@_device': 'cdrom',
       driver: { '@_name': 'qemu', '@_type': vol?.format ?? 'raw' },
       ...(vol ? { source: { '@_file': vol.path } } : {}),
-      target: { '@_dev': devs[spec.disks.length + i], '@_bus': busName[c.bus] },
+      target: { '@_dev': devs[spec.disks.length + i], '@_bus': diskBusNames.name(c.bus) },
       readonly: '',
     };
   });
   const interfaces: Node[] = spec.nics.map((n) => ({
-    '@_type': n.kind === NicKind.NIC_KIND_NETWORK ? 'network' : n.kind === NicKind.NIC_KIND_BRIDGE ? 'bridge' : 'user',
+    '@_type': nicKindNames.name(n.kind) ?? 'user',
     ...(n.mac ? { mac: { '@_address': n.mac } } : {}),
     ...(n.kind === NicKind.NIC_KIND_NETWORK ? { source: { '@_network': n.source } } : {}),
     ...(n.kind === NicKind.NIC_KIND_BRIDGE ? { source: { '@_bridge': n.source } } : {}),
-    model: { '@_type': modelName[n.model] },
+    model: { '@_type': nicModelNames.name(n.model) },
   }));
   const needsScsi = spec.disks.some((d) => d.bus === DiskBus.DISK_BUS_SCSI);
   const uefi = spec.firmware === Firmware.FIRMWARE_UEFI ? input.uefi : undefined;
@@ -114,7 +101,7 @@ export function buildDomainXml(input: DomainBuildInput): string {
             nvram: { '@_template': uefi.varsTemplate, '#text': uefi.nvram },
           }
         : {}),
-      boot: spec.bootOrder.map((b) => ({ '@_dev': bootName[b] })),
+      boot: spec.bootOrder.map((b) => ({ '@_dev': bootDeviceNames.name(b) })),
     },
     features: { acpi: '', apic: '' },
     cpu: { topology: { '@_sockets': spec.sockets, '@_dies': 1, '@_cores': spec.cores, '@_threads': 1 } },

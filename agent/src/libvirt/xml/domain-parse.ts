@@ -2,6 +2,7 @@
 // uses (VM read, network and disk users, OVA export), and → VmSpec with the runtime facts around it.
 // Pure; the inverse of domain-build.ts for everything the agent defines, tolerant of foreign domains.
 import { BootDevice, DiskBus, Firmware, NicKind, NicModel, type VmSpec } from '@quantix/proto/v1/vm.js';
+import { bootDeviceNames, diskBusNames, nicKindNames, nicModelNames } from '../../enum-names.js';
 import { xmlAttr, xmlList, xmlReader, xmlText, xmlTexts, type XmlNode } from './parser.js';
 
 export interface ParsedDomain {
@@ -151,30 +152,6 @@ export function readDomainXml(xml: string): DomainXml {
   };
 }
 
-const buses: Record<string, DiskBus> = {
-  virtio: DiskBus.DISK_BUS_VIRTIO,
-  sata: DiskBus.DISK_BUS_SATA,
-  scsi: DiskBus.DISK_BUS_SCSI,
-  ide: DiskBus.DISK_BUS_IDE,
-};
-const models: Record<string, NicModel> = {
-  virtio: NicModel.NIC_MODEL_VIRTIO,
-  e1000: NicModel.NIC_MODEL_E1000,
-  e1000e: NicModel.NIC_MODEL_E1000E,
-  vmxnet3: NicModel.NIC_MODEL_VMXNET3,
-  rtl8139: NicModel.NIC_MODEL_RTL8139,
-};
-const boots: Record<string, BootDevice> = {
-  hd: BootDevice.BOOT_DEVICE_DISK,
-  cdrom: BootDevice.BOOT_DEVICE_CDROM,
-  network: BootDevice.BOOT_DEVICE_NETWORK,
-};
-const kinds: Record<string, NicKind> = {
-  network: NicKind.NIC_KIND_NETWORK,
-  bridge: NicKind.NIC_KIND_BRIDGE,
-  user: NicKind.NIC_KIND_USER,
-};
-
 /** Domain XML → the VmSpec it was defined from, plus the runtime facts around it. */
 export function parseDomainXml(xml: string): ParsedDomain {
   const d = readDomainXml(xml);
@@ -193,7 +170,7 @@ export function parseDomainXml(xml: string): ParsedDomain {
     disks: [],
     cdroms: [],
     nics: [],
-    bootOrder: d.os.boot.map((b) => boots[b] ?? BootDevice.BOOT_DEVICE_UNSPECIFIED),
+    bootOrder: d.os.boot.map((b) => bootDeviceNames.value(b) ?? BootDevice.BOOT_DEVICE_UNSPECIFIED),
     vnc: d.graphics.some((g) => g.type === 'vnc'),
     description: d.meta.description,
     tags: d.meta.tags,
@@ -211,7 +188,7 @@ export function parseDomainXml(xml: string): ParsedDomain {
     .map((x) => x.disk);
   for (const disk of sorted) {
     const { dev, format } = disk;
-    const bus = buses[disk.bus] ?? DiskBus.DISK_BUS_UNSPECIFIED;
+    const bus = diskBusNames.value(disk.bus) ?? DiskBus.DISK_BUS_UNSPECIFIED;
     const path = disk.source.file ?? disk.source.dev ?? '';
     const ref = d.meta.volumes.get(dev) ?? { pool: '', volume: path ? path.slice(path.lastIndexOf('/') + 1) : '' };
     if (disk.device === 'cdrom') {
@@ -224,9 +201,9 @@ export function parseDomainXml(xml: string): ParsedDomain {
   }
   for (const nic of d.interfaces) {
     spec.nics.push({
-      kind: kinds[nic.type] ?? NicKind.NIC_KIND_UNSPECIFIED,
+      kind: nicKindNames.value(nic.type) ?? NicKind.NIC_KIND_UNSPECIFIED,
       source: nic.network || nic.bridge,
-      model: models[nic.model] ?? NicModel.NIC_MODEL_UNSPECIFIED,
+      model: nicModelNames.value(nic.model) ?? NicModel.NIC_MODEL_UNSPECIFIED,
       mac: nic.mac,
     });
   }
