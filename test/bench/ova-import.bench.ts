@@ -8,7 +8,7 @@ import { finished } from 'node:stream/promises';
 import { ImageServiceClient } from '@quantix/proto/bulk/bulk-services.js';
 import { pinnedCredentials } from '@quantix/proto/tls/pinned-credentials.js';
 import { exportOva } from '../../agent/src/ova/ova-export.js';
-import { newVdc, startAgentProcess } from '../../agent/src/storage/test-support/agent-process.js';
+import { newVdc, startAgentProcess } from '../../agent/src/test-support/agent-harness.js';
 import { importOvaFile } from '../ova/import-client.js';
 import { startServerProcess } from '../../server/src/test-support/server-process.js';
 import { spawnAgent, freePort } from '../../server/src/test-support/spawn.js';

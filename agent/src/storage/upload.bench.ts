@@ -23,7 +23,7 @@ import { PoolKind, VolumeFormat } from '@quantix/proto/v1/storage.js';
 import { run } from '../exec/run.js';
 import { Virsh } from '../libvirt/virsh.js';
 import { promisify } from '../test-support/promisify.js';
-import { newVdc, startAgentProcess, type AgentProcess } from './test-support/agent-process.js';
+import { newVdc, startAgentProcess, type AgentProcess } from '../test-support/agent-harness.js';
 import { releaseStorageUnder } from './test-support/cleanup.js';
 import { uploadFile } from './test-support/transfer-client.js';
 
@@ -90,8 +90,18 @@ const poolName = `qxt-st-bench-${process.pid}`;
 let agent: AgentProcess | undefined;
 try {
   agent = await startAgentProcess(dataDir, await newVdc(), { built: true });
-  const s = agent.storage;
-  const pool = await promisify(s, s.createPool)({ name: poolName, kind: PoolKind.POOL_KIND_LOOP, sizeBytes: 5 * GIB + 512 * 1024 * 1024, filesystem: 'ext4', path: '', validateOnly: false });
+  const s = agent.clients.storage;
+  const pool = await promisify(
+    s,
+    s.createPool,
+  )({
+    name: poolName,
+    kind: PoolKind.POOL_KIND_LOOP,
+    sizeBytes: 5 * GIB + 512 * 1024 * 1024,
+    filesystem: 'ext4',
+    path: '',
+    validateOnly: false,
+  });
   const source = join(pool.path, '.bench-source');
   const copy = join(pool.path, '.bench-cp');
   await writeSource(source);
@@ -125,14 +135,26 @@ try {
     const senderBefore = process.cpuUsage();
     sampling = true;
     const upload = await timed(() =>
-      uploadFile(s, { pool: poolName, name: 'bench.raw', format: VolumeFormat.VOLUME_FORMAT_RAW, sizeBytes: SIZE }, source, CHUNK),
+      uploadFile(
+        s,
+        { pool: poolName, name: 'bench.raw', format: VolumeFormat.VOLUME_FORMAT_RAW, sizeBytes: SIZE },
+        source,
+        CHUNK,
+      ),
     );
     sampling = false;
     const sender = process.cpuUsage(senderBefore);
     const cpuAfter = await cpuSecondsOf(pid);
     if ((await stat(join(pool.path, 'bench.raw'))).size !== SIZE) throw new Error('uploaded volume has the wrong size');
     await promisify(s, s.deleteVolume)({ pool: poolName, name: 'bench.raw' });
-    const round = { cp, sync, upload, agentUser: cpuAfter.user - cpuBefore.user, agentSystem: cpuAfter.system - cpuBefore.system, sender: (sender.user + sender.system) / 1e6 };
+    const round = {
+      cp,
+      sync,
+      upload,
+      agentUser: cpuAfter.user - cpuBefore.user,
+      agentSystem: cpuAfter.system - cpuBefore.system,
+      sender: (sender.user + sender.system) / 1e6,
+    };
     rounds.push(round);
     console.log(
       `round ${i + 1} (cp made the backing file allocate ${(grown / GIB).toFixed(1)} GiB): cp + sync ${rate(cp + sync)} (cp alone ${rate(cp)}), upload ${rate(upload)}, ` +
@@ -145,14 +167,20 @@ try {
   const ratios = rounds.map((r) => (r.cp + r.sync) / r.upload);
   const cpTotal = median(rounds.map((r) => r.cp + r.sync));
   const uploadSeconds = median(rounds.map((r) => r.upload));
-  console.log(`cp (same filesystem) + sync:   ${rate(cpTotal)} (median of ${ROUNDS}; cp alone ${rate(median(rounds.map((r) => r.cp)))})`);
-  console.log(`agent upload (gRPC, mTLS):     ${rate(uploadSeconds)} (median of ${ROUNDS}, includes fsync and image sniffing)`);
+  console.log(
+    `cp (same filesystem) + sync:   ${rate(cpTotal)} (median of ${ROUNDS}; cp alone ${rate(median(rounds.map((r) => r.cp)))})`,
+  );
+  console.log(
+    `agent upload (gRPC, mTLS):     ${rate(uploadSeconds)} (median of ${ROUNDS}, includes fsync and image sniffing)`,
+  );
   console.log(
     `agent CPU per upload:          ${median(rounds.map((r) => r.agentUser + r.agentSystem)).toFixed(1)} s (median; ${CHUNK / 1024} KiB messages); ` +
       `sender ${median(rounds.map((r) => r.sender)).toFixed(1)} s; ` +
       `load average ${loadavg()[0]!.toFixed(1)}`,
   );
-  console.log(`ratio upload / (cp + sync):    ${median(ratios).toFixed(2)}x median of the rounds' ratios (${ratios.map((r) => r.toFixed(2)).join(', ')}; target >= 0.7)`);
+  console.log(
+    `ratio upload / (cp + sync):    ${median(ratios).toFixed(2)}x median of the rounds' ratios (${ratios.map((r) => r.toFixed(2)).join(', ')}; target >= 0.7)`,
+  );
   const mid = samples.slice(Math.floor(samples.length / 4));
   console.log(
     `agent RSS: idle ${mb(idle.rss)} MB, peak during the uploads ${mb(peakRss)} MB, VmHWM ${mb(after.hwm)} MB, ` +
