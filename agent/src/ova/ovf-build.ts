@@ -1,6 +1,6 @@
 // OvaSpec-like export description → OVF 1.0 XML (VMware ovftool flavour), built with
-// fast-xml-parser's XMLBuilder so every value is escaped. Pure.
-import { XMLBuilder } from 'fast-xml-parser';
+// the one XML builder (libvirt/xml/builder.ts) so every value is escaped. Pure.
+import { buildXml } from '../libvirt/xml/builder.js';
 
 export interface ExportDisk {
   /** File name inside the OVA. */
@@ -34,14 +34,6 @@ const cimOs: Record<string, [number, string]> = {
   solaris: [81, 'Solaris 64-Bit'],
 };
 
-const builder = new XMLBuilder({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@',
-  format: true,
-  suppressEmptyNode: true,
-  processEntities: true,
-});
-
 function item(id: number, type: number, name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { 'rasd:ElementName': name, 'rasd:InstanceID': id, 'rasd:ResourceType': type, ...extra };
 }
@@ -52,8 +44,17 @@ export function buildOvf(d: ExportDescription): string {
   const networks = [...new Set(d.nics.map((n) => n.network || 'VM Network'))];
   let id = 1;
   const items: Record<string, unknown>[] = [
-    { ...item(id++, 3, `${d.cpus} virtual CPU(s)`, { 'rasd:VirtualQuantity': d.cpus, 'vmw:CoresPerSocket': { '@ovf:required': 'false', '#text': d.coresPerSocket } }), 'rasd:AllocationUnits': 'hertz * 10^6' },
-    item(id++, 4, `${d.memoryMib}MB of memory`, { 'rasd:AllocationUnits': 'byte * 2^20', 'rasd:VirtualQuantity': d.memoryMib }),
+    {
+      ...item(id++, 3, `${d.cpus} virtual CPU(s)`, {
+        'rasd:VirtualQuantity': d.cpus,
+        'vmw:CoresPerSocket': { '@ovf:required': 'false', '#text': d.coresPerSocket },
+      }),
+      'rasd:AllocationUnits': 'hertz * 10^6',
+    },
+    item(id++, 4, `${d.memoryMib}MB of memory`, {
+      'rasd:AllocationUnits': 'byte * 2^20',
+      'rasd:VirtualQuantity': d.memoryMib,
+    }),
   ];
   const sata = id++;
   items.push(item(sata, 20, 'SATA controller 0', { 'rasd:Address': 0, 'rasd:ResourceSubType': 'vmware.sata.ahci' }));
@@ -91,7 +92,11 @@ export function buildOvf(d: ExportDescription): string {
       '@xmlns:vssd': 'http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData',
       '@xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance',
       References: {
-        File: d.disks.map((disk, i) => ({ '@ovf:href': disk.href, '@ovf:id': `file${i + 1}`, '@ovf:size': disk.fileSize })),
+        File: d.disks.map((disk, i) => ({
+          '@ovf:href': disk.href,
+          '@ovf:id': `file${i + 1}`,
+          '@ovf:size': disk.fileSize,
+        })),
       },
       DiskSection: {
         Info: 'Virtual disk information',
@@ -111,8 +116,14 @@ export function buildOvf(d: ExportDescription): string {
         '@ovf:id': d.name,
         Info: 'A virtual machine',
         Name: d.name,
-        ...(d.annotation ? { AnnotationSection: { Info: 'A human-readable annotation', Annotation: d.annotation } } : {}),
-        OperatingSystemSection: { '@ovf:id': osId, Info: 'The kind of installed guest operating system', Description: osDesc },
+        ...(d.annotation
+          ? { AnnotationSection: { Info: 'A human-readable annotation', Annotation: d.annotation } }
+          : {}),
+        OperatingSystemSection: {
+          '@ovf:id': osId,
+          Info: 'The kind of installed guest operating system',
+          Description: osDesc,
+        },
         VirtualHardwareSection: {
           Info: 'Virtual hardware requirements',
           System: {
@@ -122,10 +133,12 @@ export function buildOvf(d: ExportDescription): string {
             'vssd:VirtualSystemType': 'vmx-13',
           },
           Item: sorted,
-          ...(d.firmware === 'efi' ? { 'vmw:Config': { '@ovf:required': 'false', '@vmw:key': 'firmware', '@vmw:value': 'efi' } } : {}),
+          ...(d.firmware === 'efi'
+            ? { 'vmw:Config': { '@ovf:required': 'false', '@vmw:key': 'firmware', '@vmw:value': 'efi' } }
+            : {}),
         },
       },
     },
   };
-  return builder.build(doc) as string;
+  return buildXml(doc);
 }
