@@ -163,39 +163,42 @@ test('qxt-srv uploads stream through the server (disk image and OVA)', { timeout
     );
   });
 
-  await t.test('an upload body without Content-Length, or of another size than opened, is refused', async () => {
-    const opened = await api.request<UploadDto>('POST', `/api/v1/hosts/${host.id}/pools/${poolName}/uploads`, {
-      body: { name: 'none.img', format: 'raw', sizeBytes: 10 },
-    });
-    assert.equal(opened.status, 202, opened.text);
-    const chunked = await api.request(`PUT`, opened.json.uploadUrl, {
-      stream: Readable.from([Buffer.alloc(10)]),
-      headers: { 'Transfer-Encoding': 'chunked' },
-    });
-    assert.equal(chunked.status, 411);
-    const longer = await api.request(`PUT`, opened.json.uploadUrl, {
-      stream: Readable.from([Buffer.alloc(11)]),
-      headers: { 'Content-Length': '11' },
-    });
-    assert.equal(longer.status, 400, longer.text);
-    assert.match(longer.text, /Content-Length: 11 bytes sent, but the upload was opened for 10/);
-    // The same URL, with the right size: the one-time upload then is used.
-    const right = await api.request<TaskDto>(`PUT`, opened.json.uploadUrl, {
-      stream: Readable.from([Buffer.alloc(10)]),
-      headers: { 'Content-Length': '10' },
-    });
-    assert.equal(right.status, 200, right.text);
-    assert.equal(right.json.id, opened.json.task.id);
-    const again = await api.request(`PUT`, opened.json.uploadUrl, {
-      stream: Readable.from([Buffer.alloc(10)]),
-      headers: { 'Content-Length': '10' },
-    });
-    assert.equal(again.status, 404, again.text);
-    assert.equal(
-      (await api.request('DELETE', `/api/v1/hosts/${host.id}/pools/${poolName}/volumes/none.img`)).status,
-      204,
-    );
-  });
+  await t.test(
+    'an upload body without Content-Length, or of another size than opened, is refused; a refused body fails its task',
+    async () => {
+      const open = (name: string, sizeBytes: number) =>
+        api.request<UploadDto>('POST', `/api/v1/hosts/${host.id}/pools/${poolName}/uploads`, {
+          body: { name, format: 'raw', sizeBytes },
+        });
+      const put = (url: string, bytes: number, headers: Record<string, string> = { 'Content-Length': String(bytes) }) =>
+        api.request<TaskDto>('PUT', url, { stream: Readable.from([Buffer.alloc(bytes)]), headers });
+      const opened = await open('none.img', 512);
+      assert.equal(opened.status, 202, opened.text);
+      const url = opened.json.uploadUrl;
+      assert.equal((await put(url, 512, { 'Transfer-Encoding': 'chunked' })).status, 411);
+      const longer = await put(url, 1024);
+      assert.equal(longer.status, 400, longer.text);
+      assert.match(longer.text, /Content-Length: 1024 bytes sent, but the upload was opened for 512/);
+      // The same URL, with the right size: the one-time upload then is used.
+      const right = await put(url, 512);
+      assert.equal(right.status, 200, right.text);
+      assert.equal(right.json.id, opened.json.task.id);
+      assert.equal((await put(url, 512)).status, 404);
+      assert.equal(
+        (await api.request('DELETE', `/api/v1/hosts/${host.id}/pools/${poolName}/volumes/none.img`)).status,
+        204,
+      );
+
+      // The host refuses the body (a raw image is whole sectors): the PUT answers with the task's error.
+      const odd = await open('odd.img', 10);
+      const refused = await put(odd.json.uploadUrl, 10);
+      assert.equal(refused.status, 400, refused.text);
+      assert.match(refused.text, /multiple of 512 bytes/);
+      const task = (await api.request<TaskDto>('GET', `/api/v1/tasks/${odd.json.task.id}`)).json;
+      assert.equal(task.status, 'failed');
+      assert.match(task.error ?? '', /multiple of 512 bytes/);
+    },
+  );
 
   await t.test(
     'an OVA streams to the agent, becomes a template, deploys a running VM that exports as an OVA',

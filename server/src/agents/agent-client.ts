@@ -154,13 +154,7 @@ export class AgentClient {
   uploadVolume(header: UploadVolumeHeader, body: Readable, onBytes: (total: number) => void): Promise<Volume> {
     return new Promise<Volume>((resolve, reject) => {
       const call = this.storageSvc.uploadVolume((err, v) => (err ? reject(this.mapError(err)) : resolve(v)));
-      sendBody(
-        call,
-        { msg: { $case: 'header', value: header } },
-        body,
-        (data) => ({ msg: { $case: 'data' as const, value: data } }),
-        onBytes,
-      ).catch((err: unknown) => reject(interrupted(err)));
+      sendBody(call, header, body, onBytes).catch(reject);
     });
   }
 
@@ -181,13 +175,7 @@ export class AgentClient {
       call.on('end', () =>
         result ? resolve(result) : reject(new HttpError(502, `host ${this.label()} ended the import without a result`)),
       );
-      sendBody(
-        call,
-        { msg: { $case: 'header', value: header } },
-        body,
-        (data) => ({ msg: { $case: 'data' as const, value: data } }),
-        () => undefined,
-      ).catch((err: unknown) => reject(interrupted(err)));
+      sendBody(call, header, body, () => undefined).catch(reject);
     });
   }
   /** The VM as an OVA (tar) byte stream. */
@@ -229,9 +217,4 @@ export class AgentClient {
       );
     });
   }
-}
-
-/** The request body broke off before its end (client gone, connection cut, idle timeout). */
-function interrupted(err: unknown): HttpError {
-  return new HttpError(400, `the upload was interrupted: ${err instanceof Error ? err.message : String(err)}`);
 }

@@ -2,29 +2,34 @@
 // message, then `data` messages, honouring backpressure on both sides so nothing is buffered.
 import type { Readable } from 'node:stream';
 import type { ClientWritableStream } from '@grpc/grpc-js';
+import { HttpError } from '../errors.js';
 
 /** Incoming HTTP chunks (~16–64 KiB) are coalesced into messages of this size: fewer, larger
  * gRPC messages cost far less per byte. Memory stays bounded by one message plus backpressure. */
 const MESSAGE_BYTES = 256 * 1024;
 
+/** A request of the agent's upload streams (UploadVolume, ImportOva): a header, then data. */
+export interface Framed<H> {
+  msg: { $case: 'header'; value: H } | { $case: 'data'; value: Buffer } | undefined;
+}
+
 /**
  * Writes `header`, then `body` as data messages, then ends the call; resolves with the byte
- * count. If the body fails, the call is cancelled (the agent drops what it received) and the
- * promise rejects with the body's error.
+ * count. If the body breaks off (client gone, connection cut, idle timeout), the call is
+ * cancelled (the agent drops what it received) and the promise rejects with a 400 saying so.
  */
-export async function sendBody<T>(
-  call: ClientWritableStream<T>,
-  header: T,
+export async function sendBody<H>(
+  call: ClientWritableStream<Framed<H>>,
+  header: H,
   body: Readable,
-  wrap: (data: Buffer) => T,
   onBytes: (total: number) => void,
 ): Promise<number> {
-  call.write(header);
+  call.write({ msg: { $case: 'header', value: header } });
   try {
-    return await pumpBytes(body, call, wrap, onBytes);
+    return await pumpBytes(body, call, (data) => ({ msg: { $case: 'data' as const, value: data } }), onBytes);
   } catch (err) {
     call.cancel();
-    throw err;
+    throw new HttpError(400, `the upload was interrupted: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 
