@@ -8,6 +8,7 @@ import { describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { connect as netConnect, type Socket } from 'node:net';
+import type { IncomingMessage } from 'node:http';
 import { request } from 'node:https';
 import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -209,7 +210,7 @@ describe('bounds', () => {
       agent: false,
     });
     req.on('error', () => undefined);
-    const res = await new Promise<import('node:http').IncomingMessage>((resolve) => req.on('response', resolve).end());
+    const res = await new Promise<IncomingMessage>((resolve) => req.on('response', resolve).end());
     assert.equal(res.statusCode, 200);
     res.socket.pause(); // reads nothing from now on
     await eventually('the SSE subscription', async () => hub.listenerCount('event') > before);
@@ -326,7 +327,7 @@ describe('bounds', () => {
       agent: false,
     });
     req.on('error', () => undefined);
-    const res = await new Promise<import('node:http').IncomingMessage>((resolve) => req.on('response', resolve).end());
+    const res = await new Promise<IncomingMessage>((resolve) => req.on('response', resolve).end());
     assert.equal(res.statusCode, 200);
     await new Promise((resolve) => res.once('data', resolve));
     res.socket.pause(); // reads nothing from now on
