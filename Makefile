@@ -63,6 +63,7 @@ bench: build guest libvirt
 
 lint: setup
 	npx eslint .
+	npx prettier --check .
 
 typecheck: setup
 	npm run typecheck

@@ -49,11 +49,17 @@ const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 export function loadServerConfig(env: NodeJS.ProcessEnv = process.env, cmdline = readCmdline()): ServerConfig {
   const dataDir = resolve(env.QX_SERVER_DATA_DIR ?? '/var/lib/quantix/server');
   const file = env.QX_SERVER_CONFIG ?? join(dataDir, 'config.json');
-  const fromFile = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string | undefined>) : {};
+  const fromFile = existsSync(file)
+    ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string | undefined>)
+    : {};
   const get = (envName: string, key: string) => env[envName] ?? fromFile[key];
-  const [listenHost, listenPort] = splitHostPort(get('QX_SERVER_LISTEN', 'listen') ?? '0.0.0.0:443', 'QX_SERVER_LISTEN');
+  const [listenHost, listenPort] = splitHostPort(
+    get('QX_SERVER_LISTEN', 'listen') ?? '0.0.0.0:443',
+    'QX_SERVER_LISTEN',
+  );
   // On the appliance (HTTPS on 443) plain HTTP on 80 redirects by default; "off" disables it.
-  const httpSetting = get('QX_SERVER_HTTP_LISTEN', 'httpListen') ?? (listenPort === 443 ? `${listenHost}:80` : undefined);
+  const httpSetting =
+    get('QX_SERVER_HTTP_LISTEN', 'httpListen') ?? (listenPort === 443 ? `${listenHost}:80` : undefined);
   const httpListen = httpSetting === 'off' ? undefined : httpSetting;
   const agentAddress = get('QX_LOCAL_AGENT_ADDRESS', 'localAgentAddress');
   const agentDataDir = get('QX_LOCAL_AGENT_DATA_DIR', 'localAgentDataDir');

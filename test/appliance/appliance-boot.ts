@@ -24,9 +24,13 @@ export async function extractBootFiles(iso: string, dir: string): Promise<{ kern
   await mkdir(dir, { recursive: true });
   const kernel = join(dir, 'vmlinuz');
   const initrd = join(dir, 'initrd.img');
-  await run('xorriso', ['-osirrox', 'on', '-indev', iso, '-extract', '/live/vmlinuz', kernel, '-extract', '/live/initrd.img', initrd], {
-    timeoutMs: 60_000,
-  });
+  await run(
+    'xorriso',
+    ['-osirrox', 'on', '-indev', iso, '-extract', '/live/vmlinuz', kernel, '-extract', '/live/initrd.img', initrd],
+    {
+      timeoutMs: 60_000,
+    },
+  );
   return { kernel, initrd };
 }
 
@@ -78,7 +82,10 @@ export async function waitForHttps(vm: QemuMachine, port: number, timeoutMs: num
 }
 
 /** Polls GET `path` on 127.0.0.1:port (TLS or plain) until any HTTP response; returns ms waited. */
-export async function waitForHttpResponse(vm: QemuMachine, o: { port: number; tls: boolean; path: string; timeoutMs: number }): Promise<number> {
+export async function waitForHttpResponse(
+  vm: QemuMachine,
+  o: { port: number; tls: boolean; path: string; timeoutMs: number },
+): Promise<number> {
   const { request: httpsRequest } = await import('node:https');
   const { request: httpRequest } = await import('node:http');
   const once = () =>

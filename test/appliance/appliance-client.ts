@@ -44,7 +44,9 @@ export class ApplianceClient {
     return {
       rejectUnauthorized: false,
       checkServerIdentity: (_host: string, cert: PeerCertificate) =>
-        cert.fingerprint256 === this.fingerprint ? undefined : new Error(`certificate ${cert.fingerprint256} is not the pinned one`),
+        cert.fingerprint256 === this.fingerprint
+          ? undefined
+          : new Error(`certificate ${cert.fingerprint256} is not the pinned one`),
     };
   }
 
@@ -87,7 +89,13 @@ export class ApplianceClient {
   }
 
   /** call() that insists on `status` and returns the body. */
-  async expect<T = unknown>(status: number, method: string, path: string, body?: unknown, timeoutMs?: number): Promise<T> {
+  async expect<T = unknown>(
+    status: number,
+    method: string,
+    path: string,
+    body?: unknown,
+    timeoutMs?: number,
+  ): Promise<T> {
     const reply = await this.call<T>(method, path, body, timeoutMs);
     if (reply.status !== status) {
       throw new Error(`${method} ${path}: expected ${status}, got ${reply.status}: ${JSON.stringify(reply.body)}`);

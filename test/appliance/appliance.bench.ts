@@ -13,16 +13,29 @@ const mib = (n: number) => (n / 1024 / 1024).toFixed(0);
 const hour = 3_600_000;
 
 await mkdir(workDir, { recursive: true });
-const iso = process.env.QX_ISO ?? (await run('bash', [join(repoRoot, 'build/iso/build-iso.sh')], { timeoutMs: hour })).stdout.trim();
-const baselineIso = (await run('bash', [join(repoRoot, 'build/iso/build-baseline-iso.sh')], { timeoutMs: hour })).stdout.trim();
+const iso =
+  process.env.QX_ISO ??
+  (await run('bash', [join(repoRoot, 'build/iso/build-iso.sh')], { timeoutMs: hour })).stdout.trim();
+const baselineIso = (
+  await run('bash', [join(repoRoot, 'build/iso/build-baseline-iso.sh')], { timeoutMs: hour })
+).stdout.trim();
 const emulation = accelArgs().includes('kvm') ? 'KVM' : 'TCG';
 
 const isoBytes = (await stat(iso)).size;
-console.log(`ISO size: ${mib(isoBytes)} MiB (target ≤ 450 MiB; ratio to target ${(isoBytes / (450 * 1024 * 1024)).toFixed(2)})`);
+console.log(
+  `ISO size: ${mib(isoBytes)} MiB (target ≤ 450 MiB; ratio to target ${(isoBytes / (450 * 1024 * 1024)).toFixed(2)})`,
+);
 
-async function bootTime(name: string, image: string, tls: boolean): Promise<{ ms: number; vm: ReturnType<typeof bootAppliance> }> {
+async function bootTime(
+  name: string,
+  image: string,
+  tls: boolean,
+): Promise<{ ms: number; vm: ReturnType<typeof bootAppliance> }> {
   const boot = await extractBootFiles(image, join(workDir, `${name}-boot`));
-  const vm = bootAppliance({ name, workDir, iso: image, disks: [], httpsPort: port, guestPort: tls ? 443 : 80, memoryMib: 1024 }, boot);
+  const vm = bootAppliance(
+    { name, workDir, iso: image, disks: [], httpsPort: port, guestPort: tls ? 443 : 80, memoryMib: 1024 },
+    boot,
+  );
   try {
     const ms = await waitForHttpResponse(vm, { port, tls, path: tls ? '/api/v1/health' : '/', timeoutMs: 15 * 60_000 });
     return { ms, vm };
@@ -53,7 +66,9 @@ try {
   console.log(`  baseline (bare Debian live, busybox HTTP): ${(base.ms / 1000).toFixed(1)} s`);
   console.log(`  appliance (HTTPS /api/v1/health):          ${(app.ms / 1000).toFixed(1)} s`);
   console.log(`  ratio appliance/baseline: ${(app.ms / base.ms).toFixed(2)} (target ≤ 1.3)`);
-  console.log(`idle memory in a 1 GiB VM: ${m.replace(/^Memory \(RSS MiB\): */, '')} (target total ≤ 300 MiB; ratio ${(total / 300).toFixed(2)})`);
+  console.log(
+    `idle memory in a 1 GiB VM: ${m.replace(/^Memory \(RSS MiB\): */, '')} (target total ≤ 300 MiB; ratio ${(total / 300).toFixed(2)})`,
+  );
 } finally {
   await app.vm.stop();
 }

@@ -3,7 +3,12 @@
 import type { ApplianceClient } from './appliance-client.js';
 
 /** Output of `command` (stdout and stderr, through a pty), or the error that prevented it. */
-export async function runOnHost(api: ApplianceClient, hostId: string, command: string, timeoutMs = 30_000): Promise<string> {
+export async function runOnHost(
+  api: ApplianceClient,
+  hostId: string,
+  command: string,
+  timeoutMs = 30_000,
+): Promise<string> {
   const { url } = await api.expect<{ url: string }>(201, 'POST', `/api/v1/hosts/${hostId}/shell-ticket`);
   const ws = api.openSocket(url);
   // The marker is split in the command line so the shell's echo of it does not end the read.
@@ -11,7 +16,10 @@ export async function runOnHost(api: ApplianceClient, hostId: string, command: s
   let out = '';
   try {
     return await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`host shell: no end marker within ${timeoutMs / 1000} s; said: ${out.slice(-2000)}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`host shell: no end marker within ${timeoutMs / 1000} s; said: ${out.slice(-2000)}`)),
+        timeoutMs,
+      );
       ws.on('open', () => ws.send(Buffer.from(`stty -echo; ${command}; echo qx-diag-""done-${process.pid}\r`)));
       ws.on('message', (data, isBinary) => {
         if (!isBinary) return;

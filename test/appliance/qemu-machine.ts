@@ -39,7 +39,17 @@ export function accelArgs(): string[] {
 }
 
 export function machineArgs(o: MachineOptions): string[] {
-  const args = [...accelArgs(), '-machine', 'q35', '-name', o.name, '-m', String(o.memoryMib), '-smp', String(o.cpus ?? 2)];
+  const args = [
+    ...accelArgs(),
+    '-machine',
+    'q35',
+    '-name',
+    o.name,
+    '-m',
+    String(o.memoryMib),
+    '-smp',
+    String(o.cpus ?? 2),
+  ];
   args.push('-nographic', '-serial', 'stdio', '-monitor', 'none', '-qmp', `unix:${o.qmpSocket},server=on,wait=off`);
   if (o.iso) args.push('-drive', `file=${o.iso},media=cdrom,readonly=on,if=ide,index=0`);
   if (o.kernel) {
@@ -106,7 +116,10 @@ export class QemuMachine {
   async waitForExit(timeoutMs: number): Promise<number | null> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${this.options.name}: still running after ${timeoutMs / 1000} s`)), timeoutMs);
+      timer = setTimeout(
+        () => reject(new Error(`${this.options.name}: still running after ${timeoutMs / 1000} s`)),
+        timeoutMs,
+      );
     });
     try {
       return await Promise.race([this.exited, timeout]);

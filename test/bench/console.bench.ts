@@ -173,7 +173,8 @@ const cleanup = async () => {
   await agent.stop();
   await pool.remove();
 };
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cleanup().finally(() => process.exit(1)));
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => void cleanup().finally(() => process.exit(1)));
 try {
   const volume = await pool.addGuestDisk(`${name}.qcow2`);
   const vm = agent.clients.vm;
@@ -188,7 +189,10 @@ try {
     await waitFor(boot, testGuest.banner, 0, 180_000);
     await boot.close();
   }
-  const results = { direct: { rtt: [] as number[], kibs: [] as number[] }, agent: { rtt: [] as number[], kibs: [] as number[] } };
+  const results = {
+    direct: { rtt: [] as number[], kibs: [] as number[] },
+    agent: { rtt: [] as number[], kibs: [] as number[] },
+  };
   for (let round = 0; round < ROUNDS; round++) {
     for (const kind of ['direct', 'agent'] as const) {
       progress(`round ${round + 1}/${ROUNDS}: ${kind}`);
@@ -198,9 +202,12 @@ try {
         results[kind].rtt.push(await keystrokeRoundTrip(t));
         results[kind].kibs.push(await bulkThroughput(t));
       } catch (err) {
-        throw new Error(`${kind} round ${round}: ${(err as Error).message}; last output ${JSON.stringify(t.output().slice(-300))}`, {
-          cause: err,
-        });
+        throw new Error(
+          `${kind} round ${round}: ${(err as Error).message}; last output ${JSON.stringify(t.output().slice(-300))}`,
+          {
+            cause: err,
+          },
+        );
       } finally {
         await t.close();
       }
@@ -210,8 +217,12 @@ try {
   const a = { rtt: median(results.agent.rtt), kibs: median(results.agent.kibs) };
   const rttRatio = a.rtt / d.rtt;
   const tputRatio = a.kibs / d.kibs;
-  console.log(`console keystroke echo round trip (median of ${ROUNDS}×${KEYSTROKES}): direct ${d.rtt.toFixed(2)} ms, agent gRPC ${a.rtt.toFixed(2)} ms, ratio ${rttRatio.toFixed(2)}× (target ≤ 1.30×) ${rttRatio <= 1.3 ? 'OK' : 'MISSED'}`);
-  console.log(`console bulk output (seq 1 ${BULK_LINES}, median of ${ROUNDS}): direct ${d.kibs.toFixed(0)} KiB/s, agent gRPC ${a.kibs.toFixed(0)} KiB/s, ratio ${tputRatio.toFixed(2)}× (target ≥ 0.80×) ${tputRatio >= 0.8 ? 'OK' : 'MISSED'}`);
+  console.log(
+    `console keystroke echo round trip (median of ${ROUNDS}×${KEYSTROKES}): direct ${d.rtt.toFixed(2)} ms, agent gRPC ${a.rtt.toFixed(2)} ms, ratio ${rttRatio.toFixed(2)}× (target ≤ 1.30×) ${rttRatio <= 1.3 ? 'OK' : 'MISSED'}`,
+  );
+  console.log(
+    `console bulk output (seq 1 ${BULK_LINES}, median of ${ROUNDS}): direct ${d.kibs.toFixed(0)} KiB/s, agent gRPC ${a.kibs.toFixed(0)} KiB/s, ratio ${tputRatio.toFixed(2)}× (target ≥ 0.80×) ${tputRatio >= 0.8 ? 'OK' : 'MISSED'}`,
+  );
   console.log(`raw: ${JSON.stringify(results)}`);
 } catch (err) {
   console.error(`console bench failed: ${(err as Error).message}`);

@@ -59,15 +59,24 @@ async function tlsReceiver(cert: KeyAndCert): Promise<number> {
 /** Child: a TLS gRPC server with the agent's receive window that counts what it receives. */
 async function receiver(cert: KeyAndCert): Promise<void> {
   const server = new Server({ 'grpc.max_receive_message_length': 8 * MiB });
-  server.addService({ push: method }, {
-    push: (call: ServerReadableStream<Buffer, Buffer>, done: sendUnaryData<Buffer>) => {
-      let n = 0;
-      call.on('data', (b: Buffer) => (n += b.length));
-      call.on('end', () => done(null, Buffer.from(String(n))));
+  server.addService(
+    { push: method },
+    {
+      push: (call: ServerReadableStream<Buffer, Buffer>, done: sendUnaryData<Buffer>) => {
+        let n = 0;
+        call.on('data', (b: Buffer) => (n += b.length));
+        call.on('end', () => done(null, Buffer.from(String(n))));
+      },
     },
-  });
-  const creds = ServerCredentials.createSsl(null, [{ private_key: Buffer.from(cert.keyPem), cert_chain: Buffer.from(cert.certPem) }], false);
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', creds, (e, p) => (e ? reject(e) : resolve(p))));
+  );
+  const creds = ServerCredentials.createSsl(
+    null,
+    [{ private_key: Buffer.from(cert.keyPem), cert_chain: Buffer.from(cert.certPem) }],
+    false,
+  );
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', creds, (e, p) => (e ? reject(e) : resolve(p))),
+  );
   widenReceiveWindow(server);
   process.send!({ port, tlsPort: await tlsReceiver(cert) });
 }
@@ -88,7 +97,10 @@ async function sendTls(port: number, ca: string, file: string): Promise<number> 
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
 
-async function send(client: Client & { push: (cb: sendUnaryData<Buffer>) => ClientWritableStream<Buffer> }, file: string): Promise<number> {
+async function send(
+  client: Client & { push: (cb: sendUnaryData<Buffer>) => ClientWritableStream<Buffer> },
+  file: string,
+): Promise<number> {
   const t0 = process.hrtime.bigint();
   const reply = new Promise<Buffer>((resolve, reject) => {
     const call = client.push((err, res) => (err ? reject(err) : resolve(res!)));
@@ -113,8 +125,16 @@ async function main(): Promise<void> {
   for (let i = 0; i < SIZE / MiB; i++) writeSync(fd, randomBytes(MiB));
   closeSync(fd);
   const ca = await createCa('transport bench', 1);
-  const cert = await issueCertificate(ca, { commonName: 'localhost', dnsNames: ['localhost'], days: 1, usages: ['server'] });
-  const child = fork(fileURLToPath(import.meta.url), ['receiver'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const cert = await issueCertificate(ca, {
+    commonName: 'localhost',
+    dnsNames: ['localhost'],
+    days: 1,
+    usages: ['server'],
+  });
+  const child = fork(fileURLToPath(import.meta.url), ['receiver'], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   try {
     child.send(cert);
     const [{ port, tlsPort }] = (await once(child, 'message')) as [{ port: number; tlsPort: number }];
@@ -141,10 +161,16 @@ async function main(): Promise<void> {
     const t = Math.min(...tlss);
     const rate = (s: number) => `${(SIZE / 1e6 / s).toFixed(0)} MB/s`;
     console.log(`cat of 512 MiB to disk:                 ${c.toFixed(2)} s (${rate(c)})`);
-    console.log(`bare grpc-js over TLS, process to process: ${g.toFixed(2)} s (${rate(g)}), ${CHUNK / 1024} KiB messages, receiver only counts`);
+    console.log(
+      `bare grpc-js over TLS, process to process: ${g.toFixed(2)} s (${rate(g)}), ${CHUNK / 1024} KiB messages, receiver only counts`,
+    );
     console.log(`plain TLS socket, same processes and file:  ${t.toFixed(2)} s (${rate(t)}), receiver only counts`);
-    console.log(`ratio transport alone / cat: ${(g / c).toFixed(2)}x (the OVA target is <= 1.15x of cat + qemu-img convert)`);
-    console.log(`ratio grpc-js / plain TLS: ${(g / t).toFixed(2)}x the time (HTTP/2 framing, grpc-js and their garbage on top of the same TLS)`);
+    console.log(
+      `ratio transport alone / cat: ${(g / c).toFixed(2)}x (the OVA target is <= 1.15x of cat + qemu-img convert)`,
+    );
+    console.log(
+      `ratio grpc-js / plain TLS: ${(g / t).toFixed(2)}x the time (HTTP/2 framing, grpc-js and their garbage on top of the same TLS)`,
+    );
   } finally {
     child.kill();
     await rm(dir, { recursive: true, force: true });

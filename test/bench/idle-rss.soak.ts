@@ -48,13 +48,24 @@ async function joinedAgent(api: ApiClient, name: string, heapFlags: readonly str
   try {
     await until(`agent ${name} ready`, async () => existsSync(join(dataDir, 'join-token')) && (await listening(port)));
     const token = readFileSync(join(dataDir, 'join-token'), 'utf8').trim();
-    const probe = await api.request<{ address: string; fingerprint: string }>('POST', '/api/v1/hosts/probe', { body: { address: `127.0.0.1:${port}` } });
+    const probe = await api.request<{ address: string; fingerprint: string }>('POST', '/api/v1/hosts/probe', {
+      body: { address: `127.0.0.1:${port}` },
+    });
     if (probe.status !== 200) throw new Error(`probe ${name}: ${probe.text}`);
     const added = await api.request<{ id: string }>('POST', '/api/v1/hosts', {
-      body: { address: probe.json.address, fingerprint: probe.json.fingerprint, joinToken: token, name: `qxt-soak-${name}-${process.pid}` },
+      body: {
+        address: probe.json.address,
+        fingerprint: probe.json.fingerprint,
+        joinToken: token,
+        name: `qxt-soak-${name}-${process.pid}`,
+      },
     });
     if (added.status !== 201) throw new Error(`add host ${name}: ${added.text}`);
-    await until(`host ${name} online`, async () => (await api.request<{ status: string }>('GET', `/api/v1/hosts/${added.json.id}`)).json.status === 'online');
+    await until(
+      `host ${name} online`,
+      async () =>
+        (await api.request<{ status: string }>('GET', `/api/v1/hosts/${added.json.id}`)).json.status === 'online',
+    );
     return { pid: proc.pid!, stop };
   } catch (err) {
     await stop();
@@ -85,7 +96,9 @@ async function main(): Promise<void> {
     }
     console.log('summary (RSS at the end / after the settle; peak):');
     procs.forEach((p, i) =>
-      console.log(`  ${p.name.padEnd(20)} ${first[i]!.toFixed(1)} → ${last[i]!.toFixed(1)} MB (${(last[i]! / first[i]!).toFixed(3)}×), peak ${max[i]!.toFixed(1)} MB`),
+      console.log(
+        `  ${p.name.padEnd(20)} ${first[i]!.toFixed(1)} → ${last[i]!.toFixed(1)} MB (${(last[i]! / first[i]!).toFixed(3)}×), peak ${max[i]!.toFixed(1)} MB`,
+      ),
     );
   } finally {
     for (const a of agents) await a.stop();

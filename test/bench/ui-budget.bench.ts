@@ -33,7 +33,8 @@ async function measure(context: BrowserContext, url: string, ready: (p: Page) =>
   cdp.on('Network.loadingFinished', (e) => wire.set(e.requestId, e.encodedDataLength));
   const bodies: Promise<{ url: string; gz: number }>[] = [];
   page.on('response', (r) => {
-    if (/\.(js|css)(\?|$)/.test(r.url())) bodies.push(r.body().then((b) => ({ url: r.url(), gz: gzipSync(b, { level: 9 }).length })));
+    if (/\.(js|css)(\?|$)/.test(r.url()))
+      bodies.push(r.body().then((b) => ({ url: r.url(), gz: gzipSync(b, { level: 9 }).length })));
   });
   await gotoPage(page, url);
   await ready(page);
@@ -43,7 +44,12 @@ async function measure(context: BrowserContext, url: string, ready: (p: Page) =>
   let wireBytes = 0;
   for (const [id, u] of urls) if (/\.(js|css)(\?|$)/.test(u)) wireBytes += wire.get(id) ?? 0;
   await page.close();
-  return { gzipBytes: got.reduce((s, x) => s + x.gz, 0), wireBytes, files: got.map((x) => new URL(x.url).pathname), ms };
+  return {
+    gzipBytes: got.reduce((s, x) => s + x.gz, 0),
+    wireBytes,
+    files: got.map((x) => new URL(x.url).pathname),
+    ms,
+  };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -78,12 +84,16 @@ try {
     if (!r.ok()) throw new Error(`login failed: ${r.status()}`);
     dash.push(
       await measure(ctx, `${stack.url}/#/`, (p) =>
-        p.waitForFunction(() => {
-          const app = document.querySelector('qx-app');
-          const d = app?.shadowRoot?.querySelector('qx-dashboard-page');
-          const t = d?.shadowRoot?.querySelector('[data-testid="hosts-up"]')?.textContent ?? '';
-          return /[1-9]\d* \/ \d+/.test(t);
-        }, undefined, { timeout: 180_000 }),
+        p.waitForFunction(
+          () => {
+            const app = document.querySelector('qx-app');
+            const d = app?.shadowRoot?.querySelector('qx-dashboard-page');
+            const t = d?.shadowRoot?.querySelector('[data-testid="hosts-up"]')?.textContent ?? '';
+            return /[1-9]\d* \/ \d+/.test(t);
+          },
+          undefined,
+          { timeout: 180_000 },
+        ),
       ),
     );
     await ctx.close();
@@ -96,8 +106,12 @@ try {
   const dm = median(dash.map((l) => l.ms));
   const lm = median(login.map((l) => l.ms));
   console.log(`runs: ${RUNS} (medians), headless Chromium, 1280x720, localhost HTTPS`);
-  console.log(`login page JS+CSS: ${kb(lg)} gzip-9 (${kb(median(login.map((l) => l.wireBytes)))} on the wire), ${login[0].files.length} files; budget ${BUDGET_KB} KB → ${((lg / (BUDGET_KB * 1024)) * 100).toFixed(0)}% of budget`);
-  console.log(`dashboard JS+CSS: ${kb(dg)} gzip-9 (${kb(median(dash.map((l) => l.wireBytes)))} on the wire), ${dash[0].files.length} files; budget ${BUDGET_KB} KB → ${((dg / (BUDGET_KB * 1024)) * 100).toFixed(0)}% of budget`);
+  console.log(
+    `login page JS+CSS: ${kb(lg)} gzip-9 (${kb(median(login.map((l) => l.wireBytes)))} on the wire), ${login[0].files.length} files; budget ${BUDGET_KB} KB → ${((lg / (BUDGET_KB * 1024)) * 100).toFixed(0)}% of budget`,
+  );
+  console.log(
+    `dashboard JS+CSS: ${kb(dg)} gzip-9 (${kb(median(dash.map((l) => l.wireBytes)))} on the wire), ${dash[0].files.length} files; budget ${BUDGET_KB} KB → ${((dg / (BUDGET_KB * 1024)) * 100).toFixed(0)}% of budget`,
+  );
   console.log(`console chunk loaded before a console opens: ${consoleLoaded ? 'YES (regression)' : 'no'}`);
   console.log(`blank page (baseline) navigation → rendered: ${b.toFixed(0)} ms`);
   console.log(`login page navigation → form rendered: ${lm.toFixed(0)} ms = ${(lm / b).toFixed(2)}x blank`);

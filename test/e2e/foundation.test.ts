@@ -29,7 +29,10 @@ test('agent over mTLS defines and starts the test guest, the console shows its b
   const vm = agent.clients.vm;
   const volume = await pool.addGuestDisk(`${name}.qcow2`);
 
-  const defined = await promisify(vm, vm.defineVm)({
+  const defined = await promisify(
+    vm,
+    vm.defineVm,
+  )({
     spec: {
       name,
       uuid: '',
@@ -51,7 +54,10 @@ test('agent over mTLS defines and starts the test guest, the console shows its b
   const uuid = defined.spec!.uuid;
   assert.equal(defined.state, VmState.VM_STATE_SHUTOFF);
   assert.equal(defined.spec!.name, name);
-  assert.equal(defined.domainType, (await promisify(agent.clients.host, agent.clients.host.getHostInfo)({})).domainType);
+  assert.equal(
+    defined.domainType,
+    (await promisify(agent.clients.host, agent.clients.host.getHostInfo)({})).domainType,
+  );
 
   const started = await promisify(vm, vm.startVm)({ id: uuid });
   assert.equal(started.state, VmState.VM_STATE_RUNNING);
@@ -77,6 +83,9 @@ test('agent over mTLS defines and starts the test guest, the console shows its b
   await agent.stop();
   await pool.remove();
   assert.equal(existsSync(agent.dataDir), false, 'agent data dir removed');
-  assert.deepEqual((await tempEntries()).filter((e) => e.startsWith(pool.name)), []);
+  assert.deepEqual(
+    (await tempEntries()).filter((e) => e.startsWith(pool.name)),
+    [],
+  );
   assert.deepEqual(await consoleProcesses([uuid, name]), []);
 });

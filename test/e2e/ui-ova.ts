@@ -16,9 +16,21 @@ export interface GuestOva {
 
 export async function buildGuestOva(dir: string, name: string, cpus: number, memoryMib: number): Promise<GuestOva> {
   const vmdk = join(dir, `${name}-disk1.vmdk`);
-  await run('qemu-img', ['convert', '-f', 'qcow2', '-O', 'vmdk', '-o', 'subformat=streamOptimized', testGuest.qcow2, vmdk]);
+  await run('qemu-img', [
+    'convert',
+    '-f',
+    'qcow2',
+    '-O',
+    'vmdk',
+    '-o',
+    'subformat=streamOptimized',
+    testGuest.qcow2,
+    vmdk,
+  ]);
   const disk = readFileSync(vmdk);
-  const info = JSON.parse((await run('qemu-img', ['info', '--output=json', testGuest.qcow2])).stdout) as { 'virtual-size': number };
+  const info = JSON.parse((await run('qemu-img', ['info', '--output=json', testGuest.qcow2])).stdout) as {
+    'virtual-size': number;
+  };
   const ovf = ovftoolOvf({
     name,
     id: name,
@@ -32,7 +44,13 @@ export async function buildGuestOva(dir: string, name: string, cpus: number, mem
     nics: [{ model: 'E1000', network: 'VM Network' }],
   });
   const file = join(dir, `${name}.ova`);
-  writeFileSync(file, buildTar([{ name: `${name}.ovf`, data: Buffer.from(ovf) }, { name: `${name}-disk1.vmdk`, data: disk }]));
+  writeFileSync(
+    file,
+    buildTar([
+      { name: `${name}.ovf`, data: Buffer.from(ovf) },
+      { name: `${name}-disk1.vmdk`, data: disk },
+    ]),
+  );
   if (statSync(file).size < disk.length) throw new Error('OVA shorter than its disk');
   return { file, name, cpus, memoryMib };
 }

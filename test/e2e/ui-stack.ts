@@ -38,10 +38,14 @@ export function freePort(): Promise<number> {
 
 /** Builds the UI with Vite into `outDir` (not ui/dist, which `make dev` owns). */
 export async function buildUi(outDir: string): Promise<void> {
-  await run(join(repoRoot, 'node_modules/.bin/vite'), ['build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'], {
-    cwd: join(repoRoot, 'ui'),
-    timeoutMs: 180_000,
-  });
+  await run(
+    join(repoRoot, 'node_modules/.bin/vite'),
+    ['build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'],
+    {
+      cwd: join(repoRoot, 'ui'),
+      timeoutMs: 180_000,
+    },
+  );
 }
 
 /** GET over HTTPS to the self-signed server; resolves with the status (0 when unreachable). */
@@ -91,7 +95,11 @@ export async function startUiStack(opts: { uiDir?: string } = {}): Promise<UiSta
   const [agentPort, serverPort] = [await freePort(), await freePort()];
   const log: string[] = [];
   const agentData = join(dir, 'agent');
-  const agent = startNode('agent/src/main.ts', { QX_AGENT_DATA_DIR: agentData, QX_AGENT_LISTEN: `127.0.0.1:${agentPort}` }, log);
+  const agent = startNode(
+    'agent/src/main.ts',
+    { QX_AGENT_DATA_DIR: agentData, QX_AGENT_LISTEN: `127.0.0.1:${agentPort}` },
+    log,
+  );
   const server = startNode(
     'server/src/main.ts',
     {

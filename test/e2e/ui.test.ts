@@ -46,7 +46,11 @@ async function cleanup(base: string, s: ApiSession | undefined): Promise<void> {
     const vms = (await apiCall<{ id: string; name: string; state: string }[]>(base, 'GET', '/vms', undefined, s)).body;
     for (const v of Array.isArray(vms) ? vms.filter((x) => ours(x.name)) : []) {
       if (v.state !== 'shutoff') await apiCall(base, 'POST', `/vms/${v.id}/force-off`, {}, s);
-      await waitUntil(async () => (await apiCall<{ state: string }>(base, 'GET', `/vms/${v.id}`, undefined, s)).body.state === 'shutoff', 20_000).catch(() => undefined);
+      await waitUntil(
+        async () =>
+          (await apiCall<{ state: string }>(base, 'GET', `/vms/${v.id}`, undefined, s)).body.state === 'shutoff',
+        20_000,
+      ).catch(() => undefined);
       await apiCall(base, 'DELETE', `/vms/${v.id}?deleteDisks=true`, undefined, s);
     }
     const tpls = (await apiCall<{ id: string; name: string }[]>(base, 'GET', '/templates', undefined, s)).body;
@@ -61,10 +65,15 @@ async function cleanup(base: string, s: ApiSession | undefined): Promise<void> {
     }
   }
   const virsh = new Virsh('qemu:///system');
-  const doms = (await virsh.exec(['list', '--all', '--name'])).split('\n').map((l) => l.trim()).filter(ours);
+  const doms = (await virsh.exec(['list', '--all', '--name']))
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(ours);
   for (const d of doms) {
     await virsh.exec(['destroy', d]).catch(() => undefined);
-    await virsh.exec(['undefine', d, '--nvram', '--snapshots-metadata']).catch(() => virsh.exec(['undefine', d]).catch(() => undefined));
+    await virsh
+      .exec(['undefine', d, '--nvram', '--snapshots-metadata'])
+      .catch(() => virsh.exec(['undefine', d]).catch(() => undefined));
   }
 }
 
@@ -89,7 +98,10 @@ test('the web UI drives the whole product in Chromium', { timeout: 600_000 }, as
     await stack.stop();
     await rm(work, { recursive: true, force: true });
     const virsh = new Virsh('qemu:///system');
-    const left = (await virsh.exec(['list', '--all', '--name'])).split('\n').map((n) => n.trim()).filter(ours);
+    const left = (await virsh.exec(['list', '--all', '--name']))
+      .split('\n')
+      .map((n) => n.trim())
+      .filter(ours);
     assert.deepEqual(left, [], 'no qxt-ui- domain of this run is left');
   });
 
@@ -101,12 +113,18 @@ test('the web UI drives the whole product in Chromium', { timeout: 600_000 }, as
         await fn();
       } catch (err) {
         broken = name;
-        await page.screenshot({ path: join(SHOTS, `failed-${name.replace(/\W+/g, '-').slice(0, 40)}.png`) }).catch(() => undefined);
+        await page
+          .screenshot({ path: join(SHOTS, `failed-${name.replace(/\W+/g, '-').slice(0, 40)}.png`) })
+          .catch(() => undefined);
         throw err;
       }
     });
 
-  const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 720 }, colorScheme: 'light' });
+  const ctx = await browser.newContext({
+    ignoreHTTPSErrors: true,
+    viewport: { width: 1280, height: 720 },
+    colorScheme: 'light',
+  });
   const page = await ctx.newPage();
   const pageErrors: string[] = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -161,7 +179,9 @@ test('the web UI drives the whole product in Chromium', { timeout: 600_000 }, as
     await page.locator('qx-pool-volumes .notice.ok', { hasText: 'Uploaded' }).waitFor({ timeout: 120_000 });
     await page.locator('qx-pool-volumes tr[data-volume="qx-test-guest.iso"]', { hasText: 'iso' }).waitFor();
     await page.locator('qx-pool-volumes #upload').setInputFiles(testGuest.qcow2);
-    await page.locator('qx-pool-volumes .notice.ok', { hasText: 'Uploaded qx-test-guest.qcow2' }).waitFor({ timeout: 120_000 });
+    await page
+      .locator('qx-pool-volumes .notice.ok', { hasText: 'Uploaded qx-test-guest.qcow2' })
+      .waitFor({ timeout: 120_000 });
     await page.locator('qx-pool-volumes tr[data-volume="qx-test-guest.qcow2"]', { hasText: 'qcow2' }).waitFor();
     await shot(page, '04-storage');
   });
@@ -196,48 +216,65 @@ test('the web UI drives the whole product in Chromium', { timeout: 600_000 }, as
     vmUrl = page.url();
   });
 
-  await step('after a reboot from the toolbar the console shows the banner, echoes a typed line and keeps it across a reconnect', async () => {
-    await page.locator('qx-vm-detail [role=tab]', { hasText: 'Console' }).click();
-    const rows = page.locator('qx-serial-console .xterm-rows');
-    await rows.waitFor({ timeout: 30_000 });
-    await page.locator('qx-serial-console [data-state=open]').waitFor({ timeout: 30_000 });
-    // The guest may print its banner before the console attaches, so the banner that counts is
-    // the one after a reboot. First wait until the guest answers a line: then it is up and
-    // listens for the ACPI request that "Reboot" sends.
-    const up = `${testGuest.echoPrefix}qx-up?`;
-    await page.locator('qx-serial-console .term').click();
-    const deadline = Date.now() + 120_000;
-    for (;;) {
-      await page.keyboard.type('qx-up?\n');
-      const answered = await page.locator('qx-serial-console .xterm-rows', { hasText: up }).waitFor({ timeout: 5_000 }).then(() => true, () => false);
-      if (answered) break;
-      if (Date.now() > deadline) throw new Error(`the guest never echoed a line on its console: ${await rows.textContent()}`);
-    }
-    await page.locator('qx-vm-detail [role=toolbar] button', { hasText: 'Reboot' }).click();
-    // A banner after the last echo (or anywhere, once the echo has scrolled away with the boot).
-    await page.waitForFunction(
-      ({ banner, mark }) => {
-        const root = document.querySelector('qx-app')?.shadowRoot?.querySelector('qx-vm-detail')?.shadowRoot?.querySelector('qx-serial-console')?.shadowRoot;
-        const text = root?.querySelector('.xterm-rows')?.textContent ?? '';
-        return text.indexOf(banner, text.lastIndexOf(mark) + 1) >= 0;
-      },
-      { banner: testGuest.banner, mark: up },
-      { timeout: 120_000 },
-    );
-    assert.equal(await page.locator('qx-vm-detail .notice.error').count(), 0, 'the reboot action reported no error');
-    await page.locator('qx-vm-detail .title qx-state-badge', { hasText: 'running' }).waitFor();
-    await page.locator('qx-serial-console .term').click();
-    await page.keyboard.type('hello-from-the-browser\n');
-    await page.locator('qx-serial-console .xterm-rows', { hasText: `${testGuest.echoPrefix}hello-from-the-browser` }).waitFor({ timeout: 30_000 });
-    // Reconnect clears the terminal; the scrollback replayed from the VM's serial log brings the
-    // earlier lines back without anything typed again.
-    await page.locator('qx-serial-console [role=toolbar] button', { hasText: 'Reconnect' }).click();
-    await page.locator('qx-serial-console [data-state=open]').waitFor({ timeout: 30_000 });
-    await page.locator('qx-serial-console .xterm-rows', { hasText: `${testGuest.echoPrefix}hello-from-the-browser` }).waitFor({ timeout: 15_000 });
-    await shot(page, '06-vm-console');
-    await page.locator('qx-vm-detail [role=tab]', { hasText: 'Summary' }).click();
-    await shot(page, '07-vm-summary');
-  });
+  await step(
+    'after a reboot from the toolbar the console shows the banner, echoes a typed line and keeps it across a reconnect',
+    async () => {
+      await page.locator('qx-vm-detail [role=tab]', { hasText: 'Console' }).click();
+      const rows = page.locator('qx-serial-console .xterm-rows');
+      await rows.waitFor({ timeout: 30_000 });
+      await page.locator('qx-serial-console [data-state=open]').waitFor({ timeout: 30_000 });
+      // The guest may print its banner before the console attaches, so the banner that counts is
+      // the one after a reboot. First wait until the guest answers a line: then it is up and
+      // listens for the ACPI request that "Reboot" sends.
+      const up = `${testGuest.echoPrefix}qx-up?`;
+      await page.locator('qx-serial-console .term').click();
+      const deadline = Date.now() + 120_000;
+      for (;;) {
+        await page.keyboard.type('qx-up?\n');
+        const answered = await page
+          .locator('qx-serial-console .xterm-rows', { hasText: up })
+          .waitFor({ timeout: 5_000 })
+          .then(
+            () => true,
+            () => false,
+          );
+        if (answered) break;
+        if (Date.now() > deadline)
+          throw new Error(`the guest never echoed a line on its console: ${await rows.textContent()}`);
+      }
+      await page.locator('qx-vm-detail [role=toolbar] button', { hasText: 'Reboot' }).click();
+      // A banner after the last echo (or anywhere, once the echo has scrolled away with the boot).
+      await page.waitForFunction(
+        ({ banner, mark }) => {
+          const root = document
+            .querySelector('qx-app')
+            ?.shadowRoot?.querySelector('qx-vm-detail')
+            ?.shadowRoot?.querySelector('qx-serial-console')?.shadowRoot;
+          const text = root?.querySelector('.xterm-rows')?.textContent ?? '';
+          return text.indexOf(banner, text.lastIndexOf(mark) + 1) >= 0;
+        },
+        { banner: testGuest.banner, mark: up },
+        { timeout: 120_000 },
+      );
+      assert.equal(await page.locator('qx-vm-detail .notice.error').count(), 0, 'the reboot action reported no error');
+      await page.locator('qx-vm-detail .title qx-state-badge', { hasText: 'running' }).waitFor();
+      await page.locator('qx-serial-console .term').click();
+      await page.keyboard.type('hello-from-the-browser\n');
+      await page
+        .locator('qx-serial-console .xterm-rows', { hasText: `${testGuest.echoPrefix}hello-from-the-browser` })
+        .waitFor({ timeout: 30_000 });
+      // Reconnect clears the terminal; the scrollback replayed from the VM's serial log brings the
+      // earlier lines back without anything typed again.
+      await page.locator('qx-serial-console [role=toolbar] button', { hasText: 'Reconnect' }).click();
+      await page.locator('qx-serial-console [data-state=open]').waitFor({ timeout: 30_000 });
+      await page
+        .locator('qx-serial-console .xterm-rows', { hasText: `${testGuest.echoPrefix}hello-from-the-browser` })
+        .waitFor({ timeout: 15_000 });
+      await shot(page, '06-vm-console');
+      await page.locator('qx-vm-detail [role=tab]', { hasText: 'Summary' }).click();
+      await shot(page, '07-vm-summary');
+    },
+  );
 
   await step('an OVA dropped into the library becomes a template with its specs and deploys', async () => {
     const ova = await buildGuestOva(work, OVA_NAME, 2, 160);
@@ -283,7 +320,9 @@ test('the web UI drives the whole product in Chromium', { timeout: 600_000 }, as
     await page.locator('qx-host-detail qx-serial-console [data-state=open]').waitFor({ timeout: 30_000 });
     await page.locator('qx-host-detail qx-serial-console .term').click();
     await page.keyboard.type('echo qx-ui-shell-$((6*7))\n');
-    await page.locator('qx-host-detail qx-serial-console .xterm-rows', { hasText: 'qx-ui-shell-42' }).waitFor({ timeout: 30_000 });
+    await page
+      .locator('qx-host-detail qx-serial-console .xterm-rows', { hasText: 'qx-ui-shell-42' })
+      .waitFor({ timeout: 30_000 });
     await go(page, '/');
     await page.locator('qx-app header button', { hasText: 'Dark theme' }).click();
     await shot(page, '15-dashboard-dark');

@@ -38,7 +38,12 @@ test('quantix-network: static and DHCP, bad input, bridged NICs refused', { time
 
   // `ip netns exec` mounts the namespace's own /sys, where the script looks for a NIC's master.
   const qn = async (...args: string[]): Promise<Outcome> => {
-    const env = { ...process.env, QX_NETWORK_DIR: dirs.state, QX_NETWORKD_RUN_DIR: dirs.runtime, QX_RESOLV_CONF: dirs.resolv };
+    const env = {
+      ...process.env,
+      QX_NETWORK_DIR: dirs.state,
+      QX_NETWORKD_RUN_DIR: dirs.runtime,
+      QX_RESOLV_CONF: dirs.resolv,
+    };
     try {
       const r = await run('ip', ['netns', 'exec', NS, 'bash', SCRIPT, ...args], { env });
       return { code: 0, out: r.stdout, err: r.stderr };
@@ -88,18 +93,24 @@ test('quantix-network: static and DHCP, bad input, bridged NICs refused', { time
     }
   });
 
-  await t.test('a bridged NIC, or the bridge of a bridged network, is refused: the setting would do nothing', async () => {
-    for (const mode of [['static', 'qxnic1', '192.0.2.11/24'], ['dhcp', 'qxnic1']]) {
-      const r = await qn(...mode);
-      assert.notEqual(r.code, 0, `${mode.join(' ')} refused`);
-      assert.match(r.err, /interface: qxnic1 is a port of bridge qxbr1, which carries its address.*nothing changed/);
-      assert.match(r.err, /Delete that network \(web UI: Networks\)/);
-    }
-    await writeFile(join(dirs.runtime, '05-quantix-bridge-qxbr1.network'), '[Match]\nName=qxbr1\n');
-    const r = await qn('static', 'qxbr1', '192.0.2.12/24');
-    assert.notEqual(r.code, 0);
-    assert.match(r.err, /interface: qxbr1 is the bridge of a bridged network.*nothing changed/);
-    assert.deepEqual(await saved(), []);
-    assert.deepEqual((await readdir(dirs.runtime)).sort(), ['05-quantix-bridge-qxbr1.network']);
-  });
+  await t.test(
+    'a bridged NIC, or the bridge of a bridged network, is refused: the setting would do nothing',
+    async () => {
+      for (const mode of [
+        ['static', 'qxnic1', '192.0.2.11/24'],
+        ['dhcp', 'qxnic1'],
+      ]) {
+        const r = await qn(...mode);
+        assert.notEqual(r.code, 0, `${mode.join(' ')} refused`);
+        assert.match(r.err, /interface: qxnic1 is a port of bridge qxbr1, which carries its address.*nothing changed/);
+        assert.match(r.err, /Delete that network \(web UI: Networks\)/);
+      }
+      await writeFile(join(dirs.runtime, '05-quantix-bridge-qxbr1.network'), '[Match]\nName=qxbr1\n');
+      const r = await qn('static', 'qxbr1', '192.0.2.12/24');
+      assert.notEqual(r.code, 0);
+      assert.match(r.err, /interface: qxbr1 is the bridge of a bridged network.*nothing changed/);
+      assert.deepEqual(await saved(), []);
+      assert.deepEqual((await readdir(dirs.runtime)).sort(), ['05-quantix-bridge-qxbr1.network']);
+    },
+  );
 });

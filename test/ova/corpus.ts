@@ -48,12 +48,17 @@ function sh(cmd: string, args: string[]): void {
 
 function mf(alg: Alg, entries: RawEntry[], opts: { spaces?: boolean; absent?: string; wrong?: string } = {}): RawEntry {
   const lines = entries.map((e) => {
-    let digest = createHash(alg).update(e.data ?? Buffer.alloc(0)).digest('hex');
+    let digest = createHash(alg)
+      .update(e.data ?? Buffer.alloc(0))
+      .digest('hex');
     if (e.name === opts.wrong) digest = digest.replace(/^./, (c) => (c === '0' ? '1' : '0'));
     const A = alg.toUpperCase();
     return opts.spaces ? `${A} (${e.name}) =   ${digest}  ` : `${A}(${e.name})= ${digest}`;
   });
-  if (opts.absent) lines.push(`${alg.toUpperCase()}(${opts.absent})= ${'0'.repeat(alg === 'sha1' ? 40 : alg === 'sha256' ? 64 : 128)}`);
+  if (opts.absent)
+    lines.push(
+      `${alg.toUpperCase()}(${opts.absent})= ${'0'.repeat(alg === 'sha1' ? 40 : alg === 'sha256' ? 64 : 128)}`,
+    );
   return { name: 'x.mf', data: Buffer.from(lines.join('\n') + '\n') };
 }
 
@@ -86,8 +91,10 @@ function buildDisks(dir: string) {
     guestVmdk: conv('guest.vmdk', 'vmdk', ['-o', 'subformat=streamOptimized'], testGuest.qcow2, 'qcow2'),
     backing: join(d, 'backing.qcow2'),
   };
-  if (!existsSync(disks.rawSmall)) writeFileSync(disks.rawSmall, Buffer.concat([randomBytes(4096), Buffer.alloc(4 * 2 ** 20 - 4096)]));
-  if (!existsSync(disks.backing)) sh('qemu-img', ['create', '-f', 'qcow2', '-u', '-b', HOST_SECRET_FILE, '-F', 'raw', disks.backing, '8M']);
+  if (!existsSync(disks.rawSmall))
+    writeFileSync(disks.rawSmall, Buffer.concat([randomBytes(4096), Buffer.alloc(4 * 2 ** 20 - 4096)]));
+  if (!existsSync(disks.backing))
+    sh('qemu-img', ['create', '-f', 'qcow2', '-u', '-b', HOST_SECRET_FILE, '-F', 'raw', disks.backing, '8M']);
   return disks;
 }
 
@@ -122,7 +129,9 @@ function kdmvDescriptor(target: string): Buffer {
 }
 
 const GUEST_SIZE = (): number => {
-  const info = JSON.parse(execFileSync('qemu-img', ['info', '--output=json', testGuest.qcow2], { encoding: 'utf8' })) as { 'virtual-size': number };
+  const info = JSON.parse(
+    execFileSync('qemu-img', ['info', '--output=json', testGuest.qcow2], { encoding: 'utf8' }),
+  ) as { 'virtual-size': number };
   return info['virtual-size'];
 };
 
@@ -205,14 +214,23 @@ export function buildCorpus(dir: string): CorpusCase[] {
         }),
         originals: [testGuest.qcow2],
       },
-      buildTar(withMf('qx-guest.mf', [ovfEntry('qx-guest.ovf', ovftoolOvf(vm)), { name: 'qx-guest-disk1.vmdk', data: guest }], 'sha256')),
+      buildTar(
+        withMf(
+          'qx-guest.mf',
+          [ovfEntry('qx-guest.ovf', ovftoolOvf(vm)), { name: 'qx-guest-disk1.vmdk', data: guest }],
+          'sha256',
+        ),
+      ),
     );
   }
   {
     // ovftool really writes the manifest right after the OVF: OVF, MF, disks.
     const entries = simple(ovftoolOvf(baseVm()));
     const m = { ...mf('sha1', entries), name: 'web01.mf' };
-    add({ name: 'ovftool-sha1-mf-second', expect: baseExpect(), originals: [disks.raw] }, buildTar([entries[0]!, m, entries[1]!]));
+    add(
+      { name: 'ovftool-sha1-mf-second', expect: baseExpect(), originals: [disks.raw] },
+      buildTar([entries[0]!, m, entries[1]!]),
+    );
   }
   add(
     { name: 'ovftool-sha512', expect: baseExpect(), originals: [disks.raw] },
@@ -267,7 +285,15 @@ export function buildCorpus(dir: string): CorpusCase[] {
         originals: [disks.raw, disks.raw],
       },
       buildTar(
-        withMf('win-efi.mf', [ovfEntry('win-efi.ovf', ovftoolOvf(vm)), { name: 'win-efi-disk1.vmdk', data: vmdk }, { name: 'win-efi-disk2.vmdk', data: vmdk }], 'sha256'),
+        withMf(
+          'win-efi.mf',
+          [
+            ovfEntry('win-efi.ovf', ovftoolOvf(vm)),
+            { name: 'win-efi-disk1.vmdk', data: vmdk },
+            { name: 'win-efi-disk2.vmdk', data: vmdk },
+          ],
+          'sha256',
+        ),
       ),
     );
   }
@@ -286,7 +312,10 @@ export function buildCorpus(dir: string): CorpusCase[] {
       disks: [{ href: 'Ubuntu 22.04-disk001.vmdk', capacity: 8 * MiB, controller: 'sata' }],
       nics: [{ model: 'E1000', network: 'NAT', mac: '08:00:27:a1:b2:c3' }],
     });
-    const entries = [ovfEntry('Ubuntu 22.04.ovf', virtualboxOvf2(vm)), { name: 'Ubuntu 22.04-disk001.vmdk', data: vmdk }];
+    const entries = [
+      ovfEntry('Ubuntu 22.04.ovf', virtualboxOvf2(vm)),
+      { name: 'Ubuntu 22.04-disk001.vmdk', data: vmdk },
+    ];
     add(
       {
         name: 'virtualbox-ovf2',
@@ -308,7 +337,17 @@ export function buildCorpus(dir: string): CorpusCase[] {
     );
   }
   {
-    const vm = baseVm({ name: undefined, id: 'legacy-box', osId: 1, osType: 'Other', cpus: '1', memory: '512', memoryUnits: 'MB', nics: [], disks: [{ href: 'legacy-disk1.vmdk', capacity: 8 * MiB, controller: 'ide' }] });
+    const vm = baseVm({
+      name: undefined,
+      id: 'legacy-box',
+      osId: 1,
+      osType: 'Other',
+      cpus: '1',
+      memory: '512',
+      memoryUnits: 'MB',
+      nics: [],
+      disks: [{ href: 'legacy-disk1.vmdk', capacity: 8 * MiB, controller: 'ide' }],
+    });
     add(
       {
         name: 'virtualbox-ide-no-nic',
@@ -333,24 +372,60 @@ export function buildCorpus(dir: string): CorpusCase[] {
   // --- benign: encodings and layouts ------------------------------------------------------
   {
     const gz = gzipSync(vmdk);
-    const vm = baseVm({ disks: [{ href: 'web01-disk1.vmdk.gz', capacity: 8 * MiB, controller: 'scsi', compression: 'gzip' }] });
+    const vm = baseVm({
+      disks: [{ href: 'web01-disk1.vmdk.gz', capacity: 8 * MiB, controller: 'scsi', compression: 'gzip' }],
+    });
     add(
-      { name: 'gzip-disk', expect: baseExpect({ disks: [{ file: 'web01-disk1.vmdk.gz', capacityBytes: 8 * MiB, controller: 'scsi', format: 'vmdk' }] }), originals: [disks.raw] },
+      {
+        name: 'gzip-disk',
+        expect: baseExpect({
+          disks: [{ file: 'web01-disk1.vmdk.gz', capacityBytes: 8 * MiB, controller: 'scsi', format: 'vmdk' }],
+        }),
+        originals: [disks.raw],
+      },
       buildTar(withMf('web01.mf', simple(ovftoolOvf(vm), gz, 'web01-disk1.vmdk.gz'), 'sha256')),
     );
   }
   {
     const chunk = 1024 * 1024;
-    const vm = baseVm({ disks: [{ href: 'web01-disk1.vmdk', capacity: 8 * MiB, controller: 'scsi', chunkSize: chunk }] });
+    const vm = baseVm({
+      disks: [{ href: 'web01-disk1.vmdk', capacity: 8 * MiB, controller: 'scsi', chunkSize: chunk }],
+    });
     const parts: RawEntry[] = [];
-    for (let i = 0; i * chunk < vmdk.length; i++) parts.push({ name: `web01-disk1.vmdk.${String(i).padStart(9, '0')}`, data: vmdk.subarray(i * chunk, (i + 1) * chunk) });
-    add({ name: 'chunked-disk', expect: baseExpect(), originals: [disks.raw] }, buildTar(withMf('web01.mf', [ovfEntry('web01.ovf', ovftoolOvf(vm)), ...parts], 'sha256')));
+    for (let i = 0; i * chunk < vmdk.length; i++)
+      parts.push({
+        name: `web01-disk1.vmdk.${String(i).padStart(9, '0')}`,
+        data: vmdk.subarray(i * chunk, (i + 1) * chunk),
+      });
+    add(
+      { name: 'chunked-disk', expect: baseExpect(), originals: [disks.raw] },
+      buildTar(withMf('web01.mf', [ovfEntry('web01.ovf', ovftoolOvf(vm)), ...parts], 'sha256')),
+    );
     const gz = gzipSync(guest);
     const gzChunk = Math.ceil(gz.length / 3);
-    const gvm = baseVm({ disks: [{ href: 'web01-disk1.vmdk.gz', capacity: guestSize, controller: 'scsi', compression: 'gzip', chunkSize: gzChunk }] });
-    const gparts: RawEntry[] = [0, 1, 2].map((i) => ({ name: `web01-disk1.vmdk.gz.00000000${i}`, data: gz.subarray(i * gzChunk, (i + 1) * gzChunk) }));
+    const gvm = baseVm({
+      disks: [
+        {
+          href: 'web01-disk1.vmdk.gz',
+          capacity: guestSize,
+          controller: 'scsi',
+          compression: 'gzip',
+          chunkSize: gzChunk,
+        },
+      ],
+    });
+    const gparts: RawEntry[] = [0, 1, 2].map((i) => ({
+      name: `web01-disk1.vmdk.gz.00000000${i}`,
+      data: gz.subarray(i * gzChunk, (i + 1) * gzChunk),
+    }));
     add(
-      { name: 'gzip-chunked-disk', expect: baseExpect({ disks: [{ file: 'web01-disk1.vmdk.gz', capacityBytes: guestSize, controller: 'scsi', format: 'vmdk' }] }), originals: [testGuest.qcow2] },
+      {
+        name: 'gzip-chunked-disk',
+        expect: baseExpect({
+          disks: [{ file: 'web01-disk1.vmdk.gz', capacityBytes: guestSize, controller: 'scsi', format: 'vmdk' }],
+        }),
+        originals: [testGuest.qcow2],
+      },
       buildTar(withMf('web01.mf', [ovfEntry('web01.ovf', ovftoolOvf(gvm)), ...gparts], 'sha1')),
     );
   }
@@ -363,13 +438,32 @@ export function buildCorpus(dir: string): CorpusCase[] {
   }
   {
     const vm = baseVm({ name: undefined, id: 'vm-without-name' });
-    add({ name: 'no-name', expect: baseExpect({ name: 'vm-without-name', manifest: 'absent' }) }, buildTar(simple(ovftoolOvf(vm))));
+    add(
+      { name: 'no-name', expect: baseExpect({ name: 'vm-without-name', manifest: 'absent' }) },
+      buildTar(simple(ovftoolOvf(vm))),
+    );
   }
   {
-    const vm = baseVm({ name: 'My Web Server', disks: [{ href: 'My Web Server disk 1.vmdk', capacity: 8 * MiB, controller: 'scsi' }] });
+    const vm = baseVm({
+      name: 'My Web Server',
+      disks: [{ href: 'My Web Server disk 1.vmdk', capacity: 8 * MiB, controller: 'scsi' }],
+    });
     add(
-      { name: 'spaces-in-names', expect: baseExpect({ name: 'My Web Server', disks: [{ file: 'My Web Server disk 1.vmdk', capacityBytes: 8 * MiB, controller: 'scsi', format: 'vmdk' }] }), originals: [disks.raw] },
-      buildTar(withMf('My Web Server.mf', [ovfEntry('My Web Server.ovf', ovftoolOvf(vm)), { name: 'My Web Server disk 1.vmdk', data: vmdk, uid: 501 }], 'sha256')),
+      {
+        name: 'spaces-in-names',
+        expect: baseExpect({
+          name: 'My Web Server',
+          disks: [{ file: 'My Web Server disk 1.vmdk', capacityBytes: 8 * MiB, controller: 'scsi', format: 'vmdk' }],
+        }),
+        originals: [disks.raw],
+      },
+      buildTar(
+        withMf(
+          'My Web Server.mf',
+          [ovfEntry('My Web Server.ovf', ovftoolOvf(vm)), { name: 'My Web Server disk 1.vmdk', data: vmdk, uid: 501 }],
+          'sha256',
+        ),
+      ),
     );
   }
   {
@@ -377,7 +471,13 @@ export function buildCorpus(dir: string): CorpusCase[] {
     const junk = Buffer.from('\0\x05\x16\x07\0\x02\0\0Mac OS X        ');
     add(
       { name: 'macos-dot-underscore', expect: baseExpect() },
-      buildTar([{ name: '._web01.ovf', data: junk }, entries[0]!, { name: '._web01-disk1.vmdk', data: junk }, entries[1]!, { ...mf('sha256', entries), name: 'web01.mf' }]),
+      buildTar([
+        { name: '._web01.ovf', data: junk },
+        entries[0]!,
+        { name: '._web01-disk1.vmdk', data: junk },
+        entries[1]!,
+        { ...mf('sha256', entries), name: 'web01.mf' },
+      ]),
     );
   }
   add(
@@ -395,9 +495,24 @@ export function buildCorpus(dir: string): CorpusCase[] {
     const vm = baseVm({
       floppy: true,
       disks: [
-        { href: 'web01-disk1.img', capacity: 4 * MiB, controller: 'scsi', format: 'http://www.gnome.org/~markmc/qcow-image-format.html#raw' },
-        { href: 'web01-disk2.qcow2', capacity: 8 * MiB, controller: 'scsi', format: 'http://www.gnome.org/~markmc/qcow-image-format.html' },
-        { href: 'web01-disk3.vmdk', capacity: 8 * MiB, controller: 'ide', format: 'http://www.vmware.com/interfaces/specifications/vmdk.html#sparse' },
+        {
+          href: 'web01-disk1.img',
+          capacity: 4 * MiB,
+          controller: 'scsi',
+          format: 'http://www.gnome.org/~markmc/qcow-image-format.html#raw',
+        },
+        {
+          href: 'web01-disk2.qcow2',
+          capacity: 8 * MiB,
+          controller: 'scsi',
+          format: 'http://www.gnome.org/~markmc/qcow-image-format.html',
+        },
+        {
+          href: 'web01-disk3.vmdk',
+          capacity: 8 * MiB,
+          controller: 'ide',
+          format: 'http://www.vmware.com/interfaces/specifications/vmdk.html#sparse',
+        },
       ],
     });
     add(
@@ -409,7 +524,10 @@ export function buildCorpus(dir: string): CorpusCase[] {
             { file: 'web01-disk2.qcow2', capacityBytes: 8 * MiB, controller: 'scsi', format: 'qcow2' },
             { file: 'web01-disk3.vmdk', capacityBytes: 8 * MiB, controller: 'ide', format: 'vmdk' },
           ],
-          warnings: ['floppy drive not imported', 'the OVA is signed (.cert): the signature is recorded but not verified'],
+          warnings: [
+            'floppy drive not imported',
+            'the OVA is signed (.cert): the signature is recorded but not verified',
+          ],
         }),
         originals: [disks.rawSmall, disks.raw, disks.raw],
       },
@@ -421,7 +539,10 @@ export function buildCorpus(dir: string): CorpusCase[] {
             { name: 'web01-disk1.img', data: readFileSync(disks.rawSmall) },
             { name: 'web01-disk2.qcow2', data: readFileSync(disks.qcow2) },
             { name: 'web01-disk3.vmdk', data: readFileSync(disks.sparse) },
-            { name: 'web01.cert', data: Buffer.from('SHA256(web01.mf)= 00\n-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n') },
+            {
+              name: 'web01.cert',
+              data: Buffer.from('SHA256(web01.mf)= 00\n-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n'),
+            },
           ],
           'sha256',
         ),
@@ -429,17 +550,32 @@ export function buildCorpus(dir: string): CorpusCase[] {
     );
   }
   add(
-    { name: 'unreferenced-extra-file', expect: baseExpect({ manifest: 'absent', warnings: ['"web01.nvram" is not used by the OVF: ignored'] }) },
+    {
+      name: 'unreferenced-extra-file',
+      expect: baseExpect({ manifest: 'absent', warnings: ['"web01.nvram" is not used by the OVF: ignored'] }),
+    },
     buildTar([{ name: 'web01.nvram', data: Buffer.from('nvram') }, ...simple(ovftoolOvf(baseVm()))]),
   );
 
   // --- hostile ---------------------------------------------------------------------------------
   const good = simple(ovftoolOvf(baseVm()));
   const bad = (name: string, error: RegExp, entries: RawEntry[]) => add({ name, error }, buildTar(entries));
-  bad('traversal', /path traversal "\.\.\/\.\.\/tmp\/qxt-ova-evil" refused/, [...good, { name: '../../tmp/qxt-ova-evil', data: Buffer.from('x') }]);
-  bad('absolute-path', /absolute path "\/tmp\/qxt-ova-evil" refused/, [{ name: '/tmp/qxt-ova-evil', data: Buffer.from('x') }, ...good]);
-  bad('symlink', /"web01-disk1\.vmdk" is a symbolic link/, [good[0]!, { name: 'web01-disk1.vmdk', type: '2', linkname: '/etc/passwd' }]);
-  bad('hardlink', /"web01-disk1\.vmdk" is a hard link/, [good[0]!, { name: 'web01-disk1.vmdk', type: '1', linkname: '/etc/passwd' }]);
+  bad('traversal', /path traversal "\.\.\/\.\.\/tmp\/qxt-ova-evil" refused/, [
+    ...good,
+    { name: '../../tmp/qxt-ova-evil', data: Buffer.from('x') },
+  ]);
+  bad('absolute-path', /absolute path "\/tmp\/qxt-ova-evil" refused/, [
+    { name: '/tmp/qxt-ova-evil', data: Buffer.from('x') },
+    ...good,
+  ]);
+  bad('symlink', /"web01-disk1\.vmdk" is a symbolic link/, [
+    good[0]!,
+    { name: 'web01-disk1.vmdk', type: '2', linkname: '/etc/passwd' },
+  ]);
+  bad('hardlink', /"web01-disk1\.vmdk" is a hard link/, [
+    good[0]!,
+    { name: 'web01-disk1.vmdk', type: '1', linkname: '/etc/passwd' },
+  ]);
   bad('char-device', /"web01-disk1\.vmdk" is a character device/, [good[0]!, { name: 'web01-disk1.vmdk', type: '3' }]);
   bad('block-device', /"sda" is a block device/, [...good, { name: 'sda', type: '4' }]);
   bad('directory', /"disks\/" is a directory/, [{ name: 'disks/', type: '5' }, ...good]);
@@ -447,7 +583,11 @@ export function buildCorpus(dir: string): CorpusCase[] {
   bad(
     'xxe',
     /DTD \(<!DOCTYPE>\) is not allowed/,
-    simple(ovftoolOvf(baseVm({ prolog: '<!DOCTYPE Envelope [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n', annotation: '&xxe;' }))),
+    simple(
+      ovftoolOvf(
+        baseVm({ prolog: '<!DOCTYPE Envelope [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n', annotation: '&xxe;' }),
+      ),
+    ),
   );
   bad(
     'billion-laughs',
@@ -461,15 +601,44 @@ export function buildCorpus(dir: string): CorpusCase[] {
       ),
     ),
   );
-  bad('vmdk-text-descriptor-host-file', /not a safe image: a VMDK text descriptor refers to other files/, simple(ovftoolOvf(baseVm()), textDescriptor(HOST_SECRET_FILE)));
+  bad(
+    'vmdk-text-descriptor-host-file',
+    /not a safe image: a VMDK text descriptor refers to other files/,
+    simple(ovftoolOvf(baseVm()), textDescriptor(HOST_SECRET_FILE)),
+  );
   bad('vmdk-text-descriptor-passwd', /not a safe image/, simple(ovftoolOvf(baseVm()), textDescriptor('/etc/passwd')));
-  bad('vmdk-kdmv-descriptor-host-file', /not a safe image: VMDK sparse header without capacity/, simple(ovftoolOvf(baseVm()), kdmvDescriptor(HOST_SECRET_FILE)));
+  bad(
+    'vmdk-kdmv-descriptor-host-file',
+    /not a safe image: VMDK sparse header without capacity/,
+    simple(ovftoolOvf(baseVm()), kdmvDescriptor(HOST_SECRET_FILE)),
+  );
   {
-    const vm = baseVm({ disks: [{ href: 'web01-disk1.qcow2', capacity: 8 * MiB, controller: 'scsi', format: 'http://www.gnome.org/~markmc/qcow-image-format.html' }] });
-    bad('qcow2-backing-file', /not a safe image: it has a backing file/, simple(ovftoolOvf(vm), readFileSync(disks.backing), 'web01-disk1.qcow2'));
+    const vm = baseVm({
+      disks: [
+        {
+          href: 'web01-disk1.qcow2',
+          capacity: 8 * MiB,
+          controller: 'scsi',
+          format: 'http://www.gnome.org/~markmc/qcow-image-format.html',
+        },
+      ],
+    });
+    bad(
+      'qcow2-backing-file',
+      /not a safe image: it has a backing file/,
+      simple(ovftoolOvf(vm), readFileSync(disks.backing), 'web01-disk1.qcow2'),
+    );
   }
-  bad('vmdk-is-really-qcow2', /not a safe image: it is qcow2, the OVF says vmdk/, simple(ovftoolOvf(baseVm()), readFileSync(disks.backing)));
-  bad('bad-checksum', /SHA256 digest mismatch for "web01-disk1\.vmdk"/, withMf('web01.mf', good, 'sha256', { wrong: 'web01-disk1.vmdk' }));
+  bad(
+    'vmdk-is-really-qcow2',
+    /not a safe image: it is qcow2, the OVF says vmdk/,
+    simple(ovftoolOvf(baseVm()), readFileSync(disks.backing)),
+  );
+  bad(
+    'bad-checksum',
+    /SHA256 digest mismatch for "web01-disk1\.vmdk"/,
+    withMf('web01.mf', good, 'sha256', { wrong: 'web01-disk1.vmdk' }),
+  );
   {
     const full = buildTar(withMf('web01.mf', good, 'sha256'));
     add({ name: 'truncated', error: /truncated/ }, full.subarray(0, 512 + 4096 + 512 + 100_000));
@@ -484,14 +653,44 @@ export function buildCorpus(dir: string): CorpusCase[] {
   bad('missing-disk', /disk file "web01-disk1\.vmdk" is missing/, [good[0]!]);
   {
     // 256 MiB of zeros gzip to ~256 KB; the OVF says the disk holds 8 MiB.
-    const vm = baseVm({ disks: [{ href: 'web01-disk1.vmdk.gz', capacity: 8 * MiB, controller: 'scsi', compression: 'gzip' }] });
-    bad('gzip-bomb', /disk "web01-disk1\.vmdk\.gz" expands beyond \d+ bytes/, simple(ovftoolOvf(vm), gzipSync(Buffer.alloc(256 * MiB)), 'web01-disk1.vmdk.gz'));
+    const vm = baseVm({
+      disks: [{ href: 'web01-disk1.vmdk.gz', capacity: 8 * MiB, controller: 'scsi', compression: 'gzip' }],
+    });
+    bad(
+      'gzip-bomb',
+      /disk "web01-disk1\.vmdk\.gz" expands beyond \d+ bytes/,
+      simple(ovftoolOvf(vm), gzipSync(Buffer.alloc(256 * MiB)), 'web01-disk1.vmdk.gz'),
+    );
   }
-  bad('absurd-capacity', /capacity .* is absurdly large/, simple(ovftoolOvf(baseVm({ disks: [{ href: 'web01-disk1.vmdk', capacity: 9_000_000, units: 'byte * 2^40', controller: 'scsi' }] }))));
+  bad(
+    'absurd-capacity',
+    /capacity .* is absurdly large/,
+    simple(
+      ovftoolOvf(
+        baseVm({
+          disks: [{ href: 'web01-disk1.vmdk', capacity: 9_000_000, units: 'byte * 2^40', controller: 'scsi' }],
+        }),
+      ),
+    ),
+  );
   bad('negative-cpu', /CPU VirtualQuantity -2 is out of range/, simple(ovftoolOvf(baseVm({ cpus: '-2' }))));
-  bad('negative-memory', /Memory VirtualQuantity "-1024" is not an integer|Memory VirtualQuantity -1024 is out of range/, simple(ovftoolOvf(baseVm({ memory: '-1024' }))));
-  bad('virtual-system-collection', /VirtualSystemCollection .* is not supported/, simple(ovftoolOvf(baseVm({ collection: true }))));
+  bad(
+    'negative-memory',
+    /Memory VirtualQuantity "-1024" is not an integer|Memory VirtualQuantity -1024 is out of range/,
+    simple(ovftoolOvf(baseVm({ memory: '-1024' }))),
+  );
+  bad(
+    'virtual-system-collection',
+    /VirtualSystemCollection .* is not supported/,
+    simple(ovftoolOvf(baseVm({ collection: true }))),
+  );
   bad('two-ovfs', /more than one OVF descriptor/, [...good, ovfEntry('other.ovf', ovftoolOvf(baseVm()))]);
-  bad('external-url-file', /is a URL; only files inside the OVA are allowed/, simple(ovftoolOvf(baseVm({ disks: [{ href: 'http://10.0.0.1/disk.vmdk', capacity: 8 * MiB, controller: 'scsi' }] }))));
+  bad(
+    'external-url-file',
+    /is a URL; only files inside the OVA are allowed/,
+    simple(
+      ovftoolOvf(baseVm({ disks: [{ href: 'http://10.0.0.1/disk.vmdk', capacity: 8 * MiB, controller: 'scsi' }] })),
+    ),
+  );
   return cases;
 }

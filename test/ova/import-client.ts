@@ -11,20 +11,26 @@ export interface ImportOutcome {
   result: ImportOvaResult;
 }
 
-export function importOvaFile(client: ImageServiceClient, file: string, header: ImportOvaHeader): Promise<ImportOutcome> {
+export function importOvaFile(
+  client: ImageServiceClient,
+  file: string,
+  header: ImportOvaHeader,
+): Promise<ImportOutcome> {
   const call = client.importOva();
   const progress: Progress[] = [];
   let result: ImportOvaResult | undefined;
   const done = new Promise<ImportOutcome>((resolve, reject) => {
     call.on('data', (e: ImportOvaEvent) => {
       if (e.event?.$case === 'progress') {
-        if (process.env.QX_DEBUG_PHASES && progress.at(-1)?.phase !== e.event.value.phase) console.log(Date.now(), e.event.value.phase);
+        if (process.env.QX_DEBUG_PHASES && progress.at(-1)?.phase !== e.event.value.phase)
+          console.log(Date.now(), e.event.value.phase);
         progress.push(e.event.value);
-      }
-      else if (e.event?.$case === 'result') result = e.event.value;
+      } else if (e.event?.$case === 'result') result = e.event.value;
     });
     call.on('error', (err: ServiceError) => reject(err));
-    call.on('end', () => (result ? resolve({ progress, result }) : reject(new Error('ImportOva ended without a result'))));
+    call.on('end', () =>
+      result ? resolve({ progress, result }) : reject(new Error('ImportOva ended without a result')),
+    );
   });
   let over = false;
   const settled = done.then(
@@ -37,7 +43,8 @@ export function importOvaFile(client: ImageServiceClient, file: string, header: 
     const input = createReadStream(file, { highWaterMark: 256 * 1024 });
     for await (const chunk of input) {
       if (over) break; // a server-side failure ended the call early
-      if (!call.write({ msg: { $case: 'data', value: chunk as Buffer } })) await Promise.race([once(call, 'drain'), settled]);
+      if (!call.write({ msg: { $case: 'data', value: chunk as Buffer } }))
+        await Promise.race([once(call, 'drain'), settled]);
     }
     input.destroy();
     if (!over) call.end();

@@ -86,9 +86,16 @@ for (const path of ['stream', 'local file'] as const) {
         const result = await run.catch((err: Error) => assert.fail(`${c.name}: ${err.message}`));
         assert.deepEqual(inspectJson(result.spec), c.expect, c.name);
         assert.equal(result.outputs.length, c.expect.disks.length);
-        assert.deepEqual((await readdir(dest)).sort(), result.outputs.map((o) => o.slice(dest.length + 1)).sort(), `${c.name}: only the outputs remain`);
+        assert.deepEqual(
+          (await readdir(dest)).sort(),
+          result.outputs.map((o) => o.slice(dest.length + 1)).sort(),
+          `${c.name}: only the outputs remain`,
+        );
         for (const [i, out] of result.outputs.entries()) {
-          const info = JSON.parse((await exec('qemu-img', ['info', '--output=json', out])).stdout) as { format: string; 'virtual-size': number };
+          const info = JSON.parse((await exec('qemu-img', ['info', '--output=json', out])).stdout) as {
+            format: string;
+            'virtual-size': number;
+          };
           assert.equal(info.format, 'qcow2');
           assert.equal(info['virtual-size'], c.expect.disks[i]!.capacityBytes);
           if (c.originals?.[i]) await qemuCompare(c.originals[i]!, out);
@@ -126,8 +133,26 @@ test('qx ova inspect: JSON on stdout; invalid input → exit ≠ 0 and one line 
 test('qx ova export → import round-trips specs and disk contents', async () => {
   const ova = join(work, 'round trip.ova');
   const ex = await runQx([
-    'ova', 'export', '--disk', testGuest.qcow2, '--name', 'qxt-ova-roundtrip', '--cpus', '4', '--cores-per-socket', '2',
-    '--memory-mib', '256', '--firmware', 'efi', '--os-type', 'linux', '--nic', 'E1000:default:52:54:00:ab:cd:ef', '--out', ova,
+    'ova',
+    'export',
+    '--disk',
+    testGuest.qcow2,
+    '--name',
+    'qxt-ova-roundtrip',
+    '--cpus',
+    '4',
+    '--cores-per-socket',
+    '2',
+    '--memory-mib',
+    '256',
+    '--firmware',
+    'efi',
+    '--os-type',
+    'linux',
+    '--nic',
+    'E1000:default:52:54:00:ab:cd:ef',
+    '--out',
+    ova,
   ]);
   assert.equal(ex.code, 0, ex.stderr);
   const dest = join(work, 'roundtrip-dest');
@@ -148,7 +173,10 @@ test('qx ova export → import round-trips specs and disk contents', async () =>
   await qemuCompare(testGuest.qcow2, out.outputs[0]!);
   const mf = (await exec('tar', ['-xOf', ova, '--wildcards', '*.mf'])).stdout;
   assert.match(mf, /^SHA256\(qxt-ova-roundtrip\.ovf\)= [0-9a-f]{64}$/m);
-  assert.match((await exec('tar', ['-tf', ova])).stdout, /^qxt-ova-roundtrip\.ovf\nqxt-ova-roundtrip\.mf\nqxt-ova-roundtrip-disk1\.vmdk\n$/);
+  assert.match(
+    (await exec('tar', ['-tf', ova])).stdout,
+    /^qxt-ova-roundtrip\.ovf\nqxt-ova-roundtrip\.mf\nqxt-ova-roundtrip-disk1\.vmdk\n$/,
+  );
   const ovf = (await exec('tar', ['-xOf', ova, 'qxt-ova-roundtrip.ovf'])).stdout;
   assert.match(ovf, /xmlns="http:\/\/schemas\.dmtf\.org\/ovf\/envelope\/1"/);
   const vmdkInfo = await readFile(ova);

@@ -47,7 +47,16 @@ before(async () => {
   ova = join(work, 'guest.ova');
   const out = createWriteStream(ova);
   await exportOva(
-    { name: 'Guest From VMware', cpus: 2, coresPerSocket: 1, memoryMib: 128, osType: 'windows', firmware: 'bios', disks: [{ path: testGuest.qcow2, format: 'qcow2' }], nics: [{ model: 'VmxNet3', network: 'VM Network', mac: '' }] },
+    {
+      name: 'Guest From VMware',
+      cpus: 2,
+      coresPerSocket: 1,
+      memoryMib: 128,
+      osType: 'windows',
+      firmware: 'bios',
+      disks: [{ path: testGuest.qcow2, format: 'qcow2' }],
+      nics: [{ model: 'VmxNet3', network: 'VM Network', mac: '' }],
+    },
     out,
     { workDir: work },
   );
@@ -90,26 +99,51 @@ test('ImportOva streams an OVA into a pool: progress, volumes, suggested VmSpec'
   assert.equal(spec.nics[0]?.model, NicModel.NIC_MODEL_VMXNET3);
   // The disk and the agent's record that it wrote it as qcow2 (storage/volume-formats.ts).
   assert.deepEqual((await readdir(poolDir)).sort(), ['.qx-volume-formats.json', vol.name].sort());
-  assert.deepEqual(JSON.parse(await readFile(join(poolDir, '.qx-volume-formats.json'), 'utf8')).volumes, { [vol.name]: { format: 'qcow2' } });
+  assert.deepEqual(JSON.parse(await readFile(join(poolDir, '.qx-volume-formats.json'), 'utf8')).volumes, {
+    [vol.name]: { format: 'qcow2' },
+  });
 
   const again = importOvaFile(agent.clients.image, ova, { pool, name: '', sizeBytes: 0 });
-  await assert.rejects(again, (err: { code: number; details: string }) => err.code === status.ALREADY_EXISTS && /already exists/.test(err.details));
+  await assert.rejects(
+    again,
+    (err: { code: number; details: string }) =>
+      err.code === status.ALREADY_EXISTS && /already exists/.test(err.details),
+  );
   assert.deepEqual((await readdir(poolDir)).sort(), ['.qx-volume-formats.json', vol.name].sort());
 });
 
 test('ImportOva refuses a hostile OVA and leaves nothing in the pool; bad headers are named', async () => {
   const evil = join(work, 'evil.ova');
-  await writeFile(evil, buildTar([{ name: '../../etc/cron.d/x', data: Buffer.from('boom') }, { name: 'a.ovf', data: Buffer.from('<Envelope/>') }]));
+  await writeFile(
+    evil,
+    buildTar([
+      { name: '../../etc/cron.d/x', data: Buffer.from('boom') },
+      { name: 'a.ovf', data: Buffer.from('<Envelope/>') },
+    ]),
+  );
   const before = await readdir(poolDir);
-  await assert.rejects(importOvaFile(agent.clients.image, evil, { pool, name: 'evil', sizeBytes: 0 }), (err: { code: number; details: string }) => {
-    assert.equal(err.code, status.INVALID_ARGUMENT);
-    assert.match(err.details, /path traversal/);
-    return true;
-  });
+  await assert.rejects(
+    importOvaFile(agent.clients.image, evil, { pool, name: 'evil', sizeBytes: 0 }),
+    (err: { code: number; details: string }) => {
+      assert.equal(err.code, status.INVALID_ARGUMENT);
+      assert.match(err.details, /path traversal/);
+      return true;
+    },
+  );
   assert.deepEqual(await readdir(poolDir), before);
-  await assert.rejects(importOvaFile(agent.clients.image, ova, { pool: '../x', name: '', sizeBytes: 0 }), (err: { code: number; details: string }) => err.code === status.INVALID_ARGUMENT && /header\.pool/.test(err.details));
-  await assert.rejects(importOvaFile(agent.clients.image, ova, { pool: `qxt-ova-missing-${id}`, name: '', sizeBytes: 0 }), (err: { code: number }) => err.code === status.NOT_FOUND);
-  await assert.rejects(importOvaFile(agent.clients.image, ova, { pool, name: 'small', sizeBytes: 1000 }), (err: { details: string }) => /declared 1000 bytes/.test(err.details));
+  await assert.rejects(
+    importOvaFile(agent.clients.image, ova, { pool: '../x', name: '', sizeBytes: 0 }),
+    (err: { code: number; details: string }) =>
+      err.code === status.INVALID_ARGUMENT && /header\.pool/.test(err.details),
+  );
+  await assert.rejects(
+    importOvaFile(agent.clients.image, ova, { pool: `qxt-ova-missing-${id}`, name: '', sizeBytes: 0 }),
+    (err: { code: number }) => err.code === status.NOT_FOUND,
+  );
+  await assert.rejects(
+    importOvaFile(agent.clients.image, ova, { pool, name: 'small', sizeBytes: 1000 }),
+    (err: { details: string }) => /declared 1000 bytes/.test(err.details),
+  );
   assert.deepEqual(await readdir(poolDir), before);
 });
 
@@ -120,10 +154,15 @@ test('a client that cancels mid-upload leaves no staging behind', async () => {
   call.write({ msg: { $case: 'header', value: { pool, name: 'cancelled', sizeBytes: 0 } } });
   const head = (await readFile(ova)).subarray(0, 3 * 1024 * 1024);
   call.write({ msg: { $case: 'data', value: head } });
-  for (let i = 0; i < 100 && (await readdir(poolDir)).length === before.length; i++) await new Promise((r) => setTimeout(r, 50));
-  assert.ok((await readdir(poolDir)).some((f) => f.startsWith('.qx-ova-staging-')), 'staging exists while receiving');
+  for (let i = 0; i < 100 && (await readdir(poolDir)).length === before.length; i++)
+    await new Promise((r) => setTimeout(r, 50));
+  assert.ok(
+    (await readdir(poolDir)).some((f) => f.startsWith('.qx-ova-staging-')),
+    'staging exists while receiving',
+  );
   call.cancel();
-  for (let i = 0; i < 100 && (await readdir(poolDir)).length !== before.length; i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 100 && (await readdir(poolDir)).length !== before.length; i++)
+    await new Promise((r) => setTimeout(r, 50));
   assert.deepEqual(await readdir(poolDir), before);
 });
 
@@ -138,8 +177,19 @@ test('ExportOva of a defined VM re-imports to the same specs and identical disks
       cpu: { topology: { '@sockets': 2, '@cores': 2, '@threads': 1 } },
       os: { type: { '@arch': 'x86_64', '#text': 'hvm' } },
       devices: {
-        disk: { '@type': 'file', '@device': 'disk', driver: { '@name': 'qemu', '@type': 'qcow2' }, source: { '@file': disk }, target: { '@dev': 'sda', '@bus': 'sata' } },
-        interface: { '@type': 'network', mac: { '@address': '52:54:00:0a:0b:0c' }, source: { '@network': 'default' }, model: { '@type': 'e1000' } },
+        disk: {
+          '@type': 'file',
+          '@device': 'disk',
+          driver: { '@name': 'qemu', '@type': 'qcow2' },
+          source: { '@file': disk },
+          target: { '@dev': 'sda', '@bus': 'sata' },
+        },
+        interface: {
+          '@type': 'network',
+          mac: { '@address': '52:54:00:0a:0b:0c' },
+          source: { '@network': 'default' },
+          model: { '@type': 'e1000' },
+        },
       },
     },
   }) as string;
@@ -157,7 +207,10 @@ test('ExportOva of a defined VM re-imports to the same specs and identical disks
   assert.equal(back.spec.manifest, 'verified');
   assert.deepEqual(back.spec.nics, [{ model: 'E1000', network: 'default', mac: '52:54:00:0a:0b:0c' }]);
   await exec('qemu-img', ['compare', testGuest.qcow2, back.outputs[0]!]);
-  await assert.rejects(exportOvaToFile(agent.clients.image, `qxt-ova-novm-${id}`, join(work, 'none.ova')), (err: { code: number }) => err.code === status.NOT_FOUND);
+  await assert.rejects(
+    exportOvaToFile(agent.clients.image, `qxt-ova-novm-${id}`, join(work, 'none.ova')),
+    (err: { code: number }) => err.code === status.NOT_FOUND,
+  );
 });
 
 function diskVmXml(name: string, file: string, format: string): string {
@@ -169,7 +222,15 @@ function diskVmXml(name: string, file: string, format: string): string {
       memory: { '@unit': 'MiB', '#text': 64 },
       vcpu: 1,
       os: { type: { '@arch': 'x86_64', '#text': 'hvm' } },
-      devices: { disk: { '@type': 'file', '@device': 'disk', driver: { '@name': 'qemu', '@type': format }, source: { '@file': file }, target: { '@dev': 'vda', '@bus': 'virtio' } } },
+      devices: {
+        disk: {
+          '@type': 'file',
+          '@device': 'disk',
+          driver: { '@name': 'qemu', '@type': format },
+          source: { '@file': file },
+          target: { '@dev': 'vda', '@bus': 'virtio' },
+        },
+      },
     },
   }) as string;
 }
@@ -193,7 +254,10 @@ test('ExportOva never reads a host file through a disk a guest rewrote: raw stay
   await virsh('define', join(work, 'forged.xml'));
   const exported = join(work, 'forged.ova');
   await exportOvaToFile(agent.clients.image, forgedVm, exported);
-  const back = await importOva({ source: (await import('node:fs')).createReadStream(exported), destDir: join(work, 'forged-back') });
+  const back = await importOva({
+    source: (await import('node:fs')).createReadStream(exported),
+    destDir: join(work, 'forged-back'),
+  });
   await exec('qemu-img', ['compare', '-f', 'raw', '-F', 'qcow2', forged, back.outputs[0]!]);
   const backRaw = join(work, 'forged-back.raw');
   await exec('qemu-img', ['convert', '-f', 'qcow2', '-O', 'raw', back.outputs[0]!, backRaw]);
@@ -204,10 +268,13 @@ test('ExportOva never reads a host file through a disk a guest rewrote: raw stay
   await exec('qemu-img', ['create', '-q', '-f', 'qcow2', '-u', '-b', secret, '-F', 'raw', backed, '4M']);
   await writeFile(join(work, 'forged.xml'), diskVmXml(forgedVm, backed, 'qcow2'));
   await virsh('define', join(work, 'forged.xml'));
-  await assert.rejects(exportOvaToFile(agent.clients.image, forgedVm, join(work, 'backed.ova')), (err: { code: number; details: string }) => {
-    assert.equal(err.code, status.FAILED_PRECONDITION);
-    assert.ok(err.details.includes(secret), err.details);
-    assert.ok(!err.details.includes(SECRET));
-    return true;
-  });
+  await assert.rejects(
+    exportOvaToFile(agent.clients.image, forgedVm, join(work, 'backed.ova')),
+    (err: { code: number; details: string }) => {
+      assert.equal(err.code, status.FAILED_PRECONDITION);
+      assert.ok(err.details.includes(secret), err.details);
+      assert.ok(!err.details.includes(SECRET));
+      return true;
+    },
+  );
 });

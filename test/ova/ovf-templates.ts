@@ -43,7 +43,12 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 
 /** VMware ovftool 4.x flavour: OVF 1.0, ovf:/rasd:/vmw: prefixes, vmw:Config firmware. */
 export function ovftoolOvf(vm: TplVm): string {
-  const ctl = { scsi: [6, 'lsilogic'], ide: [5, ''], sata: [20, 'vmware.sata.ahci'], nvme: [20, 'vmware.nvme.controller'] } as const;
+  const ctl = {
+    scsi: [6, 'lsilogic'],
+    ide: [5, ''],
+    sata: [20, 'vmware.sata.ahci'],
+    nvme: [20, 'vmware.nvme.controller'],
+  } as const;
   const kinds = [...new Set(vm.disks.map((d) => d.controller))];
   let id = 3;
   const ctlIds = new Map<string, number>();
@@ -82,8 +87,12 @@ export function ovftoolOvf(vm: TplVm): string {
       </Item>`,
   );
   const extra = [
-    vm.cdrom ? `      <Item ovf:required="false">\n        <rasd:AutomaticAllocation>false</rasd:AutomaticAllocation>\n        <rasd:ElementName>CD/DVD drive 1</rasd:ElementName>\n        <rasd:InstanceID>${id++}</rasd:InstanceID>\n        <rasd:ResourceType>15</rasd:ResourceType>\n      </Item>` : '',
-    vm.floppy ? `      <Item ovf:required="false">\n        <rasd:ElementName>Floppy drive 1</rasd:ElementName>\n        <rasd:InstanceID>${id++}</rasd:InstanceID>\n        <rasd:ResourceType>14</rasd:ResourceType>\n      </Item>` : '',
+    vm.cdrom
+      ? `      <Item ovf:required="false">\n        <rasd:AutomaticAllocation>false</rasd:AutomaticAllocation>\n        <rasd:ElementName>CD/DVD drive 1</rasd:ElementName>\n        <rasd:InstanceID>${id++}</rasd:InstanceID>\n        <rasd:ResourceType>15</rasd:ResourceType>\n      </Item>`
+      : '',
+    vm.floppy
+      ? `      <Item ovf:required="false">\n        <rasd:ElementName>Floppy drive 1</rasd:ElementName>\n        <rasd:InstanceID>${id++}</rasd:InstanceID>\n        <rasd:ResourceType>14</rasd:ResourceType>\n      </Item>`
+      : '',
     `      <Item ovf:required="false">\n        <rasd:AutomaticAllocation>false</rasd:AutomaticAllocation>\n        <rasd:ElementName>Video card</rasd:ElementName>\n        <rasd:InstanceID>${id++}</rasd:InstanceID>\n        <rasd:ResourceType>24</rasd:ResourceType>\n      </Item>`,
   ].filter(Boolean);
   const system = vm.collection ? 'VirtualSystemCollection' : 'VirtualSystem';
@@ -204,15 +213,21 @@ ${disks.map((d, i) => `    <Disk ovf:capacity="${d.capacity}" ovf:diskId="vmdisk
         <rasd:ResourceSubType>AHCI</rasd:ResourceSubType>
         <rasd:ResourceType>20</rasd:ResourceType>
       </Item>
-${vm.nics.map((n, i) => `      <EthernetPortItem>
+${vm.nics
+  .map(
+    (n, i) => `      <EthernetPortItem>
         <epasd:AutomaticAllocation>true</epasd:AutomaticAllocation>
         <epasd:Caption>Ethernet adapter on 'NAT'</epasd:Caption>
         <epasd:Connection>${esc(n.network)}</epasd:Connection>
         <epasd:InstanceID>${5 + i}</epasd:InstanceID>
         <epasd:ResourceSubType>${n.model}</epasd:ResourceSubType>
         <epasd:ResourceType>10</epasd:ResourceType>
-      </EthernetPortItem>`).join('\n')}
-${disks.map((d, i) => `      <StorageItem>
+      </EthernetPortItem>`,
+  )
+  .join('\n')}
+${disks
+  .map(
+    (d, i) => `      <StorageItem>
         <sasd:AddressOnParent>${i}</sasd:AddressOnParent>
         <sasd:Caption>disk${i + 1}</sasd:Caption>
         <sasd:Description>Disk Image</sasd:Description>
@@ -220,7 +235,11 @@ ${disks.map((d, i) => `      <StorageItem>
         <sasd:InstanceID>${10 + i}</sasd:InstanceID>
         <sasd:Parent>${d.controller === 'ide' ? 3 : 4}</sasd:Parent>
         <sasd:ResourceType>17</sasd:ResourceType>
-      </StorageItem>`).join('\n')}${vm.cdrom ? `
+      </StorageItem>`,
+  )
+  .join('\n')}${
+    vm.cdrom
+      ? `
       <StorageItem>
         <sasd:AddressOnParent>1</sasd:AddressOnParent>
         <sasd:AutomaticAllocation>true</sasd:AutomaticAllocation>
@@ -229,7 +248,9 @@ ${disks.map((d, i) => `      <StorageItem>
         <sasd:InstanceID>20</sasd:InstanceID>
         <sasd:Parent>3</sasd:Parent>
         <sasd:ResourceType>15</sasd:ResourceType>
-      </StorageItem>` : ''}
+      </StorageItem>`
+      : ''
+  }
     </VirtualHardwareSection>
     <vbox:Machine ovf:required="false" version="1.19-linux" uuid="{6f3c1d2e-0000-4000-8000-000000000001}" name="${esc(vm.id)}" OSType="${vm.osType ?? 'Other'}" snapshotFolder="Snapshots">
       <ovf:Info>Complete VirtualBox machine configuration in VirtualBox format</ovf:Info>

@@ -43,10 +43,15 @@ export class ConsoleClient {
 
   /** Resolves once the output (from `from`) contains `text`; rejects after `timeoutMs`. */
   waitFor(text: string | RegExp, timeoutMs = 60_000, from = 0): Promise<void> {
-    const hit = () => (typeof text === 'string' ? this.output.indexOf(text, from) >= 0 : text.test(this.output.slice(from)));
+    const hit = () =>
+      typeof text === 'string' ? this.output.indexOf(text, from) >= 0 : text.test(this.output.slice(from));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        reject(new Error(`console: no ${String(text)} within ${timeoutMs} ms; got: ${JSON.stringify(this.output.slice(-400))}`));
+        reject(
+          new Error(
+            `console: no ${String(text)} within ${timeoutMs} ms; got: ${JSON.stringify(this.output.slice(-400))}`,
+          ),
+        );
       }, timeoutMs);
       const check = () => {
         if (hit()) {

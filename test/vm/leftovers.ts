@@ -10,7 +10,10 @@ const virsh = new Virsh('qemu:///system');
 /** Names of domains whose name starts with `prefix` (default: this part's test prefix). */
 export async function domainsWithPrefix(prefix = TEST_PREFIX): Promise<string[]> {
   const out = await virsh.exec(['list', '--all', '--name']);
-  return out.split('\n').map((l) => l.trim()).filter((n) => n.startsWith(prefix));
+  return out
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((n) => n.startsWith(prefix));
 }
 
 /** `virsh … console …` processes that name one of `ids` (UUIDs or names). */
@@ -18,7 +21,10 @@ export async function consoleProcesses(ids: readonly string[]): Promise<number[]
   const pids: number[] = [];
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    const argv = await readFile(`/proc/${entry}/cmdline`, 'utf8').then((s) => s.split('\0'), () => [] as string[]);
+    const argv = await readFile(`/proc/${entry}/cmdline`, 'utf8').then(
+      (s) => s.split('\0'),
+      () => [] as string[],
+    );
     if (argv[0]?.endsWith('virsh') && argv.includes('console') && ids.some((id) => argv.includes(id))) {
       pids.push(Number(entry));
     }

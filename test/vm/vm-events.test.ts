@@ -39,10 +39,13 @@ test('out-of-band define/undefine appear on Watch; the event child restarts and 
 
   // Kill the child: it comes back with a new PID.
   process.kill(first!, 'SIGKILL');
-  assert.ok(await eventually(async () => {
-    const now = await eventChildren();
-    return now.length === 1 && now[0] !== first;
-  }), 'virsh event restarted');
+  assert.ok(
+    await eventually(async () => {
+      const now = await eventChildren();
+      return now.length === 1 && now[0] !== first;
+    }),
+    'virsh event restarted',
+  );
   await new Promise((r) => setTimeout(r, 500)); // let the new child register with libvirtd
 
   const xml = `<domain type='qemu'><name>${name}</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os></domain>`;
@@ -58,5 +61,8 @@ test('out-of-band define/undefine appear on Watch; the event child restarts and 
   assert.equal(removed.event.value.uuid, defined.event.value.uuid);
 
   watch.close();
-  assert.ok(await eventually(async () => (await eventChildren()).length === 0), 'virsh event child ends with the last watcher');
+  assert.ok(
+    await eventually(async () => (await eventChildren()).length === 0),
+    'virsh event child ends with the last watcher',
+  );
 });

@@ -78,12 +78,18 @@ test('VM lifecycle through the agent: console, events, shutdown, snapshots, upda
   await assert.rejects(promisify(vm, vm.defineVm)({ spec }), code(status.ALREADY_EXISTS, /already exists/));
   assert.ok((await promisify(vm, vm.listVms)({})).vms.some((v) => v.spec!.uuid === uuid));
   await assert.rejects(getVm({ id: 'qxt-vm-nobody' }), code(status.NOT_FOUND, /VM qxt-vm-nobody not found/));
-  await assert.rejects(promisify(vm, vm.forceOffVm)({ id: name }), code(status.FAILED_PRECONDITION, new RegExp(`VM ${name} is not running`)));
+  await assert.rejects(
+    promisify(vm, vm.forceOffVm)({ id: name }),
+    code(status.FAILED_PRECONDITION, new RegExp(`VM ${name} is not running`)),
+  );
 
   // Start; a second start is refused in plain words; editing a running VM too.
   assert.equal((await promisify(vm, vm.startVm)({ id: name })).state, VmState.VM_STATE_RUNNING);
   await watch.vmState(name, 'Started');
-  await assert.rejects(promisify(vm, vm.startVm)({ id: name }), code(status.FAILED_PRECONDITION, new RegExp(`VM ${name} is already running`)));
+  await assert.rejects(
+    promisify(vm, vm.startVm)({ id: name }),
+    code(status.FAILED_PRECONDITION, new RegExp(`VM ${name} is already running`)),
+  );
   await assert.rejects(
     promisify(vm, vm.updateVm)({ vm: { id: uuid }, spec: { ...spec, memoryMib: 160 } }),
     code(status.FAILED_PRECONDITION, /shut it down before changing its settings/),
@@ -100,7 +106,10 @@ test('VM lifecycle through the agent: console, events, shutdown, snapshots, upda
   // The guest's DHCP address shows up in GetVm (from libvirt's lease).
   await c1.waitFor(testGuest.leaseLine, 60_000);
   const leased = testGuest.leaseLine.exec(c1.output)![1]!;
-  assert.ok(await eventually(async () => (await getVm({ id: uuid })).ipAddresses.includes(leased), 20_000), `GetVm lists ${leased}`);
+  assert.ok(
+    await eventually(async () => (await getVm({ id: uuid })).ipAddresses.includes(leased), 20_000),
+    `GetVm lists ${leased}`,
+  );
   const c2 = new ConsoleClient(agent.clients.console.console()).open(name);
   const mark = c1.output.length;
   c2.send('two\r');
@@ -113,7 +122,10 @@ test('VM lifecycle through the agent: console, events, shutdown, snapshots, upda
   c2.send('three\r');
   await c2.waitFor(`${testGuest.echoPrefix}three`);
   c2.call.cancel(); // a client that goes away without closing
-  assert.ok(await eventually(async () => (await consoleProcesses([uuid])).length === 0), 'console process gone after cancel');
+  assert.ok(
+    await eventually(async () => (await consoleProcesses([uuid])).length === 0),
+    'console process gone after cancel',
+  );
   // A viewer that attaches later first sees what the console showed before (the serial log),
   // nothing typed this time.
   const late = new ConsoleClient(agent.clients.console.console()).open(uuid);
@@ -127,18 +139,27 @@ test('VM lifecycle through the agent: console, events, shutdown, snapshots, upda
   assert.equal(stats.uuid, uuid);
   assert.equal(stats.memoryBytes, testGuest.memoryMib * 1024 * 1024);
   assert.ok(stats.cpuPercent >= 0 && stats.cpuPercent <= 100);
-  await watch.waitFor('vm metrics batch', (e) => e.event?.$case === 'vmMetrics' && e.event.value.stats.some((s) => s.uuid === uuid));
+  await watch.waitFor(
+    'vm metrics batch',
+    (e) => e.event?.$case === 'vmMetrics' && e.event.value.stats.some((s) => s.uuid === uuid),
+  );
   assert.equal((await promisify(vm, vm.pauseVm)({ id: uuid })).state, VmState.VM_STATE_PAUSED);
   await assert.rejects(promisify(vm, vm.pauseVm)({ id: uuid }), code(status.FAILED_PRECONDITION, /already paused/));
   await assert.rejects(
     promisify(vm, vm.updateVm)({ vm: { id: uuid }, spec: { ...spec, memoryMib: 160 } }),
-    code(status.FAILED_PRECONDITION, new RegExp(`^VM ${name} is paused: resume and shut it down, or force it off, before changing its settings$`)),
+    code(
+      status.FAILED_PRECONDITION,
+      new RegExp(`^VM ${name} is paused: resume and shut it down, or force it off, before changing its settings$`),
+    ),
   );
   await assert.rejects(
     promisify(vm, vm.deleteVm)({ vm: { id: uuid }, deleteDisks: false }),
     code(status.FAILED_PRECONDITION, new RegExp(`^VM ${name} is paused: force it off before deleting it$`)),
   );
-  await assert.rejects(promisify(vm, vm.rebootVm)({ id: uuid }), code(status.FAILED_PRECONDITION, /is paused: resume it before rebooting it/));
+  await assert.rejects(
+    promisify(vm, vm.rebootVm)({ id: uuid }),
+    code(status.FAILED_PRECONDITION, /is paused: resume it before rebooting it/),
+  );
   assert.equal((await promisify(vm, vm.resumeVm)({ id: uuid })).state, VmState.VM_STATE_RUNNING);
   await watch.vmState(name, 'Resumed');
 
@@ -162,17 +183,29 @@ test('VM lifecycle through the agent: console, events, shutdown, snapshots, upda
   assert.equal(c3.closedReason, 'vm stopped');
 
   // Snapshot while off; start; revert brings back the shut-off state; delete it.
-  const snap = await promisify(vm, vm.createSnapshot)({ vm: { id: uuid }, name: 'clean', description: 'before anything' });
+  const snap = await promisify(
+    vm,
+    vm.createSnapshot,
+  )({ vm: { id: uuid }, name: 'clean', description: 'before anything' });
   assert.equal(snap.name, 'clean');
   assert.equal(snap.state, VmState.VM_STATE_SHUTOFF);
-  await assert.rejects(promisify(vm, vm.createSnapshot)({ vm: { id: uuid }, name: 'clean', description: '' }), code(status.ALREADY_EXISTS));
+  await assert.rejects(
+    promisify(vm, vm.createSnapshot)({ vm: { id: uuid }, name: 'clean', description: '' }),
+    code(status.ALREADY_EXISTS),
+  );
   const listed = await promisify(vm, vm.listSnapshots)({ id: uuid });
-  assert.deepEqual(listed.snapshots.map((s) => [s.name, s.description, s.current]), [['clean', 'before anything', true]]);
+  assert.deepEqual(
+    listed.snapshots.map((s) => [s.name, s.description, s.current]),
+    [['clean', 'before anything', true]],
+  );
   await promisify(vm, vm.startVm)({ id: uuid });
   assert.equal((await getVm({ id: uuid })).snapshotCount, 1);
   const reverted = await promisify(vm, vm.revertSnapshot)({ vm: { id: uuid }, name: 'clean' });
   assert.equal(reverted.state, VmState.VM_STATE_SHUTOFF);
-  await assert.rejects(promisify(vm, vm.revertSnapshot)({ vm: { id: uuid }, name: 'nope' }), code(status.NOT_FOUND, /snapshot nope/));
+  await assert.rejects(
+    promisify(vm, vm.revertSnapshot)({ vm: { id: uuid }, name: 'nope' }),
+    code(status.NOT_FOUND, /snapshot nope/),
+  );
   await promisify(vm, vm.deleteSnapshot)({ vm: { id: uuid }, name: 'clean' });
   assert.deepEqual((await promisify(vm, vm.listSnapshots)({ id: uuid })).snapshots, []);
 
@@ -192,7 +225,10 @@ test('VM lifecycle through the agent: console, events, shutdown, snapshots, upda
   await virsh.exec(['destroy', uuid]);
   await watch.vmState(name, 'Stopped Destroyed');
   await c4.ended;
-  assert.ok(await eventually(async () => (await consoleProcesses([uuid])).length === 0), 'console process gone after VM stop');
+  assert.ok(
+    await eventually(async () => (await consoleProcesses([uuid])).length === 0),
+    'console process gone after VM stop',
+  );
   await assert.rejects(
     (async () => {
       const c = new ConsoleClient(agent.clients.console.console()).open(uuid);
@@ -203,9 +239,17 @@ test('VM lifecycle through the agent: console, events, shutdown, snapshots, upda
   );
 
   // Update while off (memory, description, NIC model; MAC kept).
-  const updated = await promisify(vm, vm.updateVm)({
+  const updated = await promisify(
+    vm,
+    vm.updateVm,
+  )({
     vm: { id: uuid },
-    spec: { ...spec, memoryMib: 160, description: 'updated', nics: [{ ...spec.nics[0]!, model: NicModel.NIC_MODEL_VMXNET3 }] },
+    spec: {
+      ...spec,
+      memoryMib: 160,
+      description: 'updated',
+      nics: [{ ...spec.nics[0]!, model: NicModel.NIC_MODEL_VMXNET3 }],
+    },
   });
   assert.equal(updated.spec!.memoryMib, 160);
   assert.equal(updated.spec!.description, 'updated');
@@ -221,7 +265,10 @@ test('VM lifecycle through the agent: console, events, shutdown, snapshots, upda
     assert.equal(c.spec!.disks[0]!.pool, pool.name);
     assert.ok(existsSync(`${pool.dir}/${c.spec!.disks[0]!.volume}`));
   }
-  assert.match(await virsh.exec(['vol-dumpxml', '--pool', pool.name, linked.spec!.disks[0]!.volume]), new RegExp(`<backingStore>\\s*<path>${pool.dir}/${volume}`));
+  assert.match(
+    await virsh.exec(['vol-dumpxml', '--pool', pool.name, linked.spec!.disks[0]!.volume]),
+    new RegExp(`<backingStore>\\s*<path>${pool.dir}/${volume}`),
+  );
   for (const c of [full, linked]) {
     await promisify(vm, vm.deleteVm)({ vm: { id: c.spec!.uuid }, deleteDisks: true });
     assert.equal(existsSync(`${pool.dir}/${c.spec!.disks[0]!.volume}`), false);
@@ -232,7 +279,9 @@ test('VM lifecycle through the agent: console, events, shutdown, snapshots, upda
   await promisify(vm, vm.deleteVm)({ vm: { id: uuid }, deleteDisks: false });
   assert.equal(existsSync(consoleLogPath(virsh.uri, uuid)), false, 'serial log removed with the VM');
   await watch.vmState(name, 'Undefined');
-  const gone = watch.events.find((e) => e.event?.$case === 'vmState' && e.event.value.name === name && e.event.value.removed);
+  const gone = watch.events.find(
+    (e) => e.event?.$case === 'vmState' && e.event.value.name === name && e.event.value.removed,
+  );
   assert.equal(gone?.event?.$case === 'vmState' && gone.event.value.uuid, uuid);
   assert.ok(existsSync(`${pool.dir}/${volume}`), 'disk kept');
   await assert.rejects(getVm({ id: uuid }), code(status.NOT_FOUND));

@@ -20,18 +20,36 @@ test('injection names are refused everywhere with INVALID_ARGUMENT', async (t) =
     e.code === status.INVALID_ARGUMENT && e.details.startsWith(`${field}: `) && e.metadata.get('qx-field')[0] === field;
   for (const bad of INJECTIONS) {
     await assert.rejects(promisify(vm, vm.defineVm)({ spec: guestSpec(bad, 'p', 'v') }), invalid('spec.name'));
-    await assert.rejects(promisify(vm, vm.defineVm)({ spec: guestSpec('qxt-vm-ok', bad, 'v') }), invalid('spec.disks[0].pool'));
-    await assert.rejects(promisify(vm, vm.defineVm)({ spec: guestSpec('qxt-vm-ok', 'p', bad) }), invalid('spec.disks[0].volume'));
+    await assert.rejects(
+      promisify(vm, vm.defineVm)({ spec: guestSpec('qxt-vm-ok', bad, 'v') }),
+      invalid('spec.disks[0].pool'),
+    );
+    await assert.rejects(
+      promisify(vm, vm.defineVm)({ spec: guestSpec('qxt-vm-ok', 'p', bad) }),
+      invalid('spec.disks[0].volume'),
+    );
     const byId = [vm.getVm, vm.startVm, vm.forceOffVm, vm.rebootVm, vm.resetVm, vm.pauseVm, vm.resumeVm] as const;
     for (const m of byId) await assert.rejects(promisify(vm, m)({ id: bad }), invalid('vm.id'));
     await assert.rejects(promisify(vm, vm.getVmStats)({ id: bad }), invalid('vm.id'));
     await assert.rejects(promisify(vm, vm.listSnapshots)({ id: bad }), invalid('vm.id'));
     await assert.rejects(promisify(vm, vm.deleteVm)({ vm: { id: bad }, deleteDisks: true }), invalid('vm.id'));
     await assert.rejects(promisify(vm, vm.shutdownVm)({ vm: { id: bad }, timeoutSeconds: 1 }), invalid('vm.id'));
-    await assert.rejects(promisify(vm, vm.updateVm)({ vm: { id: bad }, spec: guestSpec('qxt-vm-ok', 'p', 'v') }), invalid('vm.id'));
-    await assert.rejects(promisify(vm, vm.cloneVm)({ source: { id: bad }, name: 'x', linked: true }), invalid('source.id'));
-    await assert.rejects(promisify(vm, vm.cloneVm)({ source: { id: 'qxt-vm-none' }, name: bad, linked: true }), invalid('name'));
-    await assert.rejects(promisify(vm, vm.createSnapshot)({ vm: { id: 'qxt-vm-none' }, name: bad, description: '' }), invalid('name'));
+    await assert.rejects(
+      promisify(vm, vm.updateVm)({ vm: { id: bad }, spec: guestSpec('qxt-vm-ok', 'p', 'v') }),
+      invalid('vm.id'),
+    );
+    await assert.rejects(
+      promisify(vm, vm.cloneVm)({ source: { id: bad }, name: 'x', linked: true }),
+      invalid('source.id'),
+    );
+    await assert.rejects(
+      promisify(vm, vm.cloneVm)({ source: { id: 'qxt-vm-none' }, name: bad, linked: true }),
+      invalid('name'),
+    );
+    await assert.rejects(
+      promisify(vm, vm.createSnapshot)({ vm: { id: 'qxt-vm-none' }, name: bad, description: '' }),
+      invalid('name'),
+    );
     await assert.rejects(promisify(vm, vm.revertSnapshot)({ vm: { id: 'qxt-vm-none' }, name: bad }), invalid('name'));
     const c = new ConsoleClient(agent.clients.console.console()).open(bad);
     await c.ended;
@@ -49,11 +67,18 @@ test('names virsh would read as a domain ID or a UUID, and descriptions XML cann
   const digits = /a name of only digits would be read by virsh as a domain ID/;
   const uuidShaped = /shaped like a UUID would be read by virsh as a UUID/;
   await assert.rejects(promisify(vm, vm.defineVm)({ spec: guestSpec('3', 'p', 'v') }), invalid('spec.name', digits));
-  await assert.rejects(promisify(vm, vm.defineVm)({ spec: guestSpec('4b2c8a0e1f3d4c5b9a7e0d1c2b3a4f5e', 'p', 'v') }), invalid('spec.name', uuidShaped));
+  await assert.rejects(
+    promisify(vm, vm.defineVm)({ spec: guestSpec('4b2c8a0e1f3d4c5b9a7e0d1c2b3a4f5e', 'p', 'v') }),
+    invalid('spec.name', uuidShaped),
+  );
   // "1" would otherwise force off whichever running domain has ID 1.
-  for (const m of [vm.getVm, vm.forceOffVm, vm.resetVm] as const) await assert.rejects(promisify(vm, m)({ id: '1' }), invalid('vm.id', digits));
+  for (const m of [vm.getVm, vm.forceOffVm, vm.resetVm] as const)
+    await assert.rejects(promisify(vm, m)({ id: '1' }), invalid('vm.id', digits));
   await assert.rejects(promisify(vm, vm.deleteVm)({ vm: { id: '1' }, deleteDisks: true }), invalid('vm.id', digits));
-  await assert.rejects(promisify(vm, vm.cloneVm)({ source: { id: 'qxt-vm-none' }, name: '7', linked: true }), invalid('name', digits));
+  await assert.rejects(
+    promisify(vm, vm.cloneVm)({ source: { id: 'qxt-vm-none' }, name: '7', linked: true }),
+    invalid('name', digits),
+  );
   await assert.rejects(
     promisify(vm, vm.defineVm)({ spec: guestSpec('qxt-vm-ok', 'p', 'v', { description: 'bell \u0007' }) }),
     invalid('spec.description', /control character U\+0007/),

@@ -24,7 +24,10 @@ test('UEFI VM: per-VM NVRAM created on start and deleted with the VM', async (t)
   });
   const vm = agent.clients.vm;
   const volume = await pool.addGuestDisk(`${name}.qcow2`);
-  const defined = await promisify(vm, vm.defineVm)({
+  const defined = await promisify(
+    vm,
+    vm.defineVm,
+  )({
     spec: guestSpec(name, pool.name, volume, { firmware: Firmware.FIRMWARE_UEFI, machine: 'q35' }),
   });
   const uuid = defined.spec!.uuid;

@@ -21,7 +21,12 @@ export function inspectJson(spec: OvaSpec) {
     memoryMiB: spec.memoryMib,
     firmware: spec.firmware,
     osType: spec.osType,
-    disks: spec.disks.map((d) => ({ file: d.file, capacityBytes: d.capacityBytes, controller: d.controller, format: d.format })),
+    disks: spec.disks.map((d) => ({
+      file: d.file,
+      capacityBytes: d.capacityBytes,
+      controller: d.controller,
+      format: d.format,
+    })),
     nics: spec.nics.map((n) => ({ model: n.model, network: n.network, mac: n.mac })),
     manifest: spec.manifest,
     warnings: spec.warnings,
@@ -72,7 +77,10 @@ async function exportCommand(args: string[]): Promise<void> {
   if (!values.out) throw new Error('--out FILE.ova is required');
   let src: ExportSource;
   if (values.vm) {
-    src = await exportSourceFromVm(new Virsh(values.connect ?? process.env.QX_LIBVIRT_URI ?? 'qemu:///system'), values.vm);
+    src = await exportSourceFromVm(
+      new Virsh(values.connect ?? process.env.QX_LIBVIRT_URI ?? 'qemu:///system'),
+      values.vm,
+    );
   } else {
     if (!values.disk?.length) throw new Error('--disk is required (or --vm NAME)');
     if (!values.name) throw new Error('--name is required');
@@ -125,7 +133,10 @@ export async function ovaCommand(argv: string[]): Promise<void> {
         options: { dest: { type: 'string' }, name: { type: 'string' } },
       });
       if (!values.dest) throw new Error('--dest DIR is required');
-      const result = await importOvaFile(resolve(oneFile(positionals, 'import')), { destDir: resolve(values.dest), namePrefix: values.name });
+      const result = await importOvaFile(resolve(oneFile(positionals, 'import')), {
+        destDir: resolve(values.dest),
+        namePrefix: values.name,
+      });
       print({ ...inspectJson(result.spec), outputs: result.outputs });
       return;
     }

@@ -63,4 +63,3 @@ export async function consoleEndReason(virsh: Virsh, uuid: string): Promise<stri
     ? 'taken over by another console client'
     : 'vm stopped';
 }
-

@@ -25,7 +25,9 @@ export async function domainCall(virsh: Virsh, id: string, args: readonly string
   try {
     // Generous: a busy host (or one whose /dev/kvm lost its group) makes define/start take a minute.
     const options = { timeoutMs: 300_000 };
-    return await (xml === undefined ? virsh.exec(args, options) : virsh.execWithXml(xml, (file) => [...args, file], options));
+    return await (xml === undefined
+      ? virsh.exec(args, options)
+      : virsh.execWithXml(xml, (file) => [...args, file], options));
   } catch (err) {
     if (err instanceof ExecError && DOMAIN_NOT_FOUND.test(err.stderr)) throw notFound(`VM ${id}`);
     throw new AgentError(ErrorCode.Internal, `VM ${id}: ${Virsh.message(err)}`, undefined, { cause: err });
@@ -73,7 +75,10 @@ export function stateFromText(word: string): DomainState {
 /** Names of every domain (defined and transient). */
 export async function domainNames(virsh: Virsh): Promise<string[]> {
   const out = await virsh.exec(['list', '--all', '--name']);
-  return out.split('\n').map((l) => l.trim()).filter(Boolean);
+  return out
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
 }
 
 /** Guest addresses from DHCP leases, then the ARP table; [] when none are known. */

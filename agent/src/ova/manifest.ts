@@ -29,7 +29,8 @@ export function parseManifest(text: string): ManifestEntry[] {
     if (!m) throw manifestError(`line ${i + 1} is not "ALGORITHM(file)= digest"`);
     const algorithm = m[1]!.toLowerCase() as DigestAlgorithm;
     const digest = m[3]!.toLowerCase();
-    if (digest.length !== hexLength[algorithm]) throw manifestError(`line ${i + 1}: ${m[1]} digest has the wrong length`);
+    if (digest.length !== hexLength[algorithm])
+      throw manifestError(`line ${i + 1}: ${m[1]} digest has the wrong length`);
     if (seen.has(m[2]!)) throw manifestError(`file "${m[2]}" listed twice`);
     seen.add(m[2]!);
     out.push({ algorithm, file: m[2]!, digest });
@@ -59,7 +60,8 @@ export function verifyManifest(
     }
     const digest = got[e.algorithm];
     if (digest === undefined) throw manifestError(`no ${e.algorithm} digest was computed for "${e.file}"`);
-    if (digest !== e.digest) throw manifestError(`${e.algorithm.toUpperCase()} digest mismatch for "${e.file}" (corrupted or tampered)`);
+    if (digest !== e.digest)
+      throw manifestError(`${e.algorithm.toUpperCase()} digest mismatch for "${e.file}" (corrupted or tampered)`);
   }
   for (const name of computed.keys()) {
     if (name !== manifestName && !listed.has(name)) warnings.push(`"${name}" is not listed in the manifest`);

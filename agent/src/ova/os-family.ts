@@ -2,7 +2,9 @@
 // VMware/VirtualBox os type string ("windows9_64Guest", "Ubuntu_64"). Pure.
 
 const windowsIds = new Set([14, 15, 16, 17, 18, 19, 58, 63, 67, 69, 70, 71, 72, 73, 74, 75, 76, 77, 103, 105]);
-const linuxIds = new Set([36, 79, 80, 82, 83, 84, 85, 86, 87, 88, 89, 90, 91, 92, 93, 94, 95, 96, 97, 98, 99, 100, 101, 106, 107, 108, 109]);
+const linuxIds = new Set([
+  36, 79, 80, 82, 83, 84, 85, 86, 87, 88, 89, 90, 91, 92, 93, 94, 95, 96, 97, 98, 99, 100, 101, 106, 107, 108, 109,
+]);
 const bsdIds = new Set([41, 42, 43, 65, 78]);
 const solarisIds = new Set([29, 30, 81]);
 
@@ -16,7 +18,10 @@ export function osFamily(cimId: number | undefined, hint: string | undefined): s
   }
   const h = (hint ?? '').toLowerCase();
   if (/^win|windows/.test(h)) return 'windows';
-  if (/linux|ubuntu|debian|rhel|redhat|centos|fedora|sles|suse|oracle|alma|rocky|photon|arch|gentoo|mandr|turbo/.test(h)) return 'linux';
+  if (
+    /linux|ubuntu|debian|rhel|redhat|centos|fedora|sles|suse|oracle|alma|rocky|photon|arch|gentoo|mandr|turbo/.test(h)
+  )
+    return 'linux';
   if (/bsd/.test(h)) return 'bsd';
   if (/solaris/.test(h)) return 'solaris';
   return 'other';

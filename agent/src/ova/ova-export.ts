@@ -47,8 +47,10 @@ function validate(src: ExportSource): void {
   if (!src.name.trim()) throw invalidArgument('name', 'is empty');
   if (!Number.isInteger(src.cpus) || src.cpus < 1 || src.cpus > 512) throw invalidArgument('cpus', 'must be 1..512');
   const cps = src.coresPerSocket ?? 1;
-  if (!Number.isInteger(cps) || cps < 1 || src.cpus % cps !== 0) throw invalidArgument('coresPerSocket', `must divide cpus (${src.cpus})`);
-  if (!Number.isInteger(src.memoryMib) || src.memoryMib < 1) throw invalidArgument('memoryMib', 'must be a positive integer');
+  if (!Number.isInteger(cps) || cps < 1 || src.cpus % cps !== 0)
+    throw invalidArgument('coresPerSocket', `must divide cpus (${src.cpus})`);
+  if (!Number.isInteger(src.memoryMib) || src.memoryMib < 1)
+    throw invalidArgument('memoryMib', 'must be a positive integer');
   if (src.disks.length === 0) throw invalidArgument('disks', 'at least one disk is needed');
 }
 

@@ -35,7 +35,10 @@ export function unitBytes(units: string | undefined): number | undefined {
   const m = /^bytes? ?((?:\* ?\d+(?:\^\d+)? ?)+)$/.exec(u);
   if (!m) return undefined;
   let factor = 1;
-  for (const term of m[1]!.split('*').map((t) => t.trim()).filter(Boolean)) {
+  for (const term of m[1]!
+    .split('*')
+    .map((t) => t.trim())
+    .filter(Boolean)) {
     const [base, exp] = term.split('^').map(Number) as [number, number | undefined];
     factor *= exp === undefined ? base : base ** exp;
   }

@@ -36,7 +36,15 @@ test('reads GNU, pax and ustar archives written by tar, long names included, in 
   for (const format of ['gnu', 'pax']) {
     const tar = gnuTar(format, { 'a.ovf': '<Envelope/>', [long]: 'disk', 'empty.mf': '' });
     for (const chunk of [1, 512, 777, 1 << 20]) {
-      assert.deepEqual(await list(tar, undefined, chunk), [['a.ovf', '<Envelope/>'], [long, 'disk'], ['empty.mf', '']], `${format}/${chunk}`);
+      assert.deepEqual(
+        await list(tar, undefined, chunk),
+        [
+          ['a.ovf', '<Envelope/>'],
+          [long, 'disk'],
+          ['empty.mf', ''],
+        ],
+        `${format}/${chunk}`,
+      );
     }
   }
 });

@@ -155,7 +155,8 @@ export async function* readTar(
     if (h.length === 0) return; // ended at a block boundary without the end marker: accepted
     if (h.length < BLOCK) throw tarError('truncated (the stream ends inside a header)');
     if (h.every((b) => b === 0)) return;
-    if (!checksumOk(h)) throw tarError(`bad header checksum at byte ${src.position - BLOCK} (not a tar file, or corrupted)`);
+    if (!checksumOk(h))
+      throw tarError(`bad header checksum at byte ${src.position - BLOCK} (not a tar file, or corrupted)`);
 
     const type = String.fromCharCode(h[156]!);
     let size = octal(h, 124, 12, 'size');

@@ -44,7 +44,12 @@ async function put(out: Writable, b: Buffer): Promise<void> {
 }
 
 /** Writes one entry; `data` must yield exactly `size` bytes. Returns after the padding. */
-export async function writeTarEntry(out: Writable, name: string, size: number, data: AsyncIterable<Buffer>): Promise<void> {
+export async function writeTarEntry(
+  out: Writable,
+  name: string,
+  size: number,
+  data: AsyncIterable<Buffer>,
+): Promise<void> {
   await put(out, tarHeader(name, size, Math.floor(Date.now() / 1000)));
   let n = 0;
   for await (const c of data) {

@@ -15,7 +15,13 @@ export interface ChunkSink {
 }
 
 /** Streams the volume `pool/name` into `sink`; resolves when all bytes were handed over. */
-export async function sendDownload(pools: PoolManager, volumes: Volumes, poolName: string, name: string, sink: ChunkSink): Promise<void> {
+export async function sendDownload(
+  pools: PoolManager,
+  volumes: Volumes,
+  poolName: string,
+  name: string,
+  sink: ChunkSink,
+): Promise<void> {
   const pool = await pools.activeRecord(poolName);
   const path = await volumes.resolve(pool, name);
   const release = pools.beginTransfer(pool, `a download of volume ${name} from it`);

@@ -25,7 +25,12 @@ export function parseMountInfo(text: string): MountEntry[] {
     const left = line.slice(0, sep).split(' ');
     const right = line.slice(sep + 3).split(' ');
     if (left.length < 5 || right.length < 2) continue;
-    entries.push({ id: Number(left[0]), mountPoint: unescape(left[4]!), fsType: right[0]!, source: unescape(right[1]!) });
+    entries.push({
+      id: Number(left[0]),
+      mountPoint: unescape(left[4]!),
+      fsType: right[0]!,
+      source: unescape(right[1]!),
+    });
   }
   return entries;
 }

@@ -69,19 +69,39 @@ test('a failure injected after any step of pool creation leaves nothing behind',
   // Without a fault the same pool comes up. A failure while growing it never shrinks the file
   // back (the filesystem may already use the new space); growing to the same size finishes.
   failAt = '';
-  const pool = await manager.create({ name: `${prefix}ok`, kind: PoolKind.POOL_KIND_LOOP, sizeBytes: 64 * MIB, filesystem: '', path: '' });
+  const pool = await manager.create({
+    name: `${prefix}ok`,
+    kind: PoolKind.POOL_KIND_LOOP,
+    sizeBytes: 64 * MIB,
+    filesystem: '',
+    path: '',
+  });
   assert.equal(pool.filesystem, 'ext4');
   const before = await spaceFigures(pool.path);
   failAt = 'device-grown';
-  await assert.rejects(manager.grow(pool.name, 128 * MIB), /injected failure after device-grown.*stays at 134217728 bytes; grow the pool to 134217728 bytes again/);
+  await assert.rejects(
+    manager.grow(pool.name, 128 * MIB),
+    /injected failure after device-grown.*stays at 134217728 bytes; grow the pool to 134217728 bytes again/,
+  );
   assert.equal((await stat(pool.backingFile)).size, 128 * MIB);
   assert.equal((await spaceFigures(pool.path)).capacityBytes, before.capacityBytes);
   failAt = '';
-  await assert.rejects(manager.grow(pool.name, 64 * MIB), (e: AgentError) => e.field === 'size_bytes' && /never shrink/.test(e.message));
+  await assert.rejects(
+    manager.grow(pool.name, 64 * MIB),
+    (e: AgentError) => e.field === 'size_bytes' && /never shrink/.test(e.message),
+  );
   const finished = await manager.grow(pool.name, 128 * MIB);
-  assert.ok(finished.capacityBytes > before.capacityBytes + 50 * MIB, `${before.capacityBytes} → ${finished.capacityBytes}`);
-  const stored = JSON.parse(await readFile(join(dataDir, 'storage', 'pools.json'), 'utf8')) as { pools: { name: string }[] };
-  assert.deepEqual(stored.pools.map((p) => p.name), [pool.name]);
+  assert.ok(
+    finished.capacityBytes > before.capacityBytes + 50 * MIB,
+    `${before.capacityBytes} → ${finished.capacityBytes}`,
+  );
+  const stored = JSON.parse(await readFile(join(dataDir, 'storage', 'pools.json'), 'utf8')) as {
+    pools: { name: string }[];
+  };
+  assert.deepEqual(
+    stored.pools.map((p) => p.name),
+    [pool.name],
+  );
 
   await manager.delete(pool.name, true);
   assert.deepEqual(await leftovers(dataDir, prefix), []);
@@ -99,7 +119,14 @@ test('invalid pool requests are refused with errors naming the field, the pool o
     await rm(dirA, { recursive: true, force: true });
   });
   const loop = (over: Partial<Parameters<PoolManager['create']>[0]>) =>
-    manager.create({ name: `${prefix}l`, kind: PoolKind.POOL_KIND_LOOP, sizeBytes: 64 * MIB, filesystem: 'ext4', path: '', ...over });
+    manager.create({
+      name: `${prefix}l`,
+      kind: PoolKind.POOL_KIND_LOOP,
+      sizeBytes: 64 * MIB,
+      filesystem: 'ext4',
+      path: '',
+      ...over,
+    });
   const dir = (path: string, name = `${prefix}d`) =>
     manager.create({ name, kind: PoolKind.POOL_KIND_DIR, sizeBytes: 0, filesystem: '', path });
 
@@ -114,13 +141,26 @@ test('invalid pool requests are refused with errors naming the field, the pool o
   await assert.rejects(dir(join(dirA, 'missing')), rejectsWith('path', 'INVALID_ARGUMENT'));
   await assert.rejects(dir(dataDir), rejectsWith('path', 'INVALID_ARGUMENT'));
   // System trees, libvirt's and Quantix's own, and their parents; shared directories themselves.
-  for (const p of ['/', '/var', '/var/lib', '/var/lib/libvirt', '/var/lib/libvirt/images', '/root', '/opt', '/tmp', '/home']) {
+  for (const p of [
+    '/',
+    '/var',
+    '/var/lib',
+    '/var/lib/libvirt',
+    '/var/lib/libvirt/images',
+    '/root',
+    '/opt',
+    '/tmp',
+    '/home',
+  ]) {
     await assert.rejects(dir(p), rejectsWith('path', 'INVALID_ARGUMENT'), p);
   }
 
   const a = await dir(dirA);
   assert.equal(a.path, dirA);
-  await assert.rejects(dir(dirA, `${prefix}d2`), (e: AgentError) => e.code === 'FAILED_PRECONDITION' && e.message.includes(`pool ${prefix}d`));
+  await assert.rejects(
+    dir(dirA, `${prefix}d2`),
+    (e: AgentError) => e.code === 'FAILED_PRECONDITION' && e.message.includes(`pool ${prefix}d`),
+  );
   await mkdir(join(dirA, 'sub'));
   await assert.rejects(dir(join(dirA, 'sub'), `${prefix}d3`), /already in use by pool/);
   await assert.rejects(dir(dirA), (e: AgentError) => e.code === 'ALREADY_EXISTS');
@@ -132,9 +172,15 @@ test('invalid pool requests are refused with errors naming the field, the pool o
   await symlink('/etc/passwd', join(dirA, 'passwd'));
   await writeFile(join(dirA, 'disk.raw'), Buffer.alloc(4096));
   const volumes = new Volumes(manager, virsh);
-  await assert.rejects(volumes.get(a.name, 'passwd'), (e: AgentError) => e.field === 'name' && /symbolic link.*out of pool/.test(e.message));
+  await assert.rejects(
+    volumes.get(a.name, 'passwd'),
+    (e: AgentError) => e.field === 'name' && /symbolic link.*out of pool/.test(e.message),
+  );
   await assert.rejects(volumes.delete(a.name, 'passwd'), /symbolic link/);
-  assert.deepEqual((await volumes.list(a.name, 0)).map((v) => v.name), ['disk.raw']);
+  assert.deepEqual(
+    (await volumes.list(a.name, 0)).map((v) => v.name),
+    ['disk.raw'],
+  );
 
   await manager.delete(a.name, false);
   assert.ok(existsSync(dirA), 'a dir pool never removes its directory');
@@ -146,13 +192,25 @@ test('an unreadable pools.json keeps the agent up: every pool call fails with th
   t.after(() => rm(dataDir, { recursive: true, force: true }));
   const file = join(dataDir, 'storage', 'pools.json');
   await mkdir(dirname(file), { recursive: true });
-  for (const text of ['{"version": 1, "pools": [', '{"version": 1, "pools": [{"name": "qxt-st-x", "kind": "zfs", "path": "/x", "active": true}]}']) {
+  for (const text of [
+    '{"version": 1, "pools": [',
+    '{"version": 1, "pools": [{"name": "qxt-st-x", "kind": "zfs", "path": "/x", "active": true}]}',
+  ]) {
     await writeFile(file, text);
     const manager = new PoolManager({ dataDir, virsh });
     await sleep(200); // as in the agent: nobody waits for the restore before the first call
     const unreadable = (e: AgentError) => e.code === 'FAILED_PRECONDITION' && e.message.includes(file);
     await assert.rejects(manager.list(), unreadable);
-    await assert.rejects(manager.create({ name: 'qxt-st-new', kind: PoolKind.POOL_KIND_LOOP, sizeBytes: 64 * MIB, filesystem: '', path: '' }), unreadable);
+    await assert.rejects(
+      manager.create({
+        name: 'qxt-st-new',
+        kind: PoolKind.POOL_KIND_LOOP,
+        sizeBytes: 64 * MIB,
+        filesystem: '',
+        path: '',
+      }),
+      unreadable,
+    );
     assert.equal(await readFile(file, 'utf8'), text, 'the file is left for the operator');
   }
 });
@@ -167,7 +225,12 @@ test('an agent restart removes what interrupted uploads, clones and OVA imports 
     await rm(dirA, { recursive: true, force: true });
   });
   await manager.create({ name, kind: PoolKind.POOL_KIND_DIR, sizeBytes: 0, filesystem: '', path: dirA });
-  await new Volumes(manager, virsh).create({ pool: name, name: 'keep.raw', format: VolumeFormat.VOLUME_FORMAT_RAW, capacityBytes: MIB });
+  await new Volumes(manager, virsh).create({
+    pool: name,
+    name: 'keep.raw',
+    format: VolumeFormat.VOLUME_FORMAT_RAW,
+    capacityBytes: MIB,
+  });
   // What a kill -9 in the middle of an upload, a clone and an OVA import leaves behind.
   await writeFile(join(dirA, '.qx-upload-big.iso-0a1b2c3d'), Buffer.alloc(4096));
   await writeFile(join(dirA, '.qx-clone-copy.qcow2-4e5f6a7b'), Buffer.alloc(4096));

@@ -31,7 +31,10 @@ function recordProblem(r: unknown): string | undefined {
   if (typeof r !== 'object' || r === null) return 'not an object';
   const { format, backing } = r as Partial<Record<keyof VolumeFormatRecord, unknown>>;
   if (format !== 'raw' && format !== 'qcow2' && format !== 'iso') return `unknown format ${JSON.stringify(format)}`;
-  if (backing !== undefined && (format !== 'qcow2' || typeof backing !== 'string' || !backing || basename(backing) !== backing)) {
+  if (
+    backing !== undefined &&
+    (format !== 'qcow2' || typeof backing !== 'string' || !backing || basename(backing) !== backing)
+  ) {
     return 'a backing that is not a volume name of a qcow2 overlay';
   }
   return undefined;
@@ -117,7 +120,12 @@ export async function recordedVolumeFormat(dir: string, name: string): Promise<V
  * Refuses a recorded qcow2 volume whose backing file (qemu-img's full backing filename, or none)
  * is not the backing volume the agent gave it. `label` names the volume ("volume pool1/a.qcow2").
  */
-export function checkRecordedBacking(dir: string, record: VolumeFormatRecord, backingFile: string | undefined, label: string): void {
+export function checkRecordedBacking(
+  dir: string,
+  record: VolumeFormatRecord,
+  backingFile: string | undefined,
+  label: string,
+): void {
   const expected = record.backing ? join(dir, record.backing) : undefined;
   if (backingFile === expected) return;
   throw failedPrecondition(

@@ -16,11 +16,24 @@ test('probeFile recognises qcow2 (size, backing file, data file), vmdk, ISO9660 
   const img = (name: string) => join(dir, name);
   await run('qemu-img', ['create', '-q', '-f', 'qcow2', img('plain.qcow2'), '64M']);
   await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', '/etc/passwd', '-F', 'raw', img('backed.qcow2'), '1M']);
-  await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', `data_file=${img('data.raw')}`, img('datafile.qcow2'), '1M']);
+  await run('qemu-img', [
+    'create',
+    '-q',
+    '-f',
+    'qcow2',
+    '-o',
+    `data_file=${img('data.raw')}`,
+    img('datafile.qcow2'),
+    '1M',
+  ]);
   await run('qemu-img', ['create', '-q', '-f', 'vmdk', img('disk.vmdk'), '1M']);
   await run('qemu-img', ['create', '-q', '-f', 'raw', img('disk.raw'), '1M']);
 
-  assert.deepEqual(await probeFile(img('plain.qcow2')), { format: 'qcow2', virtualSize: 64 * 1024 * 1024, externalDataFile: false });
+  assert.deepEqual(await probeFile(img('plain.qcow2')), {
+    format: 'qcow2',
+    virtualSize: 64 * 1024 * 1024,
+    externalDataFile: false,
+  });
   assert.equal((await probeFile(img('backed.qcow2'))).backingFile, '/etc/passwd');
   assert.equal((await probeFile(img('datafile.qcow2'))).externalDataFile, true);
   assert.equal((await probeFile(img('disk.vmdk'))).format, 'vmdk');

@@ -4,7 +4,14 @@ import { validateXmlText } from './xml-text.js';
 import { AgentError } from '../errors.js';
 
 test('keeps text XML can hold: tabs, newlines, markup characters, any language', () => {
-  for (const s of ['', 'web server', 'line 1\nline 2\r\n\tindented', '<b> & "quotes"', 'Größe 5 µs — 東京 🚀', '\u007f\u0085']) {
+  for (const s of [
+    '',
+    'web server',
+    'line 1\nline 2\r\n\tindented',
+    '<b> & "quotes"',
+    'Größe 5 µs — 東京 🚀',
+    '\u007f\u0085',
+  ]) {
     assert.equal(validateXmlText('spec.description', s, 4096), s);
   }
 });
@@ -26,7 +33,9 @@ test('refuses control characters XML 1.0 cannot carry, naming the field and the 
         e instanceof AgentError &&
         e.code === 'INVALID_ARGUMENT' &&
         e.field === 'spec.description' &&
-        e.message.startsWith(`spec.description: contains the ${code < 'U+0020' ? 'control character' : 'character'} ${code}`),
+        e.message.startsWith(
+          `spec.description: contains the ${code < 'U+0020' ? 'control character' : 'character'} ${code}`,
+        ),
       JSON.stringify(s),
     );
   }
@@ -34,5 +43,8 @@ test('refuses control characters XML 1.0 cannot carry, naming the field and the 
 
 test('refuses text longer than the limit', () => {
   assert.equal(validateXmlText('description', 'x'.repeat(1024), 1024).length, 1024);
-  assert.throws(() => validateXmlText('description', 'x'.repeat(1025), 1024), /^AgentError: description: is longer than 1024 characters$/);
+  assert.throws(
+    () => validateXmlText('description', 'x'.repeat(1025), 1024),
+    /^AgentError: description: is longer than 1024 characters$/,
+  );
 });

@@ -17,7 +17,10 @@ export function validateXmlText(field: string, value: string, maxLength: number)
   if (bad) {
     const code = bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
     const what = bad[0] < ' ' ? 'the control character' : 'the character';
-    throw invalidArgument(field, `contains ${what} U+${code}, which libvirt's XML cannot hold (tabs and newlines are fine)`);
+    throw invalidArgument(
+      field,
+      `contains ${what} U+${code}, which libvirt's XML cannot hold (tabs and newlines are fine)`,
+    );
   }
   return value;
 }

@@ -50,7 +50,10 @@ test('data messages decode as the generated decoder does, as a view of the recei
 
     const upload: UploadVolumeRequest = { msg: { $case: 'data', value: data(n) } };
     const uploadWire = Buffer.from(UploadVolumeRequest.encode(upload).finish());
-    assert.deepEqual(StorageServiceDefinition.uploadVolume.requestDeserialize(uploadWire), UploadVolumeRequest.decode(uploadWire));
+    assert.deepEqual(
+      StorageServiceDefinition.uploadVolume.requestDeserialize(uploadWire),
+      UploadVolumeRequest.decode(uploadWire),
+    );
     const ova: ImportOvaRequest = { msg: { $case: 'data', value: data(n) } };
     const ovaWire = Buffer.from(ImportOvaRequest.encode(ova).finish());
     assert.deepEqual(ImageServiceDefinition.importOva.requestDeserialize(ovaWire), ImportOvaRequest.decode(ovaWire));
@@ -59,7 +62,10 @@ test('data messages decode as the generated decoder does, as a view of the recei
 
 test('anything but a lone data field takes the generated decoder', () => {
   const header: UploadVolumeRequest = {
-    msg: { $case: 'header', value: { pool: 'p', name: 'x.iso', format: VolumeFormat.VOLUME_FORMAT_ISO, sizeBytes: 2048 } },
+    msg: {
+      $case: 'header',
+      value: { pool: 'p', name: 'x.iso', format: VolumeFormat.VOLUME_FORMAT_ISO, sizeBytes: 2048 },
+    },
   };
   const headerWire = Buffer.from(UploadVolumeRequest.encode(header).finish());
   assert.deepEqual(StorageServiceDefinition.uploadVolume.requestDeserialize(headerWire), header);

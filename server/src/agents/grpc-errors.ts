@@ -10,7 +10,8 @@ export function isServiceError(err: unknown): err is ServiceError {
 
 export function toHttpError(err: unknown, hostName: string): HttpError {
   if (err instanceof HttpError) return err;
-  if (!isServiceError(err)) return new HttpError(500, err instanceof Error ? err.message : String(err), undefined, { cause: err });
+  if (!isServiceError(err))
+    return new HttpError(500, err instanceof Error ? err.message : String(err), undefined, { cause: err });
   const details = err.details || err.message;
   const field = err.metadata?.get('qx-field')[0]?.toString();
   const opts = { cause: err };

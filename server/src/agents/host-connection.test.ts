@@ -56,19 +56,37 @@ test('qxt-srv host: offline within 10 s of losing the agent, back by itself, VMs
   const vm = (await api.request<VmDto>('GET', `/api/v1/vms/${vmId}`)).json;
   assert.equal(vm.state, 'running');
   assert.equal(vm.hostId, host.id);
-  await eventually('SSE task and vm events', async () =>
-    sse.events.some((e) => e.event === 'task' && (e.data as TaskDto).id === created.json.id && (e.data as TaskDto).status === 'succeeded') &&
-    sse.events.some((e) => e.event === 'vm' && (e.data as VmDto).id === vmId && (e.data as VmDto).state === 'running'),
+  await eventually(
+    'SSE task and vm events',
+    async () =>
+      sse.events.some(
+        (e) =>
+          e.event === 'task' &&
+          (e.data as TaskDto).id === created.json.id &&
+          (e.data as TaskDto).status === 'succeeded',
+      ) &&
+      sse.events.some(
+        (e) => e.event === 'vm' && (e.data as VmDto).id === vmId && (e.data as VmDto).state === 'running',
+      ),
   );
   assert.equal(sse.events[0]?.event, 'hello');
 
   // Live metrics (every 5 s per host) reach the browser over SSE with this host's figures.
-  const hostMetrics = await eventually('an SSE host-metrics event', async () =>
-    sse.events.find((e) => e.event === 'host-metrics' && (e.data as { hostId: string }).hostId === host.id)?.data as { metrics: HostMetricsDto } | undefined,
+  const hostMetrics = await eventually(
+    'an SSE host-metrics event',
+    async () =>
+      sse.events.find((e) => e.event === 'host-metrics' && (e.data as { hostId: string }).hostId === host.id)?.data as
+        { metrics: HostMetricsDto } | undefined,
   );
-  assert.equal(hostMetrics.metrics.memoryTotalBytes, totalmem(), 'the host memory is this machine\'s');
-  assert.ok(hostMetrics.metrics.memoryUsedBytes > 0 && hostMetrics.metrics.memoryUsedBytes <= hostMetrics.metrics.memoryTotalBytes);
-  assert.ok(hostMetrics.metrics.cpuPercent >= 0 && hostMetrics.metrics.cpuPercent <= 100, `host cpu ${hostMetrics.metrics.cpuPercent} %`);
+  assert.equal(hostMetrics.metrics.memoryTotalBytes, totalmem(), "the host memory is this machine's");
+  assert.ok(
+    hostMetrics.metrics.memoryUsedBytes > 0 &&
+      hostMetrics.metrics.memoryUsedBytes <= hostMetrics.metrics.memoryTotalBytes,
+  );
+  assert.ok(
+    hostMetrics.metrics.cpuPercent >= 0 && hostMetrics.metrics.cpuPercent <= 100,
+    `host cpu ${hostMetrics.metrics.cpuPercent} %`,
+  );
   const vmStats = await eventually('an SSE vm-metrics event for the VM', async () => {
     for (const e of sse.events) {
       if (e.event !== 'vm-metrics' || (e.data as { hostId: string }).hostId !== host.id) continue;
@@ -91,7 +109,11 @@ test('qxt-srv host: offline within 10 s of losing the agent, back by itself, VMs
   await shell.waitFor('qxt-srv-shell-42', 30_000);
   shell.close();
   const operator = await s.userWithRole('operator');
-  assert.equal((await operator.request('POST', `/api/v1/hosts/${host.id}/shell-ticket`)).status, 403, 'the shell is admin-only');
+  assert.equal(
+    (await operator.request('POST', `/api/v1/hosts/${host.id}/shell-ticket`)).status,
+    403,
+    'the shell is admin-only',
+  );
 
   await agent.kill('SIGKILL');
   const lostAt = Date.now();
@@ -102,13 +124,18 @@ test('qxt-srv host: offline within 10 s of losing the agent, back by itself, VMs
   );
   assert.ok(Date.now() - lostAt <= 10_000);
   const offlineEvent = await eventually('an SSE host event: offline', async () => {
-    const i = sse.events.findIndex((e) => e.event === 'host' && (e.data as HostDto).id === host.id && (e.data as HostDto).status === 'offline');
+    const i = sse.events.findIndex(
+      (e) => e.event === 'host' && (e.data as HostDto).id === host.id && (e.data as HostDto).status === 'offline',
+    );
     return i >= 0 && { i, host: sse.events[i]!.data as HostDto };
   });
   assert.notEqual(offlineEvent.host.statusMessage, '', 'the offline event says why');
   const refused = await api.request('POST', `/api/v1/vms/${vmId}/reboot`);
   assert.equal(refused.status, 503);
-  assert.match((refused.json as { error: { message: string } }).error.message, new RegExp(`host ${host.name} is offline`));
+  assert.match(
+    (refused.json as { error: { message: string } }).error.message,
+    new RegExp(`host ${host.name} is offline`),
+  );
   assert.equal((await api.request<VmDto>('GET', `/api/v1/vms/${vmId}`)).json.hostOnline, false);
   assert.equal(await virsh(['domstate', name]), 'running', 'the VM does not depend on the agent');
 
@@ -119,7 +146,13 @@ test('qxt-srv host: offline within 10 s of losing the agent, back by itself, VMs
     30_000,
   );
   await eventually('an SSE host event: online again, after the offline one', async () =>
-    sse.events.some((e, i) => i > offlineEvent.i && e.event === 'host' && (e.data as HostDto).id === host.id && (e.data as HostDto).status === 'online'),
+    sse.events.some(
+      (e, i) =>
+        i > offlineEvent.i &&
+        e.event === 'host' &&
+        (e.data as HostDto).id === host.id &&
+        (e.data as HostDto).status === 'online',
+    ),
   );
   const after = (await api.request<VmDto>('GET', `/api/v1/vms/${vmId}`)).json;
   assert.equal(after.state, 'running');
@@ -135,17 +168,32 @@ test('qxt-srv host: offline within 10 s of losing the agent, back by itself, VMs
   const createSeconds = sample(metrics.text, 'quantix_task_duration_seconds_sum{kind="vm.create"}');
   assert.ok(createSeconds > 0 && createSeconds < testSeconds, `vm.create took ${createSeconds} s`);
   // API latency by operation and status class: the one create, the one refused reboot (503), the operator's 403.
-  assert.equal(sample(metrics.text, 'quantix_api_request_duration_seconds_count{operation="createVm",status="2xx"}'), 1);
-  assert.equal(sample(metrics.text, 'quantix_api_request_duration_seconds_count{operation="rebootVm",status="5xx"}'), 1);
-  assert.ok(Number.isNaN(sample(metrics.text, 'quantix_api_request_duration_seconds_count{operation="rebootVm",status="2xx"}')), 'no reboot succeeded');
-  assert.equal(sample(metrics.text, 'quantix_api_request_duration_seconds_count{operation="createShellTicket",status="4xx"}'), 1);
+  assert.equal(
+    sample(metrics.text, 'quantix_api_request_duration_seconds_count{operation="createVm",status="2xx"}'),
+    1,
+  );
+  assert.equal(
+    sample(metrics.text, 'quantix_api_request_duration_seconds_count{operation="rebootVm",status="5xx"}'),
+    1,
+  );
+  assert.ok(
+    Number.isNaN(sample(metrics.text, 'quantix_api_request_duration_seconds_count{operation="rebootVm",status="2xx"}')),
+    'no reboot succeeded',
+  );
+  assert.equal(
+    sample(metrics.text, 'quantix_api_request_duration_seconds_count{operation="createShellTicket",status="4xx"}'),
+    1,
+  );
   const getHost = 'operation="getHost",status="2xx"';
   const count = sample(metrics.text, `quantix_api_request_duration_seconds_count{${getHost}}`);
   assert.ok(count >= 2, `getHost answered ${count} times`);
   assert.equal(sample(metrics.text, `quantix_api_request_duration_seconds_bucket{${getHost},le="+Inf"}`), count);
   const buckets = histogramBuckets(metrics.text, 'quantix_api_request_duration_seconds', getHost).map((b) => b.count);
   assert.ok(buckets.length > 5, 'finite buckets are exposed');
-  assert.ok(buckets.every((b, i) => i === 0 || b >= buckets[i - 1]!) && buckets.at(-1)! <= count, `buckets are cumulative: ${buckets.join(' ')}`);
+  assert.ok(
+    buckets.every((b, i) => i === 0 || b >= buckets[i - 1]!) && buckets.at(-1)! <= count,
+    `buckets are cumulative: ${buckets.join(' ')}`,
+  );
   const latencySum = sample(metrics.text, `quantix_api_request_duration_seconds_sum{${getHost}}`);
   assert.ok(latencySum > 0 && latencySum < testSeconds, `getHost latency sum ${latencySum} s`);
 });

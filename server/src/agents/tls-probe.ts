@@ -30,7 +30,14 @@ export function probeAgent(address: string, timeoutMs = 5_000): Promise<ProbeRes
   const normalised = normaliseAddress(address);
   const { host, port } = splitAddress(normalised);
   return new Promise((resolve, reject) => {
-    const socket = connect({ host, port, servername: '', rejectUnauthorized: false, ALPNProtocols: ['h2'], timeout: timeoutMs });
+    const socket = connect({
+      host,
+      port,
+      servername: '',
+      rejectUnauthorized: false,
+      ALPNProtocols: ['h2'],
+      timeout: timeoutMs,
+    });
     const fail = (why: string) => {
       socket.destroy();
       reject(new HttpError(502, `no Quantix agent answers at ${normalised}: ${why}`, 'address'));

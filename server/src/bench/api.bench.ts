@@ -16,9 +16,13 @@ const VMS = Number(process.env.QX_BENCH_VMS ?? 100);
 const SAMPLES = 200;
 const CPU_WINDOW_MS = 20_000;
 
-const child = spawn(process.execPath, ['--import', 'tsx', `${REPO}/server/src/bench/fake-agents-main.ts`, String(HOSTS), String(VMS)], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
+const child = spawn(
+  process.execPath,
+  ['--import', 'tsx', `${REPO}/server/src/bench/fake-agents-main.ts`, String(HOSTS), String(VMS)],
+  {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  },
+);
 const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve));
 const fakes = JSON.parse(line) as { certPem: string; agents: { port: number; hostId: string }[] };
 const s = await startTestServer();
@@ -28,7 +32,9 @@ try {
   for (const a of fakes.agents) {
     const address = `127.0.0.1:${a.port}`;
     const probe = await api.request<{ fingerprint: string }>('POST', '/api/v1/hosts/probe', { body: { address } });
-    const added = await api.request('POST', '/api/v1/hosts', { body: { address, fingerprint: probe.json.fingerprint, joinToken: 'fake', name: `fake-${a.port}` } });
+    const added = await api.request('POST', '/api/v1/hosts', {
+      body: { address, fingerprint: probe.json.fingerprint, joinToken: 'fake', name: `fake-${a.port}` },
+    });
     if (added.status !== 201) throw new Error(`joining FakeAgent ${address}: ${added.status} ${added.text}`);
   }
   for (;;) {
@@ -40,7 +46,11 @@ try {
   while ((vmCount = (await api.request<unknown[]>('GET', '/api/v1/vms')).json.length) < HOSTS * VMS) {
     await new Promise((r) => setTimeout(r, 200));
   }
-  console.log(`load average on this machine: ${loadavg().map((l) => l.toFixed(1)).join(' ')} (${cpus().length} cores; other work shares them)`);
+  console.log(
+    `load average on this machine: ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} (${cpus().length} cores; other work shares them)`,
+  );
   console.log(`joined ${HOSTS} FakeAgents (${vmCount} VMs) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
   const health = await latency(api, '/api/v1/health');
@@ -73,12 +83,27 @@ async function latency(api: ApiClient, path: string): Promise<{ p50: number; p95
   const caFile = join(s.dataDir, 'bench-ca.pem');
   await writeFile(caFile, api.caPem);
   const out = await new Promise<string>((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', `${REPO}/server/src/bench/latency-client.ts`, api.base, caFile, api.cookie ?? '', path, String(SAMPLES)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const p = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        `${REPO}/server/src/bench/latency-client.ts`,
+        api.base,
+        caFile,
+        api.cookie ?? '',
+        path,
+        String(SAMPLES),
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let text = '';
     p.stdout!.on('data', (d: Buffer) => (text += d.toString()));
-    p.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`latency client for ${path} failed (${code})`))));
+    p.on('exit', (code) =>
+      code === 0 ? resolve(text) : reject(new Error(`latency client for ${path} failed (${code})`)),
+    );
   });
   return JSON.parse(out) as { p50: number; p95: number; bytes: number };
 }

@@ -2,8 +2,19 @@
 // over TLS implementing HostService (info, Watch with heartbeats every 2 s and host metrics),
 // VmService.ListVms/GetVm with N synthetic VMs, StorageService.ListPools and EnrollService.Join.
 import { randomUUID } from 'node:crypto';
-import { Server, ServerCredentials, status, type ServerWritableStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
-import { EnrollServiceService, HostServiceService, type WatchEvent, type WatchRequest } from '@quantix/proto/v1/host.js';
+import {
+  Server,
+  ServerCredentials,
+  status,
+  type ServerWritableStream,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import {
+  EnrollServiceService,
+  HostServiceService,
+  type WatchEvent,
+  type WatchRequest,
+} from '@quantix/proto/v1/host.js';
 import { VmServiceService, VmState, type Vm } from '@quantix/proto/v1/vm.js';
 import { PoolKind, PoolState, StorageServiceService } from '@quantix/proto/v1/storage.js';
 import type { KeyAndCert } from '@quantix/proto/tls/certificates.js';
@@ -50,7 +61,12 @@ export class FakeAgent {
       certificateFingerprint: '',
       addresses: ['127.0.0.1'],
     });
-    this.server.addService(EnrollServiceService, fill(EnrollServiceService, { join: (_c: unknown, cb: (e: null, r: unknown) => void) => cb(null, { host: hostInfo() }) }));
+    this.server.addService(
+      EnrollServiceService,
+      fill(EnrollServiceService, {
+        join: (_c: unknown, cb: (e: null, r: unknown) => void) => cb(null, { host: hostInfo() }),
+      }),
+    );
     this.server.addService(
       HostServiceService,
       fill(HostServiceService, {
@@ -63,7 +79,15 @@ export class FakeAgent {
               call.write({
                 event: {
                   $case: 'hostMetrics',
-                  value: { timestampMs: Date.now(), cpuPercent: 12.5, memoryTotalBytes: 256 * 2 ** 30, memoryUsedBytes: 100 * 2 ** 30, load1: 0.5, netRxBytes: 1, netTxBytes: 1 },
+                  value: {
+                    timestampMs: Date.now(),
+                    cpuPercent: 12.5,
+                    memoryTotalBytes: 256 * 2 ** 30,
+                    memoryUsedBytes: 100 * 2 ** 30,
+                    load1: 0.5,
+                    netRxBytes: 1,
+                    netTxBytes: 1,
+                  },
                 },
               }),
             5_000,
@@ -94,11 +118,30 @@ export class FakeAgent {
       fill(StorageServiceService, {
         listPools: (_c: unknown, cb: (e: null, r: unknown) => void) =>
           cb(null, {
-            pools: [{ name: 'default', kind: PoolKind.POOL_KIND_DIR, state: PoolState.POOL_STATE_ACTIVE, path: '/fake', backingFile: '', loopDevice: '', filesystem: '', capacityBytes: 2 ** 40, allocationBytes: 2 ** 39, availableBytes: 2 ** 39, error: '', volumeCount: 100 }],
+            pools: [
+              {
+                name: 'default',
+                kind: PoolKind.POOL_KIND_DIR,
+                state: PoolState.POOL_STATE_ACTIVE,
+                path: '/fake',
+                backingFile: '',
+                loopDevice: '',
+                filesystem: '',
+                capacityBytes: 2 ** 40,
+                allocationBytes: 2 ** 39,
+                availableBytes: 2 ** 39,
+                error: '',
+                volumeCount: 100,
+              },
+            ],
           }),
       }),
     );
-    const creds = ServerCredentials.createSsl(null, [{ private_key: Buffer.from(this.identity.keyPem), cert_chain: Buffer.from(this.identity.certPem) }], false);
+    const creds = ServerCredentials.createSsl(
+      null,
+      [{ private_key: Buffer.from(this.identity.keyPem), cert_chain: Buffer.from(this.identity.certPem) }],
+      false,
+    );
     this.port = await new Promise<number>((resolve, reject) =>
       this.server.bindAsync('127.0.0.1:0', creds, (err, port) => (err ? reject(err) : resolve(port))),
     );
@@ -123,7 +166,14 @@ function fakeVm(host: number, i: number): Vm {
       machine: 'q35',
       disks: [{ pool: 'default', volume: `${name}-disk0`, bus: 1, readonly: false }],
       cdroms: [{ pool: '', volume: '', bus: 2 }],
-      nics: [{ kind: 1, source: 'default', model: 1, mac: `52:54:00:${(host & 0xff).toString(16).padStart(2, '0')}:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}` }],
+      nics: [
+        {
+          kind: 1,
+          source: 'default',
+          model: 1,
+          mac: `52:54:00:${(host & 0xff).toString(16).padStart(2, '0')}:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}`,
+        },
+      ],
       bootOrder: [1],
       vnc: false,
       description: 'a FakeAgent VM',

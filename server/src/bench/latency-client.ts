@@ -12,13 +12,19 @@ const agent = new Agent({ keepAlive: true, maxSockets: 1, ca: readFileSync(caFil
 function get(): Promise<{ ms: number; bytes: number; status: number }> {
   const t = process.hrtime.bigint();
   return new Promise((resolve, reject) => {
-    const req = request(new URL(path, base), { agent, headers: { Cookie: cookie, 'Accept-Encoding': 'gzip' } }, (res) => {
-      let bytes = 0;
-      const body = res.headers['content-encoding'] === 'gzip' ? res.pipe(createGunzip()) : res;
-      body.on('data', (c: Buffer) => (bytes += c.length));
-      body.on('end', () => resolve({ ms: Number(process.hrtime.bigint() - t) / 1e6, bytes, status: res.statusCode ?? 0 }));
-      body.on('error', reject);
-    });
+    const req = request(
+      new URL(path, base),
+      { agent, headers: { Cookie: cookie, 'Accept-Encoding': 'gzip' } },
+      (res) => {
+        let bytes = 0;
+        const body = res.headers['content-encoding'] === 'gzip' ? res.pipe(createGunzip()) : res;
+        body.on('data', (c: Buffer) => (bytes += c.length));
+        body.on('end', () =>
+          resolve({ ms: Number(process.hrtime.bigint() - t) / 1e6, bytes, status: res.statusCode ?? 0 }),
+        );
+        body.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -34,5 +40,7 @@ for (let i = 0; i < samples; i++) {
   bytes = r.bytes;
 }
 times.sort((a, b) => a - b);
-process.stdout.write(`${JSON.stringify({ p50: times[Math.floor(samples * 0.5)], p95: times[Math.floor(samples * 0.95)], bytes })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ p50: times[Math.floor(samples * 0.5)], p95: times[Math.floor(samples * 0.95)], bytes })}\n`,
+);
 agent.destroy();

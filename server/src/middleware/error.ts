@@ -17,7 +17,11 @@ export async function errorMiddleware(ctx: Context, next: Next): Promise<void> {
     if (e.status === 401) ctx.set('WWW-Authenticate', 'Bearer realm="quantix"');
     if (e.retryAfter) ctx.set('Retry-After', String(e.retryAfter));
     if (e.status >= 500 && !(err instanceof HttpError)) {
-      log.error('request failed', { method: ctx.method, path: ctx.path, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+      log.error('request failed', {
+        method: ctx.method,
+        path: ctx.path,
+        error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+      });
     }
   }
 }

@@ -57,8 +57,7 @@ export type ObjectOf<P extends Props> = Simplify<
   { [K in RequiredKeys<P>]: Infer<P[K]> } & { [K in OptionalKeys<P>]?: Infer<P[K]> }
 >;
 
-export const obj = <P extends Props>(props: P, opts: Opts = {}): Schema<ObjectOf<P>> =>
-  node('object', opts, { props });
+export const obj = <P extends Props>(props: P, opts: Opts = {}): Schema<ObjectOf<P>> => node('object', opts, { props });
 
 /** The property may be absent. */
 export const opt = <T>(s: Schema<T>): Schema<T> & { optional: true } => ({ ...s, optional: true }) as never;

@@ -19,11 +19,16 @@ import { join } from 'node:path';
 
 const GiB = 2 ** 30;
 
-function snapshot(id: string, opts: { free: number; online?: boolean; maintenance?: boolean; pools?: [string, PoolState][]; clusterId?: string }): HostConnection {
+function snapshot(
+  id: string,
+  opts: { free: number; online?: boolean; maintenance?: boolean; pools?: [string, PoolState][]; clusterId?: string },
+): HostConnection {
   return {
     record: { id, name: id, clusterId: opts.clusterId ?? 'c1', maintenance: opts.maintenance ?? false },
     online: opts.online ?? true,
-    pools: new Map((opts.pools ?? [['data', PoolState.POOL_STATE_ACTIVE]]).map(([n, st]) => [n, { name: n, state: st } as Pool])),
+    pools: new Map(
+      (opts.pools ?? [['data', PoolState.POOL_STATE_ACTIVE]]).map(([n, st]) => [n, { name: n, state: st } as Pool]),
+    ),
     metrics: { memoryTotalBytes: 64 * GiB, memoryUsedBytes: 64 * GiB - opts.free },
   } as unknown as HostConnection;
 }
@@ -43,7 +48,14 @@ test('placement picks the eligible host with the most free memory', async (t) =>
     snapshot('other-cluster', { free: 63 * GiB, clusterId: 'c2' }),
   ];
   const pool = { all: () => hosts } as unknown as AgentPool;
-  const svc = new ClusterService(new ClusterRepo(db), new HostRepo(db), new ClusterNetworkRepo(db), pool, new InventoryService(new EventHub()), new EventHub());
+  const svc = new ClusterService(
+    new ClusterRepo(db),
+    new HostRepo(db),
+    new ClusterNetworkRepo(db),
+    pool,
+    new InventoryService(new EventHub()),
+    new EventHub(),
+  );
 
   const p = svc.placement('c1', 'data');
   assert.equal(p.hostId, 'best');
@@ -62,9 +74,13 @@ test('placement picks the eligible host with the most free memory', async (t) =>
     () => svc.placement('c1', 'data', 32 * 1024),
     (e: unknown) => e instanceof HttpError && e.status === 409 && /best: not enough free memory/.test(e.message),
   );
-  svc.networkCheck = (hostId, names) => (hostId === 'best' && names.includes('lan') ? 'network "lan" is not applied here' : '');
+  svc.networkCheck = (hostId, names) =>
+    hostId === 'best' && names.includes('lan') ? 'network "lan" is not applied here' : '';
   assert.equal(svc.placement('c1', 'data', 0, ['lan']).hostId, 'small', 'hosts without the VM networks are skipped');
-  assert.throws(() => svc.placement('nope', 'data'), (e: unknown) => e instanceof HttpError && e.status === 404);
+  assert.throws(
+    () => svc.placement('nope', 'data'),
+    (e: unknown) => e instanceof HttpError && e.status === 404,
+  );
 });
 
 test('a cluster with cluster networks refuses deletion, naming them; without them it goes', async (t) => {
@@ -73,16 +89,31 @@ test('a cluster with cluster networks refuses deletion, naming them; without the
   const db = await Db.open(dir);
   const networks = new ClusterNetworkRepo(db);
   const pool = { all: () => [] } as unknown as AgentPool;
-  const svc = new ClusterService(new ClusterRepo(db), new HostRepo(db), networks, pool, new InventoryService(new EventHub()), new EventHub());
+  const svc = new ClusterService(
+    new ClusterRepo(db),
+    new HostRepo(db),
+    networks,
+    pool,
+    new InventoryService(new EventHub()),
+    new EventHub(),
+  );
   const cluster = await svc.create('qxt-srv-prod');
   for (const name of ['qxt-srv-lan', 'qxt-srv-dmz']) {
-    await networks.add({ clusterId: cluster.id, name, spec: { name, kind: 'nat', subnet: '10.9.8.0/24' }, createdAt: '', hosts: [] });
+    await networks.add({
+      clusterId: cluster.id,
+      name,
+      spec: { name, kind: 'nat', subnet: '10.9.8.0/24' },
+      createdAt: '',
+      hosts: [],
+    });
   }
 
   await assert.rejects(
     svc.remove(cluster.id),
     (e: unknown) =>
-      e instanceof HttpError && e.status === 409 && e.message === 'cluster qxt-srv-prod still has cluster networks (qxt-srv-lan, qxt-srv-dmz): delete them first',
+      e instanceof HttpError &&
+      e.status === 409 &&
+      e.message === 'cluster qxt-srv-prod still has cluster networks (qxt-srv-lan, qxt-srv-dmz): delete them first',
   );
   assert.equal(svc.get(cluster.id).name, 'qxt-srv-prod', 'the cluster is still there');
   assert.equal(networks.list(cluster.id).length, 2, 'and so are its networks');
@@ -90,5 +121,8 @@ test('a cluster with cluster networks refuses deletion, naming them; without the
   await networks.remove(cluster.id, 'qxt-srv-lan');
   await networks.remove(cluster.id, 'qxt-srv-dmz');
   await svc.remove(cluster.id);
-  assert.throws(() => svc.get(cluster.id), (e: unknown) => e instanceof HttpError && e.status === 404);
+  assert.throws(
+    () => svc.get(cluster.id),
+    (e: unknown) => e instanceof HttpError && e.status === 404,
+  );
 });

@@ -87,7 +87,12 @@ export class ClusterService {
   }
 
   /** Candidates ranked; the first eligible one wins. 409 when none is eligible. */
-  placement(clusterId: string | undefined, poolName: string, memoryMib = 0, networks: readonly string[] = []): PlacementDto {
+  placement(
+    clusterId: string | undefined,
+    poolName: string,
+    memoryMib = 0,
+    networks: readonly string[] = [],
+  ): PlacementDto {
     if (clusterId) this.record(clusterId);
     const conns = this.pool.all().filter((c) => !clusterId || c.record.clusterId === clusterId);
     const candidates = conns
@@ -130,7 +135,15 @@ export class ClusterService {
   }
 
   private dto(c: ClusterRecord): ClusterDto {
-    return { id: c.id, name: c.name, hostIds: this.hosts.list().filter((h) => h.clusterId === c.id).map((h) => h.id), createdAt: c.createdAt };
+    return {
+      id: c.id,
+      name: c.name,
+      hostIds: this.hosts
+        .list()
+        .filter((h) => h.clusterId === c.id)
+        .map((h) => h.id),
+      createdAt: c.createdAt,
+    };
   }
 
   private changed(c: ClusterRecord): ClusterDto {

@@ -7,7 +7,18 @@ import type { HostMetricsDto } from '../dto/hosts.js';
 import type { HostInterfaceDto, NetworkDto } from '../dto/networks.js';
 import type { PoolDto, VolumeDto } from '../dto/storage.js';
 import type { SnapshotDto, VmDto, VmStatsDto } from '../dto/vms.js';
-import { bootDevice, diskBus, firmware, networkKind, nicKind, nicModel, poolKind, poolState, vmState, volumeFormat } from './proto-enums.js';
+import {
+  bootDevice,
+  diskBus,
+  firmware,
+  networkKind,
+  nicKind,
+  nicModel,
+  poolKind,
+  poolState,
+  vmState,
+  volumeFormat,
+} from './proto-enums.js';
 
 const iso = (ms: number) => (ms > 0 ? new Date(ms).toISOString() : null);
 
@@ -20,7 +31,12 @@ export function specFields(s: VmSpec) {
     machine: s.machine,
     disks: s.disks.map((d) => ({ pool: d.pool, volume: d.volume, bus: diskBus.str(d.bus), readonly: d.readonly })),
     cdroms: s.cdroms.map((c) => ({ pool: c.pool, volume: c.volume, bus: diskBus.str(c.bus) })),
-    nics: s.nics.map((n) => ({ kind: nicKind.str(n.kind), source: n.source, model: nicModel.str(n.model), mac: n.mac })),
+    nics: s.nics.map((n) => ({
+      kind: nicKind.str(n.kind),
+      source: n.source,
+      model: nicModel.str(n.model),
+      mac: n.mac,
+    })),
     bootOrder: s.bootOrder.map((b) => bootDevice.str(b)),
   };
 }
@@ -38,7 +54,11 @@ export function toVmStatsDto(s: VmStats): VmStatsDto {
   };
 }
 
-export function toVmDto(vm: Vm, host: { id: string; name: string; online: boolean }, stats: VmStats | undefined): VmDto {
+export function toVmDto(
+  vm: Vm,
+  host: { id: string; name: string; online: boolean },
+  stats: VmStats | undefined,
+): VmDto {
   const s = vm.spec!;
   return {
     id: s.uuid,
@@ -63,7 +83,14 @@ export function toVmDto(vm: Vm, host: { id: string; name: string; online: boolea
 }
 
 export function toSnapshotDto(s: Snapshot): SnapshotDto {
-  return { name: s.name, description: s.description, createdAt: iso(s.createdMs), state: vmState.str(s.state), current: s.current, parent: s.parent };
+  return {
+    name: s.name,
+    description: s.description,
+    createdAt: iso(s.createdMs),
+    state: vmState.str(s.state),
+    current: s.current,
+    parent: s.parent,
+  };
 }
 
 export function toPoolDto(p: Pool, host: { id: string; name: string }): PoolDto {

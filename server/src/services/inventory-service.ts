@@ -129,12 +129,15 @@ export class InventoryService implements ConnectionListener {
     if (this.events.listenerCount('event') === 0) return;
     this.events.publish(
       'pool',
-      pool ? { hostId: c.record.id, pool: toPoolDto(pool, { id: c.record.id, name: c.record.name }) } : { hostId: c.record.id, name, removed: true },
+      pool
+        ? { hostId: c.record.id, pool: toPoolDto(pool, { id: c.record.id, name: c.record.name }) }
+        : { hostId: c.record.id, name, removed: true },
     );
   }
 
   hostMetrics(c: HostConnection, m: HostMetrics): void {
-    if (this.events.listenerCount('event') > 0) this.events.publish('host-metrics', { hostId: c.record.id, metrics: toHostMetricsDto(m) });
+    if (this.events.listenerCount('event') > 0)
+      this.events.publish('host-metrics', { hostId: c.record.id, metrics: toHostMetricsDto(m) });
   }
 
   vmMetrics(c: HostConnection, batch: VmMetricsBatch): void {
@@ -148,7 +151,10 @@ export class InventoryService implements ConnectionListener {
       if (e) e.json = undefined;
     }
     if (this.events.listenerCount('event') > 0) {
-      this.events.publish('vm-metrics', { hostId: c.record.id, stats: batch.stats.map((s) => ({ id: s.uuid, ...toVmStatsDto(s) })) });
+      this.events.publish('vm-metrics', {
+        hostId: c.record.id,
+        stats: batch.stats.map((s) => ({ id: s.uuid, ...toVmStatsDto(s) })),
+      });
     }
   }
 

@@ -17,7 +17,12 @@ test('qxt-srv db: kill -9 during writes loses no acknowledged write', async (t) 
   const port = await freePort();
   const server = await spawnNode(
     'server/src/main.ts',
-    { QX_SERVER_DATA_DIR: dataDir, QX_SERVER_LISTEN: `127.0.0.1:${port}`, QX_ADMIN_PASSWORD: ADMIN_PASSWORD, QX_LOG: 'silent' },
+    {
+      QX_SERVER_DATA_DIR: dataDir,
+      QX_SERVER_LISTEN: `127.0.0.1:${port}`,
+      QX_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      QX_LOG: 'silent',
+    },
     async () => existsSync(join(dataDir, 'tls/self-signed.crt')) && (await listening(port)),
   );
   t.after(() => server.kill('SIGKILL'));
@@ -42,10 +47,15 @@ test('qxt-srv db: kill -9 during writes loses no acknowledged write', async (t) 
   server.proc.kill('SIGKILL');
   stop = true;
   await Promise.all(writers);
-  await new Promise((r) => server.proc.exitCode !== null || server.proc.signalCode ? r(undefined) : server.proc.once('exit', r));
+  await new Promise((r) =>
+    server.proc.exitCode !== null || server.proc.signalCode ? r(undefined) : server.proc.once('exit', r),
+  );
 
   assert.ok(acked.length > 10, `some writes were acknowledged (${acked.length})`);
-  const db = JSON.parse(await readFile(join(dataDir, 'quantix.db.json'), 'utf8')) as { schemaVersion: number; clusters: { name: string }[] };
+  const db = JSON.parse(await readFile(join(dataDir, 'quantix.db.json'), 'utf8')) as {
+    schemaVersion: number;
+    clusters: { name: string }[];
+  };
   assert.equal(db.schemaVersion, SCHEMA_VERSION);
   const stored = new Set(db.clusters.map((c) => c.name));
   const missing = acked.filter((n) => !stored.has(n));

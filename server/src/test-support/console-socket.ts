@@ -25,7 +25,9 @@ export class ConsoleSocket {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url, { ca: opts.ca, headers: { Cookie: opts.cookie }, origin: opts.origin });
       ws.once('open', () => resolve(new ConsoleSocket(ws)));
-      ws.once('unexpected-response', (_req, res) => reject(new Error(`console websocket refused: HTTP ${res.statusCode}`)));
+      ws.once('unexpected-response', (_req, res) =>
+        reject(new Error(`console websocket refused: HTTP ${res.statusCode}`)),
+      );
       ws.once('error', reject);
     });
   }
@@ -41,7 +43,8 @@ export class ConsoleSocket {
   async waitFor(text: string, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!this.out.includes(text)) {
-      if (Date.now() > deadline) throw new Error(`"${text}" did not appear on the console; got:\n${this.out.slice(-2000)}`);
+      if (Date.now() > deadline)
+        throw new Error(`"${text}" did not appear on the console; got:\n${this.out.slice(-2000)}`);
       await new Promise<void>((r) => {
         this.waiters.push(r);
         setTimeout(r, 500);

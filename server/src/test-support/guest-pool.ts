@@ -54,7 +54,11 @@ export async function removeDomain(name: string, uri = 'qemu:///system'): Promis
   await virsh(['undefine', name, '--nvram'], uri).catch(() => virsh(['undefine', name], uri).catch(() => undefined));
 }
 
-export async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

@@ -26,12 +26,22 @@ export interface Child {
 }
 
 /** Starts `node [--import tsx] <entry>` (tsx for a .ts entry) with `env`; resolves once `ready()` is true. */
-export async function spawnNode(entry: string, env: Record<string, string>, ready: () => boolean | Promise<boolean>, opts: { command?: string[] } = {}): Promise<Child> {
-  if (!entry.endsWith('.ts') && !existsSync(`${REPO}/${entry}`)) throw new Error(`${entry} is missing: run \`make build\` first`);
+export async function spawnNode(
+  entry: string,
+  env: Record<string, string>,
+  ready: () => boolean | Promise<boolean>,
+  opts: { command?: string[] } = {},
+): Promise<Child> {
+  if (!entry.endsWith('.ts') && !existsSync(`${REPO}/${entry}`))
+    throw new Error(`${entry} is missing: run \`make build\` first`);
   const loader = entry.endsWith('.ts') ? ['--import', 'tsx'] : [];
   const heapFlags = entry.startsWith('agent/') ? AGENT_HEAP_FLAGS : []; // as the image starts it
   const argv = [...(opts.command ?? []), process.execPath, ...heapFlags, ...loader, `${REPO}/${entry}`];
-  const proc = spawn(argv[0]!, argv.slice(1), { cwd: REPO, env: { ...process.env, QX_LOG: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(argv[0]!, argv.slice(1), {
+    cwd: REPO,
+    env: { ...process.env, QX_LOG: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -58,9 +68,17 @@ export async function spawnNode(entry: string, env: Record<string, string>, read
 }
 
 /** A real agent process on `port` with its own data dir; `built`: agent/dist as the image runs it. */
-export function spawnAgent(dataDir: string, port: number, env: Record<string, string> = {}, opts: { built?: boolean } = {}): Promise<Child> {
-  return spawnNode(opts.built ? 'agent/dist/main.js' : 'agent/src/main.ts', { QX_AGENT_DATA_DIR: dataDir, QX_AGENT_LISTEN: `127.0.0.1:${port}`, ...env }, () =>
-    existsSync(`${dataDir}/join-token`) || existsSync(`${dataDir}/identity/vdc-ca.crt`) ? listening(port) : false,
+export function spawnAgent(
+  dataDir: string,
+  port: number,
+  env: Record<string, string> = {},
+  opts: { built?: boolean } = {},
+): Promise<Child> {
+  return spawnNode(
+    opts.built ? 'agent/dist/main.js' : 'agent/src/main.ts',
+    { QX_AGENT_DATA_DIR: dataDir, QX_AGENT_LISTEN: `127.0.0.1:${port}`, ...env },
+    () =>
+      existsSync(`${dataDir}/join-token`) || existsSync(`${dataDir}/identity/vdc-ca.crt`) ? listening(port) : false,
   );
 }
 

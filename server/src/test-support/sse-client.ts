@@ -26,25 +26,29 @@ export class SseClient {
     const c = new SseClient();
     const credentials = typeof auth === 'string' ? { Cookie: auth } : { Authorization: `Bearer ${auth.bearer}` };
     return new Promise((resolve, reject) => {
-      c.req = request(new URL('/api/v1/events', base), { ca, headers: { ...credentials, Accept: 'text/event-stream' } }, (res) => {
-        if (res.statusCode !== 200) return reject(new Error(`events: HTTP ${res.statusCode}`));
-        let buf = '';
-        res.on('error', () => undefined);
-        res.on('end', () => c.endedNow());
-        res.on('data', (d: Buffer) => {
-          buf += d.toString('utf8');
-          let i: number;
-          while ((i = buf.indexOf('\n\n')) >= 0) {
-            const block = buf.slice(0, i);
-            buf = buf.slice(i + 2);
-            const event = /^event: (.*)$/m.exec(block)?.[1];
-            const data = /^data: (.*)$/m.exec(block)?.[1];
-            if (event && data) c.events.push({ event, data: JSON.parse(data) });
-            for (const m of block.matchAll(/^: ?(.*)$/gm)) c.comments.push(m[1]!);
-          }
-        });
-        resolve(c);
-      });
+      c.req = request(
+        new URL('/api/v1/events', base),
+        { ca, headers: { ...credentials, Accept: 'text/event-stream' } },
+        (res) => {
+          if (res.statusCode !== 200) return reject(new Error(`events: HTTP ${res.statusCode}`));
+          let buf = '';
+          res.on('error', () => undefined);
+          res.on('end', () => c.endedNow());
+          res.on('data', (d: Buffer) => {
+            buf += d.toString('utf8');
+            let i: number;
+            while ((i = buf.indexOf('\n\n')) >= 0) {
+              const block = buf.slice(0, i);
+              buf = buf.slice(i + 2);
+              const event = /^event: (.*)$/m.exec(block)?.[1];
+              const data = /^data: (.*)$/m.exec(block)?.[1];
+              if (event && data) c.events.push({ event, data: JSON.parse(data) });
+              for (const m of block.matchAll(/^: ?(.*)$/gm)) c.comments.push(m[1]!);
+            }
+          });
+          resolve(c);
+        },
+      );
       c.req.on('error', (e) => (c.closed ? undefined : reject(e)));
       c.req.end();
     });

@@ -45,7 +45,12 @@ export function mutationHeaders(): Record<string, string> {
 }
 
 /** Calls `/api/v1${path}` and returns the parsed JSON body (undefined for 204). */
-export async function apiRequest<T>(method: string, path: string, body?: unknown, opts: RequestOptions = {}): Promise<T> {
+export async function apiRequest<T>(
+  method: string,
+  path: string,
+  body?: unknown,
+  opts: RequestOptions = {},
+): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (MUTATING.has(method)) Object.assign(headers, mutationHeaders());
@@ -115,6 +120,8 @@ export function formError(err: unknown, fields: readonly string[]): string | und
 }
 
 export const apiGet = <T>(path: string, opts?: RequestOptions) => apiRequest<T>('GET', path, undefined, opts);
-export const apiPost = <T>(path: string, body?: unknown, opts?: RequestOptions) => apiRequest<T>('POST', path, body ?? {}, opts);
-export const apiPatch = <T>(path: string, body: unknown, opts?: RequestOptions) => apiRequest<T>('PATCH', path, body, opts);
+export const apiPost = <T>(path: string, body?: unknown, opts?: RequestOptions) =>
+  apiRequest<T>('POST', path, body ?? {}, opts);
+export const apiPatch = <T>(path: string, body: unknown, opts?: RequestOptions) =>
+  apiRequest<T>('PATCH', path, body, opts);
 export const apiDelete = <T>(path: string, opts?: RequestOptions) => apiRequest<T>('DELETE', path, undefined, opts);

@@ -15,10 +15,25 @@ export class QxSparkline extends LitElement {
   }
 
   static override styles = css`
-    :host { display: block; color: var(--qx-accent); }
-    svg { width: 100%; height: 48px; display: block; }
-    .area { fill: currentColor; opacity: 0.15; }
-    .line { fill: none; stroke: currentColor; stroke-width: 1.5; vector-effect: non-scaling-stroke; }
+    :host {
+      display: block;
+      color: var(--qx-accent);
+    }
+    svg {
+      width: 100%;
+      height: 48px;
+      display: block;
+    }
+    .area {
+      fill: currentColor;
+      opacity: 0.15;
+    }
+    .line {
+      fill: none;
+      stroke: currentColor;
+      stroke-width: 1.5;
+      vector-effect: non-scaling-stroke;
+    }
   `;
 
   override render() {
@@ -26,7 +41,9 @@ export class QxSparkline extends LitElement {
     const h = 40;
     const vals = this.values.length > 1 ? this.values : [this.values[0] ?? 0, this.values[0] ?? 0];
     const step = w / (vals.length - 1);
-    const pts = vals.map((v, i) => `${(i * step).toFixed(2)},${(h - (Math.min(v, this.max) / (this.max || 1)) * h).toFixed(2)}`);
+    const pts = vals.map(
+      (v, i) => `${(i * step).toFixed(2)},${(h - (Math.min(v, this.max) / (this.max || 1)) * h).toFixed(2)}`,
+    );
     return html`<svg viewBox="0 0 ${w} ${h}" preserveAspectRatio="none" role="img" aria-label=${this.label}>
       ${svg`<polygon class="area" points="0,${h} ${pts.join(' ')} ${w},${h}"></polygon>
       <polyline class="line" points=${pts.join(' ')}></polyline>`}

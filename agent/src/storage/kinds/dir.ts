@@ -11,8 +11,28 @@ import type { StorageKind } from '../storage-kind.js';
  * Quantix's program and data (the agent's data dir is added from its configuration).
  */
 const FORBIDDEN_TREES = [
-  '/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/libx32', '/proc', '/root', '/run', '/sbin', '/sys', '/usr',
-  '/var/cache', '/var/lib/dpkg', '/var/lib/libvirt', '/var/lib/quantix', '/var/lib/systemd', '/var/log', '/var/run', '/var/spool',
+  '/bin',
+  '/boot',
+  '/dev',
+  '/etc',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libx32',
+  '/proc',
+  '/root',
+  '/run',
+  '/sbin',
+  '/sys',
+  '/usr',
+  '/var/cache',
+  '/var/lib/dpkg',
+  '/var/lib/libvirt',
+  '/var/lib/quantix',
+  '/var/lib/systemd',
+  '/var/log',
+  '/var/run',
+  '/var/spool',
   '/opt/quantix',
 ];
 /** Shared directories whose loose files belong to others: only a directory below them may be a pool. */
@@ -39,7 +59,8 @@ export const dirKind: StorageKind = {
       throw invalidArgument('path', `${input.path} does not exist`);
     }
     if (!(await stat(path)).isDirectory()) throw invalidArgument('path', `${path} is not a directory`);
-    if (FORBIDDEN_EXACT.includes(path)) throw invalidArgument('path', `${path} is shared by other users; use a directory below it`);
+    if (FORBIDDEN_EXACT.includes(path))
+      throw invalidArgument('path', `${path} is shared by other users; use a directory below it`);
     const dataDir = await realpath(env.dataDir).catch(() => env.dataDir);
     for (const tree of [...FORBIDDEN_TREES, dataDir]) {
       if (isInside(path, tree) || isInside(tree, path)) {

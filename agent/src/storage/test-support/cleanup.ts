@@ -13,5 +13,6 @@ export async function releaseStorageUnder(dataDir: string, prefix: string, virsh
   for (const m of (await readMounts()).filter((m) => m.mountPoint.startsWith(dataDir)).reverse()) {
     await unmount(m.mountPoint).catch(() => undefined);
   }
-  for (const d of (await loopList()).filter((d) => d.backFile.startsWith(dataDir))) await loopDetach(d.name).catch(() => undefined);
+  for (const d of (await loopList()).filter((d) => d.backFile.startsWith(dataDir)))
+    await loopDetach(d.name).catch(() => undefined);
 }

@@ -31,12 +31,21 @@ export async function uploadChunks(
   return answer;
 }
 
-export function uploadFile(client: StorageServiceClient, header: UploadVolumeHeader, path: string, chunkBytes = UPLOAD_CHUNK): Promise<Volume> {
+export function uploadFile(
+  client: StorageServiceClient,
+  header: UploadVolumeHeader,
+  path: string,
+  chunkBytes = UPLOAD_CHUNK,
+): Promise<Volume> {
   return uploadChunks(client, header, createReadStream(path, { highWaterMark: chunkBytes }));
 }
 
 /** Downloads `pool/name`; resolves with the byte count and the sha256 of the content. */
-export function downloadDigest(client: StorageServiceClient, pool: string, name: string): Promise<{ bytes: number; sha256: string }> {
+export function downloadDigest(
+  client: StorageServiceClient,
+  pool: string,
+  name: string,
+): Promise<{ bytes: number; sha256: string }> {
   return new Promise((resolve, reject) => {
     const hash = createHash('sha256');
     let bytes = 0;

@@ -42,19 +42,58 @@ export class QxSerialConsole extends LitElement {
     sharedStyles,
     unsafeCSS(xtermCss),
     css`
-      :host { display: flex; flex-direction: column; min-height: 420px; }
-      :host(:fullscreen) { background: #000; padding: 0.5rem; }
-      .bar { display: flex; gap: 0.5rem; align-items: center; margin-bottom: 0.5rem; flex-wrap: wrap; }
-      .bar .spacer { flex: 1; }
-      .term { flex: 1; min-height: 380px; background: #000; padding: 4px; border-radius: var(--qx-radius); }
-      .status { font-size: 0.85rem; }
-      .status.open { color: var(--qx-ok); } .status.error, .status.closed { color: var(--qx-danger); }
-      .off { padding: 2rem; text-align: center; border: 1px dashed var(--qx-border); border-radius: var(--qx-radius); }
+      :host {
+        display: flex;
+        flex-direction: column;
+        min-height: 420px;
+      }
+      :host(:fullscreen) {
+        background: #000;
+        padding: 0.5rem;
+      }
+      .bar {
+        display: flex;
+        gap: 0.5rem;
+        align-items: center;
+        margin-bottom: 0.5rem;
+        flex-wrap: wrap;
+      }
+      .bar .spacer {
+        flex: 1;
+      }
+      .term {
+        flex: 1;
+        min-height: 380px;
+        background: #000;
+        padding: 4px;
+        border-radius: var(--qx-radius);
+      }
+      .status {
+        font-size: 0.85rem;
+      }
+      .status.open {
+        color: var(--qx-ok);
+      }
+      .status.error,
+      .status.closed {
+        color: var(--qx-danger);
+      }
+      .off {
+        padding: 2rem;
+        text-align: center;
+        border: 1px dashed var(--qx-border);
+        border-radius: var(--qx-radius);
+      }
     `,
   ];
 
   override updated(changed: Map<string, unknown>): void {
-    if ((changed.has('unavailable') || changed.has('connectUrl')) && !this.unavailable && this.connectUrl && !this.term) {
+    if (
+      (changed.has('unavailable') || changed.has('connectUrl')) &&
+      !this.unavailable &&
+      this.connectUrl &&
+      !this.term
+    ) {
       this.open();
     }
     if (changed.has('unavailable') && this.unavailable) this.teardown();
@@ -68,7 +107,13 @@ export class QxSerialConsole extends LitElement {
   private open(): void {
     const el = this.renderRoot.querySelector<HTMLElement>('.term');
     if (!el || !this.connectUrl) return;
-    const term = new Terminal({ cursorBlink: true, fontFamily: 'DejaVu Sans Mono, monospace', fontSize: 14, scrollback: 5000, convertEol: false });
+    const term = new Terminal({
+      cursorBlink: true,
+      fontFamily: 'DejaVu Sans Mono, monospace',
+      fontSize: 14,
+      scrollback: 5000,
+      convertEol: false,
+    });
     const fit = new FitAddon();
     term.loadAddon(fit);
     term.open(el);
@@ -146,10 +191,16 @@ export class QxSerialConsole extends LitElement {
   override render() {
     if (this.unavailable) return html`<div class="off" role="status">${this.unavailable}</div>`;
     const text: Record<SocketState, string> = {
-      idle: 'Not connected', connecting: 'Connecting…', open: 'Connected', closed: 'Disconnected', error: 'Connection failed',
+      idle: 'Not connected',
+      connecting: 'Connecting…',
+      open: 'Connected',
+      closed: 'Disconnected',
+      error: 'Connection failed',
     };
     return html`<div class="bar" role="toolbar" aria-label="${this.label} controls">
-        <span class="status ${this.state}" role="status" data-state=${this.state}>${text[this.state]}${this.reason ? `: ${this.reason}` : ''}</span>
+        <span class="status ${this.state}" role="status" data-state=${this.state}
+          >${text[this.state]}${this.reason ? `: ${this.reason}` : ''}</span
+        >
         <span class="spacer"></span>
         <button @click=${this.reconnect} ?disabled=${this.state === 'connecting'}>Reconnect</button>
         <button @click=${this.copy} title="Ctrl+Shift+C">Copy</button>
@@ -158,7 +209,9 @@ export class QxSerialConsole extends LitElement {
         ${this.popoutHref ? html`<button @click=${() => window.open(this.popoutHref, '_blank', 'popup,width=900,height=600')}>Pop out</button>` : nothing}
       </div>
       <div class="term" aria-label=${this.label}></div>
-      <p class="muted" style="font-size:.8rem;margin:.3rem 0 0">The guest's serial line does not learn the window size: run <code>resize</code> in the guest after resizing.</p>`;
+      <p class="muted" style="font-size:.8rem;margin:.3rem 0 0">
+        The guest's serial line does not learn the window size: run <code>resize</code> in the guest after resizing.
+      </p>`;
   }
 }
 customElements.define('qx-serial-console', QxSerialConsole);

@@ -5,20 +5,48 @@ import assert from 'node:assert/strict';
 import { draftToDeploy, draftToRequest, stepOfField, type Draft } from './vm-create-request.js';
 
 const base: Draft = {
-  name: ' web-1 ', placement: 'auto', cores: 2, memoryMib: 256, pool: 'pool1', diskGib: 1, bootKind: 'none', iso: '', image: '', templateId: '',
-  network: '', nicModel: 'e1000', firmware: 'bios', start: true,
+  name: ' web-1 ',
+  placement: 'auto',
+  cores: 2,
+  memoryMib: 256,
+  pool: 'pool1',
+  diskGib: 1,
+  bootKind: 'none',
+  iso: '',
+  image: '',
+  templateId: '',
+  network: '',
+  nicModel: 'e1000',
+  firmware: 'bios',
+  start: true,
 };
 
 test('an empty-disk VM with automatic placement', () => {
   const r = draftToRequest(base);
   assert.deepEqual(r, {
-    name: 'web-1', pool: 'pool1', sockets: 1, cores: 2, memoryMib: 256, firmware: 'bios',
-    disks: [{ pool: 'pool1', sizeBytes: 1024 ** 3 }], cdroms: [], nics: [], bootOrder: ['disk'], start: true,
+    name: 'web-1',
+    pool: 'pool1',
+    sockets: 1,
+    cores: 2,
+    memoryMib: 256,
+    firmware: 'bios',
+    disks: [{ pool: 'pool1', sizeBytes: 1024 ** 3 }],
+    cdroms: [],
+    nics: [],
+    bootOrder: ['disk'],
+    start: true,
   });
 });
 
 test('booting an ISO pins the ISO host, adds the CD-ROM first in boot order; the NIC is a network source', () => {
-  const r = draftToRequest({ ...base, placement: 'cluster:c1', bootKind: 'iso', iso: 'h2|isos|guest.iso', network: 'default', diskGib: 0 });
+  const r = draftToRequest({
+    ...base,
+    placement: 'cluster:c1',
+    bootKind: 'iso',
+    iso: 'h2|isos|guest.iso',
+    network: 'default',
+    diskGib: 0,
+  });
   assert.equal(r.hostId, 'h2');
   assert.equal(r.clusterId, undefined);
   assert.deepEqual(r.cdroms, [{ pool: 'isos', volume: 'guest.iso' }]);
@@ -30,7 +58,10 @@ test('booting an ISO pins the ISO host, adds the CD-ROM first in boot order; the
 test('booting an existing disk image attaches that volume first and pins its host', () => {
   const r = draftToRequest({ ...base, bootKind: 'image', image: 'h3|p2|guest.qcow2', diskGib: 0.5 });
   assert.equal(r.hostId, 'h3');
-  assert.deepEqual(r.disks, [{ pool: 'p2', volume: 'guest.qcow2' }, { pool: 'pool1', sizeBytes: 512 * 1024 ** 2 }]);
+  assert.deepEqual(r.disks, [
+    { pool: 'p2', volume: 'guest.qcow2' },
+    { pool: 'pool1', sizeBytes: 512 * 1024 ** 2 },
+  ]);
   assert.deepEqual(r.bootOrder, ['disk']);
 });
 
@@ -49,8 +80,32 @@ test('server error fields lead to the step that owns them', () => {
 
 test('a template deploy sends the edited vCPUs, keeping the template’s cores per socket when they divide', () => {
   const d = { ...base, bootKind: 'template' as const, templateId: 't1', cores: 6, memoryMib: 512, start: false };
-  assert.deepEqual(draftToDeploy(d, { sockets: 2, cores: 2 }), { name: 'web-1', sockets: 3, cores: 2, memoryMib: 512, start: false });
-  assert.deepEqual(draftToDeploy({ ...d, cores: 4 }, { sockets: 2, cores: 2 }), { name: 'web-1', sockets: 2, cores: 2, memoryMib: 512, start: false });
-  assert.deepEqual(draftToDeploy({ ...d, cores: 5 }, { sockets: 1, cores: 2 }), { name: 'web-1', sockets: 1, cores: 5, memoryMib: 512, start: false });
-  assert.deepEqual(draftToDeploy({ ...d, cores: 3 }, undefined), { name: 'web-1', sockets: 1, cores: 3, memoryMib: 512, start: false });
+  assert.deepEqual(draftToDeploy(d, { sockets: 2, cores: 2 }), {
+    name: 'web-1',
+    sockets: 3,
+    cores: 2,
+    memoryMib: 512,
+    start: false,
+  });
+  assert.deepEqual(draftToDeploy({ ...d, cores: 4 }, { sockets: 2, cores: 2 }), {
+    name: 'web-1',
+    sockets: 2,
+    cores: 2,
+    memoryMib: 512,
+    start: false,
+  });
+  assert.deepEqual(draftToDeploy({ ...d, cores: 5 }, { sockets: 1, cores: 2 }), {
+    name: 'web-1',
+    sockets: 1,
+    cores: 5,
+    memoryMib: 512,
+    start: false,
+  });
+  assert.deepEqual(draftToDeploy({ ...d, cores: 3 }, undefined), {
+    name: 'web-1',
+    sockets: 1,
+    cores: 3,
+    memoryMib: 512,
+    start: false,
+  });
 });
