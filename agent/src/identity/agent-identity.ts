@@ -1,9 +1,10 @@
 // The agent's persistent identity under <dataDir>/identity: host id, TLS key and self-signed
 // certificate (created on first start). The vDC it is joined to: vdc-membership.ts.
-import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
+import { writeFileAtomic } from '@quantix/proto/fs/atomic-file.js';
 import { createSelfSigned, fingerprintOf } from '@quantix/proto/tls/certificates.js';
 
 export interface AgentIdentity {
@@ -21,7 +22,7 @@ export async function loadOrCreateIdentity(dataDir: string): Promise<AgentIdenti
   let hostId = await readOptional(join(dir, 'host-id'));
   if (!hostId) {
     hostId = randomUUID();
-    await writeAtomic(join(dir, 'host-id'), hostId, 0o600);
+    await writeFileAtomic(join(dir, 'host-id'), hostId, 0o600);
   }
   let keyPem = await readOptional(join(dir, 'agent.key'));
   let certPem = await readOptional(join(dir, 'agent.crt'));
@@ -35,8 +36,8 @@ export async function loadOrCreateIdentity(dataDir: string): Promise<AgentIdenti
     });
     keyPem = made.keyPem;
     certPem = made.certPem;
-    await writeAtomic(join(dir, 'agent.key'), keyPem, 0o600);
-    await writeAtomic(join(dir, 'agent.crt'), certPem, 0o644);
+    await writeFileAtomic(join(dir, 'agent.key'), keyPem, 0o600);
+    await writeFileAtomic(join(dir, 'agent.crt'), certPem, 0o644);
   }
   return { hostId: hostId.trim(), keyPem, certPem, fingerprint: fingerprintOf(certPem) };
 }
@@ -55,11 +56,4 @@ async function readOptional(path: string): Promise<string | undefined> {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
   }
-}
-
-/** Write to a temp file then rename: a crash never leaves a half-written file. */
-export async function writeAtomic(path: string, data: string, mode: number): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, data, { mode });
-  await rename(tmp, path);
 }

@@ -4,7 +4,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { writeAtomic } from './agent-identity.js';
+import { writeFileAtomic } from '@quantix/proto/fs/atomic-file.js';
 
 export interface IssuedToken {
   token: string;
@@ -44,8 +44,8 @@ export class JoinToken {
     const raw = randomBytes(15).toString('base64url').replace(/[-_]/g, 'x').slice(0, 20).toLowerCase();
     const issued = { token: `qx-${raw.match(/.{5}/g)!.join('-')}`, expiresAt: new Date(Date.now() + this.lifetimeMs) };
     // Expiry first: a reader never sees the new token with the old token's expiry.
-    await writeAtomic(`${this.file}.expires`, `${issued.expiresAt.toISOString()}\n`, 0o600);
-    await writeAtomic(this.file, `${issued.token}\n`, 0o600);
+    await writeFileAtomic(`${this.file}.expires`, `${issued.expiresAt.toISOString()}\n`, 0o600);
+    await writeFileAtomic(this.file, `${issued.token}\n`, 0o600);
     return issued;
   }
 

@@ -6,7 +6,7 @@ import { X509Certificate } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AgentError, ErrorCode, failedPrecondition, invalidArgument } from '../errors.js';
-import { writeAtomic } from './agent-identity.js';
+import { writeFileAtomic } from '@quantix/proto/fs/atomic-file.js';
 import type { IssuedToken, JoinToken } from './join-token.js';
 
 export interface VdcStatus {
@@ -112,8 +112,8 @@ export class VdcMembership {
     // Taken synchronously, before any await: a second Join racing this one finds the host joined.
     this.set(caPem, vdcId);
     try {
-      await writeAtomic(join(this.dir, 'vdc-ca.crt'), `${caPem.trim()}\n`, 0o644);
-      await writeAtomic(join(this.dir, 'vdc-id'), `${vdcId}\n`, 0o600);
+      await writeFileAtomic(join(this.dir, 'vdc-ca.crt'), `${caPem.trim()}\n`, 0o644);
+      await writeFileAtomic(join(this.dir, 'vdc-id'), `${vdcId}\n`, 0o600);
       await this.joinToken.discard();
     } catch (err) {
       this.set(undefined, '');

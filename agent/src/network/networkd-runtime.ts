@@ -2,8 +2,9 @@
 // runtime .network files for the port and the bridge, written atomically and removed with the
 // bridge, then `networkctl reload`. Without them networkd's DHCP client on the NIC would put the
 // address back on the port at the next lease renewal. File contents: networkd-files.ts.
-import { readdir, readFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '@quantix/proto/fs/atomic-file.js';
 import { run } from '../exec/run.js';
 import { log } from '../log.js';
 import {
@@ -63,12 +64,6 @@ export interface BridgeNetworkdFiles {
   addressing: BridgeAddressing;
 }
 
-async function writeAtomically(dir: string, name: string, text: string): Promise<void> {
-  const tmp = join(dir, `.${name}.tmp`); // networkd reads only *.network
-  await writeFile(tmp, text, { mode: 0o644 });
-  await rename(tmp, join(dir, name));
-}
-
 /** Writes the port's and the bridge's files into `dir`, then has networkd reload. */
 export async function writeBridgeNetworkd(dir: string, f: BridgeNetworkdFiles): Promise<void> {
   const names = networkdFileNames(f.bridge, f.port);
@@ -76,8 +71,8 @@ export async function writeBridgeNetworkd(dir: string, f: BridgeNetworkdFiles): 
   const bridge = bridgeNetworkFile(f.bridge, f.uplink, f.addressing);
   try {
     await mkdir(dir, { recursive: true });
-    await writeAtomically(dir, names.port, port);
-    await writeAtomically(dir, names.bridge, bridge);
+    await writeFileAtomic(join(dir, names.port), port, 0o644);
+    await writeFileAtomic(join(dir, names.bridge), bridge, 0o644);
   } catch (err) {
     throw new Error(`writing networkd files for bridge ${f.bridge} in ${dir} failed: ${(err as Error).message}`, {
       cause: err,

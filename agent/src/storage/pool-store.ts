@@ -3,7 +3,7 @@
 // half-written file. Loading checks every record's shape: the file may have been edited by hand.
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic } from '@quantix/proto/fs/atomic-file.js';
 import type { PoolRecord } from './storage-kind.js';
 
 interface StoreFile {

@@ -7,7 +7,7 @@
 import { lstat, readFile, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { failedPrecondition } from '../errors.js';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic } from '@quantix/proto/fs/atomic-file.js';
 import { KeyedLock } from './keyed-lock.js';
 
 export const VOLUME_FORMATS_FILE = '.qx-volume-formats.json';

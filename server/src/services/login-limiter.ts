@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic } from '@quantix/proto/fs/atomic-file.js';
 import { log } from '../log.js';
 
 const MIN = 60_000;

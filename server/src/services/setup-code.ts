@@ -4,7 +4,7 @@
 import { randomInt, timingSafeEqual } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic } from '@quantix/proto/fs/atomic-file.js';
 import { log } from '../log.js';
 
 export const SETUP_CODE_FILE = 'setup-code';

@@ -4,7 +4,7 @@
 // aside (<file>.corrupt-<time>) and the last good copy is used, with the problem kept in `problem`.
 import { readFile, rename, stat } from 'node:fs/promises';
 import type { Adapter } from 'lowdb';
-import { writeFileAtomic } from '../services/atomic-file.js';
+import { writeFileAtomic } from '@quantix/proto/fs/atomic-file.js';
 import { log } from '../log.js';
 
 export class DbFile<T> implements Adapter<T> {

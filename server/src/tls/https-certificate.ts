@@ -3,10 +3,11 @@
 // addresses, generated on first start and again whenever those names change. Each pair lives in one
 // file, <name>.pem (key then certificate), replaced atomically, so no reader ever sees a certificate
 // with another key; <name>.crt is a copy of the certificate alone for clients and the status screen.
-import { open, readFile, rename, rm, mkdir } from 'node:fs/promises';
+import { readFile, rm, mkdir } from 'node:fs/promises';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { writeFileAtomic } from '@quantix/proto/fs/atomic-file.js';
 import { createSelfSigned } from '@quantix/proto/tls/certificates.js';
 import type { CertificateDto } from '../dto/system.js';
 import { badRequest } from '../errors.js';
@@ -141,7 +142,7 @@ export class HttpsCertificate {
     if (kc && matches(kc)) {
       // The certificate copy may lag the pair after a crash between the two renames.
       if ((await readFile(path('crt'), 'utf8').catch(() => '')) !== kc.certPem)
-        await writeAtomic(path('crt'), kc.certPem, 0o644);
+        await writeFileAtomic(path('crt'), kc.certPem, 0o644);
       return kc;
     }
     log.error('HTTPS certificate: not a key and its certificate; ignored', { file: path('pem') });
@@ -153,8 +154,8 @@ export class HttpsCertificate {
    * separate key file (dropped by hand) is superseded and removed.
    */
   private async write(name: string, kc: KeyCert): Promise<void> {
-    await writeAtomic(join(this.dir, `${name}.pem`), `${kc.keyPem.trimEnd()}\n${kc.certPem}`, 0o600);
-    await writeAtomic(join(this.dir, `${name}.crt`), kc.certPem, 0o644);
+    await writeFileAtomic(join(this.dir, `${name}.pem`), `${kc.keyPem.trimEnd()}\n${kc.certPem}`, 0o600);
+    await writeFileAtomic(join(this.dir, `${name}.crt`), kc.certPem, 0o644);
     await rm(join(this.dir, `${name}.key`), { force: true });
   }
 }
@@ -182,26 +183,6 @@ function matches(kc: KeyCert): boolean {
     return new X509Certificate(kc.certPem).checkPrivateKey(createPrivateKey(kc.keyPem));
   } catch {
     return false;
-  }
-}
-
-/** Temp file, fsync, rename, directory fsync: the file is whole, old or new, also after a power cut. */
-async function writeAtomic(path: string, text: string, mode: number): Promise<void> {
-  const tmp = `${path}.tmp`;
-  const f = await open(tmp, 'w', mode);
-  try {
-    await f.writeFile(text);
-    await f.chmod(mode);
-    await f.sync();
-  } finally {
-    await f.close();
-  }
-  await rename(tmp, path);
-  const dir = await open(join(path, '..'), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
   }
 }
 
