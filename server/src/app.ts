@@ -28,6 +28,7 @@ import { clusterNetworkHandlers } from './routes/cluster-networks.js';
 import { templateHandlers } from './routes/templates.js';
 import { systemHandlers } from './routes/system.js';
 import { uploadHandlers } from './routes/uploads.js';
+import { eventHandlers } from './routes/events.js';
 
 export interface App {
   koa: Koa;
@@ -46,6 +47,7 @@ export function createApp(s: Services): App {
     ...bindable(clusterNetworkHandlers(s)),
     ...bindable(templateHandlers(s)),
     ...bindable(uploadHandlers(s)),
+    ...bindable(eventHandlers(s)),
   };
   const router = new Router();
   for (const op of operations) {

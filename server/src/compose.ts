@@ -25,6 +25,9 @@ import { ClusterNetworkService } from './services/cluster-network-service.js';
 import { ClusterNetworkRepo } from './store/cluster-network-repo.js';
 import { TemplateService } from './services/template-service.js';
 import { MetricsService } from './services/metrics-service.js';
+import { EventLogService } from './services/event-log-service.js';
+import { Notifier } from './services/notifier.js';
+import { EventRepo } from './store/event-repo.js';
 import { TicketStore } from './console/ticket-store.js';
 import { HttpsCertificate } from './tls/https-certificate.js';
 import { log } from './log.js';
@@ -48,6 +51,8 @@ export interface Services {
   clusterNetworks: ClusterNetworkService;
   templates: TemplateService;
   metrics: MetricsService;
+  eventLog: EventLogService;
+  notifier: Notifier;
   tickets: TicketStore;
   certificate: HttpsCertificate;
   /** Connects to the joined hosts and joins the local agent (in the background). */
@@ -59,6 +64,10 @@ export interface Services {
 export async function createServices(config: ServerConfig): Promise<Services> {
   const db = await Db.open(config.dataDir);
   const events = new EventHub();
+  // Listens to the hub from the start, so that failed tasks and host changes are all seen.
+  const eventLog = new EventLogService(await EventRepo.open(config.dataDir), events);
+  const notifier = new Notifier(db);
+  eventLog.onEvent = (e) => notifier.notify(e);
   const hostRepo = new HostRepo(db);
   const clusterRepo = new ClusterRepo(db);
   const vdc = await ensureVdcIdentity(new VdcRepo(db));
@@ -108,6 +117,8 @@ export async function createServices(config: ServerConfig): Promise<Services> {
     templates: new TemplateService(new TemplateRepo(db), pool, tasks, events, uploads),
     uploads,
     metrics: new MetricsService(pool, tasks),
+    eventLog,
+    notifier,
     tickets: new TicketStore(),
     certificate: await HttpsCertificate.load(config.dataDir),
     start() {
@@ -118,6 +129,7 @@ export async function createServices(config: ServerConfig): Promise<Services> {
     stop() {
       abort.abort();
       pool.stop();
+      notifier.stop();
     },
   };
 }

@@ -14,6 +14,7 @@ import { clusterNetworkOperations } from './dto/cluster-networks.js';
 import { templateOperations } from './dto/templates.js';
 import { taskOperations } from './dto/tasks.js';
 import { uploadOperations } from './dto/uploads.js';
+import { eventOperations } from './dto/events.js';
 import { SSE_EVENTS, socketEndpoints, systemOperations } from './dto/system.js';
 
 export const operations: readonly Operation[] = [
@@ -28,6 +29,7 @@ export const operations: readonly Operation[] = [
   ...templateOperations,
   ...taskOperations,
   ...uploadOperations,
+  ...eventOperations,
 ];
 
 export const sockets: readonly SocketEndpoint[] = socketEndpoints;

@@ -64,6 +64,7 @@ export const SSE_EVENTS = {
   template: 'TemplateDto on create/update; {id, removed: true} on delete',
   cluster: 'ClusterDto on create/update; {id, removed: true} on delete',
   'cluster-network': 'ClusterNetworkDto when it or a host status changes; {clusterId, name, removed: true} on delete',
+  event: 'EventDto when an event is recorded (the events log, GET /api/v1/event-log)',
 } as const;
 
 export const systemOperations = [

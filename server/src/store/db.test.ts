@@ -89,8 +89,9 @@ const version1 = {
 test('qxt-srv db: a schema 1 file is migrated to the current schema', async (t) => {
   const { dir, file } = await dataDirWith(t, version1);
   const db = await Db.open(dir);
-  assert.equal(SCHEMA_VERSION, 3);
+  assert.equal(SCHEMA_VERSION, 4);
   assert.equal(db.data.schemaVersion, SCHEMA_VERSION);
+  assert.deepEqual(db.data.notifications, { webhooks: [] }, 'no webhook is configured by the migration');
   assert.deepEqual(
     db.data.clusterNetworks.map((n) => `${n.clusterId}/${n.name}`),
     ['c1/lan'],
@@ -181,9 +182,9 @@ test('qxt-srv db: schema 3 moves every audit entry and task out of the file into
   await importHistory(dir, { audit: audit.slice(0, 100), tasks: [] });
 
   const db = await Db.open(dir);
-  assert.equal(db.data.schemaVersion, 3);
+  assert.equal(db.data.schemaVersion, SCHEMA_VERSION);
   const onDisk = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
-  assert.equal(onDisk.schemaVersion, 3);
+  assert.equal(onDisk.schemaVersion, SCHEMA_VERSION);
   assert.ok(!('audit' in onDisk) && !('tasks' in onDisk), 'the db file keeps only the configuration');
 
   const auditRepo = await AuditRepo.open(dir);

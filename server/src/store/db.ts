@@ -8,7 +8,7 @@ import type { AuditRecord, DbData, TaskRecord } from './records.js';
 import { DbFile } from './db-file.js';
 import { importHistory } from './log-repo.js';
 
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** Migrations from version N-1 to N, applied in order to older files. */
 const migrations: Record<number, (data: Record<string, unknown>, dataDir: string) => void | Promise<void>> = {
@@ -38,6 +38,10 @@ const migrations: Record<number, (data: Record<string, unknown>, dataDir: string
     delete data.audit;
     delete data.tasks;
   },
+  4: (data) => {
+    // Webhook notifications of events (none configured).
+    data.notifications ??= { webhooks: [] };
+  },
 };
 
 function emptyDb(): DbData {
@@ -51,6 +55,7 @@ function emptyDb(): DbData {
     clusters: [],
     clusterNetworks: [],
     templates: [],
+    notifications: { webhooks: [] },
   };
 }
 

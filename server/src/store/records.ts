@@ -1,6 +1,7 @@
 // Stored shapes (*Record): what the server keeps in its db file and history logs. REST shapes
 // live in dto/.
 import type { Role } from '../dto/operation.js';
+import type { EventKind, EventSeverity } from '../dto/events.js';
 import type { TaskStatus } from '../dto/tasks.js';
 import type { CreateNetworkDto } from '../dto/networks.js';
 
@@ -138,4 +139,13 @@ export interface DbData {
   clusters: ClusterRecord[];
   clusterNetworks: ClusterNetworkRecord[];
   templates: TemplateRecord[];
+  notifications: { webhooks: WebhookRecord[] };
+}
+
+/** A webhook notified of events (dto/events.ts); the secret never leaves the server. */
+export interface WebhookRecord {
+  url: string;
+  kinds: EventKind[];
+  minSeverity: EventSeverity;
+  secret: string;
 }

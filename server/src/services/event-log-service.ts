@@ -1,0 +1,160 @@
+// The events log: turns what the server hears on the event hub (VM state changes, hosts going
+// offline/online, tasks failing) into events with a severity, appends them (EventRepo),
+// publishes each as the SSE event "event" and hands it to the webhook notifier.
+import { randomUUID } from 'node:crypto';
+import type { EventDto, EventSeverity } from '../dto/events.js';
+import { EVENT_SEVERITIES } from '../dto/events.js';
+import type { HostDto } from '../dto/hosts.js';
+import type { TaskDto } from '../dto/tasks.js';
+import type { VmDto } from '../dto/vms.js';
+import type { EventRepo } from '../store/event-repo.js';
+import { log } from '../log.js';
+import type { EventHub, EventName } from './event-hub.js';
+
+/** Tasks that stop a VM on purpose: a stop while one ran (or shortly after) is expected. */
+const STOPPING_TASKS = new Set(['vm.shutdown', 'vm.force-off', 'vm.delete', 'vm.reboot', 'vm.reset', 'vm.pause']);
+/** How long after such a task a stop still counts as requested (the state event may lag). */
+const EXPECTED_FOR_MS = 60_000;
+const ACTIVE_STATES = new Set(['running', 'paused', 'blocked', 'shutting-down', 'pmsuspended']);
+
+export interface EventFilter {
+  severity?: EventSeverity;
+  kind?: string;
+  target?: string;
+  since?: string;
+}
+
+export type EventInput = Pick<EventDto, 'severity' | 'kind' | 'message'> & {
+  target: Partial<EventDto['target']> & { type: string; id: string };
+};
+
+export class EventLogService {
+  private readonly vmStates = new Map<string, string>();
+  private readonly hostStatus = new Map<string, string>();
+  /** VM id → until when a stop of it was asked for through the server. */
+  private readonly expectedStops = new Map<string, number>();
+  /** Called with each recorded event (the webhook notifier). */
+  onEvent: ((e: EventDto) => void) | undefined;
+
+  constructor(
+    private readonly repo: EventRepo,
+    private readonly hub: EventHub,
+  ) {
+    hub.on('event', (name, data) => this.observe(name, data));
+  }
+
+  async record(input: EventInput): Promise<EventDto> {
+    const e: EventDto = {
+      id: randomUUID(),
+      at: new Date().toISOString(),
+      severity: input.severity,
+      kind: input.kind,
+      target: { name: '', hostId: '', hostName: '', ...input.target },
+      message: input.message,
+    };
+    try {
+      await this.repo.add(e);
+    } catch (err) {
+      log.error('events log: cannot append', { error: (err as Error).message });
+    }
+    this.hub.publish('event', e);
+    this.onEvent?.(e);
+    return e;
+  }
+
+  list(limit: number, before: string | undefined, f: EventFilter): Promise<EventDto[]> {
+    const min = f.severity ? EVENT_SEVERITIES.indexOf(f.severity) : 0;
+    const needle = f.target?.toLowerCase();
+    const since = f.since ? Date.parse(f.since) : undefined;
+    return this.repo.page(
+      limit,
+      (e) =>
+        EVENT_SEVERITIES.indexOf(e.severity) >= min &&
+        (!f.kind || e.kind === f.kind) &&
+        (since === undefined || Date.parse(e.at) >= since) &&
+        (!needle ||
+          e.target.id.toLowerCase().includes(needle) ||
+          e.target.name.toLowerCase().includes(needle) ||
+          e.target.hostName.toLowerCase().includes(needle)),
+      before,
+    );
+  }
+
+  private observe(name: EventName, data: unknown): void {
+    if (name === 'task') this.onTask(data as TaskDto);
+    else if (name === 'vm') this.onVm(data as VmDto | { id: string; removed: true });
+    else if (name === 'host') this.onHost(data as HostDto | { id: string; removed: true });
+  }
+
+  private onTask(t: TaskDto): void {
+    if (t.target.type === 'vm' && STOPPING_TASKS.has(t.kind)) {
+      this.expectedStops.set(t.target.id, Date.now() + EXPECTED_FOR_MS);
+      if (this.expectedStops.size > 1_000) this.pruneExpected();
+    }
+    if (t.status !== 'failed') return;
+    void this.record({
+      severity: 'error',
+      kind: 'task.failed',
+      target: { type: t.target.type || 'task', id: t.target.id || t.id, name: t.target.name, hostId: t.hostId ?? '' },
+      message: `Task ${t.kind}${t.target.name ? ` on ${t.target.type} ${t.target.name}` : ''} failed: ${t.error ?? 'unknown error'}`,
+    });
+  }
+
+  private onVm(v: VmDto | { id: string; removed: true }): void {
+    if ('removed' in v) {
+      this.vmStates.delete(v.id);
+      return;
+    }
+    const before = this.vmStates.get(v.id);
+    this.vmStates.set(v.id, v.state);
+    // The first sight of a VM (server start, reconnect) and repeats are not changes.
+    if (before === undefined || before === v.state || !v.hostOnline) return;
+    const target = { type: 'vm', id: v.id, name: v.name, hostId: v.hostId, hostName: v.hostName };
+    const stopped = v.state === 'shutoff' || v.state === 'crashed';
+    const expected = (this.expectedStops.get(v.id) ?? 0) > Date.now();
+    if (stopped && ACTIVE_STATES.has(before) && !expected) {
+      const crashed = v.state === 'crashed';
+      void this.record({
+        severity: 'error',
+        kind: crashed ? 'vm.crashed' : 'vm.stopped-unexpectedly',
+        target,
+        message: crashed
+          ? `VM ${v.name} on ${v.hostName} crashed (it was ${before})`
+          : `VM ${v.name} on ${v.hostName} stopped unexpectedly (it was ${before}; no stop was asked for through Quantix)`,
+      });
+      return;
+    }
+    void this.record({
+      severity: 'info',
+      kind: 'vm.state',
+      target,
+      message: `VM ${v.name} on ${v.hostName} is now ${v.state} (it was ${before})`,
+    });
+  }
+
+  private onHost(h: HostDto | { id: string; removed: true }): void {
+    if ('removed' in h) {
+      this.hostStatus.delete(h.id);
+      return;
+    }
+    const before = this.hostStatus.get(h.id);
+    this.hostStatus.set(h.id, h.status);
+    if (before === h.status) return;
+    const target = { type: 'host', id: h.id, name: h.name, hostId: h.id, hostName: h.name };
+    if (h.status === 'offline') {
+      void this.record({
+        severity: 'error',
+        kind: 'host.offline',
+        target,
+        message: `Host ${h.name} is offline${h.statusMessage ? `: ${h.statusMessage}` : ''}`,
+      });
+    } else if (h.status === 'online' && before === 'offline') {
+      void this.record({ severity: 'info', kind: 'host.online', target, message: `Host ${h.name} is back online` });
+    }
+  }
+
+  private pruneExpected(): void {
+    const now = Date.now();
+    for (const [id, until] of this.expectedStops) if (until <= now) this.expectedStops.delete(id);
+  }
+}

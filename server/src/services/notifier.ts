@@ -1,0 +1,163 @@
+// Webhook notifications: each recorded event that a webhook's kinds and minimum severity select
+// is POSTed to it as JSON, signed with HMAC-SHA256 when it has a secret. Deliveries wait in a
+// bounded queue, run one at a time with a 5 s timeout and two retries with backoff; failures
+// are logged only (never turned into events, which would notify again).
+import { createHmac, randomUUID } from 'node:crypto';
+import {
+  EVENT_SEVERITIES,
+  type EventDto,
+  type NotificationsDto,
+  type PutNotificationsDto,
+  type TestNotificationResultDto,
+} from '../dto/events.js';
+import type { Db } from '../store/db.js';
+import type { WebhookRecord } from '../store/records.js';
+import { log } from '../log.js';
+
+const TIMEOUT_MS = 5_000;
+/** Deliveries waiting; past this the oldest is dropped (a dead receiver must not grow memory). */
+const MAX_QUEUE = 200;
+const RETRY_DELAYS_MS = [1_000, 4_000];
+export const SIGNATURE_HEADER = 'X-Quantix-Signature';
+
+interface Delivery {
+  hook: WebhookRecord;
+  event: EventDto;
+}
+
+export class Notifier {
+  private readonly queue: Delivery[] = [];
+  private running = false;
+  private stopped = false;
+
+  constructor(private readonly db: Db) {}
+
+  settings(): NotificationsDto {
+    return {
+      webhooks: this.db.data.notifications.webhooks.map((w) => ({
+        url: w.url,
+        kinds: w.kinds,
+        minSeverity: w.minSeverity,
+        hasSecret: w.secret !== '',
+      })),
+    };
+  }
+
+  /** Replaces the webhooks; a webhook sent without `secret` keeps the one its URL had. */
+  async update(req: PutNotificationsDto): Promise<NotificationsDto> {
+    const old = new Map(this.db.data.notifications.webhooks.map((w) => [w.url, w.secret]));
+    this.db.data.notifications.webhooks = req.webhooks.map((w) => ({
+      url: w.url,
+      kinds: [...new Set(w.kinds)],
+      minSeverity: w.minSeverity,
+      secret: w.secret ?? old.get(w.url) ?? '',
+    }));
+    await this.db.write();
+    return this.settings();
+  }
+
+  /** Queues the event for every webhook that selects it. */
+  notify(event: EventDto): void {
+    if (this.stopped) return;
+    const severity = EVENT_SEVERITIES.indexOf(event.severity);
+    for (const hook of this.db.data.notifications.webhooks) {
+      if (severity < EVENT_SEVERITIES.indexOf(hook.minSeverity)) continue;
+      if (hook.kinds.length && !hook.kinds.includes(event.kind)) continue;
+      if (this.queue.length >= MAX_QUEUE) {
+        const dropped = this.queue.shift()!;
+        log.warn('webhook queue full: dropped the oldest delivery', { url: dropped.hook.url, event: dropped.event.id });
+      }
+      this.queue.push({ hook, event });
+    }
+    void this.drain();
+  }
+
+  /** Sends a test event to every webhook at once (no retry) and reports each answer. */
+  async test(): Promise<TestNotificationResultDto> {
+    const event: EventDto = {
+      id: randomUUID(),
+      at: new Date().toISOString(),
+      severity: 'info',
+      kind: 'notification.test',
+      target: { type: 'system', id: '', name: '', hostId: '', hostName: '' },
+      message: 'A test notification from Quantix-vDC',
+    };
+    const results = await Promise.all(
+      this.db.data.notifications.webhooks.map(async (hook) => {
+        try {
+          const status = await send(hook, event);
+          return { url: hook.url, ok: status >= 200 && status < 300, status, error: '' };
+        } catch (err) {
+          return { url: hook.url, ok: false, status: 0, error: reason(err) };
+        }
+      }),
+    );
+    return { results };
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.queue.length = 0;
+  }
+
+  private async drain(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      for (let d = this.queue.shift(); d && !this.stopped; d = this.queue.shift()) await this.deliver(d);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async deliver({ hook, event }: Delivery): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      let problem: string;
+      try {
+        const status = await send(hook, event);
+        if (status >= 200 && status < 300) return;
+        problem = `HTTP ${status}`;
+      } catch (err) {
+        problem = reason(err);
+      }
+      const delay = RETRY_DELAYS_MS[attempt];
+      if (delay === undefined || this.stopped) {
+        log.warn('webhook delivery failed', { url: hook.url, event: event.id, attempts: attempt + 1, error: problem });
+        return;
+      }
+      await new Promise((r) => setTimeout(r, delay).unref());
+    }
+  }
+}
+
+/** POSTs `{event}`; returns the status (redirects are not followed: the admin set the URL). */
+async function send(hook: WebhookRecord, event: EventDto): Promise<number> {
+  const body = JSON.stringify({ event });
+  const headers: Record<string, string> = {
+    'Content-Type': 'application/json',
+    'User-Agent': 'Quantix-vDC',
+    'X-Quantix-Event': event.kind,
+  };
+  if (hook.secret) headers[SIGNATURE_HEADER] = `sha256=${signature(hook.secret, body)}`;
+  const res = await fetch(hook.url, {
+    method: 'POST',
+    headers,
+    body,
+    redirect: 'manual',
+    signal: AbortSignal.timeout(TIMEOUT_MS),
+  });
+  // The answer's body is not needed: dropped unread so a large one costs nothing.
+  await res.body?.cancel().catch(() => undefined);
+  return res.status;
+}
+
+/** The hex HMAC-SHA256 of the body: a receiver recomputes it with the shared secret. */
+export function signature(secret: string, body: string): string {
+  return createHmac('sha256', secret).update(body).digest('hex');
+}
+
+function reason(err: unknown): string {
+  const e = err as Error & { cause?: Error };
+  if (e?.name === 'TimeoutError') return `no answer within ${TIMEOUT_MS / 1000} s`;
+  return e?.cause?.message ? `${e.message}: ${e.cause.message}` : String(e?.message ?? err);
+}
