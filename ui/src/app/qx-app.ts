@@ -27,9 +27,11 @@ const NAV: { path: string; label: string; admin?: boolean }[] = [
   { path: '/images', label: 'Image library' },
   { path: '/networks', label: 'Networks' },
   { path: '/tasks', label: 'Tasks' },
+  { path: '/events', label: 'Events' },
   { path: '/users', label: 'Users', admin: true },
   { path: '/tokens', label: 'API tokens' },
   { path: '/audit', label: 'Audit log', admin: true },
+  { path: '/notifications', label: 'Notifications', admin: true },
 ];
 
 export class QxApp extends LitElement {

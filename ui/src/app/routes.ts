@@ -74,6 +74,19 @@ export const routes: RouteDef[] = [
     title: 'Networks',
     load: () => import('../pages/networks/qx-network-list.js'),
   },
+  {
+    pattern: '/events',
+    tag: 'qx-events-page',
+    title: 'Events',
+    load: () => import('../pages/events/qx-events-page.js'),
+  },
+  {
+    pattern: '/notifications',
+    tag: 'qx-notifications',
+    title: 'Notifications',
+    admin: true,
+    load: () => import('../pages/admin/qx-notifications.js'),
+  },
   { pattern: '/tasks', tag: 'qx-task-list', title: 'Tasks', load: () => import('../pages/tasks/qx-task-list.js') },
   {
     pattern: '/users',

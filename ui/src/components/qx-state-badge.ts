@@ -23,6 +23,8 @@ const TONE: Record<string, string> = {
   offline: 'danger',
   crashed: 'danger',
   error: 'danger',
+  warning: 'warn',
+  info: 'info',
 };
 
 export class QxStateBadge extends LitElement {
