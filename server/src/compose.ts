@@ -25,6 +25,7 @@ import { ClusterNetworkService } from './services/cluster-network-service.js';
 import { ClusterNetworkRepo } from './store/cluster-network-repo.js';
 import { TemplateService } from './services/template-service.js';
 import { MetricsService } from './services/metrics-service.js';
+import { MetricsHistory } from './services/metrics-history.js';
 import { EventLogService } from './services/event-log-service.js';
 import { Notifier } from './services/notifier.js';
 import { EventRepo } from './store/event-repo.js';
@@ -51,14 +52,16 @@ export interface Services {
   clusterNetworks: ClusterNetworkService;
   templates: TemplateService;
   metrics: MetricsService;
+  /** Host and VM resource history (round-robin series under <dataDir>/metrics). */
+  history: MetricsHistory;
   eventLog: EventLogService;
   notifier: Notifier;
   tickets: TicketStore;
   certificate: HttpsCertificate;
   /** Connects to the joined hosts and joins the local agent (in the background). */
   start(): void;
-  /** Stops background work (agent connections, local join retries). */
-  stop(): void;
+  /** Stops background work (agent connections, local join retries) and writes the metrics history. */
+  stop(): Promise<void>;
 }
 
 export async function createServices(config: ServerConfig): Promise<Services> {
@@ -71,7 +74,10 @@ export async function createServices(config: ServerConfig): Promise<Services> {
   const hostRepo = new HostRepo(db);
   const clusterRepo = new ClusterRepo(db);
   const vdc = await ensureVdcIdentity(new VdcRepo(db));
-  const inventory = new InventoryService(events);
+  const history: MetricsHistory = new MetricsHistory(config.dataDir, config.metricsFlushMs, (uuid: string) =>
+    pool.all().some((c) => c.vms.has(uuid)),
+  );
+  const inventory = new InventoryService(events, history);
   const pool = new AgentPool({ keyPem: vdc.clientKeyPem, certPem: vdc.clientCertPem }, inventory);
   const tasks = new TaskService(await TaskRepo.open(config.dataDir), events);
   await tasks.failInterrupted();
@@ -117,19 +123,22 @@ export async function createServices(config: ServerConfig): Promise<Services> {
     templates: new TemplateService(new TemplateRepo(db), pool, tasks, events, uploads),
     uploads,
     metrics: new MetricsService(pool, tasks),
+    history,
     eventLog,
     notifier,
     tickets: new TicketStore(),
     certificate: await HttpsCertificate.load(config.dataDir),
     start() {
+      history.start();
       hosts.startAll();
       if (config.localAgent)
         void hosts.joinLocalAgent(config.localAgent.address, config.localAgent.dataDir, abort.signal);
     },
-    stop() {
+    async stop() {
       abort.abort();
       pool.stop();
       notifier.stop();
+      await history.stop();
     },
   };
 }

@@ -24,6 +24,8 @@ export interface ServerConfig {
   version: string;
   /** Limits against slow or greedy clients (see ConnectionBounds). */
   bounds: ConnectionBounds;
+  /** Metrics history files are written this often (QX_SERVER_METRICS_FLUSH_INTERVAL, seconds; 300). */
+  metricsFlushMs: number;
 }
 
 /** Timeouts in ms, sizes in bytes; env overrides in seconds / bytes (tests use short ones). */
@@ -78,7 +80,16 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env, cmdline =
     sessionHours: Number(get('QX_SESSION_HOURS', 'sessionHours') ?? 12),
     version: '0.1.0',
     bounds: loadBounds(env),
+    metricsFlushMs: flushInterval(env.QX_SERVER_METRICS_FLUSH_INTERVAL),
   };
+}
+
+function flushInterval(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return 300_000;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 1 || n > 86_400)
+    throw new Error(`QX_SERVER_METRICS_FLUSH_INTERVAL: expected seconds between 1 and 86400, got "${raw}"`);
+  return Math.round(n * 1000);
 }
 
 function loadBounds(env: NodeJS.ProcessEnv): ConnectionBounds {

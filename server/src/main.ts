@@ -19,7 +19,7 @@ log.info('quantix server listening', {
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
     log.info('server stopping', { signal });
-    services.stop();
-    void running.close().then(() => process.exit(0));
+    // The metrics history is written before exiting (the last few minutes of samples).
+    void Promise.all([services.stop(), running.close()]).then(() => process.exit(0));
   });
 }

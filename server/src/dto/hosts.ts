@@ -6,6 +6,7 @@ import type { Operation } from './operation.js';
 import { timestamp } from './common.js';
 import { HOST_STATUSES } from './enums.js';
 import { ConsoleTicketDto } from './vms.js';
+import { HostMetricsHistoryDto, MetricsHistoryQuery } from './metrics-history.js';
 
 export const HostMetricsDto = named(
   'HostMetricsDto',
@@ -281,6 +282,17 @@ export const hostOperations = [
     status: 200,
     response: PlacementDto,
     summary: 'Which host a new VM on pool X would go to, and why the others not',
+  },
+  {
+    id: 'getHostMetricsHistory',
+    method: 'GET',
+    path: '/api/v1/hosts/:id/metrics/history',
+    tag: 'hosts',
+    role: 'viewer',
+    query: MetricsHistoryQuery,
+    status: 200,
+    response: HostMetricsHistoryDto,
+    summary: 'CPU, memory and network history: range=1h (5 s steps), 1d (1 min) or 1y (30 min)',
   },
   {
     id: 'createShellTicket',

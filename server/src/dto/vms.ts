@@ -5,6 +5,7 @@ import type { Infer } from '../schema/schema.js';
 import { leastRole, type Operation } from './operation.js';
 import { objectName, timestamp } from './common.js';
 import { TaskDto } from './tasks.js';
+import { MetricsHistoryQuery, VmMetricsHistoryDto } from './metrics-history.js';
 import { BOOT_DEVICES, DISK_BUSES, FIRMWARES, NIC_KINDS, NIC_MODELS, VM_STATES } from './enums.js';
 
 export const DiskDto = named('DiskDto', obj({ pool: str(), volume: str(), bus: oneOf(DISK_BUSES), readonly: bool() }));
@@ -217,6 +218,14 @@ export const vmOperations = [
     query: ListVmsQuery,
   }),
   vm({ id: 'getVm', method: 'GET', path: `${base}/:id`, summary: 'One VM' }),
+  vm({
+    id: 'getVmMetricsHistory',
+    method: 'GET',
+    path: `${base}/:id/metrics/history`,
+    summary: 'CPU, memory, disk and network history: range=1h (5 s steps), 1d (1 min) or 1y (30 min)',
+    query: MetricsHistoryQuery,
+    response: VmMetricsHistoryDto,
+  }),
   vm({
     id: 'createVm',
     method: 'POST',

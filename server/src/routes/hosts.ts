@@ -7,6 +7,7 @@ export function hostHandlers(s: Services): HandlersOf<typeof hostOperations> {
   return {
     listHosts: () => s.hosts.list(),
     getHost: ({ params }) => s.hosts.get(params.id),
+    getHostMetricsHistory: ({ params, query }) => s.history.hostHistory(s.hosts.get(params.id).id, query.range),
     probeHost: ({ body }) => s.hosts.probe(body.address),
     addHost: ({ body }) => s.hosts.add(body),
     updateHost: ({ params, body }) => s.hosts.update(params.id, body),

@@ -19,6 +19,7 @@ export function vmHandlers(s: Services): HandlersOf<typeof vmOperations> {
       return s.vms.listJson({ hostId: query.hostId, clusterId: query.clusterId }, gzip);
     },
     getVm: ({ params }) => s.vms.get(params.id),
+    getVmMetricsHistory: ({ params, query }) => s.history.vmHistory(s.vms.get(params.id).id, query.range),
     createVm: ({ body, principal }) => s.vms.create(body, principal.label),
     updateVm: ({ params, body }) => s.vms.update(params.id, body),
     startVm: act('start'),

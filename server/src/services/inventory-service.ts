@@ -10,6 +10,7 @@ import type { PoolDto } from '../dto/storage.js';
 import type { VmDto } from '../dto/vms.js';
 import type { ConnectionListener, HostConnection } from '../agents/host-connection.js';
 import type { EventHub } from './event-hub.js';
+import type { MetricsHistory } from './metrics-history.js';
 import { toHostMetricsDto, toPoolDto, toVmDto, toVmStatsDto } from './dto-mapping.js';
 
 const STATS_REFRESH_MS = 30_000;
@@ -27,7 +28,10 @@ export class InventoryService implements ConnectionListener {
   private statsBumpedAt = 0;
   private lastList: { version: number; key: string; body: Buffer; gzip?: Buffer } | undefined;
 
-  constructor(private readonly events: EventHub) {}
+  constructor(
+    private readonly events: EventHub,
+    private readonly history?: MetricsHistory,
+  ) {}
 
   hostDto(c: HostConnection): HostDto {
     const r = c.record;
@@ -117,6 +121,7 @@ export class InventoryService implements ConnectionListener {
     this.version++;
     if (!vm) {
       this.vms.delete(uuid);
+      this.history?.vmDropped(uuid);
       this.events.publish('vm', { id: uuid, hostId: c.record.id, removed: true });
       return;
     }
@@ -136,6 +141,7 @@ export class InventoryService implements ConnectionListener {
   }
 
   hostMetrics(c: HostConnection, m: HostMetrics): void {
+    this.history?.addHost(c.record.id, m);
     if (this.events.listenerCount('event') > 0)
       this.events.publish('host-metrics', { hostId: c.record.id, metrics: toHostMetricsDto(m) });
   }
@@ -147,6 +153,7 @@ export class InventoryService implements ConnectionListener {
       this.version++;
     }
     for (const s of batch.stats) {
+      this.history?.addVm(s);
       const e = this.vms.get(s.uuid);
       if (e) e.json = undefined;
     }

@@ -1,9 +1,11 @@
 // Prometheus text exposition: hosts up, VMs by state, task durations, API latency by operation,
-// refused unauthenticated requests (also logged as one summary line a minute at most).
+// refused unauthenticated requests (also logged as one summary line a minute at most), and the
+// latest resource figures of each online host and VM (resource-metrics.ts).
 import type { AgentPool } from '../agents/agent-pool.js';
 import { log } from '../log.js';
 import type { TaskService } from './task-service.js';
 import { vmState } from './proto-enums.js';
+import { renderResourceMetrics } from './resource-metrics.js';
 
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const SUMMARY_MS = 60_000;
@@ -114,6 +116,7 @@ export class MetricsService {
       lines.push(`quantix_api_request_duration_seconds_sum{${l}} ${h.sum}`);
       lines.push(`quantix_api_request_duration_seconds_count{${l}} ${h.count}`);
     }
+    lines.push(...renderResourceMetrics(this.pool.all()));
     return `${lines.join('\n')}\n`;
   }
 }

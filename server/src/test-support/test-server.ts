@@ -73,7 +73,7 @@ export async function startTestServer(
       return c;
     },
     async stop() {
-      services.stop();
+      await services.stop();
       await running.close();
       if (!opts.dataDir) await rm(dataDir, { recursive: true, force: true });
     },
