@@ -1,4 +1,5 @@
-// Dashboard: hosts up/down, VMs by state, and CPU / memory / storage use with small live charts.
+// Dashboard: hosts up/down, VMs by state, CPU / memory / storage use with small live charts, and
+// each host's resource history (1 hour / 1 day / 1 year; the first few hosts, the rest on their pages).
 import { LitElement, css, html } from 'lit';
 import type { HostDto, HostMetricsDto } from '@dto/hosts.js';
 import type { PoolDto } from '@dto/storage.js';
@@ -12,8 +13,11 @@ import { EventsController } from '../../controllers/events-controller.js';
 import { formatBytes } from '../../app/format.js';
 import { sharedStyles } from '../../components/shared-styles.js';
 import '../../components/qx-sparkline.js';
+import '../../components/qx-metrics-history.js';
 
 const HISTORY = 60;
+/** Hosts whose history charts the dashboard shows (each loads its own series). */
+const HISTORY_HOSTS = 4;
 
 export class QxDashboardPage extends LitElement {
   private hosts = new ResourceController<HostDto[]>(this, fetchHosts);
@@ -159,7 +163,12 @@ export class QxDashboardPage extends LitElement {
             label="Storage use over time"
           ></qx-sparkline>
         </section>
-      </div>`;
+      </div>
+      ${hosts.slice(0, HISTORY_HOSTS).map(
+        (h) =>
+          html`<h2><a href="#/hosts/${encodeURIComponent(h.id)}">${h.name}</a></h2>
+            <qx-metrics-history kind="host" target-id=${h.id} label=${h.name}></qx-metrics-history>`,
+      )}`;
   }
 }
 customElements.define('qx-dashboard-page', QxDashboardPage);

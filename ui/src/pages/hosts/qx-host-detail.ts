@@ -1,4 +1,4 @@
-// Host detail: facts, live CPU/memory charts (host-metrics events), its VMs, maintenance,
+// Host detail: facts, live CPU/memory charts (host-metrics events), resource history, its VMs, maintenance,
 // removal, and the host shell for admins (the terminal chunk loads when the shell opens).
 import { LitElement, html, nothing } from 'lit';
 import type { HostDto, HostMetricsDto } from '@dto/hosts.js';
@@ -15,6 +15,7 @@ import { sharedStyles } from '../../components/shared-styles.js';
 import { errorNotice } from '../../components/status-views.js';
 import '../../components/qx-state-badge.js';
 import '../../components/qx-sparkline.js';
+import '../../components/qx-metrics-history.js';
 
 const HISTORY = 60;
 
@@ -126,6 +127,8 @@ export class QxHostDetail extends LitElement {
           <qx-sparkline .values=${this.mem} label="Memory use of ${h.name}"></qx-sparkline>
         </section>
       </div>
+      <h2>Resource history</h2>
+      <qx-metrics-history kind="host" target-id=${h.id} label=${h.name}></qx-metrics-history>
       <h2>Details</h2>
       <div class="card">
         <dl class="props">

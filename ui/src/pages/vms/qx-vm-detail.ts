@@ -27,6 +27,7 @@ import { formatTime } from '../../app/format.js';
 import { sharedStyles } from '../../components/shared-styles.js';
 import { emptyView } from '../../components/status-views.js';
 import '../../components/qx-state-badge.js';
+import '../../components/qx-metrics-history.js';
 import './qx-vm-snapshots.js';
 import './qx-vm-settings.js';
 
@@ -199,38 +200,38 @@ export class QxVmDetail extends LitElement {
     switch (this.tab) {
       case 'summary':
         return html`<div class="card">
-          <dl class="props">
-            <dt>State</dt>
-            <dd><qx-state-badge .state=${vm.state}></qx-state-badge></dd>
-            <dt>Host</dt>
-            <dd>
-              <a href="#/hosts/${encodeURIComponent(vm.hostId)}">${vm.hostName}</a
-              >${vm.hostOnline ? '' : html` <span class="error">(offline: state is the last known one)</span>`}
-            </dd>
-            <dt>vCPUs</dt>
-            <dd>${vmCpuCount(vm)} (${vm.sockets} socket × ${vm.cores} core)</dd>
-            <dt>Memory</dt>
-            <dd>${vm.memoryMib} MiB</dd>
-            <dt>Firmware</dt>
-            <dd>${vm.firmware.toUpperCase()}</dd>
-            <dt>IP addresses</dt>
-            <dd class="mono" data-testid="vm-ips">${vm.ipAddresses.join(', ') || '—'}</dd>
-            <dt>Disks</dt>
-            <dd>${vm.disks.length} disk(s), ${vm.cdroms.length} CD-ROM(s)</dd>
-            <dt>Boot order</dt>
-            <dd>${vm.bootOrder.join(', ') || '—'}</dd>
-            <dt>CPU use</dt>
-            <dd>${vm.stats ? `${Math.round(vm.stats.cpuPercent)}%` : '—'}</dd>
-            <dt>State since</dt>
-            <dd>${formatTime(vm.stateChangedAt ?? undefined)}</dd>
-            ${
-              vm.description
-                ? html`<dt>Description</dt>
-                    <dd>${vm.description}</dd>`
-                : nothing
-            }
-          </dl>
-        </div>`;
+            <dl class="props">
+              <dt>State</dt>
+              <dd><qx-state-badge .state=${vm.state}></qx-state-badge></dd>
+              <dt>Host</dt>
+              <dd>
+                <a href="#/hosts/${encodeURIComponent(vm.hostId)}">${vm.hostName}</a
+                >${vm.hostOnline ? '' : html` <span class="error">(offline: state is the last known one)</span>`}
+              </dd>
+              <dt>vCPUs</dt>
+              <dd>${vmCpuCount(vm)} (${vm.sockets} socket × ${vm.cores} core)</dd>
+              <dt>Memory</dt>
+              <dd>${vm.memoryMib} MiB</dd>
+              <dt>Firmware</dt>
+              <dd>${vm.firmware.toUpperCase()}</dd>
+              <dt>IP addresses</dt>
+              <dd class="mono" data-testid="vm-ips">${vm.ipAddresses.join(', ') || '—'}</dd>
+              <dt>Disks</dt>
+              <dd>${vm.disks.length} disk(s), ${vm.cdroms.length} CD-ROM(s)</dd>
+              <dt>Boot order</dt>
+              <dd>${vm.bootOrder.join(', ') || '—'}</dd>
+              <dt>State since</dt>
+              <dd>${formatTime(vm.stateChangedAt ?? undefined)}</dd>
+              ${
+                vm.description
+                  ? html`<dt>Description</dt>
+                      <dd>${vm.description}</dd>`
+                  : nothing
+              }
+            </dl>
+          </div>
+          <h2>Resources</h2>
+          <qx-metrics-history kind="vm" target-id=${vm.id} label=${vm.name}></qx-metrics-history>`;
       case 'console':
         return this.renderConsole(vm);
       case 'snapshots':
