@@ -1,7 +1,7 @@
 // The events log with a real agent process and libvirt: a VM stopped through the vDC is an info
 // event, the same VM killed from outside (virsh destroy) is an error event in GET /event-log,
 // on SSE and at a loopback webhook with a valid HMAC signature; "send test" reaches the webhook;
-// the agent killed → a host-offline event; events survive a server restart. A viewer reads events
+// a failed task is an error event naming its VM; the agent killed → a host-offline event; events survive a server restart. A viewer reads events
 // but cannot change notifications (403); a webhook URL that is not http(s) is a 400 naming it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -151,6 +151,16 @@ test('qxt-srv events: VM killed from outside, host offline, webhook signed, kept
   assert.equal(tested.status, 200, tested.text);
   assert.deepEqual(tested.json.results, [{ url: receiver.url, ok: true, status: 200, error: '' }]);
   assert.ok(receiver.received.some((r) => r.headers['x-quantix-event'] === 'notification.test'));
+
+  // A task that fails (shutting down a VM that is off) is an error event naming the VM.
+  const shutdown = await api.request<TaskDto>('POST', `/api/v1/vms/${vmId}/shutdown`, { body: {} });
+  assert.equal(shutdown.status, 202, shutdown.text);
+  const failed = await eventually('the failed task in the events log', async () =>
+    (await eventsOf(`kind=task.failed&target=${name}`)).find((e) => e.target.id === vmId),
+  );
+  const failedTask = (await api.request<TaskDto>('GET', `/api/v1/tasks/${shutdown.json.id}`)).json;
+  assert.equal(failedTask.status, 'failed');
+  assert.equal(failed.message, `Task vm.shutdown on vm ${name} failed: ${failedTask.error}`);
 
   // The agent gone: the host goes offline, an error event says so.
   await agent.kill('SIGKILL');
