@@ -113,6 +113,7 @@ export class InventoryService implements ConnectionListener {
 
   hostRemoved(id: string): void {
     this.version++;
+    void this.history?.hostRemoved(id);
     this.invalidateHost(id);
     this.events.publish('host', { id, removed: true });
   }

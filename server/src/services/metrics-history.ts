@@ -110,6 +110,16 @@ export class MetricsHistory {
     return { range, stepSeconds: h.stepSeconds, samples: h.points.map((p) => sample(VM_FIELDS, p)) };
   }
 
+  /** A host removed from the vDC: its series and file go (its VMs' series stay until they are deleted). */
+  hostRemoved(hostId: string): Promise<void> {
+    if (!SAFE_ID.test(hostId)) return this.flushing;
+    this.flushing = this.flushing.then(async () => {
+      this.entries.delete(`host-${hostId}`);
+      await unlink(this.fileOf('host', hostId)).catch(() => undefined);
+    });
+    return this.flushing;
+  }
+
   /** The points of a host's or VM's series for `range`, oldest first, with their step. */
   async history(
     kind: Kind,

@@ -1,5 +1,6 @@
 // The round-robin series: averages per slot in every tier, old slots overwritten when the ring
-// wraps, a byte-exact file round trip, and torn or foreign files refused with the reason.
+// wraps, a byte-exact file round trip, and torn or foreign files refused with the reason; the
+// history files: a torn one reset loudly, a removed host's deleted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -85,4 +86,31 @@ test('a torn history file is reset with a warning naming it, and replaced at the
   assert.match(warning.msg, /metrics history file unreadable/);
   await h.flush();
   assert.equal(RoundRobinSeries.parse(await readFile(file, 'utf8'), 6).points(0, Date.now()).length, 0);
+});
+
+test("host samples become rates in the history; a removed host's file is deleted", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'qxt-rrd-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const h = new MetricsHistory(dir, 60_000, () => false);
+  const now = Date.now();
+  const m = (at: number, rx: number) => ({
+    timestampMs: at,
+    cpuPercent: 50,
+    memoryTotalBytes: 1000,
+    memoryUsedBytes: 400,
+    load1: 1,
+    netRxBytes: rx,
+    netTxBytes: 0,
+  });
+  h.addHost('h1', m(now - 10_000, 1000));
+  h.addHost('h1', m(now - 5000, 6000));
+  const got = await h.hostHistory('h1', '1h');
+  assert.equal(got.samples.length, 1, 'the first sample only sets the counters');
+  assert.equal(got.samples[0]!.netRxBytesPerSecond, 1000);
+  assert.equal(got.samples[0]!.cpuPercent, 50);
+  await h.flush();
+  assert.deepEqual(await h.files(), ['host-h1.rrd']);
+  await h.hostRemoved('h1');
+  assert.deepEqual(await h.files(), []);
+  assert.deepEqual((await h.hostHistory('h1', '1h')).samples, []);
 });
