@@ -1,5 +1,6 @@
 // Resource history of a host or VM (GET …/metrics/history?range=): averages per step, oldest
-// first; 1h at 5 s, 1d at 1 min, 1y at 30 min. Byte figures are rates (bytes per second).
+// first; 1h at 5 s, 1d at 1 min, 1y at 30 min. Byte counters become rates (bytes per second);
+// values are kept as 32-bit floats (7 significant digits).
 import { arr, int, named, num, obj, oneOf } from '../schema/schema.js';
 import type { Infer } from '../schema/schema.js';
 import { timestamp } from './common.js';
