@@ -40,7 +40,15 @@ export class EventLogService {
     private readonly repo: EventRepo,
     private readonly hub: EventHub,
   ) {
-    hub.on('event', (name, data) => this.observe(name, data));
+    // A listener that throws would make the producer's publish() throw: a payload this log cannot
+    // read is logged and skipped, never passed back to whoever published it.
+    hub.on('event', (name, data) => {
+      try {
+        this.observe(name, data);
+      } catch (err) {
+        log.warn('events log: a hub event could not be read', { event: name, error: (err as Error).message });
+      }
+    });
   }
 
   async record(input: EventInput): Promise<EventDto> {
