@@ -6,22 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { buildUi } from './ui-stack.js';
+import { startInProcessUiStack } from './ui-stack.js';
 import { gotoPage, launchChromium } from './ui-browser.js';
-import { freePort, spawnAgent } from '../../server/src/test-support/spawn.js';
-import { ADMIN_PASSWORD, startTestServer } from '../../server/src/test-support/test-server.js';
-import { eventually } from '../../server/src/test-support/guest-pool.js';
-import type { HostDto } from '../../server/src/dto/hosts.js';
+import { ADMIN_PASSWORD } from '../../server/src/test-support/test-server.js';
 
 test('events UI: webhook settings, send test, a host going offline shown live', { timeout: 400_000 }, async (t) => {
-  const uiDir = await mkdtemp(join(tmpdir(), 'qxt-ui-events-'));
-  const agentDir = await mkdtemp(join(tmpdir(), 'qxt-ui-events-agent-'));
-  t.after(() => rm(uiDir, { recursive: true, force: true }));
-  t.after(() => rm(agentDir, { recursive: true, force: true }));
-  await buildUi(uiDir);
   const received: string[] = [];
   const receiver = createServer((req, res) => {
     req.on('data', (d: Buffer) => received.push(d.toString('utf8')));
@@ -30,18 +19,7 @@ test('events UI: webhook settings, send test, a host going offline shown live', 
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   t.after(() => new Promise<void>((r) => receiver.close(() => r())));
   const hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
-  const port = await freePort();
-  const agent = await spawnAgent(agentDir, port);
-  t.after(() => agent.kill('SIGKILL'));
-  const s = await startTestServer({
-    QX_UI_DIR: uiDir,
-    QX_LOCAL_AGENT_ADDRESS: `127.0.0.1:${port}`,
-    QX_LOCAL_AGENT_DATA_DIR: agentDir,
-  });
-  t.after(() => s.stop());
-  const host = await eventually('the local host online', async () =>
-    (await s.admin.request<HostDto[]>('GET', '/api/v1/hosts')).json.find((h) => h.status === 'online'),
-  );
+  const { server: s, agent, host } = await startInProcessUiStack(t, 'events');
 
   const browser = await launchChromium();
   t.after(() => browser.close());

@@ -3,35 +3,14 @@
 // live samples), keep growing with live ones, and the range buttons switch to the day view.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { buildUi } from './ui-stack.js';
+import { startInProcessUiStack } from './ui-stack.js';
 import { gotoPage, launchChromium } from './ui-browser.js';
-import { freePort, spawnAgent } from '../../server/src/test-support/spawn.js';
-import { ADMIN_PASSWORD, startTestServer } from '../../server/src/test-support/test-server.js';
+import { ADMIN_PASSWORD } from '../../server/src/test-support/test-server.js';
 import { eventually } from '../../server/src/test-support/guest-pool.js';
-import type { HostDto } from '../../server/src/dto/hosts.js';
 import type { HostMetricsHistoryDto } from '../../server/src/dto/metrics-history.js';
 
 test('metrics UI: host history charts, kept over a reload, 1 hour / 1 day', { timeout: 400_000 }, async (t) => {
-  const uiDir = await mkdtemp(join(tmpdir(), 'qxt-ui-metrics-'));
-  const agentDir = await mkdtemp(join(tmpdir(), 'qxt-ui-metrics-agent-'));
-  t.after(() => rm(uiDir, { recursive: true, force: true }));
-  t.after(() => rm(agentDir, { recursive: true, force: true }));
-  await buildUi(uiDir);
-  const port = await freePort();
-  const agent = await spawnAgent(agentDir, port);
-  t.after(() => agent.kill('SIGKILL'));
-  const s = await startTestServer({
-    QX_UI_DIR: uiDir,
-    QX_LOCAL_AGENT_ADDRESS: `127.0.0.1:${port}`,
-    QX_LOCAL_AGENT_DATA_DIR: agentDir,
-  });
-  t.after(() => s.stop());
-  const host = await eventually('the local host online', async () =>
-    (await s.admin.request<HostDto[]>('GET', '/api/v1/hosts')).json.find((h) => h.status === 'online'),
-  );
+  const { server: s, host } = await startInProcessUiStack(t, 'metrics');
   const history = () =>
     s.admin.request<HostMetricsHistoryDto>('GET', `/api/v1/hosts/${host.id}/metrics/history?range=1h`);
   await eventually('three samples in the host history', async () => (await history()).json.samples.length >= 3);

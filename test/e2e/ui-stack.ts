@@ -10,6 +10,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../../agent/src/exec/run.js';
 import { readSetupCode } from '../../server/src/services/setup-code.js';
+import type { TestContext } from 'node:test';
+import type { HostDto } from '../../server/src/dto/hosts.js';
+import { spawnAgent, type Child } from '../../server/src/test-support/spawn.js';
+import { startTestServer, type TestServer } from '../../server/src/test-support/test-server.js';
+import { eventually } from '../../server/src/test-support/guest-pool.js';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -136,4 +141,36 @@ export async function startUiStack(opts: { uiDir?: string } = {}): Promise<UiSta
     await new Promise((r) => setTimeout(r, 300));
   }
   return { url, uiDir, setupCode: () => readSetupCode(join(dir, 'server')), logs: () => log.join(''), stop };
+}
+
+/** The UI built, a real agent process and an in-process server serving both, its local host online. */
+export interface InProcessUiStack {
+  server: TestServer;
+  agent: Child;
+  host: HostDto;
+}
+
+/**
+ * For browser tests that also reach into the server's services or kill the agent: like
+ * startUiStack, but the server runs in this process (startTestServer). Cleaned up after `t`.
+ */
+export async function startInProcessUiStack(t: TestContext, name: string): Promise<InProcessUiStack> {
+  const uiDir = await mkdtemp(join(tmpdir(), `qxt-ui-${name}-`));
+  const agentDir = await mkdtemp(join(tmpdir(), `qxt-ui-${name}-agent-`));
+  t.after(() => rm(uiDir, { recursive: true, force: true }));
+  t.after(() => rm(agentDir, { recursive: true, force: true }));
+  await buildUi(uiDir);
+  const port = await freePort();
+  const agent = await spawnAgent(agentDir, port);
+  t.after(() => agent.kill('SIGKILL'));
+  const server = await startTestServer({
+    QX_UI_DIR: uiDir,
+    QX_LOCAL_AGENT_ADDRESS: `127.0.0.1:${port}`,
+    QX_LOCAL_AGENT_DATA_DIR: agentDir,
+  });
+  t.after(() => server.stop());
+  const host = await eventually('the local host online', async () =>
+    (await server.admin.request<HostDto[]>('GET', '/api/v1/hosts')).json.find((h) => h.status === 'online'),
+  );
+  return { server, agent, host };
 }

@@ -49,7 +49,8 @@ export function localAddresses(): string[] {
   ];
 }
 
-async function readOptional(path: string): Promise<string | undefined> {
+/** The file's text, or undefined when it does not exist. */
+export async function readOptional(path: string): Promise<string | undefined> {
   try {
     return await readFile(path, 'utf8');
   } catch (e) {

@@ -3,11 +3,12 @@
 // through here: EnrollService/Join, HostService/Leave, the console's reset (control socket) and
 // `qx agent leave` with the agent stopped.
 import { X509Certificate } from 'node:crypto';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AgentError, ErrorCode, failedPrecondition, invalidArgument } from '../errors.js';
 import { writeFileAtomic } from '@quantix/proto/fs/atomic-file.js';
 import type { IssuedToken, JoinToken } from './join-token.js';
+import { readOptional } from './agent-identity.js';
 
 export interface VdcStatus {
   joined: boolean;
@@ -140,14 +141,5 @@ export class VdcMembership {
     this.caPem = caPem;
     this.vdcId = vdcId;
     if (changed) for (const l of this.listeners) l(caPem);
-  }
-}
-
-async function readOptional(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
   }
 }
