@@ -5,6 +5,11 @@ export interface AgentConfig {
   dataDir: string;
   listenHost: string;
   listenPort: number;
+  /**
+   * gRPC without TLS for the server on this host (QX_AGENT_LOCAL_SOCKET; default
+   * <dataDir>/local/agent.sock, "" = none): 0600 in a 0700 directory, see private-socket.ts.
+   */
+  localSocket: string | undefined;
   libvirtUri: string;
   /** Where the one-time join token is written for the operator (console screen, file). */
   joinTokenFile: string;
@@ -24,12 +29,22 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
     dataDir,
     listenHost: host,
     listenPort: port,
+    localSocket: localSocket(env.QX_AGENT_LOCAL_SOCKET, dataDir),
     libvirtUri: env.QX_LIBVIRT_URI ?? 'qemu:///system',
     joinTokenFile: env.QX_AGENT_JOIN_TOKEN_FILE ?? `${dataDir}/join-token`,
     joinTokenLifetimeMs:
       positiveSeconds(env.QX_AGENT_JOIN_TOKEN_LIFETIME_S ?? '3600', 'QX_AGENT_JOIN_TOKEN_LIFETIME_S') * 1000,
     networkdDir: env.QX_AGENT_NETWORKD_DIR,
   };
+}
+
+function localSocket(value: string | undefined, dataDir: string): string | undefined {
+  if (value === '') return undefined;
+  const path = value ?? `${dataDir}/local/agent.sock`;
+  // sockaddr_un holds 108 bytes with the terminating NUL.
+  if (!path.startsWith('/') || Buffer.byteLength(path) > 107)
+    throw new Error(`QX_AGENT_LOCAL_SOCKET: expected an absolute path of at most 107 bytes, got "${path}"`);
+  return path;
 }
 
 function positiveSeconds(value: string, name: string): number {

@@ -28,6 +28,7 @@ const control = await startControlSocket(config.dataDir, membership);
 void startNetworks({ virsh, bus, config }, config.dataDir);
 log.info('agent listening', {
   address: `${config.listenHost}:${running.port}`,
+  localSocket: running.localSocket,
   fingerprint: identity.fingerprint,
   joined: membership.joined,
   joinTokenFile: config.joinTokenFile,

@@ -8,7 +8,7 @@ data=${QX_DEV_DATA:-$root/build/work/dev-data}
 mkdir -p "$data/agent" "$data/server"
 export QX_AGENT_DATA_DIR=$data/agent QX_AGENT_LISTEN=${QX_AGENT_LISTEN:-127.0.0.1:9443}
 export QX_SERVER_DATA_DIR=$data/server QX_SERVER_LISTEN=${QX_SERVER_LISTEN:-127.0.0.1:8443}
-export QX_LOCAL_AGENT_ADDRESS=$QX_AGENT_LISTEN QX_LOCAL_AGENT_DATA_DIR=$data/agent
+export QX_LOCAL_AGENT_ADDRESS=unix:$data/agent/local/agent.sock QX_LOCAL_AGENT_DATA_DIR=$data/agent
 export QX_UI_DIR=${QX_UI_DIR:-$root/ui/dist}
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }

@@ -12,7 +12,7 @@ export interface ServerConfig {
   httpListen: { host: string; port: number } | undefined;
   /** Built UI (ui/dist); served for every non-API path. */
   uiDir: string;
-  /** The appliance's own agent, joined automatically at start. */
+  /** The appliance's own agent, joined automatically at start; `unix:/path` = its private socket, no TLS. */
   localAgent: { address: string; dataDir: string } | undefined;
   /** First admin password (env QX_ADMIN_PASSWORD or kernel cmdline quantix.admin_password=). */
   adminPassword: string | undefined;
@@ -26,6 +26,8 @@ export interface ServerConfig {
   bounds: ConnectionBounds;
   /** Metrics history files are written this often (QX_SERVER_METRICS_FLUSH_INTERVAL, seconds; 300). */
   metricsFlushMs: number;
+  /** First start: a default pool on the local host (QX_DEFAULT_POOL: off, auto or bytes; off). */
+  defaultPool: 'off' | 'auto' | number;
 }
 
 /** Timeouts in ms, sizes in bytes; env overrides in seconds / bytes (tests use short ones). */
@@ -65,6 +67,8 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env, cmdline =
   const httpListen = httpSetting === 'off' ? undefined : httpSetting;
   const agentAddress = get('QX_LOCAL_AGENT_ADDRESS', 'localAgentAddress');
   const agentDataDir = get('QX_LOCAL_AGENT_DATA_DIR', 'localAgentDataDir');
+  if (agentAddress?.startsWith('unix:') && !agentAddress.startsWith('unix:/'))
+    throw new Error(`QX_LOCAL_AGENT_ADDRESS: expected unix:/absolute/path or host:port, got "${agentAddress}"`);
   return {
     dataDir,
     listenHost,
@@ -81,6 +85,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env, cmdline =
     version: '0.1.0',
     bounds: loadBounds(env),
     metricsFlushMs: flushInterval(env.QX_SERVER_METRICS_FLUSH_INTERVAL),
+    defaultPool: defaultPoolSetting(get('QX_DEFAULT_POOL', 'defaultPool')),
   };
 }
 
@@ -90,6 +95,16 @@ function flushInterval(raw: string | undefined): number {
   if (!Number.isFinite(n) || n < 1 || n > 86_400)
     throw new Error(`QX_SERVER_METRICS_FLUSH_INTERVAL: expected seconds between 1 and 86400, got "${raw}"`);
   return Math.round(n * 1000);
+}
+
+/** The appliance sets `auto` (services/default-pool.ts has the rule); a size in bytes is for tests. */
+function defaultPoolSetting(raw: string | undefined): 'off' | 'auto' | number {
+  if (raw === undefined || raw === '' || raw === 'off') return 'off';
+  if (raw === 'auto') return 'auto';
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 67_108_864)
+    throw new Error(`QX_DEFAULT_POOL: expected off, auto or a size of at least 64 MiB in bytes, got "${raw}"`);
+  return n;
 }
 
 function loadBounds(env: NodeJS.ProcessEnv): ConnectionBounds {

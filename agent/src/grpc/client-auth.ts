@@ -10,10 +10,13 @@ import {
   type ServerInterceptor,
 } from '@grpc/grpc-js';
 import { isIssuedBy } from '@quantix/proto/tls/certificates.js';
+import { agentHostIdOf } from '../identity/agent-certificate.js';
 
 export const OPEN_METHODS = new Set(['/quantix.agent.v1.EnrollService/Join']);
 /** Ends by itself right after it changed the CA: it must get its answer out. */
 const LEAVE_METHOD = '/quantix.agent.v1.HostService/Leave';
+/** The only methods another agent of the vDC (an agent-role certificate) may call. */
+export const AGENT_METHODS = new Set(['/quantix.agent.v1.MigrationService/Tunnel']);
 
 export interface ClientAuth {
   interceptor: ServerInterceptor;
@@ -21,7 +24,14 @@ export interface ClientAuth {
   revokeAll(details: string): void;
 }
 
-export function clientCertificateAuth(getCa: () => X509Certificate | undefined): ClientAuth {
+/**
+ * `peer: 'local-socket'` for the private Unix socket (private-socket.ts): its file modes stand in for
+ * the client certificate; the host must still be joined for anything but Join.
+ */
+export function clientCertificateAuth(
+  getCa: () => X509Certificate | undefined,
+  peer: 'certificate' | 'local-socket' = 'certificate',
+): ClientAuth {
   const admitted = new Set<ServerInterceptingCallInterface>();
   const interceptor: ServerInterceptor = (method, call) =>
     new ServerInterceptingCall(call, {
@@ -37,10 +47,16 @@ export function clientCertificateAuth(getCa: () => X509Certificate | undefined):
                 details: 'this host has not been joined to a vDC yet',
               });
             }
-            if (!raw || !isIssuedBy(new X509Certificate(raw), ca)) {
+            if (peer === 'certificate' && (!raw || !isIssuedBy(new X509Certificate(raw), ca))) {
               return call.sendStatus({
                 code: status.UNAUTHENTICATED,
                 details: "a client certificate issued by this host's vDC CA is required",
+              });
+            }
+            if (peer === 'certificate' && agentHostIdOf(new X509Certificate(raw!)) && !AGENT_METHODS.has(method.path)) {
+              return call.sendStatus({
+                code: status.PERMISSION_DENIED,
+                details: "an agent's certificate may only open migration tunnels",
               });
             }
             if (method.path !== LEAVE_METHOD) admitted.add(call);

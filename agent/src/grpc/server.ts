@@ -1,6 +1,8 @@
 // Builds and binds the agent's gRPC server: TLS with the agent's identity, client certificates
-// checked against the vDC CA (client-auth.ts), every service from services.ts.
-import { Server, experimental } from '@grpc/grpc-js';
+// checked against the vDC CA (client-auth.ts), every service from services.ts; plus the private
+// Unix socket without TLS for the server on this host (private-socket.ts says who can reach it).
+import { Server, ServerCredentials, experimental, type ServerCredentials as Credentials } from '@grpc/grpc-js';
+import { preparePrivateSocket, restrictPrivateSocket } from '@quantix/proto/fs/private-socket.js';
 import type { AgentContext } from '../context.js';
 import { log } from '../log.js';
 import { clientCertificateAuth } from './client-auth.js';
@@ -11,6 +13,8 @@ import { widenReceiveWindow } from './flow-control.js';
 export interface RunningAgentServer {
   server: Server;
   port: number;
+  /** The private Unix socket's path, when one is configured. */
+  localSocket: string | undefined;
   close(): Promise<void>;
 }
 
@@ -27,10 +31,12 @@ export async function startAgentServer(ctx: AgentContext): Promise<RunningAgentS
   });
   let ca = ctx.membership.ca;
   const auth = clientCertificateAuth(() => ca);
+  const localAuth = clientCertificateAuth(() => ca, 'local-socket');
   const unsubscribe = ctx.membership.onChange(() => {
     ca = ctx.membership.ca;
     provider.setCa(trusted());
-    auth.revokeAll(ca ? 'this host was joined to another vDC' : 'this host left its vDC');
+    for (const a of [auth, localAuth])
+      a.revokeAll(ca ? 'this host was joined to another vDC' : 'this host left its vDC');
     log.info('vDC CA changed: calls under the old one ended', { joined: ca !== undefined });
   });
   const credentials = experimental.createServerCredentialsWithInterceptors(
@@ -45,14 +51,26 @@ export async function startAgentServer(ctx: AgentContext): Promise<RunningAgentS
     'grpc.keepalive_permit_without_calls': 1,
   });
   registerServices(server, ctx);
-  const port = await new Promise<number>((resolve, reject) => {
-    const host = ctx.config.listenHost.includes(':') ? `[${ctx.config.listenHost}]` : ctx.config.listenHost;
-    server.bindAsync(`${host}:${ctx.config.listenPort}`, credentials, (err, p) => (err ? reject(err) : resolve(p)));
-  });
+  const bind = (address: string, creds: Credentials) =>
+    new Promise<number>((resolve, reject) =>
+      server.bindAsync(address, creds, (err, p) => (err ? reject(err) : resolve(p))),
+    );
+  const host = ctx.config.listenHost.includes(':') ? `[${ctx.config.listenHost}]` : ctx.config.listenHost;
+  const port = await bind(`${host}:${ctx.config.listenPort}`, credentials);
+  const localSocket = ctx.config.localSocket;
+  if (localSocket) {
+    await preparePrivateSocket(localSocket);
+    const insecure = experimental.createServerCredentialsWithInterceptors(ServerCredentials.createInsecure(), [
+      localAuth.interceptor,
+    ]);
+    await bind(`unix:${localSocket}`, insecure);
+    await restrictPrivateSocket(localSocket);
+  }
   widenReceiveWindow(server);
   return {
     server,
     port,
+    localSocket,
     close: () =>
       new Promise<void>((resolve) => {
         unsubscribe();

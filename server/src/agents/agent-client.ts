@@ -1,4 +1,5 @@
-// One host's agent over a single mutual-TLS channel with the agent certificate pinned, offered as
+// One host's agent over a single channel (mutual TLS with the agent certificate pinned, or the local
+// host's private socket: agent-transport.ts), offered as
 // typed verbs (startVm, uploadVolume, importOva, …): deadlines, streams and the gRPC status →
 // HTTP mapping live here, so services never touch a generated client, metadata or a stream.
 import type { Readable } from 'node:stream';
@@ -16,10 +17,12 @@ import {
   type CloneVolumeRequest,
   type CreatePoolRequest,
   type CreateVolumeRequest,
+  type MoveVmDisksEvent,
+  type MoveVmDisksResult,
   type UploadVolumeHeader,
   type Volume,
 } from '@quantix/proto/v1/storage.js';
-import { pinnedCredentials } from '@quantix/proto/tls/pinned-credentials.js';
+import { agentCredentials } from './agent-transport.js';
 import { HttpError } from '../errors.js';
 import { toHttpError } from './grpc-errors.js';
 import { sendBody } from './stream-upload.js';
@@ -71,9 +74,9 @@ export class AgentClient {
     clientCert: KeyAndCert,
     private readonly label: () => string,
   ) {
-    this.channel = new Channel(address, pinnedCredentials(agentCertPem, clientCert), CHANNEL_OPTIONS);
+    this.channel = new Channel(address, agentCredentials(address, agentCertPem, clientCert), CHANNEL_OPTIONS);
     const opts = { channelOverride: this.channel };
-    const creds = pinnedCredentials(agentCertPem, clientCert);
+    const creds = agentCredentials(address, agentCertPem, clientCert);
     this.hostSvc = new HostServiceClient(address, creds, opts);
     this.vmSvc = new VmServiceClient(address, creds, opts);
     this.storageSvc = new StorageServiceClient(address, creds, opts);
@@ -143,6 +146,36 @@ export class AgentClient {
   cloneVolume = (req: CloneVolumeRequest) => this.call(this.storageSvc, this.storageSvc.cloneVolume, req, COPY_MS);
   deleteVolume = (pool: string, name: string) =>
     this.call(this.storageSvc, this.storageSvc.deleteVolume, { pool, name }, STORAGE_MS);
+  /**
+   * Moves a VM's disks into another pool of the host; `onProgress` hears each update. Aborting
+   * `signal` cancels the call, and the agent aborts the copy (the VM keeps its old disks).
+   */
+  moveVmDisks(
+    vm: string,
+    targetPool: string,
+    onProgress: (p: Progress) => void,
+    signal: AbortSignal,
+  ): Promise<MoveVmDisksResult> {
+    return new Promise<MoveVmDisksResult>((resolve, reject) => {
+      const call = this.storageSvc.moveVmDisks({ vm, targetPool });
+      const cancel = () => call.cancel();
+      signal.addEventListener('abort', cancel, { once: true });
+      let result: MoveVmDisksResult | undefined;
+      call.on('data', (e: MoveVmDisksEvent) => {
+        if (e.event?.$case === 'progress') onProgress(e.event.value);
+        else if (e.event?.$case === 'result') result = e.event.value;
+      });
+      call.on('error', (err) => {
+        signal.removeEventListener('abort', cancel);
+        reject(signal.aborted ? new HttpError(409, 'cancelled') : this.mapError(err));
+      });
+      call.on('end', () => {
+        signal.removeEventListener('abort', cancel);
+        if (result) resolve(result);
+        else reject(new HttpError(502, `host ${this.label()} ended the storage move without a result`));
+      });
+    });
+  }
   /** The volume's bytes; an agent error destroys the stream with the mapped error. */
   downloadVolume = (pool: string, name: string): Readable =>
     byteStream(this.storageSvc.downloadVolume({ pool, name }), (e) => this.mapError(e));

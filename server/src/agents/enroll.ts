@@ -4,7 +4,8 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { EnrollServiceClient, type HostInfo } from '@quantix/proto/v1/host.js';
 import { HttpError } from '../errors.js';
-import { pinnedCredentials } from '@quantix/proto/tls/pinned-credentials.js';
+import { agentCredentials } from './agent-transport.js';
+import { checkPrivateSocket, unixSocketPath } from '@quantix/proto/fs/private-socket.js';
 import { isServiceError } from './grpc-errors.js';
 
 export interface JoinInput {
@@ -15,8 +16,10 @@ export interface JoinInput {
   vdcId: string;
 }
 
-export function joinAgent(input: JoinInput): Promise<HostInfo> {
-  const client = new EnrollServiceClient(input.address, pinnedCredentials(input.certificatePem), {
+export async function joinAgent(input: JoinInput): Promise<HostInfo> {
+  const socket = unixSocketPath(input.address);
+  if (socket !== undefined) await checkPrivateSocket(socket);
+  const client = new EnrollServiceClient(input.address, agentCredentials(input.address, input.certificatePem), {
     'grpc.ssl_target_name_override': 'quantix-agent',
   });
   return new Promise<HostInfo>((resolve, reject) => {

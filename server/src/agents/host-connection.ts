@@ -1,4 +1,4 @@
-// One joined host: connects over mTLS, keeps the live inventory (host info, VMs, pools,
+// One joined host: connects over mTLS (the local host: its private socket), keeps the live inventory (host info, VMs, pools,
 // metrics) from GetHostInfo/ListVms/ListPools and the Watch stream, marks the host offline when
 // heartbeats stop (>6 s) or the stream fails, and reconnects with exponential backoff.
 import { status as grpcStatus, type ClientReadableStream } from '@grpc/grpc-js';
@@ -12,6 +12,7 @@ import { AgentClient } from './agent-client.js';
 import { HttpError } from '../errors.js';
 import { probeAgent } from './tls-probe.js';
 import { sameFingerprint } from '@quantix/proto/tls/pinned-credentials.js';
+import { checkPrivateSocket, unixSocketPath } from '@quantix/proto/fs/private-socket.js';
 
 /** What the inventory layer hears about (it turns these into DTOs and SSE events). */
 export interface ConnectionListener {
@@ -148,6 +149,9 @@ export class HostConnection {
     if (this.stopped) return;
     const gen = ++this.generation;
     try {
+      // The local socket is trusted for its file modes: checked before every (re)connect.
+      const socket = unixSocketPath(this.record.address);
+      if (socket !== undefined) await checkPrivateSocket(socket);
       await this.openWatch(gen);
       if (gen !== this.generation) return;
       this.attempt = 0;
@@ -291,6 +295,7 @@ export class HostConnection {
   /** A connection error in words; detects a changed agent certificate. */
   private async explain(err: unknown): Promise<string> {
     const msg = err instanceof Error ? err.message : String(err);
+    if (unixSocketPath(this.record.address) !== undefined) return msg; // no certificate on the socket
     try {
       const seen = await probeAgent(this.record.address, 2_000);
       if (!sameFingerprint(seen.fingerprint, this.record.fingerprint)) {

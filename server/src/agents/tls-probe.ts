@@ -3,6 +3,7 @@
 import { connect } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { HttpError } from '../errors.js';
+import { unixSocketPath } from '@quantix/proto/fs/private-socket.js';
 
 export interface ProbeResult {
   address: string;
@@ -17,6 +18,7 @@ export const DEFAULT_AGENT_PORT = 9443;
 /** "10.0.0.5" → "10.0.0.5:9443"; "[fe80::1]:9000" kept. */
 export function normaliseAddress(address: string): string {
   const a = address.trim();
+  if (unixSocketPath(a) !== undefined) return a; // the local agent's socket (config only)
   if (/^\[.*\]$/.test(a) || !a.includes(':')) return `${a}:${DEFAULT_AGENT_PORT}`;
   return a;
 }
@@ -28,6 +30,10 @@ export function splitAddress(address: string): { host: string; port: number } {
 
 export function probeAgent(address: string, timeoutMs = 5_000): Promise<ProbeResult> {
   const normalised = normaliseAddress(address);
+  if (unixSocketPath(normalised) !== undefined)
+    return Promise.reject(
+      new HttpError(400, 'address: a Unix socket is only for the local agent, set in the server config', 'address'),
+    );
   const { host, port } = splitAddress(normalised);
   return new Promise((resolve, reject) => {
     const socket = connect({
