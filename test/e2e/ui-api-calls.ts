@@ -110,7 +110,11 @@ export async function findUiCalls(uiSrc: string): Promise<UiCall[]> {
           method = HELPERS[name];
           pathArg = node.arguments[0];
         }
-      } else if (ts.isNewExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === 'EventSource') {
+      } else if (
+        ts.isNewExpression(node) &&
+        ts.isIdentifier(node.expression) &&
+        node.expression.text === 'EventSource'
+      ) {
         method = 'GET';
         pathArg = node.arguments?.[0];
         prefix = '';

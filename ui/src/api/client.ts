@@ -125,3 +125,5 @@ export const apiPost = <T>(path: string, body?: unknown, opts?: RequestOptions) 
 export const apiPatch = <T>(path: string, body: unknown, opts?: RequestOptions) =>
   apiRequest<T>('PATCH', path, body, opts);
 export const apiDelete = <T>(path: string, opts?: RequestOptions) => apiRequest<T>('DELETE', path, undefined, opts);
+/** The URL of a GET operation, for links the browser follows itself (downloads); the cookie authenticates it. */
+export const apiUrl = (path: string) => `/api/v1${path}`;

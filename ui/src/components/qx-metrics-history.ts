@@ -12,6 +12,7 @@ import {
   vmSample,
   type HistoryRange,
 } from '../api/metrics.js';
+import { fetchVmStats } from '../api/vms.js';
 import { EventsController } from '../controllers/events-controller.js';
 import { formatBytes } from '../app/format.js';
 import { sharedStyles } from './shared-styles.js';
@@ -144,6 +145,10 @@ export class QxMetricsHistory extends LitElement {
       if (abort.signal.aborted) return;
       this.samples = h.samples;
       this.error = '';
+      // The VM's counters now: the first live sample then already yields rates (a VM that is off has none).
+      if (this.kind === 'vm' && !this.lastVm) {
+        this.lastVm = await fetchVmStats(this.targetId, abort.signal).catch(() => undefined);
+      }
     } catch (err) {
       if (!abort.signal.aborted) this.error = (err as Error).message;
     }

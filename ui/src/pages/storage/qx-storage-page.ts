@@ -1,10 +1,18 @@
-// Storage: pools of every host (create a loop pool with a size, grow, delete), the volumes of the
-// selected pool, and ISO / disk image upload with a real progress bar.
+// Storage: pools of every host or of one (create a loop pool with a size or a dir pool on a path,
+// start/stop, grow, delete), the volumes of the selected pool, and ISO / disk image upload.
 import { LitElement, html, nothing } from 'lit';
 import type { HostDto } from '@dto/hosts.js';
-import type { PoolDto } from '@dto/storage.js';
+import type { CreatePoolDto, PoolDto } from '@dto/storage.js';
 import type { UserDto } from '@dto/auth.js';
-import { createPool, deletePool, fetchPools, growPool } from '../../api/storage.js';
+import {
+  createPool,
+  deletePool,
+  fetchHostPools,
+  fetchPools,
+  growPool,
+  startPool,
+  stopPool,
+} from '../../api/storage.js';
 import { fetchHosts } from '../../api/hosts.js';
 import { ApiError } from '../../api/client.js';
 import { canMutate } from '../../api/session.js';
@@ -25,10 +33,18 @@ export class QxStoragePage extends LitElement {
   static override properties = {
     user: { attribute: false },
     selected: { state: true },
+    hostFilter: { state: true },
+    kind: { state: true },
   };
   declare user: UserDto | undefined;
   declare selected: string;
-  private pools = new ResourceController<PoolDto[]>(this, fetchPools);
+  /** Only this host's pools ('' = every host's). */
+  declare hostFilter: string;
+  /** The kind chosen in the new-pool form. */
+  declare kind: CreatePoolDto['kind'];
+  private pools = new ResourceController<PoolDto[]>(this, (s) =>
+    this.hostFilter ? fetchHostPools(this.hostFilter, s) : fetchPools(s),
+  );
   private hosts = new ResourceController<HostDto[]>(this, fetchHosts);
   /** The new-pool form (its task is followed until the pool exists). */
   private create = new ActionController(this);
@@ -41,6 +57,8 @@ export class QxStoragePage extends LitElement {
   constructor() {
     super();
     this.selected = '';
+    this.hostFilter = '';
+    this.kind = 'loop';
     new EventsController(this, { pool: () => void this.pools.reload() });
   }
 
@@ -48,16 +66,21 @@ export class QxStoragePage extends LitElement {
     e.preventDefault();
     const form = e.target as HTMLFormElement;
     const f = new FormData(form);
-    const sizeBytes = parseSize(String(f.get('size')));
-    if (!sizeBytes) {
-      this.create.fail(new ApiError(400, 'Give a size such as 2G or 512M.', 'sizeBytes'));
-      return;
+    const name = String(f.get('name')).trim();
+    let req: CreatePoolDto;
+    if (this.kind === 'dir') req = { name, kind: 'dir', path: String(f.get('path')).trim() };
+    else {
+      const sizeBytes = parseSize(String(f.get('size')));
+      if (!sizeBytes) {
+        this.create.fail(new ApiError(400, 'Give a size such as 2G or 512M.', 'sizeBytes'));
+        return;
+      }
+      req = { name, kind: 'loop', sizeBytes };
     }
     await this.create.run(async () => {
-      await this.task.follow(
-        await createPool(String(f.get('hostId')), { name: String(f.get('name')).trim(), kind: 'loop', sizeBytes }),
-      );
+      await this.task.follow(await createPool(String(f.get('hostId')), req));
       form.reset();
+      this.kind = 'loop';
     });
     void this.pools.reload();
   }
@@ -88,9 +111,9 @@ export class QxStoragePage extends LitElement {
     return html`<h1>Storage</h1>
       ${
         admin
-          ? html`<form class="card" style="margin-bottom:1rem" @submit=${this.onCreate} aria-label="New loop pool">
-              <h2 style="margin-top:0">New loop pool</h2>
-              ${this.create.errorNotice(['name', 'sizeBytes', 'hostId'])}
+          ? html`<form class="card" style="margin-bottom:1rem" @submit=${this.onCreate} aria-label="New pool">
+              <h2 style="margin-top:0">New pool</h2>
+              ${this.create.errorNotice(['name', 'sizeBytes', 'hostId', 'path'])}
               <div class="row">
                 ${formField(
                   'Host',
@@ -101,7 +124,48 @@ export class QxStoragePage extends LitElement {
                   cErr('hostId'),
                 )}
                 ${formField('Pool name', 'pool-name', html`<input id="pool-name" name="name" required aria-invalid=${!!cErr('name')} />`, cErr('name'))}
-                ${formField('Size', 'pool-size', html`<input id="pool-size" name="size" placeholder="e.g. 2G" required aria-invalid=${!!cErr('sizeBytes')} />`, cErr('sizeBytes'), 'A sparse backing file, ext4.')}
+                ${formField(
+                  'Kind',
+                  'pool-kind',
+                  html`<select
+                    id="pool-kind"
+                    name="kind"
+                    .value=${this.kind}
+                    @change=${(e: Event) => (this.kind = (e.target as HTMLSelectElement).value as CreatePoolDto['kind'])}
+                  >
+                    <option value="loop">Loop (a backing file of its own)</option>
+                    <option value="dir">Directory (an existing path)</option>
+                  </select>`,
+                )}
+                ${
+                  this.kind === 'dir'
+                    ? formField(
+                        'Path',
+                        'pool-path',
+                        html`<input
+                          id="pool-path"
+                          name="path"
+                          placeholder="/srv/images"
+                          required
+                          aria-invalid=${!!cErr('path')}
+                        />`,
+                        cErr('path'),
+                        'A directory on the host.',
+                      )
+                    : formField(
+                        'Size',
+                        'pool-size',
+                        html`<input
+                          id="pool-size"
+                          name="size"
+                          placeholder="e.g. 2G"
+                          required
+                          aria-invalid=${!!cErr('sizeBytes')}
+                        />`,
+                        cErr('sizeBytes'),
+                        'A sparse backing file, ext4.',
+                      )
+                }
               </div>
               <button class="primary" type="submit" ?disabled=${this.create.busy}>
                 ${this.create.busy ? 'Creating…' : 'Create pool'}
@@ -110,6 +174,19 @@ export class QxStoragePage extends LitElement {
           : nothing
       }
       ${this.rowAction.errorNotice()} ${this.pools.errorNotice()}
+      <div class="toolbar">
+        <label for="pool-host-filter">Host</label>
+        <select
+          id="pool-host-filter"
+          @change=${(e: Event) => {
+            this.hostFilter = (e.target as HTMLSelectElement).value;
+            void this.pools.reload();
+          }}
+        >
+          <option value="">All hosts</option>
+          ${(this.hosts.value ?? []).map((h) => html`<option value=${h.id} ?selected=${h.id === this.hostFilter}>${h.name}</option>`)}
+        </select>
+      </div>
       <table>
         <thead>
           <tr>
@@ -143,6 +220,21 @@ export class QxStoragePage extends LitElement {
               ${
                 admin
                   ? html`<td>
+                      ${
+                        p.state === 'active'
+                          ? html`<button
+                              ?disabled=${this.create.busy || this.rowAction.busy}
+                              @click=${() => this.run(poolKey(p), () => stopPool(p.hostId, p.name))}
+                            >
+                              Stop
+                            </button>`
+                          : html`<button
+                              ?disabled=${this.create.busy || this.rowAction.busy}
+                              @click=${() => this.run(poolKey(p), () => startPool(p.hostId, p.name))}
+                            >
+                              Start
+                            </button>`
+                      }
                       <button
                         ?disabled=${this.create.busy || this.rowAction.busy || p.kind !== 'loop'}
                         @click=${() => this.grow(p)}

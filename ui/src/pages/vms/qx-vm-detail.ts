@@ -30,6 +30,7 @@ import '../../components/qx-state-badge.js';
 import '../../components/qx-metrics-history.js';
 import './qx-vm-snapshots.js';
 import './qx-vm-settings.js';
+import './qx-vm-more-actions.js';
 
 const TABS = ['summary', 'console', 'snapshots', 'disks', 'nics', 'settings', 'tasks'] as const;
 type Tab = (typeof TABS)[number];
@@ -160,6 +161,7 @@ export class QxVmDetail extends LitElement {
               <button class="danger" ?disabled=${!on || this.action.busy} @click=${() => this.act('force-off')}>
                 Power off
               </button>
+              <qx-vm-more-actions .vm=${vm}></qx-vm-more-actions>
               <span class="spacer"></span>
               <button class="danger" ?disabled=${on || this.action.busy} @click=${() => this.act('delete')}>
                 Delete

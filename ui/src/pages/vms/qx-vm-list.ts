@@ -2,7 +2,7 @@
 import { LitElement, html, nothing } from 'lit';
 import type { UserDto } from '@dto/auth.js';
 import type { VmDto } from '@dto/vms.js';
-import { fetchVms, forceOffVm, shutdownVm, startVm, vmCpuCount } from '../../api/vms.js';
+import { fetchVms, forceOffVm, shutdownVm, startVm, vmCpuCount, vmIsOn } from '../../api/vms.js';
 import { selectVms, type SortKey } from './vm-select.js';
 import { canMutate } from '../../api/session.js';
 import { ResourceController } from '../../controllers/resource-controller.js';
@@ -88,6 +88,18 @@ export class QxVmList extends LitElement {
     </th>`;
   }
 
+  /** Console in one click: the pop-out console window of a running VM, in a new window. */
+  private consoleLink(v: VmDto) {
+    if (!vmIsOn(v.state) || !v.hostOnline) return nothing;
+    return html`<a
+      href="#/vms/${encodeURIComponent(v.id)}/console"
+      target="_blank"
+      rel="noopener"
+      aria-label="Open the console of ${v.name}"
+      >Console</a
+    >`;
+  }
+
   override render() {
     const all = this.vms.value ?? [];
     const list = selectVms(all, this.query, this.stateFilter, this.sort, this.desc);
@@ -148,6 +160,7 @@ export class QxVmList extends LitElement {
             ${this.th('Name', 'name')}${this.th('State', 'state')}${this.th('Host', 'hostName')}
             ${this.th('vCPUs', 'cpus', 'num')}${this.th('Memory', 'memoryMib', 'num')}
             <th>IP addresses</th>
+            ${mutate ? html`<th><span class="sr-only">Console</span></th>` : nothing}
           </tr>
         </thead>
         <tbody>
@@ -177,6 +190,7 @@ export class QxVmList extends LitElement {
                 <td class="num">${vmCpuCount(v)}</td>
                 <td class="num">${v.memoryMib} MiB</td>
                 <td class="mono">${v.ipAddresses.join(', ') || html`<span class="muted">—</span>`}</td>
+                ${mutate ? html`<td>${this.consoleLink(v)}</td>` : nothing}
               </tr>`,
           )}
         </tbody>
