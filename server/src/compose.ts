@@ -29,6 +29,7 @@ import { MetricsHistory } from './services/metrics-history.js';
 import { EventLogService } from './services/event-log-service.js';
 import { Notifier } from './services/notifier.js';
 import { EventRepo } from './store/event-repo.js';
+import { DefaultPool } from './services/default-pool.js';
 import { TicketStore } from './console/ticket-store.js';
 import { HttpsCertificate } from './tls/https-certificate.js';
 import { log } from './log.js';
@@ -102,6 +103,7 @@ export async function createServices(config: ServerConfig): Promise<Services> {
   const clusterNetworks = new ClusterNetworkService(clusterNetworkRepo, hostRepo, clusterRepo, pool, networks, events);
   clusters.networkCheck = (hostId, names) => clusterNetworks.placementProblem(hostId, names);
   const abort = new AbortController();
+  const storage = new StorageService(pool, inventory, tasks, uploads);
   const audit = new AuditService(await AuditRepo.open(config.dataDir));
   if (db.problem) await reportDbProblem(audit, db.problem);
   return {
@@ -117,7 +119,7 @@ export async function createServices(config: ServerConfig): Promise<Services> {
     hosts,
     clusters,
     vms: new VmService(pool, inventory, clusters, tasks),
-    storage: new StorageService(pool, inventory, tasks, uploads),
+    storage,
     networks,
     clusterNetworks,
     templates: new TemplateService(new TemplateRepo(db), pool, tasks, events, uploads),
@@ -131,8 +133,15 @@ export async function createServices(config: ServerConfig): Promise<Services> {
     start() {
       history.start();
       hosts.startAll();
-      if (config.localAgent)
+      if (config.localAgent) {
+        const opts = {
+          setting: config.defaultPool,
+          serverDataDir: config.dataDir,
+          agentDataDir: config.localAgent.dataDir,
+        };
+        void new DefaultPool(opts, events, pool, storage).start();
         void hosts.joinLocalAgent(config.localAgent.address, config.localAgent.dataDir, abort.signal);
+      }
     },
     async stop() {
       abort.abort();
