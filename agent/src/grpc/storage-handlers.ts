@@ -1,9 +1,11 @@
 // StorageService: pools, volumes, uploads (client stream) and downloads (server stream), on the
 // agent's one PoolManager and Volumes (built in main.ts).
 import type { ServerReadableStream, ServerWritableStream, sendUnaryData } from '@grpc/grpc-js';
-import type { DataChunk } from '@quantix/proto/v1/common.js';
+import { Progress, type DataChunk } from '@quantix/proto/v1/common.js';
 import {
   Pool,
+  type MoveVmDisksEvent,
+  type MoveVmDisksRequest,
   type StorageServiceServer,
   type UploadVolumeRequest,
   type Volume,
@@ -12,6 +14,7 @@ import {
 import type { AgentContext } from '../context.js';
 import { sendDownload } from '../storage/download.js';
 import { receiveUpload } from '../storage/upload.js';
+import { moveVmDisks } from '../storage/disk-move.js';
 import { toServiceError } from './status.js';
 import { unary } from './unary.js';
 
@@ -64,6 +67,27 @@ export function storageHandlers(ctx: AgentContext): StorageServiceServer {
       receiveUpload(pools, volumes, call).then(
         (volume) => callback(null, volume),
         (err: unknown) => callback(toServiceError(err)),
+      );
+    },
+    moveVmDisks: (call: ServerWritableStream<MoveVmDisksRequest, MoveVmDisksEvent>) => {
+      // The server cancelling the call (task cancelled) aborts the copy.
+      const abort = new AbortController();
+      call.on('cancelled', () => abort.abort());
+      const onProgress = (percent: number, phase: string) => {
+        if (!call.cancelled)
+          call.write({ event: { $case: 'progress', value: Progress.fromPartial({ phase, percent }) } });
+      };
+      moveVmDisks(ctx.virsh, volumes, {
+        vm: call.request.vm,
+        targetPool: call.request.targetPool,
+        signal: abort.signal,
+        onProgress,
+      }).then(
+        (disks) => {
+          call.write({ event: { $case: 'result', value: { disks } } });
+          call.end();
+        },
+        (err: unknown) => call.emit('error', toServiceError(err)),
       );
     },
     downloadVolume: (call: ServerWritableStream<VolumeRef, DataChunk>) => {

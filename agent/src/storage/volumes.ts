@@ -109,8 +109,29 @@ async function removeQuietly(path: string): Promise<void> {
 }
 
 /** qemu-img on existing volumes: sandboxed, only `mounts` visible (files to write must exist). */
-async function runQemuImg(mounts: SandboxMounts, args: string[]): Promise<void> {
-  await run('bwrap', sandboxedQemuImg(mounts, args), { timeoutMs: QEMU_IMG_TIMEOUT, maxOutputBytes: 64 * 1024 });
+async function runQemuImg(mounts: SandboxMounts, args: string[], watch: CopyWatch = {}): Promise<void> {
+  const onOutput = watch.onPercent && percentReader(watch.onPercent);
+  await run('bwrap', sandboxedQemuImg(mounts, args), {
+    timeoutMs: QEMU_IMG_TIMEOUT,
+    maxOutputBytes: 64 * 1024,
+    ...(watch.signal ? { signal: watch.signal } : {}),
+    ...(onOutput ? { onOutput } : {}),
+  });
+}
+
+/** A long copy's observers: its percentage (qemu-img -p) and an abort. */
+export interface CopyWatch {
+  signal?: AbortSignal;
+  onPercent?: (percent: number) => void;
+}
+
+/** Reads qemu-img -p's "(12.34/100%)" updates out of its output. */
+function percentReader(onPercent: (percent: number) => void): (chunk: Buffer) => void {
+  return (chunk) => {
+    const all = [...chunk.toString('latin1').matchAll(/\((\d+(?:\.\d+)?)\/100%\)/g)];
+    const last = all.at(-1);
+    if (last) onPercent(Number(last[1]));
+  };
 }
 
 /**
@@ -330,7 +351,8 @@ export class Volumes {
    * the target pool (and out of the source pool) so neither can be stopped meanwhile; checked
    * and written holding both pools' locks, so a delete of the source cannot slip in between.
    */
-  async clone(opts: CloneVolumeOptions): Promise<Volume> {
+  /** `watch`: progress and abort of a full copy (a storage move). */
+  async clone(opts: CloneVolumeOptions, watch: CopyWatch = {}): Promise<Volume> {
     const source = await this.pools.volumePool(opts.pool);
     const target = opts.targetPool ? await this.pools.volumePool(opts.targetPool, 'target_pool') : source;
     validateName('target_name', opts.targetName);
@@ -340,13 +362,20 @@ export class Volumes {
     const releases = [this.pools.beginTransfer(target, `${what} into it`)];
     if (target.name !== source.name) releases.push(this.pools.beginTransfer(source, `${what} from it`));
     try {
-      return await this.pools.withPools([source.name, target.name], () => this.cloneLocked(source, target, opts));
+      return await this.pools.withPools([source.name, target.name], () =>
+        this.cloneLocked(source, target, opts, watch),
+      );
     } finally {
       for (const release of releases) release();
     }
   }
 
-  private async cloneLocked(source: PoolRecord, target: PoolRecord, opts: CloneVolumeOptions): Promise<Volume> {
+  private async cloneLocked(
+    source: PoolRecord,
+    target: PoolRecord,
+    opts: CloneVolumeOptions,
+    watch: CopyWatch,
+  ): Promise<Volume> {
     const volume = await this.view(source, opts.name);
     if (volume.format === VolumeFormat.VOLUME_FORMAT_UNSPECIFIED) {
       throw failedPrecondition(`volume ${source.name}/${opts.name} has a format the agent does not clone`);
@@ -373,7 +402,8 @@ export class Volumes {
         // A relative backing name: the overlay keeps working wherever the pool is mounted.
         await runQemuImg(mounts, ['create', '-q', '-f', 'qcow2', '-b', volume.name, '-F', srcFormat, tmp]);
       } else {
-        await runQemuImg(mounts, ['convert', '-f', srcFormat, '-O', srcFormat, volume.path, tmp]);
+        const progress = watch.onPercent ? ['-p'] : [];
+        await runQemuImg(mounts, ['convert', ...progress, '-f', srcFormat, '-O', srcFormat, volume.path, tmp], watch);
       }
       const record: VolumeFormatRecord = opts.linked
         ? { format: 'qcow2', backing: volume.name }
