@@ -156,8 +156,13 @@ export class QxDashboardPage extends LitElement {
         </section>
         <section class="card" aria-label="Storage">
           <div class="label">Storage</div>
-          <div class="big">${Math.round(pct(u.stUsed, u.stTotal))}%</div>
-          <div class="muted">${formatBytes(u.stUsed)} of ${formatBytes(u.stTotal)}</div>
+          ${
+            u.stTotal
+              ? html`<div class="big">${Math.round(pct(u.stUsed, u.stTotal))}%</div>
+                  <div class="muted">${formatBytes(u.stUsed)} of ${formatBytes(u.stTotal)}</div>`
+              : html`<div class="big">—</div>
+                  <div class="muted">No active storage pool: <a href="#/storage">create one</a></div>`
+          }
           <qx-sparkline
             .values=${this.history.map((h) => pct(h.stUsed, h.stTotal))}
             label="Storage use over time"

@@ -11,6 +11,7 @@ import { NIC_MODELS } from '@dto/enums.js';
 import { createVm } from '../../api/vms.js';
 import { draftToDeploy, draftToRequest, stepOfField, type Draft } from './vm-create-request.js';
 import { networkChoices, type NetworkChoice } from './vm-network-choices.js';
+import { defaultNetwork, defaultPool } from './vm-wizard-defaults.js';
 import { ApiError } from '../../api/client.js';
 import { fetchClusters, fetchHosts } from '../../api/hosts.js';
 import { fetchAllVolumes, fetchPools } from '../../api/storage.js';
@@ -129,6 +130,21 @@ export class QxVmCreateWizard extends LitElement {
       }
     `,
   ];
+
+  /** A sole pool and the default NAT network are filled in once, as soon as they have loaded. */
+  private preselected = { pool: false, network: false };
+
+  override willUpdate(): void {
+    const [pools, networks, choices] = [this.pools.value, this.networks.value, this.networkChoices()];
+    if (!this.preselected.pool && pools) {
+      this.preselected.pool = true;
+      if (!this.draft.pool) this.draft = { ...this.draft, pool: defaultPool(pools) };
+    }
+    if (!this.preselected.network && networks && choices) {
+      this.preselected.network = true;
+      if (!this.draft.network) this.draft = { ...this.draft, network: defaultNetwork(choices, networks) };
+    }
+  }
 
   private set<K extends keyof Draft>(k: K, v: Draft[K]): void {
     this.draft = { ...this.draft, [k]: v };
