@@ -8,6 +8,7 @@ import type {
   CreateClusterDto,
   HostDto,
   HostProbeDto,
+  PlacementDto,
   RemovedHostDto,
   UpdateClusterDto,
   UpdateHostDto,
@@ -28,6 +29,14 @@ export const removeHost = (id: string) => apiDelete<RemovedHostDto>(hostPath(id)
 export const createShellTicket = (id: string) => apiPost<ConsoleTicketDto>(`${hostPath(id)}/shell-ticket`);
 
 export const fetchClusters = (signal?: AbortSignal) => apiGet<ClusterDto[]>('/clusters', { signal });
+export const fetchCluster = (id: string, signal?: AbortSignal) =>
+  apiGet<ClusterDto>(`/clusters/${encodeURIComponent(id)}`, { signal });
+/** Where a new VM with disks on `pool` would go in the cluster, and why the other hosts would not. */
+export const fetchPlacement = (id: string, pool: string, memoryMib: number, signal?: AbortSignal) =>
+  apiGet<PlacementDto>(
+    `/clusters/${encodeURIComponent(id)}/placement?${new URLSearchParams({ pool, memoryMib: String(memoryMib) }).toString()}`,
+    { signal },
+  );
 export const createCluster = (req: CreateClusterDto) => apiPost<ClusterDto>('/clusters', req);
 export const updateCluster = (id: string, patch: UpdateClusterDto) =>
   apiPatch<ClusterDto>(`/clusters/${encodeURIComponent(id)}`, patch);

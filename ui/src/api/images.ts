@@ -2,10 +2,13 @@
 // conversion), deploy. ISOs are volumes of format "iso" (see storage.ts). No Lit imports.
 import type { DeployTemplateDto, TemplateDto } from '@dto/templates.js';
 import type { TaskDto } from '@dto/tasks.js';
-import { apiGet, apiPost, apiDelete } from './client.js';
+import { apiGet, apiPost, apiPatch, apiDelete } from './client.js';
 import { uploadFile, type UploadOptions } from './upload.js';
 
 export const fetchTemplates = (signal?: AbortSignal) => apiGet<TemplateDto[]>('/templates', { signal });
+/** Renames a template or changes its description. */
+export const updateTemplate = (id: string, patch: { name?: string; description?: string }) =>
+  apiPatch<TemplateDto>(`/templates/${encodeURIComponent(id)}`, patch);
 export const deleteTemplate = (id: string) => apiDelete<void>(`/templates/${encodeURIComponent(id)}`);
 
 /** Streams an OVA to a host's pool; resolves with the template once converted (the task "ova.import"). */

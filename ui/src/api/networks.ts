@@ -1,13 +1,18 @@
 // Host networks (NAT, isolated, bridged over a NIC) and host interfaces.
 // Shapes are the server's (server/src/dto/networks.ts, cluster-networks.ts). No Lit imports.
 import type { ApplyClusterNetworkHostDto, ClusterNetworkDto } from '@dto/cluster-networks.js';
-import type { CreateNetworkDto, NetworkDto } from '@dto/networks.js';
+import type { CreateNetworkDto, HostInterfaceDto, NetworkDto } from '@dto/networks.js';
 import { apiGet, apiPost, apiDelete } from './client.js';
 
 const base = (hostId: string) => `/hosts/${encodeURIComponent(hostId)}`;
 
 export const fetchNetworks = (hostId: string, signal?: AbortSignal) =>
   apiGet<NetworkDto[]>(`${base(hostId)}/networks`, { signal });
+export const fetchNetwork = (hostId: string, name: string, signal?: AbortSignal) =>
+  apiGet<NetworkDto>(`${base(hostId)}/networks/${encodeURIComponent(name)}`, { signal });
+/** The host's NICs (uplink choices of a bridged network). */
+export const fetchHostInterfaces = (hostId: string, signal?: AbortSignal) =>
+  apiGet<HostInterfaceDto[]>(`${base(hostId)}/interfaces`, { signal });
 export const createNetwork = (hostId: string, req: CreateNetworkDto) =>
   apiPost<NetworkDto>(`${base(hostId)}/networks`, req);
 export const deleteNetwork = (hostId: string, name: string) =>
@@ -22,6 +27,8 @@ const cbase = (clusterId: string) => `/clusters/${encodeURIComponent(clusterId)}
 
 export const fetchClusterNetworks = (clusterId: string, signal?: AbortSignal) =>
   apiGet<ClusterNetworkDto[]>(cbase(clusterId), { signal });
+export const fetchClusterNetwork = (clusterId: string, name: string, signal?: AbortSignal) =>
+  apiGet<ClusterNetworkDto>(`${cbase(clusterId)}/${encodeURIComponent(name)}`, { signal });
 /** Defines the network for the whole cluster; per-host failures come back in `hosts`, not as an error. */
 export const createClusterNetwork = (clusterId: string, req: CreateNetworkDto) =>
   apiPost<ClusterNetworkDto>(cbase(clusterId), req);

@@ -36,6 +36,12 @@ export const routes: RouteDef[] = [
     title: 'Host',
     load: () => import('../pages/hosts/qx-host-detail.js'),
   },
+  {
+    pattern: '/clusters/:id',
+    tag: 'qx-cluster-detail',
+    title: 'Cluster',
+    load: () => import('../pages/hosts/qx-cluster-detail.js'),
+  },
   { pattern: '/vms', tag: 'qx-vm-list', title: 'Virtual machines', load: () => import('../pages/vms/qx-vm-list.js') },
   {
     pattern: '/vms/new',

@@ -180,7 +180,7 @@ export class QxHostList extends LitElement {
           ${clusters.map(
             (c) =>
               html`<tr>
-                <td>${c.name}</td>
+                <td><a href="#/clusters/${encodeURIComponent(c.id)}">${c.name}</a></td>
                 <td>
                   ${c.hostIds.map((id) => hosts.find((h) => h.id === id)?.name ?? id).join(', ') || html`<span class="muted">none</span>`}
                 </td>

@@ -7,6 +7,7 @@ import type { TaskDto } from '@dto/tasks.js';
 import type { TemplateDto } from '@dto/templates.js';
 import type { UserDto } from '@dto/auth.js';
 import { deleteTemplate, deployTemplate, fetchTemplates, uploadOva } from '../../api/images.js';
+import './qx-template-edit.js';
 import { fetchAllVolumes, fetchPools } from '../../api/storage.js';
 import { canMutate } from '../../api/session.js';
 import { ResourceController } from '../../controllers/resource-controller.js';
@@ -274,6 +275,7 @@ export class QxImageLibrary extends LitElement {
                 <dd>${formatTime(t.createdAt)}</dd>
               </dl>
               ${t.warnings.map((w) => html`<div class="warn">⚠ ${w}</div>`)}
+              ${mutate ? html`<qx-template-edit .template=${t} @qx-saved=${() => this.templates.reload()}></qx-template-edit>` : nothing}
               ${
                 mutate
                   ? html`<form

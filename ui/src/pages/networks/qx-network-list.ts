@@ -4,7 +4,7 @@
 import { LitElement, html, nothing } from 'lit';
 import type { ClusterDto, HostDto } from '@dto/hosts.js';
 import type { ClusterNetworkDto, ClusterNetworkHostDto } from '@dto/cluster-networks.js';
-import type { CreateNetworkDto, NetworkDto } from '@dto/networks.js';
+import type { CreateNetworkDto, HostInterfaceDto, NetworkDto } from '@dto/networks.js';
 import type { UserDto } from '@dto/auth.js';
 import { NETWORK_KINDS, type NetworkKind } from '@dto/enums.js';
 import {
@@ -16,6 +16,9 @@ import {
   deleteNetwork,
   fetchAllClusterNetworks,
   fetchAllNetworks,
+  fetchClusterNetwork,
+  fetchHostInterfaces,
+  fetchNetwork,
 } from '../../api/networks.js';
 import { EventsController } from '../../controllers/events-controller.js';
 import { fetchClusters, fetchHosts } from '../../api/hosts.js';
@@ -46,10 +49,20 @@ export function groupNetworks(nets: NetworkDto[]): Map<string, NetworkDto[]> {
 }
 
 export class QxNetworkList extends LitElement {
-  static override properties = { user: { attribute: false }, kind: { state: true }, results: { state: true } };
+  static override properties = {
+    user: { attribute: false },
+    kind: { state: true },
+    results: { state: true },
+    scope: { state: true },
+    nics: { state: true },
+  };
   declare user: UserDto | undefined;
   declare kind: NetworkKind;
   declare results: string[];
+  /** The "Apply to" choice of the new-network form (host:<id> or cluster:<id>). */
+  declare scope: string;
+  /** NICs of the host the new bridged network goes to (a cluster's first host), the uplink choices. */
+  declare nics: HostInterfaceDto[];
   private action = new ActionController(this);
   private hosts = new ResourceController<HostDto[]>(this, fetchHosts);
   private clusters = new ResourceController<ClusterDto[]>(this, (s) => fetchClusters(s).catch(() => []));
@@ -72,6 +85,8 @@ export class QxNetworkList extends LitElement {
     super();
     this.kind = 'nat';
     this.results = [];
+    this.scope = '';
+    this.nics = [];
     new EventsController(this, { 'cluster-network': () => void this.clusterNets.reload() });
   }
 
@@ -116,6 +131,33 @@ export class QxNetworkList extends LitElement {
     );
   }
 
+  /** Loads the uplink choices for a bridged network on the chosen host (or the cluster's first host). */
+  private async loadNics(): Promise<void> {
+    const scope = this.scope || this.renderRoot.querySelector<HTMLSelectElement>('#scope')?.value || '';
+    const hostId = scope.startsWith('host:')
+      ? scope.slice(5)
+      : (this.clusters.value ?? []).find((c) => `cluster:${c.id}` === scope)?.hostIds[0];
+    this.nics = hostId ? await fetchHostInterfaces(hostId).catch(() => []) : [];
+  }
+
+  /** Fetches one host network again (leases, users, state) and puts it in the list. */
+  private async refreshNetwork(n: NetworkDto): Promise<void> {
+    await this.action.run(async () => {
+      const fresh = await fetchNetwork(n.hostId, n.name);
+      this.nets.set((this.nets.value ?? []).map((x) => (x.hostId === n.hostId && x.name === n.name ? fresh : x)));
+    }, `refresh:${n.hostId}/${n.name}`);
+  }
+
+  /** Fetches one cluster network again (per-host status). */
+  private async refreshClusterNetwork(cn: ClusterNetworkDto): Promise<void> {
+    await this.action.run(async () => {
+      const fresh = await fetchClusterNetwork(cn.clusterId, cn.name);
+      this.clusterNets.set(
+        (this.clusterNets.value ?? []).map((x) => (x.clusterId === cn.clusterId && x.name === cn.name ? fresh : x)),
+      );
+    }, `refresh:${cn.clusterId}/${cn.name}`);
+  }
+
   private async removeNetwork(n: NetworkDto): Promise<void> {
     const host = this.hosts.value?.find((h) => h.id === n.hostId)?.name ?? n.hostId;
     if (!confirm(`Delete network ${n.name} on ${host}?`)) return;
@@ -147,7 +189,14 @@ export class QxNetworkList extends LitElement {
                 ${formField(
                   'Apply to',
                   'scope',
-                  html`<select id="scope" name="scope">
+                  html`<select
+                    id="scope"
+                    name="scope"
+                    @change=${(e: Event) => {
+                      this.scope = (e.target as HTMLSelectElement).value;
+                      if (this.kind === 'bridged') void this.loadNics();
+                    }}
+                  >
                     ${clusters.map((c) => html`<option value="cluster:${c.id}">Every host of cluster ${c.name}</option>`)}
                     ${hosts.filter((h) => h.status === 'online').map((h) => html`<option value="host:${h.id}">Host ${h.name}</option>`)}
                   </select>`,
@@ -158,7 +207,10 @@ export class QxNetworkList extends LitElement {
                   'net-kind',
                   html`<select
                     id="net-kind"
-                    @change=${(e: Event) => (this.kind = (e.target as HTMLSelectElement).value as NetworkKind)}
+                    @change=${(e: Event) => {
+                      this.kind = (e.target as HTMLSelectElement).value as NetworkKind;
+                      if (this.kind === 'bridged') void this.loadNics();
+                    }}
                   >
                     ${NETWORK_KINDS.map((k) => html`<option value=${k} ?selected=${this.kind === k}>${k === 'nat' ? 'NAT' : k === 'isolated' ? 'Isolated' : 'Bridged (host NIC)'}</option>`)}
                   </select>`,
@@ -173,7 +225,21 @@ export class QxNetworkList extends LitElement {
                       ${formField('DHCP end', 'dhcpEnd', html`<input id="dhcpEnd" name="dhcpEnd" placeholder="10.77.0.200" aria-invalid=${!!err('dhcpEnd')} />`, err('dhcpEnd'))}
                     </div>`
                   : html`<div class="row">
-                        ${formField('Host NIC (uplink)', 'uplink', html`<input id="uplink" name="uplink" placeholder="eth0" aria-invalid=${!!err('uplink')} />`, err('uplink'))}
+                        ${formField(
+                          'Host NIC (uplink)',
+                          'uplink',
+                          html`<input
+                              id="uplink"
+                              name="uplink"
+                              placeholder="eth0"
+                              list="uplink-nics"
+                              aria-invalid=${!!err('uplink')}
+                            />
+                            <datalist id="uplink-nics">
+                              ${this.nics.map((n) => html`<option value=${n.name}>${n.name}${n.management ? ' (management)' : ''}${n.addresses.length ? ` ${n.addresses.join(', ')}` : ''}${n.up ? '' : ' (down)'}</option>`)}
+                            </datalist>`,
+                          err('uplink'),
+                        )}
                         ${formField('Bridge name', 'bridge', html`<input id="bridge" name="bridge" placeholder="br0" aria-invalid=${!!err('bridge')} />`, err('bridge'))}
                         ${formField('VLAN id (optional)', 'vlanId', html`<input id="vlanId" name="vlanId" type="number" min="1" max="4094" aria-invalid=${!!err('vlanId')} />`, err('vlanId'))}
                       </div>
@@ -202,6 +268,13 @@ export class QxNetworkList extends LitElement {
                 ${cn.kind}${cn.subnet ? ` · ${cn.subnet}` : ''}${cn.uplink ? ` · over ${cn.uplink}` : ''}</span
               >
               <span class="spacer"></span>
+              <button
+                aria-label="Refresh cluster network ${cn.name}"
+                ?disabled=${this.action.busy}
+                @click=${() => this.refreshClusterNetwork(cn)}
+              >
+                Refresh
+              </button>
               ${
                 admin
                   ? html`<button
@@ -262,7 +335,7 @@ export class QxNetworkList extends LitElement {
                   <th>DHCP</th>
                   <th>Leases</th>
                   <th>Used by</th>
-                  ${admin ? html`<th></th>` : nothing}
+                  <th><span class="sr-only">Actions</span></th>
                 </tr>
               </thead>
               <tbody>
@@ -278,7 +351,16 @@ export class QxNetworkList extends LitElement {
                       <td class="mono">${n.dhcpStart ? `${n.dhcpStart} – ${n.dhcpEnd}` : '—'}</td>
                       <td class="mono">${n.leases.map((l) => `${l.ip} (${l.hostname || l.mac})`).join(', ') || '—'}</td>
                       <td>${n.usedBy.join(', ') || '—'}</td>
-                      ${admin ? html`<td><button class="danger" ?disabled=${n.usedBy.length > 0} title=${n.usedBy.length ? 'In use by VMs' : ''} @click=${() => this.removeNetwork(n)}>Delete</button></td>` : nothing}
+                      <td>
+                        <button
+                          aria-label="Refresh ${n.name} on ${hostName(n.hostId)}"
+                          ?disabled=${this.action.busy}
+                          @click=${() => this.refreshNetwork(n)}
+                        >
+                          Refresh
+                        </button>
+                        ${admin ? html`<button class="danger" ?disabled=${n.usedBy.length > 0} title=${n.usedBy.length ? 'In use by VMs' : ''} @click=${() => this.removeNetwork(n)}>Delete</button>` : nothing}
+                      </td>
                     </tr>`,
                 )}
               </tbody>
