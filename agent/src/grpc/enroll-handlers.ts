@@ -4,6 +4,7 @@
 import type { EnrollServiceServer, HostServiceServer } from '@quantix/proto/v1/host.js';
 import type { AgentContext } from '../context.js';
 import { log } from '../log.js';
+import { forgetAgentCertificate } from '../identity/agent-certificate.js';
 import { unary } from './unary.js';
 import { readHostInfo } from '../host/host-info.js';
 
@@ -27,6 +28,7 @@ export function leaveHandler(ctx: AgentContext): HostServiceServer['leave'] {
   return unary(async (req) => {
     const was = ctx.membership.describe();
     const token = await ctx.membership.leave();
+    await forgetAgentCertificate(ctx.config.dataDir);
     log.info('left the vDC: it removed this host', { vdc: was, askedBy: req.vdcId, tokenExpiresAt: token.expiresAt });
     return {};
   });

@@ -5,9 +5,11 @@ import type { HostServiceServer, WatchEvent, WatchRequest } from '@quantix/proto
 import type { AgentContext } from '../context.js';
 import { unary } from './unary.js';
 import { leaveHandler } from './enroll-handlers.js';
+import { storeAgentCertificate } from '../identity/agent-certificate.js';
 import { readHostInfo } from '../host/host-info.js';
 import { sampleHostMetrics } from '../host/host-metrics.js';
 import { watchDomainEvents } from '../vm/domain-events.js';
+import { watchResourceHealth } from '../host/resource-health.js';
 import { VmStatsSampler } from '../vm/vm-stats.js';
 
 const HEARTBEAT_MS = 2_000;
@@ -27,6 +29,15 @@ export function hostHandlers(ctx: AgentContext): HostServiceServer {
   return {
     getHostInfo: unary(() => readHostInfo(ctx)),
     leave: leaveHandler(ctx),
+    setAgentCertificate: unary(async (req) => {
+      await storeAgentCertificate(
+        ctx.config.dataDir,
+        ctx.identity,
+        ctx.membership.caCertificatePem,
+        req.certificatePem,
+      );
+      return {};
+    }),
     watch: (call: ServerWritableStream<WatchRequest, WatchEvent>) => {
       const send = (event: WatchEvent) => {
         if (!call.cancelled && !call.writableEnded) call.write(event);
@@ -49,11 +60,13 @@ export function hostHandlers(ctx: AgentContext): HostServiceServer {
       }, metricsEvery);
       ctx.bus.on('event', send);
       const releaseVmEvents = watchDomainEvents(ctx.virsh, ctx.bus);
+      const releaseHealth = watchResourceHealth(ctx);
       const stop = () => {
         clearInterval(heartbeat);
         clearInterval(metrics);
         ctx.bus.off('event', send);
         void releaseVmEvents();
+        releaseHealth();
       };
       call.on('cancelled', stop);
       call.on('close', stop);

@@ -23,6 +23,8 @@ export interface CertificateRequest {
   commonName: string;
   dnsNames?: string[];
   ipAddresses?: string[];
+  /** URI SANs, e.g. urn:quantix:agent:<host id> (an agent's role in the vDC). */
+  uris?: string[];
   days: number;
   /** serverAuth, clientAuth or both. */
   usages: ('server' | 'client')[];
@@ -48,6 +50,7 @@ function leafExtensions(req: CertificateRequest): x509.Extension[] {
   const names: x509.JsonGeneralName[] = [
     ...(req.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
     ...(req.ipAddresses ?? []).map((value) => ({ type: 'ip' as const, value })),
+    ...(req.uris ?? []).map((value) => ({ type: 'url' as const, value })),
   ];
   const usages = req.usages.map((u) =>
     u === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth,
@@ -120,6 +123,35 @@ export async function issueCertificate(ca: KeyAndCert, req: CertificateRequest):
     extensions: leafExtensions(req),
   });
   return { keyPem: await keyPem(keys.privateKey), certPem: cert.toString('pem') };
+}
+
+/**
+ * A leaf certificate signed by `ca` for the key of an existing certificate (`keyOwnerPem`): the
+ * owner keeps its private key, which never travels (an agent's client certificate for its own key).
+ */
+export async function issueCertificateForKeyOf(
+  ca: KeyAndCert,
+  keyOwnerPem: string,
+  req: CertificateRequest,
+): Promise<string> {
+  const caCert = new x509.X509Certificate(ca.certPem);
+  const caKey = await webcrypto.subtle.importKey('pkcs8', x509.PemConverter.decodeFirst(ca.keyPem), ALG, false, [
+    'sign',
+  ]);
+  const publicKey = await new x509.X509Certificate(keyOwnerPem).publicKey.export(ALG, ['verify']);
+  const now = Date.now();
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject: dn(req.commonName),
+    issuer: caCert.subject,
+    notBefore: new Date(now - DAY_MS),
+    notAfter: new Date(now + req.days * DAY_MS),
+    signingAlgorithm: ALG,
+    publicKey: publicKey as never,
+    signingKey: caKey as never,
+    extensions: leafExtensions(req),
+  });
+  return cert.toString('pem');
 }
 
 /** SHA-256 fingerprint as upper-case hex pairs joined by colons (what browsers show). */

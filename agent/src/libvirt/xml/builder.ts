@@ -15,3 +15,15 @@ const builder = new XMLBuilder({
 export function buildXml(doc: Record<string, unknown>): string {
   return builder.build(doc) as string;
 }
+
+const orderedBuilder = new XMLBuilder({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@',
+  preserveOrder: true,
+  processEntities: true,
+});
+
+/** The XML text of a document read with parser.ts's readOrderedXml (edited or not). */
+export function buildOrderedXml(doc: unknown[]): string {
+  return orderedBuilder.build(doc) as string;
+}

@@ -70,3 +70,24 @@ export function xmlAttr(n: unknown, name: string): string {
   const v = n && typeof n === 'object' && !Array.isArray(n) ? (n as XmlNode)[`@${name}`] : undefined;
   return v === undefined || v === null ? '' : String(v);
 }
+
+const orderedParser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@',
+  preserveOrder: true,
+  processEntities: true,
+  htmlEntities: false,
+  parseTagValue: false,
+  parseAttributeValue: false,
+  trimValues: false,
+  maxNestedTags: MAX_XML_DEPTH,
+});
+
+/**
+ * A document read in order with namespaces kept (fast-xml-parser's preserveOrder form), for edits
+ * that must give libvirt back everything else exactly (a migratable domain XML with new disk paths).
+ */
+export function readOrderedXml(xml: string): XmlNode[] {
+  refuseDtd(xml);
+  return orderedParser.parse(xml) as XmlNode[];
+}
