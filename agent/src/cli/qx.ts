@@ -3,7 +3,7 @@
 import { ovaCommand } from './ova-command.js';
 import { agentCommand } from './agent-command.js';
 
-const usage = `usage:
+const usage = `usage (this host's own files and agent):
   qx ova inspect FILE.ova
   qx ova import FILE.ova --dest DIR [--name PREFIX]
   qx ova export --disk DISK [--disk DISK …] --name NAME --cpus N --memory-mib N

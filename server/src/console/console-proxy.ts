@@ -76,8 +76,15 @@ export class ConsoleProxy {
     const route = routes.map((r) => ({ kind: r.kind, m: r.re.exec(url.pathname) })).find((r) => r.m);
     if (!route) throw new HttpError(404, `no websocket at ${url.pathname}`);
     const targetId = decodeURIComponent(route.m![1]!);
+    // The browser's session cookie, or an API token (`qx vm console`): Bearer carries no ambient
+    // credentials, but the Origin and ticket rules below apply to both.
     const cookie = readSessionCookie(req.headers.cookie);
-    const principal = cookie ? this.deps.auth.fromCookie(cookie) : undefined;
+    const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
+    const principal = cookie
+      ? this.deps.auth.fromCookie(cookie)
+      : bearer
+        ? this.deps.auth.fromBearer(bearer)
+        : undefined;
     const endpoint = sockets.find((s) => s.id === (route.kind === 'console' ? 'openConsole' : 'openShell'))!;
     this.deps.auth.requireRole(principal, endpoint.role);
     this.checkOrigin(req);
