@@ -1,0 +1,241 @@
+// Decodes a streamOptimized VMDK as it arrives, front to back, into a sparse raw file: each grain
+// marker carries its LBA, so the footer's grain directory is never needed and the VMDK itself is
+// never stored. Only this file's own grains are read (no descriptor extents are followed); memory
+// is one grain at a time whatever the header claims. Layout: VMware "Virtual Disk Format 5.0",
+// "Stream-Optimized Compressed Sparse Extents" (markers, zlib grains, sector padding).
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { Writable } from 'node:stream';
+import { inflateSync } from 'node:zlib';
+import { AgentError, ErrorCode } from '../errors.js';
+
+const SECTOR = 512;
+const MAGIC = 0x564d444b; // "KDMV" read little-endian
+const FLAG_COMPRESSED = 1 << 16;
+const FLAG_MARKERS = 1 << 17;
+const COMPRESSION_DEFLATE = 1;
+/** Grains between 4 KiB and 1 MiB (VMware writes 64 KiB; qemu refuses more than 2 MiB). */
+const MIN_GRAIN_SECTORS = 8n;
+const MAX_GRAIN_SECTORS = 2048n;
+/** Largest header offset of the first grain (descriptor and padding before it): 64 MiB. */
+const MAX_OVERHEAD_SECTORS = 131_072n;
+const MARKER_EOS = 0;
+/** Writes in flight before the decoder waits for the disk. */
+const MAX_IN_FLIGHT = 8 * 1024 * 1024;
+
+/** What the header of a streamOptimized VMDK says, or undefined for any other VMDK kind. */
+export interface StreamVmdkHeader {
+  capacityBytes: number;
+  grainBytes: number;
+  /** Byte offset of the first marker. */
+  dataOffset: number;
+}
+
+/**
+ * The header if `head` (the first bytes of a disk) is a streamOptimized VMDK this decoder reads:
+ * version 3, compressed grains with markers, deflate. Anything else: undefined (qemu-img's path).
+ */
+export function streamVmdkHeader(head: Buffer): StreamVmdkHeader | undefined {
+  if (head.length < SECTOR || head.readUInt32LE(0) !== MAGIC) return undefined;
+  const version = head.readUInt32LE(4);
+  const flags = head.readUInt32LE(8);
+  const capacity = head.readBigUInt64LE(12);
+  const grain = head.readBigUInt64LE(20);
+  const overhead = head.readBigUInt64LE(64);
+  const compression = head.readUInt16LE(77);
+  if (version !== 3 || (flags & FLAG_COMPRESSED) === 0 || (flags & FLAG_MARKERS) === 0) return undefined;
+  if (compression !== COMPRESSION_DEFLATE || capacity === 0n) return undefined;
+  if (grain < MIN_GRAIN_SECTORS || grain > MAX_GRAIN_SECTORS || (grain & (grain - 1n)) !== 0n) return undefined;
+  if (overhead < 1n || overhead > MAX_OVERHEAD_SECTORS) return undefined;
+  const capacityBytes = capacity * BigInt(SECTOR);
+  if (capacityBytes > BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
+  return {
+    capacityBytes: Number(capacityBytes),
+    grainBytes: Number(grain) * SECTOR,
+    dataOffset: Number(overhead) * SECTOR,
+  };
+}
+
+function bad(label: string, why: string): AgentError {
+  return new AgentError(
+    ErrorCode.InvalidArgument,
+    `disk "${label}" is not a valid streamOptimized VMDK: ${why}`,
+    'disk',
+  );
+}
+
+/**
+ * A Writable taking the VMDK's bytes that writes the raw disk to `output` (created, 0600, never
+ * replacing a file). Zero grains stay holes; the file ends up exactly the disk's capacity.
+ */
+export class VmdkStreamDecoder extends Writable {
+  /** Bytes of decoded (non-hole) data written. */
+  dataBytes = 0;
+  private fh: FileHandle | undefined;
+  private position = 0;
+  private skip = 0;
+  private carry: Buffer = Buffer.alloc(0);
+  private ended = false;
+  private readonly pending = new Set<Promise<void>>();
+  private inFlight = 0;
+  private failure: unknown;
+  private readonly maxCompressed: number;
+
+  constructor(
+    private readonly output: string,
+    private readonly header: StreamVmdkHeader,
+    private readonly label: string,
+  ) {
+    super({ highWaterMark: 1024 * 1024 });
+    // Deflate of incompressible data grows by a few bytes per 16 KiB block, far less than this.
+    this.maxCompressed = header.grainBytes + header.grainBytes / 8 + 1024;
+    this.skip = header.dataOffset;
+  }
+
+  override _construct(cb: (err?: Error | null) => void): void {
+    open(this.output, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600).then(
+      (fh) => {
+        this.fh = fh;
+        cb();
+      },
+      cb,
+    );
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.consume(chunk).then(() => cb(), cb);
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    this.finish().then(() => cb(), cb);
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    void this.settle()
+      .then(() => this.fh?.close())
+      .then(
+        () => cb(err),
+        () => cb(err),
+      );
+  }
+
+  private async consume(chunk: Buffer): Promise<void> {
+    const buf = this.carry.length ? Buffer.concat([this.carry, chunk]) : chunk;
+    let pos = 0;
+    while (pos < buf.length) {
+      if (this.skip > 0) {
+        const n = Math.min(this.skip, buf.length - pos);
+        this.skip -= n;
+        pos += n;
+        this.position += n;
+        continue;
+      }
+      if (this.ended) {
+        pos = buf.length; // bytes after the end-of-stream marker (tar padding, trailing zeros)
+        break;
+      }
+      const used = await this.record(buf, pos);
+      if (used === 0) break; // the record is not complete yet
+      pos += used;
+    }
+    // Only the unfinished record is kept (bounded by one grain plus its marker).
+    this.carry = pos < buf.length ? Buffer.from(buf.subarray(pos)) : Buffer.alloc(0);
+  }
+
+  /** Handles the marker at `pos`; returns the bytes it used, 0 when more are needed. */
+  private async record(buf: Buffer, pos: number): Promise<number> {
+    if (this.position % SECTOR !== 0) throw bad(this.label, `marker at byte ${this.position} is not sector-aligned`);
+    if (buf.length - pos < 16) return 0;
+    const lba = buf.readBigUInt64LE(pos);
+    const size = buf.readUInt32LE(pos + 8);
+    if (size === 0) {
+      // Metadata marker: one sector, then `lba` sectors of grain table, directory or footer.
+      if (buf.length - pos < SECTOR) return 0;
+      const type = buf.readUInt32LE(pos + 12);
+      this.position += SECTOR;
+      if (type === MARKER_EOS) {
+        this.ended = true;
+        return SECTOR;
+      }
+      if (type > 3) throw bad(this.label, `unknown marker type ${type} at byte ${this.position - SECTOR}`);
+      if (lba > 1n << 32n) throw bad(this.label, `metadata of ${lba} sectors`);
+      this.skip = Number(lba) * SECTOR;
+      return SECTOR;
+    }
+    if (size > this.maxCompressed)
+      throw bad(this.label, `a grain of ${size} compressed bytes (grain size ${this.header.grainBytes})`);
+    if (buf.length - pos < 12 + size) return 0;
+    const offset = lba * BigInt(SECTOR);
+    if (offset >= BigInt(this.header.capacityBytes))
+      throw bad(this.label, `grain at sector ${lba} lies beyond the capacity of ${this.header.capacityBytes} bytes`);
+    let data: Buffer;
+    try {
+      data = inflateSync(buf.subarray(pos + 12, pos + 12 + size), { maxOutputLength: this.header.grainBytes });
+    } catch (err) {
+      throw bad(this.label, `grain at sector ${lba}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const at = Number(offset);
+    const room = this.header.capacityBytes - at;
+    if (data.length > room) data = data.subarray(0, room); // the last grain may run past the end
+    await this.write_(data, at);
+    const padded = Math.ceil((12 + size) / SECTOR) * SECTOR;
+    const here = Math.min(padded, buf.length - pos);
+    this.position += here;
+    this.skip = padded - here; // padding not arrived yet
+    return here;
+  }
+
+  /** Writes `data` at `at` unless it is all zeros (a hole already); several writes in flight. */
+  private async write_(data: Buffer, at: number): Promise<void> {
+    this.check();
+    if (isZero(data)) return;
+    const length = data.length;
+    this.inFlight += length;
+    this.dataBytes += length;
+    const p: Promise<void> = this.fh!.write(data, 0, length, at).then(
+      ({ bytesWritten }) => {
+        if (bytesWritten !== length) this.failure ??= new Error(`short write at ${at}: ${bytesWritten} of ${length}`);
+      },
+      (err: unknown) => {
+        this.failure ??= err;
+      },
+    );
+    this.pending.add(p);
+    void p.finally(() => {
+      this.pending.delete(p);
+      this.inFlight -= length;
+    });
+    while (this.inFlight > MAX_IN_FLIGHT && this.pending.size) await Promise.race(this.pending);
+    this.check();
+  }
+
+  private async finish(): Promise<void> {
+    // qemu-img writes no end-of-stream marker (its tables sit in front): the end of the tar entry
+    // is then the end, but never inside a marker, a grain or its padding.
+    if (!this.ended && (this.carry.length > 0 || this.skip > 0))
+      throw bad(this.label, `the stream ends inside a grain or table at byte ${this.position} (truncated?)`);
+    await this.settle();
+    this.check();
+    await this.fh!.truncate(this.header.capacityBytes);
+    await this.fh!.close();
+    this.fh = undefined;
+  }
+
+  private async settle(): Promise<void> {
+    while (this.pending.size) await Promise.allSettled([...this.pending]);
+  }
+
+  private check(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
+}
+
+const ZERO = Buffer.alloc(64 * 1024);
+
+function isZero(b: Buffer): boolean {
+  for (let i = 0; i < b.length; i += ZERO.length) {
+    const part = b.subarray(i, Math.min(b.length, i + ZERO.length));
+    if (!part.equals(ZERO.subarray(0, part.length))) return false;
+  }
+  return true;
+}
