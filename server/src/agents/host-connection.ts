@@ -5,6 +5,7 @@ import { status as grpcStatus, type ClientReadableStream } from '@grpc/grpc-js';
 import type { KeyAndCert } from '@quantix/proto/tls/certificates.js';
 import type { HostInfo, HostMetrics, VmMetricsBatch, WatchEvent } from '@quantix/proto/v1/host.js';
 import type { Pool } from '@quantix/proto/v1/storage.js';
+import type { Network } from '@quantix/proto/v1/network.js';
 import { Vm, type VmStats } from '@quantix/proto/v1/vm.js';
 import type { HostRecord } from '../store/records.js';
 import type { HostStatus } from '../dto/enums.js';
@@ -19,6 +20,8 @@ export interface ConnectionListener {
   hostChanged(c: HostConnection): void;
   vmChanged(c: HostConnection, uuid: string, vm: Vm | undefined): void;
   poolChanged(c: HostConnection, name: string, pool: Pool | undefined): void;
+  /** A network was created, changed state (also behind the agent's back) or was removed. */
+  networkChanged?(c: HostConnection, name: string, network: Network | undefined): void;
   hostMetrics(c: HostConnection, m: HostMetrics): void;
   vmMetrics(c: HostConnection, batch: VmMetricsBatch): void;
 }
@@ -261,6 +264,11 @@ export class HostConnection {
         }
         break;
       case 'network':
+        this.listener.networkChanged?.(
+          this,
+          ev.value.network?.spec?.name ?? '',
+          ev.value.removed ? undefined : ev.value.network,
+        );
         break;
     }
   }

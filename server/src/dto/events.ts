@@ -1,4 +1,4 @@
-// The events log (what happened to VMs, hosts and tasks, with a severity) and its webhook
+// The events log (what happened to VMs, hosts, pools, networks and tasks, with a severity) and its webhook
 // notifications. The live stream of new events is the SSE event "event" (dto/system.ts).
 import { arr, bool, int, named, obj, oneOf, opt, str } from '../schema/schema.js';
 import type { Infer } from '../schema/schema.js';
@@ -13,6 +13,10 @@ export const EVENT_KINDS = [
   'vm.stopped-unexpectedly',
   'host.online',
   'host.offline',
+  'pool.failed',
+  'pool.state',
+  'network.stopped',
+  'network.started',
   'task.failed',
   'notification.test',
 ] as const;
@@ -26,7 +30,7 @@ export const EventDto = named(
     severity: oneOf(EVENT_SEVERITIES),
     kind: oneOf(EVENT_KINDS),
     target: obj({
-      type: str({ description: 'vm, host, task' }),
+      type: str({ description: 'vm, host, pool, network, task' }),
       id: str(),
       name: str(),
       hostId: str({ description: 'the host concerned, empty when none' }),
@@ -107,7 +111,7 @@ export const eventOperations = [
     status: 200,
     response: arr(EventDto),
     summary:
-      'Events (VM state changes and crashes, hosts going offline/online, failed tasks), newest first; /api/v1/events is their live stream',
+      'Events (VM state changes and crashes, hosts going offline/online, pools failing, networks stopping, failed tasks), newest first; /api/v1/events is their live stream',
   },
   {
     id: 'getNotifications',

@@ -61,6 +61,8 @@ export const SSE_EVENTS = {
   'host-metrics': '{hostId, metrics: HostMetricsDto} every few seconds per host',
   'vm-metrics': '{hostId, stats: [{id, ...VmStatsDto}]} every few seconds per host',
   pool: '{hostId, pool: PoolDto} or {hostId, name, removed: true}',
+  network:
+    '{hostId, network: NetworkDto} when a host network is created or starts/stops; {hostId, name, removed: true}',
   template: 'TemplateDto on create/update; {id, removed: true} on delete',
   cluster: 'ClusterDto on create/update; {id, removed: true} on delete',
   'cluster-network': 'ClusterNetworkDto when it or a host status changes; {clusterId, name, removed: true} on delete',

@@ -1,10 +1,12 @@
 // The events log: turns what the server hears on the event hub (VM state changes, hosts going
-// offline/online, tasks failing) into events with a severity, appends them (EventRepo),
+// offline/online, pools failing, networks stopping, tasks failing) into events with a severity, appends them (EventRepo),
 // publishes each as the SSE event "event" and hands it to the webhook notifier.
 import { randomUUID } from 'node:crypto';
 import type { EventDto, EventSeverity } from '../dto/events.js';
 import { EVENT_SEVERITIES } from '../dto/events.js';
 import type { HostDto } from '../dto/hosts.js';
+import type { NetworkDto } from '../dto/networks.js';
+import type { PoolDto } from '../dto/storage.js';
 import type { TaskDto } from '../dto/tasks.js';
 import type { VmDto } from '../dto/vms.js';
 import type { EventRepo } from '../store/event-repo.js';
@@ -31,6 +33,10 @@ export type EventInput = Pick<EventDto, 'severity' | 'kind' | 'message'> & {
 export class EventLogService {
   private readonly vmStates = new Map<string, string>();
   private readonly hostStatus = new Map<string, string>();
+  /** "<hostId>/<pool name>" → state; "<hostId>/<network name>" → active. */
+  private readonly poolStates = new Map<string, string>();
+  private readonly networkActive = new Map<string, boolean>();
+  private readonly hostNames = new Map<string, string>();
   /** VM id → until when a stop of it was asked for through the server. */
   private readonly expectedStops = new Map<string, number>();
   /** Called with each recorded event (the webhook notifier). */
@@ -92,6 +98,8 @@ export class EventLogService {
     if (name === 'task') this.onTask(data as TaskDto);
     else if (name === 'vm') this.onVm(data as VmDto | { id: string; removed: true });
     else if (name === 'host') this.onHost(data as HostDto | { id: string; removed: true });
+    else if (name === 'pool') this.onPool(data as { hostId: string; pool?: PoolDto; name?: string });
+    else if (name === 'network') this.onNetwork(data as { hostId: string; network?: NetworkDto; name?: string });
   }
 
   private onTask(t: TaskDto): void {
@@ -143,10 +151,12 @@ export class EventLogService {
   private onHost(h: HostDto | { id: string; removed: true }): void {
     if ('removed' in h) {
       this.hostStatus.delete(h.id);
+      this.hostNames.delete(h.id);
       return;
     }
     const before = this.hostStatus.get(h.id);
     this.hostStatus.set(h.id, h.status);
+    this.hostNames.set(h.id, h.name);
     if (before === h.status) return;
     const target = { type: 'host', id: h.id, name: h.name, hostId: h.id, hostName: h.name };
     if (h.status === 'offline') {
@@ -159,6 +169,65 @@ export class EventLogService {
     } else if (h.status === 'online' && before === 'offline') {
       void this.record({ severity: 'info', kind: 'host.online', target, message: `Host ${h.name} is back online` });
     }
+  }
+
+  private onPool({ hostId, pool, name }: { hostId: string; pool?: PoolDto; name?: string }): void {
+    if (!pool) {
+      this.poolStates.delete(`${hostId}/${name}`);
+      return;
+    }
+    const key = `${hostId}/${pool.name}`;
+    const before = this.poolStates.get(key);
+    this.poolStates.set(key, pool.state);
+    // First sight (server start, a new pool) and repeats (figures changed) are not changes.
+    if (before === undefined || before === pool.state) return;
+    const target = { type: 'pool', id: pool.name, name: pool.name, hostId, hostName: pool.hostName };
+    if (pool.state === 'failed') {
+      void this.record({
+        severity: 'error',
+        kind: 'pool.failed',
+        target,
+        message: `Pool ${pool.name} on ${pool.hostName} failed (it was ${before}): ${pool.error || 'unknown error'}`,
+      });
+      return;
+    }
+    void this.record({
+      severity: 'info',
+      kind: 'pool.state',
+      target,
+      message: `Pool ${pool.name} on ${pool.hostName} is now ${pool.state} (it was ${before})`,
+    });
+  }
+
+  private onNetwork({ hostId, network, name }: { hostId: string; network?: NetworkDto; name?: string }): void {
+    if (!network) {
+      this.networkActive.delete(`${hostId}/${name}`);
+      return;
+    }
+    const key = `${hostId}/${network.name}`;
+    const before = this.networkActive.get(key);
+    this.networkActive.set(key, network.active);
+    // Hosts send networks only when they change (no list at connect): an inactive one unseen
+    // before was active until now; a new active one (just created) is no change.
+    if (before === network.active || (before === undefined && network.active)) return;
+    const hostName = this.hostNames.get(hostId) ?? hostId;
+    const target = { type: 'network', id: network.name, name: network.name, hostId, hostName };
+    // Quantix has no operation that stops a network: a stop always came from outside.
+    void this.record(
+      network.active
+        ? {
+            severity: 'info',
+            kind: 'network.started',
+            target,
+            message: `Network ${network.name} on ${hostName} is active again`,
+          }
+        : {
+            severity: 'error',
+            kind: 'network.stopped',
+            target,
+            message: `Network ${network.name} on ${hostName} stopped: VMs on it lost their connectivity`,
+          },
+    );
   }
 
   private pruneExpected(): void {

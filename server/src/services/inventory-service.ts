@@ -1,9 +1,10 @@
 // The live inventory as REST DTOs: listens to every HostConnection, keeps a serialised JSON
 // fragment per VM (re-serialised only when that VM changed) so GET /vms stays cheap with
-// thousands of VMs, and publishes host/vm/pool/metrics events for SSE.
+// thousands of VMs, and publishes host/vm/pool/network/metrics events for SSE.
 import { gzipSync } from 'node:zlib';
 import type { HostMetrics, VmMetricsBatch } from '@quantix/proto/v1/host.js';
 import type { Pool } from '@quantix/proto/v1/storage.js';
+import type { Network } from '@quantix/proto/v1/network.js';
 import type { Vm } from '@quantix/proto/v1/vm.js';
 import type { HostDto } from '../dto/hosts.js';
 import type { PoolDto } from '../dto/storage.js';
@@ -11,7 +12,7 @@ import type { VmDto } from '../dto/vms.js';
 import type { ConnectionListener, HostConnection } from '../agents/host-connection.js';
 import type { EventHub } from './event-hub.js';
 import type { MetricsHistory } from './metrics-history.js';
-import { toHostMetricsDto, toPoolDto, toVmDto, toVmStatsDto } from './dto-mapping.js';
+import { toHostMetricsDto, toNetworkDto, toPoolDto, toVmDto, toVmStatsDto } from './dto-mapping.js';
 
 const STATS_REFRESH_MS = 30_000;
 
@@ -137,6 +138,16 @@ export class InventoryService implements ConnectionListener {
       'pool',
       pool
         ? { hostId: c.record.id, pool: toPoolDto(pool, { id: c.record.id, name: c.record.name }) }
+        : { hostId: c.record.id, name, removed: true },
+    );
+  }
+
+  networkChanged(c: HostConnection, name: string, network: Network | undefined): void {
+    if (this.events.listenerCount('event') === 0) return;
+    this.events.publish(
+      'network',
+      network
+        ? { hostId: c.record.id, network: toNetworkDto(network, c.record.id) }
         : { hostId: c.record.id, name, removed: true },
     );
   }
