@@ -5,11 +5,20 @@ import type { HostInfo } from '@quantix/proto/v1/host.js';
 import type { AgentContext } from '../context.js';
 import { hostDomainType } from '../libvirt/domain-type.js';
 import { localAddresses } from '../identity/agent-identity.js';
+import { secureBootAvailable } from '../libvirt/ovmf.js';
+import { hostCpu } from '../vm/cpu-host.js';
+import { tpmAvailable } from '../vm/tpm.js';
 
 export const AGENT_VERSION = '0.1.0';
 
 export async function readHostInfo(ctx: AgentContext): Promise<HostInfo> {
-  const [versions, mem, osRelease] = await Promise.all([libvirtVersions(ctx), memInfo(), prettyOsName()]);
+  const [versions, mem, osRelease, cpu] = await Promise.all([
+    libvirtVersions(ctx),
+    memInfo(),
+    prettyOsName(),
+    // Unknown until libvirtd answers: no models, so placement does not pick this host for a named model.
+    hostCpu(ctx.virsh, hostDomainType()).catch(() => ({ models: [], modes: [] })),
+  ]);
   return {
     hostId: ctx.identity.hostId,
     hostname: hostname(),
@@ -26,6 +35,10 @@ export async function readHostInfo(ctx: AgentContext): Promise<HostInfo> {
     kernel: release(),
     certificateFingerprint: ctx.identity.fingerprint,
     addresses: localAddresses().filter((a) => a !== '127.0.0.1'),
+    cpuModels: cpu.models,
+    cpuModes: cpu.modes,
+    secureBoot: secureBootAvailable(),
+    tpm: tpmAvailable(),
   };
 }
 

@@ -49,9 +49,9 @@ export const domainSuspend = (virsh: Virsh, id: string) => domainCall(virsh, id,
 export const domainResume = (virsh: Virsh, id: string) => domainCall(virsh, id, ['resume', id]);
 export const domainRename = (virsh: Virsh, id: string, name: string) => domainCall(virsh, id, ['domrename', id, name]);
 
-/** Removes the definition with its NVRAM file and snapshot metadata. */
+/** Removes the definition with its NVRAM file, TPM state (swtpm) and snapshot metadata. */
 export const domainUndefine = (virsh: Virsh, id: string) =>
-  domainCall(virsh, id, ['undefine', '--nvram', '--snapshots-metadata', '--checkpoints-metadata', id]);
+  domainCall(virsh, id, ['undefine', '--nvram', '--tpm', '--snapshots-metadata', '--checkpoints-metadata', id]);
 
 export async function domainState(virsh: Virsh, id: string): Promise<DomainState> {
   const out = await domainCall(virsh, id, ['domstate', id]);

@@ -10,7 +10,7 @@ import { chmod, mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PoolKind, VolumeFormat } from '@quantix/proto/v1/storage.js';
-import { DiskBus, Firmware, type VmSpec } from '@quantix/proto/v1/vm.js';
+import { DiskBus, Firmware, VideoModel, type VmSpec } from '@quantix/proto/v1/vm.js';
 import { AgentError } from '../errors.js';
 import { run } from '../exec/run.js';
 import { defineVm, deleteVm } from '../vm/vm-define.js';
@@ -35,6 +35,7 @@ function vmSpec(name: string, disks: { pool: string; volume: string }[]): VmSpec
     nics: [],
     bootOrder: [],
     vnc: false,
+    videoModel: VideoModel.VIDEO_MODEL_NONE,
     description: '',
     tags: [],
     osType: 'linux',

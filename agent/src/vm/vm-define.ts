@@ -3,6 +3,7 @@
 // volumes change only through storage/volumes.ts (the pool manager's layer): a define holds its
 // disks' pool locks, so a volume delete (checked under the same lock) cannot race an attach.
 import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { Firmware, type KeptDisk, type Vm, type VmSpec } from '@quantix/proto/v1/vm.js';
 import { consoleLogPath, prepareConsoleLog, removeConsoleLog } from '../console/console-log.js';
 import { AgentError, ErrorCode, failedPrecondition } from '../errors.js';
@@ -25,12 +26,17 @@ import { validateVmSpec } from './vm-spec-validate.js';
 import { buildDomainXml } from '../libvirt/xml/domain-build.js';
 import { parseDomainXml } from '../libvirt/xml/domain-parse.js';
 import type { Virsh } from '../libvirt/virsh.js';
+import { hostCpu } from './cpu-host.js';
+import { requireHostCpu } from './cpu-model.js';
+import { requireTpm } from './tpm.js';
 
 async function xmlFor(virsh: Virsh, spec: VmSpec, uuid: string, nvram?: string): Promise<string> {
   const disks = await Promise.all(spec.disks.map((d) => volumeInfo(virsh, d.pool, d.volume)));
   const cdroms = await Promise.all(spec.cdroms.map((c) => (c.pool ? volumeInfo(virsh, c.pool, c.volume) : undefined)));
-  const uefi = spec.firmware === Firmware.FIRMWARE_UEFI ? ovmfFor(uuid) : undefined;
+  const uefi = spec.firmware === Firmware.FIRMWARE_UEFI ? ovmfFor(uuid, spec.secureBoot) : undefined;
   if (uefi && nvram) uefi.nvram = nvram;
+  if (spec.tpm) requireTpm();
+  requireHostCpu(spec, await hostCpu(virsh, hostDomainType()), hostDomainType());
   const consoleLog = await prepareConsoleLog(virsh.uri, uuid);
   return buildDomainXml({
     spec,
@@ -90,6 +96,9 @@ export async function updateVm(virsh: Virsh, volumes: Volumes, id: string, input
     throw new AgentError(ErrorCode.InvalidArgument, `spec.uuid: the UUID of VM ${t.name} cannot change`, 'spec.uuid');
   }
   const old = parseDomainXml(await domainDumpXml(virsh, t.uuid, true));
+  // Variables made from the other template (with or without Microsoft's keys) would keep Secure
+  // Boot off, or on: libvirt makes a fresh copy from the new template once the old one is gone.
+  if (old.nvramPath && old.spec.secureBoot !== spec.secureBoot) await rm(old.nvramPath, { force: true });
   const nics = spec.nics.map((n, i) => ({ ...n, mac: n.mac || old.macs[i] || '' }));
   await volumes.withPools(poolsOf(spec), async () => {
     const xml = await xmlFor(virsh, { ...spec, nics }, t.uuid, old.nvramPath || undefined);

@@ -62,7 +62,7 @@ export async function readVm(virsh: Virsh, id: string): Promise<Vm> {
     state: vmState(state),
     domainType: parsed.domainType,
     ipAddresses,
-    vncPort: live ? parsed.vncPort : 0,
+    graphics: live && parsed.vncSocket !== '',
     macs: parsed.macs,
     stateChangedMs: stateChanged.get(parsed.uuid) ?? 0,
     snapshotCount: snapshots,

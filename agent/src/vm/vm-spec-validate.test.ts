@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DiskBus, Firmware, NicKind, NicModel, type VmSpec } from '@quantix/proto/v1/vm.js';
+import { DiskBus, Firmware, NicKind, NicModel, VideoModel, type VmSpec } from '@quantix/proto/v1/vm.js';
 import type { AgentError } from '../errors.js';
 import { validateVmSpec } from './vm-spec-validate.js';
 
@@ -17,6 +17,7 @@ const spec = (over: Partial<VmSpec> = {}): VmSpec => ({
   nics: [{ kind: NicKind.NIC_KIND_USER, source: '', model: NicModel.NIC_MODEL_UNSPECIFIED, mac: '' }],
   bootOrder: [],
   vnc: false,
+  videoModel: VideoModel.VIDEO_MODEL_UNSPECIFIED,
   description: '',
   tags: [],
   osType: '',

@@ -5,6 +5,8 @@ import { OS_TYPES } from '../enum-names.js';
 import { invalidArgument } from '../errors.js';
 import { isUuid, validateName } from '../validate/name.js';
 import { validateXmlText } from '../validate/xml-text.js';
+import { validateBootSecurity } from './boot-security.js';
+import { validateCpu } from './cpu-model.js';
 
 const MAX_VCPUS = 256;
 const MIN_MEMORY_MIB = 16;
@@ -33,7 +35,8 @@ export function validateVmSpec(spec: VmSpec | undefined): VmSpec {
   if (spec.machine && !MACHINE.test(spec.machine)) {
     throw invalidArgument('spec.machine', `"${spec.machine}" is not a machine type (e.g. "pc", "q35")`);
   }
-  const q35 = spec.machine.startsWith('q35') || spec.machine.includes('-q35');
+  const { machine } = validateBootSecurity({ ...spec, firmware });
+  const q35 = machine.startsWith('q35') || machine.includes('-q35');
   const disks = spec.disks.map((d, i) => {
     const field = `spec.disks[${i}]`;
     validateName(`${field}.pool`, d.pool);
@@ -101,5 +104,5 @@ export function validateVmSpec(spec: VmSpec | undefined): VmSpec {
     }
   });
   if (!OS_TYPES.includes(spec.osType)) throw invalidArgument('spec.os_type', 'must be linux, windows or other');
-  return { ...spec, sockets, cores, firmware, disks, cdroms, nics, bootOrder: boot };
+  return { ...spec, sockets, cores, firmware, machine, disks, cdroms, nics, bootOrder: boot, ...validateCpu(spec) };
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BootDevice, DiskBus, Firmware, NicKind, NicModel, type VmSpec } from '@quantix/proto/v1/vm.js';
+import { BootDevice, DiskBus, Firmware, NicKind, NicModel, VideoModel, type VmSpec } from '@quantix/proto/v1/vm.js';
 import { buildDomainXml, targetDevs } from './domain-build.js';
 import { parseDomainXml } from './domain-parse.js';
 import { xmlReader } from './parser.js';
@@ -23,6 +23,7 @@ const base = (over: Partial<VmSpec> = {}): VmSpec =>
     ],
     bootOrder: [],
     vnc: false,
+    videoModel: VideoModel.VIDEO_MODEL_NONE,
     description: '',
     tags: [],
     osType: '',
@@ -51,6 +52,22 @@ test('BIOS domain: type from the host, topology, memory, disk, NIC, serial pty w
   assert.deepEqual(d.devices.serial.log, { '@file': consoleLog, '@append': 'on' });
   assert.equal(d.devices.console.target['@type'], 'serial');
   assert.equal(d.devices.graphics, undefined);
+  assert.equal(d.devices.video, undefined);
+});
+
+test('video device: VGA when VNC is asked without a model; a video device alone opens no VNC', () => {
+  const build = (over: Partial<VmSpec>) =>
+    xmlReader([])(buildDomainXml({ spec: base(over), uuid, domainType: 'qemu', disks: [vol], cdroms: [], consoleLog }))
+      .domain.devices;
+  const vga = build({ vnc: true, videoModel: VideoModel.VIDEO_MODEL_UNSPECIFIED });
+  assert.equal(vga.video.model['@type'], 'vga');
+  assert.deepEqual(vga.graphics, { '@type': 'vnc', listen: { '@type': 'socket' } });
+  const headless = build({ vnc: false, videoModel: VideoModel.VIDEO_MODEL_VIRTIO });
+  assert.equal(headless.video.model['@type'], 'virtio');
+  assert.equal(headless.graphics, undefined);
+  const none = build({ vnc: true, videoModel: VideoModel.VIDEO_MODEL_NONE });
+  assert.equal(none.video, undefined);
+  assert.equal(none.graphics, undefined, 'no VNC without a video device');
 });
 
 test('round trip: what is built parses back to the same spec', () => {
@@ -71,6 +88,7 @@ test('round trip: what is built parses back to the same spec', () => {
     ],
     bootOrder: [BootDevice.BOOT_DEVICE_CDROM, BootDevice.BOOT_DEVICE_DISK, BootDevice.BOOT_DEVICE_NETWORK],
     vnc: true,
+    videoModel: VideoModel.VIDEO_MODEL_QXL,
     description: 'line one\nline two',
     tags: ['a', 'b c'],
     osType: 'windows',
@@ -93,7 +111,8 @@ test('round trip: what is built parses back to the same spec', () => {
   assert.equal(parsed.domainType, 'kvm');
   assert.equal(parsed.nvramPath, '/nv/x_VARS.fd');
   assert.match(xml, /<controller type="scsi" index="0" model="virtio-scsi"\/>/);
-  assert.match(xml, /<graphics type="vnc" port="-1" autoport="yes" listen="127.0.0.1">/);
+  assert.match(xml, /<graphics type="vnc"><listen type="socket"\/><\/graphics>/, 'VNC on a Unix socket, no TCP port');
+  assert.match(xml, /<video><model type="qxl"\/><\/video>/);
   assert.match(xml, /<clock offset="localtime"\/>/);
 });
 

@@ -1,8 +1,8 @@
 // VmSpec → libvirt domain XML, a pure function over the one XML builder (xml/builder.ts: every
 // value escaped by the builder, never concatenated). Disk paths come resolved from their pools.
 import { buildXml } from './builder.js';
-import { DiskBus, Firmware, NicKind, type VmSpec } from '@quantix/proto/v1/vm.js';
-import { bootDeviceNames, diskBusNames, nicKindNames, nicModelNames } from '../../enum-names.js';
+import { DiskBus, Firmware, NicKind, VideoModel, type VmSpec } from '@quantix/proto/v1/vm.js';
+import { bootDeviceNames, diskBusNames, nicKindNames, nicModelNames, videoModelNames } from '../../enum-names.js';
 import type { DomainType } from '../domain-type.js';
 
 /** The namespace of the agent's element inside <metadata>. */
@@ -108,22 +108,30 @@ export function buildDomainXml(input: DomainBuildInput): string {
       interface: interfaces,
       serial: { '@type': 'pty', log: { '@file': input.consoleLog, '@append': 'on' }, target: { '@port': 0 } },
       console: { '@type': 'pty', target: { '@type': 'serial', '@port': 0 } },
-      ...(spec.vnc
-        ? {
-            graphics: {
-              '@type': 'vnc',
-              '@port': -1,
-              '@autoport': 'yes',
-              '@listen': '127.0.0.1',
-              listen: { '@type': 'address', '@address': '127.0.0.1' },
-            },
-            video: { model: { '@type': 'vga' } },
-          }
-        : {}),
+      ...graphicsDevices(spec),
       memballoon: { '@model': 'virtio' },
     },
   };
   return buildXml({ domain });
+}
+
+/**
+ * The video device and, with it, VNC on a Unix socket libvirt places in the domain's own directory
+ * (/var/lib/libvirt/qemu/domain-N-name/vnc.sock, made by QEMU, readable by root only): no TCP port
+ * is opened on the host. The socket path is read back from the live XML (domain-parse.ts).
+ */
+function graphicsDevices(spec: VmSpec): Node {
+  const model =
+    spec.videoModel === VideoModel.VIDEO_MODEL_UNSPECIFIED
+      ? spec.vnc
+        ? VideoModel.VIDEO_MODEL_VGA
+        : VideoModel.VIDEO_MODEL_NONE
+      : spec.videoModel;
+  if (model === VideoModel.VIDEO_MODEL_NONE) return {};
+  return {
+    ...(spec.vnc ? { graphics: { '@type': 'vnc', listen: { '@type': 'socket' } } } : {}),
+    video: { model: { '@type': videoModelNames.name(model) } },
+  };
 }
 
 function metadataNode(spec: VmSpec, devs: readonly string[]): Node {

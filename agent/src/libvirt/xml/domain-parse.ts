@@ -1,8 +1,8 @@
 // libvirt domain XML (as `virsh dumpxml` prints it) → DomainXml, the one typed reading every module
 // uses (VM read, network and disk users, OVA export), and → VmSpec with the runtime facts around it.
 // Pure; the inverse of domain-build.ts for everything the agent defines, tolerant of foreign domains.
-import { BootDevice, DiskBus, Firmware, NicKind, NicModel, type VmSpec } from '@quantix/proto/v1/vm.js';
-import { bootDeviceNames, diskBusNames, nicKindNames, nicModelNames } from '../../enum-names.js';
+import { BootDevice, DiskBus, Firmware, NicKind, NicModel, VideoModel, type VmSpec } from '@quantix/proto/v1/vm.js';
+import { bootDeviceNames, diskBusNames, nicKindNames, nicModelNames, videoModelNames } from '../../enum-names.js';
 import { xmlAttr, xmlList, xmlReader, xmlText, xmlTexts, type XmlNode } from './parser.js';
 
 export interface ParsedDomain {
@@ -11,8 +11,8 @@ export interface ParsedDomain {
   domainType: string;
   /** MACs in NIC order, as libvirt filled them in. */
   macs: string[];
-  /** Live VNC port (0 when none). */
-  vncPort: number;
+  /** The live VNC Unix socket QEMU listens on ('' when none or not running). */
+  vncSocket: string;
   /** This VM's UEFI variable store, if any. */
   nvramPath: string;
   /** Every disk and CD-ROM with its file, in XML order. */
@@ -59,7 +59,10 @@ export interface DomainXml {
   os: { efi: boolean; machine: string; boot: string[]; nvram: string };
   disks: DomainDisk[];
   interfaces: DomainInterface[];
-  graphics: { type: string; port: string }[];
+  /** <graphics>: type, and the Unix socket libvirt chose for it ('' when it listens elsewhere). */
+  graphics: { type: string; socket: string }[];
+  /** The first <video><model type> ("virtio", "vga", "qxl", …), '' when none. */
+  video: string;
   /** The Quantix metadata element (<qx:vm>): volumes by target dev, description, tags, OS type. */
   meta: { volumes: Map<string, { pool: string; volume: string }>; description: string; tags: string[]; osType: string };
 }
@@ -137,7 +140,16 @@ export function readDomainXml(xml: string): DomainXml {
       model: xmlAttr(nic.model, 'type'),
       mac: xmlAttr(nic.mac, 'address'),
     })),
-    graphics: xmlList(devices.graphics).map((g) => ({ type: xmlAttr(g, 'type'), port: xmlAttr(g, 'port') })),
+    graphics: xmlList(devices.graphics).map((g) => ({
+      type: xmlAttr(g, 'type'),
+      socket:
+        xmlAttr(g, 'socket') ||
+        xmlList(g.listen)
+          .map((l) => xmlAttr(l, 'socket'))
+          .find(Boolean) ||
+        '',
+    })),
+    video: xmlAttr(xmlList(devices.video)[0]?.model, 'type'),
     meta: {
       volumes: new Map(
         xmlList(meta.volume).map((v) => [
@@ -172,6 +184,9 @@ export function parseDomainXml(xml: string): ParsedDomain {
     nics: [],
     bootOrder: d.os.boot.map((b) => bootDeviceNames.value(b) ?? BootDevice.BOOT_DEVICE_UNSPECIFIED),
     vnc: d.graphics.some((g) => g.type === 'vnc'),
+    videoModel: d.video
+      ? (videoModelNames.value(d.video) ?? VideoModel.VIDEO_MODEL_UNSPECIFIED)
+      : VideoModel.VIDEO_MODEL_NONE,
     description: d.meta.description,
     tags: d.meta.tags,
     osType: d.meta.osType,
@@ -207,13 +222,12 @@ export function parseDomainXml(xml: string): ParsedDomain {
       mac: nic.mac,
     });
   }
-  const vnc = d.graphics.find((g) => g.type === 'vnc');
   return {
     spec,
     uuid: spec.uuid,
     domainType: d.type,
     macs: d.interfaces.map((n) => n.mac),
-    vncPort: Math.max(0, Number(vnc?.port ?? 0) || 0),
+    vncSocket: d.graphics.find((g) => g.type === 'vnc')?.socket ?? '',
     nvramPath: d.os.nvram,
     files,
   };
