@@ -3,7 +3,7 @@
 // firmware), and the agent's own names for pool kinds, volume formats and network kinds.
 import { PoolKind, VolumeFormat } from '@quantix/proto/v1/storage.js';
 import { NetworkKind } from '@quantix/proto/v1/network.js';
-import { BootDevice, DiskBus, Firmware, NicKind, NicModel } from '@quantix/proto/v1/vm.js';
+import { BootDevice, DiskBus, Firmware, NicKind, NicModel, VideoModel } from '@quantix/proto/v1/vm.js';
 
 /** A two-way table between proto enum values and names; undefined for what it does not list. */
 export interface EnumNames<E extends number, S extends string> {
@@ -48,6 +48,14 @@ export const nicKindNames = enumNames<NicKind, 'network' | 'bridge' | 'user'>([
   [NicKind.NIC_KIND_NETWORK, 'network'],
   [NicKind.NIC_KIND_BRIDGE, 'bridge'],
   [NicKind.NIC_KIND_USER, 'user'],
+]);
+
+/** libvirt <video><model type>. */
+export const videoModelNames = enumNames<VideoModel, 'virtio' | 'vga' | 'qxl' | 'none'>([
+  [VideoModel.VIDEO_MODEL_VIRTIO, 'virtio'],
+  [VideoModel.VIDEO_MODEL_VGA, 'vga'],
+  [VideoModel.VIDEO_MODEL_QXL, 'qxl'],
+  [VideoModel.VIDEO_MODEL_NONE, 'none'],
 ]);
 
 /** libvirt <os><boot dev>. */

@@ -1,9 +1,10 @@
 // The smallest VmSpec that boots the test guest from a pool volume (tests override fields).
-import { DiskBus, Firmware, type VmSpec } from '@quantix/proto/v1/vm.js';
+import { DiskBus, Firmware, VideoModel, VmSpec } from '@quantix/proto/v1/vm.js';
 import { testGuest } from '../guest/fixture.js';
 
 export function guestSpec(name: string, pool: string, volume: string, over: Partial<VmSpec> = {}): VmSpec {
-  return {
+  // fromPartial: fields added to VmSpec later get their proto defaults here too.
+  return VmSpec.fromPartial({
     name,
     uuid: '',
     sockets: 1,
@@ -16,9 +17,10 @@ export function guestSpec(name: string, pool: string, volume: string, over: Part
     nics: [],
     bootOrder: [],
     vnc: false,
+    videoModel: VideoModel.VIDEO_MODEL_NONE,
     description: '',
     tags: [],
     osType: 'linux',
     ...over,
-  };
+  });
 }

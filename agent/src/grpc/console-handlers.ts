@@ -1,5 +1,6 @@
 // ConsoleService: adapts the bidi gRPC stream (open → data/resize, closed ← data) to a VM's
-// shared serial console (console/serial-console.ts) or a host shell (console/host-shell.ts).
+// shared serial console (console/serial-console.ts), its VNC socket (console/graphics-relay.ts) or
+// a host shell (console/host-shell.ts).
 // Ending or cancelling the call leaves the session; the session ending ends the call. A caller
 // that stops reading is left once MAX_UNSENT bytes wait for it (the agent's memory stays bounded).
 import type { ServerDuplexStream } from '@grpc/grpc-js';
@@ -8,6 +9,7 @@ import type { AgentContext } from '../context.js';
 import { failedPrecondition, invalidArgument } from '../errors.js';
 import { consoleEndReason, joinSerialConsole, type ConsoleHandle } from '../console/serial-console.js';
 import { startHostShell } from '../console/host-shell.js';
+import { graphicsSocketPath, joinGraphics } from '../console/graphics-relay.js';
 import type { Viewer } from '../console/pty-session.js';
 import { vmTarget } from '../vm/vm-lifecycle.js';
 import { vmId } from '../vm/vm-read.js';
@@ -74,6 +76,15 @@ function serveTerminal(call: Call, open: Opener, refineReason: (reason: string) 
   call.on('error', () => leave('stream error'));
 }
 
+/** The VM `id` names, FAILED_PRECONDITION unless it runs (a stopped VM has no `what`). */
+async function runningVm(ctx: AgentContext, id: string, what: string) {
+  const t = await vmTarget(ctx.virsh, vmId(id, 'open.vm'));
+  if (t.state !== DomainState.Running && t.state !== DomainState.Paused && t.state !== DomainState.Blocked) {
+    throw failedPrecondition(`VM ${t.name} is not running, so it has no ${what}`);
+  }
+  return t;
+}
+
 export function consoleHandlers(ctx: AgentContext): ConsoleServiceServer {
   return {
     console: (call) => {
@@ -81,14 +92,23 @@ export function consoleHandlers(ctx: AgentContext): ConsoleServiceServer {
       serveTerminal(
         call,
         async (open, viewer) => {
-          const t = await vmTarget(ctx.virsh, vmId(open.vm, 'open.vm'));
-          if (t.state !== DomainState.Running && t.state !== DomainState.Paused && t.state !== DomainState.Blocked) {
-            throw failedPrecondition(`VM ${t.name} is not running, so it has no console`);
-          }
+          const t = await runningVm(ctx, open.vm, 'console');
           uuid = t.uuid;
           return joinSerialConsole(ctx.virsh, t.uuid, viewer, sizeOf(open.size));
         },
         (reason) => (reason === 'process exited' ? consoleEndReason(ctx.virsh, uuid) : Promise.resolve(reason)),
+      );
+    },
+    graphics: (call) => {
+      let uuid = '';
+      serveTerminal(
+        call,
+        async (open, viewer) => {
+          const t = await runningVm(ctx, open.vm, 'graphical console');
+          uuid = t.uuid;
+          return joinGraphics(await graphicsSocketPath(ctx.virsh, t.uuid, t.name), t.name, viewer);
+        },
+        async (reason) => ((await consoleEndReason(ctx.virsh, uuid)) === 'vm stopped' ? 'vm stopped' : reason),
       );
     },
     shell: (call) => {

@@ -3,7 +3,7 @@
 // ship with every modern OS). NIC models map to what QEMU emulates; firmware is kept. Pure.
 import type { OvaSpec } from '@quantix/proto/v1/image.js';
 import { firmwareNames } from '../enum-names.js';
-import { BootDevice, DiskBus, Firmware, NicKind, NicModel, type VmSpec } from '@quantix/proto/v1/vm.js';
+import { BootDevice, DiskBus, Firmware, NicKind, NicModel, VideoModel, type VmSpec } from '@quantix/proto/v1/vm.js';
 
 export interface MappedVolume {
   pool: string;
@@ -60,6 +60,8 @@ export function suggestVmSpec(spec: OvaSpec, volumes: readonly MappedVolume[], n
     })),
     bootOrder: [BootDevice.BOOT_DEVICE_DISK],
     vnc: true,
+    // Standard VGA: every imported guest has a driver for it (virtio-gpu drivers are not assumed).
+    videoModel: VideoModel.VIDEO_MODEL_VGA,
     description: spec.annotation,
     tags: ['imported-ova'],
     osType: spec.osType,

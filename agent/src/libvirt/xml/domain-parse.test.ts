@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { BootDevice, DiskBus, Firmware, NicKind, NicModel } from '@quantix/proto/v1/vm.js';
+import { BootDevice, DiskBus, Firmware, NicKind, NicModel, VideoModel } from '@quantix/proto/v1/vm.js';
 import { parseDomainXml } from './domain-parse.js';
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
@@ -11,7 +11,8 @@ test('parses what libvirt made of a UEFI domain with every device kind (captured
   assert.equal(d.uuid, '6f1c2a8e-3b4d-4e5f-8a9b-0c1d2e3f4a5b');
   assert.equal(d.domainType, 'qemu');
   assert.equal(d.nvramPath, '/var/lib/libvirt/qemu/nvram/6f1c2a8e-3b4d-4e5f-8a9b-0c1d2e3f4a5b_VARS.fd');
-  assert.equal(d.vncPort, 0, 'autoport -1 is not a port');
+  assert.equal(d.vncSocket, '', 'a TCP VNC listener is no graphics socket');
+  assert.equal(d.spec.videoModel, VideoModel.VIDEO_MODEL_VGA);
   const s = d.spec;
   assert.equal(s.name, 'qxt-vm-capture');
   assert.equal(s.memoryMib, 512, 'KiB converted to MiB');
@@ -72,7 +73,8 @@ test('a foreign domain without Quantix metadata still parses', () => {
   assert.deepEqual(d.spec.disks, [{ pool: '', volume: 'legacy.img', bus: DiskBus.DISK_BUS_VIRTIO, readonly: false }]);
   assert.equal(d.spec.nics[0]!.source, 'default');
   assert.equal(d.spec.nics[0]!.kind, NicKind.NIC_KIND_NETWORK);
-  assert.equal(d.vncPort, 5901);
+  assert.equal(d.vncSocket, '');
+  assert.equal(d.spec.videoModel, VideoModel.VIDEO_MODEL_NONE, 'no <video> element');
   assert.deepEqual(d.spec.bootOrder, [BootDevice.BOOT_DEVICE_NETWORK]);
   assert.deepEqual(d.spec.tags, []);
 });
