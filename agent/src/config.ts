@@ -20,6 +20,11 @@ export interface AgentConfig {
    * /run/systemd/network whenever networkd runs on the host.
    */
   networkdDir: string | undefined;
+  /**
+   * Holds the boot id of the boot whose autostart VMs were started (QX_AGENT_AUTOSTART_MARKER):
+   * under /run, so the first agent start of each boot runs autostart and later restarts do not.
+   */
+  autostartMarker: string;
 }
 
 export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig {
@@ -35,6 +40,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
     joinTokenLifetimeMs:
       positiveSeconds(env.QX_AGENT_JOIN_TOKEN_LIFETIME_S ?? '3600', 'QX_AGENT_JOIN_TOKEN_LIFETIME_S') * 1000,
     networkdDir: env.QX_AGENT_NETWORKD_DIR,
+    autostartMarker: env.QX_AGENT_AUTOSTART_MARKER ?? '/run/quantix/agent-autostart-boot-id',
   };
 }
 

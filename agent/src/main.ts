@@ -11,6 +11,7 @@ import { log } from './log.js';
 import { startNetworks } from './network/network-startup.js';
 import { PoolManager } from './storage/pool-manager.js';
 import { Volumes } from './storage/volumes.js';
+import { runAutostart } from './vm/autostart.js';
 
 const config = loadAgentConfig();
 const identity = await loadOrCreateIdentity(config.dataDir);
@@ -26,6 +27,11 @@ const volumes = new Volumes(pools, virsh);
 const running = await startAgentServer({ config, identity, membership, virsh, bus, pools, volumes });
 const control = await startControlSocket(config.dataDir, membership);
 void startNetworks({ virsh, bus, config }, config.dataDir);
+// Once per host boot, when libvirt answers: the autostart VMs in their order (vm/autostart.ts).
+const autostart = new AbortController();
+void runAutostart({ virsh, marker: config.autostartMarker, signal: autostart.signal }).catch((err: unknown) =>
+  log.error('autostart failed', { error: (err as Error).message }),
+);
 log.info('agent listening', {
   address: `${config.listenHost}:${running.port}`,
   localSocket: running.localSocket,
@@ -39,6 +45,7 @@ if (token) log.info('join token', { token, expiresAt: tokenExpiresAt });
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
     log.info('agent stopping', { signal });
+    autostart.abort();
     control.close();
     void running.close().then(() => process.exit(0));
   });

@@ -21,6 +21,9 @@ export function guestSpec(name: string, pool: string, volume: string, over: Part
     description: '',
     tags: [],
     osType: 'linux',
+    autostart: false,
+    autostartOrder: 0,
+    autostartDelaySeconds: 0,
     ...over,
   });
 }

@@ -6,12 +6,16 @@ import { forceOffVm, pauseVm, rebootVm, resetVm, resumeVm, shutdownVm, startVm, 
 import { listVms, readVm, vmId } from '../vm/vm-read.js';
 import { createSnapshot, deleteSnapshot, listSnapshots, revertSnapshot } from '../vm/vm-snapshots.js';
 import { VmStatsSampler } from '../vm/vm-stats.js';
+import { attachDisk, attachNic, changeCdromMedia, detachDisk, detachNic } from '../vm/vm-hotplug.js';
+import { SnapshotNotes } from '../vm/snapshot-notes.js';
+import { join } from 'node:path';
 import { unary } from './unary.js';
 
 export function vmHandlers(ctx: AgentContext): VmServiceServer {
   const v = ctx.virsh;
   const volumes = ctx.volumes;
   const sampler = new VmStatsSampler(v);
+  const notes = new SnapshotNotes(join(ctx.config.dataDir, 'snapshot-notes'));
   return {
     listVms: unary(async () => ({ vms: await listVms(v) })),
     getVm: unary(async (r) => readVm(v, vmId(r.id))),
@@ -30,16 +34,21 @@ export function vmHandlers(ctx: AgentContext): VmServiceServer {
     resumeVm: unary(async (r) => resumeVm(v, vmId(r.id))),
     deleteVm: unary(async (r) => ({ keptDisks: await deleteVm(v, volumes, vmId(r.vm?.id), r.deleteDisks) })),
     cloneVm: unary(async (r) => cloneVm(v, volumes, vmId(r.source?.id, 'source.id'), r.name, r.linked)),
-    createSnapshot: unary(async (r) => createSnapshot(v, vmId(r.vm?.id), r.name, r.description)),
-    listSnapshots: unary(async (r) => ({ snapshots: await listSnapshots(v, vmId(r.id)) })),
-    revertSnapshot: unary(async (r) => revertSnapshot(v, vmId(r.vm?.id), r.name)),
+    createSnapshot: unary(async (r) => createSnapshot(v, notes, vmId(r.vm?.id), r.name, r.description)),
+    listSnapshots: unary(async (r) => ({ snapshots: await listSnapshots(v, notes, vmId(r.id)) })),
+    revertSnapshot: unary(async (r) => revertSnapshot(v, notes, vmId(r.vm?.id), r.name)),
     deleteSnapshot: unary(async (r) => {
-      await deleteSnapshot(v, vmId(r.vm?.id), r.name);
+      await deleteSnapshot(v, notes, vmId(r.vm?.id), r.name);
       return {};
     }),
     getVmStats: unary(async (r) => {
       const t = await vmTarget(v, vmId(r.id));
       return sampler.one(t.uuid, t.name, t.uuid);
     }),
+    changeCdromMedia: unary(async (r) => changeCdromMedia(v, volumes, vmId(r.vm?.id), r.index, r.pool, r.volume)),
+    attachDisk: unary(async (r) => attachDisk(v, volumes, vmId(r.vm?.id), r.disk)),
+    detachDisk: unary(async (r) => detachDisk(v, vmId(r.vm?.id), r.target)),
+    attachNic: unary(async (r) => attachNic(v, vmId(r.vm?.id), r.nic)),
+    detachNic: unary(async (r) => detachNic(v, vmId(r.vm?.id), r.mac)),
   };
 }

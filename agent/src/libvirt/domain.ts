@@ -81,12 +81,24 @@ export async function domainNames(virsh: Virsh): Promise<string[]> {
     .filter(Boolean);
 }
 
-/** Guest addresses from DHCP leases, then the ARP table; [] when none are known. */
-export async function domainAddresses(virsh: Virsh, id: string): Promise<string[]> {
-  for (const source of ['lease', 'arp']) {
+/** Where `virsh domifaddr` learns addresses: the guest agent (only when it runs), DHCP leases, ARP. */
+export type AddressSource = 'agent' | 'lease' | 'arp';
+
+/** Loopback and link-local addresses, which only the guest agent reports and nobody can reach. */
+const UNREACHABLE = /^(127\.|::1$|fe80:)/i;
+
+/** Guest addresses from the first of `sources` that knows any; [] when none does. */
+export async function domainAddresses(
+  virsh: Virsh,
+  id: string,
+  sources: readonly AddressSource[] = ['lease', 'arp'],
+): Promise<string[]> {
+  for (const source of sources) {
     try {
-      const out = await virsh.exec(['domifaddr', id, '--source', source]);
-      const ips = [...out.matchAll(/\s(ipv[46])\s+([0-9a-f.:]+)\/\d+/gi)].map((m) => m[2]!);
+      const out = await virsh.exec(['domifaddr', id, '--source', source], { timeoutMs: 10_000 });
+      const ips = [...out.matchAll(/\s(ipv[46])\s+([0-9a-f.:]+)\/\d+/gi)]
+        .map((m) => m[2]!)
+        .filter((ip) => !UNREACHABLE.test(ip));
       if (ips.length) return [...new Set(ips)];
     } catch {
       // no lease/ARP information for this domain: try the next source

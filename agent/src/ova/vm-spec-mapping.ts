@@ -65,5 +65,8 @@ export function suggestVmSpec(spec: OvaSpec, volumes: readonly MappedVolume[], n
     description: spec.annotation,
     tags: ['imported-ova'],
     osType: spec.osType,
+    autostart: false,
+    autostartOrder: 0,
+    autostartDelaySeconds: 0,
   };
 }

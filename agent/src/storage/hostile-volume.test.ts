@@ -44,6 +44,9 @@ function vmSpec(name: string, pool: string, volume: string): VmSpec {
     description: '',
     tags: [],
     osType: 'linux',
+    autostart: false,
+    autostartOrder: 0,
+    autostartDelaySeconds: 0,
   };
 }
 

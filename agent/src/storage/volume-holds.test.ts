@@ -39,6 +39,9 @@ function vmSpec(name: string, disks: { pool: string; volume: string }[]): VmSpec
     description: '',
     tags: [],
     osType: 'linux',
+    autostart: false,
+    autostartOrder: 0,
+    autostartDelaySeconds: 0,
   };
 }
 

@@ -15,6 +15,7 @@ import {
   domainSuspend,
 } from '../libvirt/domain.js';
 import { noteStateChange, readVm } from './vm-read.js';
+import { guestAgentReady, guestAgentShutdown } from './guest-agent.js';
 import { parseDomainXml } from '../libvirt/xml/domain-parse.js';
 import type { Virsh } from '../libvirt/virsh.js';
 
@@ -59,7 +60,8 @@ export async function forceOffVm(virsh: Virsh, id: string): Promise<Vm> {
 }
 
 /**
- * Asks the guest to power off (ACPI) and waits up to `timeoutSeconds`. A guest that ignores
+ * Asks the guest to power off — through its guest agent when that answers, by ACPI otherwise —
+ * and waits up to `timeoutSeconds`. A guest that ignores
  * the request gives DEADLINE_EXCEEDED with a sentence saying so; the VM is left running.
  */
 export async function shutdownVm(virsh: Virsh, id: string, timeoutSeconds = 0, signal?: AbortSignal): Promise<Vm> {
@@ -68,7 +70,8 @@ export async function shutdownVm(virsh: Virsh, id: string, timeoutSeconds = 0, s
   if (t.state === DomainState.Paused)
     throw failedPrecondition(`VM ${t.name} is paused: resume it before shutting it down`);
   const limit = (timeoutSeconds || DEFAULT_SHUTDOWN_S) * 1000;
-  await domainShutdown(virsh, t.uuid);
+  const viaAgent = await guestAgentReady(virsh, t.uuid);
+  await (viaAgent ? guestAgentShutdown(virsh, t.uuid) : domainShutdown(virsh, t.uuid));
   const deadline = Date.now() + limit;
   while (Date.now() < deadline && !signal?.aborted) {
     await new Promise((r) => setTimeout(r, 250));
@@ -77,7 +80,8 @@ export async function shutdownVm(virsh: Virsh, id: string, timeoutSeconds = 0, s
   throw new AgentError(
     ErrorCode.DeadlineExceeded,
     `VM ${t.name} did not power off within ${Math.round(limit / 1000)} s of the shutdown request; ` +
-      'the guest may ignore ACPI — use force off',
+      (viaAgent ? 'the guest agent accepted it but the guest kept running' : 'the guest may ignore ACPI') +
+      ' — use force off',
   );
 }
 

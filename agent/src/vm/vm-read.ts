@@ -3,7 +3,14 @@
 import { VmState, type Vm } from '@quantix/proto/v1/vm.js';
 import { invalidArgument } from '../errors.js';
 import { isUuid, validateName } from '../validate/name.js';
-import { DomainState, domainAddresses, domainDumpXml, domainNames, domainState } from '../libvirt/domain.js';
+import {
+  DomainState,
+  domainAddresses,
+  domainDumpXml,
+  domainNames,
+  domainState,
+  type AddressSource,
+} from '../libvirt/domain.js';
 import { parseDomainXml } from '../libvirt/xml/domain-parse.js';
 import type { Virsh } from '../libvirt/virsh.js';
 
@@ -53,8 +60,10 @@ export async function readVm(virsh: Virsh, id: string): Promise<Vm> {
   const parsed = parseDomainXml(await domainDumpXml(virsh, id));
   const state = await domainState(virsh, parsed.uuid);
   const live = state === DomainState.Running || state === DomainState.Paused || state === DomainState.Blocked;
+  const guestAgentRunning = live && parsed.guestAgentConnected;
+  const sources: AddressSource[] = guestAgentRunning ? ['agent', 'lease', 'arp'] : ['lease', 'arp'];
   const [ipAddresses, snapshots] = await Promise.all([
-    live && parsed.spec.nics.length ? domainAddresses(virsh, parsed.uuid) : Promise.resolve([]),
+    live && parsed.spec.nics.length ? domainAddresses(virsh, parsed.uuid, sources) : Promise.resolve([]),
     snapshotCount(virsh, parsed.uuid),
   ]);
   return {
@@ -66,6 +75,7 @@ export async function readVm(virsh: Virsh, id: string): Promise<Vm> {
     macs: parsed.macs,
     stateChangedMs: stateChanged.get(parsed.uuid) ?? 0,
     snapshotCount: snapshots,
+    guestAgentRunning,
   };
 }
 

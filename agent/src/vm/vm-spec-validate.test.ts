@@ -21,6 +21,9 @@ const spec = (over: Partial<VmSpec> = {}): VmSpec => ({
   description: '',
   tags: [],
   osType: '',
+  autostart: false,
+  autostartOrder: 0,
+  autostartDelaySeconds: 0,
   ...over,
 });
 

@@ -13,6 +13,9 @@ const MIN_MEMORY_MIB = 16;
 const MAX_MEMORY_MIB = 4 * 1024 * 1024;
 const MACHINE = /^[a-z0-9][a-z0-9._-]{0,39}$/;
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
+/** Autostart bounds (the REST API has the same in dto/vms.ts). */
+export const MAX_AUTOSTART_ORDER = 9999;
+export const MAX_AUTOSTART_DELAY_S = 3600;
 
 /** Returns a copy of `spec` with defaults applied, or throws INVALID_ARGUMENT naming the field. */
 export function validateVmSpec(spec: VmSpec | undefined): VmSpec {
@@ -104,5 +107,9 @@ export function validateVmSpec(spec: VmSpec | undefined): VmSpec {
     }
   });
   if (!OS_TYPES.includes(spec.osType)) throw invalidArgument('spec.os_type', 'must be linux, windows or other');
+  if (spec.autostartOrder > MAX_AUTOSTART_ORDER)
+    throw invalidArgument('spec.autostart_order', `must be between 0 and ${MAX_AUTOSTART_ORDER}`);
+  if (spec.autostartDelaySeconds > MAX_AUTOSTART_DELAY_S)
+    throw invalidArgument('spec.autostart_delay_seconds', `must be between 0 and ${MAX_AUTOSTART_DELAY_S} seconds`);
   return { ...spec, sockets, cores, firmware, machine, disks, cdroms, nics, bootOrder: boot, ...validateCpu(spec) };
 }

@@ -27,6 +27,9 @@ const base = (over: Partial<VmSpec> = {}): VmSpec =>
     description: '',
     tags: [],
     osType: '',
+    autostart: false,
+    autostartOrder: 0,
+    autostartDelaySeconds: 0,
     ...over,
   });
 const vol = { path: '/pools/p/web01.qcow2', format: 'qcow2' };

@@ -8,6 +8,9 @@ import type { DomainType } from '../domain-type.js';
 /** The namespace of the agent's element inside <metadata>. */
 export const QX_NS = 'https://quantix-vdc.dev/xmlns/vm/1';
 
+/** The virtio-serial port name qemu-ga listens on (https://wiki.qemu.org/Features/GuestAgent). */
+export const GUEST_AGENT_CHANNEL = 'org.qemu.guest_agent.0';
+
 export interface ResolvedVolume {
   path: string;
   /** qemu driver format: "qcow2", "raw", … */
@@ -108,6 +111,8 @@ export function buildDomainXml(input: DomainBuildInput): string {
       interface: interfaces,
       serial: { '@type': 'pty', log: { '@file': input.consoleLog, '@append': 'on' }, target: { '@port': 0 } },
       console: { '@type': 'pty', target: { '@type': 'serial', '@port': 0 } },
+      // The QEMU guest agent's virtio-serial port (libvirt picks the socket path and adds the controller).
+      channel: { '@type': 'unix', target: { '@type': 'virtio', '@name': GUEST_AGENT_CHANNEL } },
       ...graphicsDevices(spec),
       memballoon: { '@model': 'virtio' },
     },
@@ -134,12 +139,22 @@ function graphicsDevices(spec: VmSpec): Node {
   };
 }
 
-function metadataNode(spec: VmSpec, devs: readonly string[]): Node {
+/** The <qx:vm> metadata element of `spec` (`devs`: target devices of spec.disks then spec.cdroms). */
+export function metadataNode(spec: VmSpec, devs: readonly string[]): Node {
   return {
     '@xmlns:qx': QX_NS,
     ...(spec.description ? { 'qx:description': spec.description } : {}),
     ...(spec.osType ? { 'qx:os-type': spec.osType } : {}),
     'qx:tag': spec.tags,
+    ...(spec.autostart || spec.autostartOrder || spec.autostartDelaySeconds
+      ? {
+          'qx:autostart': {
+            '@enabled': spec.autostart ? 'yes' : 'no',
+            '@order': spec.autostartOrder,
+            '@delay': spec.autostartDelaySeconds,
+          },
+        }
+      : {}),
     'qx:volume': [
       ...spec.disks.map((d, i) => ({ '@dev': devs[i], '@pool': d.pool, '@volume': d.volume })),
       ...spec.cdroms

@@ -4,6 +4,7 @@
 import { BootDevice, DiskBus, Firmware, NicKind, NicModel, VideoModel, type VmSpec } from '@quantix/proto/v1/vm.js';
 import { bootDeviceNames, diskBusNames, nicKindNames, nicModelNames, videoModelNames } from '../../enum-names.js';
 import { xmlAttr, xmlList, xmlReader, xmlText, xmlTexts, type XmlNode } from './parser.js';
+import { GUEST_AGENT_CHANNEL } from './domain-build.js';
 
 export interface ParsedDomain {
   spec: VmSpec;
@@ -15,6 +16,8 @@ export interface ParsedDomain {
   vncSocket: string;
   /** This VM's UEFI variable store, if any. */
   nvramPath: string;
+  /** The live XML says qemu-ga has the guest agent channel open. */
+  guestAgentConnected: boolean;
   /** Every disk and CD-ROM with its file, in XML order. */
   files: { dev: string; device: 'disk' | 'cdrom'; path: string; format: string }[];
 }
@@ -61,13 +64,22 @@ export interface DomainXml {
   interfaces: DomainInterface[];
   /** <graphics>: type, and the Unix socket libvirt chose for it ('' when it listens elsewhere). */
   graphics: { type: string; socket: string }[];
+  /** The guest agent's channel: absent, or its live state ("connected", "disconnected", '' when off). */
+  guestAgent: { present: boolean; state: string };
   /** The first <video><model type> ("virtio", "vga", "qxl", …), '' when none. */
   video: string;
   /** The Quantix metadata element (<qx:vm>): volumes by target dev, description, tags, OS type. */
-  meta: { volumes: Map<string, { pool: string; volume: string }>; description: string; tags: string[]; osType: string };
+  meta: {
+    volumes: Map<string, { pool: string; volume: string }>;
+    description: string;
+    tags: string[];
+    osType: string;
+    /** <qx:autostart enabled order delay>; all off/0 when absent. */
+    autostart: { enabled: boolean; order: number; delaySeconds: number };
+  };
 }
 
-const read = xmlReader(['disk', 'interface', 'boot', 'tag', 'volume', 'graphics', 'listen']);
+const read = xmlReader(['disk', 'interface', 'boot', 'tag', 'volume', 'graphics', 'listen', 'channel']);
 
 /** Bytes per libvirt memory unit (https://libvirt.org/formatdomain.html#memory-allocation); none = KiB. */
 const MEMORY_UNIT_BYTES: Record<string, number> = {
@@ -150,6 +162,7 @@ export function readDomainXml(xml: string): DomainXml {
         '',
     })),
     video: xmlAttr(xmlList(devices.video)[0]?.model, 'type'),
+    guestAgent: guestAgentChannel(devices),
     meta: {
       volumes: new Map(
         xmlList(meta.volume).map((v) => [
@@ -160,8 +173,18 @@ export function readDomainXml(xml: string): DomainXml {
       description: xmlText(meta.description),
       tags: xmlTexts(meta.tag),
       osType: xmlText(meta['os-type']),
+      autostart: {
+        enabled: xmlAttr(meta.autostart, 'enabled') === 'yes',
+        order: Number(xmlAttr(meta.autostart, 'order')) || 0,
+        delaySeconds: Number(xmlAttr(meta.autostart, 'delay')) || 0,
+      },
     },
   };
+}
+
+function guestAgentChannel(devices: XmlNode): DomainXml['guestAgent'] {
+  const ch = xmlList(devices.channel).find((c) => xmlAttr(c.target, 'name') === GUEST_AGENT_CHANNEL);
+  return { present: Boolean(ch), state: ch ? xmlAttr(ch.target, 'state') : '' };
 }
 
 /** Domain XML → the VmSpec it was defined from, plus the runtime facts around it. */
@@ -190,6 +213,9 @@ export function parseDomainXml(xml: string): ParsedDomain {
     description: d.meta.description,
     tags: d.meta.tags,
     osType: d.meta.osType,
+    autostart: d.meta.autostart.enabled,
+    autostartOrder: d.meta.autostart.order,
+    autostartDelaySeconds: d.meta.autostart.delaySeconds,
   };
   // libvirt sorts disks by bus; the metadata keeps the order they were defined in.
   const order = [...d.meta.volumes.keys()];
@@ -229,6 +255,7 @@ export function parseDomainXml(xml: string): ParsedDomain {
     macs: d.interfaces.map((n) => n.mac),
     vncSocket: d.graphics.find((g) => g.type === 'vnc')?.socket ?? '',
     nvramPath: d.os.nvram,
+    guestAgentConnected: d.guestAgent.state === 'connected',
     files,
   };
 }
