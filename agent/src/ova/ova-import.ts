@@ -1,6 +1,6 @@
-// OVA import end to end: one pass over the stream (disks staged once inside the destination),
-// then each disk judged (disk-inspect.ts: header probe + sandboxed `qemu-img info`) and converted
-// to qcow2 in the sandbox. A converted qcow2 is the only lasting copy; any failure removes everything.
+// OVA import end to end: one pass over the stream (disks staged once inside the destination, a
+// streamOptimized VMDK already decoded to raw on the way), then each disk judged (disk-inspect.ts:
+// header probe + sandboxed `qemu-img info`) and converted to qcow2 in the sandbox. A converted qcow2 is the only lasting copy; any failure removes everything.
 import { createReadStream } from 'node:fs';
 import { link, mkdir, mkdtemp, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -85,6 +85,8 @@ interface DiskInput {
   file: string;
   slice?: FileSlice;
   head: Buffer;
+  /** The file holds the disk's streamOptimized VMDK already decoded to raw (vmdk-stream.ts). */
+  decoded?: boolean;
 }
 
 /** Shared tail of both import paths: judge, convert into `outDir`, link into place. */
@@ -110,7 +112,9 @@ async function convertInto(
   o.onProgress?.(progress('verifying', 0, 0, -1, `${inputs.length} disk(s)`));
   for (const [i, d] of inputs.entries()) {
     const disk = spec.disks[i]!;
-    const info = await inspectDisk(d.file, disk.format, disk.file, d.slice);
+    // A decoded VMDK: its header and descriptor judged as the VMDK it was, the result as raw.
+    if (d.decoded) await judgeImageHead(d.head, ovaDisk(disk.file, disk.format));
+    const info = await inspectDisk(d.file, d.decoded ? 'raw' : disk.format, disk.file, d.slice);
     if (info.virtualSize !== disk.capacityBytes) {
       spec.warnings.push(
         `disk "${disk.file}": image size ${info.virtualSize} differs from the OVF capacity ${disk.capacityBytes}; using the image size`,
@@ -124,7 +128,7 @@ async function convertInto(
     o.onProgress?.(progress('converting', 0, 0, 0, message));
     await convertDisk({
       input: d.file,
-      inputFormat: disk.format,
+      inputFormat: d.decoded ? 'raw' : disk.format,
       inputSlice: d.slice,
       output: join(outDir, `disk${i}.qcow2`),
       outputFormat: 'qcow2',
@@ -165,6 +169,7 @@ export async function importOva(o: ImportOvaOptions): Promise<ImportedOva> {
   return withStaging(o.destDir, async (staging, outDir, outputs) => {
     const read = await readOvaStream(o.source, {
       stagingDir: staging,
+      decodeVmdk: true,
       limits: o.limits,
       onBytes: (n) => {
         if (n - lastReport >= 8 * 1024 * 1024 || n === total) {
@@ -175,7 +180,7 @@ export async function importOva(o: ImportOvaOptions): Promise<ImportedOva> {
     });
     await convertInto(
       read.spec,
-      read.disks.map((d) => ({ file: d.path!, head: d.head })),
+      read.disks.map((d) => ({ file: d.path!, head: d.head, decoded: d.decoded !== undefined })),
       o,
       outDir,
       outputs,

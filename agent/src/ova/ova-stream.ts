@@ -1,8 +1,8 @@
 // Reads an OVA once, front to back: parses the OVF and manifest wherever they sit in the tar,
 // hashes every entry for the manifest, and (when given a staging dir) writes each disk exactly
-// once as it streams past — gunzipped on the fly, chunks (`name.000000000`, …) reassembled in order.
+// once as it streams past — gunzipped on the fly, chunks (`name.000000000`, …) reassembled in order,
+// a streamOptimized VMDK decoded to raw on the way (disk-sink.ts).
 import { createHash, type Hash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { basename, join } from 'node:path';
 import { PassThrough, Transform, Writable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -10,6 +10,8 @@ import { once } from 'node:events';
 import { createGunzip } from 'node:zlib';
 import type { OvaSpec } from '@quantix/proto/v1/image.js';
 import { AgentError, ErrorCode } from '../errors.js';
+import { DiskSink } from './disk-sink.js';
+import type { StreamVmdkHeader } from './vmdk-stream.js';
 import { readTar, defaultTarLimits, type TarLimits, type TarEntry } from './tar-reader.js';
 import { parseOvf, MAX_OVF_BYTES, type OvfDescriptor, type OvfFile } from './ovf-parse.js';
 import {
@@ -26,6 +28,8 @@ export const SNIFF_BYTES = 64 * 1024;
 export interface OvaStreamOptions {
   /** Where disks are written (created by the caller, removed by the caller on failure). */
   stagingDir?: string;
+  /** Decode streamOptimized VMDKs (declared VMDK by an OVF read before them) to raw while staging. */
+  decodeVmdk?: boolean;
   limits?: TarLimits;
   /** Largest decompressed disk accepted. */
   maxDiskBytes?: number;
@@ -42,6 +46,8 @@ export interface StreamedDisk {
   bytes: number;
   /** Where the bytes sit in the tar when they are one plain (not compressed, not chunked) entry. */
   inTar?: { offset: number; size: number };
+  /** The staged copy is this streamOptimized VMDK decoded to raw (`path` is then a raw image). */
+  decoded?: StreamVmdkHeader;
 }
 
 export interface OvaStreamResult {
@@ -88,6 +94,7 @@ class HeadAndLimit extends Transform {
 class DiskWriter {
   private readonly input = new PassThrough({ highWaterMark: 1024 * 1024 });
   private readonly meter: HeadAndLimit;
+  private readonly sink: Writable;
   private readonly done: Promise<void>;
   private failure: unknown;
   nextChunk = 0;
@@ -100,12 +107,12 @@ class DiskWriter {
     readonly path: string | undefined,
     gzip: boolean,
     maxBytes: number,
+    decodeVmdk = false,
   ) {
     this.compressed = gzip;
     this.meter = new HeadAndLimit(maxBytes, href);
-    const sink: Writable = path
-      ? createWriteStream(path, { flags: 'wx', mode: 0o600, highWaterMark: 1024 * 1024 })
-      : new Writable({ write: (_c, _e, cb) => cb() });
+    const sink: Writable = path ? new DiskSink(path, href, decodeVmdk) : new Writable({ write: (_c, _e, cb) => cb() });
+    this.sink = sink;
     this.done = gzip ? pipeline(this.input, createGunzip(), this.meter, sink) : pipeline(this.input, this.meter, sink);
     this.done.catch((err: unknown) => {
       this.failure = err;
@@ -136,6 +143,7 @@ class DiskWriter {
       bytes: this.meter.total,
       compressed: this.compressed,
       inTar: !this.compressed && this.nextChunk === 1 ? this.entry : undefined,
+      decoded: this.sink instanceof DiskSink ? this.sink.decoded : undefined,
     };
   }
 
@@ -166,6 +174,14 @@ function expandedLimit(descriptor: OvfDescriptor | undefined, href: string, fall
   if (!capacities.length) return fallback;
   const capacity = Math.max(...capacities);
   return Math.min(fallback, capacity + Math.ceil(capacity / 16) + 64 * 2 ** 20);
+}
+
+/** The formats the OVF declares for the disks stored in `href` (none before the OVF was read). */
+function declaredFormats(descriptor: OvfDescriptor | undefined, href: string): string[] {
+  const formats = (descriptor?.spec.disks ?? [])
+    .filter((_, i) => descriptor?.diskFiles[i]?.href === href)
+    .map((d) => d.format);
+  return formats.length ? formats : ['unknown'];
 }
 
 /** Reads the whole OVA from `source`; throws AgentError on anything unsafe or inconsistent. */
@@ -255,7 +271,14 @@ export async function readOvaStream(
             const gzip =
               declared !== undefined ? declared === 'gzip' : firstChunk[0] === 0x1f && firstChunk[1] === 0x8b;
             const path = options.stagingDir ? join(options.stagingDir, `disk-${stagedCount++}.img`) : undefined;
-            w = new DiskWriter(t.href, path, gzip, expandedLimit(descriptor, t.href, maxDiskBytes));
+            const vmdk = declaredFormats(descriptor, t.href).every((f) => f === 'vmdk');
+            w = new DiskWriter(
+              t.href,
+              path,
+              gzip,
+              expandedLimit(descriptor, t.href, maxDiskBytes),
+              options.decodeVmdk === true && vmdk,
+            );
             w.entry = { offset: entry.offset, size: entry.size };
             writers.set(t.href, w);
           } else if (t.chunk !== w.nextChunk) {
@@ -295,7 +318,7 @@ export async function readOvaStream(
       throw ovaError(`disk file "${file.href}": compression does not match the OVF`, 'disk');
     }
     if (got.bytes === 0) throw ovaError(`disk file "${file.href}" is empty`, 'disk');
-    return { file, path: got.path, head: got.head, bytes: got.bytes, inTar: got.inTar };
+    return { file, path: got.path, head: got.head, bytes: got.bytes, inTar: got.inTar, decoded: got.decoded };
   });
   const used = new Set(descriptor.diskFiles.map((f) => f.href));
   for (const [href] of finished) {
