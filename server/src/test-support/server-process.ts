@@ -14,16 +14,27 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-export async function startServerProcess(password = 'qxt-bench-admin-password'): Promise<ServerProcess> {
+export interface ServerProcessOptions {
+  /** More environment (e.g. QX_LOCAL_AGENT_ADDRESS / QX_LOCAL_AGENT_DATA_DIR). */
+  env?: Record<string, string>;
+  /** Run server/src/main.ts through tsx instead of the built server/dist. */
+  source?: boolean;
+}
+
+export async function startServerProcess(
+  password = 'qxt-bench-admin-password',
+  options: ServerProcessOptions = {},
+): Promise<ServerProcess> {
   const dataDir = await mkdtemp(join(tmpdir(), 'qxt-srvproc-'));
   const port = await freePort();
   const child = await spawnNode(
-    'server/dist/main.js',
+    options.source ? 'server/src/main.ts' : 'server/dist/main.js',
     {
       QX_SERVER_DATA_DIR: dataDir,
       QX_SERVER_LISTEN: `127.0.0.1:${port}`,
       QX_UI_DIR: join(dataDir, 'no-ui'),
       QX_LOG: 'silent',
+      ...options.env,
     },
     () => listening(port),
   );

@@ -1,0 +1,114 @@
+// Benchmark (#26): a volume upload through the vDC as a browser sends it (HTTPS → server → the local
+// agent over its private Unix socket → a dir pool on this disk) against `cp` + `sync` of the same
+// file on the same filesystem, in the same run, rounds alternating. Prints each round, the median
+// ratio (target ≥ 0.7×) and the server's and agent's peak RSS (target flat, < 150 MB each), both
+// processes of their own. QX_BENCH_UPLOAD_MIB (default 1024), QX_BENCH_ROUNDS (default 3).
+import { execFileSync } from 'node:child_process';
+import { randomBytes, randomFillSync } from 'node:crypto';
+import { createReadStream, readFileSync } from 'node:fs';
+import { mkdir, open, rm, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { HostDto } from '../../server/src/dto/hosts.js';
+import type { TaskDto } from '../../server/src/dto/tasks.js';
+import { REPO, freePort, spawnAgent } from '../../server/src/test-support/spawn.js';
+import { startServerProcess } from '../../server/src/test-support/server-process.js';
+import { eventually } from '../../server/src/test-support/guest-pool.js';
+
+const MiB = 2 ** 20;
+const SIZE = Number(process.env.QX_BENCH_UPLOAD_MIB ?? 1024) * MiB;
+const ROUNDS = Number(process.env.QX_BENCH_ROUNDS ?? 3);
+const id = randomBytes(3).toString('hex');
+const work = join(REPO, 'test/output', `bench-upload-${id}`);
+const agentDir = join(work, 'agent');
+const poolDir = join(work, 'pool');
+const poolName = `qxt-upbench-${id}`;
+
+const secs = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
+const rate = (s: number) => `${(SIZE / 1e6 / s).toFixed(0)} MB/s`;
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+const hwmMb = (pid: number) =>
+  Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
+
+async function writeSource(path: string): Promise<void> {
+  const fh = await open(path, 'wx', 0o600);
+  const block = Buffer.alloc(16 * MiB);
+  for (let done = 0; done < SIZE; done += block.length) await fh.write(randomFillSync(block));
+  await fh.sync();
+  await fh.close();
+}
+
+await mkdir(agentDir, { recursive: true });
+await mkdir(poolDir, { mode: 0o755 });
+const agent = await spawnAgent(agentDir, await freePort());
+const server = await startServerProcess(undefined, {
+  source: true,
+  env: { QX_LOCAL_AGENT_ADDRESS: `unix:${join(agentDir, 'local', 'agent.sock')}`, QX_LOCAL_AGENT_DATA_DIR: agentDir },
+});
+try {
+  const api = server.admin;
+  const host = await eventually('the local host online', async () =>
+    (await api.request<HostDto[]>('GET', '/api/v1/hosts')).json.find((h) => h.local && h.status === 'online'),
+  );
+  const pt = await api.request<TaskDto>('POST', `/api/v1/hosts/${host.id}/pools`, {
+    body: { name: poolName, kind: 'dir', path: poolDir },
+  });
+  await eventually(
+    'the pool',
+    async () => (await api.request<TaskDto>('GET', `/api/v1/tasks/${pt.json.id}`)).json.status === 'succeeded',
+  );
+  const source = join(work, 'source.img');
+  await writeSource(source);
+  const copy = join(poolDir, '.bench-cp');
+  const upload = async (): Promise<number> => {
+    const t0 = process.hrtime.bigint();
+    const { reply } = await api.upload(
+      `/api/v1/hosts/${host.id}/pools/${poolName}/uploads`,
+      { name: 'bench.img', format: 'raw', sizeBytes: SIZE },
+      createReadStream(source, { highWaterMark: MiB }),
+    );
+    const t = secs(t0);
+    if (reply.status !== 200) throw new Error(`upload: ${reply.status} ${reply.text}`);
+    const del = await api.request('DELETE', `/api/v1/hosts/${host.id}/pools/${poolName}/volumes/bench.img`);
+    if (del.status >= 300) throw new Error(`delete: ${del.status} ${del.text}`);
+    return t;
+  };
+  const ratios: number[] = [];
+  const floors: number[] = [];
+  const ours: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const t0 = process.hrtime.bigint();
+    execFileSync('cp', [source, copy]);
+    execFileSync('sync', [copy]);
+    const floor = secs(t0);
+    await unlink(copy);
+    const ours1 = await upload();
+    floors.push(floor);
+    ours.push(ours1);
+    ratios.push(floor / ours1);
+    console.log(
+      `round ${i + 1}: cp + sync ${rate(floor)}, upload through the server ${rate(ours1)}, ratio ${(floor / ours1).toFixed(2)}x`,
+    );
+  }
+  console.log(
+    `volume upload ${SIZE / MiB} MiB: cp + sync ${rate(median(floors))}, through the server ${rate(median(ours))}`,
+  );
+  console.log(
+    `ratio upload / (cp + sync): ${median(ratios).toFixed(2)}x median of ${ROUNDS} rounds (${ratios.map((r) => r.toFixed(2)).join(', ')}; target >= 0.7)`,
+  );
+  console.log(
+    `peak RSS: server ${hwmMb(server.child.proc.pid!).toFixed(0)} MB, agent ${hwmMb(agent.proc.pid!).toFixed(0)} MB (target flat, < 150 MB each; both run through tsx)`,
+  );
+  await api.request('DELETE', `/api/v1/hosts/${host.id}/pools/${poolName}`);
+} finally {
+  await server.stop();
+  await agent.kill();
+  // The pool's removal above is a task: make sure libvirt holds nothing of it either way.
+  for (const verb of ['pool-destroy', 'pool-undefine']) {
+    try {
+      execFileSync('virsh', ['-q', '-c', 'qemu:///system', verb, poolName], { stdio: 'ignore' });
+    } catch {
+      // already gone
+    }
+  }
+  await rm(work, { recursive: true, force: true });
+}
