@@ -226,6 +226,8 @@ export class AgentClient {
   openConsole = () => this.consoleSvc.console();
   /** The host's shell. */
   openShell = () => this.consoleSvc.shell();
+  /** A VM's graphical console: raw RFB bytes both ways (ConsoleService.Graphics). */
+  openGraphics = () => this.consoleSvc.graphics();
 
   mapError(err: unknown): Error {
     return toHttpError(err, this.label());

@@ -15,7 +15,7 @@ import {
   type WatchEvent,
   type WatchRequest,
 } from '@quantix/proto/v1/host.js';
-import { VmServiceService, VmState, type Vm } from '@quantix/proto/v1/vm.js';
+import { VmServiceService, VmSpec, VmState, type Vm } from '@quantix/proto/v1/vm.js';
 import { PoolKind, PoolState, StorageServiceService } from '@quantix/proto/v1/storage.js';
 import type { KeyAndCert } from '@quantix/proto/tls/certificates.js';
 
@@ -156,7 +156,8 @@ export class FakeAgent {
 function fakeVm(host: number, i: number): Vm {
   const name = `fake-${host}-vm-${i}`;
   return {
-    spec: {
+    // fromPartial: spec fields added later get their proto defaults.
+    spec: VmSpec.fromPartial({
       name,
       uuid: randomUUID(),
       sockets: 1,
@@ -179,11 +180,11 @@ function fakeVm(host: number, i: number): Vm {
       description: 'a FakeAgent VM',
       tags: ['bench'],
       osType: 'linux',
-    },
+    }),
     state: i % 3 === 0 ? VmState.VM_STATE_SHUTOFF : VmState.VM_STATE_RUNNING,
     domainType: 'kvm',
     ipAddresses: [`10.${host}.${i >> 8}.${i & 0xff}`],
-    vncPort: 0,
+    graphics: false,
     macs: [],
     stateChangedMs: Date.now(),
     snapshotCount: 0,

@@ -37,8 +37,16 @@ const LOW_WATER = 64 * 1024;
 
 const routes: { kind: TicketKind; re: RegExp }[] = [
   { kind: 'console', re: /^\/api\/v1\/vms\/([^/]+)\/console$/ },
+  { kind: 'graphics', re: /^\/api\/v1\/vms\/([^/]+)\/graphics$/ },
   { kind: 'shell', re: /^\/api\/v1\/hosts\/([^/]+)\/shell$/ },
 ];
+
+/** The socket endpoint (openapi.ts) whose role each websocket kind needs. */
+const endpointIds: Record<TicketKind, string> = {
+  console: 'openConsole',
+  graphics: 'openGraphics',
+  shell: 'openShell',
+};
 
 export class ConsoleProxy {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
@@ -85,7 +93,7 @@ export class ConsoleProxy {
       : bearer
         ? this.deps.auth.fromBearer(bearer)
         : undefined;
-    const endpoint = sockets.find((s) => s.id === (route.kind === 'console' ? 'openConsole' : 'openShell'))!;
+    const endpoint = sockets.find((s) => s.id === endpointIds[route.kind])!;
     this.deps.auth.requireRole(principal, endpoint.role);
     this.checkOrigin(req);
     const ticket = url.searchParams.get('ticket') ?? '';
@@ -95,10 +103,10 @@ export class ConsoleProxy {
     }
     let call: ClientDuplexStream<ConsoleInput, ConsoleOutput>;
     let vmId = '';
-    if (route.kind === 'console') {
+    if (route.kind === 'console' || route.kind === 'graphics') {
       const { agent, vm } = this.deps.vms.online(targetId);
       vmId = vm.spec!.uuid;
-      call = agent.openConsole();
+      call = route.kind === 'console' ? agent.openConsole() : agent.openGraphics();
     } else {
       const agent = this.deps.pool.get(targetId).requireOnline();
       call = agent.openShell();

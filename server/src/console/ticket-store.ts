@@ -1,8 +1,8 @@
-// One-time tickets for the console and shell websockets: random, valid for 30 s, bound to the
+// One-time tickets for the console, graphics and shell websockets: random, valid for 30 s, bound to the
 // user and the target (VM or host); consumed on first use.
 import { randomBytes } from 'node:crypto';
 
-export type TicketKind = 'console' | 'shell';
+export type TicketKind = 'console' | 'graphics' | 'shell';
 
 interface Ticket {
   userId: string;

@@ -26,6 +26,9 @@ export const NIC_KINDS = ['network', 'bridge', 'user'] as const;
 export type NicKind = (typeof NIC_KINDS)[number];
 export const BOOT_DEVICES = ['disk', 'cdrom', 'network'] as const;
 export type BootDevice = (typeof BOOT_DEVICES)[number];
+/** virtio = virtio-vga (default), vga = QEMU's standard VGA, qxl, none = serial console only. */
+export const VIDEO_MODELS = ['virtio', 'vga', 'qxl', 'none'] as const;
+export type VideoModel = (typeof VIDEO_MODELS)[number];
 
 export const HOST_STATUSES = ['online', 'offline', 'connecting'] as const;
 export type HostStatus = (typeof HOST_STATUSES)[number];

@@ -157,6 +157,15 @@ export const socketEndpoints: SocketEndpoint[] = [
     description: wsProtocol,
   },
   {
+    id: 'openGraphics',
+    path: '/api/v1/vms/:id/graphics',
+    tag: 'vms',
+    role: 'operator',
+    summary: 'Graphical console of a VM (websocket, RFB for noVNC)',
+    description:
+      'Binary frames carry the RFB protocol (VNC, version 3.8, no VNC password: the ticket is the authentication) both ways, relayed to the VM\'s VNC Unix socket; server→client text frames are {"type":"closed","reason":"…"}. Needs the session cookie, the one-time ticket from createGraphicsTicket (?ticket=) and an Origin equal to the server origin. Operator and admin only, as vCenter\'s console privilege; closed when the session ends or the user is disabled or demoted.',
+  },
+  {
     id: 'openShell',
     path: '/api/v1/hosts/:id/shell',
     tag: 'hosts',

@@ -6,7 +6,7 @@ import { leastRole, type Operation } from './operation.js';
 import { objectName, timestamp } from './common.js';
 import { TaskDto } from './tasks.js';
 import { MetricsHistoryQuery, VmMetricsHistoryDto } from './metrics-history.js';
-import { BOOT_DEVICES, DISK_BUSES, FIRMWARES, NIC_KINDS, NIC_MODELS, VM_STATES } from './enums.js';
+import { BOOT_DEVICES, DISK_BUSES, FIRMWARES, NIC_KINDS, NIC_MODELS, VIDEO_MODELS, VM_STATES } from './enums.js';
 
 export const DiskDto = named('DiskDto', obj({ pool: str(), volume: str(), bus: oneOf(DISK_BUSES), readonly: bool() }));
 export type DiskDto = Infer<typeof DiskDto>;
@@ -54,14 +54,15 @@ export const VmDto = named(
     cdroms: arr(CdromDto),
     nics: arr(NicDto),
     bootOrder: arr(oneOf(BOOT_DEVICES)),
-    vnc: bool(),
+    vnc: bool({ description: 'graphical console (VNC on a Unix socket on the host, opened through openGraphics)' }),
+    videoModel: oneOf(VIDEO_MODELS),
     description: str(),
     tags: arr(str()),
     osType: str(),
     domainType: str(),
     ipAddresses: arr(str()),
     macs: arr(str()),
-    vncPort: int(),
+    graphics: bool({ description: 'running with a graphical console that createGraphicsTicket can open' }),
     stateChangedAt: orNull(timestamp()),
     snapshotCount: int(),
     stats: orNull(VmStatsDto),
@@ -116,7 +117,8 @@ export const CreateVmDto = named(
     cdroms: opt(arr(NewCdromDto, { maxItems: 4 })),
     nics: opt(arr(NewNicDto, { maxItems: 8 })),
     bootOrder: opt(arr(oneOf(BOOT_DEVICES), { maxItems: 3 })),
-    vnc: opt(bool()),
+    vnc: opt(bool({ description: 'graphical console; default true' })),
+    videoModel: opt(oneOf(VIDEO_MODELS, { description: "video device; default 'virtio' (virtio-vga)" })),
     description: opt(str({ maxLength: 1024 })),
     tags: opt(arr(str({ maxLength: 64 }), { maxItems: 32 })),
     osType: opt(str({ maxLength: 32 })),
@@ -141,6 +143,7 @@ export const UpdateVmDto = named(
     nics: opt(arr(NewNicDto, { maxItems: 8 })),
     bootOrder: opt(arr(oneOf(BOOT_DEVICES), { maxItems: 3 })),
     vnc: opt(bool()),
+    videoModel: opt(oneOf(VIDEO_MODELS)),
     description: opt(str({ maxLength: 1024 })),
     tags: opt(arr(str({ maxLength: 64 }), { maxItems: 32 })),
   }),
@@ -312,6 +315,15 @@ export const vmOperations = [
     method: 'POST',
     path: `${base}/:id/console-ticket`,
     summary: 'One-time ticket (30 s, bound to you and this VM) for the console websocket',
+    status: 201,
+    response: ConsoleTicketDto,
+  }),
+  vm({
+    id: 'createGraphicsTicket',
+    method: 'POST',
+    path: `${base}/:id/graphics-ticket`,
+    summary:
+      'One-time ticket (30 s, bound to you and this VM) for the graphical console websocket (409 when the VM is not running with graphics)',
     status: 201,
     response: ConsoleTicketDto,
   }),

@@ -49,5 +49,10 @@ export function vmHandlers(s: Services): HandlersOf<typeof vmOperations> {
       const t = s.tickets.issue(principal.user.id, 'console', params.id);
       return { ...t, url: `/api/v1/vms/${encodeURIComponent(params.id)}/console?ticket=${t.ticket}` };
     },
+    createGraphicsTicket: async ({ params, principal }) => {
+      await s.vms.requireGraphics(params.id);
+      const t = s.tickets.issue(principal.user.id, 'graphics', params.id);
+      return { ...t, url: `/api/v1/vms/${encodeURIComponent(params.id)}/graphics?ticket=${t.ticket}` };
+    },
   };
 }

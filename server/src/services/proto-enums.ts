@@ -1,7 +1,7 @@
 // Proto enum numbers ⇄ the strings of the REST contract (the value lists in dto/enums.ts), one
 // table per enum and no other copy on the server. Each table names every REST value (its Record
 // type makes the compiler check that); a number the server does not know reads as the fallback.
-import { BootDevice, DiskBus, Firmware, NicKind, NicModel, VmState } from '@quantix/proto/v1/vm.js';
+import { BootDevice, DiskBus, Firmware, NicKind, NicModel, VideoModel, VmState } from '@quantix/proto/v1/vm.js';
 import { PoolKind, PoolState, VolumeFormat } from '@quantix/proto/v1/storage.js';
 import { NetworkKind } from '@quantix/proto/v1/network.js';
 import type * as Rest from '../dto/enums.js';
@@ -56,6 +56,15 @@ export const nicKind = table<NicKind, Rest.NicKind>(
 export const bootDevice = table<BootDevice, Rest.BootDevice>(
   { disk: BootDevice.BOOT_DEVICE_DISK, cdrom: BootDevice.BOOT_DEVICE_CDROM, network: BootDevice.BOOT_DEVICE_NETWORK },
   'disk',
+);
+export const videoModel = table<VideoModel, Rest.VideoModel>(
+  {
+    virtio: VideoModel.VIDEO_MODEL_VIRTIO,
+    vga: VideoModel.VIDEO_MODEL_VGA,
+    qxl: VideoModel.VIDEO_MODEL_QXL,
+    none: VideoModel.VIDEO_MODEL_NONE,
+  },
+  'none',
 );
 export const poolKind = table<PoolKind, Rest.PoolKind>(
   { loop: PoolKind.POOL_KIND_LOOP, dir: PoolKind.POOL_KIND_DIR },

@@ -3,7 +3,7 @@
 // undone on failure.
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { Vm } from '@quantix/proto/v1/vm.js';
+import { VideoModel, type Vm } from '@quantix/proto/v1/vm.js';
 import type {
   CloneVmDto,
   CreateVmDto,
@@ -14,7 +14,7 @@ import type {
   VmStatsDto,
 } from '../dto/vms.js';
 import type { TaskDto } from '../dto/tasks.js';
-import { badRequest, notFound } from '../errors.js';
+import { badRequest, conflict, notFound } from '../errors.js';
 import type { AgentPool } from '../agents/agent-pool.js';
 import type { HostConnection } from '../agents/host-connection.js';
 import { refuseNewVms, type ClusterService } from './cluster-service.js';
@@ -218,6 +218,19 @@ export class VmService {
   online(id: string): { c: HostConnection; agent: AgentClient; vm: Vm } {
     const { c, vm } = this.locate(id);
     return { c, agent: c.requireOnline(), vm };
+  }
+
+  /** 409 unless the VM runs with a graphical console now (asked of its agent, not the cache). */
+  async requireGraphics(id: string): Promise<void> {
+    const { agent, vm } = this.online(id);
+    const live = await agent.getVm(vm.spec!.uuid);
+    if (!live.graphics) {
+      throw conflict(
+        live.spec?.vnc && live.spec.videoModel !== VideoModel.VIDEO_MODEL_NONE
+          ? `VM ${vm.spec!.name} is not running, so it has no graphical console`
+          : `VM ${vm.spec!.name} has no graphical console (no video device): use its serial console`,
+      );
+    }
   }
 
   locate(id: string): { c: HostConnection; vm: Vm } {

@@ -3,7 +3,7 @@
 // are decided by the caller.
 import { VmSpec } from '@quantix/proto/v1/vm.js';
 import type { CreateVmDto, UpdateVmDto } from '../dto/vms.js';
-import { bootDevice, diskBus, firmware, nicKind, nicModel } from './proto-enums.js';
+import { bootDevice, diskBus, firmware, nicKind, nicModel, videoModel } from './proto-enums.js';
 
 /** What a create or update may set; an absent field keeps the base's. */
 export interface VmSpecFields {
@@ -19,13 +19,20 @@ export interface VmSpecFields {
   nics?: CreateVmDto['nics'];
   bootOrder?: CreateVmDto['bootOrder'];
   vnc?: boolean;
+  videoModel?: CreateVmDto['videoModel'];
   description?: string;
   tags?: readonly string[];
   osType?: string;
 }
 
-/** A new VM's spec before the request: one socket, one core, BIOS. */
-export const NEW_VM = VmSpec.fromPartial({ sockets: 1, cores: 1, firmware: firmware.num('bios') });
+/** A new VM's spec before the request: one socket, one core, BIOS, virtio-vga with a graphical console. */
+export const NEW_VM = VmSpec.fromPartial({
+  sockets: 1,
+  cores: 1,
+  firmware: firmware.num('bios'),
+  vnc: true,
+  videoModel: videoModel.num('virtio'),
+});
 
 export function buildVmSpec(base: VmSpec, f: VmSpecFields): VmSpec {
   return VmSpec.fromPartial({
@@ -57,6 +64,7 @@ export function buildVmSpec(base: VmSpec, f: VmSpecFields): VmSpec {
       : base.nics,
     bootOrder: f.bootOrder ? f.bootOrder.map((b) => bootDevice.num(b)) : base.bootOrder,
     vnc: f.vnc ?? base.vnc,
+    videoModel: f.videoModel ? videoModel.num(f.videoModel) : base.videoModel,
     description: f.description ?? base.description,
     tags: f.tags ? [...f.tags] : base.tags,
     osType: f.osType ?? base.osType,
