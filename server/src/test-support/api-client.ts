@@ -28,10 +28,19 @@ export class ApiClient {
   csrf: string | undefined;
   bearer: string | undefined;
 
+  /**
+   * `ca`: the server's certificate, or a getter for it — the server regenerates its self-signed
+   * certificate when the machine's addresses change (other tests add veths), so a long test asks
+   * for the current one on each request.
+   */
   constructor(
     readonly base: string,
-    readonly caPem: string,
+    private readonly ca: string | (() => string),
   ) {}
+
+  get caPem(): string {
+    return typeof this.ca === 'string' ? this.ca : this.ca();
+  }
 
   request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<ApiResponse<T>> {
     const url = new URL(path, this.base);

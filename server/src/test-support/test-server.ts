@@ -48,7 +48,7 @@ export async function startTestServer(
   const running = await startServer(services);
   services.start();
   const base = `https://127.0.0.1:${running.port}`;
-  const client = () => new ApiClient(base, services.certificate.current.certPem);
+  const client = () => new ApiClient(base, () => services.certificate.current.certPem);
   const admin = client();
   if (opts.setup !== false) {
     const setupCode = await readSetupCode(dataDir);
