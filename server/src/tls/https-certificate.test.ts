@@ -99,6 +99,8 @@ test('qxt-srv https certificate: regenerated and served when the IPv4 addresses 
   const NEW_IP = '192.0.2.77'; // TEST-NET-1: never one of this machine's addresses
   assert.ok(!real.ips.includes(NEW_IP));
   const first = new X509Certificate(cert.current.certPem);
+  const before = s.client(); // trusts what was served before the change (leaf + this appliance's CA)
+  before.cookie = s.admin.cookie;
 
   const withNewIp = { dns: real.dns, ips: [...real.ips, NEW_IP].sort() };
   assert.equal(await cert.refreshGenerated(withNewIp), true, 'an added address regenerates');
@@ -125,6 +127,12 @@ test('qxt-srv https certificate: regenerated and served when the IPv4 addresses 
   assert.equal(dto.json.fingerprint, second.fingerprint256);
   assert.ok(dto.json.names.includes(`IP Address:${NEW_IP}`));
   assert.equal(dto.json.source, 'generated');
+  // The new certificate comes from the same appliance CA: a client that trusted the old chain (the
+  // tests' clients, `qx login`, a browser that imported https-ca.crt) still connects.
+  const still = await before.request('GET', '/api/v1/settings/certificate');
+  assert.equal(still.status, 200, still.text);
+  assert.equal(second.issuer, first.issuer);
+  assert.notEqual(second.issuer, second.subject, 'issued by the appliance CA, not self-signed');
 
   assert.equal(await cert.refreshGenerated(withNewIp), false, 'the same addresses keep it');
   assert.equal(await cert.refreshGenerated(), true, 'the address gone again regenerates');

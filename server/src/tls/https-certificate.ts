@@ -1,14 +1,17 @@
 // The HTTPS certificate: an installed one (via the API, or a pair dropped in <dataDir>/tls as
-// installed.{crt,key}) wins; else a self-signed one for the hostname and the management IPv4
-// addresses, generated on first start and again whenever those names change. Each pair lives in one
-// file, <name>.pem (key then certificate), replaced atomically, so no reader ever sees a certificate
-// with another key; <name>.crt is a copy of the certificate alone for clients and the status screen.
+// installed.{crt,key}) wins; else one generated for the hostname and the management IPv4
+// addresses on first start and again whenever those names change, issued by this appliance's own
+// HTTPS CA (made once, like Proxmox's pve-root-ca) and served with it: a client that trusts that CA
+// (a browser that imported https-ca.crt, `qx login`, the tests) keeps trusting the server when an
+// address change brings a new certificate. Each pair lives in one file, <name>.pem (key then
+// certificate chain), replaced atomically, so no reader ever sees a certificate with another key;
+// <name>.crt is a copy of the chain alone for clients and the status screen (leaf first).
 import { readFile, rm, mkdir } from 'node:fs/promises';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from '@quantix/proto/fs/atomic-file.js';
-import { createSelfSigned } from '@quantix/proto/tls/certificates.js';
+import { createCa, issueCertificate, isIssuedBy } from '@quantix/proto/tls/certificates.js';
 import type { CertificateDto } from '../dto/system.js';
 import { badRequest } from '../errors.js';
 import { log } from '../log.js';
@@ -60,21 +63,32 @@ export class HttpsCertificate {
    */
   async refreshGenerated(names: { dns: string[]; ips: string[] } = currentNames()): Promise<boolean> {
     if (this.source === 'installed') return false;
+    const ca = await this.httpsCa();
     const existing = await this.read('self-signed');
-    if (existing && sameNames(existing.certPem, names)) {
+    if (existing && sameNames(existing.certPem, names) && issuedBy(existing.certPem, ca.certPem)) {
       this.kc = existing;
       return false;
     }
-    const made = await createSelfSigned({
+    const leaf = await issueCertificate(ca, {
       commonName: hostname(),
       dnsNames: names.dns,
       ipAddresses: names.ips,
       days: 825,
       usages: ['server'],
     });
+    const made = { keyPem: leaf.keyPem, certPem: `${leaf.certPem.trimEnd()}\n${ca.certPem.trimEnd()}\n` };
     await this.write('self-signed', made);
     this.set(made);
     return true;
+  }
+
+  /** This appliance's HTTPS CA (<dataDir>/tls/https-ca.pem), made on first use. */
+  private async httpsCa(): Promise<KeyCert> {
+    const existing = await this.read('https-ca');
+    if (existing) return existing;
+    const ca = await createCa(`Quantix appliance ${hostname()} HTTPS CA`, 3650);
+    await this.write('https-ca', ca);
+    return ca;
   }
 
   async install(certPem: string, keyPem: string): Promise<void> {
@@ -109,7 +123,8 @@ export class HttpsCertificate {
       validFrom: cert.validFrom,
       validTo: cert.validTo,
       names: (cert.subjectAltName ?? '').split(', ').filter(Boolean),
-      selfSigned: cert.subject === cert.issuer,
+      // Generated = signed by no CA a browser knows (this appliance's own, or itself).
+      selfSigned: this.source === 'generated' || cert.subject === cert.issuer,
       source: this.source,
     };
   }
@@ -184,6 +199,10 @@ function matches(kc: KeyCert): boolean {
   } catch {
     return false;
   }
+}
+
+function issuedBy(certPem: string, caPem: string): boolean {
+  return isIssuedBy(new X509Certificate(certPem), new X509Certificate(caPem));
 }
 
 function sameNames(certPem: string, names: { dns: string[]; ips: string[] }): boolean {
