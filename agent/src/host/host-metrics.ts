@@ -1,5 +1,5 @@
-// Host CPU, memory, load and network counters from /proc, sampled as deltas between calls.
-import { readFile } from 'node:fs/promises';
+// Host CPU, memory, load, network and disk I/O counters from /proc, sampled as deltas between calls.
+import { access, readFile, readdir } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import type { HostMetrics } from '@quantix/proto/v1/host.js';
 import { memInfo } from './host-info.js';
@@ -28,8 +28,59 @@ async function netCounters(): Promise<{ rx: number; tx: number }> {
   return { rx, tx };
 }
 
+export interface DiskCounters {
+  readBytes: number;
+  writeBytes: number;
+  readOps: number;
+  writeOps: number;
+}
+
+/** /proc/diskstats counts sectors of 512 bytes whatever the device's sector size. */
+const SECTOR_BYTES = 512;
+
+/**
+ * Sums /proc/diskstats over `disks` (whole devices by name). Fields after the name: reads
+ * completed, merged, sectors read, ms reading, writes completed, merged, sectors written, …
+ * (https://docs.kernel.org/admin-guide/iostats.html).
+ */
+export function parseDiskstats(text: string, disks: ReadonlySet<string>): DiskCounters {
+  const out = { readBytes: 0, writeBytes: 0, readOps: 0, writeOps: 0 };
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 10 || !disks.has(f[2]!)) continue;
+    out.readOps += Number(f[3]) || 0;
+    out.readBytes += (Number(f[5]) || 0) * SECTOR_BYTES;
+    out.writeOps += Number(f[7]) || 0;
+    out.writeBytes += (Number(f[9]) || 0) * SECTOR_BYTES;
+  }
+  return out;
+}
+
+/**
+ * The host's physical disks: block devices backed by hardware (/sys/block/X/device exists).
+ * Partitions, loop, device-mapper, md and zram devices are left out: their I/O is also counted on
+ * the disk below them, or never reaches a disk.
+ */
+async function physicalDisks(): Promise<Set<string>> {
+  const names = await readdir('/sys/block').catch(() => [] as string[]);
+  const found = await Promise.all(
+    names.map((n) =>
+      access(`/sys/block/${n}/device`).then(
+        () => n,
+        () => undefined,
+      ),
+    ),
+  );
+  return new Set(found.filter((n): n is string => n !== undefined && !/^(loop|ram|zram|dm-|md)/.test(n)));
+}
+
+async function diskCounters(): Promise<DiskCounters> {
+  const [text, disks] = await Promise.all([readFile('/proc/diskstats', 'utf8'), physicalDisks()]);
+  return parseDiskstats(text, disks);
+}
+
 export async function sampleHostMetrics(): Promise<HostMetrics> {
-  const [cpu, mem, net] = await Promise.all([cpuTimes(), memInfo(), netCounters()]);
+  const [cpu, mem, net, disk] = await Promise.all([cpuTimes(), memInfo(), netCounters(), diskCounters()]);
   const prev = lastCpu;
   lastCpu = cpu;
   const cpuPercent = prev && cpu.total > prev.total ? (100 * (cpu.busy - prev.busy)) / (cpu.total - prev.total) : 0;
@@ -41,5 +92,9 @@ export async function sampleHostMetrics(): Promise<HostMetrics> {
     load1: loadavg()[0] ?? 0,
     netRxBytes: net.rx,
     netTxBytes: net.tx,
+    diskReadBytes: disk.readBytes,
+    diskWriteBytes: disk.writeBytes,
+    diskReadOps: disk.readOps,
+    diskWriteOps: disk.writeOps,
   };
 }

@@ -18,6 +18,10 @@ export const HostMetricsDto = named(
     load1: num(),
     netRxBytes: int(),
     netTxBytes: int(),
+    diskReadBytes: int({ description: 'since boot, over the physical disks' }),
+    diskWriteBytes: int(),
+    diskReadOps: int(),
+    diskWriteOps: int(),
   }),
 );
 export type HostMetricsDto = Infer<typeof HostMetricsDto>;

@@ -19,6 +19,10 @@ export const HostMetricsSampleDto = named(
     load1: num(),
     netRxBytesPerSecond: num(),
     netTxBytesPerSecond: num(),
+    diskReadBytesPerSecond: num(),
+    diskWriteBytesPerSecond: num(),
+    diskReadOpsPerSecond: num(),
+    diskWriteOpsPerSecond: num(),
   }),
 );
 export type HostMetricsSampleDto = Infer<typeof HostMetricsSampleDto>;

@@ -160,5 +160,9 @@ export function toHostMetricsDto(m: HostMetrics): HostMetricsDto {
     load1: m.load1,
     netRxBytes: m.netRxBytes,
     netTxBytes: m.netTxBytes,
+    diskReadBytes: m.diskReadBytes,
+    diskWriteBytes: m.diskWriteBytes,
+    diskReadOps: m.diskReadOps,
+    diskWriteOps: m.diskWriteOps,
   };
 }

@@ -1,11 +1,11 @@
 // A real agent process as the local host and a VM on it: the host's and the VM's resource history
-// fills from the agents' 5 s samples and is still there after a server restart; /metrics carries
+// fills from the agents' 5 s samples (host disk I/O included) and is still there after a server restart; /metrics carries
 // the host and VM series with their labels (checked by promtool); the history routes refuse an
 // unknown range naming it; a deleted VM's series file goes with it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -90,7 +90,17 @@ test('qxt-srv metrics history: kept across a restart, exported, removed with its
     assert.ok(Math.abs(p.memoryTotalBytes - totalmem()) <= totalmem() * 1e-6, `${p.memoryTotalBytes} vs ${totalmem()}`);
     assert.ok(p.cpuPercent >= 0 && p.cpuPercent <= 100, `host cpu ${p.cpuPercent} %`);
     assert.ok(p.netRxBytesPerSecond >= 0);
+    assert.ok(p.diskReadBytesPerSecond >= 0 && p.diskWriteOpsPerSecond >= 0);
   }
+  // Host disk I/O: data written and synced here reaches the physical disk and the history's rates.
+  await eventually('host disk writes in the history', async () => {
+    const f = await open(join(dataDir, 'disk-io'), 'w');
+    await f.write(Buffer.alloc(256 * 1024, 1));
+    await f.sync();
+    await f.close();
+    const r = await viewer.request<HostMetricsHistoryDto>('GET', `/api/v1/hosts/${host.id}/metrics/history?range=1h`);
+    return r.json.samples.some((p) => p.diskWriteBytesPerSecond > 0 && p.diskWriteOpsPerSecond > 0);
+  });
   const day = (await viewer.request<HostMetricsHistoryDto>('GET', `/api/v1/hosts/${host.id}/metrics/history?range=1d`))
     .json;
   assert.equal(day.stepSeconds, 60);
@@ -115,6 +125,8 @@ test('qxt-srv metrics history: kept across a restart, exported, removed with its
   const h = `host="${host.name}",host_id="${host.id}"`;
   assert.equal(sample(text, `quantix_host_memory_total_bytes{${h}}`), totalmem());
   assert.ok(sample(text, `quantix_host_network_receive_bytes_total{${h}}`) >= 0);
+  assert.ok(sample(text, `quantix_host_disk_written_bytes_total{${h}}`) > 0, 'host disk bytes written since boot');
+  assert.ok(sample(text, `quantix_host_disk_reads_completed_total{${h}}`) > 0, 'host disk reads since boot');
   const cpu = sample(text, `quantix_host_cpu_utilization_ratio{${h}}`);
   assert.ok(cpu >= 0 && cpu <= 1, `host cpu ratio ${cpu}`);
   assert.equal(sample(text, `quantix_vm_memory_bytes{${h},vm="${name}",vm_id="${vmId}"}`), 128 * MiB);

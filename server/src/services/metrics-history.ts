@@ -17,6 +17,11 @@ export const HOST_FIELDS = [
   'load1',
   'netRxBytesPerSecond',
   'netTxBytesPerSecond',
+  // Added after the first release: older host files have the fields above only (widened on load).
+  'diskReadBytesPerSecond',
+  'diskWriteBytesPerSecond',
+  'diskReadOpsPerSecond',
+  'diskWriteOpsPerSecond',
 ] as const;
 export const VM_FIELDS = [
   'cpuPercent',
@@ -77,7 +82,7 @@ export class MetricsHistory {
       hostId,
       at,
       [m.cpuPercent, m.memoryUsedBytes, m.memoryTotalBytes, m.load1],
-      [m.netRxBytes, m.netTxBytes],
+      [m.netRxBytes, m.netTxBytes, m.diskReadBytes, m.diskWriteBytes, m.diskReadOps, m.diskWriteOps],
     );
   }
 
@@ -200,7 +205,9 @@ export class MetricsHistory {
       return { series: new RoundRobinSeries(fields), dirty: false };
     }
     try {
-      return { series: RoundRobinSeries.parse(text, fields), dirty: false };
+      // A file from before fields were added gets them (empty in its old rows).
+      const series = RoundRobinSeries.parse(text, fields, TIERS, true);
+      return { series, dirty: series.fields !== RoundRobinSeries.storedFields(text) };
     } catch (err) {
       // A torn or foreign file costs that history, not the server: start it afresh, loudly.
       log.warn('metrics history file unreadable, starting it afresh', { file, error: (err as Error).message });

@@ -23,6 +23,10 @@ export function renderResourceMetrics(hosts: readonly HostConnection[]): string[
     load1: fam('quantix_host_load1', 'gauge', 'Host 1-minute load average.'),
     rx: fam('quantix_host_network_receive_bytes_total', 'counter', 'Bytes received by the host interfaces.'),
     tx: fam('quantix_host_network_transmit_bytes_total', 'counter', 'Bytes sent by the host interfaces.'),
+    read: fam('quantix_host_disk_read_bytes_total', 'counter', 'Bytes read from the host physical disks.'),
+    written: fam('quantix_host_disk_written_bytes_total', 'counter', 'Bytes written to the host physical disks.'),
+    reads: fam('quantix_host_disk_reads_completed_total', 'counter', 'Reads completed by the host physical disks.'),
+    writes: fam('quantix_host_disk_writes_completed_total', 'counter', 'Writes completed by the host physical disks.'),
   };
   const vm = {
     cpu: fam('quantix_vm_cpu_utilization_ratio', 'gauge', 'VM CPU busy share (0 to 1) of its vCPUs.'),
@@ -44,6 +48,10 @@ export function renderResourceMetrics(hosts: readonly HostConnection[]): string[
       host.load1.samples.push(`{${h}} ${m.load1}`);
       host.rx.samples.push(`{${h}} ${m.netRxBytes}`);
       host.tx.samples.push(`{${h}} ${m.netTxBytes}`);
+      host.read.samples.push(`{${h}} ${m.diskReadBytes}`);
+      host.written.samples.push(`{${h}} ${m.diskWriteBytes}`);
+      host.reads.samples.push(`{${h}} ${m.diskReadOps}`);
+      host.writes.samples.push(`{${h}} ${m.diskWriteOps}`);
     }
     for (const [uuid, v] of c.vms) {
       const st = c.vmStats.get(uuid);

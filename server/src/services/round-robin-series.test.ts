@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RoundRobinSeries, TIERS, type Tier } from './round-robin-series.js';
-import { MetricsHistory } from './metrics-history.js';
+import { HOST_FIELDS, MetricsHistory } from './metrics-history.js';
 
 const T0 = Date.UTC(2026, 0, 1); // a multiple of every step
 
@@ -85,7 +85,10 @@ test('a torn history file is reset with a warning naming it, and replaced at the
   assert.equal(warning?.level, 'warn');
   assert.match(warning.msg, /metrics history file unreadable/);
   await h.flush();
-  assert.equal(RoundRobinSeries.parse(await readFile(file, 'utf8'), 6).points(0, Date.now()).length, 0);
+  assert.equal(
+    RoundRobinSeries.parse(await readFile(file, 'utf8'), HOST_FIELDS.length).points(0, Date.now()).length,
+    0,
+  );
 });
 
 test("host samples become rates in the history; a removed host's file is deleted", async (t) => {
@@ -101,16 +104,47 @@ test("host samples become rates in the history; a removed host's file is deleted
     load1: 1,
     netRxBytes: rx,
     netTxBytes: 0,
+    diskReadBytes: rx * 2,
+    diskWriteBytes: rx * 3,
+    diskReadOps: rx / 100,
+    diskWriteOps: rx / 50,
   });
   h.addHost('h1', m(now - 10_000, 1000));
   h.addHost('h1', m(now - 5000, 6000));
   const got = await h.hostHistory('h1', '1h');
   assert.equal(got.samples.length, 1, 'the first sample only sets the counters');
   assert.equal(got.samples[0]!.netRxBytesPerSecond, 1000);
+  assert.equal(got.samples[0]!.diskReadBytesPerSecond, 2000);
+  assert.equal(got.samples[0]!.diskWriteBytesPerSecond, 3000);
+  assert.equal(got.samples[0]!.diskReadOpsPerSecond, 10);
+  assert.equal(got.samples[0]!.diskWriteOpsPerSecond, 20);
   assert.equal(got.samples[0]!.cpuPercent, 50);
   await h.flush();
   assert.deepEqual(await h.files(), ['host-h1.rrd']);
   await h.hostRemoved('h1');
   assert.deepEqual(await h.files(), []);
   assert.deepEqual((await h.hostHistory('h1', '1h')).samples, []);
+});
+
+test('a host history file from before the disk fields keeps its points, the new fields empty', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'qxt-rrd-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  // The six host fields of the first release: cpu, memory used/total, load, network in/out.
+  const old = new RoundRobinSeries(6);
+  const at = Date.now() - 5000;
+  old.add(at, [40, 300, 1000, 2, 10, 20]);
+  await mkdir(join(dir, 'metrics'));
+  await writeFile(join(dir, 'metrics', 'host-h1.rrd'), old.serialize());
+  const h = new MetricsHistory(dir, 60_000, () => false);
+  const got = await h.hostHistory('h1', '1h');
+  assert.equal(got.samples.length, 1);
+  assert.equal(got.samples[0]!.cpuPercent, 40);
+  assert.equal(got.samples[0]!.netTxBytesPerSecond, 20);
+  assert.equal(got.samples[0]!.diskReadBytesPerSecond, 0);
+  assert.equal(got.samples[0]!.diskWriteOpsPerSecond, 0);
+  // Written back in the new shape at the next flush.
+  await h.flush();
+  const text = await readFile(join(dir, 'metrics', 'host-h1.rrd'), 'utf8');
+  assert.equal(RoundRobinSeries.storedFields(text), 10);
+  assert.equal(RoundRobinSeries.parse(text, 10).points(0, Date.now())[0]!.values[0], 40);
 });

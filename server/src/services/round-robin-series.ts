@@ -103,7 +103,9 @@ export class RoundRobinSeries {
    * Reads a serialised series; throws (with the reason) on a torn, foreign or wrong-shaped file,
    * which the caller replaces with an empty series.
    */
-  static parse(text: string, fields: number, tiers: readonly Tier[] = TIERS): RoundRobinSeries {
+  static parse(text: string, fields: number, tiers: readonly Tier[] = TIERS, widen = false): RoundRobinSeries {
+    const stored = RoundRobinSeries.storedFields(text);
+    if (widen && stored > 0 && stored < fields) return RoundRobinSeries.parse(text, stored, tiers).widened(fields);
     const bytes = Buffer.from(text, 'base64');
     const want = RoundRobinSeries.byteLength(fields, tiers);
     if (bytes.length !== want) throw new Error(`size ${bytes.length} bytes, expected ${want}`);
@@ -115,6 +117,25 @@ export class RoundRobinSeries {
       );
     const s = new RoundRobinSeries(fields, tiers);
     new Uint8Array(s.buffer).set(bytes);
+    return s;
+  }
+
+  /** The field count a serialised series says it has (0 when the text is too short to tell). */
+  static storedFields(text: string): number {
+    const head = Buffer.from(text.slice(0, 24), 'base64');
+    return head.length >= 12 ? head.readUInt32BE(8) : 0;
+  }
+
+  /** A copy with `fields` fields: these first, the new ones 0 in every filled row. */
+  widened(fields: number): RoundRobinSeries {
+    if (fields < this.fields) throw new Error(`cannot narrow ${this.fields} fields to ${fields}`);
+    const s = new RoundRobinSeries(fields, this.tiers);
+    this.tiers.forEach((t, i) => {
+      s.slots[i]!.set(this.slots[i]!);
+      s.counts[i]!.set(this.counts[i]!);
+      for (let row = 0; row < t.rows; row++)
+        s.values[i]!.set(this.values[i]!.subarray(row * this.fields, (row + 1) * this.fields), row * fields);
+    });
     return s;
   }
 }

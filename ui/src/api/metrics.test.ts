@@ -14,6 +14,10 @@ const host = (at: string, rx: number, tx: number): HostMetricsDto => ({
   load1: 0.5,
   netRxBytes: rx,
   netTxBytes: tx,
+  diskReadBytes: rx * 2,
+  diskWriteBytes: tx * 2,
+  diskReadOps: rx / 10,
+  diskWriteOps: tx / 10,
 });
 
 test('host counters become rates between two samples', () => {
@@ -28,6 +32,10 @@ test('host counters become rates between two samples', () => {
     load1: 0.5,
     netRxBytesPerSecond: 1000,
     netTxBytesPerSecond: 0,
+    diskReadBytesPerSecond: 2000,
+    diskWriteBytesPerSecond: 0,
+    diskReadOpsPerSecond: 100,
+    diskWriteOpsPerSecond: 0,
   });
   assert.equal(hostSample(host(b.at, 10, 10), a), undefined, 'a counter reset gives no sample');
 });

@@ -31,11 +31,32 @@ function rate(prev: { at: string; v: number } | undefined, at: string, v: number
 
 /** A live host sample as a history sample, given the previous live one (undefined for the first). */
 export function hostSample(m: HostMetricsDto, prev: HostMetricsDto | undefined): HostMetricsSampleDto | undefined {
-  const rx = rate(prev && { at: prev.at, v: prev.netRxBytes }, m.at, m.netRxBytes);
-  const tx = rate(prev && { at: prev.at, v: prev.netTxBytes }, m.at, m.netTxBytes);
-  if (rx === undefined || tx === undefined) return undefined;
+  const r = (k: 'netRxBytes' | 'netTxBytes' | 'diskReadBytes' | 'diskWriteBytes' | 'diskReadOps' | 'diskWriteOps') =>
+    rate(prev && { at: prev.at, v: prev[k] }, m.at, m[k]);
+  const rates = [
+    r('netRxBytes'),
+    r('netTxBytes'),
+    r('diskReadBytes'),
+    r('diskWriteBytes'),
+    r('diskReadOps'),
+    r('diskWriteOps'),
+  ];
+  if (rates.some((v) => v === undefined)) return undefined;
+  const [rx, tx, dr, dw, dro, dwo] = rates as number[];
   const { at, cpuPercent, memoryUsedBytes, memoryTotalBytes, load1 } = m;
-  return { at, cpuPercent, memoryUsedBytes, memoryTotalBytes, load1, netRxBytesPerSecond: rx, netTxBytesPerSecond: tx };
+  return {
+    at,
+    cpuPercent,
+    memoryUsedBytes,
+    memoryTotalBytes,
+    load1,
+    netRxBytesPerSecond: rx!,
+    netTxBytesPerSecond: tx!,
+    diskReadBytesPerSecond: dr!,
+    diskWriteBytesPerSecond: dw!,
+    diskReadOpsPerSecond: dro!,
+    diskWriteOpsPerSecond: dwo!,
+  };
 }
 
 /** A live VM sample as a history sample, given the previous live one (undefined for the first). */

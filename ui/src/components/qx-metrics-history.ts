@@ -30,6 +30,7 @@ interface Chart {
 
 const pct = (v: number) => `${Math.round(v)}%`;
 const perSecond = (v: number) => `${formatBytes(v)}/s`;
+const iops = (v: number) => `${v < 10 ? v.toFixed(1) : Math.round(v)} IOPS`;
 const host = (s: Sample) => s as HostMetricsSampleDto;
 const vm = (s: Sample) => s as VmMetricsSampleDto;
 
@@ -43,6 +44,13 @@ const HOST_CHARTS: Chart[] = [
   },
   { title: 'Network in', value: (s) => s.netRxBytesPerSecond, show: perSecond },
   { title: 'Network out', value: (s) => s.netTxBytesPerSecond, show: perSecond },
+  {
+    title: 'Disk read',
+    value: (s) => host(s).diskReadBytesPerSecond,
+    show: perSecond,
+  },
+  { title: 'Disk write', value: (s) => host(s).diskWriteBytesPerSecond, show: perSecond },
+  { title: 'Disk IOPS', value: (s) => host(s).diskReadOpsPerSecond + host(s).diskWriteOpsPerSecond, show: iops },
 ];
 const VM_CHARTS: Chart[] = [
   { title: 'CPU', value: (s) => s.cpuPercent, max: 100, show: pct },
