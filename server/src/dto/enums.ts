@@ -24,6 +24,9 @@ export const NIC_MODELS = ['virtio', 'e1000', 'e1000e', 'vmxnet3', 'rtl8139'] as
 export type NicModel = (typeof NIC_MODELS)[number];
 export const NIC_KINDS = ['network', 'bridge', 'user'] as const;
 export type NicKind = (typeof NIC_KINDS)[number];
+/** A VM's CPU: the host's own, libvirt's nearest model, a named model (cpuModel), or all the hypervisor has. */
+export const CPU_MODES = ['host-passthrough', 'host-model', 'named', 'max'] as const;
+export type CpuMode = (typeof CPU_MODES)[number];
 export const BOOT_DEVICES = ['disk', 'cdrom', 'network'] as const;
 export type BootDevice = (typeof BOOT_DEVICES)[number];
 /** virtio = virtio-vga (default), vga = QEMU's standard VGA, qxl, none = serial console only. */

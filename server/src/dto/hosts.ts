@@ -4,7 +4,7 @@ import { arr, bool, int, named, num, obj, oneOf, opt, orNull, str } from '../sch
 import type { Infer } from '../schema/schema.js';
 import type { Operation } from './operation.js';
 import { timestamp } from './common.js';
-import { HOST_STATUSES } from './enums.js';
+import { CPU_MODES, HOST_STATUSES } from './enums.js';
 import { ConsoleTicketDto } from './vms.js';
 import { HostMetricsHistoryDto, MetricsHistoryQuery } from './metrics-history.js';
 
@@ -51,6 +51,10 @@ export const HostDto = named(
     osRelease: str(),
     kernel: str(),
     addresses: arr(str()),
+    cpuModels: arr(str(), { description: 'named CPU models the hypervisor can run (cpuMode named)' }),
+    cpuModes: arr(oneOf(CPU_MODES)),
+    secureBoot: bool({ description: 'OVMF with Microsoft keys is installed' }),
+    tpm: bool({ description: 'swtpm is installed (TPM 2.0)' }),
     vmCount: int(),
     metrics: orNull(HostMetricsDto),
     joinedAt: timestamp(),

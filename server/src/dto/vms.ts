@@ -6,7 +6,16 @@ import { leastRole, type Operation } from './operation.js';
 import { objectName, timestamp } from './common.js';
 import { TaskDto } from './tasks.js';
 import { MetricsHistoryQuery, VmMetricsHistoryDto } from './metrics-history.js';
-import { BOOT_DEVICES, DISK_BUSES, FIRMWARES, NIC_KINDS, NIC_MODELS, VIDEO_MODELS, VM_STATES } from './enums.js';
+import {
+  BOOT_DEVICES,
+  CPU_MODES,
+  DISK_BUSES,
+  FIRMWARES,
+  NIC_KINDS,
+  NIC_MODELS,
+  VIDEO_MODELS,
+  VM_STATES,
+} from './enums.js';
 
 export const DiskDto = named('DiskDto', obj({ pool: str(), volume: str(), bus: oneOf(DISK_BUSES), readonly: bool() }));
 export type DiskDto = Infer<typeof DiskDto>;
@@ -59,6 +68,12 @@ export const VmDto = named(
     description: str(),
     tags: arr(str()),
     osType: str(),
+    cpuMode: oneOf([...CPU_MODES, 'default'], {
+      description: "'default': QEMU's own CPU (a VM from before CPU models)",
+    }),
+    cpuModel: str({ description: 'for cpuMode named' }),
+    secureBoot: bool(),
+    tpm: bool(),
     domainType: str(),
     ipAddresses: arr(str()),
     macs: arr(str()),
@@ -71,6 +86,18 @@ export const VmDto = named(
 export type VmDto = Infer<typeof VmDto>;
 
 const memoryMib = () => int({ min: 16, max: 4_194_304 });
+/** The guest hardware fields of a create or update (the agent checks the host can run them). */
+const guestHardware = {
+  cpuMode: opt(oneOf(CPU_MODES)),
+  cpuModel: opt(
+    str({
+      pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$',
+      description: 'a model the host lists in cpuModels (cpuMode named; default x86-64-v2-AES)',
+    }),
+  ),
+  secureBoot: opt(bool({ description: 'UEFI Secure Boot with Microsoft keys (needs firmware uefi, machine q35)' })),
+  tpm: opt(bool({ description: 'a TPM 2.0 (swtpm)' })),
+};
 /** A count of sockets or of cores per socket (sockets × cores is at most 256, checked by the agent). */
 export const cpuCount = (description?: string) => int({ min: 1, max: 256, ...(description ? { description } : {}) });
 
@@ -122,6 +149,7 @@ export const CreateVmDto = named(
     description: opt(str({ maxLength: 1024 })),
     tags: opt(arr(str({ maxLength: 64 }), { maxItems: 32 })),
     osType: opt(str({ maxLength: 32 })),
+    ...guestHardware,
     start: opt(bool({ description: 'start after defining' })),
   }),
 );
@@ -146,6 +174,7 @@ export const UpdateVmDto = named(
     videoModel: opt(oneOf(VIDEO_MODELS)),
     description: opt(str({ maxLength: 1024 })),
     tags: opt(arr(str({ maxLength: 64 }), { maxItems: 32 })),
+    ...guestHardware,
   }),
 );
 export type UpdateVmDto = Infer<typeof UpdateVmDto>;

@@ -1,6 +1,7 @@
 // Clusters (named groups of hosts) and placement: the host in the cluster with the most free
 // memory that has the chosen pool (active) and is online and not in maintenance; a host chosen
-// by hand is refused while in maintenance (refuseNewVms).
+// by hand is refused while in maintenance (refuseNewVms). With the VM's guest hardware, hosts
+// that cannot run its CPU model, Secure Boot or TPM are skipped (cpu-compat.ts).
 import { randomUUID } from 'node:crypto';
 import type { ClusterDto, PlacementDto } from '../dto/hosts.js';
 import { conflict, notFound } from '../errors.js';
@@ -10,6 +11,7 @@ import type { ClusterRepo, HostRepo } from '../store/host-repo.js';
 import type { ClusterNetworkRepo } from '../store/cluster-network-repo.js';
 import type { ClusterRecord } from '../store/records.js';
 import type { EventHub } from './event-hub.js';
+import { guestHardwareIncompatibility, type GuestHardware } from './cpu-compat.js';
 import { freeMemory, type InventoryService } from './inventory-service.js';
 import { PoolState } from '@quantix/proto/v1/storage.js';
 
@@ -92,11 +94,18 @@ export class ClusterService {
     poolName: string,
     memoryMib = 0,
     networks: readonly string[] = [],
+    hardware?: GuestHardware,
   ): PlacementDto {
     if (clusterId) this.record(clusterId);
     const conns = this.pool.all().filter((c) => !clusterId || c.record.clusterId === clusterId);
     const candidates = conns
-      .map((c) => ({ c, reason: this.ineligible(c, poolName, memoryMib) || this.networkCheck(c.record.id, networks) }))
+      .map((c) => ({
+        c,
+        reason:
+          this.ineligible(c, poolName, memoryMib) ||
+          this.networkCheck(c.record.id, networks) ||
+          (hardware ? guestHardwareIncompatibility(hardware, c.info) : ''),
+      }))
       .sort((a, b) => freeMemory(b.c) - freeMemory(a.c))
       .map(({ c, reason }) => ({
         hostId: c.record.id,

@@ -9,6 +9,7 @@ import type { PoolDto, VolumeDto } from '../dto/storage.js';
 import type { SnapshotDto, VmDto, VmStatsDto } from '../dto/vms.js';
 import {
   bootDevice,
+  cpuMode,
   diskBus,
   firmware,
   networkKind,
@@ -74,6 +75,10 @@ export function toVmDto(
     description: s.description,
     tags: s.tags,
     osType: s.osType,
+    cpuMode: cpuMode.str(s.cpuMode),
+    cpuModel: s.cpuModel,
+    secureBoot: s.secureBoot,
+    tpm: s.tpm,
     domainType: vm.domainType,
     ipAddresses: vm.ipAddresses,
     macs: vm.macs,

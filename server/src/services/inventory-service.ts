@@ -13,6 +13,7 @@ import type { ConnectionListener, HostConnection } from '../agents/host-connecti
 import type { EventHub } from './event-hub.js';
 import type { MetricsHistory } from './metrics-history.js';
 import { toHostMetricsDto, toNetworkDto, toPoolDto, toVmDto, toVmStatsDto } from './dto-mapping.js';
+import { cpuMode } from './proto-enums.js';
 
 const STATS_REFRESH_MS = 30_000;
 
@@ -61,6 +62,10 @@ export class InventoryService implements ConnectionListener {
       osRelease: i?.osRelease ?? '',
       kernel: i?.kernel ?? '',
       addresses: i?.addresses ?? [],
+      cpuModels: i?.cpuModels ?? [],
+      cpuModes: (i?.cpuModes ?? []).map((m) => cpuMode.str(m)).filter((m) => m !== 'default'),
+      secureBoot: i?.secureBoot ?? false,
+      tpm: i?.tpm ?? false,
       vmCount: c.vms.size,
       metrics: m ? toHostMetricsDto(m) : null,
       joinedAt: r.joinedAt,

@@ -1,7 +1,16 @@
 // Proto enum numbers ⇄ the strings of the REST contract (the value lists in dto/enums.ts), one
 // table per enum and no other copy on the server. Each table names every REST value (its Record
 // type makes the compiler check that); a number the server does not know reads as the fallback.
-import { BootDevice, DiskBus, Firmware, NicKind, NicModel, VideoModel, VmState } from '@quantix/proto/v1/vm.js';
+import {
+  BootDevice,
+  CpuMode,
+  DiskBus,
+  Firmware,
+  NicKind,
+  NicModel,
+  VideoModel,
+  VmState,
+} from '@quantix/proto/v1/vm.js';
 import { PoolKind, PoolState, VolumeFormat } from '@quantix/proto/v1/storage.js';
 import { NetworkKind } from '@quantix/proto/v1/network.js';
 import type * as Rest from '../dto/enums.js';
@@ -52,6 +61,16 @@ export const nicModel = table<NicModel, Rest.NicModel>(
 export const nicKind = table<NicKind, Rest.NicKind>(
   { network: NicKind.NIC_KIND_NETWORK, bridge: NicKind.NIC_KIND_BRIDGE, user: NicKind.NIC_KIND_USER },
   'user',
+);
+/** 'default': a VM defined before CPU models (QEMU's own default CPU). */
+export const cpuMode = table<CpuMode, Rest.CpuMode, 'default'>(
+  {
+    'host-passthrough': CpuMode.CPU_MODE_HOST_PASSTHROUGH,
+    'host-model': CpuMode.CPU_MODE_HOST_MODEL,
+    named: CpuMode.CPU_MODE_NAMED,
+    max: CpuMode.CPU_MODE_MAX,
+  },
+  'default',
 );
 export const bootDevice = table<BootDevice, Rest.BootDevice>(
   { disk: BootDevice.BOOT_DEVICE_DISK, cdrom: BootDevice.BOOT_DEVICE_CDROM, network: BootDevice.BOOT_DEVICE_NETWORK },

@@ -18,6 +18,7 @@ import { badRequest, conflict, notFound } from '../errors.js';
 import type { AgentPool } from '../agents/agent-pool.js';
 import type { HostConnection } from '../agents/host-connection.js';
 import { refuseNewVms, type ClusterService } from './cluster-service.js';
+import { guestHardwareIncompatibility } from './cpu-compat.js';
 import type { InventoryService } from './inventory-service.js';
 import type { TaskService } from './task-service.js';
 import { toSnapshotDto, toVmStatsDto } from './dto-mapping.js';
@@ -80,10 +81,14 @@ export class VmService {
 
   async create(req: CreateVmDto, user: string): Promise<TaskDto> {
     const networks = (req.nics ?? []).filter((n) => n.kind === 'network' && n.source).map((n) => n.source!);
-    const hostId = req.hostId ?? this.clusters.placement(req.clusterId, req.pool, req.memoryMib, networks).hostId;
+    const hardware = buildVmSpec(NEW_VM, { ...req, disks: [] }); // 400s on bad guest hardware first
+    const hostId =
+      req.hostId ?? this.clusters.placement(req.clusterId, req.pool, req.memoryMib, networks, hardware).hostId;
     const c = this.pool.get(hostId);
     refuseNewVms(c);
     const agent = c.requireOnline();
+    const unfit = guestHardwareIncompatibility(hardware, c.info);
+    if (unfit) throw conflict(`host ${c.record.name} ${unfit}`);
     if ([...c.vms.values()].some((v) => v.spec?.name === req.name))
       throw badRequest(`name: a VM "${req.name}" already exists on ${c.record.name}`, 'name');
     const { dto } = await this.tasks.start(

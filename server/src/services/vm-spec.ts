@@ -3,7 +3,8 @@
 // are decided by the caller.
 import { VmSpec } from '@quantix/proto/v1/vm.js';
 import type { CreateVmDto, UpdateVmDto } from '../dto/vms.js';
-import { bootDevice, diskBus, firmware, nicKind, nicModel, videoModel } from './proto-enums.js';
+import { badRequest } from '../errors.js';
+import { bootDevice, cpuMode, diskBus, firmware, nicKind, nicModel, videoModel } from './proto-enums.js';
 
 /** What a create or update may set; an absent field keeps the base's. */
 export interface VmSpecFields {
@@ -23,7 +24,14 @@ export interface VmSpecFields {
   description?: string;
   tags?: readonly string[];
   osType?: string;
+  cpuMode?: CreateVmDto['cpuMode'];
+  cpuModel?: string;
+  secureBoot?: boolean;
+  tpm?: boolean;
 }
+
+/** The CPU model of new VMs: movable between hosts and enough for x86-64-v2 guests (RHEL 9). */
+export const DEFAULT_CPU_MODEL = 'x86-64-v2-AES';
 
 /** A new VM's spec before the request: one socket, one core, BIOS, virtio-vga with a graphical console. */
 export const NEW_VM = VmSpec.fromPartial({
@@ -32,6 +40,8 @@ export const NEW_VM = VmSpec.fromPartial({
   firmware: firmware.num('bios'),
   vnc: true,
   videoModel: videoModel.num('virtio'),
+  cpuMode: cpuMode.num('named'),
+  cpuModel: DEFAULT_CPU_MODEL,
 });
 
 export function buildVmSpec(base: VmSpec, f: VmSpecFields): VmSpec {
@@ -68,5 +78,22 @@ export function buildVmSpec(base: VmSpec, f: VmSpecFields): VmSpec {
     description: f.description ?? base.description,
     tags: f.tags ? [...f.tags] : base.tags,
     osType: f.osType ?? base.osType,
+    ...guestHardware(base, f),
   });
+}
+
+/**
+ * CPU, Secure Boot and TPM over the base. A new mode other than named drops the model; named
+ * without a model keeps the base's named model or takes the default. Secure Boot needs UEFI: a
+ * 400 naming secureBoot before anything is created (the agent checks the machine type too).
+ */
+function guestHardware(base: VmSpec, f: VmSpecFields): Pick<VmSpec, 'cpuMode' | 'cpuModel' | 'secureBoot' | 'tpm'> {
+  const mode = f.cpuMode ? cpuMode.num(f.cpuMode) : base.cpuMode;
+  const named = mode === cpuMode.num('named');
+  if (f.cpuModel && !named) throw badRequest('cpuModel: only for cpuMode "named"', 'cpuModel');
+  const model = named ? f.cpuModel || (base.cpuMode === mode && base.cpuModel) || DEFAULT_CPU_MODEL : '';
+  const secureBoot = f.secureBoot ?? base.secureBoot;
+  const fw = f.firmware ? firmware.num(f.firmware) : base.firmware;
+  if (secureBoot && fw !== firmware.num('uefi')) throw badRequest('secureBoot: needs firmware "uefi"', 'secureBoot');
+  return { cpuMode: mode, cpuModel: model, secureBoot, tpm: f.tpm ?? base.tpm };
 }

@@ -1,0 +1,35 @@
+// Whether a host can run a VM's guest hardware (CPU mode and model, Secure Boot, TPM), from what
+// its agent reports in HostInfo. Placement asks it; so does the migration preflight (with the
+// source host too, since host-passthrough only moves between identical CPUs).
+import type { HostInfo } from '@quantix/proto/v1/host.js';
+import { CpuMode, type VmSpec } from '@quantix/proto/v1/vm.js';
+
+export type GuestHardware = Pick<VmSpec, 'cpuMode' | 'cpuModel' | 'secureBoot' | 'tpm'>;
+
+const MODE_WORDS: Partial<Record<CpuMode, string>> = {
+  [CpuMode.CPU_MODE_HOST_PASSTHROUGH]: 'host-passthrough',
+  [CpuMode.CPU_MODE_HOST_MODEL]: 'host-model',
+  [CpuMode.CPU_MODE_MAX]: 'max',
+};
+
+/**
+ * Why host `dest` cannot run `vm` ('' = it can): "cannot run the CPU model EPYC-Rome",
+ * "has no TPM support (swtpm)"… With `source` (a migration), a host-passthrough VM also needs the
+ * same host CPU there. A host whose agent has not reported (info undefined) is refused.
+ */
+export function guestHardwareIncompatibility(vm: GuestHardware, dest: HostInfo | undefined, source?: HostInfo): string {
+  if (!dest) return 'has not reported its hardware yet';
+  if (vm.cpuMode === CpuMode.CPU_MODE_NAMED && !dest.cpuModels.includes(vm.cpuModel)) {
+    return `cannot run the CPU model ${vm.cpuModel}`;
+  }
+  const mode = MODE_WORDS[vm.cpuMode];
+  if (mode && !dest.cpuModes.includes(vm.cpuMode)) {
+    return `cannot run the CPU mode ${mode}${dest.domainType === 'kvm' ? '' : ' (it needs KVM; the host runs TCG)'}`;
+  }
+  if (vm.cpuMode === CpuMode.CPU_MODE_HOST_PASSTHROUGH && source && source.cpuModel !== dest.cpuModel) {
+    return `has a different CPU (${dest.cpuModel}) than the source (${source.cpuModel}), which a host-passthrough VM needs`;
+  }
+  if (vm.secureBoot && !dest.secureBoot) return 'has no Secure Boot firmware (OVMF with Microsoft keys)';
+  if (vm.tpm && !dest.tpm) return 'has no TPM support (swtpm)';
+  return '';
+}
