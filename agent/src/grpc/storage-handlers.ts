@@ -1,6 +1,6 @@
 // StorageService: pools, volumes, uploads (client stream) and downloads (server stream), on the
 // agent's one PoolManager and Volumes (built in main.ts).
-import type { ServerReadableStream, ServerWritableStream, sendUnaryData } from '@grpc/grpc-js';
+import type { ServerDuplexStream, ServerReadableStream, ServerWritableStream, sendUnaryData } from '@grpc/grpc-js';
 import { Progress, type DataChunk } from '@quantix/proto/v1/common.js';
 import {
   Pool,
@@ -15,6 +15,7 @@ import type { AgentContext } from '../context.js';
 import { sendDownload } from '../storage/download.js';
 import { receiveUpload } from '../storage/upload.js';
 import { moveVmDisks } from '../storage/disk-move.js';
+import { failedPrecondition } from '../errors.js';
 import { toServiceError } from './status.js';
 import { unary } from './unary.js';
 
@@ -69,26 +70,36 @@ export function storageHandlers(ctx: AgentContext): StorageServiceServer {
         (err: unknown) => callback(toServiceError(err)),
       );
     },
-    moveVmDisks: (call: ServerWritableStream<MoveVmDisksRequest, MoveVmDisksEvent>) => {
-      // The server cancelling the call (task cancelled) aborts the copy.
+    moveVmDisks: (call: ServerDuplexStream<MoveVmDisksRequest, MoveVmDisksEvent>) => {
+      // A later message with cancel set, or the call cancelled, aborts the copy.
       const abort = new AbortController();
       call.on('cancelled', () => abort.abort());
-      const onProgress = (percent: number, phase: string) => {
-        if (!call.cancelled)
-          call.write({ event: { $case: 'progress', value: Progress.fromPartial({ phase, percent }) } });
-      };
-      moveVmDisks(ctx.virsh, volumes, {
-        vm: call.request.vm,
-        targetPool: call.request.targetPool,
-        signal: abort.signal,
-        onProgress,
-      }).then(
-        (disks) => {
-          call.write({ event: { $case: 'result', value: { disks } } });
-          call.end();
-        },
-        (err: unknown) => call.emit('error', toServiceError(err)),
-      );
+      let started = false;
+      call.on('data', (req: MoveVmDisksRequest) => {
+        if (started) {
+          if (req.cancel) abort.abort();
+          return;
+        }
+        started = true;
+        const onProgress = (percent: number, phase: string) => {
+          if (!call.cancelled)
+            call.write({ event: { $case: 'progress', value: Progress.fromPartial({ phase, percent }) } });
+        };
+        moveVmDisks(ctx.virsh, volumes, {
+          vm: req.vm,
+          targetPool: req.targetPool,
+          bandwidthMibPerS: req.bandwidthMibPerS,
+          signal: abort.signal,
+          onProgress,
+        }).then(
+          (disks) => {
+            call.write({ event: { $case: 'result', value: { disks } } });
+            call.end();
+          },
+          (err: unknown) =>
+            call.emit('error', toServiceError(abort.signal.aborted ? failedPrecondition('cancelled') : err)),
+        );
+      });
     },
     downloadVolume: (call: ServerWritableStream<VolumeRef, DataChunk>) => {
       const sink = {

@@ -119,10 +119,12 @@ async function runQemuImg(mounts: SandboxMounts, args: string[], watch: CopyWatc
   });
 }
 
-/** A long copy's observers: its percentage (qemu-img -p) and an abort. */
+/** A long copy's observers: its percentage (qemu-img -p), an abort and a bandwidth limit. */
 export interface CopyWatch {
   signal?: AbortSignal;
   onPercent?: (percent: number) => void;
+  /** Bytes per second; 0 or absent = none. */
+  rateLimit?: number;
 }
 
 /** Reads qemu-img -p's "(12.34/100%)" updates out of its output. */
@@ -402,7 +404,10 @@ export class Volumes {
         // A relative backing name: the overlay keeps working wherever the pool is mounted.
         await runQemuImg(mounts, ['create', '-q', '-f', 'qcow2', '-b', volume.name, '-F', srcFormat, tmp]);
       } else {
-        const progress = watch.onPercent ? ['-p'] : [];
+        const progress = [
+          ...(watch.onPercent ? ['-p'] : []),
+          ...(watch.rateLimit ? ['-r', String(watch.rateLimit)] : []),
+        ];
         await runQemuImg(mounts, ['convert', ...progress, '-f', srcFormat, '-O', srcFormat, volume.path, tmp], watch);
       }
       const record: VolumeFormatRecord = opts.linked

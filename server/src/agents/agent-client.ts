@@ -18,6 +18,7 @@ import {
   type CreatePoolRequest,
   type CreateVolumeRequest,
   type MoveVmDisksEvent,
+  type MoveVmDisksRequest,
   type MoveVmDisksResult,
   type UploadVolumeHeader,
   type Volume,
@@ -41,6 +42,8 @@ export const DEFAULT_DEADLINE_MS = 30_000;
 const LONG_MS = 180_000;
 /** Pools and volumes: a loop pool's backing file and mkfs, qemu-img on a big volume. */
 const STORAGE_MS = 600_000;
+/** How long a cancelled storage move may take to undo its copies before the call is dropped. */
+const CANCEL_WAIT_MS = 60_000;
 /** Copies of whole disks (clones, snapshots of big guests). */
 const COPY_MS = 3_600_000;
 
@@ -151,14 +154,22 @@ export class AgentClient {
    * `signal` cancels the call, and the agent aborts the copy (the VM keeps its old disks).
    */
   moveVmDisks(
-    vm: string,
-    targetPool: string,
+    req: Omit<MoveVmDisksRequest, 'cancel'>,
     onProgress: (p: Progress) => void,
     signal: AbortSignal,
   ): Promise<MoveVmDisksResult> {
     return new Promise<MoveVmDisksResult>((resolve, reject) => {
-      const call = this.storageSvc.moveVmDisks({ vm, targetPool });
-      const cancel = () => call.cancel();
+      const call = this.storageSvc.moveVmDisks();
+      let giveUp: NodeJS.Timeout | undefined;
+      // The agent ends the call once it has aborted the copy and removed what it made.
+      const cancel = () => {
+        call.write({ ...req, cancel: true });
+        giveUp = setTimeout(() => call.cancel(), CANCEL_WAIT_MS);
+      };
+      const done = () => {
+        signal.removeEventListener('abort', cancel);
+        clearTimeout(giveUp);
+      };
       signal.addEventListener('abort', cancel, { once: true });
       let result: MoveVmDisksResult | undefined;
       call.on('data', (e: MoveVmDisksEvent) => {
@@ -166,14 +177,16 @@ export class AgentClient {
         else if (e.event?.$case === 'result') result = e.event.value;
       });
       call.on('error', (err) => {
-        signal.removeEventListener('abort', cancel);
+        done();
         reject(signal.aborted ? new HttpError(409, 'cancelled') : this.mapError(err));
       });
       call.on('end', () => {
-        signal.removeEventListener('abort', cancel);
+        done();
         if (result) resolve(result);
         else reject(new HttpError(502, `host ${this.label()} ended the storage move without a result`));
       });
+      call.write({ ...req, cancel: false });
+      if (signal.aborted) cancel();
     });
   }
   /** The volume's bytes; an agent error destroys the stream with the mapped error. */

@@ -6,27 +6,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PoolState } from '@quantix/proto/v1/storage.js';
-import type { HostDto } from '../dto/hosts.js';
 import type { TaskDto } from '../dto/tasks.js';
 import { HttpError } from '../errors.js';
-import { freePort, spawnAgent, type Child } from '../test-support/spawn.js';
-import { startTestServer, type TestServer } from '../test-support/test-server.js';
-import { createGuestPool, eventually, removeDomain, srvName, virsh } from '../test-support/guest-pool.js';
+import { freePort } from '../test-support/spawn.js';
+import { eventually, srvName, virsh } from '../test-support/guest-pool.js';
+import { startMoveFixture, type FixturePool } from '../test-support/move-fixture.js';
 import { MigrationPreflight, type MigrationRequest } from './migration-preflight.js';
 
 const exec = promisify(execFile);
 const MiB = 2 ** 20;
-
-async function taskDone(s: TestServer, task: TaskDto): Promise<TaskDto> {
-  return eventually(`task ${task.kind}`, async () => {
-    const t = (await s.admin.request<TaskDto>('GET', `/api/v1/tasks/${task.id}`)).json;
-    return t.status !== 'running' && t;
-  });
-}
 
 /** Resolves to the 4xx error's status and message (fails the test when the check passes). */
 async function refusal(p: Promise<unknown>): Promise<string> {
@@ -40,67 +30,33 @@ async function refusal(p: Promise<unknown>): Promise<string> {
 }
 
 test('qxt-srv migration preflight: refusals name what is missing; targets list every host', async (t) => {
-  const agentDir = await mkdtemp(join(tmpdir(), 'qxt-srv-agent-'));
-  const port = await freePort();
-  const agent: Child = await spawnAgent(agentDir, port);
-  const a = await createGuestPool();
-  const b = await createGuestPool();
+  const f = await startMoveFixture(2);
+  t.after(() => f.stop());
+  const { s, host, c } = f;
+  const [a, b] = f.pools as [FixturePool, FixturePool];
+  const api = s.admin;
   const name = srvName('preflight');
   const small = srvName('small');
-  const s = await startTestServer({ QX_LOCAL_AGENT_ADDRESS: `127.0.0.1:${port}`, QX_LOCAL_AGENT_DATA_DIR: agentDir });
-  let hostId = '';
-  t.after(async () => {
-    if (hostId) {
-      const del = await s.admin.request<TaskDto>(
-        'DELETE',
-        `/api/v1/hosts/${hostId}/pools/${small}?deleteBackingFile=true`,
-      );
-      if (del.status === 202) await taskDone(s, del.json);
-    }
-    await s.stop();
-    await removeDomain(name);
-    await a.remove();
-    await b.remove();
-    await agent.kill('SIGKILL');
-    await rm(agentDir, { recursive: true, force: true });
-  });
-  const api = s.admin;
-  const host = await eventually('the local host online', async () => {
-    const hosts = (await api.request<HostDto[]>('GET', '/api/v1/hosts')).json;
-    return hosts.find((h) => h.local && h.status === 'online');
-  });
-  hostId = host.id;
 
   // A VM with the guest disk and an 80 MiB preallocated qcow2 disk, both in pool a.
-  const volume = await a.addGuestDisk(`${name}.qcow2`);
+  const vmId = await f.vm(name, a);
+  const volume = `${name}.qcow2`;
   const data = `${name}-data.qcow2`;
   await exec('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', 'preallocation=falloc', join(a.dir, data), '80M']);
   await virsh(['pool-refresh', a.name]);
-  const created = await api.request<TaskDto>('POST', '/api/v1/vms', {
-    body: {
-      name,
-      hostId: host.id,
-      pool: a.name,
-      memoryMib: 128,
-      disks: [
-        { pool: a.name, volume },
-        { pool: a.name, volume: data },
-      ],
-    },
-  });
-  assert.equal(created.status, 202, created.text);
-  const done = await taskDone(s, created.json);
-  assert.equal(done.status, 'succeeded', done.error ?? '');
-  const vmId = (done.result as { vmId: string }).vmId;
+  const spec = (await c.client.getVm(vmId)).spec!;
+  await c.client.updateVm(vmId, { ...spec, disks: [...spec.disks, { ...spec.disks[0]!, volume: data }] });
+  await c.refreshVm(vmId);
 
   // A 64 MiB loop pool: too small for the disks.
   const pool = await api.request<TaskDto>('POST', `/api/v1/hosts/${host.id}/pools`, {
     body: { name: small, kind: 'loop', sizeBytes: 64 * MiB },
   });
   assert.equal(pool.status, 202, pool.text);
-  assert.equal((await taskDone(s, pool.json)).status, 'succeeded');
-  const c = s.services.pool.get(host.id);
-  await eventually('pools b and small in the inventory', async () => c.pools.has(b.name) && c.pools.has(small));
+  t.after(() => api.request('DELETE', `/api/v1/hosts/${host.id}/pools/${small}?deleteBackingFile=true`));
+  assert.equal((await f.taskDone(pool.json)).status, 'succeeded');
+  await c.syncPools();
+  assert.ok(c.pools.has(small), `pools in the inventory: ${[...c.pools.keys()].join(', ')}`);
 
   // A second joined host whose agent does not answer (nothing listens on its port).
   const ghost = {
@@ -188,7 +144,7 @@ test('qxt-srv migration preflight: refusals name what is missing; targets list e
   assert.throws(() => preflight.locks.acquire(vmId, 'again'), /VM is being migrated/);
   preflight.locks.release(vmId);
   const snap = await api.request<TaskDto>('POST', `/api/v1/vms/${vmId}/snapshots`, { body: { name: 'before' } });
-  assert.equal((await taskDone(s, snap.json)).status, 'succeeded');
+  assert.equal((await f.taskDone(snap.json)).status, 'succeeded');
   await eventually('the snapshot counted', async () => (c.vms.get(vmId)?.snapshotCount ?? 0) > 0);
   assert.equal(
     await refusal(check({ hostId: host.id })),

@@ -239,9 +239,10 @@ export class MigrationPreflight {
   private async hostProblems(vm: Vm, mode: MigrationMode, target: HostConnection): Promise<string[]> {
     const spec = vm.spec!;
     const name = target.record.name;
-    if (!target.online) return [`host ${name} is offline`];
     const out: string[] = [];
+    if (!target.online) out.push(`host ${name} is offline`);
     if (target.record.maintenance) out.push(`host ${name} is in maintenance`);
+    if (!target.online) return out;
     const memory = spec.memoryMib * 2 ** 20;
     if (mode === 'live' && freeMemory(target) < memory) {
       out.push(
