@@ -204,6 +204,30 @@ test(
       assert.equal((await api.request<VmDto>('GET', `/api/v1/vms/${vmId}`)).json.state, 'shutoff');
     });
 
+    await t.test('the one-file qx.mjs the server hands out runs alone on QX_SERVER/QX_TOKEN/QX_CA_FILE', async () => {
+      await execFileP('npm', ['run', '-s', 'build:qx', '-w', '@quantix/server'], { cwd: REPO, timeout: 120_000 });
+      const viewer = await s.userWithRole('viewer');
+      const download = await viewer.request('GET', '/api/v1/cli/qx.mjs');
+      assert.equal(download.status, 200, download.text.slice(0, 200));
+      assert.match(String(download.headers['content-disposition']), /qx\.mjs/);
+      assert.equal((await s.client().request('GET', '/api/v1/cli/qx.mjs')).status, 401, 'not without signing in');
+      // Alone in an empty directory: no node_modules, no repository beside it.
+      const alone = join(work, 'alone');
+      await mkdir(alone);
+      await writeFile(join(alone, 'qx.mjs'), download.raw);
+      await writeFile(join(alone, 'ca.pem'), s.services.certificate.current.certPem);
+      const token = (await api.request<CreatedTokenDto>('POST', '/api/v1/tokens', { body: { name: 'qxt-alone' } }))
+        .json;
+      const r = await execFileP(process.execPath, ['qx.mjs', 'host', 'list', '--json'], {
+        cwd: alone,
+        env: { PATH: process.env.PATH, HOME: alone, QX_SERVER: s.base, QX_TOKEN: token.secret, QX_CA_FILE: 'ca.pem' },
+      });
+      assert.deepEqual(
+        (JSON.parse(r.stdout) as HostDto[]).map((h) => h.id),
+        [host.id],
+      );
+    });
+
     await t.test('failures are one line naming what was wrong, with exit code 1', async () => {
       const missing = await qx(['vm', 'start', 'qxt-cli-no-such-vm']);
       assert.equal(missing.code, 1);

@@ -90,6 +90,17 @@ export const systemOperations = [
     summary: 'This document',
   },
   {
+    id: 'downloadQxClient',
+    method: 'GET',
+    path: '/api/v1/cli/qx.mjs',
+    tag: 'system',
+    role: 'viewer',
+    status: 200,
+    response: 'stream',
+    summary:
+      'The `qx` command-line client as one file for any machine with Node 20 or later: `node qx.mjs login https://<this appliance> --token …`',
+  },
+  {
     id: 'getMetrics',
     method: 'GET',
     path: '/metrics',

@@ -1,5 +1,9 @@
 // Routes: health, OpenAPI, Prometheus metrics, SSE events, audit, tasks, HTTPS certificate.
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { HttpError } from '../errors.js';
 import type { Services } from '../compose.js';
 import { buildOpenApi } from '../openapi.js';
 import type { EventName } from '../services/event-hub.js';
@@ -8,6 +12,8 @@ import type { systemOperations } from '../dto/system.js';
 import type { taskOperations } from '../dto/tasks.js';
 
 const started = Date.now();
+/** server/dist/qx.mjs, from src/routes (tsx) as from dist/routes (built): the bundle `build:qx` makes. */
+const QX_CLIENT = new URL('../../dist/qx.mjs', import.meta.url);
 const limitOf = (q: Record<string, string | undefined>) => Math.min(1000, Number(q.limit ?? 100) || 100);
 
 export function systemHandlers(s: Services): HandlersOf<[...typeof systemOperations, ...typeof taskOperations]> {
@@ -21,6 +27,19 @@ export function systemHandlers(s: Services): HandlersOf<[...typeof systemOperati
     getOpenApi: ({ ctx }) => {
       ctx.type = 'application/json';
       return (openapi ??= JSON.stringify(buildOpenApi(s.config.version)));
+    },
+    downloadQxClient: async ({ ctx }) => {
+      const file = fileURLToPath(QX_CLIENT);
+      const size = await stat(file).then(
+        (st) => st.size,
+        () => {
+          throw new HttpError(404, 'the qx client is not built on this server: run `npm run build -w @quantix/server`');
+        },
+      );
+      ctx.type = 'text/javascript';
+      ctx.attachment('qx.mjs');
+      ctx.length = size;
+      ctx.body = createReadStream(file);
     },
     getMetrics: ({ ctx }) => {
       ctx.type = 'text/plain; version=0.0.4';

@@ -3,7 +3,7 @@
 import type { AuditEntryDto } from '@dto/system.js';
 import type { CreatedTokenDto, CreateTokenDto, CreateUserDto, TokenDto, UpdateUserDto } from '@dto/users.js';
 import type { UserDto } from '@dto/auth.js';
-import { apiGet, apiPost, apiPatch, apiDelete } from './client.js';
+import { apiGet, apiPost, apiPatch, apiDelete, apiUrl } from './client.js';
 
 export const fetchUsers = (signal?: AbortSignal) => apiGet<UserDto[]>('/users', { signal });
 export const createUser = (req: CreateUserDto) => apiPost<UserDto>('/users', req);
@@ -14,5 +14,7 @@ export const deleteUser = (id: string) => apiDelete<void>(`/users/${encodeURICom
 export const fetchTokens = (signal?: AbortSignal) => apiGet<TokenDto[]>('/tokens', { signal });
 export const createToken = (req: CreateTokenDto) => apiPost<CreatedTokenDto>('/tokens', req);
 export const revokeToken = (id: string) => apiDelete<void>(`/tokens/${encodeURIComponent(id)}`);
+/** The one-file `qx` command-line client (downloaded by the browser: a link, not a fetch). */
+export const qxClientUrl = () => apiUrl('/cli/qx.mjs');
 
 export const fetchAudit = (signal?: AbortSignal) => apiGet<AuditEntryDto[]>('/audit?limit=200', { signal });

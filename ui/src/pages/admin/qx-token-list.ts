@@ -3,7 +3,7 @@ import { LitElement, html, nothing } from 'lit';
 import type { CreatedTokenDto, TokenDto } from '@dto/users.js';
 import type { UserDto } from '@dto/auth.js';
 import { ROLES, type Role } from '@dto/enums.js';
-import { createToken, fetchTokens, revokeToken } from '../../api/users.js';
+import { createToken, fetchTokens, qxClientUrl, revokeToken } from '../../api/users.js';
 import { canMutate } from '../../api/session.js';
 import { ResourceController } from '../../controllers/resource-controller.js';
 import { ActionController } from '../../controllers/action-controller.js';
@@ -79,6 +79,11 @@ export class QxTokenList extends LitElement {
             </div>`
           : nothing
       }
+      <p data-testid="qx-client">
+        Command line: <a href=${qxClientUrl()} download="qx.mjs">download qx.mjs</a> (Node 20 or later), then
+        <code class="mono">node qx.mjs login ${location.origin} --token &lt;secret&gt;</code> and
+        <code class="mono">node qx.mjs vm list</code>.
+      </p>
       <table>
         <thead>
           <tr>
