@@ -2,7 +2,9 @@
 // its agent reports in HostInfo. Placement asks it; so does the migration preflight (with the
 // source host too, since host-passthrough only moves between identical CPUs).
 import type { HostInfo } from '@quantix/proto/v1/host.js';
-import { CpuMode, type VmSpec } from '@quantix/proto/v1/vm.js';
+import { CpuMode, type Vm, type VmSpec } from '@quantix/proto/v1/vm.js';
+import type { AgentPool } from '../agents/agent-pool.js';
+import type { HostConnection } from '../agents/host-connection.js';
 
 export type GuestHardware = Pick<VmSpec, 'cpuMode' | 'cpuModel' | 'secureBoot' | 'tpm'>;
 
@@ -32,4 +34,16 @@ export function guestHardwareIncompatibility(vm: GuestHardware, dest: HostInfo |
   if (vm.secureBoot && !dest.secureBoot) return 'has no Secure Boot firmware (OVMF with Microsoft keys)';
   if (vm.tpm && !dest.tpm) return 'has no TPM support (swtpm)';
   return '';
+}
+
+/**
+ * The migration preflight's CPU check (MigrationPreflight.cpuCheck): can `target` run the VM's
+ * guest hardware, given the host it runs on now ('' = yes, else a reason naming the host).
+ */
+export function migrationHardwareCheck(pool: AgentPool): (vm: Vm, target: HostConnection) => string {
+  return (vm, target) => {
+    const source = pool.all().find((c) => c.vms.has(vm.spec!.uuid));
+    const reason = guestHardwareIncompatibility(vm.spec!, target.info, source?.info);
+    return reason && `host ${target.record.name} ${reason}`;
+  };
 }
