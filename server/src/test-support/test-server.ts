@@ -48,7 +48,9 @@ export async function startTestServer(
   const running = await startServer(services);
   services.start();
   const base = `https://127.0.0.1:${running.port}`;
-  const client = () => new ApiClient(base, () => services.certificate.current.certPem);
+  // Pins the chain served at start, as a real client would: the generated certificates all come
+  // from the appliance's HTTPS CA, so a regeneration (another test adds an address) keeps it valid.
+  const client = () => new ApiClient(base, services.certificate.current.certPem);
   const admin = client();
   if (opts.setup !== false) {
     const setupCode = await readSetupCode(dataDir);

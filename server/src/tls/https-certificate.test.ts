@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCa, issueCertificate } from '@quantix/proto/tls/certificates.js';
 import { HttpsCertificate, currentNames } from './https-certificate.js';
+import { ApiClient } from '../test-support/api-client.js';
 import { startTestServer } from '../test-support/test-server.js';
 import { freePort } from '../test-support/spawn.js';
 
@@ -99,7 +100,8 @@ test('qxt-srv https certificate: regenerated and served when the IPv4 addresses 
   const NEW_IP = '192.0.2.77'; // TEST-NET-1: never one of this machine's addresses
   assert.ok(!real.ips.includes(NEW_IP));
   const first = new X509Certificate(cert.current.certPem);
-  const before = s.client(); // trusts what was served before the change (leaf + this appliance's CA)
+  // Trusts exactly what was served before the change (leaf + this appliance's CA).
+  const before = new ApiClient(s.base, cert.current.certPem);
   before.cookie = s.admin.cookie;
 
   const withNewIp = { dns: real.dns, ips: [...real.ips, NEW_IP].sort() };
