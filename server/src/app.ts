@@ -29,6 +29,7 @@ import { templateHandlers } from './routes/templates.js';
 import { systemHandlers } from './routes/system.js';
 import { uploadHandlers } from './routes/uploads.js';
 import { eventHandlers } from './routes/events.js';
+import { applianceHandlers } from './routes/appliance.js';
 
 export interface App {
   koa: Koa;
@@ -48,6 +49,7 @@ export function createApp(s: Services): App {
     ...bindable(templateHandlers(s)),
     ...bindable(uploadHandlers(s)),
     ...bindable(eventHandlers(s)),
+    ...bindable(applianceHandlers(s)),
   };
   const router = new Router();
   for (const op of operations) {

@@ -30,6 +30,7 @@ import { EventLogService } from './services/event-log-service.js';
 import { Notifier } from './services/notifier.js';
 import { EventRepo } from './store/event-repo.js';
 import { DefaultPool } from './services/default-pool.js';
+import { ApplianceSettings } from './services/appliance-settings.js';
 import { TicketStore } from './console/ticket-store.js';
 import { HttpsCertificate } from './tls/https-certificate.js';
 import { log } from './log.js';
@@ -57,6 +58,8 @@ export interface Services {
   history: MetricsHistory;
   eventLog: EventLogService;
   notifier: Notifier;
+  /** Hostname, DNS, NTP, time zone of the appliance (applied to its OS files with QX_APPLIANCE_ROOT). */
+  appliance: ApplianceSettings;
   tickets: TicketStore;
   certificate: HttpsCertificate;
   /** Connects to the joined hosts and joins the local agent (in the background). */
@@ -105,6 +108,8 @@ export async function createServices(config: ServerConfig): Promise<Services> {
   const abort = new AbortController();
   const storage = new StorageService(pool, inventory, tasks, uploads);
   const audit = new AuditService(await AuditRepo.open(config.dataDir));
+  const appliance = new ApplianceSettings(config.dataDir, config.applianceRoot);
+  await appliance.start();
   if (db.problem) await reportDbProblem(audit, db.problem);
   return {
     config,
@@ -128,6 +133,7 @@ export async function createServices(config: ServerConfig): Promise<Services> {
     history,
     eventLog,
     notifier,
+    appliance,
     tickets: new TicketStore(),
     certificate: await HttpsCertificate.load(config.dataDir),
     start() {

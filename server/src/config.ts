@@ -28,6 +28,8 @@ export interface ServerConfig {
   metricsFlushMs: number;
   /** First start: a default pool on the local host (QX_DEFAULT_POOL: off, auto or bytes; off). */
   defaultPool: 'off' | 'auto' | number;
+  /** Root under which appliance settings are written (QX_APPLIANCE_ROOT; "/" on the appliance); unset: kept only. */
+  applianceRoot: string | undefined;
 }
 
 /** Timeouts in ms, sizes in bytes; env overrides in seconds / bytes (tests use short ones). */
@@ -86,6 +88,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env, cmdline =
     bounds: loadBounds(env),
     metricsFlushMs: flushInterval(env.QX_SERVER_METRICS_FLUSH_INTERVAL),
     defaultPool: defaultPoolSetting(get('QX_DEFAULT_POOL', 'defaultPool')),
+    applianceRoot: env.QX_APPLIANCE_ROOT ? resolve(env.QX_APPLIANCE_ROOT) : undefined,
   };
 }
 

@@ -15,6 +15,7 @@ import { templateOperations } from './dto/templates.js';
 import { taskOperations } from './dto/tasks.js';
 import { uploadOperations } from './dto/uploads.js';
 import { eventOperations } from './dto/events.js';
+import { applianceOperations } from './dto/appliance.js';
 import { SSE_EVENTS, socketEndpoints, systemOperations } from './dto/system.js';
 
 export const operations: readonly Operation[] = [
@@ -30,6 +31,7 @@ export const operations: readonly Operation[] = [
   ...taskOperations,
   ...uploadOperations,
   ...eventOperations,
+  ...applianceOperations,
 ];
 
 export const sockets: readonly SocketEndpoint[] = socketEndpoints;
