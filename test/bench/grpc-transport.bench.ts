@@ -3,14 +3,15 @@
 // counts), vs `cat` of the file to disk, same run. If this alone is slower than the OVA floor
 // (cat + qemu-img convert), no pipeline over gRPC in Node meets a ratio near 1 on this machine.
 // A plain TLS socket between the same two processes, same file, shows what HTTP/2 and grpc-js
-// add on top of the encryption: the most a separate bulk-data channel could win.
+// add on top of the encryption: the most a separate bulk-data channel could win. The same grpc-js
+// server also listens on a Unix socket without TLS, as the local agent does for its server (#26).
 import { execFileSync, fork } from 'node:child_process';
-import { createReadStream, openSync, closeSync, writeSync } from 'node:fs';
+import { createReadStream, openSync, closeSync, readFileSync, writeSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import { connect as netConnect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
 import { once } from 'node:events';
 import {
@@ -44,20 +45,23 @@ const method = {
  * Child, second listener: a plain TLS socket that counts what it receives and answers the count
  * when the sender half-closes. What the same bytes cost without HTTP/2 and gRPC on top.
  */
-async function tlsReceiver(cert: KeyAndCert): Promise<number> {
-  const server = createTlsServer({ key: cert.keyPem, cert: cert.certPem }, (socket) => {
+async function tlsReceiver(cert: KeyAndCert, plainSocket: string): Promise<number> {
+  const count = (socket: Socket) => {
     let n = 0;
     socket.on('data', (b: Buffer) => (n += b.length));
     socket.on('end', () => socket.end(String(n)));
     socket.on('error', () => socket.destroy());
-  });
+  };
+  const server = createTlsServer({ key: cert.keyPem, cert: cert.certPem }, count);
+  // The same counting on a plain Unix socket: what the bytes cost with neither TLS nor HTTP/2.
+  createNetServer({ allowHalfOpen: true }, count).listen(plainSocket);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return (server.address() as AddressInfo).port;
 }
 
 /** Child: a TLS gRPC server with the agent's receive window that counts what it receives. */
-async function receiver(cert: KeyAndCert): Promise<void> {
+async function receiver(cert: KeyAndCert, socket: string): Promise<void> {
   const server = new Server({ 'grpc.max_receive_message_length': 8 * MiB });
   server.addService(
     { push: method },
@@ -77,14 +81,18 @@ async function receiver(cert: KeyAndCert): Promise<void> {
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', creds, (e, p) => (e ? reject(e) : resolve(p))),
   );
+  await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`unix:${socket}`, ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+  );
   widenReceiveWindow(server);
-  process.send!({ port, tlsPort: await tlsReceiver(cert) });
+  process.send!({ port, tlsPort: await tlsReceiver(cert, `${socket}.plain`) });
 }
 
-async function sendTls(port: number, ca: string, file: string): Promise<number> {
+async function sendTls(port: number | string, ca: string, file: string): Promise<number> {
   const t0 = process.hrtime.bigint();
-  const socket = tlsConnect({ host: '127.0.0.1', port, ca, servername: 'localhost' });
-  await once(socket, 'secureConnect');
+  const socket =
+    typeof port === 'string' ? netConnect(port) : tlsConnect({ host: '127.0.0.1', port, ca, servername: 'localhost' });
+  await once(socket, typeof port === 'string' ? 'connect' : 'secureConnect');
   let reply = '';
   socket.on('data', (d: Buffer) => (reply += d.toString()));
   const ended = once(socket, 'end');
@@ -116,6 +124,21 @@ async function send(
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
 
+/** CPU seconds of this process and the receiver child so far (stable where wall time is not: a busy machine). */
+function cpuSeconds(child: number): number {
+  const f = readFileSync(`/proc/${child}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const own = process.cpuUsage();
+  return (Number(f[11]) + Number(f[12])) / 100 + (own.user + own.system) / 1e6;
+}
+
+/** Runs `fn`, adding its CPU seconds (sender + receiver) to `cpu`. */
+async function measured(child: number, cpu: number[], fn: () => Promise<number>): Promise<number> {
+  const c0 = cpuSeconds(child);
+  const t = await fn();
+  cpu.push(cpuSeconds(child) - c0);
+  return t;
+}
+
 async function main(): Promise<void> {
   const dir = join(fileURLToPath(new URL('../..', import.meta.url)), 'test/output/bench-transport');
   await rm(dir, { recursive: true, force: true });
@@ -136,12 +159,21 @@ async function main(): Promise<void> {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   try {
-    child.send(cert);
+    const socket = join(dir, 'grpc.sock');
+    child.send({ cert, socket });
     const [{ port, tlsPort }] = (await once(child, 'message')) as [{ port: number; tlsPort: number }];
     const Push = makeGenericClientConstructor({ push: method }, 'bench.Transport');
     const client = new Push(`localhost:${port}`, credentials.createSsl(Buffer.from(ca.certPem)), {
       'grpc.max_send_message_length': 8 * MiB,
     }) as unknown as Client & { push: (cb: sendUnaryData<Buffer>) => ClientWritableStream<Buffer> };
+    const local = new Push(`unix:${socket}`, credentials.createInsecure(), {
+      'grpc.max_send_message_length': 8 * MiB,
+    }) as unknown as Client & { push: (cb: sendUnaryData<Buffer>) => ClientWritableStream<Buffer> };
+    const unixs: number[] = [];
+    const cpuTls: number[] = [];
+    const cpuUnix: number[] = [];
+    const plains: number[] = [];
+    const cpuPlain: number[] = [];
     const cats: number[] = [];
     const grpcs: number[] = [];
     const tlss: number[] = [];
@@ -152,10 +184,14 @@ async function main(): Promise<void> {
       closeSync(out);
       cats.push(Number(process.hrtime.bigint() - t0) / 1e9);
       await rm(join(dir, 'copy.bin'));
-      grpcs.push(await send(client, file));
+      grpcs.push(await measured(child.pid!, cpuTls, () => send(client, file)));
       tlss.push(await sendTls(tlsPort, ca.certPem, file));
+      unixs.push(await measured(child.pid!, cpuUnix, () => send(local, file)));
+      plains.push(await measured(child.pid!, cpuPlain, () => sendTls(`${socket}.plain`, '', file)));
     }
     client.close();
+    local.close();
+    const u = Math.min(...unixs);
     const c = Math.min(...cats);
     const g = Math.min(...grpcs);
     const t = Math.min(...tlss);
@@ -165,6 +201,18 @@ async function main(): Promise<void> {
       `bare grpc-js over TLS, process to process: ${g.toFixed(2)} s (${rate(g)}), ${CHUNK / 1024} KiB messages, receiver only counts`,
     );
     console.log(`plain TLS socket, same processes and file:  ${t.toFixed(2)} s (${rate(t)}), receiver only counts`);
+    console.log(`bare grpc-js over a Unix socket, no TLS:    ${u.toFixed(2)} s (${rate(u)}), the local agent's path`);
+    const p = Math.min(...plains);
+    console.log(`plain Unix socket, no TLS, no HTTP/2:       ${p.toFixed(2)} s (${rate(p)}), receiver only counts`);
+    const ct = Math.min(...cpuTls);
+    const cu = Math.min(...cpuUnix);
+    console.log(
+      `ratio grpc-js Unix socket / grpc-js TLS: ${(u / g).toFixed(2)}x the time, ${(cu / ct).toFixed(2)}x the CPU (${cu.toFixed(2)} vs ${ct.toFixed(2)} CPU s, sender + receiver)`,
+    );
+    const cp = Math.min(...cpuPlain);
+    console.log(
+      `ratio plain Unix socket / grpc-js Unix socket: ${(p / u).toFixed(2)}x the time, ${(cp / cu).toFixed(2)}x the CPU (${cp.toFixed(2)} CPU s)`,
+    );
     console.log(
       `ratio transport alone / cat: ${(g / c).toFixed(2)}x (the OVA target is <= 1.15x of cat + qemu-img convert)`,
     );
@@ -178,8 +226,8 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[2] === 'receiver') {
-  const [cert] = (await once(process, 'message')) as [KeyAndCert];
-  await receiver(cert);
+  const [{ cert, socket }] = (await once(process, 'message')) as [{ cert: KeyAndCert; socket: string }];
+  await receiver(cert, socket);
 } else {
   await main();
 }
