@@ -52,6 +52,10 @@ for w in "${workspaces[@]}"; do
   mkdir -p "$app/$w" && cp "$repo/$w/package.json" "$app/$w/" && cp -a "$repo/$w/dist" "$app/$w/dist"
 done
 mkdir -p "$app/ui" && cp -a "$repo/ui/dist" "$app/ui/dist"
+# `qx` on the appliance's PATH: the vDC API client and the host-local commands (ova, agent).
+cp -a "$repo/agent/bin" "$app/agent/bin"
+install -d "$root/usr/local/bin"
+ln -s /opt/quantix/agent/bin/qx.js "$root/usr/local/bin/qx"
 # node-pty ships prebuilt binaries for other platforms; ours is build/Release (built for this Node).
 find "$app/node_modules/node-pty/prebuilds" -mindepth 1 -maxdepth 1 ! -name linux-x64 -exec rm -rf {} + 2>/dev/null || true
 rm -rf "$app/node_modules/node-pty/third_party" "$app/node_modules/node-pty/deps"

@@ -268,6 +268,19 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
       await waitForVm(api, vmId, minutes(3));
       await waitTask(api, await api.expect<TaskDto>(202, 'POST', `/api/v1/vms/${vmId}/start`), minutes(5));
       await awaitGuestConsole(api, hostId, vmId, 3, minutes(4));
+      // `qx` is on the appliance's PATH and talks to its own server under the pinned certificate.
+      const { fingerprint } = await api.expect<{ fingerprint: string }>(200, 'GET', '/api/v1/settings/certificate');
+      const { secret } = await api.expect<{ secret: string }>(201, 'POST', '/api/v1/tokens', {
+        name: 'qxt-appliance-qx',
+      });
+      const listed = await runOnHost(
+        api,
+        hostId,
+        `qx login https://127.0.0.1 --token ${secret} --fingerprint ${fingerprint} && qx vm list; echo "qx-rc=$?"`,
+        minutes(1),
+      );
+      assert.match(listed, new RegExp(`${names.vm}\\s+running`), listed);
+      assert.match(listed, /qx-rc=0/, listed);
       await waitTask(api, await api.expect<TaskDto>(202, 'POST', `/api/v1/vms/${vmId}/force-off`), minutes(3));
     } catch (err) {
       // The tasks say what the host did when a route only reports a 500.
