@@ -48,5 +48,6 @@ export async function importedVolume(pool: string, path: string): Promise<Volume
     path,
     backingVolume: '',
     usedBy: [],
+    fileBytes: st.size,
   };
 }

@@ -206,6 +206,7 @@ export class Volumes {
       path,
       backingVolume: (record ? record.backing : probe.backingFile) ?? '',
       usedBy: [...new Set(usedBy)],
+      fileBytes: st.size,
     };
   }
 
