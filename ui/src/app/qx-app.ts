@@ -32,6 +32,7 @@ const NAV: { path: string; label: string; admin?: boolean }[] = [
   { path: '/tokens', label: 'API tokens' },
   { path: '/audit', label: 'Audit log', admin: true },
   { path: '/notifications', label: 'Notifications', admin: true },
+  { path: '/appliance', label: 'Appliance', admin: true },
 ];
 
 export class QxApp extends LitElement {

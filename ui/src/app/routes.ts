@@ -108,6 +108,13 @@ export const routes: RouteDef[] = [
     load: () => import('../pages/admin/qx-token-list.js'),
   },
   {
+    pattern: '/appliance',
+    tag: 'qx-appliance-settings',
+    title: 'Appliance settings',
+    admin: true,
+    load: () => import('../pages/admin/qx-appliance-settings.js'),
+  },
+  {
     pattern: '/audit',
     tag: 'qx-audit-log',
     title: 'Audit log',

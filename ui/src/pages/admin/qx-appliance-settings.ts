@@ -1,0 +1,293 @@
+// Appliance settings (admin): hostname, DNS and NTP servers, time zone; the HTTPS certificate
+// (current fingerprint, install a new one and see its fingerprint); the admin's own password.
+import { LitElement, css, html, nothing } from 'lit';
+import {
+  changePassword,
+  fetchApplianceSettings,
+  fetchCertificate,
+  fetchTimeZones,
+  installCertificate,
+  saveApplianceSettings,
+  splitList,
+  type ApplianceSettingsDto,
+  type CertificateDto,
+} from '../../api/appliance.js';
+import { ApiError, fieldError, formError } from '../../api/client.js';
+import { ResourceController } from '../../controllers/resource-controller.js';
+import { formField } from '../../components/form-field.js';
+import { sharedStyles } from '../../components/shared-styles.js';
+
+interface Draft {
+  hostname: string;
+  dns: string;
+  ntp: string;
+  timeZone: string;
+}
+
+/** The settings' fields, list items included (dnsServers[1]): their errors show under the field. */
+const SETTINGS_FIELD = /^(hostname|dnsServers|ntpServers|timeZone)(\[\d+\])?$/;
+
+/** The error of `name` or of one of its items. */
+function listError(err: unknown, name: string): string | undefined {
+  return err instanceof ApiError && err.field?.replace(/\[\d+\]$/, '') === name ? err.message : undefined;
+}
+
+export class QxApplianceSettings extends LitElement {
+  static override properties = {
+    draft: { state: true },
+    busy: { state: true },
+    settingsError: { state: true },
+    settingsMessage: { state: true },
+    certError: { state: true },
+    certMessage: { state: true },
+    passwordError: { state: true },
+    passwordMessage: { state: true },
+  };
+  declare draft: Draft | undefined;
+  declare busy: boolean;
+  declare settingsError: unknown;
+  declare settingsMessage: string;
+  declare certError: unknown;
+  declare certMessage: string;
+  declare passwordError: unknown;
+  declare passwordMessage: string;
+  private readonly settings = new ResourceController<ApplianceSettingsDto>(this, async (signal) => {
+    const s = await fetchApplianceSettings(signal);
+    this.draft = {
+      hostname: s.hostname,
+      dns: s.dnsServers.join(' '),
+      ntp: s.ntpServers.join(' '),
+      timeZone: s.timeZone,
+    };
+    return s;
+  });
+  private readonly zones = new ResourceController<string[]>(this, fetchTimeZones);
+  private readonly certificate = new ResourceController<CertificateDto>(this, fetchCertificate);
+
+  static override styles = [
+    sharedStyles,
+    css`
+      section {
+        max-width: 720px;
+        margin-bottom: 1.5rem;
+      }
+      textarea {
+        width: 100%;
+        box-sizing: border-box;
+        font-family: var(--qx-mono, monospace);
+      }
+      code.fp {
+        word-break: break-all;
+      }
+    `,
+  ];
+
+  constructor() {
+    super();
+    this.draft = undefined;
+    this.busy = false;
+    this.settingsError = this.certError = this.passwordError = undefined;
+    this.settingsMessage = this.certMessage = this.passwordMessage = '';
+  }
+
+  private value(id: string): string {
+    return (this.renderRoot.querySelector(`#${id}`) as HTMLInputElement | HTMLTextAreaElement).value;
+  }
+
+  private async run(action: () => Promise<void>, fail: (err: unknown) => void): Promise<void> {
+    this.busy = true;
+    try {
+      await action();
+    } catch (err) {
+      fail(err);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private saveSettings(): Promise<void> {
+    const d = this.draft!;
+    this.settingsError = undefined;
+    this.settingsMessage = '';
+    return this.run(
+      async () => {
+        const s = await saveApplianceSettings({
+          hostname: d.hostname.trim(),
+          dnsServers: splitList(d.dns),
+          ntpServers: splitList(d.ntp),
+          timeZone: d.timeZone,
+        });
+        this.draft = {
+          hostname: s.hostname,
+          dns: s.dnsServers.join(' '),
+          ntp: s.ntpServers.join(' '),
+          timeZone: s.timeZone,
+        };
+        this.settingsMessage = s.applied
+          ? 'Saved and applied to the appliance.'
+          : 'Saved. This server does not run on the appliance, so nothing was applied to the system.';
+      },
+      (err) => (this.settingsError = err),
+    );
+  }
+
+  private install(): Promise<void> {
+    const before = this.certificate.value?.fingerprint ?? '';
+    this.certError = undefined;
+    this.certMessage = '';
+    return this.run(
+      async () => {
+        const c = await installCertificate({
+          certificatePem: this.value('cert-pem'),
+          privateKeyPem: this.value('key-pem'),
+        });
+        this.certMessage = `Installed. New fingerprint ${c.fingerprint} (was ${before}). Browsers see it on their next connection.`;
+        void this.certificate.reload();
+      },
+      (err) => (this.certError = err),
+    );
+  }
+
+  private savePassword(): Promise<void> {
+    this.passwordError = undefined;
+    this.passwordMessage = '';
+    const [current, next, again] = [this.value('pw-current'), this.value('pw-new'), this.value('pw-again')];
+    if (next !== again) {
+      this.passwordError = new Error('The new password and its repetition differ.');
+      return Promise.resolve();
+    }
+    return this.run(
+      async () => {
+        await changePassword({ currentPassword: current, newPassword: next });
+        this.passwordMessage = 'Password changed. Your other sessions have ended and your API tokens are revoked.';
+        for (const id of ['pw-current', 'pw-new', 'pw-again'])
+          (this.renderRoot.querySelector(`#${id}`) as HTMLInputElement).value = '';
+      },
+      (err) => (this.passwordError = err),
+    );
+  }
+
+  override render() {
+    return html`<h1>Appliance settings</h1>
+      ${this.renderSettings()} ${this.renderCertificate()} ${this.renderPassword()}`;
+  }
+
+  private renderSettings() {
+    const d = this.draft;
+    const err = this.settingsError;
+    const top = err instanceof ApiError && SETTINGS_FIELD.test(err.field ?? '') ? undefined : formError(err, []);
+    const set = (k: keyof Draft) => (e: Event) =>
+      (this.draft = { ...this.draft!, [k]: (e.target as HTMLInputElement).value });
+    return html`<section aria-labelledby="sys-h">
+      <h2 id="sys-h">System</h2>
+      ${this.settings.errorNotice()} ${top ? html`<div class="notice error" role="alert">${top}</div>` : nothing}
+      ${this.settingsMessage ? html`<div class="notice info" role="status">${this.settingsMessage}</div>` : nothing}
+      ${
+        d === undefined
+          ? this.settings.render({ complete: () => nothing })
+          : html`${formField(
+                'Hostname',
+                'hostname',
+                html`<input id="hostname" .value=${d.hostname} @input=${set('hostname')} />`,
+                fieldError(err, 'hostname'),
+                'Letters, digits and hyphens; a domain may follow (vdc1.example.org).',
+              )}
+              ${formField(
+                'DNS servers',
+                'dns',
+                html`<input id="dns" .value=${d.dns} @input=${set('dns')} placeholder="192.0.2.53 2001:db8::53" />`,
+                listError(err, 'dnsServers'),
+                'Up to 3 IP addresses, separated by spaces. Empty: DHCP or the console network setting decides.',
+              )}
+              ${formField(
+                'NTP servers',
+                'ntp',
+                html`<input id="ntp" .value=${d.ntp} @input=${set('ntp')} placeholder="0.pool.ntp.org" />`,
+                listError(err, 'ntpServers'),
+                'Host names or addresses, separated by spaces. Empty: the Debian NTP pool.',
+              )}
+              ${formField(
+                'Time zone',
+                'tz',
+                html`<select id="tz" @change=${set('timeZone')}>
+                  ${(this.zones.value ?? [d.timeZone]).map(
+                    (z) => html`<option value=${z} ?selected=${z === d.timeZone}>${z}</option>`,
+                  )}
+                </select>`,
+                fieldError(err, 'timeZone'),
+              )}
+              <div class="toolbar">
+                <button class="primary" ?disabled=${this.busy} @click=${() => void this.saveSettings()}>
+                  Save system settings
+                </button>
+              </div>`
+      }
+    </section>`;
+  }
+
+  private renderCertificate() {
+    const c = this.certificate.value;
+    const top = formError(this.certError, []);
+    return html`<section aria-labelledby="cert-h">
+      <h2 id="cert-h">HTTPS certificate</h2>
+      ${this.certificate.errorNotice()}
+      ${
+        c
+          ? html`<p>
+              ${c.selfSigned ? 'Self-signed' : `Issued by ${c.issuer}`} for ${c.names.join(', ') || c.subject}, valid to
+              ${c.validTo}.<br />
+              Fingerprint (SHA-256): <code class="fp" data-fingerprint>${c.fingerprint}</code>
+            </p>`
+          : nothing
+      }
+      ${top ? html`<div class="notice error" role="alert">${top}</div>` : nothing}
+      ${this.certMessage ? html`<div class="notice info" role="status">${this.certMessage}</div>` : nothing}
+      ${formField(
+        'Certificate (PEM, leaf first, chain may follow)',
+        'cert-pem',
+        html`<textarea id="cert-pem" rows="6"></textarea>`,
+        fieldError(this.certError, 'certificatePem'),
+      )}
+      ${formField(
+        'Private key (PEM)',
+        'key-pem',
+        html`<textarea id="key-pem" rows="4"></textarea>`,
+        fieldError(this.certError, 'privateKeyPem'),
+      )}
+      <div class="toolbar">
+        <button ?disabled=${this.busy} @click=${() => void this.install()}>Install certificate</button>
+      </div>
+    </section>`;
+  }
+
+  private renderPassword() {
+    const err = this.passwordError;
+    const top = formError(err, ['currentPassword', 'newPassword']);
+    return html`<section aria-labelledby="pw-h">
+      <h2 id="pw-h">Your password</h2>
+      ${top ? html`<div class="notice error" role="alert">${top}</div>` : nothing}
+      ${this.passwordMessage ? html`<div class="notice info" role="status">${this.passwordMessage}</div>` : nothing}
+      ${formField(
+        'Current password',
+        'pw-current',
+        html`<input id="pw-current" type="password" autocomplete="current-password" />`,
+        fieldError(err, 'currentPassword'),
+      )}
+      ${formField(
+        'New password',
+        'pw-new',
+        html`<input id="pw-new" type="password" autocomplete="new-password" />`,
+        fieldError(err, 'newPassword'),
+      )}
+      ${formField(
+        'New password again',
+        'pw-again',
+        html`<input id="pw-again" type="password" autocomplete="new-password" />`,
+      )}
+      <div class="toolbar">
+        <button ?disabled=${this.busy} @click=${() => void this.savePassword()}>Change password</button>
+      </div>
+    </section>`;
+  }
+}
+customElements.define('qx-appliance-settings', QxApplianceSettings);
