@@ -85,8 +85,8 @@ interface DiskInput {
   file: string;
   slice?: FileSlice;
   head: Buffer;
-  /** The file holds the disk's streamOptimized VMDK already decoded to raw (vmdk-stream.ts). */
-  decoded?: boolean;
+  /** The file holds the disk's streamOptimized VMDK decoded to raw (vmdk-stream.ts): its capacity. */
+  decodedBytes?: number;
 }
 
 /** Shared tail of both import paths: judge, convert into `outDir`, link into place. */
@@ -112,9 +112,13 @@ async function convertInto(
   o.onProgress?.(progress('verifying', 0, 0, -1, `${inputs.length} disk(s)`));
   for (const [i, d] of inputs.entries()) {
     const disk = spec.disks[i]!;
-    // A decoded VMDK: its header and descriptor judged as the VMDK it was, the result as raw.
-    if (d.decoded) await judgeImageHead(d.head, ovaDisk(disk.file, disk.format));
-    const info = await inspectDisk(d.file, d.decoded ? 'raw' : disk.format, disk.file, d.slice);
+    // A decoded VMDK: its header and descriptor judged as the VMDK it was; the raw result is ours
+    // and never probed (a guest's disk may hold anything, a qcow2 image too), qemu-img reads it as raw.
+    if (d.decodedBytes !== undefined) await judgeImageHead(d.head, ovaDisk(disk.file, disk.format));
+    const info =
+      d.decodedBytes !== undefined
+        ? { virtualSize: d.decodedBytes }
+        : await inspectDisk(d.file, disk.format, disk.file, d.slice);
     if (info.virtualSize !== disk.capacityBytes) {
       spec.warnings.push(
         `disk "${disk.file}": image size ${info.virtualSize} differs from the OVF capacity ${disk.capacityBytes}; using the image size`,
@@ -128,7 +132,7 @@ async function convertInto(
     o.onProgress?.(progress('converting', 0, 0, 0, message));
     await convertDisk({
       input: d.file,
-      inputFormat: d.decoded ? 'raw' : disk.format,
+      inputFormat: d.decodedBytes !== undefined ? 'raw' : disk.format,
       inputSlice: d.slice,
       output: join(outDir, `disk${i}.qcow2`),
       outputFormat: 'qcow2',
@@ -180,7 +184,7 @@ export async function importOva(o: ImportOvaOptions): Promise<ImportedOva> {
     });
     await convertInto(
       read.spec,
-      read.disks.map((d) => ({ file: d.path!, head: d.head, decoded: d.decoded !== undefined })),
+      read.disks.map((d) => ({ file: d.path!, head: d.head, decodedBytes: d.decoded?.capacityBytes })),
       o,
       outDir,
       outputs,

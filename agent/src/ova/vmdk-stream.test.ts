@@ -60,6 +60,9 @@ test('streamOptimized VMDKs decode to what qemu-img reads, hostile streams refus
   const huge = Buffer.from(vmdk.subarray(0, 512));
   huge.writeBigUInt64LE(1n << 20n, 20); // grain of 512 MiB
   assert.equal(streamVmdkHeader(huge), undefined);
+  const vast = Buffer.from(vmdk.subarray(0, 512));
+  vast.writeBigUInt64LE(1n << 40n, 12); // 512 TiB
+  assert.equal(streamVmdkHeader(vast), undefined);
 
   // The first grain marker: where the header says data starts.
   const first = Number(vmdk.readBigUInt64LE(64)) * 512;

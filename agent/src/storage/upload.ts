@@ -4,7 +4,7 @@
 // with the declared format recorded (volume-formats.ts).
 // Any failure or cancellation removes the temp file.
 import { constants } from 'node:fs';
-import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { open, unlink } from 'node:fs/promises';
 import { type UploadVolumeHeader, type UploadVolumeRequest, type Volume } from '@quantix/proto/v1/storage.js';
 import { volumeFormatNames } from '../enum-names.js';
 import { invalidArgument } from '../errors.js';
@@ -12,6 +12,7 @@ import { validateName } from '../validate/name.js';
 import { judgeImage, UPLOAD_FORMATS } from '../ova/disk-inspect.js';
 import type { PoolManager } from './pool-manager.js';
 import { publishVolume, tempPathFor, type Volumes } from './volumes.js';
+import { PositionalWriter } from './positional-writer.js';
 
 /** Receives one upload; `messages` is the gRPC client stream (or any async iterable). */
 export async function receiveUpload(
@@ -73,55 +74,5 @@ export async function receiveUpload(
   } finally {
     await unlink(tmp).catch(() => undefined);
     release();
-  }
-}
-
-/**
- * Writes at explicit offsets with several writes in flight (up to MAX_IN_FLIGHT bytes), so the
- * network keeps receiving while the disk writes; memory stays bounded by the same limit.
- */
-class PositionalWriter {
-  private static readonly MAX_IN_FLIGHT = 4 * 1024 * 1024;
-  private readonly pending = new Set<Promise<void>>();
-  private inFlight = 0;
-  private failure: unknown;
-
-  constructor(private readonly fh: FileHandle) {}
-
-  async write(data: Buffer, position: number): Promise<void> {
-    this.check();
-    const length = data.length;
-    this.inFlight += length;
-    const p: Promise<void> = this.fh.write(data, 0, length, position).then(
-      ({ bytesWritten }) => {
-        if (bytesWritten !== length)
-          this.failure ??= new Error(`short write at ${position}: ${bytesWritten} of ${length} bytes`);
-      },
-      (err: unknown) => {
-        this.failure ??= err;
-      },
-    );
-    this.pending.add(p);
-    void p.finally(() => {
-      this.pending.delete(p);
-      this.inFlight -= length;
-    });
-    while (this.inFlight > PositionalWriter.MAX_IN_FLIGHT && this.pending.size) await Promise.race(this.pending);
-    this.check();
-  }
-
-  /** Waits for every write; throws the first write error. */
-  async drain(): Promise<void> {
-    await this.settle();
-    this.check();
-  }
-
-  /** Waits for every write, ignoring errors (before closing the file on any path). */
-  async settle(): Promise<void> {
-    while (this.pending.size) await Promise.allSettled([...this.pending]);
-  }
-
-  private check(): void {
-    if (this.failure !== undefined) throw this.failure;
   }
 }
