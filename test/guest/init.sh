@@ -20,6 +20,17 @@ if ip link show eth0 >/dev/null 2>&1; then
   ip link set eth0 up
   udhcpc -i eth0 -b -q -t 20 -T 1 -s /usr/share/udhcpc/default.script >/dev/null 2>&1 &
 fi
+# The VGA console (tty1), for graphical-console tests: a banner there, every line typed there is
+# echoed on tty1 and reported on ttyS0, and Ctrl-Alt-Del (SIGINT to PID 1 once the kernel is told
+# not to reboot at once) is reported on ttyS0.
+echo 0 >/proc/sys/kernel/ctrl-alt-del
+trap 'echo "qx-ctrl-alt-del" >/dev/ttyS0' INT
+if [ -c /dev/tty1 ]; then
+  (
+    echo "QUANTIX-TEST-GUEST VGA READY"
+    while read -r line; do echo "qx-vga: $line"; echo "qx-vga: $line" >/dev/ttyS0; done
+  ) </dev/tty1 >/dev/tty1 2>&1 &
+fi
 echo ""
 echo "QUANTIX-TEST-GUEST READY"
 while true; do

@@ -73,6 +73,8 @@ export const deleteSnapshot = (id: string, name: string) =>
 
 /** A one-time ticket (30 s, bound to the user and VM) for the console websocket. */
 export const createConsoleTicket = (id: string) => apiPost<ConsoleTicketDto>(`${vmPath(id)}/console-ticket`);
+/** A one-time ticket for the graphical console (409 unless the VM runs with a video device). */
+export const createGraphicsTicket = (id: string) => apiPost<ConsoleTicketDto>(`${vmPath(id)}/graphics-ticket`);
 
 /** Turns a ticket's wss path into an absolute websocket URL on this origin. */
 export function socketUrl(path: string): string {

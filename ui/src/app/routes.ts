@@ -57,6 +57,13 @@ export const routes: RouteDef[] = [
     load: () => import('../pages/vms/qx-vm-console-window.js'),
   },
   {
+    pattern: '/vms/:id/graphics',
+    tag: 'qx-vm-console-window',
+    title: 'Graphical console',
+    bare: true,
+    load: () => import('../pages/vms/qx-vm-console-window.js'),
+  },
+  {
     pattern: '/vms/:id',
     tag: 'qx-vm-detail',
     title: 'Virtual machine',

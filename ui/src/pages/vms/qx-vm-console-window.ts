@@ -1,10 +1,11 @@
-// The pop-out console window (#/vms/:id/console): only the terminal, filling the window.
+// The pop-out console window (#/vms/:id/console serial, #/vms/:id/graphics graphical): only the
+// console area, filling the window.
 import { LitElement, css, html } from 'lit';
 import type { VmDto } from '@dto/vms.js';
-import { createConsoleTicket, fetchVm, socketUrl, vmIsOn } from '../../api/vms.js';
+import { fetchVm } from '../../api/vms.js';
 import { ResourceController } from '../../controllers/resource-controller.js';
 import { EventsController } from '../../controllers/events-controller.js';
-import '../../components/console/qx-serial-console.js';
+import './qx-vm-console-area.js';
 
 export class QxVmConsoleWindow extends LitElement {
   static override properties = { params: { attribute: false } };
@@ -18,9 +19,6 @@ export class QxVmConsoleWindow extends LitElement {
       box-sizing: border-box;
       padding: 0.5rem;
     }
-    qx-serial-console {
-      height: 100%;
-    }
   `;
 
   constructor() {
@@ -33,17 +31,14 @@ export class QxVmConsoleWindow extends LitElement {
   }
 
   private renderConsole(vm: VmDto) {
-    document.title = `${vm.name} console · Quantix-vDC`;
-    const unavailable = !vm.hostOnline
-      ? `The host ${vm.hostName} is offline.`
-      : vmIsOn(vm.state)
-        ? ''
-        : `${vm.name} is ${vm.state}. Start it to use the console.`;
-    return html`<qx-serial-console
-      .label=${`Serial console of ${vm.name}`}
-      .unavailable=${unavailable}
-      .connectUrl=${async () => socketUrl((await createConsoleTicket(vm.id)).url)}
-    ></qx-serial-console>`;
+    const graphics = location.hash.endsWith('/graphics');
+    document.title = `${vm.name} ${graphics ? 'graphical console' : 'console'} · Quantix-vDC`;
+    const offline = vm.hostOnline ? '' : `The host ${vm.hostName} is offline.`;
+    return html`<qx-vm-console-area
+      .vm=${vm}
+      .offline=${offline}
+      .kind=${graphics ? 'graphics' : 'serial'}
+    ></qx-vm-console-area>`;
   }
 }
 customElements.define('qx-vm-console-window', QxVmConsoleWindow);

@@ -3,17 +3,7 @@ import { LitElement, css, html, nothing } from 'lit';
 import type { HostDto } from '@dto/hosts.js';
 import type { KeptDiskDto, VmDto } from '@dto/vms.js';
 import type { UserDto } from '@dto/auth.js';
-import {
-  actOnVm,
-  createConsoleTicket,
-  deleteVm,
-  fetchVm,
-  keptDisksOf,
-  socketUrl,
-  vmCpuCount,
-  vmIsOn,
-  type VmAction,
-} from '../../api/vms.js';
+import { actOnVm, deleteVm, fetchVm, keptDisksOf, vmCpuCount, vmIsOn, type VmAction } from '../../api/vms.js';
 import { canMutate } from '../../api/session.js';
 import { fetchHost } from '../../api/hosts.js';
 import { taskTargetLabel } from '../../api/tasks.js';
@@ -102,7 +92,7 @@ export class QxVmDetail extends LitElement {
   private async selectTab(t: Tab): Promise<void> {
     this.tab = t;
     if (t === 'console' && !this.consoleReady) {
-      await import('../../components/console/qx-serial-console.js');
+      await import('./qx-vm-console-area.js');
       this.consoleReady = true;
     }
   }
@@ -328,18 +318,11 @@ export class QxVmDetail extends LitElement {
   private renderConsole(vm: VmDto) {
     if (!this.consoleReady) return html`<p class="muted">Loading console…</p>`;
     const host = this.host.value;
-    const unavailable =
+    const offline =
       (host && host.status !== 'online') || !vm.hostOnline
         ? `The host ${host?.name ?? vm.hostName} is offline: the console is unavailable until it is back.`
-        : !vmIsOn(vm.state)
-          ? `${vm.name} is ${vm.state}. Start the VM to use its serial console.`
-          : '';
-    return html`<qx-serial-console
-      .unavailable=${unavailable}
-      .label=${`Serial console of ${vm.name}`}
-      .popoutHref=${`#/vms/${encodeURIComponent(vm.id)}/console`}
-      .connectUrl=${async () => socketUrl((await createConsoleTicket(vm.id)).url)}
-    ></qx-serial-console>`;
+        : '';
+    return html`<qx-vm-console-area .vm=${vm} .offline=${offline} popout></qx-vm-console-area>`;
   }
 }
 customElements.define('qx-vm-detail', QxVmDetail);

@@ -1,0 +1,241 @@
+// Graphical console: noVNC's RFB client over the graphics websocket (a fresh one-time ticket per
+// connection), with Ctrl-Alt-Del, typing text as keystrokes, scaling, full screen, pop-out and
+// reconnect. Loaded lazily: noVNC lands in this element's own chunk, never in the main bundle.
+import { LitElement, css, html, nothing } from 'lit';
+import RFB from '@novnc/novnc';
+import type { SocketState } from '../../controllers/console-socket.js';
+import { sharedStyles } from '../shared-styles.js';
+import { keysForText } from './paste-keys.js';
+
+export class QxVncConsole extends LitElement {
+  static override properties = {
+    connectUrl: { attribute: false },
+    unavailable: { type: String },
+    label: { type: String },
+    popoutHref: { type: String },
+    state: { state: true },
+    reason: { state: true },
+    scale: { state: true },
+    typing: { state: true },
+  };
+  /** Fetches a fresh one-time ticket and returns the websocket URL. */
+  declare connectUrl: (() => Promise<string>) | undefined;
+  /** When set (VM off, no video device, host offline), shown instead of the screen. */
+  declare unavailable: string;
+  declare label: string;
+  declare popoutHref: string;
+  declare state: SocketState;
+  declare reason: string;
+  declare scale: boolean;
+  /** The "Type text" panel is open. */
+  declare typing: boolean;
+  private rfb?: RFB;
+
+  constructor() {
+    super();
+    this.unavailable = '';
+    this.label = 'Graphical console';
+    this.popoutHref = '';
+    this.state = 'idle';
+    this.reason = '';
+    this.scale = true;
+    this.typing = false;
+  }
+
+  static override styles = [
+    sharedStyles,
+    css`
+      :host {
+        display: flex;
+        flex-direction: column;
+        min-height: 420px;
+      }
+      :host(:fullscreen) {
+        background: #000;
+        padding: 0.5rem;
+      }
+      .bar {
+        display: flex;
+        gap: 0.5rem;
+        align-items: center;
+        margin-bottom: 0.5rem;
+        flex-wrap: wrap;
+      }
+      .bar .spacer {
+        flex: 1;
+      }
+      .screen {
+        flex: 1;
+        min-height: 480px;
+        position: relative;
+        background: #000;
+        border-radius: var(--qx-radius);
+        overflow: hidden;
+      }
+      /* noVNC's own screen element: sized from .screen even when .screen's height is not definite
+         (its height: 100% would then be 0, and scaling would draw the canvas at 0 × 0). */
+      .screen > div {
+        position: absolute;
+        inset: 0;
+      }
+      .status {
+        font-size: 0.85rem;
+      }
+      .status.open {
+        color: var(--qx-ok);
+      }
+      .status.error,
+      .status.closed {
+        color: var(--qx-danger);
+      }
+      .off {
+        padding: 2rem;
+        text-align: center;
+        border: 1px dashed var(--qx-border);
+        border-radius: var(--qx-radius);
+      }
+      .type {
+        display: flex;
+        gap: 0.5rem;
+        margin-bottom: 0.5rem;
+      }
+      .type textarea {
+        flex: 1;
+        min-height: 3rem;
+      }
+    `,
+  ];
+
+  override updated(changed: Map<string, unknown>): void {
+    // Only from idle: a new connectUrl on each parent render must not restart a live session.
+    const idle = this.state === 'idle' && !this.rfb;
+    if ((changed.has('unavailable') || changed.has('connectUrl')) && !this.unavailable && this.connectUrl && idle) {
+      void this.connect();
+    }
+    if (changed.has('unavailable') && this.unavailable) this.teardown();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.teardown();
+  }
+
+  private async connect(): Promise<void> {
+    this.teardown();
+    const el = this.renderRoot.querySelector<HTMLElement>('.screen');
+    if (!el || !this.connectUrl) return;
+    this.setState('connecting');
+    let url: string;
+    try {
+      url = await this.connectUrl();
+    } catch (err) {
+      this.setState('error', (err as Error).message);
+      return;
+    }
+    if (!this.isConnected || this.unavailable) return;
+    const rfb = new RFB(el, url, { shared: true });
+    rfb.scaleViewport = this.scale;
+    rfb.background = '#000';
+    rfb.addEventListener('connect', () => {
+      this.setState('open');
+      rfb.focus();
+    });
+    rfb.addEventListener('disconnect', (e) => {
+      if (this.rfb !== rfb) return;
+      const clean = (e as CustomEvent<{ clean: boolean }>).detail?.clean;
+      this.rfb = undefined;
+      this.setState(clean ? 'closed' : 'error', clean ? 'the console was closed' : 'the connection was lost');
+    });
+    rfb.addEventListener('securityfailure', (e) =>
+      this.setState('error', (e as CustomEvent<{ reason?: string }>).detail?.reason ?? 'refused by the VM'),
+    );
+    this.rfb = rfb;
+  }
+
+  private setState(s: SocketState, reason = ''): void {
+    this.state = s;
+    this.reason = reason;
+  }
+
+  private teardown(): void {
+    const rfb = this.rfb;
+    this.rfb = undefined;
+    rfb?.disconnect();
+    this.renderRoot?.querySelector('.screen')?.replaceChildren();
+    this.state = 'idle';
+  }
+
+  private ctrlAltDel(): void {
+    this.rfb?.sendCtrlAltDel();
+    this.rfb?.focus();
+  }
+
+  private toggleScale(): void {
+    this.scale = !this.scale;
+    if (this.rfb) this.rfb.scaleViewport = this.scale;
+  }
+
+  /** Types the panel's text into the guest as key presses (clipboards do not reach a VGA console). */
+  private typeText(): void {
+    const area = this.renderRoot.querySelector<HTMLTextAreaElement>('.type textarea');
+    const rfb = this.rfb;
+    if (!area || !rfb) return;
+    const { keys, skipped } = keysForText(area.value);
+    for (const k of keys) {
+      if (k.shift) rfb.sendKey(0xffe1, 'ShiftLeft', true);
+      rfb.sendKey(k.keysym, k.code);
+      if (k.shift) rfb.sendKey(0xffe1, 'ShiftLeft', false);
+    }
+    this.reason = skipped.length ? `not typed (no US key for): ${[...new Set(skipped)].join(' ')}` : '';
+    area.value = '';
+    this.typing = false;
+    rfb.focus();
+  }
+
+  private fullscreen(): void {
+    if (document.fullscreenElement) void document.exitFullscreen();
+    else void this.requestFullscreen();
+  }
+
+  override render() {
+    if (this.unavailable) return html`<div class="off" role="status">${this.unavailable}</div>`;
+    const text: Record<SocketState, string> = {
+      idle: 'Not connected',
+      connecting: 'Connecting…',
+      open: 'Connected',
+      closed: 'Disconnected',
+      error: 'Connection failed',
+    };
+    const open = this.state === 'open';
+    return html`<div class="bar" role="toolbar" aria-label="${this.label} controls">
+        <span class="status ${this.state}" role="status" data-state=${this.state}
+          >${text[this.state]}${this.reason ? `: ${this.reason}` : ''}</span
+        >
+        <span class="spacer"></span>
+        <button @click=${this.ctrlAltDel} ?disabled=${!open}>Ctrl-Alt-Del</button>
+        <button @click=${() => (this.typing = !this.typing)} ?disabled=${!open} aria-expanded=${this.typing}>
+          Type text…
+        </button>
+        <button @click=${this.toggleScale} aria-pressed=${this.scale}>Scale to fit</button>
+        <button @click=${() => void this.connect()} ?disabled=${this.state === 'connecting'}>Reconnect</button>
+        <button @click=${this.fullscreen}>Full screen</button>
+        ${
+          this.popoutHref
+            ? html`<button @click=${() => window.open(this.popoutHref, '_blank', 'popup,width=1060,height=860')}>
+                Pop out
+              </button>`
+            : nothing
+        }
+      </div>
+      ${
+        this.typing
+          ? html`<div class="type">
+              <textarea aria-label="Text to type into the VM" placeholder="Sent as key presses (US layout)"></textarea>
+              <button @click=${this.typeText}>Type</button>
+            </div>`
+          : nothing
+      }
+      <div class="screen" aria-label=${this.label}></div>`;
+  }
+}
+customElements.define('qx-vnc-console', QxVncConsole);
