@@ -18,6 +18,8 @@ const MACHINE_ONLY: Record<string, string> = {
   sendUpload: 'the UI PUTs to the one-time uploadUrl the open-upload reply hands out (ui/src/api/upload.ts sendFile)',
   openConsole: 'websocket opened at the URL the console ticket names (ui/src/controllers/console-socket.ts)',
   openShell: 'websocket opened at the URL the shell ticket names (ui/src/controllers/console-socket.ts)',
+  openGraphics:
+    'websocket opened by noVNC at the URL the graphics ticket names (ui/src/components/console/qx-vnc-console.ts)',
 };
 
 interface DocOp {
