@@ -3,7 +3,7 @@
 // the OVA's; an impossible vCPU count is a 400 before any clone.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NicKind, NicModel, VmSpec } from '@quantix/proto/v1/vm.js';
+import { NicKind, NicModel, VideoModel, VmSpec } from '@quantix/proto/v1/vm.js';
 import { TemplateService, deploySpec } from './template-service.js';
 import { EventHub } from './event-hub.js';
 import type { TaskService } from './task-service.js';
@@ -130,6 +130,22 @@ test('more than 256 vCPUs is refused before any volume is cloned', async () => {
     (e: unknown) => e instanceof HttpError && e.status === 400 && e.field === 'cores',
   );
   assert.deepEqual(clones, []);
+});
+
+test('deploySpec: a video device and a graphical console unless the template chose none (pure)', () => {
+  const s = deploySpec(template, { name: 'qxt-srv-v' }, []);
+  assert.equal(s.videoModel, VideoModel.VIDEO_MODEL_VGA, 'a template saved before video models');
+  assert.equal(s.vnc, true);
+  const spec = (videoModel: VideoModel) =>
+    VmSpec.toJSON(VmSpec.fromPartial({ ...VmSpec.fromJSON(template.spec), videoModel }));
+  assert.equal(
+    deploySpec({ ...template, spec: spec(VideoModel.VIDEO_MODEL_QXL) }, { name: 'x' }, []).videoModel,
+    VideoModel.VIDEO_MODEL_QXL,
+  );
+  assert.equal(
+    deploySpec({ ...template, spec: spec(VideoModel.VIDEO_MODEL_NONE) }, { name: 'x' }, []).videoModel,
+    VideoModel.VIDEO_MODEL_NONE,
+  );
 });
 
 test('deploySpec without cloned volumes keeps the template disks (pure)', () => {

@@ -4,7 +4,7 @@
 // CPU/memory and fresh NIC MACs (undone on failure).
 import type { Readable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
-import { VmSpec } from '@quantix/proto/v1/vm.js';
+import { VideoModel, VmSpec } from '@quantix/proto/v1/vm.js';
 import type { DeployTemplateDto, OvaUploadDto, TemplateDto } from '../dto/templates.js';
 import type { TaskDto } from '../dto/tasks.js';
 import type { UploadDto } from '../dto/uploads.js';
@@ -25,6 +25,7 @@ const MAX_VCPUS = 256;
  * The VmSpec a deploy defines: the template's spec on the cloned `volumes` (disk order), with the
  * request's name, sockets, cores per socket and memory (each defaulting to the template's). Every
  * NIC's MAC is left empty so libvirt assigns a new one: the OVA's MACs would repeat on every deploy.
+ * Every deploy has a video device unless the template chose none.
  */
 export function deploySpec(template: TemplateRecord, req: DeployTemplateDto, volumes: readonly string[]): VmSpec {
   const base = VmSpec.fromJSON(template.spec);
@@ -40,6 +41,11 @@ export function deploySpec(template: TemplateRecord, req: DeployTemplateDto, vol
     memoryMib: req.memoryMib ?? base.memoryMib,
     disks,
     nics: base.nics.map((n) => ({ ...n, mac: '' })),
+    // A template saved before video models existed gets what an OVA import gets now: standard VGA
+    // and a graphical console. One that chose a model (or none) keeps it.
+    ...(base.videoModel === VideoModel.VIDEO_MODEL_UNSPECIFIED
+      ? { vnc: true, videoModel: VideoModel.VIDEO_MODEL_VGA }
+      : {}),
   });
 }
 
