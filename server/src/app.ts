@@ -30,6 +30,7 @@ import { systemHandlers } from './routes/system.js';
 import { uploadHandlers } from './routes/uploads.js';
 import { eventHandlers } from './routes/events.js';
 import { applianceHandlers } from './routes/appliance.js';
+import { migrationHandlers } from './routes/migrations.js';
 
 export interface App {
   koa: Koa;
@@ -50,6 +51,7 @@ export function createApp(s: Services): App {
     ...bindable(uploadHandlers(s)),
     ...bindable(eventHandlers(s)),
     ...bindable(applianceHandlers(s)),
+    ...bindable(migrationHandlers(s)),
   };
   const router = new Router();
   for (const op of operations) {

@@ -1,5 +1,7 @@
 // The composition root: builds the db, repositories, agent pool and every service from the
 // config. main.ts and the tests call createServices(); createApp() takes the result.
+import { MigrationService } from './services/migration-service.js';
+import { MigrationPreflight } from './services/migration-preflight.js';
 import type { ServerConfig } from './config.js';
 import { Db } from './store/db.js';
 import { SessionRepo, TokenRepo, UserRepo } from './store/user-repo.js';
@@ -42,6 +44,7 @@ export interface Services {
   events: EventHub;
   auth: AuthService;
   tasks: TaskService;
+  migrations: MigrationService;
   audit: AuditService;
   inventory: InventoryService;
   pool: AgentPool;
@@ -106,6 +109,9 @@ export async function createServices(config: ServerConfig): Promise<Services> {
   const clusterNetworks = new ClusterNetworkService(clusterNetworkRepo, hostRepo, clusterRepo, pool, networks, events);
   clusters.networkCheck = (hostId, names) => clusterNetworks.placementProblem(hostId, names);
   const abort = new AbortController();
+  const migrations = new MigrationService(new MigrationPreflight(pool, clusters), tasks, vdc);
+  const vms = new VmService(pool, inventory, clusters, tasks);
+  vms.refuseWhileMoving = (uuid) => migrations.refuseWhileMoving(uuid);
   const storage = new StorageService(pool, inventory, tasks, uploads);
   const audit = new AuditService(await AuditRepo.open(config.dataDir));
   const appliance = new ApplianceSettings(config.dataDir, config.applianceRoot);
@@ -123,7 +129,8 @@ export async function createServices(config: ServerConfig): Promise<Services> {
     pool,
     hosts,
     clusters,
-    vms: new VmService(pool, inventory, clusters, tasks),
+    vms,
+    migrations,
     storage,
     networks,
     clusterNetworks,

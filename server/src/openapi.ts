@@ -16,6 +16,7 @@ import { taskOperations } from './dto/tasks.js';
 import { uploadOperations } from './dto/uploads.js';
 import { eventOperations } from './dto/events.js';
 import { applianceOperations } from './dto/appliance.js';
+import { migrationOperations } from './dto/migrations.js';
 import { SSE_EVENTS, socketEndpoints, systemOperations } from './dto/system.js';
 
 export const operations: readonly Operation[] = [
@@ -32,6 +33,7 @@ export const operations: readonly Operation[] = [
   ...uploadOperations,
   ...eventOperations,
   ...applianceOperations,
+  ...migrationOperations,
 ];
 
 export const sockets: readonly SocketEndpoint[] = socketEndpoints;

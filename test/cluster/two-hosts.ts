@@ -50,6 +50,8 @@ export interface TwoHosts {
   api: ApiClient;
   a: ClusterHost;
   b: ClusterHost;
+  /** Host B's own /run (bind-mounted over /run in its mount namespace). */
+  bRunDir: string;
   /** Cuts / restores the link between the hosts (host B's veth down / up). */
   linkDown(): Promise<void>;
   linkUp(): Promise<void>;
@@ -271,9 +273,12 @@ export async function startTwoHosts(): Promise<TwoHosts> {
         timeoutMs,
       );
     const makePool = async (hostId: string, name: string, path: string) => {
-      const r = await api.request<TaskDto>('POST', `/api/v1/hosts/${hostId}/pools`, {
+      // A busy machine (shared libvirtd, load far above its 2 cores) can miss the 30 s check deadline.
+      let r = await api.request<TaskDto>('POST', `/api/v1/hosts/${hostId}/pools`, {
         body: { name, kind: 'dir', path },
       });
+      for (let i = 0; i < 3 && r.status === 504; i++)
+        r = await api.request<TaskDto>('POST', `/api/v1/hosts/${hostId}/pools`, { body: { name, kind: 'dir', path } });
       if (r.status !== 202) throw new Error(`pool ${name}: ${r.status} ${r.text}`);
       const t = await waitTask(r.json.id);
       if (t.status !== 'succeeded') throw new Error(`pool ${name}: ${t.error}`);
@@ -313,6 +318,7 @@ export async function startTwoHosts(): Promise<TwoHosts> {
       api,
       a,
       b,
+      bRunDir: dirs.run,
       linkDown: async () => void (await ip('link', 'set', HOST_SIDE, 'down')),
       linkUp: async () => void (await ip('link', 'set', HOST_SIDE, 'up')),
       waitTask,

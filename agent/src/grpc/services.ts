@@ -13,6 +13,8 @@ import { consoleHandlers } from './console-handlers.js';
 import { storageHandlers } from './storage-handlers.js';
 import { ImageServiceDefinition, StorageServiceDefinition } from '@quantix/proto/bulk/bulk-services.js';
 import { imageHandlers } from './image-handlers.js';
+import { MigrationServiceService } from '@quantix/proto/v1/migration.js';
+import { migrationHandlers } from './migration-handlers.js';
 
 export function registerServices(server: Server, ctx: AgentContext): void {
   server.addService(EnrollServiceService, enrollHandlers(ctx));
@@ -22,4 +24,5 @@ export function registerServices(server: Server, ctx: AgentContext): void {
   server.addService(ConsoleServiceService, consoleHandlers(ctx));
   server.addService(StorageServiceDefinition, storageHandlers(ctx));
   server.addService(ImageServiceDefinition, imageHandlers(ctx));
+  server.addService(MigrationServiceService, migrationHandlers(ctx));
 }

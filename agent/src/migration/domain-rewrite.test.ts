@@ -1,11 +1,11 @@
-// The destination's domain XML: disk sources rewritten, namespaced metadata and order kept.
+// The destination's domain XML: disk sources and Quantix metadata rewritten, the rest kept in order.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rewriteDiskPaths } from './domain-rewrite.js';
+import { rewriteDisks } from './domain-rewrite.js';
 
 const XML = `<domain type='qemu'>
   <name>vm &amp; co</name>
-  <metadata><qx:vm xmlns:qx="urn:quantix"><qx:pool>p</qx:pool></qx:vm></metadata>
+  <metadata><qx:vm xmlns:qx="urn:quantix"><qx:tag>a</qx:tag><qx:volume dev="vda" pool="p" volume="x.qcow2"/><qx:volume dev="sda" pool="p" volume="cd.iso"/></qx:vm></metadata>
   <devices>
     <emulator>/usr/bin/qemu-system-x86_64</emulator>
     <disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/a/p/x.qcow2'/><target dev='vda' bus='virtio'/></disk>
@@ -14,15 +14,19 @@ const XML = `<domain type='qemu'>
   </devices>
 </domain>`;
 
-test('disk sources move to the destination paths; the rest is kept in order with namespaces', () => {
-  const out = rewriteDiskPaths(XML, new Map([['/a/p/x.qcow2', '/b/q/x.qcow2']]));
+const move = { dev: 'vda', sourcePath: '/a/p/x.qcow2', destPath: '/b/q/x.qcow2', destPool: 'q', destVolume: 'x.qcow2' };
+
+test('moved disks point at their destination path and pool; the rest is kept in order with namespaces', () => {
+  const out = rewriteDisks(XML, [move]);
   assert.match(out, /<source file="\/b\/q\/x.qcow2"/);
   assert.match(out, /<source file="\/a\/p\/cd.iso"/);
-  assert.match(out, /<qx:vm xmlns:qx="urn:quantix"><qx:pool>p<\/qx:pool><\/qx:vm>/);
+  assert.match(out, /<qx:volume dev="vda" pool="q" volume="x.qcow2"/);
+  assert.match(out, /<qx:volume dev="sda" pool="p" volume="cd.iso"/);
+  assert.match(out, /<qx:vm xmlns:qx="urn:quantix"><qx:tag>a<\/qx:tag>/);
   assert.match(out, /vm &amp; co/);
   assert.ok(out.indexOf('<emulator>') < out.indexOf('<disk') && out.indexOf('<controller') < out.lastIndexOf('<disk'));
 });
 
 test('a moved path missing from the XML is an error, not a silent half rewrite', () => {
-  assert.throws(() => rewriteDiskPaths(XML, new Map([['/nope', '/b/nope']])), /no disk with source \/nope/);
+  assert.throws(() => rewriteDisks(XML, [{ ...move, sourcePath: '/nope' }]), /no disk with source \/nope/);
 });

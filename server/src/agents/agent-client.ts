@@ -10,6 +10,12 @@ import { VmServiceClient, type VmSpec } from '@quantix/proto/v1/vm.js';
 import { ImageServiceClient, StorageServiceClient } from '@quantix/proto/bulk/bulk-services.js';
 import { ConsoleServiceClient } from '@quantix/proto/v1/console.js';
 import { NetworkServiceClient, type NetworkSpec } from '@quantix/proto/v1/network.js';
+import {
+  MigrationServiceClient,
+  type MigrateOutRequest,
+  type MigrateProgress,
+  type PrepareIncomingRequest,
+} from '@quantix/proto/v1/migration.js';
 import type { Progress } from '@quantix/proto/v1/common.js';
 import type { ImportOvaHeader, ImportOvaResult } from '@quantix/proto/v1/image.js';
 import {
@@ -69,6 +75,7 @@ export class AgentClient {
   private readonly imageSvc: ImageServiceClient;
   private readonly networkSvc: NetworkServiceClient;
   private readonly consoleSvc: ConsoleServiceClient;
+  private readonly migrationSvc: MigrationServiceClient;
   private readonly channel: Channel;
 
   constructor(
@@ -86,6 +93,7 @@ export class AgentClient {
     this.imageSvc = new ImageServiceClient(address, creds, opts);
     this.consoleSvc = new ConsoleServiceClient(address, creds, opts);
     this.networkSvc = new NetworkServiceClient(address, creds, opts);
+    this.migrationSvc = new MigrationServiceClient(address, creds, opts);
   }
 
   // Host
@@ -93,6 +101,41 @@ export class AgentClient {
   /** The live event stream (heartbeats, VM states, metrics, pools); host-connection.ts reads it. */
   watch = (metricsIntervalMs: number) => this.hostSvc.watch({ metricsIntervalMs });
   leave = (vdcId: string, ms: number) => this.call(this.hostSvc, this.hostSvc.leave, { vdcId }, ms);
+  setAgentCertificate = (certificatePem: string) =>
+    this.call(this.hostSvc, this.hostSvc.setAgentCertificate, { certificatePem });
+
+  // Live migration (migration-service.ts)
+  planOutgoing = (vmName: string) => this.call(this.migrationSvc, this.migrationSvc.planOutgoing, { vmName }, LONG_MS);
+  prepareIncoming = (req: PrepareIncomingRequest) =>
+    this.call(this.migrationSvc, this.migrationSvc.prepareIncoming, req, STORAGE_MS);
+  abortIncoming = (migrationId: string) =>
+    this.call(this.migrationSvc, this.migrationSvc.abortIncoming, { migrationId }, LONG_MS);
+  /** Runs a live migration on this (source) host; aborting `signal` cancels the call: the agent aborts the job. */
+  migrateOut(
+    req: MigrateOutRequest,
+    onProgress: (p: MigrateProgress) => void,
+    signal: AbortSignal,
+  ): Promise<MigrateProgress> {
+    return new Promise<MigrateProgress>((resolve, reject) => {
+      const call = this.migrationSvc.migrateOut(req);
+      const cancel = () => call.cancel();
+      signal.addEventListener('abort', cancel, { once: true });
+      let last: MigrateProgress | undefined;
+      call.on('data', (p: MigrateProgress) => {
+        if (p.phase === 'done') last = p;
+        else onProgress(p);
+      });
+      call.on('error', (err) => {
+        signal.removeEventListener('abort', cancel);
+        reject(signal.aborted ? new HttpError(409, 'cancelled') : this.mapError(err));
+      });
+      call.on('end', () => {
+        signal.removeEventListener('abort', cancel);
+        if (last) resolve(last);
+        else reject(new HttpError(502, `host ${this.label()} ended the migration without a result`));
+      });
+    });
+  }
 
   // VMs
   listVms = (ms = DEFAULT_DEADLINE_MS) => this.call(this.vmSvc, this.vmSvc.listVms, {}, ms);

@@ -1,5 +1,5 @@
 // Tasks: every long operation, kept in the db; progress and log lines stream over SSE ("task").
-import { any, arr, named, num, obj, oneOf, opt, orNull, str } from '../schema/schema.js';
+import { any, arr, bool, named, num, obj, oneOf, opt, orNull, str } from '../schema/schema.js';
 import type { Infer } from '../schema/schema.js';
 import type { Operation } from './operation.js';
 import { limitProps, timestamp } from './common.js';
@@ -17,6 +17,10 @@ export const TaskDto = named(
     status: oneOf(TASK_STATUSES),
     progress: orNull(num({ min: 0, max: 100, description: 'percent; null when unknown' })),
     phase: str(),
+    detail: opt(
+      any({ description: 'live figures, e.g. a migration: {diskPercent, memoryPercent, expectedDowntimeMs}' }),
+    ),
+    cancellable: opt(bool({ description: 'POST /api/v1/tasks/:id/cancel may stop it while it runs' })),
     log: arr(obj({ at: timestamp(), message: str() })),
     error: orNull(str()),
     result: orNull(any({ description: 'kind-specific, e.g. {vmId} or {templateId}' })),

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TaskDto } from '../dto/tasks.js';
 import { notFound } from '../errors.js';
-import { HttpError } from '../errors.js';
+import { conflict, HttpError } from '../errors.js';
 import type { TaskRepo } from '../store/log-repo.js';
 import type { TaskRecord } from '../store/records.js';
 import type { EventHub } from './event-hub.js';
@@ -12,6 +12,10 @@ import type { EventHub } from './event-hub.js';
 export interface TaskContext {
   progress(percent: number | null, phase?: string): void;
   log(message: string): void;
+  /** Live figures shown with the task (replaced as a whole). */
+  detail(d: Record<string, number | string>): void;
+  /** Aborted when someone cancels the task (only tasks started with `cancellable`). */
+  signal: AbortSignal;
 }
 
 export interface TaskStart {
@@ -19,6 +23,8 @@ export interface TaskStart {
   target: { type: string; id: string; name: string };
   hostId: string | null;
   user: string;
+  /** POST /api/v1/tasks/:id/cancel aborts `signal`; the work decides how it ends. */
+  cancellable?: boolean;
 }
 
 const MAX_LOG_LINES = 200;
@@ -26,6 +32,8 @@ const MAX_LOG_LINES = 200;
 export class TaskService {
   /** Seconds each finished task took, by kind (for /metrics). */
   readonly durations = new Map<string, { count: number; sum: number }>();
+  /** Running cancellable tasks. */
+  private readonly cancels = new Map<string, AbortController>();
 
   constructor(
     private readonly repo: TaskRepo,
@@ -51,9 +59,11 @@ export class TaskService {
     info: TaskStart,
     work: (t: TaskContext) => Promise<unknown>,
   ): Promise<{ dto: TaskDto; done: Promise<TaskRecord> }> {
+    const { cancellable, ...fields } = info;
+    const abort = new AbortController();
     const rec: TaskRecord = {
       id: randomUUID(),
-      ...info,
+      ...fields,
       status: 'running',
       progress: null,
       phase: '',
@@ -76,8 +86,14 @@ export class TaskService {
         if (rec.log.length > MAX_LOG_LINES) rec.log.splice(0, rec.log.length - MAX_LOG_LINES);
         this.events.publish('task', rec);
       },
+      detail: (d) => {
+        rec.detail = d;
+        this.events.publish('task', rec);
+      },
+      signal: abort.signal,
     };
-    const done = this.run(rec, ctx, work);
+    if (cancellable) this.cancels.set(rec.id, abort);
+    const done = this.run(rec, ctx, work).finally(() => this.cancels.delete(rec.id));
     return { dto: { ...rec }, done };
   }
 
@@ -103,7 +119,23 @@ export class TaskService {
   get(id: string): TaskDto {
     const t = this.repo.byId(id);
     if (!t) throw notFound(`task ${id}`);
-    return t;
+    return { ...t, cancellable: this.cancels.has(t.id) };
+  }
+
+  /** Asks a running cancellable task to stop: 409 when it is done or cannot be cancelled. */
+  cancel(id: string, by: string): TaskDto {
+    const t = this.repo.byId(id);
+    if (!t) throw notFound(`task ${id}`);
+    if (t.status !== 'running') throw conflict(`task ${id} (${t.kind}) already ${t.status}`);
+    const abort = this.cancels.get(id);
+    if (!abort) throw conflict(`task ${id} (${t.kind}) cannot be cancelled`);
+    if (!abort.signal.aborted) {
+      t.log.push({ at: new Date().toISOString(), message: `cancel asked by ${by}` });
+      t.phase = 'cancelling';
+      abort.abort();
+      this.events.publish('task', t);
+    }
+    return { ...t, cancellable: true };
   }
 
   private async run(

@@ -143,7 +143,8 @@ export class VmService {
   }
 
   async update(id: string, req: UpdateVmDto): Promise<VmDto> {
-    const { c, agent } = this.online(id);
+    const { c, agent, vm: known } = this.online(id);
+    this.refuseWhileMoving(known.spec!.uuid);
     const current = (await agent.getVm(id)).spec!;
     const macs = req.nics ? nicMacsForUpdate(req.nics, current.nics) : [];
     const spec = buildVmSpec(current, { ...req, nics: req.nics?.map((n, i) => ({ ...n, mac: macs[i] })) });
@@ -245,6 +246,9 @@ export class VmService {
     return { c, vm };
   }
 
+  /** Set by compose.ts: 409 "VM is being migrated" while a move holds the VM. */
+  refuseWhileMoving: (uuid: string) => void = () => undefined;
+
   private async vmTask(
     id: string,
     kind: string,
@@ -253,6 +257,7 @@ export class VmService {
   ): Promise<TaskDto> {
     const { c, agent, vm } = this.online(id);
     const uuid = vm.spec!.uuid;
+    this.refuseWhileMoving(uuid);
     const { dto } = await this.tasks.start(
       { kind, target: { type: 'vm', id: uuid, name: vm.spec!.name }, hostId: c.record.id, user },
       async () => {

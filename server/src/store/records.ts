@@ -72,6 +72,8 @@ export interface TaskRecord {
   status: TaskStatus;
   progress: number | null;
   phase: string;
+  /** Kind-specific live figures (a migration's disk/memory percent, expected downtime). */
+  detail?: Record<string, number | string>;
   log: { at: string; message: string }[];
   error: string | null;
   result: unknown;

@@ -1,0 +1,222 @@
+// The source side of a live migration: private UNIX sockets for libvirt's control connection, the
+// memory stream and the NBD disk stream, each accepted connection carried over a Tunnel call to the
+// destination agent (mutual TLS: its pinned certificate, our vDC agent certificate, the ticket it
+// issued). `virsh migrate --live --copy-storage-all` over those sockets; progress from the job's
+// figures; cancelling aborts the job (the VM keeps running here). After success the old disks are
+// deleted through the pool layer, unless something else still holds them.
+import { createServer, type Server } from 'node:net';
+import { chmod, chown, mkdir, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import {
+  MigrationServiceClient,
+  type MigrateOutRequest,
+  type MigrateProgress,
+  type PlanOutgoingResponse,
+} from '@quantix/proto/v1/migration.js';
+import { pinnedCredentials } from '@quantix/proto/tls/pinned-credentials.js';
+import type { AgentContext } from '../context.js';
+import { AgentError, failedPrecondition, invalidArgument } from '../errors.js';
+import { readAgentCertificate } from '../identity/agent-certificate.js';
+import { volumeFormatNames } from '../enum-names.js';
+import { Virsh } from '../libvirt/virsh.js';
+import { readDomainXml } from '../libvirt/xml/domain-parse.js';
+import { log } from '../log.js';
+import { validateName } from '../validate/name.js';
+import { rewriteDisks } from './domain-rewrite.js';
+import { parseJobStats, progressOf } from './job-stats.js';
+import {
+  checkMigrationId,
+  CHANNELS,
+  listRecords,
+  makeSocketDir,
+  qemuOwner,
+  recordDir,
+  removeSocketDir,
+  socketDir,
+  socketPath,
+} from './migration-paths.js';
+import { pipeTunnel, type TunnelCall } from './tunnel-pipe.js';
+
+const POLL_MS = 1_000;
+const MIGRATE_TIMEOUT_MS = 24 * 3_600_000;
+
+export class OutgoingMigrations {
+  constructor(private readonly ctx: AgentContext) {}
+
+  /** The VM's disks (pool, volume, size, format) and networks, as the destination must provide them. */
+  async plan(vmName: string): Promise<PlanOutgoingResponse> {
+    validateName('vm_name', vmName);
+    const xml = readDomainXml(await this.ctx.virsh.exec(['dumpxml', vmName]));
+    const pools = await this.ctx.pools.volumePools();
+    const disks = [];
+    for (const d of xml.disks) {
+      const file = d.source.file;
+      if (d.device === 'cdrom') {
+        if (file) throw failedPrecondition(`VM ${vmName} has media in CD-ROM ${d.dev}: eject it first`);
+        continue;
+      }
+      if (!file) throw failedPrecondition(`VM ${vmName}'s disk ${d.dev} is not a file in a pool`);
+      const pool = pools.find((p) => p.path === dirname(file));
+      if (!pool) throw failedPrecondition(`VM ${vmName}'s disk ${d.dev} (${file}) is in no pool of this host`);
+      const volume = await this.ctx.volumes.get(pool.name, basename(file));
+      disks.push({
+        target: d.dev,
+        sourcePool: pool.name,
+        sourceVolume: volume.name,
+        sourcePath: file,
+        capacityBytes: volume.capacityBytes,
+        format: volumeFormatNames.name(volume.format) ?? 'raw',
+        destPool: '',
+        destVolume: '',
+        destPath: '',
+      });
+    }
+    const networks = [...new Set(xml.interfaces.filter((n) => n.type === 'network').map((n) => n.network))];
+    return { disks, networks };
+  }
+
+  /** Runs the migration; `onProgress` hears the job's figures; aborting `signal` aborts the job. */
+  async migrate(
+    req: MigrateOutRequest,
+    onProgress: (p: MigrateProgress) => void,
+    signal: AbortSignal,
+  ): Promise<MigrateProgress> {
+    const id = checkMigrationId(req.migrationId);
+    const vm = validateName('vm_name', req.vmName);
+    if (!req.destAddress) throw invalidArgument('dest_address', 'is required');
+    const certPem = await readAgentCertificate(this.ctx.config.dataDir);
+    if (!certPem) throw failedPrecondition('this host has no agent certificate from its vDC yet');
+    const record = join(recordDir(this.ctx.config.dataDir, 'outgoing'), `${id}.json`);
+    await mkdir(dirname(record), { recursive: true, mode: 0o700 });
+    await writeFile(record, JSON.stringify({ id, vm }), { mode: 0o600 });
+    const dir = await makeSocketDir(id);
+    // One HTTP/2 connection per tunnelled connection: a paused memory stream must never use up the
+    // connection's flow-control window that libvirt's control connection (keepalives) needs.
+    const clients = new Set<MigrationServiceClient>();
+    const newClient = () => {
+      const c = new MigrationServiceClient(
+        req.destAddress,
+        pinnedCredentials(req.destCertificatePem, { keyPem: this.ctx.identity.keyPem, certPem }),
+        {
+          'grpc.ssl_target_name_override': 'quantix-agent',
+          'grpc.use_local_subchannel_pool': 1,
+          'grpc.keepalive_time_ms': 10_000,
+          'grpc.keepalive_timeout_ms': 10_000,
+          'grpc.max_send_message_length': 8 * 1024 * 1024,
+          'grpc.max_receive_message_length': 8 * 1024 * 1024,
+        },
+      );
+      clients.add(c);
+      return c;
+    };
+    const servers: Server[] = [];
+    const calls = new Set<TunnelCall>();
+    const started = Date.now();
+    let settled = false;
+    const abortJob = () => void this.ctx.virsh.exec(['domjobabort', vm]).catch(() => undefined);
+    try {
+      const qemu = await qemuOwner();
+      for (const channel of CHANNELS) {
+        const path = channel === 'libvirt' ? join(dir, 'libvirt.sock') : socketPath(id, channel);
+        const server = createServer((sock) => {
+          const client = newClient();
+          const call = client.tunnel() as unknown as TunnelCall;
+          calls.add(call);
+          call.write({ msg: { $case: 'open', value: { migrationId: id, ticket: req.ticket, channel } } });
+          pipeTunnel(sock, call, () => {
+            calls.delete(call);
+            clients.delete(client);
+            client.close();
+          });
+        });
+        servers.push(server);
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(path, () => resolve());
+        });
+        await chmod(path, 0o600);
+        if (channel !== 'libvirt') await chown(path, qemu.uid, qemu.gid);
+      }
+      const xml = rewriteDisks(
+        await this.ctx.virsh.exec(['dumpxml', '--migratable', vm]),
+        req.disks.map((d) => ({
+          dev: d.target,
+          sourcePath: d.sourcePath,
+          destPath: d.destPath,
+          destPool: d.destPool,
+          destVolume: d.destVolume,
+        })),
+      );
+      const xmlFile = join(dir, 'domain.xml');
+      await writeFile(xmlFile, xml, { mode: 0o600 });
+      const args = [
+        'migrate',
+        '--live',
+        '--persistent',
+        '--undefinesource',
+        ...(req.disks.length
+          ? [
+              '--copy-storage-all',
+              '--migrate-disks',
+              req.disks.map((d) => d.target).join(','),
+              '--disks-uri',
+              `unix://${socketPath(id, 'disks')}`,
+            ]
+          : []),
+        '--xml',
+        xmlFile,
+        '--persistent-xml',
+        xmlFile,
+        '--migrateuri',
+        `unix://${socketPath(id, 'memory')}`,
+        ...(req.bandwidthMibs ? ['--bandwidth', String(req.bandwidthMibs)] : []),
+        vm,
+        `qemu+unix:///system?socket=${join(dir, 'libvirt.sock')}`,
+      ];
+      if (signal.aborted) throw new AgentError('FAILED_PRECONDITION', 'cancelled');
+      signal.addEventListener('abort', abortJob, { once: true });
+      const job = this.ctx.virsh.exec(args, { timeoutMs: MIGRATE_TIMEOUT_MS }).finally(() => (settled = true));
+      void this.report(vm, () => settled, onProgress);
+      try {
+        await job;
+      } catch (err) {
+        if (signal.aborted) throw new AgentError('FAILED_PRECONDITION', 'cancelled: the VM keeps running here');
+        throw failedPrecondition(`live migration of ${vm} failed: ${Virsh.message(err)}`);
+      }
+      const totalMs = Date.now() - started;
+      for (const d of req.disks) {
+        const r = await this.ctx.volumes.deleteUnlessHeld(d.sourcePool, d.sourceVolume).catch((err: unknown) => ({
+          kept: err instanceof Error ? err.message : String(err),
+        }));
+        if (r.kept)
+          log.warn('migration: source disk kept', { vm, volume: `${d.sourcePool}/${d.sourceVolume}`, why: r.kept });
+      }
+      return { phase: 'done', diskPercent: 100, memoryPercent: 100, expectedDowntimeMs: 0, totalMs, downtimeMs: 0 };
+    } finally {
+      signal.removeEventListener('abort', abortJob);
+      for (const s of servers) s.close();
+      for (const c of calls) c.destroy();
+      for (const c of clients) c.close();
+      await removeSocketDir(id);
+      await rm(record, { force: true });
+    }
+  }
+
+  /** At agent start: socket directories of migrations that were in flight when it stopped. */
+  async recover(): Promise<void> {
+    for (const id of await listRecords(this.ctx.config.dataDir, 'outgoing')) {
+      await rm(socketDir(id), { recursive: true, force: true }).catch(() => undefined);
+      await rm(join(recordDir(this.ctx.config.dataDir, 'outgoing'), `${id}.json`), { force: true });
+    }
+  }
+
+  private async report(vm: string, done: () => boolean, onProgress: (p: MigrateProgress) => void): Promise<void> {
+    while (!done()) {
+      await new Promise((r) => setTimeout(r, POLL_MS));
+      if (done()) return;
+      const out = await this.ctx.virsh.exec(['domjobinfo', vm, '--rawstats'], { timeoutMs: 10_000 }).catch(() => '');
+      const stats = parseJobStats(out);
+      if (stats.memory_total || stats.disk_total) onProgress(progressOf(stats));
+    }
+  }
+}

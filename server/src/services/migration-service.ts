@@ -1,0 +1,176 @@
+// Moving a VM (#20): migrate() checks the request with the preflight, locks the VM, starts a
+// cancellable task and dispatches it — live here, cold to cold-migration.ts, a storage move to
+// storage-move.ts. Live: the destination prepares (volumes, ticket), the source gets its vDC agent
+// certificate and migrates over the agents' tunnel; on failure or cancel the destination removes
+// what arrived, so exactly one copy runs; the inventory follows the VM to its new host.
+import { randomUUID } from 'node:crypto';
+import { issueCertificateForKeyOf } from '@quantix/proto/tls/certificates.js';
+import type { AgentClient } from '../agents/agent-client.js';
+import type { MigrateVmDto, MigrationResultDto } from '../dto/migrations.js';
+import type { TaskDto } from '../dto/tasks.js';
+import { conflict, HttpError } from '../errors.js';
+import { log } from '../log.js';
+import type { VdcRecord } from '../store/records.js';
+import type { MigrationPlan, MigrationPreflight } from './migration-preflight.js';
+import type { TaskContext, TaskService } from './task-service.js';
+import { moveStorage } from './storage-move.js';
+
+/** What moves a VM once the preflight passed (live here, cold and storage move from MIG-COLD). */
+export type Mover = (
+  plan: MigrationPlan,
+  t: TaskContext,
+  signal: AbortSignal,
+  opts: { bandwidthMibPerS?: number },
+) => Promise<unknown>;
+
+/** How long the destination's cleanup is retried after a failed migration (it may be unreachable). */
+const CLEANUP_RETRY_MS = 10 * 60_000;
+const CLEANUP_EVERY_MS = 2_000;
+
+export class MigrationService {
+  /** Set by compose.ts once cold-migration.ts exists. */
+  coldMover: Mover | undefined;
+  storageMover: Mover = (plan, t, signal, opts) => moveStorage(plan, t, signal, opts);
+
+  constructor(
+    private readonly preflight: MigrationPreflight,
+    private readonly tasks: TaskService,
+    private readonly vdc: VdcRecord,
+  ) {}
+
+  async migrate(id: string, req: MigrateVmDto, user: string): Promise<TaskDto> {
+    const plan = await this.preflight.check(id, req);
+    const mover: Mover | undefined = plan.storageMove
+      ? this.storageMover
+      : plan.mode === 'live'
+        ? (p, t, signal, opts) => this.live(p, t, signal, opts)
+        : this.coldMover;
+    if (!mover) throw conflict('cold migration is not available on this server yet');
+    const what = plan.storageMove
+      ? `storage move to pool ${plan.pool}`
+      : `${plan.mode} migration to ${plan.target.record.name}`;
+    this.preflight.locks.acquire(plan.uuid, what);
+    try {
+      const kind = plan.storageMove ? 'vm.storage-move' : `vm.migrate.${plan.mode}`;
+      const { dto } = await this.tasks.start(
+        {
+          kind,
+          target: { type: 'vm', id: plan.uuid, name: plan.name },
+          hostId: plan.source.record.id,
+          user,
+          cancellable: true,
+        },
+        async (t) => {
+          try {
+            return await mover(plan, t, t.signal, { bandwidthMibPerS: req.bandwidthMibPerS });
+          } finally {
+            this.preflight.locks.release(plan.uuid);
+          }
+        },
+      );
+      return dto;
+    } catch (err) {
+      this.preflight.locks.release(plan.uuid);
+      throw err;
+    }
+  }
+
+  /** 409 "VM is being migrated" while a move holds the VM (lifecycle operations call this). */
+  refuseWhileMoving(uuid: string): void {
+    const holder = this.preflight.locks.holder(uuid);
+    if (holder) throw conflict(`VM is being migrated (${holder})`);
+  }
+
+  private async live(
+    plan: MigrationPlan,
+    t: TaskContext,
+    signal: AbortSignal,
+    opts: { bandwidthMibPerS?: number },
+  ): Promise<MigrationResultDto> {
+    const started = Date.now();
+    const from = plan.source.record;
+    const to = plan.target.record;
+    const src = plan.source.requireOnline();
+    const dst = plan.target.requireOnline();
+    const migrationId = randomUUID();
+    t.log(`live migration of ${plan.name} from ${from.name} to ${to.name}, disks into pool ${plan.pool}`);
+    t.progress(0, 'preparing');
+    // The source's credential towards the destination: a vDC certificate for its own key, agent role.
+    const agentCert = await issueCertificateForKeyOf(
+      { keyPem: this.vdc.caKeyPem, certPem: this.vdc.caCertPem },
+      from.certificatePem,
+      { commonName: `quantix agent ${from.name}`, uris: [`urn:quantix:agent:${from.id}`], days: 1, usages: ['client'] },
+    );
+    await src.setAgentCertificate(agentCert);
+    const outgoing = await src.planOutgoing(plan.name);
+    if (signal.aborted) throw new HttpError(409, `cancelled: ${plan.name} keeps running on ${from.name}`);
+    const prepared = await dst.prepareIncoming({
+      migrationId,
+      vmName: plan.name,
+      sourceHostId: from.id,
+      pool: plan.pool,
+      disks: outgoing.disks,
+    });
+    t.log(`${to.name} prepared ${prepared.disks.length} volume(s) in pool ${plan.pool}`);
+    try {
+      const hasDisks = prepared.disks.length > 0;
+      await src.migrateOut(
+        {
+          migrationId,
+          vmName: plan.name,
+          destAddress: to.address,
+          destCertificatePem: to.certificatePem,
+          ticket: prepared.ticket,
+          disks: prepared.disks,
+          bandwidthMibs: opts.bandwidthMibPerS ?? 0,
+        },
+        (p) => {
+          t.detail({
+            diskPercent: p.diskPercent,
+            memoryPercent: p.memoryPercent,
+            expectedDowntimeMs: p.expectedDowntimeMs,
+          });
+          t.progress(hasDisks ? p.diskPercent * 0.5 + p.memoryPercent * 0.49 : p.memoryPercent * 0.99, p.phase);
+        },
+        signal,
+      );
+      const end = await dst.abortIncoming(migrationId);
+      if (!end.completed) throw new HttpError(502, `${plan.name} does not run on ${to.name} after the migration`);
+      t.log(`${plan.name} runs on ${to.name}; downtime ${end.downtimeMs} ms`);
+      return {
+        vmId: plan.uuid,
+        totalMs: Date.now() - started,
+        downtimeMs: end.downtimeMs,
+        from: { hostId: from.id, pools: [...new Set(outgoing.disks.map((d) => d.sourcePool))] },
+        to: { hostId: to.id, pool: plan.pool },
+      };
+    } catch (err) {
+      t.progress(null, 'cleaning up');
+      await cleanupIncoming(dst, migrationId, plan.name);
+      if (signal.aborted) throw new HttpError(409, `cancelled: ${plan.name} keeps running on ${from.name}`);
+      throw err;
+    } finally {
+      await plan.source.refreshVm(plan.uuid).catch(() => undefined);
+      await plan.target.refreshVm(plan.uuid).catch(() => undefined);
+    }
+  }
+}
+
+/**
+ * Tells the destination to remove what a failed migration left; when it cannot be reached now
+ * (agent down, link cut) this keeps trying in the background (the agent also cleans up at start).
+ */
+async function cleanupIncoming(dst: AgentClient, migrationId: string, vm: string): Promise<void> {
+  const attempt = () => dst.abortIncoming(migrationId).then(() => true);
+  if (await attempt().catch(() => false)) return;
+  const until = Date.now() + CLEANUP_RETRY_MS;
+  const retry = () => {
+    setTimeout(() => {
+      attempt().then(
+        () => log.info('migration: destination cleaned up', { vm, migrationId }),
+        () => (Date.now() < until ? retry() : log.warn('migration: destination cleanup gave up', { vm, migrationId })),
+      );
+    }, CLEANUP_EVERY_MS).unref();
+  };
+  retry();
+}
