@@ -33,6 +33,7 @@ import { Notifier } from './services/notifier.js';
 import { EventRepo } from './store/event-repo.js';
 import { DefaultPool } from './services/default-pool.js';
 import { ApplianceSettings } from './services/appliance-settings.js';
+import { HostPower } from './services/host-power.js';
 import { TicketStore } from './console/ticket-store.js';
 import { HttpsCertificate } from './tls/https-certificate.js';
 import { log } from './log.js';
@@ -63,6 +64,7 @@ export interface Services {
   notifier: Notifier;
   /** Hostname, DNS, NTP, time zone of the appliance (applied to its OS files with QX_APPLIANCE_ROOT). */
   appliance: ApplianceSettings;
+  hostPower: HostPower;
   tickets: TicketStore;
   certificate: HttpsCertificate;
   /** Connects to the joined hosts and joins the local agent (in the background). */
@@ -141,6 +143,7 @@ export async function createServices(config: ServerConfig): Promise<Services> {
     eventLog,
     notifier,
     appliance,
+    hostPower: new HostPower(pool, tasks),
     tickets: new TicketStore(),
     certificate: await HttpsCertificate.load(config.dataDir),
     start() {

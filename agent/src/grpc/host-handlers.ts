@@ -10,6 +10,7 @@ import { readHostInfo } from '../host/host-info.js';
 import { sampleHostMetrics } from '../host/host-metrics.js';
 import { watchDomainEvents } from '../vm/domain-events.js';
 import { watchResourceHealth } from '../host/resource-health.js';
+import { powerHost } from '../host/host-power.js';
 import { VmStatsSampler } from '../vm/vm-stats.js';
 
 const HEARTBEAT_MS = 2_000;
@@ -29,6 +30,7 @@ export function hostHandlers(ctx: AgentContext): HostServiceServer {
   return {
     getHostInfo: unary(() => readHostInfo(ctx)),
     leave: leaveHandler(ctx),
+    powerHost: unary((req) => powerHost(ctx.virsh, req)),
     setAgentCertificate: unary(async (req) => {
       await storeAgentCertificate(
         ctx.config.dataDir,

@@ -5,7 +5,7 @@
 import type { Readable } from 'node:stream';
 import { Channel, Metadata, type ChannelOptions, type Client, type ServiceError } from '@grpc/grpc-js';
 import type { KeyAndCert } from '@quantix/proto/tls/certificates.js';
-import { HostServiceClient } from '@quantix/proto/v1/host.js';
+import { HostServiceClient, type PowerHostRequest } from '@quantix/proto/v1/host.js';
 import { VmServiceClient, type VmSpec } from '@quantix/proto/v1/vm.js';
 import { ImageServiceClient, StorageServiceClient } from '@quantix/proto/bulk/bulk-services.js';
 import { ConsoleServiceClient } from '@quantix/proto/v1/console.js';
@@ -103,6 +103,9 @@ export class AgentClient {
   leave = (vdcId: string, ms: number) => this.call(this.hostSvc, this.hostSvc.leave, { vdcId }, ms);
   setAgentCertificate = (certificatePem: string) =>
     this.call(this.hostSvc, this.hostSvc.setAgentCertificate, { certificatePem });
+  /** Waits while the VMs shut down (up to their timeout), so the deadline is that plus a margin. */
+  powerHost = (req: PowerHostRequest) =>
+    this.call(this.hostSvc, this.hostSvc.powerHost, req, (req.vmShutdownTimeoutSeconds || 120) * 1000 + 60_000);
 
   // Live migration (migration-service.ts)
   planOutgoing = (vmName: string) => this.call(this.migrationSvc, this.migrationSvc.planOutgoing, { vmName }, LONG_MS);

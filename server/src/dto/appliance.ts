@@ -1,8 +1,10 @@
 // Appliance settings (admin): hostname, DNS and NTP servers, time zone, applied to the appliance's
-// own OS files by the server (services/appliance-settings*.ts); and power actions on a host.
-import { arr, bool, named, obj, str } from '../schema/schema.js';
+// own OS files by the server (services/appliance-settings*.ts); and power actions on a host
+// (services/host-power.ts).
+import { arr, bool, int, named, obj, oneOf, opt, str } from '../schema/schema.js';
 import type { Infer } from '../schema/schema.js';
 import type { Operation } from './operation.js';
+import { TaskDto } from './tasks.js';
 
 const settingsProps = {
   hostname: str({ minLength: 1, maxLength: 253, description: 'RFC 1123 host name, e.g. vdc1 or vdc1.example.org' }),
@@ -30,6 +32,18 @@ export type ApplianceSettingsDto = Infer<typeof ApplianceSettingsDto>;
 
 export const PutApplianceSettingsDto = named('PutApplianceSettingsDto', obj(settingsProps));
 export type PutApplianceSettingsDto = Infer<typeof PutApplianceSettingsDto>;
+
+export const PowerHostDto = named(
+  'PowerHostDto',
+  obj({
+    action: oneOf(['reboot', 'shutdown'] as const),
+    confirm: str({ maxLength: 253, description: "the host's name, typed by the operator" }),
+    vmShutdownTimeoutSeconds: opt(
+      int({ min: 10, max: 3600, description: 'how long running VMs get to shut down before being forced off (120)' }),
+    ),
+  }),
+);
+export type PowerHostDto = Infer<typeof PowerHostDto>;
 
 export const applianceOperations = [
   {
@@ -62,5 +76,17 @@ export const applianceOperations = [
     status: 200,
     response: arr(str()),
     summary: 'The time zones the appliance knows (/usr/share/zoneinfo), sorted',
+  },
+  {
+    id: 'powerHost',
+    method: 'POST',
+    path: '/api/v1/hosts/:hostId/power',
+    tag: 'hosts',
+    role: 'admin',
+    body: PowerHostDto,
+    status: 202,
+    response: TaskDto,
+    summary:
+      'Reboot or shut down a host: its running VMs are shut down cleanly first (forced off after the timeout); autostart VMs come back after a reboot',
   },
 ] as const satisfies readonly Operation[];

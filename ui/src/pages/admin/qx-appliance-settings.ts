@@ -1,5 +1,6 @@
-// Appliance settings (admin): hostname, DNS and NTP servers, time zone; the HTTPS certificate
-// (current fingerprint, install a new one and see its fingerprint); the admin's own password.
+// Appliance settings (admin): hostname, DNS and NTP servers, time zone; reboot or shut down a
+// host (confirmed by typing its name); the HTTPS certificate (current fingerprint, install a new
+// one and see its fingerprint); the admin's own password.
 import { LitElement, css, html, nothing } from 'lit';
 import {
   changePassword,
@@ -7,6 +8,7 @@ import {
   fetchCertificate,
   fetchTimeZones,
   installCertificate,
+  powerHost,
   saveApplianceSettings,
   splitList,
   type ApplianceSettingsDto,
@@ -14,6 +16,8 @@ import {
 } from '../../api/appliance.js';
 import { ApiError, fieldError, formError } from '../../api/client.js';
 import { ResourceController } from '../../controllers/resource-controller.js';
+import { fetchHosts } from '../../api/hosts.js';
+import type { HostDto } from '@dto/hosts.js';
 import { formField } from '../../components/form-field.js';
 import { sharedStyles } from '../../components/shared-styles.js';
 
@@ -42,7 +46,15 @@ export class QxApplianceSettings extends LitElement {
     certMessage: { state: true },
     passwordError: { state: true },
     passwordMessage: { state: true },
+    power: { state: true },
+    powerError: { state: true },
+    powerMessage: { state: true },
   };
+  /** The power action being confirmed, if any. */
+  declare power: { host: HostDto; action: 'reboot' | 'shutdown' } | undefined;
+  declare powerError: unknown;
+  declare powerMessage: string;
+  private readonly hosts = new ResourceController<HostDto[]>(this, fetchHosts);
   declare draft: Draft | undefined;
   declare busy: boolean;
   declare settingsError: unknown;
@@ -87,7 +99,21 @@ export class QxApplianceSettings extends LitElement {
     this.draft = undefined;
     this.busy = false;
     this.settingsError = this.certError = this.passwordError = undefined;
-    this.settingsMessage = this.certMessage = this.passwordMessage = '';
+    this.settingsMessage = this.certMessage = this.passwordMessage = this.powerMessage = '';
+    this.power = this.powerError = undefined;
+  }
+
+  private confirmPower(): Promise<void> {
+    const { host, action } = this.power!;
+    this.powerError = undefined;
+    return this.run(
+      async () => {
+        const task = await powerHost(host.id, { action, confirm: this.value('power-confirm') });
+        this.power = undefined;
+        this.powerMessage = `${action === 'reboot' ? 'Reboot' : 'Shutdown'} of ${host.name} started (task ${task.id}): its VMs are being shut down.`;
+      },
+      (err) => (this.powerError = err),
+    );
   }
 
   private value(id: string): string {
@@ -169,7 +195,7 @@ export class QxApplianceSettings extends LitElement {
 
   override render() {
     return html`<h1>Appliance settings</h1>
-      ${this.renderSettings()} ${this.renderCertificate()} ${this.renderPassword()}`;
+      ${this.renderSettings()} ${this.renderPower()} ${this.renderCertificate()} ${this.renderPassword()}`;
   }
 
   private renderSettings() {
@@ -221,6 +247,75 @@ export class QxApplianceSettings extends LitElement {
                   Save system settings
                 </button>
               </div>`
+      }
+    </section>`;
+  }
+
+  private renderPower() {
+    const p = this.power;
+    const verb = p?.action === 'reboot' ? 'Reboot' : 'Shut down';
+    return html`<section aria-labelledby="power-h">
+      <h2 id="power-h">Reboot or shut down a host</h2>
+      ${this.hosts.errorNotice()}
+      ${this.powerMessage ? html`<div class="notice info" role="status">${this.powerMessage}</div>` : nothing}
+      <table>
+        <tbody>
+          ${(this.hosts.value ?? []).map(
+            (h) =>
+              html`<tr>
+                <th scope="row">${h.name}${h.local ? ' (this appliance)' : ''}</th>
+                <td>${h.status}, ${h.vmCount} VM${h.vmCount === 1 ? '' : 's'}</td>
+                <td>
+                  <button
+                    ?disabled=${h.status !== 'online'}
+                    @click=${() => ((this.power = { host: h, action: 'reboot' }), (this.powerError = undefined))}
+                  >
+                    Reboot ${h.name}
+                  </button>
+                  <button
+                    ?disabled=${h.status !== 'online'}
+                    @click=${() => ((this.power = { host: h, action: 'shutdown' }), (this.powerError = undefined))}
+                  >
+                    Shut down ${h.name}
+                  </button>
+                </td>
+              </tr>`,
+          )}
+        </tbody>
+      </table>
+      ${
+        p
+          ? html`<div class="notice warning" role="alertdialog" aria-labelledby="power-q" aria-describedby="power-what">
+              <p id="power-q"><strong>${verb} ${p.host.name}?</strong></p>
+              <p id="power-what">
+                Its running VMs are shut down cleanly first (a VM still running after 120 s is forced off), then the
+                host
+                ${
+                  p.action === 'reboot'
+                    ? 'restarts. VMs set to start automatically start again once it is back; the others stay off.'
+                    : 'powers off and stays off until someone switches it on.'
+                }
+                ${p.host.local ? 'This is the appliance itself: the web UI is unreachable until it is back.' : ''}
+              </p>
+              ${formField(
+                `Type ${p.host.name} to confirm`,
+                'power-confirm',
+                html`<input id="power-confirm" autocomplete="off" />`,
+                fieldError(this.powerError, 'confirm'),
+              )}
+              ${
+                formError(this.powerError, ['confirm'])
+                  ? html`<div class="error" role="alert">${formError(this.powerError, ['confirm'])}</div>`
+                  : nothing
+              }
+              <div class="toolbar">
+                <button class="danger" ?disabled=${this.busy} @click=${() => void this.confirmPower()}>
+                  ${verb} ${p.host.name}
+                </button>
+                <button @click=${() => (this.power = undefined)}>Cancel</button>
+              </div>
+            </div>`
+          : nothing
       }
     </section>`;
   }
