@@ -18,9 +18,11 @@ trap 'rm -rf "$work"' EXIT
 kpkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
 [[ -n "$kpkg" ]] || { echo "build-guest: cannot resolve the kernel package (run apt-get update)" >&2; exit 1; }
 (cd "$out/debs" && { ls "$kpkg"_*.deb >/dev/null 2>&1 || apt-get download "$kpkg"; } \
-  && { ls busybox-static_*.deb >/dev/null 2>&1 || apt-get download busybox-static; }) 2>&1 | grep -v '^W: Download is performed unsandboxed' || true
+  && { ls busybox-static_*.deb >/dev/null 2>&1 || apt-get download busybox-static; } \
+  && { ls qemu-guest-agent_*.deb >/dev/null 2>&1 || apt-get download qemu-guest-agent; }) 2>&1 | grep -v '^W: Download is performed unsandboxed' || true
 dpkg-deb -x "$(ls "$out"/debs/"$kpkg"_*.deb | head -1)" "$work/k"
 dpkg-deb -x "$(ls "$out"/debs/busybox-static_*.deb | head -1)" "$work/bb"
+dpkg-deb -x "$(ls "$out"/debs/qemu-guest-agent_*.deb | head -1)" "$work/qga"
 
 ir="$work/initramfs"
 mkdir -p "$ir"/{bin,sbin,etc/acpi/PWRF,proc,sys,dev,tmp,run,lib/modules,usr/share/udhcpc,var/run}
@@ -32,11 +34,25 @@ kver=$(ls "$work/k/lib/modules")
 for m in drivers/input/evdev.ko drivers/acpi/button.ko drivers/net/ethernet/intel/e1000/e1000.ko; do
   cp "$work/k/lib/modules/$kver/kernel/$m" "$ir/lib/modules/"
 done
+# virtio (disks hot-added on virtio, the guest agent's virtio-serial port) and SATA CD-ROMs, in load order.
+for m in virtio/virtio_ring virtio/virtio virtio/virtio_pci_legacy_dev virtio/virtio_pci_modern_dev virtio/virtio_pci \
+  block/virtio_blk char/virtio_console scsi/scsi_common scsi/scsi_mod cdrom/cdrom scsi/sr_mod ata/libata ata/libahci ata/ahci; do
+  cp "$work/k/lib/modules/$kver/kernel/drivers/$m.ko" "$ir/lib/modules/"
+done
+# qemu-ga (Debian's qemu-guest-agent) with the shared libraries it links, resolved on this host.
+mkdir -p "$ir/usr/sbin" "$ir/lib64" "$ir/lib/x86_64-linux-gnu"
+cp "$work/qga/usr/sbin/qemu-ga" "$ir/usr/sbin/qemu-ga"
+for lib in $(ldd "$work/qga/usr/sbin/qemu-ga" | awk '/=> \//{print $3} /^[ \t]*\/lib64\//{print $1}'); do
+  cp -L "$lib" "$ir$lib"
+done
 install -m 0755 "$here/init.sh" "$ir/init"
 install -m 0755 "$here/udhcpc.script" "$ir/usr/share/udhcpc/default.script"
 # busybox acpid runs /etc/acpi/<EVENT>/<CODE>: the power button powers the guest off.
 printf '#!/bin/sh\necho "qx-guest: ACPI power button, powering off"\npoweroff -f\n' > "$ir/etc/acpi/PWRF/00000080"
 chmod 0755 "$ir/etc/acpi/PWRF/00000080"
+# qemu-ga's guest-shutdown runs /sbin/shutdown, which busybox lacks: say so on the console, power off.
+printf '#!/bin/sh\necho "qx-guest: shutdown $*" >/dev/ttyS0\npoweroff -f\n' > "$ir/sbin/shutdown"
+chmod 0755 "$ir/sbin/shutdown"
 (cd "$ir" && find . | cpio -o -H newc --quiet | gzip -9) > "$work/initrd.img"
 
 iso="$work/iso"

@@ -5,7 +5,12 @@ export PATH=/bin:/sbin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
-for m in evdev button e1000; do insmod /lib/modules/$m.ko 2>/dev/null; done
+for m in evdev button e1000 virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk \
+  virtio_console scsi_common scsi_mod cdrom sr_mod libata libahci ahci; do insmod /lib/modules/$m.ko 2>/dev/null; done
+# qemu-ga on the guest agent's virtio-serial port, found by name (no udev makes /dev/virtio-ports/).
+for p in /sys/class/virtio-ports/*; do
+  [ "$(cat "$p/name" 2>/dev/null)" = org.qemu.guest_agent.0 ] && /usr/sbin/qemu-ga -d -m virtio-serial -p "/dev/${p##*/}" -t /run
+done
 # acpid only watches the event nodes present when it starts: wait for the power button's node.
 i=0
 while [ $i -lt 50 ]; do

@@ -3,7 +3,7 @@
 // VM without autostart stays off, and an agent restarted later in the same boot starts nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestAgent } from '../../agent/src/test-support/agent-harness.js';

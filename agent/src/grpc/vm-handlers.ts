@@ -8,6 +8,7 @@ import { createSnapshot, deleteSnapshot, listSnapshots, revertSnapshot } from '.
 import { VmStatsSampler } from '../vm/vm-stats.js';
 import { attachDisk, attachNic, changeCdromMedia, detachDisk, detachNic } from '../vm/vm-hotplug.js';
 import { SnapshotNotes } from '../vm/snapshot-notes.js';
+import { setAutostart } from '../vm/autostart.js';
 import { join } from 'node:path';
 import { unary } from './unary.js';
 
@@ -50,5 +51,8 @@ export function vmHandlers(ctx: AgentContext): VmServiceServer {
     detachDisk: unary(async (r) => detachDisk(v, vmId(r.vm?.id), r.target)),
     attachNic: unary(async (r) => attachNic(v, vmId(r.vm?.id), r.nic)),
     detachNic: unary(async (r) => detachNic(v, vmId(r.vm?.id), r.mac)),
+    setAutostart: unary(async (r) =>
+      setAutostart(v, vmId(r.vm?.id), { autostart: r.autostart, order: r.order, delaySeconds: r.delaySeconds }),
+    ),
   };
 }

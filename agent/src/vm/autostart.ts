@@ -8,9 +8,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { writeFileAtomic } from '@quantix/proto/fs/atomic-file.js';
 import { log } from '../log.js';
 import { DomainState, domainDumpXml, domainNames, domainStart, domainState } from '../libvirt/domain.js';
-import { readDomainXml } from '../libvirt/xml/domain-parse.js';
+import { parseDomainXml, readDomainXml } from '../libvirt/xml/domain-parse.js';
 import { Virsh } from '../libvirt/virsh.js';
-import { noteStateChange } from './vm-read.js';
+import type { Vm } from '@quantix/proto/v1/vm.js';
+import { noteStateChange, readVm } from './vm-read.js';
+import { setMetadata } from './vm-hotplug.js';
+import { vmTarget } from './vm-lifecycle.js';
+import { validateVmSpec } from './vm-spec-validate.js';
 
 /** A VM to start at boot, as its metadata says. */
 export interface AutostartEntry {
@@ -112,4 +116,24 @@ export async function runAutostart(opts: AutostartOptions): Promise<string[]> {
   }
   log.info('autostart: done', { started });
   return started;
+}
+
+/**
+ * Sets whether VM `id` starts at boot, its order and delay — in any state: only the metadata of
+ * its live and persistent definition changes.
+ */
+export async function setAutostart(
+  virsh: Virsh,
+  id: string,
+  a: { autostart: boolean; order: number; delaySeconds: number },
+): Promise<Vm> {
+  const t = await vmTarget(virsh, id);
+  const p = parseDomainXml(await domainDumpXml(virsh, t.uuid, true));
+  validateVmSpec({ ...p.spec, autostart: a.autostart, autostartOrder: a.order, autostartDelaySeconds: a.delaySeconds });
+  await setMetadata(virsh, t, (spec) => {
+    spec.autostart = a.autostart;
+    spec.autostartOrder = a.order;
+    spec.autostartDelaySeconds = a.delaySeconds;
+  });
+  return readVm(virsh, t.uuid);
 }

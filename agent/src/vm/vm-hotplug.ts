@@ -18,7 +18,7 @@ import { vmTarget } from './vm-lifecycle.js';
 import { noteStateChange, readVm } from './vm-read.js';
 import { validateVmSpec } from './vm-spec-validate.js';
 
-type Target = Awaited<ReturnType<typeof vmTarget>>;
+export type Target = Awaited<ReturnType<typeof vmTarget>>;
 
 const isLive = (s: DomainState) =>
   s === DomainState.Running || s === DomainState.Blocked || s === DomainState.Paused || s === DomainState.Shutdown;
@@ -43,7 +43,7 @@ function devsOf(p: ParsedDomain): string[] {
  * (the pool and volume of a device just changed, which libvirt's own XML cannot say). virsh wants
  * the element without its prefix; it puts it in QX_NS under the key "qx" (as the builder writes it).
  */
-async function setMetadata(virsh: Virsh, t: Target, patch: (spec: VmSpec) => void): Promise<void> {
+export async function setMetadata(virsh: Virsh, t: Target, patch: (spec: VmSpec) => void): Promise<void> {
   const p = await persistent(virsh, t.uuid);
   patch(p.spec);
   const node = Object.fromEntries(

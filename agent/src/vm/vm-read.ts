@@ -76,6 +76,7 @@ export async function readVm(virsh: Virsh, id: string): Promise<Vm> {
     stateChangedMs: stateChanged.get(parsed.uuid) ?? 0,
     snapshotCount: snapshots,
     guestAgentRunning,
+    diskTargets: parsed.files.filter((f) => f.device === 'disk').map((f) => f.dev),
   };
 }
 

@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { Channel, Metadata, type ChannelOptions, type Client, type ServiceError } from '@grpc/grpc-js';
 import type { KeyAndCert } from '@quantix/proto/tls/certificates.js';
 import { HostServiceClient, type PowerHostRequest } from '@quantix/proto/v1/host.js';
-import { VmServiceClient, type VmSpec } from '@quantix/proto/v1/vm.js';
+import { VmServiceClient, type DiskSpec, type NicSpec, type VmSpec } from '@quantix/proto/v1/vm.js';
 import { ImageServiceClient, StorageServiceClient } from '@quantix/proto/bulk/bulk-services.js';
 import { ConsoleServiceClient } from '@quantix/proto/v1/console.js';
 import { NetworkServiceClient, type NetworkSpec } from '@quantix/proto/v1/network.js';
@@ -173,6 +173,17 @@ export class AgentClient {
     this.call(this.vmSvc, this.vmSvc.revertSnapshot, { vm: { id }, name }, COPY_MS);
   deleteSnapshot = (id: string, name: string) =>
     this.call(this.vmSvc, this.vmSvc.deleteSnapshot, { vm: { id }, name }, COPY_MS);
+  setAutostart = (id: string, a: { autostart: boolean; order: number; delaySeconds: number }) =>
+    this.call(this.vmSvc, this.vmSvc.setAutostart, { vm: { id }, ...a }, LONG_MS);
+  // Hotplug: live on a running VM (a detach waits for the guest to let the device go).
+  changeCdromMedia = (id: string, index: number, pool: string, volume: string) =>
+    this.call(this.vmSvc, this.vmSvc.changeCdromMedia, { vm: { id }, index, pool, volume }, LONG_MS);
+  attachDisk = (id: string, disk: DiskSpec) =>
+    this.call(this.vmSvc, this.vmSvc.attachDisk, { vm: { id }, disk }, LONG_MS);
+  detachDisk = (id: string, target: string) =>
+    this.call(this.vmSvc, this.vmSvc.detachDisk, { vm: { id }, target }, LONG_MS);
+  attachNic = (id: string, nic: NicSpec) => this.call(this.vmSvc, this.vmSvc.attachNic, { vm: { id }, nic }, LONG_MS);
+  detachNic = (id: string, mac: string) => this.call(this.vmSvc, this.vmSvc.detachNic, { vm: { id }, mac }, LONG_MS);
 
   // Pools and volumes
   listPools = (ms = DEFAULT_DEADLINE_MS) => this.call(this.storageSvc, this.storageSvc.listPools, {}, ms);

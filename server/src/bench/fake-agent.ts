@@ -192,5 +192,7 @@ function fakeVm(host: number, i: number): Vm {
     macs: [],
     stateChangedMs: Date.now(),
     snapshotCount: 0,
+    guestAgentRunning: false,
+    diskTargets: [],
   };
 }

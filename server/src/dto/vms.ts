@@ -74,6 +74,11 @@ export const VmDto = named(
     cpuModel: str({ description: 'for cpuMode named' }),
     secureBoot: bool(),
     tpm: bool(),
+    autostart: bool({ description: 'started by the agent when its host boots' }),
+    autostartOrder: int({ description: 'lower starts first' }),
+    autostartDelaySeconds: int({ description: 'wait after starting this VM before the next' }),
+    guestAgentRunning: bool({ description: 'the QEMU guest agent answers (running VMs)' }),
+    diskTargets: arr(str(), { description: 'target device of each disk (vda, sdb, …), for detachVmDisk' }),
     domainType: str(),
     ipAddresses: arr(str()),
     macs: arr(str()),
@@ -86,6 +91,9 @@ export const VmDto = named(
 export type VmDto = Infer<typeof VmDto>;
 
 const memoryMib = () => int({ min: 16, max: 4_194_304 });
+/** Autostart bounds (the agent checks the same: vm-spec-validate.ts). */
+const autostartOrder = () => int({ min: 0, max: 9999, description: 'lower starts first; equal orders by name' });
+const autostartDelay = () => int({ min: 0, max: 3600, description: 'seconds before the next VM starts' });
 /** The guest hardware fields of a create or update (the agent checks the host can run them). */
 const guestHardware = {
   cpuMode: opt(oneOf(CPU_MODES)),
@@ -150,6 +158,9 @@ export const CreateVmDto = named(
     tags: opt(arr(str({ maxLength: 64 }), { maxItems: 32 })),
     osType: opt(str({ maxLength: 32 })),
     ...guestHardware,
+    autostart: opt(bool({ description: 'start when the host boots' })),
+    autostartOrder: opt(autostartOrder()),
+    autostartDelaySeconds: opt(autostartDelay()),
     start: opt(bool({ description: 'start after defining' })),
   }),
 );
@@ -178,6 +189,29 @@ export const UpdateVmDto = named(
   }),
 );
 export type UpdateVmDto = Infer<typeof UpdateVmDto>;
+
+/** Autostart on host boot, settable in any VM state. */
+export const VmAutostartDto = named(
+  'VmAutostartDto',
+  obj({ enabled: bool(), order: autostartOrder(), delaySeconds: autostartDelay() }),
+);
+export type VmAutostartDto = Infer<typeof VmAutostartDto>;
+/** A volume for a CD-ROM drive; both omitted = eject. */
+export const CdromMediaDto = named(
+  'CdromMediaDto',
+  obj({ pool: opt(objectName()), volume: opt(objectName('a volume of pool (an ISO image)')) }),
+);
+export type CdromMediaDto = Infer<typeof CdromMediaDto>;
+export const AttachDiskDto = named(
+  'AttachDiskDto',
+  obj({
+    pool: objectName(),
+    volume: objectName('an existing volume of pool'),
+    bus: opt(oneOf(DISK_BUSES, { description: 'default virtio; a running VM takes only virtio or scsi' })),
+    readonly: opt(bool()),
+  }),
+);
+export type AttachDiskDto = Infer<typeof AttachDiskDto>;
 
 export const ShutdownVmDto = named('ShutdownVmDto', obj({ timeoutSeconds: opt(int({ min: 1, max: 3600 })) }));
 export const DeleteVmQuery = obj({ deleteDisks: opt(oneOf(['true', 'false'] as const)) });
@@ -210,6 +244,7 @@ export const SnapshotDto = named(
     state: oneOf(VM_STATES),
     current: bool(),
     parent: str(),
+    quiesced: bool({ description: 'the guest agent froze the filesystems while it was taken' }),
   }),
 );
 export type SnapshotDto = Infer<typeof SnapshotDto>;
@@ -355,5 +390,59 @@ export const vmOperations = [
       'One-time ticket (30 s, bound to you and this VM) for the graphical console websocket (409 when the VM is not running with graphics)',
     status: 201,
     response: ConsoleTicketDto,
+  }),
+  // Changes a running VM takes at once (live and in its definition); a shut-off VM changes its
+  // definition. Quick: they reply with the VM, not a task.
+  vm({
+    id: 'setVmAutostart',
+    method: 'PUT',
+    path: `${base}/:id/autostart`,
+    summary: 'Start the VM when its host boots, in order (lower first) with a delay before the next; any state',
+    body: VmAutostartDto,
+    status: 200,
+    response: VmDto,
+  }),
+  vm({
+    id: 'changeVmCdromMedia',
+    method: 'POST',
+    path: `${base}/:id/cdroms/:index/media`,
+    summary: 'Insert a volume into CD-ROM drive :index (0-based), or eject it (no pool/volume); running or not',
+    body: CdromMediaDto,
+    status: 200,
+    response: VmDto,
+  }),
+  vm({
+    id: 'attachVmDisk',
+    method: 'POST',
+    path: `${base}/:id/disks`,
+    summary: 'Attach an existing volume as a disk (hotplug on a running VM: virtio or scsi only)',
+    body: AttachDiskDto,
+    status: 200,
+    response: VmDto,
+  }),
+  vm({
+    id: 'detachVmDisk',
+    method: 'DELETE',
+    path: `${base}/:id/disks/:target`,
+    summary: 'Detach disk :target (vdb, sdc, …); the volume stays in its pool',
+    status: 200,
+    response: VmDto,
+  }),
+  vm({
+    id: 'attachVmNic',
+    method: 'POST',
+    path: `${base}/:id/nics`,
+    summary: 'Add a network interface (hotplug on a running VM); without mac one is generated',
+    body: NewNicDto,
+    status: 200,
+    response: VmDto,
+  }),
+  vm({
+    id: 'detachVmNic',
+    method: 'DELETE',
+    path: `${base}/:id/nics/:mac`,
+    summary: 'Remove the network interface with MAC :mac (hot-unplug on a running VM)',
+    status: 200,
+    response: VmDto,
   }),
 ] as const satisfies readonly Operation[];

@@ -32,6 +32,12 @@ export function vmHandlers(s: Services): HandlersOf<typeof vmOperations> {
     deleteVm: ({ params, query, principal }) => s.vms.delete(params.id, query.deleteDisks === 'true', principal.label),
     cloneVm: ({ params, body, principal }) => s.vms.clone(params.id, body, principal.label),
     getVmStats: ({ params }) => s.vms.stats(params.id),
+    setVmAutostart: ({ params, body }) => s.vms.setAutostart(params.id, body),
+    changeVmCdromMedia: ({ params, body }) => s.vms.changeCdromMedia(params.id, params.index, body),
+    attachVmDisk: ({ params, body }) => s.vms.attachDisk(params.id, body),
+    detachVmDisk: ({ params }) => s.vms.detachDisk(params.id, params.target),
+    attachVmNic: ({ params, body }) => s.vms.attachNic(params.id, body),
+    detachVmNic: ({ params }) => s.vms.detachNic(params.id, params.mac),
     listSnapshots: ({ params }) => s.vms.snapshots(params.id),
     createSnapshot: ({ params, body, principal }) => {
       return s.vms.createSnapshot(params.id, body.name, body.description ?? '', principal.label);

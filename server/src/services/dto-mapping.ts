@@ -79,6 +79,11 @@ export function toVmDto(
     cpuModel: s.cpuModel,
     secureBoot: s.secureBoot,
     tpm: s.tpm,
+    autostart: s.autostart,
+    autostartOrder: s.autostartOrder,
+    autostartDelaySeconds: s.autostartDelaySeconds,
+    guestAgentRunning: vm.guestAgentRunning,
+    diskTargets: vm.diskTargets,
     domainType: vm.domainType,
     ipAddresses: vm.ipAddresses,
     macs: vm.macs,
@@ -97,6 +102,7 @@ export function toSnapshotDto(s: Snapshot): SnapshotDto {
     state: vmState.str(s.state),
     current: s.current,
     parent: s.parent,
+    quiesced: s.quiesced,
   };
 }
 

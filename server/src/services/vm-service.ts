@@ -11,6 +11,10 @@ import type {
   SnapshotDto,
   UpdateVmDto,
   VmDto,
+  VmAutostartDto,
+  CdromMediaDto,
+  AttachDiskDto,
+  NewNicDto,
   VmStatsDto,
 } from '../dto/vms.js';
 import type { TaskDto } from '../dto/tasks.js';
@@ -22,7 +26,7 @@ import { guestHardwareIncompatibility } from './cpu-compat.js';
 import type { InventoryService } from './inventory-service.js';
 import type { TaskService } from './task-service.js';
 import { toSnapshotDto, toVmStatsDto } from './dto-mapping.js';
-import { volumeFormat } from './proto-enums.js';
+import { diskBus, nicKind, nicModel, volumeFormat } from './proto-enums.js';
 import { NEW_VM, buildVmSpec } from './vm-spec.js';
 import type { AgentClient, VmAction } from '../agents/agent-client.js';
 
@@ -149,6 +153,52 @@ export class VmService {
     const macs = req.nics ? nicMacsForUpdate(req.nics, current.nics) : [];
     const spec = buildVmSpec(current, { ...req, nics: req.nics?.map((n, i) => ({ ...n, mac: macs[i] })) });
     const vm = await agent.updateVm(id, spec);
+    c.vms.set(vm.spec!.uuid, vm);
+    this.inventory.vmChanged(c, vm.spec!.uuid, vm);
+    return this.inventory.vmDto(c, vm);
+  }
+
+  /** Autostart on host boot (any state). */
+  setAutostart(id: string, a: VmAutostartDto): Promise<VmDto> {
+    return this.change(id, (agent) =>
+      agent.setAutostart(id, { autostart: a.enabled, order: a.order, delaySeconds: a.delaySeconds }),
+    );
+  }
+
+  /** Inserts pool/volume into CD-ROM drive `index`, or ejects it when both are absent. */
+  changeCdromMedia(id: string, index: string, m: CdromMediaDto): Promise<VmDto> {
+    if (!/^\d{1,2}$/.test(index)) throw badRequest(`index: "${index}" is not a drive number (0, 1, …)`, 'index');
+    if (!m.pool !== !m.volume) throw badRequest('volume: give pool and volume to insert, neither to eject', 'volume');
+    return this.change(id, (agent) => agent.changeCdromMedia(id, Number(index), m.pool ?? '', m.volume ?? ''));
+  }
+
+  attachDisk(id: string, d: AttachDiskDto): Promise<VmDto> {
+    const disk = { pool: d.pool, volume: d.volume, bus: diskBus.num(d.bus ?? 'virtio'), readonly: d.readonly ?? false };
+    return this.change(id, (agent) => agent.attachDisk(id, disk));
+  }
+
+  detachDisk(id: string, target: string): Promise<VmDto> {
+    return this.change(id, (agent) => agent.detachDisk(id, target));
+  }
+
+  attachNic(id: string, n: NewNicDto): Promise<VmDto> {
+    const nic = {
+      kind: nicKind.num(n.kind),
+      source: n.source ?? '',
+      model: nicModel.num(n.model ?? 'virtio'),
+      mac: n.mac ?? '',
+    };
+    return this.change(id, (agent) => agent.attachNic(id, nic));
+  }
+
+  detachNic(id: string, mac: string): Promise<VmDto> {
+    return this.change(id, (agent) => agent.detachNic(id, mac));
+  }
+
+  /** A quick change through the agent that answers the VM: the inventory takes it at once. */
+  private async change(id: string, work: (agent: AgentClient) => Promise<Vm>): Promise<VmDto> {
+    const { c, agent } = this.online(id);
+    const vm = await work(agent);
     c.vms.set(vm.spec!.uuid, vm);
     this.inventory.vmChanged(c, vm.spec!.uuid, vm);
     return this.inventory.vmDto(c, vm);

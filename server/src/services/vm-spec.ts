@@ -28,6 +28,9 @@ export interface VmSpecFields {
   cpuModel?: string;
   secureBoot?: boolean;
   tpm?: boolean;
+  autostart?: boolean;
+  autostartOrder?: number;
+  autostartDelaySeconds?: number;
 }
 
 /** The CPU model of new VMs: movable between hosts and enough for x86-64-v2 guests (RHEL 9). */
@@ -78,6 +81,9 @@ export function buildVmSpec(base: VmSpec, f: VmSpecFields): VmSpec {
     description: f.description ?? base.description,
     tags: f.tags ? [...f.tags] : base.tags,
     osType: f.osType ?? base.osType,
+    autostart: f.autostart ?? base.autostart,
+    autostartOrder: f.autostartOrder ?? base.autostartOrder,
+    autostartDelaySeconds: f.autostartDelaySeconds ?? base.autostartDelaySeconds,
     ...guestHardware(base, f),
   });
 }

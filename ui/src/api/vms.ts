@@ -3,17 +3,21 @@
 import type { TaskDto } from '@dto/tasks.js';
 import type { VmState } from '@dto/enums.js';
 import type {
+  AttachDiskDto,
+  CdromMediaDto,
   CloneVmDto,
   ConsoleTicketDto,
   CreateSnapshotDto,
   CreateVmDto,
   DeleteVmResultDto,
   SnapshotDto,
+  NewNicDto,
   UpdateVmDto,
+  VmAutostartDto,
   VmDto,
   VmStatsDto,
 } from '@dto/vms.js';
-import { apiGet, apiPost, apiPatch, apiDelete, apiUrl } from './client.js';
+import { apiGet, apiPost, apiPatch, apiDelete, apiRequest, apiUrl } from './client.js';
 
 export type VmAction = 'start' | 'shutdown' | 'force-off' | 'reboot' | 'reset' | 'pause' | 'resume';
 
@@ -88,3 +92,18 @@ export function vmIsOn(state: VmState): boolean {
 }
 
 export const vmCpuCount = (vm: Pick<VmDto, 'sockets' | 'cores'>) => (vm.sockets || 1) * (vm.cores || 1);
+
+// Changes a VM takes at once — live while it runs (hotplug), in its definition either way; each
+// answers the VM as it is afterwards.
+/** Autostart on host boot with its order and delay (any state). */
+export const setVmAutostart = (id: string, a: VmAutostartDto) => apiRequest<VmDto>('PUT', `${vmPath(id)}/autostart`, a);
+/** Inserts a pool volume into CD-ROM drive `index`, or ejects it (`{}`). */
+export const changeVmCdromMedia = (id: string, index: number, media: CdromMediaDto) =>
+  apiPost<VmDto>(`${vmPath(id)}/cdroms/${index}/media`, media);
+export const attachVmDisk = (id: string, disk: AttachDiskDto) => apiPost<VmDto>(`${vmPath(id)}/disks`, disk);
+/** Detaches disk `target` (vdb, sdc, …); its volume stays in the pool. */
+export const detachVmDisk = (id: string, target: string) =>
+  apiDelete<VmDto>(`${vmPath(id)}/disks/${encodeURIComponent(target)}`);
+export const attachVmNic = (id: string, nic: NewNicDto) => apiPost<VmDto>(`${vmPath(id)}/nics`, nic);
+export const detachVmNic = (id: string, mac: string) =>
+  apiDelete<VmDto>(`${vmPath(id)}/nics/${encodeURIComponent(mac)}`);

@@ -21,6 +21,7 @@ import '../../components/qx-metrics-history.js';
 import './qx-vm-snapshots.js';
 import './qx-vm-settings.js';
 import './qx-vm-more-actions.js';
+import { autostartLabel } from './vm-devices.js';
 
 const TABS = ['summary', 'console', 'snapshots', 'disks', 'nics', 'settings', 'tasks'] as const;
 type Tab = (typeof TABS)[number];
@@ -208,6 +209,10 @@ export class QxVmDetail extends LitElement {
               <dd>${vm.firmware.toUpperCase()}</dd>
               <dt>IP addresses</dt>
               <dd class="mono" data-testid="vm-ips">${vm.ipAddresses.join(', ') || '—'}</dd>
+              <dt>Guest agent</dt>
+              <dd data-testid="vm-guest-agent">${vm.guestAgentRunning ? 'running' : 'not running'}</dd>
+              <dt>Autostart</dt>
+              <dd data-testid="vm-autostart">${autostartLabel(vm)}</dd>
               <dt>Disks</dt>
               <dd>${vm.disks.length} disk(s), ${vm.cdroms.length} CD-ROM(s)</dd>
               <dt>Boot order</dt>

@@ -4,6 +4,7 @@ import type { UserDto } from '@dto/auth.js';
 import type { VmDto } from '@dto/vms.js';
 import { fetchVms, forceOffVm, shutdownVm, startVm, vmCpuCount, vmIsOn } from '../../api/vms.js';
 import { selectVms, type SortKey } from './vm-select.js';
+import { autostartLabel } from './vm-devices.js';
 import { canMutate } from '../../api/session.js';
 import { ResourceController } from '../../controllers/resource-controller.js';
 import { EventsController } from '../../controllers/events-controller.js';
@@ -142,6 +143,7 @@ export class QxVmList extends LitElement {
         }
       </div>
       ${this.action.errorNotice()} ${this.vms.errorNotice()}
+      ${this.vms.value ? html`<p class="muted" data-testid="vm-count">${list.length} of ${all.length} VMs</p>` : nothing}
       <table>
         <thead>
           <tr>
@@ -160,6 +162,7 @@ export class QxVmList extends LitElement {
             ${this.th('Name', 'name')}${this.th('State', 'state')}${this.th('Host', 'hostName')}
             ${this.th('vCPUs', 'cpus', 'num')}${this.th('Memory', 'memoryMib', 'num')}
             <th>IP addresses</th>
+            <th>Autostart</th>
             ${mutate ? html`<th><span class="sr-only">Console</span></th>` : nothing}
           </tr>
         </thead>
@@ -190,6 +193,7 @@ export class QxVmList extends LitElement {
                 <td class="num">${vmCpuCount(v)}</td>
                 <td class="num">${v.memoryMib} MiB</td>
                 <td class="mono">${v.ipAddresses.join(', ') || html`<span class="muted">—</span>`}</td>
+                <td data-testid="vm-autostart">${autostartLabel(v)}</td>
                 ${mutate ? html`<td>${this.consoleLink(v)}</td>` : nothing}
               </tr>`,
           )}

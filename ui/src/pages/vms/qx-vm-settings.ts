@@ -1,6 +1,6 @@
 // The settings tab of a VM: CPU, memory, firmware and its NICs — re-pointed, added or removed
-// (the server takes changes only while the VM is shut off; they apply at its next boot). The
-// network choices are the networks of the VM's host.
+// (the server takes these only while the VM is shut off; they apply at its next boot) — then the
+// devices that change at once, running or not (qx-vm-devices), and autostart (qx-vm-autostart).
 import { LitElement, html, nothing, type PropertyValues } from 'lit';
 import type { NetworkDto } from '@dto/networks.js';
 import type { VmDto } from '@dto/vms.js';
@@ -11,6 +11,8 @@ import { ResourceController } from '../../controllers/resource-controller.js';
 import { ActionController } from '../../controllers/action-controller.js';
 import { formField } from '../../components/form-field.js';
 import { sharedStyles } from '../../components/shared-styles.js';
+import './qx-vm-devices.js';
+import './qx-vm-autostart.js';
 import {
   MAX_NICS,
   addNicRow,
@@ -75,41 +77,47 @@ export class QxVmSettings extends LitElement {
     const off = vm.state === 'shutoff';
     const fields = [...FIELDS, ...this.nics.map((_, i) => `nics[${i}].source`)];
     return html`<form class="card" @submit=${this.onSubmit} style="max-width:640px" aria-label="VM settings">
-      <p class="muted" style="margin-top:0">
-        ${off ? `Changes take effect at the next boot of ${vm.name}.` : `Shut ${vm.name} down to change its settings.`}
-      </p>
-      ${this.action.errorNotice(fields)}
-      ${this.saved ? html`<div class="notice ok" role="status">Saved.</div>` : nothing}
-      <fieldset ?disabled=${this.action.busy} style="border:0;padding:0;margin:0">
-        <div class="row">
-          ${formField('Sockets', 'sockets', html`<input id="sockets" name="sockets" type="number" min="1" max="256" .value=${String(vm.sockets)} aria-invalid=${!!err('sockets')} />`, err('sockets'))}
-          ${formField('Cores per socket', 'cores', html`<input id="cores" name="cores" type="number" min="1" max="256" .value=${String(vm.cores)} aria-invalid=${!!err('cores')} />`, err('cores'))}
-          ${formField('Memory (MiB)', 'memoryMib', html`<input id="memoryMib" name="memoryMib" type="number" min="16" .value=${String(vm.memoryMib)} aria-invalid=${!!err('memoryMib')} />`, err('memoryMib'))}
-          ${formField(
-            'Firmware',
-            'firmware',
-            html`<select id="firmware" name="firmware">
-              ${FIRMWARES.map((f) => html`<option value=${f} ?selected=${vm.firmware === f}>${f.toUpperCase()}</option>`)}
-            </select>`,
-            err('firmware'),
-          )}
-        </div>
-        ${this.nics.map((n, i) => this.renderNic(n, i, nets, off))}
-        ${this.nics.length ? nothing : html`<p class="muted" data-testid="no-nics">No network interfaces.${err('nics') ? html` <span class="field-error" role="alert">${err('nics')}</span>` : nothing}</p>`}
-        <p>
-          <button
-            type="button"
-            data-action="add-nic"
-            ?disabled=${!off || !nets.length || this.nics.length >= MAX_NICS}
-            @click=${() => (this.nics = addNicRow(this.nics, nets[0]!.name))}
-          >
-            Add network interface
-          </button>
-          ${off ? (nets.length ? nothing : html`<span class="muted">The host of ${vm.name} has no networks.</span>`) : html`<span class="muted">Shut the VM down to add or remove network interfaces.</span>`}
+        <p class="muted" style="margin-top:0">
+          ${
+            off
+              ? `Changes take effect at the next boot of ${vm.name}.`
+              : `CPU, memory, firmware and the networks of existing NICs need a restart: shut ${vm.name} down to change them. CD-ROMs, disks, added or removed NICs and autostart change at once, below.`
+          }
         </p>
-        <button class="primary" type="submit">Save</button>
-      </fieldset>
-    </form>`;
+        ${this.action.errorNotice(fields)}
+        ${this.saved ? html`<div class="notice ok" role="status">Saved.</div>` : nothing}
+        <fieldset ?disabled=${this.action.busy} style="border:0;padding:0;margin:0">
+          <div class="row">
+            ${formField('Sockets', 'sockets', html`<input id="sockets" name="sockets" type="number" min="1" max="256" .value=${String(vm.sockets)} aria-invalid=${!!err('sockets')} />`, err('sockets'))}
+            ${formField('Cores per socket', 'cores', html`<input id="cores" name="cores" type="number" min="1" max="256" .value=${String(vm.cores)} aria-invalid=${!!err('cores')} />`, err('cores'))}
+            ${formField('Memory (MiB)', 'memoryMib', html`<input id="memoryMib" name="memoryMib" type="number" min="16" .value=${String(vm.memoryMib)} aria-invalid=${!!err('memoryMib')} />`, err('memoryMib'))}
+            ${formField(
+              'Firmware',
+              'firmware',
+              html`<select id="firmware" name="firmware">
+                ${FIRMWARES.map((f) => html`<option value=${f} ?selected=${vm.firmware === f}>${f.toUpperCase()}</option>`)}
+              </select>`,
+              err('firmware'),
+            )}
+          </div>
+          ${this.nics.map((n, i) => this.renderNic(n, i, nets, off))}
+          ${this.nics.length ? nothing : html`<p class="muted" data-testid="no-nics">No network interfaces.${err('nics') ? html` <span class="field-error" role="alert">${err('nics')}</span>` : nothing}</p>`}
+          <p>
+            <button
+              type="button"
+              data-action="add-nic"
+              ?disabled=${!off || !nets.length || this.nics.length >= MAX_NICS}
+              @click=${() => (this.nics = addNicRow(this.nics, nets[0]!.name))}
+            >
+              Add network interface
+            </button>
+            ${off ? (nets.length ? nothing : html`<span class="muted">The host of ${vm.name} has no networks.</span>`) : html`<span class="muted">While ${vm.name} runs, add or remove network interfaces under Devices.</span>`}
+          </p>
+          <button class="primary" type="submit">Save</button>
+        </fieldset>
+      </form>
+      <qx-vm-devices .vm=${vm}></qx-vm-devices>
+      <qx-vm-autostart .vm=${vm}></qx-vm-autostart>`;
   }
 
   private renderNic(n: NicRow, i: number, nets: NetworkDto[], off: boolean) {
