@@ -92,7 +92,10 @@ export class TaskService {
       },
       signal: abort.signal,
     };
-    if (cancellable) this.cancels.set(rec.id, abort);
+    if (cancellable) {
+      rec.cancellable = true;
+      this.cancels.set(rec.id, abort);
+    }
     const done = this.run(rec, ctx, work).finally(() => this.cancels.delete(rec.id));
     return { dto: { ...rec }, done };
   }
@@ -119,7 +122,7 @@ export class TaskService {
   get(id: string): TaskDto {
     const t = this.repo.byId(id);
     if (!t) throw notFound(`task ${id}`);
-    return { ...t, cancellable: this.cancels.has(t.id) };
+    return t;
   }
 
   /** Asks a running cancellable task to stop: 409 when it is done or cannot be cancelled. */
@@ -135,7 +138,7 @@ export class TaskService {
       abort.abort();
       this.events.publish('task', t);
     }
-    return { ...t, cancellable: true };
+    return t;
   }
 
   private async run(
@@ -154,6 +157,7 @@ export class TaskService {
       Object.defineProperty(rec, 'cause', { value: err, enumerable: false });
     }
     rec.finishedAt = new Date().toISOString();
+    delete rec.cancellable;
     const d = this.durations.get(rec.kind) ?? { count: 0, sum: 0 };
     d.count++;
     d.sum += (Date.now() - started) / 1000;

@@ -74,6 +74,8 @@ export interface TaskRecord {
   phase: string;
   /** Kind-specific live figures (a migration's disk/memory percent, expected downtime). */
   detail?: Record<string, number | string>;
+  /** While running: POST /api/v1/tasks/:id/cancel may stop it. */
+  cancellable?: boolean;
   log: { at: string; message: string }[];
   error: string | null;
   result: unknown;
@@ -141,7 +143,23 @@ export interface DbData {
   clusters: ClusterRecord[];
   clusterNetworks: ClusterNetworkRecord[];
   templates: TemplateRecord[];
-  notifications: { webhooks: WebhookRecord[] };
+  /** `email` is absent until an admin saves e-mail settings. */
+  notifications: { webhooks: WebhookRecord[]; email?: EmailRecord };
+}
+
+/** E-mail notification settings (dto/events.ts); the password never leaves the server. */
+export interface EmailRecord {
+  enabled: boolean;
+  host: string;
+  port: number;
+  security: 'starttls' | 'tls' | 'none';
+  username: string;
+  password: string;
+  from: string;
+  to: string[];
+  kinds: EventKind[];
+  minSeverity: EventSeverity;
+  caCertificatePem: string;
 }
 
 /** A webhook notified of events (dto/events.ts); the secret never leaves the server. */

@@ -1,11 +1,14 @@
 // Tasks: long operations the UI follows (202 + task, then SSE "task" updates). Shapes are the
 // server's (server/src/dto/tasks.ts). No Lit imports.
 import type { TaskDto } from '@dto/tasks.js';
-import { apiGet } from './client.js';
+import { apiGet, apiPost } from './client.js';
 
 export const fetchTasks = (signal?: AbortSignal) => apiGet<TaskDto[]>('/tasks?limit=100', { signal });
 export const fetchTask = (id: string, signal?: AbortSignal) =>
   apiGet<TaskDto>(`/tasks/${encodeURIComponent(id)}`, { signal });
+
+/** Asks a running cancellable task (a migration) to stop; the answer is the task, now 'cancelling'. */
+export const cancelTask = (id: string) => apiPost<TaskDto>(`/tasks/${encodeURIComponent(id)}/cancel`);
 
 export function taskDone(t: TaskDto): boolean {
   return t.status !== 'running';

@@ -1,7 +1,9 @@
 // All recent tasks with live progress, log lines and failure messages.
 import { LitElement, html, nothing } from 'lit';
 import type { TaskDto } from '@dto/tasks.js';
-import { taskTargetLabel } from '../../api/tasks.js';
+import type { UserDto } from '@dto/auth.js';
+import { cancelTask, taskTargetLabel } from '../../api/tasks.js';
+import { canMutate } from '../../api/session.js';
 import { RecentTasksController } from '../../controllers/recent-tasks-controller.js';
 import { formatTime } from '../../app/format.js';
 import { sharedStyles } from '../../components/shared-styles.js';
@@ -10,8 +12,11 @@ import '../../components/qx-state-badge.js';
 import '../../components/qx-progress-bar.js';
 
 export class QxTaskList extends LitElement {
-  static override properties = { open: { state: true } };
+  static override properties = { open: { state: true }, error: { state: true }, user: { attribute: false } };
   declare open: string;
+  declare user: UserDto | undefined;
+  /** The last refused cancel (e.g. 409: the task ended meanwhile). */
+  declare error: string;
   private recent = new RecentTasksController(this);
 
   static override styles = sharedStyles;
@@ -19,6 +24,7 @@ export class QxTaskList extends LitElement {
   constructor() {
     super();
     this.open = '';
+    this.error = '';
   }
 
   override render() {
@@ -55,6 +61,18 @@ export class QxTaskList extends LitElement {
         <td><qx-state-badge .state=${t.status}></qx-state-badge></td>
         <td>
           ${t.status === 'running' ? html`<qx-progress-bar .value=${t.progress ?? 0} .label=${t.phase || 'Progress'}></qx-progress-bar>` : t.status === 'failed' ? html`<span class="error">${t.error}</span>` : 'done'}
+          ${
+            t.status === 'running' && t.cancellable && canMutate(this.user)
+              ? html`<button
+                  ?disabled=${t.phase === 'cancelling'}
+                  aria-label="Cancel ${t.kind} of ${taskTargetLabel(t)}"
+                  @click=${() => void cancelTask(t.id).catch((e: Error) => (this.error = e.message))}
+                >
+                  Cancel
+                </button>`
+              : nothing
+          }
+          ${this.error && t.status === 'running' ? html`<span class="error" role="alert">${this.error}</span>` : nothing}
         </td>
         <td>${t.user}</td>
         <td>${formatTime(t.createdAt)}</td>
