@@ -1,0 +1,187 @@
+// Graphical console benchmark (#21): keystroke-to-changed-frame latency and frames per second
+// during a full-screen redraw, in Chromium through the vDC (noVNC → server websocket → agent gRPC
+// → QEMU's VNC socket) vs a direct RFB client on the same VM's socket (rfb-client.ts), same VM,
+// same run, alternating rounds. The browser's frame time is when noVNC draws a changed frame
+// (its Display.flip with damage); the direct client's is when it has read the whole update.
+// Targets: latency ≤ 1.3× direct, frames per second ≥ 0.8× direct.
+import type { TestContext } from 'node:test';
+import type { Locator } from 'playwright-core';
+import { startInProcessUiStack } from '../e2e/ui-stack.js';
+import { gotoPage, launchChromium } from '../e2e/ui-browser.js';
+import { ADMIN_PASSWORD } from '../../server/src/test-support/test-server.js';
+import { ConsoleSocket } from '../../server/src/test-support/console-socket.js';
+import { createGuestPool, eventually, removeDomain, srvName, virsh } from '../../server/src/test-support/guest-pool.js';
+import type { TaskDto } from '../../server/src/dto/tasks.js';
+import type { ConsoleTicketDto } from '../../server/src/dto/vms.js';
+import { RfbClient } from './rfb-client.js';
+
+const KEYS_PER_ROUND = 20;
+const ROUNDS = 3;
+const REDRAW_MS = 5_000;
+/** Alternating keys keep the guest's input line short: a, then Backspace. */
+const KEYS = [
+  { keysym: 0x61, code: 'KeyA' },
+  { keysym: 0xff08, code: 'Backspace' },
+] as const;
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const progress = (m: string) => process.stderr.write(`graphics bench: ${m}\n`);
+
+const cleanups: (() => unknown)[] = [];
+const cleanup = async () => {
+  for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
+};
+const t = { after: (fn: () => unknown) => cleanups.push(fn) } as unknown as TestContext;
+
+/** In the page: hooks noVNC's Display.flip so each drawn changed frame is timed and counted. */
+function hookFrames(vnc: Locator): Promise<void> {
+  return vnc.evaluate((el) => {
+    type Display = {
+      flip(fromQueue?: boolean): void;
+      _renderQ: unknown[];
+      _damageBounds: { left: number; right: number; top: number; bottom: number };
+    };
+    const w = window as unknown as { qxFrames: number[]; qxWaiters: (() => void)[] };
+    const d = (el as unknown as { rfb: { _display: Display } }).rfb._display;
+    const flip = d.flip.bind(d);
+    w.qxFrames = [];
+    w.qxWaiters = [];
+    d.flip = (fromQueue?: boolean) => {
+      const b = d._damageBounds;
+      const changed = b.right > b.left && b.bottom > b.top;
+      const drawn = fromQueue || d._renderQ.length === 0;
+      flip(fromQueue);
+      if (changed && drawn) {
+        w.qxFrames.push(performance.now());
+        for (const f of w.qxWaiters.splice(0)) f();
+      }
+    };
+  });
+}
+
+/** Browser: sends the key through noVNC and resolves with ms until the next drawn changed frame. */
+function browserKey(vnc: Locator, k: (typeof KEYS)[number]): Promise<number> {
+  return vnc.evaluate(
+    (el, key) =>
+      new Promise<number>((resolve) => {
+        const w = window as unknown as { qxFrames: number[]; qxWaiters: (() => void)[] };
+        const n = w.qxFrames.length;
+        const t0 = performance.now();
+        w.qxWaiters.push(() => resolve(w.qxFrames[n]! - t0));
+        (el as unknown as { rfb: { sendKey(s: number, c: string): void } }).rfb.sendKey(key.keysym, key.code);
+      }),
+    k,
+  );
+}
+
+const browserFrames = (vnc: Locator) =>
+  vnc.evaluate(() => (window as unknown as { qxFrames: number[] }).qxFrames.length);
+
+try {
+  progress('starting the UI stack (UI build, agent, server)');
+  const { server: s, host } = await startInProcessUiStack(t, 'gfx-bench');
+  const pool = await createGuestPool();
+  const name = srvName('gfx-bench');
+  cleanups.push(
+    () => pool.remove(),
+    () => removeDomain(name),
+  );
+  const volume = await pool.addGuestDisk(`${name}.qcow2`);
+  const created = await s.admin.request<TaskDto>('POST', '/api/v1/vms', {
+    body: { name, hostId: host.id, pool: pool.name, memoryMib: 128, disks: [{ pool: pool.name, volume }], start: true },
+  });
+  if (created.status !== 202) throw new Error(`create VM: ${created.status} ${created.text}`);
+  const task = await eventually('the VM created and started', async () => {
+    const r = (await s.admin.request<TaskDto>('GET', `/api/v1/tasks/${created.json.id}`)).json;
+    return r.status !== 'running' && r;
+  });
+  if (task.status !== 'succeeded') throw new Error(`create VM: ${task.error}`);
+  const vmId = (task.result as { vmId: string }).vmId;
+  const ticket = await s.admin.request<ConsoleTicketDto>('POST', `/api/v1/vms/${vmId}/console-ticket`);
+  const serial = await ConsoleSocket.open(`wss://127.0.0.1:${s.running.port}${ticket.json.url}`, {
+    ca: s.services.certificate.current.certPem,
+    cookie: s.admin.cookie!,
+    origin: s.base,
+  });
+  cleanups.push(() => serial.close());
+  await serial.waitFor('QUANTIX-TEST-GUEST READY', 180_000);
+  // No blinking cursor on tty1: every frame measured is one a key or the redraw caused.
+  // Markers are computed by the guest's shell: the serial line also echoes what is typed.
+  serial.send("qx-run printf '\\033[?25l' >/dev/tty1; echo qx-cursor-$((1+1))\r");
+  await serial.waitFor('qx-cursor-2', 30_000);
+
+  const socket = /<graphics type='vnc' socket='([^']+)'/.exec(await virsh(['dumpxml', name]))?.[1];
+  if (!socket) throw new Error(`VM ${name} has no VNC socket`);
+  const direct = await RfbClient.open(socket);
+  cleanups.push(() => direct.close());
+  await direct.nextFrame();
+
+  progress('opening the graphical console in Chromium');
+  const browser = await launchChromium();
+  cleanups.push(() => browser.close());
+  const page = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage();
+  await gotoPage(page, `${s.base}/`);
+  await page.locator('qx-login-page #username').fill('admin');
+  await page.locator('qx-login-page #password').fill(ADMIN_PASSWORD);
+  await page.locator('qx-login-page button[type=submit]').click();
+  await gotoPage(page, `${s.base}/#/vms/${encodeURIComponent(vmId)}`);
+  await page.locator('qx-vm-detail').getByRole('tab', { name: 'Console' }).click();
+  const vnc = page.locator('qx-vm-console-area qx-vnc-console');
+  await vnc.locator('.status[data-state=open]').waitFor({ timeout: 60_000 });
+  await hookFrames(vnc);
+
+  /** Waits until the browser has drawn more than `n` changed frames (both clients see each key). */
+  const browserPast = (n: number) =>
+    eventually('the browser frame', async () => (await browserFrames(vnc)) > n, 10_000);
+  const latency = { browser: [] as number[], direct: [] as number[] };
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const kind of ['direct', 'browser'] as const) {
+      progress(`latency round ${round + 1}/${ROUNDS}: ${kind}`);
+      for (let i = 0; i < KEYS_PER_ROUND; i++) {
+        const k = KEYS[i % 2]!;
+        const seen = await browserFrames(vnc);
+        const directFrame = direct.nextFrame();
+        if (kind === 'direct') {
+          const t0 = performance.now();
+          direct.key(k.keysym);
+          latency.direct.push((await directFrame) - t0);
+        } else {
+          latency.browser.push(await browserKey(vnc, k));
+          await directFrame;
+        }
+        await browserPast(seen);
+      }
+    }
+  }
+
+  progress('full-screen redraw');
+  serial.send(
+    'qx-run (i=0; while :; do i=$((i+1)); echo "redraw $i ................................................................"; done >/dev/tty1) & echo $! >/tmp/qx-flood; echo qx-flood-$((40+2))\r',
+  );
+  await serial.waitFor('qx-flood-42', 30_000);
+  await direct.nextFrame();
+  const [d0, b0, t0] = [direct.frames, await browserFrames(vnc), performance.now()];
+  await new Promise((r) => setTimeout(r, REDRAW_MS));
+  const [d1, b1, t1] = [direct.frames, await browserFrames(vnc), performance.now()];
+  serial.send('qx-run kill $(cat /tmp/qx-flood)\r');
+  const seconds = (t1 - t0) / 1000;
+  const fps = { direct: (d1 - d0) / seconds, browser: (b1 - b0) / seconds };
+
+  const d = median(latency.direct);
+  const b = median(latency.browser);
+  const latencyRatio = b / d;
+  const fpsRatio = fps.browser / fps.direct;
+  console.log(
+    `graphical console keystroke → changed frame (median of ${ROUNDS}×${KEYS_PER_ROUND}): direct VNC ${d.toFixed(1)} ms, browser via vDC ${b.toFixed(1)} ms, ratio ${latencyRatio.toFixed(2)}× (target ≤ 1.30×) ${latencyRatio <= 1.3 ? 'OK' : 'MISSED'}`,
+  );
+  console.log(
+    `graphical console full-screen redraw (${(REDRAW_MS / 1000).toFixed(0)} s): direct VNC ${fps.direct.toFixed(1)} fps, browser via vDC ${fps.browser.toFixed(1)} fps, ratio ${fpsRatio.toFixed(2)}× (target ≥ 0.80×) ${fpsRatio >= 0.8 ? 'OK' : 'MISSED'}`,
+  );
+  console.log(`raw: ${JSON.stringify({ latency, fps })}`);
+} catch (err) {
+  console.error(`graphics bench failed: ${(err as Error).stack ?? String(err)}`);
+  process.exitCode = 1;
+} finally {
+  await cleanup();
+}
+process.exit();
