@@ -1,6 +1,6 @@
-// The events log (what happened to VMs, hosts, pools, networks and tasks, with a severity) and its webhook
-// notifications. The live stream of new events is the SSE event "event" (dto/system.ts).
-import { arr, bool, int, named, obj, oneOf, opt, str } from '../schema/schema.js';
+// The events log (what happened to VMs, hosts, pools, networks and tasks, with a severity) and its
+// notifications by webhook and e-mail (SMTP). The live stream of new events is the SSE event "event" (dto/system.ts).
+import { arr, bool, int, named, obj, oneOf, opt, orNull, str } from '../schema/schema.js';
 import type { Infer } from '../schema/schema.js';
 import type { Operation } from './operation.js';
 import { limitProps, timestamp } from './common.js';
@@ -68,7 +68,33 @@ export const WebhookDto = named(
 );
 export type WebhookDto = Infer<typeof WebhookDto>;
 
-export const NotificationsDto = named('NotificationsDto', obj({ webhooks: arr(WebhookDto) }));
+const emailProps = {
+  enabled: bool(),
+  host: str({ maxLength: 253, description: 'the SMTP server' }),
+  port: int({ min: 1, max: 65535, description: '587 with STARTTLS, 465 with TLS, 25' }),
+  security: oneOf(['starttls', 'tls', 'none'] as const, {
+    description:
+      'starttls: upgrade after connecting (required); tls: TLS from the start; none: plain (loopback relays)',
+  }),
+  username: str({ maxLength: 256, description: 'empty: no authentication' }),
+  from: str({ maxLength: 320, description: 'the sender address' }),
+  to: arr(str({ maxLength: 320 }), { maxItems: 16 }),
+  kinds: arr(oneOf(EVENT_KINDS), { maxItems: EVENT_KINDS.length, description: 'empty: every kind' }),
+  minSeverity: oneOf(EVENT_SEVERITIES),
+  caCertificatePem: str({
+    maxLength: 16384,
+    description:
+      "PEM of the CA that signs the server's certificate when it is not a public one; empty: the system's CAs",
+  }),
+};
+
+export const EmailSettingsDto = named(
+  'EmailSettingsDto',
+  obj({ ...emailProps, hasPassword: bool({ description: 'the password is never sent back' }) }),
+);
+export type EmailSettingsDto = Infer<typeof EmailSettingsDto>;
+
+export const NotificationsDto = named('NotificationsDto', obj({ webhooks: arr(WebhookDto), email: EmailSettingsDto }));
 export type NotificationsDto = Infer<typeof NotificationsDto>;
 
 export const PutNotificationsDto = named(
@@ -88,6 +114,12 @@ export const PutNotificationsDto = named(
       }),
       { maxItems: 16 },
     ),
+    email: opt(
+      obj({
+        ...emailProps,
+        password: opt(str({ maxLength: 1024, description: 'absent: the password already set is kept; empty: none' })),
+      }),
+    ),
   }),
 );
 export type PutNotificationsDto = Infer<typeof PutNotificationsDto>;
@@ -96,6 +128,7 @@ export const TestNotificationResultDto = named(
   'TestNotificationResultDto',
   obj({
     results: arr(obj({ url: str(), ok: bool(), status: int(), error: str() })),
+    email: orNull(obj({ ok: bool(), error: str() }, { description: 'null: e-mail is not enabled' })),
   }),
 );
 export type TestNotificationResultDto = Infer<typeof TestNotificationResultDto>;
@@ -121,7 +154,7 @@ export const eventOperations = [
     role: 'viewer',
     status: 200,
     response: NotificationsDto,
-    summary: 'Webhook targets notified of events',
+    summary: 'Webhook targets and the e-mail (SMTP) settings notified of events',
   },
   {
     id: 'putNotifications',
@@ -132,7 +165,7 @@ export const eventOperations = [
     body: PutNotificationsDto,
     status: 200,
     response: NotificationsDto,
-    summary: 'Replace the webhook targets',
+    summary: 'Replace the webhook targets and (when sent) the e-mail settings',
   },
   {
     id: 'testNotifications',
@@ -142,6 +175,6 @@ export const eventOperations = [
     role: 'admin',
     status: 200,
     response: TestNotificationResultDto,
-    summary: 'Send a test event to every webhook at once and report each answer',
+    summary: 'Send a test event to every webhook and by e-mail at once and report each answer',
   },
 ] as const satisfies readonly Operation[];

@@ -1,7 +1,9 @@
-// Webhook notifications: each recorded event that a webhook's kinds and minimum severity select
-// is POSTed to it as JSON, signed with HMAC-SHA256 when it has a secret. Deliveries wait in a
-// bounded queue, run one at a time with a 5 s timeout and two retries with backoff; failures
-// are logged only (never turned into events, which would notify again).
+// Notifications: each recorded event that a webhook's kinds and minimum severity select is POSTed
+// to it as JSON, signed with HMAC-SHA256 when it has a secret; those the e-mail settings select
+// are mailed (email-sender.ts). Deliveries wait in a bounded queue, run one at a time with a
+// timeout and two retries with backoff; failures are logged only (never turned into events,
+// which would notify again). The SMTP password is stored in the configuration like the webhook
+// secrets (root-only data disk) and never returned by the API.
 import { createHmac, randomUUID } from 'node:crypto';
 import {
   EVENT_SEVERITIES,
@@ -11,7 +13,9 @@ import {
   type TestNotificationResultDto,
 } from '../dto/events.js';
 import type { Db } from '../store/db.js';
-import type { WebhookRecord } from '../store/records.js';
+import type { EmailRecord, WebhookRecord } from '../store/records.js';
+import type { EmailSettingsDto } from '../dto/events.js';
+import { sendEventEmail, validateEmail } from './email-sender.js';
 import { log } from '../log.js';
 
 const TIMEOUT_MS = 5_000;
@@ -20,9 +24,29 @@ const MAX_QUEUE = 200;
 const RETRY_DELAYS_MS = [1_000, 4_000];
 export const SIGNATURE_HEADER = 'X-Quantix-Signature';
 
-interface Delivery {
-  hook: WebhookRecord;
-  event: EventDto;
+type Delivery = { hook: WebhookRecord; event: EventDto } | { email: EmailRecord; event: EventDto };
+
+/** What an appliance that never saved e-mail settings shows. */
+const NO_EMAIL: EmailRecord = {
+  enabled: false,
+  host: '',
+  port: 587,
+  security: 'starttls',
+  username: '',
+  password: '',
+  from: '',
+  to: [],
+  kinds: [],
+  minSeverity: 'error',
+  caCertificatePem: '',
+};
+
+/** Whether settings of `kinds` and `minSeverity` select `event`. */
+function selects(s: { kinds: string[]; minSeverity: EventDto['severity'] }, event: EventDto): boolean {
+  return (
+    EVENT_SEVERITIES.indexOf(event.severity) >= EVENT_SEVERITIES.indexOf(s.minSeverity) &&
+    (!s.kinds.length || s.kinds.includes(event.kind))
+  );
 }
 
 export class Notifier {
@@ -40,7 +64,13 @@ export class Notifier {
         minSeverity: w.minSeverity,
         hasSecret: w.secret !== '',
       })),
+      email: this.emailDto(),
     };
+  }
+
+  private emailDto(): EmailSettingsDto {
+    const { password, ...rest } = this.db.data.notifications.email ?? NO_EMAIL;
+    return { ...rest, hasPassword: password !== '' };
   }
 
   /** Replaces the webhooks; a webhook sent without `secret` keeps the one its URL had. */
@@ -52,6 +82,19 @@ export class Notifier {
       minSeverity: w.minSeverity,
       secret: w.secret ?? old.get(w.url) ?? '',
     }));
+    if (req.email) {
+      const { password, ...rest } = req.email;
+      const email: EmailRecord = {
+        ...rest,
+        host: rest.host.trim(),
+        from: rest.from.trim(),
+        to: [...new Set(rest.to.map((a) => a.trim()).filter(Boolean))],
+        kinds: [...new Set(rest.kinds)],
+        password: password ?? this.db.data.notifications.email?.password ?? '',
+      };
+      validateEmail(email);
+      this.db.data.notifications.email = email;
+    }
     await this.db.write();
     return this.settings();
   }
@@ -59,15 +102,20 @@ export class Notifier {
   /** Queues the event for every webhook that selects it. */
   notify(event: EventDto): void {
     if (this.stopped) return;
-    const severity = EVENT_SEVERITIES.indexOf(event.severity);
-    for (const hook of this.db.data.notifications.webhooks) {
-      if (severity < EVENT_SEVERITIES.indexOf(hook.minSeverity)) continue;
-      if (hook.kinds.length && !hook.kinds.includes(event.kind)) continue;
+    const deliveries: Delivery[] = this.db.data.notifications.webhooks
+      .filter((hook) => selects(hook, event))
+      .map((hook) => ({ hook, event }));
+    const email = this.db.data.notifications.email;
+    if (email?.enabled && selects(email, event)) deliveries.push({ email, event });
+    for (const d of deliveries) {
       if (this.queue.length >= MAX_QUEUE) {
         const dropped = this.queue.shift()!;
-        log.warn('webhook queue full: dropped the oldest delivery', { url: dropped.hook.url, event: dropped.event.id });
+        log.warn('notification queue full: dropped the oldest delivery', {
+          to: 'hook' in dropped ? dropped.hook.url : 'e-mail',
+          event: dropped.event.id,
+        });
       }
-      this.queue.push({ hook, event });
+      this.queue.push(d);
     }
     void this.drain();
   }
@@ -92,7 +140,14 @@ export class Notifier {
         }
       }),
     );
-    return { results };
+    const email = this.db.data.notifications.email;
+    const mailed = email?.enabled
+      ? await sendEventEmail(email, event).then(
+          () => ({ ok: true, error: '' }),
+          (err: unknown) => ({ ok: false, error: reason(err) }),
+        )
+      : null;
+    return { results, email: mailed };
   }
 
   stop(): void {
@@ -110,11 +165,16 @@ export class Notifier {
     }
   }
 
-  private async deliver({ hook, event }: Delivery): Promise<void> {
+  private async deliver(d: Delivery): Promise<void> {
+    const event = d.event;
     for (let attempt = 0; ; attempt++) {
       let problem: string;
       try {
-        const status = await send(hook, event);
+        if ('email' in d) {
+          await sendEventEmail(d.email, event);
+          return;
+        }
+        const status = await send(d.hook, event);
         if (status >= 200 && status < 300) return;
         problem = `HTTP ${status}`;
       } catch (err) {
@@ -122,7 +182,8 @@ export class Notifier {
       }
       const delay = RETRY_DELAYS_MS[attempt];
       if (delay === undefined || this.stopped) {
-        log.warn('webhook delivery failed', { url: hook.url, event: event.id, attempts: attempt + 1, error: problem });
+        const to = 'hook' in d ? { url: d.hook.url } : { email: d.email.to.join(', ') };
+        log.warn('notification delivery failed', { ...to, event: event.id, attempts: attempt + 1, error: problem });
         return;
       }
       await new Promise((r) => setTimeout(r, delay).unref());
