@@ -315,7 +315,7 @@ export const vmOperations = [
     id: 'shutdownVm',
     method: 'POST',
     path: `${base}/:id/shutdown`,
-    summary: 'ACPI shutdown, waits for power-off',
+    summary: 'Graceful shutdown (through the QEMU guest agent when it runs, else ACPI), waits for power-off',
     body: ShutdownVmDto,
   }),
   vm({ id: 'forceOffVm', method: 'POST', path: `${base}/:id/force-off`, summary: 'Pull the plug' }),

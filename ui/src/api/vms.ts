@@ -39,7 +39,7 @@ export function keptDisksOf(task: Partial<TaskDto> | undefined): DeleteVmResultD
 
 // One function per lifecycle operation, each with its literal path (the API coverage test matches them).
 export const startVm = (id: string) => apiPost<TaskDto>(`${vmPath(id)}/start`);
-/** ACPI power button: the guest shuts itself down. */
+/** Graceful shutdown: through the guest agent when it runs, else the ACPI power button. */
 export const shutdownVm = (id: string) => apiPost<TaskDto>(`${vmPath(id)}/shutdown`);
 /** Pulls the plug. */
 export const forceOffVm = (id: string) => apiPost<TaskDto>(`${vmPath(id)}/force-off`);
