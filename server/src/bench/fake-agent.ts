@@ -11,6 +11,7 @@ import {
 } from '@grpc/grpc-js';
 import {
   EnrollServiceService,
+  HostInfo,
   HostServiceService,
   type WatchEvent,
   type WatchRequest,
@@ -44,23 +45,25 @@ export class FakeAgent {
   }
 
   async start(): Promise<void> {
-    const hostInfo = () => ({
-      hostId: this.hostId,
-      hostname: `fake-${this.index}`,
-      cpuModel: 'FakeAgent CPU',
-      cpuCount: 32,
-      memoryTotalBytes: 256 * 2 ** 30,
-      memoryFreeBytes: (100 + this.index) * 2 ** 30,
-      libvirtVersion: '9.0.0',
-      qemuVersion: '7.2.0',
-      domainType: 'kvm',
-      uptimeSeconds: 1000,
-      agentVersion: 'fake',
-      osRelease: 'FakeAgent',
-      kernel: 'fake',
-      certificateFingerprint: '',
-      addresses: ['127.0.0.1'],
-    });
+    // fromPartial: HostInfo fields added later (repeated ones too) get their proto defaults.
+    const hostInfo = () =>
+      HostInfo.fromPartial({
+        hostId: this.hostId,
+        hostname: `fake-${this.index}`,
+        cpuModel: 'FakeAgent CPU',
+        cpuCount: 32,
+        memoryTotalBytes: 256 * 2 ** 30,
+        memoryFreeBytes: (100 + this.index) * 2 ** 30,
+        libvirtVersion: '9.0.0',
+        qemuVersion: '7.2.0',
+        domainType: 'kvm',
+        uptimeSeconds: 1000,
+        agentVersion: 'fake',
+        osRelease: 'FakeAgent',
+        kernel: 'fake',
+        certificateFingerprint: '',
+        addresses: ['127.0.0.1'],
+      });
     this.server.addService(
       EnrollServiceService,
       fill(EnrollServiceService, {

@@ -133,7 +133,7 @@ export class QxDashboardPage extends LitElement {
         </section>
         <section class="card" aria-label="Virtual machines">
           <div class="label">Virtual machines</div>
-          <div class="big">${vms.length}</div>
+          <div class="big" data-testid="vms-total">${vms.length}</div>
           <div class="states">
             ${[...byState].map(([s, n]) => html`<span>${n} ${s}</span>`)}${vms.length === 0 ? html`<span class="muted">none yet</span>` : ''}
           </div>

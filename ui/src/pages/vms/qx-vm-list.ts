@@ -13,6 +13,10 @@ import { TaskController } from '../../controllers/task-controller.js';
 import { sharedStyles } from '../../components/shared-styles.js';
 import { messageOf } from '../../components/status-views.js';
 import '../../components/qx-state-badge.js';
+import './qx-vm-migrate-dialog.js';
+
+const FIRST_ROWS = 50;
+const ROWS_PER_FRAME = 200;
 
 export class QxVmList extends LitElement {
   static override properties = {
@@ -22,6 +26,7 @@ export class QxVmList extends LitElement {
     sort: { state: true },
     desc: { state: true },
     selected: { state: true },
+    shown: { state: true },
   };
   declare user: UserDto | undefined;
   declare query: string;
@@ -29,6 +34,13 @@ export class QxVmList extends LitElement {
   declare sort: SortKey;
   declare desc: boolean;
   declare selected: Set<string>;
+  /**
+   * Rows drawn so far: a long list draws its first screenful at once and the rest in chunks on
+   * the next frames, so 1,000 VMs show as fast as 10 (test/bench/ui-render.bench.ts).
+   */
+  declare shown: number;
+  private growFrame = 0;
+  private rowCount = 0;
   private vms = new ResourceController<VmDto[]>(this, fetchVms);
   private action = new ActionController(this);
   private task = new TaskController(this);
@@ -42,6 +54,7 @@ export class QxVmList extends LitElement {
     this.sort = 'name';
     this.desc = false;
     this.selected = new Set();
+    this.shown = FIRST_ROWS;
     new EventsController(this, { vm: (d) => this.applyVmEvent(d as VmDto & { removed?: boolean }) });
   }
 
@@ -101,9 +114,24 @@ export class QxVmList extends LitElement {
     >`;
   }
 
+  override updated(): void {
+    if (this.shown >= this.rowCount || this.growFrame) return;
+    this.growFrame = requestAnimationFrame(() => {
+      this.growFrame = 0;
+      this.shown += ROWS_PER_FRAME;
+    });
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    cancelAnimationFrame(this.growFrame);
+    this.growFrame = 0;
+  }
+
   override render() {
     const all = this.vms.value ?? [];
     const list = selectVms(all, this.query, this.stateFilter, this.sort, this.desc);
+    this.rowCount = list.length;
     const mutate = canMutate(this.user);
     const states = [...new Set(all.map((v) => v.state))].sort();
     return html`<h1>Virtual machines</h1>
@@ -167,7 +195,7 @@ export class QxVmList extends LitElement {
           </tr>
         </thead>
         <tbody>
-          ${list.map(
+          ${list.slice(0, this.shown).map(
             (v) =>
               html`<tr data-vm=${v.name}>
                 ${
@@ -194,7 +222,9 @@ export class QxVmList extends LitElement {
                 <td class="num">${v.memoryMib} MiB</td>
                 <td class="mono">${v.ipAddresses.join(', ') || html`<span class="muted">—</span>`}</td>
                 <td data-testid="vm-autostart">${autostartLabel(v)}</td>
-                ${mutate ? html`<td>${this.consoleLink(v)}</td>` : nothing}
+                ${mutate
+                  ? html`<td>${this.consoleLink(v)} <qx-vm-migrate-dialog .vm=${v}></qx-vm-migrate-dialog></td>`
+                  : nothing}
               </tr>`,
           )}
         </tbody>
