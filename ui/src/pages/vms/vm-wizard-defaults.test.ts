@@ -1,5 +1,5 @@
-// The wizard preselects a sole (active) pool and the default NAT network, and nothing when the
-// choice is the operator's to make.
+// The wizard preselects a sole (active) pool and the appliance's active vm-nat network, and nothing
+// when the choice is the operator's to make.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultNetwork, defaultPool } from './vm-wizard-defaults.js';
@@ -30,17 +30,17 @@ test('a sole active pool is preselected; one name on several hosts counts once',
   );
 });
 
-test('the sole network, else vm-nat, else the only NAT network is preselected', () => {
+test('the active default NAT network vm-nat is preselected, never another one', () => {
   const c = (name: string) => ({ name, detail: '' });
   const nets = [
-    { name: 'vm-nat', kind: 'nat' as const },
-    { name: 'lan', kind: 'bridged' as const },
-    { name: 'lab', kind: 'nat' as const },
-    { name: 'iso', kind: 'isolated' as const },
+    { name: 'vm-nat', kind: 'nat' as const, active: true },
+    { name: 'lan', kind: 'bridged' as const, active: true },
+    { name: 'lab', kind: 'nat' as const, active: true },
   ];
   assert.equal(defaultNetwork([], nets), '');
-  assert.equal(defaultNetwork([c('lan')], nets), 'lan');
   assert.equal(defaultNetwork([c('lan'), c('vm-nat'), c('lab')], nets), 'vm-nat');
-  assert.equal(defaultNetwork([c('lan'), c('lab')], nets), 'lab');
-  assert.equal(defaultNetwork([c('lan'), c('iso')], nets), '');
+  assert.equal(defaultNetwork([c('lan'), c('lab')], nets), '', 'vm-nat not offered where the VM runs');
+  assert.equal(defaultNetwork([c('lab')], nets), '', 'a sole other network is the operator’s choice');
+  const stopped = nets.map((n) => (n.name === 'vm-nat' ? { ...n, active: false } : n));
+  assert.equal(defaultNetwork([c('vm-nat')], stopped), '', 'an inactive vm-nat is not preselected');
 });

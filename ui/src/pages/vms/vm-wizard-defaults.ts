@@ -1,5 +1,5 @@
 // What the create wizard fills in by itself on a fresh appliance: the only pool there is, and the
-// NAT network (the appliance's default "vm-nat", or the only NAT one offered). Pure; unit-tested.
+// appliance's default NAT network "vm-nat". Pure; unit-tested.
 import type { NetworkDto } from '@dto/networks.js';
 import type { PoolDto } from '@dto/storage.js';
 import type { NetworkChoice } from './vm-network-choices.js';
@@ -13,14 +13,14 @@ export function defaultPool(pools: readonly Pick<PoolDto, 'name' | 'state'>[]): 
   return names.size === 1 ? [...names][0]! : '';
 }
 
-/** The network to preselect among `choices`: the sole one, else the default NAT, else the only NAT. */
+/**
+ * The network to preselect among `choices`: the appliance's default NAT network when it is offered
+ * and active. Never another one: a network the operator made is theirs to choose.
+ */
 export function defaultNetwork(
   choices: readonly NetworkChoice[],
-  networks: readonly Pick<NetworkDto, 'name' | 'kind'>[],
+  networks: readonly Pick<NetworkDto, 'name' | 'kind' | 'active'>[],
 ): string {
-  if (choices.length === 1) return choices[0]!.name;
-  const nat = new Set(networks.filter((n) => n.kind === 'nat').map((n) => n.name));
-  const natChoices = choices.filter((c) => nat.has(c.name));
-  if (natChoices.some((c) => c.name === DEFAULT_NAT_NETWORK)) return DEFAULT_NAT_NETWORK;
-  return natChoices.length === 1 ? natChoices[0]!.name : '';
+  const nat = networks.find((n) => n.name === DEFAULT_NAT_NETWORK && n.kind === 'nat' && n.active);
+  return nat && choices.some((c) => c.name === DEFAULT_NAT_NETWORK) ? DEFAULT_NAT_NETWORK : '';
 }
