@@ -21,6 +21,8 @@ const pool = `qxt-ova-bench-${id}`;
 
 const sh = (cmd: string, args: string[]) =>
   execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] }).toString();
+/** QX_BENCH_FROM_SOURCE=1: server and agent through tsx (no build needed; RSS then includes tsx). */
+const fromSource = process.env.QX_BENCH_FROM_SOURCE === '1';
 const secs = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
 
 function makeRaw(path: string, capacity: number, randomMiB: number): void {
@@ -90,9 +92,14 @@ async function viaServer(
 }> {
   const agentDir = await mkdtemp(join(dir, 'agent-'));
   const port = await freePort();
-  const agent = await spawnAgent(agentDir, port, {}, { built: true });
+  const agent = await spawnAgent(agentDir, port, {}, { built: !fromSource });
   const server = await startServerProcess(undefined, {
-    env: { QX_LOCAL_AGENT_ADDRESS: `unix:${join(agentDir, 'local', 'agent.sock')}`, QX_LOCAL_AGENT_DATA_DIR: agentDir },
+    source: fromSource,
+    env: {
+      QX_LOCAL_AGENT_ADDRESS: `unix:${join(agentDir, 'local', 'agent.sock')}`,
+      QX_LOCAL_AGENT_DATA_DIR: agentDir,
+      QX_LOG: '', // the log, kept in memory by spawnNode, is shown when an upload fails
+    },
   });
   try {
     const api = server.admin;
@@ -111,7 +118,8 @@ async function viaServer(
         createReadStream(file, { highWaterMark: 1024 * 1024 }),
       );
       const t = secs(t0);
-      if (r.status !== 200) throw new Error(`upload: ${r.status} ${r.text}`);
+      if (r.status !== 200)
+        throw new Error(`upload: ${r.status} ${r.text}\nserver log:\n${server.child.output().slice(-4000)}`);
       await rm(join(dir, 'pool', `${name}-disk0.qcow2`));
       return t;
     };
@@ -152,7 +160,7 @@ async function main(): Promise<void> {
   sh('virsh', ['-q', '-c', 'qemu:///system', 'pool-define-as', pool, 'dir', '--target', join(dir, 'pool')]);
   sh('virsh', ['-q', '-c', 'qemu:///system', 'pool-start', pool]);
   const agentDir = await mkdtemp(join(dir, 'agent-grpc-'));
-  const agent = await startAgentProcess(agentDir, await newVdc(), { built: true });
+  const agent = await startAgentProcess(agentDir, await newVdc(), { built: !fromSource });
   try {
     const client = new ImageServiceClient(agent.address, pinnedCredentials(agent.certPem, agent.vdc.client));
 
