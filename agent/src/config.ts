@@ -1,4 +1,5 @@
 // Agent configuration: environment variables with defaults that work on the appliance and in `make dev`.
+import { resolve } from 'node:path';
 
 export interface AgentConfig {
   /** Identity, state (pool definitions), loop-pool backing files and mounts live below this. */
@@ -7,7 +8,8 @@ export interface AgentConfig {
   listenPort: number;
   /**
    * gRPC without TLS for the server on this host (QX_AGENT_LOCAL_SOCKET; default
-   * <dataDir>/local/agent.sock, "" = none): 0600 in a 0700 directory, see private-socket.ts.
+   * <dataDir>/local/agent.sock unless longer than a socket path may be, "" = none): 0600 in a 0700
+   * directory, see private-socket.ts.
    */
   localSocket: string | undefined;
   libvirtUri: string;
@@ -46,8 +48,10 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
 
 function localSocket(value: string | undefined, dataDir: string): string | undefined {
   if (value === '') return undefined;
-  const path = value ?? `${dataDir}/local/agent.sock`;
-  // sockaddr_un holds 108 bytes with the terminating NUL.
+  const path = value ?? resolve(dataDir, 'local', 'agent.sock');
+  // sockaddr_un holds 108 bytes with the terminating NUL: a default below a data dir that deep is
+  // left out (the agent still listens on TCP); a path asked for must fit.
+  if (value === undefined && Buffer.byteLength(path) > 107) return undefined;
   if (!path.startsWith('/') || Buffer.byteLength(path) > 107)
     throw new Error(`QX_AGENT_LOCAL_SOCKET: expected an absolute path of at most 107 bytes, got "${path}"`);
   return path;
