@@ -3,7 +3,7 @@
 // typed verbs (startVm, uploadVolume, importOva, …): deadlines, streams and the gRPC status →
 // HTTP mapping live here, so services never touch a generated client, metadata or a stream.
 import type { Readable } from 'node:stream';
-import { Channel, Metadata, type ChannelOptions, type Client, type ServiceError } from '@grpc/grpc-js';
+import { Channel, Metadata, status, type ChannelOptions, type Client, type ServiceError } from '@grpc/grpc-js';
 import type { KeyAndCert } from '@quantix/proto/tls/certificates.js';
 import { HostServiceClient, type PowerHostRequest } from '@quantix/proto/v1/host.js';
 import { VmServiceClient, type DiskSpec, type NicSpec, type VmSpec } from '@quantix/proto/v1/vm.js';
@@ -31,7 +31,7 @@ import {
 } from '@quantix/proto/v1/storage.js';
 import { agentCredentials } from './agent-transport.js';
 import { HttpError } from '../errors.js';
-import { toHttpError } from './grpc-errors.js';
+import { isServiceError, toHttpError } from './grpc-errors.js';
 import { sendBody } from './stream-upload.js';
 import { byteStream } from './stream-download.js';
 
@@ -113,31 +113,59 @@ export class AgentClient {
     this.call(this.migrationSvc, this.migrationSvc.prepareIncoming, req, STORAGE_MS);
   abortIncoming = (migrationId: string) =>
     this.call(this.migrationSvc, this.migrationSvc.abortIncoming, { migrationId }, LONG_MS);
-  /** Runs a live migration on this (source) host; aborting `signal` cancels the call: the agent aborts the job. */
-  migrateOut(
+  getOutgoing = (migrationId: string) =>
+    this.call(this.migrationSvc, this.migrationSvc.getOutgoing, { migrationId }, DEFAULT_DEADLINE_MS);
+  cancelOutgoing = (migrationId: string) =>
+    this.call(this.migrationSvc, this.migrationSvc.cancelOutgoing, { migrationId }, DEFAULT_DEADLINE_MS);
+  /**
+   * Runs a live migration on this (source) host until it ends; `onProgress` hears its figures.
+   * Aborting `signal` cancels it (the VM stays here). A stream that breaks (a dropped connection
+   * on a busy host) does not end it: the job is then followed with GetOutgoing until it ends.
+   */
+  async migrateOut(
     req: MigrateOutRequest,
     onProgress: (p: MigrateProgress) => void,
     signal: AbortSignal,
   ): Promise<MigrateProgress> {
-    return new Promise<MigrateProgress>((resolve, reject) => {
-      const call = this.migrationSvc.migrateOut(req);
-      const cancel = () => call.cancel();
-      signal.addEventListener('abort', cancel, { once: true });
-      let last: MigrateProgress | undefined;
-      call.on('data', (p: MigrateProgress) => {
-        if (p.phase === 'done') last = p;
-        else onProgress(p);
-      });
-      call.on('error', (err) => {
-        signal.removeEventListener('abort', cancel);
-        reject(signal.aborted ? new HttpError(409, 'cancelled') : this.mapError(err));
-      });
-      call.on('end', () => {
-        signal.removeEventListener('abort', cancel);
-        if (last) resolve(last);
-        else reject(new HttpError(502, `host ${this.label()} ended the migration without a result`));
-      });
-    });
+    const cancel = () => void this.cancelOutgoing(req.migrationId).catch(() => undefined);
+    signal.addEventListener('abort', cancel, { once: true });
+    try {
+      try {
+        return await new Promise<MigrateProgress>((resolve, reject) => {
+          const call = this.migrationSvc.migrateOut(req);
+          let last: MigrateProgress | undefined;
+          call.on('data', (p: MigrateProgress) => (p.phase === 'done' ? (last = p) : onProgress(p)));
+          call.on('error', reject);
+          call.on('end', () =>
+            last
+              ? resolve(last)
+              : reject(new HttpError(502, `host ${this.label()} ended the migration without a result`)),
+          );
+        });
+      } catch (err) {
+        if (!isServiceError(err) || err.code !== status.UNAVAILABLE) throw this.mapError(err);
+      }
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 1_000));
+        const s = await this.getOutgoing(req.migrationId).catch((err: unknown) => {
+          if (err instanceof HttpError && err.status === 503) return undefined; // still reconnecting
+          throw err;
+        });
+        if (!s) continue;
+        if (!s.known) throw new HttpError(502, `host ${this.label()} restarted during the migration: it stopped`);
+        if (s.running) {
+          if (s.progress) onProgress(s.progress);
+          continue;
+        }
+        if (s.error) throw new HttpError(409, s.error);
+        return s.progress!;
+      }
+    } catch (err) {
+      if (signal.aborted) throw new HttpError(409, 'cancelled');
+      throw err;
+    } finally {
+      signal.removeEventListener('abort', cancel);
+    }
   }
 
   // VMs
