@@ -12,7 +12,7 @@ import { ADMIN_PASSWORD } from '../../server/src/test-support/test-server.js';
 import { ConsoleSocket } from '../../server/src/test-support/console-socket.js';
 import { createGuestPool, eventually, removeDomain, srvName } from '../../server/src/test-support/guest-pool.js';
 import type { TaskDto } from '../../server/src/dto/tasks.js';
-import type { ConsoleTicketDto } from '../../server/src/dto/vms.js';
+import type { ConsoleTicketDto, VmDto } from '../../server/src/dto/vms.js';
 
 /** The console's canvas: its size and how many pixels are not black, and a hash of its pixels. */
 function canvasInfo(vnc: Locator): Promise<{ width: number; lit: number; hash: number }> {
@@ -110,6 +110,19 @@ test(
     await area.getByRole('button', { name: 'Serial' }).click();
     await area.locator('qx-serial-console').waitFor();
     assert.equal(await vnc.count(), 0);
+
+    // The video device is chosen while the VM is shut off.
+    const video = area.locator('qx-vm-video-setting');
+    assert.equal(await video.getByRole('combobox', { name: 'Video device' }).isDisabled(), true, 'running');
+    const off = await s.admin.request<TaskDto>('POST', `/api/v1/vms/${vmId}/force-off`);
+    assert.equal(off.status, 202, off.text);
+    await video.locator('select:enabled').waitFor();
+    await video.getByRole('combobox', { name: 'Video device' }).selectOption('qxl');
+    await video.getByRole('button', { name: 'Apply' }).click();
+    await eventually(
+      'the VM redefined with QXL',
+      async () => (await s.admin.request<VmDto>('GET', `/api/v1/vms/${vmId}`)).json.videoModel === 'qxl',
+    );
     assert.deepEqual(pageErrors, []);
   },
 );

@@ -4,6 +4,7 @@ import { LitElement, css, html, nothing } from 'lit';
 import type { VmDto } from '@dto/vms.js';
 import { createConsoleTicket, createGraphicsTicket, socketUrl, vmIsOn } from '../../api/vms.js';
 import { sharedStyles } from '../../components/shared-styles.js';
+import './qx-vm-video-setting.js';
 
 export const CONSOLE_KINDS = ['graphics', 'serial'] as const;
 export type ConsoleKind = (typeof CONSOLE_KINDS)[number];
@@ -92,14 +93,15 @@ export class QxVmConsoleArea extends LitElement {
           : kind === 'graphics'
             ? this.renderGraphics(vm)
             : this.renderSerial(vm)
-      }`;
+      }
+      <qx-vm-video-setting .vm=${vm}></qx-vm-video-setting>`;
   }
 
   private renderGraphics(vm: VmDto) {
     const unavailable =
       this.offline ||
       (!hasGraphics(vm)
-        ? `${vm.name} has no video device: use its serial console, or give it a video model in its settings.`
+        ? `${vm.name} has no video device: use its serial console, or choose a video device below.`
         : !vmIsOn(vm.state)
           ? `${vm.name} is ${vm.state}. Start the VM to use its graphical console.`
           : '');
