@@ -1,4 +1,4 @@
-// Create-VM wizard: name + placement, CPU/memory, disk from a pool, boot media (ISO / OVA template /
+// Create-VM wizard: guest OS preset (fills the form), name + placement, CPU/memory, disk from a pool, boot media (ISO / OVA template /
 // none), network (those where the VM will run), firmware, review. A server error naming a field
 // sends the user to its step.
 import { LitElement, css, html, nothing } from 'lit';
@@ -7,11 +7,20 @@ import type { ClusterNetworkDto } from '@dto/cluster-networks.js';
 import type { NetworkDto } from '@dto/networks.js';
 import type { PoolDto, VolumeDto } from '@dto/storage.js';
 import type { TemplateDto } from '@dto/templates.js';
-import { NIC_MODELS } from '@dto/enums.js';
+import { DISK_BUSES, NIC_MODELS, type CpuMode } from '@dto/enums.js';
 import { createVm } from '../../api/vms.js';
 import { draftToDeploy, draftToRequest, stepOfField, type Draft } from './vm-create-request.js';
 import { networkChoices, type NetworkChoice } from './vm-network-choices.js';
 import { defaultNetwork, defaultPool } from './vm-wizard-defaults.js';
+import {
+  DEFAULT_CPU_MODEL,
+  VM_PRESETS,
+  applyPreset,
+  cpuChoices,
+  parseCpuChoice,
+  withFirmware,
+  withSecureBoot,
+} from './vm-presets.js';
 import { ApiError } from '../../api/client.js';
 import { fetchClusters, fetchHosts } from '../../api/hosts.js';
 import { fetchAllVolumes, fetchPools } from '../../api/storage.js';
@@ -63,6 +72,14 @@ export class QxVmCreateWizard extends LitElement {
     super();
     this.step = 0;
     this.draft = {
+      preset: '',
+      osType: 'other',
+      machine: '',
+      diskBus: 'virtio',
+      secureBoot: false,
+      tpm: false,
+      cpuMode: 'named',
+      cpuModel: DEFAULT_CPU_MODEL,
       name: '',
       placement: 'auto',
       cores: 1,
@@ -267,7 +284,8 @@ export class QxVmCreateWizard extends LitElement {
     const d = this.draft;
     switch (this.step) {
       case 0:
-        return html`${formField('Name', 'name', html`<input id="name" type="text" .value=${d.name} @input=${(e: Event) => this.input('name', e)} required aria-invalid=${!!this.err('name')} />`, this.err('name'))}
+        return html`${this.renderPreset()}
+        ${formField('Name', 'name', html`<input id="name" type="text" .value=${d.name} @input=${(e: Event) => this.input('name', e)} required aria-invalid=${!!this.err('name')} />`, this.err('name'))}
         ${formField(
           'Placement',
           'placement',
@@ -284,9 +302,10 @@ export class QxVmCreateWizard extends LitElement {
         )}`;
       case 1:
         return html`<div class="row">
-          ${formField('vCPUs', 'cores', html`<input id="cores" type="number" min="1" max="256" .value=${String(d.cores)} @input=${(e: Event) => this.input('cores', e, true)} aria-invalid=${!!this.err('cores', 'sockets')} />`, this.err('cores', 'sockets'))}
-          ${formField('Memory (MiB)', 'memoryMib', html`<input id="memoryMib" type="number" min="16" step="16" .value=${String(d.memoryMib)} @input=${(e: Event) => this.input('memoryMib', e, true)} aria-invalid=${!!this.err('memoryMib')} />`, this.err('memoryMib'))}
-        </div>`;
+            ${formField('vCPUs', 'cores', html`<input id="cores" type="number" min="1" max="256" .value=${String(d.cores)} @input=${(e: Event) => this.input('cores', e, true)} aria-invalid=${!!this.err('cores', 'sockets')} />`, this.err('cores', 'sockets'))}
+            ${formField('Memory (MiB)', 'memoryMib', html`<input id="memoryMib" type="number" min="16" step="16" .value=${String(d.memoryMib)} @input=${(e: Event) => this.input('memoryMib', e, true)} aria-invalid=${!!this.err('memoryMib')} />`, this.err('memoryMib'))}
+          </div>
+          ${this.renderCpu()}`;
       case 2: {
         const names = [...new Map((this.pools.value ?? []).map((p) => [p.name, p])).values()];
         return html`${formField(
@@ -299,7 +318,16 @@ export class QxVmCreateWizard extends LitElement {
           this.err('pool'),
           'Placement only considers hosts that have this pool.',
         )}
-        ${formField('New disk size (GiB, 0 for none)', 'diskGib', html`<input id="diskGib" type="number" min="0" step="0.25" .value=${String(d.diskGib)} @input=${(e: Event) => this.input('diskGib', e, true)} aria-invalid=${!!this.err('disks')} />`, this.err('disks'))}`;
+        ${formField('New disk size (GiB, 0 for none)', 'diskGib', html`<input id="diskGib" type="number" min="0" step="0.25" .value=${String(d.diskGib)} @input=${(e: Event) => this.input('diskGib', e, true)} aria-invalid=${!!this.err('disks')} />`, this.err('disks'))}
+        ${formField(
+          'Disk bus',
+          'diskBus',
+          html`<select id="diskBus" @change=${(e: Event) => this.input('diskBus', e)}>
+            ${DISK_BUSES.map((b) => html`<option ?selected=${d.diskBus === b}>${b}</option>`)}
+          </select>`,
+          undefined,
+          'virtio is fastest; Windows install media need SATA (no virtio drivers).',
+        )}`;
       }
       case 3:
         return html`<fieldset class="choices" style="border:0;padding:0;margin:0">
@@ -411,30 +439,99 @@ export class QxVmCreateWizard extends LitElement {
       }
       case 5:
         return html`<fieldset class="choices" style="border:0;padding:0;margin:0">
-          <legend class="sr-only">Firmware</legend>
-          <label
-            ><input
-              type="radio"
-              name="firmware"
-              .checked=${d.firmware === 'bios'}
-              @change=${() => this.set('firmware', 'bios')}
-            />
-            BIOS (SeaBIOS)</label
-          >
-          <label
-            ><input
-              type="radio"
-              name="firmware"
-              .checked=${d.firmware === 'uefi'}
-              @change=${() => this.set('firmware', 'uefi')}
-            />
-            UEFI (OVMF)</label
-          >
-          ${this.err('firmware') ? html`<span class="field-error" role="alert">${this.err('firmware')}</span>` : nothing}
-        </fieldset>`;
+            <legend class="sr-only">Firmware</legend>
+            <label
+              ><input
+                type="radio"
+                name="firmware"
+                .checked=${d.firmware === 'bios'}
+                @change=${() => (this.draft = withFirmware(this.draft, 'bios'))}
+              />
+              BIOS (SeaBIOS)</label
+            >
+            <label
+              ><input
+                type="radio"
+                name="firmware"
+                .checked=${d.firmware === 'uefi'}
+                @change=${() => (this.draft = withFirmware(this.draft, 'uefi'))}
+              />
+              UEFI (OVMF)</label
+            >
+            ${this.err('firmware') ? html`<span class="field-error" role="alert">${this.err('firmware')}</span>` : nothing}
+          </fieldset>
+          ${this.renderSecurity()}`;
       default:
         return this.renderReview();
     }
+  }
+
+  /** The guest OS presets, offered first: choosing one fills the rest of the form. */
+  private renderPreset() {
+    const hint = VM_PRESETS.find((p) => p.id === this.draft.preset)?.hint;
+    return formField(
+      'Guest OS',
+      'preset',
+      html`<select
+        id="preset"
+        @change=${(e: Event) => (this.draft = applyPreset(this.draft, (e.target as HTMLSelectElement).value))}
+      >
+        <option value="" ?selected=${!this.draft.preset}>Custom (choose every setting)</option>
+        ${VM_PRESETS.map((p) => html`<option value=${p.id} ?selected=${this.draft.preset === p.id}>${p.label}</option>`)}
+      </select>`,
+      this.err('osType'),
+      hint ?? 'A preset sets firmware, buses, NIC, CPU model and sizes for the OS; each stays editable.',
+    );
+  }
+
+  /** The CPU model: named models every online host can run, plus the modes some host supports. */
+  private renderCpu() {
+    const d = this.draft;
+    const hosts = (this.hosts.value ?? []).filter((h) => h.status === 'online');
+    const models = hosts.length ? hosts.map((h) => h.cpuModels).reduce((a, b) => a.filter((m) => b.includes(m))) : [];
+    const modes = [...new Set(hosts.flatMap((h) => h.cpuModes))] as CpuMode[];
+    const value = d.cpuMode === 'named' ? `named:${d.cpuModel}` : d.cpuMode;
+    const choices = cpuChoices(models, modes);
+    if (!choices.some((c) => c.value === value))
+      choices.push({ value, label: `${value.replace('named:', '')} (not on every host)` });
+    return formField(
+      'CPU model',
+      'cpu',
+      html`<select
+        id="cpu"
+        aria-invalid=${!!this.err('cpuMode', 'cpuModel')}
+        @change=${(e: Event) => {
+          const c = parseCpuChoice((e.target as HTMLSelectElement).value);
+          this.draft = { ...this.draft, cpuMode: c.cpuMode, cpuModel: c.cpuModel ?? '' };
+        }}
+      >
+        ${choices.map((c) => html`<option value=${c.value} ?selected=${c.value === value}>${c.label}</option>`)}
+      </select>`,
+      this.err('cpuMode', 'cpuModel'),
+      'Placement only picks hosts that can run this model.',
+    );
+  }
+
+  /** Secure Boot (UEFI with Microsoft keys; turns UEFI on) and a TPM 2.0. */
+  private renderSecurity() {
+    const d = this.draft;
+    return html`<div class="choices">
+      <label
+        ><input
+          id="secureBoot"
+          type="checkbox"
+          .checked=${d.secureBoot}
+          @change=${(e: Event) => (this.draft = withSecureBoot(this.draft, (e.target as HTMLInputElement).checked))}
+        />
+        Secure Boot (UEFI with Microsoft keys, q35)</label
+      >
+      ${this.err('secureBoot', 'machine') ? html`<span class="field-error" role="alert">${this.err('secureBoot', 'machine')}</span>` : nothing}
+      <label
+        ><input id="tpm" type="checkbox" .checked=${d.tpm} @change=${(e: Event) => this.input('tpm', e)} /> TPM 2.0 (its
+        state stays with the VM)</label
+      >
+      ${this.err('tpm') ? html`<span class="field-error" role="alert">${this.err('tpm')}</span>` : nothing}
+    </div>`;
   }
 
   private pickTemplate(id: string): void {
@@ -457,8 +554,10 @@ export class QxVmCreateWizard extends LitElement {
         <dd>
           ${d.bootKind === 'template' ? `Template host ${tpl?.hostName ?? ''}` : r.hostId ? `Host ${this.hosts.value?.find((h) => h.id === r.hostId)?.name ?? r.hostId}` : r.clusterId ? `Cluster ${this.clusters.value?.find((c) => c.id === r.clusterId)?.name ?? ''}` : 'Automatic'}
         </dd>
+        <dt>Guest OS</dt>
+        <dd>${VM_PRESETS.find((p) => p.id === d.preset)?.label ?? d.osType}</dd>
         <dt>CPU / memory</dt>
-        <dd>${d.cores} vCPU, ${d.memoryMib} MiB</dd>
+        <dd>${d.cores} vCPU (${d.cpuMode === 'named' ? d.cpuModel : d.cpuMode}), ${d.memoryMib} MiB</dd>
         <dt>Disk</dt>
         <dd>
           ${d.bootKind === 'template' ? `${tpl?.disks.length ?? 0} from the template` : [d.bootKind === 'image' ? d.image.split('|')[2] : '', d.diskGib > 0 ? `new ${d.diskGib} GiB in ${d.pool}` : ''].filter(Boolean).join(' + ') || `none (pool ${d.pool})`}
@@ -472,7 +571,9 @@ export class QxVmCreateWizard extends LitElement {
           ${d.bootKind === 'template' ? 'from the template' : d.network ? `${d.network} (${d.nicModel})` : 'none'}
         </dd>
         <dt>Firmware</dt>
-        <dd>${d.bootKind === 'template' ? tpl?.firmware || 'from the template' : d.firmware.toUpperCase()}</dd>
+        <dd>
+          ${d.bootKind === 'template' ? tpl?.firmware || 'from the template' : [d.firmware.toUpperCase(), d.secureBoot ? 'Secure Boot' : '', d.tpm ? 'TPM 2.0' : ''].filter(Boolean).join(' + ')}
+        </dd>
       </dl>
       <label style="display:block;margin-top:1rem"
         ><input type="checkbox" .checked=${d.start} @change=${(e: Event) => this.input('start', e)} /> Start the VM

@@ -21,6 +21,8 @@ import '../../components/qx-metrics-history.js';
 import './qx-vm-snapshots.js';
 import './qx-vm-settings.js';
 import './qx-vm-more-actions.js';
+import './qx-vm-migrate-dialog.js';
+import { hardwareSummary } from './vm-hardware-fields.js';
 import { autostartLabel } from './vm-devices.js';
 
 const TABS = ['summary', 'console', 'snapshots', 'disks', 'nics', 'settings', 'tasks'] as const;
@@ -153,6 +155,7 @@ export class QxVmDetail extends LitElement {
                 Power off
               </button>
               <qx-vm-more-actions .vm=${vm}></qx-vm-more-actions>
+              <qx-vm-migrate-dialog .vm=${vm}></qx-vm-migrate-dialog>
               <span class="spacer"></span>
               <button class="danger" ?disabled=${on || this.action.busy} @click=${() => this.act('delete')}>
                 Delete
@@ -205,8 +208,10 @@ export class QxVmDetail extends LitElement {
               <dd>${vmCpuCount(vm)} (${vm.sockets} socket × ${vm.cores} core)</dd>
               <dt>Memory</dt>
               <dd>${vm.memoryMib} MiB</dd>
+              <dt>CPU model</dt>
+              <dd data-testid="vm-cpu">${hardwareSummary(vm).cpu}</dd>
               <dt>Firmware</dt>
-              <dd>${vm.firmware.toUpperCase()}</dd>
+              <dd data-testid="vm-firmware">${hardwareSummary(vm).firmware}</dd>
               <dt>IP addresses</dt>
               <dd class="mono" data-testid="vm-ips">${vm.ipAddresses.join(', ') || '—'}</dd>
               <dt>Guest agent</dt>

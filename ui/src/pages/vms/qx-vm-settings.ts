@@ -13,6 +13,9 @@ import { formField } from '../../components/form-field.js';
 import { sharedStyles } from '../../components/shared-styles.js';
 import './qx-vm-devices.js';
 import './qx-vm-autostart.js';
+import type { HostDto } from '@dto/hosts.js';
+import { fetchHost } from '../../api/hosts.js';
+import { hardwareFields, hardwarePatch } from './vm-hardware-fields.js';
 import {
   MAX_NICS,
   addNicRow,
@@ -24,7 +27,18 @@ import {
   type NicRow,
 } from './vm-settings-nics.js';
 
-const FIELDS = ['sockets', 'cores', 'memoryMib', 'firmware', 'nics'];
+const FIELDS = [
+  'sockets',
+  'cores',
+  'memoryMib',
+  'firmware',
+  'nics',
+  'cpuMode',
+  'cpuModel',
+  'secureBoot',
+  'machine',
+  'tpm',
+];
 
 export class QxVmSettings extends LitElement {
   static override properties = { vm: { attribute: false }, saved: { state: true }, nics: { state: true } };
@@ -34,6 +48,8 @@ export class QxVmSettings extends LitElement {
   declare nics: NicRow[];
   private networks = new ResourceController<NetworkDto[]>(this, (s) => fetchNetworks(this.vm.hostId, s));
   private action = new ActionController(this);
+  /** The VM's host: which CPU models it can run. */
+  private host = new ResourceController<HostDto>(this, (s) => fetchHost(this.vm.hostId, s));
 
   static override styles = sharedStyles;
 
@@ -64,6 +80,7 @@ export class QxVmSettings extends LitElement {
         memoryMib: Number(f.get('memoryMib')),
         firmware: f.get('firmware') === 'uefi' ? 'uefi' : 'bios',
         nics: nicsPatch(this.nics),
+        ...hardwarePatch(this.vm, f),
       });
       this.saved = true;
       this.dispatchEvent(new Event('qx-saved'));
@@ -100,7 +117,7 @@ export class QxVmSettings extends LitElement {
               err('firmware'),
             )}
           </div>
-          ${this.nics.map((n, i) => this.renderNic(n, i, nets, off))}
+          ${hardwareFields(vm, this.host.value, err)} ${this.nics.map((n, i) => this.renderNic(n, i, nets, off))}
           ${this.nics.length ? nothing : html`<p class="muted" data-testid="no-nics">No network interfaces.${err('nics') ? html` <span class="field-error" role="alert">${err('nics')}</span>` : nothing}</p>`}
           <p>
             <button

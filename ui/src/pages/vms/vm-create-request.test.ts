@@ -3,8 +3,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { draftToDeploy, draftToRequest, stepOfField, type Draft } from './vm-create-request.js';
+import { applyPreset } from './vm-presets.js';
 
 const base: Draft = {
+  preset: '',
+  osType: 'other',
+  machine: '',
+  diskBus: 'virtio',
+  secureBoot: false,
+  tpm: false,
+  cpuMode: 'named',
+  cpuModel: 'x86-64-v2-AES',
   name: ' web-1 ',
   placement: 'auto',
   cores: 2,
@@ -30,7 +39,12 @@ test('an empty-disk VM with automatic placement', () => {
     cores: 2,
     memoryMib: 256,
     firmware: 'bios',
-    disks: [{ pool: 'pool1', sizeBytes: 1024 ** 3 }],
+    osType: 'other',
+    cpuMode: 'named',
+    cpuModel: 'x86-64-v2-AES',
+    secureBoot: false,
+    tpm: false,
+    disks: [{ pool: 'pool1', sizeBytes: 1024 ** 3, bus: 'virtio' }],
     cdroms: [],
     nics: [],
     bootOrder: ['disk'],
@@ -59,8 +73,8 @@ test('booting an existing disk image attaches that volume first and pins its hos
   const r = draftToRequest({ ...base, bootKind: 'image', image: 'h3|p2|guest.qcow2', diskGib: 0.5 });
   assert.equal(r.hostId, 'h3');
   assert.deepEqual(r.disks, [
-    { pool: 'p2', volume: 'guest.qcow2' },
-    { pool: 'pool1', sizeBytes: 512 * 1024 ** 2 },
+    { pool: 'p2', volume: 'guest.qcow2', bus: 'virtio' },
+    { pool: 'pool1', sizeBytes: 512 * 1024 ** 2, bus: 'virtio' },
   ]);
   assert.deepEqual(r.bootOrder, ['disk']);
 });
@@ -108,4 +122,25 @@ test('a template deploy sends the edited vCPUs, keeping the template’s cores p
     memoryMib: 512,
     start: false,
   });
+});
+
+test('the Windows 11 preset asks for UEFI + Secure Boot + TPM on q35, a SATA disk and an e1000e NIC', () => {
+  const r = draftToRequest({ ...applyPreset(base, 'windows-11'), network: 'default' });
+  assert.deepEqual(
+    [r.firmware, r.machine, r.secureBoot, r.tpm, r.osType, r.cores, r.memoryMib, r.cpuMode, r.cpuModel],
+    ['uefi', 'q35', true, true, 'windows', 2, 4096, 'named', 'x86-64-v2-AES'],
+  );
+  assert.deepEqual(r.disks, [{ pool: 'pool1', sizeBytes: 64 * 1024 ** 3, bus: 'sata' }]);
+  assert.deepEqual(r.nics, [{ kind: 'network', source: 'default', model: 'e1000e' }]);
+  assert.equal(stepOfField('secureBoot'), 5);
+  assert.equal(stepOfField('cpuModel'), 1);
+});
+
+test('Linux (modern) is virtio everywhere; a mode other than named sends no model', () => {
+  const r = draftToRequest({ ...applyPreset(base, 'linux-modern'), cpuMode: 'max' });
+  assert.deepEqual(r.disks, [{ pool: 'pool1', sizeBytes: 20 * 1024 ** 3, bus: 'virtio' }]);
+  assert.deepEqual(
+    [r.firmware, r.secureBoot, r.tpm, r.memoryMib, r.cpuMode, r.cpuModel],
+    ['uefi', false, false, 2048, 'max', undefined],
+  );
 });

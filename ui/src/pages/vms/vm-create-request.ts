@@ -2,18 +2,21 @@
 // step owns a field named in a server error (pure; unit-tested without a browser).
 import type { CreateVmDto } from '@dto/vms.js';
 import type { DeployTemplateDto } from '@dto/templates.js';
-import type { Firmware, NicModel } from '@dto/enums.js';
+import type { PresetFields } from './vm-presets.js';
 
 /** Which step owns each request field (server errors go to that step). */
 export function stepOfField(field: string): number | undefined {
   const head = field.replace(/\[.*$/, '');
   const map: Record<string, number> = {
     name: 0,
+    osType: 0,
     hostId: 0,
     clusterId: 0,
     cores: 1,
     sockets: 1,
     memoryMib: 1,
+    cpuMode: 1,
+    cpuModel: 1,
     pool: 2,
     disks: 2,
     image: 3,
@@ -22,18 +25,21 @@ export function stepOfField(field: string): number | undefined {
     template: 3,
     nics: 4,
     firmware: 5,
+    machine: 5,
+    secureBoot: 5,
+    tpm: 5,
   };
   return map[head];
 }
 
-export interface Draft {
+/** The wizard's fields; the guest OS preset sets those of PresetFields (vm-presets.ts). */
+export interface Draft extends PresetFields {
+  /** The chosen guest OS preset's id, '' = none. */
+  preset: string;
   name: string;
   /** "auto", "cluster:<id>" or "host:<id>". */
   placement: string;
-  cores: number;
-  memoryMib: number;
   pool: string;
-  diskGib: number;
   bootKind: 'none' | 'iso' | 'image' | 'template';
   /** "<hostId>|<pool>|<volume>" of an ISO volume. */
   iso: string;
@@ -41,8 +47,6 @@ export interface Draft {
   image: string;
   templateId: string;
   network: string;
-  nicModel: NicModel;
-  firmware: Firmware;
   start: boolean;
 }
 
@@ -54,7 +58,7 @@ export function draftToRequest(d: Draft): CreateVmDto {
   const iso = d.bootKind === 'iso' && isoVolume;
   const image = d.bootKind === 'image' && imgVolume;
   const hostId = iso ? isoHost : image ? imgHost : kind === 'host' ? id : undefined;
-  const newDisk = d.diskGib > 0 ? [{ pool: d.pool, sizeBytes: Math.round(d.diskGib * 1024 ** 3) }] : [];
+  const newDisk = d.diskGib > 0 ? [{ pool: d.pool, sizeBytes: Math.round(d.diskGib * 1024 ** 3), bus: d.diskBus }] : [];
   return {
     name: d.name.trim(),
     ...(hostId ? { hostId } : kind === 'cluster' ? { clusterId: id } : {}),
@@ -63,7 +67,13 @@ export function draftToRequest(d: Draft): CreateVmDto {
     cores: d.cores,
     memoryMib: d.memoryMib,
     firmware: d.firmware,
-    disks: image ? [{ pool: imgPool, volume: imgVolume }, ...newDisk] : newDisk,
+    ...(d.machine ? { machine: d.machine } : {}),
+    osType: d.osType,
+    cpuMode: d.cpuMode,
+    ...(d.cpuMode === 'named' ? { cpuModel: d.cpuModel } : {}),
+    secureBoot: d.secureBoot,
+    tpm: d.tpm,
+    disks: image ? [{ pool: imgPool, volume: imgVolume, bus: d.diskBus }, ...newDisk] : newDisk,
     cdroms: iso ? [{ pool: isoPool, volume: isoVolume }] : [],
     nics: d.network ? [{ kind: 'network', source: d.network, model: d.nicModel }] : [],
     bootOrder: iso ? ['cdrom', 'disk'] : ['disk'],
