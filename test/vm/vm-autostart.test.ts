@@ -11,6 +11,7 @@ import { promisify } from '../../agent/src/test-support/promisify.js';
 import { Virsh } from '../../agent/src/libvirt/virsh.js';
 import { freePort, spawnAgent, type Child } from '../../server/src/test-support/spawn.js';
 import { testName } from './guest-pool.js';
+import { eventually } from '../../server/src/test-support/guest-pool.js';
 import { guestSpec } from './vm-spec.js';
 import { VmSpec } from '@quantix/proto/v1/vm.js';
 
@@ -22,14 +23,6 @@ async function qemuStartTicks(name: string): Promise<number> {
   const pid = (await readFile(`/run/libvirt/qemu/${name}.pid`, 'utf8')).trim();
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
-}
-
-async function waitFor(what: string, check: () => Promise<boolean> | boolean, ms = 180_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 test('autostart VMs start in order with their delays at the first agent start of a boot', async (t) => {
@@ -79,11 +72,15 @@ test('autostart VMs start in order with their delays at the first agent start of
   await rm(join(dir, 'run'), { recursive: true, force: true });
   const env = { QX_AGENT_AUTOSTART_MARKER: marker };
   child = await spawnAgent(join(dir, 'agent1'), await freePort(), env);
-  await waitFor('the autostart VMs to run', async () => {
-    for (const n of [first, middle, last]) if ((await state(n)) !== 'running') return false;
-    return true;
-  });
-  await waitFor('autostart to finish', () => child!.output().includes('autostart: done'));
+  await eventually(
+    'the autostart VMs to run',
+    async () => {
+      for (const n of [first, middle, last]) if ((await state(n)) !== 'running') return false;
+      return true;
+    },
+    180_000,
+  );
+  await eventually('autostart to finish', async () => child!.output().includes('autostart: done'));
   assert.equal(await state(manual), 'shut off', 'a VM without autostart stays off');
   const [a, b, c] = await Promise.all([first, middle, last].map(qemuStartTicks));
   assert.ok(a! < b! && b! < c!, `started in order 10, 20, 30 (ticks ${a}, ${b}, ${c})`);
@@ -94,6 +91,8 @@ test('autostart VMs start in order with their delays at the first agent start of
   await child.kill();
   await virsh.exec(['destroy', middle]);
   child = await spawnAgent(join(dir, 'agent2'), await freePort(), env);
-  await waitFor('the agent to skip autostart', () => child!.output().includes('autostart: already done in this boot'));
+  await eventually('the agent to skip autostart', async () =>
+    child!.output().includes('autostart: already done in this boot'),
+  );
   assert.equal(await state(middle), 'shut off');
 });
