@@ -2,7 +2,7 @@
 // (POST /vms/:id/migrate; the contract is /tmp/s19/contract.md), and cancelling a running task.
 // A migrate task reports phase, progress, detail {diskPercent, memoryPercent, expectedDowntimeMs}
 // and ends with MigrationResultDto.
-import { arr, int, named, obj, oneOf, opt, str } from '../schema/schema.js';
+import { arr, bool, int, named, obj, oneOf, opt, str } from '../schema/schema.js';
 import type { Infer } from '../schema/schema.js';
 import type { Operation } from './operation.js';
 import { TaskDto } from './tasks.js';
@@ -32,6 +32,27 @@ export const MigrationResultDto = named(
 );
 export type MigrationResultDto = Infer<typeof MigrationResultDto>;
 
+export const MigrationTargetDto = named(
+  'MigrationTargetDto',
+  obj({
+    hostId: str(),
+    hostName: str(),
+    ok: bool({ description: 'the VM can move there (into at least one of its pools)' }),
+    reasons: arr(str(), { description: 'why not, each naming what is missing' }),
+    pools: arr(
+      obj({
+        poolId: str({ description: 'the pool name (pass as poolId)' }),
+        name: str(),
+        freeBytes: int(),
+        ok: bool(),
+        reason: opt(str()),
+      }),
+    ),
+    recommended: bool({ description: "placement's choice: the eligible host (not its own) with the most free memory" }),
+  }),
+);
+export type MigrationTargetDto = Infer<typeof MigrationTargetDto>;
+
 export const migrationOperations = [
   {
     id: 'migrateVm',
@@ -44,6 +65,17 @@ export const migrationOperations = [
     response: TaskDto,
     summary:
       'Move a VM to another host (live while it runs, cold when off) or its disks to another pool of its host. 400/409 name what is missing; 409 "VM is being migrated" while a move runs. Task result: MigrationResultDto',
+  },
+  {
+    id: 'getMigrationTargets',
+    method: 'GET',
+    path: '/api/v1/vms/:id/migrate/targets',
+    tag: 'vms',
+    role: 'viewer',
+    status: 200,
+    response: arr(MigrationTargetDto),
+    summary:
+      "Where the VM could move: every host of the vDC with its pools, whether each can take the VM and why not, and placement's recommendation",
   },
   {
     id: 'cancelTask',

@@ -31,12 +31,15 @@ async function refusal(p: Promise<unknown>): Promise<string> {
 
 test('qxt-srv migration preflight: refusals name what is missing; targets list every host', async (t) => {
   const f = await startMoveFixture(2);
-  t.after(() => f.stop());
   const { s, host, c } = f;
   const [a, b] = f.pools as [FixturePool, FixturePool];
   const api = s.admin;
   const name = srvName('preflight');
   const small = srvName('small');
+  t.after(async () => {
+    await api.request('DELETE', `/api/v1/hosts/${host.id}/pools/${small}?deleteBackingFile=true`);
+    await f.stop();
+  });
 
   // A VM with the guest disk and an 80 MiB preallocated qcow2 disk, both in pool a.
   const vmId = await f.vm(name, a);
@@ -53,7 +56,6 @@ test('qxt-srv migration preflight: refusals name what is missing; targets list e
     body: { name: small, kind: 'loop', sizeBytes: 64 * MiB },
   });
   assert.equal(pool.status, 202, pool.text);
-  t.after(() => api.request('DELETE', `/api/v1/hosts/${host.id}/pools/${small}?deleteBackingFile=true`));
   assert.equal((await f.taskDone(pool.json)).status, 'succeeded');
   await c.syncPools();
   assert.ok(c.pools.has(small), `pools in the inventory: ${[...c.pools.keys()].join(', ')}`);
@@ -128,7 +130,8 @@ test('qxt-srv migration preflight: refusals name what is missing; targets list e
   assert.ok(there.reasons.includes('host qxt-srv-ghost is offline'), there.reasons.join('; '));
 
   // An inactive pool is named as such.
-  assert.equal((await api.request('POST', `/api/v1/hosts/${host.id}/pools/${small}/stop`)).status < 300, true);
+  const stopped = await api.request('POST', `/api/v1/hosts/${host.id}/pools/${small}/stop`);
+  assert.ok(stopped.status < 300, stopped.text);
   await eventually('pool small inactive', async () => c.pools.get(small)?.state === PoolState.POOL_STATE_INACTIVE);
   assert.equal(
     await refusal(check({ hostId: host.id, poolId: small })),

@@ -30,6 +30,8 @@ export interface SourceDisk {
   capacityBytes: number;
   allocationBytes: number;
   format: Volume['format'];
+  /** Linked clones: the volume this one is backed by. */
+  backingVolume: string;
 }
 
 /** A move that passed every check: what the movers (live, cold, storage) work from. */
@@ -127,7 +129,9 @@ export class MigrationPreflight {
     const storageMove = target === source;
     const agent = source.requireOnline();
     const disks = await this.sourceDisks(vm, agent);
-    const hostProblems = storageMove ? [] : await this.hostProblems(vm, mode, target);
+    const hostProblems = storageMove
+      ? []
+      : [...coldProblems(vm, mode, disks), ...(await this.hostProblems(vm, mode, target))];
     if (hostProblems.length) {
       throw conflict(`cannot move VM ${spec.name} to host ${target.record.name}: ${hostProblems.join('; ')}`);
     }
@@ -176,7 +180,9 @@ export class MigrationPreflight {
         const storageMove = c === source;
         const reasons = [...vmProblems];
         if (!disks) reasons.push(`its host ${source.record.name} is offline`);
-        if (!storageMove) reasons.push(...(await this.hostProblems(vm, running ? 'live' : 'cold', c)));
+        const mode = running ? 'live' : 'cold';
+        if (!storageMove)
+          reasons.push(...coldProblems(vm, mode, disks ?? []), ...(await this.hostProblems(vm, mode, c)));
         const pools = disks ? this.pools(vm, disks, c, storageMove) : [];
         if (disks && !pools.some((p) => p.ok)) {
           reasons.push(storageMove ? 'no other pool here can take its disks' : 'no pool here can take its disks');
@@ -313,10 +319,24 @@ export class MigrationPreflight {
           capacityBytes: v.capacityBytes,
           allocationBytes: v.allocationBytes,
           format: v.format,
+          backingVolume: v.backingVolume,
         };
       }),
     );
   }
+}
+
+/** What a cold migration (volumes copied one by one, the VM defined anew) cannot carry. */
+function coldProblems(vm: Vm, mode: MigrationMode, disks: SourceDisk[]): string[] {
+  if (mode !== 'cold') return [];
+  const out = disks
+    .filter((d) => d.backingVolume)
+    .map(
+      (d) =>
+        `disk ${d.pool}/${d.volume} is a linked clone of ${d.backingVolume}: a cold migration copies it without its base; make a full clone first`,
+    );
+  if (vm.spec!.tpm) out.push('its TPM state would stay behind in a cold migration: migrate it live');
+  return out;
 }
 
 function isRunning(vm: Vm): boolean {

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { issueCertificateForKeyOf } from '@quantix/proto/tls/certificates.js';
 import type { AgentClient } from '../agents/agent-client.js';
-import type { MigrateVmDto, MigrationResultDto } from '../dto/migrations.js';
+import type { MigrateVmDto, MigrationResultDto, MigrationTargetDto } from '../dto/migrations.js';
 import type { TaskDto } from '../dto/tasks.js';
 import { conflict, HttpError } from '../errors.js';
 import { log } from '../log.js';
@@ -14,6 +14,7 @@ import type { VdcRecord } from '../store/records.js';
 import type { MigrationPlan, MigrationPreflight } from './migration-preflight.js';
 import type { TaskContext, TaskService } from './task-service.js';
 import { moveStorage } from './storage-move.js';
+import { coldMigrate } from './cold-migration.js';
 
 /** What moves a VM once the preflight passed (live here, cold and storage move from MIG-COLD). */
 export type Mover = (
@@ -29,7 +30,7 @@ const CLEANUP_EVERY_MS = 2_000;
 
 export class MigrationService {
   /** Set by compose.ts once cold-migration.ts exists. */
-  coldMover: Mover | undefined;
+  coldMover: Mover | undefined = (plan, t, signal, opts) => coldMigrate(plan, t, signal, opts);
   storageMover: Mover = (plan, t, signal, opts) => moveStorage(plan, t, signal, opts);
 
   constructor(
@@ -73,6 +74,11 @@ export class MigrationService {
       this.preflight.locks.release(plan.uuid);
       throw err;
     }
+  }
+
+  /** Placement's preview for each host of the vDC (GET …/migrate/targets). */
+  targets(id: string): Promise<MigrationTargetDto[]> {
+    return this.preflight.targets(id);
   }
 
   /** 409 "VM is being migrated" while a move holds the VM (lifecycle operations call this). */

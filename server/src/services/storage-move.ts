@@ -4,7 +4,7 @@
 import type { TaskContext } from './task-service.js';
 import type { MigrationPlan } from './migration-preflight.js';
 
-/** The task result of a move (the contract's `{ totalMs, downtimeMs, from, to }` plus the disks). */
+/** The task result of a move (the contract's `{ totalMs, downtimeMs, from, to }`). */
 export interface MoveResult {
   vmId: string;
   totalMs: number;
@@ -12,7 +12,8 @@ export interface MoveResult {
   downtimeMs: number;
   from: { hostId: string; pools: string[] };
   to: { hostId: string; pool: string };
-  disks: { volume: string; fromPool: string; toPool: string; keptReason: string }[];
+  /** Storage moves: each disk moved, and why an old volume was kept. */
+  disks?: { volume: string; fromPool: string; toPool: string; keptReason: string }[];
 }
 
 export interface StorageMoveOptions {
@@ -41,6 +42,7 @@ export async function moveStorage(
       { vm: plan.uuid, targetPool: plan.pool, bandwidthMibPerS: opts.bandwidthMibPerS ?? 0 },
       (p) => {
         opts.onDiskPercent?.(p.percent);
+        t.detail({ diskPercent: Math.round(p.percent * 10) / 10 });
         t.progress(p.percent, p.phase);
       },
       signal,

@@ -33,11 +33,16 @@ export interface MoveFixture {
   stop(): Promise<void>;
 }
 
-export async function startMoveFixture(poolCount = 2): Promise<MoveFixture> {
+/** `env`: more server settings (e.g. QX_UI_DIR for a browser test). */
+export async function startMoveFixture(poolCount = 2, env: Record<string, string> = {}): Promise<MoveFixture> {
   const agentDir = await mkdtemp(join(tmpdir(), 'qxt-srv-agent-'));
   const port = await freePort();
   const agent = await spawnAgent(agentDir, port);
-  const s = await startTestServer({ QX_LOCAL_AGENT_ADDRESS: `127.0.0.1:${port}`, QX_LOCAL_AGENT_DATA_DIR: agentDir });
+  const s = await startTestServer({
+    QX_LOCAL_AGENT_ADDRESS: `127.0.0.1:${port}`,
+    QX_LOCAL_AGENT_DATA_DIR: agentDir,
+    ...env,
+  });
   const domains: string[] = [];
   const pools: FixturePool[] = [];
   const api = s.admin;

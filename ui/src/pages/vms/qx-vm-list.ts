@@ -222,9 +222,11 @@ export class QxVmList extends LitElement {
                 <td class="num">${v.memoryMib} MiB</td>
                 <td class="mono">${v.ipAddresses.join(', ') || html`<span class="muted">—</span>`}</td>
                 <td data-testid="vm-autostart">${autostartLabel(v)}</td>
-                ${mutate
-                  ? html`<td>${this.consoleLink(v)} <qx-vm-migrate-dialog .vm=${v}></qx-vm-migrate-dialog></td>`
-                  : nothing}
+                ${
+                  mutate
+                    ? html`<td>${this.consoleLink(v)} <qx-vm-migrate-dialog .vm=${v}></qx-vm-migrate-dialog></td>`
+                    : nothing
+                }
               </tr>`,
           )}
         </tbody>
