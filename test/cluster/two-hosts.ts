@@ -5,7 +5,7 @@
 // /var/cache). One run at a time (a lock); leftovers of a crashed run are removed at start.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createReadStream, existsSync, statSync } from 'node:fs';
-import { chmod, cp, mkdir, readFile, rm } from 'node:fs/promises';
+import { chmod, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { HostDto, HostProbeDto } from '../../server/src/dto/hosts.js';
@@ -138,7 +138,15 @@ async function mountNamespaceReady(holder: number): Promise<boolean> {
   return its !== '' && its !== mine && comm.trim() === 'sleep';
 }
 
-export async function startTwoHosts(): Promise<TwoHosts> {
+export interface TwoHostsOptions {
+  /**
+   * Host B's libvirtd also listens on plain TCP (no auth) on its veth address: only for the
+   * benchmark's bare `virsh migrate` baseline, never for the product path.
+   */
+  libvirtTcp?: boolean;
+}
+
+export async function startTwoHosts(opts: TwoHostsOptions = {}): Promise<TwoHosts> {
   const release = await takeRunLock(LOCK);
   await cleanAll();
   const dirs = {
@@ -199,7 +207,12 @@ export async function startTwoHosts(): Promise<TwoHosts> {
     await bind(dirs.log, '/var/log');
     await bind(dirs.cache, '/var/cache');
     await runB(['virtlogd', '-d']);
-    await runB(['libvirtd', '-d']);
+    if (opts.libvirtTcp) {
+      const conf = join(dirs.etc, 'libvirtd.conf');
+      const text = await readFile(conf, 'utf8').catch(() => '');
+      await writeFile(conf, `${text}\nlisten_tls = 0\nlisten_tcp = 1\nauth_tcp = "none"\nlisten_addr = "${B_IP}"\n`);
+    }
+    await runB(opts.libvirtTcp ? ['libvirtd', '-d', '--listen'] : ['libvirtd', '-d']);
     const virshB = (args: string[]) => runB(['virsh', '-c', 'qemu:///system', ...args]);
     await eventually(
       'host B libvirtd',

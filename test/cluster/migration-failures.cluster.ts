@@ -1,0 +1,67 @@
+// A live migration interrupted halfway — cancelled, the destination agent killed, the link cut, the
+// source agent restarted — leaves exactly one running copy (on the source), its disk intact, and no
+// domain, volume or socket of the migration on either host. A 1 MiB/s bandwidth limit keeps each
+// migration running until the test interrupts it (the test waits on the task's progress, not on time).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { TaskDto } from '../../server/src/dto/tasks.js';
+import { copying, migrate, oneCopyOn } from './migration-checks.js';
+import { startTwoHosts } from './two-hosts.js';
+
+test('interrupted live migrations leave one running copy and nothing else', { timeout: 1_800_000 }, async (t) => {
+  const cluster = await startTwoHosts();
+  t.after(() => cluster.stop());
+  const { api, a, b } = cluster;
+  const vm = await cluster.createGuestVm(a, 'qxc-fail');
+
+  await t.test('cancel', async () => {
+    const started = await migrate(cluster, vm.id, b, 1);
+    assert.equal(started.status, 202, started.text);
+    await copying(cluster, started.json.id);
+    const cancel = await api.request<TaskDto>('POST', `/api/v1/tasks/${started.json.id}/cancel`);
+    assert.equal(cancel.status, 202, cancel.text);
+    assert.equal(cancel.json.phase, 'cancelling');
+    const task = await cluster.waitTask(started.json.id, 300_000);
+    assert.equal(task.status, 'failed');
+    assert.match(task.error ?? '', /cancelled: qxc-fail keeps running on/);
+    const late = await api.request('POST', `/api/v1/tasks/${started.json.id}/cancel`);
+    assert.equal(late.status, 409, 'a finished task cannot be cancelled');
+    await oneCopyOn(cluster, a, b, 'qxc-fail');
+  });
+
+  await t.test('destination agent killed', async () => {
+    const started = await migrate(cluster, vm.id, b, 1);
+    assert.equal(started.status, 202, started.text);
+    await copying(cluster, started.json.id);
+    await b.killAgent();
+    const task = await cluster.waitTask(started.json.id, 300_000);
+    assert.equal(task.status, 'failed');
+    await b.startAgent();
+    await oneCopyOn(cluster, a, b, 'qxc-fail');
+  });
+
+  await t.test('link cut', async () => {
+    const started = await migrate(cluster, vm.id, b, 1);
+    assert.equal(started.status, 202, started.text);
+    await copying(cluster, started.json.id);
+    await cluster.linkDown();
+    try {
+      const task = await cluster.waitTask(started.json.id, 300_000);
+      assert.equal(task.status, 'failed');
+    } finally {
+      await cluster.linkUp();
+    }
+    await oneCopyOn(cluster, a, b, 'qxc-fail');
+  });
+
+  await t.test('source agent restarted', async () => {
+    const started = await migrate(cluster, vm.id, b, 1);
+    assert.equal(started.status, 202, started.text);
+    await copying(cluster, started.json.id);
+    await a.killAgent();
+    await a.startAgent();
+    const task = await cluster.waitTask(started.json.id, 300_000);
+    assert.equal(task.status, 'failed');
+    await oneCopyOn(cluster, a, b, 'qxc-fail');
+  });
+});
