@@ -1,7 +1,9 @@
 // Pools and networks that change behind the agent's back (`virsh pool-destroy`, a loop device or
 // mount that vanished, `virsh net-destroy`): a poll every few seconds while somebody watches
 // compares each one's state with the last poll and publishes the changed ones on the WatchBus.
-import type { Pool } from '@quantix/proto/v1/storage.js';
+// A pool that looks failed or a network that looks stopped is published only when the next poll
+// still sees it so: the agent's own stop or delete passes through such a state for a moment.
+import { PoolState, type Pool } from '@quantix/proto/v1/storage.js';
 import type { AgentContext, WatchBus } from '../context.js';
 import { getNetwork } from '../network/host-networks.js';
 import { networkNames } from '../network/network-libvirt.js';
@@ -15,8 +17,11 @@ const poolKey = (p: Pool) => `${p.state}|${p.error}`;
 
 class ResourceHealthPoller {
   users = 0;
+  /** Per pool the state last published (or first seen) and a failure seen once, to confirm. */
   private readonly pools = new Map<string, string>();
+  private readonly suspectPools = new Map<string, string>();
   private networksActive: Set<string> | undefined;
+  private readonly suspectNetworks = new Set<string>();
   private readonly timer: NodeJS.Timeout;
   private polling = false;
 
@@ -45,24 +50,50 @@ class ResourceHealthPoller {
       seen.add(p.name);
       const before = this.pools.get(p.name);
       const key = poolKey(p);
-      this.pools.set(p.name, key);
       // The first poll is the baseline; creations and deletions are published where they happen.
-      if (before !== undefined && before !== key)
-        this.ctx.bus.publish({ event: { $case: 'pool', value: { pool: p, removed: false } } });
+      if (before === undefined) this.pools.set(p.name, key);
+      if (before === undefined || before === key) {
+        this.suspectPools.delete(p.name);
+        continue;
+      }
+      if (p.state === PoolState.POOL_STATE_FAILED && this.suspectPools.get(p.name) !== key) {
+        this.suspectPools.set(p.name, key);
+        continue;
+      }
+      this.suspectPools.delete(p.name);
+      this.pools.set(p.name, key);
+      this.ctx.bus.publish({ event: { $case: 'pool', value: { pool: p, removed: false } } });
     }
     for (const name of this.pools.keys()) if (!seen.has(name)) this.pools.delete(name);
+    for (const name of this.suspectPools.keys()) if (!seen.has(name)) this.suspectPools.delete(name);
   }
 
   private async pollNetworks(): Promise<void> {
     const { all, active } = await networkNames(this.ctx.virsh);
     const before = this.networksActive;
-    this.networksActive = active;
-    if (!before) return;
+    if (!before) {
+      this.networksActive = active;
+      return;
+    }
+    const known = new Set(active);
     for (const name of all) {
-      if (before.has(name) === active.has(name)) continue;
+      if (before.has(name) === active.has(name)) {
+        this.suspectNetworks.delete(name);
+        continue;
+      }
+      if (!active.has(name) && !this.suspectNetworks.has(name)) {
+        // Stopped: confirmed at the next poll (a delete stops the network before undefining it).
+        this.suspectNetworks.add(name);
+        known.add(name);
+        continue;
+      }
+      this.suspectNetworks.delete(name);
       const network = await getNetwork(this.ctx, name).catch(() => undefined);
       if (network) this.ctx.bus.publish({ event: { $case: 'network', value: { network, removed: false } } });
     }
+    for (const name of this.suspectNetworks) if (!all.includes(name)) this.suspectNetworks.delete(name);
+    // A suspect still counts as active, so that the next poll sees the change again.
+    this.networksActive = known;
   }
 
   stop(): void {
