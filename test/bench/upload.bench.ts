@@ -67,7 +67,8 @@ try {
       createReadStream(source, { highWaterMark: MiB }),
     );
     const t = secs(t0);
-    if (reply.status !== 200) throw new Error(`upload: ${reply.status} ${reply.text}`);
+    if (reply.status !== 200)
+      throw new Error(`upload: ${reply.status} ${reply.text}\nagent output:\n${agent.output().slice(-3000)}`);
     const del = await api.request('DELETE', `/api/v1/hosts/${host.id}/pools/${poolName}/volumes/bench.img`);
     if (del.status >= 300) throw new Error(`delete: ${del.status} ${del.text}`);
     return t;
