@@ -3,7 +3,16 @@
 // ship with every modern OS). NIC models map to what QEMU emulates; firmware is kept. Pure.
 import type { OvaSpec } from '@quantix/proto/v1/image.js';
 import { firmwareNames } from '../enum-names.js';
-import { BootDevice, DiskBus, Firmware, NicKind, NicModel, VideoModel, type VmSpec } from '@quantix/proto/v1/vm.js';
+import {
+  CpuMode,
+  BootDevice,
+  DiskBus,
+  Firmware,
+  NicKind,
+  NicModel,
+  VideoModel,
+  type VmSpec,
+} from '@quantix/proto/v1/vm.js';
 
 export interface MappedVolume {
   pool: string;
@@ -65,6 +74,10 @@ export function suggestVmSpec(spec: OvaSpec, volumes: readonly MappedVolume[], n
     description: spec.annotation,
     tags: ['imported-ova'],
     osType: spec.osType,
+    cpuMode: CpuMode.CPU_MODE_UNSPECIFIED,
+    cpuModel: '',
+    secureBoot: false,
+    tpm: false,
     autostart: false,
     autostartOrder: 0,
     autostartDelaySeconds: 0,

@@ -11,7 +11,7 @@ import { lstat, mkdtemp, open, readFile, readdir, rm, symlink, writeFile } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PoolKind, VolumeFormat } from '@quantix/proto/v1/storage.js';
-import { DiskBus, Firmware, VideoModel, type VmSpec } from '@quantix/proto/v1/vm.js';
+import { CpuMode, DiskBus, Firmware, VideoModel, type VmSpec } from '@quantix/proto/v1/vm.js';
 import { AgentError } from '../errors.js';
 import { run } from '../exec/run.js';
 import { cloneVm, defineVm, deleteVm } from '../vm/vm-define.js';
@@ -44,6 +44,10 @@ function vmSpec(name: string, pool: string, volume: string): VmSpec {
     description: '',
     tags: [],
     osType: 'linux',
+    cpuMode: CpuMode.CPU_MODE_UNSPECIFIED,
+    cpuModel: '',
+    secureBoot: false,
+    tpm: false,
     autostart: false,
     autostartOrder: 0,
     autostartDelaySeconds: 0,

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DiskBus, Firmware, NicKind, NicModel, VideoModel, type VmSpec } from '@quantix/proto/v1/vm.js';
+import { CpuMode, DiskBus, Firmware, NicKind, NicModel, VideoModel, type VmSpec } from '@quantix/proto/v1/vm.js';
 import type { AgentError } from '../errors.js';
 import { validateVmSpec } from './vm-spec-validate.js';
 
@@ -21,6 +21,10 @@ const spec = (over: Partial<VmSpec> = {}): VmSpec => ({
   description: '',
   tags: [],
   osType: '',
+  cpuMode: CpuMode.CPU_MODE_UNSPECIFIED,
+  cpuModel: '',
+  secureBoot: false,
+  tpm: false,
   autostart: false,
   autostartOrder: 0,
   autostartDelaySeconds: 0,

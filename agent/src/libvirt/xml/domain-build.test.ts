@@ -1,6 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BootDevice, DiskBus, Firmware, NicKind, NicModel, VideoModel, type VmSpec } from '@quantix/proto/v1/vm.js';
+import {
+  CpuMode,
+  BootDevice,
+  DiskBus,
+  Firmware,
+  NicKind,
+  NicModel,
+  VideoModel,
+  type VmSpec,
+} from '@quantix/proto/v1/vm.js';
 import { buildDomainXml, targetDevs } from './domain-build.js';
 import { parseDomainXml } from './domain-parse.js';
 import { xmlReader } from './parser.js';
@@ -27,6 +36,10 @@ const base = (over: Partial<VmSpec> = {}): VmSpec =>
     description: '',
     tags: [],
     osType: '',
+    cpuMode: CpuMode.CPU_MODE_UNSPECIFIED,
+    cpuModel: '',
+    secureBoot: false,
+    tpm: false,
     autostart: false,
     autostartOrder: 0,
     autostartDelaySeconds: 0,

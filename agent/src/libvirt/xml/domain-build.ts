@@ -4,6 +4,8 @@ import { buildXml } from './builder.js';
 import { DiskBus, Firmware, NicKind, VideoModel, type VmSpec } from '@quantix/proto/v1/vm.js';
 import { bootDeviceNames, diskBusNames, nicKindNames, nicModelNames, videoModelNames } from '../../enum-names.js';
 import type { DomainType } from '../domain-type.js';
+import { cpuNode } from '../../vm/cpu-model.js';
+import { TPM_NODE } from '../../vm/tpm.js';
 
 /** The namespace of the agent's element inside <metadata>. */
 export const QX_NS = 'https://quantix-vdc.dev/xmlns/vm/1';
@@ -28,8 +30,8 @@ export interface DomainBuildInput {
   cdroms: (ResolvedVolume | undefined)[];
   /** The file libvirt copies the serial console's output to (console/console-log.ts). */
   consoleLog: string;
-  /** For UEFI: the OVMF code/vars template and this VM's NVRAM file. */
-  uefi?: { code: string; varsTemplate: string; nvram: string };
+  /** For UEFI: the OVMF code/vars template and this VM's NVRAM file; `secure` = Secure Boot (SMM on). */
+  uefi?: { code: string; varsTemplate: string; nvram: string; secure?: boolean };
 }
 
 /** Target device names: vdX for virtio, sdX shared by SATA and SCSI, hdX for IDE. */
@@ -93,14 +95,30 @@ export function buildDomainXml(input: DomainBuildInput): string {
       type: { '@arch': 'x86_64', ...(spec.machine ? { '@machine': spec.machine } : {}), '#text': 'hvm' },
       ...(uefi
         ? {
-            loader: { '@readonly': 'yes', '@type': 'pflash', '#text': uefi.code },
+            loader: {
+              '@readonly': 'yes',
+              ...(uefi.secure ? { '@secure': 'yes' } : {}),
+              '@type': 'pflash',
+              '#text': uefi.code,
+            },
             nvram: { '@template': uefi.varsTemplate, '#text': uefi.nvram },
           }
         : {}),
       boot: spec.bootOrder.map((b) => ({ '@dev': bootDeviceNames.name(b) })),
     },
-    features: { acpi: '', apic: '' },
-    cpu: { topology: { '@sockets': spec.sockets, '@dies': 1, '@cores': spec.cores, '@threads': 1 } },
+    // Secure Boot's firmware keeps its variables safe from the guest only with SMM.
+    features: { acpi: '', apic: '', ...(uefi?.secure ? { smm: { '@state': 'on' } } : {}) },
+    cpu: cpuNode(
+      spec.cpuMode,
+      spec.cpuModel,
+      {
+        '@sockets': spec.sockets,
+        '@dies': 1,
+        '@cores': spec.cores,
+        '@threads': 1,
+      },
+      input.domainType,
+    ),
     clock: { '@offset': spec.osType === 'windows' ? 'localtime' : 'utc' },
     on_poweroff: 'destroy',
     on_reboot: 'restart',
@@ -114,6 +132,7 @@ export function buildDomainXml(input: DomainBuildInput): string {
       // The QEMU guest agent's virtio-serial port (libvirt picks the socket path and adds the controller).
       channel: { '@type': 'unix', target: { '@type': 'virtio', '@name': GUEST_AGENT_CHANNEL } },
       ...graphicsDevices(spec),
+      ...(spec.tpm ? { tpm: TPM_NODE } : {}),
       memballoon: { '@model': 'virtio' },
     },
   };

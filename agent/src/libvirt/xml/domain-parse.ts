@@ -4,6 +4,7 @@
 import { BootDevice, DiskBus, Firmware, NicKind, NicModel, VideoModel, type VmSpec } from '@quantix/proto/v1/vm.js';
 import { bootDeviceNames, diskBusNames, nicKindNames, nicModelNames, videoModelNames } from '../../enum-names.js';
 import { xmlAttr, xmlList, xmlReader, xmlText, xmlTexts, type XmlNode } from './parser.js';
+import { readCpu } from '../../vm/cpu-model.js';
 import { GUEST_AGENT_CHANNEL } from './domain-build.js';
 
 export interface ParsedDomain {
@@ -59,15 +60,19 @@ export interface DomainXml {
   vcpus: number;
   /** <cpu><topology>, each count undefined when not written. */
   topology: { sockets?: number; cores?: number; threads?: number };
-  os: { efi: boolean; machine: string; boot: string[]; nvram: string };
+  os: { efi: boolean; machine: string; boot: string[]; nvram: string; secureBoot: boolean };
+  /** <cpu> mode and model (cpu-model.ts). */
+  cpu: ReturnType<typeof readCpu>;
+  /** A <tpm> device is defined. */
+  tpm: boolean;
   disks: DomainDisk[];
   interfaces: DomainInterface[];
   /** <graphics>: type, and the Unix socket libvirt chose for it ('' when it listens elsewhere). */
   graphics: { type: string; socket: string }[];
-  /** The guest agent's channel: absent, or its live state ("connected", "disconnected", '' when off). */
-  guestAgent: { present: boolean; state: string };
   /** The first <video><model type> ("virtio", "vga", "qxl", …), '' when none. */
   video: string;
+  /** The guest agent's channel: absent, or its live state ("connected", "disconnected", '' when off). */
+  guestAgent: { present: boolean; state: string };
   /** The Quantix metadata element (<qx:vm>): volumes by target dev, description, tags, OS type. */
   meta: {
     volumes: Map<string, { pool: string; volume: string }>;
@@ -128,7 +133,10 @@ export function readDomainXml(xml: string): DomainXml {
       machine: xmlAttr(os.type, 'machine'),
       boot: xmlList(os.boot).map((b) => xmlAttr(b, 'dev')),
       nvram: xmlText(os.nvram),
+      secureBoot: xmlAttr(os.loader, 'secure') === 'yes',
     },
+    cpu: readCpu(d.cpu as XmlNode | undefined),
+    tpm: devices.tpm !== undefined,
     disks: xmlList(devices.disk).map((disk) => {
       const source = xmlList(disk.source)[0];
       return {
@@ -213,6 +221,10 @@ export function parseDomainXml(xml: string): ParsedDomain {
     description: d.meta.description,
     tags: d.meta.tags,
     osType: d.meta.osType,
+    cpuMode: d.cpu.mode,
+    cpuModel: d.cpu.model,
+    secureBoot: d.os.secureBoot,
+    tpm: d.tpm,
     autostart: d.meta.autostart.enabled,
     autostartOrder: d.meta.autostart.order,
     autostartDelaySeconds: d.meta.autostart.delaySeconds,
