@@ -1,6 +1,7 @@
 // The operations that had no UI (#22), driven in Chromium against a real server, agent, libvirt
 // and QEMU: the Console link of the VM list opens the console window; the VM page's More actions
-// pause, resume, reset, export an OVA and clone; the storage page makes a dir pool, stops and
+// pause, resume, reset, export an OVA and clone; the serial console is reached, used and left with
+// the keyboard alone; the storage page makes a dir pool, stops and
 // starts it, filters by host, and in it creates, resizes, copies, downloads and shows a volume;
 // a template is renamed; the cluster page previews placement; the networks page offers the host's
 // NICs as uplinks and refreshes one network; a viewer sees none of the mutating controls.
@@ -89,7 +90,7 @@ async function steps(base: string, api: ApiClient, host: HostDto, undo: (() => P
     }
   });
 
-  // A running VM from the test guest's disk.
+  // A running VM from the test guest's disk; without graphics its console tab opens the serial console.
   const volume = await guest.addGuestDisk(`${vmName}.qcow2`);
   const created = await api.request<TaskDto>('POST', '/api/v1/vms', {
     body: {
@@ -98,6 +99,7 @@ async function steps(base: string, api: ApiClient, host: HostDto, undo: (() => P
       pool: guest.name,
       memoryMib: 128,
       disks: [{ pool: guest.name, volume }],
+      vnc: false,
       start: true,
     },
   });
@@ -141,6 +143,33 @@ async function steps(base: string, api: ApiClient, host: HostDto, undo: (() => P
   await badge.getByText('paused').waitFor();
   await (await menuItem('Resume')).click();
   await badge.getByText('running').waitFor();
+
+  // The serial console with the keyboard alone: Tab to the tabs, arrow to Console, type, leave.
+  const deepFocus = () =>
+    page.evaluate(() => {
+      let el: Element | null = document.activeElement;
+      while (el?.shadowRoot?.activeElement) el = el.shadowRoot.activeElement;
+      return el ? `${el.tagName.toLowerCase()}#${el.id}|${(el.textContent ?? '').trim()}` : '';
+    });
+  for (let i = 0; !(await deepFocus()).startsWith('button#tab-'); i++) {
+    assert.ok(i < 40, `Tab never reached the VM tabs (focus: ${await deepFocus()})`);
+    await page.keyboard.press('Tab');
+  }
+  while (!(await deepFocus()).startsWith('button#tab-console')) await page.keyboard.press('ArrowRight');
+  await detail
+    .locator('qx-serial-console [data-state=open]')
+    .waitFor()
+    .catch(async (err: Error) => {
+      throw new Error(`${err.message}\nfocus: ${await deepFocus()}\n${await detail.innerText()}`, { cause: err });
+    });
+  const echoed = detail.locator('qx-serial-console .xterm-rows', { hasText: 'qx-echo: qx-kbd' });
+  for (let i = 0; !(await echoed.count()); i++) {
+    assert.ok(i < 40, 'the guest never echoed a line typed on the keyboard');
+    await page.keyboard.type('qx-kbd\n');
+    await echoed.waitFor({ timeout: 5_000 }).catch(() => undefined);
+  }
+  await page.keyboard.press('Control+Shift+X');
+  assert.match(await deepFocus(), /^button#\|Reconnect$/, 'Ctrl+Shift+X leaves the terminal for its toolbar');
   page.once('dialog', (d) => void d.accept());
   await (await menuItem('Reset')).click();
   const reset = await eventually('the reset task', async () =>

@@ -138,6 +138,11 @@ export class QxSerialConsole extends LitElement {
         void this.paste();
         return false;
       }
+      // The terminal takes Tab for the guest: this key lets a keyboard user leave it (no trap).
+      if (e.type === 'keydown' && e.ctrlKey && e.shiftKey && e.code === 'KeyX') {
+        this.renderRoot.querySelector<HTMLButtonElement>('.bar button')?.focus();
+        return false;
+      }
       return true;
     });
     this.resizeObs = new ResizeObserver(() => this.refit());
@@ -210,7 +215,8 @@ export class QxSerialConsole extends LitElement {
       </div>
       <div class="term" aria-label=${this.label}></div>
       <p class="muted" style="font-size:.8rem;margin:.3rem 0 0">
-        The guest's serial line does not learn the window size: run <code>resize</code> in the guest after resizing.
+        Ctrl+Shift+X leaves the terminal (Tab goes to the guest). The guest's serial line does not learn the window
+        size: run <code>resize</code> in the guest after resizing.
       </p>`;
   }
 }
