@@ -2,6 +2,7 @@
 // config. main.ts and the tests call createServices(); createApp() takes the result.
 import { MigrationService } from './services/migration-service.js';
 import { MigrationPreflight } from './services/migration-preflight.js';
+import { migrationHardwareCheck } from './services/cpu-compat.js';
 import type { ServerConfig } from './config.js';
 import { Db } from './store/db.js';
 import { SessionRepo, TokenRepo, UserRepo } from './store/user-repo.js';
@@ -111,7 +112,9 @@ export async function createServices(config: ServerConfig): Promise<Services> {
   const clusterNetworks = new ClusterNetworkService(clusterNetworkRepo, hostRepo, clusterRepo, pool, networks, events);
   clusters.networkCheck = (hostId, names) => clusterNetworks.placementProblem(hostId, names);
   const abort = new AbortController();
-  const migrations = new MigrationService(new MigrationPreflight(pool, clusters), tasks, vdc);
+  const preflight = new MigrationPreflight(pool, clusters);
+  preflight.cpuCheck = migrationHardwareCheck(pool);
+  const migrations = new MigrationService(preflight, tasks, vdc);
   const vms = new VmService(pool, inventory, clusters, tasks);
   vms.refuseWhileMoving = (uuid) => migrations.refuseWhileMoving(uuid);
   const storage = new StorageService(pool, inventory, tasks, uploads);
