@@ -65,6 +65,8 @@ test('a host runs what it reports, and says what it lacks', () => {
   assert.match(guestHardwareIncompatibility(vm({ secureBoot: true }), kvm), /Secure Boot/);
   assert.match(guestHardwareIncompatibility(vm({ tpm: true }), kvm), /TPM/);
   assert.match(guestHardwareIncompatibility(vm({}), undefined), /not reported/);
+  const unread = HostInfo.fromPartial({ ...tcg, cpuModels: [], cpuModes: [] });
+  assert.equal(guestHardwareIncompatibility(vm({ cpuModel: 'EPYC' }), unread), '', 'an unread CPU list is no refusal');
   // Migration: host-passthrough moves only between identical host CPUs.
   const pass = vm({ cpuMode: CpuMode.CPU_MODE_HOST_PASSTHROUGH, cpuModel: '' });
   assert.equal(guestHardwareIncompatibility(pass, kvm, kvm), '');

@@ -21,11 +21,14 @@ const MODE_WORDS: Partial<Record<CpuMode, string>> = {
  */
 export function guestHardwareIncompatibility(vm: GuestHardware, dest: HostInfo | undefined, source?: HostInfo): string {
   if (!dest) return 'has not reported its hardware yet';
-  if (vm.cpuMode === CpuMode.CPU_MODE_NAMED && !dest.cpuModels.includes(vm.cpuModel)) {
+  // An agent that could not read libvirt's CPU list yet reports none: unknown, not "cannot" (its
+  // define still refuses a model it lacks, naming it).
+  const cpuKnown = dest.cpuModels.length > 0 || dest.cpuModes.length > 0;
+  if (cpuKnown && vm.cpuMode === CpuMode.CPU_MODE_NAMED && !dest.cpuModels.includes(vm.cpuModel)) {
     return `cannot run the CPU model ${vm.cpuModel}`;
   }
   const mode = MODE_WORDS[vm.cpuMode];
-  if (mode && !dest.cpuModes.includes(vm.cpuMode)) {
+  if (cpuKnown && mode && !dest.cpuModes.includes(vm.cpuMode)) {
     return `cannot run the CPU mode ${mode}${dest.domainType === 'kvm' ? '' : ' (it needs KVM; the host runs TCG)'}`;
   }
   if (vm.cpuMode === CpuMode.CPU_MODE_HOST_PASSTHROUGH && source && source.cpuModel !== dest.cpuModel) {
