@@ -2,13 +2,14 @@
 // (the VM says so), a CD-ROM inserted and ejected, a disk attached and detached, a NIC attached
 // and detached — each in the live and the persistent XML and, where it can, seen by the guest; a
 // SATA disk on a running VM is refused naming disk.bus; a snapshot freezes the filesystems through
-// the agent and records it; shutdown goes through the guest agent (not the ACPI button).
+// the agent and records it, a revert to it thaws them again; shutdown goes through the guest agent
+// (not the ACPI button).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
-import { DiskBus, NicKind, NicModel, VmSpec } from '@quantix/proto/v1/vm.js';
+import { DiskBus, NicKind, NicModel, VmSpec, VmState } from '@quantix/proto/v1/vm.js';
 import { startTestAgent } from '../../agent/src/test-support/agent-harness.js';
 import { promisify } from '../../agent/src/test-support/promisify.js';
 import { Virsh } from '../../agent/src/libvirt/virsh.js';
@@ -163,6 +164,19 @@ test('guest agent and hotplug on a running VM', async (t) => {
     [['s1', true]],
   );
   assert.match(await guest('echo thawed > /tmp/t && cat /tmp/t'), /thawed/, 'the guest writes after the thaw');
+  // Reverting brings back the guest's memory as it was while frozen: the agent thaws it again, or
+  // qemu-ga would refuse the shutdown below ("the agent is in frozen state").
+  const reverted = await promisify(vm, vm.revertSnapshot)({ vm: { id: name }, name: 's1' });
+  assert.equal(reverted.state, VmState.VM_STATE_RUNNING);
+  // libvirt restarted QEMU for the revert: a new console session.
+  serial.call.end();
+  serial = new ConsoleClient(agent.clients.console.console()).open(name);
+  // A line sent before the new session reaches the guest's serial port is lost: send until echoed.
+  for (let i = 0; !serial.output.includes('qx-echo: after-revert'); i++) {
+    assert.ok(i < 12, 'the reverted guest echoes on its console');
+    serial.send('after-revert\n');
+    await serial.waitFor(/qx-echo: after-revert/, 5_000).catch(() => undefined);
+  }
 
   // Shutdown through the guest agent: the guest's shutdown command runs, not the ACPI button.
   const from = serial.output.length;
