@@ -2,6 +2,7 @@
 // config. main.ts and the tests call createServices(); createApp() takes the result.
 import { MigrationService } from './services/migration-service.js';
 import { MigrationPreflight } from './services/migration-preflight.js';
+import { Evacuation } from './services/evacuation.js';
 import { migrationHardwareCheck } from './services/cpu-compat.js';
 import type { ServerConfig } from './config.js';
 import { Db } from './store/db.js';
@@ -115,6 +116,18 @@ export async function createServices(config: ServerConfig): Promise<Services> {
   const preflight = new MigrationPreflight(pool, clusters);
   preflight.cpuCheck = migrationHardwareCheck(pool);
   const migrations = new MigrationService(preflight, tasks, vdc);
+  const evacuation = new Evacuation(
+    preflight,
+    tasks,
+    events,
+    (id, req, user) => migrations.migrate(id, req, user),
+    (c) => inventory.hostChanged(c),
+  );
+  hosts.evacuation = evacuation;
+  inventory.maintenanceOf = (c) => ({
+    maintenanceState: evacuation.state(c),
+    evacuationTaskId: evacuation.taskOf(c.record.id),
+  });
   const vms = new VmService(pool, inventory, clusters, tasks);
   vms.refuseWhileMoving = (uuid) => migrations.refuseWhileMoving(uuid);
   const storage = new StorageService(pool, inventory, tasks, uploads);

@@ -22,6 +22,9 @@ export const DISK_BUSES = ['virtio', 'sata', 'scsi', 'ide'] as const;
 export type DiskBus = (typeof DISK_BUSES)[number];
 export const NIC_MODELS = ['virtio', 'e1000', 'e1000e', 'vmxnet3', 'rtl8139'] as const;
 export type NicModel = (typeof NIC_MODELS)[number];
+/** off; entering = VMs are being moved away or some could not move; in = empty of them. */
+export const MAINTENANCE_STATES = ['off', 'entering', 'in'] as const;
+export type MaintenanceState = (typeof MAINTENANCE_STATES)[number];
 export const NIC_KINDS = ['network', 'bridge', 'user'] as const;
 export type NicKind = (typeof NIC_KINDS)[number];
 /** A VM's CPU: the host's own, libvirt's nearest model, a named model (cpuModel), or all the hypervisor has. */

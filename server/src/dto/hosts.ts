@@ -4,7 +4,7 @@ import { arr, bool, int, named, num, obj, oneOf, opt, orNull, str } from '../sch
 import type { Infer } from '../schema/schema.js';
 import type { Operation } from './operation.js';
 import { timestamp } from './common.js';
-import { CPU_MODES, HOST_STATUSES } from './enums.js';
+import { CPU_MODES, HOST_STATUSES, MAINTENANCE_STATES } from './enums.js';
 import { ConsoleTicketDto } from './vms.js';
 import { HostMetricsHistoryDto, MetricsHistoryQuery } from './metrics-history.js';
 
@@ -38,6 +38,10 @@ export const HostDto = named(
     lastSeenAt: orNull(timestamp()),
     clusterId: orNull(str()),
     maintenance: bool(),
+    maintenanceState: oneOf(MAINTENANCE_STATES, {
+      description: 'entering: VMs are being moved away (or some could not move); in: the host is empty of them',
+    }),
+    evacuationTaskId: orNull(str({ description: 'the last host.evacuate task (result: moved, left, unmovable)' })),
     fingerprint: str({ description: "pinned SHA-256 fingerprint of the agent's certificate" }),
     hostname: str(),
     cpuModel: str(),
@@ -105,7 +109,17 @@ export const UpdateHostDto = named(
   obj({
     name: opt(str({ minLength: 1, maxLength: 63 })),
     clusterId: opt(orNull(str())),
-    maintenance: opt(bool({ description: 'no new VMs are placed on a host in maintenance' })),
+    maintenance: opt(
+      bool({
+        description:
+          'no new VMs are placed on a host in maintenance; entering it moves its running VMs away (a host.evacuate task)',
+      }),
+    ),
+    stoppedVms: opt(
+      oneOf(['move', 'leave'] as const, {
+        description: 'entering maintenance: move stopped VMs too, or leave them (default)',
+      }),
+    ),
   }),
 );
 export type UpdateHostDto = Infer<typeof UpdateHostDto>;

@@ -10,7 +10,7 @@ export function hostHandlers(s: Services): HandlersOf<typeof hostOperations> {
     getHostMetricsHistory: ({ params, query }) => s.history.hostHistory(s.hosts.get(params.id).id, query.range),
     probeHost: ({ body }) => s.hosts.probe(body.address),
     addHost: ({ body }) => s.hosts.add(body),
-    updateHost: ({ params, body }) => s.hosts.update(params.id, body),
+    updateHost: ({ params, body, principal }) => s.hosts.update(params.id, body, principal.label),
     removeHost: ({ params }) => s.hosts.remove(params.id),
     createShellTicket: ({ params, principal }) => {
       s.pool.get(params.id).requireOnline();

@@ -15,6 +15,7 @@ import { normaliseAddress, probeAgent } from '../agents/tls-probe.js';
 import type { ClusterRepo, HostRepo } from '../store/host-repo.js';
 import type { HostRecord, VdcRecord } from '../store/records.js';
 import type { InventoryService } from './inventory-service.js';
+import type { Evacuation } from './evacuation.js';
 import { log } from '../log.js';
 
 /** An online agent answers Leave at once; an offline one is not waited for long. */
@@ -80,7 +81,11 @@ export class HostService {
     return this.inventory.hostDto(c);
   }
 
-  async update(id: string, req: UpdateHostDto): Promise<HostDto> {
+  /** Set by compose.ts: entering maintenance moves the host's VMs away. */
+  evacuation: Evacuation | undefined;
+
+  /** Entering maintenance (again) starts an evacuation; leaving it stops a running one. */
+  async update(id: string, req: UpdateHostDto, user = 'system'): Promise<HostDto> {
     const c = this.pool.get(id);
     if (req.clusterId && !this.clusters.byId(req.clusterId)) throw notFound(`cluster ${req.clusterId}`);
     const change: Partial<HostRecord> = {};
@@ -89,6 +94,8 @@ export class HostService {
     if (req.maintenance !== undefined) change.maintenance = req.maintenance;
     await this.hosts.update(id, change);
     Object.assign(c.record, change);
+    if (req.maintenance === true) await this.evacuation?.start(c, req.stoppedVms ?? 'leave', user);
+    if (req.maintenance === false) this.evacuation?.stop(c, user);
     this.inventory.hostChanged(c);
     return this.inventory.hostDto(c);
   }

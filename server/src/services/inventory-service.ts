@@ -30,6 +30,12 @@ export class InventoryService implements ConnectionListener {
   private statsBumpedAt = 0;
   private lastList: { version: number; key: string; body: Buffer; gzip?: Buffer } | undefined;
 
+  /** Set by compose.ts from the evacuation service. */
+  maintenanceOf: (c: HostConnection) => Pick<HostDto, 'maintenanceState' | 'evacuationTaskId'> = (c) => ({
+    maintenanceState: c.record.maintenance ? 'in' : 'off',
+    evacuationTaskId: null,
+  });
+
   constructor(
     private readonly events: EventHub,
     private readonly history?: MetricsHistory,
@@ -49,6 +55,7 @@ export class InventoryService implements ConnectionListener {
       lastSeenAt: c.lastSeen ? new Date(c.lastSeen).toISOString() : null,
       clusterId: r.clusterId,
       maintenance: r.maintenance,
+      ...this.maintenanceOf(c),
       fingerprint: r.fingerprint,
       hostname: i?.hostname ?? '',
       cpuModel: i?.cpuModel ?? '',

@@ -52,7 +52,11 @@ export async function startMoveFixture(poolCount = 2, env: Record<string, string
       return t.status !== 'running' && t;
     });
   const stop = async () => {
-    for (const d of domains) await removeDomain(d);
+    for (const d of domains) {
+      // A VM with snapshots (the preflight test takes one) is undefined only with their metadata.
+      await virsh(['undefine', d, '--snapshots-metadata']).catch(() => undefined);
+      await removeDomain(d);
+    }
     for (const p of pools) {
       await api.request('DELETE', `/api/v1/hosts/${host?.id}/pools/${p.name}`).catch(() => undefined);
       await virsh(['pool-destroy', p.name]).catch(() => undefined);

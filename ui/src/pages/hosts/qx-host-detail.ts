@@ -16,6 +16,7 @@ import { errorNotice } from '../../components/status-views.js';
 import '../../components/qx-state-badge.js';
 import '../../components/qx-sparkline.js';
 import '../../components/qx-metrics-history.js';
+import './qx-host-evacuation.js';
 
 const HISTORY = 60;
 
@@ -75,6 +76,11 @@ export class QxHostDetail extends LitElement {
     return this.host.render({ complete: (h) => this.renderHost(h) });
   }
 
+  /** Entering maintenance: the operator asked to move the stopped VMs too. */
+  private moveStopped(): boolean {
+    return this.renderRoot.querySelector<HTMLInputElement>('#evacuate-stopped')?.checked ?? false;
+  }
+
   private renderHost(h: HostDto) {
     const admin = this.user?.role === 'admin';
     const m = h.metrics;
@@ -86,12 +92,26 @@ export class QxHostDetail extends LitElement {
         >${h.maintenance ? html` <qx-state-badge state="maintenance"></qx-state-badge>` : nothing}
       </h1>
       ${errorNotice(h.status !== 'online' ? h.statusMessage : '')}
+      <qx-host-evacuation .host=${h}></qx-host-evacuation>
       ${
         admin
           ? html`<div class="toolbar">
-              <button @click=${() => this.run(() => updateHost(h.id, { maintenance: !h.maintenance }))}>
+              <button
+                @click=${() =>
+                  this.run(() =>
+                    updateHost(h.id, {
+                      maintenance: !h.maintenance,
+                      ...(h.maintenance ? {} : { stoppedVms: this.moveStopped() ? 'move' : 'leave' }),
+                    }),
+                  )}
+              >
                 ${h.maintenance ? 'Exit maintenance mode' : 'Enter maintenance mode'}
               </button>
+              ${
+                h.maintenance
+                  ? nothing
+                  : html`<label><input type="checkbox" id="evacuate-stopped" /> also move its stopped VMs</label>`
+              }
               <button ?disabled=${h.status !== 'online'} @click=${this.openShell}>Open host shell</button>
               <span class="spacer"></span>
               ${

@@ -1,0 +1,81 @@
+// Maintenance evacuates (two real hosts): host A with three VMs — one running, one stopped, one
+// stopped on a network that exists only on A — enters maintenance with stopped VMs moved: the
+// running VM moves live and the stopped one cold to B, and the evacuation reports exactly the VM
+// whose network B lacks, naming the network; A stays "entering" maintenance while that VM is there.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { HostDto } from '../../server/src/dto/hosts.js';
+import type { TaskDto } from '../../server/src/dto/tasks.js';
+import type { VmDto } from '../../server/src/dto/vms.js';
+import type { EvacuationResult } from '../../server/src/services/evacuation.js';
+import { startTwoHosts, type TwoHosts } from './two-hosts.js';
+
+const NET = 'qxc-evac-net';
+
+async function forceOff(cluster: TwoHosts, vm: VmDto): Promise<void> {
+  const off = await cluster.api.request<TaskDto>('POST', `/api/v1/vms/${vm.id}/force-off`);
+  assert.equal((await cluster.waitTask(off.json.id)).status, 'succeeded');
+}
+
+test('evacuation: three VMs on A, the one whose network B lacks is reported, the others move', async (t) => {
+  const cluster = await startTwoHosts();
+  const { api, a, b } = cluster;
+  t.after(async () => {
+    await api.request('PATCH', `/api/v1/hosts/${a.id}`, { body: { maintenance: false } });
+    for (const vm of ['qxc-evac-run', 'qxc-evac-off', 'qxc-evac-stuck']) {
+      await a.virsh(['destroy', vm]).catch(() => undefined);
+      await a.virsh(['undefine', vm]).catch(() => undefined);
+    }
+    await api.request('DELETE', `/api/v1/hosts/${a.id}/networks/${NET}`);
+    await cluster.stop();
+  });
+  const net = await api.request('POST', `/api/v1/hosts/${a.id}/networks`, {
+    body: { name: NET, kind: 'isolated', subnet: '10.214.99.0/24' },
+  });
+  assert.equal(net.status, 201, net.text);
+
+  const running = await cluster.createGuestVm(a, 'qxc-evac-run');
+  const stopped = await cluster.createGuestVm(a, 'qxc-evac-off');
+  await forceOff(cluster, stopped);
+  const stuck = await cluster.createGuestVm(a, 'qxc-evac-stuck');
+  await forceOff(cluster, stuck);
+  const patched = await api.request('PATCH', `/api/v1/vms/${stuck.id}`, {
+    body: { nics: [{ kind: 'network', source: NET, model: 'e1000' }] },
+  });
+  assert.equal(patched.status, 200, patched.text);
+
+  const entered = await api.request<HostDto>('PATCH', `/api/v1/hosts/${a.id}`, {
+    body: { maintenance: true, stoppedVms: 'move' },
+  });
+  assert.equal(entered.status, 200, entered.text);
+  assert.equal(entered.json.maintenanceState, 'entering');
+  assert.ok(entered.json.evacuationTaskId, 'the evacuation runs as a task');
+  const task = await cluster.waitTask(entered.json.evacuationTaskId!, 900_000);
+  assert.equal(task.status, 'succeeded', task.error ?? '');
+  // Host A is this machine's system libvirtd: other tests' VMs may be there too; judge only ours.
+  const all = task.result as EvacuationResult;
+  const ours = <T extends { name: string }>(list: T[]) => list.filter((v) => v.name.startsWith('qxc-evac-'));
+  const result = { moved: ours(all.moved), left: ours(all.left), unmovable: ours(all.unmovable) };
+  assert.deepEqual(result.moved.map((m) => [m.name, m.hostId]).sort(), [
+    ['qxc-evac-off', b.id],
+    ['qxc-evac-run', b.id],
+  ]);
+  assert.deepEqual(result.left, []);
+  assert.deepEqual(
+    result.unmovable.map((u) => u.name),
+    ['qxc-evac-stuck'],
+  );
+  assert.match(result.unmovable[0]!.reason, new RegExp(`network "${NET}" does not exist on host ${b.name}`));
+
+  const vm = async (id: string) => (await api.request<VmDto>('GET', `/api/v1/vms/${id}`)).json;
+  assert.deepEqual(
+    [await vm(running.id), await vm(stopped.id), await vm(stuck.id)].map((v) => [v.hostId, v.state]),
+    [
+      [b.id, 'running'],
+      [b.id, 'shutoff'],
+      [a.id, 'shutoff'],
+    ],
+  );
+  const hostA = (await api.request<HostDto>('GET', `/api/v1/hosts/${a.id}`)).json;
+  assert.equal(hostA.maintenanceState, 'entering', 'not "in" maintenance while a VM that must leave is there');
+});
