@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { DiskBus, VmState } from '@quantix/proto/v1/vm.js';
+import { DiskBus, VmSpec, VmState } from '@quantix/proto/v1/vm.js';
 import { startTestAgent } from '../../agent/src/test-support/agent-harness.js';
 import { promisify } from '../../agent/src/test-support/promisify.js';
 import { createGuestPool, testName } from '../vm/guest-pool.js';
@@ -33,7 +33,7 @@ test('agent over mTLS defines and starts the test guest, the console shows its b
     vm,
     vm.defineVm,
   )({
-    spec: {
+    spec: VmSpec.fromPartial({
       name,
       uuid: '',
       sockets: 1,
@@ -49,7 +49,7 @@ test('agent over mTLS defines and starts the test guest, the console shows its b
       description: 'foundation e2e',
       tags: ['e2e'],
       osType: 'linux',
-    },
+    }),
   });
   const uuid = defined.spec!.uuid;
   assert.equal(defined.state, VmState.VM_STATE_SHUTOFF);
