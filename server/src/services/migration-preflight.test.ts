@@ -37,6 +37,8 @@ test('qxt-srv migration preflight: refusals name what is missing; targets list e
   const name = srvName('preflight');
   const small = srvName('small');
   t.after(async () => {
+    // The test leaves the loop pool stopped; started again, it is deleted with its backing file.
+    await api.request('POST', `/api/v1/hosts/${host.id}/pools/${small}/start`);
     await api.request('DELETE', `/api/v1/hosts/${host.id}/pools/${small}?deleteBackingFile=true`);
     await f.stop();
   });
