@@ -103,3 +103,15 @@ export async function copying(cluster: TwoHosts, taskId: string): Promise<TaskDt
     240_000,
   );
 }
+
+/** Both hosts online in the vDC again (after an agent restart or a cut link). */
+export async function bothOnline(cluster: TwoHosts): Promise<void> {
+  await eventually(
+    'both hosts online',
+    async () => {
+      const hosts = (await cluster.api.request<{ status: string }[]>('GET', '/api/v1/hosts')).json;
+      return hosts.length === 2 && hosts.every((h) => h.status === 'online');
+    },
+    120_000,
+  );
+}

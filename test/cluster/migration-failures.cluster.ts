@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TaskDto } from '../../server/src/dto/tasks.js';
-import { copying, migrate, oneCopyOn } from './migration-checks.js';
+import { bothOnline, copying, migrate, oneCopyOn } from './migration-checks.js';
 import { startTwoHosts } from './two-hosts.js';
 
 test('interrupted live migrations leave one running copy and nothing else', { timeout: 1_800_000 }, async (t) => {
@@ -37,6 +37,7 @@ test('interrupted live migrations leave one running copy and nothing else', { ti
     const task = await cluster.waitTask(started.json.id, 300_000);
     assert.equal(task.status, 'failed');
     await b.startAgent();
+    await bothOnline(cluster);
     await oneCopyOn(cluster, a, b, 'qxc-fail');
   });
 
@@ -51,6 +52,7 @@ test('interrupted live migrations leave one running copy and nothing else', { ti
     } finally {
       await cluster.linkUp();
     }
+    await bothOnline(cluster);
     await oneCopyOn(cluster, a, b, 'qxc-fail');
   });
 
@@ -60,6 +62,7 @@ test('interrupted live migrations leave one running copy and nothing else', { ti
     await copying(cluster, started.json.id);
     await a.killAgent();
     await a.startAgent();
+    await bothOnline(cluster);
     const task = await cluster.waitTask(started.json.id, 300_000);
     assert.equal(task.status, 'failed');
     await oneCopyOn(cluster, a, b, 'qxc-fail');
