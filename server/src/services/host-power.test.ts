@@ -51,11 +51,11 @@ test(
       { mode: 0o755 },
     );
     const asUser = (args: string[]) => exec('runuser', ['-u', USER, '--', ...args]);
-    const started: { agent?: Child } = {};
+    const procs: { agent?: Child } = {};
     const server = await startTestServer();
     t.after(async () => {
       await server.stop();
-      await started.agent?.kill();
+      await procs.agent?.kill();
       await asUser([...session, 'destroy', VM]).catch(() => undefined);
       await asUser([...session, 'undefine', VM]).catch(() => undefined);
       const pids = (await exec('ps', ['-o', 'pid=', '-u', USER]).catch(() => ({ stdout: '' }))).stdout;
@@ -75,7 +75,7 @@ test(
 
     const port = await freePort();
     const address = `127.0.0.1:${port}`;
-    started.agent = await spawnNode(
+    procs.agent = await spawnNode(
       'agent/src/main.ts',
       {
         QX_AGENT_DATA_DIR: dataDir,
