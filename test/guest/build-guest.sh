@@ -50,8 +50,9 @@ install -m 0755 "$here/udhcpc.script" "$ir/usr/share/udhcpc/default.script"
 # busybox acpid runs /etc/acpi/<EVENT>/<CODE>: the power button powers the guest off.
 printf '#!/bin/sh\necho "qx-guest: ACPI power button, powering off"\npoweroff -f\n' > "$ir/etc/acpi/PWRF/00000080"
 chmod 0755 "$ir/etc/acpi/PWRF/00000080"
-# qemu-ga's guest-shutdown runs /sbin/shutdown, which busybox lacks: say so on the console, power off.
-printf '#!/bin/sh\necho "qx-guest: shutdown $*" >/dev/ttyS0\npoweroff -f\n' > "$ir/sbin/shutdown"
+# qemu-ga's guest-shutdown runs /sbin/shutdown (-P/-H/-r +0), which busybox lacks: say so on the
+# console, then power off, or reboot for -r (libvirt reboots through the guest agent when it runs).
+printf '#!/bin/sh\necho "qx-guest: shutdown $*" >/dev/ttyS0\ncase " $* " in *" -r "*) reboot -f ;; *) poweroff -f ;; esac\n' > "$ir/sbin/shutdown"
 chmod 0755 "$ir/sbin/shutdown"
 (cd "$ir" && find . | cpio -o -H newc --quiet | gzip -9) > "$work/initrd.img"
 
