@@ -4,6 +4,7 @@
 // A pool that looks failed or a network that looks stopped is published only when the next poll
 // still sees it so: the agent's own stop or delete passes through such a state for a moment.
 import { PoolState, type Pool } from '@quantix/proto/v1/storage.js';
+import type { WatchEvent } from '@quantix/proto/v1/host.js';
 import type { AgentContext, WatchBus } from '../context.js';
 import { getNetwork } from '../network/host-networks.js';
 import { networkNames } from '../network/network-libvirt.js';
@@ -28,8 +29,26 @@ class ResourceHealthPoller {
   constructor(private readonly ctx: Pick<AgentContext, 'virsh' | 'bus' | 'pools' | 'config'>) {
     this.timer = setInterval(() => void this.poll(), HEALTH_POLL_MS);
     this.timer.unref();
+    ctx.bus.on('event', this.onPublished);
     void this.poll();
   }
+
+  /**
+   * What the agent publishes (a pool made, started or stopped; a network made or deleted) is what
+   * the next poll compares with: a pool destroyed from outside right after its creation, before
+   * any poll saw it active, is still a failure, not a first sight.
+   */
+  private readonly onPublished = ({ event }: WatchEvent): void => {
+    if (event?.$case === 'pool' && event.value.pool) {
+      const { pool, removed } = event.value;
+      if (removed) this.pools.delete(pool.name);
+      else this.pools.set(pool.name, poolKey(pool));
+    } else if (event?.$case === 'network' && event.value.network && this.networksActive) {
+      const { network, removed } = event.value;
+      if (!removed && network.active) this.networksActive.add(network.spec?.name ?? '');
+      else this.networksActive.delete(network.spec?.name ?? '');
+    }
+  };
 
   private async poll(): Promise<void> {
     if (this.polling) return;
@@ -98,6 +117,7 @@ class ResourceHealthPoller {
 
   stop(): void {
     clearInterval(this.timer);
+    this.ctx.bus.off('event', this.onPublished);
   }
 }
 
