@@ -220,6 +220,8 @@ test('the web UI drives the whole product in Chromium', { timeout: 600_000 }, as
     'after a reboot from the toolbar the console shows the banner, echoes a typed line and keeps it across a reconnect',
     async () => {
       await page.locator('qx-vm-detail [role=tab]', { hasText: 'Console' }).click();
+      // A new VM opens its graphical console; this step is about the serial one.
+      await page.locator('qx-vm-console-area').getByRole('button', { name: 'Serial' }).click();
       const rows = page.locator('qx-serial-console .xterm-rows');
       await rows.waitFor({ timeout: 30_000 });
       await page.locator('qx-serial-console [data-state=open]').waitFor({ timeout: 30_000 });
@@ -249,6 +251,7 @@ test('the web UI drives the whole product in Chromium', { timeout: 600_000 }, as
           const root = document
             .querySelector('qx-app')
             ?.shadowRoot?.querySelector('qx-vm-detail')
+            ?.shadowRoot?.querySelector('qx-vm-console-area')
             ?.shadowRoot?.querySelector('qx-serial-console')?.shadowRoot;
           const text = root?.querySelector('.xterm-rows')?.textContent ?? '';
           return text.indexOf(banner, text.lastIndexOf(mark) + 1) >= 0;
