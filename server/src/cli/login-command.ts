@@ -145,9 +145,14 @@ function sessionRequest<T>(
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
-        const json = text
-          ? (JSON.parse(text) as T & { error?: { message: string } })
-          : ({} as T & { error?: { message: string } });
+        let json: T & { error?: { message: string } };
+        try {
+          json = (text ? JSON.parse(text) : {}) as T & { error?: { message: string } };
+        } catch {
+          return reject(
+            new Error(`${server} answered ${method} ${path} with something other than JSON (HTTP ${res.statusCode})`),
+          );
+        }
         if ((res.statusCode ?? 0) >= 300) return reject(new Error(json.error?.message ?? `HTTP ${res.statusCode}`));
         resolve({ body: json, cookie: res.headers['set-cookie']?.[0]?.split(';')[0] ?? session?.cookie ?? '' });
       });
