@@ -3,7 +3,7 @@
 // must print, or the error both inspect and import must fail with.
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { testGuest } from '../guest/fixture.js';
@@ -79,7 +79,10 @@ function buildDisks(dir: string) {
   }
   const conv = (out: string, fmt: string, opts: string[] = [], src = raw, srcFmt = 'raw') => {
     const p = join(d, out);
-    if (!existsSync(p)) sh('qemu-img', ['convert', '-f', srcFmt, '-O', fmt, ...opts, src, p]);
+    // Rebuilt when its source is newer: the test guest (guest.vmdk's source) changes with its inputs.
+    if (!existsSync(p) || statSync(src).mtimeMs > statSync(p).mtimeMs) {
+      sh('qemu-img', ['convert', '-f', srcFmt, '-O', fmt, ...opts, src, p]);
+    }
     return p;
   };
   const disks = {
