@@ -6,6 +6,7 @@ import { FitAddon } from '@xterm/addon-fit';
 import xtermCss from '@xterm/xterm/css/xterm.css?inline';
 import { ConsoleSocket, type SocketState } from '../../controllers/console-socket.js';
 import { sharedStyles } from '../shared-styles.js';
+import { consoleFrameStyles } from './console-frame-styles.js';
 
 export class QxSerialConsole extends LitElement {
   static override properties = {
@@ -41,26 +42,8 @@ export class QxSerialConsole extends LitElement {
   static override styles = [
     sharedStyles,
     unsafeCSS(xtermCss),
+    consoleFrameStyles,
     css`
-      :host {
-        display: flex;
-        flex-direction: column;
-        min-height: 420px;
-      }
-      :host(:fullscreen) {
-        background: #000;
-        padding: 0.5rem;
-      }
-      .bar {
-        display: flex;
-        gap: 0.5rem;
-        align-items: center;
-        margin-bottom: 0.5rem;
-        flex-wrap: wrap;
-      }
-      .bar .spacer {
-        flex: 1;
-      }
       .term {
         flex: 1;
         min-height: 380px;

@@ -5,6 +5,7 @@ import { LitElement, css, html, nothing } from 'lit';
 import RFB from '@novnc/novnc';
 import type { SocketState } from '../../controllers/console-socket.js';
 import { sharedStyles } from '../shared-styles.js';
+import { consoleFrameStyles } from './console-frame-styles.js';
 import { keysForText } from './paste-keys.js';
 
 export class QxVncConsole extends LitElement {
@@ -44,26 +45,8 @@ export class QxVncConsole extends LitElement {
 
   static override styles = [
     sharedStyles,
+    consoleFrameStyles,
     css`
-      :host {
-        display: flex;
-        flex-direction: column;
-        min-height: 420px;
-      }
-      :host(:fullscreen) {
-        background: #000;
-        padding: 0.5rem;
-      }
-      .bar {
-        display: flex;
-        gap: 0.5rem;
-        align-items: center;
-        margin-bottom: 0.5rem;
-        flex-wrap: wrap;
-      }
-      .bar .spacer {
-        flex: 1;
-      }
       .screen {
         flex: 1;
         min-height: 480px;
