@@ -7,6 +7,14 @@ if [[ -c /dev/kvm ]]; then
   getent group kvm >/dev/null && chgrp kvm /dev/kvm
   chmod 660 /dev/kvm
 fi
+# swtpm's local CA (the vTPMs' endorsement certificates) must belong to the user libvirt runs swtpm
+# as: tss if that user existed when libvirtd started, root otherwise. A root-run swtpm leaves
+# root-owned files that make every later tss-run one fail ("Need read/write rights on
+# .lock.swtpm-localca"), e.g. after swtpm-tools was installed while libvirtd was running. Owned by
+# tss, both work (root reads anything).
+if getent passwd tss >/dev/null && [[ -d /var/lib/swtpm-localca ]]; then
+  chown -R tss:root /var/lib/swtpm-localca
+fi
 if [[ "$(cat /proc/1/comm 2>/dev/null)" == systemd ]]; then
   systemctl start virtlogd libvirtd >/dev/null 2>&1 || true
 else

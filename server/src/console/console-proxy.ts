@@ -101,15 +101,17 @@ export class ConsoleProxy {
     if (!this.deps.tickets.consume(ticket, p.user.id, route.kind, targetId)) {
       throw new HttpError(401, 'the console ticket is missing, used, expired or not yours: request a new one');
     }
-    let call: ClientDuplexStream<ConsoleInput, ConsoleOutput>;
+    // The stream to the agent opens only once the browser's websocket is up: opened earlier, an
+    // error on it (the agent's connection dropping during the audit write) had no listener yet and
+    // crashed the server, and a refused upgrade leaked it.
+    let open: () => ClientDuplexStream<ConsoleInput, ConsoleOutput>;
     let vmId = '';
     if (route.kind === 'console' || route.kind === 'graphics') {
       const { agent, vm } = this.deps.vms.online(targetId);
       vmId = vm.spec!.uuid;
-      call = route.kind === 'console' ? agent.openConsole() : agent.openGraphics();
+      open = route.kind === 'console' ? agent.openConsole : agent.openGraphics;
     } else {
-      const agent = this.deps.pool.get(targetId).requireOnline();
-      call = agent.openShell();
+      open = this.deps.pool.get(targetId).requireOnline().openShell;
     }
     await this.deps.audit.record({
       user: p.label,
@@ -122,7 +124,7 @@ export class ConsoleProxy {
       remote: req.socket.remoteAddress ?? '',
     });
     this.wss.handleUpgrade(req, socket, head, (ws) =>
-      this.relay(ws, call, {
+      this.relay(ws, open(), {
         vm: vmId,
         principal: p,
         role: endpoint.role,
