@@ -47,7 +47,11 @@ export async function startAgentServer(ctx: AgentContext): Promise<RunningAgentS
     'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
     'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
     'grpc.keepalive_time_ms': 10_000,
-    'grpc.keepalive_timeout_ms': 5_000,
+    // gRPC's default 20 s: a 5 s ping timeout drops the connection, and every console and
+    // stream on it, whenever a loaded host stalls a process that long (the likely
+    // cause of the "Connection dropped" seen under CI load). A dead agent is
+    // seen sooner anyway: its heartbeats stop (host-connection.ts, 6 s).
+    'grpc.keepalive_timeout_ms': 20_000,
     'grpc.keepalive_permit_without_calls': 1,
   });
   registerServices(server, ctx);

@@ -60,7 +60,11 @@ const CHANNEL_OPTIONS: ChannelOptions = {
   'grpc.max_receive_message_length': 16 * 1024 * 1024,
   'grpc.max_send_message_length': 8 * 1024 * 1024,
   'grpc.keepalive_time_ms': 10_000,
-  'grpc.keepalive_timeout_ms': 5_000,
+  // gRPC's default 20 s: a 5 s ping timeout drops the connection, and every console and
+  // stream on it, whenever a loaded host stalls a process that long (the likely
+  // cause of the "Connection dropped" seen under CI load). A dead agent is
+  // seen sooner anyway: its heartbeats stop (host-connection.ts, 6 s).
+  'grpc.keepalive_timeout_ms': 20_000,
   'grpc.keepalive_permit_without_calls': 1,
   'grpc.initial_reconnect_backoff_ms': 500,
   'grpc.max_reconnect_backoff_ms': 5_000,
