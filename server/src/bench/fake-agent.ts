@@ -1,6 +1,7 @@
-// FakeAgent — a simulated host agent for benchmarks only (not used by tests): a real gRPC server
-// over TLS implementing HostService (info, Watch with heartbeats every 2 s and host metrics),
-// VmService.ListVms/GetVm with N synthetic VMs, StorageService.ListPools and EnrollService.Join.
+// FakeAgent — a simulated host agent for scale (benchmarks, and the VM paging route test with
+// VMs coming and going): a real gRPC server over TLS implementing HostService (info, Watch with
+// heartbeats every 2 s, host metrics, VM added/removed events), VmService.ListVms/GetVm with N
+// synthetic VMs, StorageService.ListPools and EnrollService.Join. Nothing else: not a real host.
 import { randomUUID } from 'node:crypto';
 import {
   Server,
@@ -34,6 +35,8 @@ export class FakeAgent {
   readonly vms: Vm[];
   private readonly server = new Server();
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly watchers = new Set<ServerWritableStream<WatchRequest, WatchEvent>>();
+  private nextVm: number;
   port = 0;
 
   constructor(
@@ -42,6 +45,30 @@ export class FakeAgent {
     vmCount: number,
   ) {
     this.vms = Array.from({ length: vmCount }, (_, i) => fakeVm(index, i));
+    this.nextVm = vmCount;
+  }
+
+  /** A new synthetic VM, announced over Watch as a real agent announces a defined domain. */
+  addVm(opts: { name?: string; tags?: string[] } = {}): Vm {
+    const vm = fakeVm(this.index, this.nextVm++);
+    if (opts.name) vm.spec!.name = opts.name;
+    if (opts.tags) vm.spec!.tags = opts.tags;
+    this.vms.push(vm);
+    this.announce({ uuid: vm.spec!.uuid, name: vm.spec!.name, state: vm.state, removed: false });
+    return vm;
+  }
+
+  /** Drops a VM and announces it gone (an undefined domain). */
+  removeVm(uuid: string): void {
+    const i = this.vms.findIndex((v) => v.spec!.uuid === uuid);
+    if (i < 0) throw new Error(`FakeAgent ${this.index}: no VM ${uuid}`);
+    const [vm] = this.vms.splice(i, 1);
+    this.announce({ uuid, name: vm!.spec!.name, state: vm!.state, removed: true });
+  }
+
+  private announce(v: { uuid: string; name: string; state: VmState; removed: boolean }): void {
+    const value = { ...v, reason: v.removed ? 'Undefined' : 'Defined', timestampMs: Date.now() };
+    for (const w of this.watchers) w.write({ event: { $case: 'vmState', value } });
   }
 
   async start(): Promise<void> {
@@ -100,9 +127,11 @@ export class FakeAgent {
             5_000,
           );
           this.timers.add(hb).add(metrics);
+          this.watchers.add(call);
           const stop = () => {
             clearInterval(hb);
             clearInterval(metrics);
+            this.watchers.delete(call);
           };
           call.on('cancelled', stop);
           call.on('close', stop);

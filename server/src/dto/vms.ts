@@ -266,6 +266,40 @@ export type ConsoleTicketDto = Infer<typeof ConsoleTicketDto>;
 
 export const ListVmsQuery = obj({ hostId: opt(str()), clusterId: opt(str()) });
 
+/** Sort fields of a VM page (each then by name, then by id). */
+export const VM_PAGE_SORTS = ['name', 'state', 'host'] as const;
+export type VmPageSort = (typeof VM_PAGE_SORTS)[number];
+/** A page of the VM list: filters, sort, and keyset paging (listVmPage). */
+export const ListVmPageQuery = obj({
+  limit: opt(
+    str({ pattern: '^[0-9]{1,4}$', description: 'VMs per page: a whole number from 1 to 1000 (default 100)' }),
+  ),
+  cursor: opt(str({ maxLength: 4096, description: "the previous page's nextCursor, unchanged (opaque)" })),
+  sort: opt(oneOf(VM_PAGE_SORTS, { description: 'default name; ties by name, then id' })),
+  order: opt(oneOf(['asc', 'desc'])),
+  hostId: opt(str({ maxLength: 200 })),
+  clusterId: opt(str({ maxLength: 200 })),
+  state: opt(
+    str({
+      pattern: `^(${VM_STATES.join('|')})(,(${VM_STATES.join('|')}))*$`,
+      description: `one or more of ${VM_STATES.join(', ')}, comma-separated`,
+    }),
+  ),
+  name: opt(str({ maxLength: 200, description: 'the name contains this (any case)' })),
+  tag: opt(str({ maxLength: 200, description: 'has this tag (any case)' })),
+  search: opt(str({ maxLength: 200, description: 'the name, host name or an IP address contains this (any case)' })),
+});
+export type ListVmPageQuery = Infer<typeof ListVmPageQuery>;
+export const VmPageDto = named(
+  'VmPageDto',
+  obj({
+    items: arr(VmDto),
+    nextCursor: orNull(str({ description: 'cursor of the next page; null on the last one' })),
+    total: int({ description: 'VMs matching the filters, over all pages' }),
+  }),
+);
+export type VmPageDto = Infer<typeof VmPageDto>;
+
 const base = '/api/v1/vms';
 const vm = <const O extends Omit<Operation, 'tag' | 'role' | 'status' | 'response'> & Partial<Operation>>(o: O) => ({
   tag: 'vms' as const,
@@ -280,9 +314,18 @@ export const vmOperations = [
     id: 'listVms',
     method: 'GET',
     path: base,
-    summary: 'All VMs on all hosts (from the live inventory)',
+    summary: 'All VMs on all hosts in one reply (from the live inventory); a big vDC pages with listVmPage',
     response: arr(VmDto),
     query: ListVmsQuery,
+  }),
+  // Before getVm: the router takes the first match, and /vms/page must not be read as a VM id.
+  vm({
+    id: 'listVmPage',
+    method: 'GET',
+    path: `${base}/page`,
+    summary: 'One page of the VM list, filtered and sorted on the server; nextCursor fetches the next',
+    response: VmPageDto,
+    query: ListVmPageQuery,
   }),
   vm({ id: 'getVm', method: 'GET', path: `${base}/:id`, summary: 'One VM' }),
   vm({

@@ -18,6 +18,7 @@ export function vmHandlers(s: Services): HandlersOf<typeof vmOperations> {
       if (gzip) ctx.set('Content-Encoding', 'gzip');
       return s.vms.listJson({ hostId: query.hostId, clusterId: query.clusterId }, gzip);
     },
+    listVmPage: ({ query }) => s.vms.page(query),
     getVm: ({ params }) => s.vms.get(params.id),
     getVmMetricsHistory: ({ params, query }) => s.history.vmHistory(s.vms.get(params.id).id, query.range),
     createVm: ({ body, principal }) => s.vms.create(body, principal.label),

@@ -16,6 +16,8 @@ import type {
   AttachDiskDto,
   NewNicDto,
   VmStatsDto,
+  ListVmPageQuery,
+  VmPageDto,
 } from '../dto/vms.js';
 import type { TaskDto } from '../dto/tasks.js';
 import { badRequest, conflict, notFound } from '../errors.js';
@@ -26,7 +28,8 @@ import { guestHardwareIncompatibility } from './cpu-compat.js';
 import type { InventoryService } from './inventory-service.js';
 import type { TaskService } from './task-service.js';
 import { toSnapshotDto, toVmStatsDto } from './dto-mapping.js';
-import { diskBus, nicKind, nicModel, volumeFormat } from './proto-enums.js';
+import { diskBus, nicKind, nicModel, vmState, volumeFormat } from './proto-enums.js';
+import { pageVms, type VmRow } from './vm-page.js';
 import { NEW_VM, buildVmSpec } from './vm-spec.js';
 import type { AgentClient, VmAction } from '../agents/agent-client.js';
 
@@ -76,6 +79,30 @@ export class VmService {
           (!filter.clusterId || c.record.clusterId === filter.clusterId),
       );
     return gzip ? this.inventory.vmsJsonGzip(hosts) : this.inventory.vmsJson(hosts);
+  }
+
+  /** One page of the VM list, filtered and sorted here (vm-page.ts); DTOs built for that page only. */
+  page(q: ListVmPageQuery): VmPageDto {
+    const inventory = this.inventory;
+    function* rows(hosts: HostConnection[]): Generator<VmRow<VmDto>> {
+      for (const c of hosts) {
+        for (const vm of c.vms.values()) {
+          const s = vm.spec!;
+          yield {
+            id: s.uuid,
+            name: s.name,
+            state: vmState.str(vm.state),
+            hostId: c.record.id,
+            hostName: c.record.name,
+            clusterId: c.record.clusterId,
+            tags: s.tags,
+            ipAddresses: vm.ipAddresses,
+            item: () => inventory.vmDto(c, vm),
+          };
+        }
+      }
+    }
+    return pageVms(rows(this.pool.all()), q);
   }
 
   get(id: string): VmDto {
