@@ -5,7 +5,10 @@ import { MigrationPreflight } from './services/migration-preflight.js';
 import { Evacuation } from './services/evacuation.js';
 import { migrationHardwareCheck } from './services/cpu-compat.js';
 import type { ServerConfig } from './config.js';
-import { Db } from './store/db.js';
+import { openConfigStore, type ConfigStore } from './store/config-store.js';
+import { EtcdStore } from './store/etcd-store.js';
+import { EtcdLeader, SoleLeader, type Leadership } from './services/leader.js';
+import { hostname } from 'node:os';
 import { SessionRepo, TokenRepo, UserRepo } from './store/user-repo.js';
 import { ClusterRepo, HostRepo, VdcRepo } from './store/host-repo.js';
 import { AuditRepo, TaskRepo, TemplateRepo } from './store/log-repo.js';
@@ -42,7 +45,9 @@ import { log } from './log.js';
 
 export interface Services {
   config: ServerConfig;
-  db: Db;
+  db: ConfigStore;
+  /** Whether this server runs the once-per-vDC work (always, with the embedded store). */
+  leader: Leadership;
   vdc: VdcRecord;
   events: EventHub;
   auth: AuthService;
@@ -76,7 +81,11 @@ export interface Services {
 }
 
 export async function createServices(config: ServerConfig): Promise<Services> {
-  const db = await Db.open(config.dataDir);
+  const db = await openConfigStore(config);
+  const leader: Leadership =
+    db instanceof EtcdStore
+      ? new EtcdLeader(db.client, `${hostname()}:${config.listenPort}:${process.pid}`)
+      : new SoleLeader(hostname());
   const events = new EventHub();
   // Listens to the hub from the start, so that failed tasks and host changes are all seen.
   const eventLog = new EventLogService(await EventRepo.open(config.dataDir), events);
@@ -162,26 +171,41 @@ export async function createServices(config: ServerConfig): Promise<Services> {
     hostPower: new HostPower(pool, tasks),
     tickets: new TicketStore(),
     certificate: await HttpsCertificate.load(config.dataDir),
+    leader,
     start() {
       history.start();
-      hosts.startAll();
-      if (config.localAgent) {
-        const opts = {
-          setting: config.defaultPool,
-          serverDataDir: config.dataDir,
-          agentDataDir: config.localAgent.dataDir,
-        };
-        void new DefaultPool(opts, events, pool, storage).start();
-        void hosts.joinLocalAgent(config.localAgent.address, config.localAgent.dataDir, abort.signal);
-      }
+      let joined = false;
+      leader.run({
+        start: () => {
+          hosts.startAll();
+          if (joined) return;
+          joined = true;
+          startLocalAgent();
+        },
+        stop: () => pool.stop(),
+      });
     },
     async stop() {
       abort.abort();
+      await leader.close();
       pool.stop();
       notifier.stop();
       await history.stop();
+      await db.close();
     },
   };
+
+  /** The appliance's own agent: joined, and given a default pool on first start. */
+  function startLocalAgent(): void {
+    if (!config.localAgent) return;
+    const opts = {
+      setting: config.defaultPool,
+      serverDataDir: config.dataDir,
+      agentDataDir: config.localAgent.dataDir,
+    };
+    void new DefaultPool(opts, events, pool, storage).start();
+    void hosts.joinLocalAgent(config.localAgent.address, config.localAgent.dataDir, abort.signal);
+  }
 }
 
 /** A configuration file replaced at start by its last good copy: the admin sees it in the audit log. */

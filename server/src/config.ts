@@ -30,7 +30,13 @@ export interface ServerConfig {
   defaultPool: 'off' | 'auto' | number;
   /** Root under which appliance settings are written (QX_APPLIANCE_ROOT; "/" on the appliance); unset: kept only. */
   applianceRoot: string | undefined;
+  /** Where the configuration lives (QX_STORE): this server's lowdb file, or an etcd cluster. */
+  store: StoreConfig;
 }
+
+/** QX_STORE=embedded (default) or etcd with QX_ETCD_ENDPOINTS and client TLS files QX_ETCD_CA/CERT/KEY. */
+export type StoreConfig =
+  { kind: 'embedded' } | { kind: 'etcd'; endpoints: string[]; caFile?: string; certFile?: string; keyFile?: string };
 
 /** Timeouts in ms, sizes in bytes; env overrides in seconds / bytes (tests use short ones). */
 export interface ConnectionBounds {
@@ -89,7 +95,28 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env, cmdline =
     metricsFlushMs: flushInterval(env.QX_SERVER_METRICS_FLUSH_INTERVAL),
     defaultPool: defaultPoolSetting(get('QX_DEFAULT_POOL', 'defaultPool')),
     applianceRoot: env.QX_APPLIANCE_ROOT ? resolve(env.QX_APPLIANCE_ROOT) : undefined,
+    store: storeSetting(get),
   };
+}
+
+function storeSetting(get: (envName: string, key: string) => string | undefined): StoreConfig {
+  const kind = get('QX_STORE', 'store') ?? 'embedded';
+  if (kind === 'embedded') return { kind };
+  if (kind !== 'etcd') throw new Error(`QX_STORE: expected embedded or etcd, got "${kind}"`);
+  const endpoints = (get('QX_ETCD_ENDPOINTS', 'etcdEndpoints') ?? '').split(',').filter(Boolean);
+  if (!endpoints.length || endpoints.some((e) => !/^https?:\/\/[^/]+$/.test(e)))
+    throw new Error(`QX_ETCD_ENDPOINTS: expected http(s)://host:port[,…], got "${endpoints.join(',')}"`);
+  const file = (envName: string, key: string) => {
+    const v = get(envName, key);
+    return v ? resolve(v) : undefined;
+  };
+  const tls = {
+    caFile: file('QX_ETCD_CA', 'etcdCa'),
+    certFile: file('QX_ETCD_CERT', 'etcdCert'),
+    keyFile: file('QX_ETCD_KEY', 'etcdKey'),
+  };
+  if (!tls.certFile !== !tls.keyFile) throw new Error('QX_ETCD_CERT and QX_ETCD_KEY: give both or neither');
+  return { kind, endpoints, ...tls };
 }
 
 function flushInterval(raw: string | undefined): number {

@@ -12,7 +12,7 @@ import {
   type PutNotificationsDto,
   type TestNotificationResultDto,
 } from '../dto/events.js';
-import type { Db } from '../store/db.js';
+import type { ConfigStore } from '../store/config-store.js';
 import type { EmailRecord, WebhookRecord } from '../store/records.js';
 import type { EmailSettingsDto } from '../dto/events.js';
 import { sendEventEmail, validateEmail } from './email-sender.js';
@@ -54,7 +54,7 @@ export class Notifier {
   private running = false;
   private stopped = false;
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: ConfigStore) {}
 
   settings(): NotificationsDto {
     return {

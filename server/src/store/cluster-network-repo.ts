@@ -1,9 +1,9 @@
 // Cluster networks in the server's db file (the `clusterNetworks` collection, schema 2).
-import type { Db } from './db.js';
+import type { ConfigStore } from './config-store.js';
 import type { ClusterNetworkHostRecord, ClusterNetworkRecord } from './records.js';
 
 export class ClusterNetworkRepo {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: ConfigStore) {}
 
   list(clusterId?: string): ClusterNetworkRecord[] {
     return this.db.data.clusterNetworks.filter((n) => clusterId === undefined || n.clusterId === clusterId);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Low } from 'lowdb';
 import type { AuditRecord, DbData, TaskRecord } from './records.js';
 import { DbFile } from './db-file.js';
+import type { ConfigStore } from './config-store.js';
 import { importHistory } from './log-repo.js';
 
 export const SCHEMA_VERSION = 4;
@@ -44,7 +45,8 @@ const migrations: Record<number, (data: Record<string, unknown>, dataDir: string
   },
 };
 
-function emptyDb(): DbData {
+/** The configuration of a vDC never set up (schema version 0 until written). */
+export function emptyDb(): DbData {
   return {
     schemaVersion: 0,
     vdc: null,
@@ -59,7 +61,17 @@ function emptyDb(): DbData {
   };
 }
 
-export class Db {
+/** Brings configuration data written at schema version `from` to SCHEMA_VERSION, in place. */
+export async function migrateConfig(data: Record<string, unknown>, from: number, dataDir: string): Promise<void> {
+  for (let v = from + 1; v <= SCHEMA_VERSION; v++) await migrations[v]!(data, dataDir);
+}
+
+/** The embedded store: the configuration in this server's lowdb file. */
+export class Db implements ConfigStore {
+  readonly kind = 'embedded';
+  /** A single file never loses quorum: writes are never refused for that reason. */
+  readonly unavailable = undefined;
+
   private constructor(
     private readonly low: Low<DbData>,
     private readonly file: DbFile<DbData>,
@@ -78,6 +90,8 @@ export class Db {
   write(): Promise<void> {
     return this.low.write();
   }
+
+  async close(): Promise<void> {}
 
   static async open(dataDir: string): Promise<Db> {
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
@@ -99,7 +113,7 @@ export class Db {
           'run the newer server, or restore a backup made by this version; the file was left unchanged',
       );
     }
-    for (let v = from + 1; v <= SCHEMA_VERSION; v++) await migrations[v]!(data, dataDir);
+    await migrateConfig(data, from, dataDir);
     if (from !== SCHEMA_VERSION || file.problem) {
       data.schemaVersion = SCHEMA_VERSION;
       await low.write();

@@ -1,9 +1,9 @@
 // Hosts, clusters and the vDC identity (CA + the server's client certificate) in the db.
-import type { Db } from './db.js';
+import type { ConfigStore } from './config-store.js';
 import type { ClusterRecord, HostRecord, VdcRecord } from './records.js';
 
 export class HostRepo {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: ConfigStore) {}
 
   list(): HostRecord[] {
     return this.db.data.hosts;
@@ -29,7 +29,7 @@ export class HostRepo {
 }
 
 export class ClusterRepo {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: ConfigStore) {}
 
   list(): ClusterRecord[] {
     return this.db.data.clusters;
@@ -55,7 +55,7 @@ export class ClusterRepo {
 }
 
 export class VdcRepo {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: ConfigStore) {}
 
   get(): VdcRecord | null {
     return this.db.data.vdc;

@@ -3,7 +3,7 @@
 // the db. Recent audit entries and all retained tasks are kept in memory for listing.
 import { join } from 'node:path';
 import { AppendLog } from './append-log.js';
-import type { Db } from './db.js';
+import type { ConfigStore } from './config-store.js';
 import type { AuditRecord, TaskRecord, TemplateRecord } from './records.js';
 
 const MAX_TASKS = 2_000;
@@ -141,7 +141,7 @@ export async function importHistory(
 }
 
 export class TemplateRepo {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: ConfigStore) {}
 
   list(): TemplateRecord[] {
     return this.db.data.templates;

@@ -1,9 +1,9 @@
 // Users, sessions and API tokens in the db, with in-memory indexes for per-request lookups.
-import type { Db } from './db.js';
+import type { ConfigStore } from './config-store.js';
 import type { SessionRecord, TokenRecord, UserRecord } from './records.js';
 
 export class UserRepo {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: ConfigStore) {}
 
   list(): UserRecord[] {
     return this.db.data.users;
@@ -34,7 +34,7 @@ export class UserRepo {
 }
 
 export class SessionRepo {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: ConfigStore) {}
 
   byHash(idHash: string): SessionRecord | undefined {
     return this.db.data.sessions.find((s) => s.idHash === idHash);
@@ -52,7 +52,7 @@ export class SessionRepo {
 }
 
 export class TokenRepo {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: ConfigStore) {}
 
   list(): TokenRecord[] {
     return this.db.data.tokens;

@@ -1,0 +1,94 @@
+// Who runs what must run once in the vDC (host connections and heartbeats, reconcilers, schedules):
+// with the embedded store this server always; with etcd the one server elected with an etcd lease.
+// A leader whose lease is lost (killed, cut off from the etcd quorum) stops that work; another
+// server is elected once the lease expires (LEASE_SECONDS) and starts it.
+import type { Etcd3 } from 'etcd3';
+import type { Campaign } from 'etcd3';
+import { log } from '../log.js';
+
+/** The election lease: a lost leader is replaced within about this long (plus one keep-alive). */
+export const LEASE_SECONDS = 4;
+const ELECTION = 'quantix-leader';
+
+/** The work only the leader does. */
+export interface LeaderWork {
+  start(): void;
+  stop(): void;
+}
+
+export interface Leadership {
+  readonly isLeader: boolean;
+  /** This server's identity as shown to the others (the elected value). */
+  readonly id: string;
+  /** Starts `work` whenever this server becomes leader, stops it when it is no longer. */
+  run(work: LeaderWork): void;
+  close(): Promise<void>;
+}
+
+/** The embedded store: a single server, always leader. */
+export class SoleLeader implements Leadership {
+  readonly isLeader = true;
+  constructor(readonly id: string) {}
+  run(work: LeaderWork): void {
+    work.start();
+  }
+  async close(): Promise<void> {}
+}
+
+/** Leader election among the servers of one etcd cluster. */
+export class EtcdLeader implements Leadership {
+  isLeader = false;
+  private campaign: Campaign | undefined;
+  private work: LeaderWork | undefined;
+  private closed = false;
+  private retry: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly client: Etcd3,
+    readonly id: string,
+  ) {}
+
+  run(work: LeaderWork): void {
+    this.work = work;
+    this.campaignOnce();
+  }
+
+  /** The elected server's id, or undefined when none is. */
+  async leader(): Promise<string | undefined> {
+    return this.client.election(ELECTION, LEASE_SECONDS).leader();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.retry);
+    this.demote('server stopping');
+    // Resigning lets another server take over at once instead of after the lease expires.
+    await this.campaign?.resign().catch(() => undefined);
+  }
+
+  private campaignOnce(): void {
+    const campaign = this.client.election(ELECTION, LEASE_SECONDS).campaign(this.id);
+    this.campaign = campaign;
+    campaign.on('elected', () => {
+      if (this.closed || this.campaign !== campaign) return;
+      this.isLeader = true;
+      log.info('elected leader of the vDC: starting host connections and schedules', { id: this.id });
+      this.work?.start();
+    });
+    campaign.on('error', (err: Error) => {
+      if (this.campaign !== campaign) return;
+      this.demote(err.message);
+      if (this.closed) return;
+      // The lease is gone (etcd unreachable or no quorum): campaign again once it answers.
+      this.retry = setTimeout(() => this.campaignOnce(), 1000);
+      this.retry.unref();
+    });
+  }
+
+  private demote(reason: string): void {
+    if (!this.isLeader) return;
+    this.isLeader = false;
+    log.warn('no longer the leader of the vDC: host connections and schedules stopped', { id: this.id, reason });
+    this.work?.stop();
+  }
+}

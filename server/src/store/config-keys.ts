@@ -1,0 +1,68 @@
+// The configuration (DbData) as etcd keys: one key per record (/quantix/config/<collection>/<id>)
+// and per singleton (/quantix/config/<name>), so that two servers changing different records never
+// conflict and a compare-and-set guards each record. Pure: no I/O.
+import { emptyDb } from './db.js';
+import type { DbData } from './records.js';
+
+export const CONFIG_PREFIX = '/quantix/config/';
+
+type Collection = 'users' | 'sessions' | 'tokens' | 'hosts' | 'clusters' | 'clusterNetworks' | 'templates';
+type Singleton = 'schemaVersion' | 'vdc' | 'notifications';
+
+/** Each collection's record identity (the last path segment of its key). */
+const COLLECTIONS: Record<Collection, (r: never) => string> = {
+  users: (r: { id: string }) => r.id,
+  sessions: (r: { idHash: string }) => r.idHash,
+  tokens: (r: { id: string }) => r.id,
+  hosts: (r: { id: string }) => r.id,
+  clusters: (r: { id: string }) => r.id,
+  clusterNetworks: (r: { clusterId: string; name: string }) => `${r.clusterId}/${r.name}`,
+  templates: (r: { id: string }) => r.id,
+};
+const SINGLETONS: Singleton[] = ['schemaVersion', 'vdc', 'notifications'];
+
+function recordKey(collection: Collection, record: unknown): string {
+  return `${CONFIG_PREFIX}${collection}/${encodeURIComponent(COLLECTIONS[collection](record as never))}`;
+}
+
+/** Every key of `data` with its value as JSON. */
+export function flattenConfig(data: DbData): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const name of SINGLETONS) out.set(CONFIG_PREFIX + name, JSON.stringify(data[name]));
+  for (const c of Object.keys(COLLECTIONS) as Collection[]) {
+    for (const r of data[c]) out.set(recordKey(c, r), JSON.stringify(r));
+  }
+  return out;
+}
+
+/** Rebuilds the configuration from its keys (the inverse of flattenConfig; order by key). */
+export function unflattenConfig(entries: Map<string, string>): DbData {
+  const data = emptyDb();
+  for (const [key, json] of [...entries].sort(([a], [b]) => (a < b ? -1 : 1))) applyKey(data, key, json);
+  return data;
+}
+
+/**
+ * Applies one key's new value (undefined: deleted) to `data` in place: a singleton is set, a
+ * record replaces the one with its identity (or is added), a deleted record is removed.
+ * Unknown keys (a newer server's) are ignored.
+ */
+export function applyKey(data: DbData, key: string, json: string | undefined): void {
+  if (!key.startsWith(CONFIG_PREFIX)) return;
+  const rest = key.slice(CONFIG_PREFIX.length);
+  const slash = rest.indexOf('/');
+  if (slash < 0) {
+    if (!SINGLETONS.includes(rest as Singleton)) return;
+    const d = data as unknown as Record<string, unknown>;
+    d[rest] = json === undefined ? emptyDb()[rest as Singleton] : JSON.parse(json);
+    return;
+  }
+  const c = rest.slice(0, slash) as Collection;
+  if (!(c in COLLECTIONS)) return;
+  const list = data[c] as unknown[];
+  const at = list.findIndex((r) => recordKey(c, r) === key);
+  if (json === undefined) {
+    if (at >= 0) list.splice(at, 1);
+  } else if (at >= 0) list[at] = JSON.parse(json);
+  else list.push(JSON.parse(json));
+}

@@ -1,0 +1,100 @@
+// A real etcd cluster for tests: `etcd` members (Debian's etcd-server) on free loopback ports with
+// temp data dirs; a member can be killed (kill -9) and started again on its data; close() kills
+// them all and removes their data.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { freePort, listening } from './spawn.js';
+import { eventually } from './guest-pool.js';
+
+export interface EtcdMember {
+  name: string;
+  clientUrl: string;
+  /** kill -9; resolves once it has exited. */
+  kill(): Promise<void>;
+  /** Starts the member again on its data dir; resolves once it listens. */
+  start(): Promise<void>;
+}
+
+export interface EtcdCluster {
+  members: EtcdMember[];
+  /** Client URLs, comma-separated (QX_ETCD_ENDPOINTS). */
+  endpoints: string;
+  close(): Promise<void>;
+}
+
+export async function startEtcdCluster(size = 3): Promise<EtcdCluster> {
+  const dir = await mkdtemp(join(tmpdir(), 'qxt-etcd-'));
+  const token = `qxt-${randomBytes(4).toString('hex')}`;
+  const ports = await Promise.all(
+    Array.from({ length: size }, async () => [await freePort(), await freePort()] as const),
+  );
+  const initial = ports.map(([, peer], i) => `m${i}=http://127.0.0.1:${peer}`).join(',');
+  const procs = new Map<string, ChildProcess>();
+  const members: EtcdMember[] = ports.map(([client, peer], i) => {
+    const name = `m${i}`;
+    const clientUrl = `http://127.0.0.1:${client}`;
+    let out = '';
+    const member: EtcdMember = {
+      name,
+      clientUrl,
+      async kill() {
+        const p = procs.get(name);
+        procs.delete(name);
+        if (!p || p.exitCode !== null || p.signalCode !== null) return;
+        await new Promise<void>((resolve) => {
+          p.once('exit', () => resolve());
+          p.kill('SIGKILL');
+        });
+      },
+      async start() {
+        const p = spawn(
+          'etcd',
+          [
+            `--name=${name}`,
+            `--data-dir=${join(dir, name)}`,
+            `--listen-client-urls=${clientUrl}`,
+            `--advertise-client-urls=${clientUrl}`,
+            `--listen-peer-urls=http://127.0.0.1:${peer}`,
+            `--initial-advertise-peer-urls=http://127.0.0.1:${peer}`,
+            `--initial-cluster=${initial}`,
+            `--initial-cluster-token=${token}`,
+            '--initial-cluster-state=new',
+            '--log-level=error',
+            '--logger=zap',
+          ],
+          { stdio: ['ignore', 'pipe', 'pipe'] },
+        );
+        p.stdout!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-8000)));
+        p.stderr!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-8000)));
+        procs.set(name, p);
+        await eventually(
+          `etcd member ${name} listening on ${client}`,
+          async () => {
+            if (p.exitCode !== null) throw new Error(`etcd ${name} exited (${p.exitCode}):\n${out}`);
+            return listening(client);
+          },
+          30_000,
+        );
+      },
+    };
+    return member;
+  });
+  const cluster: EtcdCluster = {
+    members,
+    endpoints: members.map((m) => m.clientUrl).join(','),
+    async close() {
+      await Promise.all(members.map((m) => m.kill()));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  try {
+    await Promise.all(members.map((m) => m.start()));
+  } catch (err) {
+    await cluster.close();
+    throw err;
+  }
+  return cluster;
+}
