@@ -52,11 +52,18 @@ export interface TwoHosts {
   b: ClusterHost;
   /** Host B's own /run (bind-mounted over /run in its mount namespace). */
   bRunDir: string;
+  /** Host B's own /var/lib/libvirt and /var/log, as seen from here. */
+  bVarLibDir: string;
+  bLogDir: string;
   /** Cuts / restores the link between the hosts (host B's veth down / up). */
   linkDown(): Promise<void>;
   linkUp(): Promise<void>;
   /** Uploads the test guest into `host`'s pool as `<name>.qcow2` and creates + starts VM `name` there. */
-  createGuestVm(host: ClusterHost, name: string, opts?: { memoryMib?: number }): Promise<VmDto>;
+  createGuestVm(
+    host: ClusterHost,
+    name: string,
+    opts?: { memoryMib?: number; spec?: Record<string, unknown> },
+  ): Promise<VmDto>;
   waitTask(id: string, timeoutMs?: number): Promise<TaskDto>;
   stop(): Promise<void>;
 }
@@ -104,7 +111,7 @@ async function cleanHostA(): Promise<void> {
   const domains = (await virshA(['list', '--all', '--name']).catch(() => '')).split('\n').map((s) => s.trim());
   for (const d of domains.filter((n) => n.startsWith(PREFIX))) {
     await virshA(['destroy', d]).catch(() => undefined);
-    await virshA(['undefine', d, '--nvram']).catch(() => virshA(['undefine', d]).catch(() => undefined));
+    await virshA(['undefine', d, '--nvram', '--tpm']).catch(() => virshA(['undefine', d]).catch(() => undefined));
   }
   const pools = (await virshA(['pool-list', '--all', '--name']).catch(() => '')).split('\n').map((s) => s.trim());
   for (const p of pools.filter((n) => n.startsWith(PREFIX))) {
@@ -332,6 +339,8 @@ export async function startTwoHosts(opts: TwoHostsOptions = {}): Promise<TwoHost
       a,
       b,
       bRunDir: dirs.run,
+      bVarLibDir: dirs.varlib,
+      bLogDir: dirs.log,
       linkDown: async () => void (await ip('link', 'set', HOST_SIDE, 'down')),
       linkUp: async () => void (await ip('link', 'set', HOST_SIDE, 'up')),
       waitTask,
@@ -352,6 +361,7 @@ export async function startTwoHosts(opts: TwoHostsOptions = {}): Promise<TwoHost
             memoryMib: opts.memoryMib ?? 128,
             disks: [{ pool: host.pool, volume }],
             start: true,
+            ...opts.spec,
           },
         });
         if (created.status !== 202) throw new Error(`create ${name}: ${created.status} ${created.text}`);

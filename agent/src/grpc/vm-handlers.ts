@@ -2,6 +2,7 @@
 import type { VmServiceServer } from '@quantix/proto/v1/vm.js';
 import type { AgentContext } from '../context.js';
 import { cloneVm, defineVm, deleteVm, updateVm } from '../vm/vm-define.js';
+import { readFirmwareState } from '../vm/firmware-state.js';
 import { forceOffVm, pauseVm, rebootVm, resetVm, resumeVm, shutdownVm, startVm, vmTarget } from '../vm/vm-lifecycle.js';
 import { listVms, readVm, vmId } from '../vm/vm-read.js';
 import { createSnapshot, deleteSnapshot, listSnapshots, revertSnapshot } from '../vm/vm-snapshots.js';
@@ -21,6 +22,7 @@ export function vmHandlers(ctx: AgentContext): VmServiceServer {
     listVms: unary(async () => ({ vms: await listVms(v) })),
     getVm: unary(async (r) => readVm(v, vmId(r.id))),
     defineVm: unary(async (r) => defineVm(v, volumes, r.spec)),
+    defineVmWithFirmware: unary(async (r) => defineVm(v, volumes, r.spec, r.firmware)),
     updateVm: unary(async (r) => updateVm(v, volumes, vmId(r.vm?.id), r.spec)),
     startVm: unary(async (r) => startVm(v, vmId(r.id))),
     shutdownVm: unary(async (r, call) => {
@@ -34,6 +36,7 @@ export function vmHandlers(ctx: AgentContext): VmServiceServer {
     pauseVm: unary(async (r) => pauseVm(v, vmId(r.id))),
     resumeVm: unary(async (r) => resumeVm(v, vmId(r.id))),
     deleteVm: unary(async (r) => ({ keptDisks: await deleteVm(v, volumes, vmId(r.vm?.id), r.deleteDisks) })),
+    getFirmwareState: unary(async (r) => readFirmwareState(v, vmId(r.id))),
     cloneVm: unary(async (r) => cloneVm(v, volumes, vmId(r.source?.id, 'source.id'), r.name, r.linked)),
     createSnapshot: unary(async (r) => createSnapshot(v, notes, vmId(r.vm?.id), r.name, r.description)),
     listSnapshots: unary(async (r) => ({ snapshots: await listSnapshots(v, notes, vmId(r.id)) })),

@@ -4,10 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, mkdtemp, rm } from 'node:fs/promises';
+import { readdir, readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CpuMode, Firmware, VmSpec } from '@quantix/proto/v1/vm.js';
+import { CpuMode, Firmware, type FirmwareState, VmSpec } from '@quantix/proto/v1/vm.js';
 import type { AgentError } from '../errors.js';
 import { ErrorCode } from '../errors.js';
 import { hostDomainType } from '../libvirt/domain-type.js';
@@ -20,6 +20,7 @@ import { X86_64_V2_AES } from './cpu-model.js';
 import { forceOffVm, startVm } from './vm-lifecycle.js';
 import { defineVm, deleteVm } from './vm-define.js';
 import { tpmStateDir } from './tpm.js';
+import { readFirmwareState } from './firmware-state.js';
 
 const virsh = new Virsh('qemu:///system');
 
@@ -34,10 +35,10 @@ async function setup(t: { after: (fn: () => Promise<void>) => void }) {
     }
     await rm(dataDir, { recursive: true, force: true });
   });
-  const define = (over: Partial<VmSpec>) => {
-    const name = `qxt-ghw-${process.pid}-${names.length}`;
+  const define = (over: Partial<VmSpec>, firmware?: FirmwareState) => {
+    const name = over.name ?? `qxt-ghw-${process.pid}-${names.length}`;
     names.push(name);
-    return defineVm(virsh, volumes, VmSpec.fromPartial({ name, memoryMib: 256, osType: 'other', ...over }));
+    return defineVm(virsh, volumes, VmSpec.fromPartial({ name, memoryMib: 256, osType: 'other', ...over }), firmware);
   };
   return { volumes, define };
 }
@@ -116,4 +117,50 @@ test('a named model this hypervisor cannot run is refused at define, naming the 
       (e: AgentError) => e.code === ErrorCode.FailedPrecondition && /host-passthrough \(it needs KVM/.test(e.message),
     );
   }
+});
+
+test('a VM defined with the firmware state of another keeps its UEFI variables and TPM (cold migration)', async (t) => {
+  const { volumes, define } = await setup(t);
+  const sbTpm = { firmware: Firmware.FIRMWARE_UEFI, secureBoot: true, tpm: true };
+  const first = (await define(sbTpm)).spec!;
+  await startVm(virsh, first.uuid); // libvirt copies the variable store and manufactures the TPM
+  await assert.rejects(
+    readFirmwareState(virsh, first.uuid),
+    (e: AgentError) => e.code === ErrorCode.FailedPrecondition,
+  );
+  await forceOffVm(virsh, first.uuid);
+  // Variables this VM has and a fresh copy would not: a marker in the store's unused tail.
+  const nvramOf = async (uuid: string) => /<nvram[^>]*>([^<]+)</.exec(await domainDumpXml(virsh, uuid, true))![1]!;
+  const firstNvram = await nvramOf(first.uuid);
+  const vars = await readFile(firstNvram);
+  vars.write('qx-marker', vars.length - 16);
+  await writeFile(firstNvram, vars);
+  const permall = join(tpmStateDir(first.uuid), 'tpm2/tpm2-00.permall');
+  const tpm = await readFile(permall);
+
+  const state = await readFirmwareState(virsh, first.uuid);
+  assert.deepEqual([Buffer.compare(state.nvram, vars), Buffer.compare(state.tpmState, tpm)], [0, 0]);
+  const second = (await define({ ...sbTpm, name: `qxt-ghw-${process.pid}-moved` }, state)).spec!;
+  assert.deepEqual(await readFile(await nvramOf(second.uuid)), vars, 'the variables came along');
+  assert.deepEqual(await readFile(join(tpmStateDir(second.uuid), 'tpm2/tpm2-00.permall')), tpm, 'the TPM came along');
+  await startVm(virsh, second.uuid);
+  assert.equal((await processesWith('swtpm', second.uuid)).length, 1, 'its swtpm runs on the carried state');
+  const log = await readFile(`/var/log/swtpm/libvirt/qemu/qxt-ghw-${process.pid}-moved-swtpm.log`, 'utf8').catch(
+    () => '',
+  );
+  assert.doesNotMatch(log, /vTPM manufacturing/, 'no new TPM was manufactured for it');
+  await forceOffVm(virsh, second.uuid);
+
+  // State the spec has no place for, or that is already there: refused, nothing left behind.
+  await assert.rejects(
+    define({ name: `qxt-ghw-${process.pid}-bios` }, state),
+    (e: AgentError) => e.code === ErrorCode.InvalidArgument && e.field === 'firmware.nvram',
+  );
+  await assert.rejects(
+    define({ ...sbTpm, uuid: second.uuid, name: `qxt-ghw-${process.pid}-again` }, state),
+    (e: AgentError) => e.code === ErrorCode.FailedPrecondition,
+  );
+  assert.deepEqual(await readFile(await nvramOf(second.uuid)), vars, 'the existing variables untouched');
+  await deleteVm(virsh, volumes, second.uuid, false);
+  assert.equal(existsSync(tpmStateDir(second.uuid)), false);
 });

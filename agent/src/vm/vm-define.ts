@@ -4,7 +4,7 @@
 // disks' pool locks, so a volume delete (checked under the same lock) cannot race an attach.
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { Firmware, type KeptDisk, type Vm, type VmSpec } from '@quantix/proto/v1/vm.js';
+import { Firmware, type FirmwareState, type KeptDisk, type Vm, type VmSpec } from '@quantix/proto/v1/vm.js';
 import { consoleLogPath, prepareConsoleLog, removeConsoleLog } from '../console/console-log.js';
 import { AgentError, ErrorCode, failedPrecondition } from '../errors.js';
 import { validateName } from '../validate/name.js';
@@ -22,6 +22,7 @@ import type { Volumes } from '../storage/volumes.js';
 import { volumeInfo } from '../libvirt/volume.js';
 import { noteStateChange, readVm } from './vm-read.js';
 import { vmTarget } from './vm-lifecycle.js';
+import { writeFirmwareState } from './firmware-state.js';
 import { validateVmSpec } from './vm-spec-validate.js';
 import { buildDomainXml } from '../libvirt/xml/domain-build.js';
 import { parseDomainXml } from '../libvirt/xml/domain-parse.js';
@@ -78,11 +79,23 @@ function poolsOf(spec: VmSpec): string[] {
   return [...spec.disks.map((d) => d.pool), ...spec.cdroms.map((c) => c.pool)].filter(Boolean);
 }
 
-export async function defineVm(virsh: Virsh, volumes: Volumes, input: VmSpec | undefined): Promise<Vm> {
+export async function defineVm(
+  virsh: Virsh,
+  volumes: Volumes,
+  input: VmSpec | undefined,
+  firmware?: FirmwareState,
+): Promise<Vm> {
   const spec = validateVmSpec(input);
   await assertNameFree(virsh, spec.name);
   const uuid = spec.uuid || randomUUID();
-  await volumes.withPools(poolsOf(spec), async () => domainDefine(virsh, spec.name, await xmlFor(virsh, spec, uuid)));
+  await volumes.withPools(poolsOf(spec), async () => {
+    const xml = await xmlFor(virsh, spec, uuid);
+    const undoFirmware = await writeFirmwareState(uuid, spec, firmware);
+    await domainDefine(virsh, spec.name, xml).catch(async (err: unknown) => {
+      await undoFirmware();
+      throw err;
+    });
+  });
   noteStateChange(uuid);
   return readVm(virsh, uuid);
 }

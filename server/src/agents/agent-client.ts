@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { Channel, Metadata, status, type ChannelOptions, type Client, type ServiceError } from '@grpc/grpc-js';
 import type { KeyAndCert } from '@quantix/proto/tls/certificates.js';
 import { HostServiceClient, type PowerHostRequest } from '@quantix/proto/v1/host.js';
-import { VmServiceClient, type DiskSpec, type NicSpec, type VmSpec } from '@quantix/proto/v1/vm.js';
+import { VmServiceClient, type DiskSpec, type FirmwareState, type NicSpec, type VmSpec } from '@quantix/proto/v1/vm.js';
 import { ImageServiceClient, StorageServiceClient } from '@quantix/proto/bulk/bulk-services.js';
 import { ConsoleServiceClient } from '@quantix/proto/v1/console.js';
 import { NetworkServiceClient, type NetworkSpec } from '@quantix/proto/v1/network.js';
@@ -175,7 +175,12 @@ export class AgentClient {
   // VMs
   listVms = (ms = DEFAULT_DEADLINE_MS) => this.call(this.vmSvc, this.vmSvc.listVms, {}, ms);
   getVm = (id: string, ms = DEFAULT_DEADLINE_MS) => this.call(this.vmSvc, this.vmSvc.getVm, { id }, ms);
-  defineVm = (spec: VmSpec) => this.call(this.vmSvc, this.vmSvc.defineVm, { spec }, LONG_MS);
+  /** `firmware`: UEFI variables and TPM state carried from another host (cold migration). */
+  defineVm = (spec: VmSpec, firmware?: FirmwareState) =>
+    firmware
+      ? this.call(this.vmSvc, this.vmSvc.defineVmWithFirmware, { spec, firmware }, LONG_MS)
+      : this.call(this.vmSvc, this.vmSvc.defineVm, { spec }, LONG_MS);
+  getFirmwareState = (id: string) => this.call(this.vmSvc, this.vmSvc.getFirmwareState, { id });
   updateVm = (id: string, spec: VmSpec) => this.call(this.vmSvc, this.vmSvc.updateVm, { vm: { id }, spec }, LONG_MS);
   startVm = (id: string) => this.vmAction('start', id);
   vmAction(action: VmAction, id: string) {

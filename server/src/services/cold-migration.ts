@@ -1,14 +1,16 @@
 // Cold migration: a shut-off VM to another host, as planned by the preflight. Each disk streams
 // source agent → server → destination agent over the existing mTLS connections (DownloadVolume
 // piped into UploadVolume, never buffered), then the VM is defined on the destination with the
-// same UUID and MACs, and only then removed (with its disks) from the source. A cancel or a
-// failure before that removes what reached the destination: the VM stays whole on the source.
+// same UUID and MACs and its firmware state (UEFI variables, TPM), and only then removed (with its
+// disks) from the source. A cancel or a failure before that removes what reached the destination:
+// the VM stays whole on the source.
 import { HttpError } from '../errors.js';
 import { Transform, type Readable } from 'node:stream';
 import type { MigrationPlan } from './migration-preflight.js';
 import type { TaskContext } from './task-service.js';
 import type { MoveResult } from './storage-move.js';
 import { vmState } from './proto-enums.js';
+import { Firmware } from '@quantix/proto/v1/vm.js';
 
 export interface ColdMigrationOptions {
   /** MiB/s for the copy; 0 or absent = none. */
@@ -90,7 +92,11 @@ export async function coldMigrate(
     if (vmState.str(now.state) !== 'shutoff') {
       throw new HttpError(409, `VM ${plan.name} was started on ${from.name} while its disks were copied`);
     }
-    await dst.defineVm({ ...spec, disks: spec.disks.map((d) => ({ ...d, pool: plan.pool })) });
+    // UEFI variables and TPM state live outside the disks: they come along, or the VM would boot
+    // on the destination with fresh variables (boot entries, enrolled keys lost) and a new TPM.
+    const firmware =
+      spec.firmware === Firmware.FIRMWARE_UEFI || spec.tpm ? await src.getFirmwareState(plan.uuid) : undefined;
+    await dst.defineVm({ ...spec, disks: spec.disks.map((d) => ({ ...d, pool: plan.pool })) }, firmware);
     defined = true;
     if (signal.aborted) throw cancelled();
     t.progress(98, 'removing from the source');

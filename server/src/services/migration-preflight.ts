@@ -131,7 +131,7 @@ export class MigrationPreflight {
     const disks = await this.sourceDisks(vm, agent);
     const hostProblems = storageMove
       ? []
-      : [...coldProblems(vm, mode, disks), ...(await this.hostProblems(vm, mode, target))];
+      : [...coldProblems(mode, disks), ...(await this.hostProblems(vm, mode, target))];
     if (hostProblems.length) {
       throw conflict(`cannot move VM ${spec.name} to host ${target.record.name}: ${hostProblems.join('; ')}`);
     }
@@ -182,7 +182,7 @@ export class MigrationPreflight {
         if (!disks) reasons.push(`its host ${source.record.name} is offline`);
         const mode = running ? 'live' : 'cold';
         if (!storageMove)
-          reasons.push(...coldProblems(vm, mode, disks ?? []), ...(await this.hostProblems(vm, mode, c)));
+          reasons.push(...coldProblems(mode, disks ?? []), ...(await this.hostProblems(vm, mode, c)));
         const pools = disks ? this.pools(vm, disks, c, storageMove) : [];
         if (disks && !pools.some((p) => p.ok)) {
           reasons.push(storageMove ? 'no other pool here can take its disks' : 'no pool here can take its disks');
@@ -327,7 +327,7 @@ export class MigrationPreflight {
 }
 
 /** What a cold migration (volumes copied one by one, the VM defined anew) cannot carry. */
-function coldProblems(vm: Vm, mode: MigrationMode, disks: SourceDisk[]): string[] {
+function coldProblems(mode: MigrationMode, disks: SourceDisk[]): string[] {
   if (mode !== 'cold') return [];
   const out = disks
     .filter((d) => d.backingVolume)
@@ -335,7 +335,6 @@ function coldProblems(vm: Vm, mode: MigrationMode, disks: SourceDisk[]): string[
       (d) =>
         `disk ${d.pool}/${d.volume} is a linked clone of ${d.backingVolume}: a cold migration copies it without its base; make a full clone first`,
     );
-  if (vm.spec!.tpm) out.push('its TPM state would stay behind in a cold migration: migrate it live');
   return out;
 }
 
