@@ -15,6 +15,8 @@ import { ImageServiceDefinition, StorageServiceDefinition } from '@quantix/proto
 import { imageHandlers } from './image-handlers.js';
 import { MigrationServiceService } from '@quantix/proto/v1/migration.js';
 import { migrationHandlers } from './migration-handlers.js';
+import { BackupServiceService } from '@quantix/proto/v1/backup.js';
+import { backupHandlers } from './backup-handlers.js';
 
 export function registerServices(server: Server, ctx: AgentContext): void {
   server.addService(EnrollServiceService, enrollHandlers(ctx));
@@ -25,4 +27,5 @@ export function registerServices(server: Server, ctx: AgentContext): void {
   server.addService(StorageServiceDefinition, storageHandlers(ctx));
   server.addService(ImageServiceDefinition, imageHandlers(ctx));
   server.addService(MigrationServiceService, migrationHandlers(ctx));
+  server.addService(BackupServiceService, backupHandlers(ctx));
 }

@@ -128,7 +128,7 @@ export interface CopyWatch {
 }
 
 /** Reads qemu-img -p's "(12.34/100%)" updates out of its output. */
-function percentReader(onPercent: (percent: number) => void): (chunk: Buffer) => void {
+export function percentReader(onPercent: (percent: number) => void): (chunk: Buffer) => void {
   return (chunk) => {
     const all = [...chunk.toString('latin1').matchAll(/\((\d+(?:\.\d+)?)\/100%\)/g)];
     const last = all.at(-1);
@@ -420,6 +420,34 @@ export class Volumes {
     }
     await this.pools.volumesChanged(target);
     return this.view(target, opts.targetName);
+  }
+
+  /**
+   * A new qcow2 volume `name` in `poolName`, flattened by qemu-img from `source` and its backing
+   * chain, all under `sourceDir` (visible read-only to the sandbox): a disk restored from a backup.
+   */
+  async importFlattened(opts: { pool: string; name: string; source: string; sourceDir: string }): Promise<Volume> {
+    const pool = await this.pools.activeRecord(opts.pool, 'target_pool');
+    validateName('name', opts.name);
+    const release = this.pools.beginTransfer(pool, `a restore of ${opts.name} into it`);
+    try {
+      return await this.pools.withPool(pool, async () => {
+        await this.assertFree(pool, opts.name);
+        const tmp = tempPathFor(pool, opts.name, 'restore');
+        try {
+          await writeFile(tmp, '', { flag: 'wx' });
+          const args = ['convert', '-f', 'qcow2', '-O', 'qcow2', opts.source, tmp];
+          await runQemuImg({ readOnly: [opts.sourceDir], writable: [tmp] }, args);
+          await publishVolume(pool, tmp, opts.name, { format: 'qcow2' });
+        } finally {
+          await removeQuietly(tmp);
+        }
+        await this.pools.volumesChanged(pool);
+        return this.view(pool, opts.name);
+      });
+    } finally {
+      release();
+    }
   }
 
   /** Positive, sector-rounded, and no more than the pool has free. */

@@ -1,0 +1,223 @@
+// Stored backups in a pool: backups/<vm-uuid>/<backup-id>/ holding domain.xml, one qcow2 per
+// disk (an incremental one backed by the same disk of its parent, relative path) and
+// manifest.json. A backup is written under .tmp-<id> and renamed into place when complete, so
+// only directories with a manifest are backups; list, delete (chain-aware) and verify live here.
+import { lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BackupConsistency, BackupKind, type Backup, type VerifyBackupResponse } from '@quantix/proto/v1/backup.js';
+import { failedPrecondition, invalidArgument, notFound } from '../errors.js';
+import type { PoolRecord } from '../storage/storage-kind.js';
+import { chunkSums, differingChunks, CHUNK_BYTES } from './chunk-sums.js';
+
+export const MANIFEST = 'manifest.json';
+export const DOMAIN_XML = 'domain.xml';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const ID = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
+const DEV = /^[a-z]{2,3}[a-z0-9]{0,6}$/;
+
+export type ManifestKind = 'full' | 'incremental';
+export type ManifestConsistency = 'application' | 'crash' | 'stopped';
+
+export interface ManifestDisk {
+  target: string;
+  file: string;
+  capacityBytes: number;
+  storedBytes: number;
+  chunkBytes: number;
+  sha256: string[];
+}
+
+/** manifest.json: everything needed to read and restore the backup without the vDC database. */
+export interface BackupManifest {
+  format: 1;
+  id: string;
+  vm: { uuid: string; name: string };
+  createdAt: string;
+  kind: ManifestKind;
+  parent: string | null;
+  consistency: ManifestConsistency;
+  /** The libvirt checkpoint taken with it (the next incremental starts there); null when none. */
+  checkpoint: string | null;
+  disks: ManifestDisk[];
+}
+
+export function validVmUuid(field: string, uuid: string): string {
+  if (!UUID.test(uuid)) throw invalidArgument(field, 'must be a VM UUID (lowercase, with dashes)');
+  return uuid;
+}
+
+export function validBackupId(field: string, id: string): string {
+  if (!ID.test(id)) throw invalidArgument(field, 'must be a backup id such as 20261205T040512Z-1a2b3c');
+  return id;
+}
+
+export function validDiskTarget(dev: string): string {
+  if (!DEV.test(dev)) throw new Error(`disk target ${JSON.stringify(dev)} is not a device name`);
+  return dev;
+}
+
+/** A sortable id: the UTC time it was taken and a random suffix. */
+export function newBackupId(now: Date, random: string): string {
+  return `${now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}-${random}`;
+}
+
+export const vmBackupsDir = (pool: PoolRecord, vmUuid: string) => join(pool.path, 'backups', vmUuid);
+export const backupDir = (pool: PoolRecord, vmUuid: string, id: string) => join(vmBackupsDir(pool, vmUuid), id);
+export const tempBackupDir = (pool: PoolRecord, vmUuid: string, id: string) =>
+  join(vmBackupsDir(pool, vmUuid), `.tmp-${id}`);
+
+/** Creates the temp dir of a backup in progress (and the VM's directory if needed). */
+export async function makeTempDir(pool: PoolRecord, vmUuid: string, id: string): Promise<string> {
+  await mkdir(vmBackupsDir(pool, vmUuid), { recursive: true, mode: 0o755 });
+  const dir = tempBackupDir(pool, vmUuid, id);
+  await mkdir(dir, { mode: 0o755 });
+  return dir;
+}
+
+/** Writes the manifest and renames the temp dir into place: from here on the backup is listed. */
+export async function publishBackup(pool: PoolRecord, manifest: BackupManifest): Promise<void> {
+  const tmp = tempBackupDir(pool, manifest.vm.uuid, manifest.id);
+  await writeFile(join(tmp, MANIFEST), JSON.stringify(manifest, null, 2) + '\n', { mode: 0o644 });
+  await rename(tmp, backupDir(pool, manifest.vm.uuid, manifest.id));
+}
+
+/** Removes what an unfinished backup left (this run's, or one killed with the agent). */
+export async function removeTempDirs(pool: PoolRecord, vmUuid: string): Promise<void> {
+  const names = await readdir(vmBackupsDir(pool, vmUuid)).catch(() => [] as string[]);
+  for (const n of names.filter((x) => x.startsWith('.tmp-'))) {
+    await rm(join(vmBackupsDir(pool, vmUuid), n), { recursive: true, force: true });
+  }
+}
+
+async function readManifest(dir: string): Promise<BackupManifest | undefined> {
+  try {
+    const m = JSON.parse(await readFile(join(dir, MANIFEST), 'utf8')) as BackupManifest;
+    if (m.format !== 1 || !ID.test(m.id) || !UUID.test(m.vm.uuid)) return undefined;
+    for (const d of m.disks) validDiskTarget(d.target);
+    return m;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The backups of one VM in `pool`, oldest first (directories without a valid manifest are skipped). */
+export async function listManifests(pool: PoolRecord, vmUuid: string): Promise<BackupManifest[]> {
+  const dir = vmBackupsDir(pool, vmUuid);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const out: BackupManifest[] = [];
+  for (const n of names.filter((x) => ID.test(x)).sort()) {
+    const m = await readManifest(join(dir, n));
+    if (m && m.id === n && m.vm.uuid === vmUuid) out.push(m);
+  }
+  return out;
+}
+
+/** Every VM UUID with a backup directory in `pool`. */
+export async function backedUpVms(pool: PoolRecord): Promise<string[]> {
+  const names = await readdir(join(pool.path, 'backups')).catch(() => [] as string[]);
+  return names.filter((n) => UUID.test(n)).sort();
+}
+
+export async function getManifest(pool: PoolRecord, vmUuid: string, id: string): Promise<BackupManifest> {
+  const m = await readManifest(backupDir(pool, validVmUuid('vm_uuid', vmUuid), validBackupId('id', id)));
+  if (!m) throw notFound(`backup ${id} of VM ${vmUuid} in pool ${pool.name}`);
+  return m;
+}
+
+/** The backups of `all` that depend on `id` (its incrementals, theirs, …), latest first. */
+export function dependentsOf(all: readonly BackupManifest[], id: string): BackupManifest[] {
+  const out: BackupManifest[] = [];
+  const chain = new Set([id]);
+  for (const m of all) {
+    if (m.parent && chain.has(m.parent)) {
+      chain.add(m.id);
+      out.push(m);
+    }
+  }
+  return out.reverse();
+}
+
+/**
+ * Deletes backup `id`; refused while later incrementals depend on it unless `withDependents`,
+ * which deletes them too (latest first). Returns the deleted manifests.
+ */
+export async function deleteBackup(
+  pool: PoolRecord,
+  vmUuid: string,
+  id: string,
+  withDependents: boolean,
+): Promise<BackupManifest[]> {
+  const target = await getManifest(pool, vmUuid, id);
+  const dependents = dependentsOf(await listManifests(pool, vmUuid), id);
+  if (dependents.length && !withDependents) {
+    throw failedPrecondition(
+      `backup ${id} of VM ${target.vm.name} is the base of ${dependents.map((d) => d.id).join(', ')}; ` +
+        'delete the whole chain from it or those first',
+    );
+  }
+  const doomed = [...dependents, target];
+  for (const m of doomed) await rm(backupDir(pool, vmUuid, m.id), { recursive: true, force: true });
+  return doomed;
+}
+
+/** Re-reads every disk file of a backup and compares each chunk with the manifest. */
+export async function verifyBackup(pool: PoolRecord, vmUuid: string, id: string): Promise<VerifyBackupResponse> {
+  const m = await getManifest(pool, vmUuid, id);
+  const dir = backupDir(pool, vmUuid, id);
+  const result: VerifyBackupResponse = { ok: true, bytesChecked: 0, corruptions: [] };
+  if (m.parent && !(await lstat(backupDir(pool, vmUuid, m.parent)).catch(() => undefined))) {
+    result.corruptions.push({ disk: '', offset: 0, detail: `its parent backup ${m.parent} is missing` });
+  }
+  for (const d of m.disks) {
+    try {
+      const { sums, bytes } = await chunkSums(join(dir, d.file));
+      result.bytesChecked += bytes;
+      for (const offset of differingChunks(d.sha256, sums)) {
+        result.corruptions.push({
+          disk: d.target,
+          offset,
+          detail: `${d.file}: the ${CHUNK_BYTES / 2 ** 20} MiB chunk at byte ${offset} does not match its checksum`,
+        });
+      }
+    } catch (err) {
+      result.corruptions.push({ disk: d.target, offset: 0, detail: `${d.file}: ${(err as Error).message}` });
+    }
+  }
+  result.ok = result.corruptions.length === 0;
+  return result;
+}
+
+const KINDS: Record<ManifestKind, BackupKind> = {
+  full: BackupKind.BACKUP_KIND_FULL,
+  incremental: BackupKind.BACKUP_KIND_INCREMENTAL,
+};
+const CONSISTENCIES: Record<ManifestConsistency, BackupConsistency> = {
+  application: BackupConsistency.BACKUP_CONSISTENCY_APPLICATION,
+  crash: BackupConsistency.BACKUP_CONSISTENCY_CRASH,
+  stopped: BackupConsistency.BACKUP_CONSISTENCY_STOPPED,
+};
+
+export function backupMessage(pool: PoolRecord, m: BackupManifest): Backup {
+  const disks = m.disks.map((d) => ({
+    target: d.target,
+    file: d.file,
+    capacityBytes: d.capacityBytes,
+    storedBytes: d.storedBytes,
+  }));
+  return {
+    id: m.id,
+    vmUuid: m.vm.uuid,
+    vmName: m.vm.name,
+    createdAt: m.createdAt,
+    kind: KINDS[m.kind] ?? BackupKind.BACKUP_KIND_UNSPECIFIED,
+    parentId: m.parent ?? '',
+    consistency: CONSISTENCIES[m.consistency] ?? BackupConsistency.BACKUP_CONSISTENCY_UNSPECIFIED,
+    disks,
+    pool: pool.name,
+    path: backupDir(pool, m.vm.uuid, m.id),
+    storedBytes: disks.reduce((s, d) => s + d.storedBytes, 0),
+  };
+}

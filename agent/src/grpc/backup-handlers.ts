@@ -1,0 +1,60 @@
+// BackupService: backups of this host's VMs into its pools (agent/src/backup/); CreateBackup
+// streams progress and its job keeps running when the call drops (CancelBackup stops it).
+import type { ServerWritableStream } from '@grpc/grpc-js';
+import type { BackupProgress, BackupServiceServer, CreateBackupRequest } from '@quantix/proto/v1/backup.js';
+import type { AgentContext } from '../context.js';
+import { BackupJobs } from '../backup/backup-create.js';
+import { restoreBackup } from '../backup/backup-restore.js';
+import {
+  backedUpVms,
+  backupMessage,
+  deleteBackup,
+  listManifests,
+  validVmUuid,
+  verifyBackup,
+} from '../backup/backup-store.js';
+import { toServiceError } from './status.js';
+import { unary } from './unary.js';
+
+export function backupHandlers(ctx: AgentContext): BackupServiceServer {
+  const jobs = new BackupJobs(ctx.virsh, ctx.pools);
+  return {
+    createBackup: (call: ServerWritableStream<CreateBackupRequest, BackupProgress>) => {
+      let last = -1;
+      const send = (p: BackupProgress) => {
+        if (!call.cancelled && !call.writableEnded) call.write(p);
+      };
+      jobs
+        .create(call.request, (percent) => {
+          if (percent !== last) send({ percent: (last = percent), backup: undefined });
+        })
+        .then(
+          (backup) => {
+            send({ percent: 100, backup });
+            if (!call.cancelled) call.end();
+          },
+          (err: unknown) => {
+            if (!call.cancelled) call.emit('error', toServiceError(err));
+          },
+        );
+    },
+    cancelBackup: unary(async (req) => ({ cancelled: jobs.cancel(req.jobId) })),
+    listBackups: unary(async (req) => {
+      const pool = await ctx.pools.activeRecord(req.pool);
+      const vms = req.vmUuid ? [validVmUuid('vm_uuid', req.vmUuid)] : await backedUpVms(pool);
+      const backups = [];
+      for (const vm of vms) backups.push(...(await listManifests(pool, vm)).map((m) => backupMessage(pool, m)));
+      return { backups };
+    }),
+    deleteBackup: unary(async (req) => {
+      const pool = await ctx.pools.activeRecord(req.pool);
+      const deleted = await deleteBackup(pool, req.vmUuid, req.id, req.withDependents);
+      for (const m of deleted) {
+        if (m.checkpoint) await ctx.virsh.exec(['checkpoint-delete', m.vm.uuid, m.checkpoint]).catch(() => undefined);
+      }
+      return { deletedIds: deleted.map((m) => m.id) };
+    }),
+    verifyBackup: unary(async (req) => verifyBackup(await ctx.pools.activeRecord(req.pool), req.vmUuid, req.id)),
+    restoreBackup: unary((req) => restoreBackup(ctx, req)),
+  };
+}
