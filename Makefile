@@ -13,7 +13,7 @@ export npm_config_nodedir := $(NODE_DIR)
 .PHONY: help setup build guest libvirt dev test test-e2e test-cluster test-appliance iso run bench lint typecheck clean
 
 help:
-	@echo "make run | test | test-cluster | dev | iso | test-appliance | bench | lint | typecheck | clean"
+	@echo "make run | test | test-e2e | test-cluster | dev | iso | test-appliance | bench | lint | typecheck | clean"
 
 setup: $(STAMPS)/npm $(STAMPS)/proto
 
@@ -48,6 +48,11 @@ dev: setup guest libvirt
 
 test: setup guest libvirt
 	npm test
+
+# The whole product in Chromium (test/e2e: the UI, its accessibility, every operation from the
+# browser), ~5 minutes: apart from `make test` to keep that one within its time budget.
+test-e2e: setup guest libvirt
+	npm run test:e2e
 
 # Two real hosts on this machine (test/cluster/two-hosts.ts): live migration and its failure cases,
 # one file at a time (they share the harness's names), ~10-20 minutes under TCG.
