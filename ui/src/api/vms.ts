@@ -10,11 +10,13 @@ import type {
   CreateSnapshotDto,
   CreateVmDto,
   DeleteVmResultDto,
+  ListVmPageQuery,
   SnapshotDto,
   NewNicDto,
   UpdateVmDto,
   VmAutostartDto,
   VmDto,
+  VmPageDto,
   VmStatsDto,
 } from '@dto/vms.js';
 import { apiGet, apiPost, apiPatch, apiDelete, apiRequest, apiUrl } from './client.js';
@@ -24,6 +26,14 @@ export type VmAction = 'start' | 'shutdown' | 'force-off' | 'reboot' | 'reset' |
 const vmPath = (id: string) => `/vms/${encodeURIComponent(id)}`;
 
 export const fetchVms = (signal?: AbortSignal) => apiGet<VmDto[]>('/vms', { signal });
+/**
+ * One page of the VM list, filtered and sorted by the server (a 10,000-VM vDC sends 100 at a time);
+ * pass the reply's nextCursor back, with the same sort and filters, for the next page.
+ */
+export const fetchVmPage = (query: ListVmPageQuery, signal?: AbortSignal) => {
+  const q = Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== '');
+  return apiGet<VmPageDto>(`/vms/page?${new URLSearchParams(q).toString()}`, { signal });
+};
 export const fetchVm = (id: string, signal?: AbortSignal) => apiGet<VmDto>(vmPath(id), { signal });
 /** Creates a VM; the task's result carries `{vmId}`. */
 export const createVm = (req: CreateVmDto) => apiPost<TaskDto>('/vms', req);

@@ -1,9 +1,10 @@
-// VM list: search, state filter, sortable columns, live state and IPs, bulk start/stop.
+// VM list: one page at a time, searched, filtered by state and sorted by the server (a 10,000-VM
+// vDC loads 100 rows, not every VM); live state and IPs on the page, bulk start/stop.
 import { LitElement, html, nothing } from 'lit';
 import type { UserDto } from '@dto/auth.js';
-import type { VmDto } from '@dto/vms.js';
-import { fetchVms, forceOffVm, shutdownVm, startVm, vmCpuCount, vmIsOn } from '../../api/vms.js';
-import { selectVms, type SortKey } from './vm-select.js';
+import { VM_STATES } from '@dto/enums.js';
+import type { VmDto, VmPageDto, VmPageSort } from '@dto/vms.js';
+import { fetchVmPage, forceOffVm, shutdownVm, startVm, vmCpuCount, vmIsOn } from '../../api/vms.js';
 import { autostartLabel } from './vm-devices.js';
 import { canMutate } from '../../api/session.js';
 import { ResourceController } from '../../controllers/resource-controller.js';
@@ -15,8 +16,11 @@ import { messageOf } from '../../components/status-views.js';
 import '../../components/qx-state-badge.js';
 import './qx-vm-migrate-dialog.js';
 
-const FIRST_ROWS = 50;
-const ROWS_PER_FRAME = 200;
+const PAGE_SIZE = 100;
+/** Typing in the search box refetches once it pauses this long. */
+const SEARCH_DELAY_MS = 250;
+/** VMs added or removed (live events) refetch the page at most this often. */
+const REFRESH_DELAY_MS = 1000;
 
 export class QxVmList extends LitElement {
   static override properties = {
@@ -26,22 +30,30 @@ export class QxVmList extends LitElement {
     sort: { state: true },
     desc: { state: true },
     selected: { state: true },
-    shown: { state: true },
   };
   declare user: UserDto | undefined;
   declare query: string;
   declare stateFilter: string;
-  declare sort: SortKey;
+  declare sort: VmPageSort;
   declare desc: boolean;
   declare selected: Set<string>;
-  /**
-   * Rows drawn so far: a long list draws its first screenful at once and the rest in chunks on
-   * the next frames, so 1,000 VMs show as fast as 10 (test/bench/ui-render.bench.ts).
-   */
-  declare shown: number;
-  private growFrame = 0;
-  private rowCount = 0;
-  private vms = new ResourceController<VmDto[]>(this, fetchVms);
+  /** The cursor of each page walked so far (undefined: the first); the last one is shown. */
+  private cursors: (string | undefined)[] = [undefined];
+  private searchTimer: ReturnType<typeof setTimeout> | undefined;
+  private refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  private vms = new ResourceController<VmPageDto>(this, (signal) =>
+    fetchVmPage(
+      {
+        limit: String(PAGE_SIZE),
+        sort: this.sort,
+        order: this.desc ? 'desc' : 'asc',
+        search: this.query.trim() || undefined,
+        state: this.stateFilter || undefined,
+        cursor: this.cursors.at(-1),
+      },
+      signal,
+    ),
+  );
   private action = new ActionController(this);
   private task = new TaskController(this);
 
@@ -54,30 +66,51 @@ export class QxVmList extends LitElement {
     this.sort = 'name';
     this.desc = false;
     this.selected = new Set();
-    this.shown = FIRST_ROWS;
     new EventsController(this, { vm: (d) => this.applyVmEvent(d as VmDto & { removed?: boolean }) });
   }
 
-  /** SSE "vm" carries the whole VmDto (or {id, removed}): patch the list in place. */
+  /**
+   * SSE "vm" carries the whole VmDto (or {id, removed}): a VM on the page is patched in place; any
+   * other (added, removed, changed elsewhere) refetches the page, debounced: the server decides
+   * its rows and total.
+   */
   private applyVmEvent(d: VmDto & { removed?: boolean }): void {
-    const list = this.vms.value;
-    if (!list || !d?.id) return;
-    const rest = list.filter((v) => v.id !== d.id);
-    this.vms.set(
-      d.removed
-        ? rest
-        : list.some((v) => v.id === d.id)
-          ? list.map((v) => (v.id === d.id ? { ...v, ...d } : v))
-          : [...rest, d],
-    );
+    const page = this.vms.value;
+    if (!page || !d?.id) return;
+    if (!d.removed && page.items.some((v) => v.id === d.id)) {
+      this.vms.set({ ...page, items: page.items.map((v) => (v.id === d.id ? { ...v, ...d } : v)) });
+      // A new state may move the VM off this page (state filter or sort): the server re-sorts.
+      if (!this.stateFilter && this.sort !== 'state') return;
+    }
+    this.refreshTimer ??= setTimeout(() => {
+      this.refreshTimer = undefined;
+      void this.vms.reload();
+    }, REFRESH_DELAY_MS);
   }
 
-  private toggleSort(k: SortKey): void {
+  /** Back to the first page with the current search, filter and sort. */
+  private firstPage(): void {
+    clearTimeout(this.searchTimer);
+    this.cursors = [undefined];
+    this.selected = new Set();
+    void this.vms.reload();
+  }
+
+  private turnPage(next: boolean): void {
+    const cursor = this.vms.value?.nextCursor;
+    if (next && cursor) this.cursors = [...this.cursors, cursor];
+    else if (!next && this.cursors.length > 1) this.cursors = this.cursors.slice(0, -1);
+    else return;
+    void this.vms.reload();
+  }
+
+  private toggleSort(k: VmPageSort): void {
     if (this.sort === k) this.desc = !this.desc;
     else {
       this.sort = k;
       this.desc = false;
     }
+    this.firstPage();
   }
 
   /** Runs `action` on every selected VM; the error names each VM that failed and why. */
@@ -93,7 +126,7 @@ export class QxVmList extends LitElement {
     void this.vms.reload();
   }
 
-  private th(label: string, k: SortKey, cls = '') {
+  private th(label: string, k: VmPageSort, cls = '') {
     const sorted = this.sort === k ? (this.desc ? 'descending' : 'ascending') : 'none';
     return html`<th class=${cls} aria-sort=${sorted}>
       <button class="sort" @click=${() => this.toggleSort(k)}>
@@ -114,26 +147,34 @@ export class QxVmList extends LitElement {
     >`;
   }
 
-  override updated(): void {
-    if (this.shown >= this.rowCount || this.growFrame) return;
-    this.growFrame = requestAnimationFrame(() => {
-      this.growFrame = 0;
-      this.shown += ROWS_PER_FRAME;
-    });
-  }
-
   override disconnectedCallback(): void {
     super.disconnectedCallback();
-    cancelAnimationFrame(this.growFrame);
-    this.growFrame = 0;
+    clearTimeout(this.searchTimer);
+    clearTimeout(this.refreshTimer);
+    this.refreshTimer = undefined;
+  }
+
+  /** "1–100 of 10000 VMs" and the previous/next page buttons. */
+  private pager(page: VmPageDto) {
+    const from = (this.cursors.length - 1) * PAGE_SIZE;
+    return html`<p class="muted" data-testid="vm-count">
+        ${page.items.length ? `${from + 1}–${from + page.items.length} of ${page.total} VMs` : `0 of ${page.total} VMs`}
+      </p>
+      ${
+        this.cursors.length > 1 || page.nextCursor
+          ? html`<nav class="toolbar" aria-label="VM list pages">
+              <button ?disabled=${this.cursors.length < 2} @click=${() => this.turnPage(false)}>Previous page</button>
+              <button ?disabled=${!page.nextCursor} @click=${() => this.turnPage(true)}>Next page</button>
+            </nav>`
+          : nothing
+      }`;
   }
 
   override render() {
-    const all = this.vms.value ?? [];
-    const list = selectVms(all, this.query, this.stateFilter, this.sort, this.desc);
-    this.rowCount = list.length;
+    const page = this.vms.value;
+    const list = page?.items ?? [];
     const mutate = canMutate(this.user);
-    const states = [...new Set(all.map((v) => v.state))].sort();
+    const filtered = Boolean(this.query.trim() || this.stateFilter);
     return html`<h1>Virtual machines</h1>
       <div class="toolbar">
         <label class="sr-only" for="q">Search</label>
@@ -142,12 +183,22 @@ export class QxVmList extends LitElement {
           type="search"
           placeholder="Search name, host, IP"
           .value=${this.query}
-          @input=${(e: InputEvent) => (this.query = (e.target as HTMLInputElement).value)}
+          @input=${(e: InputEvent) => {
+            this.query = (e.target as HTMLInputElement).value;
+            clearTimeout(this.searchTimer);
+            this.searchTimer = setTimeout(() => this.firstPage(), SEARCH_DELAY_MS);
+          }}
         />
         <label class="sr-only" for="state">State</label>
-        <select id="state" @change=${(e: Event) => (this.stateFilter = (e.target as HTMLSelectElement).value)}>
+        <select
+          id="state"
+          @change=${(e: Event) => {
+            this.stateFilter = (e.target as HTMLSelectElement).value;
+            this.firstPage();
+          }}
+        >
           <option value="">All states</option>
-          ${states.map((s) => html`<option value=${s}>${s}</option>`)}
+          ${VM_STATES.map((s) => html`<option value=${s}>${s}</option>`)}
         </select>
         <span class="spacer"></span>
         ${
@@ -170,8 +221,7 @@ export class QxVmList extends LitElement {
             : nothing
         }
       </div>
-      ${this.action.errorNotice()} ${this.vms.errorNotice()}
-      ${this.vms.value ? html`<p class="muted" data-testid="vm-count">${list.length} of ${all.length} VMs</p>` : nothing}
+      ${this.action.errorNotice()} ${this.vms.errorNotice()} ${page ? this.pager(page) : nothing}
       <table>
         <thead>
           <tr>
@@ -187,15 +237,16 @@ export class QxVmList extends LitElement {
                   </th>`
                 : nothing
             }
-            ${this.th('Name', 'name')}${this.th('State', 'state')}${this.th('Host', 'hostName')}
-            ${this.th('vCPUs', 'cpus', 'num')}${this.th('Memory', 'memoryMib', 'num')}
+            ${this.th('Name', 'name')}${this.th('State', 'state')}${this.th('Host', 'host')}
+            <th class="num">vCPUs</th>
+            <th class="num">Memory</th>
             <th>IP addresses</th>
             <th>Autostart</th>
             ${mutate ? html`<th><span class="sr-only">Console</span></th>` : nothing}
           </tr>
         </thead>
         <tbody>
-          ${list.slice(0, this.shown).map(
+          ${list.map(
             (v) =>
               html`<tr data-vm=${v.name}>
                 ${
@@ -231,7 +282,7 @@ export class QxVmList extends LitElement {
           )}
         </tbody>
       </table>
-      ${this.vms.empty(all.length ? 'No VM matches the filter.' : 'No virtual machines yet.', list)}`;
+      ${this.vms.empty(filtered ? 'No VM matches the filter.' : 'No virtual machines yet.', list)}`;
   }
 }
 customElements.define('qx-vm-list', QxVmList);
