@@ -31,6 +31,7 @@ import { uploadHandlers } from './routes/uploads.js';
 import { eventHandlers } from './routes/events.js';
 import { applianceHandlers } from './routes/appliance.js';
 import { migrationHandlers } from './routes/migrations.js';
+import { backupHandlers } from './routes/backups.js';
 
 export interface App {
   koa: Koa;
@@ -52,6 +53,7 @@ export function createApp(s: Services): App {
     ...bindable(eventHandlers(s)),
     ...bindable(applianceHandlers(s)),
     ...bindable(migrationHandlers(s)),
+    ...bindable(backupHandlers(s)),
   };
   const router = new Router();
   for (const op of operations) {

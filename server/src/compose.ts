@@ -41,6 +41,7 @@ import { ApplianceSettings } from './services/appliance-settings.js';
 import { HostPower } from './services/host-power.js';
 import { TicketStore } from './console/ticket-store.js';
 import { HttpsCertificate } from './tls/https-certificate.js';
+import { BackupService } from './services/backup-service.js';
 import { log } from './log.js';
 
 export interface Services {
@@ -53,6 +54,7 @@ export interface Services {
   auth: AuthService;
   tasks: TaskService;
   migrations: MigrationService;
+  backups: BackupService;
   audit: AuditService;
   inventory: InventoryService;
   pool: AgentPool;
@@ -158,6 +160,7 @@ export async function createServices(config: ServerConfig): Promise<Services> {
     clusters,
     vms,
     migrations,
+    backups: new BackupService(pool, vms, tasks),
     storage,
     networks,
     clusterNetworks,

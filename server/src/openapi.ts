@@ -17,6 +17,7 @@ import { uploadOperations } from './dto/uploads.js';
 import { eventOperations } from './dto/events.js';
 import { applianceOperations } from './dto/appliance.js';
 import { migrationOperations } from './dto/migrations.js';
+import { backupOperations } from './dto/backups.js';
 import { SSE_EVENTS, socketEndpoints, systemOperations } from './dto/system.js';
 
 export const operations: readonly Operation[] = [
@@ -34,6 +35,7 @@ export const operations: readonly Operation[] = [
   ...eventOperations,
   ...applianceOperations,
   ...migrationOperations,
+  ...backupOperations,
 ];
 
 export const sockets: readonly SocketEndpoint[] = socketEndpoints;

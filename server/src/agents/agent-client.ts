@@ -17,6 +17,14 @@ import {
   type PrepareIncomingRequest,
 } from '@quantix/proto/v1/migration.js';
 import type { Progress } from '@quantix/proto/v1/common.js';
+import {
+  BackupServiceClient,
+  type Backup,
+  type CreateBackupRequest,
+  type DeleteBackupRequest,
+  type RestoreBackupRequest,
+  type VerifyBackupRequest,
+} from '@quantix/proto/v1/backup.js';
 import type { ImportOvaHeader, ImportOvaResult } from '@quantix/proto/v1/image.js';
 import {
   ListVolumesRequest,
@@ -80,6 +88,7 @@ export class AgentClient {
   private readonly networkSvc: NetworkServiceClient;
   private readonly consoleSvc: ConsoleServiceClient;
   private readonly migrationSvc: MigrationServiceClient;
+  private readonly backupSvc: BackupServiceClient;
   private readonly channel: Channel;
 
   constructor(
@@ -98,6 +107,7 @@ export class AgentClient {
     this.consoleSvc = new ConsoleServiceClient(address, creds, opts);
     this.networkSvc = new NetworkServiceClient(address, creds, opts);
     this.migrationSvc = new MigrationServiceClient(address, creds, opts);
+    this.backupSvc = new BackupServiceClient(address, creds, opts);
   }
 
   // Host
@@ -110,6 +120,30 @@ export class AgentClient {
   /** Waits while the VMs shut down (up to their timeout), so the deadline is that plus a margin. */
   powerHost = (req: PowerHostRequest) =>
     this.call(this.hostSvc, this.hostSvc.powerHost, req, (req.vmShutdownTimeoutSeconds || 120) * 1000 + 60_000);
+
+  // Backups (backup-service.ts)
+  listBackups = (pool: string, vmUuid: string) =>
+    this.call(this.backupSvc, this.backupSvc.listBackups, { pool, vmUuid }, LONG_MS);
+  deleteBackup = (req: DeleteBackupRequest) => this.call(this.backupSvc, this.backupSvc.deleteBackup, req, LONG_MS);
+  verifyBackup = (req: VerifyBackupRequest) => this.call(this.backupSvc, this.backupSvc.verifyBackup, req, COPY_MS);
+  restoreBackup = (req: RestoreBackupRequest) => this.call(this.backupSvc, this.backupSvc.restoreBackup, req, COPY_MS);
+  /** Runs a backup until it ends, `onPercent` hearing its progress; aborting `signal` cancels it. */
+  createBackup(req: CreateBackupRequest, onPercent: (p: number) => void, signal: AbortSignal): Promise<Backup> {
+    const cancel = () =>
+      void this.call(this.backupSvc, this.backupSvc.cancelBackup, { jobId: req.jobId }).catch(() => undefined);
+    signal.addEventListener('abort', cancel, { once: true });
+    return new Promise<Backup>((resolve, reject) => {
+      const call = this.backupSvc.createBackup(req);
+      let done: Backup | undefined;
+      call.on('data', (p: { percent: number; backup?: Backup }) =>
+        p.backup ? (done = p.backup) : onPercent(p.percent),
+      );
+      call.on('error', (err) => reject(toHttpError(err, this.label())));
+      call.on('end', () =>
+        done ? resolve(done) : reject(new HttpError(502, `host ${this.label()} ended the backup without a result`)),
+      );
+    }).finally(() => signal.removeEventListener('abort', cancel));
+  }
 
   // Live migration (migration-service.ts)
   planOutgoing = (vmName: string) => this.call(this.migrationSvc, this.migrationSvc.planOutgoing, { vmName }, LONG_MS);
@@ -341,7 +375,15 @@ export class AgentClient {
   }
 
   close(): void {
-    for (const c of [this.hostSvc, this.vmSvc, this.storageSvc, this.imageSvc, this.consoleSvc, this.networkSvc])
+    for (const c of [
+      this.hostSvc,
+      this.vmSvc,
+      this.storageSvc,
+      this.imageSvc,
+      this.consoleSvc,
+      this.networkSvc,
+      this.backupSvc,
+    ])
       c.close();
     this.channel.close();
   }

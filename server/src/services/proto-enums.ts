@@ -13,6 +13,8 @@ import {
 } from '@quantix/proto/v1/vm.js';
 import { PoolKind, PoolState, VolumeFormat } from '@quantix/proto/v1/storage.js';
 import { NetworkKind } from '@quantix/proto/v1/network.js';
+import { BackupConsistency, BackupKind } from '@quantix/proto/v1/backup.js';
+import type { BACKUP_CONSISTENCIES, BACKUP_KINDS } from '../dto/backups.js';
 import type * as Rest from '../dto/enums.js';
 
 function table<E extends number, S extends string, F extends string = S>(byName: Record<S, E>, fallback: F) {
@@ -104,4 +106,17 @@ export const networkKind = table<NetworkKind, Rest.NetworkKind, 'unknown'>(
     bridged: NetworkKind.NETWORK_KIND_BRIDGED,
   },
   'unknown',
+);
+export const backupKind = table<BackupKind, (typeof BACKUP_KINDS)[number]>(
+  { full: BackupKind.BACKUP_KIND_FULL, incremental: BackupKind.BACKUP_KIND_INCREMENTAL },
+  'full',
+);
+/** An unknown consistency reads as the weakest, crash-consistent. */
+export const backupConsistency = table<BackupConsistency, (typeof BACKUP_CONSISTENCIES)[number]>(
+  {
+    application: BackupConsistency.BACKUP_CONSISTENCY_APPLICATION,
+    crash: BackupConsistency.BACKUP_CONSISTENCY_CRASH,
+    stopped: BackupConsistency.BACKUP_CONSISTENCY_STOPPED,
+  },
+  'crash',
 );

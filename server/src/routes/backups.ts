@@ -1,0 +1,14 @@
+// Routes: a VM's backups, backing up now, and restore, verify and delete of a stored point.
+import type { Services } from '../compose.js';
+import type { HandlersOf } from './handler.js';
+import type { backupOperations } from '../dto/backups.js';
+
+export function backupHandlers(s: Services): HandlersOf<typeof backupOperations> {
+  return {
+    listVmBackups: ({ params }) => s.backups.list(params.id),
+    createVmBackup: ({ params, body, principal }) => s.backups.create(params.id, body, principal.label),
+    restoreBackup: ({ params, body, principal }) => s.backups.restore(params, body, principal.label),
+    verifyBackup: ({ params, principal }) => s.backups.verify(params, principal.label),
+    deleteBackup: ({ params, query }) => s.backups.delete(params, query.withDependents === 'true'),
+  };
+}

@@ -1,0 +1,139 @@
+// Backups (#24): runs backups, restores and verifies as tasks on the agent of the VM's host (the
+// target is a pool of that host), lists a VM's points across its host's active pools and deletes
+// points. A failed run is a failed task, which the events log records (task.failed).
+import type { Backup } from '@quantix/proto/v1/backup.js';
+import { PoolState } from '@quantix/proto/v1/storage.js';
+import type { AgentPool } from '../agents/agent-pool.js';
+import type { BackupDto, BackupVerifyResultDto, CreateBackupDto, RestoreBackupDto } from '../dto/backups.js';
+import type { TaskDto } from '../dto/tasks.js';
+import { badRequest, HttpError, notFound } from '../errors.js';
+import { backupConsistency, backupKind } from './proto-enums.js';
+import type { TaskService } from './task-service.js';
+import type { VmService } from './vm-service.js';
+
+/** Where a stored point is: the path parameters of /api/v1/backups/:hostId/:pool/:vmUuid/:backupId. */
+export interface BackupPoint {
+  hostId: string;
+  pool: string;
+  vmUuid: string;
+  backupId: string;
+}
+
+export class BackupService {
+  constructor(
+    private readonly pool: AgentPool,
+    private readonly vms: VmService,
+    private readonly tasks: TaskService,
+  ) {}
+
+  async list(vmId: string): Promise<BackupDto[]> {
+    const { c, agent, vm } = this.vms.online(vmId);
+    const out: BackupDto[] = [];
+    for (const p of c.pools.values()) {
+      if (p.state !== PoolState.POOL_STATE_ACTIVE) continue;
+      const { backups } = await agent.listBackups(p.name, vm.spec!.uuid);
+      out.push(...backups.map((b) => toDto(c.record.id, b)));
+    }
+    return out.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  async create(vmId: string, req: CreateBackupDto, user: string): Promise<TaskDto> {
+    const { c, agent, vm } = this.vms.online(vmId);
+    if (!c.pools.has(req.pool)) throw badRequest(`host ${c.record.name} has no pool ${req.pool}`, 'pool');
+    const uuid = vm.spec!.uuid;
+    const { dto } = await this.tasks.start(
+      {
+        kind: 'vm.backup',
+        target: { type: 'vm', id: uuid, name: vm.spec!.name },
+        hostId: c.record.id,
+        user,
+        cancellable: true,
+      },
+      async (t) => {
+        t.progress(0, 'backing up');
+        const b = await agent
+          .createBackup(
+            { vm: uuid, pool: req.pool, forceFull: req.full ?? false, jobId: randomJobId() },
+            (p) => t.progress(p),
+            t.signal,
+          )
+          .catch((err: unknown) => {
+            throw t.signal.aborted ? new HttpError(409, 'cancelled') : err;
+          });
+        t.log(
+          `${backupKind.str(b.kind)} backup ${b.id} into pool ${req.pool} (${backupConsistency.str(b.consistency)}-consistent)`,
+        );
+        return toDto(c.record.id, b);
+      },
+    );
+    return dto;
+  }
+
+  async restore(at: BackupPoint, req: RestoreBackupDto, user: string): Promise<TaskDto> {
+    const { c, agent } = this.onlineHost(at.hostId);
+    const { dto } = await this.tasks.start(
+      { kind: 'backup.restore', target: { type: 'vm', id: at.vmUuid, name: req.name }, hostId: c.record.id, user },
+      async (t) => {
+        t.progress(null, 'restoring');
+        const r = await agent.restoreBackup({
+          pool: at.pool,
+          vmUuid: at.vmUuid,
+          id: at.backupId,
+          name: req.name,
+          targetPool: req.targetPool,
+        });
+        await c.refreshVm(r.vmUuid);
+        return { vmId: r.vmUuid, name: r.vmName, volumes: r.volumes };
+      },
+    );
+    return dto;
+  }
+
+  async verify(at: BackupPoint, user: string): Promise<TaskDto> {
+    const { c, agent } = this.onlineHost(at.hostId);
+    const { dto } = await this.tasks.start(
+      { kind: 'backup.verify', target: { type: 'vm', id: at.vmUuid, name: at.backupId }, hostId: c.record.id, user },
+      async (t): Promise<BackupVerifyResultDto> => {
+        t.progress(null, 'verifying');
+        const r = await agent.verifyBackup({ pool: at.pool, vmUuid: at.vmUuid, id: at.backupId });
+        if (!r.ok) {
+          const what = r.corruptions.map((x) =>
+            x.disk ? `disk ${x.disk} at byte ${x.offset}: ${x.detail}` : x.detail,
+          );
+          throw new HttpError(409, `backup ${at.backupId} is corrupted: ${what.join('; ')}`);
+        }
+        return { ok: r.ok, bytesChecked: r.bytesChecked, corruptions: [] };
+      },
+    );
+    return dto;
+  }
+
+  async delete(at: BackupPoint, withDependents: boolean): Promise<{ deletedIds: string[] }> {
+    const { agent } = this.onlineHost(at.hostId);
+    return agent.deleteBackup({ pool: at.pool, vmUuid: at.vmUuid, id: at.backupId, withDependents });
+  }
+
+  private onlineHost(hostId: string) {
+    const c = this.pool.find(hostId);
+    if (!c) throw notFound(`host ${hostId}`);
+    return { c, agent: c.requireOnline() };
+  }
+}
+
+const randomJobId = () => `backup-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+
+function toDto(hostId: string, b: Backup): BackupDto {
+  return {
+    id: b.id,
+    hostId,
+    pool: b.pool,
+    vmUuid: b.vmUuid,
+    vmName: b.vmName,
+    createdAt: b.createdAt,
+    kind: backupKind.str(b.kind),
+    parentId: b.parentId,
+    consistency: backupConsistency.str(b.consistency),
+    sizeBytes: b.storedBytes,
+    disks: b.disks.map((d) => ({ target: d.target, capacityBytes: d.capacityBytes, storedBytes: d.storedBytes })),
+  };
+}
