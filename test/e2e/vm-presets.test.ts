@@ -1,6 +1,8 @@
 // The create wizard's guest OS presets in Chromium against a real server, agent and libvirt: the
 // "Windows 11" preset, offered first, fills the form (2 vCPU, 4 GiB, 64 GiB SATA disk, e1000e,
-// UEFI + Secure Boot + TPM, the movable CPU model); the VM created from it has that hardware.
+// UEFI + Secure Boot + TPM, the movable CPU model, standard VGA); the VM created from it has that
+// hardware. Then its settings move the network above the disk in its boot order: the persistent
+// definition boots in that order (no guest boots here: OVMF under TCG is slow).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -73,7 +75,10 @@ test(
     assert.equal(await w.locator('#secureBoot').isChecked(), false);
     await w.locator('#secureBoot').check();
     assert.ok(await w.getByLabel('UEFI (OVMF)').isChecked(), 'Secure Boot turns UEFI back on');
+    // Windows has no virtio-gpu driver of its own: the preset chose standard VGA.
+    assert.equal(await w.locator('#videoModel').inputValue(), 'vga');
     await next();
+    await w.locator('dd', { hasText: 'Standard VGA' }).waitFor();
     await w.locator('dd', { hasText: 'UEFI + Secure Boot + TPM 2.0' }).waitFor();
     await w.locator('dd', { hasText: 'Windows 11' }).waitFor();
     await w.locator('input[type=checkbox]').uncheck(); // do not start: OVMF under TCG is slow and needs no guest here
@@ -93,6 +98,37 @@ test(
       ['sata'],
     );
     for (const n of vm.nics) assert.equal(n.model, 'e1000e');
+    assert.deepEqual([vm.videoModel, vm.vnc, vm.bootOrder], ['vga', true, ['disk']]);
+
+    // Boot order in the settings tab: network on and moved above the hard disk, saved.
+    await page.locator('qx-vm-detail #tab-settings').click();
+    const settings = page.locator('qx-vm-settings form[aria-label="VM settings"]');
+    const rows = settings.locator('[data-testid=boot-order] li');
+    assert.deepEqual(await rows.evaluateAll((li) => li.map((e) => e.getAttribute('data-boot'))), [
+      'disk',
+      'cdrom',
+      'network',
+    ]);
+    await settings.locator('[data-boot=network] input[type=checkbox]').check();
+    await settings.getByRole('button', { name: 'Move Network (PXE) up' }).click();
+    await settings.getByRole('button', { name: 'Move Network (PXE) up' }).click();
+    await settings.locator('button[type=submit]').click();
+    await settings.locator('.notice.ok', { hasText: 'Saved.' }).waitFor();
+    const saved = (await s.admin.request<VmDto>('GET', `/api/v1/vms/${vm.id}`)).json;
+    assert.deepEqual(saved.bootOrder, ['network', 'disk']);
+    const xml = await virsh(['dumpxml', '--inactive', name]);
+    assert.deepEqual(
+      [...xml.matchAll(/<boot dev='(\w+)'\/>/g)].map((m) => m[1]),
+      ['network', 'hd'],
+      'the persistent definition boots from the network first',
+    );
+    await page.reload();
+    await page.locator('qx-vm-detail #tab-settings').click();
+    assert.deepEqual(await rows.evaluateAll((li) => li.map((e) => e.getAttribute('data-boot'))), [
+      'network',
+      'disk',
+      'cdrom',
+    ]);
     assert.deepEqual(pageErrors, []);
   },
 );

@@ -7,13 +7,14 @@ import type { ClusterNetworkDto } from '@dto/cluster-networks.js';
 import type { NetworkDto } from '@dto/networks.js';
 import type { PoolDto, VolumeDto } from '@dto/storage.js';
 import type { TemplateDto } from '@dto/templates.js';
-import { DISK_BUSES, NIC_MODELS, type CpuMode } from '@dto/enums.js';
+import { DISK_BUSES, NIC_MODELS, VIDEO_MODELS, type CpuMode, type VideoModel } from '@dto/enums.js';
 import { createVm } from '../../api/vms.js';
 import { draftToDeploy, draftToRequest, stepOfField, type Draft } from './vm-create-request.js';
 import { networkChoices, type NetworkChoice } from './vm-network-choices.js';
 import { defaultNetwork, defaultPool } from './vm-wizard-defaults.js';
 import {
   DEFAULT_CPU_MODEL,
+  VIDEO_LABELS,
   VM_PRESETS,
   applyPreset,
   cpuChoices,
@@ -43,7 +44,15 @@ const BOOT_LABEL = {
   template: 'Deploy an OVA template',
 } as const;
 
-const STEPS = ['Name & placement', 'CPU & memory', 'Disk', 'Boot media', 'Network', 'Firmware', 'Review'] as const;
+const STEPS = [
+  'Name & placement',
+  'CPU & memory',
+  'Disk',
+  'Boot media',
+  'Network',
+  'Firmware & display',
+  'Review',
+] as const;
 export class QxVmCreateWizard extends LitElement {
   static override properties = { step: { state: true }, draft: { state: true } };
   declare step: number;
@@ -80,6 +89,7 @@ export class QxVmCreateWizard extends LitElement {
       tpm: false,
       cpuMode: 'named',
       cpuModel: DEFAULT_CPU_MODEL,
+      videoModel: 'virtio',
       name: '',
       placement: 'auto',
       cores: 1,
@@ -460,7 +470,7 @@ export class QxVmCreateWizard extends LitElement {
             >
             ${this.err('firmware') ? html`<span class="field-error" role="alert">${this.err('firmware')}</span>` : nothing}
           </fieldset>
-          ${this.renderSecurity()}`;
+          ${this.renderSecurity()} ${d.bootKind === 'template' ? nothing : this.renderVideo()}`;
       default:
         return this.renderReview();
     }
@@ -534,6 +544,25 @@ export class QxVmCreateWizard extends LitElement {
     </div>`;
   }
 
+  /** The video device (and with it the graphical console); the preset's choice by default. */
+  private renderVideo() {
+    const d = this.draft;
+    return formField(
+      'Video device',
+      'videoModel',
+      html`<select
+        id="videoModel"
+        aria-invalid=${!!this.err('videoModel', 'vnc')}
+        @change=${(e: Event) =>
+          (this.draft = { ...this.draft, videoModel: (e.target as HTMLSelectElement).value as VideoModel })}
+      >
+        ${VIDEO_MODELS.map((m) => html`<option value=${m} ?selected=${m === d.videoModel}>${VIDEO_LABELS[m]}</option>`)}
+      </select>`,
+      this.err('videoModel', 'vnc'),
+      'The graphical console shows this device; none leaves only the serial console.',
+    );
+  }
+
   private pickTemplate(id: string): void {
     const t = this.templates.value?.find((x) => x.id === id);
     this.draft = {
@@ -574,6 +603,8 @@ export class QxVmCreateWizard extends LitElement {
         <dd>
           ${d.bootKind === 'template' ? tpl?.firmware || 'from the template' : [d.firmware.toUpperCase(), d.secureBoot ? 'Secure Boot' : '', d.tpm ? 'TPM 2.0' : ''].filter(Boolean).join(' + ')}
         </dd>
+        <dt>Video</dt>
+        <dd>${d.bootKind === 'template' ? 'from the template' : VIDEO_LABELS[d.videoModel]}</dd>
       </dl>
       <label style="display:block;margin-top:1rem"
         ><input type="checkbox" .checked=${d.start} @change=${(e: Event) => this.input('start', e)} /> Start the VM

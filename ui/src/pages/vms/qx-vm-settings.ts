@@ -1,4 +1,4 @@
-// The settings tab of a VM: CPU, memory, firmware and its NICs — re-pointed, added or removed
+// The settings tab of a VM: CPU, memory, firmware, boot order and its NICs — re-pointed, added or removed
 // (the server takes these only while the VM is shut off; they apply at its next boot) — then the
 // devices that change at once, running or not (qx-vm-devices), and autostart (qx-vm-autostart).
 import { LitElement, html, nothing, type PropertyValues } from 'lit';
@@ -26,6 +26,7 @@ import {
   sourceOptions,
   type NicRow,
 } from './vm-settings-nics.js';
+import { BOOT_LABELS, bootOrderOf, bootRows, moveBootRow, toggleBootRow, type BootRow } from './vm-boot-order.js';
 
 const FIELDS = [
   'sockets',
@@ -38,14 +39,22 @@ const FIELDS = [
   'secureBoot',
   'machine',
   'tpm',
+  'bootOrder',
 ];
 
 export class QxVmSettings extends LitElement {
-  static override properties = { vm: { attribute: false }, saved: { state: true }, nics: { state: true } };
+  static override properties = {
+    vm: { attribute: false },
+    saved: { state: true },
+    nics: { state: true },
+    boot: { state: true },
+  };
   declare vm: VmDto;
   declare saved: boolean;
   /** The NICs as edited (saved with the form). */
   declare nics: NicRow[];
+  /** The boot order as edited (saved with the form). */
+  declare boot: BootRow[];
   private networks = new ResourceController<NetworkDto[]>(this, (s) => fetchNetworks(this.vm.hostId, s));
   private action = new ActionController(this);
   /** The VM's host: which CPU models it can run. */
@@ -56,6 +65,7 @@ export class QxVmSettings extends LitElement {
   constructor() {
     super();
     this.nics = [];
+    this.boot = [];
   }
 
   override willUpdate(changed: PropertyValues<this>): void {
@@ -66,6 +76,9 @@ export class QxVmSettings extends LitElement {
       (!old || old.id !== this.vm.id || JSON.stringify(old.nics) !== JSON.stringify(this.vm.nics))
     ) {
       this.nics = this.vm.nics.map((n) => ({ ...n }));
+    }
+    if (changed.has('vm') && (!old || old.id !== this.vm.id || old.bootOrder.join() !== this.vm.bootOrder.join())) {
+      this.boot = bootRows(this.vm.bootOrder);
     }
   }
 
@@ -80,6 +93,7 @@ export class QxVmSettings extends LitElement {
         memoryMib: Number(f.get('memoryMib')),
         firmware: f.get('firmware') === 'uefi' ? 'uefi' : 'bios',
         nics: nicsPatch(this.nics),
+        bootOrder: bootOrderOf(this.boot),
         ...hardwarePatch(this.vm, f),
       });
       this.saved = true;
@@ -117,7 +131,8 @@ export class QxVmSettings extends LitElement {
               err('firmware'),
             )}
           </div>
-          ${hardwareFields(vm, this.host.value, err)} ${this.nics.map((n, i) => this.renderNic(n, i, nets, off))}
+          ${hardwareFields(vm, this.host.value, err)} ${this.renderBoot()}
+          ${this.nics.map((n, i) => this.renderNic(n, i, nets, off))}
           ${this.nics.length ? nothing : html`<p class="muted" data-testid="no-nics">No network interfaces.${err('nics') ? html` <span class="field-error" role="alert">${err('nics')}</span>` : nothing}</p>`}
           <p>
             <button
@@ -135,6 +150,48 @@ export class QxVmSettings extends LitElement {
       </form>
       <qx-vm-devices .vm=${vm}></qx-vm-devices>
       <qx-vm-autostart .vm=${vm}></qx-vm-autostart>`;
+  }
+
+  /** Boot devices in order, each switched on or off and moved with buttons (keyboard-friendly). */
+  private renderBoot() {
+    const rows = this.boot;
+    const e = this.action.fieldError('bootOrder');
+    return html`<fieldset style="border:0;padding:0;margin:0 0 0.8rem" aria-describedby="boot-hint">
+      <legend>Boot order</legend>
+      <ol style="margin:0.3rem 0;padding-left:1.4rem" data-testid="boot-order">
+        ${rows.map(
+          (r, i) =>
+            html`<li data-boot=${r.dev}>
+              <label
+                ><input
+                  type="checkbox"
+                  .checked=${r.on}
+                  @change=${(ev: Event) => (this.boot = toggleBootRow(rows, i, (ev.target as HTMLInputElement).checked))}
+                />
+                ${BOOT_LABELS[r.dev]}</label
+              >
+              <button
+                type="button"
+                aria-label="Move ${BOOT_LABELS[r.dev]} up"
+                ?disabled=${i === 0}
+                @click=${() => (this.boot = moveBootRow(rows, i, -1))}
+              >
+                ↑
+              </button>
+              <button
+                type="button"
+                aria-label="Move ${BOOT_LABELS[r.dev]} down"
+                ?disabled=${i === rows.length - 1}
+                @click=${() => (this.boot = moveBootRow(rows, i, 1))}
+              >
+                ↓
+              </button>
+            </li>`,
+        )}
+      </ol>
+      <span class="muted" id="boot-hint">Takes effect at the next boot; none checked boots from the hard disk.</span>
+      ${e ? html`<span class="field-error" role="alert">${e}</span>` : nothing}
+    </fieldset>`;
   }
 
   private renderNic(n: NicRow, i: number, nets: NetworkDto[], off: boolean) {

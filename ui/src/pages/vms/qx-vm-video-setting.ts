@@ -7,13 +7,7 @@ import { updateVm } from '../../api/vms.js';
 import { ActionController } from '../../controllers/action-controller.js';
 import { messageOf } from '../../components/status-views.js';
 import { sharedStyles } from '../../components/shared-styles.js';
-
-const LABELS: Record<VideoModel, string> = {
-  virtio: 'virtio-vga (Linux; default)',
-  vga: 'Standard VGA (any guest)',
-  qxl: 'QXL (older Windows)',
-  none: 'None (serial console only)',
-};
+import { VIDEO_LABELS } from './vm-presets.js';
 
 export class QxVmVideoSetting extends LitElement {
   static override properties = { vm: { attribute: false } };
@@ -52,7 +46,7 @@ export class QxVmVideoSetting extends LitElement {
     const current: VideoModel = vm.vnc ? vm.videoModel : 'none';
     return html`<label for="video">Video device</label>
       <select id="video" ?disabled=${!off || this.action.busy}>
-        ${VIDEO_MODELS.map((m) => html`<option value=${m} ?selected=${m === current}>${LABELS[m]}</option>`)}
+        ${VIDEO_MODELS.map((m) => html`<option value=${m} ?selected=${m === current}>${VIDEO_LABELS[m]}</option>`)}
       </select>
       <button @click=${this.apply} ?disabled=${!off || this.action.busy}>Apply</button>
       <span class="muted">${off ? 'Takes effect at the next power-on.' : 'Shut the VM down to change it.'}</span>

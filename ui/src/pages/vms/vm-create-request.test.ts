@@ -14,6 +14,7 @@ const base: Draft = {
   tpm: false,
   cpuMode: 'named',
   cpuModel: 'x86-64-v2-AES',
+  videoModel: 'virtio',
   name: ' web-1 ',
   placement: 'auto',
   cores: 2,
@@ -44,6 +45,8 @@ test('an empty-disk VM with automatic placement', () => {
     cpuModel: 'x86-64-v2-AES',
     secureBoot: false,
     tpm: false,
+    videoModel: 'virtio',
+    vnc: true,
     disks: [{ pool: 'pool1', sizeBytes: 1024 ** 3, bus: 'virtio' }],
     cdroms: [],
     nics: [],
@@ -132,7 +135,9 @@ test('the Windows 11 preset asks for UEFI + Secure Boot + TPM on q35, a SATA dis
   );
   assert.deepEqual(r.disks, [{ pool: 'pool1', sizeBytes: 64 * 1024 ** 3, bus: 'sata' }]);
   assert.deepEqual(r.nics, [{ kind: 'network', source: 'default', model: 'e1000e' }]);
+  assert.deepEqual([r.videoModel, r.vnc], ['vga', true], 'standard VGA: Windows has no virtio-gpu driver of its own');
   assert.equal(stepOfField('secureBoot'), 5);
+  assert.equal(stepOfField('videoModel'), 5);
   assert.equal(stepOfField('cpuModel'), 1);
 });
 
@@ -143,4 +148,11 @@ test('Linux (modern) is virtio everywhere; a mode other than named sends no mode
     [r.firmware, r.secureBoot, r.tpm, r.memoryMib, r.cpuMode, r.cpuModel],
     ['uefi', false, false, 2048, 'max', undefined],
   );
+  assert.equal(r.videoModel, 'virtio');
+});
+
+test('video none asks for no graphical console; the legacy Linux preset chooses standard VGA', () => {
+  const none = draftToRequest({ ...base, videoModel: 'none' });
+  assert.deepEqual([none.videoModel, none.vnc], ['none', false]);
+  assert.equal(draftToRequest(applyPreset(base, 'linux-legacy')).videoModel, 'vga');
 });

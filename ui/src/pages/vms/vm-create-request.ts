@@ -28,6 +28,8 @@ export function stepOfField(field: string): number | undefined {
     machine: 5,
     secureBoot: 5,
     tpm: 5,
+    videoModel: 5,
+    vnc: 5,
   };
   return map[head];
 }
@@ -73,6 +75,8 @@ export function draftToRequest(d: Draft): CreateVmDto {
     ...(d.cpuMode === 'named' ? { cpuModel: d.cpuModel } : {}),
     secureBoot: d.secureBoot,
     tpm: d.tpm,
+    videoModel: d.videoModel,
+    vnc: d.videoModel !== 'none',
     disks: image ? [{ pool: imgPool, volume: imgVolume, bus: d.diskBus }, ...newDisk] : newDisk,
     cdroms: iso ? [{ pool: isoPool, volume: isoVolume }] : [],
     nics: d.network ? [{ kind: 'network', source: d.network, model: d.nicModel }] : [],

@@ -1,7 +1,7 @@
 // Guest OS presets of the create wizard: sensible firmware, buses, NIC, CPU model and sizes per OS
 // family (Windows has no virtio drivers on its install media: SATA + e1000e; Windows 11 needs UEFI,
 // Secure Boot and a TPM 2.0). Pure: a preset is a set of draft fields the wizard lays over its draft.
-import type { CpuMode, DiskBus, Firmware, NicModel } from '@dto/enums.js';
+import type { CpuMode, DiskBus, Firmware, NicModel, VideoModel } from '@dto/enums.js';
 
 /** The draft fields a preset sets (a subset of the wizard's Draft). */
 export interface PresetFields {
@@ -19,7 +19,20 @@ export interface PresetFields {
   cpuMode: CpuMode;
   /** For cpuMode named. */
   cpuModel: string;
+  /**
+   * The video device: virtio-vga where the guest has the virtio-gpu driver (Linux), standard VGA
+   * where it may not (Windows without virtio-win, old kernels, unknown OSes).
+   */
+  videoModel: VideoModel;
 }
+
+/** The words for each video model (the wizard's and the settings' choice). */
+export const VIDEO_LABELS: Record<VideoModel, string> = {
+  virtio: 'virtio-vga (Linux; default)',
+  vga: 'Standard VGA (any guest)',
+  qxl: 'QXL (older Windows)',
+  none: 'None (serial console only)',
+};
 
 export interface VmPreset {
   id: string;
@@ -47,6 +60,7 @@ const windows = (hint: string): Omit<VmPreset, 'id' | 'label'> => ({
     tpm: true,
     cpuMode: 'named',
     cpuModel: DEFAULT_CPU_MODEL,
+    videoModel: 'vga',
   },
 });
 
@@ -78,6 +92,7 @@ export const VM_PRESETS: readonly VmPreset[] = [
       tpm: false,
       cpuMode: 'named',
       cpuModel: DEFAULT_CPU_MODEL,
+      videoModel: 'virtio',
     },
   },
   {
@@ -97,6 +112,7 @@ export const VM_PRESETS: readonly VmPreset[] = [
       tpm: false,
       cpuMode: 'named',
       cpuModel: 'qemu64',
+      videoModel: 'vga',
     },
   },
   {
@@ -116,6 +132,7 @@ export const VM_PRESETS: readonly VmPreset[] = [
       tpm: false,
       cpuMode: 'named',
       cpuModel: DEFAULT_CPU_MODEL,
+      videoModel: 'vga',
     },
   },
 ];
