@@ -19,18 +19,20 @@ import { emptyView } from '../../components/status-views.js';
 import '../../components/qx-state-badge.js';
 import '../../components/qx-metrics-history.js';
 import './qx-vm-snapshots.js';
+import './qx-vm-backups.js';
 import './qx-vm-settings.js';
 import './qx-vm-more-actions.js';
 import './qx-vm-migrate-dialog.js';
 import { hardwareSummary } from './vm-hardware-fields.js';
 import { autostartLabel } from './vm-devices.js';
 
-const TABS = ['summary', 'console', 'snapshots', 'disks', 'nics', 'settings', 'tasks'] as const;
+const TABS = ['summary', 'console', 'snapshots', 'backups', 'disks', 'nics', 'settings', 'tasks'] as const;
 type Tab = (typeof TABS)[number];
 const TAB_LABEL: Record<Tab, string> = {
   summary: 'Summary',
   console: 'Console',
   snapshots: 'Snapshots',
+  backups: 'Backups',
   disks: 'Disks',
   nics: 'NICs',
   settings: 'Settings',
@@ -295,6 +297,12 @@ export class QxVmDetail extends LitElement {
           </table>
           ${vm.nics.length === 0 ? emptyView('No network interfaces.') : nothing}
           <p>IP addresses: <span class="mono">${vm.ipAddresses.join(', ') || '— (none reported yet)'}</span></p>`;
+      case 'backups':
+        return html`<qx-vm-backups
+          .vmId=${vm.id}
+          .hostId=${vm.hostId}
+          .canMutate=${canMutate(this.user)}
+        ></qx-vm-backups>`;
       case 'settings':
         return html`<qx-vm-settings .vm=${vm} @qx-saved=${() => this.vm.reload()}></qx-vm-settings>`;
       case 'tasks': {

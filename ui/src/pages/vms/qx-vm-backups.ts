@@ -1,0 +1,197 @@
+// The Backups tab of a VM (#24): its backups in the pools of its host (time, kind, consistency,
+// size), Back up now into a chosen pool, and per point Restore to a new VM, Verify and Delete
+// (the whole chain after confirmation when incrementals build on it).
+import { LitElement, html, nothing } from 'lit';
+import type { BackupDto, BackupVerifyResultDto } from '@dto/backups.js';
+import type { PoolDto } from '@dto/storage.js';
+import type { TaskDto } from '@dto/tasks.js';
+import {
+  backUpVm,
+  deleteBackup,
+  dependentsOf,
+  fetchVmBackups,
+  restoreBackup,
+  verifyBackup,
+} from '../../api/backups.js';
+import { fetchHostPools } from '../../api/storage.js';
+import { ResourceController } from '../../controllers/resource-controller.js';
+import { ActionController } from '../../controllers/action-controller.js';
+import { TaskController } from '../../controllers/task-controller.js';
+import { formatBytes, formatTime } from '../../app/format.js';
+import { formField } from '../../components/form-field.js';
+import { sharedStyles } from '../../components/shared-styles.js';
+
+const CONSISTENCY_TEXT = {
+  application: 'application-consistent (guest agent froze the filesystems)',
+  crash: 'crash-consistent',
+  stopped: 'VM was off',
+} as const;
+
+export class QxVmBackups extends LitElement {
+  static override properties = {
+    vmId: { type: String },
+    hostId: { type: String },
+    canMutate: { type: Boolean },
+    restoring: { state: true },
+    notice: { state: true },
+  };
+  declare vmId: string;
+  declare hostId: string;
+  declare canMutate: boolean;
+  /** The point whose Restore form is open. */
+  declare restoring: BackupDto | undefined;
+  declare notice: string;
+  private backups = new ResourceController<BackupDto[]>(this, (s) => fetchVmBackups(this.vmId, s));
+  private pools = new ResourceController<PoolDto[]>(this, async (s) =>
+    (await fetchHostPools(this.hostId, s)).filter((p) => p.state === 'active'),
+  );
+  private action = new ActionController(this);
+  private task = new TaskController(this);
+
+  static override styles = sharedStyles;
+
+  constructor() {
+    super();
+    this.notice = '';
+  }
+
+  private async run(fn: () => Promise<TaskDto>, done: (t: TaskDto) => string): Promise<boolean> {
+    this.notice = '';
+    const ok = await this.action.run(async () => {
+      this.notice = done(await this.task.follow(await fn()));
+    });
+    void this.backups.reload();
+    return ok;
+  }
+
+  private onBackUp(e: SubmitEvent): void {
+    e.preventDefault();
+    const data = new FormData(e.target as HTMLFormElement);
+    const req = { pool: String(data.get('pool')), full: data.get('full') === 'on' };
+    void this.run(
+      () => backUpVm(this.vmId, req),
+      (t) => {
+        const b = t.result as BackupDto;
+        return `${b.kind} backup ${b.id} stored in pool ${b.pool} (${CONSISTENCY_TEXT[b.consistency]})`;
+      },
+    );
+  }
+
+  private onRestore(e: SubmitEvent, b: BackupDto): void {
+    e.preventDefault();
+    const data = new FormData(e.target as HTMLFormElement);
+    const req = { name: String(data.get('name')).trim(), targetPool: String(data.get('targetPool')) };
+    void this.run(
+      () => restoreBackup(b, req),
+      (t) => `Restored as VM ${(t.result as { name: string }).name}`,
+    ).then((ok) => {
+      if (ok) this.restoring = undefined;
+    });
+  }
+
+  private onVerify(b: BackupDto): void {
+    void this.run(
+      () => verifyBackup(b),
+      (t) =>
+        `Backup ${b.id} verified: ${formatBytes((t.result as BackupVerifyResultDto).bytesChecked)} checked, no corruption`,
+    );
+  }
+
+  private onDelete(b: BackupDto): void {
+    const later = dependentsOf(this.backups.value ?? [], b);
+    const question = later.length
+      ? `Backup ${b.id} is the base of ${later.length} later incremental(s). Delete it and them?`
+      : `Delete backup ${b.id}?`;
+    if (!confirm(question)) return;
+    this.notice = '';
+    void this.action
+      .run(async () => {
+        const { deletedIds } = await deleteBackup(b, later.length > 0);
+        this.notice = `Deleted ${deletedIds.join(', ')}`;
+      })
+      .then(() => this.backups.reload());
+  }
+
+  private renderRestore(b: BackupDto, pools: PoolDto[]) {
+    const nameError = this.action.fieldError('name');
+    return html`<tr>
+      <td colspan="7">
+        <form class="toolbar" @submit=${(e: SubmitEvent) => this.onRestore(e, b)}>
+          ${formField('New VM name', 'restore-name', html`<input id="restore-name" name="name" required pattern="[A-Za-z0-9._-]+" aria-invalid=${!!nameError} />`, nameError)}
+          ${formField(
+            'Disks to pool',
+            'restore-pool',
+            html`<select id="restore-pool" name="targetPool">
+              ${pools.map((p) => html`<option>${p.name}</option>`)}
+            </select>`,
+          )}
+          <button class="primary" type="submit" ?disabled=${this.action.busy}>Restore</button>
+          <button type="button" @click=${() => (this.restoring = undefined)}>Cancel</button>
+        </form>
+      </td>
+    </tr>`;
+  }
+
+  override render() {
+    const list = this.backups.value ?? [];
+    const pools = this.pools.value ?? [];
+    return html`${this.action.formError(['name']) ? this.action.errorNotice(['name']) : this.backups.errorNotice()}
+      ${
+        this.canMutate
+          ? html`<form class="toolbar" @submit=${this.onBackUp}>
+              ${formField(
+                'Target pool',
+                'backup-pool',
+                html`<select id="backup-pool" name="pool" required>
+                  ${pools.map((p) => html`<option>${p.name}</option>`)}
+                </select>`,
+              )}
+              <label><input type="checkbox" name="full" /> Full</label>
+              <button class="primary" type="submit" ?disabled=${this.action.busy || !pools.length}>Back up now</button>
+            </form>`
+          : nothing
+      }
+      ${this.task.progressText ? html`<p role="status">${this.task.progressText}</p>` : nothing}
+      ${this.notice ? html`<p role="status" data-testid="backup-notice">${this.notice}</p>` : nothing}
+      <table>
+        <thead>
+          <tr>
+            <th>Taken</th>
+            <th>Kind</th>
+            <th>Consistency</th>
+            <th>Size</th>
+            <th>Pool</th>
+            <th>Id</th>
+            ${this.canMutate ? html`<th>Actions</th>` : nothing}
+          </tr>
+        </thead>
+        <tbody>
+          ${list.map(
+            (b) =>
+              html`<tr data-backup=${b.id}>
+                  <td>${formatTime(b.createdAt)}</td>
+                  <td>${b.kind}</td>
+                  <td>${CONSISTENCY_TEXT[b.consistency]}</td>
+                  <td>${formatBytes(b.sizeBytes)}</td>
+                  <td>${b.pool}</td>
+                  <td class="mono">${b.id}</td>
+                  ${
+                    this.canMutate
+                      ? html`<td>
+                          <button ?disabled=${this.action.busy} @click=${() => (this.restoring = b)}>Restore…</button>
+                          <button ?disabled=${this.action.busy} @click=${() => this.onVerify(b)}>Verify</button>
+                          <button class="danger" ?disabled=${this.action.busy} @click=${() => this.onDelete(b)}>
+                            Delete
+                          </button>
+                        </td>`
+                      : nothing
+                  }
+                </tr>
+                ${this.restoring?.id === b.id ? this.renderRestore(b, pools) : nothing}`,
+          )}
+        </tbody>
+      </table>
+      ${this.backups.empty('No backups.')}`;
+  }
+}
+customElements.define('qx-vm-backups', QxVmBackups);
