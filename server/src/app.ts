@@ -8,6 +8,7 @@ import type { Services } from './compose.js';
 import { operations } from './openapi.js';
 import type { Operation } from './dto/operation.js';
 import { errorMiddleware, toHttp } from './middleware/error.js';
+import { storeHealth } from './middleware/store-health.js';
 import { authMiddleware, readSessionCookie } from './middleware/auth.js';
 import { checkCsrf } from './middleware/csrf.js';
 import { readJson } from './middleware/body.js';
@@ -72,6 +73,7 @@ export function createApp(s: Services): App {
   });
   koa.use(errorMiddleware);
   koa.use(securityHeaders);
+  koa.use(storeHealth(s.db));
   koa.use(authMiddleware(s.auth));
   koa.use(router.routes());
   koa.use(router.allowedMethods());

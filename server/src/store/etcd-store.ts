@@ -36,7 +36,7 @@ export class EtcdStore implements ConfigStore {
   /** Keys of the transaction under way → their new JSON (null: deleted): its watch events are ours. */
   private readonly inflight = new Map<string, string | null>();
   private running: Promise<unknown> = Promise.resolve();
-  private watcher: Watcher | undefined;
+  private watching: Promise<Watcher | undefined> = Promise.resolve(undefined);
   private probe: NodeJS.Timeout | undefined;
   private probing = false;
 
@@ -82,7 +82,8 @@ export class EtcdStore implements ConfigStore {
   async close(): Promise<void> {
     clearInterval(this.probe);
     await this.running;
-    await this.watcher?.cancel().catch(() => undefined);
+    // The watch may still be starting: cancel it once it exists, or the client keeps reconnecting it.
+    await (await this.watching)?.cancel().catch(() => undefined);
     this.client.close();
   }
 
@@ -134,18 +135,21 @@ export class EtcdStore implements ConfigStore {
   }
 
   private watch(fromRevision: number): void {
-    void this.client
+    this.watching = this.client
       .watch()
       .prefix(CONFIG_PREFIX)
       .startRevision(String(fromRevision))
       .create()
       .then((w) => {
-        this.watcher = w;
         w.on('put', (kv) => this.seen(kv, false));
         w.on('delete', (kv) => this.seen(kv, true));
         w.on('error', (err) => log.warn('etcd configuration watch failed', { error: err.message }));
+        return w;
       })
-      .catch((err: Error) => this.markUnavailable(err));
+      .catch((err: Error) => {
+        this.markUnavailable(err);
+        return undefined;
+      });
   }
 
   /** A watch event: another server's change is applied to memory; ours only advance the revision. */
