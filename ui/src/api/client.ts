@@ -44,6 +44,9 @@ export function mutationHeaders(): Record<string, string> {
   return token ? { 'X-CSRF-Token': token } : {};
 }
 
+/** Pauses before each repeat of a GET whose connection failed. */
+const GET_RETRY_DELAYS_MS = [250, 1000];
+
 /** Calls `/api/v1${path}` and returns the parsed JSON body (undefined for 204). */
 export async function apiRequest<T>(
   method: string,
@@ -55,17 +58,26 @@ export async function apiRequest<T>(
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (MUTATING.has(method)) Object.assign(headers, mutationHeaders());
   let res: Response;
-  try {
-    res = await fetch(`/api/v1${path}`, {
-      method,
-      headers,
-      credentials: 'same-origin',
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: opts.signal,
-    });
-  } catch (err) {
-    if ((err as Error).name === 'AbortError') throw err;
-    throw new ApiError(0, 'The server cannot be reached. Check the network and try again.');
+  for (let attempt = 0; ; attempt++) {
+    try {
+      res = await fetch(`/api/v1${path}`, {
+        method,
+        headers,
+        credentials: 'same-origin',
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: opts.signal,
+      });
+      break;
+    } catch (err) {
+      if ((err as Error).name === 'AbortError') throw err;
+      // A read lost on the way (the browser aborts requests in flight when the machine's network
+      // changes: ERR_NETWORK_CHANGED) is safe to repeat; a change is not: it may have happened.
+      if (method === 'GET' && attempt < GET_RETRY_DELAYS_MS.length) {
+        await new Promise((r) => setTimeout(r, GET_RETRY_DELAYS_MS[attempt]));
+        continue;
+      }
+      throw new ApiError(0, 'The server cannot be reached. Check the network and try again.');
+    }
   }
   if (res.ok) {
     if (res.status === 204) return undefined as T;

@@ -221,11 +221,17 @@ export class QxApp extends LitElement {
     this.enterLogin('Your session has expired. Please log in again.');
   };
 
+  private retryBoot = () => {
+    this.phase = 'loading';
+    void this.boot();
+  };
+
   private async boot(): Promise<void> {
     try {
       const session = await fetchSession();
       if (session) return this.enterApp(session.user);
-      const setup = await fetchSetupStatus().catch(() => ({ needsSetup: false }));
+      // Not knowing is not "no": a fresh appliance must never send its operator to a login page.
+      const setup = await fetchSetupStatus();
       if (setup.needsSetup) this.phase = 'setup';
       else this.enterLogin('');
     } catch (err) {
@@ -291,7 +297,10 @@ export class QxApp extends LitElement {
       case 'loading':
         return html`<div class="center">Loading…</div>`;
       case 'unreachable':
-        return html`<div class="center" role="alert">The Quantix server cannot be reached: ${this.loadError}</div>`;
+        return html`<div class="center" role="alert">
+          The Quantix server cannot be reached: ${this.loadError}
+          <button type="button" @click=${this.retryBoot}>Try again</button>
+        </div>`;
       case 'setup':
         return html`<qx-setup-page
           @qx-session=${(e: CustomEvent<UserDto>) => this.enterApp(e.detail)}
