@@ -50,7 +50,9 @@ test: setup guest libvirt
 	npm test
 
 # The whole product in Chromium (test/e2e: the UI, its accessibility, every operation from the
-# browser), ~5 minutes: apart from `make test` to keep that one within its time budget.
+# browser), ~10 minutes: apart from `make test` to keep that one within its time budget, and one
+# file at a time: a test that makes a network changes the host's addresses, and Chromium aborts
+# the requests another test's page has in flight (ERR_NETWORK_CHANGED).
 test-e2e: setup guest libvirt
 	npm run test:e2e
 
