@@ -4,12 +4,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HttpError } from '../errors.js';
 import type { ListVmPageQuery, VmPageSort } from '../dto/vms.js';
-import { pageVms, type VmRow } from './vm-page.js';
+import { pageVms as pageOf, type VmRow } from './vm-page.js';
+
+const pageVms = (rows: VmRow[], q: ListVmPageQuery) => pageOf(rows, q, (r) => r.id);
 
 const STATES = ['running', 'shutoff', 'paused'];
 
 let serial = 0;
-function row(i: number, over: Partial<VmRow<string>> = {}): VmRow<string> {
+function row(i: number, over: Partial<VmRow> = {}): VmRow {
   const id = `id-${String(++serial).padStart(5, '0')}`;
   return {
     id,
@@ -21,7 +23,6 @@ function row(i: number, over: Partial<VmRow<string>> = {}): VmRow<string> {
     clusterId: i % 4 < 2 ? 'c1' : null,
     tags: i % 5 === 0 ? ['Prod'] : [],
     ipAddresses: [`10.0.${i % 4}.${i}`],
-    item: () => id,
     ...over,
   };
 }
@@ -95,7 +96,7 @@ test('pages follow the sort: by state, then name (any case), then id; desc rever
 test('filters: host, cluster, states, name contains, tag, search; total is the matching count', () => {
   const vms = Array.from({ length: 40 }, (_, i) => row(i));
   const all = (q: ListVmPageQuery) => pageVms(vms, { ...q, limit: '1000' });
-  const check = (q: ListVmPageQuery, want: (v: VmRow<string>) => boolean) => {
+  const check = (q: ListVmPageQuery, want: (v: VmRow) => boolean) => {
     const expected = vms.filter(want).map((v) => v.id);
     assert.ok(expected.length > 0 && expected.length < vms.length, `a filter that tells: ${JSON.stringify(q)}`);
     const r = all(q);
@@ -117,11 +118,8 @@ test('filters: host, cluster, states, name contains, tag, search; total is the m
 
 test('only the VMs on the page are turned into reply items', () => {
   let built = 0;
-  const vms = Array.from({ length: 500 }, (_, i) => {
-    const r = row(i);
-    return { ...r, item: () => (built++, r.id) };
-  });
-  const r = pageVms(vms, { limit: '10', sort: 'host', order: 'desc' });
+  const vms = Array.from({ length: 500 }, (_, i) => row(i));
+  const r = pageOf(vms, { limit: '10', sort: 'host', order: 'desc' }, (v) => (built++, v.id));
   assert.equal(r.items.length, 10);
   assert.equal(built, 10);
   assert.equal(pageVms(vms, { limit: '10' }).total, 500);

@@ -7,8 +7,8 @@ import type { ListVmPageQuery, VmPageSort } from '../dto/vms.js';
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;
 
-/** What the filters and sorts look at, and the reply item (built only for the VMs on the page). */
-export interface VmRow<T> {
+/** What the filters and sorts look at. */
+export interface VmRow {
   id: string;
   name: string;
   state: string;
@@ -17,7 +17,6 @@ export interface VmRow<T> {
   clusterId: string | null;
   tags: readonly string[];
   ipAddresses: readonly string[];
-  item: () => T;
 }
 
 export interface Page<T> {
@@ -31,7 +30,7 @@ export interface Page<T> {
 type Key = string[];
 
 /** The sort key: the chosen field, then the name, then the id (unique: a total order). */
-const keyOf: Record<VmPageSort, (r: VmRow<unknown>) => Key> = {
+const keyOf: Record<VmPageSort, (r: VmRow) => Key> = {
   name: (r) => [r.name.toLowerCase(), r.id],
   state: (r) => [r.state, r.name.toLowerCase(), r.id],
   host: (r) => [r.hostName.toLowerCase(), r.name.toLowerCase(), r.id],
@@ -83,7 +82,7 @@ export function pageSize(limit: string | undefined): number {
   return n;
 }
 
-function matcher(q: ListVmPageQuery): (r: VmRow<unknown>) => boolean {
+function matcher(q: ListVmPageQuery): (r: VmRow) => boolean {
   const states = q.state ? new Set(q.state.split(',')) : undefined;
   const name = q.name?.toLowerCase();
   const tag = q.tag?.toLowerCase();
@@ -98,10 +97,11 @@ function matcher(q: ListVmPageQuery): (r: VmRow<unknown>) => boolean {
 }
 
 /**
- * The page after `q.cursor` of the rows matching q's filters in q's order. One pass over the rows
- * that keeps only the `limit` first ones (no full sort): a first page of 10,000 VMs costs a scan.
+ * The page after `q.cursor` of the rows matching q's filters in q's order, each made a reply item
+ * by `toItem`. One pass over the rows that keeps only the `limit` first ones (no full sort): a
+ * first page of 10,000 VMs costs a scan, and items are made for that page only.
  */
-export function pageVms<T>(rows: Iterable<VmRow<T>>, q: ListVmPageQuery): Page<T> {
+export function pageVms<R extends VmRow, T>(rows: readonly R[], q: ListVmPageQuery, toItem: (r: R) => T): Page<T> {
   const limit = pageSize(q.limit);
   const sort = q.sort ?? 'name';
   const order = q.order ?? 'asc';
@@ -110,7 +110,7 @@ export function pageVms<T>(rows: Iterable<VmRow<T>>, q: ListVmPageQuery): Page<T
   const matches = matcher(q);
   const cmp = (a: Key, b: Key) => dir * compareKeys(a, b);
   /** The first `limit` rows after the cursor, in order (insertion into a short sorted array). */
-  const best: { key: Key; row: VmRow<T> }[] = [];
+  const best: { key: Key; row: R }[] = [];
   let total = 0;
   let rest = 0;
   for (const row of rows) {
@@ -132,7 +132,7 @@ export function pageVms<T>(rows: Iterable<VmRow<T>>, q: ListVmPageQuery): Page<T
   }
   const last = best.at(-1);
   return {
-    items: best.map((b) => b.row.item()),
+    items: best.map((b) => toItem(b.row)),
     nextCursor: rest > limit && last ? encodeCursor({ s: sort, o: order, k: last.key }) : null,
     total,
   };

@@ -83,26 +83,27 @@ export class VmService {
 
   /** One page of the VM list, filtered and sorted here (vm-page.ts); DTOs built for that page only. */
   page(q: ListVmPageQuery): VmPageDto {
-    const inventory = this.inventory;
-    function* rows(hosts: HostConnection[]): Generator<VmRow<VmDto>> {
-      for (const c of hosts) {
-        for (const vm of c.vms.values()) {
-          const s = vm.spec!;
-          yield {
-            id: s.uuid,
-            name: s.name,
-            state: vmState.str(vm.state),
-            hostId: c.record.id,
-            hostName: c.record.name,
-            clusterId: c.record.clusterId,
-            tags: s.tags,
-            ipAddresses: vm.ipAddresses,
-            item: () => inventory.vmDto(c, vm),
-          };
-        }
+    const rows: (VmRow & { c: HostConnection; vm: Vm })[] = [];
+    for (const c of this.pool.all()) {
+      const { id: hostId, name: hostName, clusterId } = c.record;
+      for (const vm of c.vms.values()) {
+        const s = vm.spec!;
+        const state = vmState.str(vm.state);
+        rows.push({
+          id: s.uuid,
+          name: s.name,
+          state,
+          hostId,
+          hostName,
+          clusterId,
+          tags: s.tags,
+          ipAddresses: vm.ipAddresses,
+          c,
+          vm,
+        });
       }
     }
-    return pageVms(rows(this.pool.all()), q);
+    return pageVms(rows, q, (r) => this.inventory.vmDto(r.c, r.vm));
   }
 
   get(id: string): VmDto {
