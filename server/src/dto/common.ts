@@ -1,5 +1,5 @@
 // DTOs shared by every resource: the error body, ids, timestamps, pagination query.
-import { int, named, obj, opt, str } from '../schema/schema.js';
+import { bool, int, named, obj, opt, str } from '../schema/schema.js';
 import type { Infer } from '../schema/schema.js';
 import { OBJECT_NAME_MAX_LENGTH, OBJECT_NAME_PATTERN, objectNameProblem } from '@quantix/proto/names/object-name.js';
 
@@ -38,5 +38,21 @@ export const limitProps = {
 };
 export const LimitQuery = obj(limitProps);
 
-export const HealthDto = named('HealthDto', obj({ status: str(), version: str(), uptimeSeconds: int() }));
+export const HealthDto = named(
+  'HealthDto',
+  obj({
+    status: str(),
+    version: str(),
+    uptimeSeconds: int(),
+    store: str({
+      description: 'where the configuration lives: embedded (this server) or etcd (shared by several servers)',
+    }),
+    leader: bool({
+      description: 'this server runs host connections, reconcilers and schedules (one server of an etcd control plane)',
+    }),
+    stale: opt(
+      str({ description: 'why writes are refused and reads may be stale (etcd without quorum); absent when healthy' }),
+    ),
+  }),
+);
 export type HealthDto = Infer<typeof HealthDto>;

@@ -23,6 +23,9 @@ export function systemHandlers(s: Services): HandlersOf<[...typeof systemOperati
       status: 'ok',
       version: s.config.version,
       uptimeSeconds: Math.round((Date.now() - started) / 1000),
+      store: s.db.kind,
+      leader: s.leader.isLeader,
+      ...(s.db.unavailable ? { stale: s.db.unavailable } : {}),
     }),
     getOpenApi: ({ ctx }) => {
       ctx.type = 'application/json';
