@@ -1,11 +1,12 @@
 // The VM list pages in Chromium: 250 VMs on a simulated host (FakeAgent, the scale fake — a gRPC
 // fake of the agent, not a real host) joined to a real server; the list shows 100 rows and the
-// total, walks to the next pages and back, and its search, state filter and sort are the server's.
+// total, walks to the next pages and back, and its search, state filter and sort are the server's;
+// a host's page lists that host's VMs only.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join as joinPath } from 'node:path';
 import type { Locator } from 'playwright-core';
 import { createSelfSigned } from '@quantix/proto/tls/certificates.js';
 import { FakeAgent } from '../../server/src/bench/fake-agent.js';
@@ -17,7 +18,7 @@ import { gotoPage, launchChromium } from './ui-browser.js';
 const VMS = 250;
 
 test('VM list: 100 rows a page, next/previous, server-side search, state filter and sort', async (t) => {
-  const uiDir = await mkdtemp(join(tmpdir(), 'qxt-ui-paging-'));
+  const uiDir = await mkdtemp(joinPath(tmpdir(), 'qxt-ui-paging-'));
   t.after(() => rm(uiDir, { recursive: true, force: true }));
   const identity = await createSelfSigned({
     commonName: 'FakeAgent',
@@ -31,12 +32,15 @@ test('VM list: 100 rows a page, next/previous, server-side search, state filter 
   await buildUi(uiDir);
   const s = await startTestServer({ QX_UI_DIR: uiDir });
   t.after(() => s.stop());
-  const address = `127.0.0.1:${agent.port}`;
-  const probe = await s.admin.request<{ fingerprint: string }>('POST', '/api/v1/hosts/probe', { body: { address } });
-  const added = await s.admin.request('POST', '/api/v1/hosts', {
-    body: { address, fingerprint: probe.json.fingerprint, joinToken: 'fake', name: 'sim-7' },
-  });
-  assert.equal(added.status, 201, added.text);
+  const join = async (a: FakeAgent, name: string) => {
+    const address = `127.0.0.1:${a.port}`;
+    const probe = await s.admin.request<{ fingerprint: string }>('POST', '/api/v1/hosts/probe', { body: { address } });
+    const added = await s.admin.request('POST', '/api/v1/hosts', {
+      body: { address, fingerprint: probe.json.fingerprint, joinToken: 'fake', name },
+    });
+    assert.equal(added.status, 201, added.text);
+  };
+  await join(agent, 'sim-7');
   let all: VmDto[] = [];
   for (let i = 0; all.length < VMS; i++) {
     assert.ok(i < 600, 'the simulated VMs never showed up');
@@ -103,5 +107,17 @@ test('VM list: 100 rows a page, next/previous, server-side search, state filter 
   await count.filter({ hasText: `of ${VMS} VMs` }).waitFor();
   agent.addVm({ name: 'zz-new-vm' });
   await count.filter({ hasText: `of ${VMS + 1} VMs` }).waitFor();
+
+  // A host's page lists its own VMs (filtered by the server), not another host's.
+  const other = new FakeAgent(identity, 8, 3);
+  await other.start();
+  t.after(() => other.stop());
+  await join(other, 'sim-8');
+  await count.filter({ hasText: `of ${VMS + 4} VMs` }).waitFor();
+  await gotoPage(page, `${s.base}/#/hosts/${encodeURIComponent(all[0]!.hostId)}`);
+  const hostRows = page.locator('qx-host-detail tbody tr');
+  await page.locator('qx-host-detail tbody a', { hasText: 'zz-new-vm' }).waitFor();
+  assert.equal(await hostRows.count(), VMS + 1);
+  assert.equal(await page.locator('qx-host-detail tbody a', { hasText: /^fake-8-/ }).count(), 0);
   assert.deepEqual(pageErrors, []);
 });

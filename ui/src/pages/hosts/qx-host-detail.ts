@@ -5,7 +5,7 @@ import type { HostDto, HostMetricsDto } from '@dto/hosts.js';
 import type { UserDto } from '@dto/auth.js';
 import type { VmDto } from '@dto/vms.js';
 import { createShellTicket, fetchHost, removeHost, updateHost } from '../../api/hosts.js';
-import { fetchVms, socketUrl, vmCpuCount } from '../../api/vms.js';
+import { fetchVmPage, socketUrl, vmCpuCount } from '../../api/vms.js';
 import { ResourceController } from '../../controllers/resource-controller.js';
 import { ActionController } from '../../controllers/action-controller.js';
 import { EventsController } from '../../controllers/events-controller.js';
@@ -19,6 +19,8 @@ import '../../components/qx-metrics-history.js';
 import './qx-host-evacuation.js';
 
 const HISTORY = 60;
+/** VMs listed on a host page (the most the API sends at once; a host holds far fewer). */
+const HOST_VMS_SHOWN = 1000;
 
 export class QxHostDetail extends LitElement {
   static override properties = { user: { attribute: false }, params: { attribute: false }, shell: { state: true } };
@@ -27,8 +29,10 @@ export class QxHostDetail extends LitElement {
   declare shell: boolean;
   private action = new ActionController(this);
   private host = new ResourceController<HostDto>(this, (s) => fetchHost(this.params.id, s));
-  private vms = new ResourceController<VmDto[]>(this, async (s) =>
-    (await fetchVms(s)).filter((v) => v.hostId === this.params.id),
+  // This host's VMs only, filtered by the server (not every VM of the vDC).
+  private vms = new ResourceController<VmDto[]>(
+    this,
+    async (s) => (await fetchVmPage({ hostId: this.params.id, limit: String(HOST_VMS_SHOWN) }, s)).items,
   );
   private cpu: number[] = [];
   private mem: number[] = [];
@@ -48,7 +52,9 @@ export class QxHostDetail extends LitElement {
         this.pushMetrics(m.metrics);
         this.requestUpdate();
       },
-      vm: () => void this.vms.reload(),
+      vm: (d) => {
+        if ((d as { hostId?: string })?.hostId === this.params.id) void this.vms.reload();
+      },
     });
   }
 
