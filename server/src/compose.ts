@@ -7,6 +7,7 @@ import { migrationHardwareCheck } from './services/cpu-compat.js';
 import type { ServerConfig } from './config.js';
 import { openConfigStore, type ConfigStore } from './store/config-store.js';
 import { EtcdStore } from './store/etcd-store.js';
+import { EtcdEventRelay } from './store/etcd-event-relay.js';
 import { EtcdLeader, SoleLeader, type Leadership } from './services/leader.js';
 import { hostname } from 'node:os';
 import { SessionRepo, TokenRepo, UserRepo } from './store/user-repo.js';
@@ -84,11 +85,11 @@ export interface Services {
 
 export async function createServices(config: ServerConfig): Promise<Services> {
   const db = await openConfigStore(config);
-  const leader: Leadership =
-    db instanceof EtcdStore
-      ? new EtcdLeader(db.client, `${hostname()}:${config.listenPort}:${process.pid}`)
-      : new SoleLeader(hostname());
+  const serverId = `${hostname()}:${config.listenPort}:${process.pid}`;
+  const leader: Leadership = db instanceof EtcdStore ? new EtcdLeader(db.client, serverId) : new SoleLeader(serverId);
   const events = new EventHub();
+  // SSE clients of every server see the changes made through any of them.
+  const relay = db instanceof EtcdStore ? new EtcdEventRelay(db.client, db.box, events, serverId) : undefined;
   // Listens to the hub from the start, so that failed tasks and host changes are all seen.
   const eventLog = new EventLogService(await EventRepo.open(config.dataDir), events);
   const notifier = new Notifier(db);
@@ -194,6 +195,7 @@ export async function createServices(config: ServerConfig): Promise<Services> {
       pool.stop();
       notifier.stop();
       await history.stop();
+      await relay?.close();
       await db.close();
     },
   };

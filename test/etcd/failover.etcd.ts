@@ -1,7 +1,8 @@
 // Two vDC servers on one three-member etcd cluster, end to end: one leads (and connects the
-// agent); kill -9 of the leader during a stream of writes → the other leads within 10 s, every
-// acknowledged write is there, the agent is connected again; quorum loss → writes refused with
-// a 503 naming the cause, reads served flagged stale; quorum back → writes accepted.
+// agent); SSE clients of each server see changes made through the other; kill -9 of the leader
+// during a stream of writes → the other leads within 10 s, every acknowledged write is there, the
+// agent is connected again; quorum loss → writes refused with a 503 naming the cause, reads served
+// flagged stale; quorum back → writes accepted.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import { freePort, spawnAgent, type Child } from '../../server/src/test-support/spawn.js';
 import { eventually } from '../../server/src/test-support/guest-pool.js';
 import type { ClusterDto, HostDto } from '../../server/src/dto/hosts.js';
+import { SseClient } from '../../server/src/test-support/sse-client.js';
 import { startControlPlane, type ControlPlane, type ServerInstance } from './control-plane.js';
 
 describe('control plane on etcd: two servers, failover, quorum loss', () => {
@@ -44,6 +46,29 @@ describe('control plane on etcd: two servers, failover, quorum loss', () => {
     await eventually('the local agent online on the leader', onlineHost(a), 60_000);
     assert.equal((await b.health())?.leader, false);
     assert.equal((await b.health())?.store, 'etcd');
+  });
+
+  it('shows SSE clients of each server the changes made through the other', async () => {
+    const onB = await SseClient.open(b.api.base, b.api.caPem, b.api.cookie!);
+    const onA = await SseClient.open(a.api.base, a.api.caPem, a.api.cookie!);
+    try {
+      const viaA = await a.api.request<ClusterDto>('POST', '/api/v1/clusters', { body: { name: 'sse-a' } });
+      assert.equal(viaA.status, 201, viaA.text);
+      const viaB = await b.api.request<ClusterDto>('POST', '/api/v1/clusters', { body: { name: 'sse-b' } });
+      assert.equal(viaB.status, 201, viaB.text);
+      const seen = (c: SseClient, name: string) => async () =>
+        c.events.some((e) => e.event === 'cluster' && (e.data as ClusterDto).name === name);
+      await eventually('the cluster made through a, on b', seen(onB, 'sse-a'), 20_000);
+      await eventually('the cluster made through b, on a', seen(onA, 'sse-b'), 20_000);
+      // Each once: a server's own events are not relayed back to it.
+      assert.equal(
+        onA.events.filter((e) => e.event === 'cluster' && (e.data as ClusterDto).name === 'sse-a').length,
+        1,
+      );
+    } finally {
+      onA.close();
+      onB.close();
+    }
   });
 
   it('fails over within 10 s when the leader is killed during writes, losing no acknowledged write', async () => {

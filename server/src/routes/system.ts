@@ -65,12 +65,14 @@ export function systemHandlers(s: Services): HandlersOf<[...typeof systemOperati
       const send = (name: EventName, data: unknown) => write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
       const keepAlive = setInterval(() => write(': keep-alive\n\n'), 15_000);
       s.events.on('event', send);
+      s.events.on('remote', send);
       // Ends the stream once the caller signs out, is revoked, expires or is disabled; the
       // browser's reconnect then gets 401. The reason travels as an SSE comment.
       const unwatch = s.auth.watch(principal, 'viewer', (reason) => out.end(`: closed: ${reason}\n\n`));
       const stop = () => {
         clearInterval(keepAlive);
         s.events.off('event', send);
+        s.events.off('remote', send);
         unwatch();
       };
       ctx.req.on('close', stop);

@@ -42,7 +42,8 @@ export class EtcdStore implements ConfigStore {
 
   private constructor(
     readonly client: Etcd3,
-    private readonly box: SecretBox,
+    /** Seals what this server puts in etcd (also the relayed events). */
+    readonly box: SecretBox,
     readonly data: DbData,
   ) {}
 
