@@ -35,6 +35,7 @@ import {
 } from './migration-paths.js';
 import { pipeTunnel, type TunnelCall } from './tunnel-pipe.js';
 import { parseJobStats } from './job-stats.js';
+import { openPipeServer } from './tls-pipe.js';
 
 /** A prepared migration must start tunnelling within this long. */
 const TICKET_LIFETIME_MS = 10 * 60_000;
@@ -52,6 +53,8 @@ interface IncomingRecord {
 export class IncomingMigrations {
   private readonly records = new Map<string, IncomingRecord>();
   private readonly open = new Map<string, number>();
+  /** Each prepared migration's mutual-TLS pipe port (tls-pipe.ts), closed when it ends. */
+  private readonly pipes = new Map<string, { port: number; close(): void }>();
 
   constructor(private readonly ctx: AgentContext) {}
 
@@ -90,6 +93,7 @@ export class IncomingMigrations {
         disks.push({ ...d, destPool: req.pool, destVolume: volume.name, destPath: volume.path });
       }
       await makeSocketDir(id);
+      await this.openPipe(record);
     } catch (err) {
       await this.abort(id);
       throw err;
@@ -97,7 +101,7 @@ export class IncomingMigrations {
     setTimeout(() => {
       if (this.records.has(id) && !this.open.get(id)) void this.abort(id).catch(() => undefined);
     }, TICKET_LIFETIME_MS).unref();
-    return { ticket: record.ticket, disks };
+    return { ticket: record.ticket, disks, tunnelPort: this.pipes.get(id)?.port ?? 0 };
   }
 
   /**
@@ -107,11 +111,18 @@ export class IncomingMigrations {
   async abort(id: string): Promise<AbortIncomingResponse> {
     checkMigrationId(id);
     const record = this.records.get(id) ?? (await this.load(id));
+    this.pipes.get(id)?.close();
+    this.pipes.delete(id);
     if (!record) return { completed: false, downtimeMs: 0, totalMs: 0 };
     this.records.delete(id);
-    const state = await this.domainState(record.vmName);
+    // The three queries at once: this runs in the migration's measured time.
+    const [state, jobActive, completedStats] = await Promise.all([
+      this.domainState(record.vmName),
+      this.incomingJobActive(record.vmName),
+      this.completedStats(record.vmName),
+    ]);
     let completed = false;
-    if (state === 'running' && !(await this.incomingJobActive(record.vmName))) {
+    if (state === 'running' && !jobActive) {
       completed = true;
     } else if (state) {
       // libvirt removes a failed incoming domain itself; one still there is destroyed.
@@ -119,7 +130,7 @@ export class IncomingMigrations {
       await this.ctx.virsh.exec(['destroy', record.vmName]).catch(() => undefined);
       await this.ctx.virsh.exec(['undefine', record.vmName, '--nvram']).catch(() => undefined);
     }
-    const stats = completed ? await this.completedStats(record.vmName) : { downtimeMs: 0, totalMs: 0 };
+    const stats = completed ? completedStats : { downtimeMs: 0, totalMs: 0 };
     if (!completed) {
       for (const v of record.created) {
         const r = await this.ctx.volumes.deleteUnlessHeld(v.pool, v.volume).catch((err: unknown) => ({
@@ -159,6 +170,39 @@ export class IncomingMigrations {
     });
   }
 
+  /** The migration's pipe port: only its source agent's vDC certificate, then its ticket. */
+  private async openPipe(record: IncomingRecord): Promise<void> {
+    const caPem = this.ctx.membership.caCertificatePem;
+    if (!caPem) throw failedPrecondition('this host is not joined to a vDC');
+    const id = record.id;
+    const pipe = await openPipeServer({
+      host: this.ctx.config.listenHost,
+      keyPem: this.ctx.identity.keyPem,
+      certPem: this.ctx.identity.certPem,
+      caPem,
+      admission: {
+        migrationId: id,
+        ticket: record.ticket,
+        sourceHostId: record.sourceHostId,
+        target: (channel) => {
+          if (!this.records.has(id)) throw new Error('the migration ended');
+          if (Date.now() > record.expiresAt && !this.open.get(id)) throw new Error('the ticket expired');
+          return this.targetOf(id, channel);
+        },
+      },
+      onOpen: () => this.open.set(id, (this.open.get(id) ?? 0) + 1),
+      onClose: () => this.open.set(id, (this.open.get(id) ?? 1) - 1),
+    });
+    this.pipes.set(id, pipe);
+  }
+
+  private targetOf(migrationId: string, channel: string): string {
+    if (!CHANNELS.includes(channel as Channel)) throw new Error(`unknown channel "${channel}"`);
+    return channel === 'libvirt'
+      ? libvirtSocket(this.ctx.config.libvirtUri)
+      : socketPath(migrationId, channel as 'memory' | 'disks');
+  }
+
   private admit(call: ServerDuplexStream<TunnelChunk, TunnelChunk>, first: TunnelChunk): string {
     if (first.msg?.$case !== 'open') throw new Error('a tunnel starts with its open message');
     const { migrationId, ticket, channel } = first.msg.value;
@@ -171,10 +215,7 @@ export class IncomingMigrations {
       throw new Error('unknown migration or wrong ticket');
     if (Date.now() > record.expiresAt && !this.open.get(migrationId)) throw new Error('the ticket expired');
     if (peer !== record.sourceHostId) throw new Error("only the migration's source agent may open its tunnels");
-    if (!CHANNELS.includes(channel as Channel)) throw new Error(`unknown channel "${channel}"`);
-    return channel === 'libvirt'
-      ? libvirtSocket(this.ctx.config.libvirtUri)
-      : socketPath(migrationId, channel as 'memory' | 'disks');
+    return this.targetOf(migrationId, channel);
   }
 
   private async domainState(name: string): Promise<string | undefined> {

@@ -21,7 +21,14 @@ export const socketPath = (id: string, channel: Exclude<Channel, 'libvirt'>) =>
   join(socketDir(id), channel === 'memory' ? 'mem.sock' : 'nbd.sock');
 
 /** uid/gid QEMU runs as under the system libvirtd (Debian: libvirt-qemu), root when there is none. */
-export async function qemuOwner(): Promise<{ uid: number; gid: number }> {
+export function qemuOwner(): Promise<{ uid: number; gid: number }> {
+  // Looked up once per agent: two process spawns per call add up on a loaded host.
+  owner ??= lookUpQemuOwner();
+  return owner;
+}
+let owner: Promise<{ uid: number; gid: number }> | undefined;
+
+async function lookUpQemuOwner(): Promise<{ uid: number; gid: number }> {
   try {
     const uid = Number((await run('id', ['-u', 'libvirt-qemu'])).stdout.trim());
     const gid = Number((await run('id', ['-g', 'libvirt-qemu'])).stdout.trim());

@@ -36,6 +36,7 @@ import {
   socketPath,
 } from './migration-paths.js';
 import { pipeTunnel, type TunnelCall } from './tunnel-pipe.js';
+import { dialPipe } from './tls-pipe.js';
 
 const POLL_MS = 1_000;
 const MIGRATE_TIMEOUT_MS = 24 * 3_600_000;
@@ -84,6 +85,7 @@ export class OutgoingMigrations {
     const id = checkMigrationId(req.migrationId);
     const vm = validateName('vm_name', req.vmName);
     if (!req.destAddress) throw invalidArgument('dest_address', 'is required');
+    const destHost = hostOf(req.destAddress);
     const certPem = await readAgentCertificate(this.ctx.config.dataDir);
     if (!certPem) throw failedPrecondition('this host has no agent certificate from its vDC yet');
     const record = join(recordDir(this.ctx.config.dataDir, 'outgoing'), `${id}.json`);
@@ -111,6 +113,7 @@ export class OutgoingMigrations {
     };
     const servers: Server[] = [];
     const calls = new Set<TunnelCall>();
+    const pipes = new Set<{ destroy(): void }>();
     const started = Date.now();
     let settled = false;
     const abortJob = () => void this.ctx.virsh.exec(['domjobabort', vm]).catch(() => undefined);
@@ -119,6 +122,24 @@ export class OutgoingMigrations {
       for (const channel of CHANNELS) {
         const path = channel === 'libvirt' ? join(dir, 'libvirt.sock') : socketPath(id, channel);
         const server = createServer((sock) => {
+          if (req.tunnelPort) {
+            // The bulk path: a raw mutual-TLS pipe to the destination's migration port.
+            const pipe = dialPipe(
+              sock,
+              {
+                host: destHost,
+                port: req.tunnelPort,
+                destCertPem: req.destCertificatePem,
+                keyPem: this.ctx.identity.keyPem,
+                certPem,
+                ticket: req.ticket,
+                channel,
+              },
+              () => pipes.delete(pipe),
+            );
+            pipes.add(pipe);
+            return;
+          }
           const client = newClient();
           const call = client.tunnel() as unknown as TunnelCall;
           calls.add(call);
@@ -175,6 +196,7 @@ export class OutgoingMigrations {
       ];
       if (signal.aborted) throw new AgentError('FAILED_PRECONDITION', 'cancelled');
       signal.addEventListener('abort', abortJob, { once: true });
+      const jobStarted = Date.now();
       const job = this.ctx.virsh.exec(args, { timeoutMs: MIGRATE_TIMEOUT_MS }).finally(() => (settled = true));
       void this.report(vm, () => settled, onProgress);
       try {
@@ -184,6 +206,16 @@ export class OutgoingMigrations {
         throw failedPrecondition(`live migration of ${vm} failed: ${Virsh.message(err)}`);
       }
       const totalMs = Date.now() - started;
+      // The VM runs on the destination now: the server's total ends here; what follows is cleanup.
+      onProgress({
+        phase: 'switched',
+        diskPercent: 100,
+        memoryPercent: 100,
+        expectedDowntimeMs: 0,
+        totalMs,
+        downtimeMs: 0,
+      });
+      log.info('migration: switched over', { vm, setupMs: jobStarted - started, jobMs: Date.now() - jobStarted });
       for (const d of req.disks) {
         const r = await this.ctx.volumes.deleteUnlessHeld(d.sourcePool, d.sourceVolume).catch((err: unknown) => ({
           kept: err instanceof Error ? err.message : String(err),
@@ -196,6 +228,7 @@ export class OutgoingMigrations {
       signal.removeEventListener('abort', abortJob);
       for (const s of servers) s.close();
       for (const c of calls) c.destroy();
+      for (const p of pipes) p.destroy();
       for (const c of clients) c.close();
       await removeSocketDir(id);
       await rm(record, { force: true });
@@ -219,4 +252,11 @@ export class OutgoingMigrations {
       if (stats.memory_total || stats.disk_total) onProgress(progressOf(stats));
     }
   }
+}
+
+/** The host part of an agent address ("10.0.0.2:7443", "[fd00::2]:7443"). */
+function hostOf(address: string): string {
+  const m = /^\[([^\]]+)\]:\d+$/.exec(address) ?? /^([^:]+):\d+$/.exec(address);
+  if (!m) throw invalidArgument('dest_address', `"${address}" is not host:port`);
+  return m[1]!;
 }

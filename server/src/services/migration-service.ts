@@ -107,8 +107,13 @@ export class MigrationService {
       from.certificatePem,
       { commonName: `quantix agent ${from.name}`, uris: [`urn:quantix:agent:${from.id}`], days: 1, usages: ['client'] },
     );
+    const marks: [string, number][] = [['start', started]];
+    const mark = (phase: string) => marks.push([phase, Date.now()]);
+    mark('issue');
     await src.setAgentCertificate(agentCert);
+    mark('credential');
     const outgoing = await src.planOutgoing(plan.name);
+    mark('plan');
     if (signal.aborted) throw new HttpError(409, `cancelled: ${plan.name} keeps running on ${from.name}`);
     const prepared = await dst.prepareIncoming({
       migrationId,
@@ -117,9 +122,11 @@ export class MigrationService {
       pool: plan.pool,
       disks: outgoing.disks,
     });
+    mark('prepare');
     t.log(`${to.name} prepared ${prepared.disks.length} volume(s) in pool ${plan.pool}`);
     try {
       const hasDisks = prepared.disks.length > 0;
+      let switchedAt: number | undefined;
       await src.migrateOut(
         {
           migrationId,
@@ -129,8 +136,12 @@ export class MigrationService {
           ticket: prepared.ticket,
           disks: prepared.disks,
           bandwidthMibs: opts.bandwidthMibPerS ?? 0,
+          tunnelPort: prepared.tunnelPort,
         },
         (p) => {
+          // The VM runs on the destination: the migration's total ends here (the source's disk
+          // deletion and the destination's check below are cleanup, logged as such).
+          if (p.phase === 'switched') switchedAt ??= Date.now();
           t.detail({
             diskPercent: p.diskPercent,
             memoryPercent: p.memoryPercent,
@@ -140,12 +151,21 @@ export class MigrationService {
         },
         signal,
       );
+      switchedAt ??= Date.now();
+      marks.push(['migrate', switchedAt], ['source cleanup', Date.now()]);
       const end = await dst.abortIncoming(migrationId);
+      mark('destination check');
+      t.log(
+        `phases (ms): ${marks
+          .slice(1)
+          .map(([p, at], i) => `${p} ${at - marks[i]![1]}`)
+          .join(', ')}; libvirt job ${end.totalMs}`,
+      );
       if (!end.completed) throw new HttpError(502, `${plan.name} does not run on ${to.name} after the migration`);
       t.log(`${plan.name} runs on ${to.name}; downtime ${end.downtimeMs} ms`);
       return {
         vmId: plan.uuid,
-        totalMs: Date.now() - started,
+        totalMs: switchedAt - started,
         downtimeMs: end.downtimeMs,
         from: { hostId: from.id, pools: [...new Set(outgoing.disks.map((d) => d.sourcePool))] },
         to: { hostId: to.id, pool: plan.pool },
