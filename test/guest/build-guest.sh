@@ -34,9 +34,10 @@ kver=$(ls "$work/k/lib/modules")
 for m in drivers/input/evdev.ko drivers/acpi/button.ko drivers/net/ethernet/intel/e1000/e1000.ko; do
   cp "$work/k/lib/modules/$kver/kernel/$m" "$ir/lib/modules/"
 done
-# virtio (disks hot-added on virtio, the guest agent's virtio-serial port) and SATA CD-ROMs, in load order.
+# virtio (disks hot-added on virtio, the guest agent's virtio-serial port, the memory balloon) and SATA
+# CD-ROMs, in load order.
 for m in virtio/virtio_ring virtio/virtio virtio/virtio_pci_legacy_dev virtio/virtio_pci_modern_dev virtio/virtio_pci \
-  block/virtio_blk char/virtio_console scsi/scsi_common scsi/scsi_mod cdrom/cdrom scsi/sr_mod ata/libata ata/libahci ata/ahci; do
+  virtio/virtio_balloon block/virtio_blk char/virtio_console scsi/scsi_common scsi/scsi_mod cdrom/cdrom scsi/sr_mod ata/libata ata/libahci ata/ahci; do
   cp "$work/k/lib/modules/$kver/kernel/drivers/$m.ko" "$ir/lib/modules/"
 done
 # qemu-ga (Debian's qemu-guest-agent) with the shared libraries it links, resolved on this host.

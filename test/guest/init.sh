@@ -5,7 +5,7 @@ export PATH=/bin:/sbin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
-for m in evdev button e1000 virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk \
+for m in evdev button e1000 virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_balloon virtio_blk \
   virtio_console scsi_common scsi_mod cdrom sr_mod libata libahci ahci; do insmod /lib/modules/$m.ko 2>/dev/null; done
 # qemu-ga on the guest agent's virtio-serial port, found by name (no udev makes /dev/virtio-ports/).
 for p in /sys/class/virtio-ports/*; do

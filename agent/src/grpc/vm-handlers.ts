@@ -10,6 +10,7 @@ import { VmStatsSampler } from '../vm/vm-stats.js';
 import { attachDisk, attachNic, changeCdromMedia, detachDisk, detachNic } from '../vm/vm-hotplug.js';
 import { SnapshotNotes } from '../vm/snapshot-notes.js';
 import { setAutostart } from '../vm/autostart.js';
+import { setMemory, setVcpus } from '../vm/vm-resize.js';
 import { join } from 'node:path';
 import { unary } from './unary.js';
 
@@ -57,5 +58,7 @@ export function vmHandlers(ctx: AgentContext): VmServiceServer {
     setAutostart: unary(async (r) =>
       setAutostart(v, vmId(r.vm?.id), { autostart: r.autostart, order: r.order, delaySeconds: r.delaySeconds }),
     ),
+    setVcpus: unary(async (r) => setVcpus(v, vmId(r.vm?.id), r.vcpus)),
+    setMemory: unary(async (r) => setMemory(v, vmId(r.vm?.id), Number(r.memoryMib))),
   };
 }

@@ -81,5 +81,7 @@ export function suggestVmSpec(spec: OvaSpec, volumes: readonly MappedVolume[], n
     autostart: false,
     autostartOrder: 0,
     autostartDelaySeconds: 0,
+    maxVcpus: 0,
+    maxMemoryMib: 0,
   };
 }

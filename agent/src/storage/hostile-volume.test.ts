@@ -51,6 +51,8 @@ function vmSpec(name: string, pool: string, volume: string): VmSpec {
     autostart: false,
     autostartOrder: 0,
     autostartDelaySeconds: 0,
+    maxVcpus: 0,
+    maxMemoryMib: 0,
   };
 }
 

@@ -46,6 +46,8 @@ function vmSpec(name: string, disks: { pool: string; volume: string }[]): VmSpec
     autostart: false,
     autostartOrder: 0,
     autostartDelaySeconds: 0,
+    maxVcpus: 0,
+    maxMemoryMib: 0,
   };
 }
 

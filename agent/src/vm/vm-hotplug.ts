@@ -20,14 +20,14 @@ import { validateVmSpec } from './vm-spec-validate.js';
 
 export type Target = Awaited<ReturnType<typeof vmTarget>>;
 
-const isLive = (s: DomainState) =>
+export const isLive = (s: DomainState) =>
   s === DomainState.Running || s === DomainState.Blocked || s === DomainState.Paused || s === DomainState.Shutdown;
 
 /** virsh flags: live and persistent for a running VM, persistent only for a shut-off one. */
-const scope = (t: Target) => (isLive(t.state) ? ['--live', '--config'] : ['--config']);
+export const scope = (t: Target) => (isLive(t.state) ? ['--live', '--config'] : ['--config']);
 
 /** The persistent definition (what the VM boots with next time). */
-async function persistent(virsh: Virsh, uuid: string): Promise<ParsedDomain> {
+export async function persistent(virsh: Virsh, uuid: string): Promise<ParsedDomain> {
   return parseDomainXml(await domainDumpXml(virsh, uuid, true));
 }
 

@@ -28,6 +28,8 @@ const spec = (over: Partial<VmSpec> = {}): VmSpec => ({
   autostart: false,
   autostartOrder: 0,
   autostartDelaySeconds: 0,
+  maxVcpus: 0,
+  maxMemoryMib: 0,
   ...over,
 });
 
@@ -110,4 +112,11 @@ test('names virsh would read as a domain ID or a UUID are refused for the VM and
     () => validateVmSpec(spec({ name: '42' })),
     /^AgentError: spec\.name: "42" is not a valid name: a name of only digits would be read by virsh as a domain ID$/,
   );
+});
+
+test('hotplug ceilings below the boot size, or not a multiple of the cores, are refused naming the field', () => {
+  assert.throws(() => validateVmSpec(spec({ sockets: 2, cores: 2, maxVcpus: 3 })), /spec\.max_vcpus/);
+  assert.throws(() => validateVmSpec(spec({ sockets: 1, cores: 2, maxVcpus: 5 })), /multiple of 2 cores/);
+  assert.throws(() => validateVmSpec(spec({ memoryMib: 512, maxMemoryMib: 256 })), /spec\.max_memory_mib/);
+  assert.equal(validateVmSpec(spec({ sockets: 1, cores: 2, maxVcpus: 6 })).maxVcpus, 6);
 });

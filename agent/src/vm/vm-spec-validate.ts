@@ -17,6 +17,28 @@ const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 export const MAX_AUTOSTART_ORDER = 9999;
 export const MAX_AUTOSTART_DELAY_S = 3600;
 
+/**
+ * The hotplug ceilings: max_vcpus (0 = none) at least the boot vCPUs and a multiple of cores (the
+ * topology is max_vcpus / cores sockets, so each added socket is one hotplug step); max_memory_mib
+ * (0 = none) at least memory_mib.
+ */
+function validateMaxima(spec: VmSpec, sockets: number, cores: number): void {
+  const max = spec.maxVcpus;
+  if (max && (max < sockets * cores || max > MAX_VCPUS || max % cores)) {
+    throw invalidArgument(
+      'spec.max_vcpus',
+      `must be between ${sockets * cores} (the vCPUs at boot) and ${MAX_VCPUS}, and a multiple of ${cores} cores per socket`,
+    );
+  }
+  const mem = spec.maxMemoryMib;
+  if (mem && (mem < spec.memoryMib || mem > MAX_MEMORY_MIB)) {
+    throw invalidArgument(
+      'spec.max_memory_mib',
+      `must be between ${spec.memoryMib} MiB (the memory at boot) and ${MAX_MEMORY_MIB} MiB`,
+    );
+  }
+}
+
 /** Returns a copy of `spec` with defaults applied, or throws INVALID_ARGUMENT naming the field. */
 export function validateVmSpec(spec: VmSpec | undefined): VmSpec {
   if (!spec) throw invalidArgument('spec', 'is required');
@@ -31,6 +53,7 @@ export function validateVmSpec(spec: VmSpec | undefined): VmSpec {
   if (spec.memoryMib < MIN_MEMORY_MIB || spec.memoryMib > MAX_MEMORY_MIB) {
     throw invalidArgument('spec.memory_mib', `must be between ${MIN_MEMORY_MIB} and ${MAX_MEMORY_MIB} MiB`);
   }
+  validateMaxima(spec, sockets, cores);
   const firmware = spec.firmware || Firmware.FIRMWARE_BIOS;
   if (firmware !== Firmware.FIRMWARE_BIOS && firmware !== Firmware.FIRMWARE_UEFI) {
     throw invalidArgument('spec.firmware', 'must be BIOS or UEFI');

@@ -43,6 +43,8 @@ const base = (over: Partial<VmSpec> = {}): VmSpec =>
     autostart: false,
     autostartOrder: 0,
     autostartDelaySeconds: 0,
+    maxVcpus: 0,
+    maxMemoryMib: 0,
     ...over,
   });
 const vol = { path: '/pools/p/web01.qcow2', format: 'qcow2' };
@@ -164,4 +166,20 @@ test('target names: vd for virtio, sd shared by SATA and SCSI, hd for IDE', () =
     ]),
     ['vda', 'sda', 'sdb', 'hda', 'vdb', 'hdb'],
   );
+});
+
+test('hotplug ceilings: 2 of 6 vCPUs plugged (topology spans 6), 512 of 1024 MiB; the spec reads back', () => {
+  const spec = base({ sockets: 1, cores: 2, maxVcpus: 6, memoryMib: 512, maxMemoryMib: 1024 });
+  const xml = buildDomainXml({ spec, uuid, domainType: 'qemu', disks: [vol], cdroms: [], consoleLog });
+  const d = xmlReader([])(xml).domain;
+  assert.deepEqual([d.vcpu['@current'], d.vcpu['#text']], ['2', '6']);
+  assert.deepEqual(d.cpu.topology, { '@sockets': '3', '@dies': '1', '@cores': '2', '@threads': '1' });
+  assert.deepEqual([d.memory['#text'], d.currentMemory['#text']], ['1024', '512']);
+  const back = parseDomainXml(xml).spec;
+  assert.deepEqual([back.sockets, back.cores, back.maxVcpus, back.memoryMib, back.maxMemoryMib], [1, 2, 6, 512, 1024]);
+  // Without ceilings nothing changes: no `current`, and the spec says 0 (no growth).
+  const plain = parseDomainXml(
+    buildDomainXml({ spec: base(), uuid, domainType: 'qemu', disks: [vol], cdroms: [], consoleLog }),
+  ).spec;
+  assert.deepEqual([plain.maxVcpus, plain.maxMemoryMib], [0, 0]);
 });

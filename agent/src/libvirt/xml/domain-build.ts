@@ -83,14 +83,22 @@ export function buildDomainXml(input: DomainBuildInput): string {
   const uefi = spec.firmware === Firmware.FIRMWARE_UEFI ? input.uefi : undefined;
   if (spec.firmware === Firmware.FIRMWARE_UEFI && !uefi) throw new Error('UEFI firmware paths are required');
 
+  const vcpus = spec.sockets * spec.cores;
+  const maxVcpus = Math.max(vcpus, spec.maxVcpus);
   const domain: Node = {
     '@type': input.domainType,
     name: spec.name,
     uuid: input.uuid,
     metadata: { 'qx:vm': metadataNode(spec, devs) },
-    memory: { '@unit': 'MiB', '#text': spec.memoryMib },
+    // With a ceiling the guest boots with all of it and the virtio balloon holds back the rest.
+    memory: { '@unit': 'MiB', '#text': Math.max(spec.memoryMib, spec.maxMemoryMib) },
     currentMemory: { '@unit': 'MiB', '#text': spec.memoryMib },
-    vcpu: { '@placement': 'static', '#text': spec.sockets * spec.cores },
+    // vCPUs beyond `current` are hotpluggable (libvirt: the topology covers the maximum).
+    vcpu: {
+      '@placement': 'static',
+      ...(maxVcpus > vcpus ? { '@current': vcpus } : {}),
+      '#text': maxVcpus,
+    },
     os: {
       type: { '@arch': 'x86_64', ...(spec.machine ? { '@machine': spec.machine } : {}), '#text': 'hvm' },
       ...(uefi
@@ -112,7 +120,7 @@ export function buildDomainXml(input: DomainBuildInput): string {
       spec.cpuMode,
       spec.cpuModel,
       {
-        '@sockets': spec.sockets,
+        '@sockets': maxVcpus / spec.cores,
         '@dies': 1,
         '@cores': spec.cores,
         '@threads': 1,

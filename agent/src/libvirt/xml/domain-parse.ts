@@ -57,7 +57,11 @@ export interface DomainXml {
   /** libvirt's own <description> (not the Quantix metadata's). */
   description: string;
   memoryBytes: number;
+  /** <currentMemory> (what the balloon leaves the guest), <memory> when absent. */
+  currentMemoryBytes: number;
+  /** <vcpu>: the maximum; `current` of them are plugged. */
   vcpus: number;
+  currentVcpus: number;
   /** <cpu><topology>, each count undefined when not written. */
   topology: { sockets?: number; cores?: number; threads?: number };
   os: { efi: boolean; machine: string; boot: string[]; nvram: string; secureBoot: boolean };
@@ -122,7 +126,9 @@ export function readDomainXml(xml: string): DomainXml {
     uuid: xmlText(d.uuid),
     description: xmlText(d.description),
     memoryBytes: memoryBytes(d.memory),
+    currentMemoryBytes: d.currentMemory ? memoryBytes(d.currentMemory) : memoryBytes(d.memory),
     vcpus: Number(xmlText(d.vcpu)),
+    currentVcpus: Number(xmlAttr(d.vcpu, 'current')) || Number(xmlText(d.vcpu)),
     topology: {
       sockets: count(xmlAttr(topology, 'sockets')),
       cores: count(xmlAttr(topology, 'cores')),
@@ -199,15 +205,21 @@ function guestAgentChannel(devices: XmlNode): DomainXml['guestAgent'] {
 export function parseDomainXml(xml: string): ParsedDomain {
   const d = readDomainXml(xml);
   const vcpus = d.vcpus || 1;
-  const sockets = d.topology.sockets || 1;
-  const cores = d.topology.cores || Math.max(1, Math.floor(vcpus / sockets));
+  const current = d.currentVcpus || vcpus;
+  const cores = d.topology.cores || Math.max(1, Math.floor(vcpus / (d.topology.sockets || 1)));
+  // The topology spans the hotplug maximum: the sockets plugged now are current / cores.
+  const sockets = Math.max(1, Math.floor(current / cores));
+  const memoryMib = Math.round(d.currentMemoryBytes / 2 ** 20);
+  const maxMemoryMib = Math.round(d.memoryBytes / 2 ** 20);
   const files: ParsedDomain['files'] = [];
   const spec: VmSpec = {
     name: d.name,
     uuid: d.uuid,
     sockets,
     cores,
-    memoryMib: Math.round(d.memoryBytes / 2 ** 20),
+    memoryMib,
+    maxMemoryMib: maxMemoryMib > memoryMib ? maxMemoryMib : 0,
+    maxVcpus: vcpus > sockets * cores ? vcpus : 0,
     firmware: d.os.efi ? Firmware.FIRMWARE_UEFI : Firmware.FIRMWARE_BIOS,
     machine: d.os.machine,
     disks: [],
