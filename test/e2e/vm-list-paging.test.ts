@@ -1,7 +1,7 @@
 // The VM list pages in Chromium: 250 VMs on a simulated host (FakeAgent, the scale fake — a gRPC
 // fake of the agent, not a real host) joined to a real server; the list shows 100 rows and the
 // total, walks to the next pages and back, and its search, state filter and sort are the server's;
-// a host's page lists that host's VMs only.
+// a host's page lists that host's VMs only; the dashboard's VM counts are the server's.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -17,7 +17,7 @@ import { gotoPage, launchChromium } from './ui-browser.js';
 
 const VMS = 250;
 
-test('VM list: 100 rows a page, next/previous, server-side search, state filter and sort', async (t) => {
+test('VM list pages (100 rows, next/previous, server-side search, filter, sort); host page and dashboard ask for their VMs only', async (t) => {
   const uiDir = await mkdtemp(joinPath(tmpdir(), 'qxt-ui-paging-'));
   t.after(() => rm(uiDir, { recursive: true, force: true }));
   const identity = await createSelfSigned({
@@ -119,5 +119,17 @@ test('VM list: 100 rows a page, next/previous, server-side search, state filter 
   await page.locator('qx-host-detail tbody a', { hasText: 'zz-new-vm' }).waitFor();
   assert.equal(await hostRows.count(), VMS + 1);
   assert.equal(await page.locator('qx-host-detail tbody a', { hasText: /^fake-8-/ }).count(), 0);
+
+  // The dashboard's VM total and counts by state come from the server (one row, not every VM).
+  const now = (await s.admin.request<VmDto[]>('GET', '/api/v1/vms')).json;
+  await gotoPage(page, `${s.base}/#/`);
+  await page
+    .getByTestId('vms-total')
+    .filter({ hasText: String(VMS + 4) })
+    .waitFor();
+  const running = now.filter((v) => v.state === 'running').length;
+  await page
+    .locator('qx-dashboard-page section[aria-label="Virtual machines"] span', { hasText: `${running} running` })
+    .waitFor();
   assert.deepEqual(pageErrors, []);
 });

@@ -1,6 +1,6 @@
 // Virtual machines across all hosts. Every lifecycle action is long: it replies 202 with a
 // TaskDto whose progress arrives over SSE (event "task"); VM state changes arrive as "vm".
-import { arr, bool, int, named, num, obj, oneOf, opt, orNull, str } from '../schema/schema.js';
+import { arr, bool, int, named, num, obj, oneOf, opt, orNull, record, str } from '../schema/schema.js';
 import type { Infer } from '../schema/schema.js';
 import { leastRole, type Operation } from './operation.js';
 import { objectName, timestamp } from './common.js';
@@ -296,6 +296,7 @@ export const VmPageDto = named(
     items: arr(VmDto),
     nextCursor: orNull(str({ description: 'cursor of the next page; null on the last one' })),
     total: int({ description: 'VMs matching the filters, over all pages' }),
+    stateCounts: record(int(), { description: 'VMs matching the filters by state, e.g. {"running": 812}' }),
   }),
 );
 export type VmPageDto = Infer<typeof VmPageDto>;

@@ -96,6 +96,9 @@ test('VM pages through the API: every VM once while VMs come and go, filters, so
     );
     const shutoff = await page(api, { state: 'shutoff', limit: '2' });
     assert.equal(shutoff.total, all.filter((v) => v.state === 'shutoff').length);
+    assert.deepEqual(shutoff.stateCounts, { shutoff: shutoff.total });
+    const counts = (await page(api, { limit: '1' })).stateCounts;
+    assert.equal(counts.running, all.filter((v) => v.state === 'running').length);
     assert.ok(shutoff.items.every((v) => v.state === 'shutoff') && shutoff.items.length === 2);
     const named = await page(api, { name: 'FAKE-2-VM-1' });
     assert.deepEqual(

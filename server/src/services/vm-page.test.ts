@@ -112,8 +112,14 @@ test('filters: host, cluster, states, name contains, tag, search; total is the m
   check({ search: '10.0.2.' }, (v) => v.ipAddresses[0]!.startsWith('10.0.2.'));
   check({ search: 'HOST-3' }, (v) => v.hostName === 'host-3');
   check({ hostId: 'h1', state: 'running' }, (v) => v.hostId === 'h1' && v.state === 'running');
+  const onH2 = vms.filter((v) => v.hostId === 'h2');
+  assert.deepEqual(
+    pageVms(vms, { hostId: 'h2', limit: '1' }).stateCounts,
+    Object.fromEntries(STATES.map((st) => [st, onH2.filter((v) => v.state === st).length]).filter(([, n]) => n)),
+    'counts by state over every page',
+  );
   const none = all({ name: 'no-such-vm' });
-  assert.deepEqual(none, { items: [], nextCursor: null, total: 0 });
+  assert.deepEqual(none, { items: [], nextCursor: null, total: 0, stateCounts: {} });
 });
 
 test('only the VMs on the page are turned into reply items', () => {

@@ -25,6 +25,8 @@ export interface Page<T> {
   nextCursor: string | null;
   /** VMs matching the filters, on every page. */
   total: number;
+  /** The same by state. */
+  stateCounts: Record<string, number>;
 }
 
 type Key = string[];
@@ -113,9 +115,11 @@ export function pageVms<R extends VmRow, T>(rows: readonly R[], q: ListVmPageQue
   const best: { key: Key; row: R }[] = [];
   let total = 0;
   let rest = 0;
+  const stateCounts: Record<string, number> = {};
   for (const row of rows) {
     if (!matches(row)) continue;
     total++;
+    stateCounts[row.state] = (stateCounts[row.state] ?? 0) + 1;
     const key = keyOf[sort](row);
     if (after && cmp(key, after) <= 0) continue;
     rest++;
@@ -135,5 +139,6 @@ export function pageVms<R extends VmRow, T>(rows: readonly R[], q: ListVmPageQue
     items: best.map((b) => toItem(b.row)),
     nextCursor: rest > limit && last ? encodeCursor({ s: sort, o: order, k: last.key }) : null,
     total,
+    stateCounts,
   };
 }

@@ -25,7 +25,6 @@ export type VmAction = 'start' | 'shutdown' | 'force-off' | 'reboot' | 'reset' |
 
 const vmPath = (id: string) => `/vms/${encodeURIComponent(id)}`;
 
-export const fetchVms = (signal?: AbortSignal) => apiGet<VmDto[]>('/vms', { signal });
 /**
  * One page of the VM list, filtered and sorted by the server (a 10,000-VM vDC sends 100 at a time);
  * pass the reply's nextCursor back, with the same sort and filters, for the next page.

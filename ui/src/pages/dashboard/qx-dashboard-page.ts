@@ -3,9 +3,9 @@
 import { LitElement, css, html } from 'lit';
 import type { HostDto, HostMetricsDto } from '@dto/hosts.js';
 import type { PoolDto } from '@dto/storage.js';
-import type { VmDto } from '@dto/vms.js';
+import type { VmPageDto } from '@dto/vms.js';
 import { fetchHosts } from '../../api/hosts.js';
-import { fetchVms } from '../../api/vms.js';
+import { fetchVmPage } from '../../api/vms.js';
 import { fetchPools } from '../../api/storage.js';
 import { aggregateUsage, type Usage } from './usage.js';
 import { ResourceController } from '../../controllers/resource-controller.js';
@@ -18,10 +18,14 @@ import '../../components/qx-metrics-history.js';
 const HISTORY = 60;
 /** Hosts whose history charts the dashboard shows (each loads its own series). */
 const HISTORY_HOSTS = 4;
+/** VM events refetch the VM counts at most this often. */
+const VM_EVENTS_DELAY_MS = 1000;
 
 export class QxDashboardPage extends LitElement {
   private hosts = new ResourceController<HostDto[]>(this, fetchHosts);
-  private vms = new ResourceController<VmDto[]>(this, fetchVms);
+  // The VM total and counts by state, counted by the server: one row travels, not every VM.
+  private vms = new ResourceController<VmPageDto>(this, (s) => fetchVmPage({ limit: '1' }, s));
+  private vmsTimer: ReturnType<typeof setTimeout> | undefined;
   private pools = new ResourceController<PoolDto[]>(this, fetchPools);
   private history: Usage[] = [];
   private timer?: ReturnType<typeof setInterval>;
@@ -33,7 +37,13 @@ export class QxDashboardPage extends LitElement {
       'host-metrics': (d) => this.applyMetrics(d as { hostId: string; metrics: HostMetricsDto }),
       pool: () => void this.pools.reload(),
       hello: () => this.reloadAll(),
-      vm: () => void this.vms.reload(),
+      vm: () => {
+        // A burst of VM events (a host reconnecting, a bulk start) refetches the counts once.
+        this.vmsTimer ??= setTimeout(() => {
+          this.vmsTimer = undefined;
+          void this.vms.reload();
+        }, VM_EVENTS_DELAY_MS);
+      },
     });
   }
 
@@ -98,6 +108,8 @@ export class QxDashboardPage extends LitElement {
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     clearInterval(this.timer);
+    clearTimeout(this.vmsTimer);
+    this.vmsTimer = undefined;
   }
 
   override willUpdate(): void {
@@ -111,12 +123,11 @@ export class QxDashboardPage extends LitElement {
 
   override render() {
     const hosts = this.hosts.value ?? [];
-    const vms = this.vms.value ?? [];
+    const vmTotal = this.vms.value?.total ?? 0;
     const up = hosts.filter((h) => h.status === 'online').length;
     const down = hosts.filter((h) => h.status === 'offline').length;
     const connecting = hosts.length - up - down;
-    const byState = new Map<string, number>();
-    for (const v of vms) byState.set(v.state, (byState.get(v.state) ?? 0) + 1);
+    const byState = Object.entries(this.vms.value?.stateCounts ?? {});
     const u = this.history.at(-1) ?? aggregateUsage([], []);
     const pct = (a: number, b: number) => (b ? (a / b) * 100 : 0);
     return html`<h1>Dashboard</h1>
@@ -133,9 +144,9 @@ export class QxDashboardPage extends LitElement {
         </section>
         <section class="card" aria-label="Virtual machines">
           <div class="label">Virtual machines</div>
-          <div class="big" data-testid="vms-total">${vms.length}</div>
+          <div class="big" data-testid="vms-total">${vmTotal}</div>
           <div class="states">
-            ${[...byState].map(([s, n]) => html`<span>${n} ${s}</span>`)}${vms.length === 0 ? html`<span class="muted">none yet</span>` : ''}
+            ${byState.map(([s, n]) => html`<span>${n} ${s}</span>`)}${vmTotal === 0 ? html`<span class="muted">none yet</span>` : ''}
           </div>
         </section>
       </div>
