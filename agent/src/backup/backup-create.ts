@@ -39,7 +39,7 @@ import {
 } from './backup-store.js';
 
 const CHECKPOINT_PREFIX = 'qx-backup-';
-const POLL_MS = 300;
+const POLL_MS = 100;
 const COPY_TIMEOUT_MS = 6 * 60 * 60_000;
 
 interface Plan {

@@ -16,6 +16,7 @@ import { run } from '../exec/run.js';
 import { Virsh } from '../libvirt/virsh.js';
 import { PoolManager } from '../storage/pool-manager.js';
 import { Volumes } from '../storage/volumes.js';
+import { guestWriteDevice } from '../test-support/guest-file.js';
 import { guestAgentReady } from '../vm/guest-agent.js';
 import { defineVm } from '../vm/vm-define.js';
 import { forceOffVm, startVm } from '../vm/vm-lifecycle.js';
@@ -40,29 +41,9 @@ async function until<T>(what: string, fn: () => Promise<T | false>, timeoutMs = 
   }
 }
 
-async function agentCommand(uuid: string, command: object): Promise<Record<string, unknown>> {
-  const out = await virsh.exec(['qemu-agent-command', '--timeout', '30', uuid, JSON.stringify(command)]);
-  return (JSON.parse(out) as { return: Record<string, unknown> }).return;
-}
-
-/** Writes `data` at `offset` of the guest's /dev/vdb through qemu-ga, then syncs the guest. */
-async function guestWrite(uuid: string, offset: number, data: Buffer): Promise<void> {
-  const handle = (await agentCommand(uuid, {
-    execute: 'guest-file-open',
-    arguments: { path: '/dev/vdb', mode: 'r+' },
-  })) as unknown as number;
-  await agentCommand(uuid, { execute: 'guest-file-seek', arguments: { handle, offset, whence: 'set' } });
-  for (let at = 0; at < data.length; at += 48 * 1024) {
-    const piece = data.subarray(at, at + 48 * 1024).toString('base64');
-    await agentCommand(uuid, { execute: 'guest-file-write', arguments: { handle, 'buf-b64': piece } });
-  }
-  await agentCommand(uuid, { execute: 'guest-file-close', arguments: { handle } });
-  const { pid } = await agentCommand(uuid, { execute: 'guest-exec', arguments: { path: 'sync' } });
-  await until('guest sync', async () => {
-    const s = await agentCommand(uuid, { execute: 'guest-exec-status', arguments: { pid } });
-    return s.exited === true ? s : false;
-  });
-}
+/** Writes `data` at `offset` of the guest's /dev/vdb through qemu-ga. */
+const guestWrite = (uuid: string, offset: number, data: Buffer) =>
+  guestWriteDevice(virsh, uuid, '/dev/vdb', [{ offset, data }]);
 
 async function patch(file: string, offset: number, data: Buffer): Promise<void> {
   const fh = await open(file, 'r+');

@@ -1,0 +1,45 @@
+// Unit tests: the <domainbackup>/<domaincheckpoint> documents libvirt reads, and the manifest's
+// chunk comparison and chain logic.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { backupXml, checkpointXml } from './backup-xml.js';
+import { CHUNK_BYTES, differingChunks } from './chunk-sums.js';
+import { dependentsOf, newBackupId, type BackupManifest } from './backup-store.js';
+
+const flat = (xml: string) => xml.replace(/>\s+</g, '><').trim();
+
+test('push backup into pre-created files, incremental from a checkpoint, CD-ROMs left out', () => {
+  const disks = [
+    { dev: 'vda', file: '/p/backups/u/.tmp-x/vda.qcow2' },
+    { dev: 'sda', file: '' },
+  ];
+  assert.equal(
+    flat(backupXml(disks, 'qx-backup-1')),
+    '<domainbackup mode="push"><incremental>qx-backup-1</incremental><disks>' +
+      '<disk name="vda" backup="yes" type="file"><target file="/p/backups/u/.tmp-x/vda.qcow2"/><driver type="qcow2"/></disk>' +
+      '<disk name="sda" backup="no"/></disks></domainbackup>',
+  );
+  assert.doesNotMatch(backupXml(disks), /incremental/);
+  assert.equal(
+    flat(checkpointXml('qx-backup-2', disks)),
+    '<domaincheckpoint><name>qx-backup-2</name><disks><disk name="vda" checkpoint="bitmap"/>' +
+      '<disk name="sda" checkpoint="no"/></disks></domaincheckpoint>',
+  );
+  assert.match(backupXml([{ dev: 'vda', file: '/a&b"<x>' }]), /file="\/a&amp;b&quot;&lt;x&gt;"/);
+});
+
+test('differing chunks are reported by byte offset, a missing chunk too', () => {
+  assert.deepEqual(differingChunks(['a', 'b', 'c'], ['a', 'x', 'c']), [CHUNK_BYTES]);
+  assert.deepEqual(differingChunks(['a', 'b'], ['a']), [CHUNK_BYTES]);
+});
+
+test('ids sort by time; dependents are the whole chain built on a point, latest first', () => {
+  assert.equal(newBackupId(new Date('2026-12-05T04:05:06.789Z'), 'abcdef'), '20261205T040506Z-abcdef');
+  const m = (id: string, parent: string | null) => ({ id, parent }) as BackupManifest;
+  const all = [m('1', null), m('2', '1'), m('3', '2'), m('4', null), m('5', '4')];
+  assert.deepEqual(
+    dependentsOf(all, '1').map((x) => x.id),
+    ['3', '2'],
+  );
+  assert.deepEqual(dependentsOf(all, '3'), []);
+});

@@ -1,0 +1,124 @@
+// Backup benchmark (#24), one running test guest with a 512 MiB data disk of random bytes:
+// full backup throughput (libvirt push backup of both disks + the manifest's checksums) vs
+// `qemu-img convert` of the same disks into the same target directory, alternating rounds, best
+// of each; then ~1% of the data disk changed by the guest (scattered 64 KiB writes) and the
+// incremental's stored size as % of the disk. Targets: throughput >= 0.8x, incremental <= 2%.
+import { chmod, copyFile, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { randomBytes, randomInt } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PoolKind } from '@quantix/proto/v1/storage.js';
+import { VmSpec } from '@quantix/proto/v1/vm.js';
+import { run } from '../../agent/src/exec/run.js';
+import { Virsh } from '../../agent/src/libvirt/virsh.js';
+import { PoolManager } from '../../agent/src/storage/pool-manager.js';
+import { Volumes } from '../../agent/src/storage/volumes.js';
+import { guestWriteDevice } from '../../agent/src/test-support/guest-file.js';
+import { guestAgentReady } from '../../agent/src/vm/guest-agent.js';
+import { defineVm } from '../../agent/src/vm/vm-define.js';
+import { startVm } from '../../agent/src/vm/vm-lifecycle.js';
+import { BackupJobs } from '../../agent/src/backup/backup-create.js';
+import { deleteBackup } from '../../agent/src/backup/backup-store.js';
+import { testGuest } from '../guest/fixture.js';
+
+const MIB = 2 ** 20;
+const DATA_BYTES = 512 * MIB;
+const ROUNDS = 2;
+const virsh = new Virsh('qemu:///system');
+
+const dir = await mkdtemp(join(tmpdir(), 'qxt-backup-bench-'));
+await chmod(dir, 0o755);
+const poolDir = join(dir, 'pool');
+const baselineDir = join(poolDir, 'backups', 'qemu-img-baseline');
+const pools = new PoolManager({ dataDir: join(dir, 'data'), virsh });
+const volumes = new Volumes(pools, virsh);
+const pool = `qxt-bkb-${process.pid}`;
+const name = `qxt-bkb-vm-${process.pid}`;
+try {
+  await mkdir(poolDir, { recursive: true });
+  await mkdir(join(dir, 'data'));
+  await pools.create({ name: pool, kind: PoolKind.POOL_KIND_DIR, sizeBytes: 0, filesystem: '', path: poolDir });
+  await copyFile(testGuest.qcow2, join(poolDir, 'guest.qcow2'));
+  const raw = join(dir, 'data.raw');
+  const fh = await import('node:fs/promises').then((m) => m.open(raw, 'w'));
+  for (let at = 0; at < DATA_BYTES; at += 16 * MIB) await fh.write(randomBytes(16 * MIB));
+  await fh.close();
+  await run('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', raw, join(poolDir, 'data.qcow2')]);
+  await rm(raw);
+  await pools.volumesChanged(await pools.activeRecord(pool));
+  const vm = await defineVm(
+    virsh,
+    volumes,
+    VmSpec.fromPartial({
+      name,
+      memoryMib: testGuest.memoryMib,
+      disks: [
+        { pool, volume: 'guest.qcow2' },
+        { pool, volume: 'data.qcow2' },
+      ],
+    }),
+  );
+  const uuid = vm.spec!.uuid;
+  await startVm(virsh, uuid);
+  for (let i = 0; !(await guestAgentReady(virsh, uuid)); i++) {
+    if (i > 300) throw new Error('the guest agent did not come up');
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  const jobs = new BackupJobs(virsh, pools);
+  const record = await pools.activeRecord(pool);
+  let job = 0;
+
+  const convert = async (): Promise<number> => {
+    await rm(baselineDir, { recursive: true, force: true });
+    await mkdir(baselineDir, { recursive: true });
+    const t0 = performance.now();
+    for (const d of ['guest.qcow2', 'data.qcow2']) {
+      await run('qemu-img', ['convert', '-U', '-f', 'qcow2', '-O', 'qcow2', join(poolDir, d), join(baselineDir, d)]);
+    }
+    return performance.now() - t0;
+  };
+  const fullBackup = async (): Promise<{ ms: number; id: string }> => {
+    const t0 = performance.now();
+    const b = await jobs.create({ vm: uuid, pool, forceFull: true, jobId: `bench-${job++}` }, () => undefined);
+    return { ms: performance.now() - t0, id: b.id };
+  };
+
+  let bestConvert = Infinity;
+  let bestBackup = Infinity;
+  let lastFull = '';
+  for (let r = 0; r < ROUNDS; r++) {
+    bestConvert = Math.min(bestConvert, await convert());
+    const b = await fullBackup();
+    bestBackup = Math.min(bestBackup, b.ms);
+    if (lastFull) await deleteBackup(record, uuid, lastFull, true);
+    lastFull = b.id;
+  }
+  await rm(baselineDir, { recursive: true, force: true });
+  const bytes = (await stat(join(poolDir, 'data.qcow2'))).size + (await stat(join(poolDir, 'guest.qcow2'))).size;
+  const mibs = (ms: number) => (bytes / MIB / (ms / 1000)).toFixed(1);
+  console.log(`qemu-img convert: ${Math.round(bestConvert)} ms (${mibs(bestConvert)} MiB/s)`);
+  console.log(`full backup:      ${Math.round(bestBackup)} ms (${mibs(bestBackup)} MiB/s)`);
+
+  // ~1% of the data disk, scattered 64 KiB writes at 64 KiB-aligned offsets.
+  const writes = [];
+  const count = Math.ceil((DATA_BYTES * 0.01) / (64 * 1024));
+  const slots = new Set<number>();
+  while (slots.size < count) slots.add(randomInt(DATA_BYTES / (64 * 1024)));
+  for (const s of slots) writes.push({ offset: s * 64 * 1024, data: randomBytes(64 * 1024) });
+  await guestWriteDevice(virsh, uuid, '/dev/vdb', writes);
+  const incr = await jobs.create({ vm: uuid, pool, forceFull: false, jobId: 'bench-incr' }, () => undefined);
+  if (incr.parentId !== lastFull) throw new Error(`the incremental's parent is ${incr.parentId}, not ${lastFull}`);
+  const stored = incr.disks.find((d) => d.target === 'vdb')!.storedBytes;
+  const pct = (stored / DATA_BYTES) * 100;
+  console.log(
+    `changed ${((count * 64 * 1024) / MIB).toFixed(2)} MiB of ${DATA_BYTES / MIB} MiB; incremental stored ${(stored / MIB).toFixed(2)} MiB`,
+  );
+  console.log(
+    `ratio full-backup throughput ${(bestConvert / bestBackup).toFixed(2)}x of qemu-img convert (target >= 0.8x); incremental ${pct.toFixed(2)}% of the disk (target <= 2%)`,
+  );
+} finally {
+  await virsh.exec(['destroy', name]).catch(() => undefined);
+  await virsh.exec(['undefine', '--checkpoints-metadata', name]).catch(() => undefined);
+  await pools.delete(pool, false).catch(() => undefined);
+  await rm(dir, { recursive: true, force: true });
+}
