@@ -230,7 +230,7 @@ export class QxVmList extends LitElement {
                 ? html`<th>
                     <input
                       type="checkbox"
-                      aria-label="Select all"
+                      aria-label="Select all on this page"
                       .checked=${list.length > 0 && list.every((v) => this.selected.has(v.id))}
                       @change=${(e: Event) => (this.selected = new Set((e.target as HTMLInputElement).checked ? list.map((v) => v.id) : []))}
                     />
