@@ -1,0 +1,119 @@
+// The Backups tab of the VM page in Chromium against a real server, agent, libvirt and qemu-img
+// (#24; the VM stays shut off, so no guest boots): Back up now into a pool lists the point with its
+// kind and consistency, Verify reports it intact, Restore makes a new VM, Delete removes the point;
+// a viewer sees the list but none of the controls.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmod, copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { startInProcessUiStack } from './ui-stack.js';
+import { gotoPage, launchChromium } from './ui-browser.js';
+import { ADMIN_PASSWORD } from '../../server/src/test-support/test-server.js';
+import { GUEST_QCOW2, eventually, removeDomain, srvName, virsh } from '../../server/src/test-support/guest-pool.js';
+import type { TaskDto } from '../../server/src/dto/tasks.js';
+import type { VmDto } from '../../server/src/dto/vms.js';
+
+async function login(page: Page, base: string, username: string): Promise<void> {
+  await gotoPage(page, `${base}/`);
+  await page.locator('qx-login-page #username').fill(username);
+  await page.locator('qx-login-page #password').fill(ADMIN_PASSWORD);
+  await page.locator('qx-login-page button[type=submit]').click();
+  await page.locator('nav a[href="#/vms"]').waitFor();
+}
+
+test('VM Backups tab: back up now, verify, restore to a new VM, delete', { timeout: 400_000 }, async (t) => {
+  const { server: s, host } = await startInProcessUiStack(t, 'backups');
+  const pool = { name: srvName('ui-bk'), dir: await mkdtemp(join(tmpdir(), 'qxt-srv-ui-bk-')) };
+  await chmod(pool.dir, 0o755);
+  const name = srvName('ui-bk-vm');
+  const restored = srvName('ui-bk-restored');
+  t.after(async () => {
+    for (const d of [name, restored]) await removeDomain(d);
+    await s.admin.request('DELETE', `/api/v1/hosts/${host.id}/pools/${pool.name}`).catch(() => undefined);
+    await virsh(['pool-destroy', pool.name]).catch(() => undefined);
+    await virsh(['pool-undefine', pool.name]).catch(() => undefined);
+    await rm(pool.dir, { recursive: true, force: true });
+  });
+  const done = async (r: { status: number; text: string; json: TaskDto }) => {
+    assert.equal(r.status, 202, r.text);
+    const task = await eventually('the task', async () => {
+      const x = (await s.admin.request<TaskDto>('GET', `/api/v1/tasks/${r.json.id}`)).json;
+      return x.status !== 'running' && x;
+    });
+    assert.equal(task.status, 'succeeded', task.error ?? '');
+    return task;
+  };
+  await done(
+    await s.admin.request<TaskDto>('POST', `/api/v1/hosts/${host.id}/pools`, {
+      body: { name: pool.name, kind: 'dir', path: pool.dir },
+    }),
+  );
+  await copyFile(GUEST_QCOW2, join(pool.dir, 'boot.qcow2'));
+  await virsh(['pool-refresh', pool.name]);
+  const created = await done(
+    await s.admin.request<TaskDto>('POST', '/api/v1/vms', {
+      body: {
+        name,
+        hostId: host.id,
+        pool: pool.name,
+        memoryMib: 128,
+        disks: [{ pool: pool.name, volume: 'boot.qcow2' }],
+      },
+    }),
+  );
+  const id = (created.result as { vmId: string }).vmId;
+
+  const browser = await launchChromium();
+  t.after(() => browser.close());
+  const page = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage();
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('dialog', (d) => void d.accept());
+  await login(page, s.base, 'admin');
+  await gotoPage(page, `${s.base}/#/vms/${encodeURIComponent(id)}`);
+  await page.locator('#tab-backups').click();
+  const tab = page.locator('qx-vm-backups');
+  await tab.locator('#backup-pool option', { hasText: pool.name }).waitFor({ state: 'attached' });
+  await tab.locator('#backup-pool').selectOption(pool.name);
+  await tab.getByRole('button', { name: 'Back up now' }).click();
+  await tab
+    .locator('[data-testid=backup-notice]', { hasText: /full backup .* stored in pool/ })
+    .waitFor({ timeout: 120_000 });
+  const row = tab.locator('tr[data-backup]');
+  await row.filter({ hasText: 'full' }).filter({ hasText: 'VM was off' }).waitFor();
+
+  await row.getByRole('button', { name: 'Verify' }).click();
+  await tab.locator('[data-testid=backup-notice]', { hasText: /verified: .* checked, no corruption/ }).waitFor();
+
+  await row.getByRole('button', { name: 'Restore…' }).click();
+  await tab.locator('#restore-name').fill(restored);
+  await tab.locator('#restore-pool').selectOption(pool.name);
+  await tab
+    .locator('form', { has: page.locator('#restore-name') })
+    .getByRole('button', { name: 'Restore' })
+    .click();
+  await tab
+    .locator('[data-testid=backup-notice]', { hasText: `Restored as VM ${restored}` })
+    .waitFor({ timeout: 120_000 });
+  const vms = (await s.admin.request<VmDto[]>('GET', '/api/v1/vms')).json;
+  const copy = vms.find((v) => v.name === restored);
+  assert.ok(copy && copy.id !== id, 'the restored VM exists with a UUID of its own');
+
+  // A viewer sees the point but no controls.
+  await s.userWithRole('viewer').then(async (v) => {
+    const viewerPage = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage();
+    const username = (await v.request<{ user: { username: string } }>('GET', '/api/v1/auth/me')).json.user.username;
+    await login(viewerPage, s.base, username);
+    await gotoPage(viewerPage, `${s.base}/#/vms/${encodeURIComponent(id)}`);
+    await viewerPage.locator('#tab-backups').click();
+    await viewerPage.locator('qx-vm-backups tr[data-backup]').waitFor();
+    assert.equal(await viewerPage.locator('qx-vm-backups button').count(), 0);
+  });
+
+  await row.getByRole('button', { name: 'Delete' }).click();
+  await row.waitFor({ state: 'detached' });
+  assert.deepEqual((await s.admin.request<unknown[]>('GET', `/api/v1/vms/${id}/backups`)).json, []);
+  assert.deepEqual(pageErrors, []);
+});
