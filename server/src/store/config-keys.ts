@@ -20,6 +20,16 @@ const COLLECTIONS: Record<Collection, (r: never) => string> = {
   templates: (r: { id: string }) => r.id,
 };
 const SINGLETONS: Singleton[] = ['schemaVersion', 'vdc', 'notifications'];
+/**
+ * Names that must stay unique across servers: each is also a key (/quantix/config/unique/<collection>/<name>)
+ * created only where absent, so two servers creating the same name at once cannot both commit.
+ */
+const UNIQUE: Partial<Record<Collection, (r: never) => string>> = {
+  users: (r: { username: string }) => r.username,
+  clusters: (r: { name: string }) => r.name,
+  templates: (r: { name: string }) => r.name,
+};
+const UNIQUE_PREFIX = `${CONFIG_PREFIX}unique/`;
 
 function recordKey(collection: Collection, record: unknown): string {
   return `${CONFIG_PREFIX}${collection}/${encodeURIComponent(COLLECTIONS[collection](record as never))}`;
@@ -30,7 +40,12 @@ export function flattenConfig(data: DbData): Map<string, string> {
   const out = new Map<string, string>();
   for (const name of SINGLETONS) out.set(CONFIG_PREFIX + name, JSON.stringify(data[name]));
   for (const c of Object.keys(COLLECTIONS) as Collection[]) {
-    for (const r of data[c]) out.set(recordKey(c, r), JSON.stringify(r));
+    const unique = UNIQUE[c];
+    for (const r of data[c]) {
+      const key = recordKey(c, r);
+      out.set(key, JSON.stringify(r));
+      if (unique) out.set(`${UNIQUE_PREFIX}${c}/${encodeURIComponent(unique(r as never))}`, JSON.stringify(key));
+    }
   }
   return out;
 }
@@ -42,10 +57,18 @@ export function unflattenConfig(entries: Map<string, string>): DbData {
   return data;
 }
 
+/** A key for a conflict message: `clusters/c2`, or `the cluster name "prod"` for a unique name. */
+export function describeKey(key: string): string {
+  const rest = key.slice(CONFIG_PREFIX.length);
+  if (!key.startsWith(UNIQUE_PREFIX)) return rest;
+  const [c, name] = key.slice(UNIQUE_PREFIX.length).split('/');
+  return `the ${c!.replace(/s$/, '')} name "${decodeURIComponent(name ?? '')}"`;
+}
+
 /**
  * Applies one key's new value (undefined: deleted) to `data` in place: a singleton is set, a
  * record replaces the one with its identity (or is added), a deleted record is removed.
- * Unknown keys (a newer server's) are ignored.
+ * Unique-name keys and unknown keys (a newer server's) are ignored.
  */
 export function applyKey(data: DbData, key: string, json: string | undefined): void {
   if (!key.startsWith(CONFIG_PREFIX)) return;

@@ -87,12 +87,30 @@ describe('etcd configuration store (3 real etcd members)', () => {
     assert.deepEqual(outcomes, ['fulfilled', 'rejected'], 'exactly one write wins');
     const loser = (ra.status === 'rejected' ? ra.reason : (rb as PromiseRejectedResult).reason) as HttpError;
     assert.equal(loser.status, 409);
-    assert.match(loser.message, /clusters\/c2 was changed by another vDC server/);
+    assert.match(loser.message, /^clusters\/c2 was changed through another vDC server at the same time/);
     const winner = ra.status === 'fulfilled' ? 'edge-a' : 'edge-b';
     for (const s of [a, b])
       await eventually(
         `${winner} on both`,
         async () => s.data.clusters.find((c) => c.id === 'c2')?.name === winner,
+        10_000,
+      );
+  });
+
+  it('refuses the second of two servers creating the same name at once', async () => {
+    a.data.clusters.push({ id: 'c5', name: 'twin', createdAt: '2026-01-01T00:00:00.000Z' });
+    b.data.clusters.push({ id: 'c6', name: 'twin', createdAt: '2026-01-01T00:00:00.000Z' });
+    const results = await Promise.allSettled([a.write(), b.write()]);
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    assert.equal(refused.length, 1, 'exactly one server creates "twin"');
+    assert.match(
+      (refused[0]!.reason as HttpError).message,
+      /the cluster name "twin" was changed through another vDC server/,
+    );
+    for (const s of [a, b])
+      await eventually(
+        'one "twin" on both',
+        async () => s.data.clusters.filter((c) => c.name === 'twin').length === 1 && s,
         10_000,
       );
   });

@@ -5,10 +5,10 @@
 // editing the same record cannot overwrite each other: the second gets a 409. A probe notices a
 // cluster without quorum: writes are then refused with a 503 and reads are flagged stale.
 import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
-import { conflict, unavailable } from '../errors.js';
+import { HttpError, conflict, unavailable } from '../errors.js';
 import { log } from '../log.js';
 import type { ConfigStore } from './config-store.js';
-import { CONFIG_PREFIX, applyKey, flattenConfig, unflattenConfig } from './config-keys.js';
+import { CONFIG_PREFIX, applyKey, describeKey, flattenConfig, unflattenConfig } from './config-keys.js';
 import { SCHEMA_VERSION, migrateConfig } from './db.js';
 import type { DbData } from './records.js';
 import { SecretBox } from './secret-box.js';
@@ -36,6 +36,8 @@ export class EtcdStore implements ConfigStore {
   /** Keys of the transaction under way → their new JSON (null: deleted): its watch events are ours. */
   private readonly inflight = new Map<string, string | null>();
   private running: Promise<unknown> = Promise.resolve();
+  /** Writes queued or running. */
+  private pending = 0;
   private watching: Promise<Watcher | undefined> = Promise.resolve(undefined);
   private probe: NodeJS.Timeout | undefined;
   private probing = false;
@@ -65,7 +67,10 @@ export class EtcdStore implements ConfigStore {
     if (from < SCHEMA_VERSION) {
       await migrateConfig(store.data as unknown as Record<string, unknown>, from, dataDir);
       store.data.schemaVersion = SCHEMA_VERSION;
-      await store.write();
+      // Another server starting on the same new cluster may have written first: its configuration is as good.
+      await store.write().catch((err: unknown) => {
+        if (!(err instanceof HttpError && err.status === 409 && store.data.schemaVersion === SCHEMA_VERSION)) throw err;
+      });
     }
     store.watch(revision + 1);
     store.probe = setInterval(() => void store.checkQuorum(), PROBE_MS);
@@ -75,7 +80,8 @@ export class EtcdStore implements ConfigStore {
 
   write(): Promise<void> {
     if (this.unavailable) return Promise.reject(refused(this.unavailable));
-    const next = this.running.then(() => this.commit());
+    this.pending++;
+    const next = this.running.then(() => this.commit()).finally(() => this.pending--);
     this.running = next.catch(() => undefined);
     return next;
   }
@@ -102,8 +108,10 @@ export class EtcdStore implements ConfigStore {
 
   private async commitBatch(batch: [string, string | null][]): Promise<void> {
     let txn: ReturnType<Etcd3['if']> | undefined;
+    const expected = new Map<string, number | undefined>();
     for (const [key] of batch) {
       const c = this.committed.get(key);
+      expected.set(key, c?.mod);
       const [column, value] = c ? (['Mod', c.mod] as const) : (['Version', 0] as const);
       txn = txn ? txn.and(key, column, '==', value) : this.client.if(key, column, '==', value);
     }
@@ -124,15 +132,31 @@ export class EtcdStore implements ConfigStore {
       for (const [key] of batch) this.inflight.delete(key);
     }
     if (!res.succeeded) {
-      const keys = batch.map(([k]) => k.slice(CONFIG_PREFIX.length)).join(', ');
+      const changed = await this.changedElsewhere(expected);
       await this.reload();
-      throw conflict(`${keys} was changed by another vDC server at the same time; reload and try again`);
+      throw conflict(
+        `${changed.map(describeKey).join(', ')} was changed through another vDC server at the same time; reload and try again`,
+      );
     }
     const mod = Number(res.header.revision);
     for (const [key, json] of batch) {
       if (json === null) this.committed.delete(key);
       else this.committed.set(key, { json, mod });
     }
+  }
+
+  /** Of the keys a transaction compared, those changed in etcd since: the records first, else the names. */
+  private async changedElsewhere(expected: Map<string, number | undefined>): Promise<string[]> {
+    const keys = [...expected.keys()];
+    const found = await Promise.all(
+      keys.map(async (key) => {
+        const kv = (await this.client.get(key).exec()).kvs[0];
+        return (kv ? Number(kv.mod_revision) : undefined) !== expected.get(key);
+      }),
+    );
+    const changed = keys.filter((_, i) => found[i]);
+    const records = changed.filter((k) => !describeKey(k).startsWith('the '));
+    return records.length ? records : changed.length ? changed : keys;
   }
 
   private watch(fromRevision: number): void {
@@ -161,6 +185,8 @@ export class EtcdStore implements ConfigStore {
     if (known && known.mod >= mod) return;
     const json = deleted ? null : this.box.open(kv.value.toString(), key);
     const ours = this.inflight.has(key) && this.inflight.get(key) === json;
+    // A change of this record waiting to commit is not overwritten: its compare fails (409, reload).
+    if (!ours && this.pending > 0 && (flattenConfig(this.data).get(key) ?? null) !== (known?.json ?? null)) return;
     if (json === null) this.committed.delete(key);
     else this.committed.set(key, { json, mod });
     if (ours) return;
