@@ -100,7 +100,7 @@ export async function createServices(config: ServerConfig): Promise<Services> {
   const history: MetricsHistory = new MetricsHistory(config.dataDir, config.metricsFlushMs, (uuid: string) =>
     pool.all().some((c) => c.vms.has(uuid)),
   );
-  const inventory = new InventoryService(events, history);
+  const inventory = new InventoryService(events, history, config.version);
   const pool = new AgentPool({ keyPem: vdc.clientKeyPem, certPem: vdc.clientCertPem }, inventory);
   const tasks = new TaskService(await TaskRepo.open(config.dataDir), events);
   await tasks.failInterrupted();

@@ -4,6 +4,9 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** This server's version (agents are held against it: services/agent-version.ts). */
+export const SERVER_VERSION = '0.1.0';
+
 export interface ServerConfig {
   dataDir: string;
   listenHost: string;
@@ -90,7 +93,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env, cmdline =
     setupCode: env.QX_SETUP_CODE || cmdlineValue(cmdline, 'quantix.setup_code'),
     extraOrigins: (get('QX_SERVER_ORIGINS', 'origins') ?? '').split(',').filter(Boolean),
     sessionHours: Number(get('QX_SESSION_HOURS', 'sessionHours') ?? 12),
-    version: '0.1.0',
+    version: SERVER_VERSION,
     bounds: loadBounds(env),
     metricsFlushMs: flushInterval(env.QX_SERVER_METRICS_FLUSH_INTERVAL),
     defaultPool: defaultPoolSetting(get('QX_DEFAULT_POOL', 'defaultPool')),

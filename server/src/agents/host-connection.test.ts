@@ -39,6 +39,7 @@ test('qxt-srv host: offline within 10 s of losing the agent, back by itself, VMs
     const hosts = (await api.request<HostDto[]>('GET', '/api/v1/hosts')).json;
     return hosts.find((h) => h.local && h.status === 'online');
   });
+  assert.deepEqual([host.agentVersionStatus, host.agentVersionMessage], ['current', ''], 'the agent is of this vDC');
 
   const sse = await SseClient.open(s.base, s.services.certificate.current.certPem, api.cookie!);
   t.after(() => sse.close());

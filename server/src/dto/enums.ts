@@ -38,6 +38,8 @@ export type VideoModel = (typeof VIDEO_MODELS)[number];
 
 export const HOST_STATUSES = ['online', 'offline', 'connecting'] as const;
 export type HostStatus = (typeof HOST_STATUSES)[number];
+/** An agent's version against the vDC's (services/agent-version.ts). */
+export const AGENT_VERSION_STATUSES = ['current', 'older', 'unsupported', 'unknown'] as const;
 
 export const NETWORK_KINDS = ['nat', 'isolated', 'bridged'] as const;
 export type NetworkKind = (typeof NETWORK_KINDS)[number];

@@ -4,7 +4,7 @@ import { arr, bool, int, named, num, obj, oneOf, opt, orNull, str } from '../sch
 import type { Infer } from '../schema/schema.js';
 import type { Operation } from './operation.js';
 import { timestamp } from './common.js';
-import { CPU_MODES, HOST_STATUSES, MAINTENANCE_STATES } from './enums.js';
+import { AGENT_VERSION_STATUSES, CPU_MODES, HOST_STATUSES, MAINTENANCE_STATES } from './enums.js';
 import { ConsoleTicketDto } from './vms.js';
 import { HostMetricsHistoryDto, MetricsHistoryQuery } from './metrics-history.js';
 
@@ -52,6 +52,11 @@ export const HostDto = named(
     libvirtVersion: str(),
     qemuVersion: str(),
     agentVersion: str(),
+    agentVersionStatus: oneOf(AGENT_VERSION_STATUSES, {
+      description:
+        'against this vDC: older = one minor version behind (works; update the host); unsupported = never chosen by placement',
+    }),
+    agentVersionMessage: str({ description: 'why, when not current' }),
     osRelease: str(),
     kernel: str(),
     addresses: arr(str()),

@@ -21,10 +21,18 @@ const GiB = 2 ** 30;
 
 function snapshot(
   id: string,
-  opts: { free: number; online?: boolean; maintenance?: boolean; pools?: [string, PoolState][]; clusterId?: string },
+  opts: {
+    free: number;
+    online?: boolean;
+    maintenance?: boolean;
+    pools?: [string, PoolState][];
+    clusterId?: string;
+    agentVersion?: string;
+  },
 ): HostConnection {
   return {
     record: { id, name: id, clusterId: opts.clusterId ?? 'c1', maintenance: opts.maintenance ?? false },
+    info: { agentVersion: opts.agentVersion ?? '' },
     online: opts.online ?? true,
     pools: new Map(
       (opts.pools ?? [['data', PoolState.POOL_STATE_ACTIVE]]).map(([n, st]) => [n, { name: n, state: st } as Pool]),
@@ -125,4 +133,45 @@ test('a cluster with cluster networks refuses deletion, naming them; without the
     () => svc.get(cluster.id),
     (e: unknown) => e instanceof HttpError && e.status === 404,
   );
+});
+
+test('placement never chooses a host whose agent version this vDC does not support; one minor behind still works', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'qxt-srv-placement-version-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const db = await Db.open(dir);
+  db.data.clusters.push({ id: 'c1', name: 'one', createdAt: '' });
+  const hosts = [
+    snapshot('too-old', { free: 60 * GiB, agentVersion: '0.1.4' }),
+    snapshot('newer-than-vdc', { free: 50 * GiB, agentVersion: '0.4.0' }),
+    snapshot('other-major', { free: 45 * GiB, agentVersion: '1.3.0' }),
+    snapshot('one-behind', { free: 40 * GiB, agentVersion: '0.2.9' }),
+    snapshot('current', { free: 20 * GiB, agentVersion: '0.3.1' }),
+  ];
+  const inventory = new InventoryService(new EventHub(), undefined, '0.3.1');
+  const pool = { all: () => hosts } as unknown as AgentPool;
+  const svc = new ClusterService(
+    new ClusterRepo(db),
+    new HostRepo(db),
+    new ClusterNetworkRepo(db),
+    pool,
+    inventory,
+    new EventHub(),
+  );
+  const p = svc.placement('c1', 'data');
+  assert.equal(p.hostId, 'one-behind');
+  const reasons = Object.fromEntries(p.candidates.map((c) => [c.hostId, c.reason]));
+  assert.deepEqual(reasons, {
+    'too-old': 'agent 0.1.4 is outside the versions this vDC supports (0.2.0 to 0.3.1)',
+    'newer-than-vdc': 'agent 0.4.0 is newer than this vDC (0.3.1): update the vDC first',
+    'other-major': 'agent 1.3.0 is newer than this vDC (0.3.1): update the vDC first',
+    'one-behind': '',
+    current: '',
+  });
+  assert.deepEqual(inventory.agentVersionOf('0.2.9'), {
+    agentVersionStatus: 'older',
+    agentVersionMessage: 'agent 0.2.9 is older than this vDC (0.3.1): update this host',
+  });
+  assert.equal(inventory.agentVersionOf('0.3.0').agentVersionStatus, 'current');
+  assert.equal(inventory.agentVersionOf('fake').agentVersionStatus, 'unsupported');
+  assert.equal(inventory.agentVersionOf('').agentVersionStatus, 'unknown');
 });

@@ -1,6 +1,7 @@
 // Clusters (named groups of hosts) and placement: the host in the cluster with the most free
 // memory that has the chosen pool (active) and is online and not in maintenance; a host chosen
-// by hand is refused while in maintenance (refuseNewVms). With the VM's guest hardware, hosts
+// by hand is refused while in maintenance (refuseNewVms); an agent of a version this vDC does not
+// support (agent-version.ts) is never chosen. With the VM's guest hardware, hosts
 // that cannot run its CPU model, Secure Boot or TPM are skipped (cpu-compat.ts).
 import { randomUUID } from 'node:crypto';
 import type { ClusterDto, PlacementDto } from '../dto/hosts.js';
@@ -126,6 +127,8 @@ export class ClusterService {
   private ineligible(c: HostConnection, poolName: string, memoryMib: number): string {
     if (!c.online) return 'offline';
     if (c.record.maintenance) return 'in maintenance';
+    const version = this.inventory.agentVersionOf(c.info?.agentVersion ?? '');
+    if (version.agentVersionStatus === 'unsupported') return version.agentVersionMessage;
     const p = c.pools.get(poolName);
     if (!p) return `no pool "${poolName}"`;
     if (p.state !== PoolState.POOL_STATE_ACTIVE) return `pool "${poolName}" is not active`;

@@ -1,6 +1,7 @@
 // The live inventory as REST DTOs: listens to every HostConnection, keeps a serialised JSON
 // fragment per VM (re-serialised only when that VM changed) so GET /vms stays cheap with
 // thousands of VMs, and publishes host/vm/pool/network/metrics events for SSE.
+import { agentVersionStatus } from './agent-version.js';
 import { gzipSync } from 'node:zlib';
 import type { HostMetrics, VmMetricsBatch } from '@quantix/proto/v1/host.js';
 import type { Pool } from '@quantix/proto/v1/storage.js';
@@ -39,7 +40,15 @@ export class InventoryService implements ConnectionListener {
   constructor(
     private readonly events: EventHub,
     private readonly history?: MetricsHistory,
+    /** This vDC's version, which agents' versions are held against ('' = none checked). */
+    private readonly serverVersion = '',
   ) {}
+
+  /** The host's agent version against this vDC's (agent-version.ts). */
+  agentVersionOf(agent: string): Pick<HostDto, 'agentVersionStatus' | 'agentVersionMessage'> {
+    const { status, message } = agentVersionStatus(this.serverVersion, agent);
+    return { agentVersionStatus: status, agentVersionMessage: message };
+  }
 
   hostDto(c: HostConnection): HostDto {
     const r = c.record;
@@ -66,6 +75,7 @@ export class InventoryService implements ConnectionListener {
       libvirtVersion: i?.libvirtVersion ?? '',
       qemuVersion: i?.qemuVersion ?? '',
       agentVersion: i?.agentVersion ?? '',
+      ...this.agentVersionOf(i?.agentVersion ?? ''),
       osRelease: i?.osRelease ?? '',
       kernel: i?.kernel ?? '',
       addresses: i?.addresses ?? [],

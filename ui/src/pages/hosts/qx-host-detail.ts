@@ -2,6 +2,7 @@
 // removal, and the host shell for admins (the terminal chunk loads when the shell opens).
 import { LitElement, html, nothing } from 'lit';
 import type { HostDto, HostMetricsDto } from '@dto/hosts.js';
+import { agentVersionNotice } from './agent-version-notice.js';
 import type { UserDto } from '@dto/auth.js';
 import type { VmDto } from '@dto/vms.js';
 import { createShellTicket, fetchHost, removeHost, updateHost } from '../../api/hosts.js';
@@ -169,7 +170,7 @@ export class QxHostDetail extends LitElement {
           <dt>Virtualization</dt>
           <dd>${h.domainType === 'kvm' ? 'KVM' : 'QEMU (TCG, no hardware acceleration)'}</dd>
           <dt>Versions</dt>
-          <dd>libvirt ${h.libvirtVersion}, QEMU ${h.qemuVersion}, agent ${h.agentVersion}</dd>
+          <dd>libvirt ${h.libvirtVersion}, QEMU ${h.qemuVersion}, agent ${h.agentVersion} ${agentVersionNotice(h)}</dd>
           <dt>OS</dt>
           <dd>${h.osRelease} · ${h.kernel}</dd>
           <dt>Fingerprint</dt>

@@ -2,6 +2,7 @@
 // members; the add-host wizard (admin).
 import { LitElement, html, nothing } from 'lit';
 import type { ClusterDto, HostDto } from '@dto/hosts.js';
+import { agentVersionNotice } from './agent-version-notice.js';
 import type { UserDto } from '@dto/auth.js';
 import {
   createCluster,
@@ -104,6 +105,7 @@ export class QxHostList extends LitElement {
                   <qx-state-badge .state=${h.status}></qx-state-badge
                   >${h.maintenance ? html` <qx-state-badge state="maintenance"></qx-state-badge>` : nothing}
                   ${h.status !== 'online' && h.statusMessage ? html`<div class="error" style="font-size:.85rem">${h.statusMessage}</div>` : nothing}
+                  ${agentVersionNotice(h)}
                 </td>
                 <td class="mono">${h.address}</td>
                 <td>
