@@ -253,6 +253,9 @@ export class AgentClient {
     this.call(this.vmSvc, this.vmSvc.attachDisk, { vm: { id }, disk }, LONG_MS);
   detachDisk = (id: string, target: string) =>
     this.call(this.vmSvc, this.vmSvc.detachDisk, { vm: { id }, target }, LONG_MS);
+  setVcpus = (id: string, vcpus: number) => this.call(this.vmSvc, this.vmSvc.setVcpus, { vm: { id }, vcpus }, LONG_MS);
+  setMemory = (id: string, memoryMib: number) =>
+    this.call(this.vmSvc, this.vmSvc.setMemory, { vm: { id }, memoryMib }, LONG_MS);
   attachNic = (id: string, nic: NicSpec) => this.call(this.vmSvc, this.vmSvc.attachNic, { vm: { id }, nic }, LONG_MS);
   detachNic = (id: string, mac: string) => this.call(this.vmSvc, this.vmSvc.detachNic, { vm: { id }, mac }, LONG_MS);
 

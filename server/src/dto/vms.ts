@@ -57,6 +57,8 @@ export const VmDto = named(
     sockets: int(),
     cores: int(),
     memoryMib: int(),
+    maxVcpus: int({ description: 'vCPUs the running VM may grow to (setVmVcpus); 0 = sockets × cores' }),
+    maxMemoryMib: int({ description: 'memory the running VM may grow to (setVmMemory); 0 = memoryMib' }),
     firmware: oneOf(FIRMWARES),
     machine: str(),
     disks: arr(DiskDto),
@@ -95,6 +97,11 @@ const memoryMib = () => int({ min: 16, max: 4_194_304 });
 const autostartOrder = () => int({ min: 0, max: 9999, description: 'lower starts first; equal orders by name' });
 const autostartDelay = () => int({ min: 0, max: 3600, description: 'seconds before the next VM starts' });
 /** The guest hardware fields of a create or update (the agent checks the host can run them). */
+/** Hotplug ceilings: 0 = none; else at least the boot size (and a multiple of cores), checked by the agent. */
+const maxVcpus = () =>
+  int({ min: 0, max: 256, description: 'vCPUs a running VM may grow to: a multiple of cores; 0 = no growth' });
+const maxMemoryMib = () =>
+  int({ min: 0, max: 4_194_304, description: 'memory a running VM may grow to (balloon); 0 = no growth' });
 const guestHardware = {
   cpuMode: opt(oneOf(CPU_MODES)),
   cpuModel: opt(
@@ -105,6 +112,8 @@ const guestHardware = {
   ),
   secureBoot: opt(bool({ description: 'UEFI Secure Boot with Microsoft keys (needs firmware uefi, machine q35)' })),
   tpm: opt(bool({ description: 'a TPM 2.0 (swtpm)' })),
+  maxVcpus: opt(maxVcpus()),
+  maxMemoryMib: opt(maxMemoryMib()),
 };
 /** A count of sockets or of cores per socket (sockets × cores is at most 256, checked by the agent). */
 export const cpuCount = (description?: string) => int({ min: 1, max: 256, ...(description ? { description } : {}) });
@@ -202,6 +211,12 @@ export const CdromMediaDto = named(
   obj({ pool: opt(objectName()), volume: opt(objectName('a volume of pool (an ISO image)')) }),
 );
 export type CdromMediaDto = Infer<typeof CdromMediaDto>;
+/** vCPUs now (hotplug within maxVcpus; a running VM only grows). */
+export const VmVcpusDto = named('VmVcpusDto', obj({ vcpus: int({ min: 1, max: 256 }) }));
+export type VmVcpusDto = Infer<typeof VmVcpusDto>;
+/** Memory now (the balloon, within maxMemoryMib). */
+export const VmMemoryDto = named('VmMemoryDto', obj({ memoryMib: memoryMib() }));
+export type VmMemoryDto = Infer<typeof VmMemoryDto>;
 export const AttachDiskDto = named(
   'AttachDiskDto',
   obj({
@@ -486,6 +501,26 @@ export const vmOperations = [
     method: 'DELETE',
     path: `${base}/:id/nics/:mac`,
     summary: 'Remove the network interface with MAC :mac (hot-unplug on a running VM)',
+    status: 200,
+    response: VmDto,
+  }),
+  vm({
+    id: 'setVmVcpus',
+    method: 'PUT',
+    path: `${base}/:id/vcpus`,
+    summary:
+      'Set the vCPU count, live on a running VM and in its definition: up to maxVcpus, a multiple of cores; a running VM only grows',
+    body: VmVcpusDto,
+    status: 200,
+    response: VmDto,
+  }),
+  vm({
+    id: 'setVmMemory',
+    method: 'PUT',
+    path: `${base}/:id/memory`,
+    summary:
+      'Set the memory through the virtio balloon, live on a running VM and in its definition: up to maxMemoryMib',
+    body: VmMemoryDto,
     status: 200,
     response: VmDto,
   }),

@@ -36,6 +36,8 @@ export function vmHandlers(s: Services): HandlersOf<typeof vmOperations> {
     setVmAutostart: ({ params, body }) => s.vms.setAutostart(params.id, body),
     changeVmCdromMedia: ({ params, body }) => s.vms.changeCdromMedia(params.id, params.index, body),
     attachVmDisk: ({ params, body }) => s.vms.attachDisk(params.id, body),
+    setVmVcpus: ({ params, body }) => s.vms.setVcpus(params.id, body),
+    setVmMemory: ({ params, body }) => s.vms.setMemory(params.id, body),
     detachVmDisk: ({ params }) => s.vms.detachDisk(params.id, params.target),
     attachVmNic: ({ params, body }) => s.vms.attachNic(params.id, body),
     detachVmNic: ({ params }) => s.vms.detachNic(params.id, params.mac),

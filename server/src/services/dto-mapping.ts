@@ -29,6 +29,8 @@ export function specFields(s: VmSpec) {
     sockets: s.sockets,
     cores: s.cores,
     memoryMib: s.memoryMib,
+    maxVcpus: s.maxVcpus,
+    maxMemoryMib: s.maxMemoryMib,
     firmware: firmware.str(s.firmware),
     machine: s.machine,
     disks: s.disks.map((d) => ({ pool: d.pool, volume: d.volume, bus: diskBus.str(d.bus), readonly: d.readonly })),

@@ -12,6 +12,8 @@ import type {
   UpdateVmDto,
   VmDto,
   VmAutostartDto,
+  VmMemoryDto,
+  VmVcpusDto,
   CdromMediaDto,
   AttachDiskDto,
   NewNicDto,
@@ -191,6 +193,16 @@ export class VmService {
     return this.change(id, (agent) =>
       agent.setAutostart(id, { autostart: a.enabled, order: a.order, delaySeconds: a.delaySeconds }),
     );
+  }
+
+  /** vCPU hotplug within maxVcpus (the agent refuses beyond it, naming vcpus). */
+  setVcpus(id: string, r: VmVcpusDto): Promise<VmDto> {
+    return this.change(id, (agent) => agent.setVcpus(id, r.vcpus));
+  }
+
+  /** Memory through the balloon within maxMemoryMib. */
+  setMemory(id: string, r: VmMemoryDto): Promise<VmDto> {
+    return this.change(id, (agent) => agent.setMemory(id, r.memoryMib));
   }
 
   /** Inserts pool/volume into CD-ROM drive `index`, or ejects it when both are absent. */

@@ -12,6 +12,9 @@ export interface VmSpecFields {
   sockets?: number;
   cores?: number;
   memoryMib?: number;
+  /** Hotplug ceilings (0 = none). */
+  maxVcpus?: number;
+  maxMemoryMib?: number;
   firmware?: CreateVmDto['firmware'];
   machine?: string;
   /** Existing volumes (a create made the new ones first). */
@@ -54,6 +57,8 @@ export function buildVmSpec(base: VmSpec, f: VmSpecFields): VmSpec {
     sockets: f.sockets ?? base.sockets,
     cores: f.cores ?? base.cores,
     memoryMib: f.memoryMib ?? base.memoryMib,
+    maxVcpus: f.maxVcpus ?? base.maxVcpus,
+    maxMemoryMib: f.maxMemoryMib ?? base.maxMemoryMib,
     firmware: f.firmware ? firmware.num(f.firmware) : base.firmware,
     machine: f.machine ?? base.machine,
     disks: f.disks

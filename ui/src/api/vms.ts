@@ -106,6 +106,11 @@ export const vmCpuCount = (vm: Pick<VmDto, 'sockets' | 'cores'>) => (vm.sockets 
 // answers the VM as it is afterwards.
 /** Autostart on host boot with its order and delay (any state). */
 export const setVmAutostart = (id: string, a: VmAutostartDto) => apiRequest<VmDto>('PUT', `${vmPath(id)}/autostart`, a);
+/** vCPU hotplug: the count now, up to maxVcpus (a running VM only grows). */
+export const setVmVcpus = (id: string, vcpus: number) => apiRequest<VmDto>('PUT', `${vmPath(id)}/vcpus`, { vcpus });
+/** Memory now through the balloon, up to maxMemoryMib. */
+export const setVmMemory = (id: string, memoryMib: number) =>
+  apiRequest<VmDto>('PUT', `${vmPath(id)}/memory`, { memoryMib });
 /** Inserts a pool volume into CD-ROM drive `index`, or ejects it (`{}`). */
 export const changeVmCdromMedia = (id: string, index: number, media: CdromMediaDto) =>
   apiPost<VmDto>(`${vmPath(id)}/cdroms/${index}/media`, media);

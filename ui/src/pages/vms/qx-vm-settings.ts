@@ -1,6 +1,7 @@
 // The settings tab of a VM: CPU, memory, firmware, boot order and its NICs — re-pointed, added or removed
 // (the server takes these only while the VM is shut off; they apply at its next boot) — then the
-// devices that change at once, running or not (qx-vm-devices), and autostart (qx-vm-autostart).
+// devices, vCPUs and memory that change at once, running or not (qx-vm-devices, qx-vm-resize), and
+// autostart (qx-vm-autostart).
 import { LitElement, html, nothing, type PropertyValues } from 'lit';
 import type { NetworkDto } from '@dto/networks.js';
 import type { VmDto } from '@dto/vms.js';
@@ -13,6 +14,7 @@ import { formField } from '../../components/form-field.js';
 import { sharedStyles } from '../../components/shared-styles.js';
 import './qx-vm-devices.js';
 import './qx-vm-autostart.js';
+import './qx-vm-resize.js';
 import type { HostDto } from '@dto/hosts.js';
 import { fetchHost } from '../../api/hosts.js';
 import { hardwareFields, hardwarePatch } from './vm-hardware-fields.js';
@@ -40,6 +42,10 @@ const FIELDS = [
   'machine',
   'tpm',
   'bootOrder',
+  'maxVcpus',
+  'maxMemoryMib',
+  'spec.max_vcpus',
+  'spec.max_memory_mib',
 ];
 
 export class QxVmSettings extends LitElement {
@@ -91,6 +97,8 @@ export class QxVmSettings extends LitElement {
         sockets: Number(f.get('sockets')),
         cores: Number(f.get('cores')),
         memoryMib: Number(f.get('memoryMib')),
+        maxVcpus: Number(f.get('maxVcpus')),
+        maxMemoryMib: Number(f.get('maxMemoryMib')),
         firmware: f.get('firmware') === 'uefi' ? 'uefi' : 'bios',
         nics: nicsPatch(this.nics),
         bootOrder: bootOrderOf(this.boot),
@@ -112,7 +120,7 @@ export class QxVmSettings extends LitElement {
           ${
             off
               ? `Changes take effect at the next boot of ${vm.name}.`
-              : `CPU, memory, firmware and the networks of existing NICs need a restart: shut ${vm.name} down to change them. CD-ROMs, disks, added or removed NICs and autostart change at once, below.`
+              : `The form needs ${vm.name} shut down (firmware, CPU model, maxima, boot order, the networks of existing NICs). vCPUs and memory within their maxima, CD-ROMs, disks, added or removed NICs and autostart change at once, below.`
           }
         </p>
         ${this.action.errorNotice(fields)}
@@ -131,6 +139,10 @@ export class QxVmSettings extends LitElement {
               err('firmware'),
             )}
           </div>
+          <div class="row">
+            ${formField('Max vCPUs (hotplug)', 'maxVcpus', html`<input id="maxVcpus" name="maxVcpus" type="number" min="0" max="256" .value=${String(vm.maxVcpus)} aria-invalid=${!!(err('maxVcpus') ?? err('spec.max_vcpus'))} />`, err('maxVcpus') ?? err('spec.max_vcpus'), '0 = no growth; else a multiple of the cores.')}
+            ${formField('Max memory (MiB, hotplug)', 'maxMemoryMib', html`<input id="maxMemoryMib" name="maxMemoryMib" type="number" min="0" .value=${String(vm.maxMemoryMib)} aria-invalid=${!!(err('maxMemoryMib') ?? err('spec.max_memory_mib'))} />`, err('maxMemoryMib') ?? err('spec.max_memory_mib'), '0 = no growth; the guest needs virtio_balloon.')}
+          </div>
           ${hardwareFields(vm, this.host.value, err)} ${this.renderBoot()}
           ${this.nics.map((n, i) => this.renderNic(n, i, nets, off))}
           ${this.nics.length ? nothing : html`<p class="muted" data-testid="no-nics">No network interfaces.${err('nics') ? html` <span class="field-error" role="alert">${err('nics')}</span>` : nothing}</p>`}
@@ -148,6 +160,7 @@ export class QxVmSettings extends LitElement {
           <button class="primary" type="submit">Save</button>
         </fieldset>
       </form>
+      <qx-vm-resize .vm=${vm}></qx-vm-resize>
       <qx-vm-devices .vm=${vm}></qx-vm-devices>
       <qx-vm-autostart .vm=${vm}></qx-vm-autostart>`;
   }
