@@ -79,7 +79,10 @@ try {
   };
   const fullBackup = async (): Promise<{ ms: number; id: string }> => {
     const t0 = performance.now();
-    const b = await jobs.create({ vm: uuid, pool, forceFull: true, jobId: `bench-${job++}` }, () => undefined);
+    const { backup: b } = await jobs.create(
+      { vm: uuid, pool, forceFull: true, jobId: `bench-${job++}`, keepLast: 0 },
+      () => undefined,
+    );
     return { ms: performance.now() - t0, id: b.id };
   };
 
@@ -106,7 +109,10 @@ try {
   while (slots.size < count) slots.add(randomInt(DATA_BYTES / (64 * 1024)));
   for (const s of slots) writes.push({ offset: s * 64 * 1024, data: randomBytes(64 * 1024) });
   await guestWriteDevice(virsh, uuid, '/dev/vdb', writes);
-  const incr = await jobs.create({ vm: uuid, pool, forceFull: false, jobId: 'bench-incr' }, () => undefined);
+  const { backup: incr } = await jobs.create(
+    { vm: uuid, pool, forceFull: false, jobId: 'bench-incr', keepLast: 0 },
+    () => undefined,
+  );
   if (incr.parentId !== lastFull) throw new Error(`the incremental's parent is ${incr.parentId}, not ${lastFull}`);
   const stored = incr.disks.find((d) => d.target === 'vdb')!.storedBytes;
   const pct = (stored / DATA_BYTES) * 100;

@@ -31,6 +31,7 @@ import {
   makeTempDir,
   newBackupId,
   publishBackup,
+  pruneBackups,
   removeTempDirs,
   validDiskTarget,
   type BackupManifest,
@@ -41,6 +42,12 @@ import {
 const CHECKPOINT_PREFIX = 'qx-backup-';
 const POLL_MS = 100;
 const COPY_TIMEOUT_MS = 6 * 60 * 60_000;
+
+export interface CreatedBackup {
+  backup: Backup;
+  /** Points retention deleted after it. */
+  prunedIds: string[];
+}
 
 interface Plan {
   uuid: string;
@@ -60,7 +67,8 @@ export class BackupJobs {
     private readonly pools: PoolManager,
   ) {}
 
-  async create(req: CreateBackupRequest, onPercent: (p: number) => void): Promise<Backup> {
+  /** Takes the backup, then applies retention (`keep_last`) to the VM's points in the pool. */
+  async create(req: CreateBackupRequest, onPercent: (p: number) => void): Promise<CreatedBackup> {
     if (!req.vm) throw invalidArgument('vm', 'name the VM to back up');
     if (!req.jobId) throw invalidArgument('job_id', 'is required (it names the job for CancelBackup)');
     if (this.jobs.has(req.jobId)) throw invalidArgument('job_id', `job ${req.jobId} is already running`);
@@ -69,7 +77,12 @@ export class BackupJobs {
     try {
       const pool = await this.pools.activeRecord(req.pool);
       const t = await vmTarget(this.virsh, req.vm);
-      return await this.perVm.with(t.uuid, () => this.backup(pool, t.uuid, req.forceFull, onPercent, abort.signal));
+      return await this.perVm.with(t.uuid, async () => {
+        const backup = await this.backup(pool, t.uuid, req.forceFull, onPercent, abort.signal);
+        const pruned = await pruneBackups(pool, t.uuid, req.keepLast);
+        await this.forgetCheckpoints(pruned);
+        return { backup, prunedIds: pruned.map((m) => m.id) };
+      });
     } finally {
       this.jobs.delete(req.jobId);
     }
@@ -298,6 +311,11 @@ export class BackupJobs {
   }
 
   /** Removes a checkpoint this run made (libvirt merges its bitmap into the previous one). */
+  /** Removes the checkpoints of deleted points (their bitmaps merge into the previous ones). */
+  async forgetCheckpoints(deleted: readonly BackupManifest[]): Promise<void> {
+    for (const m of deleted) if (m.checkpoint) await this.deleteCheckpoint(m.vm.uuid, m.checkpoint);
+  }
+
   private async deleteCheckpoint(uuid: string, name: string): Promise<void> {
     await this.virsh.exec(['checkpoint-delete', uuid, name]).catch((err: unknown) => {
       if (!/not found|no domain checkpoint/i.test(Virsh.message(err)))

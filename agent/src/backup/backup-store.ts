@@ -141,6 +141,27 @@ export function dependentsOf(all: readonly BackupManifest[], id: string): Backup
 }
 
 /**
+ * Retention, keep the newest `keep` points: every older point goes unless a kept point builds on
+ * it (its chain back to the full backup stays restorable). Latest first, so dependents go first.
+ */
+export function pruneCandidates(all: readonly BackupManifest[], keep: number): BackupManifest[] {
+  if (keep <= 0) return [];
+  const kept = new Set(all.slice(-keep).map((m) => m.id));
+  const byId = new Map(all.map((m) => [m.id, m]));
+  for (const id of [...kept]) {
+    for (let p = byId.get(id)?.parent; p && !kept.has(p); p = byId.get(p)?.parent) kept.add(p);
+  }
+  return all.filter((m) => !kept.has(m.id)).reverse();
+}
+
+/** Deletes the points retention lets go (see pruneCandidates); returns them. */
+export async function pruneBackups(pool: PoolRecord, vmUuid: string, keep: number): Promise<BackupManifest[]> {
+  const doomed = pruneCandidates(await listManifests(pool, vmUuid), keep);
+  for (const m of doomed) await rm(backupDir(pool, vmUuid, m.id), { recursive: true, force: true });
+  return doomed;
+}
+
+/**
  * Deletes backup `id`; refused while later incrementals depend on it unless `withDependents`,
  * which deletes them too (latest first). Returns the deleted manifests.
  */

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { backupXml, checkpointXml } from './backup-xml.js';
 import { CHUNK_BYTES, differingChunks } from './chunk-sums.js';
-import { dependentsOf, newBackupId, type BackupManifest } from './backup-store.js';
+import { dependentsOf, newBackupId, pruneCandidates, type BackupManifest } from './backup-store.js';
 
 const flat = (xml: string) => xml.replace(/>\s+</g, '><').trim();
 
@@ -42,4 +42,19 @@ test('ids sort by time; dependents are the whole chain built on a point, latest 
     ['3', '2'],
   );
   assert.deepEqual(dependentsOf(all, '3'), []);
+});
+
+test('retention keeps the newest N points and the chain they build on, nothing else', () => {
+  const m = (id: string, parent: string | null) => ({ id, parent }) as BackupManifest;
+  // Two chains: F1 <- I2 <- I3, F4 <- I5 <- I6.
+  const all = [m('1', null), m('2', '1'), m('3', '2'), m('4', null), m('5', '4'), m('6', '5')];
+  const ids = (keep: number) => pruneCandidates(all, keep).map((x) => x.id);
+  assert.deepEqual(ids(1), ['3', '2', '1'], 'I6 needs I5 and F4; the first chain goes, latest first');
+  assert.deepEqual(ids(3), ['3', '2', '1']);
+  assert.deepEqual(ids(4), [], 'keeping I3 keeps its whole chain');
+  assert.deepEqual(ids(0), [], '0 = keep everything');
+  assert.deepEqual(
+    pruneCandidates([m('1', null), m('2', null), m('3', null)], 2).map((x) => x.id),
+    ['1'],
+  );
 });

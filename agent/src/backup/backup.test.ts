@@ -93,7 +93,8 @@ test('backup of a running VM: full, incremental, cancel, restore every point, ve
 
   const jobs = new BackupJobs(virsh, pools);
   let job = 0;
-  const backup = (forceFull = false) => jobs.create({ vm: uuid, pool, forceFull, jobId: `j${job++}` }, () => undefined);
+  const backup = async (forceFull = false) =>
+    (await jobs.create({ vm: uuid, pool, forceFull, jobId: `j${job++}`, keepLast: 0 }, () => undefined)).backup;
 
   const full = await backup();
   assert.equal(full.kind, BackupKind.BACKUP_KIND_FULL);
@@ -118,7 +119,7 @@ test('backup of a running VM: full, incremental, cancel, restore every point, ve
   assert.ok(incrData.storedBytes < 2 * MIB, `the incremental holds only the change: ${incrData.storedBytes} bytes`);
 
   // A cancelled backup: nothing listed, no temp dir, its checkpoint gone; the chain goes on.
-  const cancelled = jobs.create({ vm: uuid, pool, forceFull: false, jobId: 'cancel-me' }, () => undefined);
+  const cancelled = jobs.create({ vm: uuid, pool, forceFull: false, jobId: 'cancel-me', keepLast: 0 }, () => undefined);
   assert.equal(jobs.cancel('cancel-me'), true);
   await assert.rejects(cancelled, /cancelled/);
   const root = vmBackupsDir(await pools.activeRecord(pool), uuid);
@@ -172,7 +173,16 @@ test('backup of a running VM: full, incremental, cancel, restore every point, ve
 
   // Shut off: a full copy by qemu-img, "stopped" consistency, restorable.
   await forceOffVm(virsh, uuid);
-  const cold = await backup();
+  // …with retention keeping the newest point only: the older chain goes.
+  const { backup: cold, prunedIds } = await jobs.create(
+    { vm: uuid, pool, forceFull: false, jobId: 'cold', keepLast: 1 },
+    () => undefined,
+  );
+  assert.deepEqual(prunedIds, [full.id]);
+  assert.deepEqual(
+    (await listManifests(record, uuid)).map((m) => m.id),
+    [cold.id],
+  );
   assert.equal(cold.kind, BackupKind.BACKUP_KIND_FULL);
   assert.equal(cold.consistency, BackupConsistency.BACKUP_CONSISTENCY_STOPPED);
   await run('qemu-img', ['compare', '-f', 'qcow2', '-F', 'raw', join(root, cold.id, 'vdb.qcow2'), states[2]!]);

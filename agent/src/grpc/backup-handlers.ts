@@ -26,11 +26,11 @@ export function backupHandlers(ctx: AgentContext): BackupServiceServer {
       };
       jobs
         .create(call.request, (percent) => {
-          if (percent !== last) send({ percent: (last = percent), backup: undefined });
+          if (percent !== last) send({ percent: (last = percent), backup: undefined, prunedIds: [] });
         })
         .then(
-          (backup) => {
-            send({ percent: 100, backup });
+          ({ backup, prunedIds }) => {
+            send({ percent: 100, backup, prunedIds });
             if (!call.cancelled) call.end();
           },
           (err: unknown) => {
@@ -49,9 +49,7 @@ export function backupHandlers(ctx: AgentContext): BackupServiceServer {
     deleteBackup: unary(async (req) => {
       const pool = await ctx.pools.activeRecord(req.pool);
       const deleted = await deleteBackup(pool, req.vmUuid, req.id, req.withDependents);
-      for (const m of deleted) {
-        if (m.checkpoint) await ctx.virsh.exec(['checkpoint-delete', m.vm.uuid, m.checkpoint]).catch(() => undefined);
-      }
+      await jobs.forgetCheckpoints(deleted);
       return { deletedIds: deleted.map((m) => m.id) };
     }),
     verifyBackup: unary(async (req) => verifyBackup(await ctx.pools.activeRecord(req.pool), req.vmUuid, req.id)),

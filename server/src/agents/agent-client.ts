@@ -20,6 +20,7 @@ import type { Progress } from '@quantix/proto/v1/common.js';
 import {
   BackupServiceClient,
   type Backup,
+  type BackupProgress,
   type CreateBackupRequest,
   type DeleteBackupRequest,
   type RestoreBackupRequest,
@@ -128,15 +129,19 @@ export class AgentClient {
   verifyBackup = (req: VerifyBackupRequest) => this.call(this.backupSvc, this.backupSvc.verifyBackup, req, COPY_MS);
   restoreBackup = (req: RestoreBackupRequest) => this.call(this.backupSvc, this.backupSvc.restoreBackup, req, COPY_MS);
   /** Runs a backup until it ends, `onPercent` hearing its progress; aborting `signal` cancels it. */
-  createBackup(req: CreateBackupRequest, onPercent: (p: number) => void, signal: AbortSignal): Promise<Backup> {
+  createBackup(
+    req: CreateBackupRequest,
+    onPercent: (p: number) => void,
+    signal: AbortSignal,
+  ): Promise<{ backup: Backup; prunedIds: string[] }> {
     const cancel = () =>
       void this.call(this.backupSvc, this.backupSvc.cancelBackup, { jobId: req.jobId }).catch(() => undefined);
     signal.addEventListener('abort', cancel, { once: true });
-    return new Promise<Backup>((resolve, reject) => {
+    return new Promise<{ backup: Backup; prunedIds: string[] }>((resolve, reject) => {
       const call = this.backupSvc.createBackup(req);
-      let done: Backup | undefined;
-      call.on('data', (p: { percent: number; backup?: Backup }) =>
-        p.backup ? (done = p.backup) : onPercent(p.percent),
+      let done: { backup: Backup; prunedIds: string[] } | undefined;
+      call.on('data', (p: BackupProgress) =>
+        p.backup ? (done = { backup: p.backup, prunedIds: p.prunedIds }) : onPercent(p.percent),
       );
       call.on('error', (err) => reject(toHttpError(err, this.label())));
       call.on('end', () =>

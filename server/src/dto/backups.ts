@@ -37,6 +37,14 @@ export const CreateBackupDto = named(
   obj({
     pool: str({ description: "the target: a pool of the VM's host" }),
     full: opt(bool({ description: 'a full backup even when an incremental is possible' })),
+    keepLast: opt(
+      int({
+        min: 1,
+        max: 1000,
+        description:
+          'retention: afterwards keep the newest N points of the VM in the pool (and the points they build on)',
+      }),
+    ),
   }),
 );
 export type CreateBackupDto = Infer<typeof CreateBackupDto>;

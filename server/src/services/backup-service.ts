@@ -51,9 +51,15 @@ export class BackupService {
       },
       async (t) => {
         t.progress(0, 'backing up');
-        const b = await agent
+        const { backup: b, prunedIds } = await agent
           .createBackup(
-            { vm: uuid, pool: req.pool, forceFull: req.full ?? false, jobId: randomJobId() },
+            {
+              vm: uuid,
+              pool: req.pool,
+              forceFull: req.full ?? false,
+              jobId: randomJobId(),
+              keepLast: req.keepLast ?? 0,
+            },
             (p) => t.progress(p),
             t.signal,
           )
@@ -63,6 +69,7 @@ export class BackupService {
         t.log(
           `${backupKind.str(b.kind)} backup ${b.id} into pool ${req.pool} (${backupConsistency.str(b.consistency)}-consistent)`,
         );
+        if (prunedIds.length) t.log(`retention (keep last ${req.keepLast}) deleted ${prunedIds.join(', ')}`);
         return toDto(c.record.id, b);
       },
     );

@@ -67,7 +67,12 @@ export class QxVmBackups extends LitElement {
   private onBackUp(e: SubmitEvent): void {
     e.preventDefault();
     const data = new FormData(e.target as HTMLFormElement);
-    const req = { pool: String(data.get('pool')), full: data.get('full') === 'on' };
+    const keep = Number(data.get('keepLast') || 0);
+    const req = {
+      pool: String(data.get('pool')),
+      full: data.get('full') === 'on',
+      ...(keep ? { keepLast: keep } : {}),
+    };
     void this.run(
       () => backUpVm(this.vmId, req),
       (t) => {
@@ -147,6 +152,7 @@ export class QxVmBackups extends LitElement {
                 </select>`,
               )}
               <label><input type="checkbox" name="full" /> Full</label>
+              ${formField('Keep last (points)', 'backup-keep', html`<input id="backup-keep" name="keepLast" type="number" min="1" max="1000" placeholder="all" />`)}
               <button class="primary" type="submit" ?disabled=${this.action.busy || !pools.length}>Back up now</button>
             </form>`
           : nothing
