@@ -181,8 +181,7 @@ export class MigrationPreflight {
         const reasons = [...vmProblems];
         if (!disks) reasons.push(`its host ${source.record.name} is offline`);
         const mode = running ? 'live' : 'cold';
-        if (!storageMove)
-          reasons.push(...coldProblems(mode, disks ?? []), ...(await this.hostProblems(vm, mode, c)));
+        if (!storageMove) reasons.push(...coldProblems(mode, disks ?? []), ...(await this.hostProblems(vm, mode, c)));
         const pools = disks ? this.pools(vm, disks, c, storageMove) : [];
         if (disks && !pools.some((p) => p.ok)) {
           reasons.push(storageMove ? 'no other pool here can take its disks' : 'no pool here can take its disks');
