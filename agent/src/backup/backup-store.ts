@@ -96,7 +96,8 @@ async function readManifest(dir: string): Promise<BackupManifest | undefined> {
   try {
     const m = JSON.parse(await readFile(join(dir, MANIFEST), 'utf8')) as BackupManifest;
     if (m.format !== 1 || !ID.test(m.id) || !UUID.test(m.vm.uuid)) return undefined;
-    for (const d of m.disks) validDiskTarget(d.target);
+    // Names come from the file: a disk file is always <target>.qcow2 inside the backup directory.
+    for (const d of m.disks) if (d.file !== `${validDiskTarget(d.target)}.qcow2`) return undefined;
     return m;
   } catch {
     return undefined;

@@ -58,3 +58,39 @@ test('retention keeps the newest N points and the chain they build on, nothing e
     ['1'],
   );
 });
+
+test('a manifest naming a disk file outside its directory is not a backup', async () => {
+  const { mkdtemp, mkdir, writeFile, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { listManifests } = await import('./backup-store.js');
+  const root = await mkdtemp(join(tmpdir(), 'qxt-backup-manifest-'));
+  try {
+    const uuid = '0b8a3c1e-1111-4222-8333-944455556666';
+    const pool = { name: 'p', path: root } as Parameters<typeof listManifests>[0];
+    const write = async (id: string, file: string) => {
+      await mkdir(join(root, 'backups', uuid, id), { recursive: true });
+      const disk = { target: 'vda', file, capacityBytes: 1, storedBytes: 1, chunkBytes: CHUNK_BYTES, sha256: [] };
+      const m = {
+        format: 1,
+        id,
+        vm: { uuid, name: 'x' },
+        createdAt: '',
+        kind: 'full',
+        parent: null,
+        consistency: 'crash',
+        checkpoint: null,
+        disks: [disk],
+      };
+      await writeFile(join(root, 'backups', uuid, id, 'manifest.json'), JSON.stringify(m));
+    };
+    await write('20261205T040506Z-aaaaaa', 'vda.qcow2');
+    await write('20261205T040507Z-bbbbbb', '../../../../etc/shadow');
+    assert.deepEqual(
+      (await listManifests(pool, uuid)).map((m) => m.id),
+      ['20261205T040506Z-aaaaaa'],
+    );
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
