@@ -44,6 +44,7 @@ import { TicketStore } from './console/ticket-store.js';
 import { HttpsCertificate } from './tls/https-certificate.js';
 import { BackupService } from './services/backup-service.js';
 import { log } from './log.js';
+import { HttpError } from './errors.js';
 
 export interface Services {
   config: ServerConfig;
@@ -96,7 +97,9 @@ export async function createServices(config: ServerConfig): Promise<Services> {
   eventLog.onEvent = (e) => notifier.notify(e);
   const hostRepo = new HostRepo(db);
   const clusterRepo = new ClusterRepo(db);
-  const vdc = await ensureVdcIdentity(new VdcRepo(db));
+  // Servers starting together on a new etcd cluster: the second one's write conflicts and it
+  // takes the identity the first one made (the conflict reloaded the configuration).
+  const vdc = await afterConflict(() => ensureVdcIdentity(new VdcRepo(db)));
   const history: MetricsHistory = new MetricsHistory(config.dataDir, config.metricsFlushMs, (uuid: string) =>
     pool.all().some((c) => c.vms.has(uuid)),
   );
@@ -116,7 +119,7 @@ export async function createServices(config: ServerConfig): Promise<Services> {
     setupCode,
   );
   // The kernel-command-line admin (if any) exists before setup is opened with a code.
-  await bootstrapAdmin(auth, config.adminPassword);
+  await afterConflict(() => bootstrapAdmin(auth, config.adminPassword));
   await setupCode.prepare(auth.needsSetup(), config.setupCode);
   const clusterNetworkRepo = new ClusterNetworkRepo(db);
   const clusters = new ClusterService(clusterRepo, hostRepo, clusterNetworkRepo, pool, inventory, events);
@@ -210,6 +213,16 @@ export async function createServices(config: ServerConfig): Promise<Services> {
     };
     void new DefaultPool(opts, events, pool, storage).start();
     void hosts.joinLocalAgent(config.localAgent.address, config.localAgent.dataDir, abort.signal);
+  }
+}
+
+/** Runs `step` again once when another server's write of the same record came first (a 409). */
+async function afterConflict<T>(step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    if (!(err instanceof HttpError && err.status === 409)) throw err;
+    return step();
   }
 }
 

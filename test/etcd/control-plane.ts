@@ -1,6 +1,6 @@
 // A control plane on etcd for tests and the benchmark: three real etcd members, and vDC server
 // processes (server/src/main.ts) with QX_STORE=etcd sharing them, each with its own data dir
-// holding the same etcd-secret.key. The first server creates the admin; every server is
+// holding the same etcd-secret.key. The server(s) started first create the admin; every server is
 // reachable through its own logged-in ApiClient. close() kills everything and removes the dirs.
 import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { ApiClient } from '../../server/src/test-support/api-client.js';
 import { freePort, listening, spawnNode, type Child } from '../../server/src/test-support/spawn.js';
 import { startEtcdCluster, type EtcdCluster } from '../../server/src/test-support/etcd-cluster.js';
 import type { HealthDto } from '../../server/src/dto/common.js';
+import { SecretBox } from '../../server/src/store/secret-box.js';
 
 export const PASSWORD = 'qxt-etcd-admin-password';
 
@@ -43,15 +44,17 @@ export async function startControlPlane(): Promise<ControlPlane> {
     throw err;
   }
   const cluster = etcd;
-  let keyFrom: string | undefined;
+  // The servers' key, made before any server starts (so that servers may start together).
+  const keyFrom = join(dir, 'key');
+  await SecretBox.create(keyFrom);
   return {
     etcd: cluster,
     close,
     async startServer(name, env = {}) {
       const dataDir = join(dir, name);
       await mkdir(dataDir, { recursive: true, mode: 0o700 });
-      // Every server of one control plane holds the key the first one created.
-      if (keyFrom) await copyFile(join(keyFrom, 'etcd-secret.key'), join(dataDir, 'etcd-secret.key'));
+      // Every server of one control plane holds the same key.
+      await copyFile(SecretBox.path(keyFrom), SecretBox.path(dataDir));
       const port = await freePort();
       const child = await spawnNode(
         'server/src/main.ts',
@@ -67,7 +70,6 @@ export async function startControlPlane(): Promise<ControlPlane> {
         async () => existsSync(join(dataDir, 'tls', 'self-signed.crt')) && listening(port),
       );
       children.push(child);
-      keyFrom ??= dataDir;
       const api = new ApiClient(
         `https://127.0.0.1:${port}`,
         await readFile(join(dataDir, 'tls', 'self-signed.crt'), 'utf8'),

@@ -41,11 +41,16 @@ export function flattenConfig(data: DbData): Map<string, string> {
   for (const name of SINGLETONS) out.set(CONFIG_PREFIX + name, JSON.stringify(data[name]));
   for (const c of Object.keys(COLLECTIONS) as Collection[]) {
     const unique = UNIQUE[c];
+    const owners = new Map<string, string[]>();
     for (const r of data[c]) {
       const key = recordKey(c, r);
       out.set(key, JSON.stringify(r));
-      if (unique) out.set(`${UNIQUE_PREFIX}${c}/${encodeURIComponent(unique(r as never))}`, JSON.stringify(key));
+      if (!unique) continue;
+      const nameKey = `${UNIQUE_PREFIX}${c}/${encodeURIComponent(unique(r as never))}`;
+      owners.set(nameKey, [...(owners.get(nameKey) ?? []), key]);
     }
+    // A name held by two records (another server's arrived while ours waited) is never the value committed.
+    for (const [nameKey, keys] of owners) out.set(nameKey, JSON.stringify(keys.length === 1 ? keys[0] : keys.sort()));
   }
   return out;
 }
@@ -88,4 +93,38 @@ export function applyKey(data: DbData, key: string, json: string | undefined): v
     if (at >= 0) list.splice(at, 1);
   } else if (at >= 0) list[at] = JSON.parse(json);
   else list.push(JSON.parse(json));
+}
+
+export function isUniqueKey(key: string): boolean {
+  return key.startsWith(UNIQUE_PREFIX);
+}
+
+/**
+ * Three-way merge of one key's JSON (null: absent): `base` as this server last saw it, `ours` as
+ * it is in memory, `theirs` as another server committed it (result null: absent). Records merge field by field when
+ * the two sides changed different fields; undefined when they changed the same one differently,
+ * or one created or removed what the other changed.
+ */
+export function mergeRecord(
+  base: string | null,
+  ours: string | null,
+  theirs: string | null,
+): string | null | undefined {
+  if (ours === theirs) return ours;
+  if (ours === base) return theirs;
+  if (base === null || ours === null || theirs === null) return undefined;
+  const [b, o, t] = [base, ours, theirs].map((j) => JSON.parse(j) as unknown);
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(b) || !isObject(o) || !isObject(t)) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const field of new Set([...Object.keys(t), ...Object.keys(o)])) {
+    const [bf, of, tf] = [b[field], o[field], t[field]].map((v) => JSON.stringify(v));
+    if (of === bf) {
+      if (field in t) out[field] = t[field];
+    } else if (tf === bf || tf === of) {
+      if (field in o) out[field] = o[field];
+    } else return undefined;
+  }
+  return JSON.stringify(out);
 }

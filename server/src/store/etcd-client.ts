@@ -8,6 +8,12 @@ import type { StoreConfig } from '../config.js';
 /** A unary call to etcd fails after this long (a write without quorum, an unreachable member). */
 export const ETCD_CALL_MS = 3000;
 
+interface ConstantBackoff {
+  duration: number;
+  next(): ConstantBackoff;
+}
+const WATCH_BACKOFF: ConstantBackoff = { duration: 500, next: () => WATCH_BACKOFF };
+
 export function createEtcdClient(config: Extract<StoreConfig, { kind: 'etcd' }>): Etcd3 {
   const read = (path: string | undefined, what: string) => {
     if (!path) return undefined;
@@ -28,6 +34,9 @@ export function createEtcdClient(config: Extract<StoreConfig, { kind: 'etcd' }>)
         }
       : undefined,
     dialTimeout: ETCD_CALL_MS,
+    // Watches reconnect every 500 ms while etcd is away (the default backs off to 30 s, during
+    // which another server's changes would not be seen after an outage).
+    faultHandling: { watchBackoff: WATCH_BACKOFF },
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + ETCD_CALL_MS }),
   });
 }

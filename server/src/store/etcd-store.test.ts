@@ -97,6 +97,32 @@ describe('etcd configuration store (3 real etcd members)', () => {
       );
   });
 
+  it('merges two servers changing different fields of one record at once (a login here, a rename there)', async () => {
+    a.data.users.push({
+      id: 'u1',
+      username: 'ops',
+      passwordHash: 'h',
+      role: 'viewer',
+      disabled: false,
+      createdAt: '2026-01-01T00:00:00.000Z',
+      lastLoginAt: null,
+    });
+    await a.write();
+    await eventually('u1 on b', async () => b.data.users.find((u) => u.id === 'u1'), 10_000);
+    a.data.users.find((u) => u.id === 'u1')!.lastLoginAt = '2026-02-02T00:00:00.000Z';
+    b.data.users.find((u) => u.id === 'u1')!.role = 'operator';
+    await Promise.all([a.write(), b.write()]);
+    for (const s of [a, b])
+      await eventually(
+        'both changes on both servers',
+        async () => {
+          const u = s.data.users.find((x) => x.id === 'u1');
+          return u?.role === 'operator' && u.lastLoginAt === '2026-02-02T00:00:00.000Z';
+        },
+        10_000,
+      );
+  });
+
   it('refuses the second of two servers creating the same name at once', async () => {
     a.data.clusters.push({ id: 'c5', name: 'twin', createdAt: '2026-01-01T00:00:00.000Z' });
     b.data.clusters.push({ id: 'c6', name: 'twin', createdAt: '2026-01-01T00:00:00.000Z' });

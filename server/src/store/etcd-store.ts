@@ -8,7 +8,15 @@ import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
 import { HttpError, conflict, unavailable } from '../errors.js';
 import { log } from '../log.js';
 import type { ConfigStore } from './config-store.js';
-import { CONFIG_PREFIX, applyKey, describeKey, flattenConfig, unflattenConfig } from './config-keys.js';
+import {
+  CONFIG_PREFIX,
+  applyKey,
+  describeKey,
+  flattenConfig,
+  isUniqueKey,
+  mergeRecord,
+  unflattenConfig,
+} from './config-keys.js';
 import { SCHEMA_VERSION, migrateConfig } from './db.js';
 import type { DbData } from './records.js';
 import { SecretBox } from './secret-box.js';
@@ -19,6 +27,8 @@ const KEYCHECK = '/quantix/keycheck';
 const MAX_TXN_OPS = 100;
 /** The quorum probe runs this often. */
 const PROBE_MS = 1000;
+/** A write merges with other servers' concurrent changes at most this many times before giving up (409). */
+const MAX_REBASES = 3;
 
 interface Committed {
   json: string;
@@ -96,22 +106,26 @@ export class EtcdStore implements ConfigStore {
 
   /** Commits what changed since the last commit; a conflict reloads the configuration from etcd. */
   private async commit(): Promise<void> {
-    const now = flattenConfig(this.data);
-    const changes: [string, string | null][] = [];
-    for (const [key, json] of now) if (this.committed.get(key)?.json !== json) changes.push([key, json]);
-    for (const key of this.committed.keys()) if (!now.has(key)) changes.push([key, null]);
-    for (let i = 0; i < changes.length; i += MAX_TXN_OPS) {
-      const batch = changes.slice(i, i + MAX_TXN_OPS);
-      await this.commitBatch(batch);
+    for (let attempt = 1; ; attempt++) {
+      const now = flattenConfig(this.data);
+      const changes: [string, string | null][] = [];
+      for (const [key, json] of now) if (this.committed.get(key)?.json !== json) changes.push([key, json]);
+      for (const key of this.committed.keys()) if (!now.has(key)) changes.push([key, null]);
+      let rebased = false;
+      for (let i = 0; i < changes.length && !rebased; i += MAX_TXN_OPS) {
+        rebased = await this.commitBatch(changes.slice(i, i + MAX_TXN_OPS), attempt < MAX_REBASES);
+      }
+      if (!rebased) return;
     }
   }
 
-  private async commitBatch(batch: [string, string | null][]): Promise<void> {
+  /** Commits one batch; false when done, true when it met other servers' changes it merged with (commit again). */
+  private async commitBatch(batch: [string, string | null][], mayRebase: boolean): Promise<boolean> {
     let txn: ReturnType<Etcd3['if']> | undefined;
-    const expected = new Map<string, number | undefined>();
+    const expected = new Map<string, Committed | undefined>();
     for (const [key] of batch) {
       const c = this.committed.get(key);
-      expected.set(key, c?.mod);
+      expected.set(key, c);
       const [column, value] = c ? (['Mod', c.mod] as const) : (['Version', 0] as const);
       txn = txn ? txn.and(key, column, '==', value) : this.client.if(key, column, '==', value);
     }
@@ -132,7 +146,11 @@ export class EtcdStore implements ConfigStore {
       for (const [key] of batch) this.inflight.delete(key);
     }
     if (!res.succeeded) {
-      const changed = await this.changedElsewhere(expected);
+      const theirs = await this.changedElsewhere(expected);
+      if (mayRebase && this.rebase(theirs, expected)) return true;
+      const all = theirs.size ? [...theirs.keys()] : [...expected.keys()];
+      const records = all.filter((k) => !isUniqueKey(k));
+      const changed = records.length ? records : all;
       await this.reload();
       throw conflict(
         `${changed.map(describeKey).join(', ')} was changed through another vDC server at the same time; reload and try again`,
@@ -143,20 +161,39 @@ export class EtcdStore implements ConfigStore {
       if (json === null) this.committed.delete(key);
       else this.committed.set(key, { json, mod });
     }
+    return false;
   }
 
-  /** Of the keys a transaction compared, those changed in etcd since: the records first, else the names. */
-  private async changedElsewhere(expected: Map<string, number | undefined>): Promise<string[]> {
-    const keys = [...expected.keys()];
-    const found = await Promise.all(
-      keys.map(async (key) => {
-        const kv = (await this.client.get(key).exec()).kvs[0];
-        return (kv ? Number(kv.mod_revision) : undefined) !== expected.get(key);
-      }),
-    );
-    const changed = keys.filter((_, i) => found[i]);
-    const records = changed.filter((k) => !describeKey(k).startsWith('the '));
-    return records.length ? records : changed.length ? changed : keys;
+  /** Of the keys a transaction compared, those changed in etcd since, with their value now (null: deleted). */
+  private async changedElsewhere(expected: Map<string, Committed | undefined>): Promise<Map<string, Committed | null>> {
+    const out = new Map<string, Committed | null>();
+    for (const [key, was] of expected) {
+      const kv = (await this.client.get(key).exec()).kvs[0];
+      if ((kv ? Number(kv.mod_revision) : undefined) === was?.mod) continue;
+      out.set(key, kv ? { json: this.box.open(kv.value.toString(), key), mod: Number(kv.mod_revision) } : null);
+    }
+    return out;
+  }
+
+  /**
+   * Merges other servers' changes into ours field by field (a user's last login on one server and
+   * its role changed on another); false when both changed the same field or record presence.
+   */
+  private rebase(theirs: Map<string, Committed | null>, expected: Map<string, Committed | undefined>): boolean {
+    if (!theirs.size) return false;
+    const now = flattenConfig(this.data);
+    const merged = new Map<string, string | null>();
+    for (const [key, t] of theirs) {
+      const m = mergeRecord(expected.get(key)?.json ?? null, now.get(key) ?? null, t?.json ?? null);
+      if (m === undefined) return false;
+      merged.set(key, m);
+    }
+    for (const [key, t] of theirs) {
+      if (t) this.committed.set(key, t);
+      else this.committed.delete(key);
+      applyKey(this.data, key, merged.get(key) ?? undefined);
+    }
+    return true;
   }
 
   private watch(fromRevision: number): void {
