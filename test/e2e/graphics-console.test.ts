@@ -106,6 +106,25 @@ test(
     await vnc.getByRole('button', { name: 'Ctrl-Alt-Del' }).click();
     await serial.waitFor('qx-ctrl-alt-del', 60_000);
 
+    // The keyboard alone (#22): Ctrl+Shift+X leaves the screen for the toolbar; Tab comes back to
+    // the screen, and what is typed then reaches the guest.
+    const deepFocus = () =>
+      page.evaluate(() => {
+        let el: Element | null = document.activeElement;
+        while (el?.shadowRoot?.activeElement) el = el.shadowRoot.activeElement;
+        return el ? `${el.tagName.toLowerCase()}|${(el.textContent ?? '').trim()}` : '';
+      });
+    assert.match(await deepFocus(), /^canvas\|/, 'Ctrl-Alt-Del hands the keyboard back to the screen');
+    await page.keyboard.press('Control+Shift+X');
+    assert.match(await deepFocus(), /^button\|Ctrl-Alt-Del$/, 'Ctrl+Shift+X leaves the screen for its toolbar');
+    for (let i = 0; !(await deepFocus()).startsWith('canvas|'); i++) {
+      assert.ok(i < 12, `Tab never reached the screen (focus: ${await deepFocus()})`);
+      await page.keyboard.press('Tab');
+    }
+    await page.keyboard.type('keys only');
+    await page.keyboard.press('Enter');
+    await serial.waitFor('qx-vga: keys only', 60_000);
+
     // The switch shows the serial console instead; the graphical one disconnects.
     await area.getByRole('button', { name: 'Serial' }).click();
     await area.locator('qx-serial-console').waitFor();

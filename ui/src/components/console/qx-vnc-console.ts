@@ -1,12 +1,22 @@
 // Graphical console: noVNC's RFB client over the graphics websocket (a fresh one-time ticket per
 // connection), with Ctrl-Alt-Del, typing text as keystrokes, scaling, full screen, pop-out and
 // reconnect. Loaded lazily: noVNC lands in this element's own chunk, never in the main bundle.
+// Keyboard alone: Tab reaches the screen (its keys then go to the VM, Tab included); Ctrl+Shift+X
+// leaves it for the toolbar, as in the serial console.
 import { LitElement, css, html, nothing } from 'lit';
 import RFB from '@novnc/novnc';
 import type { SocketState } from '../../controllers/console-socket.js';
 import { sharedStyles } from '../shared-styles.js';
 import { consoleFrameStyles } from './console-frame-styles.js';
 import { keysForText } from './paste-keys.js';
+
+/** X11 keysyms and codes of the Ctrl and Shift keys (released when the keyboard leaves the screen). */
+const MODIFIERS: readonly [number, string][] = [
+  [0xffe3, 'ControlLeft'],
+  [0xffe4, 'ControlRight'],
+  [0xffe1, 'ShiftLeft'],
+  [0xffe2, 'ShiftRight'],
+];
 
 export class QxVncConsole extends LitElement {
   static override properties = {
@@ -175,6 +185,23 @@ export class QxVncConsole extends LitElement {
     rfb.focus();
   }
 
+  /**
+   * Ctrl+Shift+X on the screen: focus the toolbar instead of sending the key to the VM. A capture
+   * listener on the screen's container runs before noVNC's on its canvas, so the key never reaches it.
+   */
+  private readonly leaveKey = {
+    capture: true,
+    handleEvent: (e: KeyboardEvent) => {
+      if (!(e.ctrlKey && e.shiftKey && e.code === 'KeyX')) return;
+      e.preventDefault();
+      e.stopPropagation();
+      // noVNC already sent Ctrl and Shift down and releases keys only when the window loses focus:
+      // release them, or the guest keeps them held (typed letters would arrive as Ctrl+letters).
+      for (const [keysym, code] of MODIFIERS) this.rfb?.sendKey(keysym, code, false);
+      this.renderRoot.querySelector<HTMLButtonElement>('.bar button:enabled')?.focus();
+    },
+  };
+
   private fullscreen(): void {
     if (document.fullscreenElement) void document.exitFullscreen();
     else void this.requestFullscreen();
@@ -218,7 +245,14 @@ export class QxVncConsole extends LitElement {
             </div>`
           : nothing
       }
-      <div class="screen" aria-label=${this.label}></div>`;
+      <div
+        class="screen"
+        tabindex="0"
+        role="application"
+        aria-label="${this.label}: keys go to the VM; Ctrl+Shift+X returns to the controls"
+        @focus=${(e: FocusEvent) => e.target === e.currentTarget && this.rfb?.focus()}
+        @keydown=${this.leaveKey}
+      ></div>`;
   }
 }
 customElements.define('qx-vnc-console', QxVncConsole);
