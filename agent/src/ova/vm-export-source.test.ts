@@ -40,3 +40,13 @@ test('names and descriptions come out unescaped (the OVF builder escapes them on
     ],
   });
 });
+
+test('a VM with hotplug ceilings exports what it runs with: 2 of 6 vCPUs, 512 of 1024 MiB', async () => {
+  const s = await exportSourceFromDomainXml(
+    `<domain type='kvm'><name>grow</name><memory unit='KiB'>1048576</memory><currentMemory unit='KiB'>524288</currentMemory>
+      <vcpu current='2'>6</vcpu><cpu><topology sockets='3' cores='2' threads='1'/></cpu><os><type>hvm</type></os>
+      <devices><disk type='volume' device='disk'><source pool='p' volume='v'/><target dev='vda'/></disk></devices></domain>`,
+    volumePath,
+  );
+  assert.deepEqual([s.cpus, s.coresPerSocket, s.memoryMib], [2, 2, 512]);
+});

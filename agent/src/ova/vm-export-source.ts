@@ -14,7 +14,8 @@ export async function exportSourceFromDomainXml(
   volumePath: (pool: string, vol: string) => Promise<string>,
 ): Promise<ExportSource> {
   const dom = readDomainXml(xml);
-  const { name, vcpus: cpus } = dom;
+  // What the VM runs with now, not its hotplug ceilings (an OVF has no such notion).
+  const { name, currentVcpus: cpus } = dom;
   const cores = (dom.topology.cores ?? 1) * (dom.topology.threads ?? 1);
   const nics = dom.interfaces.map((n) => ({
     // No <model> is libvirt's default for x86 guests, an e1000; anything unknown is exported as one.
@@ -43,7 +44,7 @@ export async function exportSourceFromDomainXml(
     firmware: dom.os.efi ? 'efi' : 'bios',
     cpus,
     coresPerSocket: cores > 0 && cpus % cores === 0 ? cores : 1,
-    memoryMib: Math.ceil(dom.memoryBytes / 2 ** 20),
+    memoryMib: Math.ceil(dom.currentMemoryBytes / 2 ** 20),
     disks,
     nics,
   };
