@@ -66,7 +66,9 @@ export async function oneCopyOn(cluster: TwoHosts, on: ClusterHost, other: Clust
       (await domains(on)).includes(name) &&
       !(await domains(other)).includes(name) &&
       !existsSync(join(other.poolDir, `${name}.qcow2`)) &&
-      (await migrationSockets(cluster)).length === 0,
+      (await migrationSockets(cluster)).length === 0 &&
+      (await extraPorts(cluster, on)).length === 0 &&
+      (await extraPorts(cluster, other)).length === 0,
     90_000,
   );
   assert.match(await on.virsh(['domstate', name]), /running/);
@@ -76,6 +78,20 @@ export async function oneCopyOn(cluster: TwoHosts, on: ClusterHost, other: Clust
     return v?.hostId === on.id && v;
   });
   assert.equal(vm.state, 'running');
+}
+
+/** TCP ports the host's agent listens on besides its gRPC port (a migration's pipe left open). */
+export async function extraPorts(cluster: TwoHosts, host: ClusterHost): Promise<string[]> {
+  const argv = ['ss', '-Hltnp'];
+  const netns = host === cluster.b ? ['ip', 'netns', 'exec', 'qxc-hostb'] : [];
+  const cmd = [...netns, ...argv];
+  const out = (await exec(cmd[0]!, cmd.slice(1))).stdout;
+  const grpcPort = host.address.slice(host.address.lastIndexOf(':') + 1);
+  return out
+    .split('\n')
+    .filter((l) => l.includes(`pid=${host.agent.proc.pid},`))
+    .map((l) => l.trim().split(/\s+/)[3] ?? '')
+    .filter((local) => local.slice(local.lastIndexOf(':') + 1) !== grpcPort);
 }
 
 /** Socket directories of migrations on either host (A: /run; B: its own /run under the harness). */

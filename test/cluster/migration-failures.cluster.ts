@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TaskDto } from '../../server/src/dto/tasks.js';
-import { bothOnline, copying, migrate, oneCopyOn } from './migration-checks.js';
+import { bothOnline, copying, extraPorts, migrate, oneCopyOn } from './migration-checks.js';
 import { startTwoHosts } from './two-hosts.js';
 
 test('interrupted live migrations leave one running copy and nothing else', { timeout: 1_800_000 }, async (t) => {
@@ -18,6 +18,9 @@ test('interrupted live migrations leave one running copy and nothing else', { ti
     const started = await migrate(cluster, vm.id, b, 1);
     assert.equal(started.status, 202, started.text);
     await copying(cluster, started.json.id);
+    // The destination's migration pipe is open now (the check after the cancel sees such a port).
+    assert.equal((await extraPorts(cluster, b)).length, 1, 'one pipe port on the destination while it copies');
+    assert.equal((await extraPorts(cluster, a)).length, 0, 'no port on the source');
     const cancel = await api.request<TaskDto>('POST', `/api/v1/tasks/${started.json.id}/cancel`);
     assert.equal(cancel.status, 202, cancel.text);
     assert.equal(cancel.json.phase, 'cancelling');

@@ -36,7 +36,7 @@ import {
   socketPath,
 } from './migration-paths.js';
 import { pipeTunnel, type TunnelCall } from './tunnel-pipe.js';
-import { dialPipe } from './tls-pipe.js';
+import { dialHeartbeat, dialPipe } from './tls-pipe.js';
 
 const POLL_MS = 1_000;
 const MIGRATE_TIMEOUT_MS = 24 * 3_600_000;
@@ -196,6 +196,18 @@ export class OutgoingMigrations {
       ];
       if (signal.aborted) throw new AgentError('FAILED_PRECONDITION', 'cancelled');
       signal.addEventListener('abort', abortJob, { once: true });
+      if (req.tunnelPort) {
+        const { keyPem } = this.ctx.identity;
+        const dial = { host: destHost, port: req.tunnelPort, destCertPem: req.destCertificatePem, keyPem, certPem };
+        pipes.add(
+          dialHeartbeat({ ...dial, ticket: req.ticket }, () => {
+            if (settled) return;
+            log.warn('migration: the link to the destination died; the job is aborted', { vm });
+            for (const p of pipes) p.destroy();
+            abortJob();
+          }),
+        );
+      }
       const jobStarted = Date.now();
       const job = this.ctx.virsh.exec(args, { timeoutMs: MIGRATE_TIMEOUT_MS }).finally(() => (settled = true));
       void this.report(vm, () => settled, onProgress);

@@ -15,8 +15,16 @@ const MAGIC = 'QXMIG1';
 const MAX_HEADER_BYTES = 256;
 /** A connection must authenticate within this long. */
 const HEADER_TIMEOUT_MS = 15_000;
-/** TCP keepalive on idle pipes (libvirt's own keepalive ends a migration whose link is cut). */
 const KEEPALIVE_MS = 10_000;
+/**
+ * The link's liveness: a cut link leaves TCP retransmitting for many minutes and libvirt's own
+ * keepalive does not end the job, so a "heartbeat" connection carries a byte each way every few
+ * seconds and either side drops every pipe of the migration when none arrived for a while (what
+ * HTTP/2 pings did for the Tunnel calls).
+ */
+export const HEARTBEAT_CHANNEL = 'heartbeat';
+const HEARTBEAT_EVERY_MS = 3_000;
+const HEARTBEAT_DEAD_MS = 20_000;
 
 export interface PipeAdmission {
   migrationId: string;
@@ -68,6 +76,12 @@ export async function openPipeServer(opts: PipeServerOptions): Promise<{ port: n
           const given = Buffer.from(ticket);
           const expected = Buffer.from(opts.admission.ticket);
           if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new Error('wrong ticket');
+          if (channel === HEARTBEAT_CHANNEL) {
+            heartbeat(tls, () => {
+              for (const sock of live) sock.destroy();
+            });
+            return;
+          }
           const local = netConnect(opts.admission.target(channel));
           live.add(local);
           local.once('close', () => live.delete(local));
@@ -139,6 +153,12 @@ export interface PipeDial {
 
 /** Connects a local socket to the destination's pipe for one channel. */
 export function dialPipe(local: Socket, d: PipeDial, onClose: () => void): Socket {
+  const tls = tlsDial(d);
+  splice(local, tls, onClose);
+  return tls;
+}
+
+function tlsDial(d: PipeDial): TLSSocket {
   const fingerprint = fingerprintOf(d.destCertPem);
   const tls = tlsConnect({
     host: d.host,
@@ -152,8 +172,35 @@ export function dialPipe(local: Socket, d: PipeDial, onClose: () => void): Socke
   tls.setNoDelay(true);
   tls.setKeepAlive(true, KEEPALIVE_MS);
   tls.write(`${MAGIC} ${d.ticket} ${d.channel}\n`);
-  splice(local, tls, onClose);
   return tls;
+}
+
+/** The source's heartbeat connection to the destination's pipe port; `onDead` when the link died. */
+export function dialHeartbeat(d: Omit<PipeDial, 'channel'>, onDead: () => void): Socket {
+  const tls = tlsDial({ ...d, channel: HEARTBEAT_CHANNEL });
+  heartbeat(tls, onDead);
+  return tls;
+}
+
+/** A byte every few seconds; `onDead` once when nothing came back in time or the connection ended. */
+function heartbeat(sock: Socket, onDead: () => void): void {
+  let last = Date.now();
+  let dead = false;
+  const die = () => {
+    clearInterval(timer);
+    if (dead) return;
+    dead = true;
+    sock.destroy();
+    onDead();
+  };
+  const timer = setInterval(() => {
+    if (Date.now() - last > HEARTBEAT_DEAD_MS) return die();
+    sock.write(Buffer.of(0));
+  }, HEARTBEAT_EVERY_MS);
+  sock.on('data', () => (last = Date.now()));
+  sock.on('error', die);
+  sock.on('close', die);
+  sock.resume();
 }
 
 /**
