@@ -16,6 +16,10 @@ import { noteStateChange, readVm } from './vm-read.js';
 
 const MIN_MEMORY_MIB = 16;
 
+/** What to do about a ceiling: it changes with the rest of the definition, while the VM is shut off. */
+const raise = (t: Target, what: string) =>
+  isLive(t.state) ? `shut it down and raise its ${what} first` : `raise its ${what} in its settings first`;
+
 /** virsh with a refusal from libvirt/QEMU as FAILED_PRECONDITION naming the VM. */
 async function resizeCall(virsh: Virsh, t: Target, args: string[]): Promise<void> {
   await virsh.exec([...args, ...scope(t)], { timeoutMs: 120_000 }).catch((err: unknown) => {
@@ -38,7 +42,7 @@ export async function setVcpus(virsh: Virsh, id: string, vcpus: number): Promise
     throw invalidArgument(
       'vcpus',
       vcpus > max
-        ? `VM ${t.name} can have at most ${max} vCPUs (its max_vcpus): raise max vCPUs while it is shut off first`
+        ? `VM ${t.name} can have at most ${max} vCPUs (its max_vcpus): ${raise(t, 'max vCPUs')}`
         : `must be a multiple of ${spec.cores} (cores per socket) between ${spec.cores} and ${max}`,
     );
   }
@@ -65,7 +69,7 @@ export async function setMemory(virsh: Virsh, id: string, memoryMib: number): Pr
     throw invalidArgument(
       'memory_mib',
       memoryMib > max
-        ? `VM ${t.name} can have at most ${max} MiB (its max_memory_mib): raise max memory while it is shut off first`
+        ? `VM ${t.name} can have at most ${max} MiB (its max_memory_mib): ${raise(t, 'max memory')}`
         : `must be between ${MIN_MEMORY_MIB} and ${max} MiB`,
     );
   }
