@@ -2,7 +2,8 @@
 # Installs the Debian packages listed in apt-packages.txt (idempotent; only missing ones).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-mapfile -t pkgs < <(grep -vE '^\s*(#|$)' "$here/apt-packages.txt")
+# Words, not lines: a line naming two packages is two packages.
+read -r -a pkgs <<<"$(grep -vE '^\s*(#|$)' "$here/apt-packages.txt" | tr '\n' ' ')"
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 missing=()
 for p in "${pkgs[@]}"; do
