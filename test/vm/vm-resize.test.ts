@@ -50,11 +50,12 @@ test('vCPUs and memory grow on a running VM within its maxima', async (t) => {
     const from = serial!.output.length;
     serial!.send(`${testGuest.runPrefix}${cmd}\n`);
     await serial!.waitFor(/qx-run-done: \d+/, 60_000, from);
+    // What the command printed: after the tty's echo of the command line (which may follow a late
+    // line end of earlier output), up to the end marker.
     const out = serial!.output.slice(from);
-    return out
-      .slice(out.indexOf('\n') + 1, out.indexOf(testGuest.runDone))
-      .replace(/\r/g, '')
-      .trim();
+    const end = out.indexOf(testGuest.runDone);
+    const start = out.indexOf('\n', out.lastIndexOf(cmd, end)) + 1;
+    return out.slice(start, end).replace(/\r/g, '').trim();
   };
   /** Waits in the guest (up to 30 s) until `test` holds, then runs `cmd`. */
   const guestWhen = (test: string, cmd: string) =>
