@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import type { Backup, CreateBackupRequest } from '@quantix/proto/v1/backup.js';
 import { AgentError, ErrorCode, failedPrecondition, invalidArgument } from '../errors.js';
 import { run } from '../exec/run.js';
-import { domainDumpXml, DomainState } from '../libvirt/domain.js';
+import { domainDumpXml, domainState, DomainState } from '../libvirt/domain.js';
 import { Virsh } from '../libvirt/virsh.js';
 import { readDomainXml, type DomainDisk } from '../libvirt/xml/domain-parse.js';
 import { sandboxedQemuImg } from '../ova/qemu-sandbox.js';
@@ -78,7 +78,7 @@ export class BackupJobs {
       const pool = await this.pools.activeRecord(req.pool);
       const t = await vmTarget(this.virsh, req.vm);
       return await this.perVm.with(t.uuid, async () => {
-        const backup = await this.backup(pool, t.uuid, req.forceFull, onPercent, abort.signal);
+        const backup = await this.backup(pool, t, req.forceFull, onPercent, abort.signal);
         const pruned = await pruneBackups(pool, t.uuid, req.keepLast);
         await this.forgetCheckpoints(pruned);
         return { backup, prunedIds: pruned.map((m) => m.id) };
@@ -94,30 +94,37 @@ export class BackupJobs {
     return job !== undefined;
   }
 
-  private async plan(uuid: string): Promise<Plan> {
-    const t = await vmTarget(this.virsh, uuid);
-    const running = t.state !== DomainState.Shutoff;
-    if (t.state === DomainState.Paused || t.state === DomainState.Shutdown) {
+  /** The state is read again here, under the VM's lock; the three reads go at once. */
+  private async plan(t: { uuid: string; name: string }): Promise<Plan> {
+    const { uuid } = t;
+    const [state, live, inactiveXml] = await Promise.all([
+      domainState(this.virsh, uuid),
+      domainDumpXml(this.virsh, uuid),
+      domainDumpXml(this.virsh, uuid, true),
+    ]);
+    const running = state !== DomainState.Shutoff;
+    if (state === DomainState.Paused || state === DomainState.Shutdown) {
       throw failedPrecondition(`VM ${t.name} is paused or shutting down; back it up running or shut off`);
     }
-    const xml = readDomainXml(await domainDumpXml(this.virsh, uuid));
+    const xml = readDomainXml(live);
     const disks = xml.disks.filter((d) => d.device === 'disk');
     if (!disks.length) throw failedPrecondition(`VM ${t.name} has no disks to back up`);
     for (const d of disks) {
       validDiskTarget(d.dev);
       if (!d.source.file) throw failedPrecondition(`VM ${t.name}: disk ${d.dev} is not a file; it cannot be backed up`);
     }
-    return { uuid, name: t.name, running, disks, inactiveXml: await domainDumpXml(this.virsh, uuid, true) };
+    return { uuid, name: t.name, running, disks, inactiveXml };
   }
 
   private async backup(
     pool: PoolRecord,
-    uuid: string,
+    vm: { uuid: string; name: string },
     forceFull: boolean,
     onPercent: (p: number) => void,
     signal: AbortSignal,
   ): Promise<Backup> {
-    const plan = await this.plan(uuid);
+    const plan = await this.plan(vm);
+    const { uuid } = plan;
     await removeTempDirs(pool, uuid);
     const history = await listManifests(pool, uuid);
     const parent = forceFull || !plan.running ? undefined : await this.incrementalBase(plan, history);
@@ -137,19 +144,21 @@ export class BackupJobs {
       } else {
         capacities.push(...(await this.copyStopped(plan, dir, onPercent, signal)));
       }
-      const disks: ManifestDisk[] = [];
-      for (const [i, d] of plan.disks.entries()) {
-        const file = `${d.dev}.qcow2`;
-        const { sums, bytes } = await chunkSums(join(dir, file), signal);
-        disks.push({
-          target: d.dev,
-          file,
-          capacityBytes: capacities[i]!,
-          storedBytes: bytes,
-          chunkBytes: CHUNK_BYTES,
-          sha256: sums,
-        });
-      }
+      // All disks at once: each file's chunks are spread over worker threads.
+      const disks: ManifestDisk[] = await Promise.all(
+        plan.disks.map(async (d, i) => {
+          const file = `${d.dev}.qcow2`;
+          const { sums, bytes } = await chunkSums(join(dir, file), signal);
+          return {
+            target: d.dev,
+            file,
+            capacityBytes: capacities[i]!,
+            storedBytes: bytes,
+            chunkBytes: CHUNK_BYTES,
+            sha256: sums,
+          };
+        }),
+      );
       signal.throwIfAborted();
       const manifest: BackupManifest = {
         format: 1,
@@ -191,18 +200,21 @@ export class BackupJobs {
     onPercent: (p: number) => void,
     signal: AbortSignal,
   ): Promise<{ consistency: ManifestConsistency; capacities: number[] }> {
-    const capacities: number[] = [];
-    const targets: BackupTargetDisk[] = [];
-    for (const d of plan.disks) {
-      const capacity = await this.capacityOf(plan.uuid, d.dev);
-      const file = join(dir, `${d.dev}.qcow2`);
-      // An incremental holds only the changed clusters; the rest reads through to the parent.
-      const backing = parent ? ['-b', `../${parent.id}/${d.dev}.qcow2`, '-F', 'qcow2'] : [];
-      await run('qemu-img', ['create', '-q', '-f', 'qcow2', ...backing, file, String(capacity)]);
-      capacities.push(capacity);
-      targets.push({ dev: d.dev, file });
-    }
-    const frozen = await this.freeze(plan);
+    // One domblkinfo for all disks, the target files created at once, the guest agent probed
+    // meanwhile: each virsh or qemu-img round trip was a fixed cost of every backup.
+    const [capacities, ready] = await Promise.all([
+      this.capacitiesOf(plan),
+      guestAgentReady(this.virsh, plan.uuid).catch(() => false),
+    ]);
+    const targets: BackupTargetDisk[] = plan.disks.map((d) => ({ dev: d.dev, file: join(dir, `${d.dev}.qcow2`) }));
+    await Promise.all(
+      targets.map((t, i) => {
+        // An incremental holds only the changed clusters; the rest reads through to the parent.
+        const backing = parent ? ['-b', `../${parent.id}/${t.dev}.qcow2`, '-F', 'qcow2'] : [];
+        return run('qemu-img', ['create', '-q', '-f', 'qcow2', ...backing, t.file, String(capacities[i])]);
+      }),
+    );
+    const frozen = ready && (await this.freeze(plan));
     try {
       await this.begin(
         plan,
@@ -235,9 +247,8 @@ export class BackupJobs {
     }
   }
 
-  /** Freezes the guest filesystems when its agent answers; false = crash-consistent. */
+  /** Freezes the guest filesystems (its agent answered); false = crash-consistent. */
   private async freeze(plan: Plan): Promise<boolean> {
-    if (!(await guestAgentReady(this.virsh, plan.uuid).catch(() => false))) return false;
     try {
       return (await guestFsFreeze(this.virsh, plan.uuid, plan.name)) >= 0;
     } catch (err) {
@@ -246,11 +257,20 @@ export class BackupJobs {
     }
   }
 
-  private async capacityOf(uuid: string, dev: string): Promise<number> {
-    const out = await this.virsh.exec(['domblkinfo', uuid, dev]);
-    const capacity = Number(/^Capacity:\s+(\d+)/m.exec(out)?.[1]);
-    if (!Number.isSafeInteger(capacity) || capacity <= 0) throw new Error(`domblkinfo ${dev}: no capacity in ${out}`);
-    return capacity;
+  /** The virtual size of each disk of the plan, in its order (`domblkinfo --all`: one call). */
+  private async capacitiesOf(plan: Plan): Promise<number[]> {
+    const out = await this.virsh.exec(['domblkinfo', plan.uuid, '--all']);
+    const byDev = new Map(
+      out.split('\n').flatMap((l) => {
+        const [dev, capacity] = l.trim().split(/\s+/);
+        return dev && capacity ? [[dev, Number(capacity)] as const] : [];
+      }),
+    );
+    return plan.disks.map((d) => {
+      const capacity = byDev.get(d.dev);
+      if (!capacity || !Number.isSafeInteger(capacity)) throw new Error(`domblkinfo ${d.dev}: no capacity in ${out}`);
+      return capacity;
+    });
   }
 
   /** Polls the domain's job until it ends; aborts it on cancel; throws unless it completed. */
