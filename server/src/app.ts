@@ -9,6 +9,7 @@ import { operations } from './openapi.js';
 import type { Operation } from './dto/operation.js';
 import { errorMiddleware, toHttp } from './middleware/error.js';
 import { storeHealth } from './middleware/store-health.js';
+import { leaderForward } from './middleware/leader-forward.js';
 import { authMiddleware, readSessionCookie } from './middleware/auth.js';
 import { checkCsrf } from './middleware/csrf.js';
 import { readJson } from './middleware/body.js';
@@ -73,6 +74,8 @@ export function createApp(s: Services): App {
   });
   koa.use(errorMiddleware);
   koa.use(securityHeaders);
+  // etcd control plane: a server that does not lead sends what needs the agents to the leader.
+  koa.use(leaderForward(s.leader));
   koa.use(storeHealth(s.db));
   koa.use(authMiddleware(s.auth));
   koa.use(router.routes());

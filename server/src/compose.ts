@@ -8,7 +8,7 @@ import type { ServerConfig } from './config.js';
 import { openConfigStore, type ConfigStore } from './store/config-store.js';
 import { EtcdStore } from './store/etcd-store.js';
 import { EtcdEventRelay } from './store/etcd-event-relay.js';
-import { EtcdLeader, SoleLeader, type Leadership } from './services/leader.js';
+import { advertisedUrl, EtcdLeader, SoleLeader, type Leadership } from './services/leader.js';
 import { hostname } from 'node:os';
 import { SessionRepo, TokenRepo, UserRepo } from './store/user-repo.js';
 import { ClusterRepo, HostRepo, VdcRepo } from './store/host-repo.js';
@@ -87,7 +87,16 @@ export interface Services {
 export async function createServices(config: ServerConfig): Promise<Services> {
   const db = await openConfigStore(config);
   const serverId = `${hostname()}:${config.listenPort}:${process.pid}`;
-  const leader: Leadership = db instanceof EtcdStore ? new EtcdLeader(db.client, serverId) : new SoleLeader(serverId);
+  const certificate = await HttpsCertificate.load(config.dataDir);
+  // The others forward API requests to the leader at this address, pinned to this certificate.
+  const leader: Leadership =
+    db instanceof EtcdStore
+      ? new EtcdLeader(db.client, serverId, () => ({
+          url: advertisedUrl(config.listenHost, config.listenPort),
+          certPem: certificate.current.certPem,
+        }))
+      : new SoleLeader(serverId);
+  if (leader instanceof EtcdLeader) certificate.onChange(() => void leader.republish());
   const events = new EventHub();
   // SSE clients of every server see the changes made through any of them.
   const relay = db instanceof EtcdStore ? new EtcdEventRelay(db.client, db.box, events, serverId) : undefined;
@@ -177,7 +186,7 @@ export async function createServices(config: ServerConfig): Promise<Services> {
     appliance,
     hostPower: new HostPower(pool, tasks),
     tickets: new TicketStore(),
-    certificate: await HttpsCertificate.load(config.dataDir),
+    certificate,
     leader,
     start() {
       history.start();

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { Services } from './compose.js';
 import { createApp, type App } from './app.js';
 import { ConsoleProxy } from './console/console-proxy.js';
+import { forwardUpgrade } from './middleware/leader-forward.js';
 import { operations } from './openapi.js';
 import { ConnectionCap } from './net/connection-cap.js';
 import { boundRequest, type StreamKind } from './net/request-bounds.js';
@@ -63,7 +64,7 @@ export async function startServer(s: Services): Promise<RunningServer> {
     extraOrigins: s.config.extraOrigins,
     wsBufferBytes: bounds.wsBufferBytes,
   });
-  consoleProxy.attach(https);
+  consoleProxy.attach(https, (req, socket, head) => forwardUpgrade(s.leader, req, socket, head));
   await new Promise<void>((resolve, reject) => {
     https.once('error', reject);
     https.listen(s.config.listenPort, s.config.listenHost, () => resolve());

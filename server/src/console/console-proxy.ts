@@ -56,13 +56,16 @@ export class ConsoleProxy {
 
   constructor(private readonly deps: ConsoleProxyDeps) {}
 
-  attach(server: Server): void {
+  /** `elsewhere` takes the upgrades another server serves (the vDC's leader), answering true. */
+  attach(server: Server, elsewhere?: (req: IncomingMessage, socket: Duplex, head: Buffer) => Promise<boolean>): void {
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      void this.upgrade(req, socket, head).catch((err: unknown) => {
-        const e = err instanceof HttpError ? err : new HttpError(500, 'internal error');
-        if (!(err instanceof HttpError)) log.error('websocket upgrade failed', { error: String(err) });
-        reject(socket, e.status, e.message);
-      });
+      void (elsewhere ? elsewhere(req, socket, head) : Promise.resolve(false))
+        .then((done) => (done ? undefined : this.upgrade(req, socket, head)))
+        .catch((err: unknown) => {
+          const e = err instanceof HttpError ? err : new HttpError(500, 'internal error');
+          if (!(err instanceof HttpError)) log.error('websocket upgrade failed', { error: String(err) });
+          reject(socket, e.status, e.message);
+        });
     });
   }
 

@@ -4,7 +4,9 @@
 // server is elected once the lease expires (LEASE_SECONDS) and starts it.
 import type { Etcd3 } from 'etcd3';
 import type { Campaign } from 'etcd3';
+import { hostname } from 'node:os';
 import { log } from '../log.js';
+import { managementAddresses } from '../tls/management-addresses.js';
 
 /** The election lease: a lost leader is replaced within about this long (plus one keep-alive). */
 export const LEASE_SECONDS = 4;
@@ -16,19 +18,40 @@ export interface LeaderWork {
   stop(): void;
 }
 
+/** Where the others reach the leader: published as its election value, so it lives with its lease. */
+export interface LeaderAddress {
+  id: string;
+  /** https://host:port of its API. */
+  url: string;
+  /** The certificate it serves (leaf first), pinned by the servers forwarding to it. */
+  certPem: string;
+}
+
 export interface Leadership {
   readonly isLeader: boolean;
   /** This server's identity as shown to the others (the elected value). */
   readonly id: string;
+  /** The elected server's address; undefined when none is (or this server is the only one). */
+  address(): Promise<LeaderAddress | undefined>;
   /** Starts `work` whenever this server becomes leader, stops it when it is no longer. */
   run(work: LeaderWork): void;
   close(): Promise<void>;
+}
+
+/** The URL the other servers reach this one's API at: its listen address, or its first IP when it listens on all. */
+export function advertisedUrl(listenHost: string, port: number): string {
+  const wildcard = listenHost === '0.0.0.0' || listenHost === '::' || listenHost === '';
+  const host = wildcard ? (managementAddresses()[0] ?? hostname()) : listenHost;
+  return `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
 /** The embedded store: a single server, always leader. */
 export class SoleLeader implements Leadership {
   readonly isLeader = true;
   constructor(readonly id: string) {}
+  async address(): Promise<LeaderAddress | undefined> {
+    return undefined;
+  }
   run(work: LeaderWork): void {
     work.start();
   }
@@ -46,6 +69,8 @@ export class EtcdLeader implements Leadership {
   constructor(
     private readonly client: Etcd3,
     readonly id: string,
+    /** This server's address, when it serves the API (absent in election-only uses). */
+    private readonly advertise?: () => Omit<LeaderAddress, 'id'>,
   ) {}
 
   run(work: LeaderWork): void {
@@ -55,7 +80,26 @@ export class EtcdLeader implements Leadership {
 
   /** The elected server's id, or undefined when none is. */
   async leader(): Promise<string | undefined> {
-    return this.client.election(ELECTION, LEASE_SECONDS).leader();
+    return (await this.address())?.id;
+  }
+
+  async address(): Promise<LeaderAddress | undefined> {
+    const value = await this.client.election(ELECTION, LEASE_SECONDS).leader();
+    if (value === undefined) return undefined;
+    try {
+      return JSON.parse(value) as LeaderAddress;
+    } catch {
+      return { id: value, url: '', certPem: '' };
+    }
+  }
+
+  /** Publishes this server's address again (its certificate changed) while it leads. */
+  async republish(): Promise<void> {
+    if (this.isLeader) await this.campaign?.proclaim(this.value()).catch(() => undefined);
+  }
+
+  private value(): string {
+    return this.advertise ? JSON.stringify({ ...this.advertise(), id: this.id }) : this.id;
   }
 
   async close(): Promise<void> {
@@ -67,7 +111,7 @@ export class EtcdLeader implements Leadership {
   }
 
   private campaignOnce(): void {
-    const campaign = this.client.election(ELECTION, LEASE_SECONDS).campaign(this.id);
+    const campaign = this.client.election(ELECTION, LEASE_SECONDS).campaign(this.value());
     this.campaign = campaign;
     campaign.on('elected', () => {
       if (this.closed || this.campaign !== campaign) return;
