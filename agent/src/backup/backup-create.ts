@@ -23,6 +23,7 @@ import { guestAgentReady, guestFsFreeze, guestFsThaw } from '../vm/guest-agent.j
 import { vmTarget } from '../vm/vm-lifecycle.js';
 import { log } from '../log.js';
 import { backupXml, checkpointXml, type BackupTargetDisk } from './backup-xml.js';
+import { allocatedBytes, isNoSpace, requireRoom, targetFilledUp } from './backup-space.js';
 import { chunkSums, CHUNK_BYTES } from './chunk-sums.js';
 import {
   backupMessage,
@@ -128,6 +129,8 @@ export class BackupJobs {
     await removeTempDirs(pool, uuid);
     const history = await listManifests(pool, uuid);
     const parent = forceFull || !plan.running ? undefined : await this.incrementalBase(plan, history);
+    // An incremental's size is unknown until the job runs; a full one is about the allocation.
+    if (!parent) await requireRoom(pool, plan.name, await allocatedBytes(plan.disks.map((d) => d.source.file!)));
     const id = newBackupId(new Date(), randomBytes(3).toString('hex'));
     const dir = await makeTempDir(pool, uuid, id);
     // Dirty bitmaps live in qcow2 files: a VM with a raw disk gets a full backup every time.
@@ -178,7 +181,8 @@ export class BackupJobs {
       await removeTempDirs(pool, uuid);
       // backup-begin may have made the checkpoint even when the job failed afterwards.
       if (checkpoint) await this.deleteCheckpoint(uuid, checkpoint);
-      throw signal.aborted ? signal.reason : err;
+      if (signal.aborted) throw signal.reason;
+      throw isNoSpace(err) ? targetFilledUp(pool, plan.name, err) : err;
     }
   }
 
