@@ -93,9 +93,9 @@ export class EtcdLeader implements Leadership {
     }
   }
 
-  /** Publishes this server's address again (its certificate changed) while it leads. */
+  /** Publishes this server's address again (its certificate changed), whether it leads yet or not. */
   async republish(): Promise<void> {
-    if (this.isLeader) await this.campaign?.proclaim(this.value()).catch(() => undefined);
+    await this.campaign?.proclaim(this.value()).catch(() => undefined);
   }
 
   private value(): string {
@@ -116,6 +116,8 @@ export class EtcdLeader implements Leadership {
     campaign.on('elected', () => {
       if (this.closed || this.campaign !== campaign) return;
       this.isLeader = true;
+      // The certificate may have changed while it waited in line (proclaim skips an equal value).
+      void this.republish();
       log.info('elected leader of the vDC: starting host connections and schedules', { id: this.id });
       this.work?.start();
     });
