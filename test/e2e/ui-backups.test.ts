@@ -1,7 +1,8 @@
 // The Backups tab of the VM page in Chromium against a real server, agent, libvirt and qemu-img
 // (#24; the VM stays shut off, so no guest boots): Back up now into a pool lists the point with its
 // kind and consistency, Verify reports it intact, Restore makes a new VM, Delete removes the point;
-// a viewer sees the list but none of the controls.
+// the targets table shows what the VM's backups hold in the pool; a viewer sees the list but none
+// of the controls.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, copyFile, mkdtemp, rm } from 'node:fs/promises';
@@ -83,6 +84,11 @@ test('VM Backups tab: back up now, verify, restore to a new VM, delete', { timeo
     .waitFor({ timeout: 120_000 });
   const row = tab.locator('tr[data-backup]');
   await row.filter({ hasText: 'full' }).filter({ hasText: 'VM was off' }).waitFor();
+  // The pool as a backup target: what this VM's backups hold in it, one point, and its free space.
+  const target = tab.locator(`[data-testid=backup-targets] tr[data-pool="${pool.name}"] td`);
+  await target.nth(2).filter({ hasText: /^1$/ }).waitFor();
+  assert.match((await target.nth(1).textContent()) ?? '', /[1-9][\d.]* [KMG]i?B/);
+  assert.match((await target.nth(3).textContent()) ?? '', /\d/);
 
   await row.getByRole('button', { name: 'Verify' }).click();
   await tab.locator('[data-testid=backup-notice]', { hasText: /verified: .* checked, no corruption/ }).waitFor();
@@ -114,6 +120,7 @@ test('VM Backups tab: back up now, verify, restore to a new VM, delete', { timeo
 
   await row.getByRole('button', { name: 'Delete' }).click();
   await row.waitFor({ state: 'detached' });
+  await target.nth(2).filter({ hasText: /^0$/ }).waitFor();
   assert.deepEqual((await s.admin.request<unknown[]>('GET', `/api/v1/vms/${id}/backups`)).json, []);
   assert.deepEqual(pageErrors, []);
 });

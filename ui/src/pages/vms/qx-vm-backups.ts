@@ -61,6 +61,7 @@ export class QxVmBackups extends LitElement {
       this.notice = done(await this.task.follow(await fn()));
     });
     void this.backups.reload();
+    void this.pools.reload(); // free space in the targets
     return ok;
   }
 
@@ -114,7 +115,7 @@ export class QxVmBackups extends LitElement {
         const { deletedIds } = await deleteBackup(b, later.length > 0);
         this.notice = `Deleted ${deletedIds.join(', ')}`;
       })
-      .then(() => this.backups.reload());
+      .then(() => Promise.all([this.backups.reload(), this.pools.reload()]));
   }
 
   private renderRestore(b: BackupDto, pools: PoolDto[]) {
@@ -197,7 +198,40 @@ export class QxVmBackups extends LitElement {
           )}
         </tbody>
       </table>
-      ${this.backups.empty('No backups.')}`;
+      ${this.backups.empty('No backups.')} ${this.renderUsage(list, pools)}`;
+  }
+
+  /** What each target pool holds of this VM's backups and the room left for the next ones. */
+  private renderUsage(list: BackupDto[], pools: PoolDto[]) {
+    if (!pools.length) return nothing;
+    const used = new Map<string, number>();
+    for (const b of list) used.set(b.pool, (used.get(b.pool) ?? 0) + b.sizeBytes);
+    return html`<table data-testid="backup-targets">
+      <caption>
+        Backup targets
+      </caption>
+      <thead>
+        <tr>
+          <th>Pool</th>
+          <th>This VM's backups</th>
+          <th>Points</th>
+          <th>Free</th>
+          <th>Capacity</th>
+        </tr>
+      </thead>
+      <tbody>
+        ${pools.map(
+          (p) =>
+            html`<tr data-pool=${p.name}>
+              <td>${p.name}</td>
+              <td>${formatBytes(used.get(p.name) ?? 0)}</td>
+              <td>${list.filter((b) => b.pool === p.name).length}</td>
+              <td>${formatBytes(p.availableBytes)}</td>
+              <td>${formatBytes(p.capacityBytes)}</td>
+            </tr>`,
+        )}
+      </tbody>
+    </table>`;
   }
 }
 customElements.define('qx-vm-backups', QxVmBackups);
