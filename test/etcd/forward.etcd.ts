@@ -14,6 +14,7 @@ import { ConsoleSocket } from '../../server/src/test-support/console-socket.js';
 import type { HostDto } from '../../server/src/dto/hosts.js';
 import type { VmDto } from '../../server/src/dto/vms.js';
 import type { TaskDto } from '../../server/src/dto/tasks.js';
+import type { AuditEntryDto } from '../../server/src/dto/system.js';
 import { startControlPlane, type ControlPlane, type ServerInstance } from './control-plane.js';
 
 describe('control plane on etcd: every server serves hosts, VMs and consoles', () => {
@@ -131,6 +132,12 @@ describe('control plane on etcd: every server serves hosts, VMs and consoles', (
     await finished(b, on.json.id);
     assert.equal(await vmState(b), 'running');
     await consoleEcho(b, 'booted again');
+    // The tasks and the audit log are the leader's, whichever server is asked.
+    const tasks = await b.api.request<TaskDto[]>('GET', '/api/v1/tasks');
+    assert.ok(tasks.json.some((t) => t.id === created.json.id));
+    const audit = await b.api.request<AuditEntryDto[]>('GET', '/api/v1/audit?limit=50');
+    assert.ok(audit.json.some((e) => e.action === 'startVm' && e.target === vmId && e.status === 202));
+    assert.deepEqual(audit.json, (await a.api.request<AuditEntryDto[]>('GET', '/api/v1/audit?limit=50')).json);
   });
 
   it('after kill -9 of the leader, reopens the console through the new leader and through another server', async () => {

@@ -12,13 +12,18 @@ import type { LeaderAddress, Leadership } from '../services/leader.js';
 
 /** Served by every server itself: its own health and metrics, SSE (relayed through etcd), the contract. */
 const LOCAL = new Set(['/api/v1/health', '/api/v1/events', '/api/v1/openapi.json', '/api/v1/cli/qx.mjs']);
+/**
+ * Sign-in and setup too (sessions are in the shared store): the leader would see every sign-in
+ * through this server from this server's address, and its per-address lockout would lock out all.
+ */
+const LOCAL_PREFIXES = ['/api/v1/auth/', '/api/v1/setup'];
 /** Time for the leader to answer with headers (replies are streamed after that). */
 const ANSWER_MS = 60_000;
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'upgrade'];
 
 /** Whether a request to `path` goes to the leader when this server does not lead. */
 export function forwarded(path: string): boolean {
-  return path.startsWith('/api/') && !LOCAL.has(path);
+  return path.startsWith('/api/') && !LOCAL.has(path) && !LOCAL_PREFIXES.some((p) => path.startsWith(p));
 }
 
 /**
