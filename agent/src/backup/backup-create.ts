@@ -50,6 +50,10 @@ export interface CreatedBackup {
   prunedIds: string[];
 }
 
+/** CreateBackupRequest; the retention rules beyond keep_last may be left out (= 0). */
+type BackupRequest = Omit<CreateBackupRequest, 'keepDaily' | 'keepWeekly' | 'keepMonthly'> &
+  Partial<Pick<CreateBackupRequest, 'keepDaily' | 'keepWeekly' | 'keepMonthly'>>;
+
 interface Plan {
   uuid: string;
   name: string;
@@ -69,7 +73,7 @@ export class BackupJobs {
   ) {}
 
   /** Takes the backup, then applies retention (`keep_last`) to the VM's points in the pool. */
-  async create(req: CreateBackupRequest, onPercent: (p: number) => void): Promise<CreatedBackup> {
+  async create(req: BackupRequest, onPercent: (p: number) => void): Promise<CreatedBackup> {
     if (!req.vm) throw invalidArgument('vm', 'name the VM to back up');
     if (!req.jobId) throw invalidArgument('job_id', 'is required (it names the job for CancelBackup)');
     if (this.jobs.has(req.jobId)) throw invalidArgument('job_id', `job ${req.jobId} is already running`);
@@ -80,7 +84,12 @@ export class BackupJobs {
       const t = await vmTarget(this.virsh, req.vm);
       return await this.perVm.with(t.uuid, async () => {
         const backup = await this.backup(pool, t, req.forceFull, onPercent, abort.signal);
-        const pruned = await pruneBackups(pool, t.uuid, req.keepLast);
+        const pruned = await pruneBackups(pool, t.uuid, {
+          last: req.keepLast,
+          daily: req.keepDaily ?? 0,
+          weekly: req.keepWeekly ?? 0,
+          monthly: req.keepMonthly ?? 0,
+        });
         await this.forgetCheckpoints(pruned);
         return { backup, prunedIds: pruned.map((m) => m.id) };
       });

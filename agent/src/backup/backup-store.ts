@@ -141,13 +141,50 @@ export function dependentsOf(all: readonly BackupManifest[], id: string): Backup
   return out.reverse();
 }
 
+/** Retention rules, each keeping points; 0 = that rule keeps nothing; all 0 = keep everything. */
+export interface RetentionPolicy {
+  last: number;
+  daily: number;
+  weekly: number;
+  monthly: number;
+}
+
+/** The Monday (UTC) starting the ISO week of `iso`, as YYYY-MM-DD. */
+function weekOf(iso: string): string {
+  const d = new Date(iso);
+  d.setUTCDate(d.getUTCDate() - ((d.getUTCDay() + 6) % 7));
+  return d.toISOString().slice(0, 10);
+}
+
+/** The newest point of each of the newest `count` periods (by `period` of createdAt) with points. */
+function newestPerPeriod(all: readonly BackupManifest[], count: number, period: (iso: string) => string): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  if (count <= 0) return out;
+  for (const m of [...all].reverse()) {
+    const p = period(m.createdAt);
+    if (seen.has(p)) continue;
+    if (seen.size === count) break;
+    seen.add(p);
+    out.push(m.id);
+  }
+  return out;
+}
+
 /**
- * Retention, keep the newest `keep` points: every older point goes unless a kept point builds on
- * it (its chain back to the full backup stays restorable). Latest first, so dependents go first.
+ * Retention: the points no rule keeps go (newest `last`; the newest of each of the last `daily`
+ * days, `weekly` ISO weeks, `monthly` months) unless a kept point builds on them (its chain back
+ * to the full backup stays restorable). `all` oldest first; returns latest first, so dependents go first.
  */
-export function pruneCandidates(all: readonly BackupManifest[], keep: number): BackupManifest[] {
-  if (keep <= 0) return [];
-  const kept = new Set(all.slice(-keep).map((m) => m.id));
+export function pruneCandidates(all: readonly BackupManifest[], policy: RetentionPolicy): BackupManifest[] {
+  const { last, daily, weekly, monthly } = policy;
+  if (last <= 0 && daily <= 0 && weekly <= 0 && monthly <= 0) return [];
+  const kept = new Set([
+    ...(last > 0 ? all.slice(-last).map((m) => m.id) : []),
+    ...newestPerPeriod(all, Math.max(0, daily), (iso) => iso.slice(0, 10)),
+    ...newestPerPeriod(all, Math.max(0, weekly), weekOf),
+    ...newestPerPeriod(all, Math.max(0, monthly), (iso) => iso.slice(0, 7)),
+  ]);
   const byId = new Map(all.map((m) => [m.id, m]));
   for (const id of [...kept]) {
     for (let p = byId.get(id)?.parent; p && !kept.has(p); p = byId.get(p)?.parent) kept.add(p);
@@ -156,8 +193,12 @@ export function pruneCandidates(all: readonly BackupManifest[], keep: number): B
 }
 
 /** Deletes the points retention lets go (see pruneCandidates); returns them. */
-export async function pruneBackups(pool: PoolRecord, vmUuid: string, keep: number): Promise<BackupManifest[]> {
-  const doomed = pruneCandidates(await listManifests(pool, vmUuid), keep);
+export async function pruneBackups(
+  pool: PoolRecord,
+  vmUuid: string,
+  policy: RetentionPolicy,
+): Promise<BackupManifest[]> {
+  const doomed = pruneCandidates(await listManifests(pool, vmUuid), policy);
   for (const m of doomed) await rm(backupDir(pool, vmUuid, m.id), { recursive: true, force: true });
   return doomed;
 }

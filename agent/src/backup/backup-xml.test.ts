@@ -48,15 +48,42 @@ test('retention keeps the newest N points and the chain they build on, nothing e
   const m = (id: string, parent: string | null) => ({ id, parent }) as BackupManifest;
   // Two chains: F1 <- I2 <- I3, F4 <- I5 <- I6.
   const all = [m('1', null), m('2', '1'), m('3', '2'), m('4', null), m('5', '4'), m('6', '5')];
-  const ids = (keep: number) => pruneCandidates(all, keep).map((x) => x.id);
+  const ids = (keep: number) => pruneCandidates(all, lastOnly(keep)).map((x) => x.id);
   assert.deepEqual(ids(1), ['3', '2', '1'], 'I6 needs I5 and F4; the first chain goes, latest first');
   assert.deepEqual(ids(3), ['3', '2', '1']);
   assert.deepEqual(ids(4), [], 'keeping I3 keeps its whole chain');
   assert.deepEqual(ids(0), [], '0 = keep everything');
   assert.deepEqual(
-    pruneCandidates([m('1', null), m('2', null), m('3', null)], 2).map((x) => x.id),
+    pruneCandidates([m('1', null), m('2', null), m('3', null)], lastOnly(2)).map((x) => x.id),
     ['1'],
   );
+});
+
+const lastOnly = (last: number) => ({ last, daily: 0, weekly: 0, monthly: 0 });
+
+test('retention by day, ISO week and month keeps the newest point of each period, and their chains', () => {
+  const at = (id: string, createdAt: string, parent: string | null = null) =>
+    ({ id, createdAt, parent }) as BackupManifest;
+  // Fulls on Sundays and the 1st, incrementals between; 2026-11-30 is a Monday.
+  const all = [
+    at('a', '2026-10-31T02:00:00Z'),
+    at('b', '2026-11-15T02:00:00Z'),
+    at('c', '2026-11-29T02:00:00Z'),
+    at('d', '2026-11-30T02:00:00Z', 'c'),
+    at('e', '2026-12-01T02:00:00Z'),
+    at('f', '2026-12-01T14:00:00Z', 'e'),
+    at('g', '2026-12-02T02:00:00Z', 'f'),
+  ];
+  const gone = (p: Partial<ReturnType<typeof lastOnly>>) =>
+    pruneCandidates(all, { ...lastOnly(0), ...p })
+      .map((x) => x.id)
+      .sort()
+      .join('');
+  assert.equal(gone({ daily: 2 }), 'abcd', 'the 2nd (g) and the 1st (f, newest that day), g and f need e');
+  assert.equal(gone({ weekly: 2 }), 'abd', 'week of 30 Nov: g (chain e, f; not d); week of 23 Nov: c (a Sunday)');
+  assert.equal(gone({ monthly: 3 }), 'b', 'December: g (chain e, f); November: d (chain c); October: a');
+  assert.equal(gone({ last: 1, monthly: 2 }), 'ab', 'the rules add up: g and the newest of November, d (chain c)');
+  assert.equal(gone({}), '', 'no rule = keep everything');
 });
 
 test('a manifest naming a disk file outside its directory is not a backup', async () => {

@@ -45,6 +45,15 @@ export const CreateBackupDto = named(
           'retention: afterwards keep the newest N points of the VM in the pool (and the points they build on)',
       }),
     ),
+    keepDaily: opt(
+      int({ min: 1, max: 1000, description: 'retention: also keep the newest point of each of the last N days (UTC)' }),
+    ),
+    keepWeekly: opt(
+      int({ min: 1, max: 1000, description: 'retention: also keep the newest point of each of the last N ISO weeks' }),
+    ),
+    keepMonthly: opt(
+      int({ min: 1, max: 1000, description: 'retention: also keep the newest point of each of the last N months' }),
+    ),
   }),
 );
 export type CreateBackupDto = Infer<typeof CreateBackupDto>;

@@ -24,8 +24,10 @@ test('backups over the API: back up, list, verify, corruption reported, delete, 
   const [source, target] = f.pools;
   const vmId = await f.vm(srvName('bk'), source!);
 
-  const backUp = async () => {
-    const r = await api.request<TaskDto>('POST', `/api/v1/vms/${vmId}/backups`, { body: { pool: target!.name } });
+  const backUp = async (retention: Record<string, number> = {}) => {
+    const r = await api.request<TaskDto>('POST', `/api/v1/vms/${vmId}/backups`, {
+      body: { pool: target!.name, ...retention },
+    });
     assert.equal(r.status, 202, r.text);
     const done = await f.taskDone(r.json);
     assert.equal(done.status, 'succeeded', done.error ?? '');
@@ -85,5 +87,17 @@ test('backups over the API: back up, list, verify, corruption reported, delete, 
   assert.deepEqual(
     vm.disks.map((d) => [d.pool, d.volume]),
     [[source!.name, `${restoredName}-vda.qcow2`]],
+  );
+
+  // Retention by day: a third point today keeps only itself (all are full, nothing builds on them).
+  const refused = await api.request('POST', `/api/v1/vms/${vmId}/backups`, {
+    body: { pool: target!.name, keepWeekly: 0 },
+  });
+  assert.equal(refused.status, 400);
+  assert.match(refused.text, /keepWeekly/);
+  const third = await backUp({ keepDaily: 1 });
+  assert.deepEqual(
+    (await api.request<BackupDto[]>('GET', `/api/v1/vms/${vmId}/backups`)).json.map((b) => b.id),
+    [third.id],
   );
 });

@@ -59,6 +59,9 @@ export class BackupService {
               forceFull: req.full ?? false,
               jobId: randomJobId(),
               keepLast: req.keepLast ?? 0,
+              keepDaily: req.keepDaily ?? 0,
+              keepWeekly: req.keepWeekly ?? 0,
+              keepMonthly: req.keepMonthly ?? 0,
             },
             (p) => t.progress(p),
             t.signal,
@@ -69,7 +72,7 @@ export class BackupService {
         t.log(
           `${backupKind.str(b.kind)} backup ${b.id} into pool ${req.pool} (${backupConsistency.str(b.consistency)}-consistent)`,
         );
-        if (prunedIds.length) t.log(`retention (keep last ${req.keepLast}) deleted ${prunedIds.join(', ')}`);
+        if (prunedIds.length) t.log(`retention (${retentionText(req)}) deleted ${prunedIds.join(', ')}`);
         return toDto(c.record.id, b);
       },
     );
@@ -143,4 +146,15 @@ function toDto(hostId: string, b: Backup): BackupDto {
     sizeBytes: b.storedBytes,
     disks: b.disks.map((d) => ({ target: d.target, capacityBytes: d.capacityBytes, storedBytes: d.storedBytes })),
   };
+}
+
+/** "last 7, daily 14, monthly 6": the rules a create request set. */
+function retentionText(req: CreateBackupDto): string {
+  const rules: [string, number | undefined][] = [
+    ['last', req.keepLast],
+    ['daily', req.keepDaily],
+    ['weekly', req.keepWeekly],
+    ['monthly', req.keepMonthly],
+  ];
+  return rules.flatMap(([name, n]) => (n ? [`${name} ${n}`] : [])).join(', ');
 }

@@ -68,11 +68,17 @@ export class QxVmBackups extends LitElement {
   private onBackUp(e: SubmitEvent): void {
     e.preventDefault();
     const data = new FormData(e.target as HTMLFormElement);
-    const keep = Number(data.get('keepLast') || 0);
+    const keep = (name: string) => {
+      const n = Number(data.get(name) || 0);
+      return n ? { [name]: n } : {};
+    };
     const req = {
       pool: String(data.get('pool')),
       full: data.get('full') === 'on',
-      ...(keep ? { keepLast: keep } : {}),
+      ...keep('keepLast'),
+      ...keep('keepDaily'),
+      ...keep('keepWeekly'),
+      ...keep('keepMonthly'),
     };
     void this.run(
       () => backUpVm(this.vmId, req),
@@ -154,6 +160,9 @@ export class QxVmBackups extends LitElement {
               )}
               <label><input type="checkbox" name="full" /> Full</label>
               ${formField('Keep last (points)', 'backup-keep', html`<input id="backup-keep" name="keepLast" type="number" min="1" max="1000" placeholder="all" />`)}
+              ${formField('Keep daily (days)', 'backup-keep-daily', html`<input id="backup-keep-daily" name="keepDaily" type="number" min="1" max="1000" placeholder="—" />`)}
+              ${formField('Keep weekly (weeks)', 'backup-keep-weekly', html`<input id="backup-keep-weekly" name="keepWeekly" type="number" min="1" max="1000" placeholder="—" />`)}
+              ${formField('Keep monthly (months)', 'backup-keep-monthly', html`<input id="backup-keep-monthly" name="keepMonthly" type="number" min="1" max="1000" placeholder="—" />`)}
               <button class="primary" type="submit" ?disabled=${this.action.busy || !pools.length}>Back up now</button>
             </form>`
           : nothing
