@@ -9,6 +9,8 @@ export interface PresentedCertificate {
   fingerprint: string;
   /** The root of the presented chain (the leaf when self-signed): what gets pinned. */
   anchorPem: string;
+  /** Its fingerprint: stays when the appliance issues itself a new leaf (its addresses changed). */
+  anchorFingerprint: string;
   /** The system's CAs vouch for it (then nothing needs pinning). */
   trustedBySystem: boolean;
 }
@@ -38,6 +40,7 @@ export function readPresentedCertificate(server: string, timeoutMs = 15_000): Pr
       resolve({
         fingerprint: new X509Certificate(leaf.raw).fingerprint256,
         anchorPem: new X509Certificate(anchor.raw).toString(),
+        anchorFingerprint: new X509Certificate(anchor.raw).fingerprint256,
         trustedBySystem: socket.authorized,
       });
     });
