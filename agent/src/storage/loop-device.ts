@@ -39,12 +39,17 @@ export async function loopRefreshCapacity(device: string): Promise<void> {
 }
 
 /**
- * Detaches `device`. While something still holds it (e.g. a mount namespace being torn down)
- * the kernel only marks it for auto-clear, so this waits a little for the backing file to go.
+ * Detaches `device` (done if it is detached already). While something still holds it (e.g. a
+ * mount namespace being torn down) the kernel only marks it for auto-clear, so this waits a little
+ * for the backing file to go.
  */
 export async function loopDetach(device: string, waitMs = 10_000): Promise<void> {
-  await run('losetup', ['--detach', device], T);
   const backing = `/sys/block/${basename(device)}/loop/backing_file`;
+  await run('losetup', ['--detach', device], T).catch((err: unknown) => {
+    // Already detached (an earlier detach of a busy device marked it for auto-clear, and it has
+    // cleared since): what was asked for is done. Anything else is an error.
+    if (existsSync(backing) || !existsSync(`/sys/block/${basename(device)}`)) throw err;
+  });
   const deadline = Date.now() + waitMs;
   while (existsSync(backing) && Date.now() < deadline) await sleep(100);
   if (existsSync(backing)) log.warn('loop device still busy; it detaches once released', { device });
