@@ -137,8 +137,25 @@ export class AuthService {
       throw unauthorized(user?.disabled && ok ? `user "${username}" is disabled` : 'wrong username or password');
     }
     this.limiter.succeed(username, address);
-    await this.users.update(user.id, { lastLoginAt: new Date().toISOString() });
+    await this.recordLogin(user.id);
     return { user, ...(await this.openSession(user)) };
+  }
+
+  /**
+   * Notes the sign-in time. On etcd, another server writing the same user at that moment (its own
+   * sign-in of that user: two servers starting together both sign in the admin) makes this write a
+   * 409; the conflict reloaded the record, so it is written once more, and a second clash is let
+   * be: a sign-in of that user was just recorded either way, and the sign-in itself must not fail.
+   */
+  private async recordLogin(userId: string): Promise<void> {
+    const write = () => this.users.update(userId, { lastLoginAt: new Date().toISOString() });
+    const isClash = (err: unknown) => err instanceof HttpError && err.status === 409;
+    await write().catch(async (err: unknown) => {
+      if (!isClash(err)) throw err;
+      await write().catch((again: unknown) => {
+        if (!isClash(again)) throw again;
+      });
+    });
   }
 
   async openSession(user: UserRecord): Promise<NewSession> {

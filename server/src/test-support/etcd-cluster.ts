@@ -6,7 +6,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { freePort, listening } from './spawn.js';
+import { listening } from './spawn.js';
+import { createServer, type Server } from 'node:net';
 import { eventually } from './guest-pool.js';
 
 export interface EtcdMember {
@@ -28,9 +29,8 @@ export interface EtcdCluster {
 export async function startEtcdCluster(size = 3): Promise<EtcdCluster> {
   const dir = await mkdtemp(join(tmpdir(), 'qxt-etcd-'));
   const token = `qxt-${randomBytes(4).toString('hex')}`;
-  const ports = await Promise.all(
-    Array.from({ length: size }, async () => [await freePort(), await freePort()] as const),
-  );
+  const free = await freePorts(size * 2);
+  const ports = Array.from({ length: size }, (_, i) => [free[2 * i]!, free[2 * i + 1]!] as const);
   const initial = ports.map(([, peer], i) => `m${i}=http://127.0.0.1:${peer}`).join(',');
   const procs = new Map<string, ChildProcess>();
   const members: EtcdMember[] = ports.map(([client, peer], i) => {
@@ -97,4 +97,32 @@ export async function startEtcdCluster(size = 3): Promise<EtcdCluster> {
     throw err;
   }
   return cluster;
+}
+
+/**
+ * `count` distinct loopback ports for etcd to bind, below the kernel's ephemeral range (32768+):
+ * ports taken with listen(0) and released came back twice in one batch, or were taken by an
+ * outgoing connection before etcd bound them ("bind: address already in use"). Each is checked
+ * free, and all are held until all are found.
+ */
+async function freePorts(count: number): Promise<number[]> {
+  const held: Server[] = [];
+  const ports: number[] = [];
+  try {
+    while (ports.length < count) {
+      const port = 20_000 + Math.floor(Math.random() * 12_000);
+      if (ports.includes(port)) continue;
+      const s = createServer();
+      const ok = await new Promise<boolean>((resolve) => {
+        s.once('error', () => resolve(false));
+        s.listen(port, '127.0.0.1', () => resolve(true));
+      });
+      if (!ok) continue;
+      held.push(s);
+      ports.push(port);
+    }
+    return ports;
+  } finally {
+    await Promise.all(held.map((s) => new Promise((r) => s.close(r))));
+  }
 }
