@@ -95,9 +95,11 @@ async function readIfPresent(path: string): Promise<Buffer> {
   });
 }
 
+/** Creates `path` with `data`; never replaces a file, and leaves no part of one on failure. */
 async function writeNew(path: string, data: Buffer): Promise<void> {
-  await writeFile(path, data, { flag: 'wx', mode: 0o600 }).catch((err: NodeJS.ErrnoException) => {
+  await writeFile(path, data, { flag: 'wx', mode: 0o600 }).catch(async (err: NodeJS.ErrnoException) => {
     if (err.code === 'EEXIST') throw failedPrecondition(`${path} already exists on this host`);
+    await rm(path, { force: true });
     throw err;
   });
 }
