@@ -16,7 +16,7 @@ import type { CreatedTokenDto, TokenDto } from '../../server/src/dto/users.js';
 import type { VmDto } from '../../server/src/dto/vms.js';
 import { ADMIN_PASSWORD, startTestServer } from '../../server/src/test-support/test-server.js';
 import { REPO, freePort, spawnAgent, type Child } from '../../server/src/test-support/spawn.js';
-import { eventually, removeDomain, srvName } from '../../server/src/test-support/guest-pool.js';
+import { eventually, removeDomain, removeLibvirtPool, srvName } from '../../server/src/test-support/guest-pool.js';
 import { buildGuestOva } from '../appliance/guest-ova.js';
 
 const execFileP = promisify(execFile);
@@ -49,6 +49,7 @@ test(
       await s.admin.request('DELETE', `/api/v1/hosts/${host.id}/pools/${poolName}`).catch(() => undefined);
       await s.stop();
       await agent.kill();
+      await removeLibvirtPool(poolName);
       await rm(work, { recursive: true, force: true });
     });
     const env = { ...process.env, QX_CONFIG: config, QX_SERVER: '', QX_TOKEN: '' };

@@ -17,7 +17,7 @@ import type { VmDto } from '../../server/src/dto/vms.js';
 import type { ApiClient } from '../../server/src/test-support/api-client.js';
 import { freePort, spawnAgent, type Child } from '../../server/src/test-support/spawn.js';
 import { startTestServer } from '../../server/src/test-support/test-server.js';
-import { eventually, removeDomain, srvName } from '../../server/src/test-support/guest-pool.js';
+import { eventually, removeDomain, removeLibvirtPool, srvName } from '../../server/src/test-support/guest-pool.js';
 import { buildGuestOva } from '../appliance/guest-ova.js';
 import { ovftoolOvf } from '../ova/ovf-templates.js';
 import { writeTarEnd, writeTarEntry } from '../../agent/src/ova/tar-writer.js';
@@ -106,6 +106,7 @@ test('qxt-srv uploads stream through the server (disk image and OVA)', { timeout
     await s.admin.request('DELETE', `/api/v1/hosts/${host.id}/pools/${poolName}`).catch(() => undefined);
     await s.stop();
     await agent.kill();
+    await removeLibvirtPool(poolName);
     await rm(work, { recursive: true, force: true });
   });
   const api = s.admin;

@@ -54,6 +54,15 @@ export async function removeDomain(name: string, uri = 'qemu:///system'): Promis
   await virsh(['undefine', name, '--nvram'], uri).catch(() => virsh(['undefine', name], uri).catch(() => undefined));
 }
 
+/**
+ * Removes libvirt pool `name` if it is still defined: a test's own DELETE of its pool is a task
+ * that the server's and agent's stop can cut short, which left the pool defined in libvirt.
+ */
+export async function removeLibvirtPool(name: string, uri = 'qemu:///system'): Promise<void> {
+  await virsh(['pool-destroy', name], uri).catch(() => undefined);
+  await virsh(['pool-undefine', name], uri).catch(() => undefined);
+}
+
 export async function eventually<T>(
   what: string,
   fn: () => Promise<T | undefined | false>,
