@@ -12,7 +12,14 @@ import type { Page } from 'playwright-core';
 import { startInProcessUiStack } from './ui-stack.js';
 import { gotoPage, launchChromium } from './ui-browser.js';
 import { ADMIN_PASSWORD } from '../../server/src/test-support/test-server.js';
-import { GUEST_QCOW2, eventually, removeDomain, srvName, virsh } from '../../server/src/test-support/guest-pool.js';
+import {
+  GUEST_QCOW2,
+  eventually,
+  removeDomain,
+  removeLibvirtPool,
+  srvName,
+  virsh,
+} from '../../server/src/test-support/guest-pool.js';
 import type { TaskDto } from '../../server/src/dto/tasks.js';
 import type { VmDto } from '../../server/src/dto/vms.js';
 
@@ -33,8 +40,7 @@ test('VM Backups tab: back up now, verify, restore to a new VM, delete', { timeo
   t.after(async () => {
     for (const d of [name, restored]) await removeDomain(d);
     await s.admin.request('DELETE', `/api/v1/hosts/${host.id}/pools/${pool.name}`).catch(() => undefined);
-    await virsh(['pool-destroy', pool.name]).catch(() => undefined);
-    await virsh(['pool-undefine', pool.name]).catch(() => undefined);
+    await removeLibvirtPool(pool.name);
     await rm(pool.dir, { recursive: true, force: true });
   });
   const done = async (r: { status: number; text: string; json: TaskDto }) => {

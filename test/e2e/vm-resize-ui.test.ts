@@ -10,7 +10,14 @@ import { join } from 'node:path';
 import { startInProcessUiStack } from './ui-stack.js';
 import { gotoPage, launchChromium } from './ui-browser.js';
 import { ADMIN_PASSWORD } from '../../server/src/test-support/test-server.js';
-import { GUEST_QCOW2, eventually, removeDomain, srvName, virsh } from '../../server/src/test-support/guest-pool.js';
+import {
+  GUEST_QCOW2,
+  eventually,
+  removeDomain,
+  removeLibvirtPool,
+  srvName,
+  virsh,
+} from '../../server/src/test-support/guest-pool.js';
 import type { TaskDto } from '../../server/src/dto/tasks.js';
 import type { VmDto } from '../../server/src/dto/vms.js';
 
@@ -21,8 +28,7 @@ test('VM settings: vCPUs and memory grow on the running VM from the browser', { 
   const name = srvName('ui-rs');
   t.after(async () => {
     await removeDomain(name);
-    await virsh(['pool-destroy', pool.name]).catch(() => undefined);
-    await virsh(['pool-undefine', pool.name]).catch(() => undefined);
+    await removeLibvirtPool(pool.name);
     await rm(pool.dir, { recursive: true, force: true });
   });
   const task = async (r: { status: number; text: string; json: TaskDto }) => {

@@ -1,6 +1,7 @@
 // Backups (#24): runs backups, restores and verifies as tasks on the agent of the VM's host (the
 // target is a pool of that host), lists a VM's points across its host's active pools and deletes
 // points. A failed run is a failed task, which the events log records (task.failed).
+import { randomUUID } from 'node:crypto';
 import type { Backup } from '@quantix/proto/v1/backup.js';
 import { PoolState } from '@quantix/proto/v1/storage.js';
 import type { AgentPool } from '../agents/agent-pool.js';
@@ -57,7 +58,7 @@ export class BackupService {
               vm: uuid,
               pool: req.pool,
               forceFull: req.full ?? false,
-              jobId: randomJobId(),
+              jobId: `backup-${randomUUID()}`, // names the agent's job for CancelBackup
               keepLast: req.keepLast ?? 0,
               keepDaily: req.keepDaily ?? 0,
               keepWeekly: req.keepWeekly ?? 0,
@@ -129,8 +130,6 @@ export class BackupService {
     return { c, agent: c.requireOnline() };
   }
 }
-
-const randomJobId = () => `backup-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 
 function toDto(hostId: string, b: Backup): BackupDto {
   return {
