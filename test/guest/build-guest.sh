@@ -40,6 +40,12 @@ for m in virtio/virtio_ring virtio/virtio virtio/virtio_pci_legacy_dev virtio/vi
   virtio/virtio_balloon block/virtio_blk char/virtio_console scsi/scsi_common scsi/scsi_mod cdrom/cdrom scsi/sr_mod ata/libata ata/libahci ata/ahci; do
   cp "$work/k/lib/modules/$kver/kernel/drivers/$m.ko" "$ir/lib/modules/"
 done
+# efivarfs, for the SecureBoot variable a Secure Boot guest reports. The TPM drivers (tpm, tpm_tis_core,
+# tpm_tis, tpm_crb) are built into Debian's kernel; copied too should a kernel ship them as modules.
+cp "$work/k/lib/modules/$kver/kernel/fs/efivarfs/efivarfs.ko" "$ir/lib/modules/"
+for m in tpm tpm_tis_core tpm_tis tpm_crb; do
+  [[ ! -f "$work/k/lib/modules/$kver/kernel/drivers/char/tpm/$m.ko" ]] || cp "$work/k/lib/modules/$kver/kernel/drivers/char/tpm/$m.ko" "$ir/lib/modules/"
+done
 # qemu-ga (Debian's qemu-guest-agent) with the shared libraries it links, resolved on this host.
 mkdir -p "$ir/usr/sbin" "$ir/lib64" "$ir/lib/x86_64-linux-gnu"
 cp "$work/qga/usr/sbin/qemu-ga" "$ir/usr/sbin/qemu-ga"
@@ -73,6 +79,9 @@ menuentry "Quantix test guest" {
 CFG
 grub-mkrescue -o "$work/qx-test-guest.iso" "$iso" >"$work/mkrescue.log" 2>&1 || { cat "$work/mkrescue.log" >&2; exit 1; }
 qemu-img convert -f raw -O qcow2 "$work/qx-test-guest.iso" "$work/qx-test-guest.qcow2"
-cp "$iso/boot/vmlinuz" "$work/initrd.img" "$work/qx-test-guest.iso" "$work/qx-test-guest.qcow2" "$out/"
+# Each file copied beside its place, then renamed over it: tests running meanwhile see the old or the new file, never half of one.
+for f in "$iso/boot/vmlinuz" "$work/initrd.img" "$work/qx-test-guest.iso" "$work/qx-test-guest.qcow2"; do
+  cp "$f" "$out/.$(basename "$f").new" && mv -f "$out/.$(basename "$f").new" "$out/$(basename "$f")"
+done
 echo "$inputs" > "$stamp"
 echo "build-guest: test guest ready in $out"

@@ -6,7 +6,28 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 for m in evdev button e1000 virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_balloon virtio_blk \
-  virtio_console scsi_common scsi_mod cdrom sr_mod libata libahci ahci; do insmod /lib/modules/$m.ko 2>/dev/null; done
+  virtio_console scsi_common scsi_mod cdrom sr_mod libata libahci ahci tpm tpm_tis_core tpm_tis tpm_crb; do
+  [ -f /lib/modules/$m.ko ] && insmod /lib/modules/$m.ko 2>/dev/null
+done
+# The TPM the kernel found (tpm_tis/tpm_crb), and under UEFI the SecureBoot variable's value (its last
+# byte: 1 enabled, 0 disabled): tests of TPM and Secure Boot VMs read these lines.
+if [ -e /sys/class/tpm/tpm0 ]; then
+  echo "qx-guest: tpm0 TPM version $(cat /sys/class/tpm/tpm0/tpm_version_major 2>/dev/null) driver $(basename "$(readlink /sys/class/tpm/tpm0/device/driver)")"
+else
+  echo "qx-guest: no TPM found"
+fi
+if [ -d /sys/firmware/efi ]; then
+  insmod /lib/modules/efivarfs.ko 2>/dev/null
+  mount -t efivarfs efivarfs /sys/firmware/efi/efivars
+  sb=/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c
+  if [ -e "$sb" ]; then
+    echo "qx-guest: SecureBoot efivar $(od -An -tu1 "$sb" | awk '{print $NF}')"
+  else
+    echo "qx-guest: SecureBoot efivar absent"
+  fi
+else
+  echo "qx-guest: no EFI (BIOS boot)"
+fi
 # qemu-ga on the guest agent's virtio-serial port, found by name (no udev makes /dev/virtio-ports/).
 for p in /sys/class/virtio-ports/*; do
   [ "$(cat "$p/name" 2>/dev/null)" = org.qemu.guest_agent.0 ] && /usr/sbin/qemu-ga -d -m virtio-serial -p "/dev/${p##*/}" -t /run
