@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
  * Replaces `file` with `text`, which then has mode `mode` (e.g. 0o600 for secrets); the directory
  * must exist. The temp name ends in ".tmp", so readers that pick files by suffix never see it.
  */
-export async function writeFileAtomic(file: string, text: string, mode = 0o600): Promise<void> {
+export async function writeFileAtomic(file: string, text: string | Uint8Array, mode = 0o600): Promise<void> {
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   const fh = await open(tmp, 'wx', mode);
   try {

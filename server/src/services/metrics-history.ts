@@ -1,14 +1,14 @@
 // Host and VM resource history kept on the server: each 5 s sample from the agents goes into a
-// fixed-size round-robin series per host/VM (counters turned into rates), written atomically to
-// <dataDir>/metrics/ every flush interval and at stop; a deleted VM's series and file are removed.
-import { mkdir, readFile, readdir, unlink } from 'node:fs/promises';
+// fixed-size round-robin series per host/VM (counters turned into rates) kept in its file under
+// <dataDir>/metrics/, the new rows written every flush interval and at stop; a deleted VM's series
+// and file are removed.
+import { mkdir, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '@quantix/proto/fs/atomic-file.js';
 import type { HostMetrics } from '@quantix/proto/v1/host.js';
 import type { VmStats } from '@quantix/proto/v1/vm.js';
 import type { HostMetricsHistoryDto, VmMetricsHistoryDto } from '../dto/metrics-history.js';
 import { log } from '../log.js';
-import { RoundRobinSeries, TIERS } from './round-robin-series.js';
+import { RoundRobinFile, TIERS } from './round-robin-file.js';
 
 export const HOST_FIELDS = [
   'cpuPercent',
@@ -41,8 +41,7 @@ type Kind = 'host' | 'vm';
 const SAFE_ID = /^[A-Za-z0-9_.-]{1,128}$/;
 
 interface Entry {
-  series: RoundRobinSeries;
-  dirty: boolean;
+  series: RoundRobinFile;
   /** The last raw counters and their time, to turn the next sample's counters into rates. */
   last?: { at: number; counters: number[] };
 }
@@ -136,7 +135,7 @@ export class MetricsHistory {
     const step = TIERS[tier]!.stepSeconds;
     if (!SAFE_ID.test(id)) return { stepSeconds: step, points: [] };
     const e = await this.entry(kind, id);
-    return { stepSeconds: step, points: e.series.points(tier, nowMs) };
+    return { stepSeconds: step, points: await e.series.points(tier, nowMs) };
   }
 
   /** Writes the changed series and removes those of VMs gone for a whole flush interval. */
@@ -160,13 +159,11 @@ export class MetricsHistory {
     }
     for (const [key, p] of this.entries) {
       const e = await p;
-      if (!e.dirty || this.entries.get(key) !== p) continue;
-      e.dirty = false;
+      if (!e.series.pending || this.entries.get(key) !== p) continue;
       try {
         await mkdir(this.dir, { recursive: true, mode: 0o700 });
-        await writeFileAtomic(join(this.dir, `${key}.rrd`), e.series.serialize());
+        await e.series.flush();
       } catch (err) {
-        e.dirty = true;
         log.warn('cannot write metrics history', { key, error: (err as Error).message });
       }
     }
@@ -181,7 +178,6 @@ export class MetricsHistory {
       // The first sample after a start, or a counter reset (agent restart), gives no rate.
       if (!last || dt <= 0 || counters.some((c, i) => c < last.counters[i]!)) return;
       e.series.add(at, [...gauges, ...counters.map((c, i) => (c - last.counters[i]!) / dt)]);
-      e.dirty = true;
     });
   }
 
@@ -198,20 +194,13 @@ export class MetricsHistory {
   private async load(kind: Kind, id: string): Promise<Entry> {
     const fields = kind === 'host' ? HOST_FIELDS.length : VM_FIELDS.length;
     const file = this.fileOf(kind, id);
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch {
-      return { series: new RoundRobinSeries(fields), dirty: false };
-    }
     try {
       // A file from before fields were added gets them (empty in its old rows).
-      const series = RoundRobinSeries.parse(text, fields, TIERS, true);
-      return { series, dirty: series.fields !== RoundRobinSeries.storedFields(text) };
+      return { series: await RoundRobinFile.open(file, fields, TIERS) };
     } catch (err) {
       // A torn or foreign file costs that history, not the server: start it afresh, loudly.
       log.warn('metrics history file unreadable, starting it afresh', { file, error: (err as Error).message });
-      return { series: new RoundRobinSeries(fields), dirty: true };
+      return { series: RoundRobinFile.empty(file, fields, TIERS) };
     }
   }
 
