@@ -43,6 +43,8 @@ import { HostPower } from './services/host-power.js';
 import { TicketStore } from './console/ticket-store.js';
 import { HttpsCertificate } from './tls/https-certificate.js';
 import { BackupService } from './services/backup-service.js';
+import { BackupSchedules } from './services/backup-schedules.js';
+import { BackupScheduleRepo } from './store/backup-schedule-repo.js';
 import { log } from './log.js';
 import { HttpError } from './errors.js';
 
@@ -57,6 +59,8 @@ export interface Services {
   tasks: TaskService;
   migrations: MigrationService;
   backups: BackupService;
+  /** Backup schedules; the leader runs them. */
+  backupSchedules: BackupSchedules;
   audit: AuditService;
   inventory: InventoryService;
   pool: AgentPool;
@@ -156,6 +160,8 @@ export async function createServices(config: ServerConfig): Promise<Services> {
   vms.refuseWhileMoving = (uuid) => migrations.refuseWhileMoving(uuid);
   const storage = new StorageService(pool, inventory, tasks, uploads);
   const audit = new AuditService(await AuditRepo.open(config.dataDir));
+  const backups = new BackupService(pool, vms, tasks);
+  const backupSchedules = new BackupSchedules(new BackupScheduleRepo(db), pool, backups);
   const appliance = new ApplianceSettings(config.dataDir, config.applianceRoot);
   await appliance.start();
   if (db.problem) await reportDbProblem(audit, db.problem);
@@ -173,7 +179,8 @@ export async function createServices(config: ServerConfig): Promise<Services> {
     clusters,
     vms,
     migrations,
-    backups: new BackupService(pool, vms, tasks),
+    backups,
+    backupSchedules,
     storage,
     networks,
     clusterNetworks,
@@ -194,15 +201,20 @@ export async function createServices(config: ServerConfig): Promise<Services> {
       leader.run({
         start: () => {
           hosts.startAll();
+          backupSchedules.start();
           if (joined) return;
           joined = true;
           startLocalAgent();
         },
-        stop: () => pool.stop(),
+        stop: () => {
+          backupSchedules.stop();
+          pool.stop();
+        },
       });
     },
     async stop() {
       abort.abort();
+      backupSchedules.stop();
       await leader.close();
       pool.stop();
       notifier.stop();

@@ -2,7 +2,7 @@
 // without this server's database), backing up now, restoring a point as a new VM, verifying the
 // checksums of a point and deleting points. A backup is addressed by host, pool, VM UUID and id,
 // so it stays reachable after its VM is gone. Long operations run as tasks.
-import { arr, bool, int, named, obj, oneOf, opt, str } from '../schema/schema.js';
+import { arr, bool, int, named, obj, oneOf, opt, orNull, str } from '../schema/schema.js';
 import type { Infer } from '../schema/schema.js';
 import type { Operation } from './operation.js';
 import { objectName, timestamp } from './common.js';
@@ -83,7 +83,7 @@ export const DeleteBackupQuery = obj({
 
 const point = '/api/v1/backups/:hostId/:pool/:vmUuid/:backupId';
 
-export const backupOperations = [
+const pointOperations = [
   {
     id: 'listVmBackups',
     method: 'GET',
@@ -140,3 +140,151 @@ export const backupOperations = [
     summary: 'Delete a point; 409 while later incrementals build on it unless withDependents=true',
   },
 ] as const satisfies readonly Operation[];
+
+// Backup schedules (#24): cron-like times, a selection of VMs resolved at each run, a target pool
+// (by name, on each selected VM's host) and retention applied after each successful run.
+
+const keep = (what: string) => opt(int({ min: 1, max: 1000, description: `retention: ${what}` }));
+
+export const BackupSelectionDto = named(
+  'BackupSelectionDto',
+  obj({
+    vmIds: arr(str({ maxLength: 64 }), { maxItems: 500, description: 'these VMs (UUIDs)' }),
+    tags: arr(str({ minLength: 1, maxLength: 64 }), {
+      maxItems: 32,
+      description: 'every VM carrying one of these tags',
+    }),
+    clusterIds: arr(str({ maxLength: 64 }), { maxItems: 32, description: 'every VM on a host of these clusters' }),
+  }),
+);
+export type BackupSelectionDto = Infer<typeof BackupSelectionDto>;
+
+const scheduleProps = {
+  name: str({ minLength: 1, maxLength: 80 }),
+  cron: str({
+    minLength: 1,
+    maxLength: 200,
+    description: 'minute hour day-of-month month day-of-week, UTC (e.g. "30 2 * * *"): *, lists, ranges, */n',
+  }),
+  selection: BackupSelectionDto,
+  pool: objectName("the target pool, by name, on each selected VM's host"),
+  keepLast: keep('keep the newest N points of each VM in the pool'),
+  keepDaily: keep('also the newest point of each of the last N days (UTC)'),
+  keepWeekly: keep('also the newest point of each of the last N ISO weeks'),
+  keepMonthly: keep('also the newest point of each of the last N months'),
+  enabled: bool(),
+};
+export const BackupScheduleInputDto = named('BackupScheduleInputDto', obj(scheduleProps));
+export type BackupScheduleInputDto = Infer<typeof BackupScheduleInputDto>;
+
+export const BACKUP_RUN_STATUSES = ['running', 'succeeded', 'failed'] as const;
+
+export const BackupScheduleRunDto = named(
+  'BackupScheduleRunDto',
+  obj({
+    startedAt: timestamp(),
+    finishedAt: orNull(timestamp()),
+    status: oneOf(BACKUP_RUN_STATUSES, { description: 'failed: at least one VM failed' }),
+    trigger: oneOf(['schedule', 'missed', 'manual'] as const, {
+      description: 'missed: a run due while no server ran the schedule, run once at start',
+    }),
+    message: str({ description: 'what happened, one line' }),
+    taskIds: arr(str(), { description: 'one task per VM' }),
+  }),
+);
+export type BackupScheduleRunDto = Infer<typeof BackupScheduleRunDto>;
+
+export const BackupScheduleDto = named(
+  'BackupScheduleDto',
+  obj({
+    ...scheduleProps,
+    id: str(),
+    createdAt: timestamp(),
+    nextRunAt: orNull(str({ format: 'date-time', description: 'null while disabled' })),
+    lastRun: orNull(BackupScheduleRunDto),
+  }),
+);
+export type BackupScheduleDto = Infer<typeof BackupScheduleDto>;
+
+export const BackupTargetDto = named(
+  'BackupTargetDto',
+  obj({
+    hostId: str(),
+    hostName: str(),
+    pool: str(),
+    capacityBytes: int(),
+    availableBytes: int(),
+    vmCount: int({ description: 'VMs with points in the pool' }),
+    points: int(),
+    storedBytes: int({ description: 'bytes the points take' }),
+  }),
+);
+export type BackupTargetDto = Infer<typeof BackupTargetDto>;
+
+const schedule = '/api/v1/backup-schedules/:id';
+
+const scheduleOperations = [
+  {
+    id: 'listBackupSchedules',
+    method: 'GET',
+    path: '/api/v1/backup-schedules',
+    tag: 'backups',
+    role: 'viewer',
+    status: 200,
+    response: arr(BackupScheduleDto),
+    summary: 'The backup schedules with their next run and last result',
+  },
+  {
+    id: 'createBackupSchedule',
+    method: 'POST',
+    path: '/api/v1/backup-schedules',
+    tag: 'backups',
+    role: 'operator',
+    body: BackupScheduleInputDto,
+    status: 201,
+    response: BackupScheduleDto,
+    summary: 'A schedule: its cron is refused naming the field and the item at fault',
+  },
+  {
+    id: 'updateBackupSchedule',
+    method: 'PUT',
+    path: schedule,
+    tag: 'backups',
+    role: 'operator',
+    body: BackupScheduleInputDto,
+    status: 200,
+    response: BackupScheduleDto,
+    summary: 'Replace a schedule (also to enable or disable it)',
+  },
+  {
+    id: 'deleteBackupSchedule',
+    method: 'DELETE',
+    path: schedule,
+    tag: 'backups',
+    role: 'operator',
+    status: 204,
+    summary: 'Delete a schedule (its stored backups stay)',
+  },
+  {
+    id: 'runBackupSchedule',
+    method: 'POST',
+    path: `${schedule}/run`,
+    tag: 'backups',
+    role: 'operator',
+    status: 202,
+    response: BackupScheduleRunDto,
+    summary: 'Run a schedule now: one backup task per selected VM (a VM being backed up already is skipped)',
+  },
+  {
+    id: 'listBackupTargets',
+    method: 'GET',
+    path: '/api/v1/backup-targets',
+    tag: 'backups',
+    role: 'viewer',
+    status: 200,
+    response: arr(BackupTargetDto),
+    summary: 'Every active pool of the online hosts as a backup target: capacity and the points it holds',
+  },
+] as const satisfies readonly Operation[];
+
+export const backupOperations = [...pointOperations, ...scheduleOperations] as const satisfies readonly Operation[];

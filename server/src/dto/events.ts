@@ -18,6 +18,7 @@ export const EVENT_KINDS = [
   'network.stopped',
   'network.started',
   'task.failed',
+  'backup.failed',
   'notification.test',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];

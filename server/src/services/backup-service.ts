@@ -5,11 +5,18 @@ import { randomUUID } from 'node:crypto';
 import type { Backup } from '@quantix/proto/v1/backup.js';
 import { PoolState } from '@quantix/proto/v1/storage.js';
 import type { AgentPool } from '../agents/agent-pool.js';
-import type { BackupDto, BackupVerifyResultDto, CreateBackupDto, RestoreBackupDto } from '../dto/backups.js';
+import type {
+  BackupDto,
+  BackupTargetDto,
+  BackupVerifyResultDto,
+  CreateBackupDto,
+  RestoreBackupDto,
+} from '../dto/backups.js';
 import type { TaskDto } from '../dto/tasks.js';
-import { badRequest, HttpError, notFound } from '../errors.js';
+import { badRequest, conflict, HttpError, notFound } from '../errors.js';
+import type { TaskRecord } from '../store/records.js';
 import { backupConsistency, backupKind } from './proto-enums.js';
-import type { TaskService } from './task-service.js';
+import type { TaskContext, TaskService } from './task-service.js';
 import type { VmService } from './vm-service.js';
 
 /** Where a stored point is: the path parameters of /api/v1/backups/:hostId/:pool/:vmUuid/:backupId. */
@@ -27,6 +34,9 @@ export class BackupService {
     private readonly tasks: TaskService,
   ) {}
 
+  /** VM UUID → the id of its running backup task. */
+  private readonly running = new Map<string, string>();
+
   async list(vmId: string): Promise<BackupDto[]> {
     const { c, agent, vm } = this.vms.online(vmId);
     const out: BackupDto[] = [];
@@ -39,45 +49,98 @@ export class BackupService {
   }
 
   async create(vmId: string, req: CreateBackupDto, user: string): Promise<TaskDto> {
-    const { c, agent, vm } = this.vms.online(vmId);
+    const { c, vm } = this.vms.online(vmId);
     if (!c.pools.has(req.pool)) throw badRequest(`host ${c.record.name} has no pool ${req.pool}`, 'pool');
-    const uuid = vm.spec!.uuid;
-    const { dto } = await this.tasks.start(
-      {
-        kind: 'vm.backup',
-        target: { type: 'vm', id: uuid, name: vm.spec!.name },
-        hostId: c.record.id,
-        user,
-        cancellable: true,
-      },
-      async (t) => {
-        t.progress(0, 'backing up');
-        const { backup: b, prunedIds } = await agent
-          .createBackup(
-            {
-              vm: uuid,
-              pool: req.pool,
-              forceFull: req.full ?? false,
-              jobId: `backup-${randomUUID()}`, // names the agent's job for CancelBackup
-              keepLast: req.keepLast ?? 0,
-              keepDaily: req.keepDaily ?? 0,
-              keepWeekly: req.keepWeekly ?? 0,
-              keepMonthly: req.keepMonthly ?? 0,
-            },
-            (p) => t.progress(p),
-            t.signal,
-          )
-          .catch((err: unknown) => {
-            throw t.signal.aborted ? new HttpError(409, 'cancelled') : err;
-          });
-        t.log(
-          `${backupKind.str(b.kind)} backup ${b.id} into pool ${req.pool} (${backupConsistency.str(b.consistency)}-consistent)`,
-        );
-        if (prunedIds.length) t.log(`retention (${retentionText(req)}) deleted ${prunedIds.join(', ')}`);
-        return toDto(c.record.id, b);
-      },
+    return (await this.start({ uuid: vm.spec!.uuid, name: vm.spec!.name, hostId: c.record.id }, req, user)).dto;
+  }
+
+  /**
+   * Starts a backup task of a VM: one at a time per VM (409 while one runs). The host and pool
+   * are checked again inside the task, so a scheduled run that cannot back a VM up is a failed
+   * task (and a backup.failed event) too. `note` is the task's first log line.
+   */
+  async start(
+    vm: { uuid: string; name: string; hostId: string | null },
+    req: CreateBackupDto,
+    user: string,
+    note?: string,
+  ): Promise<{ dto: TaskDto; done: Promise<TaskRecord> }> {
+    const busy = this.running.get(vm.uuid);
+    if (busy) throw conflict(`VM ${vm.name} is being backed up now (task ${busy})`);
+    this.running.set(vm.uuid, 'starting');
+    let started: { dto: TaskDto; done: Promise<TaskRecord> };
+    try {
+      started = await this.tasks.start(
+        {
+          kind: 'vm.backup',
+          target: { type: 'vm', id: vm.uuid, name: vm.name },
+          hostId: vm.hostId,
+          user,
+          cancellable: true,
+        },
+        (t) => this.backUp(vm.uuid, req, t, note),
+      );
+    } catch (err) {
+      this.running.delete(vm.uuid);
+      throw err;
+    }
+    this.running.set(vm.uuid, started.dto.id);
+    void started.done.finally(() => this.running.delete(vm.uuid));
+    return started;
+  }
+
+  private async backUp(vmUuid: string, req: CreateBackupDto, t: TaskContext, note?: string): Promise<BackupDto> {
+    if (note) t.log(note);
+    const { c, agent } = this.vms.online(vmUuid);
+    if (!c.pools.has(req.pool)) throw badRequest(`host ${c.record.name} has no pool ${req.pool}`, 'pool');
+    t.progress(0, 'backing up');
+    const { backup: b, prunedIds } = await agent
+      .createBackup(
+        {
+          vm: vmUuid,
+          pool: req.pool,
+          forceFull: req.full ?? false,
+          jobId: `backup-${randomUUID()}`, // names the agent's job for CancelBackup
+          keepLast: req.keepLast ?? 0,
+          keepDaily: req.keepDaily ?? 0,
+          keepWeekly: req.keepWeekly ?? 0,
+          keepMonthly: req.keepMonthly ?? 0,
+        },
+        (p) => t.progress(p),
+        t.signal,
+      )
+      .catch((err: unknown) => {
+        throw t.signal.aborted ? new HttpError(409, 'cancelled') : err;
+      });
+    t.log(
+      `${backupKind.str(b.kind)} backup ${b.id} into pool ${req.pool} (${backupConsistency.str(b.consistency)}-consistent)`,
     );
-    return dto;
+    if (prunedIds.length) t.log(`retention (${retentionText(req)}) deleted ${prunedIds.join(', ')}`);
+    return toDto(c.record.id, b);
+  }
+
+  /** Every active pool of the online hosts with the points it holds (all VMs'). */
+  async targets(): Promise<BackupTargetDto[]> {
+    const out: BackupTargetDto[] = [];
+    for (const c of this.pool.all()) {
+      if (!c.online) continue;
+      const agent = c.requireOnline();
+      for (const p of c.pools.values()) {
+        if (p.state !== PoolState.POOL_STATE_ACTIVE) continue;
+        const { backups } = await agent.listBackups(p.name, '');
+        out.push({
+          hostId: c.record.id,
+          hostName: c.record.name,
+          pool: p.name,
+          capacityBytes: p.capacityBytes,
+          availableBytes: p.availableBytes,
+          vmCount: new Set(backups.map((b) => b.vmUuid)).size,
+          points: backups.length,
+          storedBytes: backups.reduce((n, b) => n + b.storedBytes, 0),
+        });
+      }
+    }
+    return out;
   }
 
   async restore(at: BackupPoint, req: RestoreBackupDto, user: string): Promise<TaskDto> {

@@ -110,7 +110,8 @@ export class EventLogService {
     if (t.status !== 'failed') return;
     void this.record({
       severity: 'error',
-      kind: 'task.failed',
+      // A VM backup (now or scheduled) has a kind of its own, for notifications to choose.
+      kind: t.kind === 'vm.backup' ? 'backup.failed' : 'task.failed',
       target: { type: t.target.type || 'task', id: t.target.id || t.id, name: t.target.name, hostId: t.hostId ?? '' },
       message: `Task ${t.kind}${t.target.name ? ` on ${t.target.type} ${t.target.name}` : ''} failed: ${t.error ?? 'unknown error'}`,
     });

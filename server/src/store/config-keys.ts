@@ -6,7 +6,8 @@ import type { DbData } from './records.js';
 
 export const CONFIG_PREFIX = '/quantix/config/';
 
-type Collection = 'users' | 'sessions' | 'tokens' | 'hosts' | 'clusters' | 'clusterNetworks' | 'templates';
+type Collection =
+  'users' | 'sessions' | 'tokens' | 'hosts' | 'clusters' | 'clusterNetworks' | 'templates' | 'backupSchedules';
 type Singleton = 'schemaVersion' | 'vdc' | 'notifications';
 
 /** Each collection's record identity (the last path segment of its key). */
@@ -18,6 +19,7 @@ const COLLECTIONS: Record<Collection, (r: never) => string> = {
   clusters: (r: { id: string }) => r.id,
   clusterNetworks: (r: { clusterId: string; name: string }) => `${r.clusterId}/${r.name}`,
   templates: (r: { id: string }) => r.id,
+  backupSchedules: (r: { id: string }) => r.id,
 };
 const SINGLETONS: Singleton[] = ['schemaVersion', 'vdc', 'notifications'];
 /**

@@ -9,7 +9,7 @@ import { DbFile } from './db-file.js';
 import type { ConfigStore } from './config-store.js';
 import { importHistory } from './log-repo.js';
 
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /** Migrations from version N-1 to N, applied in order to older files. */
 const migrations: Record<number, (data: Record<string, unknown>, dataDir: string) => void | Promise<void>> = {
@@ -43,6 +43,10 @@ const migrations: Record<number, (data: Record<string, unknown>, dataDir: string
     // Webhook notifications of events (none configured).
     data.notifications ??= { webhooks: [] };
   },
+  5: (data) => {
+    // Backup schedules (#24; none yet).
+    data.backupSchedules ??= [];
+  },
 };
 
 /** The configuration of a vDC never set up (schema version 0 until written). */
@@ -57,6 +61,7 @@ export function emptyDb(): DbData {
     clusters: [],
     clusterNetworks: [],
     templates: [],
+    backupSchedules: [],
     notifications: { webhooks: [] },
   };
 }

@@ -11,7 +11,16 @@ import { createEtcdClient } from './etcd-client.js';
 import { EtcdStore } from './etcd-store.js';
 import type { DbData } from './records.js';
 
-const COLLECTIONS = ['users', 'sessions', 'tokens', 'hosts', 'clusters', 'clusterNetworks', 'templates'] as const;
+const COLLECTIONS = [
+  'users',
+  'sessions',
+  'tokens',
+  'hosts',
+  'clusters',
+  'clusterNetworks',
+  'templates',
+  'backupSchedules',
+] as const;
 
 /** Copies the configuration of `dataDir` into etcd; refuses (writing nothing) when etcd already holds one. */
 export async function migrateToEtcd(dataDir: string, client: Etcd3): Promise<{ records: number }> {

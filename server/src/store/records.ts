@@ -4,6 +4,7 @@ import type { Role } from '../dto/operation.js';
 import type { EventKind, EventSeverity } from '../dto/events.js';
 import type { TaskStatus } from '../dto/tasks.js';
 import type { CreateNetworkDto } from '../dto/networks.js';
+import type { BackupScheduleInputDto, BackupScheduleRunDto } from '../dto/backups.js';
 
 export interface UserRecord {
   id: string;
@@ -143,8 +144,18 @@ export interface DbData {
   clusters: ClusterRecord[];
   clusterNetworks: ClusterNetworkRecord[];
   templates: TemplateRecord[];
+  backupSchedules: BackupScheduleRecord[];
   /** `email` is absent until an admin saves e-mail settings. */
   notifications: { webhooks: WebhookRecord[]; email?: EmailRecord };
+}
+
+/** A backup schedule (dto/backups.ts) and where its runs stand. */
+export interface BackupScheduleRecord extends BackupScheduleInputDto {
+  id: string;
+  createdAt: string;
+  /** The last due time the scheduler ran (or skipped as disabled); the next run is the first due time after it. */
+  lastDueAt: string;
+  lastRun: BackupScheduleRunDto | null;
 }
 
 /** E-mail notification settings (dto/events.ts); the password never leaves the server. */
