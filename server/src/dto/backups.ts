@@ -247,14 +247,14 @@ const scheduleOperations = [
   },
   {
     id: 'updateBackupSchedule',
-    method: 'PUT',
+    method: 'PATCH',
     path: schedule,
     tag: 'backups',
     role: 'operator',
     body: BackupScheduleInputDto,
     status: 200,
     response: BackupScheduleDto,
-    summary: 'Replace a schedule (also to enable or disable it)',
+    summary: 'Change a schedule: every setting is given (also to enable or disable it); the next run counts from now',
   },
   {
     id: 'deleteBackupSchedule',

@@ -132,7 +132,7 @@ test('backup schedules: due by tag, retention, missed run, failures as events, r
   assert.equal((await lastRunEnded()).lastRun!.trigger, 'missed');
 
   // A disabled schedule is not run.
-  const off = await api.request<BackupScheduleDto>('PUT', `/api/v1/backup-schedules/${s.id}`, {
+  const off = await api.request<BackupScheduleDto>('PATCH', `/api/v1/backup-schedules/${s.id}`, {
     body: schedule({ enabled: false }),
   });
   assert.equal(off.status, 200, off.text);

@@ -1,9 +1,17 @@
 // Backups (#24): a VM's backups, backing up now (a task), and restore, verify (tasks) and delete of
-// a stored point, addressed by host, pool, VM UUID and id. Shapes are the server's
+// a stored point, addressed by host, pool, VM UUID and id; backup schedules and targets. Shapes are the server's
 // (server/src/dto/backups.ts). No Lit imports.
-import type { BackupDto, CreateBackupDto, RestoreBackupDto } from '@dto/backups.js';
+import type {
+  BackupDto,
+  BackupScheduleDto,
+  BackupScheduleInputDto,
+  BackupScheduleRunDto,
+  BackupTargetDto,
+  CreateBackupDto,
+  RestoreBackupDto,
+} from '@dto/backups.js';
 import type { TaskDto } from '@dto/tasks.js';
-import { apiDelete, apiGet, apiPost } from './client.js';
+import { apiDelete, apiGet, apiPatch, apiPost } from './client.js';
 
 const vmBackups = (id: string) => `/vms/${encodeURIComponent(id)}/backups`;
 const e = encodeURIComponent;
@@ -34,3 +42,22 @@ export function dependentsOf(all: readonly BackupDto[], b: BackupDto): BackupDto
   }
   return out;
 }
+
+const schedules = '/backup-schedules';
+const schedulePath = (id: string) => `/backup-schedules/${encodeURIComponent(id)}`;
+
+export const fetchBackupSchedules = (signal?: AbortSignal) => apiGet<BackupScheduleDto[]>(schedules, { signal });
+
+export const createBackupSchedule = (req: BackupScheduleInputDto) => apiPost<BackupScheduleDto>(schedules, req);
+
+/** Every setting is sent; the next run counts from now. */
+export const updateBackupSchedule = (id: string, req: BackupScheduleInputDto) =>
+  apiPatch<BackupScheduleDto>(schedulePath(id), req);
+
+export const deleteBackupSchedule = (id: string) => apiDelete<void>(schedulePath(id));
+
+/** One backup task per selected VM, started now; a VM being backed up already is skipped. */
+export const runBackupSchedule = (id: string) => apiPost<BackupScheduleRunDto>(`${schedulePath(id)}/run`);
+
+/** Every active pool of the online hosts with its capacity and the points it holds. */
+export const fetchBackupTargets = (signal?: AbortSignal) => apiGet<BackupTargetDto[]>('/backup-targets', { signal });

@@ -24,6 +24,7 @@ const NAV: { path: string; label: string; admin?: boolean }[] = [
   { path: '/vms', label: 'Virtual machines' },
   { path: '/hosts', label: 'Hosts & clusters' },
   { path: '/storage', label: 'Storage' },
+  { path: '/backups', label: 'Backups' },
   { path: '/images', label: 'Image library' },
   { path: '/networks', label: 'Networks' },
   { path: '/tasks', label: 'Tasks' },

@@ -94,6 +94,12 @@ export const routes: RouteDef[] = [
     load: () => import('../pages/events/qx-events-page.js'),
   },
   {
+    pattern: '/backups',
+    tag: 'qx-backups-page',
+    title: 'Backups',
+    load: () => import('../pages/backups/qx-backups-page.js'),
+  },
+  {
     pattern: '/notifications',
     tag: 'qx-notifications',
     title: 'Notifications',
