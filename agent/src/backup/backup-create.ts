@@ -1,9 +1,12 @@
 // Takes one backup of a VM into a pool of this host. A running VM goes through libvirt's backup
-// API (push mode into qcow2 files pre-created here, an incremental one backed by its parent's,
-// with a checkpoint so the next run copies only what changed); the guest agent freezes the
-// filesystems around the point in time when it answers. A shut-off VM is copied with qemu-img.
-// Everything is written to a temp dir renamed into place at the end; a failure or a cancel
-// removes it and the checkpoint this run created, so the previous chain stays the latest.
+// API in pull mode: QEMU exports the point in time over NBD on a private Unix socket and the
+// agent reads each disk once into a qcow2 it writes itself, checksums included (backup-pull.ts);
+// an incremental reads the dirty bitmap of the checkpoint taken with the previous backup and is
+// backed by its parent's files. The guest agent freezes the filesystems around the point in time
+// when it answers. A shut-off VM is copied with qemu-img. Everything is written to a temp dir
+// renamed into place at the end; a failure or a cancel removes it and the checkpoint this run
+// created, and what a killed agent left (its libvirt job, checkpoint, temp dir) is cleaned by the
+// next backup of the VM, so the previous chain stays the latest.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,10 +22,11 @@ import { KeyedLock } from '../storage/keyed-lock.js';
 import type { PoolManager } from '../storage/pool-manager.js';
 import type { PoolRecord } from '../storage/storage-kind.js';
 import { percentReader } from '../storage/volumes.js';
-import { guestAgentReady, guestFsFreeze, guestFsThaw } from '../vm/guest-agent.js';
+import { guestAgentPing, guestFsFreeze, guestFsThaw } from '../vm/guest-agent.js';
 import { vmTarget } from '../vm/vm-lifecycle.js';
 import { log } from '../log.js';
-import { backupXml, checkpointXml, type BackupTargetDisk } from './backup-xml.js';
+import { checkpointXml, exportBitmap, exportName, pullBackupXml, type BackupTargetDisk } from './backup-xml.js';
+import { BACKUP_SOCKET_ROOT, makeBackupSocketDir, pullDisk } from './backup-pull.js';
 import { allocatedBytes, isNoSpace, requireRoom, targetFilledUp } from './backup-space.js';
 import { chunkSums, CHUNK_BYTES } from './chunk-sums.js';
 import {
@@ -34,6 +38,7 @@ import {
   publishBackup,
   pruneBackups,
   removeTempDirs,
+  tempBackupIds,
   validDiskTarget,
   type BackupManifest,
   type ManifestConsistency,
@@ -41,7 +46,6 @@ import {
 } from './backup-store.js';
 
 const CHECKPOINT_PREFIX = 'qx-backup-';
-const POLL_MS = 100;
 const COPY_TIMEOUT_MS = 6 * 60 * 60_000;
 
 export interface CreatedBackup {
@@ -60,6 +64,11 @@ interface Plan {
   running: boolean;
   disks: DomainDisk[];
   inactiveXml: string;
+  guestAgentConnected: boolean;
+  /** The VM's checkpoint names. */
+  checkpoints: string[];
+  /** A backup job is active on the VM (one a killed agent left: no job of ours is). */
+  staleJob: boolean;
 }
 
 /** Runs backups, one at a time per VM, and cancels them by job id. */
@@ -104,13 +113,20 @@ export class BackupJobs {
     return job !== undefined;
   }
 
-  /** The state is read again here, under the VM's lock; the three reads go at once. */
+  /** The state is read again here, under the VM's lock; all reads go at once. */
   private async plan(t: { uuid: string; name: string }): Promise<Plan> {
     const { uuid } = t;
-    const [state, live, inactiveXml] = await Promise.all([
+    const [state, live, inactiveXml, checkpoints, job] = await Promise.all([
       domainState(this.virsh, uuid),
       domainDumpXml(this.virsh, uuid),
       domainDumpXml(this.virsh, uuid, true),
+      this.virsh.exec(['checkpoint-list', uuid, '--name']).then((o) =>
+        o
+          .split('\n')
+          .map((l) => l.trim())
+          .filter(Boolean),
+      ),
+      this.virsh.exec(['domjobinfo', uuid]).then(parseJobInfo, () => undefined),
     ]);
     const running = state !== DomainState.Shutoff;
     if (state === DomainState.Paused || state === DomainState.Shutdown) {
@@ -123,7 +139,16 @@ export class BackupJobs {
       validDiskTarget(d.dev);
       if (!d.source.file) throw failedPrecondition(`VM ${t.name}: disk ${d.dev} is not a file; it cannot be backed up`);
     }
-    return { uuid, name: t.name, running, disks, inactiveXml };
+    return {
+      uuid,
+      name: t.name,
+      running,
+      disks,
+      inactiveXml,
+      guestAgentConnected: xml.guestAgent.state === 'connected',
+      checkpoints,
+      staleJob: /backup/i.test(job?.operation ?? ''),
+    };
   }
 
   private async backup(
@@ -135,9 +160,9 @@ export class BackupJobs {
   ): Promise<Backup> {
     const plan = await this.plan(vm);
     const { uuid } = plan;
-    await removeTempDirs(pool, uuid);
+    await this.cleanUpKilled(pool, plan);
     const history = await listManifests(pool, uuid);
-    const parent = forceFull || !plan.running ? undefined : await this.incrementalBase(plan, history);
+    const parent = forceFull || !plan.running ? undefined : this.incrementalBase(plan, history);
     // An incremental's size is unknown until the job runs; a full one is about the allocation.
     if (!parent) await requireRoom(pool, plan.name, await allocatedBytes(plan.disks.map((d) => d.source.file!)));
     const id = newBackupId(new Date(), randomBytes(3).toString('hex'));
@@ -148,29 +173,27 @@ export class BackupJobs {
     try {
       await writeFile(join(dir, DOMAIN_XML), plan.inactiveXml, { mode: 0o644 });
       let consistency: ManifestConsistency = 'stopped';
-      const capacities: number[] = [];
+      let disks: ManifestDisk[];
       if (plan.running) {
-        const made = await this.pushBackup(plan, dir, parent, checkpoint, onPercent, signal);
-        consistency = made.consistency;
-        capacities.push(...made.capacities);
+        ({ consistency, disks } = await this.pullBackup(plan, id, dir, parent, checkpoint, onPercent, signal));
       } else {
-        capacities.push(...(await this.copyStopped(plan, dir, onPercent, signal)));
+        const capacities = await this.copyStopped(plan, dir, onPercent, signal);
+        // All disks at once: each file's chunks are spread over worker threads.
+        disks = await Promise.all(
+          plan.disks.map(async (d, i) => {
+            const file = `${d.dev}.qcow2`;
+            const { sums, bytes } = await chunkSums(join(dir, file), signal);
+            return {
+              target: d.dev,
+              file,
+              capacityBytes: capacities[i]!,
+              storedBytes: bytes,
+              chunkBytes: CHUNK_BYTES,
+              sha256: sums,
+            };
+          }),
+        );
       }
-      // All disks at once: each file's chunks are spread over worker threads.
-      const disks: ManifestDisk[] = await Promise.all(
-        plan.disks.map(async (d, i) => {
-          const file = `${d.dev}.qcow2`;
-          const { sums, bytes } = await chunkSums(join(dir, file), signal);
-          return {
-            target: d.dev,
-            file,
-            capacityBytes: capacities[i]!,
-            storedBytes: bytes,
-            chunkBytes: CHUNK_BYTES,
-            sha256: sums,
-          };
-        }),
-      );
       signal.throwIfAborted();
       const manifest: BackupManifest = {
         format: 1,
@@ -196,52 +219,107 @@ export class BackupJobs {
   }
 
   /** The latest backup in this pool if the VM still has its checkpoint and the same disks. */
-  private async incrementalBase(plan: Plan, history: BackupManifest[]): Promise<BackupManifest | undefined> {
+  private incrementalBase(plan: Plan, history: BackupManifest[]): BackupManifest | undefined {
     const last = history.at(-1);
-    if (!last?.checkpoint) return undefined;
-    const names = (await this.virsh.exec(['checkpoint-list', plan.uuid, '--name'])).split('\n').map((l) => l.trim());
-    if (!names.includes(last.checkpoint)) return undefined;
+    if (!last?.checkpoint || !plan.checkpoints.includes(last.checkpoint)) return undefined;
     const same = last.disks.length === plan.disks.length && last.disks.every((d, i) => d.target === plan.disks[i]!.dev);
     return same ? last : undefined;
   }
 
-  private async pushBackup(
+  /**
+   * What an agent killed mid-backup left behind: its libvirt backup job (still exporting), the
+   * checkpoint it took (deleted: its bitmap merges into the previous checkpoint's, so the next
+   * incremental still sees every change since the last listed backup) and its temp dir.
+   */
+  private async cleanUpKilled(pool: PoolRecord, plan: Plan): Promise<void> {
+    if (plan.staleJob) {
+      log.warn('ending a backup job left by a stopped agent', { vm: plan.name });
+      await this.virsh.exec(['domjobabort', plan.uuid]).catch(() => undefined);
+    }
+    for (const id of await tempBackupIds(pool, plan.uuid)) {
+      const name = `${CHECKPOINT_PREFIX}${id}`;
+      if (plan.checkpoints.includes(name)) {
+        log.warn('removing the checkpoint of an unfinished backup', { vm: plan.name, checkpoint: name });
+        await this.deleteCheckpoint(plan.uuid, name);
+        plan.checkpoints = plan.checkpoints.filter((c) => c !== name);
+      }
+      await rm(join(BACKUP_SOCKET_ROOT, id), { recursive: true, force: true });
+    }
+    await removeTempDirs(pool, plan.uuid);
+  }
+
+  private async pullBackup(
     plan: Plan,
+    id: string,
     dir: string,
     parent: BackupManifest | undefined,
     checkpoint: string | null,
     onPercent: (p: number) => void,
     signal: AbortSignal,
-  ): Promise<{ consistency: ManifestConsistency; capacities: number[] }> {
-    // One domblkinfo for all disks, the target files created at once, the guest agent probed
-    // meanwhile: each virsh or qemu-img round trip was a fixed cost of every backup.
-    const [capacities, ready] = await Promise.all([
-      this.capacitiesOf(plan),
-      guestAgentReady(this.virsh, plan.uuid).catch(() => false),
+  ): Promise<{ consistency: ManifestConsistency; disks: ManifestDisk[] }> {
+    const targets: BackupTargetDisk[] = plan.disks.map((d) => ({
+      dev: d.dev,
+      backup: true,
+      // In the temp dir: on the target's filesystem (it may grow), gone with the temp dir.
+      scratch: join(dir, `${d.dev}.scratch`),
+    }));
+    const [sockets, ready] = await Promise.all([
+      makeBackupSocketDir(id),
+      plan.guestAgentConnected && guestAgentPing(this.virsh, plan.uuid),
     ]);
-    const targets: BackupTargetDisk[] = plan.disks.map((d) => ({ dev: d.dev, file: join(dir, `${d.dev}.qcow2`) }));
-    await Promise.all(
-      targets.map((t, i) => {
-        // An incremental holds only the changed clusters; the rest reads through to the parent.
-        const backing = parent ? ['-b', `../${parent.id}/${t.dev}.qcow2`, '-F', 'qcow2'] : [];
-        return run('qemu-img', ['create', '-q', '-f', 'qcow2', ...backing, t.file, String(capacities[i])]);
-      }),
-    );
-    const frozen = ready && (await this.freeze(plan));
+    const socket = join(sockets, 'nbd.sock');
     try {
-      await this.begin(
-        plan,
-        backupXml(targets, parent?.checkpoint ?? undefined),
-        checkpoint && checkpointXml(checkpoint, targets),
-      );
-    } finally {
-      if (frozen) {
-        const failed = await guestFsThaw(this.virsh, plan.uuid);
-        if (failed) log.warn('guest filesystem thaw failed', { vm: plan.name, err: String(failed) });
+      const frozen = ready && (await this.freeze(plan));
+      try {
+        await this.begin(
+          plan,
+          pullBackupXml(socket, targets, parent?.checkpoint ?? undefined),
+          checkpoint && checkpointXml(checkpoint, targets),
+        );
+      } finally {
+        if (frozen) {
+          const failed = await guestFsThaw(this.virsh, plan.uuid);
+          if (failed) log.warn('guest filesystem thaw failed', { vm: plan.name, err: String(failed) });
+        }
       }
+      try {
+        const done = plan.disks.map(() => 0);
+        const disks = await Promise.all(
+          plan.disks.map(async (d, i): Promise<ManifestDisk> => {
+            const file = `${d.dev}.qcow2`;
+            const pulled = await pullDisk({
+              socket,
+              exportName: exportName(d.dev),
+              bitmap: parent ? exportBitmap(d.dev) : undefined,
+              file: join(dir, file),
+              // An incremental holds only the changed clusters; the rest reads through to the parent.
+              backing: parent ? `../${parent.id}/${file}` : undefined,
+              signal,
+              onProgress: (f) => {
+                done[i] = f;
+                onPercent(Math.floor((done.reduce((a, b) => a + b, 0) / done.length) * 99));
+              },
+            });
+            return {
+              target: d.dev,
+              file,
+              capacityBytes: pulled.capacityBytes,
+              storedBytes: pulled.storedBytes,
+              chunkBytes: CHUNK_BYTES,
+              sha256: pulled.sha256,
+            };
+          }),
+        );
+        return { consistency: frozen ? 'application' : 'crash', disks };
+      } finally {
+        // Ending a pull job is an abort: the export closes, the checkpoint stays.
+        await this.virsh.exec(['domjobabort', plan.uuid]).catch((err: unknown) => {
+          log.warn('ending the backup job failed', { vm: plan.name, err: Virsh.message(err) });
+        });
+      }
+    } finally {
+      await rm(sockets, { recursive: true, force: true });
     }
-    await this.waitForJob(plan, onPercent, signal);
-    return { consistency: frozen ? 'application' : 'crash', capacities };
   }
 
   /** backup-begin with the checkpoint: libvirt takes both at the same instant (one call). */
@@ -251,8 +329,7 @@ export class BackupJobs {
       await writeFile(join(tmp, 'backup.xml'), backup, { mode: 0o600 });
       const withCheckpoint = checkpoint ? ['--checkpointxml', join(tmp, 'checkpoint.xml')] : [];
       if (checkpoint) await writeFile(join(tmp, 'checkpoint.xml'), checkpoint, { mode: 0o600 });
-      const xml = ['--backupxml', join(tmp, 'backup.xml')];
-      await this.virsh.exec(['backup-begin', plan.uuid, ...xml, ...withCheckpoint, '--reuse-external']);
+      await this.virsh.exec(['backup-begin', plan.uuid, '--backupxml', join(tmp, 'backup.xml'), ...withCheckpoint]);
     } catch (err) {
       throw new AgentError(ErrorCode.Internal, `VM ${plan.name}: the backup could not start: ${Virsh.message(err)}`);
     } finally {
@@ -267,43 +344,6 @@ export class BackupJobs {
     } catch (err) {
       log.warn('guest filesystem freeze failed; the backup is crash-consistent', { vm: plan.name, err: String(err) });
       return false;
-    }
-  }
-
-  /** The virtual size of each disk of the plan, in its order (`domblkinfo --all`: one call). */
-  private async capacitiesOf(plan: Plan): Promise<number[]> {
-    const out = await this.virsh.exec(['domblkinfo', plan.uuid, '--all']);
-    const byDev = new Map(
-      out.split('\n').flatMap((l) => {
-        const [dev, capacity] = l.trim().split(/\s+/);
-        return dev && capacity ? [[dev, Number(capacity)] as const] : [];
-      }),
-    );
-    return plan.disks.map((d) => {
-      const capacity = byDev.get(d.dev);
-      if (!capacity || !Number.isSafeInteger(capacity)) throw new Error(`domblkinfo ${d.dev}: no capacity in ${out}`);
-      return capacity;
-    });
-  }
-
-  /** Polls the domain's job until it ends; aborts it on cancel; throws unless it completed. */
-  private async waitForJob(plan: Plan, onPercent: (p: number) => void, signal: AbortSignal): Promise<void> {
-    for (;;) {
-      if (signal.aborted) {
-        await this.virsh.exec(['domjobabort', plan.uuid]).catch(() => undefined);
-        throw signal.reason;
-      }
-      const info = parseJobInfo(await this.virsh.exec(['domjobinfo', plan.uuid]));
-      if (info.type === 'None') break;
-      if (info.total > 0) onPercent(Math.min(99, Math.floor((info.processed / info.total) * 100)));
-      await sleep(POLL_MS, signal);
-    }
-    const done = parseJobInfo(await this.virsh.exec(['domjobinfo', plan.uuid, '--completed']).catch(() => ''));
-    if (done.type !== 'Completed') {
-      throw new AgentError(
-        ErrorCode.Internal,
-        `VM ${plan.name}: the backup job ended ${done.type ? `as ${done.type}` : 'without a result'}${done.error ? `: ${done.error}` : ''}`,
-      );
     }
   }
 
@@ -359,37 +399,12 @@ export class BackupJobs {
 
 interface JobInfo {
   type: string;
-  processed: number;
-  total: number;
-  error: string;
+  /** What the job does ("Backup", "Outgoing migration", …). */
+  operation: string;
 }
 
-const UNITS: Record<string, number> = { B: 1, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, TiB: 2 ** 40 };
-
-function bytesOf(text: string | undefined): number {
-  const m = /([\d.]+)\s*(B|KiB|MiB|GiB|TiB)/.exec(text ?? '');
-  return m ? Number(m[1]) * (UNITS[m[2]!] ?? 1) : 0;
-}
-
-/** Reads `virsh domjobinfo` (libvirt 9: "Job type:", "Data processed:", "Data total:", "Error message:"). */
+/** Reads `virsh domjobinfo` (libvirt 9: "Job type:", "Operation:"). */
 export function parseJobInfo(out: string): JobInfo {
   const field = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(out)?.[1]?.trim();
-  return {
-    type: field('Job type') ?? '',
-    processed: bytesOf(field('Data processed') ?? field('File processed')),
-    total: bytesOf(field('Data total') ?? field('File total')),
-    error: field('Error message') ?? '',
-  };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
+  return { type: field('Job type') ?? '', operation: field('Operation') ?? '' };
 }

@@ -84,6 +84,12 @@ export async function publishBackup(pool: PoolRecord, manifest: BackupManifest):
   await rename(tmp, backupDir(pool, manifest.vm.uuid, manifest.id));
 }
 
+/** The ids of unfinished backups of a VM (their temp dirs: this run's, or one killed with the agent). */
+export async function tempBackupIds(pool: PoolRecord, vmUuid: string): Promise<string[]> {
+  const names = await readdir(vmBackupsDir(pool, vmUuid)).catch(() => [] as string[]);
+  return names.flatMap((n) => (n.startsWith('.tmp-') && ID.test(n.slice(5)) ? [n.slice(5)] : []));
+}
+
 /** Removes what an unfinished backup left (this run's, or one killed with the agent). */
 export async function removeTempDirs(pool: PoolRecord, vmUuid: string): Promise<void> {
   const names = await readdir(vmBackupsDir(pool, vmUuid)).catch(() => [] as string[]);

@@ -2,30 +2,32 @@
 // chunk comparison and chain logic.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { backupXml, checkpointXml } from './backup-xml.js';
+import { checkpointXml, pullBackupXml } from './backup-xml.js';
 import { CHUNK_BYTES, differingChunks } from './chunk-sums.js';
 import { dependentsOf, newBackupId, pruneCandidates, type BackupManifest } from './backup-store.js';
 
 const flat = (xml: string) => xml.replace(/>\s+</g, '><').trim();
 
-test('push backup into pre-created files, incremental from a checkpoint, CD-ROMs left out', () => {
+test('pull backup on a Unix socket, incremental from a checkpoint with its bitmap exported, CD-ROMs left out', () => {
   const disks = [
-    { dev: 'vda', file: '/p/backups/u/.tmp-x/vda.qcow2' },
-    { dev: 'sda', file: '' },
+    { dev: 'vda', backup: true, scratch: '/p/.tmp-x/vda.scratch' },
+    { dev: 'sda', backup: false },
   ];
   assert.equal(
-    flat(backupXml(disks, 'qx-backup-1')),
-    '<domainbackup mode="push"><incremental>qx-backup-1</incremental><disks>' +
-      '<disk name="vda" backup="yes" type="file"><target file="/p/backups/u/.tmp-x/vda.qcow2"/><driver type="qcow2"/></disk>' +
+    flat(pullBackupXml('/run/quantix/backup/x/nbd.sock', disks, 'qx-backup-1')),
+    '<domainbackup mode="pull"><incremental>qx-backup-1</incremental>' +
+      '<server transport="unix" socket="/run/quantix/backup/x/nbd.sock"/><disks>' +
+      '<disk name="vda" backup="yes" type="file" exportname="vda" exportbitmap="backup-vda">' +
+      '<scratch file="/p/.tmp-x/vda.scratch"/><driver type="qcow2"/></disk>' +
       '<disk name="sda" backup="no"/></disks></domainbackup>',
   );
-  assert.doesNotMatch(backupXml(disks), /incremental/);
+  assert.doesNotMatch(pullBackupXml('/s', disks), /incremental|exportbitmap/);
   assert.equal(
     flat(checkpointXml('qx-backup-2', disks)),
     '<domaincheckpoint><name>qx-backup-2</name><disks><disk name="vda" checkpoint="bitmap"/>' +
       '<disk name="sda" checkpoint="no"/></disks></domaincheckpoint>',
   );
-  assert.match(backupXml([{ dev: 'vda', file: '/a&b"<x>' }]), /file="\/a&amp;b&quot;&lt;x&gt;"/);
+  assert.match(pullBackupXml('/a&b"<x>', disks), /socket="\/a&amp;b&quot;&lt;x&gt;"/);
 });
 
 test('differing chunks are reported by byte offset, a missing chunk too', () => {

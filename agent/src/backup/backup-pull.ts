@@ -1,0 +1,117 @@
+// Copies one disk of a pull-mode backup export into the backup's qcow2 in a single pass: block
+// status first (what is allocated for a full backup, what is dirty since the checkpoint for an
+// incremental), then the qcow2's metadata, then the clusters read over NBD with several requests
+// in flight and written in order, each 4 MiB of the file hashed on the way for the manifest.
+import { chown, mkdir, open, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { qemuOwner } from '../migration/migration-paths.js';
+import { NbdClient, STATE_DIRTY, STATE_ZERO, type Extent } from './nbd-client.js';
+import { CLUSTER_BYTES, HashingWriter, planQcow2 } from './qcow2-writer.js';
+
+/** Where pull backups' NBD sockets live: one private directory per backup, owned by QEMU's user. */
+export const BACKUP_SOCKET_ROOT = '/run/quantix/backup';
+/** Guest clusters per NBD read (4 MiB). */
+const RUN_CLUSTERS = 64;
+/** NBD reads in flight per disk. */
+const IN_FLIGHT = 8;
+
+export async function makeBackupSocketDir(id: string): Promise<string> {
+  const dir = join(BACKUP_SOCKET_ROOT, id);
+  await mkdir(BACKUP_SOCKET_ROOT, { recursive: true, mode: 0o755 });
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { mode: 0o700 });
+  const { uid, gid } = await qemuOwner();
+  await chown(dir, uid, gid);
+  return dir;
+}
+
+export interface PulledDisk {
+  capacityBytes: number;
+  storedBytes: number;
+  sha256: string[];
+}
+
+export interface PullOptions {
+  socket: string;
+  exportName: string;
+  /** The exported dirty bitmap: only its dirty clusters are copied (an incremental). */
+  bitmap?: string;
+  /** The qcow2 file to create (must not exist). */
+  file: string;
+  /** Backing file of an incremental, relative to `file`. */
+  backing?: string;
+  signal: AbortSignal;
+  /** Called with this disk's fraction done, 0..1. */
+  onProgress: (fraction: number) => void;
+}
+
+/** Guest cluster indices covered by the extents `keep` selects, ascending and unique. */
+export function clustersOf(extents: readonly Extent[], keep: (flags: number) => boolean): number[] {
+  const out: number[] = [];
+  for (const e of extents) {
+    if (!keep(e.flags) || e.length <= 0) continue;
+    const first = Math.floor(e.offset / CLUSTER_BYTES);
+    const last = Math.floor((e.offset + e.length - 1) / CLUSTER_BYTES);
+    for (let c = Math.max(first, (out.at(-1) ?? -1) + 1); c <= last; c++) out.push(c);
+  }
+  return out;
+}
+
+/** Runs of consecutive clusters, each at most RUN_CLUSTERS long: [first cluster, count]. */
+function runsOf(clusters: readonly number[]): [number, number][] {
+  const runs: [number, number][] = [];
+  for (const c of clusters) {
+    const last = runs.at(-1);
+    if (last && last[0] + last[1] === c && last[1] < RUN_CLUSTERS) last[1]++;
+    else runs.push([c, 1]);
+  }
+  return runs;
+}
+
+export async function pullDisk(o: PullOptions): Promise<PulledDisk> {
+  const context = o.bitmap ? `qemu:dirty-bitmap:${o.bitmap}` : 'base:allocation';
+  const nbd = await NbdClient.connect(o.socket, o.exportName, [context]);
+  try {
+    const size = nbd.size;
+    const extents = await nbd.blockStatus(context, 0, size);
+    // A full backup skips what reads as zeros; an incremental copies what is dirty.
+    const clusters = clustersOf(extents, o.bitmap ? (f) => (f & STATE_DIRTY) !== 0 : (f) => (f & STATE_ZERO) === 0);
+    const plan = planQcow2(size, clusters, o.backing);
+    const fh = await open(o.file, 'wx', 0o644);
+    try {
+      const out = new HashingWriter(fh);
+      await out.write(plan.metadata);
+      const runs = runsOf(clusters);
+      const read = ([first, count]: [number, number]) => {
+        const offset = first * CLUSTER_BYTES;
+        const p = nbd.read(offset, Math.min(count * CLUSTER_BYTES, size - offset));
+        // Reads still queued when a cancel stops the loop fail with the connection: not unhandled.
+        p.catch(() => undefined);
+        return p;
+      };
+      const queue: Promise<Buffer>[] = [];
+      let next = 0;
+      let done = 0;
+      while (next < runs.length && queue.length < IN_FLIGHT) queue.push(read(runs[next++]!));
+      while (queue.length) {
+        o.signal.throwIfAborted();
+        const data = await queue.shift()!;
+        if (next < runs.length) queue.push(read(runs[next++]!));
+        await out.write(data);
+        // The last cluster of a disk whose size is not a cluster multiple is stored whole.
+        const tail = data.length % CLUSTER_BYTES;
+        if (tail) await out.write(Buffer.alloc(CLUSTER_BYTES - tail));
+        done += Math.ceil(data.length / CLUSTER_BYTES);
+        o.onProgress(done / clusters.length);
+      }
+      await fh.sync();
+      if (out.bytes !== plan.fileBytes)
+        throw new Error(`${o.file}: wrote ${out.bytes} bytes, planned ${plan.fileBytes}`);
+      return { capacityBytes: size, storedBytes: out.bytes, sha256: out.finish() };
+    } finally {
+      await fh.close();
+    }
+  } finally {
+    nbd.close();
+  }
+}

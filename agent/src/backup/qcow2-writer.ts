@@ -1,0 +1,140 @@
+// Writes a qcow2 (v3, 64 KiB clusters) front to back in one pass: the clusters to store are known
+// before the first byte (from NBD block status), so all metadata — header, refcounts, L1, L2 —
+// is laid out first and the data clusters follow in order. The file's bytes are hashed as they
+// are written (chunk-sums' 4 MiB chunks), so a backup never re-reads what it wrote.
+// Format: https://qemu-project.gitlab.io/qemu/interop/qcow2.html
+import { createHash, type Hash } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
+import { CHUNK_BYTES } from './chunk-sums.js';
+
+export const CLUSTER_BITS = 16;
+export const CLUSTER_BYTES = 1 << CLUSTER_BITS;
+const L2_ENTRIES = CLUSTER_BYTES / 8;
+/** 16-bit refcounts: one refcount block covers this many clusters. */
+const REFS_PER_BLOCK = CLUSTER_BYTES / 2;
+const HEADER_BYTES = 104;
+const EXT_BACKING_FORMAT = 0xe2792aca;
+const COPIED = 1n << 63n;
+
+export interface Qcow2Plan {
+  /** Everything before the first data cluster. */
+  metadata: Buffer;
+  /** Byte offset of the first data cluster (= metadata.length). */
+  dataOffset: number;
+  /** Total file size once every data cluster is written. */
+  fileBytes: number;
+}
+
+const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
+
+/**
+ * The metadata of a qcow2 of `size` virtual bytes storing guest clusters `clusters` (indices of
+ * CLUSTER_BYTES units, ascending, unique) as data clusters in that order, backed by `backing`
+ * (a qcow2, path relative to the file) when given. Unlisted clusters read from the backing file
+ * (or as zeros).
+ */
+export function planQcow2(size: number, clusters: readonly number[], backing?: string): Qcow2Plan {
+  const l1Entries = Math.max(1, ceilDiv(size, CLUSTER_BYTES * L2_ENTRIES));
+  const l1Clusters = ceilDiv(l1Entries * 8, CLUSTER_BYTES);
+  const l2Tables = [...new Set(clusters.map((c) => Math.floor(c / L2_ENTRIES)))];
+  // Header, refcount table, refcount blocks, L1, L2s, data: refcounts cover themselves, so grow
+  // the refcount structures until they cover every cluster.
+  let refBlocks = 1;
+  let refTableClusters = 1;
+  let total: number;
+  for (;;) {
+    total = 1 + refTableClusters + refBlocks + l1Clusters + l2Tables.length + clusters.length;
+    const needBlocks = ceilDiv(total, REFS_PER_BLOCK);
+    const needTable = ceilDiv(needBlocks * 8, CLUSTER_BYTES);
+    if (needBlocks <= refBlocks && needTable <= refTableClusters) break;
+    refBlocks = Math.max(refBlocks, needBlocks);
+    refTableClusters = Math.max(refTableClusters, needTable);
+  }
+  const refTableAt = 1;
+  const refBlocksAt = refTableAt + refTableClusters;
+  const l1At = refBlocksAt + refBlocks;
+  const l2At = l1At + l1Clusters;
+  const dataAt = l2At + l2Tables.length;
+  const meta = Buffer.alloc(dataAt * CLUSTER_BYTES);
+
+  // Header (big-endian), then the backing-format extension, the end marker and the backing name.
+  meta.writeUInt32BE(0x514649fb, 0);
+  meta.writeUInt32BE(3, 4);
+  meta.writeUInt32BE(CLUSTER_BITS, 20);
+  meta.writeBigUInt64BE(BigInt(size), 24);
+  meta.writeUInt32BE(l1Entries, 36);
+  meta.writeBigUInt64BE(BigInt(l1At * CLUSTER_BYTES), 40);
+  meta.writeBigUInt64BE(BigInt(refTableAt * CLUSTER_BYTES), 48);
+  meta.writeUInt32BE(refTableClusters, 56);
+  meta.writeUInt32BE(4, 96); // refcount_order: 16-bit
+  meta.writeUInt32BE(HEADER_BYTES, 100);
+  let at = HEADER_BYTES;
+  if (backing) {
+    const format = Buffer.from('qcow2');
+    meta.writeUInt32BE(EXT_BACKING_FORMAT, at);
+    meta.writeUInt32BE(format.length, at + 4);
+    format.copy(meta, at + 8);
+    at += 8 + ceilDiv(format.length, 8) * 8;
+  }
+  at += 8; // end of extensions: type 0, length 0
+  if (backing) {
+    const name = Buffer.from(backing, 'utf8');
+    if (at + name.length > CLUSTER_BYTES) throw new Error(`backing file name too long: ${backing}`);
+    meta.writeBigUInt64BE(BigInt(at), 8);
+    meta.writeUInt32BE(name.length, 16);
+    name.copy(meta, at);
+  }
+
+  for (let b = 0; b < refBlocks; b++) {
+    meta.writeBigUInt64BE(BigInt((refBlocksAt + b) * CLUSTER_BYTES), refTableAt * CLUSTER_BYTES + b * 8);
+  }
+  for (let c = 0; c < total; c++) meta.writeUInt16BE(1, refBlocksAt * CLUSTER_BYTES + c * 2);
+  const l2Index = new Map(l2Tables.map((t, i) => [t, i]));
+  for (const [t, i] of l2Index) {
+    meta.writeBigUInt64BE(BigInt((l2At + i) * CLUSTER_BYTES) | COPIED, l1At * CLUSTER_BYTES + t * 8);
+  }
+  clusters.forEach((c, k) => {
+    const table = l2At + l2Index.get(Math.floor(c / L2_ENTRIES))!;
+    meta.writeBigUInt64BE(BigInt((dataAt + k) * CLUSTER_BYTES) | COPIED, table * CLUSTER_BYTES + (c % L2_ENTRIES) * 8);
+  });
+  return { metadata: meta, dataOffset: meta.length, fileBytes: total * CLUSTER_BYTES };
+}
+
+/** Appends to a file in order and keeps the SHA-256 of each CHUNK_BYTES piece of it. */
+export class HashingWriter {
+  readonly sums: string[] = [];
+  private hash: Hash = createHash('sha256');
+  private inChunk = 0;
+  private position = 0;
+
+  constructor(private readonly fh: FileHandle) {}
+
+  get bytes(): number {
+    return this.position;
+  }
+
+  async write(buf: Buffer): Promise<void> {
+    for (let at = 0; at < buf.length;) {
+      const k = Math.min(buf.length - at, CHUNK_BYTES - this.inChunk);
+      this.hash.update(buf.subarray(at, at + k));
+      this.inChunk += k;
+      at += k;
+      if (this.inChunk === CHUNK_BYTES) {
+        this.sums.push(this.hash.digest('hex'));
+        this.hash = createHash('sha256');
+        this.inChunk = 0;
+      }
+    }
+    for (let at = 0; at < buf.length;) {
+      const { bytesWritten } = await this.fh.write(buf, at, buf.length - at, this.position);
+      at += bytesWritten;
+      this.position += bytesWritten;
+    }
+  }
+
+  /** The sums, the last (shorter) chunk included; an empty file has the sum of no bytes. */
+  finish(): string[] {
+    if (this.inChunk > 0 || this.sums.length === 0) this.sums.push(this.hash.digest('hex'));
+    return this.sums;
+  }
+}
