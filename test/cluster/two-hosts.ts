@@ -2,7 +2,9 @@
 // agent on this machine's system libvirtd, and host B = an agent joined as a remote host, running in
 // its own network namespace (a veth /30 of its own) AND its own mount namespace with its own system
 // libvirtd + virtlogd (fresh dirs bind-mounted over /run, /var/lib/libvirt, /etc/libvirt, /var/log,
-// /var/cache). One run at a time (a lock); leftovers of a crashed run are removed at start.
+// /var/cache, and a private /etc/pki/qemu: QEMU's migration TLS files, libvirt's default place, which
+// each agent writes for its own libvirtd). One run at a time (a lock); leftovers of a crashed run
+// are removed at start.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { chmod, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -27,6 +29,8 @@ export const A_IP = '10.214.20.1';
 export const B_IP = '10.214.20.2';
 const BASE = '/tmp/qxc-cluster';
 const LOCK = '/tmp/qxc-cluster.lock';
+/** libvirt's default_tls_x509_cert_dir (agent/src/migration/qemu-tls.ts): host A's is this machine's. */
+const QEMU_TLS_DIR = '/etc/pki/qemu';
 const ip = (...args: string[]) => exec('ip', args);
 
 export interface ClusterHost {
@@ -166,6 +170,7 @@ export async function startTwoHosts(opts: TwoHostsOptions = {}): Promise<TwoHost
     agentB: join(BASE, 'b-agent'),
     poolA: join(BASE, 'a-pool'),
     poolB: join(BASE, 'b-pool'),
+    pkiB: join(BASE, 'b-pki-qemu'),
   };
   await mkdir(BASE, { mode: 0o755 });
   await chmod(BASE, 0o755);
@@ -182,12 +187,17 @@ export async function startTwoHosts(opts: TwoHostsOptions = {}): Promise<TwoHost
   let agentA: Child | undefined;
   let agentB: Child | undefined;
   let server: TestServer | undefined;
+  // Host A's agent writes the machine's own QEMU TLS dir: removed again unless it was there before.
+  const pkiWasThere = existsSync(QEMU_TLS_DIR);
+  const pkiRootWasThere = existsSync('/etc/pki');
+  await mkdir(QEMU_TLS_DIR, { recursive: true, mode: 0o755 });
   const stop = async () => {
     await server?.stop().catch(() => undefined);
     await agentA?.kill('SIGKILL');
     await agentB?.kill('SIGKILL');
     holderProc?.kill('SIGKILL');
     await cleanAll();
+    if (!pkiWasThere) await rm(pkiRootWasThere ? QEMU_TLS_DIR : '/etc/pki', { recursive: true, force: true });
     await release();
   };
   try {
@@ -213,6 +223,7 @@ export async function startTwoHosts(opts: TwoHostsOptions = {}): Promise<TwoHost
     await bind(dirs.etc, '/etc/libvirt');
     await bind(dirs.log, '/var/log');
     await bind(dirs.cache, '/var/cache');
+    await bind(dirs.pkiB, QEMU_TLS_DIR);
     await runB(['virtlogd', '-d']);
     if (opts.libvirtTcp) {
       const conf = join(dirs.etc, 'libvirtd.conf');

@@ -1,8 +1,9 @@
 // The destination side of a live migration: PrepareIncoming creates the target volumes through the
-// pool layer and a one-time ticket (bound to the VM, the source host and an expiry); Tunnel calls
-// with that ticket, from that source's agent certificate, reach only this host's libvirtd and the
-// incoming QEMU's sockets of that migration. AbortIncoming (or the agent's next start) removes
-// what a migration that did not complete left: its domain, volumes, sockets and record.
+// pool layer, QEMU's TLS files (qemu-tls.ts: the incoming QEMU's ports demand a vDC certificate) and
+// a one-time ticket (bound to the VM, the source host and an expiry); a pipe or Tunnel connection
+// with that ticket, from that source's agent certificate, reaches only this host's libvirtd.
+// AbortIncoming (or the agent's next start) removes what a migration that did not complete left:
+// its domain, volumes and record.
 import { randomBytes, timingSafeEqual, X509Certificate } from 'node:crypto';
 import { connect } from 'node:net';
 import { mkdir, readFile, rm } from 'node:fs/promises';
@@ -27,12 +28,11 @@ import {
   CHANNELS,
   libvirtSocket,
   listRecords,
-  makeSocketDir,
   recordDir,
   removeSocketDir,
-  socketPath,
   type Channel,
 } from './migration-paths.js';
+import { writeQemuTlsFiles } from './qemu-tls.js';
 import { pipeTunnel, type TunnelCall } from './tunnel-pipe.js';
 import { parseJobStats } from './job-stats.js';
 import { openPipeServer } from './tls-pipe.js';
@@ -92,7 +92,7 @@ export class IncomingMigrations {
         await this.save(record);
         disks.push({ ...d, destPool: req.pool, destVolume: volume.name, destPath: volume.path });
       }
-      await makeSocketDir(id);
+      await writeQemuTlsFiles(this.ctx);
       await this.openPipe(record);
     } catch (err) {
       await this.abort(id);
@@ -187,7 +187,7 @@ export class IncomingMigrations {
         target: (channel) => {
           if (!this.records.has(id)) throw new Error('the migration ended');
           if (Date.now() > record.expiresAt && !this.open.get(id)) throw new Error('the ticket expired');
-          return this.targetOf(id, channel);
+          return this.targetOf(channel);
         },
       },
       onOpen: () => this.open.set(id, (this.open.get(id) ?? 0) + 1),
@@ -196,11 +196,9 @@ export class IncomingMigrations {
     this.pipes.set(id, pipe);
   }
 
-  private targetOf(migrationId: string, channel: string): string {
+  private targetOf(channel: string): string {
     if (!CHANNELS.includes(channel as Channel)) throw new Error(`unknown channel "${channel}"`);
-    return channel === 'libvirt'
-      ? libvirtSocket(this.ctx.config.libvirtUri)
-      : socketPath(migrationId, channel as 'memory' | 'disks');
+    return libvirtSocket(this.ctx.config.libvirtUri);
   }
 
   private admit(call: ServerDuplexStream<TunnelChunk, TunnelChunk>, first: TunnelChunk): string {
@@ -215,7 +213,7 @@ export class IncomingMigrations {
       throw new Error('unknown migration or wrong ticket');
     if (Date.now() > record.expiresAt && !this.open.get(migrationId)) throw new Error('the ticket expired');
     if (peer !== record.sourceHostId) throw new Error("only the migration's source agent may open its tunnels");
-    return this.targetOf(migrationId, channel);
+    return this.targetOf(channel);
   }
 
   private async domainState(name: string): Promise<string | undefined> {

@@ -1,6 +1,6 @@
-// Where a migration's sockets live: the same path on both hosts (libvirt's UNIX-socket migration
-// makes the destination QEMU listen where the source QEMU connects), a private directory owned by
-// the user QEMU runs as. Records of migrations in flight under <dataDir>/migration for cleanup.
+// Where a migration's local files live on the source: a private directory for the UNIX socket that
+// carries libvirt's control connection to the pipe, and the rewritten domain XML. Records of
+// migrations in flight under <dataDir>/migration for cleanup.
 import { chown, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../exec/run.js';
@@ -15,10 +15,9 @@ export function checkMigrationId(id: string): string {
 }
 
 export const socketDir = (id: string) => join(SOCKET_ROOT, checkMigrationId(id));
-export const CHANNELS = ['libvirt', 'memory', 'disks'] as const;
+/** What the agents' pipe carries: libvirt's control connection only (QEMU's streams go direct, TLS). */
+export const CHANNELS = ['libvirt'] as const;
 export type Channel = (typeof CHANNELS)[number];
-export const socketPath = (id: string, channel: Exclude<Channel, 'libvirt'>) =>
-  join(socketDir(id), channel === 'memory' ? 'mem.sock' : 'nbd.sock');
 
 /** uid/gid QEMU runs as under the system libvirtd (Debian: libvirt-qemu), root when there is none. */
 export function qemuOwner(): Promise<{ uid: number; gid: number }> {

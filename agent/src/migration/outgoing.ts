@@ -1,11 +1,12 @@
-// The source side of a live migration: private UNIX sockets for libvirt's control connection, the
-// memory stream and the NBD disk stream, each accepted connection carried over a Tunnel call to the
-// destination agent (mutual TLS: its pinned certificate, our vDC agent certificate, the ticket it
-// issued). `virsh migrate --live --copy-storage-all` over those sockets; progress from the job's
-// figures; cancelling aborts the job (the VM keeps running here). After success the old disks are
-// deleted through the pool layer, unless something else still holds them.
+// The source side of a live migration: `virsh migrate --live --copy-storage-all --tls`. The memory
+// and NBD disk streams go QEMU to QEMU with QEMU's own TLS (vDC certificates both ways, the
+// destination's named after its host id: qemu-tls.ts); only libvirt's control connection goes
+// through a private UNIX socket and the agents' mutual-TLS pipe (the destination's pinned
+// certificate, our vDC agent certificate, the ticket it issued), with the pipe's heartbeat watching
+// the link. Progress from the job's figures; cancelling aborts the job (the VM keeps running here).
+// After success the old disks are deleted through the pool layer, unless something else holds them.
 import { createServer, type Server } from 'node:net';
-import { chmod, chown, mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import {
   MigrationServiceClient,
@@ -13,6 +14,7 @@ import {
   type MigrateProgress,
   type PlanOutgoingResponse,
 } from '@quantix/proto/v1/migration.js';
+import { migrationTlsName } from '@quantix/proto/tls/migration-tls.js';
 import { pinnedCredentials } from '@quantix/proto/tls/pinned-credentials.js';
 import type { AgentContext } from '../context.js';
 import { AgentError, failedPrecondition, invalidArgument } from '../errors.js';
@@ -29,12 +31,11 @@ import {
   CHANNELS,
   listRecords,
   makeSocketDir,
-  qemuOwner,
   recordDir,
   removeSocketDir,
   socketDir,
-  socketPath,
 } from './migration-paths.js';
+import { writeQemuTlsFiles } from './qemu-tls.js';
 import { pipeTunnel, type TunnelCall } from './tunnel-pipe.js';
 import { dialHeartbeat, dialPipe } from './tls-pipe.js';
 
@@ -86,6 +87,7 @@ export class OutgoingMigrations {
     const vm = validateName('vm_name', req.vmName);
     if (!req.destAddress) throw invalidArgument('dest_address', 'is required');
     const destHost = hostOf(req.destAddress);
+    if (!req.destHostId) throw invalidArgument('dest_host_id', 'is required');
     const certPem = await readAgentCertificate(this.ctx.config.dataDir);
     if (!certPem) throw failedPrecondition('this host has no agent certificate from its vDC yet');
     const record = join(recordDir(this.ctx.config.dataDir, 'outgoing'), `${id}.json`);
@@ -118,9 +120,9 @@ export class OutgoingMigrations {
     let settled = false;
     const abortJob = () => void this.ctx.virsh.exec(['domjobabort', vm]).catch(() => undefined);
     try {
-      const qemu = await qemuOwner();
+      await writeQemuTlsFiles(this.ctx);
       for (const channel of CHANNELS) {
-        const path = channel === 'libvirt' ? join(dir, 'libvirt.sock') : socketPath(id, channel);
+        const path = join(dir, `${channel}.sock`);
         const server = createServer((sock) => {
           if (req.tunnelPort) {
             // The bulk path: a raw mutual-TLS pipe to the destination's migration port.
@@ -156,7 +158,6 @@ export class OutgoingMigrations {
           server.listen(path, () => resolve());
         });
         await chmod(path, 0o600);
-        if (channel !== 'libvirt') await chown(path, qemu.uid, qemu.gid);
       }
       const xml = rewriteDisks(
         await this.ctx.virsh.exec(['dumpxml', '--migratable', vm]),
@@ -176,20 +177,21 @@ export class OutgoingMigrations {
         '--persistent',
         '--undefinesource',
         ...(req.disks.length
-          ? [
-              '--copy-storage-all',
-              '--migrate-disks',
-              req.disks.map((d) => d.target).join(','),
-              '--disks-uri',
-              `unix://${socketPath(id, 'disks')}`,
-            ]
+          ? ['--copy-storage-all', '--migrate-disks', req.disks.map((d) => d.target).join(',')]
           : []),
         '--xml',
         xmlFile,
         '--persistent-xml',
         xmlFile,
+        // QEMU to QEMU: the destination listens on its agent's address only, TLS with a vDC
+        // client certificate required; ours checks the destination's names its host id.
+        '--tls',
+        '--tls-destination',
+        migrationTlsName(req.destHostId),
         '--migrateuri',
-        `unix://${socketPath(id, 'memory')}`,
+        `tcp://${destHost.includes(':') ? `[${destHost}]` : destHost}`,
+        '--listen-address',
+        destHost,
         ...(req.bandwidthMibs ? ['--bandwidth', String(req.bandwidthMibs)] : []),
         vm,
         `qemu+unix:///system?socket=${join(dir, 'libvirt.sock')}`,

@@ -1,10 +1,12 @@
 // Moving a VM (#20): migrate() checks the request with the preflight, locks the VM, starts a
 // cancellable task and dispatches it — live here, cold to cold-migration.ts, a storage move to
-// storage-move.ts. Live: the destination prepares (volumes, ticket), the source gets its vDC agent
-// certificate and migrates over the agents' tunnel; on failure or cancel the destination removes
-// what arrived, so exactly one copy runs; the inventory follows the VM to its new host.
+// storage-move.ts. Live: both hosts get a vDC migration certificate for their own key (QEMU's TLS
+// between them, the agents' pipe for libvirt's control connection), the destination prepares
+// (volumes, ticket), the source migrates; on failure or cancel the destination removes what
+// arrived, so exactly one copy runs; the inventory follows the VM to its new host.
 import { randomUUID } from 'node:crypto';
 import { issueCertificateForKeyOf } from '@quantix/proto/tls/certificates.js';
+import { migrationTlsName } from '@quantix/proto/tls/migration-tls.js';
 import type { AgentClient } from '../agents/agent-client.js';
 import type { MigrateVmDto, MigrationResultDto, MigrationTargetDto } from '../dto/migrations.js';
 import type { TaskDto } from '../dto/tasks.js';
@@ -101,16 +103,23 @@ export class MigrationService {
     const migrationId = randomUUID();
     t.log(`live migration of ${plan.name} from ${from.name} to ${to.name}, disks into pool ${plan.pool}`);
     t.progress(0, 'preparing');
-    // The source's credential towards the destination: a vDC certificate for its own key, agent role.
-    const agentCert = await issueCertificateForKeyOf(
-      { keyPem: this.vdc.caKeyPem, certPem: this.vdc.caCertPem },
-      from.certificatePem,
-      { commonName: `quantix agent ${from.name}`, uris: [`urn:quantix:agent:${from.id}`], days: 1, usages: ['client'] },
-    );
+    // Each end's credential towards the other: a vDC certificate for its own key, agent role (the
+    // pipe), server and client of QEMU's migration TLS, named after its host id.
+    const ca = { keyPem: this.vdc.caKeyPem, certPem: this.vdc.caCertPem };
+    const issue = (h: typeof from) =>
+      issueCertificateForKeyOf(ca, h.certificatePem, {
+        commonName: `quantix agent ${h.name}`,
+        uris: [`urn:quantix:agent:${h.id}`],
+        dnsNames: [migrationTlsName(h.id)],
+        days: 1,
+        usages: ['server', 'client'],
+        keyEncipherment: true,
+      });
+    const [srcCert, dstCert] = await Promise.all([issue(from), issue(to)]);
     const marks: [string, number][] = [['start', started]];
     const mark = (phase: string) => marks.push([phase, Date.now()]);
     mark('issue');
-    await src.setAgentCertificate(agentCert);
+    await Promise.all([src.setAgentCertificate(srcCert), dst.setAgentCertificate(dstCert)]);
     mark('credential');
     const outgoing = await src.planOutgoing(plan.name);
     mark('plan');
@@ -137,6 +146,7 @@ export class MigrationService {
           disks: prepared.disks,
           bandwidthMibs: opts.bandwidthMibPerS ?? 0,
           tunnelPort: prepared.tunnelPort,
+          destHostId: to.id,
         },
         (p) => {
           // The VM runs on the destination: the migration's total ends here (the source's disk
