@@ -1,5 +1,6 @@
 // Every disk of the OVA corpus that is a streamOptimized VMDK is decoded while the OVA streams
-// (never stored as VMDK) and holds what qemu-img reads from the same VMDK (`qemu-img compare`);
+// (never stored as VMDK), as a raw file and straight into a qcow2 (what an import does), and holds what
+// qemu-img reads from the same VMDK (`qemu-img compare`);
 // the other disks (monolithicSparse, qcow2, raw, descriptor tricks) are left to qemu-img.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,10 +27,13 @@ test('corpus: streamOptimized VMDKs decode while streaming to what qemu-img read
   for (const c of cases.filter((x) => x.expect)) {
     const asVmdk = join(work, `${c.name}-staged`);
     const asRaw = join(work, `${c.name}-decoded`);
+    const asQcow2 = join(work, `${c.name}-qcow2`);
     await mkdir(asVmdk);
     await mkdir(asRaw);
+    await mkdir(asQcow2);
     const plain = await readOvaStream(createReadStream(c.file), { stagingDir: asVmdk });
-    const read = await readOvaStream(createReadStream(c.file), { stagingDir: asRaw, decodeVmdk: true });
+    const read = await readOvaStream(createReadStream(c.file), { stagingDir: asRaw, decodeVmdk: 'raw' });
+    const intoQcow2 = await readOvaStream(createReadStream(c.file), { stagingDir: asQcow2, decodeVmdk: 'qcow2' });
     for (const [i, d] of read.disks.entries()) {
       const format = read.spec.disks[i]!.format;
       const streamOptimized = format === 'vmdk' && plain.disks[i]!.head.includes('createType="streamOptimized"');
@@ -41,11 +45,20 @@ test('corpus: streamOptimized VMDKs decode while streaming to what qemu-img read
         continue;
       }
       decoded++;
-      await exec('qemu-img', ['compare', '-f', 'raw', '-F', 'vmdk', d.path!, plain.disks[i]!.path!]);
-      const info = JSON.parse((await exec('qemu-img', ['info', '--output=json', '-f', 'raw', d.path!])).stdout) as {
-        'virtual-size': number;
-      };
-      assert.equal(info['virtual-size'], d.decoded.capacityBytes, `${c.name} disk ${i}: size`);
+      const q = intoQcow2.disks[i]!;
+      assert.ok(q.decoded, `${c.name} disk ${i}: decoded into qcow2`);
+      for (const [path, format] of [
+        [d.path!, 'raw'],
+        [q.path!, 'qcow2'],
+      ] as const) {
+        await exec('qemu-img', ['compare', '-f', format, '-F', 'vmdk', path, plain.disks[i]!.path!]);
+        const info = JSON.parse((await exec('qemu-img', ['info', '--output=json', path])).stdout) as {
+          format: string;
+          'virtual-size': number;
+        };
+        assert.equal(info.format, format, `${c.name} disk ${i}: format`);
+        assert.equal(info['virtual-size'], d.decoded.capacityBytes, `${c.name} disk ${i}: size as ${format}`);
+      }
     }
   }
   assert.ok(decoded >= 10, `${decoded} disks decoded`);

@@ -1,18 +1,23 @@
 // Where one OVA disk's bytes go while the OVA streams past: a streamOptimized VMDK (when the OVF
-// declares VMDK) is decoded at once into a sparse raw file (vmdk-stream.ts), so the VMDK is never
-// stored and its decompression overlaps the upload; anything else is written as it comes, for
-// qemu-img (which needs random access) to convert afterwards.
+// declares VMDK) is decoded at once (vmdk-stream.ts) into a sparse raw file or straight into a qcow2
+// (qcow2-target.ts), so the VMDK is never stored and nothing is converted afterwards; anything else is
+// written as it comes, for qemu-img (which needs random access) to convert afterwards.
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { streamVmdkHeader, VmdkStreamDecoder, type StreamVmdkHeader } from './vmdk-stream.js';
+import { rawFileTarget } from './raw-target.js';
+import { qcow2Target } from './qcow2-target.js';
+
+/** What a decoded streamOptimized VMDK becomes. */
+export type DecodeFormat = 'raw' | 'qcow2';
 
 /** Bytes looked at before choosing (the VMDK header is the first 512). */
 const SNIFF = 512;
 
 export class DiskSink extends Writable {
-  /** Set once the disk is being decoded: the stored file is then raw of this capacity. */
+  /** Set once the disk is being decoded: the stored file is then `decodeTo` of this capacity. */
   decoded: StreamVmdkHeader | undefined;
   private inner: Writable | undefined;
   private head: Buffer[] = [];
@@ -21,7 +26,7 @@ export class DiskSink extends Writable {
   constructor(
     private readonly path: string,
     private readonly label: string,
-    private readonly decodeVmdk: boolean,
+    private readonly decodeTo: DecodeFormat | undefined,
   ) {
     super({ highWaterMark: 1024 * 1024 });
   }
@@ -58,10 +63,11 @@ export class DiskSink extends Writable {
   private async choose(): Promise<void> {
     const head = Buffer.concat(this.head);
     this.head = [];
-    const header = this.decodeVmdk ? streamVmdkHeader(head) : undefined;
+    const header = this.decodeTo ? streamVmdkHeader(head) : undefined;
     this.decoded = header;
+    const target = this.decodeTo === 'qcow2' ? qcow2Target(this.path) : rawFileTarget(this.path);
     this.inner = header
-      ? new VmdkStreamDecoder(this.path, header, this.label)
+      ? new VmdkStreamDecoder(target, header, this.label)
       : createWriteStream(this.path, { flags: 'wx', mode: 0o600, highWaterMark: 1024 * 1024 });
     this.inner.on('error', (err) => this.destroy(err));
     if (head.length) await this.push_(head);

@@ -1,8 +1,9 @@
 // OVA import end to end: one pass over the stream (disks staged once inside the destination, a
-// streamOptimized VMDK already decoded to raw on the way), then each disk judged (disk-inspect.ts:
-// header probe + sandboxed `qemu-img info`) and converted to qcow2 in the sandbox. A converted qcow2 is the only lasting copy; any failure removes everything.
+// streamOptimized VMDK decoded on the way straight into its qcow2), then each other disk judged
+// (disk-inspect.ts: header probe + sandboxed `qemu-img info`) and converted to qcow2 in the sandbox.
+// The qcow2 is the only lasting copy; any failure removes everything.
 import { createReadStream } from 'node:fs';
-import { link, mkdir, mkdtemp, rm, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { OvaSpec } from '@quantix/proto/v1/image.js';
 import type { Progress } from '@quantix/proto/v1/common.js';
@@ -85,7 +86,7 @@ interface DiskInput {
   file: string;
   slice?: FileSlice;
   head: Buffer;
-  /** The file holds the disk's streamOptimized VMDK decoded to raw (vmdk-stream.ts): its capacity. */
+  /** The file is already the disk's qcow2, decoded from its streamOptimized VMDK (vmdk-stream.ts): its capacity. */
   decodedBytes?: number;
 }
 
@@ -112,8 +113,8 @@ async function convertInto(
   o.onProgress?.(progress('verifying', 0, 0, -1, `${inputs.length} disk(s)`));
   for (const [i, d] of inputs.entries()) {
     const disk = spec.disks[i]!;
-    // A decoded VMDK: its header and descriptor judged as the VMDK it was; the raw result is ours
-    // and never probed (a guest's disk may hold anything, a qcow2 image too), qemu-img reads it as raw.
+    // A decoded VMDK: its header and descriptor judged as the VMDK it was; the qcow2 it became is ours
+    // and never probed (a guest's disk may hold anything, a qcow2 image too).
     if (d.decodedBytes !== undefined) await judgeImageHead(d.head, ovaDisk(disk.file, disk.format));
     const info =
       d.decodedBytes !== undefined
@@ -128,11 +129,15 @@ async function convertInto(
   }
   for (const [i, d] of inputs.entries()) {
     const disk = spec.disks[i]!;
+    if (d.decodedBytes !== undefined) {
+      await rename(d.file, join(outDir, `disk${i}.qcow2`));
+      continue;
+    }
     const message = `disk ${i + 1}/${inputs.length}: ${disk.file}`;
     o.onProgress?.(progress('converting', 0, 0, 0, message));
     await convertDisk({
       input: d.file,
-      inputFormat: d.decodedBytes !== undefined ? 'raw' : disk.format,
+      inputFormat: disk.format,
       inputSlice: d.slice,
       output: join(outDir, `disk${i}.qcow2`),
       outputFormat: 'qcow2',
@@ -173,7 +178,7 @@ export async function importOva(o: ImportOvaOptions): Promise<ImportedOva> {
   return withStaging(o.destDir, async (staging, outDir, outputs) => {
     const read = await readOvaStream(o.source, {
       stagingDir: staging,
-      decodeVmdk: true,
+      decodeVmdk: 'qcow2',
       limits: o.limits,
       onBytes: (n) => {
         if (n - lastReport >= 8 * 1024 * 1024 || n === total) {

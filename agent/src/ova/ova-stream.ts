@@ -1,7 +1,7 @@
 // Reads an OVA once, front to back: parses the OVF and manifest wherever they sit in the tar,
 // hashes every entry for the manifest, and (when given a staging dir) writes each disk exactly
 // once as it streams past — gunzipped on the fly, chunks (`name.000000000`, …) reassembled in order,
-// a streamOptimized VMDK decoded to raw on the way (disk-sink.ts).
+// a streamOptimized VMDK decoded on the way into a raw or qcow2 image (disk-sink.ts).
 import { createHash, type Hash } from 'node:crypto';
 import { basename, join } from 'node:path';
 import { PassThrough, Transform, Writable, type TransformCallback } from 'node:stream';
@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import { createGunzip } from 'node:zlib';
 import type { OvaSpec } from '@quantix/proto/v1/image.js';
 import { AgentError, ErrorCode } from '../errors.js';
-import { DiskSink } from './disk-sink.js';
+import { DiskSink, type DecodeFormat } from './disk-sink.js';
 import type { StreamVmdkHeader } from './vmdk-stream.js';
 import { readTar, defaultTarLimits, type TarLimits, type TarEntry } from './tar-reader.js';
 import { parseOvf, MAX_OVF_BYTES, type OvfDescriptor, type OvfFile } from './ovf-parse.js';
@@ -28,8 +28,8 @@ export const SNIFF_BYTES = 64 * 1024;
 export interface OvaStreamOptions {
   /** Where disks are written (created by the caller, removed by the caller on failure). */
   stagingDir?: string;
-  /** Decode streamOptimized VMDKs (declared VMDK by an OVF read before them) to raw while staging. */
-  decodeVmdk?: boolean;
+  /** Decode streamOptimized VMDKs (declared VMDK by an OVF read before them) into this format while staging. */
+  decodeVmdk?: DecodeFormat;
   limits?: TarLimits;
   /** Largest decompressed disk accepted. */
   maxDiskBytes?: number;
@@ -46,7 +46,7 @@ export interface StreamedDisk {
   bytes: number;
   /** Where the bytes sit in the tar when they are one plain (not compressed, not chunked) entry. */
   inTar?: { offset: number; size: number };
-  /** The staged copy is this streamOptimized VMDK decoded to raw (`path` is then a raw image). */
+  /** The staged copy is this streamOptimized VMDK decoded (`path` is then an image of `decodeVmdk`'s format). */
   decoded?: StreamVmdkHeader;
 }
 
@@ -107,7 +107,7 @@ class DiskWriter {
     readonly path: string | undefined,
     gzip: boolean,
     maxBytes: number,
-    decodeVmdk = false,
+    decodeVmdk?: DecodeFormat,
   ) {
     this.compressed = gzip;
     this.meter = new HeadAndLimit(maxBytes, href);
@@ -277,7 +277,7 @@ export async function readOvaStream(
               path,
               gzip,
               expandedLimit(descriptor, t.href, maxDiskBytes),
-              options.decodeVmdk === true && vmdk,
+              vmdk ? options.decodeVmdk : undefined,
             );
             w.entry = { offset: entry.offset, size: entry.size };
             writers.set(t.href, w);

@@ -1,4 +1,4 @@
-// The one sandbox for qemu-img on untrusted images (uploads, OVA disks, volumes): bubblewrap argv
+// The one sandbox for qemu-img (and qemu-nbd) on untrusted images (uploads, OVA disks, volumes): bubblewrap argv
 // with no network or other namespaces shared, no environment, no /proc, no host files but the
 // qemu-img binary and libraries and what the caller binds: an input read-only at /in/…, an output
 // directory writable at /out, or host paths (a pool's directory, the one file being written) at
@@ -41,6 +41,15 @@ export function qemuFilename(input: string, format: string | undefined, slice?: 
 
 /** `bwrap` arguments that run `qemu-img <args…>` inside the sandbox. */
 export function sandboxedQemuImg(mounts: SandboxMounts, args: readonly string[]): string[] {
+  return sandboxed('/usr/bin/qemu-img', mounts, args);
+}
+
+/** `bwrap` arguments that run `qemu-nbd <args…>` inside the same sandbox (its socket in a `writable` dir). */
+export function sandboxedQemuNbd(mounts: SandboxMounts, args: readonly string[]): string[] {
+  return sandboxed('/usr/bin/qemu-nbd', mounts, args);
+}
+
+function sandboxed(program: string, mounts: SandboxMounts, args: readonly string[]): string[] {
   // prettier-ignore
   return [
     '--unshare-all',
@@ -50,7 +59,7 @@ export function sandboxedQemuImg(mounts: SandboxMounts, args: readonly string[])
     '--setenv', 'PATH', '/usr/bin',
     '--ro-bind', '/usr/lib', '/usr/lib',
     '--ro-bind-try', '/usr/lib64', '/usr/lib64',
-    '--ro-bind', '/usr/bin/qemu-img', '/usr/bin/qemu-img',
+    '--ro-bind', program, program,
     '--symlink', 'usr/lib', '/lib',
     '--symlink', 'usr/lib64', '/lib64',
     '--dev', '/dev',
@@ -59,7 +68,7 @@ export function sandboxedQemuImg(mounts: SandboxMounts, args: readonly string[])
     ...(mounts.readOnly ?? []).flatMap((p) => ['--ro-bind', p, p]),
     ...(mounts.writable ?? []).flatMap((p) => ['--bind', p, p]),
     '--chdir', '/',
-    '/usr/bin/qemu-img',
+    program,
     ...args,
   ];
 }

@@ -1,25 +1,33 @@
 // The streaming VMDK decoder against qemu-img: streamOptimized images qemu-img wrote decode to the
-// same content (`qemu-img compare`), whatever the chunking, with holes kept; hostile streams (a grain
+// same content (`qemu-img compare`), whatever the chunking, into a raw file or straight into a qcow2
+// through qemu-nbd, with holes kept; hostile streams (a grain
 // beyond the capacity, a grain claiming more than a grain, corrupt zlib, cut inside a grain) are refused
 // and other VMDK kinds are left to qemu-img.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { openSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { streamVmdkHeader, VmdkStreamDecoder } from './vmdk-stream.js';
+import { rawFileTarget, type OpenRawTarget } from './raw-target.js';
+import { qcow2Target } from './qcow2-target.js';
 
 const MiB = 2 ** 20;
 
-async function decode(vmdk: Buffer, out: string, chunk: number): Promise<VmdkStreamDecoder> {
+async function decode(
+  vmdk: Buffer,
+  out: string,
+  chunk: number,
+  target: (path: string) => OpenRawTarget = rawFileTarget,
+): Promise<VmdkStreamDecoder> {
   const header = streamVmdkHeader(vmdk.subarray(0, 4096));
   assert.ok(header, 'a streamOptimized header');
-  const d = new VmdkStreamDecoder(out, header, 'test.vmdk');
+  const d = new VmdkStreamDecoder(target(out), header, 'test.vmdk');
   async function* parts() {
     for (let i = 0; i < vmdk.length; i += chunk) yield vmdk.subarray(i, i + chunk);
   }
@@ -53,6 +61,22 @@ test('streamOptimized VMDKs decode to what qemu-img reads, hostile streams refus
     await rm(out);
   }
 
+  // Straight into a qcow2 (qemu-nbd in the sandbox): same content, zeros unallocated, no socket left.
+  const nbdDirsBefore = (await readdir(tmpdir())).filter((n) => n.startsWith('qx-nbd-')).length;
+  const qcow2 = join(dir, 'out.qcow2');
+  await decode(vmdk, qcow2, 65_536, qcow2Target);
+  execFileSync('qemu-img', ['compare', '-f', 'qcow2', '-F', 'raw', qcow2, raw]);
+  const info = JSON.parse(execFileSync('qemu-img', ['info', '--output=json', qcow2], { encoding: 'utf8' })) as {
+    format: string;
+    'virtual-size': number;
+    'actual-size': number;
+  };
+  assert.equal(info.format, 'qcow2');
+  assert.equal(info['virtual-size'], size);
+  assert.ok(info['actual-size'] < 8 * MiB, `zeros stay unallocated (${info['actual-size']} bytes)`);
+  const nbdDirsAfter = (await readdir(tmpdir())).filter((n) => n.startsWith('qx-nbd-')).length;
+  assert.equal(nbdDirsAfter, nbdDirsBefore, 'the NBD socket directory is removed');
+
   // Other VMDK kinds go to qemu-img: monolithicSparse is not decoded here.
   const sparse = join(dir, 'sparse.vmdk');
   execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'vmdk', raw, sparse]);
@@ -81,5 +105,9 @@ test('streamOptimized VMDKs decode to what qemu-img reads, hostile streams refus
   corrupt.fill(0x55, first + 12, first + 40);
   await refused('corrupt', corrupt, /grain at sector 0/);
   await refused('truncated', vmdk.subarray(0, first + 112), /ends inside a grain/);
+  // Refused while writing into a qcow2: qemu-nbd is stopped and the partial image removed.
+  const badQcow2 = join(dir, 'bad.qcow2');
+  await assert.rejects(decode(corrupt, badQcow2, 65_536, qcow2Target), /grain at sector 0/);
+  await assert.rejects(access(badQcow2), 'the partial qcow2 is removed');
   await writeFile(join(dir, 'done'), '');
 });

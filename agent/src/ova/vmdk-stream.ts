@@ -1,15 +1,14 @@
-// Decodes a streamOptimized VMDK as it arrives, front to back, into a sparse raw file: each grain
+// Decodes a streamOptimized VMDK as it arrives, front to back, into a disk image (raw-target.ts: a sparse
+// raw file, or a qcow2 through qemu-nbd): each grain
 // marker carries its LBA, so the footer's grain directory is never needed and the VMDK itself is
 // never stored. Only this file's own grains are read (no descriptor extents are followed); memory
 // is one grain at a time whatever the header claims. Layout: VMware "Virtual Disk Format 5.0",
 // "Stream-Optimized Compressed Sparse Extents" (markers, zlib grains, sector padding).
-import { constants } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { inflateSync } from 'node:zlib';
 import { AgentError, ErrorCode } from '../errors.js';
 import { MAX_IMAGE_BYTES } from './disk-inspect.js';
-import { PositionalWriter } from '../storage/positional-writer.js';
+import type { OpenRawTarget, RawTarget } from './raw-target.js';
 
 const SECTOR = 512;
 const MAGIC = 0x564d444b; // "KDMV" read little-endian
@@ -22,8 +21,6 @@ const MAX_GRAIN_SECTORS = 2048n;
 /** Largest header offset of the first grain (descriptor and padding before it): 64 MiB. */
 const MAX_OVERHEAD_SECTORS = 131_072n;
 const MARKER_EOS = 0;
-/** Writes in flight before the decoder waits for the disk. */
-const MAX_IN_FLIGHT = 8 * 1024 * 1024;
 
 /** What the header of a streamOptimized VMDK says, or undefined for any other VMDK kind. */
 export interface StreamVmdkHeader {
@@ -68,22 +65,21 @@ function bad(label: string, why: string): AgentError {
 }
 
 /**
- * A Writable taking the VMDK's bytes that writes the raw disk to `output` (created, 0600, never
- * replacing a file). Zero grains stay holes; the file ends up exactly the disk's capacity.
+ * A Writable taking the VMDK's bytes that writes the disk into the target `open` creates (with the
+ * header's capacity). Zero grains are never written (holes); a failure aborts the target.
  */
 export class VmdkStreamDecoder extends Writable {
   /** Bytes of decoded (non-hole) data written. */
   dataBytes = 0;
-  private fh: FileHandle | undefined;
+  private target: RawTarget | undefined;
   private position = 0;
   private skip = 0;
   private carry: Buffer = Buffer.alloc(0);
   private ended = false;
-  private writer: PositionalWriter | undefined;
   private readonly maxCompressed: number;
 
   constructor(
-    private readonly output: string,
+    private readonly open: OpenRawTarget,
     private readonly header: StreamVmdkHeader,
     private readonly label: string,
   ) {
@@ -94,14 +90,10 @@ export class VmdkStreamDecoder extends Writable {
   }
 
   override _construct(cb: (err?: Error | null) => void): void {
-    open(this.output, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600).then(
-      (fh) => {
-        this.fh = fh;
-        this.writer = new PositionalWriter(fh, MAX_IN_FLIGHT);
-        cb();
-      },
-      cb,
-    );
+    this.open(this.header.capacityBytes).then((target) => {
+      this.target = target;
+      cb();
+    }, cb);
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
@@ -113,8 +105,9 @@ export class VmdkStreamDecoder extends Writable {
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    void Promise.resolve(this.writer?.settle())
-      .then(() => this.fh?.close())
+    const target = this.target;
+    this.target = undefined;
+    void Promise.resolve(target?.abort()) // unfinished: stop qemu-nbd, drop the partial image
       .then(
         () => cb(err),
         () => cb(err),
@@ -191,7 +184,7 @@ export class VmdkStreamDecoder extends Writable {
   private async write_(data: Buffer, at: number): Promise<void> {
     if (isZero(data)) return;
     this.dataBytes += data.length;
-    await this.writer!.write(data, at);
+    await this.target!.write(data, at);
   }
 
   private async finish(): Promise<void> {
@@ -199,10 +192,8 @@ export class VmdkStreamDecoder extends Writable {
     // is then the end, but never inside a marker, a grain or its padding.
     if (!this.ended && (this.carry.length > 0 || this.skip > 0))
       throw bad(this.label, `the stream ends inside a grain or table at byte ${this.position} (truncated?)`);
-    await this.writer!.drain();
-    await this.fh!.truncate(this.header.capacityBytes);
-    await this.fh!.close();
-    this.fh = undefined;
+    await this.target!.finish();
+    this.target = undefined;
   }
 }
 
