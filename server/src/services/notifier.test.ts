@@ -1,9 +1,10 @@
 // Webhook delivery against loopback receivers: a receiver answering 500 once gets the event
 // again (retry), byte-identical and signed; a webhook only gets the kinds and severities it
-// chose; settings keep a secret that a save leaves out.
+// chose; settings keep a secret that a save leaves out; a receiver that never answers does not
+// hold up the others.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -76,4 +77,38 @@ test('qxt-srv notifier: retried after a 500, filtered by kind and severity, secr
   assert.equal(db.data.notifications.webhooks[0]!.secret, 's1');
   const cleared = await n.update({ webhooks: [{ url: flaky.url, kinds: [], minSeverity: 'info', secret: '' }] });
   assert.equal(cleared.webhooks[0]!.hasSecret, false);
+});
+
+test('qxt-srv notifier: a receiver that does not answer delays only its own deliveries', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'qxt-srv-notifier-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const db = await Db.open(dir);
+  // The stuck receiver keeps every request open (answered only when the test ends).
+  const open: { res: ServerResponse; closed: boolean }[] = [];
+  const stuck = createServer((_req, res) => {
+    const entry = { res, closed: false };
+    res.on('close', () => (entry.closed = true));
+    open.push(entry);
+  });
+  await new Promise<void>((r) => stuck.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    for (const o of open) o.res.end();
+    return new Promise<void>((r) => stuck.close(() => r()));
+  });
+  const healthy = await receiver(t);
+  const n = new Notifier(db);
+  t.after(() => n.stop());
+  await n.update({
+    webhooks: [
+      { url: `http://127.0.0.1:${(stuck.address() as AddressInfo).port}/`, kinds: [], minSeverity: 'info' },
+      { url: healthy.url, kinds: [], minSeverity: 'info' },
+    ],
+  });
+  n.notify(event('vm.crashed', 'error'));
+  n.notify(event('host.offline', 'error'));
+  await eventually('both events at the healthy receiver', async () => healthy.bodies.length >= 2);
+  // Had the stuck receiver held the line, its first delivery would have timed out and been
+  // retried twice before the healthy one got anything.
+  assert.equal(open.length, 1, 'the stuck receiver has its first delivery only');
+  assert.equal(open[0]!.closed, false, 'still waiting for its answer');
 });

@@ -1,7 +1,8 @@
 // Notifications: each recorded event that a webhook's kinds and minimum severity select is POSTed
 // to it as JSON, signed with HMAC-SHA256 when it has a secret; those the e-mail settings select
-// are mailed (email-sender.ts). Deliveries wait in a bounded queue, run one at a time with a
-// timeout and two retries with backoff; failures are logged only (never turned into events,
+// are mailed (email-sender.ts). Each receiver (a webhook, the mailer) has its own bounded queue,
+// delivered in order one at a time with a timeout and two retries with backoff, so a dead
+// receiver delays only its own deliveries; failures are logged only (never turned into events,
 // which would notify again). The SMTP password is stored in the configuration like the webhook
 // secrets (root-only data disk) and never returned by the API.
 import { createHmac, randomUUID } from 'node:crypto';
@@ -19,7 +20,7 @@ import { sendEventEmail, validateEmail } from './email-sender.js';
 import { log } from '../log.js';
 
 const TIMEOUT_MS = 5_000;
-/** Deliveries waiting; past this the oldest is dropped (a dead receiver must not grow memory). */
+/** Deliveries waiting per receiver; past this the oldest is dropped (a dead one must not grow memory). */
 const MAX_QUEUE = 200;
 const RETRY_DELAYS_MS = [1_000, 4_000];
 export const SIGNATURE_HEADER = 'X-Quantix-Signature';
@@ -50,8 +51,8 @@ function selects(s: { kinds: string[]; minSeverity: EventDto['severity'] }, even
 }
 
 export class Notifier {
-  private readonly queue: Delivery[] = [];
-  private running = false;
+  /** Per receiver (webhook URL, or the mailer): deliveries waiting; present while it is being drained. */
+  private readonly queues = new Map<string, Delivery[]>();
   private stopped = false;
 
   constructor(private readonly db: ConfigStore) {}
@@ -108,16 +109,19 @@ export class Notifier {
     const email = this.db.data.notifications.email;
     if (email?.enabled && selects(email, event)) deliveries.push({ email, event });
     for (const d of deliveries) {
-      if (this.queue.length >= MAX_QUEUE) {
-        const dropped = this.queue.shift()!;
-        log.warn('notification queue full: dropped the oldest delivery', {
-          to: 'hook' in dropped ? dropped.hook.url : 'e-mail',
-          event: dropped.event.id,
-        });
+      const to = 'hook' in d ? `webhook ${d.hook.url}` : 'e-mail';
+      const queue = this.queues.get(to);
+      if (!queue) {
+        this.queues.set(to, [d]);
+        void this.drain(to);
+      } else {
+        if (queue.length >= MAX_QUEUE) {
+          const dropped = queue.shift()!;
+          log.warn('notification queue full: dropped the oldest delivery', { to, event: dropped.event.id });
+        }
+        queue.push(d);
       }
-      this.queue.push(d);
     }
-    void this.drain();
   }
 
   /** Sends a test event to every webhook at once (no retry) and reports each answer. */
@@ -152,16 +156,16 @@ export class Notifier {
 
   stop(): void {
     this.stopped = true;
-    this.queue.length = 0;
+    for (const queue of this.queues.values()) queue.length = 0;
   }
 
-  private async drain(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
+  /** Delivers the receiver's queue in order; the queue goes once empty (the next event starts anew). */
+  private async drain(to: string): Promise<void> {
+    const queue = this.queues.get(to)!;
     try {
-      for (let d = this.queue.shift(); d && !this.stopped; d = this.queue.shift()) await this.deliver(d);
+      for (let d = queue.shift(); d && !this.stopped; d = queue.shift()) await this.deliver(d);
     } finally {
-      this.running = false;
+      this.queues.delete(to);
     }
   }
 
