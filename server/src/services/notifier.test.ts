@@ -107,6 +107,7 @@ test('qxt-srv notifier: a receiver that does not answer delays only its own deli
   n.notify(event('vm.crashed', 'error'));
   n.notify(event('host.offline', 'error'));
   await eventually('both events at the healthy receiver', async () => healthy.bodies.length >= 2);
+  await eventually('the first delivery at the stuck receiver', async () => open.length >= 1);
   // Had the stuck receiver held the line, its first delivery would have timed out and been
   // retried twice before the healthy one got anything.
   assert.equal(open.length, 1, 'the stuck receiver has its first delivery only');
