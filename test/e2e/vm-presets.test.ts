@@ -1,8 +1,9 @@
 // The create wizard's guest OS presets in Chromium against a real server, agent and libvirt: the
 // "Windows 11" preset, offered first, fills the form (2 vCPU, 4 GiB, 64 GiB SATA disk, e1000e,
-// UEFI + Secure Boot + TPM, the movable CPU model, standard VGA); the VM created from it has that
-// hardware. Then its settings move the network above the disk in its boot order: the persistent
-// definition boots in that order (no guest boots here: OVMF under TCG is slow).
+// UEFI + Secure Boot + TPM, the movable CPU model, standard VGA), hotplug maxima are added (checked
+// on Next); the VM created from it has that hardware and its page shows the maxima. Then its
+// settings move the network above the disk in its boot order: the persistent definition boots in
+// that order (no guest boots here: OVMF under TCG is slow).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -58,6 +59,13 @@ test(
     assert.equal(await w.locator('#cores').inputValue(), '2');
     assert.equal(await w.locator('#memoryMib').inputValue(), '4096');
     assert.equal(await w.locator('#cpu').inputValue(), 'named:x86-64-v2-AES');
+    // The hotplug maxima: checked on Next (vCPUs in steps of the 2 at boot), then sent with the create.
+    await w.locator('#maxVcpus').fill('3');
+    await next();
+    await w.locator('#maxVcpus[aria-invalid=true]').waitFor();
+    await w.getByRole('alert').filter({ hasText: 'in steps of 2' }).waitFor();
+    await w.locator('#maxVcpus').fill('4');
+    await w.locator('#maxMemoryMib').fill('8192');
     await next();
     await w.locator('#pool').selectOption(pool);
     assert.equal(await w.locator('#diskGib').inputValue(), '64');
@@ -81,6 +89,7 @@ test(
     await w.locator('dd', { hasText: 'Standard VGA' }).waitFor();
     await w.locator('dd', { hasText: 'UEFI + Secure Boot + TPM 2.0' }).waitFor();
     await w.locator('dd', { hasText: 'Windows 11' }).waitFor();
+    await w.locator('dd', { hasText: 'grows to 4 vCPU, 8192 MiB' }).waitFor();
     await w.locator('input[type=checkbox]').uncheck(); // do not start: OVMF under TCG is slow and needs no guest here
     await w.locator('button[type=submit]', { hasText: 'Create VM' }).click();
     await page.locator('qx-vm-detail h1', { hasText: name }).waitFor({ timeout: 120_000 });
@@ -92,6 +101,7 @@ test(
       [vm.firmware, vm.secureBoot, vm.tpm, vm.cpuMode, vm.cpuModel, vm.osType, vm.memoryMib, vm.cores],
       ['uefi', true, true, 'named', 'x86-64-v2-AES', 'windows', 4096, 2],
     );
+    assert.deepEqual([vm.maxVcpus, vm.maxMemoryMib], [4, 8192]);
     assert.match(vm.machine, /q35/);
     assert.deepEqual(
       vm.disks.map((d) => d.bus),
@@ -103,6 +113,12 @@ test(
     // Boot order in the settings tab: network on and moved above the hard disk, saved.
     await page.locator('qx-vm-detail #tab-settings').click();
     const settings = page.locator('qx-vm-settings form[aria-label="VM settings"]');
+    // The maxima the wizard set, on the VM page.
+    assert.deepEqual(
+      [await settings.locator('#maxVcpus').inputValue(), await settings.locator('#maxMemoryMib').inputValue()],
+      ['4', '8192'],
+    );
+    await page.locator('qx-vm-resize', { hasText: 'up to 4 vCPUs and 8192 MiB' }).waitFor();
     const rows = settings.locator('[data-testid=boot-order] li');
     assert.deepEqual(await rows.evaluateAll((li) => li.map((e) => e.getAttribute('data-boot'))), [
       'disk',

@@ -30,6 +30,8 @@ const draft: Draft = {
   templateId: '',
   network: 'default',
   start: false,
+  maxVcpus: 0,
+  maxMemoryMib: 0,
 };
 
 test('the domain XML of every OS preset validates with virt-xml-validate', async (t) => {

@@ -9,7 +9,7 @@ import type { PoolDto, VolumeDto } from '@dto/storage.js';
 import type { TemplateDto } from '@dto/templates.js';
 import { DISK_BUSES, NIC_MODELS, VIDEO_MODELS, type CpuMode, type VideoModel } from '@dto/enums.js';
 import { createVm } from '../../api/vms.js';
-import { draftToDeploy, draftToRequest, stepOfField, type Draft } from './vm-create-request.js';
+import { checkMaxima, draftToDeploy, draftToRequest, stepOfField, type Draft } from './vm-create-request.js';
 import { networkChoices, type NetworkChoice } from './vm-network-choices.js';
 import { defaultNetwork, defaultPool } from './vm-wizard-defaults.js';
 import {
@@ -104,6 +104,8 @@ export class QxVmCreateWizard extends LitElement {
       nicModel: 'e1000',
       firmware: 'bios',
       start: true,
+      maxVcpus: 0,
+      maxMemoryMib: 0,
     };
   }
 
@@ -190,6 +192,8 @@ export class QxVmCreateWizard extends LitElement {
       return bad('Use 1–63 letters, digits, ". _ -", starting with a letter or digit.', 'name');
     if (step === 1 && !(d.cores >= 1 && d.cores <= 256)) return bad('Between 1 and 256 vCPUs.', 'cores');
     if (step === 1 && !(d.memoryMib >= 16)) return bad('At least 16 MiB.', 'memoryMib');
+    const maxima = step === 1 ? checkMaxima(d) : undefined;
+    if (maxima) return bad(maxima.message, maxima.field);
     if (step === 2 && d.bootKind !== 'template' && !d.pool) return bad('Choose the pool for the VM’s disks.', 'pool');
     if (step === 3 && d.bootKind === 'iso' && !d.iso) return bad('Choose an ISO.', 'cdroms');
     if (step === 3 && d.bootKind === 'image' && !d.image) return bad('Choose a disk image.', 'image');
@@ -314,6 +318,10 @@ export class QxVmCreateWizard extends LitElement {
         return html`<div class="row">
             ${formField('vCPUs', 'cores', html`<input id="cores" type="number" min="1" max="256" .value=${String(d.cores)} @input=${(e: Event) => this.input('cores', e, true)} aria-invalid=${!!this.err('cores', 'sockets')} />`, this.err('cores', 'sockets'))}
             ${formField('Memory (MiB)', 'memoryMib', html`<input id="memoryMib" type="number" min="16" step="16" .value=${String(d.memoryMib)} @input=${(e: Event) => this.input('memoryMib', e, true)} aria-invalid=${!!this.err('memoryMib')} />`, this.err('memoryMib'))}
+          </div>
+          <div class="row">
+            ${formField('Max vCPUs (hotplug)', 'maxVcpus', html`<input id="maxVcpus" type="number" min="0" max="256" step=${d.cores} .value=${String(d.maxVcpus)} @input=${(e: Event) => this.input('maxVcpus', e, true)} aria-invalid=${!!this.err('maxVcpus', 'spec.max_vcpus')} />`, this.err('maxVcpus', 'spec.max_vcpus'), '0 = no growth; else a multiple of the vCPUs.')}
+            ${formField('Max memory (MiB, hotplug)', 'maxMemoryMib', html`<input id="maxMemoryMib" type="number" min="0" step="16" .value=${String(d.maxMemoryMib)} @input=${(e: Event) => this.input('maxMemoryMib', e, true)} aria-invalid=${!!this.err('maxMemoryMib', 'spec.max_memory_mib')} />`, this.err('maxMemoryMib', 'spec.max_memory_mib'), '0 = no growth; the guest needs virtio_balloon.')}
           </div>
           ${this.renderCpu()}`;
       case 2: {
@@ -586,7 +594,10 @@ export class QxVmCreateWizard extends LitElement {
         <dt>Guest OS</dt>
         <dd>${VM_PRESETS.find((p) => p.id === d.preset)?.label ?? d.osType}</dd>
         <dt>CPU / memory</dt>
-        <dd>${d.cores} vCPU (${d.cpuMode === 'named' ? d.cpuModel : d.cpuMode}), ${d.memoryMib} MiB</dd>
+        <dd>
+          ${d.cores} vCPU (${d.cpuMode === 'named' ? d.cpuModel : d.cpuMode}), ${d.memoryMib}
+          MiB${d.bootKind !== 'template' && (r.maxVcpus || r.maxMemoryMib) ? `; grows to ${r.maxVcpus ?? d.cores} vCPU, ${r.maxMemoryMib ?? d.memoryMib} MiB` : ''}
+        </dd>
         <dt>Disk</dt>
         <dd>
           ${d.bootKind === 'template' ? `${tpl?.disks.length ?? 0} from the template` : [d.bootKind === 'image' ? d.image.split('|')[2] : '', d.diskGib > 0 ? `new ${d.diskGib} GiB in ${d.pool}` : ''].filter(Boolean).join(' + ') || `none (pool ${d.pool})`}

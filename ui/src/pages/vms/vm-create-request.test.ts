@@ -2,7 +2,7 @@
 // errors map to steps.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { draftToDeploy, draftToRequest, stepOfField, type Draft } from './vm-create-request.js';
+import { checkMaxima, draftToDeploy, draftToRequest, stepOfField, type Draft } from './vm-create-request.js';
 import { applyPreset } from './vm-presets.js';
 
 const base: Draft = {
@@ -29,6 +29,8 @@ const base: Draft = {
   nicModel: 'e1000',
   firmware: 'bios',
   start: true,
+  maxVcpus: 0,
+  maxMemoryMib: 0,
 };
 
 test('an empty-disk VM with automatic placement', () => {
@@ -155,4 +157,26 @@ test('video none asks for no graphical console; the legacy Linux preset chooses 
   const none = draftToRequest({ ...base, videoModel: 'none' });
   assert.deepEqual([none.videoModel, none.vnc], ['none', false]);
   assert.equal(draftToRequest(applyPreset(base, 'linux-legacy')).videoModel, 'vga');
+});
+
+test('the hotplug maxima: sent when set, checked like the agent (at least the boot size, vCPUs in steps of the cores)', () => {
+  assert.deepEqual(
+    [draftToRequest(base).maxVcpus, draftToRequest(base).maxMemoryMib],
+    [undefined, undefined],
+    '0 = no growth: not sent',
+  );
+  const r = draftToRequest({ ...base, maxVcpus: 6, maxMemoryMib: 1024 });
+  assert.deepEqual([r.maxVcpus, r.maxMemoryMib], [6, 1024]);
+  assert.equal(checkMaxima({ ...base, maxVcpus: 6, maxMemoryMib: 1024 }), undefined);
+  assert.equal(checkMaxima(base), undefined);
+  assert.equal(checkMaxima({ ...base, maxVcpus: 1 })?.field, 'maxVcpus', 'fewer than the 2 at boot');
+  assert.equal(checkMaxima({ ...base, maxVcpus: 5 })?.field, 'maxVcpus', 'not a multiple of 2 cores');
+  assert.equal(checkMaxima({ ...base, maxVcpus: 258 })?.field, 'maxVcpus');
+  assert.equal(checkMaxima({ ...base, maxMemoryMib: 128 })?.field, 'maxMemoryMib', 'below the 256 MiB at boot');
+  assert.match(checkMaxima({ ...base, maxMemoryMib: 128 })!.message, /256 MiB \(the memory at boot\)/);
+  assert.deepEqual(
+    ['maxVcpus', 'maxMemoryMib', 'spec.max_vcpus', 'spec.max_memory_mib'].map(stepOfField),
+    [1, 1, 1, 1],
+    'a server error about a maximum leads back to the hardware step',
+  );
 });

@@ -17,6 +17,10 @@ export function stepOfField(field: string): number | undefined {
     memoryMib: 1,
     cpuMode: 1,
     cpuModel: 1,
+    maxVcpus: 1,
+    maxMemoryMib: 1,
+    'spec.max_vcpus': 1,
+    'spec.max_memory_mib': 1,
     pool: 2,
     disks: 2,
     image: 3,
@@ -50,6 +54,31 @@ export interface Draft extends PresetFields {
   templateId: string;
   network: string;
   start: boolean;
+  /** Hotplug ceilings: vCPUs and MiB the running VM may grow to; 0 = no growth. */
+  maxVcpus: number;
+  maxMemoryMib: number;
+}
+
+/** The hardware step's check of the maxima, as the agent checks them (vm-spec-validate.ts): the error and its field. */
+export function checkMaxima(
+  d: Pick<Draft, 'cores' | 'memoryMib' | 'maxVcpus' | 'maxMemoryMib'>,
+): { message: string; field: 'maxVcpus' | 'maxMemoryMib' } | undefined {
+  // One socket of `cores` cores at boot: each hotplug step is one more socket of that many.
+  const v = d.maxVcpus;
+  if (v !== 0 && !(Number.isInteger(v) && v >= d.cores && v <= 256 && v % d.cores === 0)) {
+    return {
+      message: `0 (no growth), or from ${d.cores} (the vCPUs at boot) to 256 in steps of ${d.cores}.`,
+      field: 'maxVcpus',
+    };
+  }
+  const m = d.maxMemoryMib;
+  if (m !== 0 && !(Number.isInteger(m) && m >= d.memoryMib && m <= 4_194_304)) {
+    return {
+      message: `0 (no growth), or from ${d.memoryMib} MiB (the memory at boot) to 4194304 MiB.`,
+      field: 'maxMemoryMib',
+    };
+  }
+  return undefined;
 }
 
 /** The create request for a draft (pure; not used for templates, which deploy instead). */
@@ -75,6 +104,8 @@ export function draftToRequest(d: Draft): CreateVmDto {
     ...(d.cpuMode === 'named' ? { cpuModel: d.cpuModel } : {}),
     secureBoot: d.secureBoot,
     tpm: d.tpm,
+    ...(d.maxVcpus > 0 ? { maxVcpus: d.maxVcpus } : {}),
+    ...(d.maxMemoryMib > 0 ? { maxMemoryMib: d.maxMemoryMib } : {}),
     videoModel: d.videoModel,
     vnc: d.videoModel !== 'none',
     disks: image ? [{ pool: imgPool, volume: imgVolume, bus: d.diskBus }, ...newDisk] : newDisk,
