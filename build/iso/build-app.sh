@@ -67,6 +67,9 @@ install -d "$root/usr/lib/quantix" "$root/usr/local/sbin"
 cp -a "$here/../../appliance/." "$root/usr/lib/quantix/"
 ln -s /usr/lib/quantix/quantix-install "$root/usr/local/sbin/quantix-install"
 ln -s /usr/lib/quantix/quantix-network "$root/usr/local/sbin/quantix-network"
+# The public half of the update-bundle signing key: the server verifies bundles with it.
+key=$(bash "$here/update-key.sh")
+install -m 0644 "${key%.pem}.pub.pem" "$root/usr/lib/quantix/update-key.pem"
 printf 'QUANTIX_VERSION=%s\nQUANTIX_BUILD=%s\n' "$version" "$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
   >"$root/etc/quantix-release"
 

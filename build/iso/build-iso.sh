@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make iso`: base OS layer (cached by its inputs) + app layer + GRUB → hybrid BIOS/UEFI ISO at
-# build/out/quantix-vdc-<version>-amd64.iso (QX_ISO_OUT overrides). Prints the ISO path on stdout.
+# build/out/quantix-vdc-<version>-amd64.iso (QX_ISO_OUT overrides), and the signed update bundle
+# beside it (.qxu; QX_BUNDLE_OUT overrides; build/iso/make-bundle.mjs). Prints the ISO path on stdout.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -30,5 +31,12 @@ grub-mkrescue -o "$iso.tmp" "$stage" -- -volid QUANTIX_VDC >/dev/null 2>"$repo/b
   || { cat "$repo/build/work/grub-mkrescue.log" >&2; exit 1; }
 mv "$iso.tmp" "$iso"
 log "grub-mkrescue took $((SECONDS - start)) s"
-log "$(du -m "$iso" | cut -f1) MiB, total $((SECONDS - total)) s → $iso"
+log "$(du -m "$iso" | cut -f1) MiB → $iso"
+
+# The update bundle for installed appliances: the same layers, kernel and initrd, signed.
+bundle=${QX_BUNDLE_OUT:-${iso%.iso}.qxu}
+node "$here/make-bundle.mjs" --key "$(bash "$here/update-key.sh")" --version "$version" \
+  --build "$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)" --out "$bundle" \
+  "$stage"/live/{vmlinuz,initrd.img,00-base.squashfs,10-app.squashfs,filesystem.module}
+log "update bundle $(du -m "$bundle" | cut -f1) MiB → $bundle; total $((SECONDS - total)) s"
 echo "$iso"
