@@ -28,8 +28,6 @@ export interface CertificateRequest {
   days: number;
   /** serverAuth, clientAuth or both. */
   usages: ('server' | 'client')[];
-  /** Key usage also names keyEncipherment: QEMU's TLS (gnutls) refuses a leaf without it. */
-  keyEncipherment?: boolean;
 }
 
 async function newKeys(): Promise<CryptoKeyPair> {
@@ -59,12 +57,7 @@ function leafExtensions(req: CertificateRequest): x509.Extension[] {
   );
   const exts: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
-    new x509.KeyUsagesExtension(
-      x509.KeyUsageFlags.digitalSignature |
-        x509.KeyUsageFlags.keyAgreement |
-        (req.keyEncipherment ? x509.KeyUsageFlags.keyEncipherment : 0),
-      true,
-    ),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement, true),
     new x509.ExtendedKeyUsageExtension(usages),
   ];
   if (names.length) exts.push(new x509.SubjectAlternativeNameExtension(names));

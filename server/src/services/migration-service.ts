@@ -113,7 +113,6 @@ export class MigrationService {
         dnsNames: [migrationTlsName(h.id)],
         days: 1,
         usages: ['server', 'client'],
-        keyEncipherment: true,
       });
     const [srcCert, dstCert] = await Promise.all([issue(from), issue(to)]);
     const marks: [string, number][] = [['start', started]];
