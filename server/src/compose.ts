@@ -37,6 +37,7 @@ import { MetricsHistory } from './services/metrics-history.js';
 import { EventLogService } from './services/event-log-service.js';
 import { Notifier } from './services/notifier.js';
 import { EventRepo } from './store/event-repo.js';
+import { EtcdHistory } from './store/etcd-history.js';
 import { DefaultPool } from './services/default-pool.js';
 import { ApplianceSettings } from './services/appliance-settings.js';
 import { HostPower } from './services/host-power.js';
@@ -105,7 +106,9 @@ export async function createServices(config: ServerConfig): Promise<Services> {
   // SSE clients of every server see the changes made through any of them.
   const relay = db instanceof EtcdStore ? new EtcdEventRelay(db.client, db.box, events, serverId) : undefined;
   // Listens to the hub from the start, so that failed tasks and host changes are all seen.
-  const eventLog = new EventLogService(await EventRepo.open(config.dataDir), events);
+  // On an etcd control plane task, audit and event history is shared: the leader shows every server's.
+  const sharedHistory = db instanceof EtcdStore ? new EtcdHistory(db.client, db.box) : undefined;
+  const eventLog = new EventLogService(await EventRepo.open(config.dataDir, sharedHistory), events);
   const notifier = new Notifier(db);
   eventLog.onEvent = (e) => notifier.notify(e);
   const hostRepo = new HostRepo(db);
@@ -118,7 +121,7 @@ export async function createServices(config: ServerConfig): Promise<Services> {
   );
   const inventory = new InventoryService(events, history, config.version);
   const pool = new AgentPool({ keyPem: vdc.clientKeyPem, certPem: vdc.clientCertPem }, inventory);
-  const tasks = new TaskService(await TaskRepo.open(config.dataDir), events);
+  const tasks = new TaskService(await TaskRepo.open(config.dataDir, sharedHistory), events);
   await tasks.failInterrupted();
   const uploads = new UploadService(tasks, config.bounds.idleTimeoutMs);
   const setupCode = new SetupCode(config.dataDir);
@@ -159,7 +162,7 @@ export async function createServices(config: ServerConfig): Promise<Services> {
   const vms = new VmService(pool, inventory, clusters, tasks);
   vms.refuseWhileMoving = (uuid) => migrations.refuseWhileMoving(uuid);
   const storage = new StorageService(pool, inventory, tasks, uploads);
-  const audit = new AuditService(await AuditRepo.open(config.dataDir));
+  const audit = new AuditService(await AuditRepo.open(config.dataDir, sharedHistory));
   const backups = new BackupService(pool, vms, tasks);
   const backupSchedules = new BackupSchedules(new BackupScheduleRepo(db), pool, backups);
   const appliance = new ApplianceSettings(config.dataDir, config.applianceRoot);
@@ -200,6 +203,9 @@ export async function createServices(config: ServerConfig): Promise<Services> {
       let joined = false;
       leader.run({
         start: () => {
+          void tasks
+            .adoptShared()
+            .catch((err: Error) => log.warn('tasks of the other servers not taken in', { error: err.message }));
           hosts.startAll();
           backupSchedules.start();
           if (joined) return;

@@ -1,7 +1,8 @@
 // Two vDC servers on one three-member etcd cluster, end to end: one leads (and connects the
 // agent); SSE clients of each server see changes made through the other; kill -9 of the leader
 // during a stream of writes → the other leads within 10 s, every acknowledged write is there, the
-// agent is connected again; quorum loss → writes refused with a 503 naming the cause, reads served
+// agent is connected again, and the audit of what the killed leader did is listed by the new one;
+// quorum loss → writes refused with a 503 naming the cause, reads served
 // flagged stale; quorum back → writes accepted.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import { freePort, spawnAgent, type Child } from '../../server/src/test-support/spawn.js';
 import { eventually } from '../../server/src/test-support/guest-pool.js';
 import type { ClusterDto, HostDto } from '../../server/src/dto/hosts.js';
+import type { AuditEntryDto } from '../../server/src/dto/system.js';
 import { SseClient } from '../../server/src/test-support/sse-client.js';
 import { startControlPlane, type ControlPlane, type ServerInstance } from './control-plane.js';
 
@@ -98,6 +100,13 @@ describe('control plane on etcd: two servers, failover, quorum loss', () => {
     const lost = acknowledged.filter((name) => !stored.has(name));
     assert.deepEqual(lost, [], 'every acknowledged write is stored');
     await eventually('the local agent online on the new leader', onlineHost(b), 60_000);
+    // The audit of the writes the killed leader handled is still there through the new one.
+    const audit = await b.api.request<AuditEntryDto[]>('GET', '/api/v1/audit?limit=500');
+    assert.equal(audit.status, 200, audit.text);
+    assert.ok(
+      audit.json.some((e) => e.action === 'createCluster' && e.at < new Date(killedAt).toISOString()),
+      'cluster creations audited by the killed leader are listed by the new one',
+    );
   });
 
   it('refuses writes with a 503 naming the lost quorum, serves reads flagged stale, and recovers', async () => {

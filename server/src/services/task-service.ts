@@ -40,6 +40,22 @@ export class TaskService {
     private readonly events: EventHub,
   ) {}
 
+  /**
+   * This server now leads: the tasks other servers recorded join its list, and those still
+   * running there failed with their server's lead.
+   */
+  async adoptShared(): Promise<void> {
+    for (const t of await this.repo.adoptShared()) {
+      Object.assign(t, {
+        status: 'failed',
+        error: 'the vDC server running this task stopped leading before it finished',
+        finishedAt: new Date().toISOString(),
+      });
+      await this.repo.save(t);
+      this.events.publish('task', t);
+    }
+  }
+
   /** Tasks that were running when the server stopped did not finish. */
   async failInterrupted(): Promise<void> {
     for (const t of this.repo.list()) {

@@ -1,9 +1,13 @@
 // History and templates. Audit entries and task records live in append-only logs under
 // <dataDir>/history/ (a request costs the same with any amount of history); templates stay in
-// the db. Recent audit entries and all retained tasks are kept in memory for listing.
+// the db. Recent audit entries and all retained tasks are kept in memory for listing. On an etcd
+// control plane they are also shared through etcd (etcd-history.ts), so that the history seen
+// through the leader includes what other servers recorded.
 import { join } from 'node:path';
+import { log as logger } from '../log.js';
 import { AppendLog } from './append-log.js';
 import type { ConfigStore } from './config-store.js';
+import type { EtcdHistory } from './etcd-history.js';
 import type { AuditRecord, TaskRecord, TemplateRecord } from './records.js';
 
 const MAX_TASKS = 2_000;
@@ -20,15 +24,29 @@ export class TaskRepo {
   private constructor(
     private readonly log: AppendLog<TaskRecord>,
     /** By id, in order of creation, at most MAX_TASKS. */
-    private readonly tasks: Map<string, TaskRecord>,
+    private tasks: Map<string, TaskRecord>,
+    private readonly shared: EtcdHistory | undefined,
   ) {}
 
-  static async open(dataDir: string): Promise<TaskRepo> {
+  static async open(dataDir: string, shared?: EtcdHistory): Promise<TaskRepo> {
     const tasks = new Map<string, TaskRecord>();
     const running = () => [...tasks.values()].filter((t) => t.status === 'running');
     const log = await AppendLog.open<TaskRecord>({ dir: historyDir(dataDir), ...TASK_LOG, carry: running });
     for await (const t of log.records()) keepTask(tasks, t);
-    return new TaskRepo(log, tasks);
+    return new TaskRepo(log, tasks, shared);
+  }
+
+  /**
+   * Takes in the tasks the other servers of the control plane recorded (this server has just
+   * become the leader) and returns those still running there: their server no longer leads.
+   */
+  async adoptShared(): Promise<TaskRecord[]> {
+    if (!this.shared) return [];
+    const theirs = (await this.shared.tasks()).filter((t) => !this.tasks.has(t.id));
+    const all = [...this.tasks.values(), ...theirs].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    this.tasks = new Map();
+    for (const t of all) keepTask(this.tasks, t);
+    return theirs.filter((t) => t.status === 'running' && this.tasks.has(t.id));
   }
 
   list(): TaskRecord[] {
@@ -39,11 +57,11 @@ export class TaskRepo {
   }
   add(t: TaskRecord): Promise<void> {
     keepTask(this.tasks, t);
-    return this.log.append(t);
+    return this.save(t);
   }
   /** `t` changed (status, result); appends its new state. */
-  save(t: TaskRecord): Promise<void> {
-    return this.log.append(t);
+  async save(t: TaskRecord): Promise<void> {
+    await Promise.all([this.log.append(t), share(() => this.shared?.putTask(t))]);
   }
   close(): Promise<void> {
     return this.log.close();
@@ -64,9 +82,10 @@ export class AuditRepo {
     private readonly tail: AuditRecord[],
     /** Whether the files hold entries older than the tail. */
     private older: boolean,
+    private readonly shared: EtcdHistory | undefined,
   ) {}
 
-  static async open(dataDir: string): Promise<AuditRepo> {
+  static async open(dataDir: string, shared?: EtcdHistory): Promise<AuditRepo> {
     const log = await AppendLog.open<AuditRecord>({ dir: historyDir(dataDir), ...AUDIT_LOG });
     const tail: AuditRecord[] = [];
     let older = false;
@@ -81,16 +100,16 @@ export class AuditRepo {
       tail.splice(0, tail.length - AUDIT_TAIL);
       older = true;
     }
-    return new AuditRepo(log, tail, older);
+    return new AuditRepo(log, tail, older, shared);
   }
 
-  add(e: AuditRecord): Promise<void> {
+  async add(e: AuditRecord): Promise<void> {
     this.tail.push(e);
     if (this.tail.length >= 2 * AUDIT_TAIL) {
       this.tail.splice(0, this.tail.length - AUDIT_TAIL);
       this.older = true;
     }
-    return this.log.append(e);
+    await Promise.all([this.log.append(e), share(() => this.shared?.putAudit(e))]);
   }
 
   /**
@@ -98,6 +117,16 @@ export class AuditRepo {
    * `before` is absent or unknown). Served from memory unless the page reaches past the tail.
    */
   async page(limit: number, before?: string): Promise<AuditRecord[]> {
+    // Every server's entries when etcd answers; this server's own otherwise.
+    if (this.shared) {
+      const page = await this.shared
+        .page<AuditRecord>('audit', limit, () => true, before)
+        .catch((err: Error) => {
+          logger.warn('audit entries of the other servers cannot be read', { error: err.message });
+          return undefined;
+        });
+      if (page) return page;
+    }
     const at = before ? this.tail.findIndex((e) => e.id === before) : -1;
     const end = at >= 0 ? at : before && this.older ? -1 : this.tail.length;
     if (end >= 0 && (end >= limit || !this.older)) return this.tail.slice(Math.max(0, end - limit), end).reverse();
@@ -113,6 +142,21 @@ export class AuditRepo {
 
   close(): Promise<void> {
     return this.log.close();
+  }
+}
+
+let shareFailing = false;
+/**
+ * Shares a record through etcd when there is a control plane. Best effort: this server's own log
+ * has it either way, and etcd without quorum must not stop tasks or auditing (said once per outage).
+ */
+export async function share(put: () => Promise<void> | undefined): Promise<void> {
+  try {
+    await put();
+    shareFailing = false;
+  } catch (err) {
+    if (!shareFailing) logger.warn('history not shared with the other servers', { error: (err as Error).message });
+    shareFailing = true;
   }
 }
 
