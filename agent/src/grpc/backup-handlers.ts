@@ -4,7 +4,7 @@ import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { BackupProgress, BackupServiceServer, CreateBackupRequest } from '@quantix/proto/v1/backup.js';
 import type { AgentContext } from '../context.js';
 import { BackupJobs } from '../backup/backup-create.js';
-import { restoreBackup } from '../backup/backup-restore.js';
+import { restoreBackup, restoreBackupDisk, restoreBackupOverVm } from '../backup/backup-restore.js';
 import {
   backedUpVms,
   backupMessage,
@@ -54,5 +54,7 @@ export function backupHandlers(ctx: AgentContext): BackupServiceServer {
     }),
     verifyBackup: unary(async (req) => verifyBackup(await ctx.pools.activeRecord(req.pool), req.vmUuid, req.id)),
     restoreBackup: unary((req) => restoreBackup(ctx, req)),
+    restoreBackupOverVm: unary((req) => restoreBackupOverVm(ctx, req)),
+    restoreBackupDisk: unary((req) => restoreBackupDisk(ctx, req)),
   };
 }

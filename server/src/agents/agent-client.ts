@@ -24,6 +24,8 @@ import {
   type CreateBackupRequest,
   type DeleteBackupRequest,
   type RestoreBackupRequest,
+  type RestoreBackupDiskRequest,
+  type RestoreBackupOverVmRequest,
   type VerifyBackupRequest,
 } from '@quantix/proto/v1/backup.js';
 import type { ImportOvaHeader, ImportOvaResult } from '@quantix/proto/v1/image.js';
@@ -128,6 +130,10 @@ export class AgentClient {
   deleteBackup = (req: DeleteBackupRequest) => this.call(this.backupSvc, this.backupSvc.deleteBackup, req, LONG_MS);
   verifyBackup = (req: VerifyBackupRequest) => this.call(this.backupSvc, this.backupSvc.verifyBackup, req, COPY_MS);
   restoreBackup = (req: RestoreBackupRequest) => this.call(this.backupSvc, this.backupSvc.restoreBackup, req, COPY_MS);
+  restoreBackupOverVm = (req: RestoreBackupOverVmRequest) =>
+    this.call(this.backupSvc, this.backupSvc.restoreBackupOverVm, req, COPY_MS);
+  restoreBackupDisk = (req: RestoreBackupDiskRequest) =>
+    this.call(this.backupSvc, this.backupSvc.restoreBackupDisk, req, COPY_MS);
   /** Runs a backup until it ends, `onPercent` hearing its progress; aborting `signal` cancels it. */
   createBackup(
     req: CreateBackupRequest,

@@ -67,6 +67,30 @@ export const RestoreBackupDto = named(
 );
 export type RestoreBackupDto = Infer<typeof RestoreBackupDto>;
 
+export const RestoreOverVmDto = named(
+  'RestoreOverVmDto',
+  obj({
+    confirmName: str({ maxLength: 80, description: "the VM's current name, typed to confirm its disks are replaced" }),
+    disks: opt(
+      arr(str({ maxLength: 32 }), {
+        maxItems: 16,
+        description: 'the backup\'s disk targets to restore over the VM\'s (e.g. ["vdb"]); absent: every disk',
+      }),
+    ),
+  }),
+);
+export type RestoreOverVmDto = Infer<typeof RestoreOverVmDto>;
+
+export const RestoreDiskDto = named(
+  'RestoreDiskDto',
+  obj({
+    disk: str({ minLength: 1, maxLength: 32, description: "the disk's target in the backup (vda, ...)" }),
+    targetPool: str({ description: 'a pool of the same host' }),
+    name: objectName('the new volume'),
+  }),
+);
+export type RestoreDiskDto = Infer<typeof RestoreDiskDto>;
+
 export const BackupVerifyResultDto = named(
   'BackupVerifyResultDto',
   obj({
@@ -116,6 +140,30 @@ const pointOperations = [
     status: 202,
     response: TaskDto,
     summary: 'Restore a point as a new VM on the same host. Task result: {vmId, name, volumes}',
+  },
+  {
+    id: 'restoreBackupOverVm',
+    method: 'POST',
+    path: `${point}/restore-over`,
+    tag: 'backups',
+    role: 'operator',
+    body: RestoreOverVmDto,
+    status: 202,
+    response: TaskDto,
+    summary:
+      "Restore a point over the VM it was taken of (shut off; confirmName its name): the VM's disks are replaced only once every restored disk is complete, so a failure leaves them as they were; its next backup is full. Task result: {volumes}",
+  },
+  {
+    id: 'restoreBackupDisk',
+    method: 'POST',
+    path: `${point}/restore-disk`,
+    tag: 'backups',
+    role: 'operator',
+    body: RestoreDiskDto,
+    status: 202,
+    response: TaskDto,
+    summary:
+      'Restore one disk of a point as a new qcow2 volume in a pool of the same host. Task result: {pool, volume}',
   },
   {
     id: 'verifyBackup',

@@ -9,6 +9,8 @@ export function backupHandlers(s: Services): HandlersOf<typeof backupOperations>
     listVmBackups: ({ params }) => s.backups.list(params.id),
     createVmBackup: ({ params, body, principal }) => s.backups.create(params.id, body, principal.label),
     restoreBackup: ({ params, body, principal }) => s.backups.restore(params, body, principal.label),
+    restoreBackupOverVm: ({ params, body, principal }) => s.backups.restoreOver(params, body, principal.label),
+    restoreBackupDisk: ({ params, body, principal }) => s.backups.restoreDisk(params, body, principal.label),
     verifyBackup: ({ params, principal }) => s.backups.verify(params, principal.label),
     deleteBackup: ({ params, query }) => s.backups.delete(params, query.withDependents === 'true'),
     listBackupSchedules: () => s.backupSchedules.list(),

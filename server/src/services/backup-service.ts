@@ -11,11 +11,13 @@ import type {
   BackupVerifyResultDto,
   CreateBackupDto,
   RestoreBackupDto,
+  RestoreDiskDto,
+  RestoreOverVmDto,
 } from '../dto/backups.js';
 import type { TaskDto } from '../dto/tasks.js';
 import { badRequest, conflict, HttpError, notFound } from '../errors.js';
 import type { TaskRecord } from '../store/records.js';
-import { backupConsistency, backupKind } from './proto-enums.js';
+import { backupConsistency, backupKind, vmState } from './proto-enums.js';
 import type { TaskContext, TaskService } from './task-service.js';
 import type { VmService } from './vm-service.js';
 
@@ -158,6 +160,64 @@ export class BackupService {
         });
         await c.refreshVm(r.vmUuid);
         return { vmId: r.vmUuid, name: r.vmName, volumes: r.volumes };
+      },
+    );
+    return dto;
+  }
+
+  /** Over the VM the point was taken of, after its name was typed; refused while it runs or is backed up. */
+  async restoreOver(at: BackupPoint, req: RestoreOverVmDto, user: string): Promise<TaskDto> {
+    const { c, agent } = this.onlineHost(at.hostId);
+    const vm = c.vms.get(at.vmUuid)?.spec;
+    if (!vm) throw notFound(`VM ${at.vmUuid} on host ${c.record.name}`);
+    if (req.confirmName !== vm.name) {
+      throw badRequest(`confirmName: type the VM's name, ${vm.name}, to replace its disks`, 'confirmName');
+    }
+    const state = vmState.str(c.vms.get(at.vmUuid)!.state);
+    if (state !== 'shutoff') throw conflict(`VM ${vm.name} is ${state}: shut it off before restoring over it`);
+    const busy = this.running.get(at.vmUuid);
+    if (busy) throw conflict(`VM ${vm.name} is being backed up now (task ${busy})`);
+    const { dto } = await this.tasks.start(
+      { kind: 'backup.restore-over', target: { type: 'vm', id: at.vmUuid, name: vm.name }, hostId: c.record.id, user },
+      async (t) => {
+        t.progress(null, 'restoring');
+        const r = await agent.restoreBackupOverVm({
+          pool: at.pool,
+          vmUuid: at.vmUuid,
+          id: at.backupId,
+          disks: req.disks ?? [],
+        });
+        t.log(`backup ${at.backupId} restored over ${r.volumes.join(', ')}`);
+        await c.refreshVm(at.vmUuid);
+        return { volumes: r.volumes };
+      },
+    );
+    return dto;
+  }
+
+  async restoreDisk(at: BackupPoint, req: RestoreDiskDto, user: string): Promise<TaskDto> {
+    const { c, agent } = this.onlineHost(at.hostId);
+    if (!c.pools.has(req.targetPool)) {
+      throw badRequest(`host ${c.record.name} has no pool ${req.targetPool}`, 'targetPool');
+    }
+    const { dto } = await this.tasks.start(
+      {
+        kind: 'backup.restore-disk',
+        target: { type: 'vm', id: at.vmUuid, name: `${req.disk} → ${req.name}` },
+        hostId: c.record.id,
+        user,
+      },
+      async (t) => {
+        t.progress(null, 'restoring');
+        const r = await agent.restoreBackupDisk({
+          pool: at.pool,
+          vmUuid: at.vmUuid,
+          id: at.backupId,
+          disk: req.disk,
+          targetPool: req.targetPool,
+          name: req.name,
+        });
+        return { pool: r.pool, volume: r.volume };
       },
     );
     return dto;

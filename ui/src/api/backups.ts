@@ -9,6 +9,8 @@ import type {
   BackupTargetDto,
   CreateBackupDto,
   RestoreBackupDto,
+  RestoreDiskDto,
+  RestoreOverVmDto,
 } from '@dto/backups.js';
 import type { TaskDto } from '@dto/tasks.js';
 import { apiDelete, apiGet, apiPatch, apiPost } from './client.js';
@@ -24,6 +26,14 @@ export const backUpVm = (id: string, req: CreateBackupDto) => apiPost<TaskDto>(v
 
 /** A new VM (new UUID and MACs) from a point, its disks in `targetPool` of the same host. */
 export const restoreBackup = (b: BackupDto, req: RestoreBackupDto) => apiPost<TaskDto>(`${pointPath(b)}/restore`, req);
+
+/** Over the VM the point was taken of (shut off); `confirmName` is its name, typed. */
+export const restoreBackupOverVm = (b: BackupDto, req: RestoreOverVmDto) =>
+  apiPost<TaskDto>(`${pointPath(b)}/restore-over`, req);
+
+/** One disk of a point as a new volume in a pool of the same host. */
+export const restoreBackupDisk = (b: BackupDto, req: RestoreDiskDto) =>
+  apiPost<TaskDto>(`${pointPath(b)}/restore-disk`, req);
 
 export const verifyBackup = (b: BackupDto) => apiPost<TaskDto>(`${pointPath(b)}/verify`);
 

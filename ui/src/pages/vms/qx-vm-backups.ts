@@ -1,6 +1,7 @@
 // The Backups tab of a VM (#24): its backups in the pools of its host (time, kind, consistency,
-// size), Back up now into a chosen pool, and per point Restore to a new VM, Verify and Delete
-// (the whole chain after confirmation when incrementals build on it).
+// size), Back up now into a chosen pool, and per point Restore to a new VM, Restore over this VM
+// (shut off, its name typed to confirm), Restore one disk as a new volume, Verify and Delete (the
+// whole chain after confirmation when incrementals build on it).
 import { LitElement, html, nothing } from 'lit';
 import type { BackupDto, BackupVerifyResultDto } from '@dto/backups.js';
 import type { PoolDto } from '@dto/storage.js';
@@ -11,6 +12,8 @@ import {
   dependentsOf,
   fetchVmBackups,
   restoreBackup,
+  restoreBackupDisk,
+  restoreBackupOverVm,
   verifyBackup,
 } from '../../api/backups.js';
 import { fetchHostPools } from '../../api/storage.js';
@@ -32,7 +35,10 @@ export class QxVmBackups extends LitElement {
     vmId: { type: String },
     hostId: { type: String },
     canMutate: { type: Boolean },
+    vmName: { type: String },
+    vmState: { type: String },
     restoring: { state: true },
+    form: { state: true },
     notice: { state: true },
   };
   declare vmId: string;
@@ -40,6 +46,10 @@ export class QxVmBackups extends LitElement {
   declare canMutate: boolean;
   /** The point whose Restore form is open. */
   declare restoring: BackupDto | undefined;
+  declare vmName: string;
+  declare vmState: string;
+  /** The point whose Restore over / Restore disk form is open. */
+  declare form: { b: BackupDto; kind: 'over' | 'disk' } | undefined;
   declare notice: string;
   private backups = new ResourceController<BackupDto[]>(this, (s) => fetchVmBackups(this.vmId, s));
   private pools = new ResourceController<PoolDto[]>(this, async (s) =>
@@ -101,6 +111,109 @@ export class QxVmBackups extends LitElement {
     });
   }
 
+  private onRestoreOver(e: SubmitEvent, b: BackupDto): void {
+    e.preventDefault();
+    const data = new FormData(e.target as HTMLFormElement);
+    const disk = String(data.get('disk'));
+    const req = { confirmName: String(data.get('confirmName')).trim(), ...(disk ? { disks: [disk] } : {}) };
+    void this.run(
+      () => restoreBackupOverVm(b, req),
+      (t) => `Restored backup ${b.id} over ${(t.result as { volumes: string[] }).volumes.join(', ')}`,
+    ).then((ok) => {
+      if (ok) this.form = undefined;
+    });
+  }
+
+  private onRestoreDisk(e: SubmitEvent, b: BackupDto): void {
+    e.preventDefault();
+    const data = new FormData(e.target as HTMLFormElement);
+    const req = {
+      disk: String(data.get('disk')),
+      targetPool: String(data.get('targetPool')),
+      name: String(data.get('name')).trim(),
+    };
+    void this.run(
+      () => restoreBackupDisk(b, req),
+      (t) => {
+        const r = t.result as { pool: string; volume: string };
+        return `Disk ${req.disk} restored as volume ${r.pool}/${r.volume}`;
+      },
+    ).then((ok) => {
+      if (ok) this.form = undefined;
+    });
+  }
+
+  /** Restore over this VM (its name typed) or one disk as a new volume. */
+  private renderRestoreForm(b: BackupDto, kind: 'over' | 'disk', pools: PoolDto[]) {
+    const cancel = html`<button type="button" @click=${() => (this.form = undefined)}>Cancel</button>`;
+    if (kind === 'over') {
+      const err = this.action.fieldError('confirmName');
+      return html`<tr>
+        <td colspan="7">
+          <form class="toolbar" @submit=${(e: SubmitEvent) => this.onRestoreOver(e, b)}>
+            <p>
+              Replaces the disks of VM <strong>${this.vmName}</strong> with this point (the VM must be shut off; its
+              disks change only once the restored data is complete).
+            </p>
+            ${formField(
+              'Disks',
+              'restore-over-disk',
+              html`<select id="restore-over-disk" name="disk">
+                <option value="">every disk</option>
+                ${b.disks.map((d) => html`<option value=${d.target}>${d.target} only</option>`)}
+              </select>`,
+            )}
+            ${formField(
+              `Type ${this.vmName} to confirm`,
+              'restore-over-confirm',
+              html`<input
+                id="restore-over-confirm"
+                name="confirmName"
+                required
+                autocomplete="off"
+                aria-invalid=${!!err}
+              />`,
+              err,
+            )}
+            <button class="danger" type="submit" ?disabled=${this.action.busy || this.vmState !== 'shutoff'}>
+              Restore over VM
+            </button>
+            ${cancel} ${this.vmState !== 'shutoff' ? html`<span class="muted">Shut the VM off first.</span>` : nothing}
+          </form>
+        </td>
+      </tr>`;
+    }
+    const nameErr = this.action.fieldError('name');
+    return html`<tr>
+      <td colspan="7">
+        <form class="toolbar" @submit=${(e: SubmitEvent) => this.onRestoreDisk(e, b)}>
+          ${formField(
+            'Disk',
+            'restore-disk-disk',
+            html`<select id="restore-disk-disk" name="disk">
+              ${b.disks.map((d) => html`<option>${d.target}</option>`)}
+            </select>`,
+          )}
+          ${formField(
+            'To pool',
+            'restore-disk-pool',
+            html`<select id="restore-disk-pool" name="targetPool">
+              ${pools.map((p) => html`<option>${p.name}</option>`)}
+            </select>`,
+          )}
+          ${formField(
+            'New volume name',
+            'restore-disk-name',
+            html`<input id="restore-disk-name" name="name" required aria-invalid=${!!nameErr} />`,
+            nameErr,
+          )}
+          <button class="primary" type="submit" ?disabled=${this.action.busy}>Restore disk</button>
+          ${cancel}
+        </form>
+      </td>
+    </tr>`;
+  }
+
   private onVerify(b: BackupDto): void {
     void this.run(
       () => verifyBackup(b),
@@ -147,7 +260,8 @@ export class QxVmBackups extends LitElement {
   override render() {
     const list = this.backups.value ?? [];
     const pools = this.pools.value ?? [];
-    return html`${this.action.formError(['name']) ? this.action.errorNotice(['name']) : this.backups.errorNotice()}
+    const fields = ['name', 'confirmName'];
+    return html`${this.action.formError(fields) ? this.action.errorNotice(fields) : this.backups.errorNotice()}
       ${
         this.canMutate
           ? html`<form class="toolbar" @submit=${this.onBackUp}>
@@ -195,6 +309,12 @@ export class QxVmBackups extends LitElement {
                     this.canMutate
                       ? html`<td>
                           <button ?disabled=${this.action.busy} @click=${() => (this.restoring = b)}>Restore…</button>
+                          <button ?disabled=${this.action.busy} @click=${() => (this.form = { b, kind: 'over' })}>
+                            Restore over VM…
+                          </button>
+                          <button ?disabled=${this.action.busy} @click=${() => (this.form = { b, kind: 'disk' })}>
+                            Restore disk…
+                          </button>
                           <button ?disabled=${this.action.busy} @click=${() => this.onVerify(b)}>Verify</button>
                           <button class="danger" ?disabled=${this.action.busy} @click=${() => this.onDelete(b)}>
                             Delete
@@ -203,7 +323,8 @@ export class QxVmBackups extends LitElement {
                       : nothing
                   }
                 </tr>
-                ${this.restoring?.id === b.id ? this.renderRestore(b, pools) : nothing}`,
+                ${this.restoring?.id === b.id ? this.renderRestore(b, pools) : nothing}
+                ${this.form?.b.id === b.id ? this.renderRestoreForm(b, this.form.kind, pools) : nothing}`,
           )}
         </tbody>
       </table>

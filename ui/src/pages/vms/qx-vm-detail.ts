@@ -301,6 +301,8 @@ export class QxVmDetail extends LitElement {
         return html`<qx-vm-backups
           .vmId=${vm.id}
           .hostId=${vm.hostId}
+          .vmName=${vm.name}
+          .vmState=${vm.state}
           .canMutate=${canMutate(this.user)}
         ></qx-vm-backups>`;
       case 'settings':
