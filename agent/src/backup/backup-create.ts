@@ -22,6 +22,7 @@ import { KeyedLock } from '../storage/keyed-lock.js';
 import type { PoolManager } from '../storage/pool-manager.js';
 import type { PoolRecord } from '../storage/storage-kind.js';
 import { percentReader } from '../storage/volumes.js';
+import { readFirmwareFiles } from '../vm/firmware-state.js';
 import { guestAgentPing, guestFsFreeze, guestFsThaw } from '../vm/guest-agent.js';
 import { vmTarget } from '../vm/vm-lifecycle.js';
 import { log } from '../log.js';
@@ -40,6 +41,7 @@ import {
   removeTempDirs,
   tempBackupIds,
   validDiskTarget,
+  storeFirmware,
   type BackupManifest,
   type ManifestConsistency,
   type ManifestDisk,
@@ -174,6 +176,9 @@ export class BackupJobs {
       await writeFile(join(dir, DOMAIN_XML), plan.inactiveXml, { mode: 0o644 });
       let consistency: ManifestConsistency = 'stopped';
       let disks: ManifestDisk[];
+      // UEFI variables and TPM state, read as the backup starts (small files, read while the disks copy).
+      const firmware = readFirmwareFiles(uuid, plan.inactiveXml);
+      firmware.catch(() => undefined);
       if (plan.running) {
         ({ consistency, disks } = await this.pullBackup(plan, id, dir, parent, checkpoint, onPercent, signal));
       } else {
@@ -194,6 +199,7 @@ export class BackupJobs {
           }),
         );
       }
+      const firmwareFiles = await storeFirmware(dir, await firmware);
       signal.throwIfAborted();
       const manifest: BackupManifest = {
         format: 1,
@@ -205,6 +211,7 @@ export class BackupJobs {
         consistency,
         checkpoint,
         disks,
+        ...(firmwareFiles.length ? { firmware: firmwareFiles } : {}),
       };
       await publishBackup(pool, manifest);
       onPercent(100);

@@ -2,9 +2,11 @@
 // disk (an incremental one backed by the same disk of its parent, relative path) and
 // manifest.json. A backup is written under .tmp-<id> and renamed into place when complete, so
 // only directories with a manifest are backups; list, delete (chain-aware) and verify live here.
+import { createHash } from 'node:crypto';
 import { lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BackupConsistency, BackupKind, type Backup, type VerifyBackupResponse } from '@quantix/proto/v1/backup.js';
+import type { FirmwareState } from '@quantix/proto/v1/vm.js';
 import { failedPrecondition, invalidArgument, notFound } from '../errors.js';
 import type { PoolRecord } from '../storage/storage-kind.js';
 import { chunkSums, differingChunks, CHUNK_BYTES } from './chunk-sums.js';
@@ -27,6 +29,17 @@ export interface ManifestDisk {
   sha256: string[];
 }
 
+/** UEFI variables and TPM state: whole small files, one checksum each. */
+export const FIRMWARE_FILES = { nvram: 'nvram.fd', tpm: 'tpm2-00.permall' } as const;
+export type FirmwareKind = keyof typeof FIRMWARE_FILES;
+
+export interface ManifestFirmware {
+  kind: FirmwareKind;
+  file: (typeof FIRMWARE_FILES)[FirmwareKind];
+  bytes: number;
+  sha256: string;
+}
+
 /** manifest.json: everything needed to read and restore the backup without the vDC database. */
 export interface BackupManifest {
   format: 1;
@@ -39,6 +52,8 @@ export interface BackupManifest {
   /** The libvirt checkpoint taken with it (the next incremental starts there); null when none. */
   checkpoint: string | null;
   disks: ManifestDisk[];
+  /** The VM's firmware state at the point in time (absent in backups made before it was kept). */
+  firmware?: ManifestFirmware[];
 }
 
 export function validVmUuid(field: string, uuid: string): string {
@@ -104,10 +119,40 @@ async function readManifest(dir: string): Promise<BackupManifest | undefined> {
     if (m.format !== 1 || !ID.test(m.id) || !UUID.test(m.vm.uuid)) return undefined;
     // Names come from the file: a disk file is always <target>.qcow2 inside the backup directory.
     for (const d of m.disks) if (d.file !== `${validDiskTarget(d.target)}.qcow2`) return undefined;
+    for (const f of m.firmware ?? []) if (FIRMWARE_FILES[f.kind] !== f.file) return undefined;
     return m;
   } catch {
     return undefined;
   }
+}
+
+/** Writes the VM's firmware state into a backup's temp dir; returns its manifest entries. */
+export async function storeFirmware(dir: string, state: FirmwareState): Promise<ManifestFirmware[]> {
+  const out: ManifestFirmware[] = [];
+  for (const [kind, data] of [
+    ['nvram', state.nvram],
+    ['tpm', state.tpmState],
+  ] as const) {
+    if (!data.length) continue;
+    const file = FIRMWARE_FILES[kind];
+    await writeFile(join(dir, file), data, { flag: 'wx', mode: 0o600 });
+    out.push({ kind, file, bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') });
+  }
+  return out;
+}
+
+/** The firmware state a backup holds, each file checked against its checksum. */
+export async function readBackupFirmware(pool: PoolRecord, m: BackupManifest): Promise<FirmwareState> {
+  const state: FirmwareState = { nvram: Buffer.alloc(0), tpmState: Buffer.alloc(0) };
+  for (const f of m.firmware ?? []) {
+    const data = await readFile(join(backupDir(pool, m.vm.uuid, m.id), f.file));
+    if (createHash('sha256').update(data).digest('hex') !== f.sha256) {
+      throw failedPrecondition(`backup ${m.id}: ${f.file} does not match its checksum`);
+    }
+    if (f.kind === 'nvram') state.nvram = data;
+    else state.tpmState = data;
+  }
+  return state;
 }
 
 /** The backups of one VM in `pool`, oldest first (directories without a valid manifest are skipped). */
@@ -253,6 +298,17 @@ export async function verifyBackup(pool: PoolRecord, vmUuid: string, id: string)
       }
     } catch (err) {
       result.corruptions.push({ disk: d.target, offset: 0, detail: `${d.file}: ${(err as Error).message}` });
+    }
+  }
+  for (const f of m.firmware ?? []) {
+    const data = await readFile(join(dir, f.file)).catch(() => undefined);
+    result.bytesChecked += data?.length ?? 0;
+    if (!data || createHash('sha256').update(data).digest('hex') !== f.sha256) {
+      result.corruptions.push({
+        disk: '',
+        offset: 0,
+        detail: `${f.file}: ${data ? 'does not match its checksum' : 'missing'}`,
+      });
     }
   }
   result.ok = result.corruptions.length === 0;

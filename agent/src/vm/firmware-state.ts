@@ -27,10 +27,18 @@ export async function readFirmwareState(virsh: Virsh, id: string): Promise<Firmw
   if (t.state !== DomainState.Shutoff) {
     throw failedPrecondition(`VM ${t.name} is not shut off: its firmware state is read only from a stopped VM`);
   }
-  const { nvramPath, spec } = parseDomainXml(await domainDumpXml(virsh, t.uuid, true));
+  return readFirmwareFiles(t.uuid, await domainDumpXml(virsh, t.uuid, true));
+}
+
+/**
+ * The firmware state files of VM `uuid` whose inactive domain XML is `inactiveXml`, whatever its
+ * state (a backup of a running VM reads them at its point in time).
+ */
+export async function readFirmwareFiles(uuid: string, inactiveXml: string): Promise<FirmwareState> {
+  const { nvramPath, spec } = parseDomainXml(inactiveXml);
   return {
     nvram: nvramPath ? await readIfPresent(nvramPath) : Buffer.alloc(0),
-    tpmState: spec.tpm ? await readIfPresent(join(tpmStateDir(t.uuid), TPM_STATE_FILE)) : Buffer.alloc(0),
+    tpmState: spec.tpm ? await readIfPresent(join(tpmStateDir(uuid), TPM_STATE_FILE)) : Buffer.alloc(0),
   };
 }
 
