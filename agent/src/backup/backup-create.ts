@@ -49,6 +49,8 @@ import {
 
 const CHECKPOINT_PREFIX = 'qx-backup-';
 const COPY_TIMEOUT_MS = 6 * 60 * 60_000;
+/** How long the end of a pull backup job may take to be torn down by libvirt. */
+const JOB_END_TIMEOUT_MS = 30_000;
 
 export interface CreatedBackup {
   backup: Backup;
@@ -241,7 +243,7 @@ export class BackupJobs {
   private async cleanUpKilled(pool: PoolRecord, plan: Plan): Promise<void> {
     if (plan.staleJob) {
       log.warn('ending a backup job left by a stopped agent', { vm: plan.name });
-      await this.virsh.exec(['domjobabort', plan.uuid]).catch(() => undefined);
+      await this.endJob(plan);
     }
     for (const id of await tempBackupIds(pool, plan.uuid)) {
       const name = `${CHECKPOINT_PREFIX}${id}`;
@@ -319,14 +321,29 @@ export class BackupJobs {
         );
         return { consistency: frozen ? 'application' : 'crash', disks };
       } finally {
-        // Ending a pull job is an abort: the export closes, the checkpoint stays.
-        await this.virsh.exec(['domjobabort', plan.uuid]).catch((err: unknown) => {
-          log.warn('ending the backup job failed', { vm: plan.name, err: Virsh.message(err) });
-        });
+        await this.endJob(plan);
       }
     } finally {
       await rm(sockets, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * Ends the VM's pull backup job (an abort: the export closes, the checkpoint stays) and waits
+   * until libvirt has torn it down: the abort returns while QEMU's block jobs still wind down, and
+   * the next job on the VM (or a destroy) must not meet a half-ended one.
+   */
+  private async endJob(plan: Plan): Promise<void> {
+    await this.virsh.exec(['domjobabort', plan.uuid]).catch((err: unknown) => {
+      log.warn('ending the backup job failed', { vm: plan.name, err: Virsh.message(err) });
+    });
+    const end = Date.now() + JOB_END_TIMEOUT_MS;
+    while (Date.now() < end) {
+      const info = await this.virsh.exec(['domjobinfo', plan.uuid]).then(parseJobInfo, () => undefined);
+      if (!info || !/backup/i.test(info.operation)) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    log.warn('the backup job is still ending', { vm: plan.name });
   }
 
   /** backup-begin with the checkpoint: libvirt takes both at the same instant (one call). */
