@@ -32,6 +32,7 @@ import { systemHandlers } from './routes/system.js';
 import { uploadHandlers } from './routes/uploads.js';
 import { eventHandlers } from './routes/events.js';
 import { applianceHandlers } from './routes/appliance.js';
+import { applianceUpdateHandlers } from './routes/appliance-update.js';
 import { migrationHandlers } from './routes/migrations.js';
 import { backupHandlers } from './routes/backups.js';
 
@@ -54,6 +55,7 @@ export function createApp(s: Services): App {
     ...bindable(uploadHandlers(s)),
     ...bindable(eventHandlers(s)),
     ...bindable(applianceHandlers(s)),
+    ...bindable(applianceUpdateHandlers(s)),
     ...bindable(migrationHandlers(s)),
     ...bindable(backupHandlers(s)),
   };

@@ -40,6 +40,7 @@ import { EventRepo } from './store/event-repo.js';
 import { EtcdHistory } from './store/etcd-history.js';
 import { DefaultPool } from './services/default-pool.js';
 import { ApplianceSettings } from './services/appliance-settings.js';
+import { ApplianceUpdate } from './services/appliance-update.js';
 import { HostPower } from './services/host-power.js';
 import { TicketStore } from './console/ticket-store.js';
 import { HttpsCertificate } from './tls/https-certificate.js';
@@ -80,6 +81,8 @@ export interface Services {
   notifier: Notifier;
   /** Hostname, DNS, NTP, time zone of the appliance (applied to its OS files with QX_APPLIANCE_ROOT). */
   appliance: ApplianceSettings;
+  /** A/B updates of the appliance this server runs on (bundle upload, slots, apply). */
+  applianceUpdate: ApplianceUpdate;
   hostPower: HostPower;
   tickets: TicketStore;
   certificate: HttpsCertificate;
@@ -166,6 +169,11 @@ export async function createServices(config: ServerConfig): Promise<Services> {
   const backups = new BackupService(pool, vms, tasks);
   const backupSchedules = new BackupSchedules(new BackupScheduleRepo(db), pool, backups);
   const appliance = new ApplianceSettings(config.dataDir, config.applianceRoot);
+  const applianceUpdate = new ApplianceUpdate({
+    root: config.applianceRoot,
+    ...config.update,
+    version: config.version,
+  });
   await appliance.start();
   if (db.problem) await reportDbProblem(audit, db.problem);
   return {
@@ -194,6 +202,7 @@ export async function createServices(config: ServerConfig): Promise<Services> {
     eventLog,
     notifier,
     appliance,
+    applianceUpdate,
     hostPower: new HostPower(pool, tasks),
     tickets: new TicketStore(),
     certificate,

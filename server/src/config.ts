@@ -33,6 +33,8 @@ export interface ServerConfig {
   defaultPool: 'off' | 'auto' | number;
   /** Root under which appliance settings are written (QX_APPLIANCE_ROOT; "/" on the appliance); unset: kept only. */
   applianceRoot: string | undefined;
+  /** A/B updates: uploaded bundle and attempt state (QX_UPDATE_DIR; <dataDir>/update) and the key checking bundles (QX_UPDATE_KEY). */
+  update: { dir: string; keyFile: string };
   /** Where the configuration lives (QX_STORE): this server's lowdb file, or an etcd cluster. */
   store: StoreConfig;
 }
@@ -98,6 +100,10 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env, cmdline =
     metricsFlushMs: flushInterval(env.QX_SERVER_METRICS_FLUSH_INTERVAL),
     defaultPool: defaultPoolSetting(get('QX_DEFAULT_POOL', 'defaultPool')),
     applianceRoot: env.QX_APPLIANCE_ROOT ? resolve(env.QX_APPLIANCE_ROOT) : undefined,
+    update: {
+      dir: resolve(env.QX_UPDATE_DIR || join(dataDir, 'update')),
+      keyFile: resolve(env.QX_UPDATE_KEY || join(env.QX_APPLIANCE_ROOT || '/', 'usr/lib/quantix/update-key.pem')),
+    },
     store: storeSetting(get),
   };
 }

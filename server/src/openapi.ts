@@ -16,6 +16,7 @@ import { taskOperations } from './dto/tasks.js';
 import { uploadOperations } from './dto/uploads.js';
 import { eventOperations } from './dto/events.js';
 import { applianceOperations } from './dto/appliance.js';
+import { applianceUpdateOperations } from './dto/appliance-update.js';
 import { migrationOperations } from './dto/migrations.js';
 import { backupOperations } from './dto/backups.js';
 import { SSE_EVENTS, socketEndpoints, systemOperations } from './dto/system.js';
@@ -34,6 +35,7 @@ export const operations: readonly Operation[] = [
   ...uploadOperations,
   ...eventOperations,
   ...applianceOperations,
+  ...applianceUpdateOperations,
   ...migrationOperations,
   ...backupOperations,
 ];

@@ -55,7 +55,9 @@ export async function apiRequest<T>(
   opts: RequestOptions = {},
 ): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  // A Blob (a file) is sent as the raw body; anything else as JSON.
+  const raw = body instanceof Blob;
+  if (body !== undefined) headers['Content-Type'] = raw ? 'application/octet-stream' : 'application/json';
   if (MUTATING.has(method)) Object.assign(headers, mutationHeaders());
   let res: Response;
   for (let attempt = 0; ; attempt++) {
@@ -64,7 +66,7 @@ export async function apiRequest<T>(
         method,
         headers,
         credentials: 'same-origin',
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined ? undefined : raw ? body : JSON.stringify(body),
         signal: opts.signal,
       });
       break;

@@ -20,6 +20,7 @@ import { fetchHosts } from '../../api/hosts.js';
 import type { HostDto } from '@dto/hosts.js';
 import { formField } from '../../components/form-field.js';
 import { sharedStyles } from '../../components/shared-styles.js';
+import './qx-appliance-update.js';
 
 interface Draft {
   hostname: string;
@@ -195,7 +196,8 @@ export class QxApplianceSettings extends LitElement {
 
   override render() {
     return html`<h1>Appliance settings</h1>
-      ${this.renderSettings()} ${this.renderPower()} ${this.renderCertificate()} ${this.renderPassword()}`;
+      ${this.renderSettings()} <qx-appliance-update></qx-appliance-update> ${this.renderPower()}
+      ${this.renderCertificate()} ${this.renderPassword()}`;
   }
 
   private renderSettings() {

@@ -1,0 +1,13 @@
+// Routes: A/B updates of the appliance (status, bundle upload, apply); admin only.
+import type { Services } from '../compose.js';
+import type { HandlersOf } from './handler.js';
+import type { applianceUpdateOperations } from '../dto/appliance-update.js';
+import { requireLength } from './upload-length.js';
+
+export function applianceUpdateHandlers(s: Services): HandlersOf<typeof applianceUpdateOperations> {
+  return {
+    getApplianceUpdate: () => s.applianceUpdate.status(),
+    uploadUpdateBundle: ({ ctx }) => s.applianceUpdate.upload(requireLength(ctx), ctx.req),
+    applyApplianceUpdate: () => s.applianceUpdate.apply(),
+  };
+}

@@ -1,0 +1,118 @@
+// Appliance updates through the REST API of a real server on an appliance root laid out as an
+// installed system (slot a, grubenv) or a live one: status, bundle upload (verified, a bad one
+// refused and not kept), admin only, and a live system answering that it needs to be installed.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import type { ApplianceUpdateDto } from '../dto/appliance-update.js';
+import { startTestServer } from '../test-support/test-server.js';
+import type { ApiClient } from '../test-support/api-client.js';
+
+const makeBundle = resolve(import.meta.dirname, '../../../build/iso/make-bundle.mjs');
+
+function pem() {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  return {
+    privatePem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    publicPem: publicKey.export({ type: 'spki', format: 'pem' }) as string,
+  };
+}
+
+async function putBundle(api: ApiClient, file: string) {
+  return api.request<ApplianceUpdateDto>('PUT', '/api/v1/appliance/update/bundle', {
+    stream: createReadStream(file),
+    headers: { 'Content-Length': String((await stat(file)).size), 'Content-Type': 'application/octet-stream' },
+  });
+}
+
+test('qxt-srv appliance update: installed slots, a verified bundle kept, a bad one refused, admin only', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'qxt-upd-'));
+  const root = join(dir, 'root');
+  const key = pem();
+  await mkdir(join(root, 'proc'), { recursive: true });
+  await writeFile(join(root, 'proc/cmdline'), 'boot=live live-media-path=/slot-a/live quantix.slot=a quiet\n');
+  await mkdir(join(root, 'etc'));
+  await writeFile(join(root, 'etc/quantix-release'), 'QUANTIX_VERSION=1.0.0\nQUANTIX_BUILD=abc\n');
+  await mkdir(join(root, 'run/live/medium/boot/grub'), { recursive: true });
+  await writeFile(join(root, 'run/live/medium/boot/grub/grubenv'), '# GRUB Environment Block\ngood_slot=a\n###\n');
+  await writeFile(join(dir, 'key.pem'), key.publicPem);
+  const parts = join(dir, 'parts');
+  await mkdir(parts);
+  for (const name of ['vmlinuz', 'initrd.img', '00-base.squashfs', 'filesystem.module']) {
+    await writeFile(join(parts, name), `${name} contents`);
+  }
+  const bundle = async (name: string, privatePem: string) => {
+    await writeFile(join(dir, `${name}.pem`), privatePem);
+    const out = join(dir, `${name}.qxu`);
+    const files = ['vmlinuz', 'initrd.img', '00-base.squashfs', 'filesystem.module'].map((n) => join(parts, n));
+    const args = [makeBundle, '--key', join(dir, `${name}.pem`), '--version', '1.1.0', '--out', out, ...files];
+    await promisify(execFile)(process.execPath, args);
+    return out;
+  };
+  const updateDir = join(dir, 'update');
+  const s = await startTestServer({
+    QX_APPLIANCE_ROOT: root,
+    QX_UPDATE_DIR: updateDir,
+    QX_UPDATE_KEY: join(dir, 'key.pem'),
+  });
+  t.after(async () => {
+    await s.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const first = await s.admin.request<ApplianceUpdateDto>('GET', '/api/v1/appliance/update');
+  assert.equal(first.status, 200, first.text);
+  assert.deepEqual(first.json, {
+    installed: true,
+    version: '1.0.0',
+    slot: 'a',
+    goodSlot: 'a',
+    otherSlot: { slot: 'b' },
+  });
+
+  const operator = await s.userWithRole('operator');
+  assert.equal((await operator.request('GET', '/api/v1/appliance/update')).status, 403);
+  assert.equal((await putBundle(operator, await bundle('good', key.privatePem))).status, 403);
+
+  const forged = await putBundle(s.admin, await bundle('forged', pem().privatePem));
+  assert.equal(forged.status, 422, forged.text);
+  assert.match(forged.text, /bad signature/);
+  assert.deepEqual(await readdir(updateDir), []);
+
+  const good = await putBundle(s.admin, join(dir, 'good.qxu'));
+  assert.equal(good.status, 200, good.text);
+  assert.equal(good.json.bundle?.version, '1.1.0');
+  assert.equal(good.json.bundle?.sizeBytes, (await stat(join(dir, 'good.qxu'))).size);
+  assert.deepEqual((await readdir(updateDir)).sort(), ['bundle.json', 'bundle.qxu']);
+
+  // A refused upload leaves the bundle uploaded before it in place.
+  await writeFile(join(dir, 'cut.qxu'), (await readFile(join(dir, 'good.qxu'))).subarray(0, 1500));
+  const cut = await putBundle(s.admin, join(dir, 'cut.qxu'));
+  assert.equal(cut.status, 422, cut.text);
+  assert.match(cut.text, /truncated/);
+  const after = await s.admin.request<ApplianceUpdateDto>('GET', '/api/v1/appliance/update');
+  assert.equal(after.json.bundle?.version, '1.1.0');
+});
+
+test('qxt-srv appliance update: a live system says updates need an installed one', async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'qxt-upd-live-'));
+  await mkdir(join(root, 'proc'));
+  await writeFile(join(root, 'proc/cmdline'), 'boot=live components quiet\n');
+  const s = await startTestServer({ QX_APPLIANCE_ROOT: root, QX_UPDATE_DIR: join(root, 'update') });
+  t.after(async () => {
+    await s.stop();
+    await rm(root, { recursive: true, force: true });
+  });
+  const status = await s.admin.request<ApplianceUpdateDto>('GET', '/api/v1/appliance/update');
+  assert.equal(status.json.installed, false);
+  assert.match(status.json.notice ?? '', /updates need an installed system/);
+  const apply = await s.admin.request('POST', '/api/v1/appliance/update/apply', { body: {} });
+  assert.equal(apply.status, 409, apply.text);
+  assert.match(apply.text, /updates need an installed system/);
+});

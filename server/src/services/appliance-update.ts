@@ -1,0 +1,186 @@
+// A/B updates of the appliance this server runs on: keeps one uploaded bundle on the data disk
+// (verified as it lands), reports the slots from the kernel command line, grubenv and the attempt
+// file of appliance/quantix-update, and applies a bundle: verify again, write it into the other
+// slot, arm a one-shot boot of it. The boot-side logic (backup, health mark, rollback) is the script's.
+import { execFile } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
+import { writeFileAtomic } from '@quantix/proto/fs/atomic-file.js';
+import type { ApplianceUpdateDto } from '../dto/appliance-update.js';
+import { HttpError } from '../errors.js';
+import { log } from '../log.js';
+import { verifyBundle, writeSlot } from './appliance-update-bundle.js';
+
+export interface ApplianceUpdateOptions {
+  /** The appliance's root ("/" there; QX_APPLIANCE_ROOT); unset: not an appliance, nothing to update. */
+  root: string | undefined;
+  /** Uploaded bundle and attempt state, on the data disk outside the server's data (QX_UPDATE_DIR). */
+  dir: string;
+  /** The build's public key (QX_UPDATE_KEY; <root>/usr/lib/quantix/update-key.pem). */
+  keyFile: string;
+  /** Version reported when the root has no /etc/quantix-release. */
+  version: string;
+  maxBytes?: number;
+}
+
+type Slot = 'a' | 'b';
+const MAX_BUNDLE_BYTES = 2 * 2 ** 30;
+const SCRIPT_TIMEOUT_MS = 60_000;
+const MEDIUM = 'run/live/medium';
+const isSlot = (s: string | undefined): s is Slot => s === 'a' || s === 'b';
+
+/** `key=value` lines (grubenv, quantix-release, attempt.env); comments and other lines ignored. */
+export function parseKeyValues(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const m = /^([A-Za-z_][\w]*)=(.*)$/.exec(line);
+    if (m) out[m[1]!] = m[2]!;
+  }
+  return out;
+}
+
+const readText = (file: string) => readFile(file, 'utf8').catch(() => undefined);
+
+export class ApplianceUpdate {
+  private busy = false;
+  constructor(private readonly o: ApplianceUpdateOptions) {}
+
+  private get bundleFile() {
+    return join(this.o.dir, 'bundle.qxu');
+  }
+
+  private async slots(): Promise<{ slot?: Slot; goodSlot?: Slot; notice?: string }> {
+    if (!this.o.root) return { notice: 'this server does not run on a Quantix-vDC appliance' };
+    const cmdline = (await readText(join(this.o.root, 'proc/cmdline'))) ?? '';
+    const slot = /(?:^|\s)quantix\.slot=([ab])(?:\s|$)/.exec(cmdline)?.[1] as Slot | undefined;
+    const env = await readText(join(this.o.root, MEDIUM, 'boot/grub/grubenv'));
+    if (!slot || env === undefined) {
+      return {
+        notice: 'updates need an installed system: this appliance runs from the live image; install it to a disk first',
+      };
+    }
+    const good = parseKeyValues(env).good_slot;
+    return { slot, goodSlot: isSlot(good) ? good : undefined };
+  }
+
+  async status(): Promise<ApplianceUpdateDto> {
+    const root = this.o.root ?? '/';
+    const { slot, goodSlot, notice } = await this.slots();
+    const release = parseKeyValues((await readText(join(root, 'etc/quantix-release'))) ?? '');
+    const dto: ApplianceUpdateDto = { installed: !notice, version: release.QUANTIX_VERSION ?? this.o.version };
+    if (notice) dto.notice = notice;
+    if (slot) {
+      dto.slot = slot;
+      if (goodSlot) dto.goodSlot = goodSlot;
+      const other: Slot = slot === 'a' ? 'b' : 'a';
+      const otherRelease = await readText(join(root, MEDIUM, `slot-${other}/live/quantix-release`));
+      const otherVersion = otherRelease && parseKeyValues(otherRelease).QUANTIX_VERSION;
+      dto.otherSlot = otherVersion ? { slot: other, version: otherVersion } : { slot: other };
+    }
+    const meta = await readText(join(this.o.dir, 'bundle.json'));
+    if (meta) dto.bundle = JSON.parse(meta) as ApplianceUpdateDto['bundle'];
+    const a = parseKeyValues((await readText(join(this.o.dir, 'attempt.env'))) ?? '');
+    const results = ['pending', 'trying', 'succeeded', 'rolled-back'] as const;
+    const result = results.find((r) => r === a.result);
+    if (isSlot(a.from_slot) && isSlot(a.to_slot) && result && a.started) {
+      dto.lastAttempt = {
+        fromSlot: a.from_slot,
+        toSlot: a.to_slot,
+        fromVersion: a.from_version ?? '',
+        toVersion: a.to_version ?? '',
+        started: a.started,
+        ...(a.finished ? { finished: a.finished } : {}),
+        result,
+      };
+    }
+    return dto;
+  }
+
+  private async exclusive<T>(work: () => Promise<T>): Promise<T> {
+    if (this.busy) throw new HttpError(409, 'an update bundle is being uploaded or applied; wait for it to finish');
+    this.busy = true;
+    try {
+      return await work();
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Streams `body` (exactly `sizeBytes`) to the data disk, verifies it, keeps it as the bundle. */
+  upload(sizeBytes: number, body: Readable): Promise<ApplianceUpdateDto> {
+    const max = this.o.maxBytes ?? MAX_BUNDLE_BYTES;
+    if (sizeBytes > max) throw new HttpError(413, `an update bundle is at most ${max} bytes`, 'Content-Length');
+    return this.exclusive(async () => {
+      await mkdir(this.o.dir, { recursive: true });
+      const tmp = join(this.o.dir, 'bundle.qxu.tmp');
+      let received = 0;
+      const counter = new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          received += chunk.length;
+          done(received > sizeBytes ? new HttpError(400, 'the body is longer than its Content-Length') : null, chunk);
+        },
+      });
+      try {
+        await pipeline(body, counter, createWriteStream(tmp, { mode: 0o600 }));
+        if (received !== sizeBytes) throw new HttpError(400, `the body ended after ${received} of ${sizeBytes} bytes`);
+        const verified = await verifyBundle(tmp, await readFile(this.o.keyFile, 'utf8'));
+        await rm(join(this.o.dir, 'bundle.json'), { force: true });
+        await rename(tmp, this.bundleFile);
+        const { version, build } = verified.manifest;
+        const meta = { version, build, sizeBytes, uploadedAt: new Date().toISOString() };
+        await writeFileAtomic(join(this.o.dir, 'bundle.json'), JSON.stringify(meta));
+        log.info('update bundle uploaded and verified', { version, build, sizeBytes });
+      } finally {
+        await rm(tmp, { force: true });
+      }
+      return this.status();
+    });
+  }
+
+  /** Verifies the uploaded bundle again, writes it into the other slot and reboots into it once. */
+  apply(): Promise<ApplianceUpdateDto> {
+    return this.exclusive(async () => {
+      const before = await this.status();
+      if (!before.installed) throw new HttpError(409, before.notice ?? 'updates need an installed system');
+      if (!before.bundle || !(await stat(this.bundleFile).catch(() => undefined))) {
+        throw new HttpError(409, 'no update bundle uploaded');
+      }
+      const verified = await verifyBundle(this.bundleFile, await readFile(this.o.keyFile, 'utf8'));
+      const script = join(this.o.root!, 'usr/lib/quantix/quantix-update');
+      const run = promisify(execFile);
+      const { stdout } = await run(script, ['prepare'], { timeout: SCRIPT_TIMEOUT_MS }).catch(scriptError);
+      const slotDir = stdout.trim();
+      const to = before.otherSlot!.slot;
+      if (!slotDir.endsWith(`/slot-${to}/live`))
+        throw new Error(`quantix-update prepare named ${slotDir}, not slot ${to}`);
+      try {
+        await writeSlot(this.bundleFile, verified, slotDir);
+        const { version, build } = verified.manifest;
+        await writeFileAtomic(
+          join(slotDir, 'quantix-release'),
+          `QUANTIX_VERSION=${version}\nQUANTIX_BUILD=${build}\n`,
+          0o644,
+        );
+      } catch (err) {
+        await run(script, ['abort'], { timeout: SCRIPT_TIMEOUT_MS }).catch(() => undefined);
+        throw err;
+      }
+      await run(script, ['arm', to, before.version, verified.manifest.version], { timeout: SCRIPT_TIMEOUT_MS }).catch(
+        scriptError,
+      );
+      log.info('update armed: rebooting into the other slot', { slot: to, version: verified.manifest.version });
+      return this.status();
+    });
+  }
+}
+
+/** quantix-update says why it refused on stderr (e.g. the slot is still on trial): 409 with that. */
+function scriptError(err: Error & { stderr?: string }): never {
+  const why = err.stderr?.trim().replace(/^quantix-update: /, '');
+  throw new HttpError(409, why || `quantix-update failed: ${err.message}`);
+}
