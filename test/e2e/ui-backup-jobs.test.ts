@@ -5,75 +5,15 @@
 // schedules without controls.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, copyFile, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Page } from 'playwright-core';
-import { startInProcessUiStack } from './ui-stack.js';
+import { startBackupUiStack, login } from './ui-backup-stack.js';
 import { gotoPage, launchChromium } from './ui-browser.js';
-import { ADMIN_PASSWORD } from '../../server/src/test-support/test-server.js';
-import {
-  GUEST_QCOW2,
-  eventually,
-  removeDomain,
-  removeLibvirtPool,
-  srvName,
-  virsh,
-} from '../../server/src/test-support/guest-pool.js';
 import type { BackupDto } from '../../server/src/dto/backups.js';
-import type { TaskDto } from '../../server/src/dto/tasks.js';
-
-async function login(page: Page, base: string, username: string): Promise<void> {
-  await gotoPage(page, `${base}/`);
-  await page.locator('qx-login-page #username').fill(username);
-  await page.locator('qx-login-page #password').fill(ADMIN_PASSWORD);
-  await page.locator('qx-login-page button[type=submit]').click();
-  await page.locator('nav a[href="#/backups"]').waitFor();
-}
 
 test(
   'Backup jobs page: schedule by tag, bad cron, run now, targets, disable, edit, delete',
   { timeout: 400_000 },
   async (t) => {
-    const { server: s, host } = await startInProcessUiStack(t, 'backup-jobs');
-    const pool = { name: srvName('ui-jobs'), dir: await mkdtemp(join(tmpdir(), 'qxt-srv-ui-jobs-')) };
-    await chmod(pool.dir, 0o755);
-    const name = srvName('ui-jobs-vm');
-    t.after(async () => {
-      await removeDomain(name);
-      await s.admin.request('DELETE', `/api/v1/hosts/${host.id}/pools/${pool.name}`).catch(() => undefined);
-      await removeLibvirtPool(pool.name);
-      await rm(pool.dir, { recursive: true, force: true });
-    });
-    const done = async (r: { status: number; text: string; json: TaskDto }) => {
-      assert.equal(r.status, 202, r.text);
-      const task = await eventually('the task', async () => {
-        const x = (await s.admin.request<TaskDto>('GET', `/api/v1/tasks/${r.json.id}`)).json;
-        return x.status !== 'running' && x;
-      });
-      assert.equal(task.status, 'succeeded', task.error ?? '');
-      return task;
-    };
-    await done(
-      await s.admin.request<TaskDto>('POST', `/api/v1/hosts/${host.id}/pools`, {
-        body: { name: pool.name, kind: 'dir', path: pool.dir },
-      }),
-    );
-    await copyFile(GUEST_QCOW2, join(pool.dir, 'boot.qcow2'));
-    await virsh(['pool-refresh', pool.name]);
-    const created = await done(
-      await s.admin.request<TaskDto>('POST', '/api/v1/vms', {
-        body: {
-          name,
-          hostId: host.id,
-          pool: pool.name,
-          memoryMib: 128,
-          tags: ['ui-nightly'],
-          disks: [{ pool: pool.name, volume: 'boot.qcow2' }],
-        },
-      }),
-    );
-    const vmId = (created.result as { vmId: string }).vmId;
+    const { server: s, host, pool, vmId } = await startBackupUiStack(t, 'jobs', { tags: ['ui-nightly'] });
 
     const browser = await launchChromium();
     t.after(() => browser.close());

@@ -6,75 +6,18 @@
 // of the controls.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, copyFile, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Page } from 'playwright-core';
-import { startInProcessUiStack } from './ui-stack.js';
+import { startBackupUiStack, login } from './ui-backup-stack.js';
 import { gotoPage, launchChromium } from './ui-browser.js';
-import { ADMIN_PASSWORD } from '../../server/src/test-support/test-server.js';
-import {
-  GUEST_QCOW2,
-  eventually,
-  removeDomain,
-  removeLibvirtPool,
-  srvName,
-  virsh,
-} from '../../server/src/test-support/guest-pool.js';
-import type { TaskDto } from '../../server/src/dto/tasks.js';
+import { srvName } from '../../server/src/test-support/guest-pool.js';
 import type { VmDto } from '../../server/src/dto/vms.js';
-
-async function login(page: Page, base: string, username: string): Promise<void> {
-  await gotoPage(page, `${base}/`);
-  await page.locator('qx-login-page #username').fill(username);
-  await page.locator('qx-login-page #password').fill(ADMIN_PASSWORD);
-  await page.locator('qx-login-page button[type=submit]').click();
-  await page.locator('nav a[href="#/vms"]').waitFor();
-}
 
 test(
   'VM Backups tab: back up now, verify, restore to a new VM, restore a disk, restore over the VM, delete',
   { timeout: 400_000 },
   async (t) => {
-    const { server: s, host } = await startInProcessUiStack(t, 'backups');
-    const pool = { name: srvName('ui-bk'), dir: await mkdtemp(join(tmpdir(), 'qxt-srv-ui-bk-')) };
-    await chmod(pool.dir, 0o755);
-    const name = srvName('ui-bk-vm');
+    const { server: s, pool, vmName: name, vmId: id, domains } = await startBackupUiStack(t, 'bk');
     const restored = srvName('ui-bk-restored');
-    t.after(async () => {
-      for (const d of [name, restored]) await removeDomain(d);
-      await s.admin.request('DELETE', `/api/v1/hosts/${host.id}/pools/${pool.name}`).catch(() => undefined);
-      await removeLibvirtPool(pool.name);
-      await rm(pool.dir, { recursive: true, force: true });
-    });
-    const done = async (r: { status: number; text: string; json: TaskDto }) => {
-      assert.equal(r.status, 202, r.text);
-      const task = await eventually('the task', async () => {
-        const x = (await s.admin.request<TaskDto>('GET', `/api/v1/tasks/${r.json.id}`)).json;
-        return x.status !== 'running' && x;
-      });
-      assert.equal(task.status, 'succeeded', task.error ?? '');
-      return task;
-    };
-    await done(
-      await s.admin.request<TaskDto>('POST', `/api/v1/hosts/${host.id}/pools`, {
-        body: { name: pool.name, kind: 'dir', path: pool.dir },
-      }),
-    );
-    await copyFile(GUEST_QCOW2, join(pool.dir, 'boot.qcow2'));
-    await virsh(['pool-refresh', pool.name]);
-    const created = await done(
-      await s.admin.request<TaskDto>('POST', '/api/v1/vms', {
-        body: {
-          name,
-          hostId: host.id,
-          pool: pool.name,
-          memoryMib: 128,
-          disks: [{ pool: pool.name, volume: 'boot.qcow2' }],
-        },
-      }),
-    );
-    const id = (created.result as { vmId: string }).vmId;
+    domains.push(restored);
 
     const browser = await launchChromium();
     t.after(() => browser.close());
