@@ -127,6 +127,8 @@ async function cleanHostA(): Promise<void> {
 async function cleanAll(): Promise<void> {
   await killNamespace();
   await cleanHostA();
+  // Host A's migration socket dirs of a run stopped mid-migration (its agent's records went with BASE).
+  await rm('/run/quantix/migration', { recursive: true, force: true });
   await rm(BASE, { recursive: true, force: true });
 }
 
@@ -155,6 +157,11 @@ export interface TwoHostsOptions {
    * benchmark's bare `virsh migrate` baseline, never for the product path.
    */
   libvirtTcp?: boolean;
+  /**
+   * The server reaches host A's agent over its UNIX socket, as the appliance reaches its own host
+   * (the host's address in the vDC is then unix:…); the agent still listens on A's veth address.
+   */
+  localOverUnix?: boolean;
 }
 
 export async function startTwoHosts(opts: TwoHostsOptions = {}): Promise<TwoHosts> {
@@ -271,7 +278,10 @@ export async function startTwoHosts(opts: TwoHostsOptions = {}): Promise<TwoHost
     };
     await startA();
     await startB();
-    server = await startTestServer({ QX_LOCAL_AGENT_ADDRESS: addressA, QX_LOCAL_AGENT_DATA_DIR: dirs.agentA });
+    server = await startTestServer({
+      QX_LOCAL_AGENT_ADDRESS: opts.localOverUnix ? `unix:${join(dirs.agentA, 'local', 'agent.sock')}` : addressA,
+      QX_LOCAL_AGENT_DATA_DIR: dirs.agentA,
+    });
     const api = server.admin;
     const hostA = await eventually('host A (local) online', async () => {
       const hosts = (await api.request<HostDto[]>('GET', '/api/v1/hosts')).json;

@@ -5,7 +5,7 @@
 // AbortIncoming (or the agent's next start) removes what a migration that did not complete left:
 // its domain, volumes and record.
 import { randomBytes, timingSafeEqual, X509Certificate } from 'node:crypto';
-import { connect } from 'node:net';
+import { connect, isIP } from 'node:net';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { status, type ServerDuplexStream } from '@grpc/grpc-js';
@@ -22,6 +22,7 @@ import { AgentError, failedPrecondition, invalidArgument } from '../errors.js';
 import { agentHostIdOf } from '../identity/agent-certificate.js';
 import { volumeFormatNames } from '../enum-names.js';
 import { log } from '../log.js';
+import { run } from '../exec/run.js';
 import { validateName } from '../validate/name.js';
 import {
   checkMigrationId,
@@ -101,7 +102,12 @@ export class IncomingMigrations {
     setTimeout(() => {
       if (this.records.has(id) && !this.open.get(id)) void this.abort(id).catch(() => undefined);
     }, TICKET_LIFETIME_MS).unref();
-    return { ticket: record.ticket, disks, tunnelPort: this.pipes.get(id)?.port ?? 0 };
+    return {
+      ticket: record.ticket,
+      disks,
+      tunnelPort: this.pipes.get(id)?.port ?? 0,
+      migrationHost: await this.migrationHost(req.sourceHost),
+    };
   }
 
   /**
@@ -194,6 +200,21 @@ export class IncomingMigrations {
       onClose: () => this.open.set(id, (this.open.get(id) ?? 1) - 1),
     });
     this.pipes.set(id, pipe);
+  }
+
+  /**
+   * The address the source reaches this host on: the agent's own listen address when it names one,
+   * else the source address of the route towards the source (an agent on 0.0.0.0 whose server
+   * talks to it over a UNIX socket — the appliance's own host — has no address in the vDC).
+   */
+  private async migrationHost(sourceHost: string): Promise<string> {
+    const listen = this.ctx.config.listenHost;
+    if (listen && !['0.0.0.0', '::', '[::]'].includes(listen)) return listen;
+    if (!sourceHost) return '';
+    if (!isIP(sourceHost)) throw invalidArgument('source_host', `"${sourceHost}" is not an IP address`);
+    const out = await run('ip', ['-j', 'route', 'get', sourceHost], { timeoutMs: 10_000 }).catch(() => undefined);
+    const routes = out ? (JSON.parse(out.stdout) as { prefsrc?: string }[]) : [];
+    return routes[0]?.prefsrc ?? '';
   }
 
   private targetOf(channel: string): string {

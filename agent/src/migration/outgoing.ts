@@ -23,6 +23,7 @@ import { volumeFormatNames } from '../enum-names.js';
 import { Virsh } from '../libvirt/virsh.js';
 import { readDomainXml } from '../libvirt/xml/domain-parse.js';
 import { log } from '../log.js';
+import { run } from '../exec/run.js';
 import { validateName } from '../validate/name.js';
 import { rewriteDisks } from './domain-rewrite.js';
 import { parseJobStats, progressOf } from './job-stats.js';
@@ -86,7 +87,7 @@ export class OutgoingMigrations {
     const id = checkMigrationId(req.migrationId);
     const vm = validateName('vm_name', req.vmName);
     if (!req.destAddress) throw invalidArgument('dest_address', 'is required');
-    const destHost = hostOf(req.destAddress);
+    const destHost = req.destMigrationHost || hostOf(req.destAddress);
     if (!req.destHostId) throw invalidArgument('dest_host_id', 'is required');
     const certPem = await readAgentCertificate(this.ctx.config.dataDir);
     if (!certPem) throw failedPrecondition('this host has no agent certificate from its vDC yet');
@@ -206,7 +207,7 @@ export class OutgoingMigrations {
             if (settled) return;
             log.warn('migration: the link to the destination died; the job is aborted', { vm });
             for (const p of pipes) p.destroy();
-            abortJob();
+            void dropQemuStreams(destHost).finally(abortJob);
           }),
         );
       }
@@ -266,6 +267,23 @@ export class OutgoingMigrations {
       if (stats.memory_total || stats.disk_total) onProgress(progressOf(stats));
     }
   }
+}
+
+/** libvirt's default migration_port_min/max (qemu.conf): QEMU's migration and NBD streams. */
+const QEMU_MIGRATION_PORTS = [49152, 49215] as const;
+
+/**
+ * Closes this host's TCP connections to the destination's QEMU migration ports. Over a cut link
+ * QEMU's own streams would retransmit for many minutes and the job's abort waits on them (the NBD
+ * mirror's cancel); a destroyed socket fails them at once. ss -K (SOCK_DESTROY).
+ */
+async function dropQemuStreams(destHost: string): Promise<void> {
+  const [min, max] = QEMU_MIGRATION_PORTS;
+  const dst = destHost.includes(':') ? `[${destHost}]` : destHost;
+  const filter = ['dst', dst, 'and', 'dport', 'ge', `:${min}`, 'and', 'dport', 'le', `:${max}`];
+  await run('ss', ['-K', '-t', ...filter], { timeoutMs: 10_000 }).catch((err: unknown) =>
+    log.warn('migration: could not close the streams to the destination', { destHost, err: String(err) }),
+  );
 }
 
 /** The host part of an agent address ("10.0.0.2:7443", "[fd00::2]:7443"). */

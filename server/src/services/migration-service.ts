@@ -129,10 +129,13 @@ export class MigrationService {
       sourceHostId: from.id,
       pool: plan.pool,
       disks: outgoing.disks,
+      sourceHost: networkHost(from.address),
     });
     mark('prepare');
     t.log(`${to.name} prepared ${prepared.disks.length} volume(s) in pool ${plan.pool}`);
     try {
+      const destMigrationHost = prepared.migrationHost || networkHost(to.address);
+      if (!destMigrationHost) throw new HttpError(409, `${to.name} has no network address ${from.name} can reach`);
       const hasDisks = prepared.disks.length > 0;
       let switchedAt: number | undefined;
       await src.migrateOut(
@@ -146,6 +149,7 @@ export class MigrationService {
           bandwidthMibs: opts.bandwidthMibPerS ?? 0,
           tunnelPort: prepared.tunnelPort,
           destHostId: to.id,
+          destMigrationHost,
         },
         (p) => {
           // The VM runs on the destination: the migration's total ends here (the source's disk
@@ -189,6 +193,13 @@ export class MigrationService {
       await plan.target.refreshVm(plan.uuid).catch(() => undefined);
     }
   }
+}
+
+/** The host of a "host:port" / "[v6]:port" agent address; "" for a UNIX socket (unix:/path). */
+function networkHost(address: string): string {
+  if (address.startsWith('unix:')) return '';
+  const m = /^\[([^\]]+)\]:\d+$/.exec(address) ?? /^([^:]+):\d+$/.exec(address);
+  return m?.[1] ?? '';
 }
 
 /**
