@@ -8,12 +8,16 @@ import assert from 'node:assert/strict';
 import { startBackupUiStack, login } from './ui-backup-stack.js';
 import { gotoPage, launchChromium } from './ui-browser.js';
 import type { BackupDto } from '../../server/src/dto/backups.js';
+import { srvName } from '../../server/src/test-support/guest-pool.js';
+
+// A tag of this test only: the host's libvirt holds other tests' VMs too.
+const tag = srvName('ui-nightly');
 
 test(
   'Backup jobs page: schedule by tag, bad cron, run now, targets, disable, edit, delete',
   { timeout: 400_000 },
   async (t) => {
-    const { server: s, host, pool, vmId } = await startBackupUiStack(t, 'jobs', { tags: ['ui-nightly'] });
+    const { server: s, host, pool, vmId } = await startBackupUiStack(t, 'jobs', { tags: [tag] });
 
     const browser = await launchChromium();
     t.after(() => browser.close());
@@ -27,7 +31,7 @@ test(
     await p.getByRole('button', { name: 'New schedule' }).click();
     await p.locator('#schedule-name').fill('nightly');
     await p.locator('#schedule-cron').fill('0 3 * 13 *');
-    await p.locator('#schedule-tags').fill('ui-nightly');
+    await p.locator('#schedule-tags').fill(tag);
     await p.locator('#schedule-pool option', { hasText: pool.name }).waitFor({ state: 'attached' });
     await p.locator('#schedule-pool').selectOption(pool.name);
     await p.locator('#schedule-keepLast').fill('2');
@@ -37,7 +41,7 @@ test(
     await p.getByRole('button', { name: 'Save schedule' }).click();
     await p.locator('[data-testid=schedule-notice]', { hasText: /Schedule nightly saved; next run/ }).waitFor();
     const row = p.locator('tr[data-schedule="nightly"]');
-    assert.match((await row.textContent()) ?? '', /tags ui-nightly/);
+    assert.match((await row.textContent()) ?? '', new RegExp(`tags ${tag}`));
     assert.match((await row.textContent()) ?? '', /last 2/);
     assert.notEqual((await row.locator('[data-testid=next-run]').textContent())?.trim(), 'disabled');
 
