@@ -1,8 +1,10 @@
 // Builds and binds the agent's gRPC server: TLS with the agent's identity, client certificates
 // checked against the vDC CA (client-auth.ts), every service from services.ts; plus the private
-// Unix socket without TLS for the server on this host (private-socket.ts says who can reach it).
+// Unix socket without TLS for the server on this host (private-socket.ts says who can reach it), and
+// beside it the bulk socket for that server's upload bytes (storage/bulk-socket.ts).
 import { Server, ServerCredentials, experimental, type ServerCredentials as Credentials } from '@grpc/grpc-js';
-import { preparePrivateSocket, restrictPrivateSocket } from '@quantix/proto/fs/private-socket.js';
+import { bulkSocketPath, preparePrivateSocket, restrictPrivateSocket } from '@quantix/proto/fs/private-socket.js';
+import { listenBulkSocket } from '../storage/bulk-socket.js';
 import type { AgentContext } from '../context.js';
 import { log } from '../log.js';
 import { clientCertificateAuth } from './client-auth.js';
@@ -70,6 +72,8 @@ export async function startAgentServer(ctx: AgentContext): Promise<RunningAgentS
     await bind(`unix:${localSocket}`, insecure);
     await restrictPrivateSocket(localSocket);
   }
+  // Upload bytes from the server on this host, matched by ticket to an UploadVolumeLocal call.
+  const bulk = localSocket ? await listenBulkSocket(bulkSocketPath(localSocket)) : undefined;
   widenReceiveWindow(server);
   return {
     server,
@@ -78,6 +82,7 @@ export async function startAgentServer(ctx: AgentContext): Promise<RunningAgentS
     close: () =>
       new Promise<void>((resolve) => {
         unsubscribe();
+        bulk?.close();
         server.tryShutdown(() => resolve());
         setTimeout(() => {
           server.forceShutdown();

@@ -13,9 +13,10 @@ import {
 } from '@quantix/proto/v1/storage.js';
 import type { AgentContext } from '../context.js';
 import { sendDownload } from '../storage/download.js';
-import { receiveUpload } from '../storage/upload.js';
+import { receiveUpload, receiveUploadBytes } from '../storage/upload.js';
+import { claimBulkConnection } from '../storage/bulk-socket.js';
 import { moveVmDisks } from '../storage/disk-move.js';
-import { failedPrecondition } from '../errors.js';
+import { failedPrecondition, invalidArgument } from '../errors.js';
 import { toServiceError } from './status.js';
 import { unary } from './unary.js';
 
@@ -70,6 +71,19 @@ export function storageHandlers(ctx: AgentContext): StorageServiceServer {
         (err: unknown) => callback(toServiceError(err)),
       );
     },
+    uploadVolumeLocal: unary(async (req, call) => {
+      // The bytes come over the bulk socket (#26): only the local server reaches it.
+      const abort = new AbortController();
+      call.on('cancelled', () => abort.abort());
+      if (!req.header) throw invalidArgument('header', 'is required');
+      const socket = await claimBulkConnection(req.ticket, abort.signal);
+      abort.signal.addEventListener('abort', () => socket.destroy(new Error('the upload call was cancelled')));
+      try {
+        return await receiveUploadBytes(pools, volumes, req.header, socket);
+      } finally {
+        socket.destroy();
+      }
+    }),
     moveVmDisks: (call: ServerDuplexStream<MoveVmDisksRequest, MoveVmDisksEvent>) => {
       // A later message with cancel set, or the call cancelled, aborts the copy.
       const abort = new AbortController();

@@ -1,10 +1,12 @@
-// Volume upload from a stream of messages: header first (pool, name, declared format and size),
-// then data. Bytes go to a hidden temp file in the pool (never more than declared), are synced,
+// Volume upload from a stream of messages (header first: pool, name, declared format and size, then
+// data) or, from the server on this host, a header and plain bytes (the bulk socket). Bytes go to a hidden temp file in the pool (never more than declared), are synced,
 // judged (disk-inspect.ts, as OVA disks are) and only then linked in under their name,
 // with the declared format recorded (volume-formats.ts).
 // Any failure or cancellation removes the temp file.
-import { constants } from 'node:fs';
-import { open, unlink } from 'node:fs/promises';
+import { constants, createWriteStream } from 'node:fs';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { type UploadVolumeHeader, type UploadVolumeRequest, type Volume } from '@quantix/proto/v1/storage.js';
 import { volumeFormatNames } from '../enum-names.js';
 import { invalidArgument } from '../errors.js';
@@ -24,20 +26,7 @@ export async function receiveUpload(
   const first = await iterator.next();
   if (first.done || first.value.msg?.$case !== 'header')
     throw invalidArgument('header', 'the first message must be the header');
-  const header: UploadVolumeHeader = first.value.msg.value;
-  const pool = await pools.activeRecord(header.pool, 'header.pool');
-  validateName('header.name', header.name);
-  const format = volumeFormatNames.name(header.format);
-  if (!format)
-    throw invalidArgument('header.format', 'must be VOLUME_FORMAT_QCOW2, VOLUME_FORMAT_RAW or VOLUME_FORMAT_ISO');
-  const size = await volumes.checkCapacity(pool, header.sizeBytes, 'header.size_bytes');
-  if (size !== header.sizeBytes) throw invalidArgument('header.size_bytes', 'must be a multiple of 512 bytes');
-  await volumes.assertFree(pool, header.name, 'header.name');
-
-  const release = pools.beginTransfer(pool, `an upload of volume ${header.name} into it`);
-  const tmp = tempPathFor(pool, header.name, 'upload');
-  try {
-    const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  return receiveInto(pools, volumes, first.value.msg.value, async (fh, size) => {
     const writes = new PositionalWriter(fh);
     try {
       let received = 0;
@@ -53,11 +42,70 @@ export async function receiveUpload(
         received += msg.value.length;
       }
       await writes.drain();
+      return received;
+    } finally {
+      await writes.settle();
+    }
+  });
+}
+
+/**
+ * Receives one upload whose bytes arrive plainly on `bytes` (the local bulk socket, bulk-socket.ts):
+ * piped to the file by Node's streams (writev of whatever is buffered), no per-chunk promises.
+ */
+export async function receiveUploadBytes(
+  pools: PoolManager,
+  volumes: Volumes,
+  header: UploadVolumeHeader,
+  bytes: Readable,
+): Promise<Volume> {
+  return receiveInto(pools, volumes, header, async (fh, size) => {
+    let received = 0;
+    const limit = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        received += chunk.length;
+        if (received > size)
+          cb(invalidArgument('header.size_bytes', `more data arrived than the declared ${size} bytes`));
+        else cb(null, chunk);
+      },
+    });
+    // The fd number, not the FileHandle: a stream given a FileHandle keeps it referenced, and
+    // closing the handle afterwards would wait forever.
+    await pipeline(
+      bytes,
+      limit,
+      createWriteStream('', { fd: fh.fd, autoClose: false, highWaterMark: 4 * 1024 * 1024 }),
+    );
+    return received;
+  });
+}
+
+/** Checks the header, writes the body (`write` returns the bytes it wrote) to a temp file, judges, publishes. */
+async function receiveInto(
+  pools: PoolManager,
+  volumes: Volumes,
+  header: UploadVolumeHeader,
+  write: (fh: FileHandle, size: number) => Promise<number>,
+): Promise<Volume> {
+  const pool = await pools.activeRecord(header.pool, 'header.pool');
+  validateName('header.name', header.name);
+  const format = volumeFormatNames.name(header.format);
+  if (!format)
+    throw invalidArgument('header.format', 'must be VOLUME_FORMAT_QCOW2, VOLUME_FORMAT_RAW or VOLUME_FORMAT_ISO');
+  const size = await volumes.checkCapacity(pool, header.sizeBytes, 'header.size_bytes');
+  if (size !== header.sizeBytes) throw invalidArgument('header.size_bytes', 'must be a multiple of 512 bytes');
+  await volumes.assertFree(pool, header.name, 'header.name');
+
+  const release = pools.beginTransfer(pool, `an upload of volume ${header.name} into it`);
+  const tmp = tempPathFor(pool, header.name, 'upload');
+  try {
+    const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    try {
+      const received = await write(fh, size);
       if (received !== size)
         throw invalidArgument('header.size_bytes', `the upload ended after ${received} of ${size} bytes`);
       await fh.sync();
     } finally {
-      await writes.settle();
       await fh.close();
     }
     await judgeImage({

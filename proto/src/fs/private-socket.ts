@@ -3,11 +3,16 @@
 // system carries the check on both ends: the socket (0600) sits in a directory of its own (0700),
 // both owned by the listener's user; the client checks the same before it connects.
 import { chmod, lstat, mkdir, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /** `unix:/abs/path` → `/abs/path`; undefined for any other address. */
 export function unixSocketPath(address: string): string | undefined {
   return address.startsWith('unix:') ? address.slice('unix:'.length) : undefined;
+}
+
+/** The agent's bulk socket (raw upload bytes, #26), beside its local gRPC socket in the same private directory. */
+export function bulkSocketPath(localSocket: string): string {
+  return join(dirname(localSocket), 'bulk.sock');
 }
 
 /** Owners we trust: our own user and root (who can reach any socket anyway). */

@@ -2,7 +2,9 @@
 // host's private socket: agent-transport.ts), offered as
 // typed verbs (startVm, uploadVolume, importOva, …): deadlines, streams and the gRPC status →
 // HTTP mapping live here, so services never touch a generated client, metadata or a stream.
+import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { bulkSocketPath, unixSocketPath } from '@quantix/proto/fs/private-socket.js';
 import { Channel, Metadata, status, type ChannelOptions, type Client, type ServiceError } from '@grpc/grpc-js';
 import type { KeyAndCert } from '@quantix/proto/tls/certificates.js';
 import { HostServiceClient, type PowerHostRequest } from '@quantix/proto/v1/host.js';
@@ -44,6 +46,7 @@ import { agentCredentials } from './agent-transport.js';
 import { HttpError } from '../errors.js';
 import { isServiceError, toHttpError } from './grpc-errors.js';
 import { sendBody } from './stream-upload.js';
+import { pipeToBulkSocket } from './bulk-upload.js';
 import { byteStream } from './stream-download.js';
 
 /** The last overload of a ts-proto unary method: (request, metadata, options, callback). */
@@ -340,10 +343,44 @@ export class AgentClient {
    * cancels the call, and the agent removes what it wrote.
    */
   uploadVolume(header: UploadVolumeHeader, body: Readable, onBytes: (total: number) => void): Promise<Volume> {
+    const local = unixSocketPath(this.address);
+    if (local) return this.uploadVolumeLocal(bulkSocketPath(local), header, body, onBytes);
     return new Promise<Volume>((resolve, reject) => {
       const call = this.storageSvc.uploadVolume((err, v) => (err ? reject(this.mapError(err)) : resolve(v)));
       sendBody(call, header, body, onBytes).catch(reject);
     });
+  }
+
+  /** The local agent's fast path (bulk-upload.ts): the header by gRPC, the bytes plain on its bulk socket. */
+  private async uploadVolumeLocal(
+    path: string,
+    header: UploadVolumeHeader,
+    body: Readable,
+    onBytes: (total: number) => void,
+  ): Promise<Volume> {
+    const ticket = randomBytes(32);
+    let cancel = () => {};
+    const result = new Promise<Volume>((resolve, reject) => {
+      const call = this.storageSvc.uploadVolumeLocal({ header, ticket }, (err, v) => (err ? reject(err) : resolve(v)));
+      cancel = () => call.cancel();
+    });
+    result.catch(() => undefined); // awaited below; the agent's refusal may come first
+    const pipe = await pipeToBulkSocket(path, ticket, body, onBytes).catch((err: unknown) => {
+      cancel();
+      throw new HttpError(502, `host ${this.label()}: ${err instanceof Error ? err.message : String(err)}`);
+    });
+    result.catch(() => pipe.socket.destroy()); // refused: stop sending
+    const sent = await pipe.done;
+    if (sent.broke === 'body') {
+      cancel(); // the agent drops what it received
+      await result.catch(() => undefined);
+      throw new HttpError(400, `the upload was interrupted: ${sent.error?.message ?? 'the body ended early'}`);
+    }
+    try {
+      return await result;
+    } catch (err) {
+      throw this.mapError(err);
+    }
   }
 
   // OVA
