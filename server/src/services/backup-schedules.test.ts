@@ -9,7 +9,12 @@ import assert from 'node:assert/strict';
 import type { BackupDto, BackupScheduleDto, BackupScheduleRunDto } from '../dto/backups.js';
 import type { EventDto } from '../dto/events.js';
 import type { TaskDto } from '../dto/tasks.js';
-import { emptyDb } from '../store/db.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Db, emptyDb } from '../store/db.js';
+import { BackupScheduleRepo } from '../store/backup-schedule-repo.js';
+import { BackupSchedules } from './backup-schedules.js';
 import { flattenConfig, unflattenConfig } from '../store/config-keys.js';
 import type { BackupScheduleRecord } from '../store/records.js';
 import { eventually, srvName } from '../test-support/guest-pool.js';
@@ -31,6 +36,43 @@ test('backup schedules keep their fields through the etcd key layout', () => {
   };
   data.backupSchedules.push(s);
   assert.deepEqual(unflattenConfig(flattenConfig(data)).backupSchedules, [s]);
+});
+
+test('a run cut short by a server stop is recorded as failed when the schedules start again', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'qxt-srv-sched-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const db = await Db.open(dir);
+  const repo = new BackupScheduleRepo(db);
+  const now = new Date().toISOString();
+  await repo.add({
+    id: 's1',
+    name: 'nightly',
+    cron: '0 3 * * *',
+    selection: { vmIds: [], tags: ['prod'], clusterIds: [] },
+    pool: 'backup',
+    enabled: true,
+    createdAt: now,
+    lastDueAt: now,
+    lastRun: {
+      startedAt: now,
+      finishedAt: null,
+      status: 'running',
+      trigger: 'schedule',
+      message: 'backing up 2 VMs',
+      taskIds: [],
+    },
+  });
+  // Nothing is due, so the schedules reach neither hosts nor backups here.
+  const schedules = new BackupSchedules(repo, undefined as never, undefined as never);
+  schedules.start();
+  t.after(() => schedules.stop());
+  const run = await eventually('the run ended', async () => {
+    const r = (await Db.open(dir)).data.backupSchedules[0]!.lastRun!;
+    return r.status !== 'running' && r;
+  });
+  assert.equal(run.status, 'failed');
+  assert.match(run.message, /backing up 2 VMs; the server stopped during the run/);
+  assert.ok(run.finishedAt);
 });
 
 test('backup schedules: due by tag, retention, missed run, failures as events, run now', async (t) => {

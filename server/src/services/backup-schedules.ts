@@ -72,7 +72,20 @@ export class BackupSchedules implements LeaderWork {
     this.timer = setInterval(() => void this.tick(new Date()), TICK_MS);
     this.timer.unref();
     // Runs missed while no server ran the schedules start once, now.
-    void this.tick(new Date());
+    void this.endInterrupted().then(() => this.tick(new Date()));
+  }
+
+  /** A run still "running" when this server starts leading was cut short (its server stopped). */
+  private async endInterrupted(): Promise<void> {
+    for (const s of this.repo.list()) {
+      if (s.lastRun?.status !== 'running') continue;
+      await this.saveRun(s.id, {
+        ...s.lastRun,
+        status: 'failed',
+        finishedAt: new Date().toISOString(),
+        message: `${s.lastRun.message}; the server stopped during the run`,
+      });
+    }
   }
 
   stop(): void {
