@@ -62,8 +62,9 @@ try {
   );
   const uuid = vm.spec!.uuid;
   await startVm(virsh, uuid);
-  for (let i = 0; !(await guestAgentReady(virsh, uuid)); i++) {
-    if (i > 300) throw new Error('the guest agent did not come up');
+  // A crowded 2-core machine boots the TCG guest slowly: wait up to 5 minutes.
+  for (const until = Date.now() + 300_000; !(await guestAgentReady(virsh, uuid));) {
+    if (Date.now() > until) throw new Error('the guest agent did not come up');
     await new Promise((r) => setTimeout(r, 300));
   }
   const jobs = new BackupJobs(virsh, pools);

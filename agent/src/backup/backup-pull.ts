@@ -82,22 +82,29 @@ export async function pullDisk(o: PullOptions): Promise<PulledDisk> {
       const out = new HashingWriter(fh);
       await out.write(plan.metadata);
       const runs = runsOf(clusters);
+      // Reused read buffers: one per read in flight and the one being written.
+      const free: Buffer[] = Array.from({ length: IN_FLIGHT + 1 }, () =>
+        Buffer.allocUnsafe(RUN_CLUSTERS * CLUSTER_BYTES),
+      );
       const read = ([first, count]: [number, number]) => {
         const offset = first * CLUSTER_BYTES;
-        const p = nbd.read(offset, Math.min(count * CLUSTER_BYTES, size - offset));
+        const buf = free.pop()!;
+        const data = nbd.read(offset, Math.min(count * CLUSTER_BYTES, size - offset), buf);
         // Reads still queued when a cancel stops the loop fail with the connection: not unhandled.
-        p.catch(() => undefined);
-        return p;
+        data.catch(() => undefined);
+        return { data, buf };
       };
-      const queue: Promise<Buffer>[] = [];
+      const queue: { data: Promise<Buffer>; buf: Buffer }[] = [];
       let next = 0;
       let done = 0;
       while (next < runs.length && queue.length < IN_FLIGHT) queue.push(read(runs[next++]!));
       while (queue.length) {
         o.signal.throwIfAborted();
-        const data = await queue.shift()!;
+        const head = queue.shift()!;
+        const data = await head.data;
         if (next < runs.length) queue.push(read(runs[next++]!));
         await out.write(data);
+        free.push(head.buf);
         // The last cluster of a disk whose size is not a cluster multiple is stored whole.
         const tail = data.length % CLUSTER_BYTES;
         if (tail) await out.write(Buffer.alloc(CLUSTER_BYTES - tail));
