@@ -2,7 +2,8 @@
 // agent over its private Unix socket → a dir pool on this disk) against `cp` + `sync` of the same
 // file on the same filesystem, in the same run, rounds alternating. Prints each round, the median
 // ratio (target ≥ 0.7×) and the server's and agent's peak RSS (target flat, < 150 MB each), both
-// processes of their own. QX_BENCH_UPLOAD_MIB (default 1024), QX_BENCH_ROUNDS (default 3).
+// processes of their own, and their CPU seconds per GiB (a figure load does not distort as much).
+// QX_BENCH_UPLOAD_MIB (default 1024), QX_BENCH_ROUNDS (default 3).
 import { execFileSync } from 'node:child_process';
 import { randomBytes, randomFillSync } from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
@@ -26,6 +27,11 @@ const poolName = `qxt-upbench-${id}`;
 const secs = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
 const rate = (s: number) => `${(SIZE / 1e6 / s).toFixed(0)} MB/s`;
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+/** CPU seconds (user + system) a process used so far. */
+const cpuSecs = (pid: number) => {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+};
 const hwmMb = (pid: number) =>
   Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
 
@@ -73,6 +79,19 @@ try {
     if (del.status >= 300) throw new Error(`delete: ${del.status} ${del.text}`);
     return t;
   };
+  const serverPid = server.child.proc.pid!;
+  const agentPid = agent.proc.pid!;
+  // Their background (heartbeats, metrics, virsh polls) over 5 idle seconds, to tell it from the transfer's cost.
+  const idle0 = { server: cpuSecs(serverPid), agent: cpuSecs(agentPid) };
+  const idleT0 = process.hrtime.bigint();
+  await new Promise((r) => setTimeout(r, 5000));
+  const idleWall = secs(idleT0);
+  const idleRate = {
+    server: (cpuSecs(serverPid) - idle0.server) / idleWall,
+    agent: (cpuSecs(agentPid) - idle0.agent) / idleWall,
+  };
+  const cpu0 = { server: cpuSecs(serverPid), agent: cpuSecs(agentPid) };
+  const cpuT0 = process.hrtime.bigint();
   const ratios: number[] = [];
   const floors: number[] = [];
   const ours: number[] = [];
@@ -95,6 +114,13 @@ try {
   );
   console.log(
     `ratio upload / (cp + sync): ${median(ratios).toFixed(2)}x median of ${ROUNDS} rounds (${ratios.map((r) => r.toFixed(2)).join(', ')}; target >= 0.7)`,
+  );
+  const cpuWall = secs(cpuT0);
+  const perGiB = (s: number) => ((s / ROUNDS) * (2 ** 30 / SIZE)).toFixed(2);
+  const spent = (who: 'server' | 'agent', pid: number, t0: number) =>
+    perGiB(cpuSecs(pid) - t0 - idleRate[who] * cpuWall);
+  console.log(
+    `CPU seconds per GiB uploaded, background at the idle rate taken off (server ${idleRate.server.toFixed(3)}, agent ${idleRate.agent.toFixed(3)} s/s): server ${spent('server', serverPid, cpu0.server)}, agent ${spent('agent', agentPid, cpu0.agent)} (load average now ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}: wall-clock ratios are only meaningful on a quiet machine)`,
   );
   console.log(
     `peak RSS: server ${hwmMb(server.child.proc.pid!).toFixed(0)} MB, agent ${hwmMb(agent.proc.pid!).toFixed(0)} MB (target flat, < 150 MB each; both run through tsx)`,
