@@ -185,6 +185,8 @@ export async function startTwoHosts(opts: TwoHostsOptions = {}): Promise<TwoHost
   await chmod(dirs.agentA, 0o700);
   await chmod(dirs.agentB, 0o700);
   await mkdir(join(dirs.log, 'libvirt', 'qemu'), { recursive: true });
+  // /var/lock is /run/lock: virsh console on host B locks its pty there.
+  await mkdir(join(dirs.run, 'lock'), { mode: 0o755 });
   await mkdir(join(dirs.cache, 'libvirt'), { recursive: true });
   await cp('/etc/libvirt', dirs.etc, { recursive: true });
   // No autostarted networks in host B's libvirt (its own netns has no use for the default NAT).
