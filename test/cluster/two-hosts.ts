@@ -159,7 +159,7 @@ export interface TwoHostsOptions {
   libvirtTcp?: boolean;
   /**
    * The server reaches host A's agent over its UNIX socket, as the appliance reaches its own host
-   * (the host's address in the vDC is then unix:…); the agent still listens on A's veth address.
+   * (the host's address in the vDC is then unix:…), its agent listening on 0.0.0.0 as there.
    */
   localOverUnix?: boolean;
 }
@@ -257,7 +257,12 @@ export async function startTwoHosts(opts: TwoHostsOptions = {}): Promise<TwoHost
     const startA = async () => {
       agentA = await spawnNode(
         'agent/src/main.ts',
-        { QX_AGENT_DATA_DIR: dirs.agentA, QX_AGENT_LISTEN: addressA, QX_AGENT_NETWORKD_DIR: '' },
+        {
+          QX_AGENT_DATA_DIR: dirs.agentA,
+          // As the appliance's agent: on every address (it then finds its own towards a peer).
+          QX_AGENT_LISTEN: opts.localOverUnix ? `0.0.0.0:${portA}` : addressA,
+          QX_AGENT_NETWORKD_DIR: '',
+        },
         async () =>
           (existsSync(join(dirs.agentA, 'join-token')) || existsSync(join(dirs.agentA, 'identity', 'vdc-ca.crt'))) &&
           (await listening(portA, A_IP)),
