@@ -51,6 +51,8 @@ export interface BootOptions {
   httpsPort: number;
   /** Guest port behind httpsPort (443 unless told). */
   guestPort?: number;
+  /** Loopback services of this machine the guest may reach (QemuMachine guestForwards). */
+  guestForwards?: Array<{ guest: string; host: number }>;
   memoryMib?: number;
 }
 
@@ -64,6 +66,7 @@ export function bootAppliance(o: BootOptions, boot?: { kernel: string; initrd: s
     append: boot ? `boot=live components console=ttyS0,115200n8 ${o.cmdline ?? ''}`.trim() : undefined,
     disks: o.disks,
     forwards: [{ host: o.httpsPort, guest: o.guestPort ?? 443 }],
+    guestForwards: o.guestForwards,
     serialLog: join(o.workDir, `${o.name}.serial.log`),
     qmpSocket: join(o.workDir, `${o.name}.qmp`),
   });

@@ -1,6 +1,7 @@
 // One QEMU virtual machine for the appliance tests and benchmark: argv built here, serial console
 // captured to a log file (and searchable while it runs), ACPI power-down over QMP, cleanup on stop.
-// The network is QEMU user-mode with restrict=on: the guest reaches only the forwarded ports.
+// The network is QEMU user-mode with restrict=on: the guest reaches only the forwarded ports, and
+// the host's loopback services a test hands it (guestfwd: one relay process per connection).
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
@@ -27,6 +28,8 @@ export interface MachineOptions {
   disks: MachineDisk[];
   /** host 127.0.0.1 port → guest port */
   forwards: Array<{ host: number; guest: number }>;
+  /** guest "10.0.2.x:port" → host 127.0.0.1 port (a loopback service the guest may use) */
+  guestForwards?: Array<{ guest: string; host: number }>;
   serialLog: string;
   qmpSocket: string;
 }
@@ -62,7 +65,12 @@ export function machineArgs(o: MachineOptions): string[] {
     args.push('-device', `virtio-blk-pci,drive=disk${i},serial=${d.serial}`);
   });
   const fwd = o.forwards.map((f) => `,hostfwd=tcp:127.0.0.1:${f.host}-:${f.guest}`).join('');
-  args.push('-netdev', `user,id=net0,restrict=on${fwd}`, '-device', 'virtio-net-pci,netdev=net0');
+  // restrict=on leaves explicit forwards working; each guest connection runs this relay (no commas:
+  // QEMU's option syntax would need them doubled).
+  const relay = (port: number) =>
+    `${process.execPath} -e 'const s=require("net").connect(${port});process.stdin.pipe(s).pipe(process.stdout)'`;
+  const gfwd = (o.guestForwards ?? []).map((f) => `,guestfwd=tcp:${f.guest}-cmd:${relay(f.host)}`).join('');
+  args.push('-netdev', `user,id=net0,restrict=on${fwd}${gfwd}`, '-device', 'virtio-net-pci,netdev=net0');
   return args;
 }
 

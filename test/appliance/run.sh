@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make test-appliance`: builds the ISO (base layer cached) and the test guest, then boots the
-# appliance in QEMU and drives it through the real API (appliance.e2e.ts). Serial logs of every
+# appliance in QEMU and drives it through the real API (appliance.e2e.ts), then once more in RAM on
+# an etcd member of this machine (controlplane.e2e.ts). Serial logs of every
 # boot are kept in test/output/appliance/ (and reported on failure).
 # QX_APP_SOURCE=head builds the last commit instead of the working tree.
 set -euo pipefail
@@ -13,4 +14,5 @@ echo "test-appliance: ISO ready after $((SECONDS - start)) s: $QX_ISO"
 bash test/guest/build-guest.sh >/dev/null
 mkdir -p test/output/appliance
 node --import tsx --test --test-reporter=spec --test-timeout=3000000 test/appliance/appliance.e2e.ts
+node --import tsx --test --test-reporter=spec --test-timeout=1500000 test/appliance/controlplane.e2e.ts
 echo "test-appliance: done in $((SECONDS - start)) s"
