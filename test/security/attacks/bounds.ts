@@ -101,7 +101,8 @@ describe('bounds', () => {
     agent = await spawnAgent(agentDir, port);
     s = await startTestServer({
       ...SHORT,
-      QX_LOCAL_AGENT_ADDRESS: `127.0.0.1:${port}`,
+      // The appliance's way to its own agent: uploads then take the bulk socket (bulk-upload.ts).
+      QX_LOCAL_AGENT_ADDRESS: `unix:${join(agentDir, 'local', 'agent.sock')}`,
       QX_LOCAL_AGENT_DATA_DIR: agentDir,
     });
     capped = await startTestServer({ QX_SERVER_MAX_CONNECTIONS_PER_ADDRESS: '4' });
