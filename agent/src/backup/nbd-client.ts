@@ -1,14 +1,20 @@
 // A minimal NBD client over a Unix socket for pull-mode backups: fixed-newstyle handshake,
 // structured replies, meta contexts (base:allocation, qemu:dirty-bitmap:*), pipelined READ and
 // BLOCK_STATUS. Only what reading a libvirt/QEMU backup export needs; no writes.
-// Protocol: https://github.com/NetworkBlockDevice/nbd/blob/master/doc/proto.md
 import { connect, type Socket } from 'node:net';
+import {
+  CMD_BLOCK_STATUS,
+  CMD_DISC,
+  CMD_READ,
+  FLAG_FIXED_NEWSTYLE,
+  FLAG_NO_ZEROES,
+  IHAVEOPT,
+  SIMPLE_REPLY_MAGIC,
+  greetingFlags,
+  requestHeader,
+} from '../nbd/protocol.js';
 
-const NBDMAGIC = 0x4e42444d41474943n;
-const IHAVEOPT = 0x49484156454f5054n;
 const OPT_REPLY_MAGIC = 0x3e889045565a9n;
-const REQUEST_MAGIC = 0x25609513;
-const SIMPLE_REPLY_MAGIC = 0x67446698;
 const STRUCTURED_REPLY_MAGIC = 0x668e33ef;
 
 const OPT_GO = 7;
@@ -19,9 +25,6 @@ const REP_INFO = 3;
 const REP_META_CONTEXT = 4;
 const INFO_EXPORT = 0;
 
-const CMD_READ = 0;
-const CMD_DISC = 2;
-const CMD_BLOCK_STATUS = 7;
 const REPLY_FLAG_DONE = 1;
 const REPLY_OFFSET_DATA = 1;
 const REPLY_OFFSET_HOLE = 2;
@@ -178,14 +181,9 @@ export class NbdClient {
   }
 
   private async handshake(exportName: string, metaContexts: readonly string[]): Promise<void> {
-    const hello = await this.reader.read(18);
-    if (hello.readBigUInt64BE(0) !== NBDMAGIC || hello.readBigUInt64BE(8) !== IHAVEOPT) {
-      throw new Error('not a fixed-newstyle NBD server');
-    }
-    const serverFlags = hello.readUInt16BE(16);
-    if (!(serverFlags & 1)) throw new Error('the server does not speak fixed newstyle');
+    const serverFlags = greetingFlags(await this.reader.read(18));
     // FIXED_NEWSTYLE | NO_ZEROES (when offered).
-    this.socket.write(u32(1 | (serverFlags & 2)));
+    this.socket.write(u32(FLAG_FIXED_NEWSTYLE | (serverFlags & FLAG_NO_ZEROES)));
     await this.option(OPT_STRUCTURED_REPLY, Buffer.alloc(0));
     if (metaContexts.length) {
       const body = Buffer.concat([str(exportName), u32(metaContexts.length), ...metaContexts.map(str)]);
@@ -375,13 +373,7 @@ export class NbdClient {
   private request(type: number, offset: number, length: number, p: Omit<Pending, 'resolve' | 'reject'>): Promise<void> {
     if (this.closed) return Promise.reject(this.closed);
     const handle = this.nextHandle++;
-    const head = Buffer.alloc(28);
-    head.writeUInt32BE(REQUEST_MAGIC, 0);
-    head.writeUInt16BE(0, 4);
-    head.writeUInt16BE(type, 6);
-    head.writeBigUInt64BE(BigInt(handle), 8);
-    head.writeBigUInt64BE(BigInt(offset), 16);
-    head.writeUInt32BE(length, 24);
+    const head = requestHeader(type, BigInt(handle), offset, length);
     return new Promise((resolve, reject) => {
       this.pending.set(handle, { ...p, resolve, reject });
       this.socket.write(head);
@@ -423,12 +415,7 @@ export class NbdClient {
 
   /** Tells the server goodbye and closes the socket. */
   close(): void {
-    if (!this.closed) {
-      const head = Buffer.alloc(28);
-      head.writeUInt32BE(REQUEST_MAGIC, 0);
-      head.writeUInt16BE(CMD_DISC, 6);
-      this.socket.end(head);
-    }
+    if (!this.closed) this.socket.end(requestHeader(CMD_DISC, 0n, 0, 0));
     this.closed ??= new Error('NBD connection closed');
   }
 }

@@ -1,20 +1,21 @@
 // A minimal NBD client that only writes: fixed-newstyle handshake with NBD_OPT_EXPORT_NAME, then
 // pipelined NBD_CMD_WRITE requests (bounded bytes in flight), FLUSH and DISC. Used to write a decoded
-// disk straight into an image that qemu-nbd serves (qcow2-target.ts). Protocol:
-// https://github.com/NetworkBlockDevice/nbd/blob/master/doc/proto.md
+// disk straight into an image that qemu-nbd serves (qcow2-target.ts).
 import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
+import {
+  CMD_DISC,
+  CMD_FLUSH,
+  CMD_WRITE,
+  FLAG_FIXED_NEWSTYLE,
+  FLAG_NO_ZEROES,
+  IHAVEOPT,
+  SIMPLE_REPLY_MAGIC,
+  greetingFlags,
+  requestHeader,
+} from '../nbd/protocol.js';
 
-const NBDMAGIC = 0x4e42444d41474943n;
-const IHAVEOPT = 0x49484156454f5054n;
-const FLAG_FIXED_NEWSTYLE = 1;
-const FLAG_NO_ZEROES = 2;
 const OPT_EXPORT_NAME = 1;
-const REQUEST_MAGIC = 0x25609513;
-const REPLY_MAGIC = 0x67446698;
-const CMD_WRITE = 1;
-const CMD_DISC = 2;
-const CMD_FLUSH = 3;
 /** One request's payload at most (qemu-nbd accepts 32 MiB). */
 const MAX_REQUEST = 4 * 1024 * 1024;
 
@@ -82,7 +83,7 @@ export class NbdWriter {
     while (this.pending.size) await this.oneReply();
     this.check();
     this.closed = true;
-    this.socket.end(this.header(CMD_DISC, 0n, 0, 0));
+    this.socket.end(requestHeader(CMD_DISC, 0n, 0, 0));
     await once(this.socket, 'close').catch(() => undefined);
   }
 
@@ -93,11 +94,7 @@ export class NbdWriter {
   }
 
   private async handshake(): Promise<void> {
-    const hello = await this.read(18);
-    if (hello.readBigUInt64BE(0) !== NBDMAGIC || hello.readBigUInt64BE(8) !== IHAVEOPT)
-      throw new Error('not a newstyle NBD server');
-    const flags = hello.readUInt16BE(16);
-    if (!(flags & FLAG_FIXED_NEWSTYLE)) throw new Error('the NBD server is not fixed-newstyle');
+    const flags = greetingFlags(await this.read(18));
     const noZeroes = (flags & FLAG_NO_ZEROES) !== 0;
     const opt = Buffer.alloc(20);
     opt.writeUInt32BE(FLAG_FIXED_NEWSTYLE | (noZeroes ? FLAG_NO_ZEROES : 0), 0);
@@ -120,17 +117,6 @@ export class NbdWriter {
     return out;
   }
 
-  private header(type: number, handle: bigint, at: number, length: number): Buffer {
-    const h = Buffer.alloc(28);
-    h.writeUInt32BE(REQUEST_MAGIC, 0);
-    h.writeUInt16BE(0, 4);
-    h.writeUInt16BE(type, 6);
-    h.writeBigUInt64BE(handle, 8);
-    h.writeBigUInt64BE(BigInt(at), 16);
-    h.writeUInt32BE(length, 24);
-    return h;
-  }
-
   private send(): void {
     const r = this.run;
     if (!r) return;
@@ -147,7 +133,7 @@ export class NbdWriter {
     });
     done.catch(() => undefined); // surfaced through `failure`
     this.socket.cork();
-    this.socket.write(this.header(type, handle, at, length));
+    this.socket.write(requestHeader(type, handle, at, length));
     for (const p of parts) this.socket.write(p);
     this.socket.uncork();
     return done;
@@ -172,7 +158,7 @@ export class NbdWriter {
       const handle = this.buffered.readBigUInt64BE(8);
       this.buffered = this.buffered.subarray(16);
       const p = this.pending.get(handle);
-      if (magic !== REPLY_MAGIC || !p) {
+      if (magic !== SIMPLE_REPLY_MAGIC || !p) {
         this.fail(new Error('unexpected NBD reply'));
         return;
       }
