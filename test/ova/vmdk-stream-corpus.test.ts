@@ -19,7 +19,9 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 
 test('corpus: streamOptimized VMDKs decode while streaming to what qemu-img reads', async (t) => {
   assertGuestBuilt();
-  const cases = buildCorpus(join(root, 'test/output/ova-corpus'));
+  // A directory of its own: ova-corpus.test.ts builds the corpus at the same time (make test runs
+  // two files at once), and a fresh clone has none yet: the two rewrote each other's files.
+  const cases = buildCorpus(join(root, 'test/output/ova-corpus-stream'));
   const work = await mkdtemp(join(root, 'test/output/qxt-vmdk-stream-'));
   t.after(() => rm(work, { recursive: true, force: true }));
   let decoded = 0;
