@@ -82,8 +82,11 @@ export function qcow2Target(path: string, signal?: AbortSignal): OpenRawTarget {
   };
 }
 
-/** Connects once qemu-nbd's socket exists; fails with qemu-nbd's own error if it exits first. */
-async function connectWhenReady(socket: string, exit: () => { err?: unknown } | undefined): Promise<NbdWriter> {
+/**
+ * Connects once qemu-nbd listens; fails with qemu-nbd's own error if it exits first. Its socket file
+ * exists from bind(), a moment before listen(): a refused connection then is retried, not an error.
+ */
+export async function connectWhenReady(socket: string, exit: () => { err?: unknown } | undefined): Promise<NbdWriter> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
     const e = exit();
@@ -92,7 +95,13 @@ async function connectWhenReady(socket: string, exit: () => { err?: unknown } | 
       (s) => s.isSocket(),
       () => false,
     );
-    if (ready) return NbdWriter.connect(socket);
+    if (ready) {
+      try {
+        return await NbdWriter.connect(socket);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ECONNREFUSED') throw err;
+      }
+    }
     if (Date.now() > deadline) throw new Error(`qemu-nbd did not offer ${socket} within ${START_TIMEOUT_MS / 1000} s`);
     await new Promise((r) => setTimeout(r, 10));
   }
