@@ -4,6 +4,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { createServer, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XMLBuilder } from 'fast-xml-parser';
@@ -15,7 +16,7 @@ import { takeRunLock } from './run-lock.js';
 import { hostDomainType } from '../../agent/src/libvirt/domain-type.js';
 import { Virsh } from '../../agent/src/libvirt/virsh.js';
 import { WatchBus } from '../../agent/src/context.js';
-import { ensureDefaultNat, restoreBridgedNetworks } from '../../agent/src/network/network-startup.js';
+import { ensureDefaultNat, restoreBridgedNetworks, startNetworks } from '../../agent/src/network/network-startup.js';
 import { startTestAgent, type TestAgent } from '../../agent/src/test-support/agent-harness.js';
 import { promisify } from '../../agent/src/test-support/promisify.js';
 import { assertGuestBuilt, testGuest } from '../guest/fixture.js';
@@ -501,6 +502,52 @@ test('networks on a real host', { timeout: 540_000 }, async (t: TestContext) => 
 
       await ip('link', 'del', 'dev', 'qxt-net-vh');
       await ip('netns', 'del', 'qxt-net-ns');
+      assert.deepEqual(await footprint(), [], 'nothing with the qxt-net- prefix left');
+    },
+  );
+  await t.test(
+    'first start while libvirtd does not answer: the default NAT network is made once it does, a half-made one is started',
+    async () => {
+      // libvirtd seen through a socket that, for its first seconds, accepts and never answers (as a
+      // stalled libvirtd on a slow first boot did: `net-start` timed out and vm-nat was never made).
+      const sock = join(tmp, 'stalled-libvirt.sock');
+      let answering = false;
+      let stalled = 0;
+      const held: Socket[] = [];
+      const proxy = createServer((c) => {
+        if (!answering) {
+          stalled++;
+          held.push(c);
+          return;
+        }
+        const up = connect('/var/run/libvirt/libvirt-sock');
+        c.pipe(up).pipe(c);
+        c.on('error', () => up.destroy());
+        up.on('error', () => c.destroy());
+      });
+      await new Promise<void>((resolve) => proxy.listen(sock, resolve));
+      try {
+        // Half-made by an earlier attempt: defined, never started.
+        await net.create(spec({ name: 'qxt-net-half', subnet: '10.213.53.0/28' }));
+        await virsh('net-destroy', 'qxt-net-half');
+        const stalledVirsh = new Virsh(`qemu:///system?socket=${sock}`, 1500);
+        const dataDir = await mkdtemp(join(tmp, 'startup-'));
+        const opened = setTimeout(() => (answering = true), 5000);
+        await startNetworks({ virsh: stalledVirsh, bus: new WatchBus(), config: agent.config }, dataDir, {
+          env: { QX_AGENT_DEFAULT_NAT: '1' },
+          defaultNat: { name: 'qxt-net-half', subnets: ['10.213.53.0/28'] },
+          retryDelaysMs: [500],
+          giveUpAfterMs: 120_000,
+        });
+        clearTimeout(opened);
+        assert.ok(stalled > 0, 'libvirtd did not answer at first');
+        assert.equal((await net.get({ name: 'qxt-net-half' })).active, true, 'the half-made network was started');
+        assert.ok((await readdir(dataDir)).includes('default-nat.done'), 'done once, not again at the next start');
+      } finally {
+        for (const c of held) c.destroy();
+        proxy.close();
+        await net.remove({ name: 'qxt-net-half' }).catch(() => undefined);
+      }
       assert.deepEqual(await footprint(), [], 'nothing with the qxt-net- prefix left');
     },
   );

@@ -6,11 +6,15 @@ import { join } from 'node:path';
 import { run, ExecError, type RunOptions } from '../exec/run.js';
 
 export class Virsh {
-  constructor(readonly uri: string) {}
+  constructor(
+    readonly uri: string,
+    /** Per call unless the call says otherwise. */
+    readonly timeoutMs = 60_000,
+  ) {}
 
   /** Runs `virsh -c <uri> <args…>` and returns stdout. Rejects with ExecError (stderr kept). */
   async exec(args: readonly string[], options: RunOptions = {}): Promise<string> {
-    const { stdout } = await run('virsh', ['-q', '-c', this.uri, ...args], { timeoutMs: 60_000, ...options });
+    const { stdout } = await run('virsh', ['-q', '-c', this.uri, ...args], { timeoutMs: this.timeoutMs, ...options });
     return stdout;
   }
 

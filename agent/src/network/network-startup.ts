@@ -1,15 +1,18 @@
 // Agent start-up for networks: bridged networks get their Linux bridge back after a reboot (the
 // kernel forgets it, libvirt does not; networkd's runtime files go with it), and with
-// QX_AGENT_DEFAULT_NAT=1 a first start creates a NAT network.
+// QX_AGENT_DEFAULT_NAT=1 a first start creates a NAT network. Both are tried again while libvirtd
+// does not answer: a slow first boot must not leave the appliance without its default network.
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { NetworkKind } from '@quantix/proto/v1/network.js';
 import { AgentError } from '../errors.js';
+import { libvirtUnreachable, libvirtUp } from '../libvirt/libvirt-ready.js';
 import { log } from '../log.js';
 import { createNetwork, type NetworkDeps } from './host-networks.js';
 import { readHostInterfaces } from './host-interfaces.js';
 import { resolveNetworkdDir } from './networkd-runtime.js';
-import { networkDumpXml, networkNames } from './network-libvirt.js';
+import { networkDumpXml, networkNames, networkStart } from './network-libvirt.js';
 import { parseNetworkXml } from './network-xml-parse.js';
 import { attachUplinkBridge, linkExists } from './uplink-bridge.js';
 
@@ -48,12 +51,17 @@ export async function restoreBridgedNetworks(deps: NetworkDeps): Promise<string[
   return restored;
 }
 
-/** Creates the default NAT network once (first start); returns its subnet, or undefined if it already ran. */
+/**
+ * Creates the default NAT network once (first start); returns its subnet, or undefined if it already
+ * ran. One left defined but inactive by an attempt that libvirt did not finish is started.
+ */
 export async function ensureDefaultNat(deps: NetworkDeps, options: DefaultNatOptions): Promise<string | undefined> {
   if (existsSync(options.markerFile)) return undefined;
-  const { all } = await networkNames(deps.virsh);
+  const { all, active } = await networkNames(deps.virsh);
   let subnet: string | undefined;
-  if (!all.includes(options.name)) {
+  if (all.includes(options.name)) {
+    if (!active.has(options.name)) await networkStart(deps.virsh, options.name);
+  } else {
     for (const candidate of options.subnets) {
       try {
         await createNetwork(deps, {
@@ -80,23 +88,59 @@ export async function ensureDefaultNat(deps: NetworkDeps, options: DefaultNatOpt
   return subnet ?? 'existing';
 }
 
+export interface StartNetworksOptions {
+  env?: NodeJS.ProcessEnv;
+  /** The default NAT network's name and candidate subnets (tests use their own). */
+  defaultNat?: Omit<DefaultNatOptions, 'markerFile'>;
+  /** Pauses between attempts while libvirtd does not answer (the last one is repeated). */
+  retryDelaysMs?: readonly number[];
+  /** Gives up after this long without libvirtd answering. */
+  giveUpAfterMs?: number;
+  signal?: AbortSignal;
+}
+
 /** The start-up call main.ts makes; failures are logged, never fatal. */
 export async function startNetworks(
   deps: NetworkDeps,
   dataDir: string,
-  env: NodeJS.ProcessEnv = process.env,
+  opts: StartNetworksOptions = {},
 ): Promise<void> {
-  try {
-    const restored = await restoreBridgedNetworks(deps);
-    if (restored.length) log.info('bridged networks restored', { networks: restored });
-  } catch (err) {
-    log.error('restoring bridged networks failed', { error: (err as Error).message });
+  const env = opts.env ?? process.env;
+  const delays = opts.retryDelaysMs ?? [5_000, 10_000, 30_000];
+  const giveUpAt = Date.now() + (opts.giveUpAfterMs ?? 15 * 60_000);
+  const steps: { what: string; run: () => Promise<void> }[] = [
+    {
+      what: 'restoring bridged networks',
+      run: async () => {
+        const restored = await restoreBridgedNetworks(deps);
+        if (restored.length) log.info('bridged networks restored', { networks: restored });
+      },
+    },
+  ];
+  if (env.QX_AGENT_DEFAULT_NAT === '1') {
+    steps.push({
+      what: 'default NAT network',
+      run: async () => {
+        const nat = opts.defaultNat ?? DEFAULT_NAT;
+        const subnet = await ensureDefaultNat(deps, { ...nat, markerFile: `${dataDir}/default-nat.done` });
+        if (subnet) log.info('default NAT network ready', { name: nat.name, subnet });
+      },
+    });
   }
-  if (env.QX_AGENT_DEFAULT_NAT !== '1') return;
-  try {
-    const subnet = await ensureDefaultNat(deps, { ...DEFAULT_NAT, markerFile: `${dataDir}/default-nat.done` });
-    if (subnet) log.info('default NAT network ready', { name: DEFAULT_NAT.name, subnet });
-  } catch (err) {
-    log.error('default NAT network failed', { error: (err as Error).message });
+  for (const step of steps) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await step.run();
+        break;
+      } catch (err) {
+        const retry = libvirtUnreachable(err) && Date.now() < giveUpAt && !opts.signal?.aborted;
+        log.error(`${step.what} failed${retry ? ', trying again' : ''}`, { error: (err as Error).message });
+        if (!retry) break;
+        await sleep(delays[Math.min(attempt, delays.length - 1)], undefined, { signal: opts.signal }).catch(
+          () => undefined,
+        );
+        await libvirtUp(deps.virsh, Math.max(0, giveUpAt - Date.now()), opts.signal);
+      }
+    }
   }
 }

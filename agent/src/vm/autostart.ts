@@ -10,6 +10,7 @@ import { log } from '../log.js';
 import { DomainState, domainDumpXml, domainNames, domainStart, domainState } from '../libvirt/domain.js';
 import { parseDomainXml, readDomainXml } from '../libvirt/xml/domain-parse.js';
 import { Virsh } from '../libvirt/virsh.js';
+import { libvirtUp } from '../libvirt/libvirt-ready.js';
 import type { Vm } from '@quantix/proto/v1/vm.js';
 import { noteStateChange, readVm } from './vm-read.js';
 import { setMetadata } from './vm-hotplug.js';
@@ -56,20 +57,6 @@ export interface AutostartOptions {
 }
 
 const BOOT_ID = '/proc/sys/kernel/random/boot_id';
-
-/** Waits until libvirtd answers; false when it did not within `ms`. */
-async function libvirtUp(virsh: Virsh, ms: number, signal?: AbortSignal): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      await virsh.exec(['version'], { timeoutMs: 10_000 });
-      return true;
-    } catch {
-      if (Date.now() > deadline || signal?.aborted) return false;
-      await sleep(1000, undefined, { signal }).catch(() => undefined);
-    }
-  }
-}
 
 /**
  * Starts the autostart VMs once per host boot; returns the names it started, in order. A VM that
