@@ -83,7 +83,14 @@ export class ApplianceClient {
         },
       );
       req.on('timeout', () => req.destroy(new Error(`${method} ${path}: timeout`)));
-      req.on('error', reject);
+      // Name the call: a bare "read ECONNRESET" says nothing about which one failed.
+      req.on('error', (e: NodeJS.ErrnoException) =>
+        reject(
+          e.message.startsWith(method)
+            ? e
+            : Object.assign(new Error(`${method} ${path}: ${e.message}`, { cause: e }), { code: e.code }),
+        ),
+      );
       req.end(data);
     });
   }

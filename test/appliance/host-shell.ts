@@ -32,7 +32,7 @@ export async function runOnHost(
       });
       ws.on('error', (e) => {
         clearTimeout(timer);
-        reject(e);
+        reject(new Error(`host shell: ${e.message}; said: ${out.slice(-2000)}`, { cause: e }));
       });
     });
   } finally {
