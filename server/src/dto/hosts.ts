@@ -1,6 +1,6 @@
 // Hosts (agents) and clusters: join a remote host (probe → confirm fingerprint + token), the
 // local host joined automatically, maintenance, live metrics; clusters group hosts for placement.
-import { arr, bool, int, named, num, obj, oneOf, opt, orNull, str } from '../schema/schema.js';
+import { arr, bool, int, named, num, obj, oneOf, opt, orNull, record, str } from '../schema/schema.js';
 import type { Infer } from '../schema/schema.js';
 import type { Operation } from './operation.js';
 import { timestamp } from './common.js';
@@ -183,6 +183,39 @@ export const PlacementDto = named(
 );
 export type PlacementDto = Infer<typeof PlacementDto>;
 
+/** Sort fields of a host page (each then by name, then by id); joined = when the host joined. */
+export const HOST_PAGE_SORTS = ['name', 'status', 'cluster', 'vms', 'joined'] as const;
+export type HostPageSort = (typeof HOST_PAGE_SORTS)[number];
+/** A page of the host list: filters, sort, and keyset paging (listHostPage), as for VMs. */
+export const ListHostPageQuery = obj({
+  limit: opt(
+    str({ pattern: '^[0-9]{1,4}$', description: 'hosts per page: a whole number from 1 to 1000 (default 100)' }),
+  ),
+  cursor: opt(str({ maxLength: 4096, description: "the previous page's nextCursor, unchanged (opaque)" })),
+  sort: opt(oneOf(HOST_PAGE_SORTS, { description: 'default name; ties by name, then id' })),
+  order: opt(oneOf(['asc', 'desc'])),
+  clusterId: opt(str({ maxLength: 200, description: 'in this cluster; "none": in no cluster' })),
+  status: opt(
+    str({
+      pattern: `^(${HOST_STATUSES.join('|')})(,(${HOST_STATUSES.join('|')}))*$`,
+      description: `one or more of ${HOST_STATUSES.join(', ')}, comma-separated`,
+    }),
+  ),
+  maintenance: opt(oneOf(['true', 'false'], { description: 'in maintenance or not' })),
+  search: opt(str({ maxLength: 200, description: 'the name, address or hostname contains this (any case)' })),
+});
+export type ListHostPageQuery = Infer<typeof ListHostPageQuery>;
+export const HostPageDto = named(
+  'HostPageDto',
+  obj({
+    items: arr(HostDto),
+    nextCursor: orNull(str({ description: 'cursor of the next page; null on the last one' })),
+    total: int({ description: 'hosts matching the filters, over all pages' }),
+    statusCounts: record(int(), { description: 'hosts matching the filters by status, e.g. {"online": 97}' }),
+  }),
+);
+export type HostPageDto = Infer<typeof HostPageDto>;
+
 export const hostOperations = [
   {
     id: 'listHosts',
@@ -193,6 +226,18 @@ export const hostOperations = [
     status: 200,
     response: arr(HostDto),
     summary: 'All hosts with live status and metrics',
+  },
+  // Before getHost: the router takes the first match, and /hosts/page must not be read as a host id.
+  {
+    id: 'listHostPage',
+    method: 'GET',
+    path: '/api/v1/hosts/page',
+    tag: 'hosts',
+    role: 'viewer',
+    status: 200,
+    response: HostPageDto,
+    query: ListHostPageQuery,
+    summary: 'One page of the host list, filtered and sorted on the server; nextCursor fetches the next',
   },
   {
     id: 'getHost',

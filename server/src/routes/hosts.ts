@@ -6,6 +6,7 @@ import type { hostOperations } from '../dto/hosts.js';
 export function hostHandlers(s: Services): HandlersOf<typeof hostOperations> {
   return {
     listHosts: () => s.hosts.list(),
+    listHostPage: ({ query }) => s.hosts.page(query),
     getHost: ({ params }) => s.hosts.get(params.id),
     getHostMetricsHistory: ({ params, query }) => s.history.hostHistory(s.hosts.get(params.id).id, query.range),
     probeHost: ({ body }) => s.hosts.probe(body.address),

@@ -6,7 +6,16 @@ import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { fingerprintOf } from '@quantix/proto/tls/certificates.js';
 import { HostInfo } from '@quantix/proto/v1/host.js';
-import type { AddHostDto, HostDto, HostProbeDto, RemovedHostDto, UpdateHostDto } from '../dto/hosts.js';
+import type {
+  AddHostDto,
+  HostDto,
+  HostPageDto,
+  HostProbeDto,
+  ListHostPageQuery,
+  RemovedHostDto,
+  UpdateHostDto,
+} from '../dto/hosts.js';
+import { pageHosts } from './host-page.js';
 import { conflict, notFound } from '../errors.js';
 import type { AgentPool } from '../agents/agent-pool.js';
 import { AlreadyJoinedError, joinAgent } from '../agents/enroll.js';
@@ -37,6 +46,25 @@ export class HostService {
 
   list(): HostDto[] {
     return this.pool.all().map((c) => this.inventory.hostDto(c));
+  }
+
+  /** One page of the host list, filtered and sorted here (host-page.ts); DTOs built for that page only. */
+  page(q: ListHostPageQuery): HostPageDto {
+    const clusterNames = new Map(this.clusters.list().map((c) => [c.id, c.name]));
+    const rows = this.pool.all().map((c) => ({
+      id: c.record.id,
+      name: c.record.name,
+      status: c.status,
+      address: c.record.address,
+      hostname: c.info?.hostname ?? '',
+      clusterId: c.record.clusterId,
+      clusterName: (c.record.clusterId && clusterNames.get(c.record.clusterId)) || '',
+      maintenance: c.record.maintenance,
+      vmCount: c.vms.size,
+      joinedMs: Date.parse(c.record.joinedAt) || 0,
+      c,
+    }));
+    return pageHosts(rows, q, (r) => this.inventory.hostDto(r.c));
   }
 
   get(id: string): HostDto {

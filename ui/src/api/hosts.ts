@@ -7,7 +7,9 @@ import type {
   ClusterDto,
   CreateClusterDto,
   HostDto,
+  HostPageDto,
   HostProbeDto,
+  ListHostPageQuery,
   PlacementDto,
   RemovedHostDto,
   UpdateClusterDto,
@@ -18,6 +20,14 @@ import { apiGet, apiPost, apiPatch, apiDelete } from './client.js';
 const hostPath = (id: string) => `/hosts/${encodeURIComponent(id)}`;
 
 export const fetchHosts = (signal?: AbortSignal) => apiGet<HostDto[]>('/hosts', { signal });
+/**
+ * One page of the host list, filtered and sorted by the server; pass the reply's nextCursor back,
+ * with the same sort and filters, for the next page.
+ */
+export const fetchHostPage = (query: ListHostPageQuery, signal?: AbortSignal) => {
+  const q = Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== '');
+  return apiGet<HostPageDto>(`/hosts/page?${new URLSearchParams(q).toString()}`, { signal });
+};
 export const fetchHost = (id: string, signal?: AbortSignal) => apiGet<HostDto>(hostPath(id), { signal });
 /** Step 1 of add-host: TLS handshake with the address, returns the fingerprint to confirm. */
 export const probeHost = (address: string) => apiPost<HostProbeDto>('/hosts/probe', { address });

@@ -1,13 +1,16 @@
-// Hosts and clusters: host list with live status, maintenance and removal; clusters with their
-// members; the add-host wizard (admin).
+// Hosts and clusters: host list one page at a time, searched, filtered by status and sorted by the
+// server, with live status, maintenance and removal; clusters with their members; the add-host
+// wizard (admin).
 import { LitElement, html, nothing } from 'lit';
-import type { ClusterDto, HostDto } from '@dto/hosts.js';
+import { HOST_STATUSES } from '@dto/enums.js';
+import type { ClusterDto, HostDto, HostPageDto, HostPageSort } from '@dto/hosts.js';
 import { agentVersionNotice } from './agent-version-notice.js';
 import type { UserDto } from '@dto/auth.js';
 import {
   createCluster,
   deleteCluster,
   fetchClusters,
+  fetchHostPage,
   fetchHosts,
   removeHost,
   updateCluster,
@@ -16,17 +19,49 @@ import {
 import { ResourceController } from '../../controllers/resource-controller.js';
 import { ActionController } from '../../controllers/action-controller.js';
 import { EventsController } from '../../controllers/events-controller.js';
-import { formatBytes } from '../../app/format.js';
+import { formatBytes, formatTime } from '../../app/format.js';
 import { formField } from '../../components/form-field.js';
 import { sharedStyles } from '../../components/shared-styles.js';
 import '../../components/qx-state-badge.js';
 import './qx-add-host-wizard.js';
 
+const PAGE_SIZE = 100;
+/** Typing in the search box refetches once it pauses this long. */
+const SEARCH_DELAY_MS = 250;
+
 export class QxHostList extends LitElement {
-  static override properties = { user: { attribute: false }, adding: { state: true } };
+  static override properties = {
+    user: { attribute: false },
+    adding: { state: true },
+    query: { state: true },
+    statusFilter: { state: true },
+    sort: { state: true },
+    desc: { state: true },
+  };
   declare user: UserDto | undefined;
   declare adding: boolean;
-  private hosts = new ResourceController<HostDto[]>(this, fetchHosts);
+  declare query: string;
+  declare statusFilter: string;
+  declare sort: HostPageSort;
+  declare desc: boolean;
+  /** The cursor of each page walked so far (undefined: the first); the last one is shown. */
+  private cursors: (string | undefined)[] = [undefined];
+  private searchTimer: ReturnType<typeof setTimeout> | undefined;
+  private hosts = new ResourceController<HostPageDto>(this, (signal) =>
+    fetchHostPage(
+      {
+        limit: String(PAGE_SIZE),
+        sort: this.sort,
+        order: this.desc ? 'desc' : 'asc',
+        search: this.query.trim() || undefined,
+        status: this.statusFilter || undefined,
+        cursor: this.cursors.at(-1),
+      },
+      signal,
+    ),
+  );
+  /** Every host, by id, to name the members of each cluster (hosts number hundreds, not thousands). */
+  private allHosts = new ResourceController<HostDto[]>(this, fetchHosts);
   private clusters = new ResourceController<ClusterDto[]>(this, fetchClusters);
   /** Actions in the tables (maintenance, cluster membership, removal, rename). */
   private rowAction = new ActionController(this);
@@ -38,13 +73,78 @@ export class QxHostList extends LitElement {
   constructor() {
     super();
     this.adding = false;
-    new EventsController(this, { host: () => void this.hosts.reload(), cluster: () => void this.clusters.reload() });
+    this.query = '';
+    this.statusFilter = '';
+    this.sort = 'name';
+    this.desc = false;
+    new EventsController(this, {
+      host: () => {
+        void this.hosts.reload();
+        void this.allHosts.reload();
+      },
+      cluster: () => void this.clusters.reload(),
+    });
   }
 
   private async run(fn: () => Promise<unknown>): Promise<void> {
     await this.rowAction.run(fn);
     void this.hosts.reload();
+    void this.allHosts.reload();
     void this.clusters.reload();
+  }
+
+  /** Back to the first page with the current search, filter and sort. */
+  private firstPage(): void {
+    clearTimeout(this.searchTimer);
+    this.cursors = [undefined];
+    void this.hosts.reload();
+  }
+
+  private turnPage(next: boolean): void {
+    const cursor = this.hosts.value?.nextCursor;
+    if (next && cursor) this.cursors = [...this.cursors, cursor];
+    else if (!next && this.cursors.length > 1) this.cursors = this.cursors.slice(0, -1);
+    else return;
+    void this.hosts.reload();
+  }
+
+  private toggleSort(k: HostPageSort): void {
+    if (this.sort === k) this.desc = !this.desc;
+    else {
+      this.sort = k;
+      this.desc = false;
+    }
+    this.firstPage();
+  }
+
+  private th(label: string, k: HostPageSort, cls = '') {
+    const sorted = this.sort === k ? (this.desc ? 'descending' : 'ascending') : 'none';
+    return html`<th class=${cls} aria-sort=${sorted}>
+      <button class="sort" @click=${() => this.toggleSort(k)}>
+        ${label}${this.sort === k ? (this.desc ? ' ▾' : ' ▴') : ''}
+      </button>
+    </th>`;
+  }
+
+  /** "1–100 of 240 hosts" and the previous/next page buttons. */
+  private pager(page: HostPageDto) {
+    const from = (this.cursors.length - 1) * PAGE_SIZE;
+    return html`<p class="muted" data-testid="host-count">
+        ${page.items.length ? `${from + 1}–${from + page.items.length} of ${page.total} hosts` : `0 of ${page.total} hosts`}
+      </p>
+      ${
+        this.cursors.length > 1 || page.nextCursor
+          ? html`<nav class="toolbar" aria-label="Host list pages">
+              <button ?disabled=${this.cursors.length < 2} @click=${() => this.turnPage(false)}>Previous page</button>
+              <button ?disabled=${!page.nextCursor} @click=${() => this.turnPage(true)}>Next page</button>
+            </nav>`
+          : nothing
+      }`;
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    clearTimeout(this.searchTimer);
   }
 
   private async onCreateCluster(e: SubmitEvent): Promise<void> {
@@ -59,11 +159,37 @@ export class QxHostList extends LitElement {
 
   override render() {
     const admin = this.user?.role === 'admin';
-    const hosts = this.hosts.value ?? [];
+    const page = this.hosts.value;
+    const hosts = page?.items ?? [];
+    const allHosts = this.allHosts.value ?? [];
+    const filtered = Boolean(this.query.trim() || this.statusFilter);
     const clusters = this.clusters.value ?? [];
     const clusterName = (id: string | null) => clusters.find((c) => c.id === id)?.name ?? '—';
     return html`<h1>Hosts & clusters</h1>
       <div class="toolbar">
+        <label class="sr-only" for="host-q">Search hosts</label>
+        <input
+          id="host-q"
+          type="search"
+          placeholder="Search name, address, hostname"
+          .value=${this.query}
+          @input=${(e: InputEvent) => {
+            this.query = (e.target as HTMLInputElement).value;
+            clearTimeout(this.searchTimer);
+            this.searchTimer = setTimeout(() => this.firstPage(), SEARCH_DELAY_MS);
+          }}
+        />
+        <label class="sr-only" for="host-status">Status</label>
+        <select
+          id="host-status"
+          @change=${(e: Event) => {
+            this.statusFilter = (e.target as HTMLSelectElement).value;
+            this.firstPage();
+          }}
+        >
+          <option value="">All statuses</option>
+          ${HOST_STATUSES.map((st) => html`<option value=${st}>${st}</option>`)}
+        </select>
         <span class="spacer"></span
         >${admin ? html`<button class="primary" @click=${() => (this.adding = !this.adding)} aria-expanded=${this.adding}>Add host</button>` : nothing}
       </div>
@@ -74,29 +200,28 @@ export class QxHostList extends LitElement {
               @qx-done=${() => {
                 this.adding = false;
                 void this.hosts.reload();
+                void this.allHosts.reload();
               }}
               @qx-cancel=${() => (this.adding = false)}
             ></qx-add-host-wizard>`
           : nothing
       }
-      ${this.rowAction.errorNotice()} ${this.hosts.errorNotice()}
+      ${this.rowAction.errorNotice()} ${this.hosts.errorNotice()} ${page ? this.pager(page) : nothing}
       <table>
         <thead>
           <tr>
-            <th>Name</th>
-            <th>Status</th>
+            ${this.th('Name', 'name')}${this.th('Status', 'status')}
             <th>Address</th>
-            <th>Cluster</th>
+            ${this.th('Cluster', 'cluster')}
             <th class="num">CPU</th>
             <th class="num">Memory</th>
-            <th class="num">VMs</th>
-            ${admin ? html`<th>Actions</th>` : nothing}
+            ${this.th('VMs', 'vms', 'num')}${this.th('Joined', 'joined')} ${admin ? html`<th>Actions</th>` : nothing}
           </tr>
         </thead>
         <tbody>
           ${hosts.map(
             (h) =>
-              html`<tr>
+              html`<tr data-host=${h.name}>
                 <td>
                   <a href="#/hosts/${encodeURIComponent(h.id)}">${h.name}</a
                   >${h.local ? html` <span class="muted">(local)</span>` : nothing}
@@ -130,6 +255,7 @@ export class QxHostList extends LitElement {
                   ${formatBytes(h.memoryTotalBytes - h.memoryFreeBytes)} / ${formatBytes(h.memoryTotalBytes)}
                 </td>
                 <td class="num">${h.vmCount}</td>
+                <td>${formatTime(h.joinedAt)}</td>
                 ${
                   admin
                     ? html`<td>
@@ -158,7 +284,7 @@ export class QxHostList extends LitElement {
           )}
         </tbody>
       </table>
-      ${this.hosts.empty('No hosts.')}
+      ${this.hosts.empty(filtered ? 'No host matches the filter.' : 'No hosts.', hosts)}
 
       <h2>Clusters</h2>
       ${
@@ -184,7 +310,7 @@ export class QxHostList extends LitElement {
               html`<tr>
                 <td><a href="#/clusters/${encodeURIComponent(c.id)}">${c.name}</a></td>
                 <td>
-                  ${c.hostIds.map((id) => hosts.find((h) => h.id === id)?.name ?? id).join(', ') || html`<span class="muted">none</span>`}
+                  ${c.hostIds.map((id) => allHosts.find((h) => h.id === id)?.name ?? id).join(', ') || html`<span class="muted">none</span>`}
                 </td>
                 ${
                   admin
