@@ -154,13 +154,14 @@ export async function createServices(config: ServerConfig): Promise<Services> {
     preflight,
     tasks,
     events,
-    (id, req, user) => migrations.migrate(id, req, user),
+    (id, req, user, opts) => migrations.migrate(id, req, user, opts),
     (c) => inventory.hostChanged(c),
+    hostRepo,
   );
   hosts.evacuation = evacuation;
   inventory.maintenanceOf = (c) => ({
     maintenanceState: evacuation.state(c),
-    evacuationTaskId: evacuation.taskOf(c.record.id),
+    evacuationTaskId: evacuation.taskOf(c),
   });
   const vms = new VmService(pool, inventory, clusters, tasks);
   vms.refuseWhileMoving = (uuid) => migrations.refuseWhileMoving(uuid);
@@ -216,12 +217,14 @@ export async function createServices(config: ServerConfig): Promise<Services> {
             .adoptShared()
             .catch((err: Error) => log.warn('tasks of the other servers not taken in', { error: err.message }));
           hosts.startAll();
+          evacuation.resumeAll(pool);
           backupSchedules.start();
           if (joined) return;
           joined = true;
           startLocalAgent();
         },
         stop: () => {
+          evacuation.close();
           backupSchedules.stop();
           pool.stop();
         },
@@ -229,6 +232,7 @@ export async function createServices(config: ServerConfig): Promise<Services> {
     },
     async stop() {
       abort.abort();
+      evacuation.close();
       backupSchedules.stop();
       await leader.close();
       pool.stop();

@@ -8,6 +8,7 @@ import type { HostDto } from '../../server/src/dto/hosts.js';
 import type { TaskDto } from '../../server/src/dto/tasks.js';
 import type { VmDto } from '../../server/src/dto/vms.js';
 import type { EvacuationResult } from '../../server/src/services/evacuation.js';
+import { eventually } from '../../server/src/test-support/guest-pool.js';
 import { startTwoHosts, type TwoHosts } from './two-hosts.js';
 
 const NET = 'qxc-evac-net';
@@ -78,4 +79,68 @@ test('evacuation: three VMs on A, the one whose network B lacks is reported, the
   );
   const hostA = (await api.request<HostDto>('GET', `/api/v1/hosts/${a.id}`)).json;
   assert.equal(hostA.maintenanceState, 'entering', 'not "in" maintenance while a VM that must leave is there');
+});
+
+// The operator's choice survives a server restart mid-evacuation (host B, whose libvirtd holds only
+// this test's VMs): the restarted server follows the live move that ran when it stopped, resumes
+// with stopped VMs still moved, and host B is "in" maintenance only once both VMs are on A.
+test('evacuation: a server restart mid-evacuation resumes it with the operator choice; B ends empty', async (t) => {
+  const cluster = await startTwoHosts();
+  const { a, b } = cluster;
+  const names = ['qxc-evr-run', 'qxc-evr-off'];
+  t.after(async () => {
+    await cluster.api.request('PATCH', `/api/v1/hosts/${b.id}`, { body: { maintenance: false } });
+    for (const host of [a, b]) {
+      for (const vm of names) {
+        await host.virsh(['destroy', vm]).catch(() => undefined);
+        await host.virsh(['undefine', vm]).catch(() => undefined);
+      }
+    }
+    await cluster.stop();
+  });
+  const running = await cluster.createGuestVm(b, 'qxc-evr-run');
+  const stopped = await cluster.createGuestVm(b, 'qxc-evr-off');
+  await forceOff(cluster, stopped);
+
+  const entered = await cluster.api.request<HostDto>('PATCH', `/api/v1/hosts/${b.id}`, {
+    body: { maintenance: true, stoppedVms: 'move' },
+  });
+  assert.equal(entered.status, 200, entered.text);
+  const first = entered.json.evacuationTaskId!;
+  // Mid-evacuation: the first move has started (the stopped VM waits for its turn).
+  await eventually('the evacuation started a move', async () => {
+    const task = (await cluster.api.request<TaskDto>('GET', `/api/v1/tasks/${first}`)).json;
+    return task.log.some((l) => l.message.includes(' → '));
+  });
+  await cluster.restartServer();
+
+  const hostB = async () => (await cluster.api.request<HostDto>('GET', `/api/v1/hosts/${b.id}`)).json;
+  const resumed = await eventually(
+    'the evacuation resumed after the restart',
+    async () => {
+      const id = (await hostB()).evacuationTaskId;
+      return id && id !== first ? id : undefined;
+    },
+    120_000,
+  );
+  const task = await cluster.waitTask(resumed, 900_000);
+  t.diagnostic(`resumed evacuation: ${task.log.map((l) => l.message).join(' | ')}`);
+  assert.equal(task.status, 'succeeded', task.error ?? '');
+  assert.deepEqual((task.result as EvacuationResult).unmovable, []);
+
+  const vm = async (id: string) => (await cluster.api.request<VmDto>('GET', `/api/v1/vms/${id}`)).json;
+  assert.deepEqual(
+    [await vm(running.id), await vm(stopped.id)].map((v) => [v.name, v.hostId, v.state]),
+    [
+      ['qxc-evr-run', a.id, 'running'],
+      ['qxc-evr-off', a.id, 'shutoff'],
+    ],
+  );
+  const onB = await b.virsh(['list', '--all', '--name']);
+  assert.ok(!names.some((n) => onB.includes(n)), `no copy left on B: ${onB}`);
+  const volsB = await b.virsh(['vol-list', b.pool]);
+  assert.ok(!names.some((n) => volsB.includes(n)), `no disk left on B: ${volsB}`);
+  const after = await hostB();
+  assert.equal(after.maintenance, true);
+  assert.equal(after.maintenanceState, 'in', 'B is in maintenance once empty');
 });

@@ -16,7 +16,7 @@ import type { VmDto } from '../../server/src/dto/vms.js';
 import type { ApiClient } from '../../server/src/test-support/api-client.js';
 import { eventually, GUEST_QCOW2 } from '../../server/src/test-support/guest-pool.js';
 import { freePort, listening, REPO, spawnNode, type Child } from '../../server/src/test-support/spawn.js';
-import { startTestServer, type TestServer } from '../../server/src/test-support/test-server.js';
+import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../../server/src/test-support/test-server.js';
 import { takeRunLock } from '../network/run-lock.js';
 
 const exec = promisify(execFile);
@@ -69,6 +69,8 @@ export interface TwoHosts {
     opts?: { memoryMib?: number; spec?: Record<string, unknown> },
   ): Promise<VmDto>;
   waitTask(id: string, timeoutMs?: number): Promise<TaskDto>;
+  /** Stops the vDC server and starts it again on the same data (`server` and `api` are then the new one's). */
+  restartServer(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -200,8 +202,11 @@ export async function startTwoHosts(opts: TwoHostsOptions = {}): Promise<TwoHost
   const pkiWasThere = existsSync(QEMU_TLS_DIR);
   const pkiRootWasThere = existsSync('/etc/pki');
   await mkdir(QEMU_TLS_DIR, { recursive: true, mode: 0o755 });
+  // A restarted server keeps its data dir on stop(): removed here.
+  let restartedDataDir: string | undefined;
   const stop = async () => {
     await server?.stop().catch(() => undefined);
+    if (restartedDataDir) await rm(restartedDataDir, { recursive: true, force: true });
     await agentA?.kill('SIGKILL');
     await agentB?.kill('SIGKILL');
     holderProc?.kill('SIGKILL');
@@ -285,11 +290,12 @@ export async function startTwoHosts(opts: TwoHostsOptions = {}): Promise<TwoHost
     };
     await startA();
     await startB();
-    server = await startTestServer({
+    const serverEnv = {
       QX_LOCAL_AGENT_ADDRESS: opts.localOverUnix ? `unix:${join(dirs.agentA, 'local', 'agent.sock')}` : addressA,
       QX_LOCAL_AGENT_DATA_DIR: dirs.agentA,
-    });
-    const api = server.admin;
+    };
+    server = await startTestServer(serverEnv);
+    let api = server.admin;
     const hostA = await eventually('host A (local) online', async () => {
       const hosts = (await api.request<HostDto[]>('GET', '/api/v1/hosts')).json;
       return hosts.find((h) => h.local && h.status === 'online');
@@ -360,10 +366,13 @@ export async function startTwoHosts(opts: TwoHostsOptions = {}): Promise<TwoHost
       killAgent: async () => agentB?.kill('SIGKILL'),
       startAgent: startB,
     };
-    const s = server;
     return {
-      server: s,
-      api,
+      get server() {
+        return server!;
+      },
+      get api() {
+        return api;
+      },
       a,
       b,
       bRunDir: dirs.run,
@@ -372,6 +381,17 @@ export async function startTwoHosts(opts: TwoHostsOptions = {}): Promise<TwoHost
       linkDown: async () => void (await ip('link', 'set', HOST_SIDE, 'down')),
       linkUp: async () => void (await ip('link', 'set', HOST_SIDE, 'up')),
       waitTask,
+      async restartServer() {
+        const dataDir = server!.dataDir;
+        await server!.services.stop();
+        await server!.running.close();
+        server = undefined;
+        restartedDataDir = dataDir;
+        server = await startTestServer(serverEnv, { dataDir, setup: false });
+        const login = await server.admin.login('admin', ADMIN_PASSWORD);
+        if (login.status !== 200) throw new Error(`sign in after restart: ${login.status} ${login.text}`);
+        api = server.admin;
+      },
       async createGuestVm(host, name, opts = {}) {
         if (!name.startsWith(PREFIX)) throw new Error(`VM names in cluster tests start with ${PREFIX}`);
         const volume = `${name}.qcow2`;

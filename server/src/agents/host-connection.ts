@@ -35,6 +35,8 @@ export class HostConnection {
   status: HostStatus = 'connecting';
   statusMessage = '';
   lastSeen = 0;
+  /** Set once host info, VMs and pools were read after connecting (the inventory is whole). */
+  inventoryRead = false;
   info: HostInfo | undefined;
   metrics: HostMetrics | undefined;
   readonly vms = new Map<string, Vm>();
@@ -181,6 +183,7 @@ export class HostConnection {
         });
         await this.syncPools();
         if (gen === this.generation) this.setStatus('online', '');
+        this.inventoryRead = true;
         this.listener.hostChanged(this);
         return;
       } catch (err) {

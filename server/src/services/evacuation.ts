@@ -2,19 +2,31 @@
 // one cold (or leaves it, as the operator chose), one at a time, each to the host placement
 // recommends, as one parent task ("host.evacuate") whose result lists what moved, what was left
 // and every VM that could not move with its reason. The host is "in" maintenance once empty.
+// The operator's choice and the move in flight are kept in the host's record: a server restarted
+// mid-evacuation first follows that move to its end, then resumes the evacuation.
+import { randomUUID } from 'node:crypto';
 import type { Vm } from '@quantix/proto/v1/vm.js';
 import type { TaskDto } from '../dto/tasks.js';
 import type { HostConnection } from '../agents/host-connection.js';
+import type { AgentPool } from '../agents/agent-pool.js';
+import type { HostRepo } from '../store/host-repo.js';
+import type { EvacuationRecord } from '../store/records.js';
+import { log } from '../log.js';
 import type { EventHub } from './event-hub.js';
 import type { MigrationPreflight } from './migration-preflight.js';
 import type { TaskContext, TaskService } from './task-service.js';
 import { vmState } from './proto-enums.js';
 
-export type StoppedVms = 'move' | 'leave';
+export type StoppedVms = EvacuationRecord['stoppedVms'];
 export type MaintenanceState = 'off' | 'entering' | 'in';
 
-/** Starts one VM's move as a task (MigrationService.migrate). */
-export type StartMove = (vmId: string, req: { hostId: string }, user: string) => Promise<TaskDto>;
+/** Starts one VM's move as a task (MigrationService.migrate); a live one under `migrationId`. */
+export type StartMove = (
+  vmId: string,
+  req: { hostId: string },
+  user: string,
+  opts: { migrationId: string },
+) => Promise<TaskDto>;
 
 export interface EvacuationResult {
   moved: { vmId: string; name: string; hostId: string; taskId: string }[];
@@ -25,8 +37,10 @@ export interface EvacuationResult {
 const isOn = (vm: Vm) => ['running', 'paused'].includes(vmState.str(vm.state));
 
 export class Evacuation {
-  /** Per host: how stopped VMs are treated and the running evacuation task. */
-  private readonly byHost = new Map<string, { stoppedVms: StoppedVms; taskId: string; running: boolean }>();
+  /** Set while the server stops (or stops leading): running evacuations then keep their record as is. */
+  private closed = false;
+  /** The hosts (set by resumeAll): the destination of a move that a restart interrupted. */
+  private pool: AgentPool | undefined;
 
   constructor(
     private readonly preflight: MigrationPreflight,
@@ -35,59 +49,135 @@ export class Evacuation {
     private readonly startMove: StartMove,
     /** The host's DTO changed (its maintenance state): inventory.hostChanged. */
     private readonly changed: (c: HostConnection) => void,
+    private readonly hosts: HostRepo,
   ) {}
 
   /** 'entering' while VMs that must leave are still on the host, 'in' once it is empty of them. */
   state(c: HostConnection): MaintenanceState {
     if (!c.record.maintenance) return 'off';
-    const e = this.byHost.get(c.record.id);
+    const e = c.record.evacuation;
     if (e?.running) return 'entering';
     const staying = [...c.vms.values()].filter((vm) => isOn(vm) || e?.stoppedVms === 'move');
     return staying.length ? 'entering' : 'in';
   }
 
   /** The last evacuation task of the host, if any. */
-  taskOf(hostId: string): string | null {
-    return this.byHost.get(hostId)?.taskId ?? null;
+  taskOf(c: HostConnection): string | null {
+    return c.record.evacuation?.taskId || null;
   }
 
   /** Starts the evacuation of host `c` (already marked in maintenance) as a task. */
   async start(c: HostConnection, stoppedVms: StoppedVms, user: string): Promise<TaskDto> {
-    const current = this.byHost.get(c.record.id);
-    if (current?.running) return this.tasks.get(current.taskId);
-    const entry = { stoppedVms, taskId: '', running: true };
-    this.byHost.set(c.record.id, entry);
+    const current = c.record.evacuation;
+    if (current?.running && this.tasks.get(current.taskId).status === 'running') return this.tasks.get(current.taskId);
+    return this.launch(c, { stoppedVms, user, taskId: '', running: true });
+  }
+
+  /**
+   * After a (re)start: every host whose evacuation was running when the server stopped resumes it
+   * once its inventory is read, with the operator's choice as recorded.
+   */
+  resumeAll(pool: AgentPool): void {
+    this.closed = false;
+    this.pool = pool;
+    for (const c of pool.all()) {
+      const e = c.record.evacuation;
+      if (!c.record.maintenance || !e?.running) continue;
+      void this.resume(c, e).catch((err: unknown) =>
+        log.warn('evacuation not resumed', { host: c.record.name, error: String(err) }),
+      );
+    }
+  }
+
+  /** The server stops (or stops leading): evacuations in flight stay recorded as running. */
+  close(): void {
+    this.closed = true;
+  }
+
+  /** Leaving maintenance: a running evacuation stops launching moves (and cancels the current one). */
+  stop(c: HostConnection, user: string): void {
+    const e = c.record.evacuation;
+    if (!e?.running) return;
+    try {
+      this.tasks.cancel(e.taskId, user);
+    } catch {
+      // Its task is over (or was a task of a server that stopped): the record ends here.
+      void this.save(c, { ...e, running: false, moving: undefined });
+    }
+  }
+
+  private async resume(c: HostConnection, e: EvacuationRecord): Promise<void> {
+    while (!c.inventoryRead || !c.online) {
+      if (this.closed) return;
+      await new Promise((r) => setTimeout(r, 500).unref());
+    }
+    if (this.closed || !c.record.maintenance) return;
+    await this.launch(c, { ...e, taskId: '', running: true }, e.moving);
+  }
+
+  private async launch(
+    c: HostConnection,
+    record: EvacuationRecord,
+    interrupted?: EvacuationRecord['moving'],
+  ): Promise<TaskDto> {
     const { dto } = await this.tasks.start(
       {
         kind: 'host.evacuate',
         target: { type: 'host', id: c.record.id, name: c.record.name },
         hostId: c.record.id,
-        user,
+        user: record.user,
         cancellable: true,
       },
       async (t) => {
         try {
-          return await this.run(c, stoppedVms, user, t);
+          if (interrupted) await this.followInterrupted(c, interrupted, t);
+          return await this.run(c, record.stoppedVms, record.user, t);
         } finally {
-          entry.running = false;
+          // A server that stops leaves the record running: the next start resumes it.
+          if (!this.closed) await this.save(c, { ...c.record.evacuation!, running: false, moving: undefined });
           this.changed(c);
         }
       },
     );
-    entry.taskId = dto.id;
+    await this.save(c, { ...record, taskId: dto.id });
     this.changed(c);
     return dto;
   }
 
-  /** Leaving maintenance: a running evacuation stops launching moves (and cancels the current one). */
-  stop(c: HostConnection, user: string): void {
-    const e = this.byHost.get(c.record.id);
-    if (!e?.running) return;
-    try {
-      this.tasks.cancel(e.taskId, user);
-    } catch {
-      // Already over.
+  /**
+   * The move in flight when the server stopped: a live migration runs on in the source agent
+   * without the server; it is followed to its end and the destination told to keep the VM (it
+   * arrived) or remove what arrived (it did not), so that exactly one copy runs.
+   */
+  private async followInterrupted(
+    c: HostConnection,
+    moving: NonNullable<EvacuationRecord['moving']>,
+    t: TaskContext,
+  ): Promise<void> {
+    const target = this.pool?.find(moving.targetHostId);
+    if (moving.migrationId) {
+      t.log(`following the migration of ${moving.vmId} that ran when the server stopped`);
+      for (;;) {
+        const s = await c.client.getOutgoing(moving.migrationId).catch(() => undefined);
+        if (s && !s.running) break;
+        if (t.signal.aborted || this.closed) return;
+        await new Promise((r) => setTimeout(r, 1_000).unref());
+      }
+      if (target) {
+        const end = await target.client.abortIncoming(moving.migrationId).catch((err: unknown) => {
+          t.log(`${target.record.name} could not be told to end migration ${moving.migrationId}: ${String(err)}`);
+          return undefined;
+        });
+        if (end) t.log(`the interrupted migration ${end.completed ? 'completed' : 'did not complete: removed'}`);
+      }
     }
+    await c.refreshVm(moving.vmId);
+    await target?.refreshVm(moving.vmId);
+  }
+
+  private async save(c: HostConnection, e: EvacuationRecord): Promise<void> {
+    c.record.evacuation = e;
+    await this.hosts.update(c.record.id, { evacuation: e });
   }
 
   private async run(
@@ -104,6 +194,9 @@ export class Evacuation {
     for (const [i, vm] of vms.entries()) {
       const { uuid, name } = vm.spec!;
       t.progress((i / Math.max(1, vms.length)) * 100, `moving ${name}`);
+      if (this.closed) break;
+      // Moved meanwhile (by the move a restart interrupted, or by hand): nothing to do.
+      if (!c.vms.has(uuid)) continue;
       if (t.signal.aborted) {
         result.unmovable.push({ vmId: uuid, name, reason: 'the evacuation was cancelled' });
         continue;
@@ -145,9 +238,12 @@ export class Evacuation {
       return others.map((x) => `${x.hostName}: ${x.reasons.join('; ')}`).join(' | ');
     }
     let child: TaskDto;
+    const moving = { vmId: uuid, targetHostId: best.hostId, migrationId: randomUUID() };
+    await this.save(c, { ...c.record.evacuation!, moving });
     try {
-      child = await this.startMove(uuid, { hostId: best.hostId }, user);
+      child = await this.startMove(uuid, { hostId: best.hostId }, user, { migrationId: moving.migrationId });
     } catch (err) {
+      if (!this.closed) await this.save(c, { ...c.record.evacuation!, moving: undefined });
       return (err as Error).message;
     }
     t.log(`${name} → ${best.hostName} (task ${child.id})`);
@@ -164,6 +260,7 @@ export class Evacuation {
       if (end.status !== 'succeeded') return end.error ?? `its move ended ${end.status}`;
     } finally {
       t.signal.removeEventListener('abort', stopChild);
+      if (!this.closed) await this.save(c, { ...c.record.evacuation!, moving: undefined });
     }
     result.moved.push({ vmId: uuid, name, hostId: best.hostId, taskId: child.id });
     return '';

@@ -19,12 +19,13 @@ import { moveStorage } from './storage-move.js';
 import { coldMigrate } from './cold-migration.js';
 
 /** What moves a VM once the preflight passed (live here, cold and storage move from MIG-COLD). */
-export type Mover = (
-  plan: MigrationPlan,
-  t: TaskContext,
-  signal: AbortSignal,
-  opts: { bandwidthMibPerS?: number },
-) => Promise<unknown>;
+export type Mover = (plan: MigrationPlan, t: TaskContext, signal: AbortSignal, opts: MoveOptions) => Promise<unknown>;
+
+export interface MoveOptions {
+  bandwidthMibPerS?: number;
+  /** A live migration's id, chosen by the caller that must be able to follow it after a restart. */
+  migrationId?: string;
+}
 
 /** How long the destination's cleanup is retried after a failed migration (it may be unreachable). */
 const CLEANUP_RETRY_MS = 10 * 60_000;
@@ -41,7 +42,7 @@ export class MigrationService {
     private readonly vdc: VdcRecord,
   ) {}
 
-  async migrate(id: string, req: MigrateVmDto, user: string): Promise<TaskDto> {
+  async migrate(id: string, req: MigrateVmDto, user: string, opts: { migrationId?: string } = {}): Promise<TaskDto> {
     const plan = await this.preflight.check(id, req);
     const mover: Mover | undefined = plan.storageMove
       ? this.storageMover
@@ -65,7 +66,7 @@ export class MigrationService {
         },
         async (t) => {
           try {
-            return await mover(plan, t, t.signal, { bandwidthMibPerS: req.bandwidthMibPerS });
+            return await mover(plan, t, t.signal, { bandwidthMibPerS: req.bandwidthMibPerS, ...opts });
           } finally {
             this.preflight.locks.release(plan.uuid);
           }
@@ -93,14 +94,14 @@ export class MigrationService {
     plan: MigrationPlan,
     t: TaskContext,
     signal: AbortSignal,
-    opts: { bandwidthMibPerS?: number },
+    opts: MoveOptions,
   ): Promise<MigrationResultDto> {
     const started = Date.now();
     const from = plan.source.record;
     const to = plan.target.record;
     const src = plan.source.requireOnline();
     const dst = plan.target.requireOnline();
-    const migrationId = randomUUID();
+    const migrationId = opts.migrationId ?? randomUUID();
     t.log(`live migration of ${plan.name} from ${from.name} to ${to.name}, disks into pool ${plan.pool}`);
     t.progress(0, 'preparing');
     // Each end's credential towards the other: a vDC certificate for its own key, agent role (the

@@ -57,6 +57,19 @@ export interface HostRecord {
   clusterId: string | null;
   maintenance: boolean;
   joinedAt: string;
+  /** The last evacuation (services/evacuation.ts): kept so that a server restart resumes it. */
+  evacuation?: EvacuationRecord;
+}
+
+export interface EvacuationRecord {
+  /** The operator's choice for stopped VMs: cold-move them or leave them. */
+  stoppedVms: 'move' | 'leave';
+  user: string;
+  taskId: string;
+  /** Until the evacuation ended (finished, failed or cancelled); a restart resumes a running one. */
+  running: boolean;
+  /** The VM being moved when the record was written (a live move's migration id, to follow it). */
+  moving?: { vmId: string; targetHostId: string; migrationId?: string };
 }
 
 export interface ClusterRecord {
