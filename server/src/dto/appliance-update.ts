@@ -24,6 +24,18 @@ export const ApplianceUpdateDto = named(
         uploadedAt: timestamp(),
       }),
     ),
+    download: opt(
+      obj({
+        url: str({ description: 'the URL given, without its query string' }),
+        state: oneOf(['downloading', 'verifying', 'failed'] as const, {
+          description: 'a download that verified shows as the bundle instead',
+        }),
+        receivedBytes: int(),
+        totalBytes: opt(int({ description: "the remote server's Content-Length, when it sent one" })),
+        startedAt: timestamp(),
+        error: opt(str({ description: 'why it failed' })),
+      }),
+    ),
     lastAttempt: opt(
       obj({
         fromSlot: slot(),
@@ -40,6 +52,22 @@ export const ApplianceUpdateDto = named(
   }),
 );
 export type ApplianceUpdateDto = Infer<typeof ApplianceUpdateDto>;
+
+export const DownloadUpdateBundleDto = named(
+  'DownloadUpdateBundleDto',
+  obj({
+    url: str({
+      maxLength: 2048,
+      description: 'an http or https URL this appliance can reach (no user:password in it)',
+    }),
+    caCertificatePem: opt(
+      str({
+        maxLength: 65_536,
+        description: "PEM: the CA(s) trusted for this https URL instead of the system's (an internal mirror)",
+      }),
+    ),
+  }),
+);
 
 export const applianceUpdateOperations = [
   {
@@ -63,6 +91,28 @@ export const applianceUpdateOperations = [
     response: ApplianceUpdateDto,
     summary:
       'Upload an update bundle (.qxu from make iso; raw body, Content-Length, at most 2 GiB) to the data disk; it is verified (signature, product, every part) and kept only when it checks out (422 naming what is wrong)',
+  },
+  {
+    id: 'downloadUpdateBundle',
+    method: 'POST',
+    path: '/api/v1/appliance/update/download',
+    tag: 'system',
+    role: 'admin',
+    body: DownloadUpdateBundleDto,
+    status: 202,
+    response: ApplianceUpdateDto,
+    summary:
+      'Fetch an update bundle from a URL (http or https; redirects only to http(s), never https to http, at most 5; at most 2 GiB; 60 s without a byte or 60 min in all end it); progress in download, then verified exactly as an upload and kept as the bundle, or download.error says why not',
+  },
+  {
+    id: 'cancelUpdateBundleDownload',
+    method: 'DELETE',
+    path: '/api/v1/appliance/update/download',
+    tag: 'system',
+    role: 'admin',
+    status: 200,
+    response: ApplianceUpdateDto,
+    summary: 'Stop a running bundle download (nothing is kept), or clear a failed one from the status',
   },
   {
     id: 'applyApplianceUpdate',

@@ -1,4 +1,4 @@
-// Routes: A/B updates of the appliance (status, bundle upload, apply); admin only.
+// Routes: A/B updates of the appliance (status, bundle upload or download, apply); admin only.
 import type { Services } from '../compose.js';
 import type { HandlersOf } from './handler.js';
 import type { applianceUpdateOperations } from '../dto/appliance-update.js';
@@ -8,6 +8,8 @@ export function applianceUpdateHandlers(s: Services): HandlersOf<typeof applianc
   return {
     getApplianceUpdate: () => s.applianceUpdate.status(),
     uploadUpdateBundle: ({ ctx }) => s.applianceUpdate.upload(requireLength(ctx), ctx.req),
+    downloadUpdateBundle: ({ body }) => s.applianceUpdate.startDownload(body.url, body.caCertificatePem),
+    cancelUpdateBundleDownload: () => s.applianceUpdate.cancelDownload(),
     applyApplianceUpdate: () => s.applianceUpdate.apply(),
   };
 }

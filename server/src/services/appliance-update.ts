@@ -3,6 +3,7 @@
 // file of appliance/quantix-update, and applies a bundle: verify again, write it into the other
 // slot, arm a one-shot boot of it. The boot-side logic (backup, health mark, rollback) is the script's.
 import { execFile } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import type { ApplianceUpdateDto } from '../dto/appliance-update.js';
 import { HttpError } from '../errors.js';
 import { log } from '../log.js';
 import { verifyBundle, writeSlot } from './appliance-update-bundle.js';
+import { DownloadError, displayUrl, downloadTo, parseBundleUrl } from './appliance-update-download.js';
 
 export interface ApplianceUpdateOptions {
   /** The appliance's root ("/" there; QX_APPLIANCE_ROOT); unset: not an appliance, nothing to update. */
@@ -26,7 +28,12 @@ export interface ApplianceUpdateOptions {
   /** Version reported when the root has no /etc/quantix-release. */
   version: string;
   maxBytes?: number;
+  /** Bundle downloads: no byte for this long (default 60 s), the whole download (default 60 min). */
+  downloadStallMs?: number;
+  downloadTotalMs?: number;
 }
+
+type Download = NonNullable<ApplianceUpdateDto['download']>;
 
 type Slot = 'a' | 'b';
 const MAX_BUNDLE_BYTES = 2 * 2 ** 30;
@@ -48,6 +55,10 @@ const readText = (file: string) => readFile(file, 'utf8').catch(() => undefined)
 
 export class ApplianceUpdate {
   private busy = false;
+  /** The running or last failed download (a successful one shows as the bundle). */
+  private download?: Download;
+  private downloadCancel?: AbortController;
+  private downloading?: Promise<void>;
   constructor(private readonly o: ApplianceUpdateOptions) {}
 
   private get bundleFile() {
@@ -82,6 +93,7 @@ export class ApplianceUpdate {
       const otherVersion = otherRelease && parseKeyValues(otherRelease).QUANTIX_VERSION;
       dto.otherSlot = otherVersion ? { slot: other, version: otherVersion } : { slot: other };
     }
+    if (this.download) dto.download = { ...this.download };
     const meta = await readText(join(this.o.dir, 'bundle.json'));
     if (meta) dto.bundle = JSON.parse(meta) as ApplianceUpdateDto['bundle'];
     const a = parseKeyValues((await readText(join(this.o.dir, 'attempt.env'))) ?? '');
@@ -128,18 +140,79 @@ export class ApplianceUpdate {
       try {
         await pipeline(body, counter, createWriteStream(tmp, { mode: 0o600 }));
         if (received !== sizeBytes) throw new HttpError(400, `the body ended after ${received} of ${sizeBytes} bytes`);
-        const verified = await verifyBundle(tmp, await readFile(this.o.keyFile, 'utf8'));
-        await rm(join(this.o.dir, 'bundle.json'), { force: true });
-        await rename(tmp, this.bundleFile);
-        const { version, build } = verified.manifest;
-        const meta = { version, build, sizeBytes, uploadedAt: new Date().toISOString() };
-        await writeFileAtomic(join(this.o.dir, 'bundle.json'), JSON.stringify(meta));
-        log.info('update bundle uploaded and verified', { version, build, sizeBytes });
+        await this.keep(tmp, sizeBytes);
       } finally {
         await rm(tmp, { force: true });
       }
       return this.status();
     });
+  }
+
+  /** Verifies a received bundle file and keeps it as the bundle (the previous one stays if it fails). */
+  private async keep(tmp: string, sizeBytes: number): Promise<void> {
+    const verified = await verifyBundle(tmp, await readFile(this.o.keyFile, 'utf8'));
+    await rm(join(this.o.dir, 'bundle.json'), { force: true });
+    await rename(tmp, this.bundleFile);
+    const { version, build } = verified.manifest;
+    const meta = { version, build, sizeBytes, uploadedAt: new Date().toISOString() };
+    await writeFileAtomic(join(this.o.dir, 'bundle.json'), JSON.stringify(meta));
+    log.info('update bundle received and verified', { version, build, sizeBytes });
+  }
+
+  /**
+   * Starts fetching a bundle from `urlText` (see appliance-update-download.ts for what is refused);
+   * it is verified exactly as an upload. Progress and failures show in status().download.
+   */
+  async startDownload(urlText: string, caCertificatePem?: string): Promise<ApplianceUpdateDto> {
+    const url = parseBundleUrl(urlText);
+    if (caCertificatePem) checkPemCertificates(caCertificatePem);
+    if (this.busy) throw new HttpError(409, 'an update bundle is being uploaded or applied; wait for it to finish');
+    this.busy = true;
+    const d: Download = {
+      url: displayUrl(url),
+      state: 'downloading',
+      receivedBytes: 0,
+      startedAt: new Date().toISOString(),
+    };
+    this.download = d;
+    const cancel = new AbortController();
+    this.downloadCancel = cancel;
+    const tmp = join(this.o.dir, 'bundle.qxu.download');
+    const limits = {
+      maxBytes: this.o.maxBytes ?? MAX_BUNDLE_BYTES,
+      stallMs: this.o.downloadStallMs ?? 60_000,
+      totalMs: this.o.downloadTotalMs ?? 60 * 60_000,
+      ...(caCertificatePem ? { ca: caCertificatePem } : {}),
+    };
+    log.info('update bundle download started', { url: d.url });
+    this.downloading = (async () => {
+      try {
+        await mkdir(this.o.dir, { recursive: true });
+        const size = await downloadTo(url, tmp, limits, (p) => Object.assign(d, p), cancel.signal);
+        d.state = 'verifying';
+        await this.keep(tmp, size);
+        if (this.download === d) this.download = undefined;
+      } catch (err) {
+        d.state = 'failed';
+        d.error = err instanceof DownloadError || err instanceof HttpError ? err.message : String(err);
+        log.warn('update bundle download failed', { url: d.url, error: d.error });
+      } finally {
+        await rm(tmp, { force: true }).catch(() => undefined);
+        this.downloadCancel = undefined;
+        this.downloading = undefined;
+        this.busy = false;
+      }
+    })();
+    return this.status();
+  }
+
+  /** Stops a running download (nothing is kept); clears a failed one from the status. */
+  async cancelDownload(): Promise<ApplianceUpdateDto> {
+    if (this.downloadCancel) {
+      this.downloadCancel.abort();
+      await this.downloading;
+    } else this.download = undefined;
+    return this.status();
   }
 
   /** Verifies the uploaded bundle again, writes it into the other slot and reboots into it once. */
@@ -176,6 +249,17 @@ export class ApplianceUpdate {
       log.info('update armed: rebooting into the other slot', { slot: to, version: verified.manifest.version });
       return this.status();
     });
+  }
+}
+
+/** One or more PEM certificates, each parsing (TLS would silently ignore a bad one). */
+function checkPemCertificates(pem: string): void {
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
+  try {
+    if (blocks.length === 0) throw new Error('none');
+    for (const b of blocks) new X509Certificate(b);
+  } catch {
+    throw new HttpError(400, 'not a PEM certificate (-----BEGIN CERTIFICATE----- …)', 'caCertificatePem');
   }
 }
 

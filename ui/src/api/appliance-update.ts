@@ -1,7 +1,8 @@
-// A/B updates of the appliance (server/src/dto/appliance-update.ts): status, bundle upload, apply.
+// A/B updates of the appliance (server/src/dto/appliance-update.ts): status, bundle upload or
+// download from a URL, apply.
 // No Lit imports.
 import type { ApplianceUpdateDto } from '@dto/appliance-update.js';
-import { apiGet, apiPost, apiRequest } from './client.js';
+import { apiDelete, apiGet, apiPost, apiRequest } from './client.js';
 
 export type { ApplianceUpdateDto };
 
@@ -12,3 +13,8 @@ export const uploadUpdateBundle = (file: Blob) =>
   apiRequest<ApplianceUpdateDto>('PUT', '/appliance/update/bundle', file);
 /** Writes the uploaded bundle into the other slot; the appliance reboots into it. */
 export const applyApplianceUpdate = () => apiPost<ApplianceUpdateDto>('/appliance/update/apply');
+/** The server fetches the bundle from `url` and verifies it as an upload; progress in status().download. */
+export const downloadUpdateBundle = (url: string, caCertificatePem?: string) =>
+  apiPost<ApplianceUpdateDto>('/appliance/update/download', caCertificatePem ? { url, caCertificatePem } : { url });
+/** Stops a running download, or clears a failed one. */
+export const cancelUpdateBundleDownload = () => apiDelete<ApplianceUpdateDto>('/appliance/update/download');

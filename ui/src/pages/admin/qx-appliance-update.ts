@@ -1,13 +1,17 @@
 // The update section of the Appliance page (admin): running version and slot, the other slot,
-// the last attempt and its result; upload a signed bundle (verified by the server), apply it.
+// the last attempt and its result; upload a signed bundle or have the server fetch one from a URL
+// (verified by the server either way; the download's progress is polled), apply it.
 import { LitElement, css, html, nothing } from 'lit';
 import {
   applyApplianceUpdate,
+  cancelUpdateBundleDownload,
+  downloadUpdateBundle,
   fetchApplianceUpdate,
   uploadUpdateBundle,
   type ApplianceUpdateDto,
 } from '../../api/appliance-update.js';
-import { formError } from '../../api/client.js';
+import { fieldError, formError } from '../../api/client.js';
+import { formatBytes } from '../../app/format.js';
 import { ResourceController } from '../../controllers/resource-controller.js';
 import { sharedStyles } from '../../components/shared-styles.js';
 
@@ -24,6 +28,7 @@ export class QxApplianceUpdate extends LitElement {
   declare error: unknown;
   declare message: string;
   private readonly status = new ResourceController<ApplianceUpdateDto>(this, fetchApplianceUpdate);
+  private poll?: ReturnType<typeof setTimeout>;
 
   static override styles = [
     sharedStyles,
@@ -73,6 +78,45 @@ export class QxApplianceUpdate extends LitElement {
     );
   }
 
+  private download() {
+    const url = this.renderRoot.querySelector<HTMLInputElement>('#bundle-url')?.value.trim() ?? '';
+    const ca = this.renderRoot.querySelector<HTMLTextAreaElement>('#bundle-ca')?.value.trim() ?? '';
+    void this.act(
+      () => downloadUpdateBundle(url, ca || undefined),
+      () => 'Downloading; the bundle is verified when it has arrived.',
+    );
+  }
+
+  private cancelDownload() {
+    void this.act(cancelUpdateBundleDownload, () => '');
+  }
+
+  override updated() {
+    // While the server downloads or verifies a bundle, its progress is fetched every second.
+    const d = this.status.value?.download;
+    const active = d && d.state !== 'failed';
+    if (active && !this.poll) {
+      this.poll = setTimeout(() => {
+        fetchApplianceUpdate()
+          .then((s) => {
+            this.poll = undefined;
+            this.status.set(s);
+            if (!s.download && s.bundle) this.message = `Bundle ${s.bundle.version} downloaded and verified.`;
+          })
+          .catch((err: unknown) => {
+            this.poll = undefined;
+            this.error = err;
+          });
+      }, 1000);
+    }
+  }
+
+  override disconnectedCallback() {
+    super.disconnectedCallback();
+    clearTimeout(this.poll);
+    this.poll = undefined;
+  }
+
   private apply() {
     void this.act(applyApplianceUpdate, (s) =>
       s.lastAttempt
@@ -91,7 +135,9 @@ export class QxApplianceUpdate extends LitElement {
 
   private renderStatus(s: ApplianceUpdateDto) {
     const a = s.lastAttempt;
-    const top = formError(this.error, []);
+    const top = formError(this.error, ['url', 'caCertificatePem']);
+    const d = s.download;
+    const downloading = d !== undefined && d.state !== 'failed';
     return html`<dl>
         <dt>Running version</dt>
         <dd data-version>${s.version}${s.slot ? html` (slot ${s.slot})` : nothing}</dd>
@@ -115,17 +161,56 @@ export class QxApplianceUpdate extends LitElement {
                 <dd data-bundle>${s.bundle.version} (build ${s.bundle.build}, ${s.bundle.uploadedAt})</dd>`
             : nothing
         }
+        ${
+          d
+            ? html`<dt>Download</dt>
+                <dd data-download=${d.state}>
+                  ${d.url}: ${d.state === 'failed' ? html`failed: ${d.error}` : d.state},
+                  ${formatBytes(d.receivedBytes)}${d.totalBytes !== undefined ? html` of ${formatBytes(d.totalBytes)}` : nothing}
+                  ${
+                    downloading && d.totalBytes
+                      ? html`<progress max=${d.totalBytes} value=${d.receivedBytes}></progress>`
+                      : nothing
+                  }
+                </dd>`
+            : nothing
+        }
       </dl>
       ${s.notice ? html`<div class="notice info" role="status">${s.notice}</div>` : nothing}
       ${top ? html`<div class="notice error" role="alert">${top}</div>` : nothing}
       ${this.message ? html`<div class="notice info" role="status">${this.message}</div>` : nothing}
+      ${fieldError(this.error, 'url') ? html`<div class="notice error" role="alert">${fieldError(this.error, 'url')}</div>` : nothing}
       <div class="toolbar">
         <label>Update bundle <input id="bundle-file" type="file" accept=".qxu" /></label>
-        <button ?disabled=${this.busy} @click=${() => this.upload()}>Upload and verify</button>
-        <button ?disabled=${this.busy || !s.installed || !s.bundle} @click=${() => this.apply()}>
+        <button ?disabled=${this.busy || downloading} @click=${() => this.upload()}>Upload and verify</button>
+        <label
+          >or from a URL
+          <input id="bundle-url" type="url" placeholder="https://mirror.example/quantix-vdc.qxu" />
+        </label>
+        <button ?disabled=${this.busy || downloading} @click=${() => this.download()}>Download and verify</button>
+        ${
+          d
+            ? html`<button ?disabled=${this.busy} @click=${() => this.cancelDownload()}>
+                ${downloading ? 'Cancel download' : 'Clear'}
+              </button>`
+            : nothing
+        }
+        <button ?disabled=${this.busy || downloading || !s.installed || !s.bundle} @click=${() => this.apply()}>
           Apply ${s.bundle?.version ?? ''} and reboot
         </button>
-      </div>`;
+      </div>
+      <details>
+        <summary>CA certificate for the URL (an internal mirror)</summary>
+        <label
+          >PEM, trusted instead of the system's CAs
+          <textarea id="bundle-ca" rows="4" cols="64" spellcheck="false"></textarea>
+        </label>
+      </details>
+      ${
+        fieldError(this.error, 'caCertificatePem')
+          ? html`<div class="notice error" role="alert">${fieldError(this.error, 'caCertificatePem')}</div>`
+          : nothing
+      }`;
   }
 }
 
