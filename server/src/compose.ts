@@ -167,7 +167,7 @@ export async function createServices(config: ServerConfig): Promise<Services> {
   vms.refuseWhileMoving = (uuid) => migrations.refuseWhileMoving(uuid);
   const storage = new StorageService(pool, inventory, tasks, uploads);
   const audit = new AuditService(await AuditRepo.open(config.dataDir, sharedHistory));
-  const backups = new BackupService(pool, vms, tasks);
+  const backups = new BackupService(pool, vms, tasks, vdc);
   const backupSchedules = new BackupSchedules(new BackupScheduleRepo(db), pool, backups);
   const appliance = new ApplianceSettings(config.dataDir, config.applianceRoot);
   const applianceUpdate = new ApplianceUpdate({

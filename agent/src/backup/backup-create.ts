@@ -1,17 +1,19 @@
-// Takes one backup of a VM into a pool of this host. A running VM goes through libvirt's backup
+// Takes one backup of a VM into a pool of this host or of another host of the vDC (the target:
+// backup-target.ts; a remote one is streamed to that host's agent, backup-send.ts). A running VM goes through libvirt's backup
 // API in pull mode: QEMU exports the point in time over NBD on a private Unix socket and the
 // agent reads each disk once into a qcow2 it writes itself, checksums included (backup-pull.ts);
 // an incremental reads the dirty bitmap of the checkpoint taken with the previous backup and is
 // backed by its parent's files. The guest agent freezes the filesystems around the point in time
 // when it answers. A shut-off VM is copied with qemu-img. Everything is written to a temp dir
-// renamed into place at the end; a failure or a cancel removes it and the checkpoint this run
-// created, and what a killed agent left (its libvirt job, checkpoint, temp dir) is cleaned by the
-// next backup of the VM, so the previous chain stays the latest.
+// renamed into place at the end (by the target's agent for a remote one); a failure or a cancel
+// removes it and the checkpoint this run created, and what a killed agent left (its libvirt job,
+// checkpoint, temp dir) is cleaned by the next backup of the VM, so the previous chain stays the latest.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { Backup, CreateBackupRequest } from '@quantix/proto/v1/backup.js';
+import type { Backup, BackupRemoteTarget, CreateBackupRequest } from '@quantix/proto/v1/backup.js';
+import type { AgentContext } from '../context.js';
 import { AgentError, ErrorCode, failedPrecondition, invalidArgument } from '../errors.js';
 import { run } from '../exec/run.js';
 import { domainDumpXml, domainState, DomainState } from '../libvirt/domain.js';
@@ -19,32 +21,27 @@ import { Virsh } from '../libvirt/virsh.js';
 import { readDomainXml, type DomainDisk } from '../libvirt/xml/domain-parse.js';
 import { sandboxedQemuImg } from '../ova/qemu-sandbox.js';
 import { KeyedLock } from '../storage/keyed-lock.js';
-import type { PoolManager } from '../storage/pool-manager.js';
-import type { PoolRecord } from '../storage/storage-kind.js';
 import { percentReader } from '../storage/volumes.js';
 import { readFirmwareFiles } from '../vm/firmware-state.js';
 import { guestAgentPing, guestFsFreeze, guestFsThaw } from '../vm/guest-agent.js';
 import { vmTarget } from '../vm/vm-lifecycle.js';
+import type { PoolManager } from '../storage/pool-manager.js';
 import { log } from '../log.js';
 import { checkpointXml, exportBitmap, exportName, pullBackupXml, type BackupTargetDisk } from './backup-xml.js';
 import { BACKUP_SOCKET_ROOT, makeBackupSocketDir, pullDisk } from './backup-pull.js';
+import { openRemoteTarget } from './backup-send.js';
+import { openLocalTarget, type BackupTarget } from './backup-target.js';
 import { allocatedBytes, isNoSpace, requireRoom, targetFilledUp } from './backup-space.js';
 import { chunkSums, CHUNK_BYTES } from './chunk-sums.js';
 import {
-  backupMessage,
   DOMAIN_XML,
-  listManifests,
-  makeTempDir,
+  firmwareFiles,
   newBackupId,
-  publishBackup,
-  pruneBackups,
-  removeTempDirs,
-  tempBackupIds,
   validDiskTarget,
-  storeFirmware,
   type BackupManifest,
   type ManifestConsistency,
   type ManifestDisk,
+  type RetentionPolicy,
 } from './backup-store.js';
 
 const CHECKPOINT_PREFIX = 'qx-backup-';
@@ -58,9 +55,9 @@ export interface CreatedBackup {
   prunedIds: string[];
 }
 
-/** CreateBackupRequest; the retention rules beyond keep_last may be left out (= 0). */
-type BackupRequest = Omit<CreateBackupRequest, 'keepDaily' | 'keepWeekly' | 'keepMonthly'> &
-  Partial<Pick<CreateBackupRequest, 'keepDaily' | 'keepWeekly' | 'keepMonthly'>>;
+/** CreateBackupRequest; the retention rules beyond keep_last and the remote target may be left out. */
+type BackupRequest = Omit<CreateBackupRequest, 'keepDaily' | 'keepWeekly' | 'keepMonthly' | 'remote'> &
+  Partial<Pick<CreateBackupRequest, 'keepDaily' | 'keepWeekly' | 'keepMonthly' | 'remote'>>;
 
 interface Plan {
   uuid: string;
@@ -80,12 +77,14 @@ export class BackupJobs {
   private readonly perVm = new KeyedLock();
   private readonly jobs = new Map<string, AbortController>();
 
+  /** `ctx` (the agent's identity) is needed only for backups to another host. */
   constructor(
     private readonly virsh: Virsh,
     private readonly pools: PoolManager,
+    private readonly ctx?: AgentContext,
   ) {}
 
-  /** Takes the backup, then applies retention (`keep_last`) to the VM's points in the pool. */
+  /** Takes the backup, then applies retention (`keep_last`, …) to the VM's points in the target pool. */
   async create(req: BackupRequest, onPercent: (p: number) => void): Promise<CreatedBackup> {
     if (!req.vm) throw invalidArgument('vm', 'name the VM to back up');
     if (!req.jobId) throw invalidArgument('job_id', 'is required (it names the job for CancelBackup)');
@@ -93,18 +92,22 @@ export class BackupJobs {
     const abort = new AbortController();
     this.jobs.set(req.jobId, abort);
     try {
-      const pool = await this.pools.activeRecord(req.pool);
+      if (req.remote && (!req.remote.address || !req.remote.certificatePem || !req.remote.ticket))
+        throw invalidArgument('remote', "needs the target agent's address, certificate and ticket");
+      if (!req.pool) throw invalidArgument('pool', 'name the target pool');
+      // A local pool is checked before anything else happens; a remote one by its agent.
+      const pool = req.remote ? undefined : await this.pools.activeRecord(req.pool);
       const t = await vmTarget(this.virsh, req.vm);
+      const retention: RetentionPolicy = {
+        last: req.keepLast,
+        daily: req.keepDaily ?? 0,
+        weekly: req.keepWeekly ?? 0,
+        monthly: req.keepMonthly ?? 0,
+      };
       return await this.perVm.with(t.uuid, async () => {
-        const backup = await this.backup(pool, t, req.forceFull, onPercent, abort.signal);
-        const pruned = await pruneBackups(pool, t.uuid, {
-          last: req.keepLast,
-          daily: req.keepDaily ?? 0,
-          weekly: req.keepWeekly ?? 0,
-          monthly: req.keepMonthly ?? 0,
-        });
-        await this.forgetCheckpoints(pruned);
-        return { backup, prunedIds: pruned.map((m) => m.id) };
+        const open = (id: string) =>
+          pool ? openLocalTarget(pool, t.uuid, id) : this.openRemote(req.remote!, req.pool, id, abort.signal);
+        return this.backup(open, t, req.forceFull, retention, onPercent, abort.signal);
       });
     } finally {
       this.jobs.delete(req.jobId);
@@ -155,35 +158,50 @@ export class BackupJobs {
     };
   }
 
+  /** A pool of another host: the server's ticket, our vDC agent certificate, its pinned one. */
+  private async openRemote(remote: BackupRemoteTarget, pool: string, id: string, signal: AbortSignal) {
+    if (!this.ctx) throw failedPrecondition('this agent cannot send backups to another host');
+    return openRemoteTarget({ ctx: this.ctx, remote, pool, backupId: id, signal });
+  }
+
   private async backup(
-    pool: PoolRecord,
+    open: (id: string) => Promise<BackupTarget>,
     vm: { uuid: string; name: string },
     forceFull: boolean,
+    retention: RetentionPolicy,
     onPercent: (p: number) => void,
     signal: AbortSignal,
-  ): Promise<Backup> {
+  ): Promise<CreatedBackup> {
     const plan = await this.plan(vm);
     const { uuid } = plan;
-    await this.cleanUpKilled(pool, plan);
-    const history = await listManifests(pool, uuid);
-    const parent = forceFull || !plan.running ? undefined : this.incrementalBase(plan, history);
-    // An incremental's size is unknown until the job runs; a full one is about the allocation.
-    if (!parent) await requireRoom(pool, plan.name, await allocatedBytes(plan.disks.map((d) => d.source.file!)));
     const id = newBackupId(new Date(), randomBytes(3).toString('hex'));
-    const dir = await makeTempDir(pool, uuid, id);
-    // Dirty bitmaps live in qcow2 files: a VM with a raw disk gets a full backup every time.
-    const tracked = plan.running && plan.disks.every((d) => d.format === 'qcow2');
-    const checkpoint = tracked ? `${CHECKPOINT_PREFIX}${id}` : null;
+    const target = await open(id);
+    let checkpoint: string | null = null;
     try {
-      await writeFile(join(dir, DOMAIN_XML), plan.inactiveXml, { mode: 0o644 });
+      await this.cleanUpKilled(plan, target.abandonedIds);
+      const parent = forceFull || !plan.running ? undefined : this.incrementalBase(plan, target.history);
+      // An incremental's size is unknown until the job runs; a full one is about the allocation.
+      if (!parent && target.localPool) {
+        await requireRoom(target.localPool, plan.name, await allocatedBytes(plan.disks.map((d) => d.source.file!)));
+      }
+      if (!plan.running && !target.localPath(DOMAIN_XML)) {
+        throw failedPrecondition(
+          `VM ${plan.name} is shut off: back it up into a pool of its own host, or start it to back it up to ${target.label}`,
+        );
+      }
+      // Dirty bitmaps live in qcow2 files: a VM with a raw disk gets a full backup every time.
+      const tracked = plan.running && plan.disks.every((d) => d.format === 'qcow2');
+      checkpoint = tracked ? `${CHECKPOINT_PREFIX}${id}` : null;
+      await target.writeSmallFile(DOMAIN_XML, plan.inactiveXml);
       let consistency: ManifestConsistency = 'stopped';
       let disks: ManifestDisk[];
       // UEFI variables and TPM state, read as the backup starts (small files, read while the disks copy).
       const firmware = readFirmwareFiles(uuid, plan.inactiveXml);
       firmware.catch(() => undefined);
       if (plan.running) {
-        ({ consistency, disks } = await this.pullBackup(plan, id, dir, parent, checkpoint, onPercent, signal));
+        ({ consistency, disks } = await this.pullBackup(plan, id, target, parent, checkpoint, onPercent, signal));
       } else {
+        const dir = dirname(target.localPath(DOMAIN_XML)!);
         const capacities = await this.copyStopped(plan, dir, onPercent, signal);
         // All disks at once: each file's chunks are spread over worker threads.
         disks = await Promise.all(
@@ -201,7 +219,8 @@ export class BackupJobs {
           }),
         );
       }
-      const firmwareFiles = await storeFirmware(dir, await firmware);
+      const firmwareState = firmwareFiles(await firmware);
+      for (const f of firmwareState) await target.writeSmallFile(f.entry.file, f.data);
       signal.throwIfAborted();
       const manifest: BackupManifest = {
         format: 1,
@@ -213,17 +232,20 @@ export class BackupJobs {
         consistency,
         checkpoint,
         disks,
-        ...(firmwareFiles.length ? { firmware: firmwareFiles } : {}),
+        ...(firmwareState.length ? { firmware: firmwareState.map((f) => f.entry) } : {}),
       };
-      await publishBackup(pool, manifest);
+      const { backup, pruned } = await target.commit(manifest, retention);
       onPercent(100);
-      return backupMessage(pool, manifest);
+      for (const p of pruned) if (p.checkpoint) await this.deleteCheckpoint(uuid, p.checkpoint);
+      return { backup, prunedIds: pruned.map((p) => p.id) };
     } catch (err) {
-      await removeTempDirs(pool, uuid);
+      await target
+        .discard()
+        .catch((e: unknown) => log.warn('backup: cleanup failed', { vm: plan.name, err: String(e) }));
       // backup-begin may have made the checkpoint even when the job failed afterwards.
       if (checkpoint) await this.deleteCheckpoint(uuid, checkpoint);
       if (signal.aborted) throw signal.reason;
-      throw isNoSpace(err) ? targetFilledUp(pool, plan.name, err) : err;
+      throw isNoSpace(err) && target.localPool ? targetFilledUp(target.localPool, plan.name, err) : err;
     }
   }
 
@@ -240,12 +262,12 @@ export class BackupJobs {
    * checkpoint it took (deleted: its bitmap merges into the previous checkpoint's, so the next
    * incremental still sees every change since the last listed backup) and its temp dir.
    */
-  private async cleanUpKilled(pool: PoolRecord, plan: Plan): Promise<void> {
+  private async cleanUpKilled(plan: Plan, abandonedIds: readonly string[]): Promise<void> {
     if (plan.staleJob) {
       log.warn('ending a backup job left by a stopped agent', { vm: plan.name });
       await this.endJob(plan);
     }
-    for (const id of await tempBackupIds(pool, plan.uuid)) {
+    for (const id of abandonedIds) {
       const name = `${CHECKPOINT_PREFIX}${id}`;
       if (plan.checkpoints.includes(name)) {
         log.warn('removing the checkpoint of an unfinished backup', { vm: plan.name, checkpoint: name });
@@ -254,13 +276,12 @@ export class BackupJobs {
       }
       await rm(join(BACKUP_SOCKET_ROOT, id), { recursive: true, force: true });
     }
-    await removeTempDirs(pool, plan.uuid);
   }
 
   private async pullBackup(
     plan: Plan,
     id: string,
-    dir: string,
+    target: BackupTarget,
     parent: BackupManifest | undefined,
     checkpoint: string | null,
     onPercent: (p: number) => void,
@@ -269,8 +290,9 @@ export class BackupJobs {
     const targets: BackupTargetDisk[] = plan.disks.map((d) => ({
       dev: d.dev,
       backup: true,
-      // In the temp dir: on the target's filesystem (it may grow), gone with the temp dir.
-      scratch: join(dir, `${d.dev}.scratch`),
+      // In the temp dir: on the target's filesystem (it may grow), gone with the temp dir. Without
+      // a local target libvirt makes a temporary one in its state directory, removed with the job.
+      scratch: target.localPath(`${d.dev}.scratch`),
     }));
     const [sockets, ready] = await Promise.all([
       makeBackupSocketDir(id),
@@ -300,7 +322,7 @@ export class BackupJobs {
               socket,
               exportName: exportName(d.dev),
               bitmap: parent ? exportBitmap(d.dev) : undefined,
-              file: join(dir, file),
+              file: await target.openDisk(file),
               // An incremental holds only the changed clusters; the rest reads through to the parent.
               backing: parent ? `../${parent.id}/${file}` : undefined,
               signal,

@@ -6,7 +6,7 @@ import { chown, mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { qemuOwner } from '../migration/migration-paths.js';
 import { NbdClient, STATE_DIRTY, STATE_ZERO, type Extent } from './nbd-client.js';
-import { CLUSTER_BYTES, HashingWriter, planQcow2 } from './qcow2-writer.js';
+import { CLUSTER_BYTES, fileSink, HashingWriter, planQcow2, type ByteSink } from './qcow2-writer.js';
 
 /** Where pull backups' NBD sockets live: one private directory per backup, owned by QEMU's user. */
 export const BACKUP_SOCKET_ROOT = '/run/quantix/backup';
@@ -36,13 +36,30 @@ export interface PullOptions {
   exportName: string;
   /** The exported dirty bitmap: only its dirty clusters are copied (an incremental). */
   bitmap?: string;
-  /** The qcow2 file to create (must not exist). */
-  file: string;
+  /** The qcow2 file to create (must not exist), or where its bytes go (another host's agent). */
+  file: string | DiskOut;
   /** Backing file of an incremental, relative to `file`. */
   backing?: string;
   signal: AbortSignal;
   /** Called with this disk's fraction done, 0..1. */
   onProgress: (fraction: number) => void;
+}
+
+/** A qcow2 written elsewhere than a local file: its bytes in order, then made durable. */
+export interface DiskOut {
+  /** Names it in errors. */
+  label: string;
+  sink: ByteSink;
+  /** After the last byte: durable (fsync) and closed. */
+  finish(): Promise<void>;
+  /** Releases it (after finish, or on failure). */
+  close(): Promise<void>;
+}
+
+/** A new local file as a DiskOut. */
+async function openFileOut(file: string): Promise<DiskOut> {
+  const fh = await open(file, 'wx', 0o644);
+  return { label: file, sink: fileSink(fh), finish: () => fh.sync(), close: () => fh.close() };
 }
 
 /** Guest cluster indices covered by the extents `keep` selects, ascending and unique. */
@@ -77,9 +94,9 @@ export async function pullDisk(o: PullOptions): Promise<PulledDisk> {
     // A full backup skips what reads as zeros; an incremental copies what is dirty.
     const clusters = clustersOf(extents, o.bitmap ? (f) => (f & STATE_DIRTY) !== 0 : (f) => (f & STATE_ZERO) === 0);
     const plan = planQcow2(size, clusters, o.backing);
-    const fh = await open(o.file, 'wx', 0o644);
+    const dest = typeof o.file === 'string' ? await openFileOut(o.file) : o.file;
     try {
-      const out = new HashingWriter(fh);
+      const out = new HashingWriter(dest.sink);
       await out.write(plan.metadata);
       const runs = runsOf(clusters);
       // Reused read buffers: one per read in flight and the one being written.
@@ -111,12 +128,12 @@ export async function pullDisk(o: PullOptions): Promise<PulledDisk> {
         done += Math.ceil(data.length / CLUSTER_BYTES);
         o.onProgress(done / clusters.length);
       }
-      await fh.sync();
+      await dest.finish();
       if (out.bytes !== plan.fileBytes)
-        throw new Error(`${o.file}: wrote ${out.bytes} bytes, planned ${plan.fileBytes}`);
+        throw new Error(`${dest.label}: wrote ${out.bytes} bytes, planned ${plan.fileBytes}`);
       return { capacityBytes: size, storedBytes: out.bytes, sha256: out.finish() };
     } finally {
-      await fh.close();
+      await dest.close();
     }
   } finally {
     nbd.close();

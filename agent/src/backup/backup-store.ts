@@ -113,10 +113,12 @@ export async function removeTempDirs(pool: PoolRecord, vmUuid: string): Promise<
   }
 }
 
-async function readManifest(dir: string): Promise<BackupManifest | undefined> {
+/** A manifest's text checked for what the store relies on; undefined when it is not valid. */
+export function parseManifest(text: string): BackupManifest | undefined {
   try {
-    const m = JSON.parse(await readFile(join(dir, MANIFEST), 'utf8')) as BackupManifest;
+    const m = JSON.parse(text) as BackupManifest;
     if (m.format !== 1 || !ID.test(m.id) || !UUID.test(m.vm.uuid)) return undefined;
+    if (m.parent !== null && !ID.test(m.parent)) return undefined;
     // Names come from the file: a disk file is always <target>.qcow2 inside the backup directory.
     for (const d of m.disks) if (d.file !== `${validDiskTarget(d.target)}.qcow2`) return undefined;
     for (const f of m.firmware ?? []) if (FIRMWARE_FILES[f.kind] !== f.file) return undefined;
@@ -126,17 +128,22 @@ async function readManifest(dir: string): Promise<BackupManifest | undefined> {
   }
 }
 
-/** Writes the VM's firmware state into a backup's temp dir; returns its manifest entries. */
-export async function storeFirmware(dir: string, state: FirmwareState): Promise<ManifestFirmware[]> {
-  const out: ManifestFirmware[] = [];
+async function readManifest(dir: string): Promise<BackupManifest | undefined> {
+  const text = await readFile(join(dir, MANIFEST), 'utf8').catch(() => undefined);
+  return text === undefined ? undefined : parseManifest(text);
+}
+
+/** The VM's firmware state as a backup's files, with their manifest entries. */
+export function firmwareFiles(state: FirmwareState): { entry: ManifestFirmware; data: Buffer }[] {
+  const out: { entry: ManifestFirmware; data: Buffer }[] = [];
   for (const [kind, data] of [
     ['nvram', state.nvram],
     ['tpm', state.tpmState],
   ] as const) {
     if (!data.length) continue;
     const file = FIRMWARE_FILES[kind];
-    await writeFile(join(dir, file), data, { flag: 'wx', mode: 0o600 });
-    out.push({ kind, file, bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') });
+    const sha256 = createHash('sha256').update(data).digest('hex');
+    out.push({ entry: { kind, file, bytes: data.length, sha256 }, data: Buffer.from(data) });
   }
   return out;
 }
@@ -344,5 +351,6 @@ export function backupMessage(pool: PoolRecord, m: BackupManifest): Backup {
     pool: pool.name,
     path: backupDir(pool, m.vm.uuid, m.id),
     storedBytes: disks.reduce((s, d) => s + d.storedBytes, 0),
+    checkpoint: m.checkpoint ?? '',
   };
 }

@@ -100,14 +100,33 @@ export function planQcow2(size: number, clusters: readonly number[], backing?: s
   return { metadata: meta, dataOffset: meta.length, fileBytes: total * CLUSTER_BYTES };
 }
 
-/** Appends to a file in order and keeps the SHA-256 of each CHUNK_BYTES piece of it. */
+/** Where a file's bytes go, in order: a local file (fileSink) or a stream to another host's agent. */
+export interface ByteSink {
+  append(buf: Buffer): Promise<void>;
+}
+
+/** Appends to a file opened for writing, from its start. */
+export function fileSink(fh: FileHandle): ByteSink {
+  let position = 0;
+  return {
+    async append(buf) {
+      for (let at = 0; at < buf.length;) {
+        const { bytesWritten } = await fh.write(buf, at, buf.length - at, position);
+        at += bytesWritten;
+        position += bytesWritten;
+      }
+    },
+  };
+}
+
+/** Appends to a sink in order and keeps the SHA-256 of each CHUNK_BYTES piece of what passed. */
 export class HashingWriter {
   readonly sums: string[] = [];
   private hash: Hash = createHash('sha256');
   private inChunk = 0;
   private position = 0;
 
-  constructor(private readonly fh: FileHandle) {}
+  constructor(private readonly sink: ByteSink) {}
 
   get bytes(): number {
     return this.position;
@@ -125,11 +144,8 @@ export class HashingWriter {
         this.inChunk = 0;
       }
     }
-    for (let at = 0; at < buf.length;) {
-      const { bytesWritten } = await this.fh.write(buf, at, buf.length - at, this.position);
-      at += bytesWritten;
-      this.position += bytesWritten;
-    }
+    await this.sink.append(buf);
+    this.position += buf.length;
   }
 
   /** The sums, the last (shorter) chunk included; an empty file has the sum of no bytes. */

@@ -1,9 +1,11 @@
-// BackupService: backups of this host's VMs into its pools (agent/src/backup/); CreateBackup
-// streams progress and its job keeps running when the call drops (CancelBackup stops it).
+// BackupService: backups of this host's VMs into its pools or another host's (agent/src/backup/),
+// and receiving another host's; CreateBackup streams progress and its job keeps running when the
+// call drops (CancelBackup stops it).
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { BackupProgress, BackupServiceServer, CreateBackupRequest } from '@quantix/proto/v1/backup.js';
 import type { AgentContext } from '../context.js';
 import { BackupJobs } from '../backup/backup-create.js';
+import { BackupReceiver } from '../backup/backup-receive.js';
 import { restoreBackup, restoreBackupDisk, restoreBackupOverVm } from '../backup/backup-restore.js';
 import {
   backedUpVms,
@@ -17,7 +19,8 @@ import { toServiceError } from './status.js';
 import { unary } from './unary.js';
 
 export function backupHandlers(ctx: AgentContext): BackupServiceServer {
-  const jobs = new BackupJobs(ctx.virsh, ctx.pools);
+  const jobs = new BackupJobs(ctx.virsh, ctx.pools, ctx);
+  const receiver = new BackupReceiver(ctx);
   return {
     createBackup: (call: ServerWritableStream<CreateBackupRequest, BackupProgress>) => {
       let last = -1;
@@ -56,5 +59,7 @@ export function backupHandlers(ctx: AgentContext): BackupServiceServer {
     restoreBackup: unary((req) => restoreBackup(ctx, req)),
     restoreBackupOverVm: unary((req) => restoreBackupOverVm(ctx, req)),
     restoreBackupDisk: unary((req) => restoreBackupDisk(ctx, req)),
+    prepareBackupReceive: unary((req) => receiver.prepare(req)),
+    receiveBackup: (call) => receiver.receive(call),
   };
 }

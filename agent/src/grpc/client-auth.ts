@@ -16,7 +16,10 @@ export const OPEN_METHODS = new Set(['/quantix.agent.v1.EnrollService/Join']);
 /** Ends by itself right after it changed the CA: it must get its answer out. */
 const LEAVE_METHOD = '/quantix.agent.v1.HostService/Leave';
 /** The only methods another agent of the vDC (an agent-role certificate) may call. */
-export const AGENT_METHODS = new Set(['/quantix.agent.v1.MigrationService/Tunnel']);
+export const AGENT_METHODS = new Set([
+  '/quantix.agent.v1.MigrationService/Tunnel',
+  '/quantix.agent.v1.BackupService/ReceiveBackup',
+]);
 
 export interface ClientAuth {
   interceptor: ServerInterceptor;
@@ -56,7 +59,7 @@ export function clientCertificateAuth(
             if (peer === 'certificate' && agentHostIdOf(new X509Certificate(raw!)) && !AGENT_METHODS.has(method.path)) {
               return call.sendStatus({
                 code: status.PERMISSION_DENIED,
-                details: "an agent's certificate may only open migration tunnels",
+                details: "an agent's certificate may only open migration tunnels and send backups",
               });
             }
             if (method.path !== LEAVE_METHOD) admitted.add(call);

@@ -25,6 +25,7 @@ import {
   type BackupProgress,
   type CreateBackupRequest,
   type DeleteBackupRequest,
+  type PrepareBackupReceiveRequest,
   type RestoreBackupRequest,
   type RestoreBackupDiskRequest,
   type RestoreBackupOverVmRequest,
@@ -137,6 +138,9 @@ export class AgentClient {
     this.call(this.backupSvc, this.backupSvc.restoreBackupOverVm, req, COPY_MS);
   restoreBackupDisk = (req: RestoreBackupDiskRequest) =>
     this.call(this.backupSvc, this.backupSvc.restoreBackupDisk, req, COPY_MS);
+  /** On a backup's target host: the ticket its source host's agent sends the backup with. */
+  prepareBackupReceive = (req: PrepareBackupReceiveRequest) =>
+    this.call(this.backupSvc, this.backupSvc.prepareBackupReceive, req, LONG_MS);
   /** Runs a backup until it ends, `onPercent` hearing its progress; aborting `signal` cancels it. */
   createBackup(
     req: CreateBackupRequest,

@@ -35,7 +35,14 @@ export type BackupDto = Infer<typeof BackupDto>;
 export const CreateBackupDto = named(
   'CreateBackupDto',
   obj({
-    pool: str({ description: "the target: a pool of the VM's host" }),
+    pool: str({ description: "the target: a pool of the VM's host, or of hostId's" }),
+    hostId: opt(
+      str({
+        maxLength: 64,
+        description:
+          "the host holding the target pool: another host of the vDC receives the backup; absent: the VM's host",
+      }),
+    ),
     full: opt(bool({ description: 'a full backup even when an incremental is possible' })),
     keepLast: opt(
       int({
@@ -116,7 +123,7 @@ const pointOperations = [
     role: 'viewer',
     status: 200,
     response: arr(BackupDto),
-    summary: "The VM's backups in every active pool of its host, oldest first",
+    summary: "The VM's backups in every active pool of the online hosts (its own and the others'), oldest first",
   },
   {
     id: 'createVmBackup',
@@ -128,7 +135,7 @@ const pointOperations = [
     status: 202,
     response: TaskDto,
     summary:
-      'Back the VM up into a pool of its host: incremental when the last backup there is a checkpoint the VM still has, else full. Task result: BackupDto; cancellable',
+      "Back the VM up into a pool of its host, or of another host (hostId: streamed between the hosts' agents): incremental when the last backup there is a checkpoint the VM still has, else full. Task result: BackupDto; cancellable",
   },
   {
     id: 'restoreBackup',
@@ -215,7 +222,13 @@ const scheduleProps = {
     description: 'minute hour day-of-month month day-of-week, UTC (e.g. "30 2 * * *"): *, lists, ranges, */n',
   }),
   selection: BackupSelectionDto,
-  pool: objectName("the target pool, by name, on each selected VM's host"),
+  pool: objectName("the target pool, by name, on each selected VM's host (or on hostId)"),
+  hostId: opt(
+    str({
+      maxLength: 64,
+      description: "one host whose pool receives every selected VM's backups; absent: each VM's own host",
+    }),
+  ),
   keepLast: keep('keep the newest N points of each VM in the pool'),
   keepDaily: keep('also the newest point of each of the last N days (UTC)'),
   keepWeekly: keep('also the newest point of each of the last N ISO weeks'),

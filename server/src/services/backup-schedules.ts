@@ -137,6 +137,7 @@ export class BackupSchedules implements LeaderWork {
     const { vms, unknown } = this.resolve(s);
     const req = {
       pool: s.pool,
+      hostId: s.hostId,
       keepLast: s.keepLast,
       keepDaily: s.keepDaily,
       keepWeekly: s.keepWeekly,

@@ -1,10 +1,13 @@
 // Backups (#24): runs backups, restores and verifies as tasks on the agent of the VM's host (the
-// target is a pool of that host), lists a VM's points across its host's active pools and deletes
-// points. A failed run is a failed task, which the events log records (task.failed).
+// target is a pool of that host, or of another host: the target's agent issues a ticket and the
+// VM's host streams the backup to it under the vDC's PKI), lists a VM's points across the active
+// pools of the online hosts and deletes points. A failed run is a failed task, which the events
+// log records (task.failed).
 import { randomUUID } from 'node:crypto';
-import type { Backup } from '@quantix/proto/v1/backup.js';
+import type { Backup, BackupRemoteTarget } from '@quantix/proto/v1/backup.js';
 import { PoolState } from '@quantix/proto/v1/storage.js';
 import type { AgentPool } from '../agents/agent-pool.js';
+import type { HostConnection } from '../agents/host-connection.js';
 import type {
   BackupDto,
   BackupTargetDto,
@@ -16,7 +19,8 @@ import type {
 } from '../dto/backups.js';
 import type { TaskDto } from '../dto/tasks.js';
 import { badRequest, conflict, HttpError, notFound } from '../errors.js';
-import type { TaskRecord } from '../store/records.js';
+import type { TaskRecord, VdcRecord } from '../store/records.js';
+import { issueAgentCertificate } from './agent-credential.js';
 import { backupConsistency, backupKind, vmState } from './proto-enums.js';
 import type { TaskContext, TaskService } from './task-service.js';
 import type { VmService } from './vm-service.js';
@@ -34,26 +38,46 @@ export class BackupService {
     private readonly pool: AgentPool,
     private readonly vms: VmService,
     private readonly tasks: TaskService,
+    private readonly vdc: VdcRecord,
   ) {}
 
   /** VM UUID → the id of its running backup task. */
   private readonly running = new Map<string, string>();
 
+  /** Its own host's pools first, then every other online host's (backups sent there). */
   async list(vmId: string): Promise<BackupDto[]> {
-    const { c, agent, vm } = this.vms.online(vmId);
+    const { c: own, vm } = this.vms.online(vmId);
     const out: BackupDto[] = [];
-    for (const p of c.pools.values()) {
-      if (p.state !== PoolState.POOL_STATE_ACTIVE) continue;
-      const { backups } = await agent.listBackups(p.name, vm.spec!.uuid);
-      out.push(...backups.map((b) => toDto(c.record.id, b)));
+    for (const c of [own, ...this.pool.all().filter((h) => h !== own && h.online)]) {
+      const agent = c.requireOnline();
+      for (const p of c.pools.values()) {
+        if (p.state !== PoolState.POOL_STATE_ACTIVE) continue;
+        const { backups } = await agent.listBackups(p.name, vm.spec!.uuid);
+        out.push(...backups.map((b) => toDto(c.record.id, b)));
+      }
     }
     return out.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
 
   async create(vmId: string, req: CreateBackupDto, user: string): Promise<TaskDto> {
     const { c, vm } = this.vms.online(vmId);
-    if (!c.pools.has(req.pool)) throw badRequest(`host ${c.record.name} has no pool ${req.pool}`, 'pool');
+    this.targetHost(c, req);
     return (await this.start({ uuid: vm.spec!.uuid, name: vm.spec!.name, hostId: c.record.id }, req, user)).dto;
+  }
+
+  /** The host holding the target pool (the VM's own unless hostId names another), checked. */
+  private targetHost(own: HostConnection, req: CreateBackupDto): HostConnection {
+    let c = own;
+    if (req.hostId && req.hostId !== own.record.id) {
+      const found = this.pool.find(req.hostId);
+      if (!found) throw badRequest(`hostId: no host ${req.hostId}`, 'hostId');
+      if (!found.online) throw conflict(`host ${found.record.name} is offline: it cannot receive a backup`);
+      if (found.record.address.startsWith('unix:'))
+        throw conflict(`host ${found.record.name} has no network address another host's agent can reach`);
+      c = found;
+    }
+    if (!c.pools.has(req.pool)) throw badRequest(`host ${c.record.name} has no pool ${req.pool}`, 'pool');
+    return c;
   }
 
   /**
@@ -94,7 +118,18 @@ export class BackupService {
   private async backUp(vmUuid: string, req: CreateBackupDto, t: TaskContext, note?: string): Promise<BackupDto> {
     if (note) t.log(note);
     const { c, agent } = this.vms.online(vmUuid);
-    if (!c.pools.has(req.pool)) throw badRequest(`host ${c.record.name} has no pool ${req.pool}`, 'pool');
+    const holder = this.targetHost(c, req);
+    let remote: BackupRemoteTarget | undefined;
+    if (holder !== c) {
+      // The target's ticket for this VM and source host; our agent's vDC certificate to present.
+      const [certificate, { ticket }] = await Promise.all([
+        issueAgentCertificate(this.vdc, c.record),
+        holder.requireOnline().prepareBackupReceive({ pool: req.pool, vmUuid, sourceHostId: c.record.id }),
+      ]);
+      await agent.setAgentCertificate(certificate);
+      remote = { address: holder.record.address, certificatePem: holder.record.certificatePem, ticket };
+      t.log(`sending the backup to host ${holder.record.name}`);
+    }
     t.progress(0, 'backing up');
     const { backup: b, prunedIds } = await agent
       .createBackup(
@@ -107,6 +142,7 @@ export class BackupService {
           keepDaily: req.keepDaily ?? 0,
           keepWeekly: req.keepWeekly ?? 0,
           keepMonthly: req.keepMonthly ?? 0,
+          remote,
         },
         (p) => t.progress(p),
         t.signal,
@@ -115,10 +151,10 @@ export class BackupService {
         throw t.signal.aborted ? new HttpError(409, 'cancelled') : err;
       });
     t.log(
-      `${backupKind.str(b.kind)} backup ${b.id} into pool ${req.pool} (${backupConsistency.str(b.consistency)}-consistent)`,
+      `${backupKind.str(b.kind)} backup ${b.id} into pool ${req.pool} of ${holder.record.name} (${backupConsistency.str(b.consistency)}-consistent)`,
     );
     if (prunedIds.length) t.log(`retention (${retentionText(req)}) deleted ${prunedIds.join(', ')}`);
-    return toDto(c.record.id, b);
+    return toDto(holder.record.id, b);
   }
 
   /** Every active pool of the online hosts with the points it holds (all VMs'). */
