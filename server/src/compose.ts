@@ -47,6 +47,7 @@ import { HttpsCertificate } from './tls/https-certificate.js';
 import { BackupService } from './services/backup-service.js';
 import { BackupSchedules } from './services/backup-schedules.js';
 import { BackupScheduleRepo } from './store/backup-schedule-repo.js';
+import { BackupTargets } from './services/backup-targets.js';
 import { log } from './log.js';
 import { HttpError } from './errors.js';
 
@@ -63,6 +64,8 @@ export interface Services {
   backups: BackupService;
   /** Backup schedules; the leader runs them. */
   backupSchedules: BackupSchedules;
+  /** NFS backup targets (pool "nfs:<name>"). */
+  backupTargets: BackupTargets;
   audit: AuditService;
   inventory: InventoryService;
   pool: AgentPool;
@@ -169,6 +172,10 @@ export async function createServices(config: ServerConfig): Promise<Services> {
   const audit = new AuditService(await AuditRepo.open(config.dataDir, sharedHistory));
   const backups = new BackupService(pool, vms, tasks, vdc);
   const backupSchedules = new BackupSchedules(new BackupScheduleRepo(db), pool, backups);
+  const backupTargets = new BackupTargets(db, pool, (p) =>
+    db.data.backupSchedules.filter((s) => s.pool === p).map((s) => s.name),
+  );
+  backups.nfsTargets = backupTargets;
   const appliance = new ApplianceSettings(config.dataDir, config.applianceRoot);
   const applianceUpdate = new ApplianceUpdate({
     root: config.applianceRoot,
@@ -193,6 +200,7 @@ export async function createServices(config: ServerConfig): Promise<Services> {
     migrations,
     backups,
     backupSchedules,
+    backupTargets,
     storage,
     networks,
     clusterNetworks,

@@ -7,6 +7,7 @@ import type { AgentContext } from '../context.js';
 import { BackupJobs } from '../backup/backup-create.js';
 import { BackupReceiver } from '../backup/backup-receive.js';
 import { restoreBackup, restoreBackupDisk, restoreBackupOverVm } from '../backup/backup-restore.js';
+import { nfsMountsOf, poolsWithNfs } from '../backup/nfs-mounts.js';
 import {
   backedUpVms,
   backupMessage,
@@ -19,7 +20,10 @@ import { toServiceError } from './status.js';
 import { unary } from './unary.js';
 
 export function backupHandlers(ctx: AgentContext): BackupServiceServer {
-  const jobs = new BackupJobs(ctx.virsh, ctx.pools, ctx);
+  // NFS targets (nfs-mounts.ts): the pool "nfs:<name>" is mounted around each call naming it.
+  const nfs = nfsMountsOf(ctx);
+  const withNfs = { ...ctx, pools: poolsWithNfs(ctx.pools, nfs) };
+  const jobs = new BackupJobs(ctx.virsh, withNfs.pools, ctx);
   const receiver = new BackupReceiver(ctx);
   return {
     createBackup: (call: ServerWritableStream<CreateBackupRequest, BackupProgress>) => {
@@ -27,10 +31,12 @@ export function backupHandlers(ctx: AgentContext): BackupServiceServer {
       const send = (p: BackupProgress) => {
         if (!call.cancelled && !call.writableEnded) call.write(p);
       };
-      jobs
-        .create(call.request, (percent) => {
-          if (percent !== last) send({ percent: (last = percent), backup: undefined, prunedIds: [] });
-        })
+      nfs
+        .during(call.request.pool, () =>
+          jobs.create(call.request, (percent) => {
+            if (percent !== last) send({ percent: (last = percent), backup: undefined, prunedIds: [] });
+          }),
+        )
         .then(
           ({ backup, prunedIds }) => {
             send({ percent: 100, backup, prunedIds });
@@ -42,23 +48,29 @@ export function backupHandlers(ctx: AgentContext): BackupServiceServer {
         );
     },
     cancelBackup: unary(async (req) => ({ cancelled: jobs.cancel(req.jobId) })),
-    listBackups: unary(async (req) => {
-      const pool = await ctx.pools.activeRecord(req.pool);
-      const vms = req.vmUuid ? [validVmUuid('vm_uuid', req.vmUuid)] : await backedUpVms(pool);
-      const backups = [];
-      for (const vm of vms) backups.push(...(await listManifests(pool, vm)).map((m) => backupMessage(pool, m)));
-      return { backups };
-    }),
-    deleteBackup: unary(async (req) => {
-      const pool = await ctx.pools.activeRecord(req.pool);
-      const deleted = await deleteBackup(pool, req.vmUuid, req.id, req.withDependents);
-      await jobs.forgetCheckpoints(deleted);
-      return { deletedIds: deleted.map((m) => m.id) };
-    }),
-    verifyBackup: unary(async (req) => verifyBackup(await ctx.pools.activeRecord(req.pool), req.vmUuid, req.id)),
-    restoreBackup: unary((req) => restoreBackup(ctx, req)),
-    restoreBackupOverVm: unary((req) => restoreBackupOverVm(ctx, req)),
-    restoreBackupDisk: unary((req) => restoreBackupDisk(ctx, req)),
+    listBackups: unary(
+      nfs.wrap(async (req) => {
+        const pool = await withNfs.pools.activeRecord(req.pool);
+        const vms = req.vmUuid ? [validVmUuid('vm_uuid', req.vmUuid)] : await backedUpVms(pool);
+        const backups = [];
+        for (const vm of vms) backups.push(...(await listManifests(pool, vm)).map((m) => backupMessage(pool, m)));
+        return { backups };
+      }),
+    ),
+    deleteBackup: unary(
+      nfs.wrap(async (req) => {
+        const pool = await withNfs.pools.activeRecord(req.pool);
+        const deleted = await deleteBackup(pool, req.vmUuid, req.id, req.withDependents);
+        await jobs.forgetCheckpoints(deleted);
+        return { deletedIds: deleted.map((m) => m.id) };
+      }),
+    ),
+    verifyBackup: unary(
+      nfs.wrap(async (req) => verifyBackup(await withNfs.pools.activeRecord(req.pool), req.vmUuid, req.id)),
+    ),
+    restoreBackup: unary(nfs.wrap((req) => restoreBackup(withNfs, req))),
+    restoreBackupOverVm: unary(nfs.wrap((req) => restoreBackupOverVm(withNfs, req))),
+    restoreBackupDisk: unary(nfs.wrap((req) => restoreBackupDisk(withNfs, req))),
     prepareBackupReceive: unary((req) => receiver.prepare(req)),
     receiveBackup: (call) => receiver.receive(call),
   };

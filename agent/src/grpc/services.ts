@@ -17,6 +17,8 @@ import { MigrationServiceService } from '@quantix/proto/v1/migration.js';
 import { migrationHandlers } from './migration-handlers.js';
 import { BackupServiceService } from '@quantix/proto/v1/backup.js';
 import { backupHandlers } from './backup-handlers.js';
+import { BackupTargetServiceService } from '@quantix/proto/v1/nfs-target.js';
+import { nfsTargetHandlers } from './nfs-target-handlers.js';
 
 export function registerServices(server: Server, ctx: AgentContext): void {
   server.addService(EnrollServiceService, enrollHandlers(ctx));
@@ -28,4 +30,5 @@ export function registerServices(server: Server, ctx: AgentContext): void {
   server.addService(ImageServiceDefinition, imageHandlers(ctx));
   server.addService(MigrationServiceService, migrationHandlers(ctx));
   server.addService(BackupServiceService, backupHandlers(ctx));
+  server.addService(BackupTargetServiceService, nfsTargetHandlers(ctx));
 }

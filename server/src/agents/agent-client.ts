@@ -31,6 +31,7 @@ import {
   type RestoreBackupOverVmRequest,
   type VerifyBackupRequest,
 } from '@quantix/proto/v1/backup.js';
+import { BackupTargetServiceClient, type NfsTarget } from '@quantix/proto/v1/nfs-target.js';
 import type { ImportOvaHeader, ImportOvaResult } from '@quantix/proto/v1/image.js';
 import {
   ListVolumesRequest,
@@ -96,6 +97,7 @@ export class AgentClient {
   private readonly consoleSvc: ConsoleServiceClient;
   private readonly migrationSvc: MigrationServiceClient;
   private readonly backupSvc: BackupServiceClient;
+  private readonly nfsTargetSvc: BackupTargetServiceClient;
   private readonly channel: Channel;
 
   constructor(
@@ -115,6 +117,7 @@ export class AgentClient {
     this.networkSvc = new NetworkServiceClient(address, creds, opts);
     this.migrationSvc = new MigrationServiceClient(address, creds, opts);
     this.backupSvc = new BackupServiceClient(address, creds, opts);
+    this.nfsTargetSvc = new BackupTargetServiceClient(address, creds, opts);
   }
 
   // Host
@@ -128,7 +131,8 @@ export class AgentClient {
   powerHost = (req: PowerHostRequest) =>
     this.call(this.hostSvc, this.hostSvc.powerHost, req, (req.vmShutdownTimeoutSeconds || 120) * 1000 + 60_000);
 
-  // Backups (backup-service.ts)
+  // Backups (backup-service.ts); an NFS target is opened on the host before each use (backup-targets.ts)
+  openNfsTarget = (t: NfsTarget) => this.call(this.nfsTargetSvc, this.nfsTargetSvc.openNfsTarget, t, LONG_MS);
   listBackups = (pool: string, vmUuid: string) =>
     this.call(this.backupSvc, this.backupSvc.listBackups, { pool, vmUuid }, LONG_MS);
   deleteBackup = (req: DeleteBackupRequest) => this.call(this.backupSvc, this.backupSvc.deleteBackup, req, LONG_MS);

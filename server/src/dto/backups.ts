@@ -7,6 +7,7 @@ import type { Infer } from '../schema/schema.js';
 import type { Operation } from './operation.js';
 import { objectName, timestamp } from './common.js';
 import { TaskDto } from './tasks.js';
+import { backupPoolName } from './backup-targets.js';
 
 export const BACKUP_KINDS = ['full', 'incremental'] as const;
 export const BACKUP_CONSISTENCIES = ['application', 'crash', 'stopped'] as const;
@@ -222,7 +223,9 @@ const scheduleProps = {
     description: 'minute hour day-of-month month day-of-week, UTC (e.g. "30 2 * * *"): *, lists, ranges, */n',
   }),
   selection: BackupSelectionDto,
-  pool: objectName("the target pool, by name, on each selected VM's host (or on hostId)"),
+  pool: backupPoolName(
+    "an NFS target (nfs:<name>), or the target pool, by name, on each selected VM's host (or on hostId)",
+  ),
   hostId: opt(
     str({
       maxLength: 64,

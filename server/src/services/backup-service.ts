@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Backup, BackupRemoteTarget } from '@quantix/proto/v1/backup.js';
 import { PoolState } from '@quantix/proto/v1/storage.js';
 import type { AgentPool } from '../agents/agent-pool.js';
+import type { BackupTargets } from './backup-targets.js';
 import type { HostConnection } from '../agents/host-connection.js';
 import type {
   BackupDto,
@@ -41,6 +42,9 @@ export class BackupService {
     private readonly vdc: VdcRecord,
   ) {}
 
+  /** NFS backup targets (pool "nfs:<name>"): opened on the agent before each call naming one (compose.ts sets it). */
+  nfsTargets?: BackupTargets;
+
   /** VM UUID → the id of its running backup task. */
   private readonly running = new Map<string, string>();
 
@@ -56,6 +60,9 @@ export class BackupService {
         out.push(...backups.map((b) => toDto(c.record.id, b)));
       }
     }
+    const home = this.vms.online(vmId);
+    const onNfs = (await this.nfsTargets?.vmBackups(home.agent, vm.spec!.uuid)) ?? [];
+    out.push(...onNfs.map((b) => toDto(home.c.record.id, b)));
     return out.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
 
@@ -76,7 +83,8 @@ export class BackupService {
         throw conflict(`host ${found.record.name} has no network address another host's agent can reach`);
       c = found;
     }
-    if (!c.pools.has(req.pool)) throw badRequest(`host ${c.record.name} has no pool ${req.pool}`, 'pool');
+    if (!c.pools.has(req.pool) && !this.nfsTargets?.pools().includes(req.pool))
+      throw badRequest(`host ${c.record.name} has no pool ${req.pool}`, 'pool');
     return c;
   }
 
@@ -130,6 +138,7 @@ export class BackupService {
       remote = { address: holder.record.address, certificatePem: holder.record.certificatePem, ticket };
       t.log(`sending the backup to host ${holder.record.name}`);
     }
+    await this.nfsTargets?.prepare(agent, req.pool);
     t.progress(0, 'backing up');
     const { backup: b, prunedIds } = await agent
       .createBackup(
@@ -187,6 +196,7 @@ export class BackupService {
       { kind: 'backup.restore', target: { type: 'vm', id: at.vmUuid, name: req.name }, hostId: c.record.id, user },
       async (t) => {
         t.progress(null, 'restoring');
+        await this.nfsTargets?.prepare(agent, at.pool);
         const r = await agent.restoreBackup({
           pool: at.pool,
           vmUuid: at.vmUuid,
@@ -217,6 +227,7 @@ export class BackupService {
       { kind: 'backup.restore-over', target: { type: 'vm', id: at.vmUuid, name: vm.name }, hostId: c.record.id, user },
       async (t) => {
         t.progress(null, 'restoring');
+        await this.nfsTargets?.prepare(agent, at.pool);
         const r = await agent.restoreBackupOverVm({
           pool: at.pool,
           vmUuid: at.vmUuid,
@@ -245,6 +256,7 @@ export class BackupService {
       },
       async (t) => {
         t.progress(null, 'restoring');
+        await this.nfsTargets?.prepare(agent, at.pool);
         const r = await agent.restoreBackupDisk({
           pool: at.pool,
           vmUuid: at.vmUuid,
@@ -265,6 +277,7 @@ export class BackupService {
       { kind: 'backup.verify', target: { type: 'vm', id: at.vmUuid, name: at.backupId }, hostId: c.record.id, user },
       async (t): Promise<BackupVerifyResultDto> => {
         t.progress(null, 'verifying');
+        await this.nfsTargets?.prepare(agent, at.pool);
         const r = await agent.verifyBackup({ pool: at.pool, vmUuid: at.vmUuid, id: at.backupId });
         if (!r.ok) {
           const what = r.corruptions.map((x) =>
@@ -280,6 +293,7 @@ export class BackupService {
 
   async delete(at: BackupPoint, withDependents: boolean): Promise<{ deletedIds: string[] }> {
     const { agent } = this.onlineHost(at.hostId);
+    await this.nfsTargets?.prepare(agent, at.pool);
     return agent.deleteBackup({ pool: at.pool, vmUuid: at.vmUuid, id: at.backupId, withDependents });
   }
 

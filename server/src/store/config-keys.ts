@@ -7,7 +7,15 @@ import type { DbData } from './records.js';
 export const CONFIG_PREFIX = '/quantix/config/';
 
 type Collection =
-  'users' | 'sessions' | 'tokens' | 'hosts' | 'clusters' | 'clusterNetworks' | 'templates' | 'backupSchedules';
+  | 'users'
+  | 'sessions'
+  | 'tokens'
+  | 'hosts'
+  | 'clusters'
+  | 'clusterNetworks'
+  | 'templates'
+  | 'backupSchedules'
+  | 'backupTargets';
 type Singleton = 'schemaVersion' | 'vdc' | 'notifications';
 
 /** Each collection's record identity (the last path segment of its key). */
@@ -20,6 +28,7 @@ const COLLECTIONS: Record<Collection, (r: never) => string> = {
   clusterNetworks: (r: { clusterId: string; name: string }) => `${r.clusterId}/${r.name}`,
   templates: (r: { id: string }) => r.id,
   backupSchedules: (r: { id: string }) => r.id,
+  backupTargets: (r: { id: string }) => r.id,
 };
 const SINGLETONS: Singleton[] = ['schemaVersion', 'vdc', 'notifications'];
 /**
@@ -30,6 +39,7 @@ const UNIQUE: Partial<Record<Collection, (r: never) => string>> = {
   users: (r: { username: string }) => r.username,
   clusters: (r: { name: string }) => r.name,
   templates: (r: { name: string }) => r.name,
+  backupTargets: (r: { name: string }) => r.name,
 };
 const UNIQUE_PREFIX = `${CONFIG_PREFIX}unique/`;
 

@@ -89,7 +89,8 @@ const version1 = {
 test('qxt-srv db: a schema 1 file is migrated to the current schema', async (t) => {
   const { dir, file } = await dataDirWith(t, version1);
   const db = await Db.open(dir);
-  assert.equal(SCHEMA_VERSION, 5);
+  assert.equal(SCHEMA_VERSION, 6);
+  assert.deepEqual(db.data.backupTargets, [], 'no backup target is made by the migration');
   assert.deepEqual(db.data.backupSchedules, [], 'no backup schedule is made by the migration');
   assert.equal(db.data.schemaVersion, SCHEMA_VERSION);
   assert.deepEqual(db.data.notifications, { webhooks: [] }, 'no webhook is configured by the migration');

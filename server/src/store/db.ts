@@ -9,7 +9,7 @@ import { DbFile } from './db-file.js';
 import type { ConfigStore } from './config-store.js';
 import { importHistory } from './log-repo.js';
 
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 /** Migrations from version N-1 to N, applied in order to older files. */
 const migrations: Record<number, (data: Record<string, unknown>, dataDir: string) => void | Promise<void>> = {
@@ -47,6 +47,10 @@ const migrations: Record<number, (data: Record<string, unknown>, dataDir: string
     // Backup schedules (#24; none yet).
     data.backupSchedules ??= [];
   },
+  6: (data) => {
+    // NFS backup targets (#24; none yet).
+    data.backupTargets ??= [];
+  },
 };
 
 /** The configuration of a vDC never set up (schema version 0 until written). */
@@ -62,6 +66,7 @@ export function emptyDb(): DbData {
     clusterNetworks: [],
     templates: [],
     backupSchedules: [],
+    backupTargets: [],
     notifications: { webhooks: [] },
   };
 }

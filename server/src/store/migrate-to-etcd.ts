@@ -20,6 +20,7 @@ const COLLECTIONS = [
   'clusterNetworks',
   'templates',
   'backupSchedules',
+  'backupTargets',
 ] as const;
 
 /** Copies the configuration of `dataDir` into etcd; refuses (writing nothing) when etcd already holds one. */

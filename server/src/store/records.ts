@@ -158,6 +158,8 @@ export interface DbData {
   clusterNetworks: ClusterNetworkRecord[];
   templates: TemplateRecord[];
   backupSchedules: BackupScheduleRecord[];
+  /** NFS exports as backup targets (services/backup-targets.ts). */
+  backupTargets: BackupTargetRecord[];
   /** `email` is absent until an admin saves e-mail settings. */
   notifications: { webhooks: WebhookRecord[]; email?: EmailRecord };
 }
@@ -169,6 +171,18 @@ export interface BackupScheduleRecord extends BackupScheduleInputDto {
   /** The last due time the scheduler ran (or skipped as disabled); the next run is the first due time after it. */
   lastDueAt: string;
   lastRun: BackupScheduleRunDto | null;
+}
+
+/** An NFS export the agents mount as a backup target (proto NfsTarget; dto/backup-targets.ts). */
+export interface BackupTargetRecord {
+  id: string;
+  kind: 'nfs';
+  name: string;
+  server: string;
+  exportPath: string;
+  version: string;
+  options: string[];
+  createdAt: string;
 }
 
 /** E-mail notification settings (dto/events.ts); the password never leaves the server. */

@@ -17,6 +17,8 @@ import {
 } from '../../api/backups.js';
 import { fetchClusters } from '../../api/hosts.js';
 import { fetchPools } from '../../api/storage.js';
+import { fetchNfsBackupTargets } from '../../api/backup-targets.js';
+import './qx-backup-targets.js';
 import { fetchVmPage } from '../../api/vms.js';
 import { canMutate } from '../../api/session.js';
 import { ResourceController } from '../../controllers/resource-controller.js';
@@ -48,6 +50,10 @@ export class QxBackupsPage extends LitElement {
   private targets = new ResourceController<BackupTargetDto[]>(this, fetchBackupTargets);
   /** What the form offers: pools (by name), VMs (the first 1000: a tag selects more), clusters. */
   private pools = new ResourceController<PoolDto[]>(this, fetchPools);
+  /** NFS targets the form offers as nfs:<name> (qx-backup-targets shows them). */
+  private nfsPools = new ResourceController<string[]>(this, async (s) =>
+    (await fetchNfsBackupTargets(s)).map((t) => t.pool),
+  );
   private vms = new ResourceController<VmDto[]>(this, async (s) => (await fetchVmPage({ limit: '1000' }, s)).items);
   private clusters = new ResourceController<ClusterDto[]>(this, fetchClusters);
   private form = new ActionController(this);
@@ -144,7 +150,9 @@ export class QxBackupsPage extends LitElement {
       </table>
       ${this.schedules.empty('No backup schedules.')}
       <h2>Targets</h2>
-      ${this.targets.errorNotice()} ${this.renderTargets()}`;
+      ${this.targets.errorNotice()} ${this.renderTargets()}
+      <h2>NFS targets</h2>
+      <qx-backup-targets .user=${this.user} @targets-changed=${() => void this.nfsPools.reload()}></qx-backup-targets>`;
   }
 
   private renderRow(s: BackupScheduleDto, mutate: boolean) {
@@ -184,7 +192,10 @@ export class QxBackupsPage extends LitElement {
   private renderForm(s: BackupScheduleInputDto | undefined) {
     const err = (k: string) => this.form.fieldError(k);
     const cronErr = CRON_FIELDS.map(err).find(Boolean);
-    const poolNames = [...new Set((this.pools.value ?? []).filter((p) => p.state === 'active').map((p) => p.name))];
+    const poolNames = [
+      ...new Set((this.pools.value ?? []).filter((p) => p.state === 'active').map((p) => p.name)),
+      ...(this.nfsPools.value ?? []),
+    ];
     const sel = s?.selection ?? { vmIds: [], tags: [], clusterIds: [] };
     const num = (name: string, label: string, value: number | undefined) =>
       formField(

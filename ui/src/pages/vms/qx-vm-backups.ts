@@ -17,6 +17,7 @@ import {
   verifyBackup,
 } from '../../api/backups.js';
 import { fetchHostPools } from '../../api/storage.js';
+import { fetchNfsBackupTargets } from '../../api/backup-targets.js';
 import { ResourceController } from '../../controllers/resource-controller.js';
 import { ActionController } from '../../controllers/action-controller.js';
 import { TaskController } from '../../controllers/task-controller.js';
@@ -52,6 +53,10 @@ export class QxVmBackups extends LitElement {
   declare form: { b: BackupDto; kind: 'over' | 'disk' } | undefined;
   declare notice: string;
   private backups = new ResourceController<BackupDto[]>(this, (s) => fetchVmBackups(this.vmId, s));
+  /** The NFS backup targets (nfs:<name>), offered after the pools. */
+  private nfsPools = new ResourceController<string[]>(this, async (s) =>
+    (await fetchNfsBackupTargets(s)).map((t) => t.pool),
+  );
   private pools = new ResourceController<PoolDto[]>(this, async (s) =>
     (await fetchHostPools(this.hostId, s)).filter((p) => p.state === 'active'),
   );
@@ -270,6 +275,7 @@ export class QxVmBackups extends LitElement {
                 'backup-pool',
                 html`<select id="backup-pool" name="pool" required>
                   ${pools.map((p) => html`<option>${p.name}</option>`)}
+                  ${(this.nfsPools.value ?? []).map((p) => html`<option value=${p}>${p} (NFS)</option>`)}
                 </select>`,
               )}
               <label><input type="checkbox" name="full" /> Full</label>
