@@ -35,6 +35,7 @@ import { applianceHandlers } from './routes/appliance.js';
 import { applianceUpdateHandlers } from './routes/appliance-update.js';
 import { migrationHandlers } from './routes/migrations.js';
 import { backupHandlers } from './routes/backups.js';
+import { controlPlaneHandlers } from './routes/controlplane.js';
 import { backupTargetHandlers } from './routes/backup-targets.js';
 
 export interface App {
@@ -59,6 +60,7 @@ export function createApp(s: Services): App {
     ...bindable(applianceUpdateHandlers(s)),
     ...bindable(migrationHandlers(s)),
     ...bindable(backupHandlers(s)),
+    ...bindable(controlPlaneHandlers(s)),
     ...bindable(backupTargetHandlers(s)),
   };
   const router = new Router();

@@ -48,12 +48,15 @@ import { BackupService } from './services/backup-service.js';
 import { BackupSchedules } from './services/backup-schedules.js';
 import { BackupScheduleRepo } from './store/backup-schedule-repo.js';
 import { BackupTargets } from './services/backup-targets.js';
+import { ControlPlaneService } from './services/controlplane-service.js';
 import { log } from './log.js';
 import { HttpError } from './errors.js';
 
 export interface Services {
   config: ServerConfig;
   db: ConfigStore;
+  /** Forming and joining a control plane of appliances (#23). */
+  controlPlane: ControlPlaneService;
   /** Whether this server runs the once-per-vDC work (always, with the embedded store). */
   leader: Leadership;
   vdc: VdcRecord;
@@ -214,6 +217,13 @@ export async function createServices(config: ServerConfig): Promise<Services> {
     applianceUpdate,
     hostPower: new HostPower(pool, tasks),
     tickets: new TicketStore(),
+    controlPlane: new ControlPlaneService({
+      db,
+      vdc,
+      dataDir: config.dataDir,
+      settings: config.controlPlane,
+      fingerprint: () => certificate.dto().fingerprint,
+    }),
     certificate,
     leader,
     start() {

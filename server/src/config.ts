@@ -3,6 +3,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { MemberSettings } from './services/controlplane-member.js';
 
 /** This server's version (agents are held against it: services/agent-version.ts). */
 export const SERVER_VERSION = '0.1.0';
@@ -37,6 +38,8 @@ export interface ServerConfig {
   update: { dir: string; keyFile: string };
   /** Where the configuration lives (QX_STORE): this server's lowdb file, or an etcd cluster. */
   store: StoreConfig;
+  /** This appliance's etcd member of a control plane (services/controlplane-member.ts). */
+  controlPlane: MemberSettings;
 }
 
 /** QX_STORE=embedded (default) or etcd with QX_ETCD_ENDPOINTS and client TLS files QX_ETCD_CA/CERT/KEY. */
@@ -105,6 +108,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env, cmdline =
       keyFile: resolve(env.QX_UPDATE_KEY || join(env.QX_APPLIANCE_ROOT || '/', 'usr/lib/quantix/update-key.pem')),
     },
     store: storeSetting(get),
+    controlPlane: memberSettings(env, dataDir),
   };
 }
 
@@ -126,6 +130,29 @@ function storeSetting(get: (envName: string, key: string) => string | undefined)
   };
   if (!tls.certFile !== !tls.keyFile) throw new Error('QX_ETCD_CERT and QX_ETCD_KEY: give both or neither');
   return { kind, endpoints, ...tls };
+}
+
+/**
+ * QX_CONTROLPLANE_ROOT (default: the data dir's parent, /var/lib/quantix): etcd/ holds the member,
+ * etcd-client/ the server's client TLS; QX_ETCD_CLIENT_PORT/QX_ETCD_PEER_PORT (2379/2380);
+ * QX_ETCD_MEMBER_START: the argv (space-separated, no shell) that (re)starts the member.
+ */
+function memberSettings(env: NodeJS.ProcessEnv, dataDir: string): MemberSettings {
+  const root = resolve(env.QX_CONTROLPLANE_ROOT || join(dataDir, '..'));
+  const port = (name: string, fallback: number) => {
+    const n = Number(env[name] || fallback);
+    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`${name}: expected a port, got "${env[name]}"`);
+    return n;
+  };
+  return {
+    memberDir: join(root, 'etcd'),
+    clientDir: join(root, 'etcd-client'),
+    clientPort: port('QX_ETCD_CLIENT_PORT', 2379),
+    peerPort: port('QX_ETCD_PEER_PORT', 2380),
+    startCommand: (env.QX_ETCD_MEMBER_START || 'systemctl restart quantix-etcd-member.service')
+      .split(' ')
+      .filter(Boolean),
+  };
 }
 
 function flushInterval(raw: string | undefined): number {

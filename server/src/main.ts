@@ -16,6 +16,14 @@ log.info('quantix server listening', {
   certificate: services.certificate.dto().fingerprint,
 });
 
+/** Exit status asking the supervisor (systemd, a test harness) to start the server again. */
+const RESTART_STATUS = 75;
+// After forming or joining a control plane: stop cleanly, then come back on etcd.
+services.controlPlane.onRestart = () => {
+  log.info('server restarting on the control plane');
+  void Promise.all([services.stop(), running.close()]).then(() => process.exit(RESTART_STATUS));
+};
+
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
     log.info('server stopping', { signal });

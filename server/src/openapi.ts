@@ -19,6 +19,7 @@ import { applianceOperations } from './dto/appliance.js';
 import { applianceUpdateOperations } from './dto/appliance-update.js';
 import { migrationOperations } from './dto/migrations.js';
 import { backupOperations } from './dto/backups.js';
+import { controlPlaneOperations } from './dto/controlplane.js';
 import { backupTargetOperations } from './dto/backup-targets.js';
 import { SSE_EVENTS, socketEndpoints, systemOperations } from './dto/system.js';
 
@@ -39,6 +40,7 @@ export const operations: readonly Operation[] = [
   ...applianceUpdateOperations,
   ...migrationOperations,
   ...backupOperations,
+  ...controlPlaneOperations,
   ...backupTargetOperations,
 ];
 

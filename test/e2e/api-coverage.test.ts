@@ -15,6 +15,8 @@ const MACHINE_ONLY: Record<string, string> = {
   getHealth: 'liveness probe for load balancers, the appliance status screen and test harnesses',
   getOpenApi: 'the contract for API clients and generators, not for the browser',
   getMetrics: 'Prometheus scrape endpoint (text exposition format)',
+  addControlPlaneMember:
+    "a joining appliance's server calls it with the one-time join token (services/controlplane-service.ts join)",
   listVms: 'every VM in one reply, for the qx CLI and scripts; the UI pages through listVmPage (#23)',
   sendUpload: 'the UI PUTs to the one-time uploadUrl the open-upload reply hands out (ui/src/api/upload.ts sendFile)',
   openConsole: 'websocket opened at the URL the console ticket names (ui/src/controllers/console-socket.ts)',

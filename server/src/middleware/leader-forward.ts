@@ -16,7 +16,12 @@ const LOCAL = new Set(['/api/v1/health', '/api/v1/events', '/api/v1/openapi.json
  * Sign-in and setup too (sessions are in the shared store): the leader would see every sign-in
  * through this server from this server's address, and its per-address lockout would lock out all.
  */
-const LOCAL_PREFIXES = ['/api/v1/auth/', '/api/v1/setup'];
+const LOCAL_PREFIXES = [
+  '/api/v1/auth/',
+  '/api/v1/setup',
+  // This appliance's own member, certificate and join tokens (services/controlplane-service.ts).
+  '/api/v1/controlplane',
+];
 /** Time for the leader to answer with headers (replies are streamed after that). */
 const ANSWER_MS = 60_000;
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'upgrade'];

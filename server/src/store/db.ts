@@ -79,8 +79,11 @@ export async function migrateConfig(data: Record<string, unknown>, from: number,
 /** The embedded store: the configuration in this server's lowdb file. */
 export class Db implements ConfigStore {
   readonly kind = 'embedded';
-  /** A single file never loses quorum: writes are never refused for that reason. */
-  readonly unavailable = undefined;
+  /**
+   * A single file never loses quorum; set only while this configuration moves into etcd
+   * (services/controlplane-service.ts), when changes are refused.
+   */
+  unavailable: string | undefined = undefined;
 
   private constructor(
     private readonly low: Low<DbData>,

@@ -105,7 +105,7 @@ export async function startEtcdCluster(size = 3): Promise<EtcdCluster> {
  * outgoing connection before etcd bound them ("bind: address already in use"). Each is checked
  * free, and all are held until all are found.
  */
-async function freePorts(count: number): Promise<number[]> {
+export async function freePorts(count: number): Promise<number[]> {
   const held: Server[] = [];
   const ports: number[] = [];
   try {

@@ -21,6 +21,7 @@ import type { HostDto } from '@dto/hosts.js';
 import { formField } from '../../components/form-field.js';
 import { sharedStyles } from '../../components/shared-styles.js';
 import './qx-appliance-update.js';
+import './qx-control-plane.js';
 
 interface Draft {
   hostname: string;
@@ -196,8 +197,8 @@ export class QxApplianceSettings extends LitElement {
 
   override render() {
     return html`<h1>Appliance settings</h1>
-      ${this.renderSettings()} <qx-appliance-update></qx-appliance-update> ${this.renderPower()}
-      ${this.renderCertificate()} ${this.renderPassword()}`;
+      ${this.renderSettings()} <qx-appliance-update></qx-appliance-update>
+      <qx-control-plane></qx-control-plane> ${this.renderPower()} ${this.renderCertificate()} ${this.renderPassword()}`;
   }
 
   private renderSettings() {

@@ -1,0 +1,344 @@
+// Forming and joining a control plane of appliances (#23). Form: this appliance's configuration
+// (lowdb) moves into a new one-member etcd cluster it runs, with vDC-CA TLS. Join: with a one-time
+// token from a server already on the control plane, over that server's HTTPS pinned by its
+// fingerprint, this appliance gets its member certificate and the servers' sealing key, is added as
+// a learner, starts its member and has it promoted. Either way the server then restarts on etcd.
+import { request } from 'node:https';
+import { connect, type TLSSocket } from 'node:tls';
+import { X509Certificate, randomBytes, timingSafeEqual } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Etcd3 } from 'etcd3';
+import { writeFileAtomic } from '@quantix/proto/fs/atomic-file.js';
+import { sameFingerprint } from '@quantix/proto/tls/pinned-credentials.js';
+import type {
+  AddControlPlaneMemberDto,
+  ControlPlaneDto,
+  ControlPlaneJoinTokenDto,
+  ControlPlaneMemberGrantDto,
+  ControlPlaneSwitchDto,
+  FormControlPlaneDto,
+  JoinControlPlaneDto,
+} from '../dto/controlplane.js';
+import { HttpError, badRequest, conflict, forbidden } from '../errors.js';
+import { log } from '../log.js';
+import type { ConfigStore } from '../store/config-store.js';
+import { createEtcdClient } from '../store/etcd-client.js';
+import { EtcdStore } from '../store/etcd-store.js';
+import { migrateToEtcd } from '../store/migrate-to-etcd.js';
+import type { VdcRecord } from '../store/records.js';
+import { SecretBox } from '../store/secret-box.js';
+import { managementAddresses } from '../tls/management-addresses.js';
+import {
+  MEMBER_NAME,
+  issueMemberCredentials,
+  memberEnv,
+  memberName,
+  memberStoreConfig,
+  peerUrlOf,
+  startMember,
+  writeMemberFiles,
+  type MemberSettings,
+} from './controlplane-member.js';
+
+const TOKEN_MS = 30 * 60_000;
+const JOIN_CALL_MS = 30_000;
+const PROMOTE_MS = 60_000;
+/** The reply leaves before the server restarts on the control plane. */
+const RESTART_DELAY_MS = 500;
+
+export interface ControlPlaneDeps {
+  db: ConfigStore;
+  vdc: VdcRecord;
+  dataDir: string;
+  settings: MemberSettings;
+  /** This server's HTTPS certificate fingerprint (what joining appliances pin). */
+  fingerprint: () => string;
+}
+
+const hex = (id: unknown) => BigInt(String(id)).toString(16);
+
+export class ControlPlaneService {
+  /** main.ts restarts the process (systemd or the test harness starts it again). */
+  onRestart: (() => void) | undefined;
+  private readonly tokens = new Map<string, number>();
+  private switching = false;
+
+  constructor(private readonly d: ControlPlaneDeps) {}
+
+  async status(): Promise<ControlPlaneDto> {
+    const base = {
+      store: this.d.db.kind,
+      members: [] as ControlPlaneDto['members'],
+      serverFingerprint: this.d.fingerprint(),
+      ...(this.d.db.unavailable ? { unavailable: this.d.db.unavailable } : {}),
+    };
+    const name = await memberName(this.d.settings);
+    if (name) Object.assign(base, { memberName: name });
+    if (!(this.d.db instanceof EtcdStore) || this.d.db.unavailable) return base;
+    const client = this.d.db.client;
+    const [list, st] = await Promise.all([client.cluster.memberList({}), client.maintenance.status()]);
+    base.members = list.members.map((m) => ({
+      id: hex(m.ID),
+      name: m.name,
+      peerUrls: m.peerURLs,
+      clientUrls: m.clientURLs,
+      learner: Boolean(m.isLearner),
+      leader: String(m.ID) === String(st.leader),
+    }));
+    return base;
+  }
+
+  /** Moves this appliance's configuration into a new one-member cluster it runs, then restarts on it. */
+  async form(req: FormControlPlaneDto): Promise<ControlPlaneSwitchDto> {
+    const { name, address } = this.identity(req);
+    await this.switchOver(async () => {
+      const s = this.d.settings;
+      const creds = await issueMemberCredentials(this.d.vdc, name, address);
+      const env = memberEnv({
+        name,
+        address,
+        initialCluster: [{ name, peerUrl: peerUrlOf(address, s) }],
+        state: 'new',
+        settings: s,
+      });
+      await writeMemberFiles(s, creds, env);
+      const client = await startMember(s);
+      try {
+        // The running server's state, flushed with writes refused (switchOver), is what moves.
+        const { records } = await migrateToEtcd(this.d.dataDir, client);
+        log.info('configuration moved into etcd', { records, member: name });
+      } finally {
+        client.close();
+      }
+    });
+    return { message: `member ${name} formed a control plane; the server restarts on it now`, memberName: name };
+  }
+
+  /** A one-time join token, valid 30 minutes (kept by this server only: join through this server). */
+  createJoinToken(): ControlPlaneJoinTokenDto {
+    if (!(this.d.db instanceof EtcdStore))
+      throw conflict('this appliance is not on a control plane yet: form one first');
+    const now = Date.now();
+    for (const [t, exp] of this.tokens) if (exp < now) this.tokens.delete(t);
+    const token = randomBytes(24).toString('base64url');
+    this.tokens.set(token, now + TOKEN_MS);
+    return { token, expiresAt: new Date(now + TOKEN_MS).toISOString(), serverFingerprint: this.d.fingerprint() };
+  }
+
+  /** A joining appliance's request (token-authorised): its credentials, and it is added as a learner. */
+  async addMember(req: AddControlPlaneMemberDto): Promise<ControlPlaneMemberGrantDto> {
+    if (!(this.d.db instanceof EtcdStore)) throw conflict('this appliance is not on a control plane');
+    this.takeToken(req.token);
+    const client = this.d.db.client;
+    const { members } = await client.cluster.memberList({});
+    if (members.some((m) => m.name === req.memberName))
+      throw conflict(`memberName: a member named ${req.memberName} is already in the control plane`);
+    const peerUrl = peerUrlOf(req.memberAddress, req);
+    if (members.some((m) => m.peerURLs.includes(peerUrl)))
+      throw conflict(`memberAddress: a member already uses ${peerUrl}`);
+    const box = await readFile(SecretBox.path(this.d.dataDir), 'utf8');
+    const creds = await issueMemberCredentials(this.d.vdc, req.memberName, req.memberAddress);
+    // A learner does not count towards quorum: the cluster keeps writing until it has caught up.
+    const added = await client.cluster.memberAdd({ peerURLs: [peerUrl], isLearner: true });
+    log.info('control plane: member added as learner', { name: req.memberName, peerUrl });
+    return {
+      memberId: hex(added.member.ID),
+      caPem: creds.caPem,
+      memberCertPem: creds.member.certPem,
+      memberKeyPem: creds.member.keyPem,
+      clientCertPem: creds.client.certPem,
+      clientKeyPem: creds.client.keyPem,
+      sealingKeyHex: box.trim(),
+      initialCluster: [
+        ...members.filter((m) => m.name).map((m) => ({ name: m.name, peerUrl: m.peerURLs[0]! })),
+        { name: req.memberName, peerUrl },
+      ],
+      clientUrls: members.flatMap((m) => m.clientURLs),
+    };
+  }
+
+  /** Joins the control plane of the server at `req.address`, then restarts on it. */
+  async join(req: JoinControlPlaneDto): Promise<ControlPlaneSwitchDto> {
+    const { name, address } = this.identity(req);
+    await this.switchOver(async () => {
+      const grant = await postPinned<ControlPlaneMemberGrantDto>(
+        req.address,
+        req.fingerprint,
+        '/api/v1/controlplane/members',
+        {
+          token: req.token,
+          memberName: name,
+          memberAddress: address,
+          peerPort: this.d.settings.peerPort,
+        },
+      );
+      const s = this.d.settings;
+      const env = memberEnv({ name, address, initialCluster: grant.initialCluster, state: 'existing', settings: s });
+      await writeMemberFiles(
+        s,
+        {
+          caPem: grant.caPem,
+          member: { certPem: grant.memberCertPem, keyPem: grant.memberKeyPem },
+          client: { certPem: grant.clientCertPem, keyPem: grant.clientKeyPem },
+        },
+        env,
+      );
+      if (!/^[0-9a-f]{64}$/.test(grant.sealingKeyHex)) throw new Error('the sealing key sent is not one');
+      await writeFileAtomic(SecretBox.path(this.d.dataDir), `${grant.sealingKeyHex}\n`, 0o600);
+      (await startMember(s)).close();
+      await promote(createEtcdClient({ ...memberStoreConfig(s), endpoints: grant.clientUrls }), grant.memberId);
+      log.info('control plane joined', { member: name, via: req.address });
+    });
+    return { message: `member ${name} joined the control plane; the server restarts on it now`, memberName: name };
+  }
+
+  private identity(req: { memberName?: string | undefined; memberAddress?: string | undefined }) {
+    const name = req.memberName ?? hostname().split('.')[0]!;
+    if (!MEMBER_NAME.test(name))
+      throw badRequest(`memberName: "${name}" is not a member name (letters, digits, . _ -)`, 'memberName');
+    const address = req.memberAddress ?? managementAddresses()[0];
+    if (!address)
+      throw badRequest('memberAddress: this appliance has no management address; give one', 'memberAddress');
+    return { name, address };
+  }
+
+  private takeToken(token: string): void {
+    const given = Buffer.from(token);
+    for (const [t, exp] of this.tokens) {
+      const known = Buffer.from(t);
+      if (known.length === given.length && timingSafeEqual(known, given)) {
+        this.tokens.delete(t); // one time, also when it expired
+        if (exp < Date.now()) break;
+        return;
+      }
+    }
+    throw forbidden('token: not a valid join token of this server (one-time, 30 minutes; issue a new one)');
+  }
+
+  /**
+   * Runs `work` with configuration writes refused (the embedded store's state is flushed first and
+   * must not change while it moves), then points config.json at the member and restarts.
+   */
+  private async switchOver(work: () => Promise<void>): Promise<void> {
+    const db = this.d.db as ConfigStore & { unavailable: string | undefined };
+    if (db.kind !== 'embedded') throw conflict('this appliance already runs on an etcd control plane');
+    if (this.switching) throw conflict('this appliance is already moving onto a control plane');
+    this.switching = true;
+    db.unavailable = 'this appliance is moving its configuration onto an etcd control plane';
+    try {
+      await db.write();
+      await work();
+      await writeStoreConfig(this.d.dataDir, this.d.settings);
+    } catch (err) {
+      db.unavailable = undefined;
+      this.switching = false;
+      if (err instanceof HttpError) throw err;
+      throw new HttpError(502, `the control plane could not be set up: ${(err as Error).message}`);
+    }
+    setTimeout(
+      () => (this.onRestart ? this.onRestart() : log.warn('control plane: no restart handler')),
+      RESTART_DELAY_MS,
+    );
+  }
+}
+
+/** config.json of the data dir: the store setting of a server on its own member (other keys kept). */
+async function writeStoreConfig(dataDir: string, s: MemberSettings): Promise<void> {
+  const file = join(dataDir, 'config.json');
+  const current = existsSync(file) ? (JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>) : {};
+  const st = memberStoreConfig(s);
+  const next = {
+    ...current,
+    store: 'etcd',
+    etcdEndpoints: st.endpoints.join(','),
+    etcdCa: st.caFile,
+    etcdCert: st.certFile,
+    etcdKey: st.keyFile,
+  };
+  await writeFileAtomic(file, `${JSON.stringify(next, null, 2)}\n`, 0o600);
+}
+
+/** Promotes the learner once it has caught up (etcd refuses until then); closes `client`. */
+async function promote(client: Etcd3, memberId: string): Promise<void> {
+  const deadline = Date.now() + PROMOTE_MS;
+  try {
+    for (;;) {
+      try {
+        await client.cluster.memberPromote({ ID: BigInt(`0x${memberId}`).toString() });
+        return;
+      } catch (err) {
+        if (Date.now() > deadline)
+          throw new Error(`the member was not promoted: ${(err as Error).message}`, { cause: err });
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  } finally {
+    client.close();
+  }
+}
+
+/** A JSON POST to another vDC server over TLS whose certificate must have `fingerprint` (checked before sending). */
+async function postPinned<T>(address: string, fingerprint: string, path: string, body: unknown): Promise<T> {
+  const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(address);
+  if (!m) throw badRequest('address: expected host or host:port', 'address');
+  const host = m[1]!.replace(/^\[|\]$/g, '');
+  const port = Number(m[2] ?? 443);
+  const socket = await new Promise<TLSSocket>((resolve, reject) => {
+    const s = connect({ host, port, servername: '', rejectUnauthorized: false, timeout: JOIN_CALL_MS });
+    s.once('error', (e) => reject(new HttpError(502, `address: no answer from ${address}: ${e.message}`)));
+    s.once('timeout', () => s.destroy(new Error('timed out')));
+    s.once('secureConnect', () => {
+      const raw = s.getPeerCertificate()?.raw;
+      const seen = raw ? new X509Certificate(raw).fingerprint256 : '';
+      if (!sameFingerprint(seen, fingerprint)) {
+        s.destroy();
+        reject(
+          badRequest(
+            `fingerprint: ${address} presented ${seen || 'no certificate'}, not ${fingerprint}`,
+            'fingerprint',
+          ),
+        );
+      } else resolve(s);
+    });
+  });
+  const text = JSON.stringify(body);
+  return new Promise<T>((resolve, reject) => {
+    const req = request(
+      {
+        host,
+        port,
+        path,
+        method: 'POST',
+        createConnection: () => socket,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) },
+        timeout: JOIN_CALL_MS,
+      },
+      (res) => {
+        let data = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          data += c;
+          if (data.length > 1_000_000) res.destroy(new Error('reply too large'));
+        });
+        res.on('error', reject);
+        res.on('end', () => {
+          if (res.statusCode === 201) return resolve(JSON.parse(data) as T);
+          const msg = (() => {
+            try {
+              return (JSON.parse(data) as { error: { message: string } }).error.message;
+            } catch {
+              return data.slice(0, 300);
+            }
+          })();
+          reject(new HttpError(res.statusCode === 403 ? 403 : 502, `${address} refused the join: ${msg}`));
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`${address}: no reply`)));
+    req.on('error', (e) => reject(e instanceof HttpError ? e : new HttpError(502, `${address}: ${e.message}`)));
+    req.end(text);
+  });
+}

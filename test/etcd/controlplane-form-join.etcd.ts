@@ -1,0 +1,197 @@
+// Three appliances form a control plane through the real API (appliance-sim.ts: real server
+// processes, each with its own data dir, and real etcd members with vDC-CA TLS on loopback
+// ports, started by the appliance's own quantix-etcd-member script): A forms it (its lowdb state
+// moves into etcd, nothing lost), B and C join with one-time tokens over pinned HTTPS; then A
+// dies (kill -9 of its server and member) and B and C keep serving, with a write acknowledged
+// before the kill still there and new writes accepted.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Etcd3 } from 'etcd3';
+import type { UserDto } from '../../server/src/dto/auth.js';
+import type { ErrorDto, HealthDto } from '../../server/src/dto/common.js';
+import type { ClusterDto } from '../../server/src/dto/hosts.js';
+import type {
+  ControlPlaneDto,
+  ControlPlaneJoinTokenDto,
+  ControlPlaneSwitchDto,
+} from '../../server/src/dto/controlplane.js';
+import type { ApiClient } from '../../server/src/test-support/api-client.js';
+import { eventually } from '../../server/src/test-support/guest-pool.js';
+import { startAppliance, type Appliance } from './appliance-sim.js';
+
+const usernames = async (api: ApiClient) =>
+  (await api.request<UserDto[]>('GET', '/api/v1/users')).json.map((u) => u.username).sort();
+
+async function addUser(api: ApiClient, username: string): Promise<void> {
+  const r = await api.request('POST', '/api/v1/users', {
+    body: { username, password: 'qxt-user-password-1', role: 'viewer' },
+  });
+  assert.equal(r.status, 201, r.text);
+}
+
+async function joinToken(api: ApiClient): Promise<ControlPlaneJoinTokenDto> {
+  const r = await api.request<ControlPlaneJoinTokenDto>('POST', '/api/v1/controlplane/join-tokens');
+  assert.equal(r.status, 201, r.text);
+  return r.json;
+}
+
+describe('control plane of three appliances: form, join, lose one', () => {
+  let root: string;
+  let a: Appliance, b: Appliance, c: Appliance;
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'qxt-cp-form-'));
+    [a, b, c] = await Promise.all(['a', 'b', 'c'].map((n) => startAppliance(root, n)));
+  });
+  after(async () => {
+    await Promise.all([a, b, c].map((x) => x?.close()));
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('A forms it: its configuration moves into etcd with nothing lost, the server restarts on its member', async () => {
+    const api = a.api();
+    await addUser(api, 'before-form');
+    const cluster = await api.request<ClusterDto>('POST', '/api/v1/clusters', { body: { name: 'rack-1' } });
+    assert.equal(cluster.status, 201, cluster.text);
+    const usersBefore = await usernames(api);
+    const tokenless = await api.request<ErrorDto>('POST', '/api/v1/controlplane/join-tokens');
+    assert.equal(tokenless.status, 409, 'no join tokens before the control plane exists');
+
+    const formed = await api.request<ControlPlaneSwitchDto>('POST', '/api/v1/controlplane/form', {
+      body: { memberName: 'a', memberAddress: '127.0.0.1' },
+    });
+    assert.equal(formed.status, 200, formed.text);
+    await a.restarted();
+    const health = (await a.api().request<HealthDto>('GET', '/api/v1/health')).json;
+    assert.equal(health.store, 'etcd');
+    assert.equal(health.leader, true);
+    assert.deepEqual(await usernames(a.api()), usersBefore);
+    const clusters = (await a.api().request<ClusterDto[]>('GET', '/api/v1/clusters')).json;
+    assert.deepEqual(
+      clusters.map((x) => [x.id, x.name]),
+      [[cluster.json.id, 'rack-1']],
+    );
+    const cp = (await a.api().request<ControlPlaneDto>('GET', '/api/v1/controlplane')).json;
+    assert.equal(cp.store, 'etcd');
+    assert.equal(cp.memberName, 'a');
+    assert.deepEqual(
+      cp.members.map((m) => [m.name, m.learner, m.leader]),
+      [['a', false, true]],
+    );
+    assert.match(cp.members[0]!.clientUrls[0]!, /^https:\/\/127\.0\.0\.1:\d+$/);
+    const again = await a.api().request<ErrorDto>('POST', '/api/v1/controlplane/form', { body: {} });
+    assert.equal(again.status, 409, again.text);
+  });
+
+  it('the member speaks TLS with vDC-CA certificates only: a client without a certificate is refused', async () => {
+    const cp = (await a.api().request<ControlPlaneDto>('GET', '/api/v1/controlplane')).json;
+    const ca = await readFile(join(a.dataDir, '..', 'etcd-client', 'ca.pem'));
+    const anonymous = new Etcd3({
+      hosts: cp.members[0]!.clientUrls[0]!,
+      credentials: { rootCertificate: ca },
+      dialTimeout: 2000,
+      defaultCallOptions: () => ({ deadline: Date.now() + 3000 }),
+    });
+    try {
+      await assert.rejects(anonymous.maintenance.status());
+    } finally {
+      anonymous.close();
+    }
+  });
+
+  it('B joins with a one-time token over HTTPS pinned by fingerprint; a wrong fingerprint or a used token is refused', async () => {
+    const token = await joinToken(a.api());
+    const wrong = await b.api().request<ErrorDto>('POST', '/api/v1/controlplane/join', {
+      body: {
+        address: a.address,
+        fingerprint: 'AA:'.repeat(31) + 'AA',
+        token: token.token,
+        memberName: 'b',
+        memberAddress: '127.0.0.1',
+      },
+    });
+    assert.equal(wrong.status, 400, wrong.text);
+    assert.equal(wrong.json.error.field, 'fingerprint');
+    const joined = await b.api().request<ControlPlaneSwitchDto>('POST', '/api/v1/controlplane/join', {
+      body: {
+        address: a.address,
+        fingerprint: token.serverFingerprint,
+        token: token.token,
+        memberName: 'b',
+        memberAddress: '127.0.0.1',
+      },
+    });
+    assert.equal(joined.status, 200, joined.text);
+    await b.restarted();
+    assert.equal((await b.api().request<HealthDto>('GET', '/api/v1/health')).json.store, 'etcd');
+    assert.ok((await usernames(b.api())).includes('before-form'), "B serves the control plane's configuration");
+    const reused = await c.api().request<ErrorDto>('POST', '/api/v1/controlplane/join', {
+      body: {
+        address: a.address,
+        fingerprint: token.serverFingerprint,
+        token: token.token,
+        memberName: 'c',
+        memberAddress: '127.0.0.1',
+      },
+    });
+    assert.equal(reused.status, 403, reused.text);
+  });
+
+  it('C joins through B; the cluster has three voting members', async () => {
+    const token = await joinToken(b.api());
+    const joined = await c.api().request<ControlPlaneSwitchDto>('POST', '/api/v1/controlplane/join', {
+      body: {
+        address: b.address,
+        fingerprint: token.serverFingerprint,
+        token: token.token,
+        memberName: 'c',
+        memberAddress: '127.0.0.1',
+      },
+    });
+    assert.equal(joined.status, 200, joined.text);
+    await c.restarted();
+    const cp = await eventually(
+      'three voting members',
+      async () => {
+        const r = (await c.api().request<ControlPlaneDto>('GET', '/api/v1/controlplane')).json;
+        return r.members.length === 3 && r.members.every((m) => !m.learner && m.name) ? r : undefined;
+      },
+      30_000,
+    );
+    assert.deepEqual(cp.members.map((m) => m.name).sort(), ['a', 'b', 'c']);
+    assert.equal(cp.memberName, 'c');
+  });
+
+  it('A dies: B and C keep serving, a write acknowledged before is there, new writes are accepted', async () => {
+    await addUser(c.api(), 'acked-before-kill');
+    await a.kill();
+    for (const x of [b, c]) {
+      const names = await eventually(
+        `${x.name} serving after A died`,
+        async () => {
+          const r = await x
+            .api()
+            .request<UserDto[]>('GET', '/api/v1/users')
+            .catch(() => undefined);
+          return r?.status === 200 ? r.json.map((u) => u.username) : undefined;
+        },
+        30_000,
+      );
+      assert.ok(names.includes('acked-before-kill'), `${x.name}: ${names.join(', ')}`);
+      assert.ok(names.includes('before-form'));
+    }
+    await eventually(
+      'a write accepted without A',
+      async () => {
+        const r = await b.api().request('POST', '/api/v1/users', {
+          body: { username: 'after-kill', password: 'qxt-user-password-1', role: 'viewer' },
+        });
+        return r.status === 201 || undefined;
+      },
+      30_000,
+    );
+    assert.ok((await usernames(c.api())).includes('after-kill'));
+  });
+});

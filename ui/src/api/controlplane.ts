@@ -1,0 +1,19 @@
+// The control plane (#23): where the configuration lives and the etcd members; forming one on this
+// appliance, join tokens, joining another appliance's. Shapes are the server's
+// (server/src/dto/controlplane.ts). No Lit imports.
+import type {
+  ControlPlaneDto,
+  ControlPlaneJoinTokenDto,
+  ControlPlaneSwitchDto,
+  FormControlPlaneDto,
+  JoinControlPlaneDto,
+} from '@dto/controlplane.js';
+import { apiGet, apiPost } from './client.js';
+
+export const fetchControlPlane = (signal?: AbortSignal) => apiGet<ControlPlaneDto>('/controlplane', { signal });
+/** Moves this appliance's configuration into a new etcd cluster it runs; the server restarts on it. */
+export const formControlPlane = (req: FormControlPlaneDto) => apiPost<ControlPlaneSwitchDto>('/controlplane/form', req);
+/** A one-time token for another appliance to join through this server. */
+export const createControlPlaneJoinToken = () => apiPost<ControlPlaneJoinTokenDto>('/controlplane/join-tokens');
+/** Joins the control plane of the server at `address` (its configuration replaces this one's). */
+export const joinControlPlane = (req: JoinControlPlaneDto) => apiPost<ControlPlaneSwitchDto>('/controlplane/join', req);
