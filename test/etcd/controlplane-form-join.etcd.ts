@@ -10,6 +10,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
+import { spawn as spawnPty } from 'node-pty';
 import type { UserDto } from '../../server/src/dto/auth.js';
 import type { ErrorDto, HealthDto } from '../../server/src/dto/common.js';
 import type { ClusterDto } from '../../server/src/dto/hosts.js';
@@ -19,6 +20,7 @@ import type {
   ControlPlaneSwitchDto,
 } from '../../server/src/dto/controlplane.js';
 import type { ApiClient } from '../../server/src/test-support/api-client.js';
+import { REPO } from '../../server/src/test-support/spawn.js';
 import { eventually } from '../../server/src/test-support/guest-pool.js';
 import { startAppliance, type Appliance } from './appliance-sim.js';
 
@@ -162,6 +164,27 @@ describe('control plane of three appliances: form, join, lose one', () => {
     );
     assert.deepEqual(cp.members.map((m) => m.name).sort(), ['a', 'b', 'c']);
     assert.equal(cp.memberName, 'c');
+  });
+
+  it("C's console status screen shows its member and every member's state", async (t) => {
+    const pty = spawnPty('bash', [join(REPO, 'appliance/quantix-status'), '/dev/pts/qxt'], {
+      cols: 160,
+      rows: 50,
+      cwd: REPO,
+      env: {
+        ...process.env,
+        QX_STATUS_AGENT_DIR: join(root, 'no-agent'),
+        QX_STATUS_CONTROLPLANE_ROOT: join(c.dataDir, '..'),
+      },
+    });
+    let screen = '';
+    pty.onData((d) => (screen += d));
+    t.after(() => pty.kill('SIGKILL'));
+    await eventually('the control-plane lines on the screen', async () => /QUANTIX-STATUS/.test(screen), 60_000);
+    assert.match(screen, /Control plane: etcd member c /);
+    for (const name of ['a', 'b', 'c'])
+      assert.match(screen, new RegExp(`\\n\\s+${name}\\s+started\\s+https://127\\.0\\.0\\.1:\\d+`));
+    assert.match(screen, /is healthy/);
   });
 
   it('A dies: B and C keep serving, a write acknowledged before is there, new writes are accepted', async () => {
