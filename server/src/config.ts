@@ -40,6 +40,8 @@ export interface ServerConfig {
   store: StoreConfig;
   /** This appliance's etcd member of a control plane (services/controlplane-member.ts). */
   controlPlane: MemberSettings;
+  /** Form or join a control plane at first start (QX_CONTROLPLANE or quantix.controlplane=; controlplane-boot.ts). */
+  controlPlaneBoot: string | undefined;
 }
 
 /** QX_STORE=embedded (default) or etcd with QX_ETCD_ENDPOINTS and client TLS files QX_ETCD_CA/CERT/KEY. */
@@ -109,6 +111,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env, cmdline =
     },
     store: storeSetting(get),
     controlPlane: memberSettings(env, dataDir),
+    controlPlaneBoot: env.QX_CONTROLPLANE || cmdlineValue(cmdline, 'quantix.controlplane'),
   };
 }
 

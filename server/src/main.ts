@@ -24,6 +24,8 @@ services.controlPlane.onRestart = () => {
   void Promise.all([services.stop(), running.close()]).then(() => process.exit(RESTART_STATUS));
 };
 
+void services.controlPlane.fromBootSetting(config.controlPlaneBoot);
+
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
     log.info('server stopping', { signal });

@@ -25,6 +25,8 @@ export interface Appliance {
   api(): ApiClient;
   /** Resolves once the server has exited asking for a restart and the next one is signed in. */
   restarted(): Promise<void>;
+  /** Stops the server and starts it again with `extra` in its environment (e.g. QX_CONTROLPLANE). */
+  restartWith(extra: Record<string, string>): Promise<void>;
   /** kill -9 of the server and of the etcd member. */
   kill(): Promise<void>;
   output(): string;
@@ -36,7 +38,7 @@ export async function startAppliance(root: string, name: string): Promise<Applia
   const dataDir = join(dir, 'server');
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const [https, client, peer] = await freePorts(3);
-  const env = {
+  const env: Record<string, string> = {
     QX_SERVER_DATA_DIR: dataDir,
     QX_SERVER_LISTEN: `127.0.0.1:${https}`,
     QX_UI_DIR: join(dataDir, 'no-ui'),
@@ -50,29 +52,46 @@ export async function startAppliance(root: string, name: string): Promise<Applia
   let api: ApiClient;
   let log = '';
   let closed = false;
+  /** Set while the test itself stops the server (restartWith): that exit is not a failure. */
+  let stopping = false;
   let next: Promise<void> | undefined;
-  const spawnServer = async () => {
-    child = await spawnNode(
+  const spawnServer = async (): Promise<void> => {
+    const proc = (child = await spawnNode(
       'server/src/main.ts',
       env,
       async () => existsSync(join(dataDir, 'tls', 'self-signed.crt')) && listening(https!),
-    );
-    const c = new ApiClient(
-      `https://127.0.0.1:${https}`,
-      await readFile(join(dataDir, 'tls', 'self-signed.crt'), 'utf8'),
-    );
-    const login = await c.login('admin', PASSWORD);
-    if (login.status !== 200) throw new Error(`${name}: login failed: ${login.status} ${login.text}`);
-    api = c;
+    ));
     // systemd's Restart= for the exit that asks for it.
     next = new Promise<void>((resolve, reject) => {
-      child.proc.once('exit', (code) => {
-        log += child.output();
-        if (closed || code !== RESTART_STATUS) return reject(new Error(`${name}: server exited (${code}):\n${log}`));
+      proc.proc.once('exit', (code) => {
+        log += proc.output();
+        if (stopping || closed) return resolve();
+        if (code !== RESTART_STATUS) return reject(new Error(`${name}: server exited (${code}):\n${log}`));
         spawnServer().then(resolve, reject);
       });
     });
     next.catch(() => {}); // awaited only by restarted()
+    const c = new ApiClient(
+      `https://127.0.0.1:${https}`,
+      await readFile(join(dataDir, 'tls', 'self-signed.crt'), 'utf8'),
+    );
+    const login = await c.login('admin', PASSWORD).catch((err: Error) => ({ status: 0, text: err.message }));
+    if (login.status === 200) {
+      api = c;
+      return;
+    }
+    // A server switching to a control plane at start (quantix.controlplane=) refuses sign-ins (a
+    // session is a write) and goes away: the next one is signed in to instead.
+    const exited = await new Promise<boolean>((resolve) => {
+      if (proc.proc.exitCode !== null) return resolve(true);
+      const timer = setTimeout(() => resolve(false), 60_000);
+      proc.proc.once('exit', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+    if (exited && proc.proc.exitCode === RESTART_STATUS) return next;
+    throw new Error(`${name}: login failed: ${login.status} ${login.text}\n${proc.output()}`);
   };
   await spawnServer();
   const memberPid = async () => {
@@ -95,6 +114,14 @@ export async function startAppliance(root: string, name: string): Promise<Applia
     dataDir,
     api: () => api,
     restarted: () => next!,
+    async restartWith(extra) {
+      stopping = true;
+      await child.kill('SIGTERM');
+      await next;
+      stopping = false;
+      Object.assign(env, extra);
+      await spawnServer();
+    },
     output: () => log + child.output(),
     async kill() {
       closed = true;

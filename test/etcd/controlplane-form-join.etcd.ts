@@ -141,19 +141,22 @@ describe('control plane of three appliances: form, join, lose one', () => {
     assert.equal(reused.status, 403, reused.text);
   });
 
-  it('C joins through B; the cluster has three voting members', async () => {
+  it('C joins through B unattended, from quantix.controlplane= (QX_CONTROLPLANE) at its start', async () => {
     const token = await joinToken(b.api());
-    const joined = await c.api().request<ControlPlaneSwitchDto>('POST', '/api/v1/controlplane/join', {
-      body: {
-        address: b.address,
-        fingerprint: token.serverFingerprint,
-        token: token.token,
-        memberName: 'c',
-        memberAddress: '127.0.0.1',
-      },
+    await c.restartWith({
+      QX_CONTROLPLANE: `join,server=${b.address},fingerprint=${token.serverFingerprint},token=${token.token},name=c,address=127.0.0.1`,
     });
-    assert.equal(joined.status, 200, joined.text);
-    await c.restarted();
+    await eventually(
+      'C on the control plane',
+      async () =>
+        (
+          await c
+            .api()
+            .request<HealthDto>('GET', '/api/v1/health')
+            .catch(() => undefined)
+        )?.json.store === 'etcd',
+      60_000,
+    );
     const cp = await eventually(
       'three voting members',
       async () => {

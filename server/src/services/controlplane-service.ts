@@ -31,6 +31,7 @@ import { migrateToEtcd } from '../store/migrate-to-etcd.js';
 import type { VdcRecord } from '../store/records.js';
 import { SecretBox } from '../store/secret-box.js';
 import { managementAddresses } from '../tls/management-addresses.js';
+import { parseBootControlPlane } from './controlplane-boot.js';
 import {
   MEMBER_NAME,
   issueMemberCredentials,
@@ -115,6 +116,21 @@ export class ControlPlaneService {
       }
     });
     return { message: `member ${name} formed a control plane; the server restarts on it now`, memberName: name };
+  }
+
+  /**
+   * quantix.controlplane= at start: forms or joins unattended while this appliance is on its
+   * embedded store with no member yet (after the switch, and on later boots, it does nothing).
+   */
+  async fromBootSetting(value: string | undefined): Promise<void> {
+    if (!value || this.d.db.kind !== 'embedded' || (await memberName(this.d.settings))) return;
+    try {
+      const boot = parseBootControlPlane(value);
+      const r = boot.kind === 'form' ? await this.form(boot.req) : await this.join(boot.req);
+      log.info('control plane from the kernel command line', { message: r.message });
+    } catch (err) {
+      log.error('control plane from the kernel command line failed', { error: (err as Error).message });
+    }
   }
 
   /** A one-time join token, valid 30 minutes (kept by this server only: join through this server). */
