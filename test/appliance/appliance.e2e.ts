@@ -54,7 +54,7 @@ interface HostInterfaceDto {
 
 /** Serial lines that explain most failures: warnings and errors logged, crashes, restarts, OOM kills. */
 const telling =
-  /"level":"(warn|error)"|Main process exited|Failed with result|Started .*quantix-(server|agent)|Out of memory|Killed process|segfault|Call Trace/;
+  /"level":"(warn|error)"|Main process exited|Failed with result|Scheduled restart job|Started .*quantix-(server|agent)|Unhandled|uncaught|Error: |invoked oom-killer|Out of memory|Killed process|segfault|Call Trace/;
 
 /**
  * Prints the end of a boot's serial log, and rethrows with the telling lines of the whole log in the
