@@ -21,7 +21,9 @@ import {
   type BackupManifest,
 } from './backup-store.js';
 import { chunkSums } from './chunk-sums.js';
-import { NfsMounts, type NfsMounter } from './nfs-mounts.js';
+import { NfsMounts, poolsWithNfs, type NfsMounter } from './nfs-mounts.js';
+import { Virsh } from '../libvirt/virsh.js';
+import { PoolManager } from '../storage/pool-manager.js';
 
 const UUID = '0f0e0d0c-0b0a-4909-8807-060504030201';
 
@@ -69,6 +71,13 @@ test('an NFS target mounts on open, holds backups in the pool layout, and unmoun
   const lease = await mounts.lease('nas1');
   assert.equal(lease.pool.name, 'nfs:nas1');
   assert.equal(mounts.leased('nfs:nas1')?.path, status.mountPoint);
+  // The backup code's pool manager: nfs:<name> is the leased mount, any other name a pool of the host.
+  const pools = poolsWithNfs(
+    new PoolManager({ dataDir: join(dir, 'agent'), virsh: new Virsh('qemu:///system') }),
+    mounts,
+  );
+  assert.equal((await pools.activeRecord('nfs:nas1')).path, status.mountPoint);
+  await assert.rejects(pools.activeRecord('qxt-no-such-pool'), /pool qxt-no-such-pool not found/);
   const id = '20261205T040512Z-1a2b3c';
   const tmp = await makeTempDir(lease.pool, UUID, id);
   await writeFile(join(tmp, 'vda.qcow2'), Buffer.alloc(5 * 2 ** 20, 7));

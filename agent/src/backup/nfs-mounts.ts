@@ -227,9 +227,15 @@ export class NfsMounts {
  * every other name a pool of this host.
  */
 export function poolsWithNfs(pools: PoolManager, mounts: NfsMounts): PoolManager {
-  const view = Object.create(pools) as PoolManager;
-  view.activeRecord = async (name: string, field?: string) => mounts.leased(name) ?? pools.activeRecord(name, field);
-  return view;
+  const activeRecord = async (name: string, field?: string) => mounts.leased(name) ?? pools.activeRecord(name, field);
+  // Every other member is the manager's own, bound to it (its state stays in one object).
+  return new Proxy(pools, {
+    get(target, prop) {
+      if (prop === 'activeRecord') return activeRecord;
+      const v: unknown = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
 }
 
 const perAgent = new WeakMap<object, NfsMounts>();
