@@ -32,6 +32,8 @@ export interface MachineOptions {
   guestForwards?: Array<{ guest: string; host: number }>;
   serialLog: string;
   qmpSocket: string;
+  /** Private links between machines: an e1000 NIC on a QEMU socket netdev (listen or connect on 127.0.0.1). */
+  links?: Array<{ listen?: number; connect?: number; mac: string }>;
 }
 
 /** KVM when the CPU has vmx/svm and /dev/kvm is usable, else TCG. */
@@ -71,6 +73,10 @@ export function machineArgs(o: MachineOptions): string[] {
     `${process.execPath} -e 'const s=require("net").connect(${port});process.stdin.pipe(s).pipe(process.stdout)'`;
   const gfwd = (o.guestForwards ?? []).map((f) => `,guestfwd=tcp:${f.guest}-cmd:${relay(f.host)}`).join('');
   args.push('-netdev', `user,id=net0,restrict=on${fwd}${gfwd}`, '-device', 'virtio-net-pci,netdev=net0');
+  (o.links ?? []).forEach((l, i) => {
+    const end = l.listen ? `listen=127.0.0.1:${l.listen}` : `connect=127.0.0.1:${l.connect}`;
+    args.push('-netdev', `socket,id=link${i},${end}`, '-device', `e1000,netdev=link${i},mac=${l.mac}`);
+  });
   return args;
 }
 
@@ -139,6 +145,15 @@ export class QemuMachine {
   /** ACPI power button (a clean shutdown by systemd). */
   async powerdown(): Promise<void> {
     await qmp(this.options.qmpSocket, 'system_powerdown');
+  }
+
+  /** Freezes the guest (QMP stop): it stops answering on its links until resume(). */
+  async pause(): Promise<void> {
+    await qmp(this.options.qmpSocket, 'stop');
+  }
+
+  async resume(): Promise<void> {
+    await qmp(this.options.qmpSocket, 'cont');
   }
 
   /** Stops QEMU (SIGKILL if it does not go) and closes the serial log. */
