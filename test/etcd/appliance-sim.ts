@@ -18,6 +18,8 @@ const LAUNCHER = fileURLToPath(new URL('./member-launcher.mjs', import.meta.url)
 
 export interface Appliance {
   name: string;
+  /** https://127.0.0.1:port of its UI and API. */
+  base: string;
   /** host:port of its HTTPS API. */
   address: string;
   dataDir: string;
@@ -33,7 +35,11 @@ export interface Appliance {
   close(): Promise<void>;
 }
 
-export async function startAppliance(root: string, name: string): Promise<Appliance> {
+export async function startAppliance(
+  root: string,
+  name: string,
+  extraEnv: Record<string, string> = {},
+): Promise<Appliance> {
   const dir = join(root, name);
   const dataDir = join(dir, 'server');
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
@@ -47,6 +53,7 @@ export async function startAppliance(root: string, name: string): Promise<Applia
     QX_ETCD_CLIENT_PORT: String(client),
     QX_ETCD_PEER_PORT: String(peer),
     QX_ETCD_MEMBER_START: `${process.execPath} ${LAUNCHER}`,
+    ...extraEnv,
   };
   let child: Child;
   let api: ApiClient;
@@ -111,6 +118,7 @@ export async function startAppliance(root: string, name: string): Promise<Applia
   const appliance: Appliance = {
     name,
     address: `127.0.0.1:${https}`,
+    base: `https://127.0.0.1:${https}`,
     dataDir,
     api: () => api,
     restarted: () => next!,
