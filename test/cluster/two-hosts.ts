@@ -106,6 +106,12 @@ async function killNamespace(): Promise<void> {
   }
   await ip('link', 'del', 'dev', HOST_SIDE).catch(() => undefined);
   await ip('netns', 'del', NS).catch(() => undefined);
+  // A namespace file whose unmount failed above (busy on a loaded machine) would make the next
+  // `ip netns add` fail with "File exists".
+  if (existsSync(`/run/netns/${NS}`)) {
+    await exec('umount', ['-l', `/run/netns/${NS}`]).catch(() => undefined);
+    await rm(`/run/netns/${NS}`, { force: true });
+  }
 }
 
 async function virshA(args: string[]): Promise<string> {
@@ -226,7 +232,8 @@ export async function startTwoHosts(opts: TwoHostsOptions = {}): Promise<TwoHost
 
     holderProc = startHolder();
     const holder = holderProc.pid!;
-    await eventually('host B mount namespace', () => mountNamespaceReady(holder), 10_000);
+    // Generous: on a machine loaded far above its cores, processes start slowly.
+    await eventually('host B mount namespace', () => mountNamespaceReady(holder), 60_000);
     const runB = async (argv: string[]) => {
       const full = inB(holder, argv);
       return (await exec(full[0]!, full.slice(1), { timeout: 60_000 })).stdout.trim();
@@ -253,7 +260,7 @@ export async function startTwoHosts(opts: TwoHostsOptions = {}): Promise<TwoHost
           () => true,
           () => false,
         ),
-      30_000,
+      120_000,
     );
 
     const portA = await freePort();

@@ -69,7 +69,8 @@ export class Evacuation {
   /** Starts the evacuation of host `c` (already marked in maintenance) as a task. */
   async start(c: HostConnection, stoppedVms: StoppedVms, user: string): Promise<TaskDto> {
     const current = c.record.evacuation;
-    if (current?.running && this.tasks.get(current.taskId).status === 'running') return this.tasks.get(current.taskId);
+    const task = current?.running ? this.taskIfAny(current.taskId) : undefined;
+    if (task?.status === 'running') return task;
     return this.launch(c, { stoppedVms, user, taskId: '', running: true });
   }
 
@@ -111,14 +112,15 @@ export class Evacuation {
       if (this.closed) return;
       await new Promise((r) => setTimeout(r, 500).unref());
     }
-    if (this.closed || !c.record.maintenance) return;
-    await this.launch(c, { ...e, taskId: '', running: true }, e.moving);
+    // Left maintenance meanwhile, or entered it again (a new evacuation): nothing to resume.
+    if (this.closed || !c.record.maintenance || c.record.evacuation?.taskId !== e.taskId) return;
+    await this.launch(c, { ...e, taskId: '', running: true }, { moving: e.moving, taskId: e.taskId });
   }
 
   private async launch(
     c: HostConnection,
     record: EvacuationRecord,
-    interrupted?: EvacuationRecord['moving'],
+    resumed?: { moving: EvacuationRecord['moving']; taskId: string },
   ): Promise<TaskDto> {
     const { dto } = await this.tasks.start(
       {
@@ -130,7 +132,8 @@ export class Evacuation {
       },
       async (t) => {
         try {
-          if (interrupted) await this.followInterrupted(c, interrupted, t);
+          if (resumed) t.log(`resumed after the server restarted (its task then: ${resumed.taskId})`);
+          if (resumed?.moving) await this.followInterrupted(c, resumed.moving, t);
           return await this.run(c, record.stoppedVms, record.user, t);
         } finally {
           // A server that stops leaves the record running: the next start resumes it.
@@ -173,6 +176,14 @@ export class Evacuation {
     }
     await c.refreshVm(moving.vmId);
     await target?.refreshVm(moving.vmId);
+  }
+
+  private taskIfAny(id: string): TaskDto | undefined {
+    try {
+      return this.tasks.get(id);
+    } catch {
+      return undefined;
+    }
   }
 
   private async save(c: HostConnection, e: EvacuationRecord): Promise<void> {

@@ -12,7 +12,7 @@ import type { MigrateVmDto, MigrationResultDto, MigrationTargetDto } from '../dt
 import type { TaskDto } from '../dto/tasks.js';
 import { conflict, HttpError } from '../errors.js';
 import { log } from '../log.js';
-import type { VdcRecord } from '../store/records.js';
+import type { HostRecord, VdcRecord } from '../store/records.js';
 import type { MigrationPlan, MigrationPreflight } from './migration-preflight.js';
 import type { TaskContext, TaskService } from './task-service.js';
 import { moveStorage } from './storage-move.js';
@@ -30,11 +30,15 @@ export interface MoveOptions {
 /** How long the destination's cleanup is retried after a failed migration (it may be unreachable). */
 const CLEANUP_RETRY_MS = 10 * 60_000;
 const CLEANUP_EVERY_MS = 2_000;
+/** Half of the migration certificate's day. */
+const CREDENTIAL_REUSE_MS = 12 * 3_600_000;
 
 export class MigrationService {
   /** Set by compose.ts once cold-migration.ts exists. */
   coldMover: Mover | undefined = (plan, t, signal, opts) => coldMigrate(plan, t, signal, opts);
   storageMover: Mover = (plan, t, signal, opts) => moveStorage(plan, t, signal, opts);
+  /** Hosts given a migration certificate lately (by host id), for credential(). */
+  private readonly credentials = new Map<string, { fingerprint: string; until: number }>();
 
   constructor(
     private readonly preflight: MigrationPreflight,
@@ -84,6 +88,26 @@ export class MigrationService {
     return this.preflight.targets(id);
   }
 
+  /**
+   * Gives host `h` its credential towards the other end: a vDC certificate for its own key, agent
+   * role (the pipe), server and client of QEMU's migration TLS, named after its host id. Valid a
+   * day; reused while at least half of that is left and the host's key is the same.
+   */
+  private async credential(client: AgentClient, h: HostRecord): Promise<void> {
+    const known = this.credentials.get(h.id);
+    if (known && known.fingerprint === h.fingerprint && known.until > Date.now()) return;
+    const ca = { keyPem: this.vdc.caKeyPem, certPem: this.vdc.caCertPem };
+    const pem = await issueCertificateForKeyOf(ca, h.certificatePem, {
+      commonName: `quantix agent ${h.name}`,
+      uris: [`urn:quantix:agent:${h.id}`],
+      dnsNames: [migrationTlsName(h.id)],
+      days: 1,
+      usages: ['server', 'client'],
+    });
+    await client.setAgentCertificate(pem);
+    this.credentials.set(h.id, { fingerprint: h.fingerprint, until: Date.now() + CREDENTIAL_REUSE_MS });
+  }
+
   /** 409 "VM is being migrated" while a move holds the VM (lifecycle operations call this). */
   refuseWhileMoving(uuid: string): void {
     const holder = this.preflight.locks.holder(uuid);
@@ -104,25 +128,18 @@ export class MigrationService {
     const migrationId = opts.migrationId ?? randomUUID();
     t.log(`live migration of ${plan.name} from ${from.name} to ${to.name}, disks into pool ${plan.pool}`);
     t.progress(0, 'preparing');
-    // Each end's credential towards the other: a vDC certificate for its own key, agent role (the
-    // pipe), server and client of QEMU's migration TLS, named after its host id.
-    const ca = { keyPem: this.vdc.caKeyPem, certPem: this.vdc.caCertPem };
-    const issue = (h: typeof from) =>
-      issueCertificateForKeyOf(ca, h.certificatePem, {
-        commonName: `quantix agent ${h.name}`,
-        uris: [`urn:quantix:agent:${h.id}`],
-        dnsNames: [migrationTlsName(h.id)],
-        days: 1,
-        usages: ['server', 'client'],
-      });
-    const [srcCert, dstCert] = await Promise.all([issue(from), issue(to)]);
     const marks: [string, number][] = [['start', started]];
     const mark = (phase: string) => marks.push([phase, Date.now()]);
-    mark('issue');
-    await Promise.all([src.setAgentCertificate(srcCert), dst.setAgentCertificate(dstCert)]);
-    mark('credential');
-    const outgoing = await src.planOutgoing(plan.name);
-    mark('plan');
+    // The source's plan does not depend on the credentials: both at once.
+    const [outgoing] = await Promise.all([
+      src.planOutgoing(plan.name),
+      this.credential(src, from),
+      this.credential(dst, to),
+    ]).catch((err: unknown) => {
+      this.credentials.clear();
+      throw err;
+    });
+    mark('credentials and plan');
     if (signal.aborted) throw new HttpError(409, `cancelled: ${plan.name} keeps running on ${from.name}`);
     const prepared = await dst.prepareIncoming({
       migrationId,
@@ -185,6 +202,9 @@ export class MigrationService {
         to: { hostId: to.id, pool: plan.pool },
       };
     } catch (err) {
+      // A host that lost its certificate (reset, re-joined) gets a fresh one next time.
+      this.credentials.delete(from.id);
+      this.credentials.delete(to.id);
       t.progress(null, 'cleaning up');
       await cleanupIncoming(dst, migrationId, plan.name);
       if (signal.aborted) throw new HttpError(409, `cancelled: ${plan.name} keeps running on ${from.name}`);
