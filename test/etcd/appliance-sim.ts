@@ -20,6 +20,8 @@ export interface Appliance {
   name: string;
   /** https://127.0.0.1:port of its UI and API. */
   base: string;
+  /** Its etcd member's peer port. */
+  peerPort: number;
   /** host:port of its HTTPS API. */
   address: string;
   dataDir: string;
@@ -119,6 +121,7 @@ export async function startAppliance(
     name,
     address: `127.0.0.1:${https}`,
     base: `https://127.0.0.1:${https}`,
+    peerPort: peer!,
     dataDir,
     api: () => api,
     restarted: () => next!,

@@ -6,6 +6,7 @@
 // before the kill still there and new writes accepted.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +18,7 @@ import type { ClusterDto } from '../../server/src/dto/hosts.js';
 import type {
   ControlPlaneDto,
   ControlPlaneJoinTokenDto,
+  ControlPlaneMemberGrantDto,
   ControlPlaneSwitchDto,
 } from '../../server/src/dto/controlplane.js';
 import type { ApiClient } from '../../server/src/test-support/api-client.js';
@@ -101,6 +103,32 @@ describe('control plane of three appliances: form, join, lose one', () => {
     } finally {
       anonymous.close();
     }
+  });
+
+  it('a join that failed after its member was added (never started) is replaced by the next one', async () => {
+    const first = await joinToken(a.api());
+    const grant = await a.api().request<ControlPlaneMemberGrantDto>('POST', '/api/v1/controlplane/members', {
+      body: { token: first.token, memberName: 'b', memberAddress: '127.0.0.1', peerPort: b.peerPort },
+    });
+    assert.equal(grant.status, 201, grant.text);
+    const vdcCa = await readFile(join(a.dataDir, '..', 'etcd-client', 'ca.pem'), 'utf8');
+    assert.equal(grant.json.caPem, vdcCa);
+    const member = new X509Certificate(grant.json.memberCertPem);
+    assert.ok(member.verify(new X509Certificate(vdcCa).publicKey), 'issued by the vDC CA');
+    assert.match(member.subjectAltName ?? '', /IP Address:127\.0\.0\.1/);
+    const cp = (await a.api().request<ControlPlaneDto>('GET', '/api/v1/controlplane')).json;
+    assert.deepEqual(
+      cp.members.map((m) => [m.name, m.learner]).sort(),
+      [
+        ['', true],
+        ['a', false],
+      ],
+      'added as a learner: the cluster keeps its quorum while it is away',
+    );
+    const write = await a.api().request('POST', '/api/v1/users', {
+      body: { username: 'while-learner', password: 'qxt-user-password-1', role: 'viewer' },
+    });
+    assert.equal(write.status, 201, 'writes go on with a learner that never started');
   });
 
   it('B joins with a one-time token over HTTPS pinned by fingerprint; a wrong fingerprint or a used token is refused', async () => {

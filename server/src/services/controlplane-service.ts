@@ -153,8 +153,10 @@ export class ControlPlaneService {
     if (members.some((m) => m.name === req.memberName))
       throw conflict(`memberName: a member named ${req.memberName} is already in the control plane`);
     const peerUrl = peerUrlOf(req.memberAddress, req);
-    if (members.some((m) => m.peerURLs.includes(peerUrl)))
-      throw conflict(`memberAddress: a member already uses ${peerUrl}`);
+    const same = members.find((m) => m.peerURLs.includes(peerUrl));
+    // An earlier join from there that never started its member (no name yet): replaced, so it can retry.
+    if (same && !same.name) await client.cluster.memberRemove({ ID: same.ID });
+    else if (same) throw conflict(`memberAddress: a member already uses ${peerUrl}`);
     const box = await readFile(SecretBox.path(this.d.dataDir), 'utf8');
     const creds = await issueMemberCredentials(this.d.vdc, req.memberName, req.memberAddress);
     // A learner does not count towards quorum: the cluster keeps writing until it has caught up.
