@@ -9,7 +9,7 @@
 // removes it and the checkpoint this run created, and what a killed agent left (its libvirt job,
 // checkpoint, temp dir) is cleaned by the next backup of the VM, so the previous chain stays the latest.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Backup, BackupRemoteTarget, CreateBackupRequest } from '@quantix/proto/v1/backup.js';
@@ -275,6 +275,7 @@ export class BackupJobs {
         plan.checkpoints = plan.checkpoints.filter((c) => c !== name);
       }
       await rm(join(BACKUP_SOCKET_ROOT, id), { recursive: true, force: true });
+      for (const dir of scratchDirsOf(plan, id)) await rm(dir, { recursive: true, force: true });
     }
   }
 
@@ -287,12 +288,15 @@ export class BackupJobs {
     onPercent: (p: number) => void,
     signal: AbortSignal,
   ): Promise<{ consistency: ManifestConsistency; disks: ManifestDisk[] }> {
+    // In the temp dir: on the target's filesystem (it may grow), gone with the temp dir. For a
+    // remote target, in a hidden dir beside each disk (its filesystem has room for its growth).
+    const scratchDirs = target.localPath(DOMAIN_XML) ? [] : scratchDirsOf(plan, id);
+    for (const dir of scratchDirs) await mkdir(dir, { mode: 0o755 });
     const targets: BackupTargetDisk[] = plan.disks.map((d) => ({
       dev: d.dev,
       backup: true,
-      // In the temp dir: on the target's filesystem (it may grow), gone with the temp dir. Without
-      // a local target libvirt makes a temporary one in its state directory, removed with the job.
-      scratch: target.localPath(`${d.dev}.scratch`),
+      scratch:
+        target.localPath(`${d.dev}.scratch`) ?? join(dirname(d.source.file!), scratchDirName(id), `${d.dev}.scratch`),
     }));
     const [sockets, ready] = await Promise.all([
       makeBackupSocketDir(id),
@@ -347,6 +351,7 @@ export class BackupJobs {
       }
     } finally {
       await rm(sockets, { recursive: true, force: true });
+      for (const dir of scratchDirs) await rm(dir, { recursive: true, force: true });
     }
   }
 
@@ -442,6 +447,12 @@ export class BackupJobs {
     });
   }
 }
+
+/** A remote backup's scratch files: a hidden dir per backup beside the disks (listings skip dot files). */
+const scratchDirName = (id: string) => `.qx-backup-${id}`;
+const scratchDirsOf = (plan: Plan, id: string) => [
+  ...new Set(plan.disks.map((d) => join(dirname(d.source.file!), scratchDirName(id)))),
+];
 
 interface JobInfo {
   type: string;

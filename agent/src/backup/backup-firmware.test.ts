@@ -1,10 +1,11 @@
 // Firmware state in backups, with real libvirt and swtpm's state layout (no guest boot: the VM is
 // shut off): a UEFI + TPM VM's variable store and TPM state are stored in the backup with their
 // checksums, a restore to a new VM brings both back, and a changed byte in the stored variables is
-// reported by verify and refuses the restore, leaving no VM or volume behind.
+// reported by verify and refuses the restore, leaving no VM or volume behind. A restore over the
+// VM puts back its vCPUs, memory, variables and TPM state as they were at the point.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, open, readdir, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,9 +17,10 @@ import { Virsh } from '../libvirt/virsh.js';
 import { PoolManager } from '../storage/pool-manager.js';
 import { Volumes } from '../storage/volumes.js';
 import { tpmStateDir } from '../vm/tpm.js';
-import { defineVm } from '../vm/vm-define.js';
+import { defineVm, updateVm } from '../vm/vm-define.js';
+import { readVm } from '../vm/vm-read.js';
 import { BackupJobs } from './backup-create.js';
-import { restoreBackup } from './backup-restore.js';
+import { restoreBackup, restoreBackupOverVm } from './backup-restore.js';
 import { backupDir, getManifest, verifyBackup } from './backup-store.js';
 
 const virsh = new Virsh('qemu:///system');
@@ -105,4 +107,55 @@ test('UEFI variables and TPM state: in the backup with checksums, back with a re
     [],
     'no volume of the refused restore stays',
   );
+});
+
+test('restore over the VM brings back its vCPUs, memory, UEFI variables and TPM state as at the point', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'qxt-backup-over-'));
+  await chmod(dir, 0o755);
+  const poolDir = join(dir, 'pool');
+  const pools = new PoolManager({ dataDir: join(dir, 'data'), virsh });
+  const volumes = new Volumes(pools, virsh);
+  const pool = `qxt-bko-${process.pid}`;
+  const name = `qxt-bko-vm-${process.pid}`;
+  t.after(async () => {
+    await virsh.exec(['undefine', '--nvram', '--tpm', '--checkpoints-metadata', name]).catch(() => undefined);
+    await pools.delete(pool, false).catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  });
+  await run('mkdir', ['-p', poolDir, join(dir, 'data')]);
+  await pools.create({ name: pool, kind: PoolKind.POOL_KIND_DIR, sizeBytes: 0, filesystem: '', path: poolDir });
+  await run('qemu-img', ['create', '-q', '-f', 'qcow2', join(poolDir, 'disk.qcow2'), '1M']);
+  await pools.volumesChanged(await pools.activeRecord(pool));
+  const spec = VmSpec.fromPartial({
+    name,
+    sockets: 1,
+    cores: 1,
+    memoryMib: 256,
+    osType: 'other',
+    firmware: Firmware.FIRMWARE_UEFI,
+    tpm: true,
+    disks: [{ pool, volume: 'disk.qcow2' }],
+  });
+  const nvram = randomBytes(128 * 1024);
+  const tpm = randomBytes(9000);
+  const vm = (await defineVm(virsh, volumes, spec, { nvram, tpmState: tpm })).spec!;
+  const jobs = new BackupJobs(virsh, pools);
+  const { backup } = await jobs.create(
+    { vm: vm.uuid, pool, forceFull: false, jobId: 'over', keepLast: 0 },
+    () => undefined,
+  );
+
+  // After the point: more vCPUs and memory, and the guest changed its variables and its TPM.
+  await updateVm(virsh, volumes, vm.uuid, { ...vm, sockets: 2, memoryMib: 512 });
+  const nvramPath = /<nvram[^>]*>([^<]+)</.exec(await domainDumpXml(virsh, vm.uuid, true))![1]!;
+  const tpmFile = join(tpmStateDir(vm.uuid), 'tpm2/tpm2-00.permall');
+  await writeFile(nvramPath, randomBytes(nvram.length));
+  await writeFile(tpmFile, randomBytes(tpm.length));
+
+  const r = await restoreBackupOverVm({ virsh, pools, volumes }, { pool, vmUuid: vm.uuid, id: backup.id, disks: [] });
+  const back = (await readVm(virsh, vm.uuid)).spec!;
+  assert.deepEqual([back.sockets, back.cores, back.memoryMib], [1, 1, 256], 'vCPUs and memory as at the point');
+  assert.deepEqual(await readFile(nvramPath), nvram, 'the UEFI variables as at the point');
+  assert.deepEqual(await readFile(tpmFile), tpm, 'the TPM state as at the point');
+  assert.deepEqual([...r.restored].sort(), ['memory', 'nvram', 'tpm', 'vcpus']);
 });

@@ -25,6 +25,7 @@ import type { Volumes } from '../storage/volumes.js';
 import { validateName } from '../validate/name.js';
 import { defineVm } from '../vm/vm-define.js';
 import { backupDir, DOMAIN_XML, getManifest, readBackupFirmware, vmBackupsDir } from './backup-store.js';
+import { readBackupSettings, restoreSettings } from './restore-settings.js';
 
 export async function restoreBackup(deps: Deps, req: RestoreBackupRequest): Promise<RestoreBackupResponse> {
   const name = validateName('name', req.name);
@@ -74,8 +75,10 @@ export async function restoreBackup(deps: Deps, req: RestoreBackupRequest): Prom
 
 // Over the VM (#24), the VM shut off: each disk is first restored into a new file in the pool of
 // the VM's disk, and only once every one is complete are they renamed over the VM's files (the old
-// ones moved aside, then removed), so a failure before that leaves the VM exactly as it was. The
-// VM's checkpoints are dropped (the restored disks carry no dirty bitmaps): its next backup is full.
+// ones moved aside, then removed), so a failure before that leaves the VM exactly as it was. A
+// restore of every disk is a whole-VM restore: the vCPUs and memory of the backup's definition and
+// its UEFI variables and TPM state come back too (restore-settings.ts). The VM's checkpoints are
+// dropped (the restored disks carry no dirty bitmaps): its next backup is full.
 
 interface Deps {
   virsh: Virsh;
@@ -104,7 +107,8 @@ export async function restoreBackupOverVm(
     throw failedPrecondition(`VM ${vm.name} must be shut off before a backup is restored over it`);
   }
   const current = parseDomainXml(await domainDumpXml(deps.virsh, vm.uuid, true));
-  const targets = req.disks.length ? req.disks : manifest.disks.map((d) => d.target);
+  const whole = req.disks.length === 0;
+  const targets = whole ? manifest.disks.map((d) => d.target) : req.disks;
   const pools = await deps.pools.activeRecords();
   const dir = backupDir(pool, vm.uuid, manifest.id);
   const swaps: Swap[] = [];
@@ -123,6 +127,8 @@ export async function restoreBackupOverVm(
     const temp = `${target}-restore-${randomBytes(4).toString('hex')}.qcow2`;
     swaps.push({ target, pool: home, path: file.path, source: join(dir, stored.file), temp });
   }
+  // Read and checked before anything changes: a corrupted file refuses the restore.
+  const settings = whole ? await readBackupSettings(pool, manifest) : undefined;
   const made: Swap[] = [];
   try {
     for (const s of swaps) {
@@ -140,8 +146,9 @@ export async function restoreBackupOverVm(
   }
   await swapIn(swaps);
   for (const p of new Set(swaps.map((s) => s.pool))) await deps.pools.volumesChanged(p);
+  const restored = settings ? await restoreSettings(deps, vm.uuid, settings) : [];
   await dropCheckpoints(deps.virsh, vm.uuid);
-  return { volumes: swaps.map((s) => `${s.pool.name}/${basename(s.path)}`) };
+  return { volumes: swaps.map((s) => `${s.pool.name}/${basename(s.path)}`), restored };
 }
 
 /** Every new file over the VM's (each old one kept aside until all are in, put back on a failure). */

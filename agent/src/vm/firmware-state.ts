@@ -19,7 +19,7 @@ const MAX_NVRAM_BYTES = 8 * 2 ** 20;
 /** swtpm's permall is tens of KiB. */
 const MAX_TPM_BYTES = 2 ** 20;
 /** Inside the VM's TPM state dir: the one file swtpm keeps for a TPM 2.0. */
-const TPM_STATE_FILE = 'tpm2/tpm2-00.permall';
+export const TPM_STATE_FILE = 'tpm2/tpm2-00.permall';
 
 /** The firmware state of shut-off VM `id` (empty fields for what it does not have). */
 export async function readFirmwareState(virsh: Virsh, id: string): Promise<FirmwareState> {

@@ -159,7 +159,7 @@ const pointOperations = [
     status: 202,
     response: TaskDto,
     summary:
-      "Restore a point over the VM it was taken of (shut off; confirmName its name): the VM's disks are replaced only once every restored disk is complete, so a failure leaves them as they were; its next backup is full. Task result: {volumes}",
+      "Restore a point over the VM it was taken of (shut off; confirmName its name): the VM's disks are replaced only once every restored disk is complete, so a failure leaves them as they were; restoring every disk (no disks given) also brings back its vCPUs, memory, UEFI variables and TPM state as at the point; its next backup is full. Task result: {volumes, restored: what besides the disks came back}",
   },
   {
     id: 'restoreBackupDisk',

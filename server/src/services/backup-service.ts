@@ -79,6 +79,8 @@ export class BackupService {
       const found = this.pool.find(req.hostId);
       if (!found) throw badRequest(`hostId: no host ${req.hostId}`, 'hostId');
       if (!found.online) throw conflict(`host ${found.record.name} is offline: it cannot receive a backup`);
+      if (req.pool.startsWith('nfs:'))
+        throw badRequest("hostId: an NFS target is written by the VM's own host: leave hostId out", 'hostId');
       if (found.record.address.startsWith('unix:'))
         throw conflict(`host ${found.record.name} has no network address another host's agent can reach`);
       c = found;
@@ -103,6 +105,13 @@ export class BackupService {
     if (busy) throw conflict(`VM ${vm.name} is being backed up now (task ${busy})`);
     this.running.set(vm.uuid, 'starting');
     let started: { dto: TaskDto; done: Promise<TaskRecord> };
+    // The VM is free again as the work ends, before the task shows as ended (its record is saved
+    // after): a caller that saw it end may back the VM up again at once.
+    let ended = false;
+    const free = () => {
+      ended = true;
+      this.running.delete(vm.uuid);
+    };
     try {
       started = await this.tasks.start(
         {
@@ -112,14 +121,13 @@ export class BackupService {
           user,
           cancellable: true,
         },
-        (t) => this.backUp(vm.uuid, req, t, note),
+        (t) => this.backUp(vm.uuid, req, t, note).finally(free),
       );
     } catch (err) {
       this.running.delete(vm.uuid);
       throw err;
     }
-    this.running.set(vm.uuid, started.dto.id);
-    void started.done.finally(() => this.running.delete(vm.uuid));
+    if (!ended) this.running.set(vm.uuid, started.dto.id);
     return started;
   }
 
@@ -235,8 +243,10 @@ export class BackupService {
           disks: req.disks ?? [],
         });
         t.log(`backup ${at.backupId} restored over ${r.volumes.join(', ')}`);
+        // A whole-VM restore also brings back what the VM had at the point besides its disks.
+        if (r.restored.length) t.log(`as at the point again: ${r.restored.join(', ')}`);
         await c.refreshVm(at.vmUuid);
-        return { volumes: r.volumes };
+        return { volumes: r.volumes, restored: r.restored };
       },
     );
     return dto;

@@ -26,6 +26,11 @@ test('a schedule form becomes the API input: tags split and trimmed, empty reten
   });
   data.delete('enabled');
   assert.equal(scheduleInput(data).enabled, false);
+  // One host receiving every VM's backups; "" = each VM's own host (left out).
+  data.set('hostId', 'h-b');
+  assert.equal(scheduleInput(data).hostId, 'h-b');
+  data.set('hostId', '');
+  assert.equal('hostId' in scheduleInput(data), false);
 });
 
 test('a stored schedule back to its input; selection and retention as text', () => {

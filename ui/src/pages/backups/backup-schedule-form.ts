@@ -8,6 +8,7 @@ export const SCHEDULE_FIELDS = [
   'name',
   'selection',
   'pool',
+  'hostId',
   'keepLast',
   'keepDaily',
   'keepWeekly',
@@ -33,6 +34,8 @@ export function scheduleInput(data: FormData): BackupScheduleInputDto {
     pool: String(data.get('pool') ?? ''),
     enabled: data.get('enabled') === 'on',
   };
+  const hostId = String(data.get('hostId') ?? '');
+  if (hostId) out.hostId = hostId;
   for (const k of KEEPS) {
     const n = Number(data.get(k) || 0);
     if (n) out[k] = n;
@@ -49,6 +52,7 @@ export function inputOf(s: BackupScheduleDto): BackupScheduleInputDto {
     pool: s.pool,
     enabled: s.enabled,
   };
+  if (s.hostId) out.hostId = s.hostId;
   for (const k of KEEPS) if (s[k]) out[k] = s[k];
   return out;
 }

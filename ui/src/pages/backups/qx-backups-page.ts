@@ -161,7 +161,7 @@ export class QxBackupsPage extends LitElement {
         <td>${s.name}</td>
         <td class="mono">${s.cron}</td>
         <td>${selectionText(s.selection, this.vms.value ?? [], this.clusters.value ?? [])}</td>
-        <td>${s.pool}</td>
+        <td>${s.hostId ? `${s.pool} of ${this.hostName(s.hostId)}` : s.pool}</td>
         <td>${retentionText(s)}</td>
         <td data-testid="next-run">${s.nextRunAt ? formatTime(s.nextRunAt) : 'disabled'}</td>
         <td data-testid="last-result">
@@ -187,6 +187,10 @@ export class QxBackupsPage extends LitElement {
             </tr>`
           : nothing
       }`;
+  }
+
+  private hostName(hostId: string): string {
+    return (this.targets.value ?? []).find((t) => t.hostId === hostId)?.hostName ?? hostId;
   }
 
   private renderForm(s: BackupScheduleInputDto | undefined) {
@@ -258,13 +262,25 @@ export class QxBackupsPage extends LitElement {
         </select>`,
       )}
       ${formField(
+        'Target host',
+        'schedule-host',
+        html`<select id="schedule-host" name="hostId">
+          <option value="">each VM's own host</option>
+          ${[...new Map((this.targets.value ?? []).map((t) => [t.hostId, t.hostName]))].map(
+            ([id, name]) => html`<option value=${id} ?selected=${id === s?.hostId}>${name}</option>`,
+          )}
+        </select>`,
+        err('hostId'),
+        "one host receives every VM's backups (streamed between the hosts)",
+      )}
+      ${formField(
         'Target pool',
         'schedule-pool',
         html`<select id="schedule-pool" name="pool" required>
           ${poolNames.map((p) => html`<option ?selected=${p === s?.pool}>${p}</option>`)}
         </select>`,
         err('pool'),
-        "a pool of this name on each VM's host",
+        "a pool of this name on each VM's host, or on the target host",
       )}
       ${num('keepLast', 'Keep last (points)', s?.keepLast)} ${num('keepDaily', 'Keep daily (days)', s?.keepDaily)}
       ${num('keepWeekly', 'Keep weekly (weeks)', s?.keepWeekly)}

@@ -1,15 +1,16 @@
-// The Backups tab of a VM (#24): its backups in the pools of its host (time, kind, consistency,
-// size), Back up now into a chosen pool, and per point Restore to a new VM, Restore over this VM
+// The Backups tab of a VM (#24): its backups in the pools of its host and of other hosts (time,
+// kind, consistency, size), Back up now into a chosen pool of its host or another host, and per point Restore to a new VM, Restore over this VM
 // (shut off, its name typed to confirm), Restore one disk as a new volume, Verify and Delete (the
 // whole chain after confirmation when incrementals build on it).
 import { LitElement, html, nothing } from 'lit';
-import type { BackupDto, BackupVerifyResultDto } from '@dto/backups.js';
+import type { BackupDto, BackupTargetDto, BackupVerifyResultDto } from '@dto/backups.js';
 import type { PoolDto } from '@dto/storage.js';
 import type { TaskDto } from '@dto/tasks.js';
 import {
   backUpVm,
   deleteBackup,
   dependentsOf,
+  fetchBackupTargets,
   fetchVmBackups,
   restoreBackup,
   restoreBackupDisk,
@@ -41,6 +42,7 @@ export class QxVmBackups extends LitElement {
     restoring: { state: true },
     form: { state: true },
     notice: { state: true },
+    targetHost: { state: true },
   };
   declare vmId: string;
   declare hostId: string;
@@ -52,6 +54,8 @@ export class QxVmBackups extends LitElement {
   /** The point whose Restore over / Restore disk form is open. */
   declare form: { b: BackupDto; kind: 'over' | 'disk' } | undefined;
   declare notice: string;
+  /** The host chosen in Back up now ("" = the VM's own). */
+  declare targetHost: string;
   private backups = new ResourceController<BackupDto[]>(this, (s) => fetchVmBackups(this.vmId, s));
   /** The NFS backup targets (nfs:<name>), offered after the pools. */
   private nfsPools = new ResourceController<string[]>(this, async (s) =>
@@ -60,6 +64,8 @@ export class QxVmBackups extends LitElement {
   private pools = new ResourceController<PoolDto[]>(this, async (s) =>
     (await fetchHostPools(this.hostId, s)).filter((p) => p.state === 'active'),
   );
+  /** Every host's active pools: targets on other hosts, and where a point held there restores. */
+  private targets = new ResourceController<BackupTargetDto[]>(this, (s) => fetchBackupTargets(s));
   private action = new ActionController(this);
   private task = new TaskController(this);
 
@@ -68,6 +74,17 @@ export class QxVmBackups extends LitElement {
   constructor() {
     super();
     this.notice = '';
+    this.targetHost = '';
+  }
+
+  /** The active pools of a host, by name: the VM's host's from its pools, another's from the targets. */
+  private poolsOn(hostId: string): string[] {
+    if (!hostId || hostId === this.hostId) return (this.pools.value ?? []).map((p) => p.name);
+    return (this.targets.value ?? []).filter((t) => t.hostId === hostId).map((t) => t.pool);
+  }
+
+  private hostName(hostId: string): string {
+    return (this.targets.value ?? []).find((t) => t.hostId === hostId)?.hostName ?? hostId;
   }
 
   private async run(fn: () => Promise<TaskDto>, done: (t: TaskDto) => string): Promise<boolean> {
@@ -77,6 +94,7 @@ export class QxVmBackups extends LitElement {
     });
     void this.backups.reload();
     void this.pools.reload(); // free space in the targets
+    void this.targets.reload();
     return ok;
   }
 
@@ -87,8 +105,10 @@ export class QxVmBackups extends LitElement {
       const n = Number(data.get(name) || 0);
       return n ? { [name]: n } : {};
     };
+    const hostId = String(data.get('hostId') ?? '');
     const req = {
       pool: String(data.get('pool')),
+      ...(hostId ? { hostId } : {}),
       full: data.get('full') === 'on',
       ...keep('keepLast'),
       ...keep('keepDaily'),
@@ -99,7 +119,8 @@ export class QxVmBackups extends LitElement {
       () => backUpVm(this.vmId, req),
       (t) => {
         const b = t.result as BackupDto;
-        return `${b.kind} backup ${b.id} stored in pool ${b.pool} (${CONSISTENCY_TEXT[b.consistency]})`;
+        const where = b.hostId === this.hostId ? '' : ` of host ${this.hostName(b.hostId)}`;
+        return `${b.kind} backup ${b.id} stored in pool ${b.pool}${where} (${CONSISTENCY_TEXT[b.consistency]})`;
       },
     );
   }
@@ -123,7 +144,11 @@ export class QxVmBackups extends LitElement {
     const req = { confirmName: String(data.get('confirmName')).trim(), ...(disk ? { disks: [disk] } : {}) };
     void this.run(
       () => restoreBackupOverVm(b, req),
-      (t) => `Restored backup ${b.id} over ${(t.result as { volumes: string[] }).volumes.join(', ')}`,
+      (t) => {
+        const r = t.result as { volumes: string[]; restored?: string[] };
+        const also = r.restored?.length ? `; ${r.restored.join(', ')} as at the point again` : '';
+        return `Restored backup ${b.id} over ${r.volumes.join(', ')}${also}`;
+      },
     ).then((ok) => {
       if (ok) this.form = undefined;
     });
@@ -149,7 +174,7 @@ export class QxVmBackups extends LitElement {
   }
 
   /** Restore over this VM (its name typed) or one disk as a new volume. */
-  private renderRestoreForm(b: BackupDto, kind: 'over' | 'disk', pools: PoolDto[]) {
+  private renderRestoreForm(b: BackupDto, kind: 'over' | 'disk') {
     const cancel = html`<button type="button" @click=${() => (this.form = undefined)}>Cancel</button>`;
     if (kind === 'over') {
       const err = this.action.fieldError('confirmName');
@@ -158,7 +183,8 @@ export class QxVmBackups extends LitElement {
           <form class="toolbar" @submit=${(e: SubmitEvent) => this.onRestoreOver(e, b)}>
             <p>
               Replaces the disks of VM <strong>${this.vmName}</strong> with this point (the VM must be shut off; its
-              disks change only once the restored data is complete).
+              disks change only once the restored data is complete). With every disk, its vCPUs, memory, UEFI variables
+              and TPM state also go back to the point.
             </p>
             ${formField(
               'Disks',
@@ -203,7 +229,7 @@ export class QxVmBackups extends LitElement {
             'To pool',
             'restore-disk-pool',
             html`<select id="restore-disk-pool" name="targetPool">
-              ${pools.map((p) => html`<option>${p.name}</option>`)}
+              ${this.poolsOn(b.hostId).map((p) => html`<option>${p}</option>`)}
             </select>`,
           )}
           ${formField(
@@ -242,17 +268,18 @@ export class QxVmBackups extends LitElement {
       .then(() => Promise.all([this.backups.reload(), this.pools.reload()]));
   }
 
-  private renderRestore(b: BackupDto, pools: PoolDto[]) {
+  /** Restores on the host holding the point, into one of its pools. */
+  private renderRestore(b: BackupDto) {
     const nameError = this.action.fieldError('name');
     return html`<tr>
       <td colspan="7">
         <form class="toolbar" @submit=${(e: SubmitEvent) => this.onRestore(e, b)}>
           ${formField('New VM name', 'restore-name', html`<input id="restore-name" name="name" required pattern="[A-Za-z0-9._-]+" aria-invalid=${!!nameError} />`, nameError)}
           ${formField(
-            'Disks to pool',
+            b.hostId === this.hostId ? 'Disks to pool' : `Disks to pool of ${this.hostName(b.hostId)}`,
             'restore-pool',
             html`<select id="restore-pool" name="targetPool">
-              ${pools.map((p) => html`<option>${p.name}</option>`)}
+              ${this.poolsOn(b.hostId).map((p) => html`<option>${p}</option>`)}
             </select>`,
           )}
           <button class="primary" type="submit" ?disabled=${this.action.busy}>Restore</button>
@@ -265,17 +292,38 @@ export class QxVmBackups extends LitElement {
   override render() {
     const list = this.backups.value ?? [];
     const pools = this.pools.value ?? [];
+    const targetPools = this.poolsOn(this.targetHost);
+    const otherHosts = new Map(
+      (this.targets.value ?? []).filter((t) => t.hostId !== this.hostId).map((t) => [t.hostId, t.hostName]),
+    );
     const fields = ['name', 'confirmName'];
     return html`${this.action.formError(fields) ? this.action.errorNotice(fields) : this.backups.errorNotice()}
       ${
         this.canMutate
           ? html`<form class="toolbar" @submit=${this.onBackUp}>
               ${formField(
+                'Target host',
+                'backup-host',
+                html`<select
+                  id="backup-host"
+                  name="hostId"
+                  @change=${(e: Event) => (this.targetHost = (e.target as HTMLSelectElement).value)}
+                >
+                  <option value="">this VM's host</option>
+                  ${[...otherHosts].map(([id, name]) => html`<option value=${id}>${name}</option>`)}
+                </select>`,
+              )}
+              ${formField(
                 'Target pool',
                 'backup-pool',
                 html`<select id="backup-pool" name="pool" required>
-                  ${pools.map((p) => html`<option>${p.name}</option>`)}
-                  ${(this.nfsPools.value ?? []).map((p) => html`<option value=${p}>${p} (NFS)</option>`)}
+                  ${targetPools.map((p) => html`<option>${p}</option>`)}
+                  ${
+                    // An NFS target is mounted by the VM's own host.
+                    this.targetHost
+                      ? nothing
+                      : (this.nfsPools.value ?? []).map((p) => html`<option value=${p}>${p} (NFS)</option>`)
+                  }
                 </select>`,
               )}
               <label><input type="checkbox" name="full" /> Full</label>
@@ -283,7 +331,9 @@ export class QxVmBackups extends LitElement {
               ${formField('Keep daily (days)', 'backup-keep-daily', html`<input id="backup-keep-daily" name="keepDaily" type="number" min="1" max="1000" placeholder="—" />`)}
               ${formField('Keep weekly (weeks)', 'backup-keep-weekly', html`<input id="backup-keep-weekly" name="keepWeekly" type="number" min="1" max="1000" placeholder="—" />`)}
               ${formField('Keep monthly (months)', 'backup-keep-monthly', html`<input id="backup-keep-monthly" name="keepMonthly" type="number" min="1" max="1000" placeholder="—" />`)}
-              <button class="primary" type="submit" ?disabled=${this.action.busy || !pools.length}>Back up now</button>
+              <button class="primary" type="submit" ?disabled=${this.action.busy || !targetPools.length}>
+                Back up now
+              </button>
             </form>`
           : nothing
       }
@@ -309,15 +359,23 @@ export class QxVmBackups extends LitElement {
                   <td>${b.kind}</td>
                   <td>${CONSISTENCY_TEXT[b.consistency]}</td>
                   <td>${formatBytes(b.sizeBytes)}</td>
-                  <td>${b.pool}</td>
+                  <td>${b.hostId === this.hostId ? b.pool : `${b.pool} (${this.hostName(b.hostId)})`}</td>
                   <td class="mono">${b.id}</td>
                   ${
                     this.canMutate
                       ? html`<td>
                           <button ?disabled=${this.action.busy} @click=${() => (this.restoring = b)}>Restore…</button>
-                          <button ?disabled=${this.action.busy} @click=${() => (this.form = { b, kind: 'over' })}>
-                            Restore over VM…
-                          </button>
+                          ${
+                            // Over the VM: only from a point on its own host (the restore runs there).
+                            b.hostId === this.hostId
+                              ? html`<button
+                                  ?disabled=${this.action.busy}
+                                  @click=${() => (this.form = { b, kind: 'over' })}
+                                >
+                                  Restore over VM…
+                                </button>`
+                              : nothing
+                          }
                           <button ?disabled=${this.action.busy} @click=${() => (this.form = { b, kind: 'disk' })}>
                             Restore disk…
                           </button>
@@ -329,8 +387,8 @@ export class QxVmBackups extends LitElement {
                       : nothing
                   }
                 </tr>
-                ${this.restoring?.id === b.id ? this.renderRestore(b, pools) : nothing}
-                ${this.form?.b.id === b.id ? this.renderRestoreForm(b, this.form.kind, pools) : nothing}`,
+                ${this.restoring?.id === b.id ? this.renderRestore(b) : nothing}
+                ${this.form?.b.id === b.id ? this.renderRestoreForm(b, this.form.kind) : nothing}`,
           )}
         </tbody>
       </table>
@@ -341,7 +399,8 @@ export class QxVmBackups extends LitElement {
   private renderUsage(list: BackupDto[], pools: PoolDto[]) {
     if (!pools.length) return nothing;
     const used = new Map<string, number>();
-    for (const b of list) used.set(b.pool, (used.get(b.pool) ?? 0) + b.sizeBytes);
+    for (const b of list.filter((x) => x.hostId === this.hostId))
+      used.set(b.pool, (used.get(b.pool) ?? 0) + b.sizeBytes);
     return html`<table data-testid="backup-targets">
       <caption>
         Backup targets
@@ -361,7 +420,7 @@ export class QxVmBackups extends LitElement {
             html`<tr data-pool=${p.name}>
               <td>${p.name}</td>
               <td>${formatBytes(used.get(p.name) ?? 0)}</td>
-              <td>${list.filter((b) => b.pool === p.name).length}</td>
+              <td>${list.filter((b) => b.pool === p.name && b.hostId === this.hostId).length}</td>
               <td>${formatBytes(p.availableBytes)}</td>
               <td>${formatBytes(p.capacityBytes)}</td>
             </tr>`,
