@@ -149,6 +149,7 @@ export async function createServices(config: ServerConfig): Promise<Services> {
   const clusterNetworkRepo = new ClusterNetworkRepo(db);
   const clusters = new ClusterService(clusterRepo, hostRepo, clusterNetworkRepo, pool, inventory, events);
   const hosts = new HostService(hostRepo, clusterRepo, pool, inventory, vdc);
+  hosts.sharedStore = db instanceof EtcdStore;
   const networks = new NetworkService(pool);
   const clusterNetworks = new ClusterNetworkService(clusterNetworkRepo, hostRepo, clusterRepo, pool, networks, events);
   clusters.networkCheck = (hostId, names) => clusterNetworks.placementProblem(hostId, names);

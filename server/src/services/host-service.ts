@@ -31,6 +31,8 @@ import { log } from '../log.js';
 const LEAVE_DEADLINE_MS = 10_000;
 
 export class HostService {
+  /** The configuration is shared by several servers (etcd), perhaps of several appliances (compose.ts). */
+  sharedStore = false;
   constructor(
     private readonly hosts: HostRepo,
     private readonly clusters: ClusterRepo,
@@ -183,7 +185,11 @@ export class HostService {
   private async tryJoinLocal(address: string, agentDataDir: string): Promise<void> {
     const certPem = await readFile(join(agentDataDir, 'identity', 'agent.crt'), 'utf8');
     const fingerprint = fingerprintOf(certPem);
-    const known = this.hosts.list().find((h) => h.local);
+    const locals = this.hosts.list().filter((h) => h.local);
+    // On an etcd control plane each appliance has a local host of its own: this one's is the one
+    // whose agent presents this certificate; another appliance's is never replaced by this agent.
+    const known =
+      locals.find((h) => sameFingerprint(h.fingerprint, fingerprint)) ?? (this.sharedStore ? undefined : locals[0]);
     if (known && sameFingerprint(known.fingerprint, fingerprint) && known.address === normaliseAddress(address)) return;
     const info =
       (await this.alreadyTrusted(agentDataDir)) ??
