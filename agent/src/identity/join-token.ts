@@ -19,6 +19,8 @@ export class JoinToken {
   constructor(
     readonly file: string,
     private readonly lifetimeMs: number,
+    /** The clock (tests move it instead of waiting for a short lifetime to pass). */
+    private readonly now: () => number = Date.now,
   ) {}
 
   /**
@@ -35,14 +37,14 @@ export class JoinToken {
   /** The current token while it is valid, else a new one. */
   async ensure(): Promise<IssuedToken> {
     const t = this.read();
-    return t && t.expiresAt.getTime() > Date.now() ? t : this.issue();
+    return t && t.expiresAt.getTime() > this.now() ? t : this.issue();
   }
 
   /** A fresh token for the configured lifetime; the old one stops working at once. */
   async issue(): Promise<IssuedToken> {
     // Grouped for reading aloud / typing: qx-xxxxx-xxxxx-xxxxx-xxxxx.
     const raw = randomBytes(15).toString('base64url').replace(/[-_]/g, 'x').slice(0, 20).toLowerCase();
-    const issued = { token: `qx-${raw.match(/.{5}/g)!.join('-')}`, expiresAt: new Date(Date.now() + this.lifetimeMs) };
+    const issued = { token: `qx-${raw.match(/.{5}/g)!.join('-')}`, expiresAt: new Date(this.now() + this.lifetimeMs) };
     // Expiry first: a reader never sees the new token with the old token's expiry.
     await writeFileAtomic(`${this.file}.expires`, `${issued.expiresAt.toISOString()}\n`, 0o600);
     await writeFileAtomic(this.file, `${issued.token}\n`, 0o600);
@@ -62,7 +64,7 @@ export class JoinToken {
     const expected = Buffer.from(current.token);
     const given = Buffer.from(candidate.trim());
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'wrong' };
-    if (current.expiresAt.getTime() <= Date.now())
+    if (current.expiresAt.getTime() <= this.now())
       return { ok: false, reason: 'expired', expiredAt: current.expiresAt };
     return { ok: true };
   }
