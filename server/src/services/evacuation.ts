@@ -122,6 +122,8 @@ export class Evacuation {
     record: EvacuationRecord,
     resumed?: { moving: EvacuationRecord['moving']; taskId: string },
   ): Promise<TaskDto> {
+    // In memory at once: the run below reads and extends it.
+    c.record.evacuation = record;
     const { dto } = await this.tasks.start(
       {
         kind: 'host.evacuate',
@@ -142,7 +144,8 @@ export class Evacuation {
         }
       },
     );
-    await this.save(c, { ...record, taskId: dto.id });
+    // The run may have ended already (nothing to move): only the task id is added.
+    await this.save(c, { ...c.record.evacuation!, taskId: dto.id });
     this.changed(c);
     return dto;
   }
