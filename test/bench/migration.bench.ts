@@ -2,9 +2,11 @@
 // (test/cluster/two-hosts.ts), each with its disk copied while it runs: one through the vDC (QEMU's
 // TLS with vDC certificates, libvirt's control connection over the agents' pipe), one by bare
 // `virsh migrate --live --copy-storage-all` over plain qemu+tcp inside the test's namespaces (the
-// issue's baseline), and one bare with --tls on the same certificates (what encryption costs).
-// Prints total time and downtime of each and the ratios against the plain baseline (targets:
-// total ≤ 1.1×, downtime ≤ 1.2×), with the machine's load.
+// issue's baseline), one bare with --tls on the same certificates (what encryption costs) and one
+// bare --tls with multifd (2 connections). The vDC runs twice: first (both hosts get their
+// migration certificate) and again (reused). Prints total time and downtime of each with the load
+// beside it, and the ratios against the plain baseline (targets: total ≤ 1.1×, downtime ≤ 1.2×)
+// and against bare --tls, all of the same run.
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
@@ -18,33 +20,44 @@ import { openConsole } from '../cluster/migration-checks.js';
 import { B_IP, startTwoHosts } from '../cluster/two-hosts.js';
 
 const exec = promisify(execFile);
+const load = () => loadavg()[0]!.toFixed(2);
 const cluster = await startTwoHosts({ libvirtTcp: true });
 try {
   const { api, a, b } = cluster;
-  const viaVdc = await cluster.createGuestVm(a, 'qxc-bench-vdc');
-  const bare = await cluster.createGuestVm(a, 'qxc-bench-bare');
-  const bareTls = await cluster.createGuestVm(a, 'qxc-bench-tls');
-  // Both guests booted and idle before either moves: a guest still booting dirties memory all the
-  // time (more pre-copy rounds, a longer switchover), which would favour whichever goes second.
-  for (const vm of [viaVdc, bare, bareTls]) {
-    const con = await openConsole(cluster, vm.id);
+  const names = ['qxc-bench-vdc1', 'qxc-bench-bare', 'qxc-bench-tls', 'qxc-bench-mfd', 'qxc-bench-vdc2'];
+  const vms: Record<string, { id: string }> = {};
+  for (const name of names) vms[name] = await cluster.createGuestVm(a, name);
+  // All guests booted and idle before any moves: a guest still booting dirties memory all the
+  // time (more pre-copy rounds, a longer switchover), which would favour whichever goes later.
+  for (const name of names) {
+    const con = await openConsole(cluster, vms[name]!.id);
     await con.waitFor('QUANTIX-TEST-GUEST READY', 180_000);
     con.close();
   }
-
-  const loadBefore = loadavg()[0]!;
   const cpus = availableParallelism();
+
+  interface Figure {
+    total: number;
+    downtime: number;
+    load: string;
+    phases?: string;
+  }
   // Through the vDC: the task's own figures (total from the request, downtime as libvirt measured it).
-  const started = await api.request<TaskDto>('POST', `/api/v1/vms/${viaVdc.id}/migrate`, {
-    body: { hostId: b.id, poolId: b.pool },
-  });
-  if (started.status !== 202) throw new Error(`migrate: ${started.status} ${started.text}`);
-  const task = await cluster.waitTask(started.json.id, 900_000);
-  if (task.status !== 'succeeded') throw new Error(`vDC migration failed: ${task.error}`);
-  const vdc = task.result as { totalMs: number; downtimeMs: number };
+  const viaVdc = async (name: string): Promise<Figure> => {
+    const before = load();
+    const started = await api.request<TaskDto>('POST', `/api/v1/vms/${vms[name]!.id}/migrate`, {
+      body: { hostId: b.id, poolId: b.pool },
+    });
+    if (started.status !== 202) throw new Error(`migrate: ${started.status} ${started.text}`);
+    const task = await cluster.waitTask(started.json.id, 900_000);
+    if (task.status !== 'succeeded') throw new Error(`vDC migration failed: ${task.error}`);
+    const r = task.result as { totalMs: number; downtimeMs: number };
+    const phases = task.log.find((l) => l.message.startsWith('phases'))?.message ?? 'phases: not logged';
+    return { total: r.totalMs, downtime: r.downtimeMs, load: `${before}→${load()}`, phases };
+  };
 
   // Bare: the destination disk pre-created in B's pool directory, the XML pointed at it.
-  const bareMigrate = async (name: string, tls: boolean) => {
+  const bareMigrate = async (name: string, extra: string[]): Promise<Figure> => {
     const src = join(a.poolDir, `${name}.qcow2`);
     const dst = join(b.poolDir, `${name}-bare.qcow2`);
     const size = JSON.parse((await exec('qemu-img', ['info', '-U', '--output=json', src])).stdout) as {
@@ -56,6 +69,7 @@ try {
     ]);
     const xmlFile = join(a.poolDir, '..', `${name}-domain.xml`);
     await writeFile(xmlFile, xml, { mode: 0o600 });
+    const before = load();
     const t0 = performance.now();
     await exec('virsh', [
       '-c',
@@ -71,35 +85,47 @@ try {
       xmlFile,
       '--persistent-xml',
       xmlFile,
-      // The certificates the vDC migration above put in place on both hosts.
-      ...(tls ? ['--tls', '--tls-destination', migrationTlsName(b.id), '--listen-address', B_IP] : []),
+      ...extra,
       name,
       `qemu+tcp://${B_IP}/system`,
       `tcp://${B_IP}`,
     ]);
     const total = performance.now() - t0;
     const stats = parseJobStats(await b.virsh(['domjobinfo', '--completed', '--rawstats', name]));
-    return { total, downtime: stats.downtime ?? 0, job: stats.time_elapsed ?? 0 };
+    return { total, downtime: stats.downtime ?? 0, load: `${before}→${load()}` };
   };
-  const plain = await bareMigrate('qxc-bench-bare', false);
-  const withTls = await bareMigrate('qxc-bench-tls', true);
-  const loadAfter = loadavg()[0]!;
+  // The certificates the first vDC migration put in place on both hosts.
+  const tls = ['--tls', '--tls-destination', migrationTlsName(b.id), '--listen-address', B_IP];
+  // Interleaved, so that neither side always runs on the busier destination (more guests there).
+  const vdc1 = await viaVdc('qxc-bench-vdc1');
+  const plain = await bareMigrate('qxc-bench-bare', []);
+  const withTls = await bareMigrate('qxc-bench-tls', tls);
+  const multifd = await bareMigrate('qxc-bench-mfd', [...tls, '--parallel', '--parallel-connections', '2']);
+  const vdc2 = await viaVdc('qxc-bench-vdc2');
 
   const f = (n: number) => `${Math.round(n)} ms`;
-  console.log(`load average (1 min, ${cpus} cores): ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after`);
-  console.log(`vDC (QEMU TLS, vDC PKI): total ${f(vdc.totalMs)}, downtime ${f(vdc.downtimeMs)}`);
-  console.log(`bare virsh qemu+tcp:     total ${f(plain.total)}, downtime ${f(plain.downtime)}, job ${f(plain.job)}`);
-  console.log(
-    `bare virsh --tls:        total ${f(withTls.total)}, downtime ${f(withTls.downtime)}, job ${f(withTls.job)}`,
-  );
-  console.log(`vDC ${task.log.find((l) => l.message.startsWith('phases'))?.message ?? 'phases: not logged'}`);
+  const line = (label: string, x: Figure) =>
+    console.log(`${label.padEnd(44)} total ${f(x.total)}, downtime ${f(x.downtime)}  (load ${x.load}, ${cpus} cores)`);
+  line('vDC, first (issues both hosts a certificate):', vdc1);
+  line('vDC, second (certificates already there):', vdc2);
+  line('bare virsh qemu+tcp (plain):', plain);
+  line('bare virsh --tls:', withTls);
+  line('bare virsh --tls --parallel-connections 2:', multifd);
+  console.log(`vDC first ${vdc1.phases}`);
+  console.log(`vDC second ${vdc2.phases}`);
   for (const l of a.agent.output().split('\n')) if (l.includes('switched over')) console.log(`source agent: ${l}`);
-  console.log(
-    `ratio total ${(vdc.totalMs / plain.total).toFixed(2)}x (target <= 1.1x), downtime ${(vdc.downtimeMs / Math.max(1, plain.downtime)).toFixed(2)}x (target <= 1.2x) against bare plain`,
-  );
-  console.log(
-    `reference: bare --tls / bare plain: total ${(withTls.total / plain.total).toFixed(2)}x, downtime ${(withTls.downtime / Math.max(1, plain.downtime)).toFixed(2)}x`,
-  );
+  const ratio = (x: Figure, y: Figure) =>
+    `total ${(x.total / y.total).toFixed(2)}x, downtime ${(x.downtime / Math.max(1, y.downtime)).toFixed(2)}x`;
+  console.log(`uptime: ${(await exec('uptime')).stdout.trim()}`);
+  for (const [label, x] of [
+    ['first', vdc1],
+    ['second', vdc2],
+  ] as const) {
+    console.log(`ratio vDC ${label} / bare plain: ${ratio(x, plain)} (targets: total <= 1.1x, downtime <= 1.2x)`);
+    console.log(`ratio vDC ${label} / bare --tls: ${ratio(x, withTls)}`);
+  }
+  console.log(`reference: bare --tls / bare plain: ${ratio(withTls, plain)}`);
+  console.log(`reference: bare --tls multifd(2) / bare --tls: ${ratio(multifd, withTls)}`);
 } finally {
   await cluster.stop();
 }

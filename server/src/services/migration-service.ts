@@ -1,13 +1,15 @@
 // Moving a VM (#20): migrate() checks the request with the preflight, locks the VM, starts a
 // cancellable task and dispatches it — live here, cold to cold-migration.ts, a storage move to
 // storage-move.ts. Live: both hosts get a vDC migration certificate for their own key (QEMU's TLS
-// between them, the agents' pipe for libvirt's control connection), the destination prepares
-// (volumes, ticket), the source migrates; on failure or cancel the destination removes what
-// arrived, so exactly one copy runs; the inventory follows the VM to its new host.
+// between them, the agents' pipe for libvirt's control connection) while the source plans and the
+// destination prepares (volumes, ticket), all at once; the source migrates; on failure or cancel
+// the destination removes what arrived, so exactly one copy runs; the inventory follows the VM.
 import { randomUUID } from 'node:crypto';
 import { issueCertificateForKeyOf } from '@quantix/proto/tls/certificates.js';
 import { migrationTlsName } from '@quantix/proto/tls/migration-tls.js';
 import type { AgentClient } from '../agents/agent-client.js';
+import type { PlanOutgoingResponse, PrepareIncomingResponse } from '@quantix/proto/v1/migration.js';
+import { volumeFormat } from './proto-enums.js';
 import type { MigrateVmDto, MigrationResultDto, MigrationTargetDto } from '../dto/migrations.js';
 import type { TaskDto } from '../dto/tasks.js';
 import { conflict, HttpError } from '../errors.js';
@@ -130,31 +132,59 @@ export class MigrationService {
     t.progress(0, 'preparing');
     const marks: [string, number][] = [['start', started]];
     const mark = (phase: string) => marks.push([phase, Date.now()]);
-    // The source's plan does not depend on the credentials: both at once.
-    const [outgoing] = await Promise.all([
-      src.planOutgoing(plan.name),
-      this.credential(src, from),
-      this.credential(dst, to),
-    ]).catch((err: unknown) => {
-      this.credentials.clear();
-      throw err;
-    });
-    mark('credentials and plan');
-    if (signal.aborted) throw new HttpError(409, `cancelled: ${plan.name} keeps running on ${from.name}`);
-    const prepared = await dst.prepareIncoming({
-      migrationId,
-      vmName: plan.name,
-      sourceHostId: from.id,
-      pool: plan.pool,
-      disks: outgoing.disks,
-      sourceHost: networkHost(from.address),
-    });
-    mark('prepare');
+    // Everything before the copy at once: both credentials, the source's plan and the destination's
+    // volumes (made from the preflight's view of the disks, checked against the plan below).
+    const srcCredential = this.credential(src, from);
+    const dstCredential = this.credential(dst, to);
+    const planning = src.planOutgoing(plan.name);
+    const preparing = dstCredential.then(() =>
+      dst.prepareIncoming({
+        migrationId,
+        vmName: plan.name,
+        sourceHostId: from.id,
+        pool: plan.pool,
+        disks: plan.disks.map((d) => ({
+          target: '',
+          sourcePool: d.pool,
+          sourceVolume: d.volume,
+          sourcePath: '',
+          capacityBytes: d.capacityBytes,
+          format: volumeFormat.str(d.format),
+          destPool: '',
+          destVolume: '',
+          destPath: '',
+        })),
+        sourceHost: networkHost(from.address),
+      }),
+    );
+    const [prep, out, ...creds] = await Promise.allSettled([preparing, planning, srcCredential, dstCredential]);
+    mark('plan and prepare');
+    const failed = [prep, out, ...creds].find((r) => r.status === 'rejected');
+    if (failed || signal.aborted) {
+      if (creds.some((r) => r.status === 'rejected')) this.credentials.clear();
+      if (prep.status === 'fulfilled') await cleanupIncoming(dst, migrationId, plan.name);
+      if (signal.aborted) throw new HttpError(409, `cancelled: ${plan.name} keeps running on ${from.name}`);
+      throw (failed as PromiseRejectedResult).reason;
+    }
+    const prepared = (prep as PromiseFulfilledResult<PrepareIncomingResponse>).value;
+    const outgoing = (out as PromiseFulfilledResult<PlanOutgoingResponse>).value;
     t.log(`${to.name} prepared ${prepared.disks.length} volume(s) in pool ${plan.pool}`);
     try {
+      // The source's disks as it plans them, each with the volume the destination made for it.
+      const disks = outgoing.disks.map((d) => {
+        const made = prepared.disks.find((p) => p.sourcePool === d.sourcePool && p.sourceVolume === d.sourceVolume);
+        if (!made)
+          throw new HttpError(
+            409,
+            `the disks of ${plan.name} changed since the check (${d.sourcePool}/${d.sourceVolume}): try again`,
+          );
+        return { ...d, destPool: made.destPool, destVolume: made.destVolume, destPath: made.destPath };
+      });
+      if (disks.length !== prepared.disks.length)
+        throw new HttpError(409, `the disks of ${plan.name} changed since the check: try again`);
       const destMigrationHost = prepared.migrationHost || networkHost(to.address);
       if (!destMigrationHost) throw new HttpError(409, `${to.name} has no network address ${from.name} can reach`);
-      const hasDisks = prepared.disks.length > 0;
+      const hasDisks = disks.length > 0;
       let switchedAt: number | undefined;
       await src.migrateOut(
         {
@@ -163,7 +193,7 @@ export class MigrationService {
           destAddress: to.address,
           destCertificatePem: to.certificatePem,
           ticket: prepared.ticket,
-          disks: prepared.disks,
+          disks,
           bandwidthMibs: opts.bandwidthMibPerS ?? 0,
           tunnelPort: prepared.tunnelPort,
           destHostId: to.id,
