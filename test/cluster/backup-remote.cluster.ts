@@ -1,0 +1,163 @@
+// Backups to another host (#24) between two real hosts (two-hosts.ts): a running VM on host A with
+// a data disk of known bytes is backed up into host B's pool (full, then incremental after the
+// guest changed ~1% of it), the agents streaming it under the vDC's PKI; the points are listed on
+// the VM from host B, and each restores on B into a new VM whose data disk equals the guest's disk
+// at that point (qemu-img compare). Host B's agent killed mid-copy: the task fails, nothing new is
+// listed, and the next backup is an incremental of the last listed point that restores right.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createReadStream, readdirSync, statSync } from 'node:fs';
+import { copyFile, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { BackupDto } from '../../server/src/dto/backups.js';
+import type { HostDto } from '../../server/src/dto/hosts.js';
+import type { TaskDto } from '../../server/src/dto/tasks.js';
+import { eventually } from '../../server/src/test-support/guest-pool.js';
+import { Virsh } from '../../agent/src/libvirt/virsh.js';
+import { guestWriteDevice } from '../../agent/src/test-support/guest-file.js';
+import { guestAgentReady } from '../../agent/src/vm/guest-agent.js';
+import { startTwoHosts } from './two-hosts.js';
+
+const exec = promisify(execFile);
+const MIB = 2 ** 20;
+/** Large enough that a copy to B takes a while (B's agent is killed during one). */
+const DATA_BYTES = 64 * MIB;
+
+async function patch(file: string, offset: number, data: Buffer): Promise<void> {
+  const fh = await open(file, 'r+');
+  await fh.write(data, 0, data.length, offset);
+  await fh.close();
+}
+
+test(
+  'backup to another host: full + incremental land on B, restore there, B killed mid-copy',
+  { timeout: 900_000 },
+  async (t) => {
+    const cluster = await startTwoHosts();
+    const work = await mkdtemp(join(tmpdir(), 'qxc-bk-remote-'));
+    t.after(async () => {
+      await cluster.stop();
+      await rm(work, { recursive: true, force: true });
+    });
+    const { api, a, b } = cluster;
+    const virshA = new Virsh('qemu:///system');
+
+    // The data disk: known random bytes, uploaded into A's pool.
+    const states = [0, 1, 2].map((i) => join(work, `state${i}.raw`));
+    await writeFile(states[0]!, randomBytes(DATA_BYTES));
+    const dataQcow2 = join(work, 'data.qcow2');
+    await exec('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', states[0]!, dataQcow2]);
+    const up = await api.upload(
+      `/api/v1/hosts/${a.id}/pools/${a.pool}/uploads`,
+      { name: 'qxc-bkr-data.qcow2', format: 'qcow2', sizeBytes: statSync(dataQcow2).size },
+      createReadStream(dataQcow2),
+    );
+    assert.equal(up.reply.status, 200, up.reply.text);
+    const vm = await cluster.createGuestVm(a, 'qxc-bkr', {
+      spec: {
+        disks: [
+          { pool: a.pool, volume: 'qxc-bkr.qcow2' },
+          { pool: a.pool, volume: 'qxc-bkr-data.qcow2' },
+        ],
+      },
+    });
+    await eventually('the guest agent', async () => (await guestAgentReady(virshA, vm.id)) || false, 180_000);
+
+    const backUp = async () => {
+      const r = await api.request<TaskDto>('POST', `/api/v1/vms/${vm.id}/backups`, {
+        body: { pool: b.pool, hostId: b.id },
+      });
+      assert.equal(r.status, 202, r.text);
+      return r.json;
+    };
+    const succeeded = async (task: TaskDto) => {
+      const done = await cluster.waitTask(task.id, 300_000);
+      assert.equal(done.status, 'succeeded', done.error ?? '');
+      return done.result as BackupDto;
+    };
+    const listed = async () =>
+      (await api.request<BackupDto[]>('GET', `/api/v1/vms/${vm.id}/backups`)).json.map((x) => [x.id, x.hostId]);
+
+    const full = await succeeded(await backUp());
+    assert.deepEqual([full.kind, full.hostId, full.pool], ['full', b.id, b.pool]);
+    assert.equal(full.consistency, 'application', 'the guest agent froze the guest');
+
+    // About 1% of the data disk changes, written by the guest.
+    const change1 = randomBytes(640 * 1024);
+    await guestWriteDevice(virshA, vm.id, '/dev/vdb', [{ offset: 17 * MIB, data: change1 }]);
+    await copyFile(states[0]!, states[1]!);
+    await patch(states[1]!, 17 * MIB, change1);
+    const incr = await succeeded(await backUp());
+    assert.deepEqual([incr.kind, incr.parentId, incr.hostId], ['incremental', full.id, b.id]);
+    const incrData = incr.disks.find((d) => d.target === 'vdb')!;
+    assert.ok(incrData.storedBytes < 2 * MIB, `the incremental holds only the change: ${incrData.storedBytes} bytes`);
+    assert.deepEqual(await listed(), [
+      [full.id, b.id],
+      [incr.id, b.id],
+    ]);
+    // Nothing of the backups on A: they are B's.
+    assert.equal(readdirSync(a.poolDir).includes('backups'), false);
+
+    // Host B's agent killed while a full copy streams in: the task fails, nothing new is listed.
+    const vmDir = join(b.poolDir, 'backups', vm.id);
+    const partial = () =>
+      (statSync(vmDir, { throwIfNoEntry: false }) ? readdirSync(vmDir) : [])
+        .filter((n) => n.startsWith('.tmp-'))
+        .some((n) => {
+          const f = join(vmDir, n, 'vdb.qcow2');
+          return (statSync(f, { throwIfNoEntry: false })?.size ?? 0) > 0;
+        });
+    const killed = await api.request<TaskDto>('POST', `/api/v1/vms/${vm.id}/backups`, {
+      body: { pool: b.pool, hostId: b.id, full: true },
+    });
+    assert.equal(killed.status, 202, killed.text);
+    // Polled tightly: the copy takes well under a second on an idle machine.
+    for (const end = Date.now() + 120_000; !partial(); await new Promise((r) => setTimeout(r, 2))) {
+      if (Date.now() > end) throw new Error('no part of the copy arrived on B');
+    }
+    await b.killAgent();
+    const failed = await cluster.waitTask(killed.json.id, 300_000);
+    assert.equal(failed.status, 'failed');
+    await b.startAgent();
+    await eventually('host B online again', async () => {
+      const h = (await api.request<HostDto>('GET', `/api/v1/hosts/${b.id}`)).json;
+      return h.status === 'online';
+    });
+    assert.deepEqual(await listed(), [
+      [full.id, b.id],
+      [incr.id, b.id],
+    ]);
+
+    // The chain goes on from the last listed point; the killed copy's leftovers are gone.
+    const change2 = randomBytes(256 * 1024);
+    await guestWriteDevice(virshA, vm.id, '/dev/vdb', [{ offset: 40 * MIB + 4096, data: change2 }]);
+    await copyFile(states[1]!, states[2]!);
+    await patch(states[2]!, 40 * MIB + 4096, change2);
+    const incr2 = await succeeded(await backUp());
+    assert.deepEqual([incr2.kind, incr2.parentId], ['incremental', incr.id]);
+    assert.deepEqual(readdirSync(vmDir).sort(), [full.id, incr.id, incr2.id].sort());
+    const checkpoints = (await a.virsh(['checkpoint-list', vm.id, '--name'])).split('\n').filter(Boolean);
+    assert.deepEqual(
+      checkpoints.sort(),
+      [full.id, incr.id, incr2.id].map((id) => `qx-backup-${id}`).sort(),
+      "the killed copy's checkpoint is gone from A",
+    );
+
+    // Every point restores on B into a new VM whose data disk is the guest's at that point.
+    for (const [i, point] of [full, incr, incr2].entries()) {
+      const name = `qxc-bkr-r${i}`;
+      const r = await api.request<TaskDto>('POST', `/api/v1/backups/${b.id}/${b.pool}/${vm.id}/${point.id}/restore`, {
+        body: { name, targetPool: b.pool },
+      });
+      assert.equal(r.status, 202, r.text);
+      const done = await cluster.waitTask(r.json.id, 300_000);
+      assert.equal(done.status, 'succeeded', done.error ?? '');
+      const { volumes } = done.result as { volumes: string[] };
+      await exec('qemu-img', ['compare', '-f', 'qcow2', '-F', 'raw', join(b.poolDir, volumes[1]!), states[i]!]);
+    }
+  },
+);
