@@ -121,7 +121,7 @@ export class QxApplianceUpdate extends LitElement {
     void this.act(applyApplianceUpdate, (s) =>
       s.lastAttempt
         ? `Slot ${s.lastAttempt.toSlot} now holds ${s.lastAttempt.toVersion}: the appliance is rebooting into it. ` +
-          'It comes back on this version by itself if the new one is not healthy within 5 minutes.'
+          'It comes back on this version by itself if the new one is not healthy within 10 minutes.'
         : 'Rebooting into the update.',
     );
   }
