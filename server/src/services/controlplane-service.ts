@@ -25,6 +25,7 @@ import type {
 import { HttpError, badRequest, conflict, forbidden } from '../errors.js';
 import { log } from '../log.js';
 import type { ConfigStore } from '../store/config-store.js';
+import { Db } from '../store/db.js';
 import { createEtcdClient } from '../store/etcd-client.js';
 import { EtcdStore } from '../store/etcd-store.js';
 import { migrateToEtcd } from '../store/migrate-to-etcd.js';
@@ -241,13 +242,13 @@ export class ControlPlaneService {
    * must not change while it moves), then points config.json at the member and restarts.
    */
   private async switchOver(work: () => Promise<void>): Promise<void> {
-    const db = this.d.db as ConfigStore & { unavailable: string | undefined };
-    if (db.kind !== 'embedded') throw conflict('this appliance already runs on an etcd control plane');
+    const db = this.d.db;
+    if (!(db instanceof Db)) throw conflict('this appliance already runs on an etcd control plane');
     if (this.switching) throw conflict('this appliance is already moving onto a control plane');
     this.switching = true;
     db.unavailable = 'this appliance is moving its configuration onto an etcd control plane';
     try {
-      await db.write();
+      await db.flush();
       await work();
       await writeStoreConfig(this.d.dataDir, this.d.settings);
     } catch (err) {

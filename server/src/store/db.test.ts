@@ -125,6 +125,24 @@ test('qxt-srv db: a fresh data dir starts at the current schema with every colle
   assert.deepEqual(db.data.clusterNetworks, []);
 });
 
+test('qxt-srv db: while the configuration moves into etcd, writes are refused with a 503 and only the flush for the move lands', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'qxt-srv-db-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const db = await Db.open(dir);
+  const file = join(dir, 'quantix.db.json');
+  db.unavailable = 'moving onto an etcd control plane';
+  db.data.clusterNetworks.push({ name: 'late' } as (typeof db.data.clusterNetworks)[number]);
+  // A change made after the copy was acknowledged, then lost, when write() still wrote the file.
+  await assert.rejects(db.write(), (e: Error & { status?: number }) => {
+    assert.equal(e.status, 503);
+    assert.match(e.message, /cannot be changed now: moving onto an etcd control plane/);
+    return true;
+  });
+  assert.doesNotMatch(await readFile(file, 'utf8'), /"late"/, 'the refused change is not in the file');
+  await db.flush();
+  assert.match(await readFile(file, 'utf8'), /"late"/, 'the move itself writes the state it copies');
+});
+
 test('qxt-srv db: a file from a newer server is refused and left untouched', async (t) => {
   const newer = { ...version1, schemaVersion: SCHEMA_VERSION + 1, somethingNew: [{ id: 'x' }] };
   const { dir, file, text } = await dataDirWith(t, newer);

@@ -4,6 +4,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
+import { unavailable } from '../errors.js';
 import type { AuditRecord, DbData, TaskRecord } from './records.js';
 import { DbFile } from './db-file.js';
 import type { ConfigStore } from './config-store.js';
@@ -99,8 +100,20 @@ export class Db implements ConfigStore {
     return this.low.data;
   }
 
-  /** Persists the current state; resolves once the file on disk (and its last good copy) holds it. */
+  /**
+   * Persists the current state; resolves once the file on disk (and its last good copy) holds it.
+   * Refused (503) while the configuration moves into etcd: a change written to this file after the
+   * copy would be acknowledged and then lost.
+   */
   write(): Promise<void> {
+    if (this.unavailable) {
+      return Promise.reject(unavailable(`the configuration cannot be changed now: ${this.unavailable}`));
+    }
+    return this.low.write();
+  }
+
+  /** Persists the current state even while changes are refused: the state that moves into etcd. */
+  flush(): Promise<void> {
     return this.low.write();
   }
 
