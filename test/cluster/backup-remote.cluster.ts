@@ -4,6 +4,8 @@
 // the VM from host B, and each restores on B into a new VM whose data disk equals the guest's disk
 // at that point (qemu-img compare). Host B's agent killed mid-copy: the task fails, nothing new is
 // listed, and the next backup is an incremental of the last listed point that restores right.
+// A schedule selecting host B's cluster backs up exactly the VMs on B. The VM shut off backs up
+// to B too.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -13,7 +15,7 @@ import { copyFile, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { BackupDto } from '../../server/src/dto/backups.js';
+import type { BackupDto, BackupScheduleDto, BackupScheduleRunDto } from '../../server/src/dto/backups.js';
 import type { HostDto } from '../../server/src/dto/hosts.js';
 import type { TaskDto } from '../../server/src/dto/tasks.js';
 import { eventually } from '../../server/src/test-support/guest-pool.js';
@@ -159,5 +161,41 @@ test(
       const { volumes } = done.result as { volumes: string[] };
       await exec('qemu-img', ['compare', '-f', 'qcow2', '-F', 'raw', join(b.poolDir, volumes[1]!), states[i]!]);
     }
+
+    // Selection by cluster: a schedule for B's cluster backs up exactly the VMs on B (the three
+    // restored ones, shut off), not the VM on A. (A cluster of host A would also select every
+    // other VM of this machine's shared libvirtd, so only B's is asserted exactly.)
+    const ofB = await api.request<{ id: string }>('POST', '/api/v1/clusters', {
+      body: { name: 'qxc-bk-cluster', hostIds: [b.id] },
+    });
+    assert.equal(ofB.status, 201, ofB.text);
+    const schedule = await api.request<BackupScheduleDto>('POST', '/api/v1/backup-schedules', {
+      body: {
+        name: 'qxc-bk-by-cluster',
+        cron: '0 3 * * *',
+        selection: { vmIds: [], tags: [], clusterIds: [ofB.json.id] },
+        pool: b.pool,
+        enabled: false,
+      },
+    });
+    assert.equal(schedule.status, 201, schedule.text);
+    const run = await api.request<BackupScheduleRunDto>('POST', `/api/v1/backup-schedules/${schedule.json.id}/run`);
+    assert.equal(run.status, 202, run.text);
+    const tasks = await Promise.all(run.json.taskIds.map((id) => cluster.waitTask(id, 300_000)));
+    assert.deepEqual(tasks.map((x) => x.target.name).sort(), ['qxc-bkr-r0', 'qxc-bkr-r1', 'qxc-bkr-r2']);
+    for (const x of tasks) assert.equal(x.status, 'succeeded', x.error ?? '');
+
+    // The VM shut off: a full, "stopped" backup to B (its disks read through qemu-nbd), restorable there.
+    const off = await api.request<TaskDto>('POST', `/api/v1/vms/${vm.id}/force-off`);
+    assert.equal((await cluster.waitTask(off.json.id)).status, 'succeeded');
+    const cold = await succeeded(await backUp());
+    assert.deepEqual([cold.kind, cold.consistency, cold.hostId], ['full', 'stopped', b.id]);
+    const r = await api.request<TaskDto>('POST', `/api/v1/backups/${b.id}/${b.pool}/${vm.id}/${cold.id}/restore`, {
+      body: { name: 'qxc-bkr-cold', targetPool: b.pool },
+    });
+    const done = await cluster.waitTask(r.json.id, 300_000);
+    assert.equal(done.status, 'succeeded', done.error ?? '');
+    const { volumes } = done.result as { volumes: string[] };
+    await exec('qemu-img', ['compare', '-f', 'qcow2', '-F', 'raw', join(b.poolDir, volumes[1]!), states[2]!]);
   },
 );

@@ -7,7 +7,7 @@
 // are removed at start.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createReadStream, existsSync, statSync } from 'node:fs';
-import { chmod, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { HostDto, HostProbeDto } from '../../server/src/dto/hosts.js';
@@ -199,6 +199,9 @@ export async function startTwoHosts(opts: TwoHostsOptions = {}): Promise<TwoHost
   await cp('/etc/libvirt', dirs.etc, { recursive: true });
   // No autostarted networks in host B's libvirt (its own netns has no use for the default NAT).
   await rm(join(dirs.etc, 'qemu', 'networks', 'autostart'), { recursive: true, force: true });
+  // Nor this machine's domains (qemu/<name>.xml): host B starts with no VM of its own.
+  for (const f of await readdir(join(dirs.etc, 'qemu')).catch(() => [] as string[]))
+    if (f.endsWith('.xml')) await rm(join(dirs.etc, 'qemu', f), { force: true });
 
   let holderProc: ChildProcess | undefined;
   let agentA: Child | undefined;

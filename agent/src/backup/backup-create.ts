@@ -9,7 +9,7 @@
 // removes it and the checkpoint this run created, and what a killed agent left (its libvirt job,
 // checkpoint, temp dir) is cleaned by the next backup of the VM, so the previous chain stays the latest.
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Backup, BackupRemoteTarget, CreateBackupRequest } from '@quantix/proto/v1/backup.js';
@@ -184,11 +184,6 @@ export class BackupJobs {
       if (!parent && target.localPool) {
         await requireRoom(target.localPool, plan.name, await allocatedBytes(plan.disks.map((d) => d.source.file!)));
       }
-      if (!plan.running && !target.localPath(DOMAIN_XML)) {
-        throw failedPrecondition(
-          `VM ${plan.name} is shut off: back it up into a pool of its own host, or start it to back it up to ${target.label}`,
-        );
-      }
       // Dirty bitmaps live in qcow2 files: a VM with a raw disk gets a full backup every time.
       const tracked = plan.running && plan.disks.every((d) => d.format === 'qcow2');
       checkpoint = tracked ? `${CHECKPOINT_PREFIX}${id}` : null;
@@ -200,6 +195,8 @@ export class BackupJobs {
       firmware.catch(() => undefined);
       if (plan.running) {
         ({ consistency, disks } = await this.pullBackup(plan, id, target, parent, checkpoint, onPercent, signal));
+      } else if (!target.localPath(DOMAIN_XML)) {
+        disks = await this.sendStopped(plan, id, target, onPercent, signal);
       } else {
         const dir = dirname(target.localPath(DOMAIN_XML)!);
         const capacities = await this.copyStopped(plan, dir, onPercent, signal);
@@ -395,6 +392,62 @@ export class BackupJobs {
     } catch (err) {
       log.warn('guest filesystem freeze failed; the backup is crash-consistent', { vm: plan.name, err: String(err) });
       return false;
+    }
+  }
+
+  /**
+   * A shut-off VM to another host: each disk exported read-only by qemu-nbd on a private socket and
+   * read like a pull backup's export (allocated clusters only, into the qcow2 streamed there).
+   */
+  private async sendStopped(
+    plan: Plan,
+    id: string,
+    target: BackupTarget,
+    onPercent: (p: number) => void,
+    signal: AbortSignal,
+  ): Promise<ManifestDisk[]> {
+    const sockets = await makeBackupSocketDir(id);
+    const disks: ManifestDisk[] = [];
+    try {
+      for (const [i, d] of plan.disks.entries()) {
+        const file = `${d.dev}.qcow2`;
+        const socket = join(sockets, `${d.dev}.sock`);
+        const pidFile = join(sockets, `${d.dev}.pid`);
+        // Without --persistent it serves one client and exits when that one disconnects.
+        const format = d.format === 'qcow2' ? 'qcow2' : 'raw';
+        await run('qemu-nbd', ['--fork', '--pid-file', pidFile, '-r', '-f', format, '-k', socket, d.source.file!], {
+          timeoutMs: 60_000,
+        });
+        try {
+          const pulled = await pullDisk({
+            socket,
+            exportName: '',
+            file: await target.openDisk(file),
+            signal,
+            onProgress: (f) => onPercent(Math.floor(((i + f) / plan.disks.length) * 99)),
+          });
+          disks.push({
+            target: d.dev,
+            file,
+            capacityBytes: pulled.capacityBytes,
+            storedBytes: pulled.storedBytes,
+            chunkBytes: CHUNK_BYTES,
+            sha256: pulled.sha256,
+          });
+        } finally {
+          const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
+          if (pid > 0) {
+            try {
+              process.kill(pid, 'SIGTERM');
+            } catch {
+              // It exited with its client.
+            }
+          }
+        }
+      }
+      return disks;
+    } finally {
+      await rm(sockets, { recursive: true, force: true });
     }
   }
 
