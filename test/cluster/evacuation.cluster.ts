@@ -9,6 +9,7 @@ import type { TaskDto } from '../../server/src/dto/tasks.js';
 import type { VmDto } from '../../server/src/dto/vms.js';
 import type { EvacuationResult } from '../../server/src/services/evacuation.js';
 import { eventually } from '../../server/src/test-support/guest-pool.js';
+import { copying } from './migration-checks.js';
 import { startTwoHosts, type TwoHosts } from './two-hosts.js';
 
 const NET = 'qxc-evac-net';
@@ -82,8 +83,9 @@ test('evacuation: three VMs on A, the one whose network B lacks is reported, the
 });
 
 // The operator's choice survives a server restart mid-evacuation (host B, whose libvirtd holds only
-// this test's VMs): the restarted server follows the live move that ran when it stopped, resumes
-// with stopped VMs still moved, and host B is "in" maintenance only once both VMs are on A.
+// this test's VMs): the server stops while the running VM's live move copies its disk; the
+// restarted server follows that move, resumes with stopped VMs still moved, and host B is "in"
+// maintenance only once both VMs are on A.
 test('evacuation: a server restart mid-evacuation resumes it with the operator choice; B ends empty', async (t) => {
   const cluster = await startTwoHosts();
   const { a, b } = cluster;
@@ -107,11 +109,18 @@ test('evacuation: a server restart mid-evacuation resumes it with the operator c
   });
   assert.equal(entered.status, 200, entered.text);
   const first = entered.json.evacuationTaskId!;
-  // Mid-evacuation: the first move has started (the stopped VM waits for its turn).
-  await eventually('the evacuation started a move', async () => {
-    const task = (await cluster.api.request<TaskDto>('GET', `/api/v1/tasks/${first}`)).json;
-    return task.log.some((l) => l.message.includes(' → '));
-  });
+  // Mid-evacuation and mid-copy: the running VM's live move copies its disk when the server stops
+  // (the source agent's job goes on without it; the restarted server must follow it).
+  const liveMove = await eventually(
+    'the evacuation started the live move',
+    async () => {
+      const task = (await cluster.api.request<TaskDto>('GET', `/api/v1/tasks/${first}`)).json;
+      const line = task.log.find((l) => l.message.startsWith('qxc-evr-run → '));
+      return line && /\(task ([0-9a-f-]{36})\)/.exec(line.message)?.[1];
+    },
+    300_000,
+  );
+  await copying(cluster, liveMove);
   await cluster.restartServer();
 
   const hostB = async () => (await cluster.api.request<HostDto>('GET', `/api/v1/hosts/${b.id}`)).json;

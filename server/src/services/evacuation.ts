@@ -25,7 +25,7 @@ export type StartMove = (
   vmId: string,
   req: { hostId: string },
   user: string,
-  opts: { migrationId: string },
+  opts: { migrationId?: string },
 ) => Promise<TaskDto>;
 
 export interface EvacuationResult {
@@ -219,7 +219,7 @@ export class Evacuation {
         result.left.push({ vmId: uuid, name });
         continue;
       }
-      const reason = await this.moveOne(c, uuid, name, user, t, result);
+      const reason = await this.moveOne(c, vm, user, t, result);
       if (reason) {
         result.unmovable.push({ vmId: uuid, name, reason });
         t.log(`${name} cannot move: ${reason}`);
@@ -233,12 +233,12 @@ export class Evacuation {
   /** Moves one VM to placement's choice and waits for it; '' when it moved, else why not. */
   private async moveOne(
     c: HostConnection,
-    uuid: string,
-    name: string,
+    vm: Vm,
     user: string,
     t: TaskContext,
     result: EvacuationResult,
   ): Promise<string> {
+    const { uuid, name } = vm.spec!;
     let targets;
     try {
       targets = await this.preflight.targets(uuid);
@@ -252,7 +252,8 @@ export class Evacuation {
       return others.map((x) => `${x.hostName}: ${x.reasons.join('; ')}`).join(' | ');
     }
     let child: TaskDto;
-    const moving = { vmId: uuid, targetHostId: best.hostId, migrationId: randomUUID() };
+    // A live move runs on in the source agent if this server stops: its id lets a restart follow it.
+    const moving = { vmId: uuid, targetHostId: best.hostId, migrationId: isOn(vm) ? randomUUID() : undefined };
     await this.save(c, { ...c.record.evacuation!, moving });
     try {
       child = await this.startMove(uuid, { hostId: best.hostId }, user, { migrationId: moving.migrationId });
