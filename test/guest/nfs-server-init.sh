@@ -35,7 +35,9 @@ echo 10 >/proc/fs/nfsd/nfsv4leasetime
 echo 10 >/proc/fs/nfsd/nfsv4gracetime
 exportfs -ra
 rpc.mountd -N 2 -N 3 --no-udp
-rpc.nfsd -N 2 -N 3 --no-udp 8
+# (the kernel has no NFSv2: naming it with -N makes rpc.nfsd refuse to start)
+rpc.nfsd -N 3 --no-udp 8
+echo "qx-nfs: nfsd threads $(cat /proc/fs/nfsd/threads)"
 echo "qx-nfs: exports $(cat /etc/exports | tr '\n' ';')"
 echo "qx-nfs: ready on $ip"
 while true; do setsid cttyhack sh; done
