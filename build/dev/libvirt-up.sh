@@ -18,6 +18,11 @@ fi
 if [[ "$(cat /proc/1/comm 2>/dev/null)" == systemd ]]; then
   systemctl start virtlogd libvirtd >/dev/null 2>&1 || true
 else
+  # systemd makes / shared at boot; without it / stays private, and each mount namespace made while
+  # a filesystem is mounted (every VM's under libvirt, the cluster tests' second host) keeps its own
+  # copy of that mount until it ends: a loop pool's device then stays busy after its unmount.
+  # Shared, the unmount reaches those (slave) copies too.
+  grep -q ' / / [^-]*shared:' /proc/self/mountinfo || mount --make-rshared /
   pgrep -x virtlogd >/dev/null || virtlogd -d
   pgrep -x libvirtd >/dev/null || libvirtd -d
 fi

@@ -140,11 +140,17 @@ async function cleanAll(): Promise<void> {
   await rm(BASE, { recursive: true, force: true });
 }
 
+/**
+ * What holds host B's mount namespace. A slave of this one, not private: a private copy kept every
+ * filesystem mounted here when B started (another test's loop pool, in make test) until B stopped,
+ * and that pool's loop device stayed busy after its unmount ("still in use after unmounting").
+ * Unmounts here propagate to a slave (build/dev/libvirt-up.sh makes / shared, as systemd does).
+ */
+export const HOLDER_ARGV = ['unshare', '--mount', '--propagation', 'slave', 'sleep', 'infinity'];
+
 /** Holds host B's mount namespace: `sleep` under unshare inside the netns (its pid is the target). */
 function startHolder(): ChildProcess {
-  return spawn('ip', ['netns', 'exec', NS, 'unshare', '--mount', '--propagation', 'private', 'sleep', 'infinity'], {
-    stdio: 'ignore',
-  });
+  return spawn('ip', ['netns', 'exec', NS, ...HOLDER_ARGV], { stdio: 'ignore' });
 }
 
 async function mountNamespaceReady(holder: number): Promise<boolean> {
