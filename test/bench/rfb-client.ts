@@ -1,7 +1,8 @@
 // A minimal RFB 3.8 client for benchmarks: no security, raw encoding, key events and incremental
-// update requests, on any Duplex (here QEMU's VNC Unix socket). Counts framebuffer updates that
-// change pixels and tells when the next one arrives.
-import { connect, type Socket } from 'node:net';
+// update requests, on any Duplex (QEMU's VNC Unix socket, or the vDC's graphics websocket as a
+// stream). Counts framebuffer updates that change pixels and tells when the next one arrives.
+import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
 
 export class RfbClient {
   private buf: Buffer = Buffer.alloc(0);
@@ -13,7 +14,7 @@ export class RfbClient {
   /** Framebuffer updates with at least one changed rectangle. */
   frames = 0;
 
-  private constructor(private readonly sock: Socket) {
+  private constructor(private readonly sock: Duplex) {
     sock.on('data', (d: Buffer) => {
       this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
       this.pump();
@@ -24,6 +25,11 @@ export class RfbClient {
   static async open(path: string): Promise<RfbClient> {
     const sock = connect(path);
     await new Promise<void>((resolve, reject) => sock.once('connect', resolve).once('error', reject));
+    return RfbClient.over(sock);
+  }
+
+  /** Completes the handshake (security type None) on an open byte stream. */
+  static async over(sock: Duplex): Promise<RfbClient> {
     const c = new RfbClient(sock);
     const version = (await c.read(12)).toString('latin1');
     if (!version.startsWith('RFB 003.008')) throw new Error(`unexpected RFB version ${JSON.stringify(version)}`);
