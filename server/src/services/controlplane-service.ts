@@ -155,13 +155,16 @@ export class ControlPlaneService {
       throw conflict(`memberName: a member named ${req.memberName} is already in the control plane`);
     const peerUrl = peerUrlOf(req.memberAddress, req);
     const same = members.find((m) => m.peerURLs.includes(peerUrl));
-    // An earlier join from there that never started its member (no name yet): replaced, so it can retry.
-    if (same && !same.name) await client.cluster.memberRemove({ ID: same.ID });
-    else if (same) throw conflict(`memberAddress: a member already uses ${peerUrl}`);
+    if (same && same.name) throw conflict(`memberAddress: a member already uses ${peerUrl}`);
     const box = await readFile(SecretBox.path(this.d.dataDir), 'utf8');
     const creds = await issueMemberCredentials(this.d.vdc, req.memberName, req.memberAddress);
+    // An earlier join from there that never started its member (no name yet) is replaced, so it can
+    // retry. etcd answered 'member not found' to that removal in a loaded run while the member was
+    // listed: the removal counts as done then, and the add is tried again while etcd still has the
+    // peer URL (bounded).
+    if (same) await removeMember(client, same.ID);
     // A learner does not count towards quorum: the cluster keeps writing until it has caught up.
-    const added = await client.cluster.memberAdd({ peerURLs: [peerUrl], isLearner: true });
+    const added = await addLearner(client, peerUrl);
     log.info('control plane: member added as learner', { name: req.memberName, peerUrl });
     return {
       memberId: hex(added.member.ID),
@@ -278,6 +281,25 @@ async function writeStoreConfig(dataDir: string, s: MemberSettings): Promise<voi
     etcdKey: st.keyFile,
   };
   await writeFileAtomic(file, `${JSON.stringify(next, null, 2)}\n`, 0o600);
+}
+
+/** Removes a member; one etcd no longer finds is gone already. */
+async function removeMember(client: Etcd3, id: string): Promise<void> {
+  await client.cluster.memberRemove({ ID: id }).catch((err: unknown) => {
+    if (!/member not found/i.test((err as Error).message)) throw err;
+  });
+}
+
+/** Adds `peerUrl` as a learner, again while etcd still holds a removed member's peer URL (up to 10 s). */
+async function addLearner(client: Etcd3, peerUrl: string) {
+  for (const by = Date.now() + 10_000; ;) {
+    try {
+      return await client.cluster.memberAdd({ peerURLs: [peerUrl], isLearner: true });
+    } catch (err) {
+      if (!/peer ?urls? already exists/i.test((err as Error).message) || Date.now() > by) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
 }
 
 /** Promotes the learner once it has caught up (etcd refuses until then); closes `client`. */
