@@ -62,7 +62,7 @@ test-cluster: setup guest libvirt
 	node --import tsx --test --test-reporter=spec --test-concurrency=1 --test-timeout=1800000 test/cluster/*.cluster.ts
 
 # Two vDC servers on a three-member etcd cluster (test/etcd/*.etcd.ts): leader failover, quorum loss.
-test-etcd: setup libvirt
+test-etcd: setup guest libvirt
 	node --import tsx --test --test-reporter=spec --test-concurrency=1 --test-timeout=900000 test/etcd/*.etcd.ts
 
 # Slow single-guest boots (test/guest-boot/*.guest.ts: Secure Boot through Debian's signed shim,
