@@ -158,16 +158,13 @@ export class ControlPlaneService {
     if (same && same.name) throw conflict(`memberAddress: a member already uses ${peerUrl}`);
     const box = await readFile(SecretBox.path(this.d.dataDir), 'utf8');
     const creds = await issueMemberCredentials(this.d.vdc, req.memberName, req.memberAddress);
-    // An earlier join from there that never started its member (no name yet) is replaced, so it can
-    // retry. etcd answered 'member not found' to that removal in a loaded run while the member was
-    // listed: the removal counts as done then, and the add is tried again while etcd still has the
-    // peer URL (bounded).
+    // An earlier join from there that never started its member (no name yet) is replaced, so it can retry.
     if (same) await removeMember(client, same.ID);
     // A learner does not count towards quorum: the cluster keeps writing until it has caught up.
-    const added = await addLearner(client, peerUrl);
+    const addedId = await addLearner(memberStoreConfig(this.d.settings), peerUrl);
     log.info('control plane: member added as learner', { name: req.memberName, peerUrl });
     return {
-      memberId: hex(added.member.ID),
+      memberId: hex(addedId),
       caPem: creds.caPem,
       memberCertPem: creds.member.certPem,
       memberKeyPem: creds.member.keyPem,
@@ -290,15 +287,31 @@ async function removeMember(client: Etcd3, id: string): Promise<void> {
   });
 }
 
-/** Adds `peerUrl` as a learner, again while etcd still holds a removed member's peer URL (up to 10 s). */
-async function addLearner(client: Etcd3, peerUrl: string) {
-  for (const by = Date.now() + 10_000; ;) {
-    try {
-      return await client.cluster.memberAdd({ peerURLs: [peerUrl], isLearner: true });
-    } catch (err) {
-      if (!/peer ?urls? already exists/i.test((err as Error).message) || Date.now() > by) throw err;
-      await new Promise((r) => setTimeout(r, 250));
+/**
+ * Adds `peerUrl` as a learner and returns its member id, on a client of its own without a circuit
+ * breaker (an UNAVAILABLE answer opened the store client's, which refused the retries and made the
+ * server refuse writes). Retried for up to 20 s: etcd answered 'member not found' right after the
+ * removal of a learner at the same URL, 'unhealthy cluster' right after a promotion, and 'peer URL
+ * exists' while a removal settles; a learner found listed at the URL meanwhile is the one added.
+ */
+async function addLearner(config: Parameters<typeof createEtcdClient>[0], peerUrl: string): Promise<string> {
+  const client = createEtcdClient(config, { breaker: false });
+  try {
+    for (const by = Date.now() + 20_000; ;) {
+      try {
+        return (await client.cluster.memberAdd({ peerURLs: [peerUrl], isLearner: true })).member.ID;
+      } catch (err) {
+        const message = (err as Error).message;
+        if (!/member not found|peer ?urls? already exists|unhealthy cluster/i.test(message) || Date.now() > by)
+          throw err;
+        const { members } = await client.cluster.memberList({});
+        const listed = members.find((m) => m.peerURLs.includes(peerUrl) && !m.name && m.isLearner);
+        if (listed && /member not found/i.test(message)) return listed.ID;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
     }
+  } finally {
+    client.close();
   }
 }
 
