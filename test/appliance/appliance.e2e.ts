@@ -57,8 +57,9 @@ const telling =
   /"level":"(warn|error)"|Main process exited|Failed with result|Scheduled restart job|Started .*quantix-(server|agent)|Unhandled|uncaught|Error: |invoked oom-killer|Out of memory|Killed process|segfault|Call Trace/;
 
 /**
- * Prints the end of a boot's serial log, and rethrows with the telling lines of the whole log in the
- * message: CI reports a failing test's message, not all that the run printed.
+ * Prints the end of a boot's serial log, and rethrows with the telling lines of the whole log. CI
+ * reports a failing test's first line and last lines only: the failure itself comes last, with its
+ * first stack frames and no `cause` (whose stack would push it out of view).
  */
 function reportFailure(vm: QemuMachine | undefined, err: unknown): never {
   if (!vm) throw err;
@@ -67,15 +68,15 @@ function reportFailure(vm: QemuMachine | undefined, err: unknown): never {
   const lines = vm.serial
     .split('\n')
     .filter((l) => telling.test(l))
-    .slice(-30)
-    .map((l) => l.replaceAll(password, '<password>').slice(0, 400));
-  const message = err instanceof Error ? err.message : String(err);
-  throw new Error(
-    `${message}\n--- what ${vm.options.name} logged (warnings, errors, restarts) ---\n${lines.join('\n')}`,
-    {
-      cause: err,
-    },
+    .slice(-12)
+    .map((l) => l.replaceAll(password, '<password>').slice(0, 300));
+  const original = err instanceof Error ? err : new Error(String(err));
+  const frames = (original.stack ?? '').split('\n').filter((l) => /^\s+at /.test(l));
+  const failure = new Error(
+    `--- what ${vm.options.name} logged (warnings, errors, restarts) ---\n${lines.join('\n')}\n--- the failure ---\n${original.message}`,
   );
+  failure.stack = `Error: ${failure.message}\n${frames.slice(0, 3).join('\n')}`;
+  throw failure;
 }
 
 async function waitTask(api: ApplianceClient, task: TaskDto, timeoutMs: number): Promise<TaskDto> {
@@ -211,9 +212,24 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
     await rm(target.file, { force: true });
   });
 
+  // The steps build on each other: after a failure the rest fail at once, naming it, instead of
+  // waiting out their timeouts, and the failed step's QEMU is stopped (the next boot takes its port).
+  let failedStep: string | undefined;
+  const step = (name: string, body: () => Promise<void>) =>
+    t.test(name, async () => {
+      if (failedStep) throw new Error(`not run: the step "${failedStep}" failed`);
+      try {
+        await body();
+      } catch (err) {
+        failedStep = name;
+        await vm?.stop();
+        throw err;
+      }
+    });
+
   let hostId = '';
   let vmId = '';
-  await t.test('live boot with a blank data disk answers HTTPS; the status screen shows the fingerprint', async () => {
+  await step('live boot with a blank data disk answers HTTPS; the status screen shows the fingerprint', async () => {
     vm = bootAppliance(
       {
         name: 'live',
@@ -242,7 +258,7 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
     return new ApplianceClient(port, fp);
   };
 
-  await t.test('admin from the kernel command line; local host online; loop pool; OVA import; VM console', async () => {
+  await step('admin from the kernel command line; local host online; loop pool; OVA import; VM console', async () => {
     let api: ApplianceClient | undefined;
     try {
       api = await client();
@@ -310,7 +326,7 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
     }
   });
 
-  await t.test(
+  await step(
     'a bridged network over the management NIC: the address moves to the bridge, networkd leaves it there, the console menu refuses to address the port',
     async () => {
       const bridged = 'qxt-app-br';
@@ -380,7 +396,7 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
     },
   );
 
-  await t.test('the console screen sets a static management address after an admin sign-in', async () => {
+  await step('the console screen sets a static management address after an admin sign-in', async () => {
     const screen = vm!;
     // A miss names what the console said since the last answer (CI shows only the error message).
     let answered = 0;
@@ -424,7 +440,7 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
     }
   });
 
-  await t.test('unattended install to a second blank disk (quantix.install_disk=)', async () => {
+  await step('unattended install to a second blank disk (quantix.install_disk=)', async () => {
     try {
       await vm!.powerdown();
       await vm!.waitForExit(minutes(3));
@@ -452,7 +468,7 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
     }
   });
 
-  await t.test('the installed disk boots alone (its GRUB, no ISO) with the admin, pool and VM', async () => {
+  await step('the installed disk boots alone (its GRUB, no ISO) with the admin, pool and VM', async () => {
     try {
       vm = bootAppliance({ name: 'installed', workDir, disks: [target], httpsPort: port });
       const api = await client();
@@ -475,7 +491,7 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
     }
   });
 
-  await t.test('a VM with autostart runs again after the installed appliance reboots', async () => {
+  await step('a VM with autostart runs again after the installed appliance reboots', async () => {
     try {
       let api = await client();
       await api.login('admin', password);

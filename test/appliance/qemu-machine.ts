@@ -160,7 +160,10 @@ export class QemuMachine {
   async stop(): Promise<void> {
     if (this.running) {
       this.child.kill('SIGTERM');
-      await this.waitForExit(10_000).catch(() => this.child.kill('SIGKILL'));
+      await this.waitForExit(10_000).catch(async () => {
+        this.child.kill('SIGKILL');
+        await this.exited;
+      });
     }
     await new Promise<void>((r) => this.log.end(r));
   }
