@@ -1,7 +1,7 @@
 // Graphical console benchmark (#21): keystroke-to-changed-frame latency and frames per second
 // during a full-screen redraw, in Chromium through the vDC (noVNC → server websocket → agent gRPC
 // → QEMU's VNC socket) vs a direct RFB client on the same VM's socket (rfb-client.ts), same VM,
-// same run, alternating rounds. The browser's frame time is when noVNC draws a changed frame
+// same run, taking turns key by key. The browser's frame time is when noVNC draws a changed frame
 // (its Display.flip with damage); the direct client's is when it has read the whole update. A third
 // client, the same RFB client through the vDC's websocket (no browser), splits the browser's extra
 // latency between the relay (server, agent) and the browser (noVNC, Chromium): printed, no target.
@@ -19,7 +19,7 @@ import { RfbClient } from './rfb-client.js';
 import WebSocket, { createWebSocketStream } from 'ws';
 
 const KEYS_PER_ROUND = 20;
-const ROUNDS = 3;
+const ROUNDS = 4;
 const REDRAW_MS = 5_000;
 /** Alternating keys keep the guest's input line short: a, then Backspace. */
 const KEYS = [
@@ -147,26 +147,30 @@ try {
   const browserPast = (n: number) =>
     eventually('the browser frame', async () => (await browserFrames(vnc)) > n, 10_000);
   const latency = { browser: [] as number[], direct: [] as number[], relay: [] as number[] };
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const kind of ['direct', 'relay', 'browser'] as const) {
-      progress(`latency round ${round + 1}/${ROUNDS}: ${kind}`);
-      for (let i = 0; i < KEYS_PER_ROUND; i++) {
-        const k = KEYS[i % 2]!;
-        const seen = await browserFrames(vnc);
-        const directFrame = direct.nextFrame();
-        const relayFrame = relay.nextFrame();
-        if (kind === 'browser') {
-          latency.browser.push(await browserKey(vnc, k));
-        } else {
-          const client = kind === 'direct' ? direct : relay;
-          const t0 = performance.now();
-          client.key(k.keysym);
-          latency[kind].push((await (kind === 'direct' ? directFrame : relayFrame)) - t0);
-        }
-        await Promise.all([directFrame, relayFrame]);
-        await browserPast(seen);
-      }
+  const kinds = ['direct', 'relay', 'browser'] as const;
+  for (let i = 0; i < ROUNDS * KEYS_PER_ROUND * kinds.length; i++) {
+    // The clients take turns key by key, so a change in the machine's load touches all three alike.
+    const kind = kinds[i % kinds.length]!;
+    if (i % (KEYS_PER_ROUND * kinds.length) === 0)
+      progress(`latency: ${i}/${ROUNDS * KEYS_PER_ROUND * kinds.length} keys`);
+    const k = KEYS[Math.floor(i / kinds.length) % 2]!;
+    // QEMU sends updates on its refresh timer (30 ms and longer when idle): a key sent a fixed time
+    // after the last frame would always fall at the same point of that timer, a different point for
+    // each client's loop. A random pause puts every key at a random point, as a person's keys are.
+    await new Promise((r) => setTimeout(r, 50 + Math.random() * 250));
+    const seen = await browserFrames(vnc);
+    const directFrame = direct.nextFrame();
+    const relayFrame = relay.nextFrame();
+    if (kind === 'browser') {
+      latency.browser.push(await browserKey(vnc, k));
+    } else {
+      const client = kind === 'direct' ? direct : relay;
+      const t0 = performance.now();
+      client.key(k.keysym);
+      latency[kind].push((await (kind === 'direct' ? directFrame : relayFrame)) - t0);
     }
+    await Promise.all([directFrame, relayFrame]);
+    await browserPast(seen);
   }
 
   progress('full-screen redraw');
