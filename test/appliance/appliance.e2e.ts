@@ -4,7 +4,9 @@
 // running. Serial logs stay in test/output/appliance/ (the failing boot's log tail is printed).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { testGuest, assertGuestBuilt } from '../guest/fixture.js';
 import { applianceIso, blankDisk, bootAppliance, extractBootFiles, repoRoot, waitForHttps } from './appliance-boot.js';
@@ -73,10 +75,30 @@ function reportFailure(vm: QemuMachine | undefined, err: unknown): never {
   const original = err instanceof Error ? err : new Error(String(err));
   const frames = (original.stack ?? '').split('\n').filter((l) => /^\s+at /.test(l));
   const failure = new Error(
-    `--- what ${vm.options.name} logged (warnings, errors, restarts) ---\n${lines.join('\n')}\n--- the failure ---\n${original.message}`,
+    `--- what ${vm.options.name} logged (warnings, errors, restarts) ---\n${lines.join('\n')}\n${thisMachine()}\n--- the failure ---\n${original.message}`,
   );
   failure.stack = `Error: ${failure.message}\n${frames.slice(0, 3).join('\n')}`;
   throw failure;
+}
+
+/**
+ * One line on this machine's load and its busiest processes (CPU share over each one's life): a
+ * starved TCG appliance stalls (RCU stalls, soft lockups) and its calls fail.
+ */
+function thisMachine(): string {
+  const busiest = execFileSync('ps', ['-eo', 'pcpu=,etimes=,args=', '--sort=-pcpu'], { encoding: 'utf8' })
+    .split('\n')
+    .slice(0, 5)
+    .map((l) =>
+      l
+        .trim()
+        .replace(/^(\S+)\s+(\S+)\s+/, '$1% over $2 s: ')
+        .slice(0, 100),
+    )
+    .join(', ');
+  return `--- this machine: load ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}; busiest: ${busiest}`;
 }
 
 async function waitTask(api: ApplianceClient, task: TaskDto, timeoutMs: number): Promise<TaskDto> {
