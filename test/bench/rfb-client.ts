@@ -1,8 +1,14 @@
 // A minimal RFB 3.8 client for benchmarks: no security, raw encoding, key events and incremental
 // update requests, on any Duplex (QEMU's VNC Unix socket, or the vDC's graphics websocket as a
-// stream). Counts framebuffer updates that change pixels and tells when the next one arrives.
+// stream). Counts framebuffer updates that change pixels and tells when the next one arrives. Keys
+// go as QEMU extended key events (scancode and keysym) once the server offers them, as noVNC sends
+// them: QEMU answers plain key events later (its display refresh), which measured the client's
+// choice of message rather than the path.
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
+
+const DESKTOP_SIZE = -223;
+const QEMU_EXTENDED_KEY = -258;
 
 export class RfbClient {
   private buf: Buffer = Buffer.alloc(0);
@@ -13,6 +19,8 @@ export class RfbClient {
   private bpp = 4;
   /** Framebuffer updates with at least one changed rectangle. */
   frames = 0;
+  /** The server acknowledged the QEMU extended key event pseudo-encoding. */
+  extendedKeys = false;
 
   private constructor(private readonly sock: Duplex) {
     sock.on('data', (d: Buffer) => {
@@ -44,12 +52,12 @@ export class RfbClient {
     c.height = init.readUInt16BE(2);
     c.bpp = init[4]! / 8;
     await c.read(init.readUInt32BE(20));
-    // SetEncodings: raw, DesktopSize.
-    const enc = Buffer.alloc(12);
+    // SetEncodings: raw, DesktopSize, QEMU extended key events.
+    const encodings = [0, DESKTOP_SIZE, QEMU_EXTENDED_KEY];
+    const enc = Buffer.alloc(4 + 4 * encodings.length);
     enc.writeUInt8(2, 0);
-    enc.writeUInt16BE(2, 2);
-    enc.writeInt32BE(0, 4);
-    enc.writeInt32BE(-223, 8);
+    enc.writeUInt16BE(encodings.length, 2);
+    encodings.forEach((e, i) => enc.writeInt32BE(e, 4 + 4 * i));
     sock.write(enc);
     void c.loop();
     c.request(false);
@@ -66,8 +74,23 @@ export class RfbClient {
     this.sock.write(m);
   }
 
-  /** Presses and releases the key `keysym`. */
-  key(keysym: number): void {
+  /** Presses and releases the key `keysym` (`scancode`: its XT scancode, for the extended event). */
+  key(keysym: number, scancode?: number): void {
+    if (this.extendedKeys && scancode !== undefined) {
+      const m = Buffer.alloc(24);
+      for (const [at, down] of [
+        [0, 1],
+        [12, 0],
+      ] as const) {
+        m.writeUInt8(255, at); // QEMU client message
+        m.writeUInt8(0, at + 1); // extended key event
+        m.writeUInt16BE(down, at + 2);
+        m.writeUInt32BE(keysym, at + 4);
+        m.writeUInt32BE(scancode, at + 8);
+      }
+      this.sock.write(m);
+      return;
+    }
     const m = Buffer.alloc(16);
     for (const [at, down] of [
       [0, 1],
@@ -118,10 +141,12 @@ export class RfbClient {
           if (enc === 0) {
             await this.read(w * hh * this.bpp);
             if (w && hh) changed = true;
-          } else if (enc === -223) {
+          } else if (enc === DESKTOP_SIZE) {
             this.width = w;
             this.height = hh;
             changed = true;
+          } else if (enc === QEMU_EXTENDED_KEY) {
+            this.extendedKeys = true;
           } else throw new Error(`unexpected encoding ${enc}`);
         }
         if (changed) {
