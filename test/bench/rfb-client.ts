@@ -74,32 +74,22 @@ export class RfbClient {
     this.sock.write(m);
   }
 
-  /** Presses and releases the key `keysym` (`scancode`: its XT scancode, for the extended event). */
-  key(keysym: number, scancode?: number): void {
+  /** Presses (`down`) or releases the key `keysym` (`scancode`: its XT scancode, for the extended event). */
+  key(keysym: number, down: boolean, scancode?: number): void {
     if (this.extendedKeys && scancode !== undefined) {
-      const m = Buffer.alloc(24);
-      for (const [at, down] of [
-        [0, 1],
-        [12, 0],
-      ] as const) {
-        m.writeUInt8(255, at); // QEMU client message
-        m.writeUInt8(0, at + 1); // extended key event
-        m.writeUInt16BE(down, at + 2);
-        m.writeUInt32BE(keysym, at + 4);
-        m.writeUInt32BE(scancode, at + 8);
-      }
+      const m = Buffer.alloc(12);
+      m.writeUInt8(255, 0); // QEMU client message
+      m.writeUInt8(0, 1); // extended key event
+      m.writeUInt16BE(down ? 1 : 0, 2);
+      m.writeUInt32BE(keysym, 4);
+      m.writeUInt32BE(scancode, 8);
       this.sock.write(m);
       return;
     }
-    const m = Buffer.alloc(16);
-    for (const [at, down] of [
-      [0, 1],
-      [8, 0],
-    ] as const) {
-      m.writeUInt8(4, at);
-      m.writeUInt8(down, at + 1);
-      m.writeUInt32BE(keysym, at + 4);
-    }
+    const m = Buffer.alloc(8);
+    m.writeUInt8(4, 0);
+    m.writeUInt8(down ? 1 : 0, 1);
+    m.writeUInt32BE(keysym, 4);
     this.sock.write(m);
   }
 
