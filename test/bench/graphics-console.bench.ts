@@ -21,7 +21,7 @@ import { RfbClient } from './rfb-client.js';
 import WebSocket, { createWebSocketStream } from 'ws';
 
 const KEYS_PER_ROUND = 20;
-const ROUNDS = 4;
+const ROUNDS = 8;
 const REDRAW_MS = 5_000;
 /** Alternating keys keep the guest's input line short: a, then Backspace. */
 /**
