@@ -86,16 +86,23 @@ function reportFailure(vm: QemuMachine | undefined, err: unknown): never {
  * starved TCG appliance stalls (RCU stalls, soft lockups) and its calls fail.
  */
 function thisMachine(): string {
-  const busiest = execFileSync('ps', ['-eo', 'pcpu=,etimes=,args=', '--sort=-pcpu'], { encoding: 'utf8' })
-    .split('\n')
-    .slice(0, 5)
-    .map((l) =>
-      l
-        .trim()
-        .replace(/^(\S+)\s+(\S+)\s+/, '$1% over $2 s: ')
-        .slice(0, 100),
-    )
-    .join(', ');
+  let busiest: string;
+  try {
+    busiest = execFileSync('ps', ['-eo', 'pcpu=,etimes=,args=', '--sort=-pcpu'], { encoding: 'utf8', timeout: 10_000 })
+      .split('\n')
+      .filter((l) => l.trim() && !l.includes(' ps -eo '))
+      .slice(0, 5)
+      .map((l) =>
+        l
+          .trim()
+          .replace(/^(\S+)\s+(\S+)\s+/, '$1% over $2 s: ')
+          .slice(0, 100),
+      )
+      .join(', ');
+  } catch (e) {
+    // Never hide the failure being reported.
+    busiest = `(ps failed: ${(e as Error).message})`;
+  }
   return `--- this machine: load ${loadavg()
     .map((l) => l.toFixed(1))
     .join(' ')}; busiest: ${busiest}`;
