@@ -23,13 +23,12 @@ import WebSocket, { createWebSocketStream } from 'ws';
 const KEYS_PER_ROUND = 20;
 const ROUNDS = 8;
 const REDRAW_MS = 5_000;
-/** Alternating keys keep the guest's input line short: a, then Backspace. */
 /**
- * Every client presses a key and releases it `holdMs` later, as a person does; the latency runs from
- * the press. QEMU mostly sends the key's frame just after the release. With press and release sent
- * at once, the RFB clients (one burst) and noVNC (two messages through the relay) met QEMU's
- * refresh timer differently: modes at 80 ms and at 30 ms, which measured the message timing, not the
- * path.
+ * Alternating keys keep the guest's input line short: a, then Backspace. Every client presses a key
+ * and releases it `holdMs` later, as a person does; the latency runs from the press. QEMU mostly
+ * sends the key's frame just after the release. With press and release sent at once, the RFB
+ * clients (one burst) and noVNC (two messages through the relay) met QEMU's refresh timer
+ * differently: modes at 80 ms and at 30 ms, which measured the message timing, not the path.
  */
 const KEYS = [
   { keysym: 0x61, code: 'KeyA', scancode: 0x1e, holdMs: 60 },
@@ -38,6 +37,15 @@ const KEYS = [
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+/** A uniformly random order (Fisher–Yates; sorting by a random comparator is biased). */
+function shuffled<T>(xs: readonly T[]): T[] {
+  const out = [...xs];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
 const progress = (m: string) => process.stderr.write(`graphics bench: ${m}\n`);
 
 const cleanups: (() => unknown)[] = [];
@@ -170,7 +178,7 @@ try {
   for (let i = 0; i < keys; i++) {
     // The clients take turns key by key in a shuffled order: a change in the machine's load, and
     // QEMU's refresh interval (which a previous key's frame shortens), touch all three alike.
-    if (turn.length === 0) turn = [...kinds].sort(() => Math.random() - 0.5);
+    if (turn.length === 0) turn = shuffled(kinds);
     const kind = turn.pop()!;
     if (i % (KEYS_PER_ROUND * kinds.length) === 0) progress(`latency: ${i}/${keys} keys`);
     const k = KEYS[Math.floor(i / kinds.length) % 2]!;

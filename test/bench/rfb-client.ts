@@ -2,8 +2,7 @@
 // update requests, on any Duplex (QEMU's VNC Unix socket, or the vDC's graphics websocket as a
 // stream). Counts framebuffer updates that change pixels and tells when the next one arrives. Keys
 // go as QEMU extended key events (scancode and keysym) once the server offers them, as noVNC sends
-// them: QEMU answers plain key events later (its display refresh), which measured the client's
-// choice of message rather than the path.
+// them, so that the benchmark compares paths and not key messages.
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 

@@ -3,9 +3,9 @@
 // after it instead of hanging a request).
 import { readFileSync } from 'node:fs';
 import { Etcd3, type IOptions } from 'etcd3';
+import type { StoreConfig } from '../config.js';
 
 type HostPolicy = ReturnType<NonNullable<NonNullable<IOptions['faultHandling']>['host']>>;
-import type { StoreConfig } from '../config.js';
 
 /** A unary call to etcd fails after this long (a write without quorum, an unreachable member). */
 export const ETCD_CALL_MS = 3000;
