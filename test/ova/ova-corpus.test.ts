@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +24,23 @@ let work = '';
 function assertNoLeak(text: string): void {
   assert.ok(!text.includes(HOST_SECRET), 'host file content leaked');
   assert.ok(!text.includes(PASSWD_MARKER), '/etc/passwd content leaked');
+}
+
+/** This process's children (pid and command), read from /proc; tsx's esbuild service is one. */
+function childProcesses(): string[] {
+  const children: string[] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    const close = stat.lastIndexOf(')');
+    const ppid = Number(stat.slice(close + 2).split(' ')[1]);
+    if (ppid === process.pid) children.push(`${pid} ${stat.slice(stat.indexOf('(') + 1, close)}`);
+  }
+  return children;
 }
 
 async function qemuCompare(a: string, b: string): Promise<void> {
@@ -74,6 +91,8 @@ test('inspect: every benign OVA parses to its exact spec; every hostile one fail
 
 for (const path of ['stream', 'local file'] as const) {
   test(`import (${path}): benign OVAs become qcow2 files with identical contents; hostile ones leave nothing`, async () => {
+    const helpers = childProcesses();
+    const started = () => childProcesses().filter((p) => !helpers.includes(p));
     for (const c of cases) {
       const dest = join(work, `${path === 'stream' ? 's' : 'f'}-${c.name}`);
       const phases = new Set<string>();
@@ -104,10 +123,13 @@ for (const path of ['stream', 'local file'] as const) {
         assert.ok(phases.has('verifying') && phases.has('done'), `${c.name}: phases ${[...phases]}`);
       } else {
         await assert.rejects(run, (err: Error) => {
+          // The refusal itself, not a failed cleanup (an fs error's message holds the path, and with it the case's name).
+          assert.equal(err.name, 'AgentError', `${c.name}: ${err.message}`);
           assert.match(err.message, c.error!, `${c.name}: ${err.message}`);
           assertNoLeak(err.message);
           return true;
         });
+        assert.deepEqual(started(), [], `${c.name}: no qemu-img or qemu-nbd still running`);
         assert.deepEqual(existsSync(dest) ? await readdir(dest) : [], [], `${c.name}: nothing left behind`);
       }
     }

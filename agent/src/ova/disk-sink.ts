@@ -44,9 +44,12 @@ export class DiskSink extends Writable {
     })().then(() => cb(), cb);
   }
 
+  /** Closes only once the inner stream has: its file and any qemu-nbd are gone by then. */
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    this.inner?.destroy();
-    cb(err);
+    const inner = this.inner;
+    if (!inner || inner.closed) return cb(err);
+    inner.once('close', () => cb(err));
+    inner.destroy();
   }
 
   private async forward(chunk: Buffer): Promise<void> {

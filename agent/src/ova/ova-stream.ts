@@ -147,8 +147,12 @@ class DiskWriter {
     };
   }
 
-  destroy(): void {
+  /** Stops the pipeline; resolves once the sink has closed (nothing more is written by then). */
+  async destroy(): Promise<void> {
+    const closed = this.sink.closed ? Promise.resolve() : new Promise((resolve) => this.sink.once('close', resolve));
     this.input.destroy();
+    this.sink.destroy();
+    await closed;
   }
 }
 
@@ -227,8 +231,8 @@ export async function readOvaStream(
   };
 
   const finishWriter = async (w: DiskWriter): Promise<void> => {
-    writers.delete(w.href);
     finished.set(w.href, await w.end());
+    writers.delete(w.href); // a failed one stays, to be destroyed below
   };
 
   try {
@@ -298,7 +302,8 @@ export async function readOvaStream(
     }
     for (const w of [...writers.values()]) await finishWriter(w);
   } catch (err) {
-    for (const w of writers.values()) w.destroy();
+    // Waited for: a sink still creating its file (or qemu-nbd) would race the caller's cleanup.
+    await Promise.all([...writers.values()].map((w) => w.destroy()));
     throw err;
   }
 

@@ -186,21 +186,26 @@ export class ApplianceUpdate {
     };
     log.info('update bundle download started', { url: d.url });
     this.downloading = (async () => {
+      let error: string | undefined;
       try {
         await mkdir(this.o.dir, { recursive: true });
         const size = await downloadTo(url, tmp, limits, (p) => Object.assign(d, p), cancel.signal);
         d.state = 'verifying';
         await this.keep(tmp, size);
-        if (this.download === d) this.download = undefined;
       } catch (err) {
+        error = err instanceof DownloadError || err instanceof HttpError ? err.message : String(err);
+      }
+      await rm(tmp, { force: true }).catch(() => undefined);
+      this.downloadCancel = undefined;
+      this.downloading = undefined;
+      this.busy = false;
+      // The outcome shows only now: whoever sees it may start the next download and finds no partial file.
+      if (error === undefined) {
+        if (this.download === d) this.download = undefined;
+      } else {
         d.state = 'failed';
-        d.error = err instanceof DownloadError || err instanceof HttpError ? err.message : String(err);
-        log.warn('update bundle download failed', { url: d.url, error: d.error });
-      } finally {
-        await rm(tmp, { force: true }).catch(() => undefined);
-        this.downloadCancel = undefined;
-        this.downloading = undefined;
-        this.busy = false;
+        d.error = error;
+        log.warn('update bundle download failed', { url: d.url, error });
       }
     })();
     return this.status();
