@@ -17,6 +17,7 @@ import {
   updateHost,
 } from '../../api/hosts.js';
 import { ResourceController } from '../../controllers/resource-controller.js';
+import { PagedListController } from '../../controllers/paged-list-controller.js';
 import { ActionController } from '../../controllers/action-controller.js';
 import { EventsController } from '../../controllers/events-controller.js';
 import { formatBytes, formatTime } from '../../app/format.js';
@@ -25,41 +26,19 @@ import { sharedStyles } from '../../components/shared-styles.js';
 import '../../components/qx-state-badge.js';
 import './qx-add-host-wizard.js';
 
-const PAGE_SIZE = 100;
-/** Typing in the search box refetches once it pauses this long. */
-const SEARCH_DELAY_MS = 250;
-
 export class QxHostList extends LitElement {
   static override properties = {
     user: { attribute: false },
     adding: { state: true },
-    query: { state: true },
-    statusFilter: { state: true },
-    sort: { state: true },
-    desc: { state: true },
   };
   declare user: UserDto | undefined;
   declare adding: boolean;
-  declare query: string;
-  declare statusFilter: string;
-  declare sort: HostPageSort;
-  declare desc: boolean;
-  /** The cursor of each page walked so far (undefined: the first); the last one is shown. */
-  private cursors: (string | undefined)[] = [undefined];
-  private searchTimer: ReturnType<typeof setTimeout> | undefined;
-  private hosts = new ResourceController<HostPageDto>(this, (signal) =>
-    fetchHostPage(
-      {
-        limit: String(PAGE_SIZE),
-        sort: this.sort,
-        order: this.desc ? 'desc' : 'asc',
-        search: this.query.trim() || undefined,
-        status: this.statusFilter || undefined,
-        cursor: this.cursors.at(-1),
-      },
-      signal,
-    ),
-  );
+  private hosts = new PagedListController<HostPageDto, HostPageSort>(this, {
+    sort: 'name',
+    noun: 'hosts',
+    listName: 'Host list',
+    fetch: ({ filter, ...page }, signal) => fetchHostPage({ ...page, status: filter }, signal),
+  });
   /** Every host, by id, to name the members of each cluster (hosts number hundreds, not thousands). */
   private allHosts = new ResourceController<HostDto[]>(this, fetchHosts);
   private clusters = new ResourceController<ClusterDto[]>(this, fetchClusters);
@@ -73,13 +52,9 @@ export class QxHostList extends LitElement {
   constructor() {
     super();
     this.adding = false;
-    this.query = '';
-    this.statusFilter = '';
-    this.sort = 'name';
-    this.desc = false;
     new EventsController(this, {
       host: () => {
-        void this.hosts.reload();
+        void this.hosts.page.reload();
         void this.allHosts.reload();
       },
       cluster: () => void this.clusters.reload(),
@@ -88,63 +63,9 @@ export class QxHostList extends LitElement {
 
   private async run(fn: () => Promise<unknown>): Promise<void> {
     await this.rowAction.run(fn);
-    void this.hosts.reload();
+    void this.hosts.page.reload();
     void this.allHosts.reload();
     void this.clusters.reload();
-  }
-
-  /** Back to the first page with the current search, filter and sort. */
-  private firstPage(): void {
-    clearTimeout(this.searchTimer);
-    this.cursors = [undefined];
-    void this.hosts.reload();
-  }
-
-  private turnPage(next: boolean): void {
-    const cursor = this.hosts.value?.nextCursor;
-    if (next && cursor) this.cursors = [...this.cursors, cursor];
-    else if (!next && this.cursors.length > 1) this.cursors = this.cursors.slice(0, -1);
-    else return;
-    void this.hosts.reload();
-  }
-
-  private toggleSort(k: HostPageSort): void {
-    if (this.sort === k) this.desc = !this.desc;
-    else {
-      this.sort = k;
-      this.desc = false;
-    }
-    this.firstPage();
-  }
-
-  private th(label: string, k: HostPageSort, cls = '') {
-    const sorted = this.sort === k ? (this.desc ? 'descending' : 'ascending') : 'none';
-    return html`<th class=${cls} aria-sort=${sorted}>
-      <button class="sort" @click=${() => this.toggleSort(k)}>
-        ${label}${this.sort === k ? (this.desc ? ' ▾' : ' ▴') : ''}
-      </button>
-    </th>`;
-  }
-
-  /** "1–100 of 240 hosts" and the previous/next page buttons. */
-  private pager(page: HostPageDto) {
-    const from = (this.cursors.length - 1) * PAGE_SIZE;
-    return html`<p class="muted" data-testid="host-count">
-        ${page.items.length ? `${from + 1}–${from + page.items.length} of ${page.total} hosts` : `0 of ${page.total} hosts`}
-      </p>
-      ${
-        this.cursors.length > 1 || page.nextCursor
-          ? html`<nav class="toolbar" aria-label="Host list pages">
-              <button ?disabled=${this.cursors.length < 2} @click=${() => this.turnPage(false)}>Previous page</button>
-              <button ?disabled=${!page.nextCursor} @click=${() => this.turnPage(true)}>Next page</button>
-            </nav>`
-          : nothing
-      }`;
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
-    clearTimeout(this.searchTimer);
   }
 
   private async onCreateCluster(e: SubmitEvent): Promise<void> {
@@ -159,10 +80,8 @@ export class QxHostList extends LitElement {
 
   override render() {
     const admin = this.user?.role === 'admin';
-    const page = this.hosts.value;
-    const hosts = page?.items ?? [];
+    const hosts = this.hosts.page.value?.items ?? [];
     const allHosts = this.allHosts.value ?? [];
-    const filtered = Boolean(this.query.trim() || this.statusFilter);
     const clusters = this.clusters.value ?? [];
     const clusterName = (id: string | null) => clusters.find((c) => c.id === id)?.name ?? '—';
     return html`<h1>Hosts & clusters</h1>
@@ -172,21 +91,11 @@ export class QxHostList extends LitElement {
           id="host-q"
           type="search"
           placeholder="Search name, address, hostname"
-          .value=${this.query}
-          @input=${(e: InputEvent) => {
-            this.query = (e.target as HTMLInputElement).value;
-            clearTimeout(this.searchTimer);
-            this.searchTimer = setTimeout(() => this.firstPage(), SEARCH_DELAY_MS);
-          }}
+          .value=${this.hosts.query}
+          @input=${(e: InputEvent) => this.hosts.search((e.target as HTMLInputElement).value)}
         />
         <label class="sr-only" for="host-status">Status</label>
-        <select
-          id="host-status"
-          @change=${(e: Event) => {
-            this.statusFilter = (e.target as HTMLSelectElement).value;
-            this.firstPage();
-          }}
-        >
+        <select id="host-status" @change=${(e: Event) => this.hosts.setFilter((e.target as HTMLSelectElement).value)}>
           <option value="">All statuses</option>
           ${HOST_STATUSES.map((st) => html`<option value=${st}>${st}</option>`)}
         </select>
@@ -199,23 +108,24 @@ export class QxHostList extends LitElement {
               .clusters=${clusters}
               @qx-done=${() => {
                 this.adding = false;
-                void this.hosts.reload();
+                void this.hosts.page.reload();
                 void this.allHosts.reload();
               }}
               @qx-cancel=${() => (this.adding = false)}
             ></qx-add-host-wizard>`
           : nothing
       }
-      ${this.rowAction.errorNotice()} ${this.hosts.errorNotice()} ${page ? this.pager(page) : nothing}
+      ${this.rowAction.errorNotice()} ${this.hosts.page.errorNotice()} ${this.hosts.pager('host-count')}
       <table>
         <thead>
           <tr>
-            ${this.th('Name', 'name')}${this.th('Status', 'status')}
+            ${this.hosts.sortHeader('Name', 'name')}${this.hosts.sortHeader('Status', 'status')}
             <th>Address</th>
-            ${this.th('Cluster', 'cluster')}
+            ${this.hosts.sortHeader('Cluster', 'cluster')}
             <th class="num">CPU</th>
             <th class="num">Memory</th>
-            ${this.th('VMs', 'vms', 'num')}${this.th('Joined', 'joined')} ${admin ? html`<th>Actions</th>` : nothing}
+            ${this.hosts.sortHeader('VMs', 'vms', 'num')}${this.hosts.sortHeader('Joined', 'joined')}
+            ${admin ? html`<th>Actions</th>` : nothing}
           </tr>
         </thead>
         <tbody>
@@ -284,7 +194,7 @@ export class QxHostList extends LitElement {
           )}
         </tbody>
       </table>
-      ${this.hosts.empty(filtered ? 'No host matches the filter.' : 'No hosts.', hosts)}
+      ${this.hosts.page.empty(this.hosts.narrowed ? 'No host matches the filter.' : 'No hosts.', hosts)}
 
       <h2>Clusters</h2>
       ${

@@ -7,7 +7,7 @@ import type { VmDto, VmPageDto, VmPageSort } from '@dto/vms.js';
 import { fetchVmPage, forceOffVm, shutdownVm, startVm, vmCpuCount, vmIsOn } from '../../api/vms.js';
 import { autostartLabel } from './vm-devices.js';
 import { canMutate } from '../../api/session.js';
-import { ResourceController } from '../../controllers/resource-controller.js';
+import { PagedListController } from '../../controllers/paged-list-controller.js';
 import { EventsController } from '../../controllers/events-controller.js';
 import { ActionController } from '../../controllers/action-controller.js';
 import { TaskController } from '../../controllers/task-controller.js';
@@ -16,44 +16,24 @@ import { messageOf } from '../../components/status-views.js';
 import '../../components/qx-state-badge.js';
 import './qx-vm-migrate-dialog.js';
 
-const PAGE_SIZE = 100;
-/** Typing in the search box refetches once it pauses this long. */
-const SEARCH_DELAY_MS = 250;
 /** VMs added or removed (live events) refetch the page at most this often. */
 const REFRESH_DELAY_MS = 1000;
 
 export class QxVmList extends LitElement {
   static override properties = {
     user: { attribute: false },
-    query: { state: true },
-    stateFilter: { state: true },
-    sort: { state: true },
-    desc: { state: true },
     selected: { state: true },
   };
   declare user: UserDto | undefined;
-  declare query: string;
-  declare stateFilter: string;
-  declare sort: VmPageSort;
-  declare desc: boolean;
   declare selected: Set<string>;
-  /** The cursor of each page walked so far (undefined: the first); the last one is shown. */
-  private cursors: (string | undefined)[] = [undefined];
-  private searchTimer: ReturnType<typeof setTimeout> | undefined;
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
-  private vms = new ResourceController<VmPageDto>(this, (signal) =>
-    fetchVmPage(
-      {
-        limit: String(PAGE_SIZE),
-        sort: this.sort,
-        order: this.desc ? 'desc' : 'asc',
-        search: this.query.trim() || undefined,
-        state: this.stateFilter || undefined,
-        cursor: this.cursors.at(-1),
-      },
-      signal,
-    ),
-  );
+  private vms = new PagedListController<VmPageDto, VmPageSort>(this, {
+    sort: 'name',
+    noun: 'VMs',
+    listName: 'VM list',
+    fetch: ({ filter, ...page }, signal) => fetchVmPage({ ...page, state: filter }, signal),
+    onFirstPage: () => (this.selected = new Set()),
+  });
   private action = new ActionController(this);
   private task = new TaskController(this);
 
@@ -61,10 +41,6 @@ export class QxVmList extends LitElement {
 
   constructor() {
     super();
-    this.query = '';
-    this.stateFilter = '';
-    this.sort = 'name';
-    this.desc = false;
     this.selected = new Set();
     new EventsController(this, { vm: (d) => this.applyVmEvent(d as VmDto & { removed?: boolean }) });
   }
@@ -75,42 +51,17 @@ export class QxVmList extends LitElement {
    * its rows and total.
    */
   private applyVmEvent(d: VmDto & { removed?: boolean }): void {
-    const page = this.vms.value;
+    const page = this.vms.page.value;
     if (!page || !d?.id) return;
     if (!d.removed && page.items.some((v) => v.id === d.id)) {
-      this.vms.set({ ...page, items: page.items.map((v) => (v.id === d.id ? { ...v, ...d } : v)) });
+      this.vms.page.set({ ...page, items: page.items.map((v) => (v.id === d.id ? { ...v, ...d } : v)) });
       // A new state may move the VM off this page (state filter or sort): the server re-sorts.
-      if (!this.stateFilter && this.sort !== 'state') return;
+      if (!this.vms.filter && this.vms.sort !== 'state') return;
     }
     this.refreshTimer ??= setTimeout(() => {
       this.refreshTimer = undefined;
-      void this.vms.reload();
+      void this.vms.page.reload();
     }, REFRESH_DELAY_MS);
-  }
-
-  /** Back to the first page with the current search, filter and sort. */
-  private firstPage(): void {
-    clearTimeout(this.searchTimer);
-    this.cursors = [undefined];
-    this.selected = new Set();
-    void this.vms.reload();
-  }
-
-  private turnPage(next: boolean): void {
-    const cursor = this.vms.value?.nextCursor;
-    if (next && cursor) this.cursors = [...this.cursors, cursor];
-    else if (!next && this.cursors.length > 1) this.cursors = this.cursors.slice(0, -1);
-    else return;
-    void this.vms.reload();
-  }
-
-  private toggleSort(k: VmPageSort): void {
-    if (this.sort === k) this.desc = !this.desc;
-    else {
-      this.sort = k;
-      this.desc = false;
-    }
-    this.firstPage();
   }
 
   /** Runs `action` on every selected VM; the error names each VM that failed and why. */
@@ -123,16 +74,7 @@ export class QxVmList extends LitElement {
       if (failed.length) throw new Error(failed.join('; '));
     }, action);
     this.selected = new Set();
-    void this.vms.reload();
-  }
-
-  private th(label: string, k: VmPageSort, cls = '') {
-    const sorted = this.sort === k ? (this.desc ? 'descending' : 'ascending') : 'none';
-    return html`<th class=${cls} aria-sort=${sorted}>
-      <button class="sort" @click=${() => this.toggleSort(k)}>
-        ${label}${this.sort === k ? (this.desc ? ' ▾' : ' ▴') : ''}
-      </button>
-    </th>`;
+    void this.vms.page.reload();
   }
 
   /** Console in one click: the pop-out console window of a running VM, in a new window. */
@@ -149,32 +91,13 @@ export class QxVmList extends LitElement {
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
-    clearTimeout(this.searchTimer);
     clearTimeout(this.refreshTimer);
     this.refreshTimer = undefined;
   }
 
-  /** "1–100 of 10000 VMs" and the previous/next page buttons. */
-  private pager(page: VmPageDto) {
-    const from = (this.cursors.length - 1) * PAGE_SIZE;
-    return html`<p class="muted" data-testid="vm-count">
-        ${page.items.length ? `${from + 1}–${from + page.items.length} of ${page.total} VMs` : `0 of ${page.total} VMs`}
-      </p>
-      ${
-        this.cursors.length > 1 || page.nextCursor
-          ? html`<nav class="toolbar" aria-label="VM list pages">
-              <button ?disabled=${this.cursors.length < 2} @click=${() => this.turnPage(false)}>Previous page</button>
-              <button ?disabled=${!page.nextCursor} @click=${() => this.turnPage(true)}>Next page</button>
-            </nav>`
-          : nothing
-      }`;
-  }
-
   override render() {
-    const page = this.vms.value;
-    const list = page?.items ?? [];
+    const list = this.vms.page.value?.items ?? [];
     const mutate = canMutate(this.user);
-    const filtered = Boolean(this.query.trim() || this.stateFilter);
     return html`<h1>Virtual machines</h1>
       <div class="toolbar">
         <label class="sr-only" for="q">Search</label>
@@ -182,21 +105,11 @@ export class QxVmList extends LitElement {
           id="q"
           type="search"
           placeholder="Search name, host, IP"
-          .value=${this.query}
-          @input=${(e: InputEvent) => {
-            this.query = (e.target as HTMLInputElement).value;
-            clearTimeout(this.searchTimer);
-            this.searchTimer = setTimeout(() => this.firstPage(), SEARCH_DELAY_MS);
-          }}
+          .value=${this.vms.query}
+          @input=${(e: InputEvent) => this.vms.search((e.target as HTMLInputElement).value)}
         />
         <label class="sr-only" for="state">State</label>
-        <select
-          id="state"
-          @change=${(e: Event) => {
-            this.stateFilter = (e.target as HTMLSelectElement).value;
-            this.firstPage();
-          }}
-        >
+        <select id="state" @change=${(e: Event) => this.vms.setFilter((e.target as HTMLSelectElement).value)}>
           <option value="">All states</option>
           ${VM_STATES.map((s) => html`<option value=${s}>${s}</option>`)}
         </select>
@@ -221,7 +134,7 @@ export class QxVmList extends LitElement {
             : nothing
         }
       </div>
-      ${this.action.errorNotice()} ${this.vms.errorNotice()} ${page ? this.pager(page) : nothing}
+      ${this.action.errorNotice()} ${this.vms.page.errorNotice()} ${this.vms.pager('vm-count')}
       <table>
         <thead>
           <tr>
@@ -237,7 +150,7 @@ export class QxVmList extends LitElement {
                   </th>`
                 : nothing
             }
-            ${this.th('Name', 'name')}${this.th('State', 'state')}${this.th('Host', 'host')}
+            ${this.vms.sortHeader('Name', 'name')}${this.vms.sortHeader('State', 'state')}${this.vms.sortHeader('Host', 'host')}
             <th class="num">vCPUs</th>
             <th class="num">Memory</th>
             <th>IP addresses</th>
@@ -282,7 +195,7 @@ export class QxVmList extends LitElement {
           )}
         </tbody>
       </table>
-      ${this.vms.empty(filtered ? 'No VM matches the filter.' : 'No virtual machines yet.', list)}`;
+      ${this.vms.page.empty(this.vms.narrowed ? 'No VM matches the filter.' : 'No virtual machines yet.', list)}`;
   }
 }
 customElements.define('qx-vm-list', QxVmList);
