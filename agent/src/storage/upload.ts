@@ -3,9 +3,9 @@
 // judged (disk-inspect.ts, as OVA disks are) and only then linked in under their name,
 // with the declared format recorded (volume-formats.ts).
 // Any failure or cancellation removes the temp file.
-import { constants, createWriteStream } from 'node:fs';
+import { constants } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type UploadVolumeHeader, type UploadVolumeRequest, type Volume } from '@quantix/proto/v1/storage.js';
 import { volumeFormatNames } from '../enum-names.js';
@@ -15,6 +15,7 @@ import { judgeImage, UPLOAD_FORMATS } from '../ova/disk-inspect.js';
 import type { PoolManager } from './pool-manager.js';
 import { publishVolume, tempPathFor, type Volumes } from './volumes.js';
 import { PositionalWriter } from './positional-writer.js';
+import { GatheringFileWriter } from './gathering-writer.js';
 
 /** Receives one upload; `messages` is the gRPC client stream (or any async iterable). */
 export async function receiveUpload(
@@ -50,8 +51,8 @@ export async function receiveUpload(
 }
 
 /**
- * Receives one upload whose bytes arrive plainly on `bytes` (the local bulk socket, bulk-socket.ts):
- * piped to the file by Node's streams (writev of whatever is buffered), no per-chunk promises.
+ * Receives one upload whose bytes arrive plainly on `bytes` (the local bulk socket, bulk-socket.ts),
+ * gathered into few large file writes (gathering-writer.ts).
  */
 export async function receiveUploadBytes(
   pools: PoolManager,
@@ -60,23 +61,12 @@ export async function receiveUploadBytes(
   bytes: Readable,
 ): Promise<Volume> {
   return receiveInto(pools, volumes, header, async (fh, size) => {
-    let received = 0;
-    const limit = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        received += chunk.length;
-        if (received > size)
-          cb(invalidArgument('header.size_bytes', `more data arrived than the declared ${size} bytes`));
-        else cb(null, chunk);
-      },
+    const file = new GatheringFileWriter(fh.fd, {
+      maxBytes: size,
+      tooMuch: () => invalidArgument('header.size_bytes', `more data arrived than the declared ${size} bytes`),
     });
-    // The fd number, not the FileHandle: a stream given a FileHandle keeps it referenced, and
-    // closing the handle afterwards would wait forever.
-    await pipeline(
-      bytes,
-      limit,
-      createWriteStream('', { fd: fh.fd, autoClose: false, highWaterMark: 4 * 1024 * 1024 }),
-    );
-    return received;
+    await pipeline(bytes, file);
+    return file.received;
   });
 }
 

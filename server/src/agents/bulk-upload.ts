@@ -25,7 +25,18 @@ export async function pipeToBulkSocket(
   const socket = connect(path);
   let total = 0;
   let reported = 0;
+  let corked = false;
   body.on('data', (c: Buffer) => {
+    // TLS hands over one 16 KiB record per 'data', several in one go: corked until the tick ends,
+    // they leave in one writev instead of a write(2) each (registered before pipe() writes them).
+    if (!corked) {
+      corked = true;
+      socket.cork();
+      process.nextTick(() => {
+        corked = false;
+        socket.uncork();
+      });
+    }
     total += c.length;
     if (total - reported >= REPORT_BYTES) {
       reported = total;
