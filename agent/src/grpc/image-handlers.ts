@@ -10,6 +10,7 @@ import type {
   ImageServiceServer,
   ImportOvaEvent,
   ImportOvaHeader,
+  ImportOvaLocalRequest,
   ImportOvaRequest,
 } from '@quantix/proto/v1/image.js';
 import type { DataChunk } from '@quantix/proto/v1/common.js';
@@ -23,38 +24,49 @@ import { exportOva } from '../ova/ova-export.js';
 import { exportSourceFromVm } from '../ova/vm-export-source.js';
 import { suggestVmSpec } from '../ova/vm-spec-mapping.js';
 import { toServiceError } from './status.js';
+import { claimBulkBytes } from '../storage/bulk-socket.js';
 
-/** The data messages after the header, as a byte stream; refuses more than the declared size. */
-async function* ovaBytes(call: AsyncIterable<ImportOvaRequest>, header: ImportOvaHeader): AsyncGenerator<Buffer> {
-  let received = 0;
+/** The data messages after the header, as a byte stream. */
+async function* dataMessages(call: AsyncIterable<ImportOvaRequest>): AsyncGenerator<Buffer> {
   for await (const req of call) {
     if (req.msg?.$case !== 'data') throw invalidArgument('header', 'sent twice');
-    received += req.msg.value.length;
-    if (header.sizeBytes && received > header.sizeBytes)
-      throw invalidArgument('header.size_bytes', `more than the declared ${header.sizeBytes} bytes arrived`);
     yield req.msg.value;
   }
+}
+
+/** `bytes`, refusing more than the declared size (0: not declared). */
+async function* declared(bytes: AsyncIterable<Buffer>, sizeBytes: number): AsyncGenerator<Buffer> {
+  let received = 0;
+  for await (const chunk of bytes) {
+    received += chunk.length;
+    if (sizeBytes && received > sizeBytes)
+      throw invalidArgument('header.size_bytes', `more than the declared ${sizeBytes} bytes arrived`);
+    yield chunk;
+  }
+}
+
+function checkHeader(h: ImportOvaHeader | undefined): ImportOvaHeader {
+  if (!h) throw invalidArgument('header', 'is required');
+  validateName('header.pool', h.pool);
+  if (h.name) validateName('header.name', h.name);
+  return h;
 }
 
 async function firstHeader(it: AsyncIterator<ImportOvaRequest>): Promise<ImportOvaHeader> {
   const first = await it.next();
   if (first.done || first.value.msg?.$case !== 'header')
     throw invalidArgument('header', 'the first message must be the header');
-  const h = first.value.msg.value;
-  validateName('header.pool', h.pool);
-  if (h.name) validateName('header.name', h.name);
-  return h;
+  return checkHeader(first.value.msg.value);
 }
 
-async function importOvaCall(
+/** Imports the OVA in `bytes` into the header's pool, sending progress and then the result on `call`. */
+async function runImport(
   ctx: AgentContext,
-  call: ServerDuplexStream<ImportOvaRequest, ImportOvaEvent>,
+  call: Pick<ServerWritableStream<unknown, ImportOvaEvent>, 'cancelled' | 'write'>,
+  header: ImportOvaHeader,
+  bytes: AsyncIterable<Buffer>,
+  signal: AbortSignal,
 ): Promise<void> {
-  const abort = new AbortController();
-  call.on('cancelled', () => abort.abort());
-  // Not the default iterator: leaving it early would destroy the call before the status is sent.
-  const it = call.iterator({ destroyOnReturn: false }) as AsyncIterator<ImportOvaRequest>;
-  const header = await firstHeader(it);
   const pool = await ctx.pools.volumePool(header.pool, 'header.pool');
   const send = (event: ImportOvaEvent['event']): void => {
     if (!call.cancelled) call.write({ event });
@@ -63,11 +75,11 @@ async function importOvaCall(
   let result;
   try {
     result = await importOva({
-      source: ovaBytes({ [Symbol.asyncIterator]: () => it }, header),
+      source: declared(bytes, header.sizeBytes),
       destDir: pool.path,
       namePrefix: header.name,
       sizeBytes: header.sizeBytes,
-      signal: abort.signal,
+      signal,
       onProgress: (p) => send({ $case: 'progress', value: p }),
       publish: (disks) => publishImportedDisks(ctx.pools, pool, disks),
     });
@@ -81,6 +93,34 @@ async function importOvaCall(
     volumes.map((v) => ({ pool: v.pool, volume: v.name })),
   );
   send({ $case: 'result', value: { spec: result.spec, volumes, suggestedSpec } });
+}
+
+async function importOvaCall(
+  ctx: AgentContext,
+  call: ServerDuplexStream<ImportOvaRequest, ImportOvaEvent>,
+): Promise<void> {
+  const abort = new AbortController();
+  call.on('cancelled', () => abort.abort());
+  // Not the default iterator: leaving it early would destroy the call before the status is sent.
+  const it = call.iterator({ destroyOnReturn: false }) as AsyncIterator<ImportOvaRequest>;
+  const header = await firstHeader(it);
+  await runImport(ctx, call, header, dataMessages({ [Symbol.asyncIterator]: () => it }), abort.signal);
+}
+
+/** The local server's import (#26): the OVA's bytes plain on the bulk socket, not in gRPC messages. */
+async function importOvaLocalCall(
+  ctx: AgentContext,
+  call: ServerWritableStream<ImportOvaLocalRequest, ImportOvaEvent>,
+): Promise<void> {
+  const abort = new AbortController();
+  call.on('cancelled', () => abort.abort());
+  const header = checkHeader(call.request.header);
+  const socket = await claimBulkBytes(call.request.ticket, abort.signal, 'OVA import');
+  try {
+    await runImport(ctx, call, header, socket, abort.signal);
+  } finally {
+    socket.destroy();
+  }
 }
 
 /** A Writable that forwards bytes as DataChunk messages, honouring the call's backpressure. */
@@ -110,19 +150,18 @@ async function exportOvaCall(
   await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
 }
 
+/** Ends a streaming call once `work` is done, or with the status of its error. */
+function serve(call: { end(): void; emit(event: 'error', err: unknown): boolean }, work: Promise<void>): void {
+  work.then(
+    () => call.end(),
+    (err: unknown) => call.emit('error', toServiceError(err)),
+  );
+}
+
 export function imageHandlers(ctx: AgentContext): ImageServiceServer {
   return {
-    importOva(call) {
-      importOvaCall(ctx, call).then(
-        () => call.end(),
-        (err: unknown) => call.emit('error', toServiceError(err)),
-      );
-    },
-    exportOva(call) {
-      exportOvaCall(ctx, call).then(
-        () => call.end(),
-        (err: unknown) => call.emit('error', toServiceError(err)),
-      );
-    },
+    importOva: (call) => serve(call, importOvaCall(ctx, call)),
+    importOvaLocal: (call) => serve(call, importOvaLocalCall(ctx, call)),
+    exportOva: (call) => serve(call, exportOvaCall(ctx, call)),
   };
 }

@@ -14,14 +14,11 @@ import {
 import type { AgentContext } from '../context.js';
 import { sendDownload } from '../storage/download.js';
 import { receiveUpload, receiveUploadBytes } from '../storage/upload.js';
-import { claimBulkConnection } from '../storage/bulk-socket.js';
+import { claimBulkBytes } from '../storage/bulk-socket.js';
 import { moveVmDisks } from '../storage/disk-move.js';
 import { failedPrecondition, invalidArgument } from '../errors.js';
 import { toServiceError } from './status.js';
 import { unary } from './unary.js';
-
-/** How long the bulk socket of a local upload may stay silent. */
-const BULK_IDLE_MS = 120_000;
 
 export function storageHandlers(ctx: AgentContext): StorageServiceServer {
   const { pools, volumes } = ctx;
@@ -79,10 +76,7 @@ export function storageHandlers(ctx: AgentContext): StorageServiceServer {
       const abort = new AbortController();
       call.on('cancelled', () => abort.abort());
       if (!req.header) throw invalidArgument('header', 'is required');
-      const socket = await claimBulkConnection(req.ticket, abort.signal);
-      abort.signal.addEventListener('abort', () => socket.destroy(new Error('the upload call was cancelled')));
-      // Bounded like every stream: a sender that goes silent does not hold the temp file forever.
-      socket.setTimeout(BULK_IDLE_MS, () => socket.destroy(new Error(`no upload bytes for ${BULK_IDLE_MS / 1000} s`)));
+      const socket = await claimBulkBytes(req.ticket, abort.signal, 'upload');
       try {
         return await receiveUploadBytes(pools, volumes, req.header, socket);
       } finally {

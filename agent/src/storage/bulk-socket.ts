@@ -11,6 +11,8 @@ export const TICKET_BYTES = 32;
 const RENDEZVOUS_MS = 30_000;
 /** Connections waiting for their call at most (only the local server can connect at all). */
 const MAX_WAITING = 16;
+/** How long a claimed connection may stay silent. */
+const IDLE_MS = 120_000;
 
 interface Waiting {
   socket?: Socket;
@@ -70,6 +72,21 @@ export function claimBulkConnection(ticket: Buffer, signal: AbortSignal): Promis
       },
     });
   });
+}
+
+/**
+ * The bytes of a local call (UploadVolumeLocal, ImportOvaLocal): the connection that presents
+ * `ticket`, destroyed when the call is cancelled or it sends nothing for 2 minutes, so a sender that
+ * goes silent does not hold a temp file forever. The caller destroys it when done.
+ */
+export async function claimBulkBytes(ticket: Buffer, signal: AbortSignal, what: string): Promise<Socket> {
+  const socket = await claimBulkConnection(ticket, signal);
+  const cancelled = () => socket.destroy(new Error(`the ${what} call was cancelled`));
+  if (signal.aborted) cancelled();
+  else signal.addEventListener('abort', cancelled, { once: true });
+  socket.once('close', () => signal.removeEventListener('abort', cancelled));
+  socket.setTimeout(IDLE_MS, () => socket.destroy(new Error(`no ${what} bytes for ${IDLE_MS / 1000} s`)));
+  return socket;
 }
 
 function arrive(key: string, socket: Socket): void {

@@ -5,7 +5,15 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { bulkSocketPath, unixSocketPath } from '@quantix/proto/fs/private-socket.js';
-import { Channel, Metadata, status, type ChannelOptions, type Client, type ServiceError } from '@grpc/grpc-js';
+import {
+  Channel,
+  Metadata,
+  status,
+  type ChannelOptions,
+  type Client,
+  type ClientReadableStream,
+  type ServiceError,
+} from '@grpc/grpc-js';
 import type { KeyAndCert } from '@quantix/proto/tls/certificates.js';
 import { HostServiceClient, type PowerHostRequest } from '@quantix/proto/v1/host.js';
 import { VmServiceClient, type DiskSpec, type FirmwareState, type NicSpec, type VmSpec } from '@quantix/proto/v1/vm.js';
@@ -32,7 +40,7 @@ import {
   type VerifyBackupRequest,
 } from '@quantix/proto/v1/backup.js';
 import { BackupTargetServiceClient, type NfsTarget } from '@quantix/proto/v1/nfs-target.js';
-import type { ImportOvaHeader, ImportOvaResult } from '@quantix/proto/v1/image.js';
+import type { ImportOvaEvent, ImportOvaHeader, ImportOvaResult } from '@quantix/proto/v1/image.js';
 import {
   ListVolumesRequest,
   type CloneVolumeRequest,
@@ -352,28 +360,39 @@ export class AgentClient {
    */
   uploadVolume(header: UploadVolumeHeader, body: Readable, onBytes: (total: number) => void): Promise<Volume> {
     const local = unixSocketPath(this.address);
-    if (local) return this.uploadVolumeLocal(bulkSocketPath(local), header, body, onBytes);
+    if (local) {
+      return this.viaBulkSocket(local, body, onBytes, (ticket) => {
+        let cancel = () => {};
+        const result = new Promise<Volume>((resolve, reject) => {
+          const call = this.storageSvc.uploadVolumeLocal({ header, ticket }, (err, v) =>
+            err ? reject(err) : resolve(v),
+          );
+          cancel = () => call.cancel();
+        });
+        return { result, cancel };
+      });
+    }
     return new Promise<Volume>((resolve, reject) => {
       const call = this.storageSvc.uploadVolume((err, v) => (err ? reject(this.mapError(err)) : resolve(v)));
       sendBody(call, header, body, onBytes).catch(reject);
     });
   }
 
-  /** The local agent's fast path (bulk-upload.ts): the header by gRPC, the bytes plain on its bulk socket. */
-  private async uploadVolumeLocal(
-    path: string,
-    header: UploadVolumeHeader,
+  /**
+   * The local agent's fast path (bulk-upload.ts): `start` makes the call with a fresh ticket, the
+   * bytes go plain on the bulk socket beside the agent's socket `local`; the call's answer (or its
+   * refusal) is the result.
+   */
+  private async viaBulkSocket<T>(
+    local: string,
     body: Readable,
     onBytes: (total: number) => void,
-  ): Promise<Volume> {
+    start: (ticket: Buffer) => { result: Promise<T>; cancel: () => void },
+  ): Promise<T> {
     const ticket = randomBytes(32);
-    let cancel = () => {};
-    const result = new Promise<Volume>((resolve, reject) => {
-      const call = this.storageSvc.uploadVolumeLocal({ header, ticket }, (err, v) => (err ? reject(err) : resolve(v)));
-      cancel = () => call.cancel();
-    });
+    const { result, cancel } = start(ticket);
     result.catch(() => undefined); // awaited below; the agent's refusal may come first
-    const pipe = await pipeToBulkSocket(path, ticket, body, onBytes).catch((err: unknown) => {
+    const pipe = await pipeToBulkSocket(bulkSocketPath(local), ticket, body, onBytes).catch((err: unknown) => {
       cancel();
       throw new HttpError(502, `host ${this.label()}: ${err instanceof Error ? err.message : String(err)}`);
     });
@@ -394,20 +413,21 @@ export class AgentClient {
   // OVA
   /** Streams an OVA in `body` to the agent, which converts its disks; `onProgress` hears each phase. */
   importOva(header: ImportOvaHeader, body: Readable, onProgress: (p: Progress) => void): Promise<ImportOvaResult> {
-    return new Promise<ImportOvaResult>((resolve, reject) => {
-      const call = this.imageSvc.importOva();
-      let result: ImportOvaResult | undefined;
-      call.on(
-        'data',
-        (e: { event?: { $case: 'progress'; value: Progress } | { $case: 'result'; value: ImportOvaResult } }) => {
-          if (e.event?.$case === 'progress') onProgress(e.event.value);
-          else if (e.event?.$case === 'result') result = e.event.value;
+    const local = unixSocketPath(this.address);
+    if (local) {
+      return this.viaBulkSocket(
+        local,
+        body,
+        () => undefined,
+        (ticket) => {
+          const call = this.imageSvc.importOvaLocal({ header, ticket });
+          return { result: importEvents(call, onProgress, this.label()), cancel: () => call.cancel() };
         },
       );
-      call.on('error', (err) => reject(this.mapError(err)));
-      call.on('end', () =>
-        result ? resolve(result) : reject(new HttpError(502, `host ${this.label()} ended the import without a result`)),
-      );
+    }
+    return new Promise<ImportOvaResult>((resolve, reject) => {
+      const call = this.imageSvc.importOva();
+      importEvents(call, onProgress, this.label()).then(resolve, (err: unknown) => reject(this.mapError(err)));
       sendBody(call, header, body, () => undefined).catch(reject);
     });
   }
@@ -460,4 +480,23 @@ export class AgentClient {
       );
     });
   }
+}
+
+/** An import's events: `onProgress` hears each progress; resolves with the result the agent sent last. */
+function importEvents(
+  call: ClientReadableStream<ImportOvaEvent>,
+  onProgress: (p: Progress) => void,
+  hostLabel: string,
+): Promise<ImportOvaResult> {
+  return new Promise((resolve, reject) => {
+    let result: ImportOvaResult | undefined;
+    call.on('data', (e: ImportOvaEvent) => {
+      if (e.event?.$case === 'progress') onProgress(e.event.value);
+      else if (e.event?.$case === 'result') result = e.event.value;
+    });
+    call.on('error', reject);
+    call.on('end', () =>
+      result ? resolve(result) : reject(new HttpError(502, `host ${hostLabel} ended the import without a result`)),
+    );
+  });
 }

@@ -4,49 +4,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import type { HostDto } from '../dto/hosts.js';
-import type { TaskDto } from '../dto/tasks.js';
-import { freePort, spawnAgent } from '../test-support/spawn.js';
-import { startTestServer } from '../test-support/test-server.js';
-import { eventually, removeLibvirtPool, srvName } from '../test-support/guest-pool.js';
+import { startLocalSocketStack } from '../test-support/local-socket-stack.js';
 
 const MiB = 2 ** 20;
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 test('qxt-srv uploads to the local host go over its bulk socket', async (t) => {
-  const work = await mkdtemp(join(tmpdir(), 'qxt-srv-bulk-'));
-  const agentDir = join(work, 'agent');
-  const poolDir = join(work, 'pool');
-  await mkdir(agentDir);
-  await mkdir(poolDir, { mode: 0o755 });
-  const agent = await spawnAgent(agentDir, await freePort());
-  const socket = join(agentDir, 'local', 'agent.sock');
-  const s = await startTestServer({ QX_LOCAL_AGENT_ADDRESS: `unix:${socket}`, QX_LOCAL_AGENT_DATA_DIR: agentDir });
-  const poolName = srvName('bulk');
-  t.after(async () => {
-    await s.stop();
-    await agent.kill();
-    await removeLibvirtPool(poolName);
-    await rm(work, { recursive: true, force: true });
-  });
+  const { agentDir, poolDir, poolName, s, host } = await startLocalSocketStack(t, 'bulk');
   assert.equal((await stat(join(agentDir, 'local', 'bulk.sock'))).mode & 0o777, 0o600, 'the bulk socket is private');
-
   const api = s.admin;
-  const host = await eventually('the local host online', async () =>
-    (await api.request<HostDto[]>('GET', '/api/v1/hosts')).json.find((h) => h.local && h.status === 'online'),
-  );
-  const pt = await api.request<TaskDto>('POST', `/api/v1/hosts/${host.id}/pools`, {
-    body: { name: poolName, kind: 'dir', path: poolDir },
-  });
-  assert.equal(pt.status, 202, pt.text);
-  await eventually('the pool', async () => {
-    const task = (await api.request<TaskDto>('GET', `/api/v1/tasks/${pt.json.id}`)).json;
-    return task.status === 'succeeded';
-  });
   const uploads = `/api/v1/hosts/${host.id}/pools/${poolName}/uploads`;
 
   // 24 MiB + 512 of random bytes in odd chunks: the volume holds exactly them.
