@@ -40,16 +40,27 @@ export interface MachineOptions {
 export function accelArgs(): string[] {
   const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
   const hasVirt = /\b(vmx|svm)\b/.test(cpuinfo);
-  return hasVirt && existsSync('/dev/kvm') ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg', '-cpu', 'max'];
+  // TCG runs every vCPU in one thread (round robin): with one thread per vCPU, CI saw appliances
+  // hang for good about one run in three (an RCU stall with CPU 1 never answering CPU 0's NMI; both
+  // vCPU threads spinning with the console silent), never under KVM. One vCPU alone is no way out:
+  // a nested TCG guest then starves the agent's heartbeat (its host went offline after 6 s).
+  return hasVirt && existsSync('/dev/kvm')
+    ? ['-accel', 'kvm', '-cpu', 'host']
+    : ['-accel', 'tcg,thread=single', '-cpu', 'max'];
 }
 
 export function machineArgs(o: MachineOptions): string[] {
-  const accel = accelArgs();
-  // Under TCG one vCPU unless asked: with two, CI saw appliances hang for good (an RCU stall with
-  // CPU 1 never answering CPU 0's NMI, or both vCPU threads spinning with the console silent),
-  // about one run in three, never under KVM. One vCPU has no cross-CPU interrupt to lose.
-  const cpus = o.cpus ?? (accel.includes('tcg') ? 1 : 2);
-  const args = [...accel, '-machine', 'q35', '-name', o.name, '-m', String(o.memoryMib), '-smp', String(cpus)];
+  const args = [
+    ...accelArgs(),
+    '-machine',
+    'q35',
+    '-name',
+    o.name,
+    '-m',
+    String(o.memoryMib),
+    '-smp',
+    String(o.cpus ?? 2),
+  ];
   args.push('-nographic', '-serial', 'stdio', '-monitor', 'none', '-qmp', `unix:${o.qmpSocket},server=on,wait=off`);
   if (o.iso) args.push('-drive', `file=${o.iso},media=cdrom,readonly=on,if=ide,index=0`);
   if (o.kernel) {
