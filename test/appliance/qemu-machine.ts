@@ -40,13 +40,7 @@ export interface MachineOptions {
 export function accelArgs(): string[] {
   const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
   const hasVirt = /\b(vmx|svm)\b/.test(cpuinfo);
-  // TCG runs every vCPU in one thread (round robin): with one thread per vCPU, CI saw appliances
-  // hang for good about one run in three (an RCU stall with CPU 1 never answering CPU 0's NMI; both
-  // vCPU threads spinning with the console silent), never under KVM. One vCPU alone is no way out:
-  // a nested TCG guest then starves the agent's heartbeat (its host went offline after 6 s).
-  return hasVirt && existsSync('/dev/kvm')
-    ? ['-accel', 'kvm', '-cpu', 'host']
-    : ['-accel', 'tcg,thread=single', '-cpu', 'max'];
+  return hasVirt && existsSync('/dev/kvm') ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg', '-cpu', 'max'];
 }
 
 export function machineArgs(o: MachineOptions): string[] {
