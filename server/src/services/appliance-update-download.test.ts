@@ -74,13 +74,13 @@ test('qxt-srv appliance update from a URL: progress, verified and kept; bad URLs
     days: 1,
     usages: ['server'],
   });
-  let release: () => void = () => undefined;
+  const slow: { release?: () => void } = {};
   const routes: Record<string, Handler> = {
     // Half the bundle, then the rest once the test has seen the progress.
     '/slow.qxu': (_req, res) => {
       res.writeHead(200, { 'Content-Length': good.length });
       res.write(good.subarray(0, good.length / 2));
-      release = () => res.end(good.subarray(good.length / 2));
+      slow.release = () => res.end(good.subarray(good.length / 2));
     },
     '/forged.qxu': (_req, res) => res.writeHead(200, { 'Content-Length': forged.length }).end(forged),
     '/missing.qxu': (_req, res) => res.writeHead(404).end('secret internal page'),
@@ -92,7 +92,8 @@ test('qxt-srv appliance update from a URL: progress, verified and kept; bad URLs
     },
   };
   const handle: Handler = (req, res) => {
-    const route = routes[req.url ?? ''];
+    // By path: the query string (a token in the URL) must not bypass the route.
+    const route = routes[new URL(req.url ?? '/', 'http://mirror').pathname];
     if (route) route(req, res);
     else res.writeHead(200, { 'Content-Length': good.length }).end(good); // /good.qxu
   };
@@ -153,7 +154,8 @@ test('qxt-srv appliance update from a URL: progress, verified and kept; bad URLs
   assert.equal(halfway.totalBytes, good.length);
   const second = await fetchUrl(`http://127.0.0.1:${httpPort}/good.qxu`);
   assert.equal(second.status, 409, 'one download at a time');
-  release();
+  assert.ok(slow.release, 'the slow route served the download');
+  slow.release();
   const kept = await ended('the download verified');
   assert.equal(kept.download, undefined, JSON.stringify(kept.download));
   assert.equal(kept.bundle?.version, '2.0.0');
