@@ -63,7 +63,7 @@ const telling =
  * reports a failing test's first line and last lines only: the failure itself comes last, with its
  * first stack frames and no `cause` (whose stack would push it out of view).
  */
-function reportFailure(vm: QemuMachine | undefined, err: unknown): never {
+async function reportFailure(vm: QemuMachine | undefined, err: unknown): Promise<never> {
   if (!vm) throw err;
   process.stderr.write(`\n--- last serial output of ${vm.options.name} (full log: ${vm.options.serialLog}) ---\n`);
   process.stderr.write(vm.serial.slice(-6000) + '\n---\n');
@@ -74,8 +74,9 @@ function reportFailure(vm: QemuMachine | undefined, err: unknown): never {
     .map((l) => l.replaceAll(password, '<password>').slice(0, 300));
   const original = err instanceof Error ? err : new Error(String(err));
   const frames = (original.stack ?? '').split('\n').filter((l) => /^\s+at /.test(l));
+  const cpus = await vm.cpuReport();
   const failure = new Error(
-    `--- what ${vm.options.name} logged (warnings, errors, restarts) ---\n${lines.join('\n')}\n${thisMachine()}\n--- the failure ---\n${original.message}`,
+    `--- what ${vm.options.name} logged (warnings, errors, restarts) ---\n${lines.join('\n')}\n${thisMachine()}\n${cpus}\n--- the failure ---\n${original.message}`,
   );
   failure.stack = `Error: ${failure.message}\n${frames.slice(0, 3).join('\n')}`;
   throw failure;
@@ -282,7 +283,7 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
       await vm.waitForSerial(/Host join token: +none: joined to vDC [0-9a-f-]{36}/, minutes(2));
       assert.match(vm.serial, /quantix-data: formatting blank disk/);
     } catch (err) {
-      reportFailure(vm, err);
+      await reportFailure(vm, err);
     }
   });
 
@@ -357,7 +358,7 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
       // The tasks say what the host did when a route only reports a 500.
       const tasks = await api?.call<TaskDto[]>('GET', '/api/v1/tasks?limit=5').catch(() => undefined);
       if (tasks) process.stderr.write(`recent tasks: ${JSON.stringify(tasks.body, null, 1)}\n`);
-      reportFailure(vm, err);
+      await reportFailure(vm, err);
     }
   });
 
@@ -426,7 +427,7 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
         }
         await waitForHttps(vm!, port, minutes(1));
       } catch (err) {
-        reportFailure(vm, err);
+        await reportFailure(vm, err);
       }
     },
   );
@@ -471,7 +472,7 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
       assert.doesNotMatch(screen.serial.slice(from), new RegExp(password), 'the password is not echoed');
       await waitForHttps(screen, port, minutes(2));
     } catch (err) {
-      reportFailure(vm, err);
+      await reportFailure(vm, err);
     }
   });
 
@@ -499,7 +500,7 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
       );
       await vm.stop();
     } catch (err) {
-      reportFailure(vm, err);
+      await reportFailure(vm, err);
     }
   });
 
@@ -522,7 +523,7 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
       const vm2 = await waitForVm(api, vmId, minutes(3));
       assert.equal(vm2.name, names.vm);
     } catch (err) {
-      reportFailure(vm, err);
+      await reportFailure(vm, err);
     }
   });
 
@@ -552,7 +553,7 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
       assert.equal(state, 'running', 'the autostart VM runs after the reboot');
       await awaitGuestConsole(api, hostId, vmId, 2, minutes(10));
     } catch (err) {
-      reportFailure(vm, err);
+      await reportFailure(vm, err);
     }
   });
 });

@@ -4,7 +4,7 @@
 // the host's loopback services a test hands it (guestfwd: one relay process per connection).
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { WriteStream } from 'node:fs';
 import { connect } from 'node:net';
 
@@ -49,7 +49,7 @@ export function machineArgs(o: MachineOptions): string[] {
     '-machine',
     'q35',
     '-name',
-    o.name,
+    `${o.name},debug-threads=on`, // vCPU threads named "CPU n/TCG" in cpuReport()
     '-m',
     String(o.memoryMib),
     '-smp',
@@ -156,6 +156,47 @@ export class QemuMachine {
     await qmp(this.options.qmpSocket, 'cont');
   }
 
+  /**
+   * What the vCPUs are doing, for a failure report when the guest went silent: each QEMU thread's CPU
+   * share over 2 s, and each vCPU's mode, RIP and next instructions, sampled twice (a vCPU that spins
+   * shows the same few instructions; one in the kernel runs with CS 0010).
+   */
+  async cpuReport(): Promise<string> {
+    if (!this.running || this.child.pid === undefined) return `${this.options.name}: QEMU is not running`;
+    const pid = this.child.pid;
+    const out: string[] = [];
+    try {
+      const cpus = (await qmp(this.options.qmpSocket, 'query-cpus-fast')) as Array<{ 'cpu-index': number }>;
+      const sample = async (label: string) => {
+        for (const { 'cpu-index': cpu } of cpus) {
+          const hmp = (line: string) =>
+            qmp(this.options.qmpSocket, 'human-monitor-command', { 'command-line': line, 'cpu-index': cpu });
+          const regs = String(await hmp('info registers'));
+          const pick = (re: RegExp) => regs.match(re)?.[0] ?? '';
+          const code = String(await hmp('x/4i $pc'))
+            .trim()
+            .replaceAll('\r', '')
+            .split('\n');
+          out.push(`${label} vCPU ${cpu}: ${pick(/RIP=\S+/)} ${pick(/CS =\S+/)} ${pick(/HLT=\d/)}`);
+          out.push(...code.map((l) => `    ${l}`));
+        }
+      };
+      const before = threadTicks(pid);
+      await sample('t0');
+      await new Promise((r) => setTimeout(r, 2000));
+      await sample('t2');
+      const after = threadTicks(pid);
+      const shares = [...after]
+        .map(([thread, t]) => [thread, t - (before.get(thread) ?? t)] as const)
+        .filter(([, d]) => d > 0)
+        .map(([thread, d]) => `${thread} ${Math.round(d / 2)}%`);
+      out.unshift(`${this.options.name} QEMU threads busy over ~2 s: ${shares.join(', ') || 'none'}`);
+    } catch (err) {
+      out.push(`${this.options.name}: CPU report failed: ${(err as Error).message}`);
+    }
+    return out.join('\n');
+  }
+
   /** Stops QEMU (SIGKILL if it does not go) and closes the serial log. */
   async stop(): Promise<void> {
     if (this.running) {
@@ -169,9 +210,9 @@ export class QemuMachine {
   }
 }
 
-/** Sends one QMP command after the capabilities handshake. */
-async function qmp(socketPath: string, command: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
+/** Sends one QMP command after the capabilities handshake; resolves with its `return`. */
+async function qmp(socketPath: string, command: string, args?: Record<string, unknown>): Promise<unknown> {
+  return new Promise<unknown>((resolve, reject) => {
     const sock = connect(socketPath);
     let buf = '';
     let sent = false;
@@ -187,12 +228,28 @@ async function qmp(socketPath: string, command: string): Promise<void> {
         else if (msg.error) sock.destroy(new Error(`QMP ${command}: ${msg.error.desc}`));
         else if (msg.return !== undefined && !sent) {
           sent = true;
-          sock.write(JSON.stringify({ execute: command }) + '\n');
+          sock.write(JSON.stringify({ execute: command, ...(args ? { arguments: args } : {}) }) + '\n');
         } else if (msg.return !== undefined) {
           sock.end();
-          resolve();
+          resolve(msg.return);
         }
       }
     });
   });
+}
+
+/** CPU ticks (user + system) of each thread of `pid`, by thread name and id. */
+function threadTicks(pid: number): Map<string, number> {
+  const ticks = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks.set(`${name} ${tid}`, Number(fields[11]) + Number(fields[12]));
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return ticks;
 }
