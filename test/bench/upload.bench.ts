@@ -3,7 +3,8 @@
 // file on the same filesystem, in the same run, rounds alternating. Prints each round, the median
 // ratio (target ≥ 0.7×) and the server's and agent's peak RSS (target flat, < 150 MB each), both
 // processes of their own, and their CPU seconds per GiB (a figure load does not distort as much).
-// QX_BENCH_UPLOAD_MIB (default 1024), QX_BENCH_ROUNDS (default 3).
+// QX_BENCH_UPLOAD_MIB (default 1024), QX_BENCH_ROUNDS (default 3); server and agent built, as the
+// appliance runs them (QX_BENCH_FROM_SOURCE=1: through tsx, whose larger heap makes each GC dearer).
 import { execFileSync } from 'node:child_process';
 import { randomBytes, randomFillSync } from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
@@ -23,6 +24,7 @@ const work = join(REPO, 'test/output', `bench-upload-${id}`);
 const agentDir = join(work, 'agent');
 const poolDir = join(work, 'pool');
 const poolName = `qxt-upbench-${id}`;
+const fromSource = process.env.QX_BENCH_FROM_SOURCE === '1';
 
 const secs = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
 const rate = (s: number) => `${(SIZE / 1e6 / s).toFixed(0)} MB/s`;
@@ -45,9 +47,9 @@ async function writeSource(path: string): Promise<void> {
 
 await mkdir(agentDir, { recursive: true });
 await mkdir(poolDir, { mode: 0o755 });
-const agent = await spawnAgent(agentDir, await freePort());
+const agent = await spawnAgent(agentDir, await freePort(), {}, { built: !fromSource });
 const server = await startServerProcess(undefined, {
-  source: true,
+  source: fromSource,
   env: { QX_LOCAL_AGENT_ADDRESS: `unix:${join(agentDir, 'local', 'agent.sock')}`, QX_LOCAL_AGENT_DATA_DIR: agentDir },
 });
 try {
@@ -123,7 +125,7 @@ try {
     `CPU seconds per GiB uploaded, background at the idle rate taken off (server ${idleRate.server.toFixed(3)}, agent ${idleRate.agent.toFixed(3)} s/s): server ${spent('server', serverPid, cpu0.server)}, agent ${spent('agent', agentPid, cpu0.agent)} (load average now ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}: wall-clock ratios are only meaningful on a quiet machine)`,
   );
   console.log(
-    `peak RSS: server ${hwmMb(server.child.proc.pid!).toFixed(0)} MB, agent ${hwmMb(agent.proc.pid!).toFixed(0)} MB (target flat, < 150 MB each; both run through tsx)`,
+    `peak RSS: server ${hwmMb(server.child.proc.pid!).toFixed(0)} MB, agent ${hwmMb(agent.proc.pid!).toFixed(0)} MB (target flat, < 150 MB each; ${fromSource ? 'both through tsx' : 'both built'})`,
   );
   await api.request('DELETE', `/api/v1/hosts/${host.id}/pools/${poolName}`);
 } finally {
