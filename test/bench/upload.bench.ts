@@ -5,11 +5,17 @@
 // processes of their own, and their CPU seconds per GiB (a figure load does not distort as much).
 // QX_BENCH_UPLOAD_MIB (default 1024), QX_BENCH_ROUNDS (default 3); server and agent built, as the
 // appliance runs them (QX_BENCH_FROM_SOURCE=1: through tsx, whose larger heap makes each GC dearer).
-import { execFileSync } from 'node:child_process';
+// Each round also times the design's ceiling: the same PUT into a bare Node.js HTTPS server that
+// writes the file itself (bare-https-sink.ts), to tell the vDC's own overhead from what any design
+// with Node's TLS in one process and this client in another can reach on this machine.
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomFillSync } from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
 import { mkdir, open, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { request } from 'node:https';
+import { once } from 'node:events';
+import { createCa, issueCertificate } from '@quantix/proto/tls/certificates.js';
 import type { HostDto } from '../../server/src/dto/hosts.js';
 import type { TaskDto } from '../../server/src/dto/tasks.js';
 import { REPO, freePort, spawnAgent } from '../../server/src/test-support/spawn.js';
@@ -52,6 +58,7 @@ const server = await startServerProcess(undefined, {
   source: fromSource,
   env: { QX_LOCAL_AGENT_ADDRESS: `unix:${join(agentDir, 'local', 'agent.sock')}`, QX_LOCAL_AGENT_DATA_DIR: agentDir },
 });
+let sink: ChildProcess | undefined;
 try {
   const api = server.admin;
   const host = await eventually('the local host online', async () =>
@@ -81,6 +88,47 @@ try {
     if (del.status >= 300) throw new Error(`delete: ${del.status} ${del.text}`);
     return t;
   };
+  const ca = await createCa('qxt upload bench CA', 1);
+  const leaf = await issueCertificate(ca, {
+    commonName: '127.0.0.1',
+    ipAddresses: ['127.0.0.1'],
+    days: 1,
+    usages: ['server'],
+  });
+  sink = fork(join(REPO, 'test/bench/bare-https-sink.ts'), {
+    execArgv: ['--import', 'tsx'],
+    env: {
+      ...process.env,
+      QX_SINK_FILE: join(poolDir, '.bench-bare'),
+      QX_SINK_KEY: leaf.keyPem,
+      QX_SINK_CERT: leaf.certPem,
+    },
+  });
+  const [sinkPort] = (await once(sink, 'message')) as [number];
+  const bare = async (): Promise<number> => {
+    const t0 = process.hrtime.bigint();
+    await new Promise<void>((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: sinkPort,
+          method: 'PUT',
+          path: '/',
+          ca: ca.certPem,
+          headers: { 'Content-Length': SIZE },
+        },
+        (res) => {
+          res.resume();
+          res.once('end', () =>
+            res.statusCode === 200 ? resolve() : reject(new Error(`bare sink: ${res.statusCode}`)),
+          );
+        },
+      );
+      req.once('error', reject);
+      createReadStream(source, { highWaterMark: MiB }).pipe(req);
+    });
+    return secs(t0);
+  };
   const serverPid = server.child.proc.pid!;
   const agentPid = agent.proc.pid!;
   // Their background (heartbeats, metrics, virsh polls) over 5 idle seconds, to tell it from the transfer's cost.
@@ -97,6 +145,7 @@ try {
   const ratios: number[] = [];
   const floors: number[] = [];
   const ours: number[] = [];
+  const ceilings: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     const t0 = process.hrtime.bigint();
     execFileSync('cp', [source, copy]);
@@ -107,8 +156,10 @@ try {
     floors.push(floor);
     ours.push(ours1);
     ratios.push(floor / ours1);
+    const ceiling = await bare();
+    ceilings.push(floor / ceiling);
     console.log(
-      `round ${i + 1}: cp + sync ${rate(floor)}, upload through the server ${rate(ours1)}, ratio ${(floor / ours1).toFixed(2)}x`,
+      `round ${i + 1}: cp + sync ${rate(floor)}, upload through the server ${rate(ours1)}, ratio ${(floor / ours1).toFixed(2)}x; bare Node HTTPS writing the file ${rate(ceiling)}, ${(floor / ceiling).toFixed(2)}x`,
     );
   }
   console.log(
@@ -116,6 +167,9 @@ try {
   );
   console.log(
     `ratio upload / (cp + sync): ${median(ratios).toFixed(2)}x median of ${ROUNDS} rounds (${ratios.map((r) => r.toFixed(2)).join(', ')}; target >= 0.7)`,
+  );
+  console.log(
+    `design ceiling, bare Node HTTPS writing the file itself / (cp + sync): ${median(ceilings).toFixed(2)}x median (${ceilings.map((r) => r.toFixed(2)).join(', ')})`,
   );
   const cpuWall = secs(cpuT0);
   const perGiB = (s: number) => ((s / ROUNDS) * (2 ** 30 / SIZE)).toFixed(2);
@@ -129,6 +183,7 @@ try {
   );
   await api.request('DELETE', `/api/v1/hosts/${host.id}/pools/${poolName}`);
 } finally {
+  sink?.kill();
   await server.stop();
   await agent.kill();
   // The pool's removal above is a task: make sure libvirt holds nothing of it either way.
