@@ -1,7 +1,8 @@
 // Three appliances form a control plane through the real API (appliance-sim.ts: real server
 // processes, each with its own data dir, and real etcd members with vDC-CA TLS on loopback
 // ports, started by the appliance's own quantix-etcd-member script): A forms it (its lowdb state
-// moves into etcd, nothing lost), B and C join with one-time tokens over pinned HTTPS; then A
+// moves into etcd, nothing lost), B and C join with one-time tokens over pinned HTTPS (kept in etcd:
+// C joins through B with a token A issued, a token taken through one is refused by another); then A
 // dies (kill -9 of its server and member) and B and C keep serving, with a write acknowledged
 // before the kill still there and new writes accepted.
 import { after, before, describe, it } from 'node:test';
@@ -157,10 +158,12 @@ describe('control plane of three appliances: form, join, lose one', () => {
     await b.restarted();
     assert.equal((await b.api().request<HealthDto>('GET', '/api/v1/health')).json.store, 'etcd');
     assert.ok((await usernames(b.api())).includes('before-form'), "B serves the control plane's configuration");
+    // Taken is taken on every server of the control plane: through B now, which A issued it from.
+    const bFingerprint = (await b.api().request<ControlPlaneDto>('GET', '/api/v1/controlplane')).json.serverFingerprint;
     const reused = await c.api().request<ErrorDto>('POST', '/api/v1/controlplane/join', {
       body: {
-        address: a.address,
-        fingerprint: token.serverFingerprint,
+        address: b.address,
+        fingerprint: bFingerprint,
         token: token.token,
         memberName: 'c',
         memberAddress: '127.0.0.1',
@@ -169,10 +172,12 @@ describe('control plane of three appliances: form, join, lose one', () => {
     assert.equal(reused.status, 403, reused.text);
   });
 
-  it('C joins through B unattended, from quantix.controlplane= (QX_CONTROLPLANE) at its start', async () => {
-    const token = await joinToken(b.api());
+  it('C joins through B unattended, from quantix.controlplane= (QX_CONTROLPLANE) at its start, with a token A issued', async () => {
+    // Tokens live in etcd: one issued by any server is good through any other.
+    const token = await joinToken(a.api());
+    const bFingerprint = (await b.api().request<ControlPlaneDto>('GET', '/api/v1/controlplane')).json.serverFingerprint;
     await c.restartWith({
-      QX_CONTROLPLANE: `join,server=${b.address},fingerprint=${token.serverFingerprint},token=${token.token},name=c,address=127.0.0.1`,
+      QX_CONTROLPLANE: `join,server=${b.address},fingerprint=${bFingerprint},token=${token.token},name=c,address=127.0.0.1`,
     });
     await eventually(
       'C on the control plane',

@@ -5,7 +5,7 @@
 // a learner, starts its member and has it promoted. Either way the server then restarts on etcd.
 import { request } from 'node:https';
 import { connect, type TLSSocket } from 'node:tls';
-import { X509Certificate, randomBytes, timingSafeEqual } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -22,7 +22,7 @@ import type {
   FormControlPlaneDto,
   JoinControlPlaneDto,
 } from '../dto/controlplane.js';
-import { HttpError, badRequest, conflict, forbidden } from '../errors.js';
+import { HttpError, badRequest, conflict } from '../errors.js';
 import { log } from '../log.js';
 import type { ConfigStore } from '../store/config-store.js';
 import { Db } from '../store/db.js';
@@ -33,6 +33,7 @@ import type { VdcRecord } from '../store/records.js';
 import { SecretBox } from '../store/secret-box.js';
 import { managementAddresses } from '../tls/management-addresses.js';
 import { parseBootControlPlane } from './controlplane-boot.js';
+import { issueJoinToken, takeJoinToken } from './controlplane-join-tokens.js';
 import {
   MEMBER_NAME,
   issueMemberCredentials,
@@ -45,7 +46,6 @@ import {
   type MemberSettings,
 } from './controlplane-member.js';
 
-const TOKEN_MS = 30 * 60_000;
 const JOIN_CALL_MS = 30_000;
 const PROMOTE_MS = 60_000;
 /** The reply leaves before the server restarts on the control plane. */
@@ -65,7 +65,6 @@ const hex = (id: unknown) => BigInt(String(id)).toString(16);
 export class ControlPlaneService {
   /** main.ts restarts the process (systemd or the test harness starts it again). */
   onRestart: (() => void) | undefined;
-  private readonly tokens = new Map<string, number>();
   private switching = false;
 
   constructor(private readonly d: ControlPlaneDeps) {}
@@ -134,22 +133,18 @@ export class ControlPlaneService {
     }
   }
 
-  /** A one-time join token, valid 30 minutes (kept by this server only: join through this server). */
-  createJoinToken(): ControlPlaneJoinTokenDto {
+  /** A one-time join token, valid 30 minutes, that any server of the control plane takes (controlplane-join-tokens.ts). */
+  async createJoinToken(): Promise<ControlPlaneJoinTokenDto> {
     if (!(this.d.db instanceof EtcdStore))
       throw conflict('this appliance is not on a control plane yet: form one first');
-    const now = Date.now();
-    for (const [t, exp] of this.tokens) if (exp < now) this.tokens.delete(t);
-    const token = randomBytes(24).toString('base64url');
-    this.tokens.set(token, now + TOKEN_MS);
-    return { token, expiresAt: new Date(now + TOKEN_MS).toISOString(), serverFingerprint: this.d.fingerprint() };
+    return { ...(await issueJoinToken(this.d.db.client)), serverFingerprint: this.d.fingerprint() };
   }
 
   /** A joining appliance's request (token-authorised): its credentials, and it is added as a learner. */
   async addMember(req: AddControlPlaneMemberDto): Promise<ControlPlaneMemberGrantDto> {
     if (!(this.d.db instanceof EtcdStore)) throw conflict('this appliance is not on a control plane');
-    this.takeToken(req.token);
     const client = this.d.db.client;
+    await takeJoinToken(client, req.token);
     const { members } = await client.cluster.memberList({});
     if (members.some((m) => m.name === req.memberName))
       throw conflict(`memberName: a member named ${req.memberName} is already in the control plane`);
@@ -222,19 +217,6 @@ export class ControlPlaneService {
     if (!address)
       throw badRequest('memberAddress: this appliance has no management address; give one', 'memberAddress');
     return { name, address };
-  }
-
-  private takeToken(token: string): void {
-    const given = Buffer.from(token);
-    for (const [t, exp] of this.tokens) {
-      const known = Buffer.from(t);
-      if (known.length === given.length && timingSafeEqual(known, given)) {
-        this.tokens.delete(t); // one time, also when it expired
-        if (exp < Date.now()) break;
-        return;
-      }
-    }
-    throw forbidden('token: not a valid join token of this server (one-time, 30 minutes; issue a new one)');
   }
 
   /**
