@@ -133,6 +133,7 @@ try {
   const agentPid = agent.proc.pid!;
   // Their background (heartbeats, metrics, virsh polls) over 5 idle seconds, to tell it from the transfer's cost.
   const idle0 = { server: cpuSecs(serverPid), agent: cpuSecs(agentPid) };
+  const idleRss = { server: hwmMb(serverPid), agent: hwmMb(agentPid) };
   const idleT0 = process.hrtime.bigint();
   await new Promise((r) => setTimeout(r, 5000));
   const idleWall = secs(idleT0);
@@ -179,7 +180,7 @@ try {
     `CPU seconds per GiB uploaded, background at the idle rate taken off (server ${idleRate.server.toFixed(3)}, agent ${idleRate.agent.toFixed(3)} s/s): server ${spent('server', serverPid, cpu0.server)}, agent ${spent('agent', agentPid, cpu0.agent)} (load average now ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}: wall-clock ratios are only meaningful on a quiet machine)`,
   );
   console.log(
-    `peak RSS: server ${hwmMb(server.child.proc.pid!).toFixed(0)} MB, agent ${hwmMb(agent.proc.pid!).toFixed(0)} MB (target flat, < 150 MB each; ${fromSource ? 'both through tsx' : 'both built'})`,
+    `peak RSS: server ${hwmMb(server.child.proc.pid!).toFixed(0)} MB, agent ${hwmMb(agent.proc.pid!).toFixed(0)} MB (target flat, < 150 MB each; ${fromSource ? 'both through tsx' : 'both built'}); before the transfers: server ${idleRss.server.toFixed(0)} MB, agent ${idleRss.agent.toFixed(0)} MB`,
   );
   await api.request('DELETE', `/api/v1/hosts/${host.id}/pools/${poolName}`);
 } finally {
