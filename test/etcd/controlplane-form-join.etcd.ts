@@ -4,7 +4,7 @@
 // moves into etcd, nothing lost), B and C join with one-time tokens over pinned HTTPS (kept in etcd:
 // C joins through B with a token A issued, a token taken through one is refused by another); then A
 // dies (kill -9 of its server and member) and B and C keep serving, with a write acknowledged
-// before the kill still there and new writes accepted.
+// before the kill still there and new writes accepted; A's member is removed through B.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
@@ -252,5 +252,33 @@ describe('control plane of three appliances: form, join, lose one', () => {
       30_000,
     );
     assert.ok((await usernames(c.api())).includes('after-kill'));
+  });
+
+  it('A, gone for good, is removed through B: B and C are the whole control plane; B keeps its own member', async () => {
+    const api = b.api();
+    const before = (await api.request<ControlPlaneDto>('GET', '/api/v1/controlplane')).json;
+    const byName = (n: string) => before.members.find((m) => m.name === n)!;
+    const own = await api.request<ErrorDto>('DELETE', `/api/v1/controlplane/members/${byName('b').id}`);
+    assert.equal(own.status, 409, own.text);
+    assert.match(own.json.error.message, /this appliance's own/);
+    const unknown = await api.request<ErrorDto>('DELETE', '/api/v1/controlplane/members/abc123');
+    assert.equal(unknown.status, 404, unknown.text);
+    const bad = await api.request<ErrorDto>('DELETE', '/api/v1/controlplane/members/not-hex');
+    assert.equal(bad.status, 400, bad.text);
+    assert.equal(bad.json.error.field, 'id');
+
+    // With A down, removing C would leave B the only running member of two: no quorum.
+    const quorum = await api.request<ErrorDto>('DELETE', `/api/v1/controlplane/members/${byName('c').id}`);
+    assert.equal(quorum.status, 409, quorum.text);
+    assert.match(quorum.json.error.message, /too few running members for a quorum/);
+
+    const removed = await api.request<ControlPlaneDto>('DELETE', `/api/v1/controlplane/members/${byName('a').id}`);
+    assert.equal(removed.status, 200, removed.text);
+    assert.deepEqual(removed.json.members.map((m) => m.name).sort(), ['b', 'c']);
+    const seenByC = (await c.api().request<ControlPlaneDto>('GET', '/api/v1/controlplane')).json;
+    assert.deepEqual(seenByC.members.map((m) => m.name).sort(), ['b', 'c']);
+    // B, which etcd refused a removal a moment ago, still writes.
+    await addUser(api, 'after-removal');
+    assert.ok((await usernames(c.api())).includes('after-removal'));
   });
 });

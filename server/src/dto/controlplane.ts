@@ -1,6 +1,7 @@
 // The control plane (#23, admin): where this vDC's configuration lives, forming a control plane
 // on this appliance (its lowdb state moved into a one-member etcd cluster), join tokens, joining
-// another appliance's control plane; and the machine-only member request a joining server makes.
+// another appliance's control plane, removing a member; and the machine-only member request a
+// joining server makes.
 import { arr, bool, int, named, obj, oneOf, opt, str } from '../schema/schema.js';
 import type { Infer } from '../schema/schema.js';
 import type { Operation } from './operation.js';
@@ -160,6 +161,17 @@ export const controlPlaneOperations = [
     response: ControlPlaneSwitchDto,
     summary:
       "Joins another appliance's control plane (its configuration replaces this one's), then restarts the server on it",
+  },
+  {
+    id: 'removeControlPlaneMember',
+    method: 'DELETE',
+    path: `${cp}/members/:id`,
+    tag: 'system',
+    role: 'admin',
+    status: 200,
+    response: ControlPlaneDto,
+    summary:
+      'Removes a member (by its hex id) from the etcd cluster, e.g. of an appliance that is gone for good; not the one this server runs on, nor one whose removal would lose the quorum',
   },
   {
     id: 'addControlPlaneMember',

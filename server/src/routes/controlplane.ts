@@ -1,4 +1,4 @@
-// Routes: the control plane (#23) — status, form, join tokens, join (admin); the member request
+// Routes: the control plane (#23) — status, form, join tokens, join, member removal (admin); the member request
 // of a joining appliance's server (public: authorised by the one-time join token in its body).
 import type { Services } from '../compose.js';
 import type { HandlersOf } from './handler.js';
@@ -10,6 +10,7 @@ export function controlPlaneHandlers(s: Services): HandlersOf<typeof controlPlan
     formControlPlane: ({ body }) => s.controlPlane.form(body),
     createControlPlaneJoinToken: () => s.controlPlane.createJoinToken(),
     joinControlPlane: ({ body }) => s.controlPlane.join(body),
+    removeControlPlaneMember: ({ params }) => s.controlPlane.removeMember(params.id),
     addControlPlaneMember: ({ body }) => s.controlPlane.addMember(body),
   };
 }

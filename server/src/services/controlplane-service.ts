@@ -22,7 +22,7 @@ import type {
   FormControlPlaneDto,
   JoinControlPlaneDto,
 } from '../dto/controlplane.js';
-import { HttpError, badRequest, conflict } from '../errors.js';
+import { HttpError, badRequest, conflict, notFound, unavailable } from '../errors.js';
 import { log } from '../log.js';
 import type { ConfigStore } from '../store/config-store.js';
 import { Db } from '../store/db.js';
@@ -172,6 +172,38 @@ export class ControlPlaneService {
       ],
       clientUrls: members.flatMap((m) => m.clientURLs),
     };
+  }
+
+  /**
+   * Removes member `id` (hex) from the etcd cluster, as `pvecm delnode` does: refused for the member
+   * this server runs on (remove it from another appliance) and where fewer than a quorum of the
+   * voting members left would be running (etcd's own check, named here).
+   */
+  async removeMember(id: string): Promise<ControlPlaneDto> {
+    if (!(this.d.db instanceof EtcdStore)) throw conflict('this appliance is not on a control plane');
+    if (!/^[0-9a-f]{1,16}$/.test(id)) throw badRequest(`id: "${id}" is not a member id (hex, as listed)`, 'id');
+    if (this.d.db.unavailable) throw unavailable(`members cannot change now: ${this.d.db.unavailable}`);
+    // A client of its own without a circuit breaker: etcd's refusal would open the store client's,
+    // and the server would then refuse every write for a while (as addLearner found).
+    const client = createEtcdClient(memberStoreConfig(this.d.settings), { breaker: false });
+    try {
+      const { members } = await client.cluster.memberList({});
+      const member = members.find((m) => hex(m.ID) === id);
+      if (!member) throw notFound(`control plane member ${id}`);
+      if (member.name && member.name === (await memberName(this.d.settings)))
+        throw conflict(`member ${member.name} is this appliance's own: remove it from another member's appliance`);
+      const name = member.name || id;
+      await client.cluster.memberRemove({ ID: member.ID }).catch((err: unknown) => {
+        const message = (err as Error).message;
+        if (/not enough started members|unhealthy cluster/i.test(message))
+          throw conflict(`member ${name}: removing it would leave too few running members for a quorum`);
+        throw err;
+      });
+      log.info('control plane: member removed', { id, name: member.name, peerUrls: member.peerURLs });
+    } finally {
+      client.close();
+    }
+    return this.status();
   }
 
   /** Joins the control plane of the server at `req.address`, then restarts on it. */

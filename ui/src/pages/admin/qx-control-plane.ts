@@ -1,5 +1,6 @@
 // The control-plane section of the Appliance page (admin): where the configuration lives, the etcd
-// members; form a control plane on this appliance, issue a join token, or join another one's.
+// members; form a control plane on this appliance, issue a join token, join another one's, or remove
+// the member of an appliance that is gone for good.
 import { LitElement, html, nothing } from 'lit';
 import type { ControlPlaneDto, ControlPlaneJoinTokenDto } from '@dto/controlplane.js';
 import {
@@ -7,6 +8,7 @@ import {
   fetchControlPlane,
   formControlPlane,
   joinControlPlane,
+  removeControlPlaneMember,
 } from '../../api/controlplane.js';
 import { ResourceController } from '../../controllers/resource-controller.js';
 import { ActionController } from '../../controllers/action-controller.js';
@@ -54,6 +56,12 @@ export class QxControlPlane extends LitElement {
     }, kind);
   }
 
+  private async removeMember(m: ControlPlaneDto['members'][number]): Promise<void> {
+    const name = m.name || `${m.id} (never started)`;
+    if (!confirm(`Remove member ${name} from the control plane? Its appliance no longer serves it.`)) return;
+    await this.action.run(async () => this.status.set(await removeControlPlaneMember(m.id)), 'remove');
+  }
+
   private memberFields() {
     return html`${formField('Member name', 'cp-name', html`<input id="cp-name" name="memberName" placeholder="this appliance's hostname" />`, this.action.fieldError('memberName'))}
     ${formField('Member address', 'cp-address', html`<input id="cp-address" name="memberAddress" placeholder="its first management address" />`, this.action.fieldError('memberAddress'))}`;
@@ -87,6 +95,7 @@ export class QxControlPlane extends LitElement {
             <th>Peer URL</th>
             <th>Client URL</th>
             <th>State</th>
+            <th><span class="sr-only">Actions</span></th>
           </tr>
         </thead>
         <tbody>
@@ -97,6 +106,19 @@ export class QxControlPlane extends LitElement {
                 <td class="mono">${m.peerUrls.join(', ')}</td>
                 <td class="mono">${m.clientUrls.join(', ')}</td>
                 <td>${m.leader ? 'leader' : m.learner ? 'catching up' : 'follower'}</td>
+                <td>
+                  ${
+                    m.name && m.name === s.memberName
+                      ? nothing
+                      : html`<button
+                          ?disabled=${this.action.busy}
+                          aria-label=${`Remove member ${m.name || m.id}`}
+                          @click=${() => this.removeMember(m)}
+                        >
+                          Remove
+                        </button>`
+                  }
+                </td>
               </tr>`,
           )}
         </tbody>
