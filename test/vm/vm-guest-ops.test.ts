@@ -16,6 +16,7 @@ import { Virsh } from '../../agent/src/libvirt/virsh.js';
 import { run } from '../../agent/src/exec/run.js';
 import { testGuest } from '../guest/fixture.js';
 import { ConsoleClient } from './console-client.js';
+import { runInGuest } from './guest-run.js';
 import { createGuestPool, testName } from './guest-pool.js';
 import { guestSpec } from './vm-spec.js';
 
@@ -51,13 +52,7 @@ test('guest agent and hotplug on a running VM', async (t) => {
   serial = new ConsoleClient(agent.clients.console.console()).open(name);
   await serial.waitFor(testGuest.banner, 180_000);
   /** Runs `cmd` in the guest and returns what it printed. */
-  const guest = async (cmd: string): Promise<string> => {
-    const from = serial!.output.length;
-    serial!.send(`${testGuest.runPrefix}${cmd}\n`);
-    await serial!.waitFor(/qx-run-done: \d+/, 60_000, from);
-    const out = serial!.output.slice(from);
-    return out.slice(out.indexOf('\n') + 1, out.indexOf(testGuest.runDone)).replace(/\r/g, '');
-  };
+  const guest = (cmd: string) => runInGuest(serial!, cmd);
   /** Waits in the guest (up to 20 s) until `test` holds, then runs `cmd`. */
   const guestWhen = (test: string, cmd: string) =>
     guest(`i=0; while ! ${test} && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done; ${cmd}`);

@@ -11,6 +11,7 @@ import { promisify } from '../../agent/src/test-support/promisify.js';
 import { Virsh } from '../../agent/src/libvirt/virsh.js';
 import { testGuest } from '../guest/fixture.js';
 import { ConsoleClient } from './console-client.js';
+import { runInGuest } from './guest-run.js';
 import { createGuestPool, testName } from './guest-pool.js';
 import { guestSpec } from './vm-spec.js';
 
@@ -46,17 +47,7 @@ test('vCPUs and memory grow on a running VM within its maxima', async (t) => {
   serial = new ConsoleClient(agent.clients.console.console()).open(name);
   await serial.waitFor(testGuest.banner, 180_000);
   /** Runs `cmd` in the guest and returns what it printed. */
-  const guest = async (cmd: string): Promise<string> => {
-    const from = serial!.output.length;
-    serial!.send(`${testGuest.runPrefix}${cmd}\n`);
-    await serial!.waitFor(/qx-run-done: \d+/, 60_000, from);
-    // What the command printed: after the tty's echo of the command line (which may follow a late
-    // line end of earlier output), up to the end marker.
-    const out = serial!.output.slice(from);
-    const end = out.indexOf(testGuest.runDone);
-    const start = out.indexOf('\n', out.lastIndexOf(cmd, end)) + 1;
-    return out.slice(start, end).replace(/\r/g, '').trim();
-  };
+  const guest = (cmd: string) => runInGuest(serial!, cmd);
   /** Waits in the guest (up to 30 s) until `test` holds, then runs `cmd`. */
   const guestWhen = (test: string, cmd: string) =>
     guest(`i=0; while ! ${test} && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; ${cmd}`);
