@@ -7,6 +7,7 @@ import { migrationHardwareCheck } from './services/cpu-compat.js';
 import type { ServerConfig } from './config.js';
 import { openConfigStore, type ConfigStore } from './store/config-store.js';
 import { EtcdStore } from './store/etcd-store.js';
+import { recordIdOf } from './store/config-keys.js';
 import { EtcdEventRelay } from './store/etcd-event-relay.js';
 import { advertisedUrl, EtcdLeader, SoleLeader, type Leadership } from './services/leader.js';
 import { hostname } from 'node:os';
@@ -150,6 +151,12 @@ export async function createServices(config: ServerConfig): Promise<Services> {
   const clusters = new ClusterService(clusterRepo, hostRepo, clusterNetworkRepo, pool, inventory, events);
   const hosts = new HostService(hostRepo, clusterRepo, pool, inventory, vdc);
   hosts.sharedStore = db instanceof EtcdStore;
+  // Another appliance's server records its own agent as a host: the leader connects to it.
+  if (db instanceof EtcdStore)
+    db.onRemoteChange = (key) => {
+      const id = recordIdOf(key, 'hosts');
+      if (id) hosts.followRecord(id);
+    };
   const networks = new NetworkService(pool);
   const clusterNetworks = new ClusterNetworkService(clusterNetworkRepo, hostRepo, clusterRepo, pool, networks, events);
   clusters.networkCheck = (hostId, names) => clusterNetworks.placementProblem(hostId, names);
@@ -224,12 +231,13 @@ export async function createServices(config: ServerConfig): Promise<Services> {
       dataDir: config.dataDir,
       settings: config.controlPlane,
       fingerprint: () => certificate.dto().fingerprint,
+      releaseLocalAgent: () => hosts.releaseLocalAgent(),
     }),
     certificate,
     leader,
     start() {
       history.start();
-      let joined = false;
+      let defaultPool = false;
       leader.run({
         start: () => {
           void tasks
@@ -238,16 +246,24 @@ export async function createServices(config: ServerConfig): Promise<Services> {
           hosts.startAll();
           evacuation.resumeAll(pool);
           backupSchedules.start();
-          if (joined) return;
-          joined = true;
-          startLocalAgent();
+          if (defaultPool || !config.localAgent) return;
+          defaultPool = true;
+          void new DefaultPool(
+            { setting: config.defaultPool, serverDataDir: config.dataDir, agentDataDir: config.localAgent.dataDir },
+            events,
+            pool,
+            storage,
+          ).start();
         },
         stop: () => {
           evacuation.close();
           backupSchedules.stop();
-          pool.stop();
+          hosts.stopAll();
         },
       });
+      // Every server joins its appliance's own agent, leading or not: on a control plane of
+      // appliances each one's host is in the vDC, whichever server leads.
+      if (config.localAgent) void hosts.joinLocalAgent(config.localAgent, abort.signal);
     },
     async stop() {
       abort.abort();
@@ -261,18 +277,6 @@ export async function createServices(config: ServerConfig): Promise<Services> {
       await db.close();
     },
   };
-
-  /** The appliance's own agent: joined, and given a default pool on first start. */
-  function startLocalAgent(): void {
-    if (!config.localAgent) return;
-    const opts = {
-      setting: config.defaultPool,
-      serverDataDir: config.dataDir,
-      agentDataDir: config.localAgent.dataDir,
-    };
-    void new DefaultPool(opts, events, pool, storage).start();
-    void hosts.joinLocalAgent(config.localAgent.address, config.localAgent.dataDir, abort.signal);
-  }
 }
 
 /** Runs `step` again once when another server's write of the same record came first (a 409). */

@@ -41,6 +41,22 @@ test('config: file, environment and kernel command line', async (t) => {
   assert.equal(fromFile.listenPort, 8443, 'environment wins over the file');
   assert.deepEqual(fromFile.httpListen, { host: '127.0.0.1', port: 9080 });
   assert.deepEqual(fromFile.localAgent, { address: '127.0.0.1:9443', dataDir: '/a' });
+  assert.deepEqual(
+    loadServerConfig(
+      {
+        QX_SERVER_DATA_DIR: dir,
+        QX_LOCAL_AGENT_ADDRESS: 'unix:/run/a.sock',
+        QX_LOCAL_AGENT_DATA_DIR: '/a',
+        QX_LOCAL_AGENT_NETWORK_ADDRESS: ':9443',
+      },
+      '',
+    ).localAgent,
+    { address: 'unix:/run/a.sock', dataDir: '/a', networkAddress: ':9443' },
+  );
+  assert.throws(
+    () => loadServerConfig({ QX_SERVER_DATA_DIR: dir, QX_LOCAL_AGENT_NETWORK_ADDRESS: 'nowhere' }, ''),
+    /QX_LOCAL_AGENT_NETWORK_ADDRESS: expected host:port/,
+  );
   assert.equal(fromFile.adminPassword, 'from-the-env-var');
 
   assert.throws(

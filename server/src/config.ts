@@ -8,6 +8,17 @@ import type { MemberSettings } from './services/controlplane-member.js';
 /** This server's version (agents are held against it: services/agent-version.ts). */
 export const SERVER_VERSION = '0.1.0';
 
+export interface LocalAgentConfig {
+  address: string;
+  dataDir: string;
+  /**
+   * Where the other servers of an etcd control plane reach this agent over mutual TLS
+   * (QX_LOCAL_AGENT_NETWORK_ADDRESS, host:port; ":port" = this machine's management address). The
+   * host is recorded under it there; this server still uses `address` (its socket).
+   */
+  networkAddress?: string;
+}
+
 export interface ServerConfig {
   dataDir: string;
   listenHost: string;
@@ -17,7 +28,7 @@ export interface ServerConfig {
   /** Built UI (ui/dist); served for every non-API path. */
   uiDir: string;
   /** The appliance's own agent, joined automatically at start; `unix:/path` = its private socket, no TLS. */
-  localAgent: { address: string; dataDir: string } | undefined;
+  localAgent: LocalAgentConfig | undefined;
   /** First admin password (env QX_ADMIN_PASSWORD or kernel cmdline quantix.admin_password=). */
   adminPassword: string | undefined;
   /** First-run setup code (env QX_SETUP_CODE or kernel cmdline quantix.setup_code=); else one is made. */
@@ -87,6 +98,8 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env, cmdline =
   const agentDataDir = get('QX_LOCAL_AGENT_DATA_DIR', 'localAgentDataDir');
   if (agentAddress?.startsWith('unix:') && !agentAddress.startsWith('unix:/'))
     throw new Error(`QX_LOCAL_AGENT_ADDRESS: expected unix:/absolute/path or host:port, got "${agentAddress}"`);
+  const agentNetworkAddress = get('QX_LOCAL_AGENT_NETWORK_ADDRESS', 'localAgentNetworkAddress');
+  if (agentNetworkAddress) splitHostPort(agentNetworkAddress, 'QX_LOCAL_AGENT_NETWORK_ADDRESS');
   return {
     dataDir,
     listenHost,
@@ -95,7 +108,14 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env, cmdline =
       ? (([host, port]) => ({ host, port }))(splitHostPort(httpListen, 'QX_SERVER_HTTP_LISTEN'))
       : undefined,
     uiDir: resolve(get('QX_UI_DIR', 'uiDir') ?? join(repoRoot, 'ui/dist')),
-    localAgent: agentAddress && agentDataDir ? { address: agentAddress, dataDir: agentDataDir } : undefined,
+    localAgent:
+      agentAddress && agentDataDir
+        ? {
+            address: agentAddress,
+            dataDir: agentDataDir,
+            ...(agentNetworkAddress ? { networkAddress: agentNetworkAddress } : {}),
+          }
+        : undefined,
     adminPassword: env.QX_ADMIN_PASSWORD || cmdlineValue(cmdline, 'quantix.admin_password'),
     setupCode: env.QX_SETUP_CODE || cmdlineValue(cmdline, 'quantix.setup_code'),
     extraOrigins: (get('QX_SERVER_ORIGINS', 'origins') ?? '').split(',').filter(Boolean),

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { HostDto } from '../../server/src/dto/hosts.js';
 import { startEtcdCluster, type EtcdCluster } from '../../server/src/test-support/etcd-cluster.js';
 import { createEtcdClient } from '../../server/src/store/etcd-client.js';
 import { applianceIso, bootAppliance, extractBootFiles, repoRoot, waitForHttps } from './appliance-boot.js';
@@ -19,12 +20,6 @@ const workDir = join(repoRoot, 'test/output/appliance-controlplane');
 const port = 19443 + (process.pid % 1000);
 const password = `qxt-Cp-${process.pid}-pw`;
 const minutes = (n: number) => n * 60_000;
-
-interface HostDto {
-  id: string;
-  local: boolean;
-  status: string;
-}
 
 test('appliance: its server runs on the etcd cluster quantix.etcd= names', async (t) => {
   await rm(workDir, { recursive: true, force: true });
@@ -74,6 +69,9 @@ test('appliance: its server runs on the etcd cluster quantix.etcd= names', async
       if (host?.status !== 'online') await new Promise((r) => setTimeout(r, 3000));
     }
     assert.equal(host?.status, 'online', `local host: ${JSON.stringify(host)}`);
+    // Recorded where the other appliances' servers reach its agent (the guest's address, the
+    // agent's TLS port); this server itself dials the agent's socket.
+    assert.match(host!.address, /^10\.0\.2\.15:9443$/, `local host: ${JSON.stringify(host)}`);
     assert.equal((await api.expect<{ leader: boolean }>(200, 'GET', '/api/v1/health')).leader, true);
 
     await vm.waitForSerial(/Control plane: etcd http:\/\/10\.0\.2\.100:2379\s+\S+ is healthy/, minutes(2));

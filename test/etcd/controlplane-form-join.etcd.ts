@@ -8,14 +8,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { spawn as spawnPty } from 'node-pty';
 import type { UserDto } from '../../server/src/dto/auth.js';
 import type { ErrorDto, HealthDto } from '../../server/src/dto/common.js';
-import type { ClusterDto } from '../../server/src/dto/hosts.js';
+import type { ClusterDto, HostDto } from '../../server/src/dto/hosts.js';
 import type {
   ControlPlaneDto,
   ControlPlaneJoinTokenDto,
@@ -23,7 +23,7 @@ import type {
   ControlPlaneSwitchDto,
 } from '../../server/src/dto/controlplane.js';
 import type { ApiClient } from '../../server/src/test-support/api-client.js';
-import { REPO } from '../../server/src/test-support/spawn.js';
+import { freePort, REPO, spawnAgent, type Child } from '../../server/src/test-support/spawn.js';
 import { eventually } from '../../server/src/test-support/guest-pool.js';
 import { startAppliance, type Appliance } from './appliance-sim.js';
 
@@ -46,12 +46,24 @@ async function joinToken(api: ApiClient): Promise<ControlPlaneJoinTokenDto> {
 describe('control plane of three appliances: form, join, lose one', () => {
   let root: string;
   let a: Appliance, b: Appliance, c: Appliance;
+  /** B's own agent (a real agent process), reached over its socket as on the appliance. */
+  let agentB: { child: Child; address: string } | undefined;
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'qxt-cp-form-'));
-    [a, b, c] = await Promise.all(['a', 'b', 'c'].map((n) => startAppliance(root, n)));
+    const agentDir = join(root, 'agent-b');
+    await mkdir(agentDir);
+    const port = await freePort();
+    agentB = { child: await spawnAgent(agentDir, port), address: `127.0.0.1:${port}` };
+    const bEnv = {
+      QX_LOCAL_AGENT_ADDRESS: `unix:${join(agentDir, 'local', 'agent.sock')}`,
+      QX_LOCAL_AGENT_NETWORK_ADDRESS: agentB.address,
+      QX_LOCAL_AGENT_DATA_DIR: agentDir,
+    };
+    [a, b, c] = await Promise.all(['a', 'b', 'c'].map((n) => startAppliance(root, n, n === 'b' ? bEnv : {})));
   });
   after(async () => {
     await Promise.all([a, b, c].map((x) => x?.close()));
+    await agentB?.child.kill();
     await rm(root, { recursive: true, force: true });
   });
 
@@ -145,6 +157,13 @@ describe('control plane of three appliances: form, join, lose one', () => {
     });
     assert.equal(wrong.status, 400, wrong.text);
     assert.equal(wrong.json.error.field, 'fingerprint');
+    // B's own agent is a host of B's vDC before it joins.
+    await eventually(
+      "B's local host online in B's own vDC",
+      async () =>
+        (await b.api().request<HostDto[]>('GET', '/api/v1/hosts')).json.find((h) => h.local && h.status === 'online'),
+      60_000,
+    );
     const joined = await b.api().request<ControlPlaneSwitchDto>('POST', '/api/v1/controlplane/join', {
       body: {
         address: a.address,
@@ -158,6 +177,17 @@ describe('control plane of three appliances: form, join, lose one', () => {
     await b.restarted();
     assert.equal((await b.api().request<HealthDto>('GET', '/api/v1/health')).json.store, 'etcd');
     assert.ok((await usernames(b.api())).includes('before-form'), "B serves the control plane's configuration");
+    // B's agent left B's old vDC and is now a host of the control plane's vDC, recorded under the
+    // address A (leading) reaches it on.
+    const hostB = await eventually(
+      "B's agent a host of the control plane's vDC, online under A",
+      async () =>
+        (await a.api().request<HostDto[]>('GET', '/api/v1/hosts')).json.find(
+          (h) => h.address === agentB!.address && h.status === 'online',
+        ),
+      60_000,
+    );
+    assert.equal(hostB.local, true);
     // Taken is taken on every server of the control plane: through B now, which A issued it from.
     const bFingerprint = (await b.api().request<ControlPlaneDto>('GET', '/api/v1/controlplane')).json.serverFingerprint;
     const reused = await c.api().request<ErrorDto>('POST', '/api/v1/controlplane/join', {

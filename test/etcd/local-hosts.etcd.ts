@@ -1,7 +1,10 @@
-// Two appliances on one control plane, each with its own agent as its local host (two real agent
-// processes, two servers on three etcd members): when the other appliance's server takes the lead
-// and joins its own agent, the first appliance's host stays in the vDC (it was replaced before:
-// the vDC knew one local host only).
+// Two appliances on one control plane, each with its own agent as its local host, set up as the
+// appliance does (two real agent processes, two servers on three etcd members): each server reaches
+// its own agent over the agent's private Unix socket and records it under its network address
+// (QX_LOCAL_AGENT_NETWORK_ADDRESS). The second appliance's host joins while the first leads, and
+// when the first appliance's server dies its host stays in the vDC and online under the new leader.
+// Before: a server joined its agent only once it led, and recorded it as unix:…, which another
+// appliance's server dials as its own socket ("a different agent answers").
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -14,13 +17,19 @@ import { startControlPlane, type ControlPlane } from './control-plane.js';
 
 describe('control plane of two appliances: each keeps its local host', () => {
   let plane: ControlPlane;
-  const agents: { dir: string; child: Child; env: Record<string, string> }[] = [];
+  const agents: { dir: string; child: Child; address: string; env: Record<string, string> }[] = [];
   before(async () => {
     for (let i = 0; i < 2; i++) {
       const dir = await mkdtemp(join(tmpdir(), 'qxt-etcd-local-'));
       const port = await freePort();
       const child = await spawnAgent(dir, port);
-      agents.push({ dir, child, env: { QX_LOCAL_AGENT_ADDRESS: `127.0.0.1:${port}`, QX_LOCAL_AGENT_DATA_DIR: dir } });
+      const address = `127.0.0.1:${port}`;
+      const env = {
+        QX_LOCAL_AGENT_ADDRESS: `unix:${join(dir, 'local', 'agent.sock')}`,
+        QX_LOCAL_AGENT_NETWORK_ADDRESS: address,
+        QX_LOCAL_AGENT_DATA_DIR: dir,
+      };
+      agents.push({ dir, child, address, env });
     }
     plane = await startControlPlane();
   });
@@ -32,29 +41,42 @@ describe('control plane of two appliances: each keeps its local host', () => {
     }
   });
 
-  it("the second appliance's server, leading, adds its own agent beside the first one's", async () => {
+  it("joins the second appliance's agent while the first leads, and keeps both hosts after a failover", async () => {
     const a = await plane.startServer('a', agents[0]!.env);
     await eventually('server a leading', async () => (await a.health())?.leader, 30_000);
+    const hostsOf = async (api: typeof a.api) => {
+      const r = await api.request<HostDto[]>('GET', '/api/v1/hosts');
+      return r.status === 200 ? r.json : [];
+    };
     const first = await eventually(
       "appliance a's local host online",
-      async () =>
-        (await a.api.request<HostDto[]>('GET', '/api/v1/hosts')).json.find((h) => h.local && h.status === 'online'),
+      async () => (await hostsOf(a.api)).find((h) => h.local && h.status === 'online'),
       60_000,
     );
+    assert.equal(first.address, agents[0]!.address, 'recorded under the address the other servers reach');
+
     const b = await plane.startServer('b', agents[1]!.env);
+    assert.equal((await b.health())?.leader, false, 'server b does not lead');
+    const second = await eventually(
+      "appliance b's local host online under a (b joined its agent without leading)",
+      async () => (await hostsOf(a.api)).find((h) => h.local && h.id !== first.id && h.status === 'online'),
+      60_000,
+    );
+    assert.equal(second.address, agents[1]!.address);
+
     await a.child.kill('SIGKILL');
     const hosts = await eventually(
-      "appliance b's local host online under b",
+      'both local hosts online under b',
       async () => {
-        const r = await b.api.request<HostDto[]>('GET', '/api/v1/hosts');
-        return r.status === 200 && r.json.some((h) => h.local && h.id !== first.id && h.status === 'online') && r.json;
+        const list = await hostsOf(b.api);
+        const online = (id: string) => list.some((h) => h.id === id && h.status === 'online');
+        return online(first.id) && online(second.id) && list;
       },
       60_000,
-    );
-    assert.ok(
-      hosts.some((h) => h.id === first.id),
-      `appliance a's host ${first.id} is still in the vDC: ${hosts.map((h) => h.id).join(', ')}`,
-    );
+    ).catch(async (err: Error) => {
+      const seen = (await hostsOf(b.api)).map((h) => `${h.name} ${h.address} ${h.status} ${h.statusMessage}`);
+      throw new Error(`${err.message}; hosts under b: ${seen.join('; ')}`);
+    });
     assert.equal(hosts.filter((h) => h.local).length, 2);
   });
 });

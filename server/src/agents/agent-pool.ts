@@ -1,12 +1,18 @@
 // All joined hosts: one HostConnection each, created from the host records at start and when a
 // host joins; lookups for routing a request to the host that owns an object.
 import type { KeyAndCert } from '@quantix/proto/tls/certificates.js';
+import { sameFingerprint } from '@quantix/proto/tls/pinned-credentials.js';
 import { notFound } from '../errors.js';
 import type { HostRecord } from '../store/records.js';
 import { HostConnection, type ConnectionListener } from './host-connection.js';
 
 export class AgentPool {
   private readonly connections = new Map<string, HostConnection>();
+  /**
+   * This server's own appliance agent, when its host is recorded under a network address (etcd
+   * control plane): that host is dialled over `address` (its private socket) instead.
+   */
+  localRoute: { fingerprint: string; address: string } | undefined;
 
   constructor(
     private readonly clientCert: KeyAndCert,
@@ -15,10 +21,16 @@ export class AgentPool {
 
   add(record: HostRecord): HostConnection {
     this.connections.get(record.id)?.stop();
-    const c = new HostConnection(record, this.clientCert, this.listener);
+    const c = new HostConnection(record, this.clientCert, this.listener, this.dialAddress(record));
     this.connections.set(record.id, c);
     c.start();
     return c;
+  }
+
+  /** Where `record`'s agent is dialled from this server. */
+  dialAddress(record: HostRecord): string {
+    const route = this.localRoute;
+    return route && sameFingerprint(route.fingerprint, record.fingerprint) ? route.address : record.address;
   }
 
   remove(id: string): void {

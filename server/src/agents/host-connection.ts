@@ -52,12 +52,17 @@ export class HostConnection {
   private generation = 0;
   private readonly refreshing = new Set<string>();
 
+  /**
+   * `address`: where this server dials the agent — the record's address, or for its own
+   * appliance's agent on a control plane its private socket (the record holds the network address).
+   */
   constructor(
     public record: HostRecord,
     clientCert: KeyAndCert,
     private readonly listener: ConnectionListener,
+    readonly address = record.address,
   ) {
-    this.client = new AgentClient(record.address, record.certificatePem, clientCert, () => this.record.name);
+    this.client = new AgentClient(address, record.certificatePem, clientCert, () => this.record.name);
   }
 
   get online(): boolean {
@@ -155,7 +160,7 @@ export class HostConnection {
     const gen = ++this.generation;
     try {
       // The local socket is trusted for its file modes: checked before every (re)connect.
-      const socket = unixSocketPath(this.record.address);
+      const socket = unixSocketPath(this.address);
       if (socket !== undefined) await checkPrivateSocket(socket);
       await this.openWatch(gen);
       if (gen !== this.generation) return;
@@ -174,7 +179,7 @@ export class HostConnection {
       try {
         const info = await this.client.getHostInfo(60_000);
         if (info.hostId !== this.record.id) {
-          await this.fail(gen, `a different agent (host id ${info.hostId}) answers at ${this.record.address}`);
+          await this.fail(gen, `a different agent (host id ${info.hostId}) answers at ${this.address}`);
           return;
         }
         this.info = info;
@@ -306,9 +311,9 @@ export class HostConnection {
   /** A connection error in words; detects a changed agent certificate. */
   private async explain(err: unknown): Promise<string> {
     const msg = err instanceof Error ? err.message : String(err);
-    if (unixSocketPath(this.record.address) !== undefined) return msg; // no certificate on the socket
+    if (unixSocketPath(this.address) !== undefined) return msg; // no certificate on the socket
     try {
-      const seen = await probeAgent(this.record.address, 2_000);
+      const seen = await probeAgent(this.address, 2_000);
       if (!sameFingerprint(seen.fingerprint, this.record.fingerprint)) {
         return `the agent's certificate changed (pinned ${this.record.fingerprint}, presented ${seen.fingerprint}); connection refused — remove and re-add the host if this is expected`;
       }

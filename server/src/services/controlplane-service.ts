@@ -58,6 +58,11 @@ export interface ControlPlaneDeps {
   settings: MemberSettings;
   /** This server's HTTPS certificate fingerprint (what joining appliances pin). */
   fingerprint: () => string;
+  /**
+   * Joining another vDC's control plane: this appliance's own agent leaves this vDC (its VMs keep
+   * running), so that the server, restarted on the control plane, joins it there.
+   */
+  releaseLocalAgent: () => Promise<void>;
 }
 
 const hex = (id: unknown) => BigInt(String(id)).toString(16);
@@ -237,6 +242,15 @@ export class ControlPlaneService {
       (await startMember(s)).close();
       await promote(createEtcdClient({ ...memberStoreConfig(s), endpoints: grant.clientUrls }), grant.memberId);
       log.info('control plane joined', { member: name, via: req.address });
+      // The member is in: failing here would leave the server off the control plane it is part of.
+      await this.d.releaseLocalAgent().catch((err: Error) =>
+        log.error(
+          'control plane joined, but the local agent did not leave its old vDC: release it with R on the console',
+          {
+            error: err.message,
+          },
+        ),
+      );
     });
     return { message: `member ${name} joined the control plane; the server restarts on it now`, memberName: name };
   }

@@ -26,6 +26,8 @@ import type { HostRecord, VdcRecord } from '../store/records.js';
 import type { InventoryService } from './inventory-service.js';
 import type { Evacuation } from './evacuation.js';
 import { log } from '../log.js';
+import type { LocalAgentConfig } from '../config.js';
+import { localNetworkAddress } from '../agents/local-network-address.js';
 
 /** An online agent answers Leave at once; an offline one is not waited for long. */
 const LEAVE_DEADLINE_MS = 10_000;
@@ -41,9 +43,41 @@ export class HostService {
     private readonly vdc: VdcRecord,
   ) {}
 
-  /** Connects to every stored host. */
+  /** True while this server holds the host connections (the leader; always on the embedded store). */
+  private connecting = false;
+
+  /** Connects to every stored host (on taking the lead). */
   startAll(): void {
+    this.connecting = true;
     for (const h of this.hosts.list()) this.pool.add(h);
+  }
+
+  /** Drops every host connection (on losing the lead). */
+  stopAll(): void {
+    this.connecting = false;
+    this.pool.stop();
+  }
+
+  /**
+   * Another server changed host `id`'s record (etcd watch): the leader connects to a host another
+   * appliance's server joined, follows a new address or certificate, and drops a removed host.
+   */
+  followRecord(id: string): void {
+    if (!this.connecting) return;
+    const record = this.hosts.byId(id);
+    const c = this.pool.find(id);
+    if (!record) {
+      if (!c) return;
+      this.pool.remove(id);
+      this.inventory.hostRemoved(id);
+      return;
+    }
+    if (c && c.record.address === record.address && c.record.fingerprint === record.fingerprint) {
+      Object.assign(c.record, record);
+      this.inventory.hostChanged(c);
+      return;
+    }
+    this.pool.add({ ...record });
   }
 
   list(): HostDto[] {
@@ -154,14 +188,27 @@ export class HostService {
   }
 
   /**
+   * This appliance moves into another vDC (joining its control plane): its own agent leaves this
+   * one — it keeps its VMs and shows a new join token, which the restarted server joins it with.
+   */
+  async releaseLocalAgent(): Promise<void> {
+    const c = this.pool.all().find((x) => x.record.local);
+    if (!c) return;
+    await c.client.leave(this.vdc.id, LEAVE_DEADLINE_MS);
+    this.pool.remove(c.record.id);
+    log.info('local agent left this vDC for the control plane joined', { hostId: c.record.id });
+  }
+
+  /**
    * The appliance's own agent: reads its certificate and join token from its data dir and joins
    * it (once); retries in the background until the agent answers.
    */
-  async joinLocalAgent(address: string, agentDataDir: string, signal: AbortSignal): Promise<void> {
+  async joinLocalAgent(local: LocalAgentConfig, signal: AbortSignal): Promise<void> {
+    const { address, dataDir: agentDataDir } = local;
     let delay = 500;
     while (!signal.aborted) {
       try {
-        await this.tryJoinLocal(address, agentDataDir);
+        await this.tryJoinLocal(address, agentDataDir, local.networkAddress);
         return;
       } catch (err) {
         if (err instanceof AlreadyJoinedError) {
@@ -182,7 +229,7 @@ export class HostService {
     }
   }
 
-  private async tryJoinLocal(address: string, agentDataDir: string): Promise<void> {
+  private async tryJoinLocal(address: string, agentDataDir: string, networkAddress?: string): Promise<void> {
     const certPem = await readFile(join(agentDataDir, 'identity', 'agent.crt'), 'utf8');
     const fingerprint = fingerprintOf(certPem);
     const locals = this.hosts.list().filter((h) => h.local);
@@ -190,7 +237,20 @@ export class HostService {
     // whose agent presents this certificate; another appliance's is never replaced by this agent.
     const known =
       locals.find((h) => sameFingerprint(h.fingerprint, fingerprint)) ?? (this.sharedStore ? undefined : locals[0]);
-    if (known && sameFingerprint(known.fingerprint, fingerprint) && known.address === normaliseAddress(address)) return;
+    // There every server may lead: the host is recorded under an address all of them reach, and
+    // this server alone dials it over its socket.
+    const recorded = this.sharedStore && networkAddress ? localNetworkAddress(networkAddress) : undefined;
+    // Retried: the management address may come up (DHCP) after the server starts.
+    if (this.sharedStore && networkAddress && !recorded)
+      throw new Error(`no management address yet for the agent's network address (${networkAddress})`);
+    if (recorded) this.pool.localRoute = { fingerprint, address };
+    const recordedAddress = recorded ?? normaliseAddress(address);
+    if (known && sameFingerprint(known.fingerprint, fingerprint) && known.address === recordedAddress) {
+      // Connected (on taking the lead) before this route was known: dial the socket instead.
+      const c = this.pool.find(known.id);
+      if (c && c.address !== this.pool.dialAddress(known)) this.pool.add(known);
+      return;
+    }
     const info =
       (await this.alreadyTrusted(agentDataDir)) ??
       (await joinAgent({
@@ -199,6 +259,11 @@ export class HostService {
         joinToken: (await readFile(join(agentDataDir, 'join-token'), 'utf8')).trim(),
         caCertPem: this.vdc.caCertPem,
         vdcId: this.vdc.id,
+      }).catch(async (err: unknown) => {
+        // Another server of this vDC on the same appliance joined it first: it trusts us now.
+        const trusted = err instanceof AlreadyJoinedError ? await this.alreadyTrusted(agentDataDir) : undefined;
+        if (!trusted) throw err;
+        return trusted;
       }));
     if (known && known.id !== info.hostId) {
       this.pool.remove(known.id);
@@ -208,7 +273,7 @@ export class HostService {
     const record: HostRecord = {
       id: info.hostId,
       name: known?.name ?? (info.hostname || 'local'),
-      address: normaliseAddress(address),
+      address: recordedAddress,
       local: true,
       certificatePem: certPem,
       fingerprint,
@@ -217,9 +282,12 @@ export class HostService {
       joinedAt: new Date().toISOString(),
     };
     await this.hosts.put(record);
-    const c = this.pool.add(record);
-    if (info.hostname) c.info = info;
-    log.info('local agent joined', { address, hostId: info.hostId });
+    // A server that does not lead only records the host; the leader connects (followRecord).
+    if (this.connecting) {
+      const c = this.pool.add(record);
+      if (info.hostname) c.info = info;
+    }
+    log.info('local agent joined', { address, recordedAddress, hostId: info.hostId });
   }
 
   /**

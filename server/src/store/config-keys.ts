@@ -107,6 +107,12 @@ export function applyKey(data: DbData, key: string, json: string | undefined): v
   else list.push(JSON.parse(json));
 }
 
+/** The id of the `collection` record a key names (e.g. a host's from /quantix/config/hosts/<id>). */
+export function recordIdOf(key: string, collection: Collection): string | undefined {
+  const prefix = `${CONFIG_PREFIX}${collection}/`;
+  return key.startsWith(prefix) ? decodeURIComponent(key.slice(prefix.length)) : undefined;
+}
+
 export function isUniqueKey(key: string): boolean {
   return key.startsWith(UNIQUE_PREFIX);
 }
