@@ -4,8 +4,9 @@
 // the VM from host B, and each restores on B into a new VM whose data disk equals the guest's disk
 // at that point (qemu-img compare). Host B's agent killed mid-copy: the task fails, nothing new is
 // listed, and the next backup is an incremental of the last listed point that restores right.
-// A schedule selecting host B's cluster backs up exactly the VMs on B. The VM shut off backs up
-// to B too.
+// Points held on B restore on A too (a new VM, one disk, over the VM itself): copied to A first,
+// removed after. A schedule selecting host B's cluster backs up exactly the VMs on B. The VM shut
+// off backs up to B too.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -28,6 +29,9 @@ const exec = promisify(execFile);
 const MIB = 2 ** 20;
 /** Large enough that a copy to B takes a while (B's agent is killed during one). */
 const DATA_BYTES = 64 * MIB;
+
+/** qemu-img compare: the restored qcow2 holds exactly the raw state's bytes. */
+const sameData = (qcow2: string, raw: string) => exec('qemu-img', ['compare', '-f', 'qcow2', '-F', 'raw', qcow2, raw]);
 
 async function patch(file: string, offset: number, data: Buffer): Promise<void> {
   const fh = await open(file, 'r+');
@@ -159,8 +163,47 @@ test(
       const done = await cluster.waitTask(r.json.id, 300_000);
       assert.equal(done.status, 'succeeded', done.error ?? '');
       const { volumes } = done.result as { volumes: string[] };
-      await exec('qemu-img', ['compare', '-f', 'qcow2', '-F', 'raw', join(b.poolDir, volumes[1]!), states[i]!]);
+      await sameData(join(b.poolDir, volumes[1]!), states[i]!);
     }
+
+    // Restored on A, the VM's own host, from the points on B: the point and those it builds on are
+    // copied into A's pool first (B's agent sends them, A's checks every file), then removed again;
+    // the VM's checkpoints on A, which the chain on B goes on from, stay.
+    const restoreOnA = async (path: string, body: Record<string, unknown>) => {
+      const r = await api.request<TaskDto>('POST', `/api/v1/backups/${b.id}/${b.pool}/${vm.id}/${path}`, { body });
+      assert.equal(r.status, 202, r.text);
+      const done = await cluster.waitTask(r.json.id, 300_000);
+      assert.equal(done.status, 'succeeded', `${done.error ?? ''}\n${done.log.map((l) => l.message).join('\n')}`);
+      const staging = join(a.poolDir, 'backups', vm.id);
+      assert.deepEqual(
+        statSync(staging, { throwIfNoEntry: false }) ? readdirSync(staging) : [],
+        [],
+        'the copies staged on A are gone after the restore',
+      );
+      return done;
+    };
+    const onA = await restoreOnA(`${incr2.id}/restore`, { name: 'qxc-bkr-on-a', targetPool: a.pool, hostId: a.id });
+    assert.equal(onA.hostId, a.id);
+    assert.ok(
+      [full.id, incr.id, incr2.id].every((id) => onA.log.some((l) => l.message.includes(`copying backup ${id}`))),
+      onA.log.map((l) => l.message).join('\n'),
+    );
+    const restoredOnA = onA.result as { vmId: string; volumes: string[] };
+    await sameData(join(a.poolDir, restoredOnA.volumes[1]!), states[2]!);
+    assert.equal((await api.request('GET', `/api/v1/vms/${restoredOnA.vmId}`)).status, 200, 'the new VM is on A');
+    const diskOnA = await restoreOnA(`${incr.id}/restore-disk`, {
+      disk: 'vdb',
+      targetPool: a.pool,
+      name: 'qxc-bkr-vdb-on-a.qcow2',
+      hostId: a.id,
+    });
+    assert.deepEqual(diskOnA.result, { pool: a.pool, volume: 'qxc-bkr-vdb-on-a.qcow2' });
+    await sameData(join(a.poolDir, 'qxc-bkr-vdb-on-a.qcow2'), states[1]!);
+    assert.deepEqual(
+      (await a.virsh(['checkpoint-list', vm.id, '--name'])).split('\n').filter(Boolean).sort(),
+      checkpoints.sort(),
+      "the VM's checkpoints on A stay",
+    );
 
     // Selection by cluster: a schedule for B's cluster backs up exactly the VMs on B (the three
     // restored ones, shut off), not the VM on A. (A cluster of host A would also select every
@@ -196,6 +239,10 @@ test(
     const done = await cluster.waitTask(r.json.id, 300_000);
     assert.equal(done.status, 'succeeded', done.error ?? '');
     const { volumes } = done.result as { volumes: string[] };
-    await exec('qemu-img', ['compare', '-f', 'qcow2', '-F', 'raw', join(b.poolDir, volumes[1]!), states[2]!]);
+    await sameData(join(b.poolDir, volumes[1]!), states[2]!);
+
+    // Over the VM itself, on A, from the first incremental held on B: its data disk is as then.
+    await restoreOnA(`${incr.id}/restore-over`, { confirmName: 'qxc-bkr', disks: ['vdb'] });
+    await sameData(join(a.poolDir, 'qxc-bkr-data.qcow2'), states[1]!);
   },
 );

@@ -6,6 +6,7 @@ import type { BackupProgress, BackupServiceServer, CreateBackupRequest } from '@
 import type { AgentContext } from '../context.js';
 import { BackupJobs } from '../backup/backup-create.js';
 import { BackupReceiver } from '../backup/backup-receive.js';
+import { sendStoredBackup } from '../backup/backup-copy.js';
 import { restoreBackup, restoreBackupDisk, restoreBackupOverVm } from '../backup/backup-restore.js';
 import { nfsMountsOf, poolsWithNfs } from '../backup/nfs-mounts.js';
 import {
@@ -61,7 +62,7 @@ export function backupHandlers(ctx: AgentContext): BackupServiceServer {
       nfs.wrap(async (req) => {
         const pool = await withNfs.pools.activeRecord(req.pool);
         const deleted = await deleteBackup(pool, req.vmUuid, req.id, req.withDependents);
-        await jobs.forgetCheckpoints(deleted);
+        if (!req.keepCheckpoints) await jobs.forgetCheckpoints(deleted);
         return { deletedIds: deleted.map((m) => m.id) };
       }),
     ),
@@ -71,6 +72,12 @@ export function backupHandlers(ctx: AgentContext): BackupServiceServer {
     restoreBackup: unary(nfs.wrap((req) => restoreBackup(withNfs, req))),
     restoreBackupOverVm: unary(nfs.wrap((req) => restoreBackupOverVm(withNfs, req))),
     restoreBackupDisk: unary(nfs.wrap((req) => restoreBackupDisk(withNfs, req))),
+    sendBackup: unary((req, call) => {
+      // The server gave up on the call (its task cancelled, or it went away): the stream stops.
+      const abort = new AbortController();
+      call.once('cancelled', () => abort.abort(new Error('the server cancelled the copy')));
+      return nfs.during(req.pool, () => sendStoredBackup(withNfs, req, abort.signal));
+    }),
     prepareBackupReceive: unary((req) => receiver.prepare(req)),
     receiveBackup: (call) => receiver.receive(call),
   };

@@ -37,6 +37,7 @@ import {
   type RestoreBackupRequest,
   type RestoreBackupDiskRequest,
   type RestoreBackupOverVmRequest,
+  type SendBackupRequest,
   type VerifyBackupRequest,
 } from '@quantix/proto/v1/backup.js';
 import { BackupTargetServiceClient, type NfsTarget } from '@quantix/proto/v1/nfs-target.js';
@@ -150,6 +151,8 @@ export class AgentClient {
     this.call(this.backupSvc, this.backupSvc.restoreBackupOverVm, req, COPY_MS);
   restoreBackupDisk = (req: RestoreBackupDiskRequest) =>
     this.call(this.backupSvc, this.backupSvc.restoreBackupDisk, req, COPY_MS);
+  /** On the host holding a point: sends it to another host's agent (a restore there). */
+  sendBackup = (req: SendBackupRequest) => this.call(this.backupSvc, this.backupSvc.sendBackup, req, COPY_MS);
   /** On a backup's target host: the ticket its source host's agent sends the backup with. */
   prepareBackupReceive = (req: PrepareBackupReceiveRequest) =>
     this.call(this.backupSvc, this.backupSvc.prepareBackupReceive, req, LONG_MS);

@@ -66,11 +66,20 @@ export const CreateBackupDto = named(
 );
 export type CreateBackupDto = Infer<typeof CreateBackupDto>;
 
+/** Restoring on another host than the one holding the backup: the chain is copied there first. */
+const restoreHostId = () =>
+  str({
+    maxLength: 64,
+    description:
+      'the host to restore on; absent: the host holding the backup. Another host gets the point (and the points it builds on) copied into targetPool first, removed again after the restore',
+  });
+
 export const RestoreBackupDto = named(
   'RestoreBackupDto',
   obj({
     name: objectName('the new VM (it gets a new UUID and new MACs)'),
-    targetPool: str({ description: 'the pool of the same host the restored disks go to' }),
+    targetPool: str({ description: 'the pool the restored disks go to, on the host the VM is restored on' }),
+    hostId: opt(restoreHostId()),
   }),
 );
 export type RestoreBackupDto = Infer<typeof RestoreBackupDto>;
@@ -93,8 +102,9 @@ export const RestoreDiskDto = named(
   'RestoreDiskDto',
   obj({
     disk: str({ minLength: 1, maxLength: 32, description: "the disk's target in the backup (vda, ...)" }),
-    targetPool: str({ description: 'a pool of the same host' }),
+    targetPool: str({ description: 'a pool of the host the disk is restored on' }),
     name: objectName('the new volume'),
+    hostId: opt(restoreHostId()),
   }),
 );
 export type RestoreDiskDto = Infer<typeof RestoreDiskDto>;
@@ -147,7 +157,8 @@ const pointOperations = [
     body: RestoreBackupDto,
     status: 202,
     response: TaskDto,
-    summary: 'Restore a point as a new VM on the same host. Task result: {vmId, name, volumes}',
+    summary:
+      'Restore a point as a new VM on the host holding it, or on hostId (the chain copied there first). Task result: {vmId, name, volumes}',
   },
   {
     id: 'restoreBackupOverVm',
@@ -159,7 +170,7 @@ const pointOperations = [
     status: 202,
     response: TaskDto,
     summary:
-      "Restore a point over the VM it was taken of (shut off; confirmName its name): the VM's disks are replaced only once every restored disk is complete, so a failure leaves them as they were; restoring every disk (no disks given) also brings back its vCPUs, memory, UEFI variables and TPM state as at the point; its next backup is full. Task result: {volumes, restored: what besides the disks came back}",
+      "Restore a point over the VM it was taken of (shut off; confirmName its name): the VM's disks are replaced only once every restored disk is complete, so a failure leaves them as they were; restoring every disk (no disks given) also brings back its vCPUs, memory, UEFI variables and TPM state as at the point; its next backup is full. A point held on another host than the VM's is copied to the VM's host first (into the pool of its first disk). Task result: {volumes, restored: what besides the disks came back}",
   },
   {
     id: 'restoreBackupDisk',
@@ -171,7 +182,7 @@ const pointOperations = [
     status: 202,
     response: TaskDto,
     summary:
-      'Restore one disk of a point as a new qcow2 volume in a pool of the same host. Task result: {pool, volume}',
+      'Restore one disk of a point as a new qcow2 volume in a pool of the host holding it, or of hostId (the chain copied there first). Task result: {pool, volume}',
   },
   {
     id: 'verifyBackup',

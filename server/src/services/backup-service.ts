@@ -45,7 +45,7 @@ export class BackupService {
   /** NFS backup targets (pool "nfs:<name>"): opened on the agent before each call naming one (compose.ts sets it). */
   nfsTargets?: BackupTargets;
 
-  /** VM UUID → the id of its running backup task. */
+  /** VM UUID → the id of its running backup task (or STAGED_RESTORE). */
   private readonly running = new Map<string, string>();
 
   /** Its own host's pools first, then every other online host's (backups sent there). */
@@ -102,7 +102,7 @@ export class BackupService {
     note?: string,
   ): Promise<{ dto: TaskDto; done: Promise<TaskRecord> }> {
     const busy = this.running.get(vm.uuid);
-    if (busy) throw conflict(`VM ${vm.name} is being backed up now (task ${busy})`);
+    if (busy) throw conflict(busyMessage(vm.name, busy));
     this.running.set(vm.uuid, 'starting');
     let started: { dto: TaskDto; done: Promise<TaskRecord> };
     // The VM is free again as the work ends, before the task shows as ended (its record is saved
@@ -199,18 +199,21 @@ export class BackupService {
   }
 
   async restore(at: BackupPoint, req: RestoreBackupDto, user: string): Promise<TaskDto> {
-    const { c, agent } = this.onlineHost(at.hostId);
+    const { c, agent, staged } = this.restoreHost(at, req.hostId, req.targetPool);
+    if (staged && !c.pools.has(req.targetPool))
+      throw badRequest(`host ${c.record.name} has no pool ${req.targetPool}`, 'targetPool');
     const { dto } = await this.tasks.start(
       { kind: 'backup.restore', target: { type: 'vm', id: at.vmUuid, name: req.name }, hostId: c.record.id, user },
       async (t) => {
-        t.progress(null, 'restoring');
-        await this.nfsTargets?.prepare(agent, at.pool);
-        const r = await agent.restoreBackup({
-          pool: at.pool,
-          vmUuid: at.vmUuid,
-          id: at.backupId,
-          name: req.name,
-          targetPool: req.targetPool,
+        const r = await this.fromPoint(at, staged, t, async (pool) => {
+          t.progress(null, 'restoring');
+          return agent.restoreBackup({
+            pool,
+            vmUuid: at.vmUuid,
+            id: at.backupId,
+            name: req.name,
+            targetPool: req.targetPool,
+          });
         });
         await c.refreshVm(r.vmUuid);
         return { vmId: r.vmUuid, name: r.vmName, volumes: r.volumes };
@@ -221,26 +224,24 @@ export class BackupService {
 
   /** Over the VM the point was taken of, after its name was typed; refused while it runs or is backed up. */
   async restoreOver(at: BackupPoint, req: RestoreOverVmDto, user: string): Promise<TaskDto> {
-    const { c, agent } = this.onlineHost(at.hostId);
-    const vm = c.vms.get(at.vmUuid)?.spec;
-    if (!vm) throw notFound(`VM ${at.vmUuid} on host ${c.record.name}`);
+    // On the VM's host: a point held elsewhere is copied into the pool of the VM's first disk.
+    const home = this.pool.all().find((h) => h.vms.has(at.vmUuid));
+    const vm = home?.vms.get(at.vmUuid)?.spec;
+    if (!home || !vm) throw notFound(`VM ${at.vmUuid}`);
+    const { c, agent, staged } = this.restoreHost(at, home.record.id, vm.disks[0]?.pool ?? '');
     if (req.confirmName !== vm.name) {
       throw badRequest(`confirmName: type the VM's name, ${vm.name}, to replace its disks`, 'confirmName');
     }
     const state = vmState.str(c.vms.get(at.vmUuid)!.state);
     if (state !== 'shutoff') throw conflict(`VM ${vm.name} is ${state}: shut it off before restoring over it`);
     const busy = this.running.get(at.vmUuid);
-    if (busy) throw conflict(`VM ${vm.name} is being backed up now (task ${busy})`);
+    if (busy) throw conflict(busyMessage(vm.name, busy));
     const { dto } = await this.tasks.start(
       { kind: 'backup.restore-over', target: { type: 'vm', id: at.vmUuid, name: vm.name }, hostId: c.record.id, user },
       async (t) => {
-        t.progress(null, 'restoring');
-        await this.nfsTargets?.prepare(agent, at.pool);
-        const r = await agent.restoreBackupOverVm({
-          pool: at.pool,
-          vmUuid: at.vmUuid,
-          id: at.backupId,
-          disks: req.disks ?? [],
+        const r = await this.fromPoint(at, staged, t, (pool) => {
+          t.progress(null, 'restoring');
+          return agent.restoreBackupOverVm({ pool, vmUuid: at.vmUuid, id: at.backupId, disks: req.disks ?? [] });
         });
         t.log(`backup ${at.backupId} restored over ${r.volumes.join(', ')}`);
         // A whole-VM restore also brings back what the VM had at the point besides its disks.
@@ -253,7 +254,7 @@ export class BackupService {
   }
 
   async restoreDisk(at: BackupPoint, req: RestoreDiskDto, user: string): Promise<TaskDto> {
-    const { c, agent } = this.onlineHost(at.hostId);
+    const { c, agent, staged } = this.restoreHost(at, req.hostId, req.targetPool);
     if (!c.pools.has(req.targetPool)) {
       throw badRequest(`host ${c.record.name} has no pool ${req.targetPool}`, 'targetPool');
     }
@@ -265,20 +266,111 @@ export class BackupService {
         user,
       },
       async (t) => {
-        t.progress(null, 'restoring');
-        await this.nfsTargets?.prepare(agent, at.pool);
-        const r = await agent.restoreBackupDisk({
-          pool: at.pool,
-          vmUuid: at.vmUuid,
-          id: at.backupId,
-          disk: req.disk,
-          targetPool: req.targetPool,
-          name: req.name,
+        const r = await this.fromPoint(at, staged, t, (pool) => {
+          t.progress(null, 'restoring');
+          return agent.restoreBackupDisk({
+            pool,
+            vmUuid: at.vmUuid,
+            id: at.backupId,
+            disk: req.disk,
+            targetPool: req.targetPool,
+            name: req.name,
+          });
         });
         return { pool: r.pool, volume: r.volume };
       },
     );
     return dto;
+  }
+
+  /**
+   * Where a restore runs: the host holding the point, or host `hostId` (online) with the point to
+   * be staged into its pool `stagePool` first (staged set).
+   */
+  private restoreHost(at: BackupPoint, hostId: string | undefined, stagePool: string) {
+    if (!hostId || hostId === at.hostId) return { ...this.onlineHost(at.hostId), staged: undefined };
+    const to = this.pool.find(hostId);
+    if (!to) throw badRequest(`hostId: no host ${hostId}`, 'hostId');
+    if (!to.online) throw conflict(`host ${to.record.name} is offline: nothing can be restored on it`);
+    if (stagePool.startsWith('nfs:'))
+      throw badRequest('targetPool: a restore on another host goes into a pool of that host', 'targetPool');
+    this.onlineHost(at.hostId);
+    return { c: to, agent: to.requireOnline(), staged: { to, pool: stagePool } };
+  }
+
+  /**
+   * Runs `restore` with the pool of the restoring host that holds the point: the holder's own
+   * (its NFS target opened), or — restoring on another host — `staged.pool` of that host, into
+   * which the point and the points it builds on are copied first and from which the copies are
+   * removed again afterwards. The VM is held as during a backup meanwhile: a backup of it must
+   * not build on a copy that is about to go.
+   */
+  private async fromPoint<T>(
+    at: BackupPoint,
+    staged: { to: HostConnection; pool: string } | undefined,
+    t: TaskContext,
+    restore: (pool: string) => Promise<T>,
+  ): Promise<T> {
+    if (!staged) {
+      await this.nfsTargets?.prepare(this.onlineHost(at.hostId).agent, at.pool);
+      return restore(at.pool);
+    }
+    const busy = this.running.get(at.vmUuid);
+    if (busy) throw conflict(busyMessage(at.vmUuid, busy));
+    this.running.set(at.vmUuid, STAGED_RESTORE);
+    const copied: string[] = [];
+    try {
+      await this.stage(at, staged.to, staged.pool, t, copied);
+      return await restore(staged.pool);
+    } finally {
+      for (const id of copied.reverse()) {
+        try {
+          await staged.to
+            .requireOnline()
+            .deleteBackup({ pool: staged.pool, vmUuid: at.vmUuid, id, withDependents: false, keepCheckpoints: true });
+        } catch (err) {
+          t.log(`the copy of backup ${id} stays in pool ${staged.pool}: ${(err as Error).message}`);
+        }
+      }
+      this.running.delete(at.vmUuid);
+    }
+  }
+
+  /**
+   * Copies point `at` and the points it builds on that pool `pool` of host `to` lacks, oldest
+   * first, from the host holding them (SendBackup: the receiving agent checks every file against
+   * the manifest). Each id copied is pushed to `copied` as soon as it is there.
+   */
+  private async stage(at: BackupPoint, to: HostConnection, pool: string, t: TaskContext, copied: string[]) {
+    const { c: holder, agent } = this.onlineHost(at.hostId);
+    await this.nfsTargets?.prepare(agent, at.pool);
+    const held = (await agent.listBackups(at.pool, at.vmUuid)).backups;
+    const chain: Backup[] = [];
+    for (let id = at.backupId; id;) {
+      const b = held.find((x) => x.id === id);
+      if (!b) throw notFound(`backup ${id} of VM ${at.vmUuid} in pool ${at.pool} of host ${holder.record.name}`);
+      chain.unshift(b);
+      id = b.parentId;
+    }
+    const receiver = to.requireOnline();
+    const there = new Set((await receiver.listBackups(pool, at.vmUuid)).backups.map((b) => b.id));
+    const missing = chain.filter((b) => !there.has(b.id));
+    if (!missing.length) return;
+    await agent.setAgentCertificate(await issueAgentCertificate(this.vdc, holder.record));
+    for (const [i, b] of missing.entries()) {
+      t.progress(null, `copying ${i + 1} of ${missing.length}`);
+      t.log(
+        `copying backup ${b.id} from pool ${at.pool} of ${holder.record.name} to pool ${pool} of ${to.record.name}`,
+      );
+      const { ticket } = await receiver.prepareBackupReceive({
+        pool,
+        vmUuid: at.vmUuid,
+        sourceHostId: holder.record.id,
+      });
+      const remote = { address: to.record.address, certificatePem: to.record.certificatePem, ticket };
+      const r = await agent.sendBackup({ pool: at.pool, vmUuid: at.vmUuid, id: b.id, remote });
+      if (!r.alreadyThere) copied.push(b.id);
+    }
   }
 
   async verify(at: BackupPoint, user: string): Promise<TaskDto> {
@@ -304,7 +396,13 @@ export class BackupService {
   async delete(at: BackupPoint, withDependents: boolean): Promise<{ deletedIds: string[] }> {
     const { agent } = this.onlineHost(at.hostId);
     await this.nfsTargets?.prepare(agent, at.pool);
-    return agent.deleteBackup({ pool: at.pool, vmUuid: at.vmUuid, id: at.backupId, withDependents });
+    return agent.deleteBackup({
+      pool: at.pool,
+      vmUuid: at.vmUuid,
+      id: at.backupId,
+      withDependents,
+      keepCheckpoints: false,
+    });
   }
 
   private onlineHost(hostId: string) {
@@ -312,6 +410,15 @@ export class BackupService {
     if (!c) throw notFound(`host ${hostId}`);
     return { c, agent: c.requireOnline() };
   }
+}
+
+/** What `running` holds for a VM while a point of it is copied to another host and restored there. */
+const STAGED_RESTORE = 'staged-restore';
+
+function busyMessage(vm: string, busy: string): string {
+  return busy === STAGED_RESTORE
+    ? `VM ${vm} is being restored from a backup on another host now`
+    : `VM ${vm} is being backed up now (task ${busy})`;
 }
 
 function toDto(hostId: string, b: Backup): BackupDto {

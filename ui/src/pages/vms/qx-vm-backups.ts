@@ -43,6 +43,7 @@ export class QxVmBackups extends LitElement {
     form: { state: true },
     notice: { state: true },
     targetHost: { state: true },
+    restoreHost: { state: true },
   };
   declare vmId: string;
   declare hostId: string;
@@ -56,6 +57,8 @@ export class QxVmBackups extends LitElement {
   declare notice: string;
   /** The host chosen in Back up now ("" = the VM's own). */
   declare targetHost: string;
+  /** The host chosen in a Restore / Restore disk form ("" = the one holding the point). */
+  declare restoreHost: string;
   private backups = new ResourceController<BackupDto[]>(this, (s) => fetchVmBackups(this.vmId, s));
   /** The NFS backup targets (nfs:<name>), offered after the pools. */
   private nfsPools = new ResourceController<string[]>(this, async (s) =>
@@ -75,12 +78,38 @@ export class QxVmBackups extends LitElement {
     super();
     this.notice = '';
     this.targetHost = '';
+    this.restoreHost = '';
   }
 
   /** The active pools of a host, by name: the VM's host's from its pools, another's from the targets. */
   private poolsOn(hostId: string): string[] {
     if (!hostId || hostId === this.hostId) return (this.pools.value ?? []).map((p) => p.name);
     return (this.targets.value ?? []).filter((t) => t.hostId === hostId).map((t) => t.pool);
+  }
+
+  /**
+   * Where a point can restore: the host holding it, or any other with an active pool (the server
+   * copies the point there first). Changing it offers that host's pools.
+   */
+  private renderRestoreHost(b: BackupDto, id: string) {
+    const hosts = [...new Set([b.hostId, this.hostId, ...(this.targets.value ?? []).map((t) => t.hostId)])];
+    return formField(
+      'On host',
+      id,
+      html`<select id=${id} @change=${(e: Event) => (this.restoreHost = (e.target as HTMLSelectElement).value)}>
+        ${hosts.map(
+          (h) =>
+            html`<option value=${h} ?selected=${h === (this.restoreHost || b.hostId)}>
+              ${this.hostName(h)}${h === b.hostId ? ' (holds the backup)' : ' (copied there first)'}
+            </option>`,
+        )}
+      </select>`,
+    );
+  }
+
+  /** The restore form's host as the API takes it: absent for the host holding the point. */
+  private restoreHostOf(b: BackupDto): { hostId?: string } {
+    return this.restoreHost && this.restoreHost !== b.hostId ? { hostId: this.restoreHost } : {};
   }
 
   private hostName(hostId: string): string {
@@ -128,7 +157,11 @@ export class QxVmBackups extends LitElement {
   private onRestore(e: SubmitEvent, b: BackupDto): void {
     e.preventDefault();
     const data = new FormData(e.target as HTMLFormElement);
-    const req = { name: String(data.get('name')).trim(), targetPool: String(data.get('targetPool')) };
+    const req = {
+      name: String(data.get('name')).trim(),
+      targetPool: String(data.get('targetPool')),
+      ...this.restoreHostOf(b),
+    };
     void this.run(
       () => restoreBackup(b, req),
       (t) => `Restored as VM ${(t.result as { name: string }).name}`,
@@ -161,6 +194,7 @@ export class QxVmBackups extends LitElement {
       disk: String(data.get('disk')),
       targetPool: String(data.get('targetPool')),
       name: String(data.get('name')).trim(),
+      ...this.restoreHostOf(b),
     };
     void this.run(
       () => restoreBackupDisk(b, req),
@@ -184,7 +218,12 @@ export class QxVmBackups extends LitElement {
             <p>
               Replaces the disks of VM <strong>${this.vmName}</strong> with this point (the VM must be shut off; its
               disks change only once the restored data is complete). With every disk, its vCPUs, memory, UEFI variables
-              and TPM state also go back to the point.
+              and TPM state also go back to the
+              point.${
+                b.hostId === this.hostId
+                  ? nothing
+                  : html` The point is on host ${this.hostName(b.hostId)}: it is copied to this VM's host first.`
+              }
             </p>
             ${formField(
               'Disks',
@@ -225,11 +264,12 @@ export class QxVmBackups extends LitElement {
               ${b.disks.map((d) => html`<option>${d.target}</option>`)}
             </select>`,
           )}
+          ${this.renderRestoreHost(b, 'restore-disk-host')}
           ${formField(
             'To pool',
             'restore-disk-pool',
             html`<select id="restore-disk-pool" name="targetPool">
-              ${this.poolsOn(b.hostId).map((p) => html`<option>${p}</option>`)}
+              ${this.poolsOn(this.restoreHost || b.hostId).map((p) => html`<option>${p}</option>`)}
             </select>`,
           )}
           ${formField(
@@ -268,18 +308,19 @@ export class QxVmBackups extends LitElement {
       .then(() => Promise.all([this.backups.reload(), this.pools.reload()]));
   }
 
-  /** Restores on the host holding the point, into one of its pools. */
+  /** Restores on the host holding the point or another (the point copied there), into one of its pools. */
   private renderRestore(b: BackupDto) {
     const nameError = this.action.fieldError('name');
     return html`<tr>
       <td colspan="7">
         <form class="toolbar" @submit=${(e: SubmitEvent) => this.onRestore(e, b)}>
           ${formField('New VM name', 'restore-name', html`<input id="restore-name" name="name" required pattern="[A-Za-z0-9._-]+" aria-invalid=${!!nameError} />`, nameError)}
+          ${this.renderRestoreHost(b, 'restore-host')}
           ${formField(
-            b.hostId === this.hostId ? 'Disks to pool' : `Disks to pool of ${this.hostName(b.hostId)}`,
+            'Disks to pool',
             'restore-pool',
             html`<select id="restore-pool" name="targetPool">
-              ${this.poolsOn(b.hostId).map((p) => html`<option>${p}</option>`)}
+              ${this.poolsOn(this.restoreHost || b.hostId).map((p) => html`<option>${p}</option>`)}
             </select>`,
           )}
           <button class="primary" type="submit" ?disabled=${this.action.busy}>Restore</button>
@@ -364,19 +405,25 @@ export class QxVmBackups extends LitElement {
                   ${
                     this.canMutate
                       ? html`<td>
-                          <button ?disabled=${this.action.busy} @click=${() => (this.restoring = b)}>Restore…</button>
-                          ${
-                            // Over the VM: only from a point on its own host (the restore runs there).
-                            b.hostId === this.hostId
-                              ? html`<button
-                                  ?disabled=${this.action.busy}
-                                  @click=${() => (this.form = { b, kind: 'over' })}
-                                >
-                                  Restore over VM…
-                                </button>`
-                              : nothing
-                          }
-                          <button ?disabled=${this.action.busy} @click=${() => (this.form = { b, kind: 'disk' })}>
+                          <button
+                            ?disabled=${this.action.busy}
+                            @click=${() => {
+                              this.restoring = b;
+                              this.restoreHost = '';
+                            }}
+                          >
+                            Restore…
+                          </button>
+                          <button ?disabled=${this.action.busy} @click=${() => (this.form = { b, kind: 'over' })}>
+                            Restore over VM…
+                          </button>
+                          <button
+                            ?disabled=${this.action.busy}
+                            @click=${() => {
+                              this.form = { b, kind: 'disk' };
+                              this.restoreHost = '';
+                            }}
+                          >
                             Restore disk…
                           </button>
                           <button ?disabled=${this.action.busy} @click=${() => this.onVerify(b)}>Verify</button>
