@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { BackupDto, BackupScheduleDto, BackupScheduleRunDto } from '../../server/src/dto/backups.js';
+import type { ErrorDto } from '../../server/src/dto/common.js';
 import type { HostDto } from '../../server/src/dto/hosts.js';
 import type { TaskDto } from '../../server/src/dto/tasks.js';
 import { eventually } from '../../server/src/test-support/guest-pool.js';
@@ -182,6 +183,18 @@ test(
       );
       return done;
     };
+    // Bad input is refused before anything is copied, naming the field.
+    for (const [body, field] of [
+      [{ name: 'qxc-bkr-bad', targetPool: 'qxc-no-such-pool', hostId: a.id }, 'targetPool'],
+      [{ name: 'qxc-bkr-bad', targetPool: a.pool, hostId: 'no-such-host' }, 'hostId'],
+    ] as const) {
+      const r = await api.request<ErrorDto>('POST', `/api/v1/backups/${b.id}/${b.pool}/${vm.id}/${incr2.id}/restore`, {
+        body,
+      });
+      assert.equal(r.status, 400, r.text);
+      assert.equal(r.json.error.field, field);
+    }
+    assert.equal(statSync(join(a.poolDir, 'backups'), { throwIfNoEntry: false }), undefined, 'nothing was copied');
     const onA = await restoreOnA(`${incr2.id}/restore`, { name: 'qxc-bkr-on-a', targetPool: a.pool, hostId: a.id });
     assert.equal(onA.hostId, a.id);
     assert.ok(
