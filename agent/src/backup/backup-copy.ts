@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import type { SendBackupRequest, SendBackupResponse } from '@quantix/proto/v1/backup.js';
 import type { AgentContext } from '../context.js';
 import { failedPrecondition, invalidArgument } from '../errors.js';
-import type { PoolManager } from '../storage/pool-manager.js';
 import { backupDir, DOMAIN_XML, getManifest } from './backup-store.js';
 import type { ByteSink } from './qcow2-writer.js';
 import { openRemoteTarget } from './backup-send.js';
@@ -18,7 +17,7 @@ const READ_BYTES = 4 * 1024 * 1024;
 const KEEP_ALL = { last: 0, daily: 0, weekly: 0, monthly: 0 };
 
 export async function sendStoredBackup(
-  ctx: AgentContext & { pools: PoolManager },
+  ctx: AgentContext,
   req: SendBackupRequest,
   signal: AbortSignal,
 ): Promise<SendBackupResponse> {

@@ -204,11 +204,11 @@ export class HostService {
    * it (once); retries in the background until the agent answers.
    */
   async joinLocalAgent(local: LocalAgentConfig, signal: AbortSignal): Promise<void> {
-    const { address, dataDir: agentDataDir } = local;
+    const { address } = local;
     let delay = 500;
     while (!signal.aborted) {
       try {
-        await this.tryJoinLocal(address, agentDataDir, local.networkAddress);
+        await this.tryJoinLocal(local);
         return;
       } catch (err) {
         if (err instanceof AlreadyJoinedError) {
@@ -229,7 +229,7 @@ export class HostService {
     }
   }
 
-  private async tryJoinLocal(address: string, agentDataDir: string, networkAddress?: string): Promise<void> {
+  private async tryJoinLocal({ address, dataDir: agentDataDir, networkAddress }: LocalAgentConfig): Promise<void> {
     const certPem = await readFile(join(agentDataDir, 'identity', 'agent.crt'), 'utf8');
     const fingerprint = fingerprintOf(certPem);
     const locals = this.hosts.list().filter((h) => h.local);
