@@ -5,7 +5,8 @@
 // at that point (qemu-img compare). Host B's agent killed mid-copy: the task fails, nothing new is
 // listed, and the next backup is an incremental of the last listed point that restores right.
 // Points held on B restore on A too (a new VM, one disk, over the VM itself): copied to A first,
-// removed after. A schedule selecting host B's cluster backs up exactly the VMs on B. The VM shut
+// removed after; a copy killed with A's agent leaves the chain as it was (the next backup to B is
+// an incremental of the point whose copy was killed). A schedule selecting host B's cluster backs up exactly the VMs on B. The VM shut
 // off backs up to B too.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -217,6 +218,51 @@ test(
       checkpoints.sort(),
       "the VM's checkpoints on A stay",
     );
+
+    // A copy killed with A's agent costs the chain nothing: the point's checkpoint is the VM's
+    // latest, and the leftover of its copy is not taken for an unfinished backup of the VM (whose
+    // checkpoint the next backup deletes). A's next backup into its own pool clears the leftover,
+    // and the next backup to B is still an incremental of that point.
+    const fresh = await api.request<TaskDto>('POST', `/api/v1/vms/${vm.id}/backups`, {
+      body: { pool: b.pool, hostId: b.id, full: true },
+    });
+    assert.equal(fresh.status, 202, fresh.text);
+    const latest = await succeeded(fresh.json);
+    const copying = await api.request<TaskDto>(
+      'POST',
+      `/api/v1/backups/${b.id}/${b.pool}/${vm.id}/${latest.id}/restore`,
+      { body: { name: 'qxc-bkr-killed-copy', targetPool: a.pool, hostId: a.id } },
+    );
+    assert.equal(copying.status, 202, copying.text);
+    const stagingOnA = join(a.poolDir, 'backups', vm.id);
+    const copyArriving = () =>
+      readdirSync(stagingOnA)
+        .filter((n) => n.startsWith('.'))
+        .some((n) => (statSync(join(stagingOnA, n, 'vdb.qcow2'), { throwIfNoEntry: false })?.size ?? 0) > 0);
+    for (const end = Date.now() + 120_000; !copyArriving(); await new Promise((r) => setTimeout(r, 2))) {
+      if (Date.now() > end) throw new Error('no part of the copy arrived on A');
+    }
+    await a.killAgent();
+    assert.equal((await cluster.waitTask(copying.json.id, 300_000)).status, 'failed');
+    await a.startAgent();
+    await eventually('host A online again', async () => {
+      const h = (await api.request<HostDto>('GET', `/api/v1/hosts/${a.id}`)).json;
+      return h.status === 'online';
+    });
+    const onOwnPool = await api.request<TaskDto>('POST', `/api/v1/vms/${vm.id}/backups`, {
+      body: { pool: a.pool, hostId: a.id },
+    });
+    assert.equal(onOwnPool.status, 202, onOwnPool.text);
+    const local = await succeeded(onOwnPool.json);
+    assert.deepEqual(readdirSync(stagingOnA), [local.id], "the killed copy's leftover is gone");
+    const afterKilledCopy = await succeeded(await backUp());
+    assert.deepEqual(
+      [afterKilledCopy.kind, afterKilledCopy.parentId],
+      ['incremental', latest.id],
+      'the point whose copy was killed still has its checkpoint',
+    );
+    const dropped = await api.request('DELETE', `/api/v1/backups/${a.id}/${a.pool}/${vm.id}/${local.id}`);
+    assert.equal(dropped.status, 200, dropped.text);
 
     // Selection by cluster: a schedule for B's cluster backs up exactly the VMs on B (the three
     // restored ones, shut off), not the VM on A. (A cluster of host A would also select every

@@ -25,7 +25,14 @@ export async function sendStoredBackup(
   const pool = await ctx.pools.activeRecord(req.pool);
   const manifest = await getManifest(pool, req.vmUuid, req.id);
   const dir = backupDir(pool, manifest.vm.uuid, manifest.id);
-  const target = await openRemoteTarget({ ctx, remote: req.remote, pool: req.pool, backupId: manifest.id, signal });
+  const target = await openRemoteTarget({
+    ctx,
+    remote: req.remote,
+    pool: req.pool,
+    backupId: manifest.id,
+    copy: true,
+    signal,
+  });
   try {
     if (target.history.some((h) => h.id === manifest.id)) {
       await target.discard();

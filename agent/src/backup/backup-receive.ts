@@ -35,6 +35,7 @@ import {
   removeTempDirs,
   tempBackupDir,
   tempBackupIds,
+  type Staging,
   validBackupId,
   validVmUuid,
   type BackupManifest,
@@ -121,6 +122,7 @@ export class BackupReceiver {
     if (first?.msg?.$case !== 'open') throw invalidArgument('open', 'a backup upload starts with its open message');
     const t = this.admit(call, first.msg.value.ticket);
     const id = validBackupId('backup_id', first.msg.value.backupId);
+    const staging: Staging = first.msg.value.copy ? 'copy' : 'backup';
     const key = `${t.pool}/${t.vmUuid}`;
     if (this.busy.has(key)) throw failedPrecondition(`a backup of VM ${t.vmUuid} is being received into ${t.pool}`);
     this.busy.add(key);
@@ -128,10 +130,11 @@ export class BackupReceiver {
     const files = new Map<string, Incoming>();
     let committed = false;
     try {
-      const abandonedIds = await tempBackupIds(pool, t.vmUuid);
-      await removeTempDirs(pool, t.vmUuid);
+      // A copy leaves an unfinished backup's dir for the next backup, which drops its checkpoint.
+      const abandonedIds = staging === 'copy' ? [] : await tempBackupIds(pool, t.vmUuid);
+      await removeTempDirs(pool, t.vmUuid, staging === 'copy' ? ['copy'] : ['backup', 'copy']);
       const history = await listManifests(pool, t.vmUuid);
-      const dir = await makeTempDir(pool, t.vmUuid, id);
+      const dir = await makeTempDir(pool, t.vmUuid, id, staging);
       call.write({
         msg: { $case: 'opened', value: { backups: history.map((m) => backupMessage(pool, m)), abandonedIds } },
       });
@@ -152,7 +155,7 @@ export class BackupReceiver {
         } else if (m.msg.$case === 'commit') {
           for (const f of files.values()) await f.close();
           const manifest = await this.check(pool, dir, id, t, history, files, m.msg.value);
-          await publishBackup(pool, manifest);
+          await publishBackup(pool, manifest, staging);
           committed = true;
           const pruned = await pruneBackups(pool, t.vmUuid, {
             last: m.msg.value.keepLast,
@@ -181,7 +184,7 @@ export class BackupReceiver {
       throw isNoSpace(err) ? targetFilledUp(pool, t.vmUuid, err) : err;
     } finally {
       for (const f of files.values()) await f.close().catch(() => undefined);
-      if (!committed) await rm(tempBackupDir(pool, t.vmUuid, id), { recursive: true, force: true });
+      if (!committed) await rm(tempBackupDir(pool, t.vmUuid, id, staging), { recursive: true, force: true });
       this.busy.delete(key);
     }
   }

@@ -30,6 +30,8 @@ export interface RemoteTargetOptions {
   /** The pool on the target host (for messages: the ticket names it). */
   pool: string;
   backupId: string;
+  /** A stored point sent unchanged (backup-copy.ts), not a backup being taken. */
+  copy?: boolean;
   signal: AbortSignal;
 }
 
@@ -115,7 +117,7 @@ export async function openRemoteTarget(o: RemoteTargetOptions): Promise<BackupTa
   };
 
   try {
-    await send({ $case: 'open', value: { ticket: o.remote.ticket, backupId: o.backupId } });
+    await send({ $case: 'open', value: { ticket: o.remote.ticket, backupId: o.backupId, copy: o.copy ?? false } });
     const first = await receipt(OPEN_TIMEOUT_MS);
     if (first.msg?.$case !== 'opened') throw new AgentError(ErrorCode.Internal, `${label}: unexpected answer`);
     const history: BackupManifest[] = first.msg.value.backups.map((b) => {

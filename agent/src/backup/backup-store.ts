@@ -1,7 +1,8 @@
 // Stored backups in a pool: backups/<vm-uuid>/<backup-id>/ holding domain.xml, one qcow2 per
 // disk (an incremental one backed by the same disk of its parent, relative path) and
-// manifest.json. A backup is written under .tmp-<id> and renamed into place when complete, so
-// only directories with a manifest are backups; list, delete (chain-aware) and verify live here.
+// manifest.json. A backup is written under .tmp-<id> (a point copied from another host under
+// .copy-<id>) and renamed into place when complete, so only directories with a manifest are
+// backups; list, delete (chain-aware) and verify live here.
 import { createHash } from 'node:crypto';
 import { lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -81,36 +82,62 @@ export function newBackupId(now: Date, random: string): string {
 
 export const vmBackupsDir = (pool: PoolRecord, vmUuid: string) => join(pool.path, 'backups', vmUuid);
 export const backupDir = (pool: PoolRecord, vmUuid: string, id: string) => join(vmBackupsDir(pool, vmUuid), id);
-export const tempBackupDir = (pool: PoolRecord, vmUuid: string, id: string) =>
-  join(vmBackupsDir(pool, vmUuid), `.tmp-${id}`);
+/**
+ * Where a point is written until it is complete: a backup being taken, or a stored point copied
+ * here from another host (a restore stages it). Apart, because what a killed backup left names a
+ * checkpoint of the VM the next backup deletes, and a killed copy's id is a live point's.
+ */
+export type Staging = 'backup' | 'copy';
+const STAGING_PREFIX: Record<Staging, string> = { backup: '.tmp-', copy: '.copy-' };
 
-/** Creates the temp dir of a backup in progress (and the VM's directory if needed). */
-export async function makeTempDir(pool: PoolRecord, vmUuid: string, id: string): Promise<string> {
+export const tempBackupDir = (pool: PoolRecord, vmUuid: string, id: string, staging: Staging = 'backup') =>
+  join(vmBackupsDir(pool, vmUuid), `${STAGING_PREFIX[staging]}${id}`);
+
+/** Creates the temp dir of a point being written (and the VM's directory if needed). */
+export async function makeTempDir(
+  pool: PoolRecord,
+  vmUuid: string,
+  id: string,
+  staging: Staging = 'backup',
+): Promise<string> {
   await mkdir(vmBackupsDir(pool, vmUuid), { recursive: true, mode: 0o755 });
-  const dir = tempBackupDir(pool, vmUuid, id);
+  const dir = tempBackupDir(pool, vmUuid, id, staging);
   await mkdir(dir, { mode: 0o755 });
   return dir;
 }
 
 /** Writes the manifest and renames the temp dir into place: from here on the backup is listed. */
-export async function publishBackup(pool: PoolRecord, manifest: BackupManifest): Promise<void> {
-  const tmp = tempBackupDir(pool, manifest.vm.uuid, manifest.id);
+export async function publishBackup(
+  pool: PoolRecord,
+  manifest: BackupManifest,
+  staging: Staging = 'backup',
+): Promise<void> {
+  const tmp = tempBackupDir(pool, manifest.vm.uuid, manifest.id, staging);
   await writeFile(join(tmp, MANIFEST), JSON.stringify(manifest, null, 2) + '\n', { mode: 0o644 });
   await rename(tmp, backupDir(pool, manifest.vm.uuid, manifest.id));
 }
 
 /** The ids of unfinished backups of a VM (their temp dirs: this run's, or one killed with the agent). */
 export async function tempBackupIds(pool: PoolRecord, vmUuid: string): Promise<string[]> {
-  const names = await readdir(vmBackupsDir(pool, vmUuid)).catch(() => [] as string[]);
-  return names.flatMap((n) => (n.startsWith('.tmp-') && ID.test(n.slice(5)) ? [n.slice(5)] : []));
+  return (await stagedIds(pool, vmUuid, 'backup')).map(({ id }) => id);
 }
 
-/** Removes what an unfinished backup left (this run's, or one killed with the agent). */
-export async function removeTempDirs(pool: PoolRecord, vmUuid: string): Promise<void> {
-  const names = await readdir(vmBackupsDir(pool, vmUuid)).catch(() => [] as string[]);
-  for (const n of names.filter((x) => x.startsWith('.tmp-'))) {
-    await rm(join(vmBackupsDir(pool, vmUuid), n), { recursive: true, force: true });
+/** Removes what unfinished points of these kinds left (one killed with its agent). */
+export async function removeTempDirs(pool: PoolRecord, vmUuid: string, kinds: readonly Staging[]): Promise<void> {
+  for (const kind of kinds) {
+    for (const { name } of await stagedIds(pool, vmUuid, kind)) {
+      await rm(join(vmBackupsDir(pool, vmUuid), name), { recursive: true, force: true });
+    }
   }
+}
+
+async function stagedIds(pool: PoolRecord, vmUuid: string, kind: Staging): Promise<{ name: string; id: string }[]> {
+  const prefix = STAGING_PREFIX[kind];
+  const names = await readdir(vmBackupsDir(pool, vmUuid)).catch(() => [] as string[]);
+  return names.flatMap((name) => {
+    const id = name.slice(prefix.length);
+    return name.startsWith(prefix) && ID.test(id) ? [{ name, id }] : [];
+  });
 }
 
 /** A manifest's text checked for what the store relies on; undefined when it is not valid. */

@@ -1,7 +1,7 @@
 // Where a backup being taken is written: a pool of this host (a temp dir renamed into place) or
 // a pool of another host of the vDC (backup-send.ts: streamed to its agent, which stores it the
 // same way, backup-receive.ts). The backup job sees only this interface.
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Backup } from '@quantix/proto/v1/backup.js';
 import type { PoolRecord } from '../storage/storage-kind.js';
@@ -47,7 +47,7 @@ export interface BackupTarget {
 /** A pool of this host: a .tmp-<id> dir renamed into place by commit. */
 export async function openLocalTarget(pool: PoolRecord, vmUuid: string, id: string): Promise<BackupTarget> {
   const abandonedIds = await tempBackupIds(pool, vmUuid);
-  await removeTempDirs(pool, vmUuid);
+  await removeTempDirs(pool, vmUuid, ['backup', 'copy']);
   const history = await listManifests(pool, vmUuid);
   const dir = await makeTempDir(pool, vmUuid, id);
   return {
@@ -66,7 +66,7 @@ export async function openLocalTarget(pool: PoolRecord, vmUuid: string, id: stri
         pruned: pruned.map((m) => ({ id: m.id, checkpoint: m.checkpoint })),
       };
     },
-    discard: () => removeTempDirs(pool, vmUuid),
+    discard: () => rm(dir, { recursive: true, force: true }),
   };
 }
 
