@@ -107,6 +107,11 @@ export function memberEnv(o: {
     ETCD_PEER_CLIENT_CERT_AUTH: 'true',
     ETCD_LOGGER: 'zap',
     ETCD_LOG_LEVEL: 'warn',
+    // History older than an hour is compacted: each relayed event (host and VM metrics every few
+    // seconds) is a revision, and an uncompacted history grows until etcd's 2 GiB quota makes the
+    // cluster refuse writes. A server cut off for longer reloads rather than resumes (etcd-store.ts).
+    ETCD_AUTO_COMPACTION_MODE: 'periodic',
+    ETCD_AUTO_COMPACTION_RETENTION: '1h',
   };
   for (const [k, v] of Object.entries(vars))
     if (!/^[A-Za-z0-9_.,:/=[\]-]*$/.test(v)) throw new Error(`${k}: unexpected characters in "${v}"`);

@@ -18,6 +18,7 @@ export class EtcdEventRelay {
   /** Puts in publish order, one at a time. */
   private sending: Promise<unknown> = Promise.resolve();
   private failing = false;
+  private closed = false;
   private readonly listener = (name: EventName, data: unknown) => this.send(name, data);
 
   constructor(
@@ -28,12 +29,22 @@ export class EtcdEventRelay {
   ) {
     this.lease = this.newLease();
     hub.on('event', this.listener);
-    this.watching = client
+    this.watching = this.watchOthers();
+  }
+
+  /** A watch etcd cancels (it fell behind a compaction) is replaced: live events go on from now. */
+  private watchOthers(): Promise<Watcher | undefined> {
+    return this.client
       .watch()
       .prefix(PREFIX)
       .create()
       .then((w) => {
         w.on('put', (kv) => this.received(kv.key.toString(), kv.value.toString()));
+        w.on('error', (err) => {
+          if (this.closed) return;
+          log.warn("the watch on the other servers' events was cancelled: watching again", { error: err.message });
+          this.watching = this.watchOthers();
+        });
         return w;
       })
       .catch((err: Error) => {
@@ -43,6 +54,7 @@ export class EtcdEventRelay {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     this.hub.off('event', this.listener);
     await this.sending;
     await (await this.watching)?.cancel().catch(() => undefined);

@@ -1,13 +1,15 @@
 // The etcd backend against a real three-member etcd cluster: two stores (two servers) see each
 // other's writes through the watch, compare-and-set refuses the second of two writers of one
 // record, values are sealed with the servers' key, and a cluster without quorum refuses writes
-// with a 503 while reads go on (flagged), until it recovers.
+// with a 503 while reads go on (flagged), until it recovers; a server cut off while etcd compacted
+// what it missed reloads, reports the missed changes and watches again.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEtcdCluster, type EtcdCluster } from '../test-support/etcd-cluster.js';
+import { tcpProxy } from '../test-support/tcp-proxy.js';
 import { eventually } from '../test-support/guest-pool.js';
 import { createEtcdClient } from './etcd-client.js';
 import { EtcdStore } from './etcd-store.js';
@@ -163,6 +165,38 @@ describe('etcd configuration store (3 real etcd members)', () => {
     a.data.clusters.push({ id: 'c4', name: 'back', createdAt: '2026-01-01T00:00:00.000Z' });
     await a.write();
     await eventually('c4 on b', async () => b.data.clusters.find((c) => c.id === 'c4'), 20_000);
+  });
+
+  it('reports the changes a server missed while cut off, and watches again once etcd compacted what it missed', async (t) => {
+    // Server c reaches etcd through a proxy the test cuts; etcd itself stays up, and compacts.
+    const proxy = await tcpProxy(Number(new URL(cluster.members[0]!.clientUrl).port));
+    t.after(() => proxy.close());
+    await copyFileTo(join(dir, 'a'), join(dir, 'c'));
+    const c = await EtcdStore.open(createEtcdClient({ kind: 'etcd', endpoints: [proxy.url] }), join(dir, 'c'));
+    stores.push(c);
+    const reported: string[] = [];
+    // The records' keys (their unique-name keys are reported too).
+    c.onRemoteChange = (key) => void (key.startsWith('/quantix/config/clusters/') && reported.push(key));
+    proxy.cut();
+    await eventually('server c to notice it is cut off', async () => c.unavailable, 30_000);
+    a.data.clusters.push({ id: 'c7', name: 'while-away', createdAt: '2026-01-01T00:00:00.000Z' });
+    await a.write();
+    a.data.clusters.find((x) => x.id === 'c7')!.name = 'while-away-renamed';
+    await a.write();
+    const { header } = await a.client.get('/quantix/keycheck').exec();
+    await a.client.kv.compact({ revision: header.revision, physical: true });
+    proxy.restore();
+    await eventually(
+      'server c to reload',
+      async () => !c.unavailable && c.data.clusters.find((x) => x.id === 'c7')?.name === 'while-away-renamed',
+      60_000,
+    );
+    assert.deepEqual(reported, ['/quantix/config/clusters/c7'], 'the change c missed is reported');
+    // Its watch could not resume (compacted): a new one brings the next change.
+    a.data.clusters.push({ id: 'c8', name: 'after', createdAt: '2026-01-01T00:00:00.000Z' });
+    await a.write();
+    await eventually('c8 on server c', async () => c.data.clusters.some((x) => x.id === 'c8'), 20_000);
+    assert.deepEqual(reported, ['/quantix/config/clusters/c7', '/quantix/config/clusters/c8']);
   });
 });
 

@@ -3,7 +3,9 @@
 // on the prefix (another server's change is seen without polling); a write commits the changed
 // keys in one etcd transaction guarded by their mod revisions (compare-and-set), so two servers
 // editing the same record cannot overwrite each other: the second gets a 409. A probe notices a
-// cluster without quorum: writes are then refused with a 503 and reads are flagged stale.
+// cluster without quorum: writes are then refused with a 503 and reads are flagged stale. A watch
+// that cannot resume (etcd compacted the history it missed while cut off) is replaced by a reload
+// and a new watch; every change of another server, however it arrives, reaches onRemoteChange.
 import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
 import { HttpError, conflict, unavailable } from '../errors.js';
 import { log } from '../log.js';
@@ -49,6 +51,9 @@ export class EtcdStore implements ConfigStore {
   /** Writes queued or running. */
   private pending = 0;
   private watching: Promise<Watcher | undefined> = Promise.resolve(undefined);
+  /** The watch was cancelled (it fell behind a compaction): the probe reloads and watches again. */
+  private watchLost = false;
+  private closed = false;
   private probe: NodeJS.Timeout | undefined;
   private probing = false;
 
@@ -97,6 +102,7 @@ export class EtcdStore implements ConfigStore {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.probe);
     await this.running;
     // The watch may still be starting: cancel it once it exists, or the client keeps reconnecting it.
@@ -192,11 +198,14 @@ export class EtcdStore implements ConfigStore {
       if (t) this.committed.set(key, t);
       else this.committed.delete(key);
       applyKey(this.data, key, merged.get(key) ?? undefined);
+      // Their change is in memory now (its watch event will be skipped as known): reported here.
+      this.onRemoteChange?.(key);
     }
     return true;
   }
 
   private watch(fromRevision: number): void {
+    if (this.closed) return;
     this.watching = this.client
       .watch()
       .prefix(CONFIG_PREFIX)
@@ -205,7 +214,11 @@ export class EtcdStore implements ConfigStore {
       .then((w) => {
         w.on('put', (kv) => this.seen(kv, false));
         w.on('delete', (kv) => this.seen(kv, true));
-        w.on('error', (err) => log.warn('etcd configuration watch failed', { error: err.message }));
+        // Only a cancelled watch errs (a broken stream reconnects and resumes by itself).
+        w.on('error', (err) => {
+          log.warn('etcd configuration watch cancelled: reloading the configuration', { error: err.message });
+          this.watchLost = true;
+        });
         return w;
       })
       .catch((err: Error) => {
@@ -231,6 +244,17 @@ export class EtcdStore implements ConfigStore {
     this.onRemoteChange?.(key);
   }
 
+  /** Reloads memory from etcd and reports the keys that changed; a lost watch starts again after it. */
+  private async resync(): Promise<void> {
+    await this.running;
+    const lost = this.watchLost;
+    const revision = await this.reload();
+    if (lost) {
+      this.watchLost = false;
+      this.watch(revision + 1);
+    }
+  }
+
   /** The probe: a linearizable read fails without quorum; once it succeeds again memory is reloaded. */
   private async checkQuorum(): Promise<void> {
     if (this.probing) return;
@@ -238,10 +262,11 @@ export class EtcdStore implements ConfigStore {
     try {
       await this.client.get(KEYCHECK).string();
       if (this.unavailable) {
-        await this.running;
-        await this.reload();
+        await this.resync();
         log.info('etcd answers again: configuration reloaded, writes accepted', { was: this.unavailable });
         this.unavailable = undefined;
+      } else if (this.watchLost) {
+        await this.resync();
       }
     } catch (err) {
       this.markUnavailable(err);
@@ -257,12 +282,21 @@ export class EtcdStore implements ConfigStore {
       log.error('configuration store unavailable: writes refused, reads may be stale', { reason: this.unavailable });
   }
 
-  /** Replaces memory with what etcd holds (after a conflict or an outage). */
-  private async reload(): Promise<void> {
-    const { entries } = await readAll(this.client, this.box);
+  /**
+   * Replaces memory with what etcd holds (after a conflict, an outage or a lost watch) and reports
+   * each key that differs from what was committed before (the watch events of those are skipped:
+   * their revisions are known now). Returns etcd's revision at the read.
+   */
+  private async reload(): Promise<number> {
+    const { entries, revision } = await readAll(this.client, this.box);
     const fresh = unflattenConfig(new Map([...entries].map(([k, c]) => [k, c.json])));
+    const before = this.committed;
     Object.assign(this.data, fresh);
     this.committed = entries;
+    for (const key of new Set([...before.keys(), ...entries.keys()])) {
+      if (before.get(key)?.json !== entries.get(key)?.json) this.onRemoteChange?.(key);
+    }
+    return revision;
   }
 }
 
