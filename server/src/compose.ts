@@ -131,6 +131,7 @@ export async function createServices(config: ServerConfig): Promise<Services> {
   );
   const inventory = new InventoryService(events, history, config.version);
   const pool = new AgentPool({ keyPem: vdc.clientKeyPem, certPem: vdc.clientCertPem }, inventory);
+  inventory.ownAppliance = (r) => pool.isOwnAppliance(r);
   const tasks = new TaskService(await TaskRepo.open(config.dataDir, sharedHistory), events);
   await tasks.failInterrupted();
   const uploads = new UploadService(tasks, config.bounds.idleTimeoutMs);

@@ -3,6 +3,8 @@
 // its own agent over the agent's private Unix socket and records it under its network address
 // (QX_LOCAL_AGENT_NETWORK_ADDRESS). The second appliance's host joins while the first leads, and
 // when the first appliance's server dies its host stays in the vDC and online under the new leader.
+// Each server marks only its own appliance's host `local` (both are `appliance`), and an
+// appliance's host cannot be removed alone.
 // Before: a server joined its agent only once it led, and recorded it as unix:…, which another
 // appliance's server dials as its own socket ("a different agent answers").
 import { after, before, describe, it } from 'node:test';
@@ -54,15 +56,17 @@ describe('control plane of two appliances: each keeps its local host', () => {
       60_000,
     );
     assert.equal(first.address, agents[0]!.address, 'recorded under the address the other servers reach');
+    assert.equal(first.appliance, true);
 
     const b = await plane.startServer('b', agents[1]!.env);
     assert.equal((await b.health())?.leader, false, 'server b does not lead');
     const second = await eventually(
       "appliance b's local host online under a (b joined its agent without leading)",
-      async () => (await hostsOf(a.api)).find((h) => h.local && h.id !== first.id && h.status === 'online'),
+      async () => (await hostsOf(a.api)).find((h) => h.appliance && h.id !== first.id && h.status === 'online'),
       60_000,
     );
     assert.equal(second.address, agents[1]!.address);
+    assert.equal(second.local, false, "to server a, b's host is another appliance, not this one");
 
     await a.child.kill('SIGKILL');
     const hosts = await eventually(
@@ -77,6 +81,19 @@ describe('control plane of two appliances: each keeps its local host', () => {
       const seen = (await hostsOf(b.api)).map((h) => `${h.name} ${h.address} ${h.status} ${h.statusMessage}`);
       throw new Error(`${err.message}; hosts under b: ${seen.join('; ')}`);
     });
-    assert.equal(hosts.filter((h) => h.local).length, 2);
+    assert.equal(hosts.filter((h) => h.appliance).length, 2);
+    assert.deepEqual(
+      hosts.filter((h) => h.local).map((h) => h.id),
+      [second.id],
+      'to server b, only its own host is this appliance',
+    );
+    // An appliance's host goes with its appliance, not alone: its server would join it again.
+    const removed = await b.api.request<{ error: { message: string } }>('DELETE', `/api/v1/hosts/${first.id}`);
+    assert.equal(removed.status, 409, removed.text);
+    assert.match(removed.json.error.message, /an appliance's own agent/);
+    assert.ok(
+      (await hostsOf(b.api)).some((h) => h.id === first.id),
+      'the host stays',
+    );
   });
 });

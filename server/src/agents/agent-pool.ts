@@ -33,6 +33,12 @@ export class AgentPool {
     return route && sameFingerprint(route.fingerprint, record.fingerprint) ? route.address : record.address;
   }
 
+  /** Whether `record` is this server's own appliance agent (on a control plane, each appliance's is `local`). */
+  isOwnAppliance(record: HostRecord): boolean {
+    const route = this.localRoute;
+    return record.local && (!route || sameFingerprint(route.fingerprint, record.fingerprint));
+  }
+
   remove(id: string): void {
     this.connections.get(id)?.stop();
     this.connections.delete(id);

@@ -32,7 +32,11 @@ export const HostDto = named(
     id: str({ description: "the agent's host id" }),
     name: str(),
     address: str({ description: 'host:port of the agent' }),
-    local: bool({ description: 'the appliance itself' }),
+    local: bool({ description: 'the agent of the appliance whose server answers (this appliance)' }),
+    appliance: bool({
+      description:
+        "an appliance's own agent (each member of a control plane has one): removed with its appliance, not alone",
+    }),
     status: oneOf(HOST_STATUSES),
     statusMessage: str({ description: 'why offline, e.g. the last connection error' }),
     lastSeenAt: orNull(timestamp()),

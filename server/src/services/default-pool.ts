@@ -57,7 +57,7 @@ export class DefaultPool {
       void this.ensure(h.id).finally(() => (this.running = false));
     });
     this.hub.on('event', listener);
-    const local = this.agents.all().find((c) => c.record.local && c.online);
+    const local = this.agents.all().find((c) => this.agents.isOwnAppliance(c.record) && c.online);
     if (local) listener('host', { id: local.record.id, local: true, status: 'online' });
   }
 

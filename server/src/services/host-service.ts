@@ -171,6 +171,11 @@ export class HostService {
    */
   async remove(id: string): Promise<RemovedHostDto> {
     const c = this.pool.get(id);
+    // Its server would join it again at its next start: it leaves with its appliance.
+    if (c.record.local)
+      throw conflict(
+        `host ${c.record.name} is an appliance's own agent: it is removed with its appliance (from the control plane), not alone`,
+      );
     let agentReleased = true;
     let message = `host ${c.record.name} removed; its agent left this vDC and shows a new join token`;
     try {

@@ -31,6 +31,8 @@ export class InventoryService implements ConnectionListener {
   private statsBumpedAt = 0;
   private lastList: { version: number; key: string; body: Buffer; gzip?: Buffer } | undefined;
 
+  /** Whether a host is this server's own appliance agent (set by compose.ts: the pool knows). */
+  ownAppliance: (r: HostConnection['record']) => boolean = (r) => r.local;
   /** Set by compose.ts from the evacuation service. */
   maintenanceOf: (c: HostConnection) => Pick<HostDto, 'maintenanceState' | 'evacuationTaskId'> = (c) => ({
     maintenanceState: c.record.maintenance ? 'in' : 'off',
@@ -58,7 +60,8 @@ export class InventoryService implements ConnectionListener {
       id: r.id,
       name: r.name,
       address: r.address,
-      local: r.local,
+      local: this.ownAppliance(r),
+      appliance: r.local,
       status: c.status,
       statusMessage: c.statusMessage,
       lastSeenAt: c.lastSeen ? new Date(c.lastSeen).toISOString() : null,

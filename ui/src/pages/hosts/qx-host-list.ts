@@ -132,10 +132,7 @@ export class QxHostList extends LitElement {
           ${hosts.map(
             (h) =>
               html`<tr data-host=${h.name}>
-                <td>
-                  <a href="#/hosts/${encodeURIComponent(h.id)}">${h.name}</a
-                  >${h.local ? html` <span class="muted">(local)</span>` : nothing}
-                </td>
+                <td><a href="#/hosts/${encodeURIComponent(h.id)}">${h.name}</a>${applianceNote(h)}</td>
                 <td>
                   <qx-state-badge .state=${h.status}></qx-state-badge
                   >${h.maintenance ? html` <qx-state-badge state="maintenance"></qx-state-badge>` : nothing}
@@ -173,7 +170,7 @@ export class QxHostList extends LitElement {
                           ${h.maintenance ? 'Exit maintenance' : 'Maintenance'}
                         </button>
                         ${
-                          h.local
+                          h.appliance
                             ? nothing
                             : html`<button
                                 class="danger"
@@ -250,3 +247,9 @@ export class QxHostList extends LitElement {
   }
 }
 customElements.define('qx-host-list', QxHostList);
+
+/** This appliance's own host, or another appliance's (a member of the control plane). */
+function applianceNote(h: HostDto) {
+  if (h.local) return html` <span class="muted">(this appliance)</span>`;
+  return h.appliance ? html` <span class="muted">(appliance)</span>` : nothing;
+}
