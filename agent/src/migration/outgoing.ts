@@ -21,6 +21,7 @@ import { AgentError, failedPrecondition, invalidArgument } from '../errors.js';
 import { readAgentCertificate } from '../identity/agent-certificate.js';
 import { volumeFormatNames } from '../enum-names.js';
 import { Virsh } from '../libvirt/virsh.js';
+import type { PoolRecord } from '../storage/storage-kind.js';
 import { readDomainXml } from '../libvirt/xml/domain-parse.js';
 import { log } from '../log.js';
 import { run } from '../exec/run.js';
@@ -50,7 +51,11 @@ export class OutgoingMigrations {
   async plan(vmName: string): Promise<PlanOutgoingResponse> {
     validateName('vm_name', vmName);
     const xml = readDomainXml(await this.ctx.virsh.exec(['dumpxml', vmName]));
-    const pools = await this.ctx.pools.volumePools();
+    // This agent's pools first; libvirt's other directory pools (more virsh calls) only when needed.
+    const ours = await this.ctx.pools.activeRecords();
+    let others: PoolRecord[] | undefined;
+    const poolOf = async (dir: string) =>
+      ours.find((p) => p.path === dir) ?? (others ??= await this.ctx.pools.volumePools()).find((p) => p.path === dir);
     const disks = [];
     for (const d of xml.disks) {
       const file = d.source.file;
@@ -59,9 +64,10 @@ export class OutgoingMigrations {
         continue;
       }
       if (!file) throw failedPrecondition(`VM ${vmName}'s disk ${d.dev} is not a file in a pool`);
-      const pool = pools.find((p) => p.path === dirname(file));
+      const pool = await poolOf(dirname(file));
       if (!pool) throw failedPrecondition(`VM ${vmName}'s disk ${d.dev} (${file}) is in no pool of this host`);
-      const volume = await this.ctx.volumes.get(pool.name, basename(file));
+      // Its size and format; which VMs use it does not matter (this one does): no libvirt calls.
+      const volume = await this.ctx.volumes.view(pool, basename(file), []);
       disks.push({
         target: d.dev,
         sourcePool: pool.name,
