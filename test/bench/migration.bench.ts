@@ -6,7 +6,7 @@
 // bare --tls with multifd (2 connections). The vDC runs twice: first (both hosts get their
 // migration certificate) and again (reused). Prints total time and downtime of each with the load
 // beside it, and the ratios against the plain baseline (targets: total ≤ 1.1×, downtime ≤ 1.2×)
-// and against bare --tls, all of the same run.
+// and against bare --tls, all of the same run. Each guest is switched off once moved.
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
@@ -36,6 +36,12 @@ try {
   }
   const cpus = availableParallelism();
 
+  // A moved guest is switched off on B: an idle TCG guest still costs CPU, and on 2 cores every
+  // guest left running slowed the moves after it (load 3.6-6.7 with all five up).
+  const settle = async (name: string) => {
+    await b.virsh(['destroy', name]).catch(() => undefined);
+  };
+
   interface Figure {
     total: number;
     downtime: number;
@@ -53,7 +59,9 @@ try {
     if (task.status !== 'succeeded') throw new Error(`vDC migration failed: ${task.error}`);
     const r = task.result as { totalMs: number; downtimeMs: number };
     const phases = task.log.find((l) => l.message.startsWith('phases'))?.message ?? 'phases: not logged';
-    return { total: r.totalMs, downtime: r.downtimeMs, load: `${before}→${load()}`, phases };
+    const after = load();
+    await settle(name);
+    return { total: r.totalMs, downtime: r.downtimeMs, load: `${before}→${after}`, phases };
   };
 
   // Bare: the destination disk pre-created in B's pool directory, the XML pointed at it.
@@ -92,7 +100,9 @@ try {
     ]);
     const total = performance.now() - t0;
     const stats = parseJobStats(await b.virsh(['domjobinfo', '--completed', '--rawstats', name]));
-    return { total, downtime: stats.downtime ?? 0, load: `${before}→${load()}` };
+    const after = load();
+    await settle(name);
+    return { total, downtime: stats.downtime ?? 0, load: `${before}→${after}` };
   };
   // The certificates the first vDC migration put in place on both hosts.
   const tls = ['--tls', '--tls-destination', migrationTlsName(b.id), '--listen-address', B_IP];
