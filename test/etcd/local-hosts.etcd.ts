@@ -3,8 +3,8 @@
 // its own agent over the agent's private Unix socket and records it under its network address
 // (QX_LOCAL_AGENT_NETWORK_ADDRESS). The second appliance's host joins while the first leads, and
 // when the first appliance's server dies its host stays in the vDC and online under the new leader.
-// Each server marks only its own appliance's host `local` (both are `appliance`), and an
-// appliance's host cannot be removed alone.
+// Each server marks only its own appliance's host `local` (both are `appliance`) and refuses to
+// remove that one (another appliance's, which may be gone for good, can be).
 // Before: a server joined its agent only once it led, and recorded it as unix:…, which another
 // appliance's server dials as its own socket ("a different agent answers").
 import { after, before, describe, it } from 'node:test';
@@ -87,12 +87,12 @@ describe('control plane of two appliances: each keeps its local host', () => {
       [second.id],
       'to server b, only its own host is this appliance',
     );
-    // An appliance's host goes with its appliance, not alone: its server would join it again.
-    const removed = await b.api.request<{ error: { message: string } }>('DELETE', `/api/v1/hosts/${first.id}`);
+    // A server cannot remove its own appliance's host (it would join it again at its next start).
+    const removed = await b.api.request<{ error: { message: string } }>('DELETE', `/api/v1/hosts/${second.id}`);
     assert.equal(removed.status, 409, removed.text);
-    assert.match(removed.json.error.message, /an appliance's own agent/);
+    assert.match(removed.json.error.message, /this appliance's own agent/);
     assert.ok(
-      (await hostsOf(b.api)).some((h) => h.id === first.id),
+      (await hostsOf(b.api)).some((h) => h.id === second.id),
       'the host stays',
     );
   });

@@ -34,8 +34,7 @@ export const HostDto = named(
     address: str({ description: 'host:port of the agent' }),
     local: bool({ description: 'the agent of the appliance whose server answers (this appliance)' }),
     appliance: bool({
-      description:
-        "an appliance's own agent (each member of a control plane has one): removed with its appliance, not alone",
+      description: "an appliance's own agent (each member of a control plane has one); `local` for this server's own",
     }),
     status: oneOf(HOST_STATUSES),
     statusMessage: str({ description: 'why offline, e.g. the last connection error' }),

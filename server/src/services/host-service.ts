@@ -171,11 +171,10 @@ export class HostService {
    */
   async remove(id: string): Promise<RemovedHostDto> {
     const c = this.pool.get(id);
-    // Its server would join it again at its next start: it leaves with its appliance.
-    if (c.record.local)
-      throw conflict(
-        `host ${c.record.name} is an appliance's own agent: it is removed with its appliance (from the control plane), not alone`,
-      );
+    // This server would join it again at its next start. Another appliance's host can go (that
+    // appliance may be gone for good; a live one's server joins it again).
+    if (this.pool.isOwnAppliance(c.record))
+      throw conflict(`host ${c.record.name} is this appliance's own agent: its server joins it again at every start`);
     let agentReleased = true;
     let message = `host ${c.record.name} removed; its agent left this vDC and shows a new join token`;
     try {

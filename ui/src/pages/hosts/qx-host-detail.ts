@@ -122,7 +122,7 @@ export class QxHostDetail extends LitElement {
               <button ?disabled=${h.status !== 'online'} @click=${this.openShell}>Open host shell</button>
               <span class="spacer"></span>
               ${
-                h.appliance
+                h.local
                   ? nothing
                   : html`<button
                       class="danger"

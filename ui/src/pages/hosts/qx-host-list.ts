@@ -170,7 +170,7 @@ export class QxHostList extends LitElement {
                           ${h.maintenance ? 'Exit maintenance' : 'Maintenance'}
                         </button>
                         ${
-                          h.appliance
+                          h.local
                             ? nothing
                             : html`<button
                                 class="danger"
