@@ -27,6 +27,15 @@ export interface AgentConfig {
    * under /run, so the first agent start of each boot runs autostart and later restarts do not.
    */
   autostartMarker: string;
+  /**
+   * The appliance root ("/" on the appliance: QX_APPLIANCE_ROOT; unset: not an appliance, the vDC
+   * cannot update this host's system). Tests point it at a directory laid out as one.
+   */
+  applianceRoot: string | undefined;
+  /** The image's own key checking update bundles (QX_UPDATE_KEY; <root>/usr/lib/quantix/update-key.pem). */
+  updateKeyFile: string;
+  /** Where an update bundle is received (<dataDir>/update: the data disk), removed once installed or refused. */
+  updateDir: string;
 }
 
 export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig {
@@ -43,6 +52,11 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
       positiveSeconds(env.QX_AGENT_JOIN_TOKEN_LIFETIME_S ?? '3600', 'QX_AGENT_JOIN_TOKEN_LIFETIME_S') * 1000,
     networkdDir: env.QX_AGENT_NETWORKD_DIR,
     autostartMarker: env.QX_AGENT_AUTOSTART_MARKER ?? '/run/quantix/agent-autostart-boot-id',
+    applianceRoot: env.QX_APPLIANCE_ROOT ? resolve(env.QX_APPLIANCE_ROOT) : undefined,
+    updateKeyFile: resolve(
+      env.QX_UPDATE_KEY || resolve(env.QX_APPLIANCE_ROOT || '/', 'usr/lib/quantix/update-key.pem'),
+    ),
+    updateDir: resolve(dataDir, 'update'),
   };
 }
 

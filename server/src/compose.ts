@@ -3,6 +3,7 @@
 import { MigrationService } from './services/migration-service.js';
 import { MigrationPreflight } from './services/migration-preflight.js';
 import { Evacuation } from './services/evacuation.js';
+import { HostUpdate } from './services/host-update.js';
 import { migrationHardwareCheck } from './services/cpu-compat.js';
 import type { ServerConfig } from './config.js';
 import { openConfigStore, type ConfigStore } from './store/config-store.js';
@@ -91,6 +92,8 @@ export interface Services {
   /** A/B updates of the appliance this server runs on (bundle upload, slots, apply). */
   applianceUpdate: ApplianceUpdate;
   hostPower: HostPower;
+  /** Other appliance hosts updated with the uploaded bundle (maintenance, stream, reboot, back). */
+  hostUpdate: HostUpdate;
   tickets: TicketStore;
   certificate: HttpsCertificate;
   /** Connects to the joined hosts and joins the local agent (in the background). */
@@ -225,6 +228,7 @@ export async function createServices(config: ServerConfig): Promise<Services> {
     appliance,
     applianceUpdate,
     hostPower: new HostPower(pool, tasks),
+    hostUpdate: new HostUpdate(pool, tasks, hosts, inventory, applianceUpdate, config.hostUpdate),
     tickets: new TicketStore(),
     controlPlane: new ControlPlaneService({
       db,

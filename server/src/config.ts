@@ -47,6 +47,8 @@ export interface ServerConfig {
   applianceRoot: string | undefined;
   /** A/B updates: uploaded bundle and attempt state (QX_UPDATE_DIR; <dataDir>/update) and the key checking bundles (QX_UPDATE_KEY). */
   update: { dir: string; keyFile: string };
+  /** Updating other appliance hosts: how long one may take to come back on the new version (QX_HOST_UPDATE_TIMEOUT_S; 1200). */
+  hostUpdate: { onlineTimeoutMs: number };
   /** Where the configuration lives (QX_STORE): this server's lowdb file, or an etcd cluster. */
   store: StoreConfig;
   /** This appliance's etcd member of a control plane (services/controlplane-member.ts). */
@@ -129,6 +131,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env, cmdline =
       dir: resolve(env.QX_UPDATE_DIR || join(dataDir, 'update')),
       keyFile: resolve(env.QX_UPDATE_KEY || join(env.QX_APPLIANCE_ROOT || '/', 'usr/lib/quantix/update-key.pem')),
     },
+    hostUpdate: { onlineTimeoutMs: Number(env.QX_HOST_UPDATE_TIMEOUT_S || 1200) * 1000 },
     store: storeSetting(get),
     controlPlane: memberSettings(env, dataDir),
     controlPlaneBoot: env.QX_CONTROLPLANE || cmdlineValue(cmdline, 'quantix.controlplane'),

@@ -4,6 +4,7 @@ import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { HostServiceServer, WatchEvent, WatchRequest } from '@quantix/proto/v1/host.js';
 import type { AgentContext } from '../context.js';
 import { unary } from './unary.js';
+import { toServiceError } from './status.js';
 import { leaveHandler } from './enroll-handlers.js';
 import { storeAgentCertificate } from '../identity/agent-certificate.js';
 import { readHostInfo } from '../host/host-info.js';
@@ -11,6 +12,7 @@ import { sampleHostMetrics } from '../host/host-metrics.js';
 import { watchDomainEvents } from '../vm/domain-events.js';
 import { watchResourceHealth } from '../host/resource-health.js';
 import { powerHost } from '../host/host-power.js';
+import { updateSystem } from '../host/system-update.js';
 import { VmStatsSampler } from '../vm/vm-stats.js';
 
 const HEARTBEAT_MS = 2_000;
@@ -31,6 +33,12 @@ export function hostHandlers(ctx: AgentContext): HostServiceServer {
     getHostInfo: unary(() => readHostInfo(ctx)),
     leave: leaveHandler(ctx),
     powerHost: unary((req) => powerHost(ctx.virsh, req)),
+    updateSystem: (call, callback) => {
+      updateSystem(ctx.config, call).then(
+        (res) => callback(null, res),
+        (err: unknown) => callback(toServiceError(err)),
+      );
+    },
     setAgentCertificate: unary(async (req) => {
       await storeAgentCertificate(
         ctx.config.dataDir,

@@ -8,16 +8,18 @@ import { localAddresses } from '../identity/agent-identity.js';
 import { secureBootAvailable } from '../libvirt/ovmf.js';
 import { hostCpu } from '../vm/cpu-host.js';
 import { tpmAvailable } from '../vm/tpm.js';
+import { applianceSystem } from './system-update.js';
 
 export const AGENT_VERSION = '0.1.0';
 
 export async function readHostInfo(ctx: AgentContext): Promise<HostInfo> {
-  const [versions, mem, osRelease, cpu] = await Promise.all([
+  const [versions, mem, osRelease, cpu, appliance] = await Promise.all([
     libvirtVersions(ctx),
     memInfo(),
     prettyOsName(),
     // Unknown until libvirtd answers: no models, so placement does not pick this host for a named model.
     hostCpu(ctx.virsh, hostDomainType()).catch(() => ({ models: [], modes: [] })),
+    applianceSystem(ctx.config),
   ]);
   return {
     hostId: ctx.identity.hostId,
@@ -39,6 +41,7 @@ export async function readHostInfo(ctx: AgentContext): Promise<HostInfo> {
     cpuModes: cpu.modes,
     secureBoot: secureBootAvailable(),
     tpm: tpmAvailable(),
+    appliance,
   };
 }
 

@@ -15,7 +15,7 @@ import {
   type ServiceError,
 } from '@grpc/grpc-js';
 import type { KeyAndCert } from '@quantix/proto/tls/certificates.js';
-import { HostServiceClient, type PowerHostRequest } from '@quantix/proto/v1/host.js';
+import { HostServiceClient, type PowerHostRequest, type UpdateSystemResponse } from '@quantix/proto/v1/host.js';
 import { VmServiceClient, type DiskSpec, type FirmwareState, type NicSpec, type VmSpec } from '@quantix/proto/v1/vm.js';
 import { ImageServiceClient, StorageServiceClient } from '@quantix/proto/bulk/bulk-services.js';
 import { ConsoleServiceClient } from '@quantix/proto/v1/console.js';
@@ -69,6 +69,8 @@ type UnaryMethod<Req, Res> = (
 ) => unknown;
 
 export const DEFAULT_DEADLINE_MS = 30_000;
+/** Sending a bundle (up to 2 GiB), verifying it twice and writing a slot: bounded all the same. */
+const UPDATE_SYSTEM_DEADLINE_MS = 30 * 60_000;
 /** Changes to a VM: libvirt may wait on a slow disk or a guest. */
 const LONG_MS = 180_000;
 /** Pools and volumes: a loop pool's backing file and mkfs, qemu-img on a big volume. */
@@ -139,6 +141,19 @@ export class AgentClient {
   /** Waits while the VMs shut down (up to their timeout), so the deadline is that plus a margin. */
   powerHost = (req: PowerHostRequest) =>
     this.call(this.hostSvc, this.hostSvc.powerHost, req, (req.vmShutdownTimeoutSeconds || 120) * 1000 + 60_000);
+  /**
+   * Streams an update bundle of `sizeBytes` to the host, which checks it with its own image key,
+   * writes it into its inactive slot, arms it and reboots (HostService/UpdateSystem).
+   */
+  updateSystem(body: Readable, sizeBytes: number, onBytes: (total: number) => void): Promise<UpdateSystemResponse> {
+    return new Promise((resolve, reject) => {
+      const deadline = Date.now() + UPDATE_SYSTEM_DEADLINE_MS;
+      const call = this.hostSvc.updateSystem(new Metadata(), { deadline }, (err, r) =>
+        err ? reject(this.mapError(err)) : resolve(r),
+      );
+      sendBody(call, { sizeBytes }, body, onBytes).catch(reject);
+    });
+  }
 
   // Backups (backup-service.ts); an NFS target is opened on the host before each use (backup-targets.ts)
   openNfsTarget = (t: NfsTarget) => this.call(this.nfsTargetSvc, this.nfsTargetSvc.openNfsTarget, t, LONG_MS);

@@ -4,6 +4,7 @@ import { bool, int, named, obj, oneOf, opt, str } from '../schema/schema.js';
 import type { Infer } from '../schema/schema.js';
 import type { Operation } from './operation.js';
 import { timestamp } from './common.js';
+import { TaskDto } from './tasks.js';
 
 const slot = () => oneOf(['a', 'b'] as const);
 
@@ -124,5 +125,27 @@ export const applianceUpdateOperations = [
     response: ApplianceUpdateDto,
     summary:
       'Write the uploaded bundle (verified again) into the other slot and reboot into it once; the new system marks itself good when healthy, else the appliance comes back on this slot by itself (409 on a live system)',
+  },
+  {
+    id: 'updateHostSystem',
+    method: 'POST',
+    path: '/api/v1/hosts/:hostId/update',
+    tag: 'hosts',
+    role: 'admin',
+    status: 202,
+    response: TaskDto,
+    summary:
+      "Update an appliance-installed host with the uploaded bundle, as a task: maintenance (its VMs evacuated), the bundle sent to its agent (checked with the host's own image key, written into its inactive slot, armed), reboot, back online reporting the new version, maintenance off (409: no bundle, not updatable — see the host's system.updateBlocker — or already on that version; never this server's own appliance)",
+  },
+  {
+    id: 'updateAllHostSystems',
+    method: 'POST',
+    path: '/api/v1/appliance/update/hosts',
+    tag: 'system',
+    role: 'admin',
+    status: 202,
+    response: TaskDto,
+    summary:
+      'Update every online appliance host that is behind the uploaded bundle, one host at a time as updateHostSystem does, as one task that stops at the first host that fails (409 when none is behind)',
   },
 ] as const satisfies readonly Operation[];

@@ -67,6 +67,18 @@ export const HostDto = named(
     cpuModes: arr(oneOf(CPU_MODES)),
     secureBoot: bool({ description: 'OVMF with Microsoft keys is installed' }),
     tpm: bool({ description: 'swtpm is installed (TPM 2.0)' }),
+    system: named(
+      'HostSystemDto',
+      obj({
+        installed: bool({ description: 'an installed appliance (A/B slots): the vDC can update it with its bundle' }),
+        version: str({ description: "the appliance system's version (etc/quantix-release)" }),
+        slot: str({ description: '"a" or "b"; empty on a live system or no appliance' }),
+        updateBlocker: str({
+          description:
+            'why this host cannot be updated now (live, not an appliance, a slot on trial, this server’s own)',
+        }),
+      }),
+    ),
     vmCount: int(),
     metrics: orNull(HostMetricsDto),
     joinedAt: timestamp(),

@@ -1,4 +1,5 @@
-// Routes: A/B updates of the appliance (status, bundle upload or download, apply); admin only.
+// Routes: A/B updates of the appliance (status, bundle upload or download, apply) and of the other
+// appliance hosts with the same bundle; admin only.
 import type { Services } from '../compose.js';
 import type { HandlersOf } from './handler.js';
 import type { applianceUpdateOperations } from '../dto/appliance-update.js';
@@ -11,5 +12,7 @@ export function applianceUpdateHandlers(s: Services): HandlersOf<typeof applianc
     downloadUpdateBundle: ({ body }) => s.applianceUpdate.startDownload(body.url, body.caCertificatePem),
     cancelUpdateBundleDownload: () => s.applianceUpdate.cancelDownload(),
     applyApplianceUpdate: () => s.applianceUpdate.apply(),
+    updateHostSystem: ({ params, principal }) => s.hostUpdate.updateHost(params.hostId, principal.label),
+    updateAllHostSystems: ({ principal }) => s.hostUpdate.updateAll(principal.label),
   };
 }

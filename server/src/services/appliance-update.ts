@@ -1,8 +1,8 @@
 // A/B updates of the appliance this server runs on: keeps one uploaded bundle on the data disk
-// (verified as it lands), reports the slots from the kernel command line, grubenv and the attempt
-// file of appliance/quantix-update, and applies a bundle: verify again, write it into the other
-// slot, arm a one-shot boot of it. The boot-side logic (backup, health mark, rollback) is the script's.
-import { execFile } from 'node:child_process';
+// (verified as it lands), reports the slots (@quantix/proto/appliance: the same reading as the
+// agent's) and the attempt file of appliance/quantix-update, and applies a bundle: verify again,
+// write it into the other slot, arm a one-shot boot of it. The boot-side logic (backup, health
+// mark, rollback) is the script's. Other appliance hosts: host-update.ts.
 import { X509Certificate } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
@@ -10,12 +10,13 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { promisify } from 'node:util';
 import { writeFileAtomic } from '@quantix/proto/fs/atomic-file.js';
+import { isSlot, parseKeyValues, readApplianceSystem, readText } from '@quantix/proto/appliance/appliance-system.js';
+import { installIntoOtherSlot } from '@quantix/proto/appliance/slot-install.js';
+import { verifyBundle } from '@quantix/proto/appliance/update-bundle.js';
 import type { ApplianceUpdateDto } from '../dto/appliance-update.js';
 import { HttpError } from '../errors.js';
 import { log } from '../log.js';
-import { verifyBundle, writeSlot } from './appliance-update-bundle.js';
 import { DownloadError, displayUrl, downloadTo, parseBundleUrl } from './appliance-update-download.js';
 
 export interface ApplianceUpdateOptions {
@@ -35,23 +36,14 @@ export interface ApplianceUpdateOptions {
 
 type Download = NonNullable<ApplianceUpdateDto['download']>;
 
-type Slot = 'a' | 'b';
-const MAX_BUNDLE_BYTES = 2 * 2 ** 30;
-const SCRIPT_TIMEOUT_MS = 60_000;
-const MEDIUM = 'run/live/medium';
-const isSlot = (s: string | undefined): s is Slot => s === 'a' || s === 'b';
-
-/** `key=value` lines (grubenv, quantix-release, attempt.env); comments and other lines ignored. */
-export function parseKeyValues(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of text.split('\n')) {
-    const m = /^([A-Za-z_][\w]*)=(.*)$/.exec(line);
-    if (m) out[m[1]!] = m[2]!;
-  }
-  return out;
+/** The bundle as other hosts get it (host-update.ts). */
+export interface UploadedBundle {
+  file: string;
+  version: string;
+  sizeBytes: number;
 }
 
-const readText = (file: string) => readFile(file, 'utf8').catch(() => undefined);
+const MAX_BUNDLE_BYTES = 2 * 2 ** 30;
 
 export class ApplianceUpdate {
   private busy = false;
@@ -65,34 +57,8 @@ export class ApplianceUpdate {
     return join(this.o.dir, 'bundle.qxu');
   }
 
-  private async slots(): Promise<{ slot?: Slot; goodSlot?: Slot; notice?: string }> {
-    if (!this.o.root) return { notice: 'this server does not run on a Quantix-vDC appliance' };
-    const cmdline = (await readText(join(this.o.root, 'proc/cmdline'))) ?? '';
-    const slot = /(?:^|\s)quantix\.slot=([ab])(?:\s|$)/.exec(cmdline)?.[1] as Slot | undefined;
-    const env = await readText(join(this.o.root, MEDIUM, 'boot/grub/grubenv'));
-    if (!slot || env === undefined) {
-      return {
-        notice: 'updates need an installed system: this appliance runs from the live image; install it to a disk first',
-      };
-    }
-    const good = parseKeyValues(env).good_slot;
-    return { slot, goodSlot: isSlot(good) ? good : undefined };
-  }
-
   async status(): Promise<ApplianceUpdateDto> {
-    const root = this.o.root ?? '/';
-    const { slot, goodSlot, notice } = await this.slots();
-    const release = parseKeyValues((await readText(join(root, 'etc/quantix-release'))) ?? '');
-    const dto: ApplianceUpdateDto = { installed: !notice, version: release.QUANTIX_VERSION ?? this.o.version };
-    if (notice) dto.notice = notice;
-    if (slot) {
-      dto.slot = slot;
-      if (goodSlot) dto.goodSlot = goodSlot;
-      const other: Slot = slot === 'a' ? 'b' : 'a';
-      const otherRelease = await readText(join(root, MEDIUM, `slot-${other}/live/quantix-release`));
-      const otherVersion = otherRelease && parseKeyValues(otherRelease).QUANTIX_VERSION;
-      dto.otherSlot = otherVersion ? { slot: other, version: otherVersion } : { slot: other };
-    }
+    const dto: ApplianceUpdateDto = await readApplianceSystem(this.o.root, this.o.version);
     if (this.download) dto.download = { ...this.download };
     const meta = await readText(join(this.o.dir, 'bundle.json'));
     if (meta) dto.bundle = JSON.parse(meta) as ApplianceUpdateDto['bundle'];
@@ -220,6 +186,14 @@ export class ApplianceUpdate {
     return this.status();
   }
 
+  /** The uploaded (verified) bundle, for updating other appliance hosts; 409 when there is none. */
+  async uploadedBundle(): Promise<UploadedBundle> {
+    const { bundle } = await this.status();
+    const size = (await stat(this.bundleFile).catch(() => undefined))?.size;
+    if (!bundle || size === undefined) throw new HttpError(409, 'no update bundle uploaded: upload one first');
+    return { file: this.bundleFile, version: bundle.version, sizeBytes: size };
+  }
+
   /** Verifies the uploaded bundle again, writes it into the other slot and reboots into it once. */
   apply(): Promise<ApplianceUpdateDto> {
     return this.exclusive(async () => {
@@ -229,29 +203,13 @@ export class ApplianceUpdate {
         throw new HttpError(409, 'no update bundle uploaded');
       }
       const verified = await verifyBundle(this.bundleFile, await readFile(this.o.keyFile, 'utf8'));
-      const script = join(this.o.root!, 'usr/lib/quantix/quantix-update');
-      const run = promisify(execFile);
-      const { stdout } = await run(script, ['prepare'], { timeout: SCRIPT_TIMEOUT_MS }).catch(scriptError);
-      const slotDir = stdout.trim();
-      const to = before.otherSlot!.slot;
-      if (!slotDir.endsWith(`/slot-${to}/live`))
-        throw new Error(`quantix-update prepare named ${slotDir}, not slot ${to}`);
-      try {
-        await writeSlot(this.bundleFile, verified, slotDir);
-        const { version, build } = verified.manifest;
-        await writeFileAtomic(
-          join(slotDir, 'quantix-release'),
-          `QUANTIX_VERSION=${version}\nQUANTIX_BUILD=${build}\n`,
-          0o644,
-        );
-      } catch (err) {
-        await run(script, ['abort'], { timeout: SCRIPT_TIMEOUT_MS }).catch(() => undefined);
-        throw err;
-      }
-      await run(script, ['arm', to, before.version, verified.manifest.version], { timeout: SCRIPT_TIMEOUT_MS }).catch(
-        scriptError,
-      );
-      log.info('update armed: rebooting into the other slot', { slot: to, version: verified.manifest.version });
+      const { slot, version } = await installIntoOtherSlot({
+        root: this.o.root!,
+        system: before,
+        bundleFile: this.bundleFile,
+        verified,
+      });
+      log.info('update armed: rebooting into the other slot', { slot, version });
       return this.status();
     });
   }
@@ -266,10 +224,4 @@ function checkPemCertificates(pem: string): void {
   } catch {
     throw new HttpError(400, 'not a PEM certificate (-----BEGIN CERTIFICATE----- …)', 'caCertificatePem');
   }
-}
-
-/** quantix-update says why it refused on stderr (e.g. the slot is still on trial): 409 with that. */
-function scriptError(err: Error & { stderr?: string }): never {
-  const why = err.stderr?.trim().replace(/^quantix-update: /, '');
-  throw new HttpError(409, why || `quantix-update failed: ${err.message}`);
 }

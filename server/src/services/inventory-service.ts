@@ -52,6 +52,14 @@ export class InventoryService implements ConnectionListener {
     return { agentVersionStatus: status, agentVersionMessage: message };
   }
 
+  /** The host's appliance system; this server's own appliance updates through ApplianceUpdate.apply instead. */
+  systemOf(c: HostConnection): HostDto['system'] {
+    const a = c.info?.appliance;
+    if (!a) return { installed: false, version: '', slot: '', updateBlocker: 'the host has not reported its system' };
+    const own = this.ownAppliance(c.record) && 'this server’s own appliance: update it under Appliance › Updates';
+    return { installed: a.installed, version: a.version, slot: a.slot, updateBlocker: own || a.updateBlocker };
+  }
+
   hostDto(c: HostConnection): HostDto {
     const r = c.record;
     const i = c.info;
@@ -86,6 +94,7 @@ export class InventoryService implements ConnectionListener {
       cpuModes: (i?.cpuModes ?? []).map((m) => cpuMode.str(m)).filter((m) => m !== 'default'),
       secureBoot: i?.secureBoot ?? false,
       tpm: i?.tpm ?? false,
+      system: this.systemOf(c),
       vmCount: c.vms.size,
       metrics: m ? toHostMetricsDto(m) : null,
       joinedAt: r.joinedAt,

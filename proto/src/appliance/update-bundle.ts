@@ -1,11 +1,11 @@
 // Update bundles (build/iso/make-bundle.mjs): verifies one on disk — Ed25519 signature over its
 // manifest, the product, every part's size and sha256, no truncation — and writes a verified one
 // into a system slot (temp dir, fsync, rename). Nothing reaches the slot before all of it checks out.
+// Shared by the server (its own appliance) and the agent (a host the vDC updates).
 import { createHash, createPublicKey, verify } from 'node:crypto';
 import { open, mkdir, rename, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { HttpError } from '../errors.js';
 
 export const BUNDLE_PRODUCT = 'quantix-vdc';
 const BLOCK = 512;
@@ -34,8 +34,18 @@ export interface VerifiedBundle {
   parts: (BundlePart & { offset: number })[];
 }
 
-function refuse(message: string): HttpError {
-  return new HttpError(422, `update bundle: ${message}`, 'bundle');
+/**
+ * A bundle that does not check out. `status`/`expose` make the server answer 422 with the message
+ * (middleware/error.ts); the agent maps it to FAILED_PRECONDITION.
+ */
+export class BundleRefused extends Error {
+  override readonly name = 'BundleRefused';
+  readonly status = 422;
+  readonly expose = true;
+}
+
+function refuse(message: string): BundleRefused {
+  return new BundleRefused(`update bundle: ${message}`);
 }
 
 interface TarEntry {

@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, open, readFile, readdir, rm, stat, truncate, writeFile 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { verifyBundle, writeSlot } from './appliance-update-bundle.js';
+import { verifyBundle, writeSlot } from './update-bundle.js';
 
 const makeBundle = resolve(import.meta.dirname, '../../../build/iso/make-bundle.mjs');
 const run = promisify(execFile);

@@ -1,0 +1,215 @@
+// Remote hosts follow: a real agent (its own user and qemu:///session libvirt) on a directory laid
+// out as an appliance root, joined to a real server. A live system is refused naming why; once
+// installed, the update runs as a task: maintenance first, then the bundle goes to the agent,
+// which checks it with the host's OWN key — a bundle the server accepted but the host's key did
+// not sign is refused and leaves nothing; a good one is written into slot b and armed (where the
+// image's script reboots). The "reboot" (agent restarted on the armed version) brings the host
+// back reporting the new version, and the task takes it out of maintenance; a host that does not
+// come back in time fails the task saying so.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createReadStream, existsSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { keyPair, makeApplianceRoot, makeTestBundle } from '@quantix/proto/appliance/appliance-fixture.js';
+import type { ApplianceUpdateDto } from '../dto/appliance-update.js';
+import type { HostDto, HostProbeDto } from '../dto/hosts.js';
+import type { TaskDto } from '../dto/tasks.js';
+import type { ApiClient } from '../test-support/api-client.js';
+import { eventually } from '../test-support/guest-pool.js';
+import { freePort, listening, spawnNode, type Child } from '../test-support/spawn.js';
+import { startTestServer } from '../test-support/test-server.js';
+
+const exec = promisify(execFile);
+const USER = 'qxt-srv-upd';
+
+async function putBundle(api: ApiClient, file: string) {
+  const r = await api.request<ApplianceUpdateDto>('PUT', '/api/v1/appliance/update/bundle', {
+    stream: createReadStream(file),
+    headers: { 'Content-Length': String((await stat(file)).size), 'Content-Type': 'application/octet-stream' },
+  });
+  assert.equal(r.status, 200, r.text);
+}
+
+const finished = (api: ApiClient, id: string) =>
+  eventually(
+    `task ${id} to finish`,
+    async () => {
+      const r = (await api.request<TaskDto>('GET', `/api/v1/tasks/${id}`)).json;
+      return r.status !== 'running' && r;
+    },
+    60_000,
+  );
+
+test('qxt-srv host update: maintenance, bundle checked by the host, reboot, back on the new version', async (t) => {
+  if ((await exec('id', ['-u', USER]).catch(() => undefined)) === undefined) {
+    await exec('useradd', ['--create-home', '--shell', '/bin/sh', USER]);
+  }
+  const uid = Number((await exec('id', ['-u', USER])).stdout.trim());
+  const gid = Number((await exec('id', ['-g', USER])).stdout.trim());
+  const home = (await exec('getent', ['passwd', USER])).stdout.split(':')[5]!;
+  const base = await mkdtemp('/tmp/qxt-srv-hostupd-');
+  await chmod(base, 0o755);
+  const hostKey = keyPair();
+  const serverKey = join(base, 'server-key.pem');
+  const forgedKey = keyPair();
+  const appliance = await makeApplianceRoot(join(base, 'root'), {
+    version: '1.0.0',
+    publicKeyPem: hostKey.publicPem,
+    installed: false,
+  });
+  const dataDir = join(base, 'agent');
+  const xdg = join(base, 'xdg');
+  for (const d of [dataDir, xdg]) await mkdir(d, { mode: 0o700 });
+  await exec('chown', ['-R', `${uid}:${gid}`, appliance.root, dataDir, xdg]);
+
+  // A compromised server: it accepts bundles signed with a key the host does not trust.
+  await writeFile(serverKey, forgedKey.publicPem);
+  const server = await startTestServer({
+    QX_UPDATE_DIR: join(base, 'update'),
+    QX_UPDATE_KEY: serverKey,
+    QX_HOST_UPDATE_TIMEOUT_S: '60',
+  });
+  const procs: { agent?: Child } = {};
+  t.after(async () => {
+    await server.stop();
+    await procs.agent?.kill();
+    const pids = (await exec('ps', ['-o', 'pid=', '-u', USER]).catch(() => ({ stdout: '' }))).stdout;
+    for (const pid of pids
+      .split('\n')
+      .map(Number)
+      .filter((n) => n > 0)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+    await rm(base, { recursive: true, force: true });
+    await exec('userdel', ['--remove', USER]).catch(() => undefined);
+  });
+
+  const port = await freePort();
+  const address = `127.0.0.1:${port}`;
+  /** Starts the agent: a boot of the host. */
+  const boot = async () => {
+    await procs.agent?.kill();
+    procs.agent = await spawnNode(
+      'agent/src/main.ts',
+      {
+        QX_AGENT_DATA_DIR: dataDir,
+        QX_AGENT_LISTEN: address,
+        QX_LIBVIRT_URI: 'qemu:///session',
+        QX_APPLIANCE_ROOT: appliance.root,
+        XDG_RUNTIME_DIR: xdg,
+        HOME: home,
+      },
+      () => listening(port),
+      { command: ['runuser', '-u', USER, '--'] },
+    );
+  };
+  await boot();
+  await eventually('the join token', async () => existsSync(join(dataDir, 'join-token')));
+  const api = server.admin;
+  const probe = await api.request<HostProbeDto>('POST', '/api/v1/hosts/probe', { body: { address } });
+  assert.equal(probe.status, 200, probe.text);
+  const joinToken = (await readFile(join(dataDir, 'join-token'), 'utf8')).trim();
+  const added = await api.request<HostDto>('POST', '/api/v1/hosts', {
+    body: { address, fingerprint: probe.json.fingerprint, joinToken, name: 'qxt-srv-upd-host' },
+  });
+  assert.equal(added.status, 201, added.text);
+  const id = added.json.id;
+  const host = () => api.request<HostDto>('GET', `/api/v1/hosts/${id}`).then((r) => r.json);
+  const update = (client = api) => client.request<TaskDto>('POST', `/api/v1/hosts/${id}/update`, { body: {} });
+  const online = (version: string) =>
+    eventually(`the host online on ${version}`, async () => {
+      const h = await host();
+      return h.status === 'online' && h.system.version === version && h;
+    });
+
+  // Live: refused, naming why.
+  assert.equal((await online('1.0.0')).system.installed, false);
+  await putBundle(api, await makeTestBundle(base, 'forged', forgedKey.privatePem, '1.1.0'));
+  const live = await update();
+  assert.equal(live.status, 409, live.text);
+  assert.match(live.text, /cannot be updated: updates need an installed system/);
+  assert.equal((await update(await server.userWithRole('operator'))).status, 403);
+
+  await appliance.setInstalled(true);
+  await boot();
+  assert.deepEqual(
+    await eventually('the host back, installed', async () => {
+      const h = await host();
+      return h.status === 'online' && h.system.installed && h.system;
+    }),
+    { installed: true, version: '1.0.0', slot: 'a', updateBlocker: '' },
+  );
+
+  // The host's own key decides: the server's bundle is refused after maintenance, nothing kept.
+  const forged = await update();
+  assert.equal(forged.status, 202, forged.text);
+  const refused = await finished(api, forged.json.id);
+  assert.equal(refused.status, 'failed');
+  assert.match(refused.error ?? '', /bad signature/);
+  assert.equal((await host()).maintenance, true, 'a failed update leaves the host in maintenance');
+  assert.deepEqual(await readdir(join(dataDir, 'update')), []);
+  assert.equal(existsSync(join(appliance.root, 'run/live/medium/slot-b')), false);
+  assert.deepEqual(await appliance.calls(), []);
+  const off = await api.request('PATCH', `/api/v1/hosts/${id}`, { body: { maintenance: false } });
+  assert.equal(off.status, 200, off.text);
+
+  // A bundle the host's key signed: maintenance, sent, armed; the host reboots onto it.
+  await writeFile(serverKey, hostKey.publicPem);
+  await putBundle(api, await makeTestBundle(base, 'good', hostKey.privatePem, '1.1.0'));
+  const started = await update();
+  assert.equal(started.status, 202, started.text);
+  assert.equal(started.json.kind, 'host.update');
+  const armed = await eventually('the slot armed', async () => (await appliance.calls()).length === 2);
+  assert.ok(armed);
+  const calls = await appliance.calls();
+  assert.deepEqual(
+    calls.map((c) => c.replace(/^\d+ /, '')),
+    ['prepare', 'arm b 1.0.0 1.1.0'],
+  );
+  const during = await host();
+  assert.equal(during.maintenance, true);
+  const evacuation = (await api.request<TaskDto>('GET', `/api/v1/tasks/${during.evacuationTaskId}`)).json;
+  assert.ok(
+    Date.parse(evacuation.finishedAt!) <= Number(calls[0]!.split(' ')[0]),
+    'the host was emptied before the bundle was installed',
+  );
+  assert.equal(await readFile(join(appliance.root, 'run/live/medium/slot-b/live/vmlinuz'), 'utf8'), 'vmlinuz of 1.1.0');
+  await appliance.rebootIntoArmed();
+  await boot();
+  const done = await finished(api, started.json.id);
+  assert.equal(done.status, 'succeeded', done.error ?? '');
+  assert.deepEqual(done.result, { hosts: [{ id, name: 'qxt-srv-upd-host', version: '1.1.0' }] });
+  const after = await host();
+  assert.equal(after.system.version, '1.1.0');
+  assert.equal(after.maintenance, false, 'back in service');
+  assert.match(
+    done.log.map((l) => l.message).join('\n'),
+    /in maintenance; sending the 1\.1\.0 bundle[\s\S]*armed slot b[\s\S]*back, running 1\.1\.0/,
+  );
+
+  // Already there: nothing to do. "All hosts" with a newer bundle: a host that does not come back
+  // on it in time fails the task saying so.
+  assert.equal((await update()).status, 409);
+  const none = await api.request('POST', '/api/v1/appliance/update/hosts', { body: {} });
+  assert.equal(none.status, 409, none.text);
+  assert.match(none.text, /none is behind/);
+  await putBundle(api, await makeTestBundle(base, 'next', hostKey.privatePem, '1.2.0'));
+  server.services.config.hostUpdate.onlineTimeoutMs = 2_000;
+  const all = await api.request<TaskDto>('POST', '/api/v1/appliance/update/hosts', { body: {} });
+  assert.equal(all.status, 202, all.text);
+  const late = await finished(api, all.json.id);
+  assert.equal(late.kind, 'hosts.update');
+  assert.equal(late.status, 'failed');
+  assert.match(
+    late.error ?? '',
+    /did not come back running 1\.2\.0 within 2 s \(it is online, still reporting 1\.1\.0/,
+  );
+  assert.equal((await appliance.calls()).length, 4, 'the slot was armed before the wait');
+});

@@ -1,0 +1,144 @@
+// Remote hosts follow the vDC: an appliance-installed host is updated with the bundle uploaded for
+// this appliance (ApplianceUpdate), as a task — maintenance first (its VMs evacuated), the bundle
+// streamed to its agent (which checks it with its own image key, writes its inactive slot, arms it
+// and reboots), then wait for it to come back reporting the new version, maintenance off. "All
+// hosts" does that one host at a time and stops at the first failure. This server's own appliance
+// is never updated here: that is ApplianceUpdate.apply. Never imports Koa.
+import { createReadStream } from 'node:fs';
+import type { TaskDto } from '../dto/tasks.js';
+import type { AgentPool } from '../agents/agent-pool.js';
+import type { HostConnection } from '../agents/host-connection.js';
+import { conflict } from '../errors.js';
+import type { ApplianceUpdate, UploadedBundle } from './appliance-update.js';
+import type { HostService } from './host-service.js';
+import type { InventoryService } from './inventory-service.js';
+import type { TaskContext, TaskService } from './task-service.js';
+
+export interface HostUpdateOptions {
+  /** How long a host may take to reboot and report the new version (QX_HOST_UPDATE_TIMEOUT_S; 20 min). */
+  onlineTimeoutMs: number;
+  /** How long its evacuation may take (60 min). */
+  evacuationTimeoutMs?: number;
+}
+
+const POLL_MS = 1_000;
+
+export class HostUpdate {
+  constructor(
+    private readonly pool: AgentPool,
+    private readonly tasks: TaskService,
+    private readonly hosts: HostService,
+    private readonly inventory: InventoryService,
+    private readonly bundles: ApplianceUpdate,
+    private readonly o: HostUpdateOptions,
+  ) {}
+
+  /** Updates one host (409 when it cannot be updated or already runs the bundle's version). */
+  async updateHost(hostId: string, user: string): Promise<TaskDto> {
+    const c = this.pool.get(hostId);
+    const bundle = await this.bundles.uploadedBundle();
+    this.check(c, bundle);
+    const name = c.record.name;
+    const { dto } = await this.tasks.start(
+      { kind: 'host.update', target: { type: 'host', id: hostId, name }, hostId, user },
+      async (t) => {
+        await this.update(c, bundle, user, t, (p, phase) => t.progress(p, phase));
+        return { hosts: [{ id: hostId, name, version: bundle.version }] };
+      },
+    );
+    return dto;
+  }
+
+  /** Updates every appliance host that is behind the bundle, one at a time (409 when none is). */
+  async updateAll(user: string): Promise<TaskDto> {
+    const bundle = await this.bundles.uploadedBundle();
+    const behind = this.pool.all().filter((c) => {
+      const s = this.inventory.systemOf(c);
+      return s.installed && !s.updateBlocker && c.online && s.version !== bundle.version;
+    });
+    if (!behind.length) throw conflict(`no appliance host can be updated to ${bundle.version}: none is behind`);
+    const { dto } = await this.tasks.start(
+      { kind: 'hosts.update', target: { type: 'vdc', id: 'hosts', name: 'all hosts' }, hostId: null, user },
+      async (t) => {
+        const done: { id: string; name: string; version: string }[] = [];
+        for (const [i, c] of behind.entries()) {
+          const name = c.record.name;
+          t.log(`host ${name} (${i + 1} of ${behind.length})`);
+          this.check(c, bundle);
+          await this.update(c, bundle, user, t, (p, phase) =>
+            t.progress(Math.round(((i + (p ?? 0) / 100) / behind.length) * 100), `${name}: ${phase}`),
+          );
+          done.push({ id: c.record.id, name, version: bundle.version });
+        }
+        return { hosts: done };
+      },
+    );
+    return dto;
+  }
+
+  private check(c: HostConnection, bundle: UploadedBundle): void {
+    c.requireOnline();
+    const s = this.inventory.systemOf(c);
+    if (s.updateBlocker) throw conflict(`host ${c.record.name} cannot be updated: ${s.updateBlocker}`);
+    if (s.version === bundle.version) throw conflict(`host ${c.record.name} already runs ${bundle.version}`);
+  }
+
+  private async update(
+    c: HostConnection,
+    bundle: UploadedBundle,
+    user: string,
+    t: TaskContext,
+    progress: (percent: number | null, phase: string) => void,
+  ): Promise<void> {
+    const name = c.record.name;
+    const wasInMaintenance = c.record.maintenance;
+    progress(0, 'entering maintenance');
+    if (!wasInMaintenance) await this.hosts.update(c.record.id, { maintenance: true, stoppedVms: 'leave' }, user);
+    await this.evacuated(c);
+    t.log(`${name} is in maintenance; sending the ${bundle.version} bundle`);
+    const from = this.inventory.systemOf(c).version;
+    progress(10, 'sending the bundle');
+    const armed = await c.client.updateSystem(createReadStream(bundle.file), bundle.sizeBytes, (sent) =>
+      progress(10 + Math.round((sent / bundle.sizeBytes) * 60), 'sending the bundle'),
+    );
+    t.log(`${name} armed slot ${armed.slot} (${armed.version}) and reboots`);
+    progress(70, `rebooting into ${bundle.version}`);
+    await this.backOnline(c, bundle.version, from);
+    t.log(`${name} is back, running ${bundle.version}`);
+    progress(95, 'leaving maintenance');
+    if (!wasInMaintenance) await this.hosts.update(c.record.id, { maintenance: false }, user);
+    progress(100, 'updated');
+  }
+
+  /** Waits until the host's evacuation ended with the host empty of running VMs. */
+  private async evacuated(c: HostConnection): Promise<void> {
+    const deadline = Date.now() + (this.o.evacuationTimeoutMs ?? 60 * 60_000);
+    for (;;) {
+      const dto = this.inventory.hostDto(c);
+      if (dto.maintenanceState === 'in') return;
+      const task = dto.evacuationTaskId ? this.tasks.get(dto.evacuationTaskId) : undefined;
+      if (task && task.status !== 'running') {
+        throw conflict(
+          `host ${c.record.name} could not be emptied (evacuation ${task.status}${task.error ? `: ${task.error}` : ''}); it stays in maintenance`,
+        );
+      }
+      if (Date.now() > deadline)
+        throw conflict(`host ${c.record.name} was not emptied in time; it stays in maintenance`);
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  }
+
+  /** Waits until the host is online again, its system reporting `version`. */
+  private async backOnline(c: HostConnection, version: string, from: string): Promise<void> {
+    const deadline = Date.now() + this.o.onlineTimeoutMs;
+    while (!(c.online && c.info?.appliance?.version === version)) {
+      if (Date.now() > deadline) {
+        const now = c.online ? `it is online, still reporting ${c.info?.appliance?.version ?? from}` : 'it is offline';
+        throw conflict(
+          `host ${c.record.name} did not come back running ${version} within ${Math.round(this.o.onlineTimeoutMs / 1000)} s (${now}; a system that failed its health check boots ${from} again); it stays in maintenance`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  }
+}
