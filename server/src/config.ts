@@ -161,7 +161,8 @@ function storeSetting(get: (envName: string, key: string) => string | undefined)
 /**
  * QX_CONTROLPLANE_ROOT (default: the data dir's parent, /var/lib/quantix): etcd/ holds the member,
  * etcd-client/ the server's client TLS; QX_ETCD_CLIENT_PORT/QX_ETCD_PEER_PORT (2379/2380);
- * QX_ETCD_MEMBER_START: the argv (space-separated, no shell) that (re)starts the member.
+ * QX_ETCD_MEMBER_START: the argv (space-separated, no shell) that (re)starts the member;
+ * QX_CONTROLPLANE_ADDRESS: the address the member uses (default: controlplane-address.ts).
  */
 function memberSettings(env: NodeJS.ProcessEnv, dataDir: string): MemberSettings {
   const root = resolve(env.QX_CONTROLPLANE_ROOT || join(dataDir, '..'));
@@ -178,6 +179,7 @@ function memberSettings(env: NodeJS.ProcessEnv, dataDir: string): MemberSettings
     startCommand: (env.QX_ETCD_MEMBER_START || 'systemctl restart quantix-etcd-member.service')
       .split(' ')
       .filter(Boolean),
+    address: env.QX_CONTROLPLANE_ADDRESS || undefined,
   };
 }
 

@@ -6,6 +6,8 @@ import { log } from './log.js';
 
 const config = loadServerConfig();
 const services = await createServices(config);
+// A member left on an old address is moved before requests come (controlplane-address.ts).
+await services.controlPlane.keepMemberAddress();
 const running = await startServer(services);
 services.start();
 const shown = config.listenHost === '0.0.0.0' || config.listenHost === '::' ? 'localhost' : config.listenHost;

@@ -1,5 +1,5 @@
 // Where the other servers of an etcd control plane reach this appliance's own agent.
-import { managementAddresses } from '../tls/management-addresses.js';
+import { firstManagementAddress, managementAddresses } from '../tls/management-addresses.js';
 import { normaliseAddress } from './tls-probe.js';
 
 /**
@@ -12,6 +12,6 @@ export function localNetworkAddress(
 ): string | undefined {
   if (!setting) return undefined;
   if (!setting.startsWith(':')) return normaliseAddress(setting);
-  const host = addresses.find((a) => !a.startsWith('127.'));
+  const host = firstManagementAddress(addresses);
   return host ? `${host}${setting}` : undefined;
 }

@@ -45,6 +45,9 @@ export const ControlPlaneDto = named(
     memberName: opt(str({ description: 'the etcd member this appliance runs, if any' })),
     members: arr(ControlPlaneMemberDto),
     unavailable: opt(str({ description: 'why writes are refused now (quorum lost)' })),
+    memberProblem: opt(
+      str({ description: "why this appliance's member could not be moved to its current address or renewed" }),
+    ),
     serverFingerprint: str({
       description: "SHA-256 of this server's HTTPS certificate: a joining appliance pins it",
     }),

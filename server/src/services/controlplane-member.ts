@@ -8,6 +8,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { isIP } from 'node:net';
+import { X509Certificate } from 'node:crypto';
 import type { Etcd3 } from 'etcd3';
 import { writeFileAtomic } from '@quantix/proto/fs/atomic-file.js';
 import { issueCertificate, type KeyAndCert } from '@quantix/proto/tls/certificates.js';
@@ -25,6 +26,8 @@ export interface MemberSettings {
   peerPort: number;
   /** argv run (no shell) to (re)start the member once member.env is written; QX_ETCD_MEMBER_ENV names the file. */
   startCommand: string[];
+  /** The address the member is to use (QX_CONTROLPLANE_ADDRESS); unset: controlplane-address.ts picks it. */
+  address?: string | undefined;
 }
 
 /** One member of the cluster as the others reach it. */
@@ -148,8 +151,26 @@ export function memberStoreConfig(s: MemberSettings): Extract<StoreConfig, { kin
 
 /** Whether this appliance runs a member (member.env written), and its name. */
 export async function memberName(s: MemberSettings): Promise<string | undefined> {
+  return (await memberSetUp(s))?.name;
+}
+
+/** The member's name and the address it was set up with (member.env), if this appliance runs one. */
+export async function memberSetUp(s: MemberSettings): Promise<{ name: string; address: string } | undefined> {
   if (!existsSync(memberEnvPath(s))) return undefined;
-  return /^ETCD_NAME=(.*)$/m.exec(await readFile(memberEnvPath(s), 'utf8'))?.[1];
+  const env = await readFile(memberEnvPath(s), 'utf8');
+  const name = /^ETCD_NAME=(.*)$/m.exec(env)?.[1];
+  const peerUrl = /^ETCD_INITIAL_ADVERTISE_PEER_URLS=(.*)$/m.exec(env)?.[1];
+  if (!name || !peerUrl) return undefined;
+  return { name, address: new URL(peerUrl).hostname.replace(/^\[|\]$/g, '') };
+}
+
+/** Whether the member's certificate names `address` and has more than `days` left. */
+export async function memberCertificateFits(s: MemberSettings, address: string, days: number): Promise<boolean> {
+  const file = join(s.memberDir, 'member.pem');
+  if (!existsSync(file)) return false;
+  const cert = new X509Certificate(await readFile(file));
+  const named = isIP(address) ? cert.checkIP(address) : cert.checkHost(address);
+  return Boolean(named) && Date.parse(cert.validTo) - Date.now() > days * 86_400_000;
 }
 
 /**

@@ -7,7 +7,7 @@ import { request } from 'node:https';
 import { connect, type TLSSocket } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Etcd3 } from 'etcd3';
@@ -31,7 +31,8 @@ import { EtcdStore } from '../store/etcd-store.js';
 import { migrateToEtcd } from '../store/migrate-to-etcd.js';
 import type { VdcRecord } from '../store/records.js';
 import { SecretBox } from '../store/secret-box.js';
-import { managementAddresses } from '../tls/management-addresses.js';
+import { firstManagementAddress } from '../tls/management-addresses.js';
+import { memberDrift, repairMemberAddress } from './controlplane-address.js';
 import { parseBootControlPlane } from './controlplane-boot.js';
 import { issueJoinToken, takeJoinToken } from './controlplane-join-tokens.js';
 import {
@@ -50,6 +51,8 @@ const JOIN_CALL_MS = 30_000;
 const PROMOTE_MS = 60_000;
 /** The reply leaves before the server restarts on the control plane. */
 const RESTART_DELAY_MS = 500;
+/** How often the member's address and certificate are looked at again after the start. */
+const ADDRESS_CHECK_MS = 60_000;
 
 export interface ControlPlaneDeps {
   db: ConfigStore;
@@ -71,6 +74,9 @@ export class ControlPlaneService {
   /** main.ts restarts the process (systemd or the test harness starts it again). */
   onRestart: (() => void) | undefined;
   private switching = false;
+  /** Why the member could not be kept on this appliance's address (status, the console screen). */
+  private memberProblem: string | undefined;
+  private repairing = false;
 
   constructor(private readonly d: ControlPlaneDeps) {}
 
@@ -80,6 +86,7 @@ export class ControlPlaneService {
       members: [] as ControlPlaneDto['members'],
       serverFingerprint: this.d.fingerprint(),
       ...(this.d.db.unavailable ? { unavailable: this.d.db.unavailable } : {}),
+      ...(this.memberProblem ? { memberProblem: this.memberProblem } : {}),
     };
     const name = await memberName(this.d.settings);
     if (name) Object.assign(base, { memberName: name });
@@ -136,6 +143,56 @@ export class ControlPlaneService {
     } catch (err) {
       log.error('control plane from the kernel command line failed', { error: (err as Error).message });
     }
+  }
+
+  /**
+   * Keeps this appliance's member on the appliance's current address (controlplane-address.ts):
+   * a full check now (main.ts awaits it before taking requests, which would be refused while the
+   * member restarts), then every minute a look at the address and the certificate on disk.
+   */
+  async keepMemberAddress(): Promise<void> {
+    if (!(this.d.db instanceof EtcdStore)) return;
+    if (await this.repairMember()) await storeAnswers(this.d.db);
+    setInterval(() => {
+      void memberDrift(this.d.settings).then(
+        (drift) => ((drift && !drift.filesOk) || this.memberProblem ? this.repairMember() : undefined),
+        (err: Error) => this.reportMemberProblem(err),
+      );
+    }, ADDRESS_CHECK_MS).unref();
+  }
+
+  /** True when the member was restarted. */
+  private async repairMember(): Promise<boolean> {
+    if (!(this.d.db instanceof EtcdStore) || this.repairing) return false;
+    this.repairing = true;
+    // A client of its own without a circuit breaker, as removeMember: a refusal must not open the store's.
+    const client = createEtcdClient(memberStoreConfig(this.d.settings), { breaker: false });
+    try {
+      const done = await repairMemberAddress({ client, vdc: this.d.vdc, settings: this.d.settings });
+      if (done.length) log.info('control plane: member moved to its current address', { done });
+      await this.reportMemberProblem(undefined);
+      return done.length > 0;
+    } catch (err) {
+      await this.reportMemberProblem(err as Error);
+      return false;
+    } finally {
+      client.close();
+      this.repairing = false;
+    }
+  }
+
+  /** Logs a problem (or its end) and shows it in status and on the console screen (<memberDir>/problem). */
+  private async reportMemberProblem(err: Error | undefined): Promise<void> {
+    const file = join(this.d.settings.memberDir, 'problem');
+    if (!err) {
+      if (this.memberProblem) log.info('control plane: member repaired', { was: this.memberProblem });
+      this.memberProblem = undefined;
+      await rm(file, { force: true });
+      return;
+    }
+    this.memberProblem = `this appliance's member could not be moved to its current address or renewed: ${err.message}`;
+    log.error('control plane: member not repaired', { error: err.message });
+    await writeFileAtomic(file, `${this.memberProblem}\n`).catch(() => undefined);
   }
 
   /** A one-time join token, valid 30 minutes, that any server of the control plane takes (controlplane-join-tokens.ts). */
@@ -259,7 +316,7 @@ export class ControlPlaneService {
     const name = req.memberName ?? hostname().split('.')[0]!;
     if (!MEMBER_NAME.test(name))
       throw badRequest(`memberName: "${name}" is not a member name (letters, digits, . _ -)`, 'memberName');
-    const address = req.memberAddress ?? managementAddresses()[0];
+    const address = req.memberAddress ?? this.d.settings.address ?? firstManagementAddress();
     if (!address)
       throw badRequest('memberAddress: this appliance has no management address; give one', 'memberAddress');
     return { name, address };
@@ -306,6 +363,17 @@ async function writeStoreConfig(dataDir: string, s: MemberSettings): Promise<voi
     etcdKey: st.keyFile,
   };
   await writeFileAtomic(file, `${JSON.stringify(next, null, 2)}\n`, 0o600);
+}
+
+/** Waits (up to 20 s) until the store's own client reaches the member again and writes are accepted. */
+async function storeAnswers(db: EtcdStore): Promise<void> {
+  for (const by = Date.now() + 20_000; Date.now() < by; await new Promise((r) => setTimeout(r, 500))) {
+    const answers = await db.client.maintenance.status().then(
+      () => true,
+      () => false,
+    );
+    if (answers && !db.unavailable) return;
+  }
 }
 
 /** Removes a member; one etcd no longer finds is gone already. */

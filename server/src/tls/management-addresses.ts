@@ -30,3 +30,8 @@ export function isVmNetworkBridge(name: string, sysNet = '/sys/class/net'): bool
   }
   return ports.every((port) => existsSync(join(sysNet, port, 'tun_flags')));
 }
+
+/** The address other machines reach this one at: its first management address other than loopback. */
+export function firstManagementAddress(addresses = managementAddresses()): string | undefined {
+  return addresses.find((a) => !a.startsWith('127.'));
+}

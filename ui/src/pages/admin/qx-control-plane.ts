@@ -79,6 +79,7 @@ export class QxControlPlane extends LitElement {
           ? html`<p data-testid="cp-store">
                 ${s.store === 'etcd' ? `On an etcd control plane${s.memberName ? ` (this appliance is member ${s.memberName})` : ''}.` : 'This appliance alone (embedded store).'}
                 ${s.unavailable ? html`<span class="error">${s.unavailable}</span>` : nothing}
+                ${s.memberProblem ? html`<span class="error">${s.memberProblem}</span>` : nothing}
               </p>
               <p class="muted">This server's certificate: <span class="mono">${s.serverFingerprint}</span></p>
               ${s.store === 'etcd' ? this.renderMembers(s) : this.renderSingle()}`

@@ -1,0 +1,104 @@
+// Keeps this appliance's etcd member on the appliance's current address (#23). After a DHCP lease
+// or the operator moved the appliance, three things still carry the old one: the member's peer URL
+// in the cluster, its certificate's SANs and member.env (listen/advertise URLs); the other members
+// can no longer reach it. repairMemberAddress puts all three on the current address, and renews a
+// certificate near its end on the way. Each step looks before it acts, so a repair cut off half-way
+// is finished by the next one. The caller (controlplane-service.ts) logs and shows the outcome.
+import { isIP } from 'node:net';
+import type { Etcd3 } from 'etcd3';
+import type { VdcRecord } from '../store/records.js';
+import { firstManagementAddress, managementAddresses } from '../tls/management-addresses.js';
+import {
+  clientUrlOf,
+  issueMemberCredentials,
+  memberCertificateFits,
+  memberEnv,
+  memberSetUp,
+  peerUrlOf,
+  startMember,
+  writeMemberFiles,
+  type MemberSettings,
+} from './controlplane-member.js';
+
+/** A member certificate with fewer days left than this is reissued (they are issued for 3650). */
+export const RENEW_DAYS = 30;
+
+/**
+ * The address the member is to use: the setting (QX_CONTROLPLANE_ADDRESS) when given; else the one
+ * it was set up with while this machine still has it (or it is a name, which DNS keeps current);
+ * else the machine's first management address other than loopback (undefined: none yet).
+ */
+export function currentMemberAddress(
+  setUpWith: string,
+  setting: string | undefined,
+  addresses = managementAddresses(),
+): string | undefined {
+  if (setting) return setting;
+  if (!isIP(setUpWith) || addresses.includes(setUpWith)) return setUpWith;
+  return firstManagementAddress(addresses);
+}
+
+/** What this server's member has on disk against where it should be; undefined: no member here. */
+export async function memberDrift(s: MemberSettings) {
+  const setUp = await memberSetUp(s);
+  if (!setUp) return undefined;
+  const address = currentMemberAddress(setUp.address, s.address);
+  if (!address) throw new Error(`member ${setUp.name}: this appliance has no management address now`);
+  const filesOk = setUp.address === address && (await memberCertificateFits(s, address, RENEW_DAYS));
+  return { name: setUp.name, from: setUp.address, address, filesOk };
+}
+
+/**
+ * Brings the member onto its current address; returns what it changed (empty: nothing was off).
+ * Order, as etcd documents for moving a member: the peer URL is updated through the cluster first
+ * (a raft change: it needs a quorum, and fails here without one), then the member restarts on the
+ * new files. Its certificate is from the vDC CA as before, so the other members accept it.
+ */
+export async function repairMemberAddress(o: { client: Etcd3; vdc: VdcRecord; settings: MemberSettings }) {
+  const s = o.settings;
+  const drift = await memberDrift(s);
+  if (!drift) return [];
+  // With nothing off on disk, a cluster that does not answer (no quorum) is not this repair's problem.
+  const members = await o.client.cluster.memberList({}).then(
+    (r) => r.members,
+    (err: unknown) => {
+      if (drift.filesOk) return undefined;
+      throw err;
+    },
+  );
+  if (!members) return [];
+  const me = members.find((m) => m.name === drift.name);
+  if (!me) throw new Error(`member ${drift.name} is not in the control plane (removed from it?)`);
+  const peerUrl = peerUrlOf(drift.address, s);
+  const done: string[] = [];
+  if (me.peerURLs.length !== 1 || me.peerURLs[0] !== peerUrl) {
+    await o.client.cluster.memberUpdate({ ID: me.ID, peerURLs: [peerUrl] });
+    done.push(`peer URL ${me.peerURLs.join(',')} → ${peerUrl}`);
+  }
+  if (!drift.filesOk) {
+    await rewriteMemberFiles(o.vdc, s, drift.name, drift.address, members);
+    done.push(`certificate and member.env for ${drift.address}`);
+  }
+  // The member publishes its client URL when it starts: an old one means it runs on old files.
+  if (done.length || !me.clientURLs.includes(clientUrlOf(drift.address, s))) {
+    (await startMember(s)).close();
+    done.push('member restarted');
+  }
+  return done;
+}
+
+/** A certificate issued for `address` and member.env on it (initial-cluster is only read on a member's first start). */
+async function rewriteMemberFiles(
+  vdc: VdcRecord,
+  s: MemberSettings,
+  name: string,
+  address: string,
+  members: { name: string; peerURLs: string[] }[],
+): Promise<void> {
+  const creds = await issueMemberCredentials(vdc, name, address);
+  const initialCluster = members
+    .filter((m) => m.name && m.name !== name)
+    .map((m) => ({ name: m.name, peerUrl: m.peerURLs[0]! }))
+    .concat({ name, peerUrl: peerUrlOf(address, s) });
+  await writeMemberFiles(s, creds, memberEnv({ name, address, initialCluster, state: 'existing', settings: s }));
+}
