@@ -5,10 +5,10 @@
 // bundles made by the build's own script (build/iso/make-bundle.mjs).
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { MEDIUM, UPDATE_SCRIPT } from './appliance-system.js';
+import { MEDIUM, UPDATE_SCRIPT, parseKeyValues } from './appliance-system.js';
 
 const MAKE_BUNDLE = resolve(import.meta.dirname, '../../../../build/iso/make-bundle.mjs');
 const PARTS = ['vmlinuz', 'initrd.img', '00-base.squashfs', 'filesystem.module'];
@@ -37,10 +37,10 @@ export interface ApplianceRoot {
   root: string;
   /** The stand-in quantix-update's calls, oldest first: "<epoch ms> <args>". */
   calls(): Promise<string[]>;
-  /** What a reboot into the armed slot shows: its version becomes the running one. */
+  /** What a reboot into the armed slot shows once healthy: that slot and its version run, marked good. */
   rebootIntoArmed(): Promise<void>;
-  /** Becomes installed (slot a, good) or live, as the next boot will show. */
-  setInstalled(installed: boolean, goodSlot?: 'a' | 'b'): Promise<void>;
+  /** Becomes installed (booted `slot`, default a; `goodSlot` default a) or live, as the next boot will show. */
+  setInstalled(installed: boolean, goodSlot?: 'a' | 'b', slot?: 'a' | 'b'): Promise<void>;
 }
 
 export async function makeApplianceRoot(
@@ -60,22 +60,30 @@ export async function makeApplianceRoot(
     `#!/bin/sh
 # Stands in for appliance/quantix-update (which needs a real medium to remount): records each call.
 echo "$(date +%s%3N) $*" >> '${record}'
+other=b; grep -q 'quantix.slot=b' '${file('proc/cmdline')}' && other=a
 case "$1" in
-  prepare) mkdir -p '${file(MEDIUM)}/slot-b/live' && echo '${file(MEDIUM)}/slot-b/live' ;;
-  arm) echo "QUANTIX_VERSION=$4" > '${file('next-release')}' ;;
+  prepare) mkdir -p '${file(MEDIUM)}'/slot-$other/live && echo '${file(MEDIUM)}'/slot-$other/live ;;
+  arm) printf 'QUANTIX_VERSION=%s\\nslot=%s\\n' "$4" "$2" > '${file('next-release')}' ;;
 esac
 `,
   );
   await chmod(file(UPDATE_SCRIPT), 0o755);
-  const setInstalled = async (installed: boolean, goodSlot: 'a' | 'b' = 'a') => {
-    await writeFile(file('proc/cmdline'), `boot=live quiet${installed ? ' quantix.slot=a' : ''}\n`);
+  const setInstalled = async (installed: boolean, goodSlot: 'a' | 'b' = 'a', slot: 'a' | 'b' = 'a') => {
+    await writeFile(file('proc/cmdline'), `boot=live quiet${installed ? ` quantix.slot=${slot}` : ''}\n`);
     await writeFile(file(`${MEDIUM}/boot/grub/grubenv`), `# GRUB Environment Block\ngood_slot=${goodSlot}\n###\n`);
   };
   await setInstalled(o.installed ?? true);
   return {
     root,
     calls: async () => (await readFile(record, 'utf8').catch(() => '')).split('\n').filter(Boolean),
-    rebootIntoArmed: () => rename(file('next-release'), file('etc/quantix-release')),
+    rebootIntoArmed: async () => {
+      const next = parseKeyValues(await readFile(file('next-release'), 'utf8'));
+      const slot = next.slot === 'b' ? 'b' : 'a';
+      await writeFile(file('etc/quantix-release'), `QUANTIX_VERSION=${next.QUANTIX_VERSION}\nQUANTIX_BUILD=test\n`);
+      await rm(file('next-release'));
+      // Booted the armed slot and found healthy: quantix-update health marks it good.
+      await setInstalled(true, slot, slot);
+    },
     setInstalled,
   };
 }

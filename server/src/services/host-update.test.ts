@@ -6,24 +6,20 @@
 // image's script reboots). The "reboot" (agent restarted on the armed version) brings the host
 // back reporting the new version, and the task takes it out of maintenance; a host that does not
 // come back in time fails the task saying so.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createReadStream, existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { keyPair, makeApplianceRoot, makeTestBundle } from '@quantix/proto/appliance/appliance-fixture.js';
+import { keyPair, makeTestBundle } from '@quantix/proto/appliance/appliance-fixture.js';
 import type { ApplianceUpdateDto } from '../dto/appliance-update.js';
-import type { HostDto, HostProbeDto } from '../dto/hosts.js';
+import type { HostDto } from '../dto/hosts.js';
 import type { TaskDto } from '../dto/tasks.js';
 import type { ApiClient } from '../test-support/api-client.js';
+import { startApplianceHost } from '../test-support/appliance-host.js';
 import { eventually } from '../test-support/guest-pool.js';
-import { freePort, listening, spawnNode, type Child } from '../test-support/spawn.js';
 import { startTestServer } from '../test-support/test-server.js';
-
-const exec = promisify(execFile);
-const USER = 'qxt-srv-upd';
 
 async function putBundle(api: ApiClient, file: string) {
   const r = await api.request<ApplianceUpdateDto>('PUT', '/api/v1/appliance/update/bundle', {
@@ -43,28 +39,12 @@ const finished = (api: ApiClient, id: string) =>
     60_000,
   );
 
-test('qxt-srv host update: maintenance, bundle checked by the host, reboot, back on the new version', async (t) => {
-  if ((await exec('id', ['-u', USER]).catch(() => undefined)) === undefined) {
-    await exec('useradd', ['--create-home', '--shell', '/bin/sh', USER]);
-  }
-  const uid = Number((await exec('id', ['-u', USER])).stdout.trim());
-  const gid = Number((await exec('id', ['-g', USER])).stdout.trim());
-  const home = (await exec('getent', ['passwd', USER])).stdout.split(':')[5]!;
-  const base = await mkdtemp('/tmp/qxt-srv-hostupd-');
-  await chmod(base, 0o755);
+/** A test server and an appliance host joined to it; the server checks bundles with `serverKey`'s file. */
+async function setUp(t: TestContext, installed: boolean) {
+  const base = await mkdtemp(join(tmpdir(), 'qxt-srv-hostupd-'));
   const hostKey = keyPair();
-  const serverKey = join(base, 'server-key.pem');
   const forgedKey = keyPair();
-  const appliance = await makeApplianceRoot(join(base, 'root'), {
-    version: '1.0.0',
-    publicKeyPem: hostKey.publicPem,
-    installed: false,
-  });
-  const dataDir = join(base, 'agent');
-  const xdg = join(base, 'xdg');
-  for (const d of [dataDir, xdg]) await mkdir(d, { mode: 0o700 });
-  await exec('chown', ['-R', `${uid}:${gid}`, appliance.root, dataDir, xdg]);
-
+  const serverKey = join(base, 'server-key.pem');
   // A compromised server: it accepts bundles signed with a key the host does not trust.
   await writeFile(serverKey, forgedKey.publicPem);
   const server = await startTestServer({
@@ -72,80 +52,49 @@ test('qxt-srv host update: maintenance, bundle checked by the host, reboot, back
     QX_UPDATE_KEY: serverKey,
     QX_HOST_UPDATE_TIMEOUT_S: '60',
   });
-  const procs: { agent?: Child } = {};
   t.after(async () => {
     await server.stop();
-    await procs.agent?.kill();
-    const pids = (await exec('ps', ['-o', 'pid=', '-u', USER]).catch(() => ({ stdout: '' }))).stdout;
-    for (const pid of pids
-      .split('\n')
-      .map(Number)
-      .filter((n) => n > 0)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone already
-      }
-    }
     await rm(base, { recursive: true, force: true });
-    await exec('userdel', ['--remove', USER]).catch(() => undefined);
   });
-
-  const port = await freePort();
-  const address = `127.0.0.1:${port}`;
-  /** Starts the agent: a boot of the host. */
-  const boot = async () => {
-    await procs.agent?.kill();
-    procs.agent = await spawnNode(
-      'agent/src/main.ts',
-      {
-        QX_AGENT_DATA_DIR: dataDir,
-        QX_AGENT_LISTEN: address,
-        QX_LIBVIRT_URI: 'qemu:///session',
-        QX_APPLIANCE_ROOT: appliance.root,
-        XDG_RUNTIME_DIR: xdg,
-        HOME: home,
-      },
-      () => listening(port),
-      { command: ['runuser', '-u', USER, '--'] },
-    );
-  };
-  await boot();
-  await eventually('the join token', async () => existsSync(join(dataDir, 'join-token')));
+  const h = await startApplianceHost(server, {
+    user: 'qxt-srv-upd',
+    name: 'qxt-srv-upd-host',
+    version: '1.0.0',
+    publicKeyPem: hostKey.publicPem,
+    installed,
+  });
+  t.after(() => h.stop());
   const api = server.admin;
-  const probe = await api.request<HostProbeDto>('POST', '/api/v1/hosts/probe', { body: { address } });
-  assert.equal(probe.status, 200, probe.text);
-  const joinToken = (await readFile(join(dataDir, 'join-token'), 'utf8')).trim();
-  const added = await api.request<HostDto>('POST', '/api/v1/hosts', {
-    body: { address, fingerprint: probe.json.fingerprint, joinToken, name: 'qxt-srv-upd-host' },
-  });
-  assert.equal(added.status, 201, added.text);
-  const id = added.json.id;
-  const host = () => api.request<HostDto>('GET', `/api/v1/hosts/${id}`).then((r) => r.json);
-  const update = (client = api) => client.request<TaskDto>('POST', `/api/v1/hosts/${id}/update`, { body: {} });
-  const online = (version: string) =>
-    eventually(`the host online on ${version}`, async () => {
-      const h = await host();
-      return h.status === 'online' && h.system.version === version && h;
-    });
+  const host = () => api.request<HostDto>('GET', `/api/v1/hosts/${h.id}`).then((r) => r.json);
+  const update = (client = api) => client.request<TaskDto>('POST', `/api/v1/hosts/${h.id}/update`, { body: {} });
+  await eventually('the host online', async () => (await host()).status === 'online');
+  return { base, hostKey, forgedKey, serverKey, server, api, h, host, update };
+}
 
-  // Live: refused, naming why.
-  assert.equal((await online('1.0.0')).system.installed, false);
+test('qxt-srv host update: a live system is refused naming why; admin only', async (t) => {
+  const { base, forgedKey, server, api, host, update } = await setUp(t, false);
+  assert.deepEqual((await host()).system, {
+    installed: false,
+    version: '1.0.0',
+    slot: '',
+    updateBlocker:
+      'updates need an installed system: this appliance runs from the live image; install it to a disk first',
+  });
+  const none = await update();
+  assert.equal(none.status, 409, none.text);
+  assert.match(none.text, /no update bundle uploaded/);
   await putBundle(api, await makeTestBundle(base, 'forged', forgedKey.privatePem, '1.1.0'));
   const live = await update();
   assert.equal(live.status, 409, live.text);
   assert.match(live.text, /cannot be updated: updates need an installed system/);
   assert.equal((await update(await server.userWithRole('operator'))).status, 403);
+});
 
-  await appliance.setInstalled(true);
-  await boot();
-  assert.deepEqual(
-    await eventually('the host back, installed', async () => {
-      const h = await host();
-      return h.status === 'online' && h.system.installed && h.system;
-    }),
-    { installed: true, version: '1.0.0', slot: 'a', updateBlocker: '' },
-  );
+test('qxt-srv host update: maintenance, bundle checked by the host, reboot, back on the new version', async (t) => {
+  const { base, hostKey, forgedKey, serverKey, server, api, h, host, update } = await setUp(t, true);
+  const { id, appliance, dataDir } = h;
+  assert.deepEqual((await host()).system, { installed: true, version: '1.0.0', slot: 'a', updateBlocker: '' });
+  await putBundle(api, await makeTestBundle(base, 'forged', forgedKey.privatePem, '1.1.0'));
 
   // The host's own key decides: the server's bundle is refused after maintenance, nothing kept.
   const forged = await update();
@@ -182,12 +131,12 @@ test('qxt-srv host update: maintenance, bundle checked by the host, reboot, back
   );
   assert.equal(await readFile(join(appliance.root, 'run/live/medium/slot-b/live/vmlinuz'), 'utf8'), 'vmlinuz of 1.1.0');
   await appliance.rebootIntoArmed();
-  await boot();
+  await h.boot();
   const done = await finished(api, started.json.id);
   assert.equal(done.status, 'succeeded', done.error ?? '');
   assert.deepEqual(done.result, { hosts: [{ id, name: 'qxt-srv-upd-host', version: '1.1.0' }] });
   const after = await host();
-  assert.equal(after.system.version, '1.1.0');
+  assert.deepEqual(after.system, { installed: true, version: '1.1.0', slot: 'b', updateBlocker: '' });
   assert.equal(after.maintenance, false, 'back in service');
   assert.match(
     done.log.map((l) => l.message).join('\n'),

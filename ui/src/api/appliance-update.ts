@@ -1,7 +1,8 @@
 // A/B updates of the appliance (server/src/dto/appliance-update.ts): status, bundle upload or
-// download from a URL, apply.
+// download from a URL, apply; other appliance hosts updated with the same bundle (tasks).
 // No Lit imports.
 import type { ApplianceUpdateDto } from '@dto/appliance-update.js';
+import type { TaskDto } from '@dto/tasks.js';
 import { apiDelete, apiGet, apiPost, apiRequest } from './client.js';
 
 export type { ApplianceUpdateDto };
@@ -18,3 +19,7 @@ export const downloadUpdateBundle = (url: string, caCertificatePem?: string) =>
   apiPost<ApplianceUpdateDto>('/appliance/update/download', caCertificatePem ? { url, caCertificatePem } : { url });
 /** Stops a running download, or clears a failed one. */
 export const cancelUpdateBundleDownload = () => apiDelete<ApplianceUpdateDto>('/appliance/update/download');
+/** Updates one appliance host with the uploaded bundle (maintenance, send, reboot, back): a task. */
+export const updateHostSystem = (hostId: string) => apiPost<TaskDto>(`/hosts/${encodeURIComponent(hostId)}/update`);
+/** Updates every appliance host behind the uploaded bundle, one at a time: one task. */
+export const updateAllHostSystems = () => apiPost<TaskDto>('/appliance/update/hosts');

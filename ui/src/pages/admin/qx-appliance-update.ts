@@ -1,6 +1,7 @@
 // The update section of the Appliance page (admin): running version and slot, the other slot,
 // the last attempt and its result; upload a signed bundle or have the server fetch one from a URL
-// (verified by the server either way; the download's progress is polled), apply it.
+// (verified by the server either way; the download's progress is polled), apply it; the other
+// appliance hosts follow with the same bundle (qx-hosts-system-update.ts).
 import { LitElement, css, html, nothing } from 'lit';
 import {
   applyApplianceUpdate,
@@ -14,6 +15,7 @@ import { fieldError, formError } from '../../api/client.js';
 import { formatBytes } from '../../app/format.js';
 import { ResourceController } from '../../controllers/resource-controller.js';
 import { sharedStyles } from '../../components/shared-styles.js';
+import './qx-hosts-system-update.js';
 
 const RESULT_TEXT = {
   pending: 'rebooting into it',
@@ -130,6 +132,7 @@ export class QxApplianceUpdate extends LitElement {
     return html`<section aria-labelledby="update-h">
       <h2 id="update-h">Updates</h2>
       ${this.status.errorNotice()} ${this.status.render({ complete: (s) => this.renderStatus(s) })}
+      <qx-hosts-system-update .bundleVersion=${this.status.value?.bundle?.version ?? ''}></qx-hosts-system-update>
     </section>`;
   }
 

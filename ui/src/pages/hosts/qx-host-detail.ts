@@ -18,6 +18,7 @@ import '../../components/qx-state-badge.js';
 import '../../components/qx-sparkline.js';
 import '../../components/qx-metrics-history.js';
 import './qx-host-evacuation.js';
+import './qx-host-system-update.js';
 
 const HISTORY = 60;
 /** VMs listed on a host page (the most the API sends at once; a host holds far fewer). */
@@ -156,6 +157,7 @@ export class QxHostDetail extends LitElement {
       </div>
       <h2>Resource history</h2>
       <qx-metrics-history kind="host" target-id=${h.id} label=${h.name}></qx-metrics-history>
+      <qx-host-system-update .host=${h} ?admin=${admin}></qx-host-system-update>
       <h2>Details</h2>
       <div class="card">
         <dl class="props">
