@@ -3,10 +3,16 @@ import { loadServerConfig } from './config.js';
 import { createServices } from './compose.js';
 import { startServer } from './server.js';
 import { log } from './log.js';
+import { moveMemberAtStart, noteMemberRepair } from './services/controlplane-address.js';
 
 const config = loadServerConfig();
+// A member left on an old address may not even start: moved before the store opens on it.
+if (config.store.kind === 'etcd')
+  await moveMemberAtStart(config.dataDir, config.controlPlane).catch((err: Error) =>
+    noteMemberRepair(config.controlPlane, err),
+  );
 const services = await createServices(config);
-// A member left on an old address is moved before requests come (controlplane-address.ts).
+// What the files do not tell (the cluster's peer URL, a member still on old files): before requests come.
 await services.controlPlane.keepMemberAddress();
 const running = await startServer(services);
 services.start();

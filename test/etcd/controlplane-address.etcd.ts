@@ -123,11 +123,33 @@ describe('control plane: an appliance whose address changed', () => {
     assert.equal(cp.memberProblem, undefined);
   });
 
+  it('C reboots on 127.0.0.4 with its member down: the server moves it through the other members', async () => {
+    const memberDir = join(c.dataDir, '..', 'etcd');
+    // On an appliance the member cannot bind an address the machine no longer has: here it is killed.
+    process.kill(Number(await readFile(join(memberDir, 'member.pid'), 'utf8')), 'SIGKILL');
+    await c.restartWith({ QX_CONTROLPLANE_ADDRESS: '127.0.0.4' });
+    const peerUrl = `https://127.0.0.4:${c.peerPort}`;
+    await eventually('the cluster to list C at 127.0.0.4', async () => {
+      const s = await controlPlane(b.api()).catch(() => undefined);
+      return s?.members.find((m) => m.name === 'c')?.peerUrls[0] === peerUrl;
+    });
+    await addUser(c.api(), 'after-reboot');
+    await eventually('C’s write seen through B', async () => (await usernames(b.api())).includes('after-reboot'));
+  });
+
   it('a restart on the same address changes nothing', async () => {
     const memberDir = join(c.dataDir, '..', 'etcd');
     const certBefore = await readFile(join(memberDir, 'member.pem'), 'utf8');
     await c.restartWith({});
     assert.equal(await readFile(join(memberDir, 'member.pem'), 'utf8'), certBefore);
     await addUser(c.api(), 'after-restart');
+  });
+
+  it('without a quorum C cannot move: the server says why, on the console status screen too', async () => {
+    await Promise.all([a.kill(), b.kill()]);
+    // Its store does not open either (as with any start without a quorum): the server exits and is retried.
+    await assert.rejects(c.restartWith({ QX_CONTROLPLANE_ADDRESS: '127.0.0.5' }), /control plane: member not repaired/);
+    const problem = await readFile(join(c.dataDir, '..', 'etcd', 'problem'), 'utf8');
+    assert.match(problem, /could not be moved to its current address or renewed: etcd https:\/\/127\.0\.0\.1:\d+: /);
   });
 });

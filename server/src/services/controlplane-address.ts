@@ -3,9 +3,16 @@
 // in the cluster, its certificate's SANs and member.env (listen/advertise URLs); the other members
 // can no longer reach it. repairMemberAddress puts all three on the current address, and renews a
 // certificate near its end on the way. Each step looks before it acts, so a repair cut off half-way
-// is finished by the next one. The caller (controlplane-service.ts) logs and shows the outcome.
+// is finished by the next one. Outcomes are logged and left in <memberDir>/problem for the console.
+import { readFile, rm } from 'node:fs/promises';
 import { isIP } from 'node:net';
+import { join } from 'node:path';
 import type { Etcd3 } from 'etcd3';
+import { writeFileAtomic } from '@quantix/proto/fs/atomic-file.js';
+import { log } from '../log.js';
+import { createEtcdClient } from '../store/etcd-client.js';
+import { EtcdStore } from '../store/etcd-store.js';
+import { VdcRepo } from '../store/host-repo.js';
 import type { VdcRecord } from '../store/records.js';
 import { firstManagementAddress, managementAddresses } from '../tls/management-addresses.js';
 import {
@@ -14,6 +21,7 @@ import {
   memberCertificateFits,
   memberEnv,
   memberSetUp,
+  memberStoreConfig,
   peerUrlOf,
   startMember,
   writeMemberFiles,
@@ -22,6 +30,10 @@ import {
 
 /** A member certificate with fewer days left than this is reissued (they are issued for 3650). */
 export const RENEW_DAYS = 30;
+
+/** The other members' client URLs as last listed: a member that cannot start is repaired through them. */
+const othersPath = (s: MemberSettings) => join(s.memberDir, 'other-client-urls');
+const problemPath = (s: MemberSettings) => join(s.memberDir, 'problem');
 
 /**
  * The address the member is to use: the setting (QX_CONTROLPLANE_ADDRESS) when given; else the one
@@ -69,6 +81,8 @@ export async function repairMemberAddress(o: { client: Etcd3; vdc: VdcRecord; se
   if (!members) return [];
   const me = members.find((m) => m.name === drift.name);
   if (!me) throw new Error(`member ${drift.name} is not in the control plane (removed from it?)`);
+  const others = members.filter((m) => m !== me).flatMap((m) => m.clientURLs);
+  await writeFileAtomic(othersPath(s), others.map((u) => `${u}\n`).join(''));
   const peerUrl = peerUrlOf(drift.address, s);
   const done: string[] = [];
   if (me.peerURLs.length !== 1 || me.peerURLs[0] !== peerUrl) {
@@ -101,4 +115,59 @@ async function rewriteMemberFiles(
     .map((m) => ({ name: m.name, peerUrl: m.peerURLs[0]! }))
     .concat({ name, peerUrl: peerUrlOf(address, s) });
   await writeMemberFiles(s, creds, memberEnv({ name, address, initialCluster, state: 'existing', settings: s }));
+}
+
+/**
+ * At start, before the server opens its store on its own member. The vDC CA that signs the new
+ * certificate is in etcd, and a member whose address changed may not start at all (etcd cannot
+ * bind an address the machine no longer has): then the repair goes through the other members,
+ * with the server's client certificate (it names no address, so they take it from anywhere).
+ */
+export async function moveMemberAtStart(dataDir: string, s: MemberSettings): Promise<void> {
+  const drift = await memberDrift(s);
+  if (!drift || drift.filesOk) return;
+  const endpoints = (await memberAnswers(s))
+    ? memberStoreConfig(s).endpoints
+    : (await readFile(othersPath(s), 'utf8').catch(() => '')).split('\n').filter(Boolean);
+  if (!endpoints.length) throw new Error(`member ${drift.name} does not answer, and no other member is known`);
+  const client = createEtcdClient({ ...memberStoreConfig(s), endpoints }, { breaker: false });
+  const store = await EtcdStore.open(client, dataDir).catch((err: Error) => {
+    client.close();
+    throw new Error(`etcd ${endpoints.join(',')}: ${err.message}`, { cause: err });
+  });
+  try {
+    const vdc = new VdcRepo(store).get();
+    if (!vdc) throw new Error('the vDC identity is not in etcd');
+    await noteMemberRepair(s, await repairMemberAddress({ client, vdc, settings: s }));
+  } finally {
+    await store.close();
+  }
+}
+
+async function memberAnswers(s: MemberSettings): Promise<boolean> {
+  const client = createEtcdClient(memberStoreConfig(s), { breaker: false });
+  try {
+    return await client.maintenance.status().then(
+      () => true,
+      () => false,
+    );
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * Logs a repair's outcome and keeps a failure in <memberDir>/problem (the console status screen
+ * shows it; the server may not be up to). Returns the problem, undefined once repaired.
+ */
+export async function noteMemberRepair(s: MemberSettings, outcome: string[] | Error): Promise<string | undefined> {
+  if (outcome instanceof Error) {
+    const problem = `this appliance's member could not be moved to its current address or renewed: ${outcome.message}`;
+    log.error('control plane: member not repaired', { error: outcome.message });
+    await writeFileAtomic(problemPath(s), `${problem}\n`).catch(() => undefined);
+    return problem;
+  }
+  if (outcome.length) log.info('control plane: member moved to its current address', { done: outcome });
+  await rm(problemPath(s), { force: true });
+  return undefined;
 }

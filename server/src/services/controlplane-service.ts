@@ -7,7 +7,7 @@ import { request } from 'node:https';
 import { connect, type TLSSocket } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Etcd3 } from 'etcd3';
@@ -32,7 +32,7 @@ import { migrateToEtcd } from '../store/migrate-to-etcd.js';
 import type { VdcRecord } from '../store/records.js';
 import { SecretBox } from '../store/secret-box.js';
 import { firstManagementAddress } from '../tls/management-addresses.js';
-import { memberDrift, repairMemberAddress } from './controlplane-address.js';
+import { memberDrift, noteMemberRepair, repairMemberAddress } from './controlplane-address.js';
 import { parseBootControlPlane } from './controlplane-boot.js';
 import { issueJoinToken, takeJoinToken } from './controlplane-join-tokens.js';
 import {
@@ -146,9 +146,10 @@ export class ControlPlaneService {
   }
 
   /**
-   * Keeps this appliance's member on the appliance's current address (controlplane-address.ts):
-   * a full check now (main.ts awaits it before taking requests, which would be refused while the
-   * member restarts), then every minute a look at the address and the certificate on disk.
+   * Keeps this appliance's member on the appliance's current address (controlplane-address.ts;
+   * main.ts has moved it already if its files were off): a full check against the cluster now,
+   * awaited before requests come (they would be refused while the member restarts), then every
+   * minute a look at the address and the certificate on disk.
    */
   async keepMemberAddress(): Promise<void> {
     if (!(this.d.db instanceof EtcdStore)) return;
@@ -156,7 +157,7 @@ export class ControlPlaneService {
     setInterval(() => {
       void memberDrift(this.d.settings).then(
         (drift) => ((drift && !drift.filesOk) || this.memberProblem ? this.repairMember() : undefined),
-        (err: Error) => this.reportMemberProblem(err),
+        async (err: Error) => (this.memberProblem = await noteMemberRepair(this.d.settings, err)),
       );
     }, ADDRESS_CHECK_MS).unref();
   }
@@ -169,30 +170,15 @@ export class ControlPlaneService {
     const client = createEtcdClient(memberStoreConfig(this.d.settings), { breaker: false });
     try {
       const done = await repairMemberAddress({ client, vdc: this.d.vdc, settings: this.d.settings });
-      if (done.length) log.info('control plane: member moved to its current address', { done });
-      await this.reportMemberProblem(undefined);
+      this.memberProblem = await noteMemberRepair(this.d.settings, done);
       return done.length > 0;
     } catch (err) {
-      await this.reportMemberProblem(err as Error);
+      this.memberProblem = await noteMemberRepair(this.d.settings, err as Error);
       return false;
     } finally {
       client.close();
       this.repairing = false;
     }
-  }
-
-  /** Logs a problem (or its end) and shows it in status and on the console screen (<memberDir>/problem). */
-  private async reportMemberProblem(err: Error | undefined): Promise<void> {
-    const file = join(this.d.settings.memberDir, 'problem');
-    if (!err) {
-      if (this.memberProblem) log.info('control plane: member repaired', { was: this.memberProblem });
-      this.memberProblem = undefined;
-      await rm(file, { force: true });
-      return;
-    }
-    this.memberProblem = `this appliance's member could not be moved to its current address or renewed: ${err.message}`;
-    log.error('control plane: member not repaired', { error: err.message });
-    await writeFileAtomic(file, `${this.memberProblem}\n`).catch(() => undefined);
   }
 
   /** A one-time join token, valid 30 minutes, that any server of the control plane takes (controlplane-join-tokens.ts). */
