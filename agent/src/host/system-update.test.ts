@@ -41,8 +41,8 @@ describe('system update of an appliance host', () => {
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
-  async function assertRefused(bytes: Buffer, message: RegExp, size?: number) {
-    await assert.rejects(updateSystem(config, stream(bytes, size)), (err: Error & { code?: string }) => {
+  async function assertRefused(bytes: Buffer, message: RegExp, size?: number, messages = stream(bytes, size)) {
+    await assert.rejects(updateSystem(config, messages, 300), (err: Error & { code?: string }) => {
       assert.equal(err.code, 'FAILED_PRECONDITION');
       assert.match(err.message, message);
       return true;
@@ -60,6 +60,14 @@ describe('system update of an appliance host', () => {
   it('refuses a truncated bundle, whether the stream or the file is short', async () => {
     await assertRefused(good.subarray(0, 3000), /truncated \(3000 of \d+ bytes arrived\)/, good.length);
     await assertRefused(good.subarray(0, 3000), /update bundle: truncated/);
+  });
+
+  it('gives up on a sender that stops sending', async () => {
+    async function* stalls(): AsyncIterable<UpdateSystemRequest> {
+      yield* stream(good.subarray(0, 8192), good.length);
+      await new Promise((r) => setTimeout(r, 5_000).unref());
+    }
+    await assertRefused(good, /nothing arrived for 0\.3 s/, undefined, stalls());
   });
 
   it('refuses a live system, no appliance and a slot on trial before storing a byte', async () => {

@@ -21,8 +21,8 @@ import { log } from '../log.js';
 import { AGENT_VERSION } from './host-info.js';
 
 export const MAX_BUNDLE_BYTES = 2 * 2 ** 30;
-/** A sender that stops sending for this long is given up on (QX_AGENT_UPDATE_STALL_MS in tests). */
-const STALL_MS = Number(process.env.QX_AGENT_UPDATE_STALL_MS) || 60_000;
+/** A sender that stops sending for this long is given up on. */
+const STALL_MS = 60_000;
 
 let underWay = false;
 
@@ -42,6 +42,7 @@ export async function applianceSystem(config: AgentConfig): Promise<ApplianceSys
 export async function updateSystem(
   config: AgentConfig,
   messages: AsyncIterable<UpdateSystemRequest>,
+  stallMs = STALL_MS,
 ): Promise<UpdateSystemResponse> {
   const root = config.applianceRoot;
   const system = await readApplianceSystem(root, AGENT_VERSION);
@@ -53,7 +54,7 @@ export async function updateSystem(
   const file = join(config.updateDir, 'incoming.qxu');
   try {
     await mkdir(config.updateDir, { recursive: true, mode: 0o700 });
-    await receive(messages, file);
+    await receive(messages, file, stallMs);
     const verified = await verifyBundle(file, await readFile(config.updateKeyFile, 'utf8'));
     const armed = await installIntoOtherSlot({ root, system, bundleFile: file, verified });
     log.info('system update armed: quantix-update reboots into it', armed);
@@ -67,15 +68,15 @@ export async function updateSystem(
   }
 }
 
-/** Writes the stream's bytes to `file`: exactly the header's size, no pause longer than STALL_MS. */
-async function receive(messages: AsyncIterable<UpdateSystemRequest>, file: string): Promise<void> {
+/** Writes the stream's bytes to `file`: exactly the header's size, no pause longer than `stallMs`. */
+async function receive(messages: AsyncIterable<UpdateSystemRequest>, file: string, stallMs: number): Promise<void> {
   const it = messages[Symbol.asyncIterator]();
   const next = async () => {
     let timer: NodeJS.Timeout | undefined;
     const stalled = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(failedPrecondition(`update bundle: nothing arrived for ${STALL_MS / 1000} s`)),
-        STALL_MS,
+        () => reject(failedPrecondition(`update bundle: nothing arrived for ${stallMs / 1000} s`)),
+        stallMs,
       );
     });
     try {
