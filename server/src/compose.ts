@@ -167,7 +167,7 @@ export async function createServices(config: ServerConfig): Promise<Services> {
   const abort = new AbortController();
   const preflight = new MigrationPreflight(pool, clusters);
   preflight.cpuCheck = migrationHardwareCheck(pool);
-  const migrations = new MigrationService(preflight, tasks, vdc);
+  const migrations = new MigrationService(preflight, tasks, vdc, pool);
   const evacuation = new Evacuation(
     preflight,
     tasks,

@@ -69,6 +69,8 @@ export interface TwoHosts {
     opts?: { memoryMib?: number; spec?: Record<string, unknown> },
   ): Promise<VmDto>;
   waitTask(id: string, timeoutMs?: number): Promise<TaskDto>;
+  /** Talks to another server from now on (`api`, waitTask, createGuestVm): the new leader. */
+  useApi(api: ApiClient): void;
   /** Stops the vDC server and starts it again on the same data (`server` and `api` are then the new one's). */
   restartServer(): Promise<void>;
   stop(): Promise<void>;
@@ -176,6 +178,12 @@ export interface TwoHostsOptions {
    * (the host's address in the vDC is then unix:…), its agent listening on 0.0.0.0 as there.
    */
   localOverUnix?: boolean;
+  /**
+   * Starts the vDC server(s) instead of the in-process test server (an etcd control plane's
+   * processes: test/etcd/control-plane.ts), given the env that makes host A its local host; returns
+   * the signed-in API. `server` and `restartServer` are then not available.
+   */
+  startServer?: (env: Record<string, string>) => Promise<ApiClient>;
 }
 
 export async function startTwoHosts(opts: TwoHostsOptions = {}): Promise<TwoHosts> {
@@ -310,8 +318,8 @@ export async function startTwoHosts(opts: TwoHostsOptions = {}): Promise<TwoHost
       QX_LOCAL_AGENT_ADDRESS: opts.localOverUnix ? `unix:${join(dirs.agentA, 'local', 'agent.sock')}` : addressA,
       QX_LOCAL_AGENT_DATA_DIR: dirs.agentA,
     };
-    server = await startTestServer(serverEnv);
-    let api = server.admin;
+    if (!opts.startServer) server = await startTestServer(serverEnv);
+    let api = opts.startServer ? await opts.startServer(serverEnv) : server!.admin;
     const hostA = await eventually('host A (local) online', async () => {
       const hosts = (await api.request<HostDto[]>('GET', '/api/v1/hosts')).json;
       return hosts.find((h) => h.local && h.status === 'online');
@@ -397,6 +405,7 @@ export async function startTwoHosts(opts: TwoHostsOptions = {}): Promise<TwoHost
       linkDown: async () => void (await ip('link', 'set', HOST_SIDE, 'down')),
       linkUp: async () => void (await ip('link', 'set', HOST_SIDE, 'up')),
       waitTask,
+      useApi: (other) => void (api = other),
       async restartServer() {
         const dataDir = server!.dataDir;
         await server!.services.stop();

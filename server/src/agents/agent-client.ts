@@ -231,26 +231,40 @@ export class AgentClient {
       } catch (err) {
         if (!isServiceError(err) || err.code !== status.UNAVAILABLE) throw this.mapError(err);
       }
-      for (;;) {
-        await new Promise((r) => setTimeout(r, 1_000));
-        const s = await this.getOutgoing(req.migrationId).catch((err: unknown) => {
-          if (err instanceof HttpError && err.status === 503) return undefined; // still reconnecting
-          throw err;
-        });
-        if (!s) continue;
-        if (!s.known) throw new HttpError(502, `host ${this.label()} restarted during the migration: it stopped`);
-        if (s.running) {
-          if (s.progress) onProgress(s.progress);
-          continue;
-        }
-        if (s.error) throw new HttpError(409, s.error);
-        return s.progress!;
-      }
+      const end = await this.followOutgoing(req.migrationId, onProgress);
+      if (!end) throw new HttpError(502, `host ${this.label()} restarted during the migration: it stopped`);
+      return end;
     } catch (err) {
       if (signal.aborted) throw new HttpError(409, 'cancelled');
       throw err;
     } finally {
       signal.removeEventListener('abort', cancel);
+    }
+  }
+
+  /**
+   * Follows live migration `migrationId` on this (source) host with GetOutgoing each second until
+   * it ends: its final figures, undefined when the agent does not know it (it restarted, or the
+   * migration never started here); throws the migration's error.
+   */
+  async followOutgoing(
+    migrationId: string,
+    onProgress: (p: MigrateProgress) => void,
+  ): Promise<MigrateProgress | undefined> {
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 1_000));
+      const s = await this.getOutgoing(migrationId).catch((err: unknown) => {
+        if (err instanceof HttpError && err.status === 503) return undefined; // still reconnecting
+        throw err;
+      });
+      if (!s) continue;
+      if (!s.known) return undefined;
+      if (s.running) {
+        if (s.progress) onProgress(s.progress);
+        continue;
+      }
+      if (s.error) throw new HttpError(409, s.error);
+      return s.progress!;
     }
   }
 

@@ -4,17 +4,21 @@
 // between them, the agents' pipe for libvirt's control connection) while the source plans and the
 // destination prepares (volumes, ticket), all at once; the source migrates; on failure or cancel
 // the destination removes what arrived, so exactly one copy runs; the inventory follows the VM.
+// A leader that stops mid-migration leaves the source agent's job running: the next leader follows
+// it to its end (followLive) from what the task recorded.
 import { randomUUID } from 'node:crypto';
 import { issueCertificateForKeyOf } from '@quantix/proto/tls/certificates.js';
 import { migrationTlsName } from '@quantix/proto/tls/migration-tls.js';
 import type { AgentClient } from '../agents/agent-client.js';
-import type { PlanOutgoingResponse, PrepareIncomingResponse } from '@quantix/proto/v1/migration.js';
+import type { AgentPool } from '../agents/agent-pool.js';
+import type { HostConnection } from '../agents/host-connection.js';
+import type { MigrateProgress, PlanOutgoingResponse, PrepareIncomingResponse } from '@quantix/proto/v1/migration.js';
 import { volumeFormat } from './proto-enums.js';
 import type { MigrateVmDto, MigrationResultDto, MigrationTargetDto } from '../dto/migrations.js';
 import type { TaskDto } from '../dto/tasks.js';
 import { conflict, HttpError } from '../errors.js';
 import { log } from '../log.js';
-import type { HostRecord, VdcRecord } from '../store/records.js';
+import type { HostRecord, TaskRecord, VdcRecord } from '../store/records.js';
 import type { MigrationPlan, MigrationPreflight } from './migration-preflight.js';
 import type { TaskContext, TaskService } from './task-service.js';
 import { moveStorage } from './storage-move.js';
@@ -34,6 +38,12 @@ const CLEANUP_RETRY_MS = 10 * 60_000;
 const CLEANUP_EVERY_MS = 2_000;
 /** Half of the migration certificate's day. */
 const CREDENTIAL_REUSE_MS = 12 * 3_600_000;
+/** How long a leader that took over waits for a migration's hosts to be online to learn its end. */
+const FOLLOW_WAIT_MS = 10 * 60_000;
+const LIVE_KIND = 'vm.migrate.live';
+
+/** What the next leader needs to follow a live migration (recorded as its task's handover). */
+type LiveHandover = { migrationId: string; targetHostId: string; pool: string; sourcePools: string[]; disks: number };
 
 export class MigrationService {
   /** Set by compose.ts once cold-migration.ts exists. */
@@ -46,7 +56,10 @@ export class MigrationService {
     private readonly preflight: MigrationPreflight,
     private readonly tasks: TaskService,
     private readonly vdc: VdcRecord,
-  ) {}
+    private readonly pool: AgentPool,
+  ) {
+    tasks.follow(LIVE_KIND, (rec, t) => this.followLive(rec, t));
+  }
 
   async migrate(id: string, req: MigrateVmDto, user: string, opts: { migrationId?: string } = {}): Promise<TaskDto> {
     const plan = await this.preflight.check(id, req);
@@ -59,9 +72,21 @@ export class MigrationService {
     const what = plan.storageMove
       ? `storage move to pool ${plan.pool}`
       : `${plan.mode} migration to ${plan.target.record.name}`;
+    const kind = plan.storageMove ? 'vm.storage-move' : `vm.migrate.${plan.mode}`;
+    // Chosen here: the task records it, so that the next leader can follow the migration.
+    const migrationId = kind === LIVE_KIND ? (opts.migrationId ?? randomUUID()) : opts.migrationId;
+    const handover: LiveHandover | undefined =
+      migrationId && kind === LIVE_KIND
+        ? {
+            migrationId,
+            targetHostId: plan.target.record.id,
+            pool: plan.pool,
+            sourcePools: [...new Set(plan.disks.map((d) => d.pool))],
+            disks: plan.disks.length,
+          }
+        : undefined;
     this.preflight.locks.acquire(plan.uuid, what);
     try {
-      const kind = plan.storageMove ? 'vm.storage-move' : `vm.migrate.${plan.mode}`;
       const { dto } = await this.tasks.start(
         {
           kind,
@@ -69,10 +94,11 @@ export class MigrationService {
           hostId: plan.source.record.id,
           user,
           cancellable: true,
+          handover,
         },
         async (t) => {
           try {
-            return await mover(plan, t, t.signal, { bandwidthMibPerS: req.bandwidthMibPerS, ...opts });
+            return await mover(plan, t, t.signal, { bandwidthMibPerS: req.bandwidthMibPerS, migrationId });
           } finally {
             this.preflight.locks.release(plan.uuid);
           }
@@ -203,12 +229,7 @@ export class MigrationService {
           // The VM runs on the destination: the migration's total ends here (the source's disk
           // deletion and the destination's check below are cleanup, logged as such).
           if (p.phase === 'switched') switchedAt ??= Date.now();
-          t.detail({
-            diskPercent: p.diskPercent,
-            memoryPercent: p.memoryPercent,
-            expectedDowntimeMs: p.expectedDowntimeMs,
-          });
-          t.progress(hasDisks ? p.diskPercent * 0.5 + p.memoryPercent * 0.49 : p.memoryPercent * 0.99, p.phase);
+          showProgress(t, p, hasDisks);
         },
         signal,
       );
@@ -244,6 +265,71 @@ export class MigrationService {
       await plan.target.refreshVm(plan.uuid).catch(() => undefined);
     }
   }
+
+  /**
+   * A live migration whose leader stopped before it ended (TaskService.follow): the source agent's
+   * job ran on without it. Followed to its end; then the destination keeps the VM (it arrived) or
+   * removes what arrived, so exactly one copy runs, and the task ends as the migration did.
+   */
+  private async followLive(rec: TaskRecord, t: TaskContext): Promise<MigrationResultDto> {
+    const h = rec.handover as LiveHandover;
+    const { id: uuid, name } = rec.target;
+    this.preflight.locks.acquire(uuid, 'live migration followed after a failover');
+    let src: HostConnection | undefined;
+    let dst: HostConnection | undefined;
+    try {
+      src = await this.online(rec.hostId!);
+      dst = await this.online(h.targetHostId);
+      // A cancel asked while the hosts were still being connected to counts as well.
+      const cancel = () => void src!.client.cancelOutgoing(h.migrationId).catch(() => undefined);
+      if (t.signal.aborted) cancel();
+      else t.signal.addEventListener('abort', cancel, { once: true });
+      let error = '';
+      const final = await src.client
+        .followOutgoing(h.migrationId, (p) => showProgress(t, p, h.disks > 0))
+        .catch((err: unknown) => void (error = err instanceof Error ? err.message : String(err)))
+        .finally(() => t.signal.removeEventListener('abort', cancel));
+      t.progress(null, 'destination check');
+      const end = await dst.client.abortIncoming(h.migrationId).catch(async (err: unknown) => {
+        await cleanupIncoming(dst!.client, h.migrationId, name);
+        throw err;
+      });
+      if (!end.completed) {
+        if (t.signal.aborted) throw new HttpError(409, `cancelled: ${name} keeps running on ${src.record.name}`);
+        throw new HttpError(409, `${name} did not move${error ? ` (${error})` : ''}: it stays on ${src.record.name}`);
+      }
+      t.log(`${name} runs on ${dst.record.name}; downtime ${end.downtimeMs} ms`);
+      return {
+        vmId: uuid,
+        totalMs: final?.totalMs ?? end.totalMs,
+        downtimeMs: end.downtimeMs,
+        from: { hostId: src.record.id, pools: h.sourcePools },
+        to: { hostId: dst.record.id, pool: h.pool },
+      };
+    } finally {
+      this.preflight.locks.release(uuid);
+      await src?.refreshVm(uuid).catch(() => undefined);
+      await dst?.refreshVm(uuid).catch(() => undefined);
+    }
+  }
+
+  /** Host `id` once this server has connected to it (it has just become leader). */
+  private async online(id: string): Promise<HostConnection> {
+    const until = Date.now() + FOLLOW_WAIT_MS;
+    for (;;) {
+      const c = this.pool.find(id);
+      if (c?.online) return c;
+      if (Date.now() > until)
+        throw new HttpError(503, `host ${c?.record.name ?? id} is not reachable: how the migration ended is unknown`);
+      await new Promise((r) => setTimeout(r, 500).unref());
+    }
+  }
+}
+
+/** A live migration's figures as its task shows them (the disks' copy first, then the memory). */
+function showProgress(t: TaskContext, p: MigrateProgress, hasDisks: boolean): void {
+  t.detail({ diskPercent: p.diskPercent, memoryPercent: p.memoryPercent, expectedDowntimeMs: p.expectedDowntimeMs });
+  t.progress(hasDisks ? p.diskPercent * 0.5 + p.memoryPercent * 0.49 : p.memoryPercent * 0.99, p.phase);
 }
 
 /** The host of a "host:port" / "[v6]:port" agent address; "" for a UNIX socket (unix:/path). */

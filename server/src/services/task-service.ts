@@ -25,7 +25,12 @@ export interface TaskStart {
   user: string;
   /** POST /api/v1/tasks/:id/cancel aborts `signal`; the work decides how it ends. */
   cancellable?: boolean;
+  /** Recorded with the task: what the follower of its kind needs after a failover (follow()). */
+  handover?: Record<string, unknown>;
 }
+
+/** Goes on with a task another server started and stopped leading before it finished. */
+export type TaskFollower = (rec: TaskRecord, t: TaskContext) => Promise<unknown>;
 
 const MAX_LOG_LINES = 200;
 
@@ -34,18 +39,30 @@ export class TaskService {
   readonly durations = new Map<string, { count: number; sum: number }>();
   /** Running cancellable tasks. */
   private readonly cancels = new Map<string, AbortController>();
+  /** By task kind: work that runs on without its server (an agent's job) and can be followed. */
+  private readonly followers = new Map<string, TaskFollower>();
 
   constructor(
     private readonly repo: TaskRepo,
     private readonly events: EventHub,
   ) {}
 
+  /** Tasks of `kind` recorded with a handover are followed by `follower` when adopted (adoptShared). */
+  follow(kind: string, follower: TaskFollower): void {
+    this.followers.set(kind, follower);
+  }
+
   /**
-   * This server now leads: the tasks other servers recorded join its list, and those still
-   * running there failed with their server's lead.
+   * This server now leads: the tasks other servers recorded join its list; those still running
+   * there are followed to their end when their kind can be, else failed with their server's lead.
    */
   async adoptShared(): Promise<void> {
     for (const t of await this.repo.adoptShared()) {
+      const follower = t.handover && this.followers.get(t.kind);
+      if (follower) {
+        this.resume(t, follower);
+        continue;
+      }
       Object.assign(t, {
         status: 'failed',
         error: 'the vDC server running this task stopped leading before it finished',
@@ -76,7 +93,6 @@ export class TaskService {
     work: (t: TaskContext) => Promise<unknown>,
   ): Promise<{ dto: TaskDto; done: Promise<TaskRecord> }> {
     const { cancellable, ...fields } = info;
-    const abort = new AbortController();
     const rec: TaskRecord = {
       id: randomUUID(),
       ...fields,
@@ -91,6 +107,27 @@ export class TaskService {
     };
     await this.repo.add(rec);
     this.events.publish('task', rec);
+    return { dto: { ...rec }, done: this.launch(rec, work, cancellable) };
+  }
+
+  /** Task `rec`, adopted while running, goes on here under `follower` (which heeds cancel). */
+  private resume(rec: TaskRecord, follower: TaskFollower): void {
+    void this.launch(
+      rec,
+      (t) => {
+        t.log('the server running this task stopped leading: this one follows it');
+        return follower(rec, t);
+      },
+      true,
+    );
+  }
+
+  private launch(
+    rec: TaskRecord,
+    work: (t: TaskContext) => Promise<unknown>,
+    cancellable: boolean | undefined,
+  ): Promise<TaskRecord> {
+    const abort = new AbortController();
     const ctx: TaskContext = {
       progress: (percent, phase) => {
         rec.progress = percent === null ? null : Math.max(0, Math.min(100, Math.round(percent * 10) / 10));
@@ -112,8 +149,7 @@ export class TaskService {
       rec.cancellable = true;
       this.cancels.set(rec.id, abort);
     }
-    const done = this.run(rec, ctx, work).finally(() => this.cancels.delete(rec.id));
-    return { dto: { ...rec }, done };
+    return this.run(rec, ctx, work).finally(() => this.cancels.delete(rec.id));
   }
 
   /** Starts a task and waits for it; throws its error. */
@@ -174,6 +210,7 @@ export class TaskService {
     }
     rec.finishedAt = new Date().toISOString();
     delete rec.cancellable;
+    delete rec.handover;
     const d = this.durations.get(rec.kind) ?? { count: 0, sum: 0 };
     d.count++;
     d.sum += (Date.now() - started) / 1000;

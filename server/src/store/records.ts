@@ -90,6 +90,8 @@ export interface TaskRecord {
   detail?: Record<string, number | string>;
   /** While running: POST /api/v1/tasks/:id/cancel may stop it. */
   cancellable?: boolean;
+  /** What a server taking over the lead needs to follow the task to its end (TaskService.follow). */
+  handover?: Record<string, unknown>;
   log: { at: string; message: string }[];
   error: string | null;
   result: unknown;
