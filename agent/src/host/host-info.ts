@@ -1,14 +1,17 @@
-// HostInfo from the OS and libvirt: identity, CPU, memory, versions, domain type, uptime.
+// HostInfo from the OS and libvirt: identity, CPU, memory, versions, domain type, uptime, and the
+// appliance system (what the vDC's UpdateSystem can do here: system-update.ts).
 import { cpus, hostname, totalmem, uptime, release } from 'node:os';
 import { readFile } from 'node:fs/promises';
-import type { HostInfo } from '@quantix/proto/v1/host.js';
+import type { ApplianceSystem, HostInfo } from '@quantix/proto/v1/host.js';
 import type { AgentContext } from '../context.js';
 import { hostDomainType } from '../libvirt/domain-type.js';
 import { localAddresses } from '../identity/agent-identity.js';
 import { secureBootAvailable } from '../libvirt/ovmf.js';
 import { hostCpu } from '../vm/cpu-host.js';
 import { tpmAvailable } from '../vm/tpm.js';
-import { applianceSystem } from './system-update.js';
+import { readApplianceSystem } from '@quantix/proto/appliance/appliance-system.js';
+import { updateBlocker } from '@quantix/proto/appliance/slot-install.js';
+import type { AgentConfig } from '../config.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -78,4 +81,16 @@ async function prettyOsName(): Promise<string> {
   } catch {
     return 'Linux';
   }
+}
+
+/** The appliance system this agent runs on, for HostInfo. */
+export async function applianceSystem(config: AgentConfig): Promise<ApplianceSystem> {
+  const s = await readApplianceSystem(config.applianceRoot, AGENT_VERSION);
+  return {
+    installed: s.installed,
+    version: s.version,
+    slot: s.slot ?? '',
+    goodSlot: s.goodSlot ?? '',
+    updateBlocker: updateBlocker(s) ?? '',
+  };
 }

@@ -16,7 +16,8 @@ import {
   makeTestBundle,
 } from '@quantix/proto/appliance/appliance-fixture.js';
 import { loadAgentConfig, type AgentConfig } from '../config.js';
-import { applianceSystem, updateSystem } from './system-update.js';
+import { applianceSystem } from './host-info.js';
+import { updateSystem } from './system-update.js';
 
 /** The client stream: a header of `size` bytes, then `bytes` in chunks. */
 async function* stream(bytes: Buffer, size = bytes.length): AsyncIterable<UpdateSystemRequest> {

@@ -7,11 +7,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import type {
-  ApplianceSystem as ApplianceSystemMsg,
-  UpdateSystemRequest,
-  UpdateSystemResponse,
-} from '@quantix/proto/v1/host.js';
+import type { UpdateSystemRequest, UpdateSystemResponse } from '@quantix/proto/v1/host.js';
 import { readApplianceSystem } from '@quantix/proto/appliance/appliance-system.js';
 import { BundleRefused, verifyBundle } from '@quantix/proto/appliance/update-bundle.js';
 import { UpdateRefused, installIntoOtherSlot, updateBlocker } from '@quantix/proto/appliance/slot-install.js';
@@ -25,18 +21,6 @@ export const MAX_BUNDLE_BYTES = 2 * 2 ** 30;
 const STALL_MS = 60_000;
 
 let underWay = false;
-
-/** The appliance system this agent runs on, for HostInfo. */
-export async function applianceSystem(config: AgentConfig): Promise<ApplianceSystemMsg> {
-  const s = await readApplianceSystem(config.applianceRoot, AGENT_VERSION);
-  return {
-    installed: s.installed,
-    version: s.version,
-    slot: s.slot ?? '',
-    goodSlot: s.goodSlot ?? '',
-    updateBlocker: updateBlocker(s) ?? '',
-  };
-}
 
 /** Receives, verifies and installs one bundle from `messages` (a header, then data). */
 export async function updateSystem(

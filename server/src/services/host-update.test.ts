@@ -115,6 +115,9 @@ test('qxt-srv host update: maintenance, bundle checked by the host, reboot, back
   const started = await update();
   assert.equal(started.status, 202, started.text);
   assert.equal(started.json.kind, 'host.update');
+  const twice = await update();
+  assert.equal(twice.status, 409, twice.text);
+  assert.match(twice.text, /is being updated already/);
   const armed = await eventually('the slot armed', async () => (await appliance.calls()).length === 2);
   assert.ok(armed);
   const calls = await appliance.calls();

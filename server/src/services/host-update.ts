@@ -24,6 +24,9 @@ export interface HostUpdateOptions {
 const POLL_MS = 1_000;
 
 export class HostUpdate {
+  /** Hosts an update task is working on: a second one would find them in maintenance already. */
+  private readonly updating = new Set<string>();
+
   constructor(
     private readonly pool: AgentPool,
     private readonly tasks: TaskService,
@@ -39,14 +42,16 @@ export class HostUpdate {
     const bundle = await this.bundles.uploadedBundle();
     this.check(c, bundle);
     const name = c.record.name;
-    const { dto } = await this.tasks.start(
+    this.updating.add(hostId); // at once: a second request meanwhile is refused
+    const started = this.tasks.start(
       { kind: 'host.update', target: { type: 'host', id: hostId, name }, hostId, user },
       async (t) => {
         await this.update(c, bundle, user, t, (p, phase) => t.progress(p, phase));
         return { hosts: [{ id: hostId, name, version: bundle.version }] };
       },
     );
-    return dto;
+    started.catch(() => this.updating.delete(hostId));
+    return (await started).dto;
   }
 
   /** Updates every appliance host that is behind the bundle, one at a time (409 when none is). */
@@ -78,12 +83,33 @@ export class HostUpdate {
 
   private check(c: HostConnection, bundle: UploadedBundle): void {
     c.requireOnline();
+    if (this.updating.has(c.record.id)) throw conflict(`host ${c.record.name} is being updated already`);
     const s = this.inventory.systemOf(c);
     if (s.updateBlocker) throw conflict(`host ${c.record.name} cannot be updated: ${s.updateBlocker}`);
     if (s.version === bundle.version) throw conflict(`host ${c.record.name} already runs ${bundle.version}`);
   }
 
   private async update(
+    c: HostConnection,
+    bundle: UploadedBundle,
+    user: string,
+    t: TaskContext,
+    progress: (percent: number | null, phase: string) => void,
+  ): Promise<void> {
+    const name = c.record.name;
+    this.updating.add(c.record.id);
+    try {
+      await this.steps(c, bundle, user, t, progress);
+    } catch (err) {
+      if (c.record.maintenance)
+        t.log(`${name} stays in maintenance: ${err instanceof Error ? err.message : String(err)}`);
+      throw err;
+    } finally {
+      this.updating.delete(c.record.id);
+    }
+  }
+
+  private async steps(
     c: HostConnection,
     bundle: UploadedBundle,
     user: string,
