@@ -152,7 +152,8 @@ export class ControlPlaneService {
    * minute a look at the address and the certificate on disk.
    */
   async keepMemberAddress(): Promise<void> {
-    if (!(this.d.db instanceof EtcdStore)) return;
+    // On etcd without a member of its own (endpoints given with quantix.etcd=) there is nothing to keep.
+    if (!(this.d.db instanceof EtcdStore) || !(await memberName(this.d.settings))) return;
     if (await this.repairMember()) await storeAnswers(this.d.db);
     setInterval(() => {
       void memberDrift(this.d.settings).then(
@@ -166,9 +167,10 @@ export class ControlPlaneService {
   private async repairMember(): Promise<boolean> {
     if (!(this.d.db instanceof EtcdStore) || this.repairing) return false;
     this.repairing = true;
-    // A client of its own without a circuit breaker, as removeMember: a refusal must not open the store's.
-    const client = createEtcdClient(memberStoreConfig(this.d.settings), { breaker: false });
+    let client: Etcd3 | undefined;
     try {
+      // A client of its own without a circuit breaker, as removeMember: a refusal must not open the store's.
+      client = createEtcdClient(memberStoreConfig(this.d.settings), { breaker: false });
       const done = await repairMemberAddress({ client, vdc: this.d.vdc, settings: this.d.settings });
       this.memberProblem = await noteMemberRepair(this.d.settings, done);
       return done.length > 0;
@@ -176,7 +178,7 @@ export class ControlPlaneService {
       this.memberProblem = await noteMemberRepair(this.d.settings, err as Error);
       return false;
     } finally {
-      client.close();
+      client?.close();
       this.repairing = false;
     }
   }
