@@ -1,11 +1,11 @@
 // Remote hosts follow: a real agent (its own user and qemu:///session libvirt) on a directory laid
-// out as an appliance root, joined to a real server. A live system is refused naming why; once
-// installed, the update runs as a task: maintenance first, then the bundle goes to the agent,
-// which checks it with the host's OWN key — a bundle the server accepted but the host's key did
-// not sign is refused and leaves nothing; a good one is written into slot b and armed (where the
-// image's script reboots). The "reboot" (agent restarted on the armed version) brings the host
-// back reporting the new version, and the task takes it out of maintenance; a host that does not
-// come back in time fails the task saying so.
+// out as an appliance root, joined to a real server. A live system and this server's own appliance
+// are refused naming why. Once installed, the update runs as a task: maintenance first, then the
+// bundle goes to the agent, which checks it with the host's OWN key — a bundle the server accepted
+// but the host's key did not sign is refused and leaves nothing; a good one is written into slot b
+// and armed (where the image's script reboots). The "reboot" (agent restarted on the armed slot)
+// brings the host back reporting the new version, and the task takes it out of maintenance; a
+// host that does not come back in time fails the task saying so.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createReadStream, existsSync } from 'node:fs';
@@ -71,7 +71,7 @@ async function setUp(t: TestContext, installed: boolean) {
   return { base, hostKey, forgedKey, serverKey, server, api, h, host, update };
 }
 
-test('qxt-srv host update: a live system is refused naming why; admin only', async (t) => {
+test('qxt-srv host update: a live system and this server’s own appliance are refused naming why; admin only', async (t) => {
   const { base, forgedKey, server, api, host, update } = await setUp(t, false);
   assert.deepEqual((await host()).system, {
     installed: false,
@@ -88,6 +88,12 @@ test('qxt-srv host update: a live system is refused naming why; admin only', asy
   assert.equal(live.status, 409, live.text);
   assert.match(live.text, /cannot be updated: updates need an installed system/);
   assert.equal((await update(await server.userWithRole('operator'))).status, 403);
+  // This server's own appliance (as the pool tells) updates under Appliance › Updates, never here.
+  server.services.inventory.ownAppliance = () => true;
+  assert.match((await host()).system.updateBlocker, /own appliance: update it under Appliance › Updates/);
+  const own = await update();
+  assert.equal(own.status, 409, own.text);
+  assert.match(own.text, /own appliance/);
 });
 
 test('qxt-srv host update: maintenance, bundle checked by the host, reboot, back on the new version', async (t) => {
