@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Writes a signed update bundle: an uncompressed ustar holding manifest.json (product, version,
 // build, each part's name, size and sha256), manifest.sig (Ed25519 over manifest.json) and the
-// parts in manifest order. Verified by server/src/services/appliance-update-bundle.ts.
+// parts in manifest order. Verified by proto/src/appliance/update-bundle.ts (the server's and the agent's).
 // Usage: make-bundle.mjs --key KEY.pem --version V [--build B] [--product P] --out OUT PART...
 import { createHash, createPrivateKey, sign } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
