@@ -271,6 +271,7 @@ export async function createServices(config: ServerConfig): Promise<Services> {
       if (config.localAgent) void hosts.joinLocalAgent(config.localAgent, abort.signal);
     },
     async stop() {
+      tasks.close();
       abort.abort();
       evacuation.close();
       backupSchedules.stop();

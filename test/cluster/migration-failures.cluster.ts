@@ -2,6 +2,8 @@
 // source agent restarted — leaves exactly one running copy (on the source), its disk intact, and no
 // domain, volume or socket of the migration on either host. A 1 MiB/s bandwidth limit keeps each
 // migration running until the test interrupts it (the test waits on the task's progress, not on time).
+// A vDC server restarted mid-copy is different: the source agent's job goes on, and the restarted
+// server follows it to its end.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TaskDto } from '../../server/src/dto/tasks.js';
@@ -56,6 +58,27 @@ test('interrupted live migrations leave one running copy and nothing else', { ti
       await cluster.linkUp();
     }
     await bothOnline(cluster);
+    await oneCopyOn(cluster, a, b, 'qxc-fail');
+  });
+
+  // The source agent's job goes on while the vDC server restarts: the restarted server follows it
+  // to its end (the VM arrives on B) and ends the destination's side (no pipe port left open).
+  await t.test('vDC server restarted', async () => {
+    const started = await migrate(cluster, vm.id, b, 4);
+    assert.equal(started.status, 202, started.text);
+    await copying(cluster, started.json.id);
+    await cluster.restartServer();
+    const task = await cluster.waitTask(started.json.id, 300_000);
+    assert.equal(task.status, 'succeeded', task.error ?? '');
+    assert.match(
+      task.log.map((l) => l.message).join('\n'),
+      /the server restarted while this task ran: this one follows it/,
+    );
+    await oneCopyOn(cluster, b, a, 'qxc-fail');
+    // Back to A for the next case.
+    const back = await migrate(cluster, vm.id, a);
+    assert.equal(back.status, 202, back.text);
+    assert.equal((await cluster.waitTask(back.json.id, 300_000)).status, 'succeeded');
     await oneCopyOn(cluster, a, b, 'qxc-fail');
   });
 

@@ -14,6 +14,7 @@ import type { AgentPool } from '../agents/agent-pool.js';
 import type { HostConnection } from '../agents/host-connection.js';
 import type { MigrateProgress, PlanOutgoingResponse, PrepareIncomingResponse } from '@quantix/proto/v1/migration.js';
 import { volumeFormat } from './proto-enums.js';
+import { VmState } from '@quantix/proto/v1/vm.js';
 import type { MigrateVmDto, MigrationResultDto, MigrationTargetDto } from '../dto/migrations.js';
 import type { TaskDto } from '../dto/tasks.js';
 import { conflict, HttpError } from '../errors.js';
@@ -294,7 +295,9 @@ export class MigrationService {
         await cleanupIncoming(dst!.client, h.migrationId, name);
         throw err;
       });
-      if (!end.completed) {
+      // An evacuation resumed at the same time may have ended the destination's side first: then
+      // where the VM runs says how the migration ended.
+      if (!end.completed && (await dst.refreshVm(uuid))?.state !== VmState.VM_STATE_RUNNING) {
         if (t.signal.aborted) throw new HttpError(409, `cancelled: ${name} keeps running on ${src.record.name}`);
         throw new HttpError(409, `${name} did not move${error ? ` (${error})` : ''}: it stays on ${src.record.name}`);
       }

@@ -33,6 +33,8 @@ export interface TaskStart {
 export type TaskFollower = (rec: TaskRecord, t: TaskContext) => Promise<unknown>;
 
 const MAX_LOG_LINES = 200;
+const RESTARTED = 'the server restarted while this task ran';
+const STOPPED_LEADING = 'the vDC server running this task stopped leading before it finished';
 
 export class TaskService {
   /** Seconds each finished task took, by kind (for /metrics). */
@@ -41,6 +43,9 @@ export class TaskService {
   private readonly cancels = new Map<string, AbortController>();
   /** By task kind: work that runs on without its server (an agent's job) and can be followed. */
   private readonly followers = new Map<string, TaskFollower>();
+  /** This server's own followable tasks a restart interrupted, until it leads (adoptShared). */
+  private readonly interrupted: TaskRecord[] = [];
+  private closing = false;
 
   constructor(
     private readonly repo: TaskRepo,
@@ -53,38 +58,46 @@ export class TaskService {
   }
 
   /**
-   * This server now leads: the tasks other servers recorded join its list; those still running
-   * there are followed to their end when their kind can be, else failed with their server's lead.
+   * This server now leads: its own followable tasks that a restart interrupted, and the tasks other
+   * servers recorded that are still running there, are followed to their end when their kind can
+   * be, else failed.
    */
   async adoptShared(): Promise<void> {
-    for (const t of await this.repo.adoptShared()) {
-      const follower = t.handover && this.followers.get(t.kind);
-      if (follower) {
-        this.resume(t, follower);
-        continue;
-      }
-      Object.assign(t, {
-        status: 'failed',
-        error: 'the vDC server running this task stopped leading before it finished',
-        finishedAt: new Date().toISOString(),
-      });
-      await this.repo.save(t);
-      this.events.publish('task', t);
+    for (const t of this.interrupted.splice(0)) await this.followOrFail(t, RESTARTED);
+    for (const t of await this.repo.adoptShared()) await this.followOrFail(t, STOPPED_LEADING);
+  }
+
+  /**
+   * Tasks that were running when the server stopped did not finish; on a single server those whose
+   * work runs on without it (an agent's job, recorded as a handover) wait for adoptShared instead.
+   */
+  async failInterrupted(): Promise<void> {
+    for (const t of this.repo.list()) {
+      if (t.status !== 'running') continue;
+      if (t.handover && !this.repo.shared) this.interrupted.push(t);
+      else await this.fail(t, RESTARTED);
     }
   }
 
-  /** Tasks that were running when the server stopped did not finish. */
-  async failInterrupted(): Promise<void> {
-    for (const t of this.repo.list()) {
-      if (t.status === 'running') {
-        Object.assign(t, {
-          status: 'failed',
-          error: 'the server restarted while this task ran',
-          finishedAt: new Date().toISOString(),
-        });
-        await this.repo.save(t);
-      }
-    }
+  private async followOrFail(t: TaskRecord, why: string): Promise<void> {
+    const follower = t.handover && this.followers.get(t.kind);
+    if (follower) this.resume(t, follower, why);
+    else await this.fail(t, why);
+  }
+
+  private async fail(t: TaskRecord, why: string): Promise<void> {
+    Object.assign(t, { status: 'failed', error: why, finishedAt: new Date().toISOString() });
+    await this.repo.save(t);
+    this.events.publish('task', t);
+  }
+
+  /**
+   * The server stops. A followable task that fails from now on failed because its connections
+   * closed under it, while its work goes on (an agent's job): it stays running in the history, for
+   * the next leader or start to follow.
+   */
+  close(): void {
+    this.closing = true;
   }
 
   /** Starts `work` as a task; resolves once the task is recorded (not when it finishes). */
@@ -111,11 +124,11 @@ export class TaskService {
   }
 
   /** Task `rec`, adopted while running, goes on here under `follower` (which heeds cancel). */
-  private resume(rec: TaskRecord, follower: TaskFollower): void {
+  private resume(rec: TaskRecord, follower: TaskFollower, why: string): void {
     void this.launch(
       rec,
       (t) => {
-        t.log('the server running this task stopped leading: this one follows it');
+        t.log(`${why}: this one follows it`);
         return follower(rec, t);
       },
       true,
@@ -208,6 +221,7 @@ export class TaskService {
       rec.error = err instanceof Error ? err.message : String(err);
       Object.defineProperty(rec, 'cause', { value: err, enumerable: false });
     }
+    if (this.closing && rec.handover && rec.status === 'failed') return rec;
     rec.finishedAt = new Date().toISOString();
     delete rec.cancellable;
     delete rec.handover;

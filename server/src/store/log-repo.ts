@@ -25,7 +25,7 @@ export class TaskRepo {
     private readonly log: AppendLog<TaskRecord>,
     /** By id, in order of creation, at most MAX_TASKS. */
     private tasks: Map<string, TaskRecord>,
-    private readonly shared: EtcdHistory | undefined,
+    private readonly sharedHistory: EtcdHistory | undefined,
   ) {}
 
   static async open(dataDir: string, shared?: EtcdHistory): Promise<TaskRepo> {
@@ -41,14 +41,18 @@ export class TaskRepo {
    * become the leader) and returns those still running there: their server no longer leads.
    */
   async adoptShared(): Promise<TaskRecord[]> {
-    if (!this.shared) return [];
-    const theirs = (await this.shared.tasks()).filter((t) => !this.tasks.has(t.id));
+    if (!this.sharedHistory) return [];
+    const theirs = (await this.sharedHistory.tasks()).filter((t) => !this.tasks.has(t.id));
     const all = [...this.tasks.values(), ...theirs].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
     this.tasks = new Map();
     for (const t of all) keepTask(this.tasks, t);
     return theirs.filter((t) => t.status === 'running' && this.tasks.has(t.id));
   }
 
+  /** On an etcd control plane: the other servers see these tasks (and may follow them). */
+  get shared(): boolean {
+    return this.sharedHistory !== undefined;
+  }
   list(): TaskRecord[] {
     return [...this.tasks.values()];
   }
@@ -61,7 +65,7 @@ export class TaskRepo {
   }
   /** `t` changed (status, result); appends its new state. */
   async save(t: TaskRecord): Promise<void> {
-    await Promise.all([this.log.append(t), share(() => this.shared?.putTask(t))]);
+    await Promise.all([this.log.append(t), share(() => this.sharedHistory?.putTask(t))]);
   }
   close(): Promise<void> {
     return this.log.close();
