@@ -92,5 +92,11 @@ test('interrupted live migrations leave one running copy and nothing else', { ti
     const task = await cluster.waitTask(started.json.id, 300_000);
     assert.equal(task.status, 'failed');
     await oneCopyOn(cluster, a, b, 'qxc-fail');
+    // The restarted agent ended the interrupted job: libvirt lets the VM move again at once.
+    const again = await migrate(cluster, vm.id, b);
+    assert.equal(again.status, 202, again.text);
+    const moved = await cluster.waitTask(again.json.id, 300_000);
+    assert.equal(moved.status, 'succeeded', moved.error ?? '');
+    await oneCopyOn(cluster, b, a, 'qxc-fail');
   });
 });

@@ -6,7 +6,7 @@
 // the link. Progress from the job's figures; cancelling aborts the job (the VM keeps running here).
 // After success the old disks are deleted through the pool layer, unless something else holds them.
 import { createServer, type Server } from 'node:net';
-import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import {
   MigrationServiceClient,
@@ -43,8 +43,13 @@ import { dialHeartbeat, dialPipe } from './tls-pipe.js';
 
 const POLL_MS = 1_000;
 const MIGRATE_TIMEOUT_MS = 24 * 3_600_000;
+/** How long an agent start waits for the job of a migration it no longer drives to end. */
+const JOB_END_WAIT_MS = 60_000;
 
 export class OutgoingMigrations {
+  /** recover(): a migration starts only once the jobs of interrupted ones have ended. */
+  private recovering: Promise<void> = Promise.resolve();
+
   constructor(private readonly ctx: AgentContext) {}
 
   /** The VM's disks (pool, volume, size, format) and networks, as the destination must provide them. */
@@ -92,6 +97,7 @@ export class OutgoingMigrations {
   ): Promise<MigrateProgress> {
     const id = checkMigrationId(req.migrationId);
     const vm = validateName('vm_name', req.vmName);
+    await this.recovering.catch(() => undefined);
     if (!req.destAddress) throw invalidArgument('dest_address', 'is required');
     const destHost = req.destMigrationHost || hostOf(req.destAddress);
     if (!req.destHostId) throw invalidArgument('dest_host_id', 'is required');
@@ -256,12 +262,38 @@ export class OutgoingMigrations {
     }
   }
 
-  /** At agent start: socket directories of migrations that were in flight when it stopped. */
-  async recover(): Promise<void> {
+  /**
+   * At agent start, for each migration that was in flight when it stopped: its libvirt job is
+   * aborted (the orphaned `virsh migrate` would otherwise keep it alive, and libvirt would refuse
+   * the VM's next migration for as long), then its socket directory and record are removed.
+   */
+  recover(): Promise<void> {
+    this.recovering = this.recoverRecords();
+    return this.recovering;
+  }
+
+  private async recoverRecords(): Promise<void> {
     for (const id of await listRecords(this.ctx.config.dataDir, 'outgoing')) {
+      const record = join(recordDir(this.ctx.config.dataDir, 'outgoing'), `${id}.json`);
+      const vm = await readFile(record, 'utf8')
+        .then((text) => (JSON.parse(text) as { vm?: unknown }).vm)
+        .catch(() => undefined);
+      if (typeof vm === 'string') await this.endJob(vm);
       await rm(socketDir(id), { recursive: true, force: true }).catch(() => undefined);
-      await rm(join(recordDir(this.ctx.config.dataDir, 'outgoing'), `${id}.json`), { force: true });
+      await rm(record, { force: true });
     }
+  }
+
+  /** Aborts VM `vm`'s job, if it has one, and waits (bounded) until libvirt says it ended. */
+  private async endJob(vm: string): Promise<void> {
+    const until = Date.now() + JOB_END_WAIT_MS;
+    await this.ctx.virsh.exec(['domjobabort', vm]).catch(() => undefined);
+    while (Date.now() < until) {
+      const info = await this.ctx.virsh.exec(['domjobinfo', vm], { timeoutMs: 10_000 }).catch(() => '');
+      if (!/^Job type:\s+(Unbounded|Bounded)/m.test(info)) return;
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+    log.warn('migration: the job of an interrupted migration did not end', { vm });
   }
 
   private async report(vm: string, done: () => boolean, onProgress: (p: MigrateProgress) => void): Promise<void> {
