@@ -3,10 +3,8 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BUILD_VERSION } from '@quantix/proto/appliance/build-version.js';
 import type { MemberSettings } from './services/controlplane-member.js';
-
-/** This server's version (agents are held against it: services/agent-version.ts). */
-export const SERVER_VERSION = '0.1.0';
 
 export interface LocalAgentConfig {
   address: string;
@@ -36,6 +34,7 @@ export interface ServerConfig {
   /** Public origin(s) accepted for websocket Origin checks besides the request's own Host. */
   extraOrigins: string[];
   sessionHours: number;
+  /** This build's version (the root package.json's: @quantix/proto/appliance/build-version.ts). */
   version: string;
   /** Limits against slow or greedy clients (see ConnectionBounds). */
   bounds: ConnectionBounds;
@@ -122,7 +121,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env, cmdline =
     setupCode: env.QX_SETUP_CODE || cmdlineValue(cmdline, 'quantix.setup_code'),
     extraOrigins: (get('QX_SERVER_ORIGINS', 'origins') ?? '').split(',').filter(Boolean),
     sessionHours: Number(get('QX_SESSION_HOURS', 'sessionHours') ?? 12),
-    version: SERVER_VERSION,
+    version: BUILD_VERSION,
     bounds: loadBounds(env),
     metricsFlushMs: flushInterval(env.QX_SERVER_METRICS_FLUSH_INTERVAL),
     defaultPool: defaultPoolSetting(get('QX_DEFAULT_POOL', 'defaultPool')),

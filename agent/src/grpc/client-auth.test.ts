@@ -18,6 +18,10 @@ test('only clients with a certificate from the joined vDC CA are served; a joine
   assert.match(info.hostId, /^[0-9a-f-]{36}$/);
   assert.ok(info.cpuCount > 0);
   assert.match(info.domainType, /^(kvm|qemu)$/);
+  const build = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  assert.equal(info.agentVersion, build.version, "the agent reports its build's version (root package.json)");
 
   // No client certificate: refused.
   const anonymous = new HostServiceClient(agent.address, pinnedCredentials(certPem));

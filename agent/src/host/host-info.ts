@@ -9,11 +9,10 @@ import { localAddresses } from '../identity/agent-identity.js';
 import { secureBootAvailable } from '../libvirt/ovmf.js';
 import { hostCpu } from '../vm/cpu-host.js';
 import { tpmAvailable } from '../vm/tpm.js';
+import { BUILD_VERSION } from '@quantix/proto/appliance/build-version.js';
 import { readApplianceSystem } from '@quantix/proto/appliance/appliance-system.js';
 import { updateBlocker } from '@quantix/proto/appliance/slot-install.js';
 import type { AgentConfig } from '../config.js';
-
-export const AGENT_VERSION = '0.1.0';
 
 export async function readHostInfo(ctx: AgentContext): Promise<HostInfo> {
   const [versions, mem, osRelease, cpu, appliance] = await Promise.all([
@@ -35,7 +34,7 @@ export async function readHostInfo(ctx: AgentContext): Promise<HostInfo> {
     qemuVersion: versions.qemu,
     domainType: hostDomainType(),
     uptimeSeconds: Math.round(uptime()),
-    agentVersion: AGENT_VERSION,
+    agentVersion: BUILD_VERSION, // the build's: the vDC grades it (server agent-version.ts)
     osRelease,
     kernel: release(),
     certificateFingerprint: ctx.identity.fingerprint,
@@ -85,7 +84,7 @@ async function prettyOsName(): Promise<string> {
 
 /** The appliance system this agent runs on, for HostInfo. */
 export async function applianceSystem(config: AgentConfig): Promise<ApplianceSystem> {
-  const s = await readApplianceSystem(config.applianceRoot, AGENT_VERSION);
+  const s = await readApplianceSystem(config.applianceRoot, BUILD_VERSION);
   return {
     installed: s.installed,
     version: s.version,

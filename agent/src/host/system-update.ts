@@ -8,13 +8,13 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import type { UpdateSystemRequest, UpdateSystemResponse } from '@quantix/proto/v1/host.js';
+import { BUILD_VERSION } from '@quantix/proto/appliance/build-version.js';
 import { readApplianceSystem } from '@quantix/proto/appliance/appliance-system.js';
 import { BundleRefused, verifyBundle } from '@quantix/proto/appliance/update-bundle.js';
 import { UpdateRefused, installIntoOtherSlot, updateBlocker } from '@quantix/proto/appliance/slot-install.js';
 import type { AgentConfig } from '../config.js';
 import { failedPrecondition, invalidArgument } from '../errors.js';
 import { log } from '../log.js';
-import { AGENT_VERSION } from './host-info.js';
 
 export const MAX_BUNDLE_BYTES = 2 * 2 ** 30;
 /** A sender that stops sending for this long is given up on. */
@@ -29,7 +29,7 @@ export async function updateSystem(
   stallMs = STALL_MS,
 ): Promise<UpdateSystemResponse> {
   const root = config.applianceRoot;
-  const system = await readApplianceSystem(root, AGENT_VERSION);
+  const system = await readApplianceSystem(root, BUILD_VERSION);
   // Refused before a byte is stored: the sender learns at once.
   const blocker = updateBlocker(system);
   if (blocker || !root) throw failedPrecondition(`this host's system cannot be updated: ${blocker}`);

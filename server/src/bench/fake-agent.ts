@@ -2,7 +2,7 @@
 // VMs coming and going): a real gRPC server over TLS implementing HostService (info, Watch with
 // heartbeats every 2 s, host metrics, VM added/removed events), VmService.ListVms/GetVm with N
 // synthetic VMs, StorageService.ListPools and EnrollService.Join. Nothing else: not a real host.
-import { SERVER_VERSION } from '../config.js';
+import { BUILD_VERSION } from '@quantix/proto/appliance/build-version.js';
 import { randomUUID } from 'node:crypto';
 import {
   Server,
@@ -86,7 +86,7 @@ export class FakeAgent {
         qemuVersion: '7.2.0',
         domainType: 'kvm',
         uptimeSeconds: 1000,
-        agentVersion: SERVER_VERSION, // a current agent
+        agentVersion: BUILD_VERSION, // a current agent
         osRelease: 'FakeAgent',
         kernel: 'fake',
         certificateFingerprint: '',

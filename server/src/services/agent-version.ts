@@ -2,24 +2,10 @@
 // so an agent of the same major version and one minor version behind keeps working (flagged as
 // older); anything else — another major, older still, or newer than the vDC — is unsupported:
 // shown on the host and never chosen by placement, until its agent is updated.
+import { compareVersions as compare, parseVersion as parse } from '@quantix/proto/appliance/version.js';
 import type { HostDto } from '../dto/hosts.js';
 
 export type AgentVersionStatus = HostDto['agentVersionStatus'];
-
-interface Version {
-  major: number;
-  minor: number;
-  patch: number;
-}
-
-function parse(v: string): Version | undefined {
-  const m = /^(\d+)\.(\d+)\.(\d+)(?:[-+].*)?$/.exec(v.trim());
-  return m ? { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]) } : undefined;
-}
-
-function compare(a: Version, b: Version): number {
-  return a.major - b.major || a.minor - b.minor || a.patch - b.patch;
-}
 
 /** How agent version `agent` stands against this vDC's `server` version, in words for the host page. */
 export function agentVersionStatus(server: string, agent: string): { status: AgentVersionStatus; message: string } {
