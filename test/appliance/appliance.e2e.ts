@@ -1,25 +1,32 @@
 // The appliance end to end (run by `make test-appliance`, not `npm test`): boot the ISO in QEMU with
 // a blank data disk, drive it through the real API, install it to a second disk, boot that disk
-// without the ISO and find the admin, the pool and the VM again; reboot it and find the autostart VM
-// running. Serial logs stay in test/output/appliance/ (the failing boot's log tail is printed).
+// without the ISO and find the admin, the pool and the VM again; update it to N+1 with a signed
+// bundle (#25: the ISO's layers plus another release string) and find its data and the autostart
+// VM running on slot b; then apply a bundle whose server cannot start and see it come back on N+1
+// by itself. Prints the update and rollback times. Serial logs stay in test/output/appliance/ (the
+// failing boot's log tail is printed).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import type { ApplianceUpdateDto } from '../../server/src/dto/appliance-update.js';
 import { testGuest, assertGuestBuilt } from '../guest/fixture.js';
 import { applianceIso, blankDisk, bootAppliance, extractBootFiles, repoRoot, waitForHttps } from './appliance-boot.js';
 import { ApplianceClient } from './appliance-client.js';
 import { buildGuestOva } from './guest-ova.js';
 import { runOnHost } from './host-shell.js';
 import type { QemuMachine } from './qemu-machine.js';
+import { layeredBundle, releaseFile } from './update-bundles.js';
 
 const workDir = join(repoRoot, 'test/output/appliance');
 const port = 18443 + (process.pid % 1000);
 const password = `qxt-App-${process.pid}-pw`;
 const minutes = (n: number) => n * 60_000;
-const names = { pool: 'qxt-app-pool', template: 'qxt-app-guest', vm: 'qxt-app-vm' };
+const names = { pool: 'qxt-app-pool', template: 'qxt-app-guest', vm: 'qxt-app-vm', user: 'qxt-app-operator' };
+/** The versions of the update bundles this test builds (the ISO is N). */
+const versions = { next: '99.0.0-next', broken: '99.0.1-broken' };
 
 interface HostDto {
   id: string;
@@ -131,6 +138,22 @@ async function localHost(api: ApplianceClient, timeoutMs: number): Promise<HostD
   throw new Error(`local host not online: ${JSON.stringify(last)}`);
 }
 
+/** Polls `probe` until it gives a value; errors count as "not yet" (the appliance may be rebooting). */
+async function untilValue<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 3000));
+  }
+  throw new Error(`${what}: not within ${timeoutMs / 1000} s${last ? ` (last: ${String(last)})` : ''}`);
+}
+
 /** The server learns of a new VM from the host's inventory: wait until it lists it. */
 async function waitForVm(api: ApplianceClient, id: string, timeoutMs: number): Promise<VmDto> {
   const deadline = Date.now() + timeoutMs;
@@ -236,10 +259,26 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
   const data = { ...(await blankDisk(join(workDir, 'data.img'), 8)), serial: 'qx-data' };
   const target = { ...(await blankDisk(join(workDir, 'target.img'), 12)), serial: 'qx-target' };
   let vm: QemuMachine | undefined;
+  // Built while the first boots run; awaited by the update steps.
+  const bundles = Promise.all([
+    layeredBundle(workDir, 'next', versions.next, releaseFile(versions.next)),
+    layeredBundle(workDir, 'broken', versions.broken, {
+      ...releaseFile(versions.broken),
+      'usr/lib/quantix/quantix-server-start': {
+        text: '#!/bin/sh\necho "quantix-server-start: broken on purpose by the appliance test" >&2\nexit 1\n',
+        mode: 0o755,
+      },
+    }),
+  ]).then(([next, broken]) => ({ next, broken }));
+  bundles.catch(() => undefined); // reported by the step that awaits it
   t.after(async () => {
     await vm?.stop();
     await rm(data.file, { force: true });
     await rm(target.file, { force: true });
+    await bundles.then(
+      (b) => Promise.all(Object.values(b).map((f) => rm(join(f, '..'), { recursive: true, force: true }))),
+      () => undefined,
+    );
   });
 
   // The steps build on each other: after a failure the rest fail at once, naming it, instead of
@@ -291,6 +330,14 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
     const fp = await waitForHttps(vm!, port, minutes(8));
     return new ApplianceClient(port, fp);
   };
+  /** A signed-in client once the appliance reports `version` (it may be rebooting until then). */
+  const onVersion = (version: string, timeoutMs: number) =>
+    untilValue(`API on ${version}`, timeoutMs, async () => {
+      const api = new ApplianceClient(port, await waitForHttps(vm!, port, minutes(1)));
+      await api.login('admin', password);
+      const s = await api.expect<ApplianceUpdateDto>(200, 'GET', '/api/v1/appliance/update');
+      return s.version === version ? api : undefined;
+    });
 
   await step('admin from the kernel command line; local host online; loop pool; OVA import; VM console', async () => {
     let api: ApplianceClient | undefined;
@@ -301,6 +348,9 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
       const denied = await api.call('GET', '/api/v1/hosts');
       assert.equal(denied.status, 401);
       await api.login('admin', password);
+      const live = await api.expect<ApplianceUpdateDto>(200, 'GET', '/api/v1/appliance/update');
+      assert.equal(live.installed, false, 'a live system says updates need an installed one');
+      assert.ok(live.notice, JSON.stringify(live));
       hostId = (await localHost(api, minutes(5))).id;
       const kvm = await runOnHost(api, hostId, 'test -e /dev/kvm; echo "kvm-rc=$?"');
       assert.match(kvm, /kvm-rc=1/, `no /dev/kvm: the test guest must not run nested in KVM: ${kvm}`);
@@ -527,31 +577,110 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
     }
   });
 
-  await step('a VM with autostart runs again after the installed appliance reboots', async () => {
-    try {
-      let api = await client();
-      await api.login('admin', password);
-      assert.equal((await waitForVm(api, vmId, minutes(3))).state, 'shutoff', 'forced off before the install');
-      await api.expect<VmDto>(200, 'PUT', `/api/v1/vms/${vmId}/autostart`, {
-        enabled: true,
-        order: 0,
-        delaySeconds: 0,
-      });
-      await vm!.powerdown();
-      await vm!.waitForExit(minutes(3));
-      await vm!.stop();
-      vm = bootAppliance({ name: 'rebooted', workDir, disks: [target], httpsPort: port });
-      api = await client();
-      await api.login('admin', password);
-      await localHost(api, minutes(5));
-      // The agent starts it once libvirt answers; the server hears of it from the host.
-      const deadline = Date.now() + minutes(5);
-      let state = '';
-      while ((state = (await waitForVm(api, vmId, minutes(3))).state) !== 'running' && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 3000));
+  await step(
+    'update to N+1 (a signed bundle uploaded in the API): the appliance reboots into slot b with its users, pool and VM, and the autostart VM runs again',
+    async () => {
+      try {
+        let api = await client();
+        await api.login('admin', password);
+        assert.equal((await waitForVm(api, vmId, minutes(3))).state, 'shutoff', 'forced off before the install');
+        await api.expect<VmDto>(200, 'PUT', `/api/v1/vms/${vmId}/autostart`, {
+          enabled: true,
+          order: 0,
+          delaySeconds: 0,
+        });
+        await api.expect(201, 'POST', '/api/v1/users', { username: names.user, password, role: 'operator' });
+        const before = await api.expect<ApplianceUpdateDto>(200, 'GET', '/api/v1/appliance/update');
+        assert.equal(before.installed, true, JSON.stringify(before));
+        assert.equal(before.slot, 'a');
+        assert.equal(before.goodSlot, 'a');
+
+        const started = Date.now();
+        const up = await api.call<ApplianceUpdateDto>(
+          'PUT',
+          '/api/v1/appliance/update/bundle',
+          await readFile((await bundles).next),
+          minutes(15),
+        );
+        assert.equal(up.status, 200, JSON.stringify(up.body));
+        assert.equal(up.body.bundle?.version, versions.next);
+        const applied = await api.call<ApplianceUpdateDto>(
+          'POST',
+          '/api/v1/appliance/update/apply',
+          undefined,
+          minutes(10),
+        );
+        assert.equal(applied.status, 202, JSON.stringify(applied.body));
+        assert.equal(applied.body.lastAttempt?.toSlot, 'b');
+        // The appliance reboots itself (QEMU restarts in place): the same machine, a new boot.
+        api = await onVersion(versions.next, minutes(30));
+        const updateSeconds = (Date.now() - started) / 1000;
+        const good = await untilValue('slot b marked good', minutes(15), async () => {
+          const s = await api.expect<ApplianceUpdateDto>(200, 'GET', '/api/v1/appliance/update');
+          return s.lastAttempt?.result === 'succeeded' ? s : undefined;
+        });
+        assert.equal(good.slot, 'b');
+        assert.equal(good.goodSlot, 'b');
+        assert.equal(good.otherSlot?.version, before.version);
+        const users = await api.expect<{ username: string }[]>(200, 'GET', '/api/v1/users');
+        assert.ok(
+          users.some((u) => u.username === names.user),
+          'the user made on N is there',
+        );
+        await localHost(api, minutes(5));
+        const pools = await api.expect<PoolDto[]>(200, 'GET', `/api/v1/hosts/${hostId}/pools`);
+        assert.ok(
+          pools.some((p) => p.name === names.pool),
+          `pool ${names.pool} in ${JSON.stringify(pools)}`,
+        );
+        // The agent starts it once libvirt answers; the server hears of it from the host.
+        const deadline = Date.now() + minutes(5);
+        let state = '';
+        while ((state = (await waitForVm(api, vmId, minutes(3))).state) !== 'running' && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 3000));
+        }
+        assert.equal(state, 'running', 'the autostart VM runs after the update');
+        process.stderr.write(`update time (upload → API on the new version): ${updateSeconds.toFixed(0)} s\n`);
+        await awaitGuestConsole(api, hostId, vmId, 2, minutes(10));
+      } catch (err) {
+        await reportFailure(vm, err);
       }
-      assert.equal(state, 'running', 'the autostart VM runs after the reboot');
-      await awaitGuestConsole(api, hostId, vmId, 2, minutes(10));
+    },
+  );
+
+  await step('a bundle whose server cannot start: the appliance comes back on N+1 by itself', async () => {
+    try {
+      const api = await client();
+      await api.login('admin', password);
+      const up = await api.call<ApplianceUpdateDto>(
+        'PUT',
+        '/api/v1/appliance/update/bundle',
+        await readFile((await bundles).broken),
+        minutes(15),
+      );
+      assert.equal(up.status, 200, JSON.stringify(up.body));
+      const started = Date.now();
+      const applied = await api.call<ApplianceUpdateDto>(
+        'POST',
+        '/api/v1/appliance/update/apply',
+        undefined,
+        minutes(10),
+      );
+      assert.equal(applied.status, 202, JSON.stringify(applied.body));
+      // The trial boot's own messages go to tty0, not the serial console: the API tells the outcome.
+      const back = await untilValue('API back after the rollback', minutes(40), async () => {
+        const fresh = new ApplianceClient(port, api.fingerprint);
+        await fresh.login('admin', password);
+        const s = await fresh.expect<ApplianceUpdateDto>(200, 'GET', '/api/v1/appliance/update');
+        return s.lastAttempt?.result === 'rolled-back' ? s : undefined;
+      });
+      const rollbackSeconds = (Date.now() - started) / 1000;
+      assert.equal(back.version, versions.next);
+      assert.equal(back.slot, 'b');
+      assert.equal(back.goodSlot, 'b');
+      process.stderr.write(
+        `rollback time (apply → API back on the previous version): ${rollbackSeconds.toFixed(0)} s\n`,
+      );
     } catch (err) {
       await reportFailure(vm, err);
     }
