@@ -1,13 +1,18 @@
 // Takes one backup of a VM into a pool of this host or of another host of the vDC (the target:
-// backup-target.ts; a remote one is streamed to that host's agent, backup-send.ts). A running VM goes through libvirt's backup
-// API in pull mode: QEMU exports the point in time over NBD on a private Unix socket and the
-// agent reads each disk once into a qcow2 it writes itself, checksums included (backup-pull.ts);
-// an incremental reads the dirty bitmap of the checkpoint taken with the previous backup and is
-// backed by its parent's files. The guest agent freezes the filesystems around the point in time
-// when it answers. A shut-off VM is copied with qemu-img. Everything is written to a temp dir
+// backup-target.ts; a remote one is streamed to that host's agent, backup-send.ts). A running VM's
+// full backup (#24, at qemu-img speed): guest filesystems frozen when its agent answers, the
+// checkpoint taken (its dirty bitmaps count the changes for the next incremental), every disk put
+// on an overlay by an external snapshot, thaw; the VM's own files, now frozen at the point in
+// time, are copied by qemu-img (local target) or read from qemu-nbd (remote target), then the
+// overlays are committed back live and removed (backup-snapshot.ts), on every path once taken.
+// An incremental goes through libvirt's backup API in pull mode: QEMU exports the point in time
+// and the dirty bitmap over NBD on a private Unix socket and the agent reads only the dirty
+// clusters into a qcow2 it writes itself, backed by its parent's files (backup-pull.ts). A
+// shut-off VM is copied like a snapshot's frozen files. Everything is written to a temp dir
 // renamed into place at the end (by the target's agent for a remote one); a failure or a cancel
 // removes it and the checkpoint this run created, and what a killed agent left (its libvirt job,
-// checkpoint, temp dir) is cleaned by the next backup of the VM, so the previous chain stays the latest.
+// overlays, checkpoint, temp dir) is cleaned by the agent's start and the next backup of the VM,
+// so the previous chain stays the latest.
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -28,6 +33,7 @@ import { vmTarget } from '../vm/vm-lifecycle.js';
 import type { PoolManager } from '../storage/pool-manager.js';
 import { log } from '../log.js';
 import { checkpointXml, exportBitmap, exportName, pullBackupXml, type BackupTargetDisk } from './backup-xml.js';
+import { commitOverlays, isOverlay, recoverOverlays, scratchDirName, takeOverlays } from './backup-snapshot.js';
 import { BACKUP_SOCKET_ROOT, makeBackupSocketDir, pullDisk } from './backup-pull.js';
 import { openRemoteTarget } from './backup-send.js';
 import { openLocalTarget, type BackupTarget } from './backup-target.js';
@@ -64,6 +70,10 @@ interface Plan {
   name: string;
   running: boolean;
   disks: DomainDisk[];
+  /** Target devices of the VM's other disks (CD-ROMs): not backed up. */
+  otherDevs: string[];
+  /** Some disk (live or in the definition) is on a backup's overlay: a killed agent left it there. */
+  onOverlays: boolean;
   inactiveXml: string;
   guestAgentConnected: boolean;
   /** The VM's checkpoint names. */
@@ -76,6 +86,10 @@ interface Plan {
 export class BackupJobs {
   private readonly perVm = new KeyedLock();
   private readonly jobs = new Map<string, AbortController>();
+  /** recover(): backups start once the overlays a killed agent left are committed back. */
+  private recovering: Promise<unknown> = Promise.resolve();
+  /** Tests: runs while a full backup's VM writes to its overlays (between snapshot and commit). */
+  afterSnapshot?: (vmUuid: string) => Promise<void>;
 
   /** `ctx` (the agent's identity) is needed only for backups to another host. */
   constructor(
@@ -92,6 +106,7 @@ export class BackupJobs {
     const abort = new AbortController();
     this.jobs.set(req.jobId, abort);
     try {
+      await this.recovering;
       if (req.remote && (!req.remote.address || !req.remote.certificatePem || !req.remote.ticket))
         throw invalidArgument('remote', "needs the target agent's address, certificate and ticket");
       if (!req.pool) throw invalidArgument('pool', 'name the target pool');
@@ -112,6 +127,19 @@ export class BackupJobs {
     } finally {
       this.jobs.delete(req.jobId);
     }
+  }
+
+  /**
+   * At agent start: every VM an agent killed mid-backup left running (or shut off) on backup
+   * overlays is brought back onto its own disks (backup-snapshot.ts). Failures are logged.
+   */
+  recover(): Promise<void> {
+    const done = recoverOverlays(this.virsh).then(
+      () => undefined,
+      (err: unknown) => log.error('backup recovery failed', { err: String(err) }),
+    );
+    this.recovering = done;
+    return done;
   }
 
   cancel(jobId: string): boolean {
@@ -141,6 +169,7 @@ export class BackupJobs {
     }
     const xml = readDomainXml(live);
     const disks = xml.disks.filter((d) => d.device === 'disk');
+    const onOverlays = [...xml.disks, ...readDomainXml(inactiveXml).disks].some((d) => isOverlay(d.source.file));
     if (!disks.length) throw failedPrecondition(`VM ${t.name} has no disks to back up`);
     for (const d of disks) {
       validDiskTarget(d.dev);
@@ -151,6 +180,8 @@ export class BackupJobs {
       name: t.name,
       running,
       disks,
+      otherDevs: xml.disks.filter((d) => d.device !== 'disk').map((d) => d.dev),
+      onOverlays,
       inactiveXml,
       guestAgentConnected: xml.guestAgent.state === 'connected',
       checkpoints,
@@ -172,13 +203,14 @@ export class BackupJobs {
     onPercent: (p: number) => void,
     signal: AbortSignal,
   ): Promise<CreatedBackup> {
-    const plan = await this.plan(vm);
+    let plan = await this.plan(vm);
     const { uuid } = plan;
     const id = newBackupId(new Date(), randomBytes(3).toString('hex'));
     const target = await open(id);
     let checkpoint: string | null = null;
     try {
       await this.cleanUpKilled(plan, target.abandonedIds);
+      if (plan.onOverlays) plan = await this.plan(vm);
       const parent = forceFull || !plan.running ? undefined : this.incrementalBase(plan, target.history);
       // An incremental's size is unknown until the job runs; a full one is about the allocation.
       if (!parent && target.localPool) {
@@ -193,28 +225,13 @@ export class BackupJobs {
       // UEFI variables and TPM state, read as the backup starts (small files, read while the disks copy).
       const firmware = readFirmwareFiles(uuid, plan.inactiveXml);
       firmware.catch(() => undefined);
-      if (plan.running) {
+      if (plan.running && parent) {
         ({ consistency, disks } = await this.pullBackup(plan, id, target, parent, checkpoint, onPercent, signal));
-      } else if (!target.localPath(DOMAIN_XML)) {
-        disks = await this.sendStopped(plan, id, target, onPercent, signal);
+      } else if (plan.running) {
+        ({ consistency, disks } = await this.snapshotBackup(plan, id, target, checkpoint, onPercent, signal));
       } else {
-        const dir = dirname(target.localPath(DOMAIN_XML)!);
-        const capacities = await this.copyStopped(plan, dir, onPercent, signal);
-        // All disks at once: each file's chunks are spread over worker threads.
-        disks = await Promise.all(
-          plan.disks.map(async (d, i) => {
-            const file = `${d.dev}.qcow2`;
-            const { sums, bytes } = await chunkSums(join(dir, file), signal);
-            return {
-              target: d.dev,
-              file,
-              capacityBytes: capacities[i]!,
-              storedBytes: bytes,
-              chunkBytes: CHUNK_BYTES,
-              sha256: sums,
-            };
-          }),
-        );
+        const copied = await this.copyDisks(sourcesOf(plan), id, target, onPercent, signal);
+        disks = await Promise.all(copied);
       }
       const firmwareState = firmwareFiles(await firmware);
       for (const f of firmwareState) await target.writeSmallFile(f.entry.file, f.data);
@@ -255,11 +272,17 @@ export class BackupJobs {
   }
 
   /**
-   * What an agent killed mid-backup left behind: its libvirt backup job (still exporting), the
+   * What an agent killed mid-backup left behind: the overlays its VM still runs on (committed
+   * back; the agent's start does it too), its libvirt backup job (still exporting), the
    * checkpoint it took (deleted: its bitmap merges into the previous checkpoint's, so the next
    * incremental still sees every change since the last listed backup) and its temp dir.
    */
   private async cleanUpKilled(plan: Plan, abandonedIds: readonly string[]): Promise<void> {
+    // Its overlays: the VM goes back onto its own disks first (the caller plans again).
+    if (plan.onOverlays) {
+      const done = await commitOverlays(this.virsh, plan);
+      log.warn('committed back the backup overlays a stopped agent left', { vm: plan.name, ...done });
+    }
     if (plan.staleJob) {
       log.warn('ending a backup job left by a stopped agent', { vm: plan.name });
       await this.endJob(plan);
@@ -396,11 +419,129 @@ export class BackupJobs {
   }
 
   /**
-   * A shut-off VM to another host: each disk exported read-only by qemu-nbd on a private socket and
-   * read like a pull backup's export (allocated clusters only, into the qcow2 streamed there).
+   * A running VM's full backup: the point in time is an external snapshot (backup-snapshot.ts),
+   * taken with the checkpoint while the guest is frozen; the VM's own files, frozen under their
+   * overlays, are copied like a shut-off VM's; the overlays are committed back while the copies'
+   * checksums are computed, and on every other path (failure, cancel, full target) as well.
    */
-  private async sendStopped(
+  private async snapshotBackup(
     plan: Plan,
+    id: string,
+    target: BackupTarget,
+    checkpoint: string | null,
+    onPercent: (p: number) => void,
+    signal: AbortSignal,
+  ): Promise<{ consistency: ManifestConsistency; disks: ManifestDisk[] }> {
+    const ready = plan.guestAgentConnected && (await guestAgentPing(this.virsh, plan.uuid));
+    const frozen = ready && (await this.freeze(plan));
+    try {
+      if (checkpoint) {
+        const xml = checkpointXml(
+          checkpoint,
+          plan.disks.map((d) => ({ dev: d.dev, backup: true })),
+        );
+        await this.virsh
+          .execWithXml(xml, (file) => ['checkpoint-create', plan.uuid, file])
+          .catch((err: unknown) => {
+            throw new AgentError(
+              ErrorCode.Internal,
+              `VM ${plan.name}: the backup checkpoint failed: ${Virsh.message(err)}`,
+            );
+          });
+      }
+      await takeOverlays(this.virsh, plan, plan.disks, plan.otherDevs, id);
+    } finally {
+      if (frozen) {
+        const failed = await guestFsThaw(this.virsh, plan.uuid);
+        if (failed) log.warn('guest filesystem thaw failed', { vm: plan.name, err: String(failed) });
+      }
+    }
+    let committing: Promise<unknown> | undefined;
+    const commit = () => (committing ??= commitOverlays(this.virsh, plan));
+    try {
+      await this.afterSnapshot?.(plan.uuid);
+      const copied = await this.copyDisks(sourcesOf(plan), id, target, onPercent, signal);
+      const [disks] = await Promise.all([Promise.all(copied), commit()]);
+      return { consistency: frozen ? 'application' : 'crash', disks };
+    } finally {
+      // The VM back on its own disks whatever happened: a failure here is the one worth reporting.
+      await commit().catch((err: unknown) =>
+        log.error('the VM is still on its backup overlays (retried at the next backup or agent start)', {
+          vm: plan.name,
+          err: String(err),
+        }),
+      );
+    }
+  }
+
+  /**
+   * Copies each disk whole; once every copy has ended, one promise per disk for its manifest entry
+   * (a local copy's checksums are still being computed, a remote one has them already).
+   */
+  private async copyDisks(
+    sources: readonly SourceDisk[],
+    id: string,
+    target: BackupTarget,
+    onPercent: (p: number) => void,
+    signal: AbortSignal,
+  ): Promise<Promise<ManifestDisk>[]> {
+    const local = target.localPath(DOMAIN_XML);
+    if (!local) return (await this.sendDisks(sources, id, target, onPercent, signal)).map((d) => Promise.resolve(d));
+    return this.copyLocal(sources, dirname(local), onPercent, signal);
+  }
+
+  /**
+   * To this host: each disk copied with qemu-img (sandboxed: only its directory visible). A running
+   * VM's file is open read-only by QEMU as its overlay's backing file, which shares reading: no -U
+   * needed. Each copy's checksums start as it ends (worker threads), alongside the next copy.
+   */
+  private async copyLocal(
+    sources: readonly SourceDisk[],
+    dir: string,
+    onPercent: (p: number) => void,
+    signal: AbortSignal,
+  ): Promise<Promise<ManifestDisk>[]> {
+    const disks: Promise<ManifestDisk>[] = [];
+    for (const [i, src] of sources.entries()) {
+      const file = `${src.dev}.qcow2`;
+      const out = join(dir, file);
+      await writeFile(out, '', { flag: 'wx' });
+      const share = (p: number) => onPercent(Math.floor(((i + p / 100) / sources.length) * 99));
+      await run(
+        'bwrap',
+        sandboxedQemuImg({ readOnly: [dirname(src.file)], writable: [out] }, [
+          'convert',
+          '-p',
+          '-f',
+          src.format,
+          '-O',
+          'qcow2',
+          src.file,
+          out,
+        ]),
+        { timeoutMs: COPY_TIMEOUT_MS, signal, maxOutputBytes: 64 * 1024, onOutput: percentReader(share) },
+      );
+      const disk = (async (): Promise<ManifestDisk> => {
+        const [info, { sums, bytes }] = await Promise.all([
+          run('qemu-img', ['info', '--output=json', '-f', 'qcow2', out]),
+          chunkSums(out, signal),
+        ]);
+        const capacityBytes = (JSON.parse(info.stdout) as { 'virtual-size': number })['virtual-size'];
+        return { target: src.dev, file, capacityBytes, storedBytes: bytes, chunkBytes: CHUNK_BYTES, sha256: sums };
+      })();
+      // Awaited by the caller, or moot once a later copy fails (the temp dir goes).
+      disk.catch(() => undefined);
+      disks.push(disk);
+    }
+    return disks;
+  }
+
+  /**
+   * To another host: each disk exported read-only by qemu-nbd on a private socket and read like a
+   * pull backup's export (allocated clusters only, into the qcow2 streamed there, hashed on the way).
+   */
+  private async sendDisks(
+    sources: readonly SourceDisk[],
     id: string,
     target: BackupTarget,
     onPercent: (p: number) => void,
@@ -409,13 +550,13 @@ export class BackupJobs {
     const sockets = await makeBackupSocketDir(id);
     const disks: ManifestDisk[] = [];
     try {
-      for (const [i, d] of plan.disks.entries()) {
-        const file = `${d.dev}.qcow2`;
-        const socket = join(sockets, `${d.dev}.sock`);
-        const pidFile = join(sockets, `${d.dev}.pid`);
-        // Without --persistent it serves one client and exits when that one disconnects.
-        const format = d.format === 'qcow2' ? 'qcow2' : 'raw';
-        await run('qemu-nbd', ['--fork', '--pid-file', pidFile, '-r', '-f', format, '-k', socket, d.source.file!], {
+      for (const [i, src] of sources.entries()) {
+        const file = `${src.dev}.qcow2`;
+        const socket = join(sockets, `${src.dev}.sock`);
+        const pidFile = join(sockets, `${src.dev}.pid`);
+        // Without --persistent it serves one client and exits when that one disconnects. Read-only,
+        // it shares the file with a running QEMU that holds it as a backing file (no force-share).
+        await run('qemu-nbd', ['--fork', '--pid-file', pidFile, '-r', '-f', src.format, '-k', socket, src.file], {
           timeoutMs: 60_000,
         });
         try {
@@ -424,10 +565,10 @@ export class BackupJobs {
             exportName: '',
             file: await target.openDisk(file),
             signal,
-            onProgress: (f) => onPercent(Math.floor(((i + f) / plan.disks.length) * 99)),
+            onProgress: (f) => onPercent(Math.floor(((i + f) / sources.length) * 99)),
           });
           disks.push({
-            target: d.dev,
+            target: src.dev,
             file,
             capacityBytes: pulled.capacityBytes,
             storedBytes: pulled.storedBytes,
@@ -450,43 +591,6 @@ export class BackupJobs {
       await rm(sockets, { recursive: true, force: true });
     }
   }
-
-  /** A shut-off VM: each disk copied with qemu-img (sandboxed: only its directory visible). */
-  private async copyStopped(
-    plan: Plan,
-    dir: string,
-    onPercent: (p: number) => void,
-    signal: AbortSignal,
-  ): Promise<number[]> {
-    const capacities: number[] = [];
-    for (const [i, d] of plan.disks.entries()) {
-      const src = d.source.file!;
-      const out = join(dir, `${d.dev}.qcow2`);
-      await writeFile(out, '', { flag: 'wx' });
-      const format = d.format === 'qcow2' ? 'qcow2' : 'raw';
-      const share = (p: number) => onPercent(Math.floor(((i + p / 100) / plan.disks.length) * 99));
-      await run(
-        'bwrap',
-        sandboxedQemuImg({ readOnly: [dirname(src)], writable: [out] }, [
-          'convert',
-          '-p',
-          '-f',
-          format,
-          '-O',
-          'qcow2',
-          src,
-          out,
-        ]),
-        { timeoutMs: COPY_TIMEOUT_MS, signal, maxOutputBytes: 64 * 1024, onOutput: percentReader(share) },
-      );
-      const info = JSON.parse((await run('qemu-img', ['info', '--output=json', '-f', 'qcow2', out])).stdout) as {
-        'virtual-size': number;
-      };
-      capacities.push(info['virtual-size']);
-    }
-    return capacities;
-  }
-
   /** Removes a checkpoint this run made (libvirt merges its bitmap into the previous one). */
   /** Removes the checkpoints of deleted points (their bitmaps merge into the previous ones). */
   async forgetCheckpoints(deleted: readonly BackupManifest[]): Promise<void> {
@@ -501,8 +605,17 @@ export class BackupJobs {
   }
 }
 
+/** A disk copied whole from a file QEMU does not write: a shut-off VM's, or a running one's frozen by its overlay. */
+interface SourceDisk {
+  dev: string;
+  file: string;
+  format: 'qcow2' | 'raw';
+}
+
+const sourcesOf = (plan: Plan): SourceDisk[] =>
+  plan.disks.map((d) => ({ dev: d.dev, file: d.source.file!, format: d.format === 'qcow2' ? 'qcow2' : 'raw' }));
+
 /** A remote backup's scratch files: a hidden dir per backup beside the disks (listings skip dot files). */
-const scratchDirName = (id: string) => `.qx-backup-${id}`;
 const scratchDirsOf = (plan: Plan, id: string) => [
   ...new Set(plan.disks.map((d) => join(dirname(d.source.file!), scratchDirName(id)))),
 ];

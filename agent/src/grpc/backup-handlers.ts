@@ -25,6 +25,8 @@ export function backupHandlers(ctx: AgentContext): BackupServiceServer {
   const nfs = nfsMountsOf(ctx);
   const withNfs = { ...ctx, pools: poolsWithNfs(ctx.pools, nfs) };
   const jobs = new BackupJobs(ctx.virsh, withNfs.pools, ctx);
+  // VMs an agent killed mid-backup left on overlays go back onto their disks (backups wait for it).
+  void jobs.recover();
   const receiver = new BackupReceiver(ctx);
   return {
     createBackup: (call: ServerWritableStream<CreateBackupRequest, BackupProgress>) => {

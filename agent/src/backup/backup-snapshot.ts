@@ -1,0 +1,259 @@
+// The point in time of a running VM's full backup (#24): an external disk-only snapshot puts every
+// disk on a qcow2 overlay in the backup's hidden dir beside it, so the VM's own files stay frozen
+// (read at qemu-img speed by backup-create.ts) until the overlays are committed back. Owns taking
+// the overlays, committing them back (live: blockcommit + pivot; a VM that stopped meanwhile:
+// offline, qemu-img) and finding the overlays a killed agent left on any VM of the host.
+// https://libvirt.org/kbase/live_full_disk_backup.html
+import { rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { AgentError, ErrorCode } from '../errors.js';
+import { run } from '../exec/run.js';
+import { domainDefine, domainDumpXml, domainState, DomainState } from '../libvirt/domain.js';
+import { Virsh } from '../libvirt/virsh.js';
+import { buildOrderedXml } from '../libvirt/xml/builder.js';
+import { readDomainXml, type DomainDisk } from '../libvirt/xml/domain-parse.js';
+import { readOrderedXml, type XmlNode } from '../libvirt/xml/parser.js';
+import { log } from '../log.js';
+
+/** A backup's hidden dir beside each disk (overlays, pull scratch files): pool listings skip dot files. */
+export const SCRATCH_PREFIX = '.qx-backup-';
+export const scratchDirName = (id: string) => `${SCRATCH_PREFIX}${id}`;
+/** Where the overlay of `disk` goes during backup `id`. */
+export const overlayFile = (disk: DomainDisk, id: string) =>
+  join(dirname(disk.source.file!), scratchDirName(id), `${disk.dev}.overlay.qcow2`);
+/** Whether a disk source is a backup's overlay (it lies in a backup's hidden dir). */
+export const isOverlay = (file: string | undefined): file is string =>
+  !!file && basename(dirname(file)).startsWith(SCRATCH_PREFIX);
+
+/** A live commit takes as long as the guest wrote during the copy: bounded only as a copy is. */
+const COMMIT_TIMEOUT_MS = 6 * 60 * 60_000;
+/** A commit a killed agent left mirroring: how long its pivot is retried while it becomes ready. */
+const PIVOT_RETRY_MS = 60_000;
+
+interface Vm {
+  uuid: string;
+  name: string;
+}
+
+/**
+ * The `virsh snapshot-create-as` arguments: external overlays for the disks backed up, none for
+ * the others (a CD-ROM). No metadata: libvirt keeps no snapshot object, only the changed sources.
+ * `--atomic`: every disk switches or none. virsh's --diskspec escapes a ',' in a path as ',,'.
+ */
+export function snapshotArgs(uuid: string, disks: readonly DomainDisk[], otherDevs: readonly string[], id: string) {
+  return [
+    'snapshot-create-as',
+    uuid,
+    '--disk-only',
+    '--no-metadata',
+    '--atomic',
+    ...disks.flatMap((d) => [
+      '--diskspec',
+      `${d.dev},snapshot=external,file=${overlayFile(d, id).replaceAll(',', ',,')}`,
+    ]),
+    ...otherDevs.flatMap((dev) => ['--diskspec', `${dev},snapshot=no`]),
+  ];
+}
+
+/**
+ * Puts every disk of the running VM on an overlay (one instant for all): its files are frozen
+ * from here on, QEMU keeps them open read-only as the overlays' backing files. On failure nothing
+ * stays (libvirt's --atomic undoes a partial switch; the dirs are removed).
+ */
+export async function takeOverlays(
+  virsh: Virsh,
+  vm: Vm,
+  disks: readonly DomainDisk[],
+  otherDevs: readonly string[],
+  id: string,
+): Promise<void> {
+  const dirs = [...new Set(disks.map((d) => dirname(overlayFile(d, id))))];
+  try {
+    // Root's, readable: libvirt creates the overlays itself and hands them to QEMU's user.
+    for (const dir of dirs) await run('mkdir', ['-m', '0755', dir]);
+    await virsh.exec(snapshotArgs(vm.uuid, disks, otherDevs, id));
+  } catch (err) {
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+    throw new AgentError(
+      ErrorCode.Internal,
+      `VM ${vm.name}: the backup snapshot failed: ${Virsh.message(err)}`,
+      undefined,
+      { cause: err },
+    );
+  }
+}
+
+export interface CommittedOverlays {
+  /** Overlay files committed into the running VM's disks (blockcommit + pivot). */
+  live: string[];
+  /** Overlay files committed with qemu-img: the VM was shut off. */
+  offline: string[];
+}
+
+/**
+ * Brings the VM back onto its own disks from every backup overlay it is on, whatever left them
+ * (this backup, or an agent killed mid-backup): running → an active blockcommit with pivot per disk,
+ * all at once (libvirt merges the overlay's dirty bitmaps back, checkpoints stay exact); shut off →
+ * qemu-img commit, the overlay's bitmaps merged into the base's, the definition given its files
+ * back. Then the overlays' dirs go. Throws, and leaves the overlays in place (they hold the
+ * guest's latest writes), while the VM still runs on one.
+ */
+export async function commitOverlays(virsh: Virsh, vm: Vm): Promise<CommittedOverlays> {
+  const done: CommittedOverlays = { live: [], offline: [] };
+  let state = await domainState(virsh, vm.uuid);
+  const dirs = new Set<string>();
+  if (state !== DomainState.Shutoff) {
+    const live = readDomainXml(await domainDumpXml(virsh, vm.uuid)).disks.filter((d) => isOverlay(d.source.file));
+    const results = await Promise.allSettled(live.map((d) => activeCommit(virsh, vm, d.dev)));
+    const failed = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    for (const [i, d] of live.entries()) {
+      dirs.add(dirname(d.source.file!));
+      if (results[i]!.status === 'fulfilled') done.live.push(d.source.file!);
+    }
+    // A VM that stopped (or was destroyed) meanwhile is committed offline below.
+    if (failed.length) state = await domainState(virsh, vm.uuid);
+    if (failed.length && state !== DomainState.Shutoff) {
+      throw new AgentError(
+        ErrorCode.Internal,
+        `VM ${vm.name}: committing the backup overlays back failed: ${failed.map((e) => Virsh.message(e)).join('; ')}`,
+      );
+    }
+  }
+  const inactive = await domainDumpXml(virsh, vm.uuid, true);
+  const stale = readDomainXml(inactive).disks.filter((d) => isOverlay(d.source.file));
+  if (stale.length) {
+    const bases = new Map<string, string>();
+    for (const d of stale) {
+      const overlay = d.source.file!;
+      dirs.add(dirname(overlay));
+      bases.set(overlay, await backingOf(overlay));
+      // Running: its disks are back on their files; only the definition still names the overlays.
+      if (state === DomainState.Shutoff) {
+        await offlineCommit(overlay, bases.get(overlay)!);
+        done.offline.push(overlay);
+      }
+    }
+    await domainDefine(virsh, vm.uuid, restoreDiskSources(inactive, bases));
+  }
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+  return done;
+}
+
+/** `virsh blockcommit --active --pivot --wait`; a commit a killed agent left mirroring is pivoted. */
+async function activeCommit(virsh: Virsh, vm: Vm, dev: string): Promise<void> {
+  try {
+    await virsh.exec(['blockcommit', vm.uuid, dev, '--active', '--pivot', '--wait'], { timeoutMs: COMMIT_TIMEOUT_MS });
+  } catch (err) {
+    if (!/already in active block job|block job .* active|in use by a block job/i.test(Virsh.message(err))) throw err;
+    log.warn('pivoting a backup commit left by a stopped agent', { vm: vm.name, dev });
+    for (const end = Date.now() + PIVOT_RETRY_MS; ;) {
+      try {
+        await virsh.exec(['blockjob', vm.uuid, dev, '--pivot']);
+        return;
+      } catch (e) {
+        if (Date.now() > end) throw e;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+}
+
+/** The backing file libvirt wrote into an overlay it created (absolute). */
+async function backingOf(overlay: string): Promise<string> {
+  const info = JSON.parse((await run('qemu-img', ['info', '-U', '--output=json', '-f', 'qcow2', overlay])).stdout) as {
+    'full-backing-filename'?: string;
+  };
+  const base = info['full-backing-filename'];
+  if (!base) throw new AgentError(ErrorCode.Internal, `backup overlay ${overlay} has no backing file`);
+  return base;
+}
+
+const bitmapsOf = async (file: string): Promise<string[]> => {
+  const info = JSON.parse((await run('qemu-img', ['info', '-U', '--output=json', file])).stdout) as {
+    'format-specific'?: { data?: { bitmaps?: { name: string }[] } };
+  };
+  return (info['format-specific']?.data?.bitmaps ?? []).map((b) => b.name);
+};
+
+/**
+ * A shut-off VM's overlay written into its base with qemu-img, then the overlay's dirty bitmaps
+ * merged into the base's of the same name: qemu-img commit does not carry bitmaps, and the guest's
+ * writes to the overlay must count for the next incremental. Not in the qemu-img sandbox: it runs
+ * without capabilities, and libvirt leaves the base (a backing file when the VM stopped) owned by
+ * QEMU's user, so only root with its DAC override can write it. Both files are ones QEMU just ran
+ * the VM on: the overlay libvirt created at our request, the base the VM's own disk.
+ */
+async function offlineCommit(overlay: string, base: string): Promise<void> {
+  await run('qemu-img', ['commit', '-q', '-d', '-f', 'qcow2', overlay], { timeoutMs: COMMIT_TIMEOUT_MS });
+  const [own, theirs] = await Promise.all([bitmapsOf(base), bitmapsOf(overlay)]);
+  for (const name of theirs) {
+    if (!own.includes(name)) {
+      log.warn('a backup overlay bitmap has no counterpart in its base', { overlay, bitmap: name });
+      continue;
+    }
+    await run('qemu-img', ['bitmap', '--merge', name, '-b', overlay, '-F', 'qcow2', '-f', 'qcow2', base, name]);
+  }
+}
+
+const children = (n: XmlNode, tag: string): XmlNode[] =>
+  ((n[tag] as XmlNode[] | undefined) ?? []).filter((c) => typeof c === 'object' && c !== null);
+
+/**
+ * The domain XML with each disk whose source is a key of `bases` back on that base: its source file
+ * replaced, its <backingStore> (the base itself) dropped; all else given back exactly.
+ */
+export function restoreDiskSources(xml: string, bases: ReadonlyMap<string, string>): string {
+  const doc = readOrderedXml(xml);
+  for (const domain of doc.filter((n) => 'domain' in n)) {
+    for (const devices of children(domain, 'domain').filter((n) => 'devices' in n)) {
+      for (const disk of children(devices, 'devices').filter((n) => 'disk' in n)) {
+        const parts = disk.disk as XmlNode[];
+        const source = parts.find((n) => typeof n === 'object' && 'source' in n);
+        const attrs = source?.[':@'] as Record<string, string> | undefined;
+        const base = attrs?.['@file'] !== undefined ? bases.get(attrs['@file']) : undefined;
+        if (!attrs || !base) continue;
+        attrs['@file'] = base;
+        disk.disk = parts.filter((n) => !(typeof n === 'object' && 'backingStore' in n));
+      }
+    }
+  }
+  return buildOrderedXml(doc);
+}
+
+/**
+ * Every VM of the host left on backup overlays (an agent killed between snapshot and commit) is
+ * committed back; returns the names of those handled. A VM whose commit fails is logged and skipped.
+ */
+export async function recoverOverlays(virsh: Virsh): Promise<string[]> {
+  const uuids = (await virsh.exec(['list', '--all', '--uuid']))
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const recovered: string[] = [];
+  for (const uuid of uuids) {
+    let xml: string;
+    try {
+      xml = await domainDumpXml(virsh, uuid);
+    } catch (err) {
+      // One that went since the listing is no concern.
+      if (!(err instanceof AgentError && err.code === ErrorCode.NotFound))
+        log.warn('backup recovery: cannot read a VM', { uuid, err: String(err) });
+      continue;
+    }
+    const parsed = readDomainXml(xml);
+    if (!parsed.disks.some((d) => isOverlay(d.source.file))) continue;
+    const vm = { uuid, name: parsed.name };
+    try {
+      const done = await commitOverlays(virsh, vm);
+      log.warn('backup recovery: a VM left on backup overlays by a stopped agent is back on its disks', {
+        vm: vm.name,
+        committedLive: done.live,
+        committedOffline: done.offline,
+      });
+      recovered.push(vm.name);
+    } catch (err) {
+      log.error('backup recovery: the VM is still on backup overlays', { vm: vm.name, err: String(err) });
+    }
+  }
+  return recovered;
+}
