@@ -678,6 +678,15 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
       assert.equal(back.version, versions.next);
       assert.equal(back.slot, 'b');
       assert.equal(back.goodSlot, 'b');
+      // The trial boot backed the data up and the rollback restored it: what N+1 knew is all there.
+      const after = new ApplianceClient(port, api.fingerprint);
+      await after.login('admin', password);
+      const users = await after.expect<{ username: string }[]>(200, 'GET', '/api/v1/users');
+      assert.ok(
+        users.some((u) => u.username === names.user),
+        'the user is there after the rollback',
+      );
+      assert.equal((await waitForVm(after, vmId, minutes(3))).name, names.vm);
       process.stderr.write(
         `rollback time (apply → API back on the previous version): ${rollbackSeconds.toFixed(0)} s\n`,
       );
