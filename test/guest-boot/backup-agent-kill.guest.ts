@@ -1,11 +1,13 @@
-// kill -9 of the agent in the middle of a backup of a running VM (#24): the agent process dies while
-// it reads the disks from libvirt's pull-mode export, leaving libvirt's backup job, the checkpoint
-// it took and the half-written temp dir behind. After a restart: only the previous point is
-// listed and verifies; the next backup succeeds as an incremental on that point (the orphan
-// checkpoint's bitmap merged back), the job and the orphan checkpoint are gone, no temp dir stays.
+// kill -9 of the agent in the middle of a full backup of a running VM (#24): the agent process dies
+// while qemu-img copies the data disk frozen under the backup's overlay, leaving the VM running on
+// its overlays, the checkpoint it took and the half-written temp dir behind. After a restart: the
+// agent's recovery has committed the overlays back (the VM on its own files, live and defined,
+// no overlay dir); only the previous point is listed and verifies; the next backup succeeds as an
+// incremental on that point (the orphan checkpoint's bitmap merged back), the orphan checkpoint is
+// gone, no temp dir stays, no copy process outlived the agent.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, open, readdir, rm, stat } from 'node:fs/promises';
+import { chmod, mkdtemp, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,8 +27,22 @@ import {
 } from '../../server/src/test-support/guest-pool.js';
 
 const MIB = 2 ** 20;
-/** Big enough that reading it takes a while: the kill lands while the backup reads. */
-const DATA_BYTES = 384 * MIB;
+/**
+ * Big enough that copying it takes a while: qemu-img copies ~1 GiB/s from the page cache here, so
+ * the kill (within ~20 ms of the copy's start) lands while it copies; checked below.
+ */
+const DATA_BYTES = 1024 * MIB;
+
+/** Command lines of the processes still running that mention `text`. */
+async function processesWith(text: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const pid of await readdir('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (cmd.includes(text)) out.push(cmd.replaceAll('\0', ' '));
+  }
+  return out;
+}
 
 test('agent killed mid-backup: previous chain listed and valid, orphan job/checkpoint cleaned, next backup incremental', async (t) => {
   const agentDir = await mkdtemp(join(tmpdir(), 'qxt-srv-agent-'));
@@ -129,24 +145,27 @@ test('agent killed mid-backup: previous chain listed and valid, orphan job/check
   const root = join(bkPool.dir, 'backups', first.vmUuid);
 
   // A second full backup (an incremental would be over in an instant): kill -9 the agent as soon
-  // as it writes the data disk's copy.
+  // as it copies the data disk.
   void startBackup(true).catch(() => undefined);
-  orphan = await eventually(
-    'the backup writing the data disk',
-    async () => {
-      for (const n of await readdir(root)) {
-        if (!n.startsWith('.tmp-')) continue;
-        const st = await stat(join(root, n, 'vdb.qcow2')).catch(() => undefined);
-        if (st && st.size > 0) return n.slice('.tmp-'.length);
-      }
-      return undefined;
-    },
-    300_000,
-  );
+  // Polled every 10 ms (eventually's 200 ms would let a 1 GiB copy end first).
+  let copying: { id: string; file: string } | undefined;
+  for (const end = Date.now() + 300_000; !copying; await new Promise((r) => setTimeout(r, 10))) {
+    if (Date.now() > end) throw new Error('timed out waiting for the backup to copy the data disk');
+    for (const n of await readdir(root)) {
+      if (!n.startsWith('.tmp-')) continue;
+      const file = join(root, n, 'vdb.qcow2');
+      if (await stat(file).catch(() => undefined)) copying = { id: n.slice('.tmp-'.length), file };
+    }
+  }
+  orphan = copying.id;
   await agent.kill('SIGKILL');
-  // What the killed agent left: libvirt's job still exporting, and the checkpoint it took.
-  assert.match(await virsh(['domjobinfo', vmName]), /Operation:\s+Backup/, agent.output().slice(-3000));
+  // The kill landed mid-copy: the data disk's copy is short of its (random, incompressible) bytes.
+  const copied = (await stat(copying.file)).size;
+  assert.ok(copied < DATA_BYTES, `the kill landed mid-copy (${copied} bytes of ${DATA_BYTES} copied)`);
+  // What the killed agent left: the VM on its overlays, and the checkpoint it took; its copy died with it.
+  assert.match(await virsh(['domblklist', vmName]), /\.qx-backup-.*\/vdb\.overlay\.qcow2/);
   assert.deepEqual(await checkpoints(), [`qx-backup-${first.id}`, `qx-backup-${orphan}`].sort());
+  await eventually('the copy to end with the agent', async () => (await processesWith(orphan)).length === 0);
 
   agent = await spawnAgent(agentDir, port);
   await online();
@@ -154,6 +173,19 @@ test('agent killed mid-backup: previous chain listed and valid, orphan job/check
   const point = `/api/v1/backups/${hostId}/${bkPool.name}/${first.vmUuid}/${first.id}`;
   const verify = await taskDone((await api.request<TaskDto>('POST', `${point}/verify`)).json);
   assert.equal(verify.status, 'succeeded', verify.error ?? '');
+
+  // Back on its own files, live and defined, the overlay dir gone (the agent's start recovered it).
+  const own = [join(vmPool.dir, 'guest.qcow2'), join(vmPool.dir, 'data.qcow2')];
+  const sources = (xml: string) => [...xml.matchAll(/<source file='([^']+)'/g)].map((m) => m[1]);
+  await eventually('the recovery', async () =>
+    sources(await virsh(['dumpxml', vmName])).every((f) => own.includes(f!)),
+  );
+  assert.deepEqual(sources(await virsh(['dumpxml', vmName])), own);
+  assert.deepEqual(sources(await virsh(['dumpxml', '--inactive', vmName])), own);
+  assert.deepEqual(
+    (await readdir(vmPool.dir)).filter((n) => n.startsWith('.qx-backup-')),
+    [],
+  );
 
   const next = await backUp();
   assert.equal(next.kind, 'incremental', 'the bitmap since the first point is still trusted');

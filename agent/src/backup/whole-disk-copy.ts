@@ -1,0 +1,139 @@
+// A backup's disks copied whole from files QEMU does not write (a shut-off VM's disks, or a
+// running VM's frozen under its backup overlays, backup-snapshot.ts): to this host with qemu-img,
+// to another host read from a read-only qemu-nbd export and streamed (backup-pull.ts, backup-send.ts).
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { run } from '../exec/run.js';
+import { sandboxedQemuImg } from '../ova/qemu-sandbox.js';
+import { percentReader } from '../storage/volumes.js';
+import { makeBackupSocketDir, pullDisk } from './backup-pull.js';
+import { DOMAIN_XML, type ManifestDisk } from './backup-store.js';
+import type { BackupTarget } from './backup-target.js';
+import { chunkSums, CHUNK_BYTES } from './chunk-sums.js';
+
+const COPY_TIMEOUT_MS = 6 * 60 * 60_000;
+
+/** A disk copied whole from a file QEMU does not write: a shut-off VM's, or a running one's frozen by its overlay. */
+export interface SourceDisk {
+  dev: string;
+  file: string;
+  format: 'qcow2' | 'raw';
+}
+
+/**
+ * Copies each disk whole; once every copy has ended, one promise per disk for its manifest entry
+ * (a local copy's checksums are still being computed, a remote one has them already).
+ */
+export async function copyWholeDisks(
+  sources: readonly SourceDisk[],
+  id: string,
+  target: BackupTarget,
+  onPercent: (p: number) => void,
+  signal: AbortSignal,
+): Promise<Promise<ManifestDisk>[]> {
+  const local = target.localPath(DOMAIN_XML);
+  if (!local) return (await sendDisks(sources, id, target, onPercent, signal)).map((d) => Promise.resolve(d));
+  return copyLocal(sources, dirname(local), onPercent, signal);
+}
+
+/**
+ * To this host: each disk copied with qemu-img (sandboxed: only its directory visible). A running
+ * VM's file is open read-only by QEMU as its overlay's backing file, which shares reading: no -U
+ * needed. Each copy's checksums start as it ends (worker threads), alongside the next copy.
+ */
+async function copyLocal(
+  sources: readonly SourceDisk[],
+  dir: string,
+  onPercent: (p: number) => void,
+  signal: AbortSignal,
+): Promise<Promise<ManifestDisk>[]> {
+  const disks: Promise<ManifestDisk>[] = [];
+  for (const [i, src] of sources.entries()) {
+    const file = `${src.dev}.qcow2`;
+    const out = join(dir, file);
+    await writeFile(out, '', { flag: 'wx' });
+    const share = (p: number) => onPercent(Math.floor(((i + p / 100) / sources.length) * 99));
+    await run(
+      'bwrap',
+      sandboxedQemuImg({ readOnly: [dirname(src.file)], writable: [out] }, [
+        'convert',
+        '-p',
+        '-f',
+        src.format,
+        '-O',
+        'qcow2',
+        src.file,
+        out,
+      ]),
+      { timeoutMs: COPY_TIMEOUT_MS, signal, maxOutputBytes: 64 * 1024, onOutput: percentReader(share) },
+    );
+    const disk = (async (): Promise<ManifestDisk> => {
+      const [info, { sums, bytes }] = await Promise.all([
+        run('qemu-img', ['info', '--output=json', '-f', 'qcow2', out]),
+        chunkSums(out, signal),
+      ]);
+      const capacityBytes = (JSON.parse(info.stdout) as { 'virtual-size': number })['virtual-size'];
+      return { target: src.dev, file, capacityBytes, storedBytes: bytes, chunkBytes: CHUNK_BYTES, sha256: sums };
+    })();
+    // Awaited by the caller, or moot once a later copy fails (the temp dir goes).
+    disk.catch(() => undefined);
+    disks.push(disk);
+  }
+  return disks;
+}
+
+/**
+ * To another host: each disk exported read-only by qemu-nbd on a private socket and read like a
+ * pull backup's export (allocated clusters only, into the qcow2 streamed there, hashed on the way).
+ */
+async function sendDisks(
+  sources: readonly SourceDisk[],
+  id: string,
+  target: BackupTarget,
+  onPercent: (p: number) => void,
+  signal: AbortSignal,
+): Promise<ManifestDisk[]> {
+  const sockets = await makeBackupSocketDir(id);
+  const disks: ManifestDisk[] = [];
+  try {
+    for (const [i, src] of sources.entries()) {
+      const file = `${src.dev}.qcow2`;
+      const socket = join(sockets, `${src.dev}.sock`);
+      const pidFile = join(sockets, `${src.dev}.pid`);
+      // Without --persistent it serves one client and exits when that one disconnects. Read-only,
+      // it shares the file with a running QEMU that holds it as a backing file (no force-share).
+      await run('qemu-nbd', ['--fork', '--pid-file', pidFile, '-r', '-f', src.format, '-k', socket, src.file], {
+        timeoutMs: 60_000,
+      });
+      try {
+        const pulled = await pullDisk({
+          socket,
+          exportName: '',
+          file: await target.openDisk(file),
+          signal,
+          onProgress: (f) => onPercent(Math.floor(((i + f) / sources.length) * 99)),
+        });
+        disks.push({
+          target: src.dev,
+          file,
+          capacityBytes: pulled.capacityBytes,
+          storedBytes: pulled.storedBytes,
+          chunkBytes: CHUNK_BYTES,
+          sha256: pulled.sha256,
+        });
+      } finally {
+        const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
+        if (pid > 0) {
+          try {
+            process.kill(pid, 'SIGTERM');
+          } catch {
+            // It exited with its client.
+          }
+        }
+      }
+    }
+    return disks;
+  } finally {
+    await rm(sockets, { recursive: true, force: true });
+  }
+}
