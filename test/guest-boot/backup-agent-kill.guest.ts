@@ -44,7 +44,7 @@ async function processesWith(text: string): Promise<string[]> {
   return out;
 }
 
-test('agent killed mid-backup: previous chain listed and valid, orphan job/checkpoint cleaned, next backup incremental', async (t) => {
+test('agent killed mid-backup: VM back on its disks, previous chain listed and valid, orphan checkpoint cleaned, next backup incremental', async (t) => {
   const agentDir = await mkdtemp(join(tmpdir(), 'qxt-srv-agent-'));
   const port = await freePort();
   let agent: Child = await spawnAgent(agentDir, port);
