@@ -1,7 +1,8 @@
 // The vDC updating this host's system (system-update.ts) on a directory laid out as an appliance
 // root, with bundles made by the build's script: a good one is written into the inactive slot and
 // armed (where the image's quantix-update reboots); a bundle signed by another key, a truncated
-// one, a live system, no appliance and a slot on trial are refused, leaving no file behind.
+// one, a live system, no appliance, a slot on trial, the running version and an older one (unless
+// the header allows a downgrade) are refused, leaving no file behind.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
@@ -15,13 +16,14 @@ import {
   makeApplianceRoot,
   makeTestBundle,
 } from '@quantix/proto/appliance/appliance-fixture.js';
+import { BUILD_VERSION } from '@quantix/proto/appliance/build-version.js';
 import { loadAgentConfig, type AgentConfig } from '../config.js';
 import { applianceSystem } from './host-info.js';
 import { updateSystem } from './system-update.js';
 
 /** The client stream: a header of `size` bytes, then `bytes` in chunks. */
-async function* stream(bytes: Buffer, size = bytes.length): AsyncIterable<UpdateSystemRequest> {
-  yield { msg: { $case: 'header', value: { sizeBytes: size } } };
+async function* stream(bytes: Buffer, size = bytes.length, allowDowngrade = false): AsyncIterable<UpdateSystemRequest> {
+  yield { msg: { $case: 'header', value: { sizeBytes: size, allowDowngrade } } };
   for (let at = 0; at < bytes.length; at += 4096)
     yield { msg: { $case: 'data', value: bytes.subarray(at, at + 4096) } };
 }
@@ -78,7 +80,7 @@ describe('system update of an appliance host', () => {
     const plain = { ...config, applianceRoot: undefined };
     assert.deepEqual(await applianceSystem(plain), {
       installed: false,
-      version: '0.1.0',
+      version: BUILD_VERSION,
       slot: '',
       goodSlot: '',
       updateBlocker: 'this host is not a Quantix-vDC appliance',
@@ -87,6 +89,22 @@ describe('system update of an appliance host', () => {
     await appliance.setInstalled(true, 'b');
     await assertRefused(good, /slot a is still on trial/);
     await appliance.setInstalled(true);
+  });
+
+  it('refuses the running version, and an older one unless the header allows a downgrade', async () => {
+    const same = await readFile(await makeTestBundle(dir, 'same', hostKey.privatePem, '1.0.0'));
+    await assertRefused(same, /^this host already runs 1\.0\.0$/);
+    await assertRefused(same, /^this host already runs 1\.0\.0$/, undefined, stream(same, same.length, true));
+    const older = await readFile(await makeTestBundle(dir, 'older', hostKey.privatePem, '1.0.0-rc.1'));
+    await assertRefused(older, /version 1\.0\.0-rc\.1 is older than 1\.0\.0, which this host runs/);
+    assert.deepEqual(await updateSystem(config, stream(older, older.length, true)), {
+      slot: 'b',
+      version: '1.0.0-rc.1',
+    });
+    const calls = (await appliance.calls()).map((c) => c.replace(/^\d+ /, ''));
+    assert.deepEqual(calls, ['prepare', 'arm b 1.0.0 1.0.0-rc.1'], 'an allowed downgrade');
+    for (const f of ['run/live/medium/slot-b', 'quantix-update.calls', 'next-release'])
+      await rm(join(appliance.root, f), { recursive: true });
   });
 
   it('writes a good bundle into the inactive slot and arms it, which reboots the host', async () => {

@@ -1,13 +1,14 @@
 // The vDC updates this host's appliance system: the bundle arrives on a client stream (bounded in
 // size and in time between messages) into the data disk, is checked against this image's OWN key
 // (a compromised server cannot install a system the build did not sign), then written into the
-// inactive slot and armed by the image's quantix-update, which reboots the host (its `arm`). Any
-// refusal leaves no file of the bundle behind. Slot and release reading: @quantix/proto/appliance.
+// inactive slot and armed by the image's quantix-update, which reboots the host (its `arm`). Only an
+// upgrade, unless the header allows a downgrade (the server checks first; this is the second line).
+// Any refusal leaves no file of the bundle behind. Slot and release reading: @quantix/proto/appliance.
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import type { UpdateSystemRequest, UpdateSystemResponse } from '@quantix/proto/v1/host.js';
+import type { UpdateSystemHeader, UpdateSystemRequest, UpdateSystemResponse } from '@quantix/proto/v1/host.js';
 import { BUILD_VERSION } from '@quantix/proto/appliance/build-version.js';
 import { readApplianceSystem } from '@quantix/proto/appliance/appliance-system.js';
 import { BundleRefused, verifyBundle } from '@quantix/proto/appliance/update-bundle.js';
@@ -38,9 +39,16 @@ export async function updateSystem(
   const file = join(config.updateDir, 'incoming.qxu');
   try {
     await mkdir(config.updateDir, { recursive: true, mode: 0o700 });
-    await receive(messages, file, stallMs);
+    const { allowDowngrade } = await receive(messages, file, stallMs);
     const verified = await verifyBundle(file, await readFile(config.updateKeyFile, 'utf8'));
-    const armed = await installIntoOtherSlot({ root, system, bundleFile: file, verified });
+    const armed = await installIntoOtherSlot({
+      root,
+      system,
+      bundleFile: file,
+      verified,
+      subject: 'this host',
+      allowDowngrade,
+    });
     log.info('system update armed: quantix-update reboots into it', armed);
     return armed;
   } catch (err) {
@@ -52,8 +60,15 @@ export async function updateSystem(
   }
 }
 
-/** Writes the stream's bytes to `file`: exactly the header's size, no pause longer than `stallMs`. */
-async function receive(messages: AsyncIterable<UpdateSystemRequest>, file: string, stallMs: number): Promise<void> {
+/**
+ * Writes the stream's bytes to `file`: exactly the header's size, no pause longer than `stallMs`;
+ * resolves to the header.
+ */
+async function receive(
+  messages: AsyncIterable<UpdateSystemRequest>,
+  file: string,
+  stallMs: number,
+): Promise<UpdateSystemHeader> {
   const it = messages[Symbol.asyncIterator]();
   const next = async () => {
     let timer: NodeJS.Timeout | undefined;
@@ -72,7 +87,8 @@ async function receive(messages: AsyncIterable<UpdateSystemRequest>, file: strin
   const first = await next();
   if (first.done || first.value.msg?.$case !== 'header')
     throw invalidArgument('header', 'the first message must be the header');
-  const size = first.value.msg.value.sizeBytes;
+  const header = first.value.msg.value;
+  const size = header.sizeBytes;
   if (size <= 0 || size > MAX_BUNDLE_BYTES)
     throw invalidArgument('header.size_bytes', `expected 1 to ${MAX_BUNDLE_BYTES} bytes`);
   const out = createWriteStream(file, { mode: 0o600 });
@@ -85,6 +101,7 @@ async function receive(messages: AsyncIterable<UpdateSystemRequest>, file: strin
       if (!out.write(m.value.msg.value)) await once(out, 'drain');
     }
     if (received !== size) throw failedPrecondition(`update bundle: truncated (${received} of ${size} bytes arrived)`);
+    return header;
   } finally {
     out.end();
     await once(out, 'close');

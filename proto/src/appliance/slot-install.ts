@@ -1,13 +1,15 @@
 // Installs a verified update bundle into the other system slot of an installed appliance, through
 // the image's own script (appliance/quantix-update): prepare (refuses a slot still on trial), write
 // the parts and the slot's quantix-release, arm a one-shot boot of it (the script then reboots);
-// abort after a failed write. Shared by the server (its own appliance) and the agent (a host).
+// abort after a failed write. Only upgrades, unless a downgrade is asked for (version.ts). Shared
+// by the server (its own appliance) and the agent (a host).
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { writeFileAtomic } from '../fs/atomic-file.js';
 import { type ApplianceSystem, type Slot, UPDATE_SCRIPT } from './appliance-system.js';
 import { type VerifiedBundle, writeSlot } from './update-bundle.js';
+import { updateRefusal } from './version.js';
 
 const SCRIPT_TIMEOUT_MS = 60_000;
 
@@ -31,16 +33,23 @@ export function updateBlocker(system: ApplianceSystem): string | undefined {
 
 /**
  * Writes `verified` (the bundle in `bundleFile`) into the other slot of `system` below `root` and
- * arms it; resolves once quantix-update armed the reboot. Throws UpdateRefused when the script refuses.
+ * arms it; resolves once quantix-update armed the reboot. Throws UpdateRefused when the system
+ * cannot be updated, the bundle is not newer than it (an older one goes with `allowDowngrade`) or
+ * the script refuses.
  */
 export async function installIntoOtherSlot(o: {
   root: string;
   system: ApplianceSystem;
   bundleFile: string;
   verified: VerifiedBundle;
+  /** Names the system in refusals ("this appliance", "this host"). */
+  subject: string;
+  allowDowngrade?: boolean;
 }): Promise<{ slot: Slot; version: string }> {
   const blocker = updateBlocker(o.system);
   if (blocker) throw new UpdateRefused(blocker);
+  const refusal = updateRefusal(o.subject, o.system.version, o.verified.manifest.version, o.allowDowngrade);
+  if (refusal) throw new UpdateRefused(refusal);
   const to = o.system.otherSlot!.slot;
   const script = join(o.root, UPDATE_SCRIPT);
   const run = (args: string[]) => promisify(execFile)(script, args, { timeout: SCRIPT_TIMEOUT_MS }).catch(scriptError);

@@ -15,7 +15,12 @@ import {
   type ServiceError,
 } from '@grpc/grpc-js';
 import type { KeyAndCert } from '@quantix/proto/tls/certificates.js';
-import { HostServiceClient, type PowerHostRequest, type UpdateSystemResponse } from '@quantix/proto/v1/host.js';
+import {
+  HostServiceClient,
+  type PowerHostRequest,
+  type UpdateSystemHeader,
+  type UpdateSystemResponse,
+} from '@quantix/proto/v1/host.js';
 import { VmServiceClient, type DiskSpec, type FirmwareState, type NicSpec, type VmSpec } from '@quantix/proto/v1/vm.js';
 import { ImageServiceClient, StorageServiceClient } from '@quantix/proto/bulk/bulk-services.js';
 import { ConsoleServiceClient } from '@quantix/proto/v1/console.js';
@@ -142,16 +147,21 @@ export class AgentClient {
   powerHost = (req: PowerHostRequest) =>
     this.call(this.hostSvc, this.hostSvc.powerHost, req, (req.vmShutdownTimeoutSeconds || 120) * 1000 + 60_000);
   /**
-   * Streams an update bundle of `sizeBytes` to the host, which checks it with its own image key,
-   * writes it into its inactive slot, arms it and reboots (HostService/UpdateSystem).
+   * Streams an update bundle (`header`: its size, whether a downgrade is allowed) to the host, which
+   * checks it with its own image key and version, writes it into its inactive slot, arms it and
+   * reboots (HostService/UpdateSystem).
    */
-  updateSystem(body: Readable, sizeBytes: number, onBytes: (total: number) => void): Promise<UpdateSystemResponse> {
+  updateSystem(
+    body: Readable,
+    header: UpdateSystemHeader,
+    onBytes: (total: number) => void,
+  ): Promise<UpdateSystemResponse> {
     return new Promise((resolve, reject) => {
       const deadline = Date.now() + UPDATE_SYSTEM_DEADLINE_MS;
       const call = this.hostSvc.updateSystem(new Metadata(), { deadline }, (err, r) =>
         err ? reject(this.mapError(err)) : resolve(r),
       );
-      sendBody(call, { sizeBytes }, body, onBytes).catch(reject);
+      sendBody(call, header, body, onBytes).catch(reject);
     });
   }
 

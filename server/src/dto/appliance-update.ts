@@ -1,6 +1,6 @@
 // A/B updates of an installed appliance (admin): its slots and versions, the uploaded bundle and
 // the last attempt; upload a signed bundle, apply it (services/appliance-update*.ts).
-import { bool, int, named, obj, oneOf, opt, str } from '../schema/schema.js';
+import { arr, bool, int, named, obj, oneOf, opt, str } from '../schema/schema.js';
 import type { Infer } from '../schema/schema.js';
 import type { Operation } from './operation.js';
 import { timestamp } from './common.js';
@@ -70,6 +70,39 @@ export const DownloadUpdateBundleDto = named(
   }),
 );
 
+export const UpdateOptionsDto = named(
+  'UpdateOptionsDto',
+  obj({
+    allowDowngrade: opt(
+      bool({
+        description:
+          'install a bundle older than the running system (refused otherwise, 409 naming both versions); the same version is always refused',
+      }),
+    ),
+  }),
+);
+
+export const HostUpdatePlanDto = named(
+  'HostUpdatePlanDto',
+  obj({
+    bundleVersion: str({ description: "the uploaded bundle's version" }),
+    hosts: arr(
+      obj({
+        id: str(),
+        name: str(),
+        update: bool({
+          description: 'updateAllHostSystems would update it: an online appliance host older than the bundle',
+        }),
+        reason: str({
+          description:
+            'why it would be skipped (on the version already, newer, not updatable, offline); empty when updated',
+        }),
+      }),
+    ),
+  }),
+);
+export type HostUpdatePlanDto = Infer<typeof HostUpdatePlanDto>;
+
 export const applianceUpdateOperations = [
   {
     id: 'getApplianceUpdate',
@@ -121,10 +154,11 @@ export const applianceUpdateOperations = [
     path: '/api/v1/appliance/update/apply',
     tag: 'system',
     role: 'admin',
+    body: UpdateOptionsDto,
     status: 202,
     response: ApplianceUpdateDto,
     summary:
-      'Write the uploaded bundle (verified again) into the other slot and reboot into it once; the new system marks itself good when healthy, else the appliance comes back on this slot by itself (409 on a live system)',
+      'Write the uploaded bundle (verified again) into the other slot and reboot into it once; the new system marks itself good when healthy, else the appliance comes back on this slot by itself (409 on a live system, for a bundle of the running version, and for an older one unless allowDowngrade)',
   },
   {
     id: 'updateHostSystem',
@@ -132,10 +166,22 @@ export const applianceUpdateOperations = [
     path: '/api/v1/hosts/:hostId/update',
     tag: 'hosts',
     role: 'admin',
+    body: UpdateOptionsDto,
     status: 202,
     response: TaskDto,
     summary:
-      "Update an appliance-installed host with the uploaded bundle, as a task: maintenance (its VMs evacuated), the bundle sent to its agent (checked with the host's own image key, written into its inactive slot, armed), reboot, back online reporting the new version, maintenance off (409: no bundle, not updatable — see the host's system.updateBlocker — or already on that version; never this server's own appliance)",
+      "Update an appliance-installed host with the uploaded bundle, as a task: maintenance (its VMs evacuated), the bundle sent to its agent (checked with the host's own image key and version, written into its inactive slot, armed), reboot, back online reporting the new version, maintenance off (409: no bundle, not updatable — see the host's system.updateBlocker — already on that version, or newer than the bundle unless allowDowngrade; never this server's own appliance)",
+  },
+  {
+    id: 'planHostSystemUpdates',
+    method: 'GET',
+    path: '/api/v1/appliance/update/hosts',
+    tag: 'system',
+    role: 'admin',
+    status: 200,
+    response: HostUpdatePlanDto,
+    summary:
+      'What updateAllHostSystems would do with the uploaded bundle now: each host, whether it would be updated, and if not why (409 when no bundle is uploaded)',
   },
   {
     id: 'updateAllHostSystems',
@@ -146,6 +192,6 @@ export const applianceUpdateOperations = [
     status: 202,
     response: TaskDto,
     summary:
-      'Update every online appliance host that is behind the uploaded bundle, one host at a time as updateHostSystem does, as one task that stops at the first host that fails (409 when none is behind)',
+      'Update every online appliance host older than the uploaded bundle, one host at a time as updateHostSystem does, as one task that stops at the first host that fails; the result lists the hosts updated and those skipped with the reason (on the version already, newer than the bundle, not updatable, offline); never a downgrade (409 when none is behind)',
   },
 ] as const satisfies readonly Operation[];

@@ -11,8 +11,9 @@ export function applianceUpdateHandlers(s: Services): HandlersOf<typeof applianc
     uploadUpdateBundle: ({ ctx }) => s.applianceUpdate.upload(requireLength(ctx), ctx.req),
     downloadUpdateBundle: ({ body }) => s.applianceUpdate.startDownload(body.url, body.caCertificatePem),
     cancelUpdateBundleDownload: () => s.applianceUpdate.cancelDownload(),
-    applyApplianceUpdate: () => s.applianceUpdate.apply(),
-    updateHostSystem: ({ params, principal }) => s.hostUpdate.updateHost(params.hostId, principal.label),
+    applyApplianceUpdate: ({ body }) => s.applianceUpdate.apply(body),
+    updateHostSystem: ({ params, body, principal }) => s.hostUpdate.updateHost(params.hostId, principal.label, body),
+    planHostSystemUpdates: () => s.hostUpdate.plan(),
     updateAllHostSystems: ({ principal }) => s.hostUpdate.updateAll(principal.label),
   };
 }

@@ -1,6 +1,7 @@
 // Appliance updates through the REST API of a real server on an appliance root laid out as an
 // installed system (slot a, grubenv) or a live one: status, bundle upload (verified, a bad one
-// refused and not kept), admin only, and a live system answering that it needs to be installed.
+// refused and not kept), admin only, and a live system answering that it needs to be installed;
+// apply only upgrades, and downgrades when explicitly allowed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -10,6 +11,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { keyPair, makeApplianceRoot, makeTestBundle } from '@quantix/proto/appliance/appliance-fixture.js';
 import type { ApplianceUpdateDto } from '../dto/appliance-update.js';
 import { startTestServer } from '../test-support/test-server.js';
 import type { ApiClient } from '../test-support/api-client.js';
@@ -115,4 +117,51 @@ test('qxt-srv appliance update: a live system says updates need an installed one
   const apply = await s.admin.request('POST', '/api/v1/appliance/update/apply', { body: {} });
   assert.equal(apply.status, 409, apply.text);
   assert.match(apply.text, /updates need an installed system/);
+});
+
+test('qxt-srv appliance update: only an upgrade is applied; the running version and a downgrade are refused naming both, a downgrade goes when allowed', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'qxt-upd-order-'));
+  const key = keyPair();
+  const appliance = await makeApplianceRoot(join(dir, 'root'), { version: '1.0.0', publicKeyPem: key.publicPem });
+  const s = await startTestServer({ QX_APPLIANCE_ROOT: appliance.root, QX_UPDATE_DIR: join(dir, 'update') });
+  t.after(async () => {
+    await s.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const apply = (body: object = {}) => s.admin.request('POST', '/api/v1/appliance/update/apply', { body });
+  const upload = async (version: string) => {
+    const r = await putBundle(s.admin, await makeTestBundle(dir, version, key.privatePem, version));
+    assert.equal(r.status, 200, r.text);
+  };
+
+  await upload('1.0.0');
+  const same = await apply({ allowDowngrade: true });
+  assert.equal(same.status, 409, same.text);
+  assert.match(same.text, /this appliance already runs 1\.0\.0/);
+  await upload('0.9.0');
+  const older = await apply();
+  assert.equal(older.status, 409, older.text);
+  assert.match(older.text, /the bundle's version 0\.9\.0 is older than 1\.0\.0, which this appliance runs/);
+  assert.equal((await apply({ allowDowngrade: false })).status, 409);
+  assert.equal((await apply({ allowDowngrade: 'yes' })).status, 400);
+  assert.equal(
+    (
+      await (
+        await s.userWithRole('operator')
+      ).request('POST', '/api/v1/appliance/update/apply', { body: { allowDowngrade: true } })
+    ).status,
+    403,
+  );
+  assert.deepEqual(await appliance.calls(), [], 'nothing was written or armed');
+  const allowed = await apply({ allowDowngrade: true });
+  assert.equal(allowed.status, 202, allowed.text);
+  assert.deepEqual(
+    (await appliance.calls()).map((c) => c.replace(/^\d+ /, '')),
+    ['prepare', 'arm b 1.0.0 0.9.0'],
+  );
+  await appliance.rebootIntoArmed();
+  await upload('1.1.0-rc.1');
+  const upgrade = await apply();
+  assert.equal(upgrade.status, 202, upgrade.text);
+  assert.equal((await appliance.calls()).at(-1)?.replace(/^\d+ /, ''), 'arm a 0.9.0 1.1.0-rc.1');
 });

@@ -14,6 +14,7 @@ import { writeFileAtomic } from '@quantix/proto/fs/atomic-file.js';
 import { isSlot, parseKeyValues, readApplianceSystem, readText } from '@quantix/proto/appliance/appliance-system.js';
 import { installIntoOtherSlot } from '@quantix/proto/appliance/slot-install.js';
 import { verifyBundle } from '@quantix/proto/appliance/update-bundle.js';
+import { updateRefusal } from '@quantix/proto/appliance/version.js';
 import type { ApplianceUpdateDto } from '../dto/appliance-update.js';
 import { HttpError } from '../errors.js';
 import { log } from '../log.js';
@@ -194,20 +195,28 @@ export class ApplianceUpdate {
     return { file: this.bundleFile, version: bundle.version, sizeBytes: size };
   }
 
-  /** Verifies the uploaded bundle again, writes it into the other slot and reboots into it once. */
-  apply(): Promise<ApplianceUpdateDto> {
+  /**
+   * Verifies the uploaded bundle again, writes it into the other slot and reboots into it once;
+   * 409 for the running version, and for an older one unless `allowDowngrade`.
+   */
+  apply(options: { allowDowngrade?: boolean } = {}): Promise<ApplianceUpdateDto> {
     return this.exclusive(async () => {
       const before = await this.status();
       if (!before.installed) throw new HttpError(409, before.notice ?? 'updates need an installed system');
       if (!before.bundle || !(await stat(this.bundleFile).catch(() => undefined))) {
         throw new HttpError(409, 'no update bundle uploaded');
       }
+      // Before the (long) verification; installIntoOtherSlot checks the verified manifest again.
+      const refusal = updateRefusal('this appliance', before.version, before.bundle.version, options.allowDowngrade);
+      if (refusal) throw new HttpError(409, refusal);
       const verified = await verifyBundle(this.bundleFile, await readFile(this.o.keyFile, 'utf8'));
       const { slot, version } = await installIntoOtherSlot({
         root: this.o.root!,
         system: before,
         bundleFile: this.bundleFile,
         verified,
+        subject: 'this appliance',
+        allowDowngrade: options.allowDowngrade,
       });
       log.info('update armed: rebooting into the other slot', { slot, version });
       return this.status();

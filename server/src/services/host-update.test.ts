@@ -5,7 +5,8 @@
 // but the host's key did not sign is refused and leaves nothing; a good one is written into slot b
 // and armed (where the image's script reboots). The "reboot" (agent restarted on the armed slot)
 // brings the host back reporting the new version, and the task takes it out of maintenance; a
-// host that does not come back in time fails the task saying so.
+// host that does not come back in time fails the task saying so. Only upgrades: "all hosts" skips a
+// host newer than the bundle, naming why, and one host is downgraded only when asked.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createReadStream, existsSync } from 'node:fs';
@@ -13,7 +14,7 @@ import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { keyPair, makeTestBundle } from '@quantix/proto/appliance/appliance-fixture.js';
-import type { ApplianceUpdateDto } from '../dto/appliance-update.js';
+import type { ApplianceUpdateDto, HostUpdatePlanDto } from '../dto/appliance-update.js';
 import type { HostDto } from '../dto/hosts.js';
 import type { TaskDto } from '../dto/tasks.js';
 import type { ApiClient } from '../test-support/api-client.js';
@@ -170,4 +171,88 @@ test('qxt-srv host update: maintenance, bundle checked by the host, reboot, back
     /did not come back running 1\.2\.0 within 2 s \(it is online, still reporting 1\.1\.0/,
   );
   assert.equal((await appliance.calls()).length, 4, 'the slot was armed before the wait');
+});
+
+test('qxt-srv host update: only upgrades; "all hosts" skips a host newer than the bundle, naming why; one host is downgraded only when asked', async (t) => {
+  const { base, hostKey, serverKey, server, api, h } = await setUp(t, true);
+  const newer = await startApplianceHost(server, {
+    user: 'qxt-srv-upd2',
+    name: 'qxt-srv-upd-newer',
+    version: '1.2.0',
+    publicKeyPem: hostKey.publicPem,
+  });
+  t.after(() => newer.stop());
+  await eventually('the newer host online', async () => {
+    const r = await api.request<HostDto>('GET', `/api/v1/hosts/${newer.id}`);
+    return r.json.status === 'online';
+  });
+  await writeFile(serverKey, hostKey.publicPem);
+  await putBundle(api, await makeTestBundle(base, 'mid', hostKey.privatePem, '1.1.0'));
+  const updateOne = (id: string, body: object = {}) =>
+    api.request<TaskDto>('POST', `/api/v1/hosts/${id}/update`, { body });
+
+  const down = await updateOne(newer.id);
+  assert.equal(down.status, 409, down.text);
+  assert.match(down.text, /the bundle's version 1\.1\.0 is older than 1\.2\.0, which host qxt-srv-upd-newer runs/);
+
+  const plan = await api.request<HostUpdatePlanDto>('GET', '/api/v1/appliance/update/hosts');
+  assert.equal(plan.status, 200, plan.text);
+  const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
+  assert.equal(plan.json.bundleVersion, '1.1.0');
+  assert.deepEqual(plan.json.hosts.sort(byName), [
+    { id: h.id, name: 'qxt-srv-upd-host', update: true, reason: '' },
+    {
+      id: newer.id,
+      name: 'qxt-srv-upd-newer',
+      update: false,
+      reason:
+        "the bundle's version 1.1.0 is older than 1.2.0, which host qxt-srv-upd-newer runs: a downgrade needs allowDowngrade",
+    },
+  ]);
+
+  // "All hosts": the older one only; the newer one listed as skipped with its reason.
+  const all = await api.request<TaskDto>('POST', '/api/v1/appliance/update/hosts', { body: {} });
+  assert.equal(all.status, 202, all.text);
+  // Armed once its stand-in quantix-update wrote what the reboot boots (after recording the call).
+  const armed = (x: typeof h) => existsSync(join(x.appliance.root, 'next-release'));
+  await eventually('the older host armed', async () => armed(h));
+  assert.deepEqual(await newer.appliance.calls(), [], 'the newer host is left alone');
+  await h.appliance.rebootIntoArmed();
+  await h.boot();
+  const done = await finished(api, all.json.id);
+  assert.equal(done.status, 'succeeded', done.error ?? '');
+  const newerSkipped = {
+    id: newer.id,
+    name: 'qxt-srv-upd-newer',
+    reason:
+      "the bundle's version 1.1.0 is older than 1.2.0, which host qxt-srv-upd-newer runs: a downgrade needs allowDowngrade",
+  };
+  assert.deepEqual(done.result, {
+    hosts: [{ id: h.id, name: 'qxt-srv-upd-host', version: '1.1.0' }],
+    skipped: [newerSkipped],
+  });
+  assert.match(
+    done.log.map((l) => l.message).join('\n'),
+    /skipped qxt-srv-upd-newer: the bundle's version 1\.1\.0 is older/,
+  );
+
+  // Nothing behind any more: 409 naming each host's reason.
+  const none = await api.request('POST', '/api/v1/appliance/update/hosts', { body: {} });
+  assert.equal(none.status, 409, none.text);
+  assert.match(
+    none.text,
+    /none is behind \(host qxt-srv-upd-host already runs 1\.1\.0; the bundle's version 1\.1\.0 is older than 1\.2\.0/,
+  );
+
+  // Asked for: the server passes it through, and the host's agent (which checks too) installs it.
+  const allowed = await updateOne(newer.id, { allowDowngrade: true });
+  assert.equal(allowed.status, 202, allowed.text);
+  await eventually('the newer host armed', async () => armed(newer));
+  assert.deepEqual(
+    (await newer.appliance.calls()).map((c) => c.replace(/^\d+ /, '')),
+    ['prepare', 'arm b 1.2.0 1.1.0'],
+  );
+  await newer.appliance.rebootIntoArmed();
+  await newer.boot();
+  assert.equal((await finished(api, allowed.json.id)).status, 'succeeded');
 });

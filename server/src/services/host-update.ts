@@ -1,10 +1,13 @@
 // Remote hosts follow the vDC: an appliance-installed host is updated with the bundle uploaded for
 // this appliance (ApplianceUpdate), as a task — maintenance first (its VMs evacuated), the bundle
 // streamed to its agent (which checks it with its own image key, writes its inactive slot, arms it
-// and reboots), then wait for it to come back reporting the new version, maintenance off. "All
-// hosts" does that one host at a time and stops at the first failure. This server's own appliance
-// is never updated here: that is ApplianceUpdate.apply. Never imports Koa.
+// and reboots), then wait for it to come back reporting the new version, maintenance off. Only
+// upgrades (a downgrade of one host when asked for: proto appliance/version.ts). "All hosts" does
+// that one host at a time, to the hosts older than the bundle, and stops at the first failure.
+// This server's own appliance is never updated here: that is ApplianceUpdate.apply. Never imports Koa.
 import { createReadStream } from 'node:fs';
+import { updateRefusal } from '@quantix/proto/appliance/version.js';
+import type { HostUpdatePlanDto } from '../dto/appliance-update.js';
 import type { TaskDto } from '../dto/tasks.js';
 import type { AgentPool } from '../agents/agent-pool.js';
 import type { HostConnection } from '../agents/host-connection.js';
@@ -36,17 +39,21 @@ export class HostUpdate {
     private readonly o: HostUpdateOptions,
   ) {}
 
-  /** Updates one host (409 when it cannot be updated or already runs the bundle's version). */
-  async updateHost(hostId: string, user: string): Promise<TaskDto> {
+  /**
+   * Updates one host (409 when it cannot be updated, already runs the bundle's version or runs a
+   * newer one and `allowDowngrade` is not set).
+   */
+  async updateHost(hostId: string, user: string, options: { allowDowngrade?: boolean } = {}): Promise<TaskDto> {
     const c = this.pool.get(hostId);
     const bundle = await this.bundles.uploadedBundle();
-    this.check(c, bundle);
+    const allowDowngrade = options.allowDowngrade ?? false;
+    this.check(c, bundle, allowDowngrade);
     const name = c.record.name;
     this.updating.add(hostId); // at once: a second request meanwhile is refused
     const started = this.tasks.start(
       { kind: 'host.update', target: { type: 'host', id: hostId, name }, hostId, user },
       async (t) => {
-        await this.update(c, bundle, user, t, (p, phase) => t.progress(p, phase));
+        await this.update(c, bundle, { user, allowDowngrade }, t, (p, phase) => t.progress(p, phase));
         return { hosts: [{ id: hostId, name, version: bundle.version }] };
       },
     );
@@ -54,52 +61,80 @@ export class HostUpdate {
     return (await started).dto;
   }
 
-  /** Updates every appliance host that is behind the bundle, one at a time (409 when none is). */
+  /** What updateAll would do now: each host, updated or skipped with the reason (409 without a bundle). */
+  async plan(): Promise<HostUpdatePlanDto> {
+    const bundle = await this.bundles.uploadedBundle();
+    return { bundleVersion: bundle.version, hosts: this.select(bundle).map(({ c: _, ...h }) => h) };
+  }
+
+  /** Each host of the pool against `bundle`: updated by updateAll (older, online, updatable) or why not. */
+  private select(bundle: UploadedBundle) {
+    return this.pool.all().map((c) => {
+      const reason = this.refusal(c, bundle, false) ?? '';
+      return { c, id: c.record.id, name: c.record.name, update: !reason, reason };
+    });
+  }
+
+  /**
+   * Updates every appliance host older than the bundle, one at a time (409 when none is); the
+   * others are skipped, each with the reason, in the task's log and result. Never a downgrade.
+   */
   async updateAll(user: string): Promise<TaskDto> {
     const bundle = await this.bundles.uploadedBundle();
-    const behind = this.pool.all().filter((c) => {
-      const s = this.inventory.systemOf(c);
-      return s.installed && !s.updateBlocker && c.online && s.version !== bundle.version;
-    });
-    if (!behind.length) throw conflict(`no appliance host can be updated to ${bundle.version}: none is behind`);
+    const selected = this.select(bundle);
+    const behind = selected.filter((h) => h.update).map((h) => h.c);
+    const skipped = selected.filter((h) => !h.update).map(({ id, name, reason }) => ({ id, name, reason }));
+    if (!behind.length) {
+      const why = skipped.map((s) => s.reason).join('; ');
+      throw conflict(`no appliance host can be updated to ${bundle.version}: none is behind${why ? ` (${why})` : ''}`);
+    }
     const { dto } = await this.tasks.start(
       { kind: 'hosts.update', target: { type: 'vdc', id: 'hosts', name: 'all hosts' }, hostId: null, user },
       async (t) => {
+        for (const s of skipped) t.log(`skipped ${s.name}: ${s.reason}`);
         const done: { id: string; name: string; version: string }[] = [];
         for (const [i, c] of behind.entries()) {
           const name = c.record.name;
           t.log(`host ${name} (${i + 1} of ${behind.length})`);
-          this.check(c, bundle);
-          await this.update(c, bundle, user, t, (p, phase) =>
+          this.check(c, bundle, false);
+          await this.update(c, bundle, { user, allowDowngrade: false }, t, (p, phase) =>
             t.progress(Math.round(((i + (p ?? 0) / 100) / behind.length) * 100), `${name}: ${phase}`),
           );
           done.push({ id: c.record.id, name, version: bundle.version });
         }
-        return { hosts: done };
+        return { hosts: done, skipped };
       },
     );
     return dto;
   }
 
-  private check(c: HostConnection, bundle: UploadedBundle): void {
+  private check(c: HostConnection, bundle: UploadedBundle, allowDowngrade: boolean): void {
     c.requireOnline();
     if (this.updating.has(c.record.id)) throw conflict(`host ${c.record.name} is being updated already`);
+    const reason = this.refusal(c, bundle, allowDowngrade);
+    if (reason) throw conflict(reason);
+  }
+
+  /** Why `c` is not to be updated with `bundle` now: offline, not updatable, or not older than it. */
+  private refusal(c: HostConnection, bundle: UploadedBundle, allowDowngrade: boolean): string | undefined {
+    const name = c.record.name;
+    if (!c.online) return `host ${name} is offline`;
     const s = this.inventory.systemOf(c);
-    if (s.updateBlocker) throw conflict(`host ${c.record.name} cannot be updated: ${s.updateBlocker}`);
-    if (s.version === bundle.version) throw conflict(`host ${c.record.name} already runs ${bundle.version}`);
+    if (s.updateBlocker) return `host ${name} cannot be updated: ${s.updateBlocker}`;
+    return updateRefusal(`host ${name}`, s.version, bundle.version, allowDowngrade);
   }
 
   private async update(
     c: HostConnection,
     bundle: UploadedBundle,
-    user: string,
+    how: { user: string; allowDowngrade: boolean },
     t: TaskContext,
     progress: (percent: number | null, phase: string) => void,
   ): Promise<void> {
     const name = c.record.name;
     this.updating.add(c.record.id);
     try {
-      await this.steps(c, bundle, user, t, progress);
+      await this.steps(c, bundle, how, t, progress);
     } catch (err) {
       if (c.record.maintenance)
         t.log(`${name} stays in maintenance: ${err instanceof Error ? err.message : String(err)}`);
@@ -112,7 +147,7 @@ export class HostUpdate {
   private async steps(
     c: HostConnection,
     bundle: UploadedBundle,
-    user: string,
+    { user, allowDowngrade }: { user: string; allowDowngrade: boolean },
     t: TaskContext,
     progress: (percent: number | null, phase: string) => void,
   ): Promise<void> {
@@ -124,7 +159,8 @@ export class HostUpdate {
     t.log(`${name} is in maintenance; sending the ${bundle.version} bundle`);
     const from = this.inventory.systemOf(c).version;
     progress(10, 'sending the bundle');
-    const armed = await c.client.updateSystem(createReadStream(bundle.file), bundle.sizeBytes, (sent) =>
+    const header = { sizeBytes: bundle.sizeBytes, allowDowngrade };
+    const armed = await c.client.updateSystem(createReadStream(bundle.file), header, (sent) =>
       progress(10 + Math.round((sent / bundle.sizeBytes) * 60), 'sending the bundle'),
     );
     t.log(`${name} armed slot ${armed.slot} (${armed.version}) and reboots`);

@@ -120,11 +120,14 @@ export class QxApplianceUpdate extends LitElement {
   }
 
   private apply() {
-    void this.act(applyApplianceUpdate, (s) =>
-      s.lastAttempt
-        ? `Slot ${s.lastAttempt.toSlot} now holds ${s.lastAttempt.toVersion}: the appliance is rebooting into it. ` +
-          'It comes back on this version by itself if the new one is not healthy within 10 minutes.'
-        : 'Rebooting into the update.',
+    const allowDowngrade = this.renderRoot.querySelector<HTMLInputElement>('#allow-downgrade')?.checked ?? false;
+    void this.act(
+      () => applyApplianceUpdate({ allowDowngrade }),
+      (s) =>
+        s.lastAttempt
+          ? `Slot ${s.lastAttempt.toSlot} now holds ${s.lastAttempt.toVersion}: the appliance is rebooting into it. ` +
+            'It comes back on this version by itself if the new one is not healthy within 10 minutes.'
+          : 'Rebooting into the update.',
     );
   }
 
@@ -201,6 +204,9 @@ export class QxApplianceUpdate extends LitElement {
         <button ?disabled=${this.busy || downloading || !s.installed || !s.bundle} @click=${() => this.apply()}>
           Apply ${s.bundle?.version ?? ''} and reboot
         </button>
+        <label title="Install a bundle older than the running system (refused otherwise)"
+          ><input id="allow-downgrade" type="checkbox" /> Allow downgrade</label
+        >
       </div>
       <details>
         <summary>CA certificate for the URL (an internal mirror)</summary>

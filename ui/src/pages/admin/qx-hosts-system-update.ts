@@ -1,9 +1,10 @@
 // The other appliance hosts on the Updates page (admin): each host's system version and whether
-// the vDC can update it with the uploaded bundle; "Update all hosts" runs them one at a time as
-// one task, whose progress shows here. This appliance itself: the update section above it.
+// the vDC would update it with the uploaded bundle (the server's plan: only hosts older than the
+// bundle); "Update all hosts" runs them one at a time as one task, whose progress shows here.
+// This appliance itself: the update section above it.
 import { LitElement, html, nothing } from 'lit';
 import type { HostDto } from '@dto/hosts.js';
-import { updateAllHostSystems } from '../../api/appliance-update.js';
+import { type HostUpdatePlanDto, fetchHostUpdatePlan, updateAllHostSystems } from '../../api/appliance-update.js';
 import { fetchHosts } from '../../api/hosts.js';
 import { ActionController } from '../../controllers/action-controller.js';
 import { ResourceController } from '../../controllers/resource-controller.js';
@@ -13,13 +14,20 @@ import '../../components/qx-progress-bar.js';
 
 export class QxHostsSystemUpdate extends LitElement {
   static override properties = { bundleVersion: { attribute: false } };
-  /** The uploaded bundle's version ('' when none): hosts on another version are behind. */
+  /** The uploaded bundle's version ('' when none); the plan is asked for again when it changes. */
   declare bundleVersion: string;
   private hosts = new ResourceController<HostDto[]>(this, fetchHosts);
+  private plan = new ResourceController<HostUpdatePlanDto | undefined>(this, (signal) =>
+    this.bundleVersion ? fetchHostUpdatePlan(signal) : Promise.resolve(undefined),
+  );
   private action = new ActionController(this);
   private task = new TaskController(this);
 
   static override styles = [sharedStyles];
+
+  override updated(changed: Map<string, unknown>): void {
+    if (changed.has('bundleVersion')) void this.plan.reload();
+  }
 
   private updateAll(behind: HostDto[]): void {
     const names = behind.map((h) => h.name).join(', ');
@@ -28,6 +36,7 @@ export class QxHostsSystemUpdate extends LitElement {
     void this.action.run(async () => {
       await this.task.follow(await updateAllHostSystems());
       void this.hosts.reload();
+      void this.plan.reload();
     }, 'update-all');
   }
 
@@ -41,7 +50,9 @@ export class QxHostsSystemUpdate extends LitElement {
   private renderHosts(all: HostDto[]) {
     const hosts = all.filter((h) => !h.local);
     const updatable = (h: HostDto) => h.system.installed && !h.system.updateBlocker && h.status === 'online';
-    const behind = hosts.filter((h) => updatable(h) && this.bundleVersion && h.system.version !== this.bundleVersion);
+    const plan = this.plan.value?.bundleVersion === this.bundleVersion ? this.plan.value : undefined;
+    const planned = (h: HostDto) => plan?.hosts.find((p) => p.id === h.id);
+    const behind = hosts.filter((h) => updatable(h) && planned(h)?.update);
     const t = this.task.task;
     return html`<table>
         <thead>
@@ -63,7 +74,11 @@ export class QxHostsSystemUpdate extends LitElement {
                       ? h.system.updateBlocker || h.status
                       : behind.includes(h)
                         ? `behind: can be updated to ${this.bundleVersion}`
-                        : 'up to date'
+                        : !plan
+                          ? '—'
+                          : h.system.version === this.bundleVersion
+                            ? 'up to date'
+                            : `skipped: ${planned(h)?.reason ?? 'not in the plan'}`
                   }
                 </td>
               </tr>`,
@@ -85,8 +100,16 @@ export class QxHostsSystemUpdate extends LitElement {
           ? html`<qx-progress-bar .value=${t.progress ?? 0} label="Updating hosts" .phase=${t.phase}></qx-progress-bar>`
           : nothing
       }
-      ${t?.status === 'succeeded' ? html`<p class="notice info" role="status">All hosts updated.</p>` : nothing}
-      ${this.action.errorNotice()}`;
+      ${t?.status === 'succeeded' ? html`<p class="notice info" role="status">${updatedText(t.result)}</p>` : nothing}
+      ${this.plan.errorNotice()} ${this.action.errorNotice()}`;
   }
 }
+
+/** The hosts.update task's result in words: the hosts updated, and those skipped with why. */
+function updatedText(result: unknown): string {
+  const r = result as { hosts?: { name: string }[]; skipped?: { name: string; reason: string }[] } | null;
+  const skipped = (r?.skipped ?? []).map((s) => `${s.name} (${s.reason})`);
+  return `Updated: ${(r?.hosts ?? []).map((h) => h.name).join(', ') || 'none'}.${skipped.length ? ` Skipped: ${skipped.join('; ')}.` : ''}`;
+}
+
 customElements.define('qx-hosts-system-update', QxHostsSystemUpdate);

@@ -21,7 +21,8 @@ export class QxHostSystemUpdate extends LitElement {
     const h = this.host;
     const text = `Update host ${h.name}? It enters maintenance (its VMs move away), installs the vDC's uploaded bundle and reboots.`;
     if (!confirm(text)) return;
-    void this.action.run(async () => this.task.follow(await updateHostSystem(h.id)), 'update');
+    const allowDowngrade = this.renderRoot.querySelector<HTMLInputElement>('#allow-downgrade')?.checked ?? false;
+    void this.action.run(async () => this.task.follow(await updateHostSystem(h.id, { allowDowngrade })), 'update');
   }
 
   override render() {
@@ -37,8 +38,11 @@ export class QxHostSystemUpdate extends LitElement {
         ${
           this.admin && s.installed && !s.updateBlocker
             ? html`<button ?disabled=${this.action.busy || running || h.status !== 'online'} @click=${this.startUpdate}>
-                Update host
-              </button>`
+                  Update host
+                </button>
+                <label title="Install a bundle older than this host's system (refused otherwise)"
+                  ><input id="allow-downgrade" type="checkbox" /> Allow downgrade</label
+                >`
             : nothing
         }
         ${
