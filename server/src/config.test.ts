@@ -1,5 +1,6 @@
 // Configuration: defaults, environment over the config file, the admin password from the kernel
-// command line.
+// command line; the control-plane member's address from the environment, the kernel command line
+// or the config file, in that order, with the setting that gave it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -96,4 +97,26 @@ test('config: connection bounds, with env overrides in seconds and refused bad v
       loadServerConfig({ QX_SERVER_DATA_DIR: '/nonexistent-qxt', QX_SERVER_MAX_CONNECTIONS_PER_ADDRESS: '2.5' }, ''),
     /QX_SERVER_MAX_CONNECTIONS_PER_ADDRESS: expected a positive integer/,
   );
+});
+
+test('config: the control-plane address from QX_CONTROLPLANE_ADDRESS, quantix.controlplane_address= or config.json', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'qxt-srv-config-cp-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const member = (env: Record<string, string>, cmdline: string) => {
+    const { address, addressSetting } = loadServerConfig({ QX_SERVER_DATA_DIR: dir, ...env }, cmdline).controlPlane;
+    return { address, addressSetting };
+  };
+  assert.deepEqual(member({}, 'quiet'), { address: undefined, addressSetting: undefined }, 'unset: picked at use');
+  await writeFile(join(dir, 'config.json'), JSON.stringify({ controlplaneAddress: '192.0.2.9' }));
+  assert.deepEqual(member({}, 'quiet'), {
+    address: '192.0.2.9',
+    addressSetting: `controlplaneAddress in ${join(dir, 'config.json')}`,
+  });
+  const cmdline = 'boot=live quantix.controlplane_address=192.0.2.8 quantix.controlplane=form';
+  assert.deepEqual(member({}, cmdline), { address: '192.0.2.8', addressSetting: 'quantix.controlplane_address=' });
+  assert.deepEqual(member({ QX_CONTROLPLANE_ADDRESS: '127.0.0.2' }, cmdline), {
+    address: '127.0.0.2',
+    addressSetting: 'QX_CONTROLPLANE_ADDRESS',
+  });
+  assert.equal(loadServerConfig({ QX_SERVER_DATA_DIR: dir }, cmdline).controlPlaneBoot, 'form');
 });

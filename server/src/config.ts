@@ -50,7 +50,7 @@ export interface ServerConfig {
   hostUpdate: { onlineTimeoutMs: number };
   /** Where the configuration lives (QX_STORE): this server's lowdb file, or an etcd cluster. */
   store: StoreConfig;
-  /** This appliance's etcd member of a control plane (services/controlplane-member.ts). */
+  /** This appliance's etcd member of a control plane (services/controlplane-member.ts); its address: memberAddressSetting. */
   controlPlane: MemberSettings;
   /** Form or join a control plane at first start (QX_CONTROLPLANE or quantix.controlplane=; controlplane-boot.ts). */
   controlPlaneBoot: string | undefined;
@@ -132,7 +132,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env, cmdline =
     },
     hostUpdate: { onlineTimeoutMs: Number(env.QX_HOST_UPDATE_TIMEOUT_S || 1200) * 1000 },
     store: storeSetting(get),
-    controlPlane: memberSettings(env, dataDir),
+    controlPlane: memberSettings(env, dataDir, memberAddressSetting(env, cmdline, fromFile, file)),
     controlPlaneBoot: env.QX_CONTROLPLANE || cmdlineValue(cmdline, 'quantix.controlplane'),
   };
 }
@@ -158,12 +158,37 @@ function storeSetting(get: (envName: string, key: string) => string | undefined)
 }
 
 /**
+ * The address this appliance's etcd member uses, and the setting that gave it: QX_CONTROLPLANE_ADDRESS
+ * (tests), else quantix.controlplane_address= on the kernel command line, else controlplaneAddress
+ * in config.json; none: controlplane-address.ts picks it. Checked against this machine's addresses
+ * where it is used (controlplane-address.ts), since they may come up after the server starts.
+ */
+function memberAddressSetting(
+  env: NodeJS.ProcessEnv,
+  cmdline: string,
+  fromFile: Record<string, string | undefined>,
+  file: string,
+): Pick<MemberSettings, 'address' | 'addressSetting'> {
+  const sources: [string, string | undefined][] = [
+    ['QX_CONTROLPLANE_ADDRESS', env.QX_CONTROLPLANE_ADDRESS],
+    ['quantix.controlplane_address=', cmdlineValue(cmdline, 'quantix.controlplane_address')],
+    [`controlplaneAddress in ${file}`, fromFile.controlplaneAddress],
+  ];
+  const found = sources.find(([, value]) => value?.trim());
+  return found ? { address: found[1]!.trim(), addressSetting: found[0] } : {};
+}
+
+/**
  * QX_CONTROLPLANE_ROOT (default: the data dir's parent, /var/lib/quantix): etcd/ holds the member,
  * etcd-client/ the server's client TLS; QX_ETCD_CLIENT_PORT/QX_ETCD_PEER_PORT (2379/2380);
  * QX_ETCD_MEMBER_START: the argv (space-separated, no shell) that (re)starts the member;
- * QX_CONTROLPLANE_ADDRESS: the address the member uses (default: controlplane-address.ts).
+ * `address`: the address the member uses (memberAddressSetting).
  */
-function memberSettings(env: NodeJS.ProcessEnv, dataDir: string): MemberSettings {
+function memberSettings(
+  env: NodeJS.ProcessEnv,
+  dataDir: string,
+  address: Pick<MemberSettings, 'address' | 'addressSetting'>,
+): MemberSettings {
   const root = resolve(env.QX_CONTROLPLANE_ROOT || join(dataDir, '..'));
   const port = (name: string, fallback: number) => {
     const n = Number(env[name] || fallback);
@@ -178,7 +203,7 @@ function memberSettings(env: NodeJS.ProcessEnv, dataDir: string): MemberSettings
     startCommand: (env.QX_ETCD_MEMBER_START || 'systemctl restart quantix-etcd-member.service')
       .split(' ')
       .filter(Boolean),
-    address: env.QX_CONTROLPLANE_ADDRESS || undefined,
+    ...address,
   };
 }
 

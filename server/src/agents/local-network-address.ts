@@ -1,9 +1,9 @@
 // Where the other servers of an etcd control plane reach this appliance's own agent.
-import { firstManagementAddress, managementAddresses } from '../tls/management-addresses.js';
+import { primaryManagementAddress, managementAddresses } from '../tls/management-addresses.js';
 import { normaliseAddress } from './tls-probe.js';
 
 /**
- * QX_LOCAL_AGENT_NETWORK_ADDRESS as recorded: host:port as given, ":port" on this machine's first
+ * QX_LOCAL_AGENT_NETWORK_ADDRESS as recorded: host:port as given, ":port" on this machine's primary
  * management address other than loopback; undefined when unset or there is none.
  */
 export function localNetworkAddress(
@@ -12,6 +12,6 @@ export function localNetworkAddress(
 ): string | undefined {
   if (!setting) return undefined;
   if (!setting.startsWith(':')) return normaliseAddress(setting);
-  const host = firstManagementAddress(addresses);
+  const host = primaryManagementAddress(addresses);
   return host ? `${host}${setting}` : undefined;
 }

@@ -14,7 +14,7 @@ import { createEtcdClient } from '../store/etcd-client.js';
 import { EtcdStore } from '../store/etcd-store.js';
 import { VdcRepo } from '../store/host-repo.js';
 import type { VdcRecord } from '../store/records.js';
-import { firstManagementAddress, managementAddresses } from '../tls/management-addresses.js';
+import { primaryManagementAddress, managementAddresses } from '../tls/management-addresses.js';
 import {
   clientUrlOf,
   issueMemberCredentials,
@@ -36,25 +36,47 @@ const othersPath = (s: MemberSettings) => join(s.memberDir, 'other-client-urls')
 const problemPath = (s: MemberSettings) => join(s.memberDir, 'problem');
 
 /**
- * The address the member is to use: the setting (QX_CONTROLPLANE_ADDRESS) when given; else the one
- * it was set up with while this machine still has it (or it is a name, which DNS keeps current);
- * else the machine's first management address other than loopback (undefined: none yet).
+ * Why the configured member address (`s.address`, from `s.addressSetting`) cannot be used on this
+ * machine, naming the setting; undefined when it can or none is configured. It must be an IP
+ * address the machine has (any of 127.0.0.0/8 is on its loopback).
+ */
+export function memberAddressProblem(
+  s: Pick<MemberSettings, 'address' | 'addressSetting'>,
+  addresses = managementAddresses(),
+): string | undefined {
+  if (!s.address) return undefined;
+  const setting = s.addressSetting ?? 'the control-plane address';
+  if (isIP(s.address) !== 4) return `${setting}: "${s.address}" is not an IPv4 address of this appliance`;
+  if (addresses.includes(s.address) || s.address.startsWith('127.')) return undefined;
+  const has = addresses.filter((a) => !a.startsWith('127.')).join(', ') || 'none but loopback';
+  return `${setting}: ${s.address} is not an address of this appliance (it has ${has})`;
+}
+
+/**
+ * The address the member is to use: the configured one (QX_CONTROLPLANE_ADDRESS,
+ * quantix.controlplane_address=, config.json; throws naming the setting when the machine does not
+ * have it); else the one it was set up with while this machine still has it (or it is a name,
+ * which DNS keeps current); else the machine's primary management address (on the default
+ * route's interface, else the first other than loopback; undefined: none yet).
  */
 export function currentMemberAddress(
   setUpWith: string,
-  setting: string | undefined,
+  s: Pick<MemberSettings, 'address' | 'addressSetting'>,
   addresses = managementAddresses(),
+  preferred?: string[],
 ): string | undefined {
-  if (setting) return setting;
+  const problem = memberAddressProblem(s, addresses);
+  if (problem) throw new Error(problem);
+  if (s.address) return s.address;
   if (!isIP(setUpWith) || addresses.includes(setUpWith)) return setUpWith;
-  return firstManagementAddress(addresses);
+  return primaryManagementAddress(addresses, preferred);
 }
 
 /** What this server's member has on disk against where it should be; undefined: no member here. */
 export async function memberDrift(s: MemberSettings) {
   const setUp = await memberSetUp(s);
   if (!setUp) return undefined;
-  const address = currentMemberAddress(setUp.address, s.address);
+  const address = currentMemberAddress(setUp.address, s);
   if (!address) throw new Error(`member ${setUp.name}: this appliance has no management address now`);
   const filesOk = setUp.address === address && (await memberCertificateFits(s, address, RENEW_DAYS));
   return { name: setUp.name, from: setUp.address, address, filesOk };

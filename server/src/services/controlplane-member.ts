@@ -26,8 +26,13 @@ export interface MemberSettings {
   peerPort: number;
   /** argv run (no shell) to (re)start the member once member.env is written; QX_ETCD_MEMBER_ENV names the file. */
   startCommand: string[];
-  /** The address the member is to use (QX_CONTROLPLANE_ADDRESS); unset: controlplane-address.ts picks it. */
+  /**
+   * The address the member is to use (QX_CONTROLPLANE_ADDRESS, quantix.controlplane_address= or
+   * controlplaneAddress in config.json); unset: controlplane-address.ts picks it.
+   */
   address?: string | undefined;
+  /** Where `address` was set, for messages ("quantix.controlplane_address=" …). */
+  addressSetting?: string | undefined;
 }
 
 /** One member of the cluster as the others reach it. */

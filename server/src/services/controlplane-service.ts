@@ -31,8 +31,8 @@ import { EtcdStore } from '../store/etcd-store.js';
 import { migrateToEtcd } from '../store/migrate-to-etcd.js';
 import type { VdcRecord } from '../store/records.js';
 import { SecretBox } from '../store/secret-box.js';
-import { firstManagementAddress } from '../tls/management-addresses.js';
-import { memberDrift, noteMemberRepair, repairMemberAddress } from './controlplane-address.js';
+import { primaryManagementAddress } from '../tls/management-addresses.js';
+import { memberAddressProblem, memberDrift, noteMemberRepair, repairMemberAddress } from './controlplane-address.js';
 import { parseBootControlPlane } from './controlplane-boot.js';
 import { issueJoinToken, takeJoinToken } from './controlplane-join-tokens.js';
 import {
@@ -304,7 +304,9 @@ export class ControlPlaneService {
     const name = req.memberName ?? hostname().split('.')[0]!;
     if (!MEMBER_NAME.test(name))
       throw badRequest(`memberName: "${name}" is not a member name (letters, digits, . _ -)`, 'memberName');
-    const address = req.memberAddress ?? this.d.settings.address ?? firstManagementAddress();
+    const problem = req.memberAddress ? undefined : memberAddressProblem(this.d.settings);
+    if (problem) throw conflict(problem);
+    const address = req.memberAddress ?? this.d.settings.address ?? primaryManagementAddress();
     if (!address)
       throw badRequest('memberAddress: this appliance has no management address; give one', 'memberAddress');
     return { name, address };

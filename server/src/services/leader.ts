@@ -6,7 +6,7 @@ import type { Etcd3 } from 'etcd3';
 import type { Campaign } from 'etcd3';
 import { hostname } from 'node:os';
 import { log } from '../log.js';
-import { firstManagementAddress } from '../tls/management-addresses.js';
+import { primaryManagementAddress } from '../tls/management-addresses.js';
 
 /** The election lease: a lost leader is replaced within about this long (plus one keep-alive). */
 export const LEASE_SECONDS = 4;
@@ -41,7 +41,7 @@ export interface Leadership {
 /** The URL the other servers reach this one's API at: its listen address, or its first IP other than loopback when it listens on all. */
 export function advertisedUrl(listenHost: string, port: number): string {
   const wildcard = listenHost === '0.0.0.0' || listenHost === '::' || listenHost === '';
-  const host = wildcard ? (firstManagementAddress() ?? hostname()) : listenHost;
+  const host = wildcard ? (primaryManagementAddress() ?? hostname()) : listenHost;
   return `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 

@@ -1,6 +1,7 @@
 // The certificate names the management addresses only: in a network namespace of its own, a VM
 // network bridge (qx-…, whose only port is a VM's tap) getting an address leaves the fingerprint
 // alone, while a changed address on a NIC, or on a bridged network's bridge over a NIC, regenerates it.
+// The primary address: on the interface of the default route (/proc/net/route fixtures), else the first.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { HttpsCertificate } from './https-certificate.js';
+import { defaultRouteAddresses, defaultRouteInterface, primaryManagementAddress } from './management-addresses.js';
 import { eventually } from '../test-support/guest-pool.js';
 
 const exec = promisify(execFile);
@@ -111,4 +113,49 @@ test('qxt-srv https certificate: VM network bridges are not management addresses
   assert.notEqual(cert.dto().fingerprint, fingerprint);
   const sans = (new X509Certificate(cert.current.certPem).subjectAltName ?? '').split(', ');
   assert.ok(sans.includes('IP Address:192.0.2.11') && !sans.includes('IP Address:198.51.100.1'), sans.join(', '));
+});
+
+// /proc/net/route of an appliance with a management NIC (eno1, default route via 192.168.10.1), a
+// storage NIC (eno2, no gateway), and a second default route of higher metric (a backup uplink).
+const ROUTES = `Iface	Destination	Gateway 	Flags	RefCnt	Use	Metric	Mask		MTU	Window	IRTT
+eno2	0000000A	00000000	0001	0	0	0	0000FFFF	0	0	0
+eno3	00000000	0102000A	0003	0	0	600	00000000	0	0	0
+eno1	00000000	010AA8C0	0003	0	0	100	00000000	0	0	0
+eno1	000AA8C0	00000000	0001	0	0	100	00FFFFFF	0	0	0
+`;
+
+test('default route: the interface of the up default route with the lowest metric', () => {
+  assert.equal(defaultRouteInterface(ROUTES), 'eno1');
+  assert.equal(
+    defaultRouteInterface(ROUTES.replace('eno1\t00000000\t010AA8C0\t0003', 'eno1\t00000000\t010AA8C0\t0002')),
+    'eno3',
+    'a route not up is not taken',
+  );
+  assert.equal(
+    defaultRouteInterface(
+      ROUTES.split('\n')
+        .filter((l) => !/^eno[13]\t00000000/.test(l))
+        .join('\n'),
+    ),
+    undefined,
+  );
+  assert.equal(defaultRouteInterface(''), undefined, 'no /proc/net/route');
+  const nic = (address: string) => ({
+    address,
+    family: 'IPv4' as const,
+    netmask: '',
+    mac: '',
+    internal: false,
+    cidr: null,
+  });
+  const interfaces = { eno1: [nic('192.168.10.20')], eno2: [nic('10.0.3.4')], lo: [nic('127.0.0.1')] };
+  assert.deepEqual(defaultRouteAddresses(interfaces, ROUTES), ['192.168.10.20']);
+  const addresses = ['10.0.3.4', '127.0.0.1', '192.168.10.20'];
+  assert.equal(
+    primaryManagementAddress(addresses, ['192.168.10.20']),
+    '192.168.10.20',
+    'not the first: the routed one',
+  );
+  assert.equal(primaryManagementAddress(addresses, []), '10.0.3.4', 'no default route: the first but loopback');
+  assert.equal(primaryManagementAddress(['127.0.0.1'], []), undefined);
 });

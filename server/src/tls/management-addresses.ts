@@ -2,7 +2,8 @@
 // except those on VM network bridges. A VM network bridge is libvirt's own (virbr*, as the console
 // status screen skips) or a bridge with no port but VM taps (the NAT/isolated/cluster networks'
 // qx-… bridges); a bridged network's bridge has the host's NIC as a port and keeps its address.
-import { existsSync, readdirSync } from 'node:fs';
+// The primary one (other machines reach this one at it) is on the interface of the default route.
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 
@@ -31,7 +32,47 @@ export function isVmNetworkBridge(name: string, sysNet = '/sys/class/net'): bool
   return ports.every((port) => existsSync(join(sysNet, port, 'tun_flags')));
 }
 
-/** The address other machines reach this one at: its first management address other than loopback. */
-export function firstManagementAddress(addresses = managementAddresses()): string | undefined {
-  return addresses.find((a) => !a.startsWith('127.'));
+/**
+ * The address other machines reach this one at: of its management addresses other than loopback,
+ * one on the interface holding the default route (`preferred`), else the first.
+ */
+export function primaryManagementAddress(
+  addresses = managementAddresses(),
+  preferred = defaultRouteAddresses(),
+): string | undefined {
+  const candidates = addresses.filter((a) => !a.startsWith('127.'));
+  return candidates.find((a) => preferred.includes(a)) ?? candidates[0];
+}
+
+/** The IPv4 addresses of the interface holding the default route (none without one). */
+export function defaultRouteAddresses(interfaces = networkInterfaces(), routes = readRoutes()): string[] {
+  const iface = defaultRouteInterface(routes);
+  return iface ? (interfaces[iface] ?? []).filter((a) => a.family === 'IPv4').map((a) => a.address) : [];
+}
+
+// Flags of /proc/net/route (include/uapi/linux/route.h): the route is up.
+const RTF_UP = 0x1;
+
+/**
+ * The interface of the IPv4 default route in /proc/net/route's text (destination and mask 0, up;
+ * the lowest metric of several); undefined without one. Fields are hex, in host byte order.
+ */
+export function defaultRouteInterface(routes: string): string | undefined {
+  let best: { iface: string; metric: number } | undefined;
+  for (const line of routes.split('\n').slice(1)) {
+    const [iface, destination, , flags, , , metric, mask] = line.trim().split(/\s+/);
+    if (!iface || destination !== '00000000' || mask !== '00000000') continue;
+    if (!(parseInt(flags ?? '0', 16) & RTF_UP)) continue;
+    const m = Number(metric);
+    if (!best || m < best.metric) best = { iface, metric: m };
+  }
+  return best?.iface;
+}
+
+function readRoutes(file = '/proc/net/route'): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
 }
