@@ -450,7 +450,10 @@ export class BackupJobs {
           });
       }
       const t = performance.now();
-      await takeOverlays(this.virsh, plan, plan.disks, plan.otherDevs, id);
+      // A read-only disk needs no overlay: QEMU never writes it; it is copied as it is.
+      const written = plan.disks.filter((d) => !d.readonly);
+      const unwritten = plan.disks.filter((d) => d.readonly).map((d) => d.dev);
+      await takeOverlays(this.virsh, plan, written, [...plan.otherDevs, ...unwritten], id);
       timings.snapshotMs = ms(t);
     } finally {
       if (frozen) {

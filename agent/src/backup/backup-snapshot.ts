@@ -94,9 +94,9 @@ export interface CommittedOverlays {
  * Brings the VM back onto its own disks from every backup overlay it is on, whatever left them
  * (this backup, or an agent killed mid-backup): running → an active blockcommit with pivot per disk,
  * all at once (libvirt merges the overlay's dirty bitmaps back, checkpoints stay exact); shut off →
- * qemu-img commit, the overlay's bitmaps merged into the base's, the definition given its files
- * back. Then the overlays' dirs go. Throws, and leaves the overlays in place (they hold the
- * guest's latest writes), while the VM still runs on one.
+ * qemu-img commit (the base's bitmaps record it), the definition given its files back. Then the
+ * overlays' dirs go. Throws, and leaves the overlays in place (they hold the guest's latest
+ * writes), while the VM still runs on one.
  */
 export async function commitOverlays(virsh: Virsh, vm: Vm): Promise<CommittedOverlays> {
   const done: CommittedOverlays = { live: [], offline: [] };
@@ -129,7 +129,7 @@ export async function commitOverlays(virsh: Virsh, vm: Vm): Promise<CommittedOve
       bases.set(overlay, await backingOf(overlay));
       // Running: its disks are back on their files; only the definition still names the overlays.
       if (state === DomainState.Shutoff) {
-        await offlineCommit(overlay, bases.get(overlay)!);
+        await offlineCommit(overlay);
         done.offline.push(overlay);
       }
     }
@@ -139,10 +139,16 @@ export async function commitOverlays(virsh: Virsh, vm: Vm): Promise<CommittedOve
   return done;
 }
 
-/** `virsh blockcommit --active --pivot --wait`; a commit a killed agent left mirroring is pivoted. */
+/**
+ * `virsh blockcommit --active --shallow --pivot --wait`; a commit a killed agent left mirroring is
+ * pivoted. --shallow: into the overlay's own backing file, the VM's disk; without it libvirt commits
+ * into the bottom of the chain, which for a linked clone is the template every clone shares.
+ */
 async function activeCommit(virsh: Virsh, vm: Vm, dev: string): Promise<void> {
   try {
-    await virsh.exec(['blockcommit', vm.uuid, dev, '--active', '--pivot', '--wait'], { timeoutMs: COMMIT_TIMEOUT_MS });
+    await virsh.exec(['blockcommit', vm.uuid, dev, '--active', '--shallow', '--pivot', '--wait'], {
+      timeoutMs: COMMIT_TIMEOUT_MS,
+    });
   } catch (err) {
     if (!/already in active block job|block job .* active|in use by a block job/i.test(Virsh.message(err))) throw err;
     log.warn('pivoting a backup commit left by a stopped agent', { vm: vm.name, dev });
@@ -168,31 +174,16 @@ async function backingOf(overlay: string): Promise<string> {
   return base;
 }
 
-const bitmapsOf = async (file: string): Promise<string[]> => {
-  const info = JSON.parse((await run('qemu-img', ['info', '-U', '--output=json', file])).stdout) as {
-    'format-specific'?: { data?: { bitmaps?: { name: string }[] } };
-  };
-  return (info['format-specific']?.data?.bitmaps ?? []).map((b) => b.name);
-};
-
 /**
- * A shut-off VM's overlay written into its base with qemu-img, then the overlay's dirty bitmaps
- * merged into the base's of the same name: qemu-img commit does not carry bitmaps, and the guest's
- * writes to the overlay must count for the next incremental. Not in the qemu-img sandbox: it runs
- * without capabilities, and libvirt leaves the base (a backing file when the VM stopped) owned by
- * QEMU's user, so only root with its DAC override can write it. Both files are ones QEMU just ran
- * the VM on: the overlay libvirt created at our request, the base the VM's own disk.
+ * A shut-off VM's overlay written into its base with qemu-img. The base's enabled dirty bitmaps
+ * (its checkpoints') are loaded by qemu-img and record the commit's writes, so the guest's writes
+ * to the overlay count for the next incremental (the test checks it). Not in the qemu-img
+ * sandbox: it runs without capabilities, and libvirt leaves the base (a backing file when the VM
+ * stopped) owned by QEMU's user, so only root with its DAC override can write it. Both files are
+ * ones QEMU just ran the VM on: the overlay libvirt created at our request, the base the VM's disk.
  */
-async function offlineCommit(overlay: string, base: string): Promise<void> {
+async function offlineCommit(overlay: string): Promise<void> {
   await run('qemu-img', ['commit', '-q', '-d', '-f', 'qcow2', overlay], { timeoutMs: COMMIT_TIMEOUT_MS });
-  const [own, theirs] = await Promise.all([bitmapsOf(base), bitmapsOf(overlay)]);
-  for (const name of theirs) {
-    if (!own.includes(name)) {
-      log.warn('a backup overlay bitmap has no counterpart in its base', { overlay, bitmap: name });
-      continue;
-    }
-    await run('qemu-img', ['bitmap', '--merge', name, '-b', overlay, '-F', 'qcow2', '-f', 'qcow2', base, name]);
-  }
 }
 
 const children = (n: XmlNode, tag: string): XmlNode[] =>
