@@ -3,10 +3,11 @@
 // shut off on its overlays), then against the real libvirt + QEMU (TCG) with one test guest: the
 // VM ends on its own files, data the guest wrote between snapshot and commit is in its disk and
 // in the next incremental (the checkpoint's bitmap kept counting); a cancel mid-copy; the overlays
-// of a "killed agent" committed back by recovery, live and with the VM shut off.
+// of a "killed agent" committed back by recovery, live and with the VM shut off; the frozen files
+// read for another host through qemu-nbd while the VM runs on its overlays.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, copyFile, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdtemp, open, readdir, readFile, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +25,11 @@ import { guestAgentReady } from '../vm/guest-agent.js';
 import { defineVm } from '../vm/vm-define.js';
 import { forceOffVm, startVm } from '../vm/vm-lifecycle.js';
 import { BackupJobs } from './backup-create.js';
-import { restoreDiskSources, snapshotArgs, takeOverlays } from './backup-snapshot.js';
+import { commitOverlays, restoreDiskSources, snapshotArgs, takeOverlays } from './backup-snapshot.js';
+import type { DiskOut } from './backup-pull.js';
+import type { BackupTarget } from './backup-target.js';
+import { fileSink } from './qcow2-writer.js';
+import { copyWholeDisks } from './whole-disk-copy.js';
 import { vmBackupsDir } from './backup-store.js';
 
 const disk = (dev: string, file: string): DomainDisk => ({
@@ -185,6 +190,7 @@ test('full backup of a running VM through an external snapshot: VM back on its f
   jobs.afterSnapshot = undefined;
   assert.equal(full.kind, BackupKind.BACKUP_KIND_FULL);
   assert.equal(full.consistency, BackupConsistency.BACKUP_CONSISTENCY_APPLICATION);
+  assert.equal(windowSources.length, 2, 'the window came');
   assert.ok(
     windowSources.every((f) => f?.includes('/.qx-backup-') && f.endsWith('.overlay.qcow2')),
     `the VM ran on overlays during the copy: ${windowSources.join(', ')}`,
@@ -226,6 +232,53 @@ test('full backup of a running VM through an external snapshot: VM back on its f
   assert.equal(incr2.parentId, incr.id);
   await run('qemu-img', ['compare', '-f', 'qcow2', '-F', 'raw', join(await root(), incr2.id, 'vdb.qcow2'), state(2)]);
 
+  // To another host, the VM's frozen files are read through a read-only qemu-nbd while QEMU runs
+  // on the overlays (a target that takes the bytes, as backup-send.ts's does; here into files).
+  await takeOverlays(virsh, { uuid, name: vmName }, ownDisks, otherDevs, 'remote');
+  await write(2, 99, 13 * MIB, randomBytes(64 * 1024));
+  const sent = join(dir, 'sent');
+  await run('mkdir', [sent]);
+  const handles: FileHandle[] = [];
+  const remote: BackupTarget = {
+    label: 'a test sink',
+    localPool: undefined,
+    history: [],
+    abandonedIds: [],
+    localPath: () => undefined,
+    writeSmallFile: async () => undefined,
+    async openDisk(file): Promise<DiskOut> {
+      const fh = await open(join(sent, file), 'wx');
+      handles.push(fh);
+      return { label: file, sink: fileSink(fh), finish: () => fh.sync(), close: async () => undefined };
+    },
+    commit: () => Promise.reject(new Error('not here')),
+    discard: async () => undefined,
+  };
+  const frozen = ownDisks.map((d) => ({ dev: d.dev, file: d.source.file!, format: 'qcow2' as const }));
+  const copies = await Promise.all(
+    await copyWholeDisks(frozen, 'remote', remote, () => undefined, AbortSignal.timeout(300_000)),
+  );
+  for (const fh of handles) await fh.close();
+  assert.deepEqual(
+    copies.map((c) => c.target),
+    ['vda', 'vdb'],
+  );
+  await run('qemu-img', ['compare', '-f', 'qcow2', '-F', 'raw', join(sent, 'vdb.qcow2'), state(2)]);
+  await commitOverlays(virsh, { uuid, name: vmName });
+  await onOwnDisks();
+  await diskIs(99);
+  await copyFile(state(99), state(2));
+  const incrRemote = await backup();
+  await run('qemu-img', [
+    'compare',
+    '-f',
+    'qcow2',
+    '-F',
+    'raw',
+    join(await root(), incrRemote.id, 'vdb.qcow2'),
+    state(2),
+  ]);
+
   // …and with the VM shut off on its overlays: committed offline, its bitmaps merged, definition restored.
   await takeOverlays(virsh, { uuid, name: vmName }, ownDisks, otherDevs, 'crash-off');
   await write(2, 3, 9 * MIB, randomBytes(64 * 1024));
@@ -241,6 +294,6 @@ test('full backup of a running VM through an external snapshot: VM back on its f
   await boot();
   await onOwnDisks();
   const incr3 = await backup();
-  assert.equal(incr3.parentId, incr2.id, 'the checkpoint survived the offline commit');
+  assert.equal(incr3.parentId, incrRemote.id, 'the checkpoint survived the offline commit');
   await run('qemu-img', ['compare', '-f', 'qcow2', '-F', 'raw', join(await root(), incr3.id, 'vdb.qcow2'), state(3)]);
 });
