@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make test-appliance`: builds the ISO (base layer cached) and the test guest, then boots the
-# appliance in QEMU and drives it through the real API (appliance.e2e.ts), then once more in RAM on
-# an etcd member of this machine (controlplane.e2e.ts). Serial logs of every
-# boot are kept in test/output/appliance/ (and reported on failure).
+# appliance in QEMU and drives it through the real API, installs it, updates it to N+1 with a
+# signed bundle and sees a broken update roll back (appliance.e2e.ts, which prints the update and
+# rollback times), then once more in RAM on an etcd member of this machine (controlplane.e2e.ts).
+# Serial logs of every boot are kept in test/output/appliance/ (and reported on failure).
 # QX_APP_SOURCE=head builds the last commit instead of the working tree.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
