@@ -154,6 +154,25 @@ async function untilValue<T>(what: string, timeoutMs: number, probe: () => Promi
   throw new Error(`${what}: not within ${timeoutMs / 1000} s${last ? ` (last: ${String(last)})` : ''}`);
 }
 
+/** Uploads an update bundle (Appliance › Updates); the appliance verified it as `version`. */
+async function uploadBundle(api: ApplianceClient, file: string, version: string): Promise<void> {
+  const up = await api.call<ApplianceUpdateDto>(
+    'PUT',
+    '/api/v1/appliance/update/bundle',
+    await readFile(file),
+    15 * 60_000,
+  );
+  assert.equal(up.status, 200, JSON.stringify(up.body));
+  assert.equal(up.body.bundle?.version, version);
+}
+
+/** Applies the uploaded bundle: written into `toSlot`, which boots once next (the appliance reboots). */
+async function applyBundle(api: ApplianceClient, toSlot: 'a' | 'b'): Promise<void> {
+  const applied = await api.call<ApplianceUpdateDto>('POST', '/api/v1/appliance/update/apply', undefined, minutes(10));
+  assert.equal(applied.status, 202, JSON.stringify(applied.body));
+  assert.equal(applied.body.lastAttempt?.toSlot, toSlot);
+}
+
 /** The server learns of a new VM from the host's inventory: wait until it lists it. */
 async function waitForVm(api: ApplianceClient, id: string, timeoutMs: number): Promise<VmDto> {
   const deadline = Date.now() + timeoutMs;
@@ -596,22 +615,8 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
         assert.equal(before.goodSlot, 'a');
 
         const started = Date.now();
-        const up = await api.call<ApplianceUpdateDto>(
-          'PUT',
-          '/api/v1/appliance/update/bundle',
-          await readFile((await bundles).next),
-          minutes(15),
-        );
-        assert.equal(up.status, 200, JSON.stringify(up.body));
-        assert.equal(up.body.bundle?.version, versions.next);
-        const applied = await api.call<ApplianceUpdateDto>(
-          'POST',
-          '/api/v1/appliance/update/apply',
-          undefined,
-          minutes(10),
-        );
-        assert.equal(applied.status, 202, JSON.stringify(applied.body));
-        assert.equal(applied.body.lastAttempt?.toSlot, 'b');
+        await uploadBundle(api, (await bundles).next, versions.next);
+        await applyBundle(api, 'b');
         // The appliance reboots itself (QEMU restarts in place): the same machine, a new boot.
         api = await onVersion(versions.next, minutes(30));
         const updateSeconds = (Date.now() - started) / 1000;
@@ -652,21 +657,9 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
     try {
       const api = await client();
       await api.login('admin', password);
-      const up = await api.call<ApplianceUpdateDto>(
-        'PUT',
-        '/api/v1/appliance/update/bundle',
-        await readFile((await bundles).broken),
-        minutes(15),
-      );
-      assert.equal(up.status, 200, JSON.stringify(up.body));
+      await uploadBundle(api, (await bundles).broken, versions.broken);
       const started = Date.now();
-      const applied = await api.call<ApplianceUpdateDto>(
-        'POST',
-        '/api/v1/appliance/update/apply',
-        undefined,
-        minutes(10),
-      );
-      assert.equal(applied.status, 202, JSON.stringify(applied.body));
+      await applyBundle(api, 'a');
       // The trial boot's own messages go to tty0, not the serial console: the API tells the outcome.
       const back = await untilValue('API back after the rollback', minutes(40), async () => {
         const fresh = new ApplianceClient(port, api.fingerprint);
