@@ -135,6 +135,8 @@ test('full backup of a running VM through an external snapshot: VM back on its f
   jobs.afterSnapshot = async () => {
     windowSources = await sources();
     await write(0, 1, 3 * MIB, w1);
+    // The VM's disk is its overlay's backing file now: still held, never deleted.
+    await assert.rejects(volumes.delete(pool, 'data.qcow2'), /data\.qcow2 is (the backing file of|used by VM)/);
   };
   const full = await backup();
   jobs.afterSnapshot = undefined;

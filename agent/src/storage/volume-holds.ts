@@ -1,10 +1,9 @@
 // What keeps a volume from being deleted: any defined VM (running or not) whose disk it is, and
-// any volume in any pool (or VM disk file outside the pools) whose backing file it is. The
+// any volume in any pool (or VM disk file elsewhere, such as a backup's overlay) whose backing file it is. The
 // caller holds the pool lock, so no clone or attach can slip in between this check and the delete.
 import { readdir, realpath } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { DiskUse } from './disk-usage.js';
-import { isInside } from './kinds/dir.js';
 import type { PoolRecord } from './storage-kind.js';
 import { recordedVolumeFormat } from './volume-formats.js';
 import { probeFile } from './volume-probe.js';
@@ -70,8 +69,10 @@ export async function dependantsOf(
     for (const e of entries)
       if (e.isFile()) candidates.push({ dir: pool.path, name: e.name, label: `${pool.name}/${e.name}` });
   }
+  // A disk file that is not a pool's own entry: outside the pools, or in a dir inside one (the
+  // overlay a running VM's full backup puts it on, whose backing file is the VM's own volume).
   for (const u of uses) {
-    if (!u.file || pools.some((p) => isInside(u.file!, p.path))) continue;
+    if (!u.file || pools.some((p) => dirname(u.file!) === p.path)) continue;
     candidates.push({
       dir: dirname(u.file),
       name: u.file.slice(dirname(u.file).length + 1),
