@@ -18,6 +18,7 @@ import { run } from '../../agent/src/exec/run.js';
 import { domainDumpXml } from '../../agent/src/libvirt/domain.js';
 import { Virsh } from '../../agent/src/libvirt/virsh.js';
 import { readDomainXml } from '../../agent/src/libvirt/xml/domain-parse.js';
+import { moveVmDisks } from '../../agent/src/storage/disk-move.js';
 import { PoolManager } from '../../agent/src/storage/pool-manager.js';
 import { Volumes } from '../../agent/src/storage/volumes.js';
 import { guestWriteDevice } from '../../agent/src/test-support/guest-file.js';
@@ -137,6 +138,12 @@ test('full backup of a running VM through an external snapshot: VM back on its f
     await write(0, 1, 3 * MIB, w1);
     // The VM's disk is its overlay's backing file now: still held, never deleted.
     await assert.rejects(volumes.delete(pool, 'data.qcow2'), /data\.qcow2 is (the backing file of|used by VM)/);
+    // Nor do its disks move meanwhile (a block copy would take the overlays, not its disks).
+    const move = { vm: uuid, targetPool: 'qxt-elsewhere', bandwidthMibPerS: 0, onProgress: () => undefined };
+    await assert.rejects(
+      moveVmDisks(virsh, volumes, { ...move, signal: new AbortController().signal }),
+      /is being backed up: its disk vd[ab] is on the backup's overlay until the copy ends; move its disks after/,
+    );
   };
   const full = await backup();
   jobs.afterSnapshot = undefined;

@@ -6,7 +6,7 @@
 // https://libvirt.org/kbase/live_full_disk_backup.html
 import { rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { AgentError, ErrorCode } from '../errors.js';
+import { AgentError, ErrorCode, failedPrecondition } from '../errors.js';
 import { run } from '../exec/run.js';
 import { domainDefine, domainDumpXml, domainState, DomainState } from '../libvirt/domain.js';
 import { Virsh } from '../libvirt/virsh.js';
@@ -24,6 +24,18 @@ export const overlayFile = (disk: DomainDisk, id: string) =>
 /** Whether a disk source is a backup's overlay (it lies in a backup's hidden dir). */
 export const isOverlay = (file: string | undefined): file is string =>
   !!file && basename(dirname(file)).startsWith(SCRATCH_PREFIX);
+
+/**
+ * Refuses `what` (a migration, a disk move) while the VM runs on a backup's overlays: it would copy
+ * or switch the overlays instead of the VM's own disks, under the backup's feet.
+ */
+export function refuseOnOverlays(vm: string, disks: readonly DomainDisk[], what: string): void {
+  const on = disks.find((d) => isOverlay(d.source.file));
+  if (on)
+    throw failedPrecondition(
+      `VM ${vm} is being backed up: its disk ${on.dev} is on the backup's overlay until the copy ends; ${what} after the backup`,
+    );
+}
 
 /** A live commit takes as long as the guest wrote during the copy: bounded only as a copy is. */
 const COMMIT_TIMEOUT_MS = 6 * 60 * 60_000;

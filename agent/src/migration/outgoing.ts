@@ -23,6 +23,7 @@ import { volumeFormatNames } from '../enum-names.js';
 import { Virsh } from '../libvirt/virsh.js';
 import type { PoolRecord } from '../storage/storage-kind.js';
 import { readDomainXml } from '../libvirt/xml/domain-parse.js';
+import { refuseOnOverlays } from '../backup/backup-snapshot.js';
 import { log } from '../log.js';
 import { run } from '../exec/run.js';
 import { validateName } from '../validate/name.js';
@@ -56,6 +57,7 @@ export class OutgoingMigrations {
   async plan(vmName: string): Promise<PlanOutgoingResponse> {
     validateName('vm_name', vmName);
     const xml = readDomainXml(await this.ctx.virsh.exec(['dumpxml', vmName]));
+    refuseOnOverlays(vmName, xml.disks, 'migrate it');
     // This agent's pools first; libvirt's other directory pools (more virsh calls) only when needed.
     const ours = await this.ctx.pools.activeRecords();
     let others: PoolRecord[] | undefined;

@@ -10,7 +10,8 @@ import { DomainState, domainCall, domainDumpXml } from '../libvirt/domain.js';
 import type { Virsh } from '../libvirt/virsh.js';
 import { buildXml } from '../libvirt/xml/builder.js';
 import { QX_NS, metadataNode } from '../libvirt/xml/domain-build.js';
-import { parseDomainXml } from '../libvirt/xml/domain-parse.js';
+import { parseDomainXml, readDomainXml } from '../libvirt/xml/domain-parse.js';
+import { refuseOnOverlays } from '../backup/backup-snapshot.js';
 import { noteStateChange, readVm } from '../vm/vm-read.js';
 import { vmTarget } from '../vm/vm-lifecycle.js';
 import { updateVm } from '../vm/vm-define.js';
@@ -39,6 +40,7 @@ export async function moveVmDisks(virsh: Virsh, volumes: Volumes, opts: DiskMove
   if (!running && t.state !== DomainState.Shutoff) {
     throw failedPrecondition(`VM ${t.name} is neither running nor shut off: its disks cannot move now`);
   }
+  refuseOnOverlays(t.name, readDomainXml(await domainDumpXml(virsh, t.uuid)).disks, 'move its disks');
   const spec = (await readVm(virsh, t.uuid)).spec!;
   const moving = spec.disks.filter((d) => d.pool !== opts.targetPool);
   if (!moving.length) throw failedPrecondition(`the disks of VM ${t.name} are already in pool ${opts.targetPool}`);
