@@ -11,6 +11,7 @@ import { chmod, copyFile, mkdtemp, open, readdir, rm, writeFile, type FileHandle
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { BackupConsistency, BackupKind } from '@quantix/proto/v1/backup.js';
 import { PoolKind } from '@quantix/proto/v1/storage.js';
 import { VmSpec } from '@quantix/proto/v1/vm.js';
@@ -144,6 +145,19 @@ test('full backup of a running VM through an external snapshot: VM back on its f
       moveVmDisks(virsh, volumes, { ...move, signal: new AbortController().signal }),
       /is being backed up: its disk vd[ab] is on the backup's overlay until the copy ends; move its disks after/,
     );
+    // Another agent starting now (tests run several on one libvirt) recovers what killed agents
+    // left: it must leave this backup's overlays alone (before, it pivoted them under the backup).
+    const recovery = join(dir, 'other-agent-recovery.mts');
+    const src = (path: string) => JSON.stringify(fileURLToPath(new URL(`../../${path}`, import.meta.url)));
+    await writeFile(
+      recovery,
+      `const { recoverOverlays } = await import(${src('agent/src/backup/backup-snapshot.ts')});
+const { Virsh } = await import(${src('agent/src/libvirt/virsh.ts')});
+console.log(JSON.stringify(await recoverOverlays(new Virsh('qemu:///system'))));`,
+    );
+    const other = await run(process.execPath, ['--import', 'tsx', recovery], { timeoutMs: 120_000 });
+    assert.equal(other.stdout.trim().split('\n').at(-1), '[]', other.stdout);
+    assert.deepEqual(await sources(), windowSources, 'still on the overlays after the other recovery');
   };
   const full = await backup();
   jobs.afterSnapshot = undefined;

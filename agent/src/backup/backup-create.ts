@@ -30,7 +30,14 @@ import { vmTarget } from '../vm/vm-lifecycle.js';
 import type { PoolManager } from '../storage/pool-manager.js';
 import { log } from '../log.js';
 import { checkpointXml, exportBitmap, exportName, pullBackupXml, type BackupTargetDisk } from './backup-xml.js';
-import { commitOverlays, isOverlay, recoverOverlays, scratchDirName, takeOverlays } from './backup-snapshot.js';
+import {
+  commitAbandonedOverlays,
+  commitOverlays,
+  isOverlay,
+  recoverOverlays,
+  scratchDirName,
+  takeOverlays,
+} from './backup-snapshot.js';
 import { BACKUP_SOCKET_ROOT, makeBackupSocketDir, pullDisk } from './backup-pull.js';
 import { openRemoteTarget } from './backup-send.js';
 import { copyWholeDisks, type SourceDisk } from './whole-disk-copy.js';
@@ -277,7 +284,7 @@ export class BackupJobs {
   private async cleanUpKilled(plan: Plan, abandonedIds: readonly string[]): Promise<void> {
     // Its overlays: the VM goes back onto its own disks first (the caller plans again).
     if (plan.onOverlays) {
-      const done = await commitOverlays(this.virsh, plan);
+      const done = await commitAbandonedOverlays(this.virsh, plan);
       log.warn('committed back the backup overlays a stopped agent left', { vm: plan.name, ...done });
     }
     if (plan.staleJob) {

@@ -3,9 +3,12 @@
 // on its overlays. Against real libvirt and a guest: test/guest-boot/backup-snapshot.guest.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { readDomainXml, type DomainDisk } from '../libvirt/xml/domain-parse.js';
-import { restoreDiskSources, snapshotArgs } from './backup-snapshot.js';
+import { OWNER_FILE, processStart, restoreDiskSources, runningOwner, snapshotArgs } from './backup-snapshot.js';
 
 const disk = (dev: string, file: string): DomainDisk => ({
   device: 'disk',
@@ -54,4 +57,29 @@ test('restoreDiskSources: each overlay replaced by its base, its backingStore dr
   assert.doesNotMatch(out, /backingStore/);
   assert.deepEqual({ ...after, disks: [] }, { ...before, disks: [] });
   assert.equal(out.match(/<address /g)?.length, xml.match(/<address /g)?.length);
+});
+
+test('runningOwner: overlays of a live other process are its; of this process, a dead one or nobody, not', async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'qxt-owner-'));
+  const child = spawn('sleep', ['60']);
+  t.after(async () => {
+    child.kill('SIGKILL');
+    await rm(root, { recursive: true, force: true });
+  });
+  const dirOf = async (name: string, owner?: { pid: number; start: string | undefined }) => {
+    const dir = join(root, name);
+    await mkdir(dir);
+    if (owner) await writeFile(join(dir, OWNER_FILE), JSON.stringify(owner));
+    return dir;
+  };
+  const pid = child.pid!;
+  const live = await dirOf('live', { pid, start: await processStart(pid) });
+  const own = await dirOf('own', { pid: process.pid, start: await processStart(process.pid) });
+  const reused = await dirOf('reused', { pid, start: '1' });
+  const nobody = await dirOf('nobody');
+  assert.equal(await runningOwner([own, reused, nobody]), undefined);
+  assert.equal(await runningOwner([nobody, live]), pid);
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  assert.equal(await runningOwner([live]), undefined, 'its process is gone');
 });

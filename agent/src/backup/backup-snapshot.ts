@@ -4,7 +4,7 @@
 // the overlays, committing them back (live: blockcommit + pivot; a VM that stopped meanwhile:
 // offline, qemu-img) and finding the overlays a killed agent left on any VM of the host.
 // https://libvirt.org/kbase/live_full_disk_backup.html
-import { rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { AgentError, ErrorCode, failedPrecondition } from '../errors.js';
 import { run } from '../exec/run.js';
@@ -67,6 +67,39 @@ export function snapshotArgs(uuid: string, disks: readonly DomainDisk[], otherDe
   ];
 }
 
+/** In each overlay dir: the agent process whose backup made it (pid and start time). */
+export const OWNER_FILE = 'owner.json';
+
+interface Owner {
+  pid: number;
+  /** /proc/<pid>/stat's start time: a pid reused by another process does not match. */
+  start: string | undefined;
+}
+
+/** Process `pid`'s start time in clock ticks since boot (/proc/<pid>/stat field 22); undefined once it is gone. */
+export async function processStart(pid: number): Promise<string | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  // Field 2, the command name, may hold spaces and parentheses: count from after its last ')'.
+  return stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+}
+
+/**
+ * The pid of another agent process, still running, whose backup put the overlays in `dirs` there
+ * (several agents share one libvirt in tests, and each recovers at its start); undefined when
+ * their owner is gone or is this process (whose backups of a VM never overlap: the per-VM lock).
+ */
+export async function runningOwner(dirs: Iterable<string>): Promise<number | undefined> {
+  for (const dir of dirs) {
+    const owner = await readFile(join(dir, OWNER_FILE), 'utf8').then(
+      (text) => JSON.parse(text) as Owner,
+      () => undefined, // made, then the agent died before the snapshot: nobody's
+    );
+    if (!owner || owner.pid === process.pid || !owner.start) continue;
+    if ((await processStart(owner.pid)) === owner.start) return owner.pid;
+  }
+  return undefined;
+}
+
 /**
  * Puts every disk of the running VM on an overlay (one instant for all): its files are frozen
  * from here on, QEMU keeps them open read-only as the overlays' backing files. On failure nothing
@@ -83,6 +116,8 @@ export async function takeOverlays(
   try {
     // Root's, readable: libvirt creates the overlays itself and hands them to QEMU's user.
     for (const dir of dirs) await run('mkdir', ['-m', '0755', dir]);
+    const owner: Owner = { pid: process.pid, start: await processStart(process.pid) };
+    for (const dir of dirs) await writeFile(join(dir, OWNER_FILE), JSON.stringify(owner), { mode: 0o644 });
     await virsh.exec(snapshotArgs(vm.uuid, disks, otherDevs, id));
   } catch (err) {
     for (const dir of dirs) await rm(dir, { recursive: true, force: true });
@@ -149,6 +184,22 @@ export async function commitOverlays(virsh: Virsh, vm: Vm): Promise<CommittedOve
   }
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
   return done;
+}
+
+/**
+ * commitOverlays for overlays a backup left behind (its agent killed): refused, naming the
+ * process, while the agent process whose backup made them still runs.
+ */
+export async function commitAbandonedOverlays(virsh: Virsh, vm: Vm): Promise<CommittedOverlays> {
+  const [live, inactive] = await Promise.all([domainDumpXml(virsh, vm.uuid), domainDumpXml(virsh, vm.uuid, true)]);
+  const dirs = [...readDomainXml(live).disks, ...readDomainXml(inactive).disks]
+    .map((d) => d.source.file)
+    .filter(isOverlay)
+    .map((f) => dirname(f));
+  const owner = await runningOwner(new Set(dirs));
+  if (owner !== undefined)
+    throw failedPrecondition(`VM ${vm.name} is being backed up right now by agent process ${owner}`);
+  return commitOverlays(virsh, vm);
 }
 
 /**
@@ -247,7 +298,7 @@ export async function recoverOverlays(virsh: Virsh): Promise<string[]> {
     if (!parsed.disks.some((d) => isOverlay(d.source.file))) continue;
     const vm = { uuid, name: parsed.name };
     try {
-      const done = await commitOverlays(virsh, vm);
+      const done = await commitAbandonedOverlays(virsh, vm);
       log.warn('backup recovery: a VM left on backup overlays by a stopped agent is back on its disks', {
         vm: vm.name,
         committedLive: done.live,
@@ -255,6 +306,10 @@ export async function recoverOverlays(virsh: Virsh): Promise<string[]> {
       });
       recovered.push(vm.name);
     } catch (err) {
+      if (err instanceof AgentError && err.code === ErrorCode.FailedPrecondition) {
+        log.info('backup recovery: left alone, another agent is backing the VM up', { vm: vm.name, err: err.message });
+        continue;
+      }
       log.error('backup recovery: the VM is still on backup overlays', { vm: vm.name, err: String(err) });
     }
   }
