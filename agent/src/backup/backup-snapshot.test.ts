@@ -77,7 +77,9 @@ test('runningOwner: overlays of a live other process are its; of this process, a
   const own = await dirOf('own', { pid: process.pid, start: await processStart(process.pid) });
   const reused = await dirOf('reused', { pid, start: '1' });
   const nobody = await dirOf('nobody');
-  assert.equal(await runningOwner([own, reused, nobody]), undefined);
+  const cut = await dirOf('cut');
+  await writeFile(join(cut, OWNER_FILE), `{"pid": ${pid}, "st`);
+  assert.equal(await runningOwner([own, reused, nobody, cut]), undefined);
   assert.equal(await runningOwner([nobody, live]), pid);
   child.kill('SIGKILL');
   await new Promise((r) => child.once('exit', r));

@@ -90,10 +90,10 @@ export async function processStart(pid: number): Promise<string | undefined> {
  */
 export async function runningOwner(dirs: Iterable<string>): Promise<number | undefined> {
   for (const dir of dirs) {
-    const owner = await readFile(join(dir, OWNER_FILE), 'utf8').then(
-      (text) => JSON.parse(text) as Owner,
-      () => undefined, // made, then the agent died before the snapshot: nobody's
-    );
+    // None, or cut short: the agent died between making the dir and the snapshot; nobody's.
+    const owner = await readFile(join(dir, OWNER_FILE), 'utf8')
+      .then((text) => JSON.parse(text) as Owner)
+      .catch(() => undefined);
     if (!owner || owner.pid === process.pid || !owner.start) continue;
     if ((await processStart(owner.pid)) === owner.start) return owner.pid;
   }
