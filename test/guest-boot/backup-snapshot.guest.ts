@@ -77,6 +77,9 @@ test('full backup of a running VM through an external snapshot: VM back on its f
   const state = (n: number) => join(dir, `state${n}.raw`);
   await writeFile(state(0), randomBytes(DATA_BYTES));
   await run('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', state(0), files[1]!]);
+  // Mode 0600 like an uploaded volume: owned by QEMU's user while the VM runs, so only a reader
+  // with CAP_DAC_READ_SEARCH copies it.
+  await chmod(files[1]!, 0o600);
   await pools.volumesChanged(await pools.activeRecord(pool));
   const vm = await defineVm(
     virsh,

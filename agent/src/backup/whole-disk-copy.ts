@@ -39,7 +39,7 @@ export async function copyWholeDisks(
 /**
  * To this host: each disk copied with qemu-img (sandboxed: only its directory visible). A running
  * VM's file is open read-only by QEMU as its overlay's backing file, which shares reading: no -U
- * needed. Each copy's checksums start as it ends (worker threads), alongside the next copy.
+ * needed; it belongs to QEMU's user meanwhile, hence `readOtherOwners`. Each copy's checksums start as it ends (worker threads), alongside the next copy.
  */
 async function copyLocal(
   sources: readonly SourceDisk[],
@@ -55,7 +55,7 @@ async function copyLocal(
     const share = (p: number) => onPercent(Math.floor(((i + p / 100) / sources.length) * 99));
     await run(
       'bwrap',
-      sandboxedQemuImg({ readOnly: [dirname(src.file)], writable: [out] }, [
+      sandboxedQemuImg({ readOnly: [dirname(src.file)], writable: [out], readOtherOwners: true }, [
         'convert',
         '-p',
         '-f',

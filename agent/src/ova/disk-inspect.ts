@@ -309,16 +309,21 @@ export function judgeBackingChain(json: string, target: VolumeChainTarget): Volu
 /**
  * Checks the backing chain of a volume with `qemu-img info --backing-chain` run sandboxed with
  * only `target.dir` (or the volume alone) visible, so a chain that leads elsewhere cannot be
- * opened, let alone read; qemu-img's complaint names the path it could not open.
+ * opened, let alone read; qemu-img's complaint names the path it could not open. The volume may be
+ * a running VM's (-U; QEMU's user owns it then).
  */
 export async function inspectBackingChain(target: VolumeChainTarget): Promise<VolumeChainInfo> {
   const args = ['info', '--backing-chain', '--output=json', '-U', '-f', target.format, target.path];
   let stdout: string;
   try {
-    ({ stdout } = await run('bwrap', sandboxedQemuImg({ readOnly: [target.dir ?? target.path] }, args), {
-      timeoutMs: 60_000,
-      maxOutputBytes: 1024 * 1024,
-    }));
+    ({ stdout } = await run(
+      'bwrap',
+      sandboxedQemuImg({ readOnly: [target.dir ?? target.path], readOtherOwners: true }, args),
+      {
+        timeoutMs: 60_000,
+        maxOutputBytes: 1024 * 1024,
+      },
+    ));
   } catch (err) {
     if (err instanceof ExecError) {
       const why = err.stderr.split('\n').find((l) => l.trim()) ?? 'qemu-img info failed';

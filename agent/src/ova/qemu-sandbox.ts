@@ -14,7 +14,23 @@ export interface SandboxMounts {
   readOnly?: readonly string[];
   /** Existing host paths visible writable at their own place, bound after `readOnly`. */
   writable?: readonly string[];
+  /**
+   * Read files of other owners: a running VM's disks belong to QEMU's user (libvirt's dynamic
+   * ownership), and an uploaded one is mode 0600, so root reads it only with CAP_DAC_READ_SEARCH.
+   * That one capability is kept, without a user namespace: in one, it would not cover files of
+   * an owner the namespace does not map.
+   */
+  readOtherOwners?: boolean;
 }
+
+/** Every namespace but the user one (`--unshare-all` less `--unshare-user-try`). */
+const UNSHARE_ALL_BUT_USER = [
+  '--unshare-ipc',
+  '--unshare-pid',
+  '--unshare-net',
+  '--unshare-uts',
+  '--unshare-cgroup-try',
+];
 
 /** Where the input appears inside the sandbox. */
 export function sandboxInputPath(input: string): string {
@@ -52,7 +68,11 @@ export function sandboxedQemuNbd(mounts: SandboxMounts, args: readonly string[])
 function sandboxed(program: string, mounts: SandboxMounts, args: readonly string[]): string[] {
   // prettier-ignore
   return [
-    '--unshare-all',
+    ...(mounts.readOtherOwners ? UNSHARE_ALL_BUT_USER : ['--unshare-all']),
+    // Run by root, bwrap would leave the program every capability (in its user namespace, or
+    // without one on the host): none is needed but the one asked for.
+    '--cap-drop', 'ALL',
+    ...(mounts.readOtherOwners ? ['--cap-add', 'CAP_DAC_READ_SEARCH'] : []),
     '--die-with-parent',
     '--new-session',
     '--clearenv',
