@@ -2,12 +2,14 @@
 // with one test guest (its pure parts: agent/src/backup/backup-snapshot.test.ts): the VM ends on
 // its own files, data the guest wrote between snapshot and commit is in its disk and in the next
 // incremental (the checkpoint's bitmap kept counting); a cancel mid-copy; the overlays of a "killed
-// agent" committed back by recovery, live and with the VM shut off; the frozen files read for
+// agent" committed back by recovery, live and with the VM shut off; a guest an agent killed while it
+// was frozen thawed by recovery; the frozen files read for
 // another host through qemu-nbd while the VM runs on its overlays. In `make test-guest`: a guest
 // boot and several backups are too slow for `make test`'s budget.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, copyFile, mkdtemp, open, readdir, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +24,7 @@ import { readDomainXml } from '../../agent/src/libvirt/xml/domain-parse.js';
 import { moveVmDisks } from '../../agent/src/storage/disk-move.js';
 import { PoolManager } from '../../agent/src/storage/pool-manager.js';
 import { Volumes } from '../../agent/src/storage/volumes.js';
-import { guestWriteDevice } from '../../agent/src/test-support/guest-file.js';
+import { guestExec, guestWriteDevice } from '../../agent/src/test-support/guest-file.js';
 import { guestAgentReady } from '../../agent/src/vm/guest-agent.js';
 import { defineVm } from '../../agent/src/vm/vm-define.js';
 import { forceOffVm, startVm } from '../../agent/src/vm/vm-lifecycle.js';
@@ -254,6 +256,45 @@ console.log(JSON.stringify(await recoverOverlays(new Virsh('qemu:///system'))));
     join(await root(), incrRemote.id, 'vdb.qcow2'),
     state(2),
   ]);
+
+  // An agent killed between freeze and thaw: a process freezes the guest (the agent's code) and
+  // dies by SIGKILL; the next agent start's recovery thaws it (a Linux guest agent never does).
+  // A filesystem its agent freezes: ext2 on a loop device (the guest's own are tmpfs and initramfs).
+  const fs = await guestExec(virsh, uuid, '/bin/sh', [
+    '-c',
+    'for m in crc16 mbcache jbd2 crc32c_generic ext4 loop; do insmod /lib/modules/$m.ko || exit 1; done; ' +
+      'dd if=/dev/zero of=/run/qx-fs.img bs=1M count=4 2>/dev/null && d=$(losetup -f) && losetup $d /run/qx-fs.img && ' +
+      'mke2fs -q $d && mkdir -p /mnt/qx && mount $d /mnt/qx',
+  ]);
+  assert.equal(fs.exitCode, 0, fs.output);
+  const freezeStatus = async () =>
+    (await virsh.exec(['qemu-agent-command', uuid, '{"execute":"guest-fsfreeze-status"}'])).trim();
+  const freezer = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--input-type=module',
+      '-e',
+      `const { Virsh } = await import(${JSON.stringify(new URL('../../agent/src/libvirt/virsh.ts', import.meta.url).href)});
+       const { guestFsFreeze } = await import(${JSON.stringify(new URL('../../agent/src/vm/guest-freeze.ts', import.meta.url).href)});
+       await guestFsFreeze(new Virsh('qemu:///system'), ${JSON.stringify(uuid)}, 'vm');
+       console.log('frozen');
+       setInterval(() => undefined, 1000);`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const frozenSaid = new Promise<void>((resolve, reject) => {
+    freezer.stdout.on('data', (b: Buffer) => b.toString().includes('frozen') && resolve());
+    freezer.on('exit', (code) => reject(new Error(`the freezing process exited (${code}) before it froze`)));
+  });
+  await frozenSaid;
+  const killed = new Promise((r) => freezer.on('exit', r));
+  freezer.kill('SIGKILL');
+  await killed;
+  assert.equal(await freezeStatus(), '{"return":"frozen"}');
+  await jobs.recover();
+  assert.equal(await freezeStatus(), '{"return":"thawed"}', 'recovery thawed the guest');
 
   // …and with the VM shut off on its overlays: committed offline, its bitmaps merged, definition restored.
   await takeOverlays(virsh, { uuid, name: vmName }, ownDisks, otherDevs, 'crash-off');

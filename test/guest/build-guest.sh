@@ -40,6 +40,11 @@ for m in virtio/virtio_ring virtio/virtio virtio/virtio_pci_legacy_dev virtio/vi
   virtio/virtio_balloon block/virtio_blk char/virtio_console scsi/scsi_common scsi/scsi_mod cdrom/cdrom scsi/sr_mod ata/libata ata/libahci ata/ahci; do
   cp "$work/k/lib/modules/$kver/kernel/drivers/$m.ko" "$ir/lib/modules/"
 done
+# ext4 (its dependencies first) and loop, loaded by a test that needs a filesystem the guest agent
+# can freeze (a loop-mounted image; tmpfs and the initramfs are not frozen): not at boot.
+for m in lib/crc16 fs/mbcache fs/jbd2/jbd2 crypto/crc32c_generic fs/ext4/ext4 drivers/block/loop; do
+  cp "$work/k/lib/modules/$kver/kernel/$m.ko" "$ir/lib/modules/"
+done
 # efivarfs, for the SecureBoot variable a Secure Boot guest reports. The TPM drivers (tpm, tpm_tis_core,
 # tpm_tis, tpm_crb) are built into Debian's kernel; copied too should a kernel ship them as modules.
 cp "$work/k/lib/modules/$kver/kernel/fs/efivarfs/efivarfs.ko" "$ir/lib/modules/"

@@ -25,7 +25,8 @@ import { Virsh } from '../libvirt/virsh.js';
 import { readDomainXml, type DomainDisk } from '../libvirt/xml/domain-parse.js';
 import { KeyedLock } from '../storage/keyed-lock.js';
 import { readFirmwareFiles } from '../vm/firmware-state.js';
-import { guestAgentPing, guestFsFreeze, guestFsThaw } from '../vm/guest-agent.js';
+import { guestAgentPing } from '../vm/guest-agent.js';
+import { guestFsFreeze, guestFsThaw, recoverFrozenGuests } from '../vm/guest-freeze.js';
 import { vmTarget } from '../vm/vm-lifecycle.js';
 import type { PoolManager } from '../storage/pool-manager.js';
 import { log } from '../log.js';
@@ -134,11 +135,13 @@ export class BackupJobs {
   }
 
   /**
-   * At agent start: every VM an agent killed mid-backup left running (or shut off) on backup
-   * overlays is brought back onto its own disks (backup-snapshot.ts). Failures are logged.
+   * At agent start: every guest an agent killed between freeze and thaw left frozen (a backup's
+   * or a snapshot's, guest-freeze.ts) is thawed, and every VM an agent killed mid-backup left
+   * running (or shut off) on backup overlays is brought back onto its own disks
+   * (backup-snapshot.ts). Failures are logged.
    */
   recover(): Promise<void> {
-    const done = recoverOverlays(this.virsh).then(
+    const done = Promise.all([recoverFrozenGuests(this.virsh), recoverOverlays(this.virsh)]).then(
       () => undefined,
       (err: unknown) => log.error('backup recovery failed', { err: String(err) }),
     );

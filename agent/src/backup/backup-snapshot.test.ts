@@ -8,7 +8,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readDomainXml, type DomainDisk } from '../libvirt/xml/domain-parse.js';
-import { OWNER_FILE, processStart, restoreDiskSources, runningOwner, snapshotArgs } from './backup-snapshot.js';
+import { processStart } from '../exec/process-identity.js';
+import { OWNER_FILE, restoreDiskSources, runningOwner, snapshotArgs } from './backup-snapshot.js';
 
 const disk = (dev: string, file: string): DomainDisk => ({
   device: 'disk',

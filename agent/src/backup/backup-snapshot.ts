@@ -13,6 +13,7 @@ import { Virsh } from '../libvirt/virsh.js';
 import { buildOrderedXml } from '../libvirt/xml/builder.js';
 import { readDomainXml, type DomainDisk } from '../libvirt/xml/domain-parse.js';
 import { readOrderedXml, type XmlNode } from '../libvirt/xml/parser.js';
+import { isOtherLiveProcess, parseIdentity, thisProcess } from '../exec/process-identity.js';
 import { log } from '../log.js';
 
 /** A backup's hidden dir beside each disk (overlays, pull scratch files): pool listings skip dot files. */
@@ -70,19 +71,6 @@ export function snapshotArgs(uuid: string, disks: readonly DomainDisk[], otherDe
 /** In each overlay dir: the agent process whose backup made it (pid and start time). */
 export const OWNER_FILE = 'owner.json';
 
-interface Owner {
-  pid: number;
-  /** /proc/<pid>/stat's start time: a pid reused by another process does not match. */
-  start: string | undefined;
-}
-
-/** Process `pid`'s start time in clock ticks since boot (/proc/<pid>/stat field 22); undefined once it is gone. */
-export async function processStart(pid: number): Promise<string | undefined> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
-  // Field 2, the command name, may hold spaces and parentheses: count from after its last ')'.
-  return stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-}
-
 /**
  * The pid of another agent process, still running, whose backup put the overlays in `dirs` there
  * (several agents share one libvirt in tests, and each recovers at its start); undefined when
@@ -91,11 +79,8 @@ export async function processStart(pid: number): Promise<string | undefined> {
 export async function runningOwner(dirs: Iterable<string>): Promise<number | undefined> {
   for (const dir of dirs) {
     // None, or cut short: the agent died between making the dir and the snapshot; nobody's.
-    const owner = await readFile(join(dir, OWNER_FILE), 'utf8')
-      .then((text) => JSON.parse(text) as Owner)
-      .catch(() => undefined);
-    if (!owner || owner.pid === process.pid || !owner.start) continue;
-    if ((await processStart(owner.pid)) === owner.start) return owner.pid;
+    const owner = parseIdentity(await readFile(join(dir, OWNER_FILE), 'utf8').catch(() => undefined));
+    if (owner && (await isOtherLiveProcess(owner))) return owner.pid;
   }
   return undefined;
 }
@@ -116,8 +101,8 @@ export async function takeOverlays(
   try {
     // Root's, readable: libvirt creates the overlays itself and hands them to QEMU's user.
     for (const dir of dirs) await run('mkdir', ['-m', '0755', dir]);
-    const owner: Owner = { pid: process.pid, start: await processStart(process.pid) };
-    for (const dir of dirs) await writeFile(join(dir, OWNER_FILE), JSON.stringify(owner), { mode: 0o644 });
+    const owner = JSON.stringify(await thisProcess());
+    for (const dir of dirs) await writeFile(join(dir, OWNER_FILE), owner, { mode: 0o644 });
     await virsh.exec(snapshotArgs(vm.uuid, disks, otherDevs, id));
   } catch (err) {
     for (const dir of dirs) await rm(dir, { recursive: true, force: true });

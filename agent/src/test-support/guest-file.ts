@@ -1,6 +1,6 @@
 // Test support: writes bytes into a running test guest's block device through its qemu-ga
 // (guest-file-open/seek/write, then guest-exec sync), so tests know exactly what the guest's disk
-// holds at a point in time. Pieces stay under the kernel's 128 KiB limit for one argv string.
+// holds at a point in time; and runs a command in it (guest-exec). Pieces stay under the kernel's 128 KiB limit for one argv string.
 import type { Virsh } from '../libvirt/virsh.js';
 
 const PIECE = 48 * 1024;
@@ -27,10 +27,27 @@ export async function guestWriteDevice(
     }
   }
   await agentCommand(virsh, uuid, { execute: 'guest-file-close', arguments: { handle } });
-  const { pid } = await agentCommand(virsh, uuid, { execute: 'guest-exec', arguments: { path: 'sync' } });
+  await guestExec(virsh, uuid, 'sync');
+}
+
+/** Runs `path args…` in the guest and waits for it to end; its exit code and output (stderr after stdout). */
+export async function guestExec(
+  virsh: Virsh,
+  uuid: string,
+  path: string,
+  args: readonly string[] = [],
+): Promise<{ exitCode: number; output: string }> {
+  const exec = { execute: 'guest-exec', arguments: { path, arg: args, 'capture-output': true } };
+  const { pid } = await agentCommand(virsh, uuid, exec);
   for (;;) {
     const s = await agentCommand(virsh, uuid, { execute: 'guest-exec-status', arguments: { pid } });
-    if (s.exited === true) return;
+    if (s.exited === true) {
+      const text = (k: string) => Buffer.from(typeof s[k] === 'string' ? s[k] : '', 'base64').toString();
+      return {
+        exitCode: typeof s.exitcode === 'number' ? s.exitcode : -1,
+        output: text('out-data') + text('err-data'),
+      };
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 }

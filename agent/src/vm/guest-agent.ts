@@ -1,10 +1,9 @@
 // The QEMU guest agent (qemu-ga) of a running VM through libvirt: whether it answers, graceful
-// shutdown through it, and filesystem freeze/thaw for consistent snapshots. Every call is bounded:
+// shutdown through it (freeze/thaw: guest-freeze.ts). Every call is bounded:
 // a guest agent that hangs must never hang the operation around it.
-import { AgentError, ErrorCode } from '../errors.js';
 import { domainCall, domainDumpXml } from '../libvirt/domain.js';
 import { parseDomainXml } from '../libvirt/xml/domain-parse.js';
-import { Virsh } from '../libvirt/virsh.js';
+import type { Virsh } from '../libvirt/virsh.js';
 
 /** How long libvirt waits for the guest agent to answer one command. */
 const AGENT_TIMEOUT_S = 5;
@@ -27,29 +26,6 @@ export async function guestAgentPing(virsh: Virsh, uuid: string): Promise<boolea
 /** Asks the guest agent to power the guest off (the guest's own shutdown, no ACPI needed). */
 export const guestAgentShutdown = (virsh: Virsh, uuid: string) =>
   domainCall(virsh, uuid, ['shutdown', '--mode', 'agent', uuid]);
-
-/** Freezes every guest filesystem; returns how many the agent froze. */
-export async function guestFsFreeze(virsh: Virsh, uuid: string, vmName: string): Promise<number> {
-  try {
-    const out = await virsh.exec(['domfsfreeze', uuid], { timeoutMs: 60_000 });
-    return Number(/(\d+)/.exec(out)?.[1] ?? 0);
-  } catch (err) {
-    throw new AgentError(
-      ErrorCode.FailedPrecondition,
-      `VM ${vmName}: the guest agent could not freeze the filesystems: ${Virsh.message(err)}`,
-    );
-  }
-}
-
-/** Thaws the guest filesystems; a failure is returned (the caller reports it), never thrown. */
-export async function guestFsThaw(virsh: Virsh, uuid: string): Promise<Error | undefined> {
-  try {
-    await virsh.exec(['domfsthaw', uuid], { timeoutMs: 60_000 });
-    return undefined;
-  } catch (err) {
-    return err as Error;
-  }
-}
 
 /** Whether VM `uuid` has its guest agent channel open and the agent answers a ping. */
 export async function guestAgentReady(virsh: Virsh, uuid: string): Promise<boolean> {
