@@ -4,11 +4,12 @@
 // .copy-<id>) and renamed into place when complete, so only directories with a manifest are
 // backups; list, delete (chain-aware) and verify live here.
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BackupConsistency, BackupKind, type Backup, type VerifyBackupResponse } from '@quantix/proto/v1/backup.js';
 import type { FirmwareState } from '@quantix/proto/v1/vm.js';
 import { failedPrecondition, invalidArgument, notFound } from '../errors.js';
+import { syncDir, writeFileDurably } from '../storage/durable-file.js';
 import type { PoolRecord } from '../storage/storage-kind.js';
 import { chunkSums, differingChunks, CHUNK_BYTES } from './chunk-sums.js';
 
@@ -106,15 +107,19 @@ export async function makeTempDir(
   return dir;
 }
 
-/** Writes the manifest and renames the temp dir into place: from here on the backup is listed. */
+/** Writes the manifest and renames the temp dir into place: from here on the backup is listed (and durable). */
 export async function publishBackup(
   pool: PoolRecord,
   manifest: BackupManifest,
   staging: Staging = 'backup',
 ): Promise<void> {
   const tmp = tempBackupDir(pool, manifest.vm.uuid, manifest.id, staging);
-  await writeFile(join(tmp, MANIFEST), JSON.stringify(manifest, null, 2) + '\n', { mode: 0o644 });
+  // Listed means saved: the manifest and the dir's names are on disk before the rename, the rename
+  // after it (the disks are: qemu-img flushes its output, the other writers fsync theirs).
+  await writeFileDurably(join(tmp, MANIFEST), JSON.stringify(manifest, null, 2) + '\n', { mode: 0o644 });
+  await syncDir(tmp);
   await rename(tmp, backupDir(pool, manifest.vm.uuid, manifest.id));
+  await syncDir(vmBackupsDir(pool, manifest.vm.uuid));
 }
 
 /** The ids of unfinished backups of a VM (their temp dirs: this run's, or one killed with the agent). */

@@ -1,9 +1,10 @@
 // Where a backup being taken is written: a pool of this host (a temp dir renamed into place) or
 // a pool of another host of the vDC (backup-send.ts: streamed to its agent, which stores it the
 // same way, backup-receive.ts). The backup job sees only this interface.
-import { rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Backup } from '@quantix/proto/v1/backup.js';
+import { writeFileDurably } from '../storage/durable-file.js';
 import type { PoolRecord } from '../storage/storage-kind.js';
 import type { DiskOut } from './backup-pull.js';
 import {
@@ -56,7 +57,7 @@ export async function openLocalTarget(pool: PoolRecord, vmUuid: string, id: stri
     history,
     abandonedIds,
     localPath: (file) => join(dir, file),
-    writeSmallFile: (file, data) => writeFile(join(dir, file), data, { flag: 'wx', mode: smallFileMode(file) }),
+    writeSmallFile: (file, data) => writeFileDurably(join(dir, file), data, { flag: 'wx', mode: smallFileMode(file) }),
     openDisk: async (file) => join(dir, file),
     async commit(manifest, retention) {
       await publishBackup(pool, manifest);
