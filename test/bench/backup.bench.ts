@@ -7,69 +7,29 @@
 // breakdown (the agent's "full backup timings" log line) printed; then ~1% of the data disk changed
 // by the guest (scattered 64 KiB writes) and the incremental's stored size as % of the disk.
 // Targets: throughput >= 0.8x, incremental <= 2%.
-import { chmod, copyFile, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { randomBytes, randomInt } from 'node:crypto';
-import { loadavg, tmpdir } from 'node:os';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { PoolKind } from '@quantix/proto/v1/storage.js';
-import { VmSpec } from '@quantix/proto/v1/vm.js';
 import { run } from '../../agent/src/exec/run.js';
 import { sandboxedQemuImg } from '../../agent/src/ova/qemu-sandbox.js';
 import { Virsh } from '../../agent/src/libvirt/virsh.js';
-import { PoolManager } from '../../agent/src/storage/pool-manager.js';
-import { Volumes } from '../../agent/src/storage/volumes.js';
+import { startBackupGuest } from '../../agent/src/test-support/backup-guest.js';
 import { guestWriteDevice } from '../../agent/src/test-support/guest-file.js';
-import { guestAgentReady } from '../../agent/src/vm/guest-agent.js';
-import { defineVm } from '../../agent/src/vm/vm-define.js';
-import { startVm } from '../../agent/src/vm/vm-lifecycle.js';
 import { BackupJobs } from '../../agent/src/backup/backup-create.js';
 import { deleteBackup } from '../../agent/src/backup/backup-store.js';
-import { testGuest } from '../guest/fixture.js';
 
 const MIB = 2 ** 20;
 const DATA_BYTES = Number(process.env.QX_BENCH_DATA_MIB ?? 2048) * MIB;
 const ROUNDS = 2;
 const virsh = new Virsh('qemu:///system');
 
-const dir = await mkdtemp(join(tmpdir(), 'qxt-backup-bench-'));
-await chmod(dir, 0o755);
-const poolDir = join(dir, 'pool');
+// A crowded 2-core machine boots the TCG guest slowly: up to 5 minutes.
+const g = await startBackupGuest(virsh, { prefix: 'qxt-bkb', dataBytes: DATA_BYTES, bootTimeoutMs: 300_000 });
+const { poolDir, pools, pool, uuid } = g;
 const baselineDir = join(poolDir, 'backups', 'qemu-img-baseline');
-const pools = new PoolManager({ dataDir: join(dir, 'data'), virsh });
-const volumes = new Volumes(pools, virsh);
-const pool = `qxt-bkb-${process.pid}`;
-const name = `qxt-bkb-vm-${process.pid}`;
 try {
-  await mkdir(poolDir, { recursive: true });
-  await mkdir(join(dir, 'data'));
-  await pools.create({ name: pool, kind: PoolKind.POOL_KIND_DIR, sizeBytes: 0, filesystem: '', path: poolDir });
-  await copyFile(testGuest.qcow2, join(poolDir, 'guest.qcow2'));
-  const raw = join(dir, 'data.raw');
-  const fh = await import('node:fs/promises').then((m) => m.open(raw, 'w'));
-  for (let at = 0; at < DATA_BYTES; at += 16 * MIB) await fh.write(randomBytes(16 * MIB));
-  await fh.close();
-  await run('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', raw, join(poolDir, 'data.qcow2')]);
-  await rm(raw);
-  await pools.volumesChanged(await pools.activeRecord(pool));
-  const vm = await defineVm(
-    virsh,
-    volumes,
-    VmSpec.fromPartial({
-      name,
-      memoryMib: testGuest.memoryMib,
-      disks: [
-        { pool, volume: 'guest.qcow2' },
-        { pool, volume: 'data.qcow2' },
-      ],
-    }),
-  );
-  const uuid = vm.spec!.uuid;
-  await startVm(virsh, uuid);
-  // A crowded 2-core machine boots the TCG guest slowly: wait up to 5 minutes.
-  for (const until = Date.now() + 300_000; !(await guestAgentReady(virsh, uuid));) {
-    if (Date.now() > until) throw new Error('the guest agent did not come up');
-    await new Promise((r) => setTimeout(r, 300));
-  }
+  await rm(g.state0);
   const jobs = new BackupJobs(virsh, pools);
   const record = await pools.activeRecord(pool);
   let job = 0;
@@ -167,8 +127,5 @@ try {
     `ratio full-backup throughput ${(bestConvert / bestBackup).toFixed(2)}x of qemu-img convert (target >= 0.8x); incremental ${pct.toFixed(2)}% of the disk (target <= 2%)`,
   );
 } finally {
-  await virsh.exec(['destroy', name]).catch(() => undefined);
-  await virsh.exec(['undefine', '--checkpoints-metadata', name]).catch(() => undefined);
-  await pools.delete(pool, false).catch(() => undefined);
-  await rm(dir, { recursive: true, force: true });
+  await g.stop();
 }

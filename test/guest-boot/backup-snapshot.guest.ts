@@ -8,25 +8,20 @@
 // boot and several backups are too slow for `make test`'s budget.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, copyFile, mkdtemp, open, readdir, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import { copyFile, open, readdir, writeFile, type FileHandle } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BackupConsistency, BackupKind } from '@quantix/proto/v1/backup.js';
-import { PoolKind } from '@quantix/proto/v1/storage.js';
-import { VmSpec } from '@quantix/proto/v1/vm.js';
 import { run } from '../../agent/src/exec/run.js';
 import { domainDumpXml } from '../../agent/src/libvirt/domain.js';
 import { Virsh } from '../../agent/src/libvirt/virsh.js';
 import { readDomainXml } from '../../agent/src/libvirt/xml/domain-parse.js';
 import { moveVmDisks } from '../../agent/src/storage/disk-move.js';
-import { PoolManager } from '../../agent/src/storage/pool-manager.js';
-import { Volumes } from '../../agent/src/storage/volumes.js';
+import { startBackupGuest } from '../../agent/src/test-support/backup-guest.js';
 import { guestExec, guestWriteDevice } from '../../agent/src/test-support/guest-file.js';
 import { guestAgentReady } from '../../agent/src/vm/guest-agent.js';
-import { defineVm } from '../../agent/src/vm/vm-define.js';
 import { forceOffVm, startVm } from '../../agent/src/vm/vm-lifecycle.js';
 import { BackupJobs } from '../../agent/src/backup/backup-create.js';
 import { commitOverlays, takeOverlays } from '../../agent/src/backup/backup-snapshot.js';
@@ -35,7 +30,6 @@ import type { BackupTarget } from '../../agent/src/backup/backup-target.js';
 import { fileSink } from '../../agent/src/backup/qcow2-writer.js';
 import { copyWholeDisks } from '../../agent/src/backup/whole-disk-copy.js';
 import { vmBackupsDir } from '../../agent/src/backup/backup-store.js';
-import { testGuest } from '../guest/fixture.js';
 
 const virsh = new Virsh('qemu:///system');
 const MIB = 2 ** 20;
@@ -58,49 +52,17 @@ async function patch(file: string, offset: number, data: Buffer): Promise<void> 
 }
 
 test('full backup of a running VM through an external snapshot: VM back on its files, window writes kept and counted', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'qxt-bksnap-'));
-  const poolDir = join(dir, 'pool');
-  const pools = new PoolManager({ dataDir: join(dir, 'data'), virsh });
-  const volumes = new Volumes(pools, virsh);
-  const pool = `qxt-bks-${process.pid}`;
-  const vmName = `qxt-bks-vm-${process.pid}`;
-  t.after(async () => {
-    await virsh.exec(['destroy', vmName]).catch(() => undefined);
-    await virsh.exec(['undefine', '--checkpoints-metadata', vmName]).catch(() => undefined);
-    await pools.delete(pool, false).catch(() => undefined);
-    await rm(dir, { recursive: true, force: true });
-  });
-  await chmod(dir, 0o755);
-  await run('mkdir', ['-p', poolDir, join(dir, 'data')]);
-  await pools.create({ name: pool, kind: PoolKind.POOL_KIND_DIR, sizeBytes: 0, filesystem: '', path: poolDir });
-  const files = [join(poolDir, 'guest.qcow2'), join(poolDir, 'data.qcow2')];
-  await copyFile(testGuest.qcow2, files[0]!);
+  // The data disk mode 0600 like an uploaded volume: owned by QEMU's user while the VM runs, so
+  // only a reader with CAP_DAC_READ_SEARCH copies it.
+  const g = await startBackupGuest(virsh, { prefix: 'qxt-bks', dataBytes: DATA_BYTES, dataMode: 0o600 });
+  t.after(() => g.stop());
+  const { dir, poolDir, pools, volumes, pool, uuid, name: vmName, files } = g;
   // What the guest's data disk holds after each step, as raw files.
   const state = (n: number) => join(dir, `state${n}.raw`);
-  await writeFile(state(0), randomBytes(DATA_BYTES));
-  await run('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', state(0), files[1]!]);
-  // Mode 0600 like an uploaded volume: owned by QEMU's user while the VM runs, so only a reader
-  // with CAP_DAC_READ_SEARCH copies it.
-  await chmod(files[1]!, 0o600);
-  await pools.volumesChanged(await pools.activeRecord(pool));
-  const vm = await defineVm(
-    virsh,
-    volumes,
-    VmSpec.fromPartial({
-      name: vmName,
-      memoryMib: testGuest.memoryMib,
-      disks: [
-        { pool, volume: 'guest.qcow2' },
-        { pool, volume: 'data.qcow2' },
-      ],
-    }),
-  );
-  const uuid = vm.spec!.uuid;
   const boot = async () => {
     await startVm(virsh, uuid);
     await until('the guest agent', async () => (await guestAgentReady(virsh, uuid)) || false);
   };
-  await boot();
 
   /** The guest writes `data` at `offset` of its data disk; state `to` is state `from` with that write. */
   const write = async (from: number, to: number, offset: number, data: Buffer) => {

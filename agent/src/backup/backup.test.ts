@@ -5,41 +5,23 @@
 // verify names a flipped chunk; chain-aware delete; a shut-off VM is copied with qemu-img.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, copyFile, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, open, readdir, readFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BackupConsistency, BackupKind } from '@quantix/proto/v1/backup.js';
-import { PoolKind } from '@quantix/proto/v1/storage.js';
-import { VmSpec } from '@quantix/proto/v1/vm.js';
 import { run } from '../exec/run.js';
 import { Virsh } from '../libvirt/virsh.js';
-import { PoolManager } from '../storage/pool-manager.js';
-import { Volumes } from '../storage/volumes.js';
+import { startBackupGuest } from '../test-support/backup-guest.js';
 import { guestWriteDevice } from '../test-support/guest-file.js';
-import { guestAgentReady } from '../vm/guest-agent.js';
-import { defineVm } from '../vm/vm-define.js';
-import { forceOffVm, startVm } from '../vm/vm-lifecycle.js';
+import { forceOffVm } from '../vm/vm-lifecycle.js';
 import { BackupJobs } from './backup-create.js';
 import { restoreBackup } from './backup-restore.js';
 import { deleteBackup, listManifests, verifyBackup, vmBackupsDir } from './backup-store.js';
 import { CHUNK_BYTES } from './chunk-sums.js';
 
-const fixtureUrl = new URL('../../../test/guest/fixture.ts', import.meta.url).href;
-const { testGuest } = (await import(fixtureUrl)) as { testGuest: { qcow2: string; memoryMib: number } };
 const virsh = new Virsh('qemu:///system');
 const MIB = 2 ** 20;
 const DATA_BYTES = 16 * MIB;
-
-async function until<T>(what: string, fn: () => Promise<T | false>, timeoutMs = 90_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 /** Writes `data` at `offset` of the guest's /dev/vdb through qemu-ga. */
 const guestWrite = (uuid: string, offset: number, data: Buffer) =>
@@ -52,44 +34,11 @@ async function patch(file: string, offset: number, data: Buffer): Promise<void> 
 }
 
 test('backup of a running VM: full, incremental, cancel, restore every point, verify, delete, then shut off', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'qxt-backup-'));
-  const poolDir = join(dir, 'pool');
-  const pools = new PoolManager({ dataDir: join(dir, 'data'), virsh });
-  const volumes = new Volumes(pools, virsh);
-  const pool = `qxt-bk-${process.pid}`;
-  const vmName = `qxt-bk-vm-${process.pid}`;
+  const g = await startBackupGuest(virsh, { prefix: 'qxt-bk', dataBytes: DATA_BYTES, bootTimeoutMs: 90_000 });
+  const { dir, poolDir, pools, volumes, pool, uuid, name: vmName } = g;
   const restored: string[] = [];
-  t.after(async () => {
-    for (const n of [vmName, ...restored]) {
-      await virsh.exec(['destroy', n]).catch(() => undefined);
-      await virsh.exec(['undefine', '--checkpoints-metadata', n]).catch(() => undefined);
-    }
-    await pools.delete(pool, false).catch(() => undefined);
-    await rm(dir, { recursive: true, force: true });
-  });
-  await chmod(dir, 0o755);
-  await run('mkdir', ['-p', poolDir, join(dir, 'data')]);
-  await pools.create({ name: pool, kind: PoolKind.POOL_KIND_DIR, sizeBytes: 0, filesystem: '', path: poolDir });
-  await copyFile(testGuest.qcow2, join(poolDir, 'guest.qcow2'));
-  const states = [join(dir, 'state0.raw'), join(dir, 'state1.raw'), join(dir, 'state2.raw')];
-  await writeFile(states[0]!, randomBytes(DATA_BYTES));
-  await run('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', states[0]!, join(poolDir, 'data.qcow2')]);
-  await pools.volumesChanged(await pools.activeRecord(pool));
-  const vm = await defineVm(
-    virsh,
-    volumes,
-    VmSpec.fromPartial({
-      name: vmName,
-      memoryMib: testGuest.memoryMib,
-      disks: [
-        { pool, volume: 'guest.qcow2' },
-        { pool, volume: 'data.qcow2' },
-      ],
-    }),
-  );
-  const uuid = vm.spec!.uuid;
-  await startVm(virsh, uuid);
-  await until('the guest agent', async () => (await guestAgentReady(virsh, uuid)) || false);
+  t.after(() => g.stop(restored));
+  const states = [g.state0, join(dir, 'state1.raw'), join(dir, 'state2.raw')];
 
   const jobs = new BackupJobs(virsh, pools);
   let job = 0;
