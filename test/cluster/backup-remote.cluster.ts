@@ -23,7 +23,7 @@ import type { HostDto } from '../../server/src/dto/hosts.js';
 import type { TaskDto } from '../../server/src/dto/tasks.js';
 import { eventually } from '../../server/src/test-support/guest-pool.js';
 import { Virsh } from '../../agent/src/libvirt/virsh.js';
-import { guestWriteDevice } from '../../agent/src/test-support/guest-file.js';
+import { guestWriteDevice, mountFreezableFs } from '../../agent/src/test-support/guest-file.js';
 import { guestAgentReady } from '../../agent/src/vm/guest-agent.js';
 import { startTwoHosts } from './two-hosts.js';
 
@@ -74,6 +74,8 @@ test(
       },
     });
     await eventually('the guest agent', async () => (await guestAgentReady(virshA, vm.id)) || false, 180_000);
+    // A filesystem its agent freezes (the bare test guest's are tmpfs and initramfs).
+    await mountFreezableFs(virshA, vm.id);
 
     const backUp = async () => {
       const r = await api.request<TaskDto>('POST', `/api/v1/vms/${vm.id}/backups`, {

@@ -20,7 +20,7 @@ import { Virsh } from '../../agent/src/libvirt/virsh.js';
 import { readDomainXml } from '../../agent/src/libvirt/xml/domain-parse.js';
 import { moveVmDisks } from '../../agent/src/storage/disk-move.js';
 import { startBackupGuest } from '../../agent/src/test-support/backup-guest.js';
-import { guestExec, guestWriteDevice } from '../../agent/src/test-support/guest-file.js';
+import { guestWriteDevice, mountFreezableFs } from '../../agent/src/test-support/guest-file.js';
 import { guestAgentReady } from '../../agent/src/vm/guest-agent.js';
 import { forceOffVm, startVm } from '../../agent/src/vm/vm-lifecycle.js';
 import { BackupJobs } from '../../agent/src/backup/backup-create.js';
@@ -97,6 +97,9 @@ test('full backup of a running VM through an external snapshot: VM back on its f
   const backup = async (onPercent: (p: number) => void = () => undefined) =>
     (await jobs.create({ vm: uuid, pool, forceFull: false, jobId: `j${job++}`, keepLast: 0 }, onPercent)).backup;
   const root = async () => vmBackupsDir(await pools.activeRecord(pool), uuid);
+
+  // A filesystem for its agent to freeze (the bare test guest has none: its backups would be crash-consistent).
+  await mountFreezableFs(virsh, uuid);
 
   // Full: the guest writes while the VM runs on its overlays (between snapshot and commit).
   const w1 = randomBytes(128 * 1024);
@@ -221,14 +224,6 @@ console.log(JSON.stringify(await recoverOverlays(new Virsh('qemu:///system'))));
 
   // An agent killed between freeze and thaw: a process freezes the guest (the agent's code) and
   // dies by SIGKILL; the next agent start's recovery thaws it (a Linux guest agent never does).
-  // A filesystem its agent freezes: ext2 on a loop device (the guest's own are tmpfs and initramfs).
-  const fs = await guestExec(virsh, uuid, '/bin/sh', [
-    '-c',
-    'for m in crc16 mbcache jbd2 crc32c_generic ext4 loop; do insmod /lib/modules/$m.ko || exit 1; done; ' +
-      'dd if=/dev/zero of=/run/qx-fs.img bs=1M count=4 2>/dev/null && d=$(losetup -f) && losetup $d /run/qx-fs.img && ' +
-      'mke2fs -q $d && mkdir -p /mnt/qx && mount $d /mnt/qx',
-  ]);
-  assert.equal(fs.exitCode, 0, fs.output);
   const freezeStatus = async () =>
     (await virsh.exec(['qemu-agent-command', uuid, '{"execute":"guest-fsfreeze-status"}'])).trim();
   const freezer = spawn(

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { DiskBus, NicKind, NicModel, VmSpec, VmState } from '@quantix/proto/v1/vm.js';
 import { startTestAgent } from '../../agent/src/test-support/agent-harness.js';
+import { mountFreezableFs } from '../../agent/src/test-support/guest-file.js';
 import { promisify } from '../../agent/src/test-support/promisify.js';
 import { Virsh } from '../../agent/src/libvirt/virsh.js';
 import { run } from '../../agent/src/exec/run.js';
@@ -139,6 +140,8 @@ test('guest agent and hotplug on a running VM', async (t) => {
   for (const xml of [await live(), await saved()]) assert.ok(!xml.includes(mac));
 
   // Snapshot: taken with the filesystems frozen by the guest agent, and recorded so; thawed after.
+  // (The bare test guest's are tmpfs and initramfs, which qemu-ga does not freeze: one that it does.)
+  await mountFreezableFs(virsh, name);
   const snap = await promisify(
     vm,
     vm.createSnapshot,
@@ -159,10 +162,15 @@ test('guest agent and hotplug on a running VM', async (t) => {
     [['s1', true]],
   );
   assert.match(await guest('echo thawed > /tmp/t && cat /tmp/t'), /thawed/, 'the guest writes after the thaw');
-  // Reverting to it: the guest runs on and its agent still shuts it down. (The test guest has no
-  // freezable filesystem, so qemu-ga froze nothing: this does not prove the thaw after a revert.)
+  // Reverting to it: the guest's memory comes back frozen, the revert thaws it; the guest runs on
+  // and its agent still shuts it down.
   const reverted = await promisify(vm, vm.revertSnapshot)({ vm: { id: name }, name: 's1' });
   assert.equal(reverted.state, VmState.VM_STATE_RUNNING);
+  assert.equal(
+    (await virsh.exec(['qemu-agent-command', name, '{"execute":"guest-fsfreeze-status"}'])).trim(),
+    '{"return":"thawed"}',
+    'thawed after the revert',
+  );
   // libvirt restarted QEMU for the revert: a new console session.
   serial.call.end();
   serial = new ConsoleClient(agent.clients.console.console()).open(name);

@@ -415,10 +415,13 @@ export class BackupJobs {
     }
   }
 
-  /** Freezes the guest filesystems (its agent answered); false = crash-consistent. */
+  /**
+   * Freezes the guest filesystems (its agent answered); true when it froze at least one (to thaw,
+   * application-consistent), false when it froze none or failed (crash-consistent).
+   */
   private async freeze(plan: Plan): Promise<boolean> {
     try {
-      return (await guestFsFreeze(this.virsh, plan.uuid, plan.name)) >= 0;
+      return (await guestFsFreeze(this.virsh, plan.uuid, plan.name)) > 0;
     } catch (err) {
       log.warn('guest filesystem freeze failed; the backup is crash-consistent', { vm: plan.name, err: String(err) });
       return false;

@@ -12,7 +12,7 @@ import { BackupConsistency, BackupKind } from '@quantix/proto/v1/backup.js';
 import { run } from '../exec/run.js';
 import { Virsh } from '../libvirt/virsh.js';
 import { startBackupGuest } from '../test-support/backup-guest.js';
-import { guestWriteDevice } from '../test-support/guest-file.js';
+import { guestWriteDevice, mountFreezableFs } from '../test-support/guest-file.js';
 import { forceOffVm } from '../vm/vm-lifecycle.js';
 import { BackupJobs } from './backup-create.js';
 import { restoreBackup } from './backup-restore.js';
@@ -47,7 +47,8 @@ test('backup of a running VM: full, incremental, cancel, restore every point, ve
 
   const full = await backup();
   assert.equal(full.kind, BackupKind.BACKUP_KIND_FULL);
-  assert.equal(full.consistency, BackupConsistency.BACKUP_CONSISTENCY_APPLICATION, 'qemu-ga froze the guest');
+  // The bare test guest has no filesystem its agent can freeze (tmpfs, initramfs): it froze none.
+  assert.equal(full.consistency, BackupConsistency.BACKUP_CONSISTENCY_CRASH, 'qemu-ga froze nothing');
   assert.deepEqual(
     full.disks.map((d) => [d.target, d.capacityBytes]),
     [
@@ -61,8 +62,10 @@ test('backup of a running VM: full, incremental, cancel, restore every point, ve
   await guestWrite(uuid, 5 * MIB, change1);
   await copyFile(states[0]!, states[1]!);
   await patch(states[1]!, 5 * MIB, change1);
+  await mountFreezableFs(virsh, uuid);
   const incr = await backup();
   assert.equal(incr.kind, BackupKind.BACKUP_KIND_INCREMENTAL);
+  assert.equal(incr.consistency, BackupConsistency.BACKUP_CONSISTENCY_APPLICATION, 'qemu-ga froze /mnt/qx');
   assert.equal(incr.parentId, full.id);
   const incrData = incr.disks.find((d) => d.target === 'vdb')!;
   assert.ok(incrData.storedBytes < 2 * MIB, `the incremental holds only the change: ${incrData.storedBytes} bytes`);

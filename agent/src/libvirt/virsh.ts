@@ -5,6 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, ExecError, type RunOptions } from '../exec/run.js';
 
+export interface VirshOptions extends RunOptions {
+  /** Keeps virsh's own messages on stdout (-q hides them, e.g. domfsfreeze's "Froze 1 filesystem(s)"). */
+  messages?: boolean;
+}
+
 export class Virsh {
   constructor(
     readonly uri: string,
@@ -12,9 +17,14 @@ export class Virsh {
     readonly timeoutMs = 60_000,
   ) {}
 
-  /** Runs `virsh -c <uri> <args…>` and returns stdout. Rejects with ExecError (stderr kept). */
-  async exec(args: readonly string[], options: RunOptions = {}): Promise<string> {
-    const { stdout } = await run('virsh', ['-q', '-c', this.uri, ...args], { timeoutMs: this.timeoutMs, ...options });
+  /** Runs `virsh -q -c <uri> <args…>` and returns stdout. Rejects with ExecError (stderr kept). */
+  async exec(args: readonly string[], options: VirshOptions = {}): Promise<string> {
+    const { messages = false, ...runOptions } = options;
+    const quiet = messages ? [] : ['-q'];
+    const { stdout } = await run('virsh', [...quiet, '-c', this.uri, ...args], {
+      timeoutMs: this.timeoutMs,
+      ...runOptions,
+    });
     return stdout;
   }
 

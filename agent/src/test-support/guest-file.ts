@@ -51,3 +51,18 @@ export async function guestExec(
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * Gives the running test guest a filesystem its agent freezes: ext2 on a loop device, mounted at
+ * /mnt/qx (its own are tmpfs and the initramfs, which qemu-ga does not freeze: a freeze of the
+ * bare guest freezes nothing, and a backup or snapshot of it is only crash-consistent).
+ */
+export async function mountFreezableFs(virsh: Virsh, uuid: string): Promise<void> {
+  const r = await guestExec(virsh, uuid, '/bin/sh', [
+    '-c',
+    'for m in crc16 mbcache jbd2 crc32c_generic ext4 loop; do insmod /lib/modules/$m.ko || exit 1; done; ' +
+      'dd if=/dev/zero of=/run/qx-fs.img bs=1M count=4 2>/dev/null && d=$(losetup -f) && losetup $d /run/qx-fs.img && ' +
+      'mke2fs -q $d && mkdir -p /mnt/qx && mount $d /mnt/qx',
+  ]);
+  if (r.exitCode !== 0) throw new Error(`mounting a freezable filesystem in the guest failed: ${r.output}`);
+}

@@ -15,14 +15,22 @@ export const FREEZE_MARK_DIR = '/run/quantix/frozen-guests';
 const markOf = (uuid: string) => join(FREEZE_MARK_DIR, `${uuid}.json`);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** Freezes every guest filesystem; returns how many the agent froze. */
+/**
+ * Freezes every guest filesystem; returns how many the agent froze. 0: it found none it can freeze
+ * (a guest on tmpfs alone), the guest is not frozen and needs no thaw, and what is taken is only
+ * crash-consistent.
+ */
 export async function guestFsFreeze(virsh: Virsh, uuid: string, vmName: string): Promise<number> {
   // The mark goes first: a kill between the freeze and the mark must not leave an unmarked freeze.
   await mkdir(FREEZE_MARK_DIR, { recursive: true, mode: 0o755 });
   await writeFile(markOf(uuid), JSON.stringify(await thisProcess()), { mode: 0o644 });
   try {
-    const out = await virsh.exec(['domfsfreeze', uuid], { timeoutMs: 60_000 });
-    return Number(/(\d+)/.exec(out)?.[1] ?? 0);
+    const out = await virsh.exec(['domfsfreeze', uuid], { timeoutMs: 60_000, messages: true });
+    // "Froze N filesystem(s)"; should virsh ever say it otherwise, count it frozen: a thaw is harmless.
+    const said = /(\d+)/.exec(out);
+    const frozen = said ? Number(said[1]) : 1;
+    if (frozen === 0) await rm(markOf(uuid), { force: true });
+    return frozen;
   } catch (err) {
     // It may have frozen some before failing: thawing an unfrozen guest is harmless.
     await guestFsThaw(virsh, uuid);

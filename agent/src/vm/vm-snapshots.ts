@@ -75,8 +75,9 @@ export async function createSnapshot(
   const t = await vmTarget(virsh, id);
   const args = ['snapshot-create-as', '--domain', t.uuid, '--name', name];
   if (description) args.push('--description', description);
-  const quiesce = isRunning(t.state) && (await guestAgentReady(virsh, t.uuid));
-  if (quiesce) await guestFsFreeze(virsh, t.uuid, t.name);
+  // Quiesced when the agent froze at least one filesystem (none frozen: nothing to thaw).
+  const quiesce =
+    isRunning(t.state) && (await guestAgentReady(virsh, t.uuid)) && (await guestFsFreeze(virsh, t.uuid, t.name)) > 0;
   let thawError: Error | undefined;
   try {
     await snapshotCall(virsh, t.name, name, args);

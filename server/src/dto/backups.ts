@@ -25,7 +25,7 @@ export const BackupDto = named(
     parentId: str({ description: 'the point an incremental builds on; "" for a full backup' }),
     consistency: oneOf(BACKUP_CONSISTENCIES, {
       description:
-        'application: the guest agent froze the filesystems; crash: as after a power cut; stopped: the VM was off',
+        'application: the guest agent froze the filesystems; crash: as after a power cut (no guest agent, or it froze nothing); stopped: the VM was off',
     }),
     sizeBytes: int({ description: 'bytes stored for this point' }),
     disks: arr(obj({ target: str(), capacityBytes: int(), storedBytes: int() })),
