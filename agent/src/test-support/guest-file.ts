@@ -1,6 +1,7 @@
 // Test support: writes bytes into a running test guest's block device through its qemu-ga
 // (guest-file-open/seek/write, then guest-exec sync), so tests know exactly what the guest's disk
-// holds at a point in time; and runs a command in it (guest-exec). Pieces stay under the kernel's 128 KiB limit for one argv string.
+// holds at a point in time; and runs a command in it (guest-exec). Pieces stay under the kernel's
+// 128 KiB limit for one argv string.
 import type { Virsh } from '../libvirt/virsh.js';
 
 const PIECE = 48 * 1024;

@@ -8,6 +8,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AgentError, ErrorCode } from '../errors.js';
 import { isOtherLiveProcess, parseIdentity, thisProcess } from '../exec/process-identity.js';
+import { DOMAIN_NOT_FOUND } from '../libvirt/domain.js';
 import { Virsh } from '../libvirt/virsh.js';
 import { log } from '../log.js';
 
@@ -74,7 +75,7 @@ export async function recoverFrozenGuests(virsh: Virsh): Promise<string[]> {
     if (!failed) {
       log.warn('a guest left frozen by a stopped agent is thawed', { vm: uuid });
       thawed.push(uuid);
-    } else if (/domain not found|failed to get domain|not running/i.test(Virsh.message(failed))) {
+    } else if (DOMAIN_NOT_FOUND.test(Virsh.message(failed)) || /not running/i.test(Virsh.message(failed))) {
       await rm(markOf(uuid), { force: true });
     } else log.error('a guest left frozen by a stopped agent could not be thawed', { vm: uuid, err: String(failed) });
   }
