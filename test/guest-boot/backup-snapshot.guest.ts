@@ -197,7 +197,7 @@ console.log(JSON.stringify(await recoverOverlays(new Virsh('qemu:///system'))));
     commit: () => Promise.reject(new Error('not here')),
     discard: async () => undefined,
   };
-  const frozen = ownDisks.map((d) => ({ dev: d.dev, file: d.source.file!, format: 'qcow2' as const }));
+  const frozen = ownDisks.map((d) => ({ dev: d.dev, file: d.source.file!, format: 'qcow2' as const, frozen: true }));
   const copies = await Promise.all(
     await copyWholeDisks(frozen, 'remote', remote, () => undefined, AbortSignal.timeout(300_000)),
   );

@@ -237,7 +237,7 @@ export class BackupJobs {
       } else if (plan.running) {
         ({ consistency, disks } = await this.snapshotBackup(plan, id, target, checkpoint, onPercent, signal));
       } else {
-        const copied = await copyWholeDisks(sourcesOf(plan), id, target, onPercent, signal);
+        const copied = await copyWholeDisks(sourcesOf(plan, false), id, target, onPercent, signal);
         disks = await Promise.all(copied);
       }
       const firmwareState = firmwareFiles(await firmware);
@@ -480,7 +480,7 @@ export class BackupJobs {
     try {
       await this.afterSnapshot?.(plan.uuid);
       const t1 = performance.now();
-      const copied = await copyWholeDisks(sourcesOf(plan), id, target, onPercent, signal);
+      const copied = await copyWholeDisks(sourcesOf(plan, true), id, target, onPercent, signal);
       timings.copyMs = ms(t1);
       const t2 = performance.now();
       const [disks] = await Promise.all([
@@ -515,8 +515,14 @@ export class BackupJobs {
   }
 }
 
-const sourcesOf = (plan: Plan): SourceDisk[] =>
-  plan.disks.map((d) => ({ dev: d.dev, file: d.source.file!, format: d.format === 'qcow2' ? 'qcow2' : 'raw' }));
+/** The plan's disks as files to copy; `frozen`: under the backup's overlays (snapshotBackup). */
+const sourcesOf = (plan: Plan, frozen: boolean): SourceDisk[] =>
+  plan.disks.map((d) => ({
+    dev: d.dev,
+    file: d.source.file!,
+    format: d.format === 'qcow2' ? 'qcow2' : 'raw',
+    frozen: frozen && !d.readonly,
+  }));
 
 /** A remote backup's scratch files: a hidden dir per backup beside the disks (listings skip dot files). */
 const scratchDirsOf = (plan: Plan, id: string) => [

@@ -1,15 +1,20 @@
 // A backup's disks copied whole from files QEMU does not write (a shut-off VM's disks, or a
-// running VM's frozen under its backup overlays, backup-snapshot.ts): to this host with qemu-img,
-// to another host read from a read-only qemu-nbd export and streamed (backup-pull.ts, backup-send.ts).
+// running VM's frozen under its backup overlays, backup-snapshot.ts): to this host by the agent
+// itself where it can map the file (qcow2-copy.ts, checksums in the same pass) or else with
+// qemu-img, to another host read from a read-only qemu-nbd export and streamed (backup-pull.ts,
+// backup-send.ts).
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { run } from '../exec/run.js';
+import { log } from '../log.js';
 import { sandboxedQemuImg } from '../ova/qemu-sandbox.js';
 import { percentReader } from '../storage/volumes.js';
 import { makeBackupSocketDir, pullDisk } from './backup-pull.js';
 import { DOMAIN_XML, type ManifestDisk } from './backup-store.js';
 import type { BackupTarget } from './backup-target.js';
 import { chunkSums, CHUNK_BYTES } from './chunk-sums.js';
+import { copyQcow2 } from './qcow2-copy.js';
+import { readQcow2Map } from './qcow2-map.js';
 
 const COPY_TIMEOUT_MS = 6 * 60 * 60_000;
 
@@ -18,6 +23,12 @@ export interface SourceDisk {
   dev: string;
   file: string;
   format: 'qcow2' | 'raw';
+  /**
+   * QEMU holds it read-only as the backing file of the backup's overlay, so nothing writes it
+   * while it is copied. A shut-off VM's disk is copied by qemu-img instead: its image lock keeps
+   * the VM from starting on the disk meanwhile.
+   */
+  frozen: boolean;
 }
 
 /**
@@ -37,9 +48,11 @@ export async function copyWholeDisks(
 }
 
 /**
- * To this host: each disk copied with qemu-img (sandboxed: only its directory visible). A running
- * VM's file is open read-only by QEMU as its overlay's backing file, which shares reading: no -U
- * needed; it belongs to QEMU's user meanwhile, hence `readOtherOwners`. Each copy's checksums start as it ends (worker threads), alongside the next copy.
+ * To this host: a frozen qcow2 that qcow2-map.ts can map is copied and hashed in one pass by the
+ * agent; any other disk with qemu-img (sandboxed: only its directory visible), its checksums
+ * computed as it ends (worker threads), alongside the next copy. A running VM's file is open
+ * read-only by QEMU as its overlay's backing file, which shares reading: no -U needed; it belongs
+ * to QEMU's user meanwhile, hence `readOtherOwners`.
  */
 async function copyLocal(
   sources: readonly SourceDisk[],
@@ -53,6 +66,23 @@ async function copyLocal(
     const out = join(dir, file);
     await writeFile(out, '', { flag: 'wx' });
     const share = (p: number) => onPercent(Math.floor(((i + p / 100) / sources.length) * 99));
+    const mapped = src.frozen && src.format === 'qcow2' ? await readQcow2Map(src.file) : undefined;
+    if (mapped && 'map' in mapped) {
+      const { sums, bytes } = await copyQcow2(src.file, mapped.map, out, signal, (f) => share(f * 100));
+      const capacityBytes = mapped.map.virtualSize;
+      disks.push(
+        Promise.resolve({
+          target: src.dev,
+          file,
+          capacityBytes,
+          storedBytes: bytes,
+          chunkBytes: CHUNK_BYTES,
+          sha256: sums,
+        }),
+      );
+      continue;
+    }
+    if (mapped) log.info('backup disk copied by qemu-img', { file: src.file, why: mapped.unsupported });
     await run(
       'bwrap',
       sandboxedQemuImg({ readOnly: [dirname(src.file)], writable: [out], readOtherOwners: true }, [

@@ -1,0 +1,168 @@
+// The agent's own copy of a frozen qcow2 (qcow2-map.ts, qcow2-copy.ts), without a VM: qcow2 files
+// made by qemu-img and written by qemu-io (data, zeroed and discarded clusters, a partial last
+// cluster, several L2 tables, 2 MiB clusters, enough data for several workers) must copy to a
+// qcow2 that qemu-img check accepts, that reads as the source does (qemu-img compare), that stores
+// no zero or unallocated cluster, and whose sums are the file's. What cannot be mapped is named
+// (then qemu-img copies it), a damaged table is refused, and a cancel stops the workers.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from '../exec/run.js';
+import { chunkSums } from './chunk-sums.js';
+import { copyQcow2 } from './qcow2-copy.js';
+import { readQcow2Map, type Qcow2Map } from './qcow2-map.js';
+import { CLUSTER_BYTES } from './qcow2-writer.js';
+
+const MIB = 2 ** 20;
+
+const qemuIo = (file: string, ...cmds: string[]) =>
+  run('qemu-io', ['-f', 'qcow2', ...cmds.flatMap((c) => ['-c', c]), file]);
+
+async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'qx-qcow2-copy-'));
+  try {
+    await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function mapOf(file: string): Promise<Qcow2Map> {
+  const r = await readQcow2Map(file);
+  if (!('map' in r)) throw new Error(`${file} unsupported: ${r.unsupported}`);
+  return r.map;
+}
+
+/** Copies `src`, checks the copy against it, and returns the map and the copy's size. */
+async function copyAndCheck(dir: string, src: string): Promise<{ map: Qcow2Map; bytes: number }> {
+  const map = await mapOf(src);
+  const out = join(dir, 'copy.qcow2');
+  await rm(out, { force: true });
+  await writeFile(out, '', { flag: 'wx' });
+  const fractions: number[] = [];
+  const copied = await copyQcow2(src, map, out, new AbortController().signal, (f) => fractions.push(f));
+  await run('qemu-img', ['check', '-f', 'qcow2', out]);
+  await run('qemu-img', ['compare', '-f', 'qcow2', '-F', 'qcow2', src, out]);
+  const info = JSON.parse((await run('qemu-img', ['info', '--output=json', out])).stdout) as { 'virtual-size': number };
+  assert.equal(info['virtual-size'], map.virtualSize);
+  const onDisk = await chunkSums(out);
+  assert.deepEqual(copied.sums, onDisk.sums, 'the sums are those of the written file');
+  assert.equal(copied.bytes, onDisk.bytes);
+  assert.equal(fractions.at(-1), 1);
+  return { map, bytes: copied.bytes };
+}
+
+test('a qcow2 with data, zeroed, discarded and unallocated clusters copies to the same disk', async () => {
+  await withDir(async (dir) => {
+    const src = join(dir, 'src.qcow2');
+    // 1.5 GiB + 3 sectors: three L2 tables, the last cluster partial.
+    const size = 1536 * MIB + 3 * 512;
+    await run('qemu-img', ['create', '-q', '-f', 'qcow2', src, String(size)]);
+    await qemuIo(
+      src,
+      'write -P 0x11 0 3M',
+      'write -P 0x22 1M 64k',
+      'write -z 2M 128k',
+      'write -P 0x33 600M 5M',
+      'discard 601M 1M',
+      'write -P 0x44 1100M 100k',
+      // The partial last cluster, through its very last byte.
+      `write -P 0x55 ${size - 512} 512`,
+    );
+    const { map, bytes } = await copyAndCheck(dir, src);
+    // 3M less the 128k zeroed, 4M of the 5M, 100k rounded up to two clusters, the last cluster.
+    const expected = (3 * MIB - 128 * 1024 + 4 * MIB) / CLUSTER_BYTES + 2 + 1;
+    assert.equal(map.clusters.length, expected, 'only data clusters are stored');
+    assert.ok(bytes < 16 * MIB, `the copy stores ${bytes} bytes`);
+
+    // Preallocated metadata: a zeroed cluster keeps its place in the file (offset and zero flag),
+    // where the old bytes still lie; it reads as zeros and is not stored.
+    const pre = join(dir, 'pre.qcow2');
+    await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', 'preallocation=metadata', pre, '4M']);
+    await qemuIo(pre, 'write -P 0x11 0 1M', 'write -z 512k 128k');
+    const preallocated = await copyAndCheck(dir, pre);
+    assert.equal(preallocated.map.clusters.length, (4 * MIB) / CLUSTER_BYTES - 2);
+  });
+});
+
+test('a disk with enough data for several workers and one with 2 MiB clusters copy alike', async () => {
+  await withDir(async (dir) => {
+    // Random bytes (not a pattern): a chunk placed at the wrong offset cannot compare equal.
+    const random = join(dir, 'random.raw');
+    await run('dd', ['if=/dev/urandom', `of=${random}`, 'bs=1M', 'count=300', 'status=none']);
+    const big = join(dir, 'big.qcow2');
+    await run('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', random, big]);
+    await run('qemu-img', ['resize', '-q', '-f', 'qcow2', big, String(2048 * MIB)]);
+    await qemuIo(big, 'write -P 0x66 1900M 1M');
+    const { map } = await copyAndCheck(dir, big);
+    assert.ok(map.clusters.length > 64 * 64, 'more than 64 chunks of data: the copy ran in parallel');
+
+    const wide = join(dir, 'wide.qcow2');
+    await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', 'cluster_size=2M', wide, String(64 * MIB + 4096)]);
+    await qemuIo(wide, 'write -P 0x77 1M 1M', 'write -P 0x78 40M 3M', `write -P 0x79 ${64 * MIB} 4096`);
+    await copyAndCheck(dir, wide);
+  });
+});
+
+test('what cannot be mapped is named, and damaged tables are refused', async () => {
+  await withDir(async (dir) => {
+    const base = join(dir, 'base.qcow2');
+    await run('qemu-img', ['create', '-q', '-f', 'qcow2', base, '8M']);
+    await qemuIo(base, 'write -P 0x11 0 1M');
+    const unsupported = async (file: string) => {
+      const r = await readQcow2Map(file);
+      return 'unsupported' in r ? r.unsupported : 'mapped';
+    };
+    const overlay = join(dir, 'overlay.qcow2');
+    await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', base, overlay]);
+    assert.equal(await unsupported(overlay), 'it has a backing file');
+    const compressed = join(dir, 'compressed.qcow2');
+    await run('qemu-img', ['convert', '-c', '-f', 'qcow2', '-O', 'qcow2', base, compressed]);
+    assert.equal(await unsupported(compressed), 'it has compressed clusters');
+    const small = join(dir, 'small.qcow2');
+    await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', 'cluster_size=4096', small, '8M']);
+    assert.equal(await unsupported(small), 'cluster size 2^12');
+    const extended = join(dir, 'extended.qcow2');
+    await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', 'extended_l2=on', extended, '8M']);
+    assert.match(await unsupported(extended), /incompatible features/);
+
+    // An L1 entry pointing past the end of the file.
+    const bad = join(dir, 'bad.qcow2');
+    await run('qemu-img', ['convert', '-f', 'qcow2', '-O', 'qcow2', base, bad]);
+    const fh = await open(bad, 'r+');
+    try {
+      const header = Buffer.alloc(48);
+      await fh.read(header, 0, 48, 0);
+      const l1At = Number(header.readBigUInt64BE(40));
+      const entry = Buffer.alloc(8);
+      entry.writeBigUInt64BE(BigInt((await fh.stat()).size + 64 * CLUSTER_BYTES));
+      await fh.write(entry, 0, 8, l1At);
+    } finally {
+      await fh.close();
+    }
+    await assert.rejects(readQcow2Map(bad), /is not a cluster of the file/);
+    await writeFile(join(dir, 'not.qcow2'), Buffer.alloc(4096));
+    await assert.rejects(readQcow2Map(join(dir, 'not.qcow2')), /is not a qcow2 file/);
+  });
+});
+
+test('a cancelled copy stops its workers and rejects', async () => {
+  await withDir(async (dir) => {
+    const src = join(dir, 'src.qcow2');
+    await run('qemu-img', ['create', '-q', '-f', 'qcow2', src, '1G']);
+    await qemuIo(src, 'write -P 0x5a 0 512M');
+    const map = await mapOf(src);
+    const out = join(dir, 'copy.qcow2');
+    await writeFile(out, '', { flag: 'wx' });
+    const ac = new AbortController();
+    const copying = copyQcow2(src, map, out, ac.signal, (f) => {
+      if (f > 0.1) ac.abort(new Error('cancelled by the test'));
+    });
+    await assert.rejects(copying, /cancelled by the test/);
+    const size = (await stat(out)).size;
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await stat(out)).size, size, 'nothing writes the file once the copy rejected');
+  });
+});

@@ -1,0 +1,167 @@
+// Copies a mapped qcow2 (qcow2-map.ts) into a new qcow2 laid out by planQcow2, in one pass and
+// in parallel: once planned, the output's 4 MiB chunks are independent, so each worker thread
+// builds its range of them (metadata, then data clusters read from the source with one pread per
+// host-contiguous run), hashes each for the manifest and writes it in place. A full backup so reads
+// its data once and never re-reads what it wrote, and the hashing (1.8 GB/s a core here) is spread
+// over the cores; qemu-img then a checksum pass read the data twice (#24's throughput).
+import { open } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { CHUNK_BYTES } from './chunk-sums.js';
+import type { Qcow2Map } from './qcow2-map.js';
+import { CLUSTER_BYTES, planQcow2 } from './qcow2-writer.js';
+
+const MAX_WORKERS = 4;
+/** Below this one worker does it all: a worker's start-up (~20 ms) costs more than it saves. */
+const PARALLEL_FROM_CHUNKS = 64;
+/** Chunks between two progress messages of a worker. */
+const PROGRESS_EVERY = 16;
+
+/**
+ * Builds, hashes and writes output chunks [first, end). `meta` is the plan's metadata from byte
+ * `first * chunk` on; `offsets[k - k0]` is where output data cluster k is in the source; the data
+ * cluster `tailIndex` holds only `tailBytes` of the disk (the rest is zeros). Plain JS, run with
+ * `eval` so it needs no loader.
+ */
+const WORKER_SOURCE = `
+const { workerData: w, parentPort } = require('node:worker_threads');
+const { openSync, readSync, writeSync, closeSync } = require('node:fs');
+const { createHash } = require('node:crypto');
+const src = openSync(w.src, 'r');
+const dst = openSync(w.dst, 'r+');
+const buf = Buffer.allocUnsafe(w.chunk);
+const meta = Buffer.from(w.meta.buffer, w.meta.byteOffset, w.meta.byteLength);
+const sums = [];
+const readFully = (into, at, length, position) => {
+  let got = 0;
+  while (got < length) {
+    const n = readSync(src, into, at + got, length - got, position + got);
+    if (n === 0) break;
+    got += n;
+  }
+  into.fill(0, at + got, at + length);
+};
+try {
+  for (let i = w.first; i < w.end; i++) {
+    const start = i * w.chunk;
+    const length = Math.min(w.chunk, w.fileBytes - start);
+    let at = 0;
+    if (start < w.dataOffset) {
+      at = Math.min(length, w.dataOffset - start);
+      meta.copy(buf, 0, start - w.first * w.chunk, start - w.first * w.chunk + at);
+    }
+    while (at < length) {
+      const k = (start + at - w.dataOffset) / w.cluster;
+      let run = 1;
+      const host = w.offsets[k - w.k0];
+      while (at + (run + 1) * w.cluster <= length && w.offsets[k + run - w.k0] === host + run * w.cluster) run++;
+      readFully(buf, at, run * w.cluster, host);
+      if (k <= w.tailIndex && w.tailIndex < k + run) {
+        buf.fill(0, at + (w.tailIndex - k) * w.cluster + w.tailBytes, at + (w.tailIndex - k + 1) * w.cluster);
+      }
+      at += run * w.cluster;
+    }
+    sums.push(createHash('sha256').update(buf.subarray(0, length)).digest('hex'));
+    for (let put = 0; put < length; ) put += writeSync(dst, buf, put, length - put, start + put);
+    if ((i - w.first + 1) % ${PROGRESS_EVERY} === 0) parentPort.postMessage({ done: ${PROGRESS_EVERY} });
+  }
+} finally {
+  closeSync(src);
+  closeSync(dst);
+}
+parentPort.postMessage({ sums });
+`;
+
+export interface CopiedQcow2 {
+  /** SHA-256 of each CHUNK_BYTES chunk of the written file. */
+  sums: string[];
+  bytes: number;
+}
+
+/**
+ * Writes `out` (an existing empty file) as a qcow2 holding the data clusters of `src` as `map`
+ * places them, durable once this resolves. Progress as the fraction of chunks written.
+ */
+export async function copyQcow2(
+  src: string,
+  map: Qcow2Map,
+  out: string,
+  signal: AbortSignal,
+  onProgress: (fraction: number) => void,
+): Promise<CopiedQcow2> {
+  signal.throwIfAborted();
+  const plan = planQcow2(map.virtualSize, map.clusters);
+  const chunks = Math.ceil(plan.fileBytes / CHUNK_BYTES);
+  const last = map.clusters.length - 1;
+  const tailBytes = map.virtualSize - (map.clusters[last] ?? 0) * CLUSTER_BYTES;
+  const workers = chunks < PARALLEL_FROM_CHUNKS ? 1 : Math.min(MAX_WORKERS, availableParallelism());
+  const per = Math.ceil(chunks / workers);
+  let done = 0;
+  const parts: Promise<string[]>[] = [];
+  for (let first = 0; first < chunks; first += per) {
+    const end = Math.min(chunks, first + per);
+    // The data clusters this range holds, and the metadata it starts with.
+    const k0 = Math.max(0, Math.floor((first * CHUNK_BYTES - plan.dataOffset) / CLUSTER_BYTES));
+    const k1 = Math.max(0, Math.ceil((end * CHUNK_BYTES - plan.dataOffset) / CLUSTER_BYTES));
+    const meta = plan.metadata.subarray(Math.min(first * CHUNK_BYTES, plan.dataOffset), plan.dataOffset);
+    parts.push(
+      runWorker(
+        {
+          src,
+          dst: out,
+          first,
+          end,
+          chunk: CHUNK_BYTES,
+          cluster: CLUSTER_BYTES,
+          fileBytes: plan.fileBytes,
+          dataOffset: plan.dataOffset,
+          meta: new Uint8Array(meta),
+          offsets: map.hostOffsets.slice(k0, k1),
+          k0,
+          tailIndex: tailBytes < CLUSTER_BYTES ? last : -1,
+          tailBytes,
+        },
+        signal,
+        (n) => onProgress((done += n) / chunks),
+      ),
+    );
+  }
+  // Every worker stopped before a failure is reported: the caller then removes the file.
+  const settled = await Promise.allSettled(parts);
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  const sums = settled.flatMap((r) => (r as PromiseFulfilledResult<string[]>).value);
+  const fh = await open(out, 'r+');
+  try {
+    const { size } = await fh.stat();
+    if (size !== plan.fileBytes) throw new Error(`${out}: wrote ${size} bytes, planned ${plan.fileBytes}`);
+    await fh.datasync();
+  } finally {
+    await fh.close();
+  }
+  onProgress(1);
+  return { sums, bytes: plan.fileBytes };
+}
+
+/** One worker's chunk sums; settles once it has stopped (a cancel terminates it first). */
+function runWorker(data: object, signal: AbortSignal, progress: (chunks: number) => void): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: data });
+    const onAbort = () => void worker.terminate();
+    signal.addEventListener('abort', onAbort, { once: true });
+    let sums: string[] | undefined;
+    let error: unknown;
+    worker.on('message', (m: { done?: number; sums?: string[] }) => {
+      if (m.sums) sums = m.sums;
+      else progress(m.done ?? 0);
+    });
+    worker.once('error', (err) => (error = err));
+    worker.once('exit', () => {
+      signal.removeEventListener('abort', onAbort);
+      if (signal.aborted) reject(signal.reason as Error);
+      else if (error) reject(error as Error);
+      else if (sums) resolve(sums);
+      else reject(new Error('a qcow2 copy worker ended without a result'));
+    });
+  });
+}
