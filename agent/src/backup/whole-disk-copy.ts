@@ -7,7 +7,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { run } from '../exec/run.js';
 import { log } from '../log.js';
-import { sandboxedQemuImg } from '../ova/qemu-sandbox.js';
+import { FLUSHED_OUTPUT, sandboxedQemuImg } from '../ova/qemu-sandbox.js';
 import { percentReader } from '../storage/volumes.js';
 import { makeBackupSocketDir, pullDisk } from './backup-pull.js';
 import { DOMAIN_XML, type ManifestDisk } from './backup-store.js';
@@ -88,6 +88,7 @@ async function copyLocal(
       sandboxedQemuImg({ readOnly: [dirname(src.file)], writable: [out], readOtherOwners: true }, [
         'convert',
         '-p',
+        ...FLUSHED_OUTPUT,
         '-f',
         src.format,
         '-O',

@@ -3,7 +3,7 @@
 // output directory writable, no network. Reports qemu-img's own `-p` percentage as it goes.
 import { basename, dirname } from 'node:path';
 import { run } from '../exec/run.js';
-import { qemuFilename, sandboxedQemuImg, type FileSlice } from './qemu-sandbox.js';
+import { FLUSHED_OUTPUT, qemuFilename, sandboxedQemuImg, type FileSlice } from './qemu-sandbox.js';
 
 export interface ConvertOptions {
   input: string;
@@ -30,6 +30,7 @@ export async function convertDisk(o: ConvertOptions): Promise<void> {
   const args = [
     'convert',
     '-p',
+    ...FLUSHED_OUTPUT,
     ...(o.inputSlice ? [] : ['-f', o.inputFormat]),
     '-O',
     o.outputFormat,

@@ -23,6 +23,13 @@ export interface SandboxMounts {
   readOtherOwners?: boolean;
 }
 
+/**
+ * `qemu-img convert`'s output cache mode for a copy that must survive a power cut: its default,
+ * "unsafe", never flushes the written data (strace: its only fdatasyncs are while it creates the
+ * empty image); "writeback" flushes it before qemu-img exits.
+ */
+export const FLUSHED_OUTPUT = ['-t', 'writeback'] as const;
+
 /** Every namespace but the user one (`--unshare-all` less `--unshare-user-try`). */
 const UNSHARE_ALL_BUT_USER = [
   '--unshare-ipc',

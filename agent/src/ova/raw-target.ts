@@ -35,6 +35,7 @@ export function rawFileTarget(path: string): OpenRawTarget {
         try {
           await writer.drain();
           await fh.truncate(capacityBytes);
+          await fh.sync();
         } finally {
           await fh.close();
         }

@@ -15,7 +15,8 @@ import { AgentError, ErrorCode, failedPrecondition, invalidArgument, notFound } 
 import { run } from '../exec/run.js';
 import type { Virsh } from '../libvirt/virsh.js';
 import { inspectBackingChain } from '../ova/disk-inspect.js';
-import { sandboxedQemuImg, type SandboxMounts } from '../ova/qemu-sandbox.js';
+import { FLUSHED_OUTPUT, sandboxedQemuImg, type SandboxMounts } from '../ova/qemu-sandbox.js';
+import { syncDir } from './durable-file.js';
 import { validateName } from '../validate/name.js';
 import { listDiskUses, type DiskUse } from './disk-usage.js';
 import { spaceFigures } from './filesystem.js';
@@ -79,6 +80,8 @@ async function publishFile(pool: PoolRecord, tmp: string, name: string): Promise
     throw err;
   }
   await unlink(tmp);
+  // The new name survives a power cut (the data was flushed by whoever wrote it).
+  await syncDir(pool.path);
 }
 
 /**
@@ -412,7 +415,11 @@ export class Volumes {
           ...(watch.onPercent ? ['-p'] : []),
           ...(watch.rateLimit ? ['-r', String(watch.rateLimit)] : []),
         ];
-        await runQemuImg(mounts, ['convert', ...progress, '-f', srcFormat, '-O', srcFormat, volume.path, tmp], watch);
+        await runQemuImg(
+          mounts,
+          ['convert', ...progress, ...FLUSHED_OUTPUT, '-f', srcFormat, '-O', srcFormat, volume.path, tmp],
+          watch,
+        );
       }
       const record: VolumeFormatRecord = opts.linked
         ? { format: 'qcow2', backing: volume.name }
@@ -439,7 +446,7 @@ export class Volumes {
         const tmp = tempPathFor(pool, opts.name, 'restore');
         try {
           await writeFile(tmp, '', { flag: 'wx' });
-          const args = ['convert', '-f', 'qcow2', '-O', 'qcow2', opts.source, tmp];
+          const args = ['convert', ...FLUSHED_OUTPUT, '-f', 'qcow2', '-O', 'qcow2', opts.source, tmp];
           await runQemuImg({ readOnly: [opts.sourceDir], writable: [tmp] }, args);
           await publishVolume(pool, tmp, opts.name, { format: 'qcow2' });
         } finally {
