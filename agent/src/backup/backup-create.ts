@@ -1,14 +1,14 @@
 // Takes one backup of a VM into a pool of this host or of another host of the vDC (the target:
 // backup-target.ts; a remote one is streamed to that host's agent, backup-send.ts). A running VM's
-// full backup (#24, at qemu-img speed): guest filesystems frozen when its agent answers, the
-// checkpoint taken (its dirty bitmaps count the changes for the next incremental), every disk put
-// on an overlay by an external snapshot, thaw; the VM's own files, now frozen at the point in
-// time, are copied by qemu-img (local target) or read from qemu-nbd (remote target), then the
-// overlays are committed back live and removed (backup-snapshot.ts), on every path once taken.
+// full backup (#24): guest filesystems frozen when its agent answers, the checkpoint taken (its
+// dirty bitmaps count the changes for the next incremental), every disk put on an overlay by an
+// external snapshot, thaw; the VM's own files, now frozen at the point in time, are read by the
+// agent itself where it can map them (whole-disk-copy.ts: qcow2-map.ts, else qemu-img or
+// qemu-nbd), then the overlays are committed back live and removed (backup-snapshot.ts), on every
+// path once taken. A shut-off VM's disks are copied by qemu-img (its image lock holds the VM off).
 // An incremental goes through libvirt's backup API in pull mode: QEMU exports the point in time
 // and the dirty bitmap over NBD on a private Unix socket and the agent reads only the dirty
-// clusters into a qcow2 it writes itself, backed by its parent's files (backup-pull.ts). A
-// shut-off VM is copied like a snapshot's frozen files. Everything is written to a temp dir
+// clusters into a qcow2 it writes itself, backed by its parent's files (backup-pull.ts). Everything is written to a temp dir
 // renamed into place at the end (by the target's agent for a remote one); a failure or a cancel
 // removes it and the checkpoint this run created, and what a killed agent left (its libvirt job,
 // overlays, checkpoint, temp dir) is cleaned by the agent's start and the next backup of the VM,

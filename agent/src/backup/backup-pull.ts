@@ -93,49 +93,67 @@ export async function pullDisk(o: PullOptions): Promise<PulledDisk> {
     const extents = await nbd.blockStatus(context, 0, size);
     // A full backup skips what reads as zeros; an incremental copies what is dirty.
     const clusters = clustersOf(extents, o.bitmap ? (f) => (f & STATE_DIRTY) !== 0 : (f) => (f & STATE_ZERO) === 0);
-    const plan = planQcow2(size, clusters, o.backing);
-    const dest = typeof o.file === 'string' ? await openFileOut(o.file) : o.file;
-    try {
-      const out = new HashingWriter(dest.sink);
-      await out.write(plan.metadata);
-      const runs = runsOf(clusters);
-      // Reused read buffers: one per read in flight and the one being written.
-      const free: Buffer[] = Array.from({ length: IN_FLIGHT + 1 }, () =>
-        Buffer.allocUnsafe(RUN_CLUSTERS * CLUSTER_BYTES),
-      );
-      const read = ([first, count]: [number, number]) => {
-        const offset = first * CLUSTER_BYTES;
-        const buf = free.pop()!;
-        const data = nbd.read(offset, Math.min(count * CLUSTER_BYTES, size - offset), buf);
-        // Reads still queued when a cancel stops the loop fail with the connection: not unhandled.
-        data.catch(() => undefined);
-        return { data, buf };
-      };
-      const queue: { data: Promise<Buffer>; buf: Buffer }[] = [];
-      let next = 0;
-      let done = 0;
-      while (next < runs.length && queue.length < IN_FLIGHT) queue.push(read(runs[next++]!));
-      while (queue.length) {
-        o.signal.throwIfAborted();
-        const head = queue.shift()!;
-        const data = await head.data;
-        if (next < runs.length) queue.push(read(runs[next++]!));
-        await out.write(data);
-        free.push(head.buf);
-        // The last cluster of a disk whose size is not a cluster multiple is stored whole.
-        const tail = data.length % CLUSTER_BYTES;
-        if (tail) await out.write(Buffer.alloc(CLUSTER_BYTES - tail));
-        done += Math.ceil(data.length / CLUSTER_BYTES);
-        o.onProgress(done / clusters.length);
-      }
-      await dest.finish();
-      if (out.bytes !== plan.fileBytes)
-        throw new Error(`${dest.label}: wrote ${out.bytes} bytes, planned ${plan.fileBytes}`);
-      return { capacityBytes: size, storedBytes: out.bytes, sha256: out.finish() };
-    } finally {
-      await dest.close();
-    }
+    return await copyClusters({ ...o, size, clusters, read: (offset, length, buf) => nbd.read(offset, length, buf) });
   } finally {
     nbd.close();
+  }
+}
+
+/** What copyClusters copies: `clusters` of a disk of `size` bytes, read by `read`. */
+export interface ClusterCopy extends Pick<PullOptions, 'file' | 'backing' | 'signal' | 'onProgress'> {
+  size: number;
+  /** Guest cluster indices to store, ascending and unique. */
+  clusters: readonly number[];
+  /** The guest bytes [offset, offset + length) into `buf`'s start; resolves to them. */
+  read(offset: number, length: number, buf: Buffer): Promise<Buffer>;
+}
+
+/**
+ * The qcow2 of `clusters` (planQcow2), its metadata then the clusters read with several reads in
+ * flight and written in order, each 4 MiB of the file hashed on the way.
+ */
+export async function copyClusters(o: ClusterCopy): Promise<PulledDisk> {
+  const { size, clusters } = o;
+  const plan = planQcow2(size, clusters, o.backing);
+  const dest = typeof o.file === 'string' ? await openFileOut(o.file) : o.file;
+  try {
+    const out = new HashingWriter(dest.sink);
+    await out.write(plan.metadata);
+    const runs = runsOf(clusters);
+    // Reused read buffers: one per read in flight and the one being written.
+    const free: Buffer[] = Array.from({ length: IN_FLIGHT + 1 }, () =>
+      Buffer.allocUnsafe(RUN_CLUSTERS * CLUSTER_BYTES),
+    );
+    const read = ([first, count]: [number, number]) => {
+      const offset = first * CLUSTER_BYTES;
+      const buf = free.pop()!;
+      const data = o.read(offset, Math.min(count * CLUSTER_BYTES, size - offset), buf);
+      // Reads still queued when a cancel stops the loop fail with the connection: not unhandled.
+      data.catch(() => undefined);
+      return { data, buf };
+    };
+    const queue: { data: Promise<Buffer>; buf: Buffer }[] = [];
+    let next = 0;
+    let done = 0;
+    while (next < runs.length && queue.length < IN_FLIGHT) queue.push(read(runs[next++]!));
+    while (queue.length) {
+      o.signal.throwIfAborted();
+      const head = queue.shift()!;
+      const data = await head.data;
+      if (next < runs.length) queue.push(read(runs[next++]!));
+      await out.write(data);
+      free.push(head.buf);
+      // The last cluster of a disk whose size is not a cluster multiple is stored whole.
+      const tail = data.length % CLUSTER_BYTES;
+      if (tail) await out.write(Buffer.alloc(CLUSTER_BYTES - tail));
+      done += Math.ceil(data.length / CLUSTER_BYTES);
+      o.onProgress(done / clusters.length);
+    }
+    await dest.finish();
+    if (out.bytes !== plan.fileBytes)
+      throw new Error(`${dest.label}: wrote ${out.bytes} bytes, planned ${plan.fileBytes}`);
+    return { capacityBytes: size, storedBytes: out.bytes, sha256: out.finish() };
+  } finally {
+    await dest.close();
   }
 }

@@ -1,6 +1,6 @@
 // The point in time of a running VM's full backup (#24): an external disk-only snapshot puts every
 // disk on a qcow2 overlay in the backup's hidden dir beside it, so the VM's own files stay frozen
-// (read at qemu-img speed by backup-create.ts) until the overlays are committed back. Owns taking
+// (read by backup-create.ts) until the overlays are committed back. Owns taking
 // the overlays, committing them back (live: blockcommit + pivot; a VM that stopped meanwhile:
 // offline, qemu-img) and finding the overlays a killed agent left on any VM of the host.
 // https://libvirt.org/kbase/live_full_disk_backup.html

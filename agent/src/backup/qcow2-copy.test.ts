@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { run } from '../exec/run.js';
 import { chunkSums } from './chunk-sums.js';
 import { copyQcow2 } from './qcow2-copy.js';
-import { readQcow2Map, type Qcow2Map } from './qcow2-map.js';
+import { copyClusters } from './backup-pull.js';
+import { mappedReader, readQcow2Map, type Qcow2Map } from './qcow2-map.js';
 import { CLUSTER_BYTES } from './qcow2-writer.js';
 
 const MIB = 2 ** 20;
@@ -51,6 +52,24 @@ async function copyAndCheck(dir: string, src: string): Promise<{ map: Qcow2Map; 
   assert.deepEqual(copied.sums, onDisk.sums, 'the sums are those of the written file');
   assert.equal(copied.bytes, onDisk.bytes);
   assert.equal(fractions.at(-1), 1);
+  // Streamed to another host the same disk makes the same file (mappedReader into copyClusters).
+  const streamed = join(dir, 'streamed.qcow2');
+  await rm(streamed, { force: true });
+  const fh = await open(src, 'r');
+  try {
+    const read = mappedReader(fh, map);
+    const sent = await copyClusters({
+      size: map.virtualSize,
+      clusters: map.clusters,
+      read,
+      file: streamed,
+      signal: new AbortController().signal,
+      onProgress: () => undefined,
+    });
+    assert.deepEqual(sent.sha256, copied.sums, 'the streamed copy is byte for byte the local one');
+  } finally {
+    await fh.close();
+  }
   return { map, bytes: copied.bytes };
 }
 

@@ -5,7 +5,7 @@
 // 64 KiB or more; anything else is reported unsupported and copied by qemu-img as before. Every
 // offset is checked against the file's size: a disk's metadata is QEMU's, but a file is not trusted.
 // Format: https://qemu-project.gitlab.io/qemu/interop/qcow2.html
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { CLUSTER_BITS, CLUSTER_BYTES } from './qcow2-writer.js';
 
 const MAGIC = 0x514649fb;
@@ -90,4 +90,40 @@ export async function readQcow2Map(path: string): Promise<Qcow2MapResult> {
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * Reads guest bytes of a mapped qcow2 for copyClusters (backup-pull.ts): each read starts at one of
+ * `map.clusters` and covers consecutive ones, and reads are asked for in the order of that list
+ * (several may be in flight), so a cursor finds each run's host offsets.
+ */
+export function mappedReader(fh: FileHandle, map: Qcow2Map) {
+  let cursor = 0;
+  return async (offset: number, length: number, buf: Buffer): Promise<Buffer> => {
+    const first = offset / CLUSTER_BYTES;
+    while (cursor < map.clusters.length && map.clusters[cursor]! < first) cursor++;
+    const at = cursor;
+    const count = Math.ceil(length / CLUSTER_BYTES);
+    if (map.clusters[at] !== first || map.clusters[at + count - 1] !== first + count - 1)
+      throw new Error(`guest bytes ${offset}+${length} are not a run of mapped clusters`);
+    cursor += count;
+    let done = 0;
+    for (let j = 0; j < count;) {
+      const host = map.hostOffsets[at + j]!;
+      let run = 1;
+      while (j + run < count && map.hostOffsets[at + j + run] === host + run * CLUSTER_BYTES) run++;
+      const want = Math.min(run * CLUSTER_BYTES, length - done);
+      let got = 0;
+      while (got < want) {
+        const { bytesRead } = await fh.read(buf, done + got, want - got, host + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      // A cluster the file ends in the middle of reads as zeros past the end, as QEMU reads it.
+      buf.fill(0, done + got, done + want);
+      done += want;
+      j += run;
+    }
+    return buf.subarray(0, length);
+  };
 }

@@ -1,20 +1,20 @@
 // A backup's disks copied whole from files QEMU does not write (a shut-off VM's disks, or a
 // running VM's frozen under its backup overlays, backup-snapshot.ts): to this host by the agent
 // itself where it can map the file (qcow2-copy.ts, checksums in the same pass) or else with
-// qemu-img, to another host read from a read-only qemu-nbd export and streamed (backup-pull.ts,
-// backup-send.ts).
-import { readFile, rm, writeFile } from 'node:fs/promises';
+// qemu-img; to another host streamed (backup-pull.ts, backup-send.ts), read from the file where
+// it can be mapped, or else from a read-only qemu-nbd export.
+import { open, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { run } from '../exec/run.js';
 import { log } from '../log.js';
 import { FLUSHED_OUTPUT, sandboxedQemuImg } from '../ova/qemu-sandbox.js';
 import { percentReader } from '../storage/volumes.js';
-import { makeBackupSocketDir, pullDisk } from './backup-pull.js';
+import { copyClusters, makeBackupSocketDir, pullDisk } from './backup-pull.js';
 import { DOMAIN_XML, type ManifestDisk } from './backup-store.js';
 import type { BackupTarget } from './backup-target.js';
 import { chunkSums, CHUNK_BYTES } from './chunk-sums.js';
 import { copyQcow2 } from './qcow2-copy.js';
-import { readQcow2Map } from './qcow2-map.js';
+import { mappedReader, readQcow2Map } from './qcow2-map.js';
 
 const COPY_TIMEOUT_MS = 6 * 60 * 60_000;
 
@@ -114,8 +114,9 @@ async function copyLocal(
 }
 
 /**
- * To another host: each disk exported read-only by qemu-nbd on a private socket and read like a
- * pull backup's export (allocated clusters only, into the qcow2 streamed there, hashed on the way).
+ * To another host: each disk's allocated clusters, into the qcow2 streamed there, hashed on the
+ * way: a frozen qcow2 the agent can map read from its file (mappedReader), any other exported
+ * read-only by qemu-nbd on a private socket and read like a pull backup's export.
  */
 async function sendDisks(
   sources: readonly SourceDisk[],
@@ -129,6 +130,29 @@ async function sendDisks(
   try {
     for (const [i, src] of sources.entries()) {
       const file = `${src.dev}.qcow2`;
+      const onProgress = (f: number) => onPercent(Math.floor(((i + f) / sources.length) * 99));
+      const mapped = src.frozen && src.format === 'qcow2' ? await readQcow2Map(src.file) : undefined;
+      if (mapped && 'map' in mapped) {
+        const fh = await open(src.file, 'r');
+        try {
+          const { map } = mapped;
+          const read = mappedReader(fh, map);
+          const out = await target.openDisk(file);
+          const sent = await copyClusters({
+            size: map.virtualSize,
+            clusters: map.clusters,
+            read,
+            file: out,
+            signal,
+            onProgress,
+          });
+          disks.push({ target: src.dev, file, ...sent, chunkBytes: CHUNK_BYTES });
+        } finally {
+          await fh.close();
+        }
+        continue;
+      }
+      if (mapped) log.info('backup disk read through qemu-nbd', { file: src.file, why: mapped.unsupported });
       const socket = join(sockets, `${src.dev}.sock`);
       const pidFile = join(sockets, `${src.dev}.pid`);
       // Without --persistent it serves one client and exits when that one disconnects. Read-only,
@@ -142,7 +166,7 @@ async function sendDisks(
           exportName: '',
           file: await target.openDisk(file),
           signal,
-          onProgress: (f) => onPercent(Math.floor(((i + f) / sources.length) * 99)),
+          onProgress,
         });
         disks.push({
           target: src.dev,
