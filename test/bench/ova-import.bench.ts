@@ -158,10 +158,12 @@ async function main(): Promise<void> {
   const ovaBytes = Number(sh('stat', ['-c', '%s', big]).trim());
 
   sh('virsh', ['-q', '-c', 'qemu:///system', 'pool-define-as', pool, 'dir', '--target', join(dir, 'pool')]);
-  sh('virsh', ['-q', '-c', 'qemu:///system', 'pool-start', pool]);
   const agentDir = await mkdtemp(join(dir, 'agent-grpc-'));
-  const agent = await startAgentProcess(agentDir, await newVdc(), { built: !fromSource });
+  let agent: Awaited<ReturnType<typeof startAgentProcess>> | undefined;
   try {
+    sh('virsh', ['-q', '-c', 'qemu:///system', 'pool-start', pool]);
+    // Inside the try: an agent that does not start (not built) must not leave the pool defined.
+    agent = await startAgentProcess(agentDir, await newVdc(), { built: !fromSource });
     const client = new ImageServiceClient(agent.address, pinnedCredentials(agent.certPem, agent.vdc.client));
 
     const importOnce = async (ova: string, name: string): Promise<number> => {
@@ -211,10 +213,17 @@ async function main(): Promise<void> {
         `agent ${srv.agentSmallMb.toFixed(0)} MB after 64 MiB, ${srv.agentMb.toFixed(0)} MB after 2 GiB (target flat, < 150 MB each)`,
     );
   } finally {
-    await agent.kill('SIGTERM');
+    await agent?.kill('SIGTERM');
     await rm(agentDir, { recursive: true, force: true });
-    execFileSync('virsh', ['-q', '-c', 'qemu:///system', 'pool-destroy', pool], { stdio: 'ignore' });
-    execFileSync('virsh', ['-q', '-c', 'qemu:///system', 'pool-undefine', pool], { stdio: 'ignore' });
+    const virsh = (verb: string) => {
+      try {
+        execFileSync('virsh', ['-q', '-c', 'qemu:///system', verb, pool], { stdio: 'ignore' });
+      } catch {
+        // Not started, or already gone.
+      }
+    };
+    virsh('pool-destroy');
+    virsh('pool-undefine');
     await rm(dir, { recursive: true, force: true });
   }
 }
