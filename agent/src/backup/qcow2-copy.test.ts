@@ -162,6 +162,26 @@ test('what cannot be mapped is named, and damaged tables are refused', async () 
       await fh.close();
     }
     await assert.rejects(readQcow2Map(bad), /is not a cluster of the file/);
+
+    // Every L1 entry pointing at the same L2 table: a map far larger than the file, refused.
+    const looped = join(dir, 'looped.qcow2');
+    await run('qemu-img', ['create', '-q', '-f', 'qcow2', looped, '1T']);
+    await qemuIo(looped, 'write -P 0x22 0 64k');
+    const lh = await open(looped, 'r+');
+    try {
+      const header = Buffer.alloc(48);
+      await lh.read(header, 0, 48, 0);
+      const l1At = Number(header.readBigUInt64BE(40));
+      const l1Size = header.readUInt32BE(36);
+      const first = Buffer.alloc(8);
+      await lh.read(first, 0, 8, l1At);
+      const table = Buffer.alloc(l1Size * 8);
+      for (let i = 0; i < l1Size; i++) first.copy(table, i * 8);
+      await lh.write(table, 0, table.length, l1At);
+    } finally {
+      await lh.close();
+    }
+    await assert.rejects(readQcow2Map(looped), /maps more clusters than the file holds/);
     await writeFile(join(dir, 'not.qcow2'), Buffer.alloc(4096));
     await assert.rejects(readQcow2Map(join(dir, 'not.qcow2')), /is not a qcow2 file/);
   });

@@ -1,6 +1,7 @@
 // Where each 64 KiB guest cluster of a qcow2 file lies in that file, read from its header, L1 and
 // L2 tables, so that a backup can copy the data itself (qcow2-copy.ts) instead of through
-// qemu-img and a second pass for its checksums. Only the plain case is mapped: no backing file,
+// qemu-img and a second pass for its checksums. The work and the map are bounded by the file's
+// size, whatever its tables say (a VM's disk may have started as an uploaded image). Only the plain case is mapped: no backing file,
 // no compressed clusters, no encryption, external data file or extended L2 entries, clusters of
 // 64 KiB or more; anything else is reported unsupported and copied by qemu-img as before. Every
 // offset is checked against the file's size: a disk's metadata is QEMU's, but a file is not trusted.
@@ -17,6 +18,8 @@ const ALL_ZEROES = 1n;
 const TOLERATED_INCOMPATIBLE = 0b1001n;
 /** QEMU's own bound on an L1 table (QCOW_MAX_L1_SIZE, 32 MiB of entries). */
 const MAX_L1_ENTRIES = (32 << 20) / 8;
+/** 64 TiB: more than any disk the vDC makes; a larger one is left to qemu-img. */
+const MAX_VIRTUAL_SIZE = 2 ** 46;
 
 /** A qcow2's data clusters, in guest order: `clusters[i]` (a CLUSTER_BYTES unit) is at `hostOffsets[i]` of the file. */
 export interface Qcow2Map {
@@ -47,6 +50,7 @@ export async function readQcow2Map(path: string): Promise<Qcow2MapResult> {
     const clusterBits = h.readUInt32BE(20);
     if (clusterBits < CLUSTER_BITS || clusterBits > 21) return { unsupported: `cluster size 2^${clusterBits}` };
     const virtualSize = Number(h.readBigUInt64BE(24));
+    if (virtualSize > MAX_VIRTUAL_SIZE) return { unsupported: `a virtual size of ${virtualSize} bytes` };
     if (h.readUInt32BE(32) !== 0) return { unsupported: 'it is encrypted' };
     const l1Size = h.readUInt32BE(36);
     const l1Offset = Number(h.readBigUInt64BE(40));
@@ -58,7 +62,11 @@ export async function readQcow2Map(path: string): Promise<Qcow2MapResult> {
     const needL1 = Math.ceil(virtualSize / (sourceCluster * l2Entries));
     if (!Number.isSafeInteger(virtualSize) || l1Size < needL1 || l1Size > MAX_L1_ENTRIES)
       throw new Error(`${path}: ${l1Size} L1 entries do not fit a disk of ${virtualSize} bytes`);
+    // A file crafted to point many entries at the same clusters could make the map (and the work)
+    // far larger than the file: QEMU never shares a cluster within one view, so neither may we.
+    let budget = Math.ceil(fileSize / sourceCluster);
     const hostOffset = (entry: bigint, what: string): number => {
+      if (--budget < 0) throw new Error(`${path} maps more clusters than the file holds`);
       const at = Number(entry & OFFSET_MASK);
       if (at === 0 || at % sourceCluster !== 0 || at >= fileSize)
         throw new Error(`${path}: ${what} at ${at} is not a cluster of the file`);
