@@ -194,16 +194,22 @@ export async function readBackupFirmware(pool: PoolRecord, m: BackupManifest): P
   return state;
 }
 
-/** The backups of one VM in `pool`, oldest first (directories without a valid manifest are skipped). */
+/**
+ * The backups of one VM in `pool`, oldest first (directories without a valid manifest are
+ * skipped). By creation time, then id: an id names its second only, and two backups of a VM in
+ * one second (a quick one after another) would otherwise be ordered by their random suffixes, and
+ * retention could keep the older.
+ */
 export async function listManifests(pool: PoolRecord, vmUuid: string): Promise<BackupManifest[]> {
   const dir = vmBackupsDir(pool, vmUuid);
   const names = await readdir(dir).catch(() => [] as string[]);
   const out: BackupManifest[] = [];
-  for (const n of names.filter((x) => ID.test(x)).sort()) {
+  for (const n of names.filter((x) => ID.test(x))) {
     const m = await readManifest(join(dir, n));
     if (m && m.id === n && m.vm.uuid === vmUuid) out.push(m);
   }
-  return out;
+  const key = (m: BackupManifest) => `${typeof m.createdAt === 'string' ? m.createdAt : ''} ${m.id}`;
+  return out.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
 
 /** Every VM UUID with a backup directory in `pool`. */

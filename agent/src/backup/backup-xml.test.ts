@@ -2,9 +2,22 @@
 // chunk comparison and chain logic.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { PoolRecord } from '../storage/storage-kind.js';
 import { checkpointXml, pullBackupXml } from './backup-xml.js';
 import { CHUNK_BYTES, differingChunks } from './chunk-sums.js';
-import { dependentsOf, newBackupId, pruneCandidates, type BackupManifest } from './backup-store.js';
+import {
+  dependentsOf,
+  listManifests,
+  MANIFEST,
+  newBackupId,
+  pruneBackups,
+  pruneCandidates,
+  vmBackupsDir,
+  type BackupManifest,
+} from './backup-store.js';
 
 const flat = (xml: string) => xml.replace(/>\s+</g, '><').trim();
 
@@ -44,6 +57,30 @@ test('ids sort by time; dependents are the whole chain built on a point, latest 
     ['3', '2'],
   );
   assert.deepEqual(dependentsOf(all, '3'), []);
+});
+
+test('two backups in one second: listed by creation time, and retention keeps the newer', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'qx-backup-order-'));
+  try {
+    const pool = { name: 'p', path: dir } as PoolRecord;
+    const uuid = '5293a703-83ab-4560-b98a-e6ceafaefdb3';
+    // The first one's random suffix sorts after the second's.
+    const first = { id: '20261206T163045Z-ffffff', createdAt: '2026-12-06T16:30:45.100Z' };
+    const second = { id: '20261206T163045Z-000000', createdAt: '2026-12-06T16:30:45.900Z' };
+    for (const b of [first, second]) {
+      const manifest = { format: 1, ...b, vm: { uuid, name: 'vm' }, kind: 'full', parent: null, disks: [] };
+      await mkdir(join(vmBackupsDir(pool, uuid), b.id), { recursive: true });
+      await writeFile(join(vmBackupsDir(pool, uuid), b.id, MANIFEST), JSON.stringify(manifest));
+    }
+    assert.deepEqual(
+      (await listManifests(pool, uuid)).map((m) => m.id),
+      [first.id, second.id],
+    );
+    await pruneBackups(pool, uuid, lastOnly(1));
+    assert.deepEqual(await readdir(vmBackupsDir(pool, uuid)), [second.id], 'the newer point is the one kept');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('retention keeps the newest N points and the chain they build on, nothing else', () => {
