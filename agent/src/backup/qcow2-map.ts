@@ -1,10 +1,10 @@
 // Where each 64 KiB guest cluster of a qcow2 file lies in that file, read from its header, L1 and
 // L2 tables, so that a backup can copy the data itself (qcow2-copy.ts) instead of through
-// qemu-img and a second pass for its checksums. The work and the map are bounded by the file's
-// size, whatever its tables say (a VM's disk may have started as an uploaded image). Only the plain case is mapped: no backing file,
+// qemu-img and a second pass for its checksums. Only the plain case is mapped: no backing file,
 // no compressed clusters, no encryption, external data file or extended L2 entries, clusters of
-// 64 KiB or more; anything else is reported unsupported and copied by qemu-img as before. Every
-// offset is checked against the file's size: a disk's metadata is QEMU's, but a file is not trusted.
+// 64 KiB or more; anything else is reported unsupported and copied by qemu-img as before. A VM's
+// disk may have started as an uploaded image: every offset is checked against the file's size,
+// and the work and the map are bounded by it, whatever the tables say.
 // Format: https://qemu-project.gitlab.io/qemu/interop/qcow2.html
 import { open, type FileHandle } from 'node:fs/promises';
 import { CLUSTER_BITS, CLUSTER_BYTES } from './qcow2-writer.js';
