@@ -36,6 +36,22 @@ async function mapOf(file: string): Promise<Qcow2Map> {
   return r.map;
 }
 
+/** Reads the L1 table of a qcow2 file, lets `edit` change it in place, and writes it back. */
+async function rewriteL1(file: string, edit: (l1: Buffer, fileSize: number) => void): Promise<void> {
+  const fh = await open(file, 'r+');
+  try {
+    const header = Buffer.alloc(48);
+    await fh.read(header, 0, 48, 0);
+    const l1 = Buffer.alloc(header.readUInt32BE(36) * 8);
+    const l1At = Number(header.readBigUInt64BE(40));
+    await fh.read(l1, 0, l1.length, l1At);
+    edit(l1, (await fh.stat()).size);
+    await fh.write(l1, 0, l1.length, l1At);
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Copies `src`, checks the copy against it, and returns the map and the copy's size. */
 async function copyAndCheck(dir: string, src: string): Promise<{ map: Qcow2Map; bytes: number }> {
   const map = await mapOf(src);
@@ -150,37 +166,16 @@ test('what cannot be mapped is named, and damaged tables are refused', async () 
     // An L1 entry pointing past the end of the file.
     const bad = join(dir, 'bad.qcow2');
     await run('qemu-img', ['convert', '-f', 'qcow2', '-O', 'qcow2', base, bad]);
-    const fh = await open(bad, 'r+');
-    try {
-      const header = Buffer.alloc(48);
-      await fh.read(header, 0, 48, 0);
-      const l1At = Number(header.readBigUInt64BE(40));
-      const entry = Buffer.alloc(8);
-      entry.writeBigUInt64BE(BigInt((await fh.stat()).size + 64 * CLUSTER_BYTES));
-      await fh.write(entry, 0, 8, l1At);
-    } finally {
-      await fh.close();
-    }
+    await rewriteL1(bad, (l1, fileSize) => l1.writeBigUInt64BE(BigInt(fileSize + 64 * CLUSTER_BYTES)));
     await assert.rejects(readQcow2Map(bad), /is not a cluster of the file/);
 
     // Every L1 entry pointing at the same L2 table: a map far larger than the file, refused.
     const looped = join(dir, 'looped.qcow2');
     await run('qemu-img', ['create', '-q', '-f', 'qcow2', looped, '1T']);
     await qemuIo(looped, 'write -P 0x22 0 64k');
-    const lh = await open(looped, 'r+');
-    try {
-      const header = Buffer.alloc(48);
-      await lh.read(header, 0, 48, 0);
-      const l1At = Number(header.readBigUInt64BE(40));
-      const l1Size = header.readUInt32BE(36);
-      const first = Buffer.alloc(8);
-      await lh.read(first, 0, 8, l1At);
-      const table = Buffer.alloc(l1Size * 8);
-      for (let i = 0; i < l1Size; i++) first.copy(table, i * 8);
-      await lh.write(table, 0, table.length, l1At);
-    } finally {
-      await lh.close();
-    }
+    await rewriteL1(looped, (l1) => {
+      for (let i = 8; i < l1.length; i += 8) l1.copy(l1, i, 0, 8);
+    });
     await assert.rejects(readQcow2Map(looped), /maps more clusters than the file holds/);
     await writeFile(join(dir, 'not.qcow2'), Buffer.alloc(4096));
     await assert.rejects(readQcow2Map(join(dir, 'not.qcow2')), /is not a qcow2 file/);

@@ -14,7 +14,7 @@ import { DOMAIN_XML, type ManifestDisk } from './backup-store.js';
 import type { BackupTarget } from './backup-target.js';
 import { chunkSums, CHUNK_BYTES } from './chunk-sums.js';
 import { copyQcow2 } from './qcow2-copy.js';
-import { mappedReader, readQcow2Map } from './qcow2-map.js';
+import { mappedReader, readQcow2Map, type Qcow2Map } from './qcow2-map.js';
 
 const COPY_TIMEOUT_MS = 6 * 60 * 60_000;
 
@@ -47,6 +47,15 @@ export async function copyWholeDisks(
   return copyLocal(sources, dirname(local), onPercent, signal);
 }
 
+/** The map of a frozen qcow2 the agent can copy itself; otherwise undefined (logged when unmappable). */
+async function frozenMap(src: SourceDisk, fallback: string): Promise<Qcow2Map | undefined> {
+  if (!src.frozen || src.format !== 'qcow2') return undefined;
+  const r = await readQcow2Map(src.file);
+  if ('map' in r) return r.map;
+  log.info(`backup disk ${fallback}`, { file: src.file, why: r.unsupported });
+  return undefined;
+}
+
 /**
  * To this host: a frozen qcow2 that qcow2-map.ts can map is copied and hashed in one pass by the
  * agent; any other disk with qemu-img (sandboxed: only its directory visible), its checksums
@@ -66,10 +75,10 @@ async function copyLocal(
     const out = join(dir, file);
     await writeFile(out, '', { flag: 'wx' });
     const share = (p: number) => onPercent(Math.floor(((i + p / 100) / sources.length) * 99));
-    const mapped = src.frozen && src.format === 'qcow2' ? await readQcow2Map(src.file) : undefined;
-    if (mapped && 'map' in mapped) {
-      const { sums, bytes } = await copyQcow2(src.file, mapped.map, out, signal, (f) => share(f * 100));
-      const capacityBytes = mapped.map.virtualSize;
+    const map = await frozenMap(src, 'copied by qemu-img');
+    if (map) {
+      const { sums, bytes } = await copyQcow2(src.file, map, out, signal, (f) => share(f * 100));
+      const capacityBytes = map.virtualSize;
       disks.push(
         Promise.resolve({
           target: src.dev,
@@ -82,7 +91,6 @@ async function copyLocal(
       );
       continue;
     }
-    if (mapped) log.info('backup disk copied by qemu-img', { file: src.file, why: mapped.unsupported });
     await run(
       'bwrap',
       sandboxedQemuImg({ readOnly: [dirname(src.file)], writable: [out], readOtherOwners: true }, [
@@ -131,11 +139,10 @@ async function sendDisks(
     for (const [i, src] of sources.entries()) {
       const file = `${src.dev}.qcow2`;
       const onProgress = (f: number) => onPercent(Math.floor(((i + f) / sources.length) * 99));
-      const mapped = src.frozen && src.format === 'qcow2' ? await readQcow2Map(src.file) : undefined;
-      if (mapped && 'map' in mapped) {
+      const map = await frozenMap(src, 'read through qemu-nbd');
+      if (map) {
         const fh = await open(src.file, 'r');
         try {
-          const { map } = mapped;
           const read = mappedReader(fh, map);
           const out = await target.openDisk(file);
           const sent = await copyClusters({
@@ -152,7 +159,6 @@ async function sendDisks(
         }
         continue;
       }
-      if (mapped) log.info('backup disk read through qemu-nbd', { file: src.file, why: mapped.unsupported });
       const socket = join(sockets, `${src.dev}.sock`);
       const pidFile = join(sockets, `${src.dev}.pid`);
       // Without --persistent it serves one client and exits when that one disconnects. Read-only,
