@@ -40,8 +40,6 @@ export function refuseOnOverlays(vm: string, disks: readonly DomainDisk[], what:
 
 /** A live commit takes as long as the guest wrote during the copy: bounded only as a copy is. */
 const COMMIT_TIMEOUT_MS = 6 * 60 * 60_000;
-/** A commit a killed agent left mirroring: how long its pivot is retried while it becomes ready. */
-const PIVOT_RETRY_MS = 60_000;
 
 interface Vm {
   uuid: string;
@@ -188,27 +186,37 @@ export async function commitAbandonedOverlays(virsh: Virsh, vm: Vm): Promise<Com
 }
 
 /**
- * `virsh blockcommit --active --shallow --pivot --wait`; a commit a killed agent left mirroring is
- * pivoted. --shallow: into the overlay's own backing file, the VM's disk; without it libvirt commits
- * into the bottom of the chain, which for a linked clone is the template every clone shares.
+ * An active commit of the overlay into the VM's disk, then the pivot back onto the disk; a commit a
+ * killed agent left mirroring is pivoted. --shallow: into the overlay's own backing file, the VM's
+ * disk; without it libvirt commits into the bottom of the chain, which for a linked clone is the
+ * template every clone shares.
  */
 async function activeCommit(virsh: Virsh, vm: Vm, dev: string): Promise<void> {
   try {
-    await virsh.exec(['blockcommit', vm.uuid, dev, '--active', '--shallow', '--pivot', '--wait'], {
-      timeoutMs: COMMIT_TIMEOUT_MS,
-    });
+    await virsh.exec(['blockcommit', vm.uuid, dev, '--active', '--shallow']);
   } catch (err) {
     if (!/already in active block job|block job .* active|in use by a block job/i.test(Virsh.message(err))) throw err;
     log.warn('pivoting a backup commit left by a stopped agent', { vm: vm.name, dev });
-    for (const end = Date.now() + PIVOT_RETRY_MS; ;) {
-      try {
-        await virsh.exec(['blockjob', vm.uuid, dev, '--pivot']);
-        return;
-      } catch (e) {
-        if (Date.now() > end) throw e;
-        await new Promise((r) => setTimeout(r, 500));
-      }
+  }
+  await pivotWhenReady(virsh, vm, dev);
+}
+
+/**
+ * Pivots as soon as the commit is ready (it has copied the overlay and mirrors the guest's
+ * writes), polled from 10 ms up to once a second. Not `blockcommit --pivot --wait`: virsh polls
+ * the job every 500 ms, which made a backup of a VM that wrote almost nothing meanwhile wait up to
+ * half a second per commit (the backup bench's commit: 150 or 650 ms, now ~100 ms).
+ */
+async function pivotWhenReady(virsh: Virsh, vm: Vm, dev: string): Promise<void> {
+  const end = Date.now() + COMMIT_TIMEOUT_MS;
+  for (let pause = 10; ; pause = Math.min(pause * 2, 1000)) {
+    try {
+      await virsh.exec(['blockjob', vm.uuid, dev, '--pivot']);
+      return;
+    } catch (err) {
+      if (!/not ready for pivot/i.test(Virsh.message(err)) || Date.now() > end) throw err;
     }
+    await new Promise((r) => setTimeout(r, pause));
   }
 }
 
