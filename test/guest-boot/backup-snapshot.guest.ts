@@ -198,9 +198,9 @@ console.log(JSON.stringify(await recoverOverlays(new Virsh('qemu:///system'))));
     discard: async () => undefined,
   };
   const frozen = ownDisks.map((d) => ({ dev: d.dev, file: d.source.file!, format: 'qcow2' as const, frozen: true }));
-  const copies = await Promise.all(
-    await copyWholeDisks(frozen, 'remote', remote, () => undefined, AbortSignal.timeout(300_000)),
-  );
+  const copies = await (
+    await copyWholeDisks(frozen, 'remote', remote, () => undefined, AbortSignal.timeout(300_000))
+  ).entries;
   for (const fh of handles) await fh.close();
   assert.deepEqual(
     copies.map((c) => c.target),

@@ -237,8 +237,8 @@ export class BackupJobs {
       } else if (plan.running) {
         ({ consistency, disks } = await this.snapshotBackup(plan, id, target, checkpoint, onPercent, signal));
       } else {
-        const copied = await copyWholeDisks(sourcesOf(plan, false), id, target, onPercent, signal);
-        disks = await Promise.all(copied);
+        const { entries } = await copyWholeDisks(sourcesOf(plan, false), id, target, onPercent, signal);
+        disks = await entries;
       }
       const firmwareState = firmwareFiles(await firmware);
       for (const f of firmwareState) await target.writeSmallFile(f.entry.file, f.data);
@@ -480,13 +480,17 @@ export class BackupJobs {
     try {
       await this.afterSnapshot?.(plan.uuid);
       const t1 = performance.now();
-      const copied = await copyWholeDisks(sourcesOf(plan, true), id, target, onPercent, signal);
+      const { entries } = await copyWholeDisks(sourcesOf(plan, true), id, target, onPercent, signal);
       timings.copyMs = ms(t1);
       const t2 = performance.now();
-      const [disks] = await Promise.all([
-        Promise.all(copied).then((d) => ((timings.checksumTailMs = ms(t2)), d)),
+      // Both awaited whatever happens: a failure is reported once no checksum pass reads the target.
+      const [summed, committed] = await Promise.allSettled([
+        entries.then((d) => ((timings.checksumTailMs = ms(t2)), d)),
         commit().then(() => (timings.commitMs = ms(t2))),
       ]);
+      if (summed.status === 'rejected') throw summed.reason;
+      if (committed.status === 'rejected') throw committed.reason;
+      const disks = summed.value;
       // Where a full backup's time goes (#24's throughput target: the copy should be most of it).
       log.info('full backup timings', { vm: plan.name, ...timings });
       return { consistency: frozen ? 'application' : 'crash', disks };

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { allOrNone, runWorker } from './workers.js';
 
 export const CHUNK_BYTES = 4 * 1024 * 1024;
 const MAX_WORKERS = 4;
@@ -32,12 +32,15 @@ try {
     sums.push(createHash('sha256').update(buf.subarray(0, got)).digest('hex'));
   }
 } finally { closeSync(fd); }
-parentPort.postMessage(sums);
+parentPort.postMessage({ result: sums });
 `;
 
 /** The hex SHA-256 of each CHUNK_BYTES piece of `path` (the last one may be shorter). */
-export async function chunkSums(path: string, signal?: AbortSignal): Promise<{ sums: string[]; bytes: number }> {
-  signal?.throwIfAborted();
+export async function chunkSums(
+  path: string,
+  signal = new AbortController().signal,
+): Promise<{ sums: string[]; bytes: number }> {
+  signal.throwIfAborted();
   const fh = await open(path, 'r');
   let bytes: number;
   try {
@@ -49,30 +52,14 @@ export async function chunkSums(path: string, signal?: AbortSignal): Promise<{ s
   const chunks = Math.ceil(bytes / CHUNK_BYTES);
   const workers = bytes < PARALLEL_FROM_BYTES ? 1 : Math.min(MAX_WORKERS, availableParallelism());
   const per = Math.ceil(chunks / workers);
-  const parts: Promise<string[]>[] = [];
+  const parts: ((signal: AbortSignal) => Promise<string[]>)[] = [];
   for (let first = 0; first < chunks; first += per) {
-    parts.push(hashRange(path, first, Math.min(chunks, first + per), signal));
+    const range = { path, first, end: Math.min(chunks, first + per), chunk: CHUNK_BYTES };
+    parts.push((signal) => runWorker<string[]>(WORKER_SOURCE, range, signal));
   }
-  const sums = (await Promise.all(parts)).flat();
+  const sums = (await allOrNone(signal, parts)).flat();
   if (sums.length !== chunks) throw new Error(`${path} changed while its checksums were computed`);
   return { sums, bytes };
-}
-
-function hashRange(path: string, first: number, end: number, signal?: AbortSignal): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, first, end, chunk: CHUNK_BYTES } });
-    const onAbort = () => void worker.terminate();
-    signal?.addEventListener('abort', onAbort, { once: true });
-    let sums: string[] | undefined;
-    worker.once('message', (m: string[]) => (sums = m));
-    worker.once('error', reject);
-    worker.once('exit', () => {
-      signal?.removeEventListener('abort', onAbort);
-      if (signal?.aborted) reject(signal.reason as Error);
-      else if (sums) resolve(sums);
-      else reject(new Error(`hashing ${path} ended without a result`));
-    });
-  });
 }
 
 /** Offsets of the chunks whose sums differ from `expected` (a missing or extra chunk counts too). */

@@ -6,10 +6,10 @@
 // over the cores; qemu-img then a checksum pass read the data twice (#24's throughput).
 import { open } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import { CHUNK_BYTES } from './chunk-sums.js';
 import type { Qcow2Map } from './qcow2-map.js';
 import { CLUSTER_BYTES, planQcow2 } from './qcow2-writer.js';
+import { allOrNone, runWorker } from './workers.js';
 
 const MAX_WORKERS = 4;
 /** Below this one worker does it all: a worker's start-up (~20 ms) costs more than it saves. */
@@ -69,7 +69,7 @@ try {
   closeSync(src);
   closeSync(dst);
 }
-parentPort.postMessage({ sums });
+parentPort.postMessage({ result: sums });
 `;
 
 export interface CopiedQcow2 {
@@ -97,15 +97,16 @@ export async function copyQcow2(
   const workers = chunks < PARALLEL_FROM_CHUNKS ? 1 : Math.min(MAX_WORKERS, availableParallelism());
   const per = Math.ceil(chunks / workers);
   let done = 0;
-  const parts: Promise<string[]>[] = [];
+  const parts: ((signal: AbortSignal) => Promise<string[]>)[] = [];
   for (let first = 0; first < chunks; first += per) {
     const end = Math.min(chunks, first + per);
     // The data clusters this range holds, and the metadata it starts with.
     const k0 = Math.max(0, Math.floor((first * CHUNK_BYTES - plan.dataOffset) / CLUSTER_BYTES));
     const k1 = Math.max(0, Math.ceil((end * CHUNK_BYTES - plan.dataOffset) / CLUSTER_BYTES));
     const meta = plan.metadata.subarray(Math.min(first * CHUNK_BYTES, plan.dataOffset), plan.dataOffset);
-    parts.push(
-      runWorker(
+    parts.push((signal) =>
+      runWorker<string[]>(
+        WORKER_SOURCE,
         {
           src,
           dst: out,
@@ -127,10 +128,7 @@ export async function copyQcow2(
     );
   }
   // Every worker stopped before a failure is reported: the caller then removes the file.
-  const settled = await Promise.allSettled(parts);
-  const failed = settled.find((r) => r.status === 'rejected');
-  if (failed) throw failed.reason;
-  const sums = settled.flatMap((r) => (r as PromiseFulfilledResult<string[]>).value);
+  const sums = (await allOrNone(signal, parts)).flat();
   const fh = await open(out, 'r+');
   try {
     const { size } = await fh.stat();
@@ -141,27 +139,4 @@ export async function copyQcow2(
   }
   onProgress(1);
   return { sums, bytes: plan.fileBytes };
-}
-
-/** One worker's chunk sums; settles once it has stopped (a cancel terminates it first). */
-function runWorker(data: object, signal: AbortSignal, progress: (chunks: number) => void): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: data });
-    const onAbort = () => void worker.terminate();
-    signal.addEventListener('abort', onAbort, { once: true });
-    let sums: string[] | undefined;
-    let error: unknown;
-    worker.on('message', (m: { done?: number; sums?: string[] }) => {
-      if (m.sums) sums = m.sums;
-      else progress(m.done ?? 0);
-    });
-    worker.once('error', (err) => (error = err));
-    worker.once('exit', () => {
-      signal.removeEventListener('abort', onAbort);
-      if (signal.aborted) reject(signal.reason as Error);
-      else if (error) reject(error as Error);
-      else if (sums) resolve(sums);
-      else reject(new Error('a qcow2 copy worker ended without a result'));
-    });
-  });
 }

@@ -14,6 +14,7 @@ import { DOMAIN_XML, type ManifestDisk } from './backup-store.js';
 import type { BackupTarget } from './backup-target.js';
 import { chunkSums, CHUNK_BYTES } from './chunk-sums.js';
 import { copyQcow2 } from './qcow2-copy.js';
+import { TaskGroup } from './workers.js';
 import { mappedReader, readQcow2Map, type Qcow2Map } from './qcow2-map.js';
 
 const COPY_TIMEOUT_MS = 6 * 60 * 60_000;
@@ -32,8 +33,10 @@ export interface SourceDisk {
 }
 
 /**
- * Copies each disk whole; once every copy has ended, one promise per disk for its manifest entry
- * (a local copy's checksums are still being computed, a remote one has them already).
+ * Copies each disk whole. Resolves once every copy has ended, with the disks' manifest entries
+ * still to come: a local copy's checksums may still be computed. That promise settles only once
+ * every checksum pass has stopped (a failed one stops the others), so that nothing still reads the
+ * target's files when a failed backup removes them.
  */
 export async function copyWholeDisks(
   sources: readonly SourceDisk[],
@@ -41,9 +44,9 @@ export async function copyWholeDisks(
   target: BackupTarget,
   onPercent: (p: number) => void,
   signal: AbortSignal,
-): Promise<Promise<ManifestDisk>[]> {
+): Promise<{ entries: Promise<ManifestDisk[]> }> {
   const local = target.localPath(DOMAIN_XML);
-  if (!local) return (await sendDisks(sources, id, target, onPercent, signal)).map((d) => Promise.resolve(d));
+  if (!local) return { entries: Promise.resolve(await sendDisks(sources, id, target, onPercent, signal)) };
   return copyLocal(sources, dirname(local), onPercent, signal);
 }
 
@@ -68,57 +71,67 @@ async function copyLocal(
   dir: string,
   onPercent: (p: number) => void,
   signal: AbortSignal,
-): Promise<Promise<ManifestDisk>[]> {
-  const disks: Promise<ManifestDisk>[] = [];
-  for (const [i, src] of sources.entries()) {
-    const file = `${src.dev}.qcow2`;
-    const out = join(dir, file);
-    await writeFile(out, '', { flag: 'wx' });
-    const share = (p: number) => onPercent(Math.floor(((i + p / 100) / sources.length) * 99));
-    const map = await frozenMap(src, 'copied by qemu-img');
-    if (map) {
-      const { sums, bytes } = await copyQcow2(src.file, map, out, signal, (f) => share(f * 100));
-      const capacityBytes = map.virtualSize;
-      disks.push(
-        Promise.resolve({
+): Promise<{ entries: Promise<ManifestDisk[]> }> {
+  // The checksum passes run alongside the next copies: a failure anywhere (or a cancel) stops them all.
+  const passes = new TaskGroup<ManifestDisk>(signal);
+  try {
+    for (const [i, src] of sources.entries()) {
+      const file = `${src.dev}.qcow2`;
+      const out = join(dir, file);
+      await writeFile(out, '', { flag: 'wx' });
+      const share = (p: number) => onPercent(Math.floor(((i + p / 100) / sources.length) * 99));
+      const map = await frozenMap(src, 'copied by qemu-img');
+      if (map) {
+        const { sums, bytes } = await copyQcow2(src.file, map, out, passes.signal, (f) => share(f * 100));
+        const capacityBytes = map.virtualSize;
+        const entry = {
           target: src.dev,
           file,
           capacityBytes,
           storedBytes: bytes,
           chunkBytes: CHUNK_BYTES,
           sha256: sums,
-        }),
+        };
+        passes.add(Promise.resolve(entry));
+        continue;
+      }
+      await run(
+        'bwrap',
+        sandboxedQemuImg({ readOnly: [dirname(src.file)], writable: [out], readOtherOwners: true }, [
+          'convert',
+          '-p',
+          ...FLUSHED_OUTPUT,
+          '-f',
+          src.format,
+          '-O',
+          'qcow2',
+          src.file,
+          out,
+        ]),
+        {
+          timeoutMs: COPY_TIMEOUT_MS,
+          signal: passes.signal,
+          maxOutputBytes: 64 * 1024,
+          onOutput: percentReader(share),
+        },
       );
-      continue;
+      passes.add(
+        (async (): Promise<ManifestDisk> => {
+          const [info, { sums, bytes }] = await Promise.all([
+            run('qemu-img', ['info', '--output=json', '-f', 'qcow2', out]),
+            chunkSums(out, passes.signal),
+          ]);
+          const capacityBytes = (JSON.parse(info.stdout) as { 'virtual-size': number })['virtual-size'];
+          return { target: src.dev, file, capacityBytes, storedBytes: bytes, chunkBytes: CHUNK_BYTES, sha256: sums };
+        })(),
+      );
     }
-    await run(
-      'bwrap',
-      sandboxedQemuImg({ readOnly: [dirname(src.file)], writable: [out], readOtherOwners: true }, [
-        'convert',
-        '-p',
-        ...FLUSHED_OUTPUT,
-        '-f',
-        src.format,
-        '-O',
-        'qcow2',
-        src.file,
-        out,
-      ]),
-      { timeoutMs: COPY_TIMEOUT_MS, signal, maxOutputBytes: 64 * 1024, onOutput: percentReader(share) },
-    );
-    const disk = (async (): Promise<ManifestDisk> => {
-      const [info, { sums, bytes }] = await Promise.all([
-        run('qemu-img', ['info', '--output=json', '-f', 'qcow2', out]),
-        chunkSums(out, signal),
-      ]);
-      const capacityBytes = (JSON.parse(info.stdout) as { 'virtual-size': number })['virtual-size'];
-      return { target: src.dev, file, capacityBytes, storedBytes: bytes, chunkBytes: CHUNK_BYTES, sha256: sums };
-    })();
-    // Awaited by the caller, or moot once a later copy fails (the temp dir goes).
-    disk.catch(() => undefined);
-    disks.push(disk);
+  } catch (err) {
+    passes.fail(err);
+    await passes.settled(); // rejects with the first failure: this one, or the pass that stopped this copy
+    throw err;
   }
-  return disks;
+  return { entries: passes.settled() };
 }
 
 /**
