@@ -4,7 +4,8 @@
 // verified, restored as a new VM whose disks equal the original's (qemu-img compare); a target too
 // small stops the job with "is full" and holds nothing; the NFS server frozen mid-backup fails the
 // job with a sentence saying it stopped answering, and once it is back only complete backups are
-// listed and the next backup succeeds. Run (ISO built): see test/appliance/run.sh.
+// listed and the next backup succeeds. Run by `make test-appliance` (test/appliance/run.sh) after the
+// other appliance tests, about 10 minutes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, rm } from 'node:fs/promises';

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { BackupConsistency, BackupKind, type Backup, type VerifyBackupResponse } from '@quantix/proto/v1/backup.js';
 import type { FirmwareState } from '@quantix/proto/v1/vm.js';
 import { failedPrecondition, invalidArgument, notFound } from '../errors.js';
+import { log } from '../log.js';
 import { syncDir, writeFileDurably } from '../storage/durable-file.js';
 import type { PoolRecord } from '../storage/storage-kind.js';
 import { chunkSums, differingChunks, CHUNK_BYTES } from './chunk-sums.js';
@@ -127,11 +128,22 @@ export async function tempBackupIds(pool: PoolRecord, vmUuid: string): Promise<s
   return (await stagedIds(pool, vmUuid, 'backup')).map(({ id }) => id);
 }
 
-/** Removes what unfinished points of these kinds left (one killed with its agent). */
+/**
+ * Removes what unfinished points of these kinds left (one killed with its agent). One that cannot
+ * be removed yet is left for the next backup, with a warning: it is never listed, and the backup
+ * starting now does not need its room more than it needs to run. (On an NFS target a file still
+ * open somewhere stays as .nfsXXXX until it is closed, and the dir cannot go meanwhile.)
+ */
 export async function removeTempDirs(pool: PoolRecord, vmUuid: string, kinds: readonly Staging[]): Promise<void> {
   for (const kind of kinds) {
     for (const { name } of await stagedIds(pool, vmUuid, kind)) {
-      await rm(join(vmBackupsDir(pool, vmUuid), name), { recursive: true, force: true });
+      const dir = join(vmBackupsDir(pool, vmUuid), name);
+      await rm(dir, { recursive: true, force: true, maxRetries: 3, retryDelay: 200 }).catch((err: unknown) =>
+        log.warn('an unfinished backup could not be removed yet; retried at the next backup', {
+          dir,
+          err: String(err),
+        }),
+      );
     }
   }
 }
