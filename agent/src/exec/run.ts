@@ -43,6 +43,9 @@ export function run(command: string, args: readonly string[], options: RunOption
       cwd: options.cwd,
       env: options.env ?? process.env,
       signal: options.signal,
+      // A cancel must stop it: a copy that ignores SIGTERM, or sleeps in an NFS call (only a fatal
+      // signal wakes it), would go on writing into what the caller then removes.
+      killSignal: 'SIGKILL',
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];
@@ -64,12 +67,19 @@ export function run(command: string, args: readonly string[], options: RunOption
       if (errLen < limit) err.push(b);
       errLen += b.length;
     });
+    let aborted: Error | undefined;
     child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
+      // Cancelled: rejected once the process has exited ('close'), so that nothing it had open is
+      // still written or held when the caller cleans up.
+      if (e.name === 'AbortError') aborted = e;
+      else {
+        clearTimeout(timer);
+        reject(e);
+      }
     });
     child.on('close', (code) => {
       clearTimeout(timer);
+      if (aborted) return reject(aborted);
       const stdout = Buffer.concat(out).toString('utf8');
       const stderr = Buffer.concat(err).toString('utf8');
       if (code === 0 && !timedOut) resolve({ stdout, stderr });
