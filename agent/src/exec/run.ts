@@ -34,6 +34,8 @@ export class ExecError extends Error {
 }
 
 const DEFAULT_TIMEOUT_MS = 120_000;
+/** How long a cancel waits for the killed command to exit before it gives up waiting. */
+const ABORT_EXIT_WAIT_MS = 10_000;
 
 /** Runs `command` with `args`; resolves with its output or rejects with ExecError. */
 export function run(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
@@ -68,17 +70,19 @@ export function run(command: string, args: readonly string[], options: RunOption
       errLen += b.length;
     });
     let aborted: Error | undefined;
+    let giveUp: NodeJS.Timeout | undefined;
     child.on('error', (e) => {
+      clearTimeout(timer);
+      if (e.name !== 'AbortError') return reject(e);
       // Cancelled: rejected once the process has exited ('close'), so that nothing it had open is
-      // still written or held when the caller cleans up.
-      if (e.name === 'AbortError') aborted = e;
-      else {
-        clearTimeout(timer);
-        reject(e);
-      }
+      // still written or held when the caller cleans up; but not after a thread of it stuck in the
+      // kernel (an NFS write to a dead server) has held the caller for ABORT_EXIT_WAIT_MS.
+      aborted = e;
+      giveUp = setTimeout(() => reject(e), ABORT_EXIT_WAIT_MS);
     });
     child.on('close', (code) => {
       clearTimeout(timer);
+      clearTimeout(giveUp);
       if (aborted) return reject(aborted);
       const stdout = Buffer.concat(out).toString('utf8');
       const stderr = Buffer.concat(err).toString('utf8');
