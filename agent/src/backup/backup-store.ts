@@ -130,9 +130,9 @@ export async function tempBackupIds(pool: PoolRecord, vmUuid: string): Promise<s
 
 /**
  * Removes what unfinished points of these kinds left (one killed with its agent). One that cannot
- * be removed yet is left for the next backup, with a warning: it is never listed, and the backup
- * starting now does not need its room more than it needs to run. (On an NFS target a file still
- * open somewhere stays as .nfsXXXX until it is closed, and the dir cannot go meanwhile.)
+ * be removed yet is left for the next backup, with a warning: it is never listed, and failing the
+ * backup that starts now would not free it. (On an NFS target a file still open somewhere stays as
+ * .nfsXXXX until it is closed, and its dir cannot go meanwhile.)
  */
 export async function removeTempDirs(pool: PoolRecord, vmUuid: string, kinds: readonly Staging[]): Promise<void> {
   for (const kind of kinds) {
