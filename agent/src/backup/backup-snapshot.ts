@@ -205,7 +205,7 @@ async function activeCommit(virsh: Virsh, vm: Vm, dev: string): Promise<void> {
  * Pivots as soon as the commit is ready (it has copied the overlay and mirrors the guest's
  * writes), polled from 10 ms up to once a second. Not `blockcommit --pivot --wait`: virsh polls
  * the job every 500 ms, which made a backup of a VM that wrote almost nothing meanwhile wait up to
- * half a second per commit (the backup bench's commit: 150 or 650 ms, now ~100 ms).
+ * half a second per commit (the backup bench's commit phase: 150 or 650 ms, now about 170 ms).
  */
 async function pivotWhenReady(virsh: Virsh, vm: Vm, dev: string): Promise<void> {
   const end = Date.now() + COMMIT_TIMEOUT_MS;
