@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { SendBackupRequest, SendBackupResponse } from '@quantix/proto/v1/backup.js';
 import type { AgentContext } from '../context.js';
 import { failedPrecondition, invalidArgument } from '../errors.js';
-import { backupDir, DOMAIN_XML, getManifest } from './backup-store.js';
+import { backupDir, chunkHashOf, DOMAIN_XML, getManifest } from './backup-store.js';
 import type { ByteSink } from './qcow2-writer.js';
 import { openRemoteTarget } from './backup-send.js';
 
@@ -31,6 +31,7 @@ export async function sendStoredBackup(
     pool: req.pool,
     backupId: manifest.id,
     copy: true,
+    chunkHash: chunkHashOf(manifest),
     signal,
   });
   try {

@@ -44,11 +44,13 @@ import { openRemoteTarget } from './backup-send.js';
 import { copyWholeDisks, type SourceDisk } from './whole-disk-copy.js';
 import { openLocalTarget, type BackupTarget } from './backup-target.js';
 import { allocatedBytes, isNoSpace, requireRoom, targetFilledUp } from './backup-space.js';
-import { CHUNK_BYTES } from './chunk-sums.js';
+import { CHUNK_HASH } from './chunk-sums.js';
 import {
   DOMAIN_XML,
   firmwareFiles,
+  MANIFEST_FORMAT,
   newBackupId,
+  newManifestDisk,
   validDiskTarget,
   type BackupManifest,
   type ManifestConsistency,
@@ -199,7 +201,7 @@ export class BackupJobs {
   /** A pool of another host: the server's ticket, our vDC agent certificate, its pinned one. */
   private async openRemote(remote: BackupRemoteTarget, pool: string, id: string, signal: AbortSignal) {
     if (!this.ctx) throw failedPrecondition('this agent cannot send backups to another host');
-    return openRemoteTarget({ ctx: this.ctx, remote, pool, backupId: id, signal });
+    return openRemoteTarget({ ctx: this.ctx, remote, pool, backupId: id, chunkHash: CHUNK_HASH, signal });
   }
 
   private async backup(
@@ -244,7 +246,7 @@ export class BackupJobs {
       for (const f of firmwareState) await target.writeSmallFile(f.entry.file, f.data);
       signal.throwIfAborted();
       const manifest: BackupManifest = {
-        format: 1,
+        format: MANIFEST_FORMAT,
         id,
         vm: { uuid, name: plan.name },
         createdAt: new Date().toISOString(),
@@ -362,14 +364,7 @@ export class BackupJobs {
                 onPercent(Math.floor((done.reduce((a, b) => a + b, 0) / done.length) * 99));
               },
             });
-            return {
-              target: d.dev,
-              file,
-              capacityBytes: pulled.capacityBytes,
-              storedBytes: pulled.storedBytes,
-              chunkBytes: CHUNK_BYTES,
-              sha256: pulled.sha256,
-            };
+            return newManifestDisk(d.dev, pulled);
           }),
         );
         return { consistency: frozen ? 'application' : 'crash', disks };

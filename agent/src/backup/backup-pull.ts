@@ -6,6 +6,7 @@ import { chown, mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { qemuOwner } from '../migration/migration-paths.js';
 import { NbdClient, STATE_DIRTY, STATE_ZERO, type Extent } from './nbd-client.js';
+import { chunkHasher, CHUNK_HASH } from './chunk-sums.js';
 import { CLUSTER_BYTES, fileSink, HashingWriter, planQcow2, type ByteSink } from './qcow2-writer.js';
 
 /** Where pull backups' NBD sockets live: one private directory per backup, owned by QEMU's user. */
@@ -28,7 +29,8 @@ export async function makeBackupSocketDir(id: string): Promise<string> {
 export interface PulledDisk {
   capacityBytes: number;
   storedBytes: number;
-  sha256: string[];
+  /** The CHUNK_HASH checksum of each chunk of the file written. */
+  sums: string[];
 }
 
 export interface PullOptions {
@@ -117,7 +119,7 @@ export async function copyClusters(o: ClusterCopy): Promise<PulledDisk> {
   const plan = planQcow2(size, clusters, o.backing);
   const dest = typeof o.file === 'string' ? await openFileOut(o.file) : o.file;
   try {
-    const out = new HashingWriter(dest.sink);
+    const out = new HashingWriter(dest.sink, await chunkHasher(CHUNK_HASH));
     await out.write(plan.metadata);
     const runs = runsOf(clusters);
     // Reused read buffers: one per read in flight and the one being written.
@@ -152,7 +154,7 @@ export async function copyClusters(o: ClusterCopy): Promise<PulledDisk> {
     await dest.finish();
     if (out.bytes !== plan.fileBytes)
       throw new Error(`${dest.label}: wrote ${out.bytes} bytes, planned ${plan.fileBytes}`);
-    return { capacityBytes: size, storedBytes: out.bytes, sha256: out.finish() };
+    return { capacityBytes: size, storedBytes: out.bytes, sums: out.finish() };
   } finally {
     await dest.close();
   }

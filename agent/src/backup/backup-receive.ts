@@ -25,6 +25,8 @@ import type { PoolRecord } from '../storage/storage-kind.js';
 import { isNoSpace, targetFilledUp } from './backup-space.js';
 import {
   backupMessage,
+  chunkHashOf,
+  diskSums,
   DOMAIN_XML,
   FIRMWARE_FILES,
   listManifests,
@@ -41,6 +43,7 @@ import {
   type BackupManifest,
 } from './backup-store.js';
 import { smallFileMode } from './backup-target.js';
+import { chunkHasher, type ChunkHash } from './chunk-sums.js';
 import { fileSink, HashingWriter } from './qcow2-writer.js';
 import { toServiceError } from '../grpc/status.js';
 
@@ -123,6 +126,7 @@ export class BackupReceiver {
     const t = this.admit(call, first.msg.value.ticket);
     const id = validBackupId('backup_id', first.msg.value.backupId);
     const staging: Staging = first.msg.value.copy ? 'copy' : 'backup';
+    const chunkHash = announcedChunkHash(first.msg.value.chunkHash);
     const key = `${t.pool}/${t.vmUuid}`;
     if (this.busy.has(key)) throw failedPrecondition(`a backup of VM ${t.vmUuid} is being received into ${t.pool}`);
     this.busy.add(key);
@@ -146,7 +150,7 @@ export class BackupReceiver {
           let f = files.get(file);
           if (!f) {
             if (files.size >= MAX_FILES) throw invalidArgument('data.file', 'too many files');
-            f = await openIncoming(join(dir, checkFileName(file)), smallFileMode(file));
+            f = await openIncoming(join(dir, checkFileName(file)), smallFileMode(file), chunkHash);
             files.set(file, f);
           }
           if (!DISK_FILE.test(file) && f.writer.bytes + data.length > SMALL_FILE_BYTES)
@@ -154,7 +158,7 @@ export class BackupReceiver {
           await f.writer.write(Buffer.from(data));
         } else if (m.msg.$case === 'commit') {
           for (const f of files.values()) await f.close();
-          const manifest = await this.check(pool, dir, id, t, history, files, m.msg.value);
+          const manifest = await this.check(pool, dir, id, t, history, files, chunkHash, m.msg.value);
           await publishBackup(pool, manifest, staging);
           committed = true;
           const pruned = await pruneBackups(pool, t.vmUuid, {
@@ -197,6 +201,7 @@ export class BackupReceiver {
     t: Ticket,
     history: readonly BackupManifest[],
     files: Map<string, Incoming>,
+    chunkHash: ChunkHash,
     commit: BackupUploadCommit,
   ): Promise<BackupManifest> {
     const m = parseManifest(commit.manifestJson);
@@ -204,13 +209,15 @@ export class BackupReceiver {
     if (!m) throw bad('its manifest is not valid');
     if (m.id !== id || m.vm.uuid !== t.vmUuid) throw bad('its manifest names another backup or VM');
     if (m.parent && !history.some((h) => h.id === m.parent)) throw bad(`its parent ${m.parent} is not in this pool`);
+    if (chunkHashOf(m) !== chunkHash) throw bad(`its checksums are not the ${chunkHash} its open announced`);
     const expected = new Set([DOMAIN_XML, ...m.disks.map((d) => d.file), ...(m.firmware ?? []).map((f) => f.file)]);
     for (const name of files.keys()) if (!expected.has(name)) throw bad(`${name} is not in its manifest`);
     for (const name of expected) if (!files.has(name)) throw bad(`${name} did not arrive`);
     for (const d of m.disks) {
       const w = files.get(d.file)!.writer;
       const sums = w.finish();
-      if (w.bytes !== d.storedBytes || sums.length !== d.sha256.length || sums.some((s, i) => s !== d.sha256[i]))
+      const listed = diskSums(d);
+      if (w.bytes !== d.storedBytes || sums.length !== listed.length || sums.some((s, i) => s !== listed[i]))
         throw bad(`${d.file} differs from its manifest (${w.bytes} bytes arrived, ${d.storedBytes} listed)`);
     }
     for (const f of m.firmware ?? []) {
@@ -228,11 +235,19 @@ function checkFileName(file: string): string {
   throw invalidArgument('data.file', `"${file}" is not a backup file name`);
 }
 
-async function openIncoming(path: string, mode: number): Promise<Incoming> {
+/** What the open says the disks' chunks are checksummed with. */
+function announcedChunkHash(name: string): ChunkHash {
+  if (name === '') return 'sha256'; // an agent from before format 2
+  if (name === 'sha256' || name === 'xxh128') return name;
+  throw invalidArgument('open.chunk_hash', `"${name}" is not a chunk checksum (xxh128 or sha256)`);
+}
+
+async function openIncoming(path: string, mode: number, hash: ChunkHash): Promise<Incoming> {
+  const hasher = await chunkHasher(hash);
   const fh = await open(path, 'wx', mode);
   let closed = false;
   return {
-    writer: new HashingWriter(fileSink(fh)),
+    writer: new HashingWriter(fileSink(fh), hasher),
     async close() {
       if (closed) return;
       closed = true;

@@ -18,6 +18,7 @@ import { readAgentCertificate } from '../identity/agent-certificate.js';
 import type { DiskOut } from './backup-pull.js';
 import { parseManifest, type BackupManifest } from './backup-store.js';
 import type { BackupTarget } from './backup-target.js';
+import type { ChunkHash } from './chunk-sums.js';
 
 /** Bytes per data message (well under both agents' gRPC message limit). */
 export const PIECE_BYTES = 1024 * 1024;
@@ -32,6 +33,8 @@ export interface RemoteTargetOptions {
   backupId: string;
   /** A stored point sent unchanged (backup-copy.ts), not a backup being taken. */
   copy?: boolean;
+  /** The checksum of the disks' chunks in the manifest sent at the end (chunkHashOf). */
+  chunkHash: ChunkHash;
   signal: AbortSignal;
 }
 
@@ -117,7 +120,15 @@ export async function openRemoteTarget(o: RemoteTargetOptions): Promise<BackupTa
   };
 
   try {
-    await send({ $case: 'open', value: { ticket: o.remote.ticket, backupId: o.backupId, copy: o.copy ?? false } });
+    await send({
+      $case: 'open',
+      value: {
+        ticket: o.remote.ticket,
+        backupId: o.backupId,
+        copy: o.copy ?? false,
+        chunkHash: o.chunkHash,
+      },
+    });
     const first = await receipt(OPEN_TIMEOUT_MS);
     if (first.msg?.$case !== 'opened') throw new AgentError(ErrorCode.Internal, `${label}: unexpected answer`);
     const history: BackupManifest[] = first.msg.value.backups.map((b) => {
@@ -132,7 +143,7 @@ export async function openRemoteTarget(o: RemoteTargetOptions): Promise<BackupTa
           parent: b.parentId || null,
           consistency: 'crash',
           checkpoint: b.checkpoint || null,
-          disks: b.disks.map((d) => ({ ...d, chunkBytes: 0, sha256: [] })),
+          disks: b.disks.map((d) => ({ ...d, chunkBytes: 0, sha256: [] })), // format 1: no sums needed
         }),
       );
       if (!m) throw new AgentError(ErrorCode.Internal, `${label}: point ${b.id} is not a valid backup`);

@@ -12,9 +12,12 @@ import { failedPrecondition, invalidArgument, notFound } from '../errors.js';
 import { log } from '../log.js';
 import { syncDir, writeFileDurably } from '../storage/durable-file.js';
 import type { PoolRecord } from '../storage/storage-kind.js';
-import { chunkSums, differingChunks, CHUNK_BYTES } from './chunk-sums.js';
+import type { PulledDisk } from './backup-pull.js';
+import { chunkSums, differingChunks, CHUNK_BYTES, type ChunkHash } from './chunk-sums.js';
 
 export const MANIFEST = 'manifest.json';
+/** What new backups write: their disks' chunks checksummed with CHUNK_HASH. */
+export const MANIFEST_FORMAT = 2;
 export const DOMAIN_XML = 'domain.xml';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ID = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
@@ -29,7 +32,22 @@ export interface ManifestDisk {
   capacityBytes: number;
   storedBytes: number;
   chunkBytes: number;
-  sha256: string[];
+  /** Format 2: the XXH3-128 of each chunk (chunk-sums.ts). */
+  xxh128?: string[];
+  /** Format 1: the SHA-256 of each chunk. */
+  sha256?: string[];
+}
+
+/** A new backup's entry for the disk it wrote as `<target>.qcow2`. */
+export function newManifestDisk(target: string, d: PulledDisk): ManifestDisk {
+  return {
+    target,
+    file: `${target}.qcow2`,
+    capacityBytes: d.capacityBytes,
+    storedBytes: d.storedBytes,
+    chunkBytes: CHUNK_BYTES,
+    xxh128: d.sums, // CHUNK_HASH
+  };
 }
 
 /** UEFI variables and TPM state: whole small files, one checksum each. */
@@ -45,7 +63,8 @@ export interface ManifestFirmware {
 
 /** manifest.json: everything needed to read and restore the backup without the vDC database. */
 export interface BackupManifest {
-  format: 1;
+  /** 2 since the chunks' checksums are XXH3-128; 1 (SHA-256) is still read. */
+  format: 1 | 2;
   id: string;
   vm: { uuid: string; name: string };
   createdAt: string;
@@ -58,6 +77,12 @@ export interface BackupManifest {
   /** The VM's firmware state at the point in time (absent in backups made before it was kept). */
   firmware?: ManifestFirmware[];
 }
+
+/** The checksum of a manifest's disk chunks. */
+export const chunkHashOf = (m: Pick<BackupManifest, 'format'>): ChunkHash => (m.format === 1 ? 'sha256' : 'xxh128');
+
+/** A disk's chunk checksums (of the kind chunkHashOf names). */
+export const diskSums = (d: ManifestDisk): readonly string[] => d.xxh128 ?? d.sha256 ?? [];
 
 export function validVmUuid(field: string, uuid: string): string {
   if (!UUID.test(uuid)) throw invalidArgument(field, 'must be a VM UUID (lowercase, with dashes)');
@@ -161,10 +186,15 @@ async function stagedIds(pool: PoolRecord, vmUuid: string, kind: Staging): Promi
 export function parseManifest(text: string): BackupManifest | undefined {
   try {
     const m = JSON.parse(text) as BackupManifest;
-    if (m.format !== 1 || !ID.test(m.id) || !UUID.test(m.vm.uuid)) return undefined;
+    if ((m.format !== 1 && m.format !== 2) || !ID.test(m.id) || !UUID.test(m.vm.uuid)) return undefined;
     if (m.parent !== null && !ID.test(m.parent)) return undefined;
     // Names come from the file: a disk file is always <target>.qcow2 inside the backup directory.
     for (const d of m.disks) if (d.file !== `${validDiskTarget(d.target)}.qcow2`) return undefined;
+    // Each disk lists its sums under the name of its format's checksum, and only that one.
+    const sums = chunkHashOf(m);
+    for (const d of m.disks) {
+      if (!Array.isArray(d[sums]) || d[sums === 'sha256' ? 'xxh128' : 'sha256'] !== undefined) return undefined;
+    }
     for (const f of m.firmware ?? []) if (FIRMWARE_FILES[f.kind] !== f.file) return undefined;
     return m;
   } catch {
@@ -344,9 +374,9 @@ export async function verifyBackup(pool: PoolRecord, vmUuid: string, id: string)
   }
   for (const d of m.disks) {
     try {
-      const { sums, bytes } = await chunkSums(join(dir, d.file));
+      const { sums, bytes } = await chunkSums(join(dir, d.file), chunkHashOf(m));
       result.bytesChecked += bytes;
-      for (const offset of differingChunks(d.sha256, sums)) {
+      for (const offset of differingChunks(diskSums(d), sums)) {
         result.corruptions.push({
           disk: d.target,
           offset,

@@ -81,7 +81,7 @@ test('an NFS target mounts on open, holds backups in the pool layout, and unmoun
   const id = '20261205T040512Z-1a2b3c';
   const tmp = await makeTempDir(lease.pool, UUID, id);
   await writeFile(join(tmp, 'vda.qcow2'), Buffer.alloc(5 * 2 ** 20, 7));
-  const { sums, bytes } = await chunkSums(join(tmp, 'vda.qcow2'));
+  const { sums, bytes } = await chunkSums(join(tmp, 'vda.qcow2'), 'sha256');
   const manifest: BackupManifest = {
     format: 1,
     id,

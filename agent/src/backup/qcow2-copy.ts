@@ -2,11 +2,11 @@
 // in parallel: once planned, the output's 4 MiB chunks are independent, so each worker thread
 // builds its range of them (metadata, then data clusters read from the source with one pread per
 // host-contiguous run), hashes each for the manifest and writes it in place. A full backup so reads
-// its data once and never re-reads what it wrote, and the hashing (1.8 GB/s a core here) is spread
-// over the cores; qemu-img then a checksum pass read the data twice (#24's throughput).
+// its data once and never re-reads what it wrote, and the hashing (chunk-sums.ts) is spread over
+// the cores; qemu-img then a checksum pass read the data twice (#24's throughput).
 import { open } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { CHUNK_BYTES } from './chunk-sums.js';
+import { CHUNK_BYTES, CHUNK_HASH, HASHER_SOURCE, hashWorkerData } from './chunk-sums.js';
 import type { Qcow2Map } from './qcow2-map.js';
 import { CLUSTER_BYTES, planQcow2 } from './qcow2-writer.js';
 import { allOrNone, runWorker } from './workers.js';
@@ -26,7 +26,9 @@ const PROGRESS_EVERY = 16;
 const WORKER_SOURCE = `
 const { workerData: w, parentPort } = require('node:worker_threads');
 const { openSync, readSync, writeSync, closeSync } = require('node:fs');
-const { createHash } = require('node:crypto');
+${HASHER_SOURCE}
+(async () => {
+const hash = await makeHasher(w);
 const src = openSync(w.src, 'r');
 const dst = openSync(w.dst, 'r+');
 const buf = Buffer.allocUnsafe(w.chunk);
@@ -61,7 +63,7 @@ try {
       }
       at += run * w.cluster;
     }
-    sums.push(createHash('sha256').update(buf.subarray(0, length)).digest('hex'));
+    sums.push(hash(buf.subarray(0, length)));
     for (let put = 0; put < length; ) put += writeSync(dst, buf, put, length - put, start + put);
     if ((i - w.first + 1) % ${PROGRESS_EVERY} === 0) parentPort.postMessage({ done: ${PROGRESS_EVERY} });
   }
@@ -70,10 +72,11 @@ try {
   closeSync(dst);
 }
 parentPort.postMessage({ result: sums });
+})();
 `;
 
 export interface CopiedQcow2 {
-  /** SHA-256 of each CHUNK_BYTES chunk of the written file. */
+  /** The CHUNK_HASH checksum of each CHUNK_BYTES chunk of the written file. */
   sums: string[];
   bytes: number;
 }
@@ -121,6 +124,7 @@ export async function copyQcow2(
           k0,
           tailIndex: tailBytes < CLUSTER_BYTES ? last : -1,
           tailBytes,
+          ...hashWorkerData(CHUNK_HASH),
         },
         signal,
         (n) => onProgress((done += n) / chunks),

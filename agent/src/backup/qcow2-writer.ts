@@ -3,9 +3,8 @@
 // is laid out first and the data clusters follow in order. The file's bytes are hashed as they
 // are written (chunk-sums' 4 MiB chunks), so a backup never re-reads what it wrote.
 // Format: https://qemu-project.gitlab.io/qemu/interop/qcow2.html
-import { createHash, type Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
-import { CHUNK_BYTES } from './chunk-sums.js';
+import { CHUNK_BYTES, type ChunkHasher } from './chunk-sums.js';
 
 export const CLUSTER_BITS = 16;
 export const CLUSTER_BYTES = 1 << CLUSTER_BITS;
@@ -119,14 +118,19 @@ export function fileSink(fh: FileHandle): ByteSink {
   };
 }
 
-/** Appends to a sink in order and keeps the SHA-256 of each CHUNK_BYTES piece of what passed. */
+/** Appends to a sink in order and keeps the checksum of each CHUNK_BYTES piece of what passed. */
 export class HashingWriter {
   readonly sums: string[] = [];
-  private hash: Hash = createHash('sha256');
   private inChunk = 0;
   private position = 0;
 
-  constructor(private readonly sink: ByteSink) {}
+  /** `hash` (chunk-sums.ts chunkHasher) is this writer's from here on. */
+  constructor(
+    private readonly sink: ByteSink,
+    private readonly hash: ChunkHasher,
+  ) {
+    hash.init();
+  }
 
   get bytes(): number {
     return this.position;
@@ -139,8 +143,8 @@ export class HashingWriter {
       this.inChunk += k;
       at += k;
       if (this.inChunk === CHUNK_BYTES) {
-        this.sums.push(this.hash.digest('hex'));
-        this.hash = createHash('sha256');
+        this.sums.push(this.hash.digest());
+        this.hash.init();
         this.inChunk = 0;
       }
     }
@@ -150,7 +154,7 @@ export class HashingWriter {
 
   /** The sums, the last (shorter) chunk included; an empty file has the sum of no bytes. */
   finish(): string[] {
-    if (this.inChunk > 0 || this.sums.length === 0) this.sums.push(this.hash.digest('hex'));
+    if (this.inChunk > 0 || this.sums.length === 0) this.sums.push(this.hash.digest());
     return this.sums;
   }
 }

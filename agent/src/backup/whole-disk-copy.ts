@@ -10,9 +10,9 @@ import { log } from '../log.js';
 import { FLUSHED_OUTPUT, sandboxedQemuImg } from '../ova/qemu-sandbox.js';
 import { percentReader } from '../storage/volumes.js';
 import { copyClusters, makeBackupSocketDir, pullDisk } from './backup-pull.js';
-import { DOMAIN_XML, type ManifestDisk } from './backup-store.js';
+import { DOMAIN_XML, newManifestDisk, type ManifestDisk } from './backup-store.js';
 import type { BackupTarget } from './backup-target.js';
-import { chunkSums, CHUNK_BYTES } from './chunk-sums.js';
+import { chunkSums, CHUNK_HASH } from './chunk-sums.js';
 import { copyQcow2 } from './qcow2-copy.js';
 import { TaskGroup } from './workers.js';
 import { mappedReader, readQcow2Map, type Qcow2Map } from './qcow2-map.js';
@@ -83,16 +83,9 @@ async function copyLocal(
       const map = await frozenMap(src, 'copied by qemu-img');
       if (map) {
         const { sums, bytes } = await copyQcow2(src.file, map, out, passes.signal, (f) => share(f * 100));
-        const capacityBytes = map.virtualSize;
-        const entry = {
-          target: src.dev,
-          file,
-          capacityBytes,
-          storedBytes: bytes,
-          chunkBytes: CHUNK_BYTES,
-          sha256: sums,
-        };
-        passes.add(Promise.resolve(entry));
+        passes.add(
+          Promise.resolve(newManifestDisk(src.dev, { capacityBytes: map.virtualSize, storedBytes: bytes, sums })),
+        );
         continue;
       }
       await run(
@@ -119,10 +112,10 @@ async function copyLocal(
         (async (): Promise<ManifestDisk> => {
           const [info, { sums, bytes }] = await Promise.all([
             run('qemu-img', ['info', '--output=json', '-f', 'qcow2', out]),
-            chunkSums(out, passes.signal),
+            chunkSums(out, CHUNK_HASH, passes.signal),
           ]);
           const capacityBytes = (JSON.parse(info.stdout) as { 'virtual-size': number })['virtual-size'];
-          return { target: src.dev, file, capacityBytes, storedBytes: bytes, chunkBytes: CHUNK_BYTES, sha256: sums };
+          return newManifestDisk(src.dev, { capacityBytes, storedBytes: bytes, sums });
         })(),
       );
     }
@@ -166,7 +159,7 @@ async function sendDisks(
             signal,
             onProgress,
           });
-          disks.push({ target: src.dev, file, ...sent, chunkBytes: CHUNK_BYTES });
+          disks.push(newManifestDisk(src.dev, sent));
         } finally {
           await fh.close();
         }
@@ -187,14 +180,7 @@ async function sendDisks(
           signal,
           onProgress,
         });
-        disks.push({
-          target: src.dev,
-          file,
-          capacityBytes: pulled.capacityBytes,
-          storedBytes: pulled.storedBytes,
-          chunkBytes: CHUNK_BYTES,
-          sha256: pulled.sha256,
-        });
+        disks.push(newManifestDisk(src.dev, pulled));
       } finally {
         const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
         if (pid > 0) {
