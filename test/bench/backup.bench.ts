@@ -116,6 +116,9 @@ try {
   const each = converts.map((c, i) => [c, unflushed[i]!, backups[i]!.ms].map(Math.round).join('/'));
   console.log(`rounds (qemu-img convert flushed / unflushed / full backup, ms): ${each.join(', ')}`);
   console.log(
+    `each backup's point in time / copy / commit, ms: ${backups.map((b) => `${b.timings?.pointInTimeMs}/${b.timings?.copyMs}/${b.timings?.commitMs}`).join(', ')}`,
+  );
+  console.log(
     `each round's throughput ratio (flushed convert / backup): ${ratios.map((r) => r.toFixed(2)).join(', ')}`,
   );
   console.log(`qemu-img convert -t writeback, median: ${Math.round(convertMs)} ms (${mibs(convertMs)} MiB/s)`);
