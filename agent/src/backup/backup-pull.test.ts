@@ -2,14 +2,16 @@
 // socket as QEMU's backup export would; a full pull then an incremental one (backed by the full)
 // must give qcow2 files that qemu-img check accepts, that read back as the disk did at each point
 // (qemu-img compare), that store only what they should, and whose manifest sums are the file's.
+// Block status becomes runs of clusters: a fully allocated disk is one run, whatever its size.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFile, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../exec/run.js';
-import { pullDisk } from './backup-pull.js';
+import { pullDisk, runsOf } from './backup-pull.js';
 import { chunkSums, CHUNK_HASH } from './chunk-sums.js';
+import { STATE_HOLE, STATE_ZERO } from './nbd-client.js';
 import { CLUSTER_BYTES } from './qcow2-writer.js';
 
 const MIB = 2 ** 20;
@@ -44,6 +46,36 @@ async function serve(file: string, socket: string, bitmap?: string): Promise<() 
       await new Promise((r) => setTimeout(r, 25));
   };
 }
+
+test('block status extents become runs of whole clusters, joined where they meet', () => {
+  const C = CLUSTER_BYTES;
+  const data = (flags: number) => (flags & STATE_ZERO) === 0;
+  // 1 TiB of data, in the 2 GiB extents block status answers with: one run, not 16M clusters.
+  const tib = Array.from({ length: 512 }, (_, i) => ({ offset: i * 2 ** 31, length: 2 ** 31, flags: 0 }));
+  assert.deepEqual(runsOf(tib, data), [{ guest: 0, count: 2 ** 40 / C }]);
+  assert.deepEqual(
+    runsOf(
+      [
+        // Two unaligned extents sharing cluster 0, then cluster 1.
+        { offset: 0, length: 1000, flags: 0 },
+        { offset: 1000, length: C, flags: 0 },
+        // Zeros to cluster 4: skipped; then data not reading as zeros, whatever else its flags say.
+        { offset: C + 1000, length: 3 * C - 1000, flags: STATE_ZERO | STATE_HOLE },
+        { offset: 4 * C, length: C, flags: STATE_HOLE },
+        { offset: 5 * C, length: 512, flags: 0 },
+        { offset: 5 * C + 512, length: 10 * C, flags: STATE_ZERO },
+        // The partial last cluster.
+        { offset: 15 * C + 512, length: 512, flags: 0 },
+      ],
+      data,
+    ),
+    [
+      { guest: 0, count: 2 },
+      { guest: 4, count: 2 },
+      { guest: 15, count: 1 },
+    ],
+  );
+});
 
 test('full then incremental pull into self-written qcow2 files: valid, equal to the disk at each point, only changes stored', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'qxt-pull-'));

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { qemuOwner } from '../migration/migration-paths.js';
 import { NbdClient, STATE_DIRTY, STATE_ZERO, type Extent } from './nbd-client.js';
 import { chunkHasher, CHUNK_HASH } from './chunk-sums.js';
-import { CLUSTER_BYTES, fileSink, HashingWriter, planQcow2, type ByteSink } from './qcow2-writer.js';
+import { CLUSTER_BYTES, fileSink, HashingWriter, planQcow2, type ByteSink, type ClusterRun } from './qcow2-writer.js';
 
 /** Where pull backups' NBD sockets live: one private directory per backup, owned by QEMU's user. */
 export const BACKUP_SOCKET_ROOT = '/run/quantix/backup';
@@ -64,27 +64,39 @@ async function openFileOut(file: string): Promise<DiskOut> {
   return { label: file, sink: fileSink(fh), finish: () => fh.sync(), close: () => fh.close() };
 }
 
-/** Guest cluster indices covered by the extents `keep` selects, ascending and unique. */
-export function clustersOf(extents: readonly Extent[], keep: (flags: number) => boolean): number[] {
-  const out: number[] = [];
+/** The guest clusters the extents `keep` selects cover, as runs (ascending, disjoint, merged when adjacent). */
+export function runsOf(extents: readonly Extent[], keep: (flags: number) => boolean): ClusterRun[] {
+  const runs: ClusterRun[] = [];
   for (const e of extents) {
     if (!keep(e.flags) || e.length <= 0) continue;
     const first = Math.floor(e.offset / CLUSTER_BYTES);
-    const last = Math.floor((e.offset + e.length - 1) / CLUSTER_BYTES);
-    for (let c = Math.max(first, (out.at(-1) ?? -1) + 1); c <= last; c++) out.push(c);
-  }
-  return out;
-}
-
-/** Runs of consecutive clusters, each at most RUN_CLUSTERS long: [first cluster, count]. */
-function runsOf(clusters: readonly number[]): [number, number][] {
-  const runs: [number, number][] = [];
-  for (const c of clusters) {
+    const end = Math.floor((e.offset + e.length - 1) / CLUSTER_BYTES) + 1;
+    // Extents come in order; two that are not cluster-aligned may share a cluster.
     const last = runs.at(-1);
-    if (last && last[0] + last[1] === c && last[1] < RUN_CLUSTERS) last[1]++;
-    else runs.push([c, 1]);
+    if (last && first <= last.guest + last.count) last.count = Math.max(last.count, end - last.guest);
+    else runs.push({ guest: first, count: end - first });
   }
   return runs;
+}
+
+/** The reads that copy `runs`: [first cluster, count], consecutive clusters, at most RUN_CLUSTERS each. */
+function* readsOf(runs: readonly ClusterRun[]): Generator<[number, number]> {
+  let first = 0;
+  let count = 0;
+  for (const r of runs) {
+    for (let c = r.guest; c < r.guest + r.count;) {
+      // A read goes on across runs that meet (a mapped disk's runs break where its file does).
+      if (count > 0 && (first + count !== c || count === RUN_CLUSTERS)) {
+        yield [first, count];
+        count = 0;
+      }
+      if (count === 0) first = c;
+      const n = Math.min(RUN_CLUSTERS - count, r.guest + r.count - c);
+      count += n;
+      c += n;
+    }
+  }
+  if (count > 0) yield [first, count];
 }
 
 export async function pullDisk(o: PullOptions): Promise<PulledDisk> {
@@ -94,34 +106,34 @@ export async function pullDisk(o: PullOptions): Promise<PulledDisk> {
     const size = nbd.size;
     const extents = await nbd.blockStatus(context, 0, size);
     // A full backup skips what reads as zeros; an incremental copies what is dirty.
-    const clusters = clustersOf(extents, o.bitmap ? (f) => (f & STATE_DIRTY) !== 0 : (f) => (f & STATE_ZERO) === 0);
-    return await copyClusters({ ...o, size, clusters, read: (offset, length, buf) => nbd.read(offset, length, buf) });
+    const runs = runsOf(extents, o.bitmap ? (f) => (f & STATE_DIRTY) !== 0 : (f) => (f & STATE_ZERO) === 0);
+    return await copyClusters({ ...o, size, runs, read: (offset, length, buf) => nbd.read(offset, length, buf) });
   } finally {
     nbd.close();
   }
 }
 
-/** What copyClusters copies: `clusters` of a disk of `size` bytes, read by `read`. */
+/** What copyClusters copies: the clusters of `runs` of a disk of `size` bytes, read by `read`. */
 export interface ClusterCopy extends Pick<PullOptions, 'file' | 'backing' | 'signal' | 'onProgress'> {
   size: number;
-  /** Guest cluster indices to store, ascending and unique. */
-  clusters: readonly number[];
+  /** The guest clusters to store, ascending and disjoint. */
+  runs: readonly ClusterRun[];
   /** The guest bytes [offset, offset + length) into `buf`'s start; resolves to them. */
   read(offset: number, length: number, buf: Buffer): Promise<Buffer>;
 }
 
 /**
- * The qcow2 of `clusters` (planQcow2), its metadata then the clusters read with several reads in
+ * The qcow2 of `runs` (planQcow2), its metadata then their clusters read with several reads in
  * flight and written in order, each 4 MiB of the file hashed on the way.
  */
 export async function copyClusters(o: ClusterCopy): Promise<PulledDisk> {
-  const { size, clusters } = o;
-  const plan = planQcow2(size, clusters, o.backing);
+  const { size } = o;
+  const plan = planQcow2(size, o.runs, o.backing);
   const dest = typeof o.file === 'string' ? await openFileOut(o.file) : o.file;
   try {
     const out = new HashingWriter(dest.sink, await chunkHasher(CHUNK_HASH));
     await out.write(plan.metadata);
-    const runs = runsOf(clusters);
+    const reads = readsOf(o.runs);
     // Reused read buffers: one per read in flight and the one being written.
     const free: Buffer[] = Array.from({ length: IN_FLIGHT + 1 }, () =>
       Buffer.allocUnsafe(RUN_CLUSTERS * CLUSTER_BYTES),
@@ -135,21 +147,24 @@ export async function copyClusters(o: ClusterCopy): Promise<PulledDisk> {
       return { data, buf };
     };
     const queue: { data: Promise<Buffer>; buf: Buffer }[] = [];
-    let next = 0;
+    const readNext = () => {
+      const next = reads.next();
+      if (!next.done) queue.push(read(next.value));
+    };
     let done = 0;
-    while (next < runs.length && queue.length < IN_FLIGHT) queue.push(read(runs[next++]!));
+    for (let i = 0; i < IN_FLIGHT; i++) readNext();
     while (queue.length) {
       o.signal.throwIfAborted();
       const head = queue.shift()!;
       const data = await head.data;
-      if (next < runs.length) queue.push(read(runs[next++]!));
+      readNext();
       await out.write(data);
       free.push(head.buf);
       // The last cluster of a disk whose size is not a cluster multiple is stored whole.
       const tail = data.length % CLUSTER_BYTES;
       if (tail) await out.write(Buffer.alloc(CLUSTER_BYTES - tail));
       done += Math.ceil(data.length / CLUSTER_BYTES);
-      o.onProgress(done / clusters.length);
+      o.onProgress(done / plan.dataClusters);
     }
     await dest.finish();
     if (out.bytes !== plan.fileBytes)

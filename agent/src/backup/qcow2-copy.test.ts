@@ -3,7 +3,9 @@
 // cluster, several L2 tables, 2 MiB clusters, enough data for several workers) must copy to a
 // qcow2 that qemu-img check accepts, that reads as the source does (qemu-img compare), that stores
 // no zero or unallocated cluster, and whose sums are the file's. What cannot be mapped is named
-// (then qemu-img copies it), a damaged table is refused, and a cancel stops the workers.
+// (then qemu-img copies it), a damaged table is refused, and a cancel stops the workers. The map
+// is runs of clusters contiguous in both the disk and the file, as qemu-img map reports them: a
+// large fully allocated disk is a few runs, not a list of its clusters.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises';
@@ -14,7 +16,7 @@ import { chunkSums, CHUNK_HASH } from './chunk-sums.js';
 import { copyQcow2 } from './qcow2-copy.js';
 import { copyClusters } from './backup-pull.js';
 import { mappedReader, readQcow2Map, type Qcow2Map } from './qcow2-map.js';
-import { CLUSTER_BYTES } from './qcow2-writer.js';
+import { CLUSTER_BYTES, planQcow2 } from './qcow2-writer.js';
 
 const MIB = 2 ** 20;
 
@@ -36,6 +38,37 @@ async function mapOf(file: string): Promise<Qcow2Map> {
   return r.map;
 }
 
+/** The clusters a map stores. */
+const storedClusters = (map: Qcow2Map) => map.runs.reduce((n, r) => n + r.count, 0);
+
+type ByteRun = [guest: number, bytes: number, host: number];
+
+/** The byte ranges of a map's runs, the last cut at the disk's end. */
+const byteRuns = (map: Qcow2Map): ByteRun[] =>
+  map.runs.map((r) => [
+    r.guest * CLUSTER_BYTES,
+    Math.min(r.count * CLUSTER_BYTES, map.virtualSize - r.guest * CLUSTER_BYTES),
+    r.host,
+  ]);
+
+/** The same from qemu-img map: its data ranges, those contiguous in both the disk and the file joined. */
+async function qemuByteRuns(file: string): Promise<ByteRun[]> {
+  const entries = JSON.parse((await run('qemu-img', ['map', '--output=json', '-f', 'qcow2', file])).stdout) as {
+    start: number;
+    length: number;
+    data: boolean;
+    offset: number;
+  }[];
+  const runs: ByteRun[] = [];
+  for (const { start, length, data, offset } of entries) {
+    if (!data) continue;
+    const last = runs.at(-1);
+    if (last && last[0] + last[1] === start && last[2] + last[1] === offset) last[1] += length;
+    else runs.push([start, length, offset]);
+  }
+  return runs;
+}
+
 /** Reads the L1 table of a qcow2 file, lets `edit` change it in place, and writes it back. */
 async function rewriteL1(file: string, edit: (l1: Buffer, fileSize: number) => void): Promise<void> {
   const fh = await open(file, 'r+');
@@ -55,6 +88,7 @@ async function rewriteL1(file: string, edit: (l1: Buffer, fileSize: number) => v
 /** Copies `src`, checks the copy against it, and returns the map and the copy's size. */
 async function copyAndCheck(dir: string, src: string): Promise<{ map: Qcow2Map; bytes: number }> {
   const map = await mapOf(src);
+  assert.deepEqual(byteRuns(map), await qemuByteRuns(src), 'the map is what QEMU reads as data, where it reads it');
   const out = join(dir, 'copy.qcow2');
   await rm(out, { force: true });
   await writeFile(out, '', { flag: 'wx' });
@@ -76,7 +110,7 @@ async function copyAndCheck(dir: string, src: string): Promise<{ map: Qcow2Map; 
     const read = mappedReader(fh, map);
     const sent = await copyClusters({
       size: map.virtualSize,
-      clusters: map.clusters,
+      runs: map.runs,
       read,
       file: streamed,
       signal: new AbortController().signal,
@@ -109,7 +143,7 @@ test('a qcow2 with data, zeroed, discarded and unallocated clusters copies to th
     const { map, bytes } = await copyAndCheck(dir, src);
     // 3M less the 128k zeroed, 4M of the 5M, 100k rounded up to two clusters, the last cluster.
     const expected = (3 * MIB - 128 * 1024 + 4 * MIB) / CLUSTER_BYTES + 2 + 1;
-    assert.equal(map.clusters.length, expected, 'only data clusters are stored');
+    assert.equal(storedClusters(map), expected, 'only data clusters are stored');
     assert.ok(bytes < 16 * MIB, `the copy stores ${bytes} bytes`);
 
     // Preallocated metadata: a zeroed cluster keeps its place in the file (offset and zero flag),
@@ -118,7 +152,29 @@ test('a qcow2 with data, zeroed, discarded and unallocated clusters copies to th
     await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', 'preallocation=metadata', pre, '4M']);
     await qemuIo(pre, 'write -P 0x11 0 1M', 'write -z 512k 128k');
     const preallocated = await copyAndCheck(dir, pre);
-    assert.equal(preallocated.map.clusters.length, (4 * MIB) / CLUSTER_BYTES - 2);
+    assert.equal(storedClusters(preallocated.map), (4 * MIB) / CLUSTER_BYTES - 2);
+
+    // Clusters written out of order: guest clusters 0 and 1 lie apart in the file (a streamed read
+    // spans two runs), 10 and 12 side by side (the copy reads them at once).
+    const shuffled = join(dir, 'shuffled.qcow2');
+    await run('qemu-img', ['create', '-q', '-f', 'qcow2', shuffled, '4M']);
+    await qemuIo(
+      shuffled,
+      'write -P 0x61 64k 64k',
+      'write -P 0x62 0 64k',
+      'write -P 0x63 640k 64k',
+      'write -P 0x64 768k 64k',
+    );
+    const { map: out } = await copyAndCheck(dir, shuffled);
+    assert.deepEqual(
+      out.runs.map((r) => [r.guest, r.count]),
+      [
+        [0, 1],
+        [1, 1],
+        [10, 1],
+        [12, 1],
+      ],
+    );
   });
 });
 
@@ -132,12 +188,43 @@ test('a disk with enough data for several workers and one with 2 MiB clusters co
     await run('qemu-img', ['resize', '-q', '-f', 'qcow2', big, String(2048 * MIB)]);
     await qemuIo(big, 'write -P 0x66 1900M 1M');
     const { map } = await copyAndCheck(dir, big);
-    assert.ok(map.clusters.length > 64 * 64, 'more than 64 chunks of data: the copy ran in parallel');
+    assert.ok(storedClusters(map) > 64 * 64, 'more than 64 chunks of data: the copy ran in parallel');
 
     const wide = join(dir, 'wide.qcow2');
     await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', 'cluster_size=2M', wide, String(64 * MIB + 4096)]);
     await qemuIo(wide, 'write -P 0x77 1M 1M', 'write -P 0x78 40M 3M', `write -P 0x79 ${64 * MIB} 4096`);
     await copyAndCheck(dir, wide);
+  });
+});
+
+test('a large fully allocated disk maps to a run per L2 table, and one planned as one run maps back to it', async () => {
+  await withDir(async (dir) => {
+    // 64 GiB, every cluster allocated (metadata preallocation): a sparse file, ~10 MiB of tables.
+    const size = 64 * 2 ** 30;
+    const clusters = size / CLUSTER_BYTES;
+    const pre = join(dir, 'pre.qcow2');
+    await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', 'preallocation=metadata', pre, String(size)]);
+    const map = await mapOf(pre);
+    assert.equal(storedClusters(map), clusters);
+    // QEMU places each L2 table just before the 512 MiB of data it maps: 128 runs, not 1M clusters.
+    assert.ok(map.runs.length <= size / (512 * MIB), `${map.runs.length} runs`);
+    assert.deepEqual(byteRuns(map), await qemuByteRuns(pre));
+
+    // Planned from one run, a qcow2 stores its data after all its tables: it maps to that one run.
+    const plan = planQcow2(size, [{ guest: 0, count: clusters }]);
+    assert.equal(plan.dataClusters, clusters);
+    const planned = join(dir, 'planned.qcow2');
+    const fh = await open(planned, 'wx');
+    try {
+      await fh.write(plan.metadata, 0, plan.metadata.length, 0);
+      await fh.truncate(plan.fileBytes);
+    } finally {
+      await fh.close();
+    }
+    await run('qemu-img', ['check', '-f', 'qcow2', planned]);
+    await run('qemu-img', ['compare', '-f', 'qcow2', '-F', 'qcow2', pre, planned]);
+    assert.deepEqual((await mapOf(planned)).runs, [{ guest: 0, host: plan.dataOffset, count: clusters }]);
+    assert.deepEqual(byteRuns(await mapOf(planned)), await qemuByteRuns(planned));
   });
 });
 

@@ -7,7 +7,7 @@
 // and the work and the map are bounded by it, whatever the tables say.
 // Format: https://qemu-project.gitlab.io/qemu/interop/qcow2.html
 import { open, type FileHandle } from 'node:fs/promises';
-import { CLUSTER_BITS, CLUSTER_BYTES } from './qcow2-writer.js';
+import { CLUSTER_BITS, CLUSTER_BYTES, type ClusterRun } from './qcow2-writer.js';
 
 const MAGIC = 0x514649fb;
 /** Bits 9–55 of an L1 or L2 entry: the host offset. */
@@ -21,11 +21,15 @@ const MAX_L1_ENTRIES = (32 << 20) / 8;
 /** 64 TiB: more than any disk the vDC makes; a larger one is left to qemu-img. */
 const MAX_VIRTUAL_SIZE = 2 ** 46;
 
-/** A qcow2's data clusters, in guest order: `clusters[i]` (a CLUSTER_BYTES unit) is at `hostOffsets[i]` of the file. */
+/** Guest clusters that also lie one after the other in the file, the first at byte `host`. */
+export interface MappedRun extends ClusterRun {
+  host: number;
+}
+
+/** A qcow2's data clusters, in guest order: each run as long as both guest and file continue it. */
 export interface Qcow2Map {
   virtualSize: number;
-  clusters: number[];
-  hostOffsets: Float64Array;
+  runs: MappedRun[];
 }
 
 export type Qcow2MapResult = { map: Qcow2Map } | { unsupported: string };
@@ -74,8 +78,7 @@ export async function readQcow2Map(path: string): Promise<Qcow2MapResult> {
     };
 
     const l1 = await read(l1Offset, needL1 * 8);
-    const clusters: number[] = [];
-    const offsets: number[] = [];
+    const runs: MappedRun[] = [];
     const piecesPerCluster = sourceCluster / CLUSTER_BYTES;
     const guestClusters = Math.ceil(virtualSize / CLUSTER_BYTES);
     for (let i = 0; i < needL1; i++) {
@@ -87,50 +90,55 @@ export async function readQcow2Map(path: string): Promise<Qcow2MapResult> {
         if (entry & COMPRESSED) return { unsupported: 'it has compressed clusters' };
         if ((entry & OFFSET_MASK) === 0n || (version === 3 && entry & ALL_ZEROES)) continue;
         const at = hostOffset(entry, 'a data cluster');
-        const first = (i * l2Entries + j) * piecesPerCluster;
-        for (let p = 0; p < piecesPerCluster && first + p < guestClusters; p++) {
-          clusters.push(first + p);
-          offsets.push(at + p * CLUSTER_BYTES);
-        }
+        const guest = (i * l2Entries + j) * piecesPerCluster;
+        // A source cluster of more than CLUSTER_BYTES is several, up to the end of the disk.
+        const count = Math.min(piecesPerCluster, guestClusters - guest);
+        if (count <= 0) continue;
+        // The map grows by run, not by cluster: a contiguous disk is one run, whatever its size.
+        const last = runs.at(-1);
+        if (last && last.guest + last.count === guest && last.host + last.count * CLUSTER_BYTES === at)
+          last.count += count;
+        else runs.push({ guest, host: at, count });
       }
     }
-    return { map: { virtualSize, clusters, hostOffsets: Float64Array.from(offsets) } };
+    return { map: { virtualSize, runs } };
   } finally {
     await fh.close();
   }
 }
 
 /**
- * Reads guest bytes of a mapped qcow2 for copyClusters (backup-pull.ts): each read starts at one of
- * `map.clusters` and covers consecutive ones, and reads are asked for in the order of that list
- * (several may be in flight), so a cursor finds each run's host offsets.
+ * Reads guest bytes of a mapped qcow2 for copyClusters (backup-pull.ts): each read covers
+ * consecutive mapped clusters, and reads are asked for in guest order (several may be in flight),
+ * so a cursor into `map.runs` finds where each read's pieces lie in the file.
  */
 export function mappedReader(fh: FileHandle, map: Qcow2Map) {
+  const { runs } = map;
   let cursor = 0;
   return async (offset: number, length: number, buf: Buffer): Promise<Buffer> => {
     const first = offset / CLUSTER_BYTES;
-    while (cursor < map.clusters.length && map.clusters[cursor]! < first) cursor++;
-    const at = cursor;
-    const count = Math.ceil(length / CLUSTER_BYTES);
-    if (map.clusters[at] !== first || map.clusters[at + count - 1] !== first + count - 1)
-      throw new Error(`guest bytes ${offset}+${length} are not a run of mapped clusters`);
-    cursor += count;
-    let done = 0;
-    for (let j = 0; j < count;) {
-      const host = map.hostOffsets[at + j]!;
-      let run = 1;
-      while (j + run < count && map.hostOffsets[at + j + run] === host + run * CLUSTER_BYTES) run++;
-      const want = Math.min(run * CLUSTER_BYTES, length - done);
+    while (cursor < runs.length && runs[cursor]!.guest + runs[cursor]!.count <= first) cursor++;
+    // The pieces (one per run the read spans) are found before the first await: the next read
+    // may be asked for meanwhile, and takes the cursor from here.
+    const pieces: { into: number; host: number; bytes: number }[] = [];
+    for (let into = 0, c = first; into < length;) {
+      const run = runs[cursor];
+      if (!run || run.guest > c) throw new Error(`guest bytes ${offset}+${length} are not a run of mapped clusters`);
+      const bytes = Math.min((run.guest + run.count - c) * CLUSTER_BYTES, length - into);
+      pieces.push({ into, host: run.host + (c - run.guest) * CLUSTER_BYTES, bytes });
+      into += bytes;
+      c += bytes / CLUSTER_BYTES;
+      if (c === run.guest + run.count) cursor++;
+    }
+    for (const { into, host, bytes } of pieces) {
       let got = 0;
-      while (got < want) {
-        const { bytesRead } = await fh.read(buf, done + got, want - got, host + got);
+      while (got < bytes) {
+        const { bytesRead } = await fh.read(buf, into + got, bytes - got, host + got);
         if (bytesRead === 0) break;
         got += bytesRead;
       }
       // A cluster the file ends in the middle of reads as zeros past the end, as QEMU reads it.
-      buf.fill(0, done + got, done + want);
-      done += want;
-      j += run;
+      buf.fill(0, into + got, into + bytes);
     }
     return buf.subarray(0, length);
   };

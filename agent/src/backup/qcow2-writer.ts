@@ -15,11 +15,23 @@ const HEADER_BYTES = 104;
 const EXT_BACKING_FORMAT = 0xe2792aca;
 const COPIED = 1n << 63n;
 
+/**
+ * `count` consecutive guest clusters (CLUSTER_BYTES units) from cluster `guest` on: what a backup
+ * stores is a list of these, ascending and disjoint, so that its size follows the number of runs
+ * and not of clusters (a fully allocated 1 TiB disk is 16M clusters, one or a few runs).
+ */
+export interface ClusterRun {
+  guest: number;
+  count: number;
+}
+
 export interface Qcow2Plan {
   /** Everything before the first data cluster. */
   metadata: Buffer;
   /** Byte offset of the first data cluster (= metadata.length). */
   dataOffset: number;
+  /** Data clusters stored, after the metadata. */
+  dataClusters: number;
   /** Total file size once every data cluster is written. */
   fileBytes: number;
 }
@@ -27,22 +39,35 @@ export interface Qcow2Plan {
 const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
 
 /**
- * The metadata of a qcow2 of `size` virtual bytes storing guest clusters `clusters` (indices of
- * CLUSTER_BYTES units, ascending, unique) as data clusters in that order, backed by `backing`
- * (a qcow2, path relative to the file) when given. Unlisted clusters read from the backing file
- * (or as zeros).
+ * The metadata of a qcow2 of `size` virtual bytes storing the guest clusters of `runs` (ascending,
+ * disjoint) as data clusters in that order, backed by `backing` (a qcow2, path relative to the
+ * file) when given. Unlisted clusters read from the backing file (or as zeros).
  */
-export function planQcow2(size: number, clusters: readonly number[], backing?: string): Qcow2Plan {
+export function planQcow2(size: number, runs: readonly ClusterRun[], backing?: string): Qcow2Plan {
   const l1Entries = Math.max(1, ceilDiv(size, CLUSTER_BYTES * L2_ENTRIES));
   const l1Clusters = ceilDiv(l1Entries * 8, CLUSTER_BYTES);
-  const l2Tables = [...new Set(clusters.map((c) => Math.floor(c / L2_ENTRIES)))];
+  const tableOf = (cluster: number) => Math.floor(cluster / L2_ENTRIES);
+  // The data clusters and the L2 tables they need, counted run by run.
+  let dataClusters = 0;
+  let l2Tables = 0;
+  let lastTable = -1;
+  let end = 0;
+  for (const r of runs) {
+    if (!(r.count > 0 && r.guest >= end && r.guest + r.count <= ceilDiv(size, CLUSTER_BYTES)))
+      throw new Error(`cluster run ${r.guest}+${r.count} is not ascending, disjoint and within ${size} bytes`);
+    end = r.guest + r.count;
+    dataClusters += r.count;
+    // A run that starts in the table the one before ended in shares it.
+    l2Tables += tableOf(end - 1) - Math.max(tableOf(r.guest), lastTable + 1) + 1;
+    lastTable = tableOf(end - 1);
+  }
   // Header, refcount table, refcount blocks, L1, L2s, data: refcounts cover themselves, so grow
   // the refcount structures until they cover every cluster.
   let refBlocks = 1;
   let refTableClusters = 1;
   let total: number;
   for (;;) {
-    total = 1 + refTableClusters + refBlocks + l1Clusters + l2Tables.length + clusters.length;
+    total = 1 + refTableClusters + refBlocks + l1Clusters + l2Tables + dataClusters;
     const needBlocks = ceilDiv(total, REFS_PER_BLOCK);
     const needTable = ceilDiv(needBlocks * 8, CLUSTER_BYTES);
     if (needBlocks <= refBlocks && needTable <= refTableClusters) break;
@@ -53,7 +78,7 @@ export function planQcow2(size: number, clusters: readonly number[], backing?: s
   const refBlocksAt = refTableAt + refTableClusters;
   const l1At = refBlocksAt + refBlocks;
   const l2At = l1At + l1Clusters;
-  const dataAt = l2At + l2Tables.length;
+  const dataAt = l2At + l2Tables;
   const meta = Buffer.alloc(dataAt * CLUSTER_BYTES);
 
   // Header (big-endian), then the backing-format extension, the end marker and the backing name.
@@ -88,15 +113,22 @@ export function planQcow2(size: number, clusters: readonly number[], backing?: s
     meta.writeBigUInt64BE(BigInt((refBlocksAt + b) * CLUSTER_BYTES), refTableAt * CLUSTER_BYTES + b * 8);
   }
   for (let c = 0; c < total; c++) meta.writeUInt16BE(1, refBlocksAt * CLUSTER_BYTES + c * 2);
-  const l2Index = new Map(l2Tables.map((t, i) => [t, i]));
-  for (const [t, i] of l2Index) {
-    meta.writeBigUInt64BE(BigInt((l2At + i) * CLUSTER_BYTES) | COPIED, l1At * CLUSTER_BYTES + t * 8);
+  // The L2 tables in guest order, each entered in L1 when the runs first reach it; the data
+  // clusters in the order of the runs.
+  let table = -1;
+  let l2 = l2At - 1;
+  let data = dataAt;
+  for (const r of runs) {
+    for (let c = r.guest; c < r.guest + r.count; c++, data++) {
+      if (tableOf(c) !== table) {
+        table = tableOf(c);
+        l2++;
+        meta.writeBigUInt64BE(BigInt(l2 * CLUSTER_BYTES) | COPIED, l1At * CLUSTER_BYTES + table * 8);
+      }
+      meta.writeBigUInt64BE(BigInt(data * CLUSTER_BYTES) | COPIED, l2 * CLUSTER_BYTES + (c % L2_ENTRIES) * 8);
+    }
   }
-  clusters.forEach((c, k) => {
-    const table = l2At + l2Index.get(Math.floor(c / L2_ENTRIES))!;
-    meta.writeBigUInt64BE(BigInt((dataAt + k) * CLUSTER_BYTES) | COPIED, table * CLUSTER_BYTES + (c % L2_ENTRIES) * 8);
-  });
-  return { metadata: meta, dataOffset: meta.length, fileBytes: total * CLUSTER_BYTES };
+  return { metadata: meta, dataOffset: meta.length, dataClusters, fileBytes: total * CLUSTER_BYTES };
 }
 
 /** Where a file's bytes go, in order: a local file (fileSink) or a stream to another host's agent. */

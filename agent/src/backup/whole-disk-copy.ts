@@ -153,7 +153,7 @@ async function sendDisks(
           const out = await target.openDisk(file);
           const sent = await copyClusters({
             size: map.virtualSize,
-            clusters: map.clusters,
+            runs: map.runs,
             read,
             file: out,
             signal,
