@@ -20,6 +20,12 @@ const TOLERATED_INCOMPATIBLE = 0b1001n;
 const MAX_L1_ENTRIES = (32 << 20) / 8;
 /** 64 TiB: more than any disk the vDC makes; a larger one is left to qemu-img. */
 const MAX_VIRTUAL_SIZE = 2 ** 46;
+/**
+ * Runs beyond which a disk is left to qemu-img: a run is a JS object (74 bytes measured), and a
+ * disk whose clusters were allocated in random order has one per cluster (a 1 TiB one 16M, 1.2 GB);
+ * this many is 74 MiB, a fully fragmented 64 GiB disk.
+ */
+export const MAX_MAP_RUNS = 1 << 20;
 
 /** Guest clusters that also lie one after the other in the file, the first at byte `host`. */
 export interface MappedRun extends ClusterRun {
@@ -35,7 +41,7 @@ export interface Qcow2Map {
 export type Qcow2MapResult = { map: Qcow2Map } | { unsupported: string };
 
 /** The map of `path`, or why it cannot be mapped (then qemu-img copies it). */
-export async function readQcow2Map(path: string): Promise<Qcow2MapResult> {
+export async function readQcow2Map(path: string, maxRuns = MAX_MAP_RUNS): Promise<Qcow2MapResult> {
   const fh = await open(path, 'r');
   try {
     const fileSize = (await fh.stat()).size;
@@ -98,6 +104,7 @@ export async function readQcow2Map(path: string): Promise<Qcow2MapResult> {
         const last = runs.at(-1);
         if (last && last.guest + last.count === guest && last.host + last.count * CLUSTER_BYTES === at)
           last.count += count;
+        else if (runs.length === maxRuns) return { unsupported: `it is fragmented into more than ${maxRuns} runs` };
         else runs.push({ guest, host: at, count });
       }
     }
