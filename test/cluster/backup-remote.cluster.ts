@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createReadStream, readdirSync, statSync } from 'node:fs';
-import { copyFile, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -22,6 +22,8 @@ import type { ErrorDto } from '../../server/src/dto/common.js';
 import type { HostDto } from '../../server/src/dto/hosts.js';
 import type { TaskDto } from '../../server/src/dto/tasks.js';
 import { eventually } from '../../server/src/test-support/guest-pool.js';
+import type { BackupManifest } from '../../agent/src/backup/backup-store.js';
+import { chunkSums } from '../../agent/src/backup/chunk-sums.js';
 import { Virsh } from '../../agent/src/libvirt/virsh.js';
 import { guestWriteDevice, mountFreezableFs } from '../../agent/src/test-support/guest-file.js';
 import { guestAgentReady } from '../../agent/src/vm/guest-agent.js';
@@ -198,6 +200,16 @@ test(
       assert.equal(r.json.error.field, field);
     }
     assert.equal(statSync(join(a.poolDir, 'backups'), { throwIfNoEntry: false }), undefined, 'nothing was copied');
+    // The full point as a backup stored before format 2 left it (SHA-256 sums): its copy to A is
+    // hashed and checked with SHA-256, its incrementals' with XXH3-128.
+    const fullDir = join(b.poolDir, 'backups', vm.id, full.id);
+    const manifest = JSON.parse(await readFile(join(fullDir, 'manifest.json'), 'utf8')) as BackupManifest;
+    assert.equal(manifest.format, 2);
+    for (const d of manifest.disks) {
+      d.sha256 = (await chunkSums(join(fullDir, d.file), 'sha256')).sums;
+      delete d.xxh128;
+    }
+    await writeFile(join(fullDir, 'manifest.json'), JSON.stringify({ ...manifest, format: 1 }));
     const onA = await restoreOnA(`${incr2.id}/restore`, { name: 'qxc-bkr-on-a', targetPool: a.pool, hostId: a.id });
     assert.equal(onA.hostId, a.id);
     assert.ok(
