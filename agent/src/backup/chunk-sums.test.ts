@@ -9,15 +9,9 @@ import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PoolRecord } from '../storage/storage-kind.js';
-import {
-  makeTempDir,
-  MANIFEST_FORMAT,
-  parseManifest,
-  publishBackup,
-  verifyBackup,
-  type BackupManifest,
-} from './backup-store.js';
+import { makeTempDir, MANIFEST_FORMAT, parseManifest, publishBackup, verifyBackup } from './backup-store.js';
 import { chunkHasher, chunkSums, CHUNK_BYTES, CHUNK_HASH, type ChunkHash } from './chunk-sums.js';
+import { oneDiskManifest } from '../test-support/stored-backup.js';
 import { fileSink, HashingWriter } from './qcow2-writer.js';
 
 const UUID = '6f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b';
@@ -66,29 +60,8 @@ test('verify reads format 1 (SHA-256) and format 2 (XXH3-128) points and names a
   ];
   for (const [id, format, hash] of points) {
     const tmp = await makeTempDir(pool, UUID, id);
-    const disk = join(tmp, 'vda.qcow2');
-    await writeFile(disk, randomBytes(CHUNK_BYTES + 4096));
-    const { sums, bytes } = await chunkSums(disk, hash);
-    const manifest: BackupManifest = {
-      format,
-      id,
-      vm: { uuid: UUID, name: 'web' },
-      createdAt: new Date().toISOString(),
-      kind: 'full',
-      parent: null,
-      consistency: 'stopped',
-      checkpoint: null,
-      disks: [
-        {
-          target: 'vda',
-          file: 'vda.qcow2',
-          capacityBytes: bytes,
-          storedBytes: bytes,
-          chunkBytes: CHUNK_BYTES,
-          [hash]: sums,
-        },
-      ],
-    };
+    await writeFile(join(tmp, 'vda.qcow2'), randomBytes(CHUNK_BYTES + 4096));
+    const manifest = await oneDiskManifest(tmp, id, UUID, format);
     // A manifest listing its sums under the other format's name is not a backup.
     const { [hash]: listed, ...rest } = manifest.disks[0]!;
     const mislabelled = { ...manifest, disks: [{ ...rest, [hash === 'sha256' ? 'xxh128' : 'sha256']: listed }] };

@@ -12,18 +12,11 @@ import type { AgentError } from '../errors.js';
 import { ErrorCode } from '../errors.js';
 import { run } from '../exec/run.js';
 import { mountAt } from '../storage/mounts.js';
-import {
-  backedUpVms,
-  listManifests,
-  makeTempDir,
-  publishBackup,
-  verifyBackup,
-  type BackupManifest,
-} from './backup-store.js';
-import { chunkSums } from './chunk-sums.js';
+import { backedUpVms, listManifests, makeTempDir, publishBackup, verifyBackup } from './backup-store.js';
 import { NfsMounts, poolsWithNfs, type NfsMounter } from './nfs-mounts.js';
 import { Virsh } from '../libvirt/virsh.js';
 import { PoolManager } from '../storage/pool-manager.js';
+import { oneDiskManifest } from '../test-support/stored-backup.js';
 
 const UUID = '0f0e0d0c-0b0a-4909-8807-060504030201';
 
@@ -81,27 +74,7 @@ test('an NFS target mounts on open, holds backups in the pool layout, and unmoun
   const id = '20261205T040512Z-1a2b3c';
   const tmp = await makeTempDir(lease.pool, UUID, id);
   await writeFile(join(tmp, 'vda.qcow2'), Buffer.alloc(5 * 2 ** 20, 7));
-  const { sums, bytes } = await chunkSums(join(tmp, 'vda.qcow2'), 'sha256');
-  const manifest: BackupManifest = {
-    format: 1,
-    id,
-    vm: { uuid: UUID, name: 'web' },
-    createdAt: new Date().toISOString(),
-    kind: 'full',
-    parent: null,
-    consistency: 'stopped',
-    checkpoint: null,
-    disks: [
-      {
-        target: 'vda',
-        file: 'vda.qcow2',
-        capacityBytes: bytes,
-        storedBytes: bytes,
-        chunkBytes: 4 * 2 ** 20,
-        sha256: sums,
-      },
-    ],
-  };
+  const manifest = await oneDiskManifest(tmp, id, UUID, 1);
   await publishBackup(lease.pool, manifest);
   assert.deepEqual(await readdir(join(exportDir, 'backups', UUID, id)), ['manifest.json', 'vda.qcow2']);
   assert.deepEqual(await backedUpVms(lease.pool), [UUID]);
