@@ -108,7 +108,8 @@ try {
     const stats = parseJobStats(await b.virsh(['domjobinfo', '--completed', '--rawstats', name]));
     const after = load();
     await settle(name);
-    return { total, downtime: stats.downtime ?? 0, load: `${before}→${after}` };
+    const job = `libvirt job ${stats.time_elapsed ?? '?'} ms of the ${Math.round(total)} ms virsh migrate`;
+    return { total, downtime: stats.downtime ?? 0, load: `${before}→${after}`, phases: job };
   };
   const f = (n: number) => `${Math.round(n)} ms`;
   const line = (label: string, x: Figure) =>
@@ -146,7 +147,7 @@ try {
     }
     line(`round ${r + 1}: vDC`, vdc);
     line(`round ${r + 1}: bare virsh qemu+tcp (plain)`, plain);
-    console.log(`round ${r + 1}: vDC ${vdc.phases}; vDC / bare plain: ${ratio(vdc, plain)}`);
+    console.log(`round ${r + 1}: vDC ${vdc.phases}; bare: ${plain.phases}; vDC / bare plain: ${ratio(vdc, plain)}`);
     ratios.push({ total: vdc.total / plain.total, downtime: vdc.downtime / Math.max(1, plain.downtime) });
   }
   for (const l of a.agent.output().split('\n')) if (l.includes('switched over')) console.log(`source agent: ${l}`);
