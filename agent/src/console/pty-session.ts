@@ -28,6 +28,14 @@ export interface PtyOptions {
   backlog?: () => Buffer;
 }
 
+/** How long a viewer's live output may be held back at attach while the backlog catches up. */
+const CATCH_UP_MS = 300;
+const CATCH_UP_POLL_MS = 20;
+/** The start of the held-back output looked for in the backlog. */
+const PROBE_BYTES = 256;
+/** Held-back output shorter than this could match the backlog by chance: its end must settle too. */
+const SURE_MATCH_BYTES = 32;
+
 const clamp = (n: number | undefined, fallback: number) => Math.min(1000, Math.max(1, Math.floor(n || fallback)));
 
 export class PtySession {
@@ -46,6 +54,8 @@ export class PtySession {
   private readonly backlog: (() => Buffer) | undefined;
   /** True once live output flows to viewers (the ready marker has been seen). */
   private live: boolean;
+  /** Viewers not yet sent their backlog, with the live output held back for them meanwhile. */
+  private readonly catchingUp = new Map<Viewer, Buffer[]>();
 
   constructor(file: string, args: readonly string[], options: PtyOptions = {}) {
     this.detachInput = options.detachInput;
@@ -76,12 +86,13 @@ export class PtySession {
         });
         if (chunk.length === 0) return;
       }
-      for (const v of this.viewers) v.data(chunk);
+      this.deliver(chunk);
     });
     this.ready = !options.readyMarker;
     this.done = new Promise((resolve) => {
       this.pty.onExit(() => {
         this.exited = true;
+        this.catchingUp.clear();
         const reason = this.closeReason ?? 'process exited';
         for (const v of this.viewers) v.closed(reason);
         this.viewers.clear();
@@ -123,14 +134,61 @@ export class PtySession {
     if (this.live) this.replayTo(viewer);
   }
 
+  private deliver(chunk: Buffer): void {
+    for (const v of this.viewers) {
+      const held = this.catchingUp.get(v);
+      if (held) held.push(chunk);
+      else v.data(chunk);
+    }
+  }
+
+  /**
+   * Sends `viewer` the backlog, then the live output. A VM's backlog is its serial log, which
+   * virtlogd writes a moment after the same bytes go out live, and a console that connects first
+   * gets what the pty buffered while nobody read it: read at once, the backlog lacked what was
+   * printed just before the attach (lost) and held what then came live (shown twice): 11 gaps and
+   * 7 repeats in 40 attaches to a guest printing continuously. So the live output is held back
+   * until the backlog holds its end (then the backlog alone says it all), or until the backlog
+   * stops growing when none came; after CATCH_UP_MS the backlog is cut where the live output
+   * begins in it.
+   */
   private replayTo(viewer: Viewer): void {
-    const past = this.backlog?.();
-    if (past?.length) viewer.data(past);
+    const backlog = this.backlog;
+    if (!backlog) return;
+    const held: Buffer[] = [];
+    this.catchingUp.set(viewer, held);
+    const deadline = Date.now() + CATCH_UP_MS;
+    let lastSize = -1;
+    const attempt = () => {
+      if (this.catchingUp.get(viewer) !== held) return; // it left, or the process ended
+      const past = backlog();
+      const live = Buffer.concat(held);
+      const settled = past.length === lastSize;
+      lastSize = past.length;
+      const sure = live.length >= SURE_MATCH_BYTES || settled;
+      const end = live.length && sure ? liveEndIn(past, live) : -1;
+      const late = Date.now() >= deadline;
+      if (!(live.length ? end >= 0 || late : settled || late)) {
+        setTimeout(attempt, CATCH_UP_POLL_MS);
+        return;
+      }
+      this.catchingUp.delete(viewer);
+      if (end >= 0) {
+        viewer.data(past.subarray(0, end));
+        return;
+      }
+      const start = live.length ? liveStartIn(past, live) : -1;
+      const before = start >= 0 ? past.subarray(0, start) : past;
+      if (before.length) viewer.data(before);
+      if (live.length) viewer.data(live);
+    };
+    attempt();
   }
 
   /** Removes a viewer without telling it (it asked to leave). */
   detach(viewer: Viewer): void {
     this.viewers.delete(viewer);
+    this.catchingUp.delete(viewer);
   }
 
   write(data: Buffer | string): void {
@@ -168,4 +226,25 @@ export class PtySession {
     await this.done;
     for (const t of timers) clearTimeout(t);
   }
+}
+
+/** Where the backlog holds the end of `live` (output since the attach): just past it; -1 when not (yet). */
+export function liveEndIn(past: Buffer, live: Buffer): number {
+  const tail = live.subarray(Math.max(0, live.length - PROBE_BYTES));
+  const at = past.lastIndexOf(tail);
+  return at < 0 ? -1 : at + tail.length;
+}
+
+/**
+ * Where `live` begins in `past`: the last place holding its first bytes, or where the backlog
+ * ends inside them (SURE_MATCH_BYTES or more of them); -1 when neither.
+ */
+export function liveStartIn(past: Buffer, live: Buffer): number {
+  const probe = live.subarray(0, PROBE_BYTES);
+  const at = past.lastIndexOf(probe);
+  if (at >= 0) return at;
+  for (let n = Math.min(probe.length - 1, past.length); n >= SURE_MATCH_BYTES; n--) {
+    if (past.subarray(past.length - n).equals(probe.subarray(0, n))) return past.length - n;
+  }
+  return -1;
 }
