@@ -5,8 +5,9 @@
 // its data once and never re-reads what it wrote, and the hashing (chunk-sums.ts) is spread over
 // the cores; qemu-img then a checksum pass read the data twice (#24's throughput). The output is
 // flushed behind the copy (flushBehind), not all at the end.
-import { open, type FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
+import { flushBehind } from '../storage/flush-behind.js';
 import { CHUNK_BYTES, CHUNK_HASH, HASHER_SOURCE, hashWorkerData } from './chunk-sums.js';
 import type { MappedRun, Qcow2Map } from './qcow2-map.js';
 import { CLUSTER_BYTES, planQcow2 } from './qcow2-writer.js';
@@ -181,43 +182,4 @@ export async function copyQcow2(
   } finally {
     await fh.close();
   }
-}
-
-/**
- * Writeback behind the copy: an fdatasync of the output, started as the workers progress whenever
- * none runs (in libuv's pool, beside them). The kernel starts writing back on its own only past 10%
- * of memory dirty (2.4 GiB here), so the disk idled through a 2 GiB copy until its final flush;
- * qemu-img convert works that way too. The bench's copy phase in its fast rounds: 2.26-2.39 s
- * before, 1.26-1.54 s with it. A failed flush stops the copy (`fail`): an fsync error is reported
- * once, not again to the final flush.
- */
-function flushBehind(fh: FileHandle, fail: (err: unknown) => void) {
-  let running: Promise<void> | undefined;
-  let failure: { err: unknown } | undefined;
-  let stopped = false;
-  return {
-    kick(): void {
-      if (running || stopped) return;
-      running = fh.datasync().then(
-        () => {
-          running = undefined;
-        },
-        (err: unknown) => {
-          running = undefined;
-          failure ??= { err };
-          fail(err);
-        },
-      );
-    },
-    /** `copied`'s result once no flush runs and none failed. */
-    async stopAfter<T>(copied: Promise<T>): Promise<T> {
-      try {
-        return await copied;
-      } finally {
-        stopped = true;
-        await running;
-        if (failure) throw failure.err; // eslint-disable-line no-unsafe-finally
-      }
-    },
-  };
 }

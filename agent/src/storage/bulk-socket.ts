@@ -3,6 +3,7 @@
 // call that carries the same ticket (over the local gRPC socket) takes it. Whoever arrives first
 // waits, bounded. Same owner and mode rules as the local gRPC socket (private-socket.ts).
 import { createServer, type Server, type Socket } from 'node:net';
+import { noteBulkBytes } from '@quantix/proto/bulk/transfer-gc.js';
 import { preparePrivateSocket, restrictPrivateSocket } from '@quantix/proto/fs/private-socket.js';
 import { AgentError, ErrorCode } from '../errors.js';
 
@@ -85,6 +86,9 @@ export async function claimBulkBytes(ticket: Buffer, signal: AbortSignal, what: 
   if (signal.aborted) cancelled();
   else signal.addEventListener('abort', cancelled, { once: true });
   socket.once('close', () => signal.removeEventListener('abort', cancelled));
+  // Counted for the transfer GC (transfer-gc.ts) as gRPC's bulk messages are. readTicket() paused
+  // the socket, so this listener does not start the flow: the consumer's pipe or read() does.
+  socket.on('data', (chunk: Buffer) => noteBulkBytes(chunk.length));
   socket.setTimeout(IDLE_MS, () => socket.destroy(new Error(`no ${what} bytes for ${IDLE_MS / 1000} s`)));
   return socket;
 }

@@ -15,6 +15,7 @@ import { judgeImage, UPLOAD_FORMATS } from '../ova/disk-inspect.js';
 import type { PoolManager } from './pool-manager.js';
 import { publishVolume, tempPathFor, type Volumes } from './volumes.js';
 import { PositionalWriter } from './positional-writer.js';
+import { flushBehind } from './flush-behind.js';
 import { GatheringFileWriter } from './gathering-writer.js';
 
 /** Receives one upload; `messages` is the gRPC client stream (or any async iterable). */
@@ -61,11 +62,13 @@ export async function receiveUploadBytes(
   bytes: Readable,
 ): Promise<Volume> {
   return receiveInto(pools, volumes, header, async (fh, size) => {
-    const file = new GatheringFileWriter(fh.fd, {
+    const file: GatheringFileWriter = new GatheringFileWriter(fh.fd, {
       maxBytes: size,
       tooMuch: () => invalidArgument('header.size_bytes', `more data arrived than the declared ${size} bytes`),
+      onWritten: () => writeback.kick(),
     });
-    await pipeline(bytes, file);
+    const writeback = flushBehind(fh, (err) => file.destroy(err as Error));
+    await writeback.stopAfter(pipeline(bytes, file));
     return file.received;
   });
 }

@@ -3,6 +3,7 @@
 // carries; the call itself (over the local gRPC socket) returns the volume or the agent's refusal.
 import { connect, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
+import { noteBulkBytes } from '@quantix/proto/bulk/transfer-gc.js';
 import { checkPrivateSocket } from '@quantix/proto/fs/private-socket.js';
 
 /** How often (in bytes) the running total is reported. */
@@ -38,6 +39,7 @@ export async function pipeToBulkSocket(
       });
     }
     total += c.length;
+    noteBulkBytes(c.length);
     if (total - reported >= REPORT_BYTES) {
       reported = total;
       onBytes(total);
