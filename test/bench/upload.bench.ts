@@ -5,24 +5,22 @@
 // processes of their own, and their CPU seconds per GiB (a figure load does not distort as much).
 // QX_BENCH_UPLOAD_MIB (default 1024), QX_BENCH_ROUNDS (default 3); server and agent built, as the
 // appliance runs them (QX_BENCH_FROM_SOURCE=1: through tsx, whose larger heap makes each GC dearer).
-// The client is curl: native TLS, as a browser's, so that the sender's own cost on this machine's
-// two cores is no larger than a browser's would be (Node's https client costs more).
+// The client is curl (curl-put.ts).
 // Each round also times a ceiling with the same client: OpenSSL with no JavaScript at all writing
 // the file (native-tls-sink.py), what a native TLS terminator could reach at best on this machine.
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomFillSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, open, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { once } from 'node:events';
 import { createCa, issueCertificate } from '@quantix/proto/tls/certificates.js';
 import type { HostDto } from '../../server/src/dto/hosts.js';
 import type { TaskDto } from '../../server/src/dto/tasks.js';
-import type { UploadDto } from '../../server/src/dto/uploads.js';
 import { REPO, freePort, spawnAgent } from '../../server/src/test-support/spawn.js';
 import { startServerProcess } from '../../server/src/test-support/server-process.js';
 import { eventually } from '../../server/src/test-support/guest-pool.js';
+import { curlPut, curlUpload } from './curl-put.js';
 
 const MiB = 2 ** 20;
 const SIZE = Number(process.env.QX_BENCH_UPLOAD_MIB ?? 1024) * MiB;
@@ -44,15 +42,6 @@ const cpuSecs = (pid: number) => {
 };
 const hwmMb = (pid: number) =>
   Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
-
-/** PUTs `file` to `url` with curl (trusting `caFile`); the status and the answer's body. */
-async function curlPut(url: string, file: string, caFile: string, headers: string[] = []) {
-  const args = ['-sS', '--http1.1', '--cacert', caFile, '-T', file, '-w', '\n%{http_code}'];
-  for (const h of headers) args.push('-H', h);
-  const { stdout } = await promisify(execFile)('curl', [...args, url], { maxBuffer: 1 << 20 });
-  const at = stdout.lastIndexOf('\n');
-  return { status: Number(stdout.slice(at + 1)), text: stdout.slice(0, at) };
-}
 
 async function writeSource(path: string): Promise<void> {
   const fh = await open(path, 'wx', 0o600);
@@ -89,15 +78,13 @@ try {
   await writeFile(serverCa, api.caPem);
   const upload = async (): Promise<number> => {
     const t0 = process.hrtime.bigint();
-    const opened = await api.request<UploadDto>('POST', `/api/v1/hosts/${host.id}/pools/${poolName}/uploads`, {
-      body: { name: 'bench.img', format: 'raw', sizeBytes: SIZE },
-    });
-    if (opened.status !== 202) throw new Error(`upload open: ${opened.status} ${opened.text}`);
-    const reply = await curlPut(new URL(opened.json.uploadUrl, api.base).href, source, serverCa, [
-      `Cookie: ${api.cookie}`,
-      `X-CSRF-Token: ${api.csrf}`,
-      'Content-Type: application/octet-stream',
-    ]);
+    const reply = await curlUpload(
+      api,
+      `/api/v1/hosts/${host.id}/pools/${poolName}/uploads`,
+      { name: 'bench.img', format: 'raw', sizeBytes: SIZE },
+      source,
+      serverCa,
+    );
     const t = secs(t0);
     if (reply.status !== 200)
       throw new Error(`upload: ${reply.status} ${reply.text}\nagent output:\n${agent.output().slice(-3000)}`);
