@@ -115,7 +115,29 @@ export class VmdkStreamDecoder extends Writable {
   }
 
   private async consume(chunk: Buffer): Promise<void> {
-    const buf = this.carry.length ? Buffer.concat([this.carry, chunk]) : chunk;
+    let rest = chunk;
+    // An unfinished record is completed from the front of the chunk alone: joining whole chunks
+    // to it copied every byte of the disk once more (and made as much garbage).
+    while (this.carry.length > 0 && rest.length > 0) {
+      const take = Math.min(rest.length, Math.max(1, this.recordBytes(this.carry) - this.carry.length));
+      const joined = Buffer.concat([this.carry, rest.subarray(0, take)]);
+      this.carry = Buffer.alloc(0);
+      rest = rest.subarray(take);
+      await this.decode(joined);
+    }
+    if (rest.length > 0) await this.decode(rest);
+  }
+
+  /** Bytes of the record `head` begins (as far as its first bytes tell: 16 until they are there). */
+  private recordBytes(head: Buffer): number {
+    if (head.length < 16) return 16;
+    const size = head.readUInt32LE(8);
+    if (size === 0) return SECTOR;
+    return size > this.maxCompressed ? 16 : 12 + size; // record() refuses the oversized grain
+  }
+
+  /** Decodes what `buf` holds; an unfinished record at its end is kept in `carry`. */
+  private async decode(buf: Buffer): Promise<void> {
     let pos = 0;
     while (pos < buf.length) {
       if (this.skip > 0) {
@@ -134,7 +156,7 @@ export class VmdkStreamDecoder extends Writable {
       pos += used;
     }
     // Only the unfinished record is kept (bounded by one grain plus its marker).
-    this.carry = pos < buf.length ? Buffer.from(buf.subarray(pos)) : Buffer.alloc(0);
+    if (pos < buf.length) this.carry = Buffer.from(buf.subarray(pos));
   }
 
   /** Handles the marker at `pos`; returns the bytes it used, 0 when more are needed. */
