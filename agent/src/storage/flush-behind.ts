@@ -3,11 +3,11 @@ import type { FileHandle } from 'node:fs/promises';
 
 /**
  * Writeback behind a copy: an fdatasync of the output, started as the copy progresses (`kick`)
- * whenever none runs (in libuv's pool, beside the writes). The kernel starts writing back on its own only past 10%
- * of memory dirty (2.4 GiB here), so the disk idled through a 2 GiB copy until its final flush;
- * qemu-img convert works that way too. The bench's copy phase in its fast rounds: 2.26-2.39 s
- * before, 1.26-1.54 s with it. A failed flush stops the copy (`fail`): an fsync error is reported
- * once, not again to the final flush.
+ * whenever none runs (in libuv's pool, beside the writes). The kernel starts writing back on its
+ * own only past 10% of memory dirty (2.4 GiB here), so the disk idled through a 2 GiB copy until
+ * its final flush; qemu-img convert works that way too. The backup bench's copy phase in its fast
+ * rounds: 2.26-2.39 s before, 1.26-1.54 s with it. A failed flush stops the copy (`fail`): an
+ * fsync error is reported once, not again to the final flush.
  */
 export function flushBehind(fh: FileHandle, fail: (err: unknown) => void) {
   let running: Promise<void> | undefined;
