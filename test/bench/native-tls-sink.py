@@ -20,7 +20,10 @@ while True:
     conn = ctx.wrap_socket(listener.accept()[0], server_side=True)
     head = b""
     while b"\r\n\r\n" not in head:
-        head += conn.recv(65536)
+        more = conn.recv(65536)
+        if not more:
+            raise SystemExit("native sink: the connection closed inside the request head")
+        head += more
     head, body = head.split(b"\r\n\r\n", 1)
     lines = head.lower().split(b"\r\n")
     size = int(next(l.split(b":")[1] for l in lines if l.startswith(b"content-length:")))
