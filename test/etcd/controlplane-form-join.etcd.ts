@@ -8,7 +8,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
@@ -35,6 +37,13 @@ async function addUser(api: ApiClient, username: string): Promise<void> {
     body: { username, password: 'qxt-user-password-1', role: 'viewer' },
   });
   assert.equal(r.status, 201, r.text);
+}
+
+/** Holds 127.0.0.1:port so that an etcd member there cannot start; the other members' dials are cut. */
+async function squat(port: number): Promise<{ close: () => Promise<void> }> {
+  const server = createServer((socket) => socket.destroy());
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  return { close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
 async function joinToken(api: ApiClient): Promise<ControlPlaneJoinTokenDto> {
@@ -65,6 +74,32 @@ describe('control plane of three appliances: form, join, lose one', () => {
     await Promise.all([a, b, c].map((x) => x?.close()));
     await agentB?.child.kill();
     await rm(root, { recursive: true, force: true });
+  });
+
+  it('a form whose member cannot start is refused and leaves nothing behind: no member, no files, writes go on', async () => {
+    // Something else holds the member's peer port: etcd exits at once, and never answers.
+    const squatter = await squat(a.peerPort);
+    try {
+      const api = a.api();
+      const failed = await api.request<ErrorDto>('POST', '/api/v1/controlplane/form', {
+        body: { memberName: 'a', memberAddress: '127.0.0.1' },
+      });
+      assert.equal(failed.status, 502, failed.text);
+      assert.match(
+        failed.json.error.message,
+        /the control plane could not be set up: the etcd member .* did not answer/,
+      );
+      const root = join(a.dataDir, '..');
+      assert.deepEqual(
+        ['etcd', 'etcd-client'].filter((d) => existsSync(join(root, d))),
+        [],
+        'the member directory and the client files are gone',
+      );
+      assert.equal((await api.request<HealthDto>('GET', '/api/v1/health')).json.store, 'embedded');
+      await addUser(api, 'after-failed-form');
+    } finally {
+      await squatter.close();
+    }
   });
 
   it('A forms it: its configuration moves into etcd with nothing lost, the server restarts on its member', async () => {
@@ -142,6 +177,39 @@ describe('control plane of three appliances: form, join, lose one', () => {
       body: { username: 'while-learner', password: 'qxt-user-password-1', role: 'viewer' },
     });
     assert.equal(write.status, 201, 'writes go on with a learner that never started');
+  });
+
+  it("a join whose member cannot start leaves nothing behind: not in A's cluster, no member or sealing key on B", async () => {
+    const token = await joinToken(a.api());
+    const squatter = await squat(b.peerPort);
+    try {
+      const failed = await b.api().request<ErrorDto>('POST', '/api/v1/controlplane/join', {
+        body: {
+          address: a.address,
+          fingerprint: token.serverFingerprint,
+          token: token.token,
+          memberName: 'b',
+          memberAddress: '127.0.0.1',
+        },
+      });
+      assert.equal(failed.status, 502, failed.text);
+      assert.match(failed.json.error.message, /did not answer/);
+    } finally {
+      await squatter.close();
+    }
+    const cp = (await a.api().request<ControlPlaneDto>('GET', '/api/v1/controlplane')).json;
+    assert.deepEqual(
+      cp.members.map((m) => m.name),
+      ['a'],
+      "the learner it was added as is out of A's cluster again",
+    );
+    const root = join(b.dataDir, '..');
+    assert.deepEqual(
+      [join(root, 'etcd'), join(root, 'etcd-client'), join(b.dataDir, 'etcd-secret.key')].filter((f) => existsSync(f)),
+      [],
+      "B keeps neither the member nor the control plane's sealing key",
+    );
+    assert.equal((await b.api().request<HealthDto>('GET', '/api/v1/health')).json.store, 'embedded');
   });
 
   it('B joins with a one-time token over HTTPS pinned by fingerprint; a wrong fingerprint or a used token is refused', async () => {

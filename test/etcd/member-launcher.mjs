@@ -2,6 +2,7 @@
 // server runs it as QX_ETCD_MEMBER_START): kills the member this appliance runs, if any, and
 // starts appliance/quantix-etcd-member — the appliance's own script — detached on the member.env
 // the server wrote (QX_ETCD_MEMBER_ENV), its pid in member.pid and its output in member.log there.
+// Without member.env it only stops the member, as systemd skips the unit then.
 import { spawn } from 'node:child_process';
 import { existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -20,6 +21,7 @@ if (existsSync(pidFile)) {
     // already gone
   }
 }
+if (!existsSync(envFile)) process.exit(0);
 const out = openSync(join(dir, 'member.log'), 'a');
 const script = fileURLToPath(new URL('../../appliance/quantix-etcd-member', import.meta.url));
 const child = spawn(script, [], { detached: true, stdio: ['ignore', out, out], env: process.env });

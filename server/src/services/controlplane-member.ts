@@ -4,7 +4,7 @@
 // tests), and the etcd client a server of that member uses. No HTTP here: controlplane-service.ts.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { isIP } from 'node:net';
@@ -178,11 +178,8 @@ export async function memberCertificateFits(s: MemberSettings, address: string, 
   return Boolean(named) && Date.parse(cert.validTo) - Date.now() > days * 86_400_000;
 }
 
-/**
- * Starts the member with the start command, then waits until it answers this server over TLS
- * with its client certificate (a status call). Returns that client; the caller closes it.
- */
-export async function startMember(s: MemberSettings): Promise<Etcd3> {
+/** Runs the start command: it (re)starts the member on member.env, and leaves it stopped without one. */
+async function runStartCommand(s: MemberSettings): Promise<void> {
   const [cmd, ...args] = s.startCommand;
   if (!cmd) throw new Error('QX_ETCD_MEMBER_START: no command to start the etcd member');
   try {
@@ -195,6 +192,27 @@ export async function startMember(s: MemberSettings): Promise<Etcd3> {
       cause: err,
     });
   }
+}
+
+/**
+ * Undoes the member of a form or join that failed, so the appliance is as it was and can try again
+ * (the console offers both only while there is no member.env): member.env goes first, so the start
+ * command stops the member (systemd skips the unit without it, as the tests' launcher does), then
+ * its certificates, data and the server's client files.
+ */
+export async function discardMember(s: MemberSettings): Promise<void> {
+  await rm(memberEnvPath(s), { force: true });
+  await runStartCommand(s);
+  await rm(s.memberDir, { recursive: true, force: true });
+  await rm(s.clientDir, { recursive: true, force: true });
+}
+
+/**
+ * Starts the member with the start command, then waits until it answers this server over TLS
+ * with its client certificate (a status call). Returns that client; the caller closes it.
+ */
+export async function startMember(s: MemberSettings): Promise<Etcd3> {
+  await runStartCommand(s);
   const client = createEtcdClient(memberStoreConfig(s));
   const deadline = Date.now() + START_TIMEOUT_MS * 2;
   for (;;) {

@@ -7,7 +7,7 @@ import { request } from 'node:https';
 import { connect, type TLSSocket } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Etcd3 } from 'etcd3';
@@ -42,6 +42,7 @@ import {
   memberName,
   memberStoreConfig,
   peerUrlOf,
+  discardMember,
   startMember,
   writeMemberFiles,
   type MemberSettings,
@@ -118,14 +119,16 @@ export class ControlPlaneService {
         settings: s,
       });
       await writeMemberFiles(s, creds, env);
-      const client = await startMember(s);
-      try {
-        // The running server's state, flushed with writes refused (switchOver), is what moves.
-        const { records } = await migrateToEtcd(this.d.dataDir, client);
-        log.info('configuration moved into etcd', { records, member: name });
-      } finally {
-        client.close();
-      }
+      await undoneOnFailure(s, async () => {
+        const client = await startMember(s);
+        try {
+          // The running server's state, flushed with writes refused (switchOver), is what moves.
+          const { records } = await migrateToEtcd(this.d.dataDir, client);
+          log.info('configuration moved into etcd', { records, member: name });
+        } finally {
+          client.close();
+        }
+      });
     });
     return { message: `member ${name} formed a control plane; the server restarts on it now`, memberName: name };
   }
@@ -272,20 +275,39 @@ export class ControlPlaneService {
         },
       );
       const s = this.d.settings;
-      const env = memberEnv({ name, address, initialCluster: grant.initialCluster, state: 'existing', settings: s });
-      await writeMemberFiles(
-        s,
-        {
-          caPem: grant.caPem,
-          member: { certPem: grant.memberCertPem, keyPem: grant.memberKeyPem },
-          client: { certPem: grant.clientCertPem, keyPem: grant.clientKeyPem },
-        },
-        env,
-      );
-      if (!/^[0-9a-f]{64}$/.test(grant.sealingKeyHex)) throw new Error('the sealing key sent is not one');
-      await writeFileAtomic(SecretBox.path(this.d.dataDir), `${grant.sealingKeyHex}\n`, 0o600);
-      (await startMember(s)).close();
-      await promote(createEtcdClient({ ...memberStoreConfig(s), endpoints: grant.clientUrls }), grant.memberId);
+      const sealingKey = SecretBox.path(this.d.dataDir);
+      // The sealing key goes with the member on a failure: a later form would otherwise seal this
+      // vDC's secrets with the key of the vDC it failed to join.
+      await undoneOnFailure(s, async () => {
+        const env = memberEnv({ name, address, initialCluster: grant.initialCluster, state: 'existing', settings: s });
+        await writeMemberFiles(
+          s,
+          {
+            caPem: grant.caPem,
+            member: { certPem: grant.memberCertPem, keyPem: grant.memberKeyPem },
+            client: { certPem: grant.clientCertPem, keyPem: grant.clientKeyPem },
+          },
+          env,
+        );
+        if (!/^[0-9a-f]{64}$/.test(grant.sealingKeyHex)) throw new Error('the sealing key sent is not one');
+        await writeFileAtomic(sealingKey, `${grant.sealingKeyHex}\n`, 0o600);
+        const cluster = () =>
+          createEtcdClient({ ...memberStoreConfig(s), endpoints: grant.clientUrls }, { breaker: false });
+        try {
+          (await startMember(s)).close();
+          await promote(cluster(), grant.memberId);
+        } catch (err) {
+          // Out of the cluster again (a learner, or a voter if the promotion's answer was lost)
+          // while this member still runs to take part in that change.
+          const client = cluster();
+          await removeMember(client, BigInt(`0x${grant.memberId}`).toString())
+            .catch((e: Error) =>
+              log.error('control plane: the failed join left its member listed', { error: e.message }),
+            )
+            .finally(() => client.close());
+          throw err;
+        }
+      }, [sealingKey]);
       log.info('control plane joined', { member: name, via: req.address });
       // The member is in: failing here would leave the server off the control plane it is part of.
       await this.d.releaseLocalAgent().catch((err: Error) =>
@@ -363,6 +385,23 @@ async function storeAnswers(db: EtcdStore): Promise<void> {
       () => false,
     );
     if (answers && !db.unavailable) return;
+  }
+}
+
+/**
+ * Runs `work`; if it fails, the member it set up is discarded (discardMember) with `files`, before
+ * the error goes on.
+ */
+async function undoneOnFailure(s: MemberSettings, work: () => Promise<void>, files: string[] = []): Promise<void> {
+  try {
+    await work();
+  } catch (err) {
+    await discardMember(s)
+      .then(() => Promise.all(files.map((f) => rm(f, { force: true }))))
+      .catch((e: Error) =>
+        log.error('control plane: the member of a failed form or join could not be removed', { error: e.message }),
+      );
+    throw err;
   }
 }
 
