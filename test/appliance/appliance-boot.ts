@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../../agent/src/exec/run.js';
 import { QemuMachine } from './qemu-machine.js';
-import type { MachineDisk } from './qemu-machine.js';
+import type { MachineDisk, MachineOptions } from './qemu-machine.js';
 import { probeFingerprint } from './appliance-client.js';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -54,12 +54,17 @@ export interface BootOptions {
   /** Loopback services of this machine the guest may reach (QemuMachine guestForwards). */
   guestForwards?: Array<{ guest: string; host: number }>;
   memoryMib?: number;
+  /** vCPUs (2 unless told). */
+  cpus?: number;
+  /** Private links to other machines (QemuMachine links). */
+  links?: MachineOptions['links'];
 }
 
 export function bootAppliance(o: BootOptions, boot?: { kernel: string; initrd: string }): QemuMachine {
   return new QemuMachine({
     name: o.name,
     memoryMib: o.memoryMib ?? 2048,
+    cpus: o.cpus,
     iso: o.iso,
     kernel: boot?.kernel,
     initrd: boot?.initrd,
@@ -67,6 +72,7 @@ export function bootAppliance(o: BootOptions, boot?: { kernel: string; initrd: s
     disks: o.disks,
     forwards: [{ host: o.httpsPort, guest: o.guestPort ?? 443 }],
     guestForwards: o.guestForwards,
+    links: o.links,
     serialLog: join(o.workDir, `${o.name}.serial.log`),
     qmpSocket: join(o.workDir, `${o.name}.qmp`),
   });

@@ -32,8 +32,12 @@ export interface MachineOptions {
   guestForwards?: Array<{ guest: string; host: number }>;
   serialLog: string;
   qmpSocket: string;
-  /** Private links between machines: an e1000 NIC on a QEMU socket netdev (listen or connect on 127.0.0.1). */
-  links?: Array<{ listen?: number; connect?: number; mac: string }>;
+  /**
+   * Private links between machines: an e1000 NIC on a QEMU socket netdev. listen/connect joins two
+   * machines on 127.0.0.1; mcast joins any number on one segment (a UDP multicast group on the
+   * loopback interface only, so no frame leaves this machine).
+   */
+  links?: Array<{ listen?: number; connect?: number; mcast?: number; mac: string }>;
 }
 
 /** KVM when the CPU has vmx/svm and /dev/kvm is usable, else TCG. */
@@ -74,7 +78,11 @@ export function machineArgs(o: MachineOptions): string[] {
   const gfwd = (o.guestForwards ?? []).map((f) => `,guestfwd=tcp:${f.guest}-cmd:${relay(f.host)}`).join('');
   args.push('-netdev', `user,id=net0,restrict=on${fwd}${gfwd}`, '-device', 'virtio-net-pci,netdev=net0');
   (o.links ?? []).forEach((l, i) => {
-    const end = l.listen ? `listen=127.0.0.1:${l.listen}` : `connect=127.0.0.1:${l.connect}`;
+    const end = l.listen
+      ? `listen=127.0.0.1:${l.listen}`
+      : l.connect
+        ? `connect=127.0.0.1:${l.connect}`
+        : `mcast=230.0.0.1:${l.mcast},localaddr=127.0.0.1`;
     args.push('-netdev', `socket,id=link${i},${end}`, '-device', `e1000,netdev=link${i},mac=${l.mac}`);
   });
   return args;
