@@ -112,6 +112,12 @@ export class QemuMachine {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
+  /** CPU seconds (user + system) QEMU has used so far: the guest's work and its emulation. */
+  get cpuSeconds(): number {
+    const fields = readFileSync(`/proc/${this.child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  }
+
   /** Serial output so far. */
   get serial(): string {
     return this.output;

@@ -46,6 +46,15 @@ async function squat(port: number): Promise<{ close: () => Promise<void> }> {
   return { close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
+/** The body of a join through `via` (host:port) as member `name` on loopback. */
+const joinBody = (via: string, fingerprint: string, token: string, name: string) => ({
+  address: via,
+  fingerprint,
+  token,
+  memberName: name,
+  memberAddress: '127.0.0.1',
+});
+
 async function joinToken(api: ApiClient): Promise<ControlPlaneJoinTokenDto> {
   const r = await api.request<ControlPlaneJoinTokenDto>('POST', '/api/v1/controlplane/join-tokens');
   assert.equal(r.status, 201, r.text);
@@ -184,13 +193,7 @@ describe('control plane of three appliances: form, join, lose one', () => {
     const squatter = await squat(b.peerPort);
     try {
       const failed = await b.api().request<ErrorDto>('POST', '/api/v1/controlplane/join', {
-        body: {
-          address: a.address,
-          fingerprint: token.serverFingerprint,
-          token: token.token,
-          memberName: 'b',
-          memberAddress: '127.0.0.1',
-        },
+        body: joinBody(a.address, token.serverFingerprint, token.token, 'b'),
       });
       assert.equal(failed.status, 502, failed.text);
       assert.match(failed.json.error.message, /did not answer/);
@@ -215,13 +218,7 @@ describe('control plane of three appliances: form, join, lose one', () => {
   it('B joins with a one-time token over HTTPS pinned by fingerprint; a wrong fingerprint or a used token is refused', async () => {
     const token = await joinToken(a.api());
     const wrong = await b.api().request<ErrorDto>('POST', '/api/v1/controlplane/join', {
-      body: {
-        address: a.address,
-        fingerprint: 'AA:'.repeat(31) + 'AA',
-        token: token.token,
-        memberName: 'b',
-        memberAddress: '127.0.0.1',
-      },
+      body: joinBody(a.address, 'AA:'.repeat(31) + 'AA', token.token, 'b'),
     });
     assert.equal(wrong.status, 400, wrong.text);
     assert.equal(wrong.json.error.field, 'fingerprint');
@@ -233,13 +230,7 @@ describe('control plane of three appliances: form, join, lose one', () => {
       60_000,
     );
     const joined = await b.api().request<ControlPlaneSwitchDto>('POST', '/api/v1/controlplane/join', {
-      body: {
-        address: a.address,
-        fingerprint: token.serverFingerprint,
-        token: token.token,
-        memberName: 'b',
-        memberAddress: '127.0.0.1',
-      },
+      body: joinBody(a.address, token.serverFingerprint, token.token, 'b'),
     });
     assert.equal(joined.status, 200, joined.text);
     await b.restarted();
@@ -259,13 +250,7 @@ describe('control plane of three appliances: form, join, lose one', () => {
     // Taken is taken on every server of the control plane: through B now, which A issued it from.
     const bFingerprint = (await b.api().request<ControlPlaneDto>('GET', '/api/v1/controlplane')).json.serverFingerprint;
     const reused = await c.api().request<ErrorDto>('POST', '/api/v1/controlplane/join', {
-      body: {
-        address: b.address,
-        fingerprint: bFingerprint,
-        token: token.token,
-        memberName: 'c',
-        memberAddress: '127.0.0.1',
-      },
+      body: joinBody(b.address, bFingerprint, token.token, 'c'),
     });
     assert.equal(reused.status, 403, reused.text);
   });
