@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { isIP } from 'node:net';
+import { connect, isIP } from 'node:net';
 import { X509Certificate } from 'node:crypto';
 import type { Etcd3 } from 'etcd3';
 import { writeFileAtomic } from '@quantix/proto/fs/atomic-file.js';
@@ -52,6 +52,11 @@ export interface MemberCredentials {
 
 const CERT_DAYS = 3650;
 const START_TIMEOUT_MS = 15_000;
+/**
+ * How long a member that is up but not ready yet may take: a joining member answers clients only
+ * once the cluster has committed it through raft, which took minutes on a host whose cores were busy.
+ */
+const READY_TIMEOUT_MS = 180_000;
 /** Member names: etcd accepts more, the env file and the URLs want this. */
 export const MEMBER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
@@ -210,23 +215,41 @@ export async function discardMember(s: MemberSettings): Promise<void> {
 /**
  * Starts the member with the start command, then waits until it answers this server over TLS
  * with its client certificate (a status call). Returns that client; the caller closes it.
+ * After 30 s it waits on (up to READY_TIMEOUT_MS) only while the member's client port accepts
+ * connections: etcd listens before it is ready, and a member that failed has exited and closed it.
  */
 export async function startMember(s: MemberSettings): Promise<Etcd3> {
   await runStartCommand(s);
   const client = createEtcdClient(memberStoreConfig(s));
-  const deadline = Date.now() + START_TIMEOUT_MS * 2;
+  const started = Date.now();
   for (;;) {
     try {
       await client.maintenance.status();
       return client;
     } catch (err) {
-      if (Date.now() > deadline) {
+      const waited = Date.now() - started;
+      if (waited > START_TIMEOUT_MS * 2 && (waited > READY_TIMEOUT_MS || !(await accepts(s.clientPort)))) {
         client.close();
-        throw new Error(`the etcd member at ${localEndpoint(s)} did not answer: ${(err as Error).message}`, {
-          cause: err,
-        });
+        throw new Error(
+          `the etcd member at ${localEndpoint(s)} did not answer within ${Math.round(waited / 1000)} s: ${(err as Error).message}`,
+          { cause: err },
+        );
       }
       await new Promise((r) => setTimeout(r, 250));
     }
   }
+}
+
+/** Whether something accepts TCP connections on this port of loopback. */
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port, timeout: 2_000 });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.once('timeout', () => done(false));
+  });
 }
