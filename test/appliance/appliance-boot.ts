@@ -58,6 +58,8 @@ export interface BootOptions {
   cpus?: number;
   /** Private links to other machines (QemuMachine links). */
   links?: MachineOptions['links'];
+  /** Give the guest a ttyS1 written to <workDir>/<name>.ttyS1.log. */
+  ttyS1?: boolean;
 }
 
 export function bootAppliance(o: BootOptions, boot?: { kernel: string; initrd: string }): QemuMachine {
@@ -74,6 +76,7 @@ export function bootAppliance(o: BootOptions, boot?: { kernel: string; initrd: s
     guestForwards: o.guestForwards,
     links: o.links,
     serialLog: join(o.workDir, `${o.name}.serial.log`),
+    ttyS1Log: o.ttyS1 ? join(o.workDir, `${o.name}.ttyS1.log`) : undefined,
     qmpSocket: join(o.workDir, `${o.name}.qmp`),
   });
 }

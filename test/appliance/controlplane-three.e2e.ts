@@ -8,7 +8,7 @@
 // write kept; one more paused loses the quorum (503, stale reads) until it comes back.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import type { ErrorDto, HealthDto } from '../../server/src/dto/common.js';
@@ -89,16 +89,14 @@ describe('three appliances in QEMU: one control plane', () => {
   /** The appliances left running after the failover step (the leader it powered off is not one). */
   let aliveAfterFailover: number[] = [];
 
-  /** Appliance i's own journal of its member and server (through its host shell), for a failure report. */
+  /**
+   * Appliance i's journal of its member, server and agent as it reached its ttyS1 (routed there in
+   * the LAN step): readable when its server has no leader to reach its host shell through.
+   */
   async function journal(i: number): Promise<string> {
-    const own = (await hosts(i)).find(
-      (h) => h.local && (h.address.startsWith('unix:') || h.address === `${lanAddress(i)}:9443`),
-    );
-    if (!own) return `${names[i]}: no host shell to read its journal through`;
-    const units = '-u quantix-etcd-member -u quantix-server -u quantix-agent';
-    return runOnHost(apis[i]!, own.id, `journalctl ${units} --no-pager -o short-precise | tail -40`, 60_000).catch(
-      (err: Error) => `${names[i]}: journal unreadable: ${err.message}`,
-    );
+    const text = await readFile(join(workDir, `${names[i]}.ttyS1.log`), 'utf8').catch(() => '');
+    const lines = text.split('\n').filter((l) => /quantix-(server|agent|etcd)|etcd\[/.test(l));
+    return lines.length ? lines.slice(-80).join('\n') : `${names[i]}: nothing journaled on its ttyS1`;
   }
 
   /** Runs a step; a failure carries the journals of the appliances it involves. */
@@ -130,6 +128,7 @@ describe('three appliances in QEMU: one control plane', () => {
             // and a guest's vCPUs would wait on each other's preempted locks.
             cpus: 1,
             links: [{ mcast: segment, mac: mac(i) }],
+            ttyS1: true,
           },
           boot,
         ),
@@ -155,7 +154,9 @@ describe('three appliances in QEMU: one control plane', () => {
         const out = await runOnHost(
           apis[i]!,
           local.id,
-          `nic=$(grep -l '${mac(i)}' /sys/class/net/*/address | cut -d/ -f5); ` +
+          // Its journal goes to ttyS1 too, for failure reports (journal()).
+          `mkdir -p /etc/systemd/journald.conf.d && printf '[Journal]\\nForwardToConsole=yes\\nTTYPath=/dev/ttyS1\\nMaxLevelConsole=info\\n' >/etc/systemd/journald.conf.d/ttyS1.conf && systemctl restart systemd-journald; ` +
+            `nic=$(grep -l '${mac(i)}' /sys/class/net/*/address | cut -d/ -f5); ` +
             `/usr/lib/quantix/quantix-network static "$nic" ${lanAddress(i)}/24 10.98.0.254 && sleep 2 && ip -4 -br addr show "$nic"`,
           60_000,
         );
@@ -243,115 +244,117 @@ describe('three appliances in QEMU: one control plane', () => {
       await restartedOnEtcd(2);
     }));
 
-  it('three voting members on the LAN, each status screen lists them; every agent is an online host', async () => {
-    const cp = await eventually(
-      'three voting members',
-      async () => {
-        const r = await apis[2]!.expect<ControlPlaneDto>(200, 'GET', '/api/v1/controlplane');
-        return r.members.length === 3 && r.members.every((m) => m.name && !m.learner) ? r : undefined;
-      },
-      minutes(2),
-    );
-    assert.equal(cp.memberName, 'c');
-    assert.deepEqual(
-      cp.members.map((m) => [m.name, m.peerUrls]).sort(),
-      names.map((n, i) => [n, [`https://${lanAddress(i)}:2380`]]),
-    );
-    assert.equal(cp.members.filter((m) => m.leader).length, 1);
-    for (const [i, vm] of vms.entries()) {
-      await vm.waitForSerial(new RegExp(`Control plane: etcd member ${names[i]} \\(active\\)`), minutes(3));
-      for (const [j, n] of names.entries())
-        await vm.waitForSerial(
-          new RegExp(`\\n\\s+${n}\\s+started\\s+https://${lanAddress(j).replaceAll('.', '\\.')}:2380`),
+  it('three voting members on the LAN, each status screen lists them; every agent is an online host', () =>
+    involving([0, 1, 2], async () => {
+      const cp = await eventually(
+        'three voting members',
+        async () => {
+          const r = await apis[2]!.expect<ControlPlaneDto>(200, 'GET', '/api/v1/controlplane');
+          return r.members.length === 3 && r.members.every((m) => m.name && !m.learner) ? r : undefined;
+        },
+        minutes(2),
+      );
+      assert.equal(cp.memberName, 'c');
+      assert.deepEqual(
+        cp.members.map((m) => [m.name, m.peerUrls]).sort(),
+        names.map((n, i) => [n, [`https://${lanAddress(i)}:2380`]]),
+      );
+      assert.equal(cp.members.filter((m) => m.leader).length, 1);
+      for (const [i, vm] of vms.entries()) {
+        await vm.waitForSerial(new RegExp(`Control plane: etcd member ${names[i]} \\(active\\)`), minutes(3));
+        for (const [j, n] of names.entries())
+          await vm.waitForSerial(
+            new RegExp(`\\n\\s+${n}\\s+started\\s+https://${lanAddress(j).replaceAll('.', '\\.')}:2380`),
+            minutes(1),
+          );
+      }
+      // One vDC: every server lists the three appliances' agents, online under the leading server.
+      for (const i of names.keys()) {
+        const listed = await eventually(
+          `${names[i]}: three online hosts`,
+          async () => {
+            const h = (await hosts(i)).filter((x) => x.local && x.status === 'online');
+            return h.length === 3 ? h : undefined;
+          },
+          minutes(3),
+        );
+        assert.deepEqual(
+          listed.map((h) => h.address).sort(),
+          names.map((_, j) => `${lanAddress(j)}:9443`),
+        );
+      }
+    }));
+
+  it('the leading appliance powered off during a stream of writes: another leads, nothing acknowledged is lost', () =>
+    involving([0, 1, 2], async () => {
+      const leaders = await Promise.all(names.map(async (_, i) => (await health(i))?.leader));
+      const dead = leaders.indexOf(true);
+      assert.ok(dead >= 0, `one server leads: ${JSON.stringify(leaders)}`);
+      const alive = [0, 1, 2].filter((i) => i !== dead);
+      const writer = alive[0]!;
+      const acknowledged: string[] = [];
+      let writing = true;
+      let n = 0;
+      const stream = (async () => {
+        while (writing) {
+          const name = `w-${n++}`;
+          const r = await apis[writer]!.call('POST', '/api/v1/clusters', { name }, 15_000).catch(() => undefined);
+          if (r?.status === 201) acknowledged.push(name);
+          await sleep(100);
+        }
+      })();
+      let writable: number, led: number, newLeader: { i: number };
+      try {
+        await eventually('writes acknowledged before the power-off', async () => acknowledged.length >= 5, minutes(1));
+        const killedAt = Date.now();
+        await vms[dead]!.stop(); // QEMU ends at once: the appliance loses power, nothing shuts down
+        const before = acknowledged.length;
+        await eventually(
+          'a write acknowledged after the power-off',
+          async () => acknowledged.length > before,
           minutes(1),
         );
-    }
-    // One vDC: every server lists the three appliances' agents, online under the leading server.
-    for (const i of names.keys()) {
-      const listed = await eventually(
-        `${names[i]}: three online hosts`,
-        async () => {
-          const h = (await hosts(i)).filter((x) => x.local && x.status === 'online');
-          return h.length === 3 ? h : undefined;
-        },
-        minutes(3),
+        writable = Date.now() - killedAt;
+        newLeader = await eventually(
+          'a surviving server leading',
+          async () => {
+            for (const i of alive) if ((await health(i))?.leader) return { i };
+            return undefined;
+          },
+          minutes(1),
+        );
+        led = Date.now() - killedAt;
+      } finally {
+        writing = false;
+        await stream;
+      }
+      console.log(
+        `failover: ${names[dead]} powered off → writes accepted after ${(writable / 1000).toFixed(1)} s, ` +
+          `${names[newLeader.i]} leading after ≤ ${(led / 1000).toFixed(1)} s`,
+      );
+      const stored = new Set(
+        (await apis[alive[1]!]!.expect<ClusterDto[]>(200, 'GET', '/api/v1/clusters')).map((c) => c.name),
       );
       assert.deepEqual(
-        listed.map((h) => h.address).sort(),
-        names.map((_, j) => `${lanAddress(j)}:9443`),
+        acknowledged.filter((x) => !stored.has(x)),
+        [],
+        'every acknowledged write is stored',
       );
-    }
-  });
-
-  it('the leading appliance powered off during a stream of writes: another leads, nothing acknowledged is lost', async () => {
-    const leaders = await Promise.all(names.map(async (_, i) => (await health(i))?.leader));
-    const dead = leaders.indexOf(true);
-    assert.ok(dead >= 0, `one server leads: ${JSON.stringify(leaders)}`);
-    const alive = [0, 1, 2].filter((i) => i !== dead);
-    const writer = alive[0]!;
-    const acknowledged: string[] = [];
-    let writing = true;
-    let n = 0;
-    const stream = (async () => {
-      while (writing) {
-        const name = `w-${n++}`;
-        const r = await apis[writer]!.call('POST', '/api/v1/clusters', { name }, 15_000).catch(() => undefined);
-        if (r?.status === 201) acknowledged.push(name);
-        await sleep(100);
-      }
-    })();
-    let writable: number, led: number, newLeader: { i: number };
-    try {
-      await eventually('writes acknowledged before the power-off', async () => acknowledged.length >= 5, minutes(1));
-      const killedAt = Date.now();
-      await vms[dead]!.stop(); // QEMU ends at once: the appliance loses power, nothing shuts down
-      const before = acknowledged.length;
-      await eventually(
-        'a write acknowledged after the power-off',
-        async () => acknowledged.length > before,
-        minutes(1),
-      );
-      writable = Date.now() - killedAt;
-      newLeader = await eventually(
-        'a surviving server leading',
+      // The new leader connects the surviving appliances' agents; the dead one's host is offline.
+      const byAddress = await eventually(
+        'the surviving agents online under the new leader, the dead one offline',
         async () => {
-          for (const i of alive) if ((await health(i))?.leader) return { i };
-          return undefined;
+          const h = await hosts(newLeader.i);
+          const status = (j: number) => h.find((x) => x.address === `${lanAddress(j)}:9443`)?.status;
+          return alive.every((j) => status(j) === 'online') && status(dead) !== 'online' ? h : undefined;
         },
-        minutes(1),
+        minutes(2),
       );
-      led = Date.now() - killedAt;
-    } finally {
-      writing = false;
-      await stream;
-    }
-    console.log(
-      `failover: ${names[dead]} powered off → writes accepted after ${(writable / 1000).toFixed(1)} s, ` +
-        `${names[newLeader.i]} leading after ≤ ${(led / 1000).toFixed(1)} s`,
-    );
-    const stored = new Set(
-      (await apis[alive[1]!]!.expect<ClusterDto[]>(200, 'GET', '/api/v1/clusters')).map((c) => c.name),
-    );
-    assert.deepEqual(
-      acknowledged.filter((x) => !stored.has(x)),
-      [],
-      'every acknowledged write is stored',
-    );
-    // The new leader connects the surviving appliances' agents; the dead one's host is offline.
-    const byAddress = await eventually(
-      'the surviving agents online under the new leader, the dead one offline',
-      async () => {
-        const h = await hosts(newLeader.i);
-        const status = (j: number) => h.find((x) => x.address === `${lanAddress(j)}:9443`)?.status;
-        return alive.every((j) => status(j) === 'online') && status(dead) !== 'online' ? h : undefined;
-      },
-      minutes(2),
-    );
-    // A console opens again on a surviving host (the host shell, through the new leader).
-    const host = byAddress.find((h) => h.address === `${lanAddress(alive[1]!)}:9443`)!;
-    assert.match(await runOnHost(apis[newLeader.i]!, host.id, 'hostname; echo shell-ok'), /shell-ok/);
-    aliveAfterFailover = alive;
-  });
+      // A console opens again on a surviving host (the host shell, through the new leader).
+      const host = byAddress.find((h) => h.address === `${lanAddress(alive[1]!)}:9443`)!;
+      assert.match(await runOnHost(apis[newLeader.i]!, host.id, 'hostname; echo shell-ok'), /shell-ok/);
+      aliveAfterFailover = alive;
+    }));
 
   it('one more appliance paused: the quorum is lost (503 naming it, stale reads), and back when it resumes', async () => {
     assert.equal(aliveAfterFailover.length, 2, 'the failover step ran');

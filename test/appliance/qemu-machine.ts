@@ -31,6 +31,8 @@ export interface MachineOptions {
   /** guest "10.0.2.x:port" → host 127.0.0.1 port (a loopback service the guest may use) */
   guestForwards?: Array<{ guest: string; host: number }>;
   serialLog: string;
+  /** A second serial port (the guest's ttyS1) written to this file, for what a test routes there. */
+  ttyS1Log?: string;
   qmpSocket: string;
   /**
    * Private links between machines: an e1000 NIC on a QEMU socket netdev. listen/connect joins two
@@ -60,6 +62,7 @@ export function machineArgs(o: MachineOptions): string[] {
     String(o.cpus ?? 2),
   ];
   args.push('-nographic', '-serial', 'stdio', '-monitor', 'none', '-qmp', `unix:${o.qmpSocket},server=on,wait=off`);
+  if (o.ttyS1Log) args.push('-serial', `file:${o.ttyS1Log}`);
   if (o.iso) args.push('-drive', `file=${o.iso},media=cdrom,readonly=on,if=ide,index=0`);
   if (o.kernel) {
     args.push('-kernel', o.kernel, '-initrd', o.initrd ?? '', '-append', o.append ?? '');
