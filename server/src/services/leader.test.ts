@@ -65,3 +65,31 @@ describe('leader election on etcd (3 real etcd members)', () => {
     assert.notEqual(workers()[0], nextId, 'the server next in line leads, not the one that lost its lease');
   });
 });
+
+describe('leader election when etcd does not answer at first (1 real etcd member)', () => {
+  let cluster: EtcdCluster;
+  let client: Etcd3;
+  let leader: EtcdLeader;
+  before(async () => {
+    cluster = await startEtcdCluster(1);
+    client = createEtcdClient({ kind: 'etcd', endpoints: [cluster.endpoints] });
+  });
+  after(async () => {
+    await leader?.close();
+    client.close();
+    await cluster.close();
+  });
+
+  it('a server whose campaign failed while etcd was away leads once it is back, with one key in the line', async () => {
+    await cluster.members[0]!.kill();
+    let working = false;
+    leader = new EtcdLeader(client, 'solo');
+    leader.run({ start: () => (working = true), stop: () => (working = false) });
+    // Its campaign fails (no lease can be granted) and it campaigns again, until etcd answers.
+    await new Promise((r) => setTimeout(r, 8_000));
+    await cluster.members[0]!.start();
+    await eventually('the only server leading', async () => leader.isLeader && working, 30_000);
+    const line = await client.getAll().prefix('election/quantix-leader/').keys();
+    assert.equal(line.length, 1, `one campaign in the line, not ${line.length}`);
+  });
+});

@@ -110,11 +110,20 @@ export class EtcdLeader implements Leadership {
     await this.campaign?.resign().catch(() => undefined);
   }
 
+  /**
+   * One campaign at a time. A campaign that failed, or that no longer is this server's, is resigned:
+   * etcd3's Campaign can report one failure twice (its lease lost, then its start), and a second
+   * retry left a live campaign nobody answered for. Once elected it held the line, so no server of
+   * the vDC led again (an appliance seen leaderless after its member was slow to answer).
+   */
   private campaignOnce(): void {
     const campaign = this.client.election(ELECTION, LEASE_SECONDS).campaign(this.value());
     this.campaign = campaign;
     campaign.on('elected', () => {
-      if (this.closed || this.campaign !== campaign) return;
+      if (this.closed || this.campaign !== campaign) {
+        void campaign.resign().catch(() => undefined);
+        return;
+      }
       this.isLeader = true;
       // The certificate may have changed while it waited in line (proclaim skips an equal value).
       void this.republish();
@@ -123,9 +132,12 @@ export class EtcdLeader implements Leadership {
     });
     campaign.on('error', (err: Error) => {
       if (this.campaign !== campaign) return;
+      this.campaign = undefined;
+      void campaign.resign().catch(() => undefined);
       this.demote(err.message);
       if (this.closed) return;
       // The lease is gone (etcd unreachable or no quorum): campaign again once it answers.
+      clearTimeout(this.retry);
       this.retry = setTimeout(() => this.campaignOnce(), 1000);
       this.retry.unref();
     });
