@@ -8,8 +8,12 @@ import { hostname } from 'node:os';
 import { log } from '../log.js';
 import { primaryManagementAddress } from '../tls/management-addresses.js';
 
-/** The election lease: a lost leader is replaced within about this long (plus one keep-alive). */
-export const LEASE_SECONDS = 4;
+/**
+ * The election lease: a lost leader is replaced within about this long (plus one keep-alive). 4 s
+ * expired every minute or so on three busy appliances sharing two cores, and each new leader
+ * restarts every host connection.
+ */
+export const LEASE_SECONDS = 6;
 const ELECTION = 'quantix-leader';
 
 /** The work only the leader does. */
