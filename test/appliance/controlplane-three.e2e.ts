@@ -217,9 +217,9 @@ describe('three appliances in QEMU: one control plane', () => {
       const screen = vms[2]!;
       const from = screen.serial.length;
       let answered = from;
-      const answer = async (prompt: RegExp, text: string) => {
+      const answer = async (prompt: RegExp, text: string, timeoutMs = minutes(2)) => {
         try {
-          await screen.waitForSerial(prompt, minutes(2), answered);
+          await screen.waitForSerial(prompt, timeoutMs, answered);
         } catch (err) {
           const said = screen.serial.slice(answered).replaceAll(passwords[2]!, '<password>');
           throw new Error(`${(err as Error).message}; the console said: ${JSON.stringify(said.slice(-1500))}`, {
@@ -238,7 +238,8 @@ describe('three appliances in QEMU: one control plane', () => {
       await answer(/Member address \[[^\]]*\]: /, `${lanAddress(2)}\r`);
       await answer(/Administrator user name: /, 'admin\r');
       await answer(/Password: /, `${passwords[2]}\r`);
-      await answer(/member c joined the control plane[^]*Press Enter to go back/, '\r');
+      // The console gives a join up to 240 s (quantix-console-auth).
+      await answer(/member c joined the control plane[^]*Press Enter to go back/, '\r', minutes(4.5));
       assert.doesNotMatch(screen.serial.slice(from), new RegExp(passwords[2]!), 'the password is not echoed');
       signedInAs[2] = passwords[0]!;
       await restartedOnEtcd(2);

@@ -34,6 +34,7 @@ import { SecretBox } from '../store/secret-box.js';
 import { primaryManagementAddress } from '../tls/management-addresses.js';
 import { memberAddressProblem, memberDrift, noteMemberRepair, repairMemberAddress } from './controlplane-address.js';
 import { parseBootControlPlane } from './controlplane-boot.js';
+import { addLearner, promote, removeMember } from './controlplane-membership.js';
 import { issueJoinToken, takeJoinToken } from './controlplane-join-tokens.js';
 import {
   MEMBER_NAME,
@@ -49,7 +50,6 @@ import {
 } from './controlplane-member.js';
 
 const JOIN_CALL_MS = 30_000;
-const PROMOTE_MS = 60_000;
 /** The reply leaves before the server restarts on the control plane. */
 const RESTART_DELAY_MS = 500;
 /** How often the member's address and certificate are looked at again after the start. */
@@ -402,60 +402,6 @@ async function undoneOnFailure(s: MemberSettings, work: () => Promise<void>, fil
         log.error('control plane: the member of a failed form or join could not be removed', { error: e.message }),
       );
     throw err;
-  }
-}
-
-/** Removes a member; one etcd no longer finds is gone already. */
-async function removeMember(client: Etcd3, id: string): Promise<void> {
-  await client.cluster.memberRemove({ ID: id }).catch((err: unknown) => {
-    if (!/member not found/i.test((err as Error).message)) throw err;
-  });
-}
-
-/**
- * Adds `peerUrl` as a learner and returns its member id, on a client of its own without a circuit
- * breaker (an UNAVAILABLE answer opened the store client's, which refused the retries and made the
- * server refuse writes). Retried for up to 20 s: etcd answered 'member not found' right after the
- * removal of a learner at the same URL, 'unhealthy cluster' right after a promotion, and 'peer URL
- * exists' while a removal settles; a learner found listed at the URL meanwhile is the one added.
- */
-async function addLearner(config: Parameters<typeof createEtcdClient>[0], peerUrl: string): Promise<string> {
-  const client = createEtcdClient(config, { breaker: false });
-  try {
-    for (const by = Date.now() + 20_000; ;) {
-      try {
-        return (await client.cluster.memberAdd({ peerURLs: [peerUrl], isLearner: true })).member.ID;
-      } catch (err) {
-        const message = (err as Error).message;
-        if (!/member not found|peer ?urls? already exists|unhealthy cluster/i.test(message) || Date.now() > by)
-          throw err;
-        const { members } = await client.cluster.memberList({});
-        const listed = members.find((m) => m.peerURLs.includes(peerUrl) && !m.name && m.isLearner);
-        if (listed && /member not found/i.test(message)) return listed.ID;
-        await new Promise((r) => setTimeout(r, 1000));
-      }
-    }
-  } finally {
-    client.close();
-  }
-}
-
-/** Promotes the learner once it has caught up (etcd refuses until then); closes `client`. */
-async function promote(client: Etcd3, memberId: string): Promise<void> {
-  const deadline = Date.now() + PROMOTE_MS;
-  try {
-    for (;;) {
-      try {
-        await client.cluster.memberPromote({ ID: BigInt(`0x${memberId}`).toString() });
-        return;
-      } catch (err) {
-        if (Date.now() > deadline)
-          throw new Error(`the member was not promoted: ${(err as Error).message}`, { cause: err });
-        await new Promise((r) => setTimeout(r, 500));
-      }
-    }
-  } finally {
-    client.close();
   }
 }
 
