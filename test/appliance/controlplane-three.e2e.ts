@@ -271,14 +271,21 @@ describe('three appliances in QEMU: one control plane', () => {
       }
       // One vDC: every server lists the three appliances' agents, online under the leading server.
       for (const i of names.keys()) {
+        let seen: HostDto[] = [];
         const listed = await eventually(
           `${names[i]}: three online hosts`,
           async () => {
-            const h = (await hosts(i)).filter((x) => x.local && x.status === 'online');
+            seen = await hosts(i);
+            const h = seen.filter((x) => x.local && x.status === 'online');
             return h.length === 3 ? h : undefined;
           },
           minutes(3),
-        );
+        ).catch((err: Error) => {
+          const listing = seen.map(
+            (h) => `${h.address} ${h.local ? 'local' : ''} ${h.status}: ${h.statusMessage ?? ''}`,
+          );
+          throw new Error(`${err.message}; it lists ${JSON.stringify(listing)}`, { cause: err });
+        });
         assert.deepEqual(
           listed.map((h) => h.address).sort(),
           names.map((_, j) => `${lanAddress(j)}:9443`),
