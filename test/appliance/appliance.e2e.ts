@@ -83,7 +83,7 @@ async function reportFailure(vm: QemuMachine | undefined, err: unknown): Promise
   const frames = (original.stack ?? '').split('\n').filter((l) => /^\s+at /.test(l));
   const cpus = await vm.cpuReport();
   const failure = new Error(
-    `--- what ${vm.options.name} logged (warnings, errors, restarts) ---\n${lines.join('\n')}\n${thisMachine()}\n${cpus}\n--- the failure ---\n${original.message}`,
+    `--- what ${vm.options.name} logged (warnings, errors, restarts) ---\n${lines.join('\n')}\n${vm.bootTimeline()}\n${thisMachine()}\n${cpus}\n--- the failure ---\n${original.message}`,
   );
   failure.stack = `Error: ${failure.message}\n${frames.slice(0, 3).join('\n')}`;
   throw failure;
@@ -645,7 +645,9 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
           await new Promise((r) => setTimeout(r, 3000));
         }
         assert.equal(state, 'running', 'the autostart VM runs after the update');
-        process.stderr.write(`update time (upload → API on the new version): ${updateSeconds.toFixed(0)} s\n`);
+        process.stderr.write(
+          `update time (upload → API on the new version): ${updateSeconds.toFixed(0)} s\n${vm?.bootTimeline(started) ?? ''}\n`,
+        );
         await awaitGuestConsole(api, hostId, vmId, 2, minutes(10));
       } catch (err) {
         await reportFailure(vm, err);
@@ -660,8 +662,10 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
       await uploadBundle(api, (await bundles).broken, versions.broken);
       const started = Date.now();
       await applyBundle(api, 'a');
-      // The trial boot's own messages go to tty0, not the serial console: the API tells the outcome.
-      const back = await untilValue('API back after the rollback', minutes(40), async () => {
+      // The trial boot's own messages go to tty0, not the serial console: the API tells the outcome,
+      // the serial console's boot milestones where it stopped. About 6.5 min on CI; the bound leaves
+      // the failure report time within the test's own timeout.
+      const back = await untilValue('API back after the rollback', minutes(20), async () => {
         const fresh = new ApplianceClient(port, api.fingerprint);
         await fresh.login('admin', password);
         const s = await fresh.expect<ApplianceUpdateDto>(200, 'GET', '/api/v1/appliance/update');
@@ -671,6 +675,11 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
       assert.equal(back.version, versions.next);
       assert.equal(back.slot, 'b');
       assert.equal(back.goodSlot, 'b');
+      // Its health step gave up on the crashing server and recorded why, with the server's words.
+      assert.match(
+        back.lastAttempt?.reason ?? '',
+        /^its server failed \d+ times; the server said: .*broken on purpose/,
+      );
       // The trial boot backed the data up and the rollback restored it: what N+1 knew is all there.
       const after = new ApplianceClient(port, api.fingerprint);
       await after.login('admin', password);
@@ -681,7 +690,7 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
       );
       assert.equal((await waitForVm(after, vmId, minutes(3))).name, names.vm);
       process.stderr.write(
-        `rollback time (apply → API back on the previous version): ${rollbackSeconds.toFixed(0)} s\n`,
+        `rollback time (apply → API back on the previous version): ${rollbackSeconds.toFixed(0)} s\n${vm?.bootTimeline(started) ?? ''}\n`,
       );
     } catch (err) {
       await reportFailure(vm, err);

@@ -91,10 +91,19 @@ export function machineArgs(o: MachineOptions): string[] {
   return args;
 }
 
+/**
+ * Serial lines that mark where a boot is, even on an installed appliance (quiet, loglevel=3, its
+ * systemd on tty0): the firmware (power-on or reset), GRUB's choice of entry, the kernel's last word.
+ */
+const MILESTONE = /SeaBIOS \(version|Booting `[^']*'|reboot: (?:Restarting system|Power down)/;
+
 export class QemuMachine {
   private readonly child: ChildProcess;
   private readonly log: WriteStream;
   private output = '';
+  /** The serial output not yet split into lines (for the milestones). */
+  private partial = '';
+  private readonly milestones: Array<{ at: number; what: string }> = [];
   private readonly exited: Promise<number | null>;
   readonly startedAt = Date.now();
 
@@ -105,6 +114,7 @@ export class QemuMachine {
       this.log.write(b);
       this.output += b.toString('utf8');
       if (this.output.length > 4_000_000) this.output = this.output.slice(-2_000_000);
+      this.noteMilestones(b.toString('utf8'));
     };
     this.child.stdout!.on('data', onData);
     this.child.stderr!.on('data', onData);
@@ -124,6 +134,25 @@ export class QemuMachine {
   /** Serial output so far. */
   get serial(): string {
     return this.output;
+  }
+
+  /**
+   * When each boot reached its firmware, GRUB's entry and the kernel's reboot, in seconds since
+   * `since` (ms, default QEMU's start): where a reboot that never came back stopped.
+   */
+  bootTimeline(since = this.startedAt): string {
+    const seen = this.milestones.filter((m) => m.at >= since);
+    if (!seen.length) return `${this.options.name}: no boot milestone on the serial console`;
+    return `${this.options.name} boots: ${seen.map((m) => `+${Math.round((m.at - since) / 1000)} s ${m.what}`).join('; ')}`;
+  }
+
+  private noteMilestones(chunk: string): void {
+    const lines = (this.partial + chunk).split(/\r?\n|\r/);
+    this.partial = (lines.pop() ?? '').slice(-4096);
+    for (const line of lines) {
+      const m = line.match(MILESTONE);
+      if (m) this.milestones.push({ at: Date.now(), what: m[0] });
+    }
   }
 
   /** Types `text` on the serial console (ttyS0), as a person at that console would. */

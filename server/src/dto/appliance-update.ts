@@ -48,6 +48,12 @@ export const ApplianceUpdateDto = named(
         result: oneOf(['pending', 'trying', 'succeeded', 'rolled-back'] as const, {
           description: 'pending: rebooting into it; trying: booted, not yet healthy; rolled-back: back on fromSlot',
         }),
+        reason: opt(
+          str({
+            description:
+              'rolled-back: why, as the new system recorded it before giving up (or the old one, when the new one never could)',
+          }),
+        ),
       }),
     ),
   }),

@@ -100,6 +100,24 @@ test('qxt-srv appliance update: installed slots, a verified bundle kept, a bad o
   assert.match(cut.text, /truncated/);
   const after = await s.admin.request<ApplianceUpdateDto>('GET', '/api/v1/appliance/update');
   assert.equal(after.json.bundle?.version, '1.1.0');
+
+  // A rolled-back attempt says why, as the trial slot recorded it (appliance/quantix-update health).
+  const why = 'its server failed 5 times; the server said: cannot open db.json';
+  await writeFile(
+    join(updateDir, 'attempt.env'),
+    `from_slot=a\nto_slot=b\nfrom_version=1.0.0\nto_version=1.1.0\nstarted=2026-12-07T10:00:00Z\nresult=rolled-back\nreason=${why}\nfinished=2026-12-07T10:09:00Z\n`,
+  );
+  const rolledBack = await s.admin.request<ApplianceUpdateDto>('GET', '/api/v1/appliance/update');
+  assert.deepEqual(rolledBack.json.lastAttempt, {
+    fromSlot: 'a',
+    toSlot: 'b',
+    fromVersion: '1.0.0',
+    toVersion: '1.1.0',
+    started: '2026-12-07T10:00:00Z',
+    finished: '2026-12-07T10:09:00Z',
+    result: 'rolled-back',
+    reason: why,
+  });
 });
 
 test('qxt-srv appliance update: a live system says updates need an installed one', async (t) => {

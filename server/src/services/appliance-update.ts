@@ -75,6 +75,7 @@ export class ApplianceUpdate {
         started: a.started,
         ...(a.finished ? { finished: a.finished } : {}),
         result,
+        ...(a.reason ? { reason: a.reason } : {}),
       };
     }
     return dto;

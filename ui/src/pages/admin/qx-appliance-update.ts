@@ -157,7 +157,8 @@ export class QxApplianceUpdate extends LitElement {
           a
             ? html`<dt>Last update</dt>
                 <dd data-attempt=${a.result}>
-                  ${a.fromVersion} → ${a.toVersion}, ${a.started}: ${RESULT_TEXT[a.result]}
+                  ${a.fromVersion} → ${a.toVersion}, ${a.started}:
+                  ${RESULT_TEXT[a.result]}${a.reason ? html`<span data-reason>: ${a.reason}</span>` : nothing}
                 </dd>`
             : nothing
         }
