@@ -93,9 +93,11 @@ export function machineArgs(o: MachineOptions): string[] {
 
 /**
  * Serial lines that mark where a boot is, even on an installed appliance (quiet, loglevel=3, its
- * systemd on tty0): the firmware (power-on or reset), GRUB's choice of entry, the kernel's last word.
+ * systemd on tty0): the firmware (power-on or reset), the slot GRUB's menu boots, the status
+ * screen's banner (the system is up, with its version), the kernel's last word.
  */
-const MILESTONE = /SeaBIOS \(version|Booting `[^']*'|reboot: (?:Restarting system|Power down)/;
+const MILESTONE =
+  /SeaBIOS \(version|Quantix-vDC \(slot [ab]\)|Quantix-vDC \d[\w.+~-]*|reboot: (?:Restarting system|Power down)/;
 
 export class QemuMachine {
   private readonly child: ChildProcess;
@@ -151,7 +153,8 @@ export class QemuMachine {
     this.partial = (lines.pop() ?? '').slice(-4096);
     for (const line of lines) {
       const m = line.match(MILESTONE);
-      if (m) this.milestones.push({ at: Date.now(), what: m[0] });
+      // Menus and the status screen redraw: a milestone counts when it differs from the one before.
+      if (m && m[0] !== this.milestones.at(-1)?.what) this.milestones.push({ at: Date.now(), what: m[0] });
     }
   }
 
