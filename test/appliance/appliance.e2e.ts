@@ -373,6 +373,10 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
       hostId = (await localHost(api, minutes(5))).id;
       const kvm = await runOnHost(api, hostId, 'test -e /dev/kvm; echo "kvm-rc=$?"');
       assert.match(kvm, /kvm-rc=1/, `no /dev/kvm: the test guest must not run nested in KVM: ${kvm}`);
+      // A reboot stops the VMs before libvirtd, within a bound: Debian's unit alone could hang it.
+      const guests = await runOnHost(api, hostId, 'systemctl show -p After -p TimeoutStopUSec libvirt-guests.service');
+      assert.match(guests, /^After=.*\blibvirtd\.service\b/m, guests);
+      assert.match(guests, /^TimeoutStopUSec=2min 30s\r?$/m, guests);
       // The agent makes it once libvirt answers (on a slow first boot, after the host is online).
       let networks: NetworkDto[] = [];
       const natBy = Date.now() + minutes(5);
