@@ -1,7 +1,8 @@
 // The Updates section of the Appliance page in Chromium (#25): a bundle URL the server fetches
 // from a real local HTTP server, its progress shown while it arrives (the mirror holds back the
 // second half until the page showed the first), then the verified bundle's version; a URL of
-// another scheme is refused under the form, and a forged bundle's download says why it failed.
+// another scheme is refused under the form, and a forged bundle's download says why it failed; an
+// update that rolled back says why.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -111,6 +112,17 @@ test(
     await p.getByRole('button', { name: 'Clear' }).click();
     await p.locator('[data-download]').waitFor({ state: 'detached' });
     await p.locator('[data-bundle]', { hasText: '3.1.0' }).waitFor();
+
+    // An update that rolled back: the page says so, and why (as appliance/quantix-update recorded it).
+    await writeFile(
+      join(dir, 'update/attempt.env'),
+      'from_slot=a\nto_slot=b\nfrom_version=3.0.0\nto_version=3.1.0\nstarted=2026-12-07T10:00:00Z\n' +
+        'result=rolled-back\nreason=its server failed 5 times; the server said: cannot open db.json\n',
+    );
+    await page.reload();
+    await p
+      .locator('[data-attempt=rolled-back]', { hasText: 'failed: rolled back: its server failed 5 times' })
+      .waitFor();
     assert.deepEqual(pageErrors, []);
   },
 );
