@@ -85,7 +85,13 @@ describe('three appliances in QEMU: one control plane', () => {
   }
 
   // Empty while the server is away (restarting, or its leader lost): callers wait for what they need.
-  const hosts = async (i: number) => apis[i]!.expect<HostDto[]>(200, 'GET', '/api/v1/hosts').catch(() => []);
+  /** Each appliance's last failed host listing, for a timeout to name. */
+  const hostsError: string[] = [];
+  const hosts = async (i: number) =>
+    apis[i]!.expect<HostDto[]>(200, 'GET', '/api/v1/hosts').catch((err: Error) => {
+      hostsError[i] = `${new Date().toISOString()} ${err.message.slice(0, 300)}`;
+      return [];
+    });
   /** The appliances left running after the failover step (the leader it powered off is not one). */
   let aliveAfterFailover: number[] = [];
 
@@ -284,7 +290,8 @@ describe('three appliances in QEMU: one control plane', () => {
           const listing = seen.map(
             (h) => `${h.address} ${h.local ? 'local' : ''} ${h.status}: ${h.statusMessage ?? ''}`,
           );
-          throw new Error(`${err.message}; it lists ${JSON.stringify(listing)}`, { cause: err });
+          const failed = hostsError[i] ? `; its last failed listing: ${hostsError[i]}` : '';
+          throw new Error(`${err.message}; it lists ${JSON.stringify(listing)}${failed}`, { cause: err });
         });
         assert.deepEqual(
           listed.map((h) => h.address).sort(),
