@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { connect } from 'node:tls';
 import type { ErrorDto, HealthDto } from '../../server/src/dto/common.js';
 import type { ClusterDto, HostDto } from '../../server/src/dto/hosts.js';
@@ -111,7 +112,21 @@ describe('three appliances in QEMU: one control plane', () => {
       await step();
     } catch (err) {
       const journals = await Promise.all(which.map(async (i) => `--- ${names[i]} ---\n${await journal(i)}`));
-      throw new Error(`${(err as Error).message}\n${journals.join('\n')}`, { cause: err });
+      // Three appliances of one vCPU share this machine's cores: how much of a core each QEMU got.
+      const cpu = vms
+        .map((vm, i) => {
+          const share = vm.running ? (vm.cpuSeconds / ((Date.now() - vm.startedAt) / 1000)) * 100 : 0;
+          return `${names[i]} ${vm.running ? `${share.toFixed(0)}% of a core since boot` : 'stopped'}`;
+        })
+        .join(', ');
+      throw new Error(
+        `${(err as Error).message}\nQEMU CPU: ${cpu}; load ${loadavg()
+          .map((l) => l.toFixed(1))
+          .join(' ')}\n${journals.join('\n')}`,
+        {
+          cause: err,
+        },
+      );
     }
   }
 
