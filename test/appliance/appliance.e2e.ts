@@ -653,6 +653,15 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
           `update time (upload → API on the new version): ${updateSeconds.toFixed(0)} s\n${vm?.bootTimeline(started) ?? ''}\n`,
         );
         await awaitGuestConsole(api, hostId, vmId, 2, minutes(10));
+        // What one round of libvirt-guests' shutdown wait (sleep 1 and a virsh call) costs here with
+        // the test guest running: its SHUTDOWN_TIMEOUT counts rounds, the unit's stop bound counts seconds.
+        const virsh = await runOnHost(
+          api,
+          hostId,
+          `d=$(virsh list --uuid | head -n1); TIMEFORMAT=%R; for i in 1 2 3; do time (virsh domid "$d" >/dev/null); done 2>&1 | tr '\n' ' '`,
+          minutes(2),
+        ).catch((e: Error) => `(not measured: ${e.message})`);
+        process.stderr.write(`virsh domid on the appliance with the guest running, s: ${virsh.trim().slice(-200)}\n`);
       } catch (err) {
         await reportFailure(vm, err);
       }
