@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 
 import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, join } from 'node:path';
-import { PoolKind, VolumeFormat } from '@quantix/proto/v1/storage.js';
+import { PoolKind, PoolState, VolumeFormat } from '@quantix/proto/v1/storage.js';
 import { AgentError } from '../errors.js';
 import { Virsh } from '../libvirt/virsh.js';
 import { libvirtPoolNames } from './libvirt-pool.js';
@@ -242,4 +242,37 @@ test('an agent restart removes what interrupted uploads, clones and OVA imports 
   await manager.ready;
   assert.deepEqual((await readdir(dirA)).sort(), ['.hidden-by-the-operator', VOLUME_FORMATS_FILE, 'keep.raw'].sort());
   assert.equal((await new Volumes(manager, virsh).get(name, 'keep.raw')).format, VolumeFormat.VOLUME_FORMAT_RAW);
+});
+
+test('while a start is slow to bring the pools up, a listing answers after 10 s and names them starting', async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'qxt-st-starting-'));
+  const dir = await mkdtemp(join(tmpdir(), 'qxt-st-dir-'));
+  const name = `qxt-st-up${process.pid}`;
+  let manager = new PoolManager({ dataDir, virsh });
+  let release = () => {};
+  t.after(async () => {
+    release(); // a failed assertion must not leave the start held
+    await manager.delete(name, false).catch(() => undefined);
+    await rm(dataDir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true });
+  });
+  await manager.create({ name, kind: PoolKind.POOL_KIND_DIR, sizeBytes: 0, filesystem: '', path: dir });
+  // As after a reboot: the libvirt pool is down, and the next start holds on bringing it up
+  // (a busy host, where that took longer than the server's 30 s deadline for a listing).
+  await virsh.exec(['pool-destroy', name]);
+  const held = new Promise<void>((r) => (release = r));
+  manager = new PoolManager({
+    dataDir,
+    virsh,
+    step: (s) => (s === 'libvirt-started' ? held : undefined),
+  });
+  // It waits 10 s for the start, then answers.
+  const listed = await Promise.race([manager.list(), sleep(20_000).then(() => 'no answer within 20 s')]);
+  assert.deepEqual(typeof listed === 'string' ? listed : listed.map((p) => [p.name, p.state]), [
+    [name, PoolState.POOL_STATE_STARTING],
+  ]);
+  assert.equal((await manager.get(name)).state, PoolState.POOL_STATE_STARTING);
+  release();
+  await manager.ready;
+  assert.equal((await manager.get(name)).state, PoolState.POOL_STATE_ACTIVE);
 });

@@ -57,6 +57,9 @@ export interface CreatePoolOptions {
   path: string;
 }
 
+/** How long a listing waits for the pools a start is bringing up before it names them starting. */
+const LIST_WAIT_MS = 10_000;
+
 export class PoolManager {
   private records: PoolRecord[] = [];
   private readonly failures = new Map<string, string>();
@@ -66,19 +69,23 @@ export class PoolManager {
   private readonly lock = new KeyedLock();
   private readonly store: PoolStore;
   private readonly env: KindEnv;
-  /** Settles once the stored pools were loaded and brought up; every call waits for it. */
+  /** Settles once the stored pools were loaded and brought up; every call but a listing waits for it. */
   readonly ready: Promise<void>;
+  /** Settles once the stored pools were loaded (or failed to load, as `ready` does). */
+  private readonly loaded: Promise<void>;
+  /** Pools the start has not brought up yet: listed as starting, not waited for. */
+  private readonly starting = new Set<string>();
 
   constructor(private readonly opts: PoolManagerOptions) {
     this.store = new PoolStore(opts.dataDir);
     this.env = { dataDir: opts.dataDir, step: opts.step ?? (() => undefined) };
-    this.ready = this.restore();
+    this.loaded = this.load();
+    this.ready = this.loaded.then(() => this.restore());
     // Only an unreadable store rejects: every call then fails with that reason, the agent stays up.
     this.ready.catch((err: unknown) => log.error('storage unavailable', { reason: errorText(err) }));
   }
 
-  /** Loads the records and brings up every pool that should be active; each failure stays its pool's. */
-  private async restore(): Promise<void> {
+  private async load(): Promise<void> {
     try {
       this.records = await this.store.load();
     } catch (err) {
@@ -86,6 +93,19 @@ export class PoolManager {
         `the pool definitions ${this.store.file} cannot be read (${errorText(err)}); repair or move the file and restart the agent`,
       );
     }
+    for (const record of this.records) if (record.active) this.starting.add(record.name);
+  }
+
+  /** Brings up every pool that should be active; each failure stays its pool's. */
+  private async restore(): Promise<void> {
+    try {
+      await this.bringUpStored();
+    } finally {
+      this.starting.clear();
+    }
+  }
+
+  private async bringUpStored(): Promise<void> {
     await this.releaseOrphans().catch((err: unknown) =>
       log.error('could not look for unfinished pools', { reason: errorText(err) }),
     );
@@ -114,6 +134,7 @@ export class PoolManager {
           });
         }
       }
+      this.starting.delete(record.name);
     }
     for (const record of this.records) {
       await this.publish(record.name).catch((err: unknown) =>
@@ -195,14 +216,26 @@ export class PoolManager {
     );
   }
 
+  /**
+   * Waits a while for the start to bring the pools up, then answers anyway: on a busy host that can
+   * take longer than a caller's deadline (the server's is 30 s), and the pools not up yet are listed
+   * as starting.
+   */
   async list(): Promise<Pool[]> {
-    await this.ready;
+    await this.upOrWaited();
     return Promise.all(this.records.map((r) => this.view(r)));
   }
 
   async get(name: string): Promise<Pool> {
-    await this.ready;
+    await this.upOrWaited();
     return this.view(this.record(name));
+  }
+
+  private async upOrWaited(): Promise<void> {
+    await this.loaded;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.ready.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, LIST_WAIT_MS)))]);
+    clearTimeout(timer);
   }
 
   async start(name: string): Promise<Pool> {
@@ -487,6 +520,7 @@ export class PoolManager {
 
   /** The pool as the API shows it; a pool whose state cannot be read is FAILED with the reason. */
   private async view(record: PoolRecord): Promise<Pool> {
+    if (this.starting.has(record.name)) return { ...emptyPool(record), state: PoolState.POOL_STATE_STARTING };
     try {
       return await this.describe(record);
     } catch (err) {

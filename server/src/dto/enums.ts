@@ -48,7 +48,7 @@ export type ClusterNetworkHostState = (typeof CLUSTER_NETWORK_HOST_STATES)[numbe
 
 export const POOL_KINDS = ['loop', 'dir'] as const;
 export type PoolKind = (typeof POOL_KINDS)[number];
-export const POOL_STATES = ['active', 'inactive', 'failed', 'unknown'] as const;
+export const POOL_STATES = ['active', 'inactive', 'failed', 'starting', 'unknown'] as const;
 export type PoolState = (typeof POOL_STATES)[number];
 /** What a volume can be uploaded as; a listed volume may also be 'unknown'. */
 export const VOLUME_FORMATS = ['qcow2', 'raw', 'iso'] as const;

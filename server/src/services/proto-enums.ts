@@ -92,7 +92,12 @@ export const poolKind = table<PoolKind, Rest.PoolKind>(
   'dir',
 );
 export const poolState = table<PoolState, Exclude<Rest.PoolState, 'unknown'>, 'unknown'>(
-  { active: PoolState.POOL_STATE_ACTIVE, inactive: PoolState.POOL_STATE_INACTIVE, failed: PoolState.POOL_STATE_FAILED },
+  {
+    active: PoolState.POOL_STATE_ACTIVE,
+    inactive: PoolState.POOL_STATE_INACTIVE,
+    failed: PoolState.POOL_STATE_FAILED,
+    starting: PoolState.POOL_STATE_STARTING,
+  },
   'unknown',
 );
 export const volumeFormat = table<VolumeFormat, Rest.VolumeFormat, 'unknown'>(
