@@ -658,7 +658,7 @@ test('appliance: live boot → API → install to disk → boot from disk', asyn
         const virsh = await runOnHost(
           api,
           hostId,
-          `d=$(virsh list --uuid | head -n1); TIMEFORMAT=%R; for i in 1 2 3; do time (virsh domid "$d" >/dev/null); done 2>&1 | tr '\n' ' '`,
+          `d=$(virsh list --uuid | head -n1); TIMEFORMAT=%R; for i in 1 2 3; do time (virsh domid "$d" >/dev/null); done 2>&1 | xargs`,
           minutes(2),
         ).catch((e: Error) => `(not measured: ${e.message})`);
         process.stderr.write(`virsh domid on the appliance with the guest running, s: ${virsh.trim().slice(-200)}\n`);
