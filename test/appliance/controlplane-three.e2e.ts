@@ -113,20 +113,11 @@ describe('three appliances in QEMU: one control plane', () => {
     } catch (err) {
       const journals = await Promise.all(which.map(async (i) => `--- ${names[i]} ---\n${await journal(i)}`));
       // Three appliances of one vCPU share this machine's cores: how much of a core each QEMU got.
-      const cpu = vms
-        .map((vm, i) => {
-          const share = vm.running ? (vm.cpuSeconds / ((Date.now() - vm.startedAt) / 1000)) * 100 : 0;
-          return `${names[i]} ${vm.running ? `${share.toFixed(0)}% of a core since boot` : 'stopped'}`;
-        })
-        .join(', ');
-      throw new Error(
-        `${(err as Error).message}\nQEMU CPU: ${cpu}; load ${loadavg()
-          .map((l) => l.toFixed(1))
-          .join(' ')}\n${journals.join('\n')}`,
-        {
-          cause: err,
-        },
-      );
+      const share = (vm: QemuMachine) => (vm.cpuSeconds * 100_000) / (Date.now() - vm.startedAt);
+      const cpu = vms.map((vm, i) => `${names[i]} ${vm.running ? `${share(vm).toFixed(0)}%` : 'stopped'}`);
+      const load = loadavg().map((l) => l.toFixed(1));
+      const machine = `QEMU CPU (of a core, since boot): ${cpu.join(', ')}; load ${load.join(' ')}`;
+      throw new Error(`${(err as Error).message}\n${machine}\n${journals.join('\n')}`, { cause: err });
     }
   }
 

@@ -114,9 +114,10 @@ export class QemuMachine {
     this.child = spawn('qemu-system-x86_64', machineArgs(options), { stdio: ['pipe', 'pipe', 'pipe'] });
     const onData = (b: Buffer) => {
       this.log.write(b);
-      this.output += b.toString('utf8');
+      const text = b.toString('utf8');
+      this.output += text;
       if (this.output.length > 4_000_000) this.output = this.output.slice(-2_000_000);
-      this.noteMilestones(b.toString('utf8'));
+      this.noteMilestones(text);
     };
     this.child.stdout!.on('data', onData);
     this.child.stderr!.on('data', onData);
@@ -139,7 +140,8 @@ export class QemuMachine {
   }
 
   /**
-   * When each boot reached its firmware, GRUB's entry and the kernel's reboot, in seconds since
+   * When each boot reached its milestones (firmware, GRUB's slot, the version banner, the kernel's
+   * reboot), in seconds since
    * `since` (ms, default QEMU's start): where a reboot that never came back stopped.
    */
   bootTimeline(since = this.startedAt): string {
