@@ -10,7 +10,7 @@ export PATH  := $(NODE_DIR)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 # node-gyp (node-pty) builds against the headers of the runtime we ship, never a download.
 export npm_config_nodedir := $(NODE_DIR)
 
-.PHONY: help setup build guest libvirt dev test test-e2e test-cluster test-etcd test-guest test-appliance iso run bench lint typecheck clean
+.PHONY: help setup build guest libvirt dev test test-e2e test-cluster test-etcd test-guest test-appliance iso iso-base run bench lint typecheck clean
 
 help:
 	@echo "make run | test | test-e2e | test-cluster | test-etcd | test-guest | dev | iso | test-appliance | bench | lint | typecheck | clean"
@@ -76,6 +76,11 @@ test-appliance: setup
 
 iso: setup
 	bash build/iso/build-iso.sh
+
+# The ISO's base OS layer alone (debootstrap and apt in a chroot; cached by its inputs): .ci/run
+# builds it beside the first suites.
+iso-base: setup
+	bash build/iso/build-base.sh build/iso/packages.txt $(NODE_DIR) >/dev/null
 
 run: iso
 	bash build/iso/run-qemu.sh
