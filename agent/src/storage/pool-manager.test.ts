@@ -276,3 +276,45 @@ test('while a start is slow to bring the pools up, a listing answers after 10 s 
   await manager.ready;
   assert.equal((await manager.get(name)).state, PoolState.POOL_STATE_ACTIVE);
 });
+
+/** The real virsh, with `pool-info` held until released: a libvirtd busy starting VMs after a boot. */
+class SlowPoolInfo extends Virsh {
+  hold: Promise<void> | undefined;
+  override async exec(args: readonly string[], options?: Parameters<Virsh['exec']>[1]): Promise<string> {
+    if (args[0] === 'pool-info' && this.hold) await this.hold;
+    return super.exec(args, options);
+  }
+}
+
+test("while libvirt is slow to answer about a pool, a listing answers within 10 s with libvirt's last word", async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'qxt-st-slowinfo-'));
+  const dir = await mkdtemp(join(tmpdir(), 'qxt-st-dir-'));
+  const name = `qxt-st-si${process.pid}`;
+  const slow = new SlowPoolInfo('qemu:///system');
+  let release = () => {};
+  let manager = new PoolManager({ dataDir, virsh });
+  t.after(async () => {
+    release();
+    await manager.delete(name, false).catch(() => undefined);
+    await rm(dataDir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true });
+  });
+  await manager.create({ name, kind: PoolKind.POOL_KIND_DIR, sizeBytes: 0, filesystem: '', path: dir });
+  // A new agent start brings the pool up (libvirt answers), then libvirt stops answering pool-info.
+  manager = new PoolManager({ dataDir, virsh: slow });
+  await manager.ready;
+  slow.hold = new Promise<void>((r) => (release = r));
+  const started = Date.now();
+  const listed = await Promise.race([manager.list(), sleep(20_000).then(() => 'no answer within 20 s')]);
+  assert.deepEqual(typeof listed === 'string' ? listed : listed.map((p) => [p.name, p.state]), [
+    [name, PoolState.POOL_STATE_ACTIVE],
+  ]);
+  assert.ok(Date.now() - started < 15_000, `answered after ${Date.now() - started} ms`);
+  // Once libvirt answers again, its answer counts: a pool stopped behind the agent's back is failed.
+  release();
+  slow.hold = undefined;
+  await virsh.exec(['pool-destroy', name]);
+  const after = await manager.get(name);
+  assert.equal(after.state, PoolState.POOL_STATE_FAILED);
+  assert.match(after.error, /libvirt pool .* is inactive/);
+});

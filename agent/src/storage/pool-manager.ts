@@ -30,6 +30,7 @@ import {
   libvirtPoolStop,
   libvirtPoolTarget,
   libvirtPoolUndefine,
+  type LibvirtPoolState,
 } from './libvirt-pool.js';
 import { PoolStore } from './pool-store.js';
 import { storageKind } from './registry.js';
@@ -59,6 +60,11 @@ export interface CreatePoolOptions {
 
 /** How long a listing waits for the pools a start is bringing up before it names them starting. */
 const LIST_WAIT_MS = 10_000;
+/**
+ * How long a listing waits for libvirt's word on a pool before it uses libvirt's last answer: a
+ * libvirtd busy starting VMs after a boot held `virsh pool-info` past the server's 30 s deadline.
+ */
+const LIBVIRT_STATE_WAIT_MS = 8_000;
 
 export class PoolManager {
   private records: PoolRecord[] = [];
@@ -75,6 +81,8 @@ export class PoolManager {
   private readonly loaded: Promise<void>;
   /** Pools the start has not brought up yet: listed as starting, not waited for. */
   private readonly starting = new Set<string>();
+  /** libvirt's last answer on each pool's state (the fallback when it is slow to answer). */
+  private readonly libvirtStates = new Map<string, LibvirtPoolState>();
 
   constructor(private readonly opts: PoolManagerOptions) {
     this.store = new PoolStore(opts.dataDir);
@@ -341,6 +349,7 @@ export class PoolManager {
       await kind.destroy(record, deleteBackingFile);
       this.records = this.records.filter((r) => r !== record);
       this.failures.delete(record.name);
+      this.libvirtStates.delete(record.name);
       await this.store.save(this.records);
       log.info('pool deleted', { pool: record.name, backingFileDeleted: deleteBackingFile });
     });
@@ -503,6 +512,20 @@ export class PoolManager {
     } else {
       await libvirtPoolRefresh(virsh, record.name);
     }
+    this.libvirtStates.set(record.name, 'active');
+  }
+
+  /** libvirt's state of the pool, or its last answer when it does not answer within a bound. */
+  private async libvirtStateWithin(name: string): Promise<LibvirtPoolState | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const asked = libvirtPoolState(this.opts.virsh, name).then((state) => {
+      this.libvirtStates.set(name, state);
+      return state;
+    });
+    const late = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), LIBVIRT_STATE_WAIT_MS)));
+    const state = await Promise.race([asked, late]);
+    clearTimeout(timer);
+    return state ?? this.libvirtStates.get(name);
   }
 
   private async setActive(record: PoolRecord, active: boolean): Promise<void> {
@@ -535,7 +558,7 @@ export class PoolManager {
     const kind = storageKind(record.kind);
     const [up, libvirtState, device] = await Promise.all([
       kind.isUp(record),
-      libvirtPoolState(this.opts.virsh, record.name),
+      this.libvirtStateWithin(record.name),
       kind.device(record),
     ]);
     const pool = emptyPool(record);
@@ -546,6 +569,9 @@ export class PoolManager {
       pool.error = failure;
     } else if (up && libvirtState === 'active') {
       pool.state = PoolState.POOL_STATE_ACTIVE;
+    } else if (up && record.active && libvirtState === undefined) {
+      // Mounted, but libvirt has not answered about it yet in this agent's life.
+      pool.state = PoolState.POOL_STATE_STARTING;
     } else if (!record.active) {
       pool.state = PoolState.POOL_STATE_INACTIVE;
     } else {
