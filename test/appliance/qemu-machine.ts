@@ -43,19 +43,16 @@ export interface MachineOptions {
 }
 
 /**
- * KVM when the CPU has vmx/svm and /dev/kvm is usable, else TCG with a 256 MiB translation cache.
- * QEMU's default (1 GiB here) never fills during a boot, so when the pages the initramfs ran from are
- * reused, TCG invalidates its ~700k early translations one write at a time: 45–55 s between the
- * kernel starting /sbin/init and systemd's first line. A full cache is flushed at once instead.
- * Measured (live boot to the local host online): 1 GiB 137–142 s, 512 MiB 125 s, 256 MiB 92 s,
- * 128 MiB 103 s, 64 MiB 117 s (smaller caches flush often enough to slow Node's start).
+ * KVM when the CPU has vmx/svm and /dev/kvm is usable, else TCG. A smaller translation cache
+ * (`tcg,tb-size=256`) cut the 45–55 s each boot spends invalidating the initramfs's stale
+ * translations (live boot to host online 137–142 s → 92 s), but in one CI simulation an installed
+ * boot under it then spun both vCPUs for 8 min without serving HTTPS: QEMU's default until that
+ * is understood.
  */
 export function accelArgs(): string[] {
   const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
   const hasVirt = /\b(vmx|svm)\b/.test(cpuinfo);
-  return hasVirt && existsSync('/dev/kvm')
-    ? ['-accel', 'kvm', '-cpu', 'host']
-    : ['-accel', 'tcg,tb-size=256', '-cpu', 'max'];
+  return hasVirt && existsSync('/dev/kvm') ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg', '-cpu', 'max'];
 }
 
 export function machineArgs(o: MachineOptions): string[] {
