@@ -85,6 +85,25 @@ describe('control plane of three appliances: form, join, lose one', () => {
     await rm(root, { recursive: true, force: true });
   });
 
+  it('a form on a member address this appliance lacks is refused naming memberAddress, before anything starts', async () => {
+    const api = a.api();
+    // 192.0.2.0/24 is documentation space (no machine has it); etcd binds no name either.
+    for (const memberAddress of ['192.0.2.1', 'etcd.example']) {
+      const refused = await api.request<ErrorDto>('POST', '/api/v1/controlplane/form', {
+        body: { memberName: 'a', memberAddress },
+      });
+      assert.equal(refused.status, 400, refused.text);
+      assert.equal(refused.json.error.field, 'memberAddress');
+      assert.match(refused.json.error.message, new RegExp(`^memberAddress: "?${memberAddress}"? is not an`));
+    }
+    const root = join(a.dataDir, '..');
+    assert.deepEqual(
+      ['etcd', 'etcd-client'].filter((d) => existsSync(join(root, d))),
+      [],
+    );
+    assert.equal((await api.request<HealthDto>('GET', '/api/v1/health')).json.store, 'embedded');
+  });
+
   it('a form whose member cannot start is refused and leaves nothing behind: no member, no files, writes go on', async () => {
     // Something else holds the member's peer port: etcd exits at once, and never answers.
     const squatter = await squat(a.peerPort);

@@ -21,7 +21,7 @@ const memberAddress = () =>
     maxLength: 255,
     pattern: '^([0-9.]+|[0-9a-fA-F:]+|[A-Za-z0-9.-]+)$',
     description:
-      "the address the other members reach this appliance's member at (default: its first management address)",
+      'an IPv4 address of this appliance, where the other members reach its member (default: its first management address)',
   });
 
 export const ControlPlaneMemberDto = named(

@@ -326,8 +326,15 @@ export class ControlPlaneService {
     const name = req.memberName ?? hostname().split('.')[0]!;
     if (!MEMBER_NAME.test(name))
       throw badRequest(`memberName: "${name}" is not a member name (letters, digits, . _ -)`, 'memberName');
-    const problem = req.memberAddress ? undefined : memberAddressProblem(this.d.settings);
-    if (problem) throw conflict(problem);
+    // etcd binds its peer port on the member address: one this appliance lacks (or a name) would
+    // only show as a member that never answers.
+    if (req.memberAddress) {
+      const problem = memberAddressProblem({ address: req.memberAddress, addressSetting: 'memberAddress' });
+      if (problem) throw badRequest(problem, 'memberAddress');
+    } else {
+      const problem = memberAddressProblem(this.d.settings);
+      if (problem) throw conflict(problem);
+    }
     const address = req.memberAddress ?? this.d.settings.address ?? primaryManagementAddress();
     if (!address)
       throw badRequest('memberAddress: this appliance has no management address; give one', 'memberAddress');
