@@ -7,10 +7,7 @@ import type { StoreConfig } from '../config.js';
 
 type HostPolicy = ReturnType<NonNullable<NonNullable<IOptions['faultHandling']>['host']>>;
 
-/**
- * An attempt of a unary call to etcd fails after this long (a write without quorum, an unreachable
- * member); etcd3 makes up to 4 attempts, on another member when it has one.
- */
+/** A unary call to etcd fails after this long (a write without quorum, an unreachable member). */
 export const ETCD_CALL_MS = 3000;
 
 interface ConstantBackoff {
@@ -20,12 +17,8 @@ interface ConstantBackoff {
 const WATCH_BACKOFF: ConstantBackoff = { duration: 500, next: () => WATCH_BACKOFF };
 
 /**
- * No circuit breaker per member. etcd3's default opens a member's after three failed calls and then
- * refuses every call to it for 5 s: worth it only to turn to another member. Off for a client of one
- * endpoint (a server on its own appliance's member: a stall of a busy host then refused sign-ins and
- * the leader's lease renewals for 5 s after etcd answered again), and for a short-lived client making
- * membership changes, where etcd answers UNAVAILABLE ('unhealthy cluster') for a while after a
- * promotion and the caller retries.
+ * No circuit breaker per member: for a short-lived client making membership changes, where etcd
+ * answers UNAVAILABLE ('unhealthy cluster') for a while after a promotion and the caller retries.
  */
 const NO_BREAKER = {
   execute: <T>(fn: (context: { signal: AbortSignal }) => PromiseLike<T> | T) =>
@@ -36,7 +29,6 @@ export function createEtcdClient(
   config: Extract<StoreConfig, { kind: 'etcd' }>,
   opts: { breaker?: boolean } = {},
 ): Etcd3 {
-  const breaker = opts.breaker ?? config.endpoints.length > 1;
   const read = (path: string | undefined, what: string) => {
     if (!path) return undefined;
     try {
@@ -58,7 +50,7 @@ export function createEtcdClient(
     dialTimeout: ETCD_CALL_MS,
     // Watches reconnect every 500 ms while etcd is away (the default backs off to 30 s, during
     // which another server's changes would not be seen after an outage).
-    faultHandling: { watchBackoff: WATCH_BACKOFF, ...(breaker ? {} : { host: () => NO_BREAKER }) },
+    faultHandling: { watchBackoff: WATCH_BACKOFF, ...(opts.breaker === false ? { host: () => NO_BREAKER } : {}) },
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + ETCD_CALL_MS }),
   });
 }

@@ -1,6 +1,6 @@
 // A real etcd cluster for tests: `etcd` members (Debian's etcd-server) on free loopback ports with
-// temp data dirs; a member can be killed (kill -9) and started again on its data, or paused; close()
-// kills them all and removes their data.
+// temp data dirs; a member can be killed (kill -9) and started again on its data; close() kills
+// them all and removes their data.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,9 +17,6 @@ export interface EtcdMember {
   kill(): Promise<void>;
   /** Starts the member again on its data dir; resolves once it listens. */
   start(): Promise<void>;
-  /** SIGSTOP / SIGCONT: a member that holds its connections and answers nothing, as a starved host's. */
-  pause(): void;
-  resume(): void;
 }
 
 export interface EtcdCluster {
@@ -51,12 +48,6 @@ export async function startEtcdCluster(size = 3): Promise<EtcdCluster> {
           p.once('exit', () => resolve());
           p.kill('SIGKILL');
         });
-      },
-      pause() {
-        procs.get(name)?.kill('SIGSTOP');
-      },
-      resume() {
-        procs.get(name)?.kill('SIGCONT');
       },
       async start() {
         const p = spawn(
